@@ -1,0 +1,272 @@
+/**
+ * The scenario as plain typed data: what the DSL checker produces and what core/ runs.
+ * Every time is an integer number of nanoseconds, every size a number of bytes.
+ * Every node that came from a source file carries its {@link Loc} so run-time problems
+ * (a failed expectation, a fault rule) can be reported at their line.
+ */
+
+/** A source location (1-based line and column). */
+export interface Loc {
+  /** File path as given by the user. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column. */
+  col: number;
+}
+
+/** Engine names as the DSL writes them. */
+export type EngineName = "rcs" | "bcs" | "vcs" | "vecs";
+
+/** All engine names in hardware order (RCS=0, BCS=1, VCS=2, VECS=3). */
+export const ENGINE_NAMES: readonly EngineName[] = ["rcs", "bcs", "vcs", "vecs"];
+
+/** A number drawn from a seeded distribution each time it is used. */
+export type Dist =
+  | { kind: "const"; value: number }
+  | { kind: "uniform"; lo: number; hi: number }
+  | { kind: "exp"; mean: number }
+  | { kind: "normal"; mean: number; sd: number };
+
+/** The physical host. */
+export interface HostSpec {
+  /** GPU profile name, e.g. "skylake" (gen9 GT2). */
+  gpu: string;
+  /** Mappable aperture size (bytes); default 512 MiB. */
+  aperture: number;
+  /** Total GGTT address space (bytes); default 4 GiB. */
+  ggtt: number;
+  /** Physical fence registers; default 32. */
+  fences: number;
+  /** Engines present. */
+  engines: EngineName[];
+  /** Aperture / hidden / fences the host keeps for itself (defaults 128 MiB, 384 MiB, 4). */
+  hostAperture: number;
+  /** Hidden graphics memory the host keeps (bytes). */
+  hostHidden: number;
+  /** Fences the host keeps. */
+  hostFences: number;
+  /** Display refresh rate in Hz (default 60). */
+  refreshHz: number;
+  /** Out-of-sync PPGTT pages (gHyvi); off by default as in the kernel. */
+  outOfSync: boolean;
+  /** Check the isolation invariant during the run. */
+  invariants: boolean;
+  /** Scan non-privileged (PPGTT) batch buffers too. */
+  scanPpgttBatches: boolean;
+  /** Per-command cost overrides for the GPU cost model: command name -> ns. */
+  commandCosts: Record<string, number>;
+}
+
+/** A fault injected into one backend op. */
+export interface FaultRule {
+  /** MPT op name, e.g. "dmaMapGuestPage". */
+  op: string;
+  /** VM name it applies to, or undefined for all VMs. */
+  vm?: string;
+  /** What the op does instead of its normal work. */
+  action: "error" | "throw" | "wrong" | "delay";
+  /** Extra time for "delay" (ns). */
+  delay?: number;
+  /** Active from this simulated time on (ns). */
+  at?: number;
+  /** Active once the op has been called this many times. */
+  afterCalls?: number;
+  /** How many calls it affects (undefined: all). */
+  count?: number;
+  /** Where it was written. */
+  loc: Loc;
+}
+
+/** The hypervisor backend and its settings. */
+export interface HypervisorSpec {
+  /** Built-in name ("kvm", "xen", ...) or a plugin path / file URL. */
+  name: string;
+  /** Backend parameters (numbers are ns for times, bytes for sizes). */
+  params: Record<string, number | string | boolean>;
+  /** Cost-model overrides: cost name -> ns. */
+  costs: Record<string, number>;
+  /** Fault-injection rules. */
+  faults: FaultRule[];
+  /** Where it was declared. */
+  loc: Loc;
+}
+
+/** Scheduler policy names. */
+export type PolicyName = "gvt" | "gvirt-rr" | "best-effort" | "equal-share" | "fixed-share";
+
+/** The vGPU scheduler. */
+export interface SchedulerSpec {
+  /** Policy. */
+  policy: PolicyName;
+  /** Policy parameters, e.g. `timeslice` (ns), `balance` (ns). */
+  params: Record<string, number>;
+}
+
+/** A vGPU type (DOMAIN.md section 2). */
+export interface VgpuTypeSpec {
+  /** e.g. "V5_4". */
+  name: string;
+  /** Aperture per instance (bytes). */
+  aperture: number;
+  /** Hidden memory per instance (bytes). */
+  hidden: number;
+  /** Fences per instance. */
+  fences: number;
+  /** Scheduler weight. */
+  weight: number;
+  /** Virtual display resolution. */
+  width: number;
+  /** Virtual display height. */
+  height: number;
+}
+
+/** Guest misbehaviour kinds; each must end in failsafe. */
+export type MisbehaviourKind =
+  | "ggtt_out_of_slice" // GGTT writes outside its slice
+  | "priv_reg_write" // MI_LOAD_REGISTER_IMM to a non-whitelisted register in a batch
+  | "bad_address" // MI_STORE_DATA_IMM to a graphics address outside its slices
+  | "ring_garbage" // undecodable dwords in the ring
+  | "random_mmio" // writes to random BAR0 offsets
+  | "rejected_command" // a command the scanner always rejects (e.g. MI_UPDATE_GTT)
+  | "insufficient_resources"; // writes PVINFO rsv5
+
+/** Counts of each kind of command in one batch. */
+export interface CommandMix {
+  /** 3DPRIMITIVE draws. */
+  draw: Dist;
+  /** XY blits (really copy bytes). */
+  blit: Dist;
+  /** Media object / walker commands. */
+  media: Dist;
+  /** GPGPU walker commands. */
+  compute: Dist;
+  /** MI_STORE_DATA_IMM writes. */
+  store: Dist;
+  /** Whitelisted MI_LOAD_REGISTER_IMM writes. */
+  lri: Dist;
+}
+
+/** One step of a guest workload. */
+export type WorkloadOp =
+  | { op: "batch"; engine: EngineName; mix: CommandMix; loc: Loc }
+  | { op: "flip"; loc: Loc }
+  | { op: "wait"; what: "completion" | "vblank"; loc: Loc }
+  | { op: "think"; duration: Dist; loc: Loc }
+  | { op: "every"; period: number; body: WorkloadOp[]; loc: Loc }
+  | { op: "repeat"; count: number | "forever"; body: WorkloadOp[]; loc: Loc }
+  | { op: "choose"; options: { weight: number; body: WorkloadOp[] }[]; loc: Loc }
+  | { op: "map"; pages: Dist; loc: Loc }
+  | { op: "unmap"; pages: Dist; loc: Loc }
+  | { op: "pte_rewrite"; count: Dist; loc: Loc }
+  | { op: "misbehave"; kind: MisbehaviourKind; count: number; loc: Loc };
+
+/** A named workload. */
+export interface WorkloadSpec {
+  /** Name. */
+  name: string;
+  /** Steps, run in order once (use `every`/`repeat` to loop). */
+  body: WorkloadOp[];
+  /** Where it was declared. */
+  loc: Loc;
+}
+
+/** One VM (a `vm` block declaring N alike expands to N specs named name1..nameN). */
+export interface VmSpec {
+  /** Unique name. */
+  name: string;
+  /** vGPU type name. */
+  type: string;
+  /** Weight override (else the type's). */
+  weight?: number;
+  /** Workload name. */
+  workload: string;
+  /** Start time (ns); VMs not started by then stay off until a timeline `start`. */
+  start: number;
+  /** Started automatically at `start` (false if the timeline starts it). */
+  autostart: boolean;
+  /** vCPUs (Xen ioreq slots). */
+  vcpus: number;
+  /** Guest RAM (bytes). */
+  memory: number;
+  /** Where it was declared. */
+  loc: Loc;
+}
+
+/** A timeline action. */
+export type TimelineAction =
+  | { kind: "start" | "stop" | "pause" | "resume" | "reset"; vm: string }
+  | { kind: "weight"; vm: string; weight: number }
+  | { kind: "fault"; rule: FaultRule }
+  | { kind: "policy"; scheduler: SchedulerSpec }
+  | { kind: "misbehave"; vm: string; misbehaviour: MisbehaviourKind; count: number };
+
+/** A timeline entry. */
+export interface TimelineEvent {
+  /** When (ns). */
+  at: number;
+  /** What. */
+  action: TimelineAction;
+  /** Where it was written. */
+  loc: Loc;
+}
+
+/** A numeric expression over results. */
+export type Expr =
+  | { k: "num"; value: number }
+  | { k: "call"; fn: string; args: (string | number)[]; loc: Loc }
+  | { k: "bin"; op: "+" | "-" | "*" | "/"; a: Expr; b: Expr };
+
+/** An expectation over results. */
+export type Predicate =
+  | { k: "cmp"; op: ">=" | "<=" | ">" | "<" | "==" | "!="; left: Expr; right: Expr }
+  | { k: "within"; left: Expr; target: Expr; tolerance: number; relative: boolean }
+  | { k: "state"; vm: string; state: string };
+
+/** One `expect` line. */
+export interface Expectation {
+  /** The source text of the predicate, for reports. */
+  text: string;
+  /** The predicate. */
+  pred: Predicate;
+  /** Where it was written. */
+  loc: Loc;
+}
+
+/** What `report` asked to show. */
+export interface ReportSpec {
+  /** Table names (e.g. "vms", "traps", "scheduler"). */
+  tables: string[];
+  /** Extra metric names. */
+  metrics: string[];
+}
+
+/** A whole checked scenario. */
+export interface Scenario {
+  /** Scenario name (from `scenario NAME` or the file name). */
+  name: string;
+  /** Main file. */
+  file: string;
+  /** Seed (from the file, overridable on the CLI). */
+  seed: number;
+  /** Host. */
+  host: HostSpec;
+  /** Effective vGPU type table: built-ins plus user types (user overrides win). */
+  types: VgpuTypeSpec[];
+  /** Hypervisor. */
+  hypervisor: HypervisorSpec;
+  /** Scheduler. */
+  scheduler: SchedulerSpec;
+  /** Workloads by name. */
+  workloads: Record<string, WorkloadSpec>;
+  /** VMs in declaration order. */
+  vms: VmSpec[];
+  /** Timeline sorted by time (stable). */
+  timeline: TimelineEvent[];
+  /** How long to simulate (ns). */
+  duration: number;
+  /** Expectations. */
+  expects: Expectation[];
+  /** Report selection. */
+  report: ReportSpec;
+}

@@ -1,0 +1,240 @@
+/**
+ * The discrete-event kernel: one virtual clock in integer nanoseconds and an event queue
+ * ordered by (time, insertion sequence), so events at equal times run in the order they
+ * were scheduled and every run is deterministic.
+ *
+ * Hot path: an event is (sink, kind, arg) stored in parallel typed arrays indexed by a
+ * recycled slot; the heap holds slot numbers. Scheduling allocates nothing once the arrays
+ * have grown to the working size. Sequential logic is written either as an {@link EventSink}
+ * state machine (`onEvent(kind, arg)`) or as a generator process ({@link Sim.spawn}) that
+ * yields delays in nanoseconds.
+ */
+
+import { Streams } from "./rng.ts";
+
+/** Receives events. `kind` and `arg` are the integers given to {@link Sim.schedule}. */
+export interface EventSink {
+  /** Called when an event scheduled for this sink fires. */
+  onEvent(kind: number, arg: number): void;
+}
+
+/** A generator process: yields a delay in ns, or {@link WAIT} to sleep until woken. */
+export type ProcessBody = Generator<number, void, void>;
+
+/** Yield this from a process to sleep until {@link Process.wake} is called. */
+export const WAIT = -1;
+
+const SLOT_BITS = 2 ** 22;
+
+/** Event queue and virtual clock. */
+export class Sim {
+  /** Current virtual time in ns. */
+  now = 0;
+  /** Events dispatched so far. */
+  dispatched = 0;
+  /** Named seeded random streams of this run. */
+  readonly streams: Streams;
+
+  private cap = 1024;
+  private heap = new Int32Array(this.cap);
+  private size = 0;
+  private time = new Float64Array(this.cap);
+  private seqOf = new Float64Array(this.cap);
+  private kindOf = new Int32Array(this.cap);
+  private argOf = new Float64Array(this.cap);
+  private gen = new Int32Array(this.cap);
+  private sinks: (EventSink | null)[] = new Array(this.cap).fill(null);
+  private free = new Int32Array(this.cap);
+  private freeTop = 0;
+  private nextSlot = 0;
+  private seq = 0;
+  private stopped = false;
+
+  /** @param seed the run's seed for {@link Sim.streams} */
+  constructor(seed = 1) {
+    this.streams = new Streams(seed);
+  }
+
+  /** Number of pending (not yet dispatched, possibly cancelled) events. */
+  get pending(): number {
+    return this.size;
+  }
+
+  /** Schedules `sink.onEvent(kind, arg)` after `delay` ns; returns an id for {@link cancel}. */
+  schedule(delay: number, sink: EventSink, kind: number, arg = 0): number {
+    return this.scheduleAt(this.now + (delay > 0 ? Math.round(delay) : 0), sink, kind, arg);
+  }
+
+  /** Schedules at absolute time `at` (clamped to now). */
+  scheduleAt(at: number, sink: EventSink, kind: number, arg = 0): number {
+    let slot: number;
+    if (this.freeTop > 0) slot = this.free[--this.freeTop];
+    else {
+      if (this.nextSlot === this.cap) this.grow();
+      slot = this.nextSlot++;
+    }
+    this.time[slot] = at < this.now ? this.now : at;
+    this.seqOf[slot] = this.seq++;
+    this.kindOf[slot] = kind;
+    this.argOf[slot] = arg;
+    this.sinks[slot] = sink;
+    this.siftUp(this.size++, slot);
+    return this.gen[slot] * SLOT_BITS + slot;
+  }
+
+  /** Cancels a pending event. Returns false if it already ran or was cancelled. */
+  cancel(id: number): boolean {
+    const slot = id % SLOT_BITS;
+    if (slot >= this.nextSlot || this.gen[slot] !== Math.floor(id / SLOT_BITS)) return false;
+    if (this.sinks[slot] === null) return false;
+    this.sinks[slot] = null; // lazily dropped when it reaches the top
+    return true;
+  }
+
+  /** Time of the next pending event, or Infinity. */
+  peekTime(): number {
+    while (this.size > 0 && this.sinks[this.heap[0]] === null) this.release(this.popTop());
+    return this.size > 0 ? this.time[this.heap[0]] : Infinity;
+  }
+
+  /** Dispatches the next event. Returns false when the queue is empty. */
+  step(): boolean {
+    while (this.size > 0) {
+      const slot = this.popTop();
+      const sink = this.sinks[slot];
+      const kind = this.kindOf[slot];
+      const arg = this.argOf[slot];
+      this.now = this.time[slot];
+      this.release(slot);
+      if (sink !== null) {
+        this.dispatched++;
+        sink.onEvent(kind, arg);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Runs every event with time <= `until`, then sets the clock to `until`. */
+  runUntil(until: number): void {
+    this.stopped = false;
+    while (!this.stopped && this.peekTime() <= until) this.step();
+    if (!this.stopped && this.now < until) this.now = until;
+  }
+
+  /** Runs for `duration` ns from now. */
+  runFor(duration: number): void {
+    this.runUntil(this.now + duration);
+  }
+
+  /** Runs until the queue is empty or {@link stop} is called. */
+  run(): void {
+    this.stopped = false;
+    while (!this.stopped && this.step());
+  }
+
+  /** Makes the current run loop return after the event being dispatched. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Starts a generator process after `delay` ns. */
+  spawn(body: ProcessBody, delay = 0): Process {
+    const p = new Process(this, body);
+    this.schedule(delay, p, 0);
+    return p;
+  }
+
+  private release(slot: number): void {
+    this.sinks[slot] = null;
+    this.gen[slot] = (this.gen[slot] + 1) & 0x7fffff;
+    this.free[this.freeTop++] = slot;
+  }
+
+  private less(a: number, b: number): boolean {
+    const ta = this.time[a], tb = this.time[b];
+    return ta < tb || (ta === tb && this.seqOf[a] < this.seqOf[b]);
+  }
+
+  private siftUp(i: number, slot: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(slot, h[p])) break;
+      h[i] = h[p];
+      i = p;
+    }
+    h[i] = slot;
+  }
+
+  private popTop(): number {
+    const h = this.heap;
+    const top = h[0];
+    const last = h[--this.size];
+    const n = this.size;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && this.less(h[r], h[l]) ? r : l;
+      if (!this.less(h[m], last)) break;
+      h[i] = h[m];
+      i = m;
+    }
+    if (n > 0) h[i] = last;
+    return top;
+  }
+
+  private grow(): void {
+    const cap = this.cap * 2;
+    if (cap > SLOT_BITS) throw new RangeError(`event queue over ${SLOT_BITS} pending events`);
+    const g = <T extends Float64Array | Int32Array>(a: T, C: new (n: number) => T): T => {
+      const b = new C(cap);
+      b.set(a);
+      return b;
+    };
+    this.heap = g(this.heap, Int32Array);
+    this.time = g(this.time, Float64Array);
+    this.seqOf = g(this.seqOf, Float64Array);
+    this.kindOf = g(this.kindOf, Int32Array);
+    this.argOf = g(this.argOf, Float64Array);
+    this.gen = g(this.gen, Int32Array);
+    this.free = g(this.free, Int32Array);
+    this.sinks.length = cap;
+    this.sinks.fill(null, this.cap);
+    this.cap = cap;
+  }
+}
+
+/** A running generator process; it is its own event sink, so resuming allocates nothing. */
+export class Process implements EventSink {
+  /** True once the body has returned. */
+  done = false;
+  private sleeping = false;
+
+  /** Use {@link Sim.spawn}. */
+  constructor(private readonly sim: Sim, private readonly body: ProcessBody) {}
+
+  /** Resumes a process that yielded {@link WAIT}; no effect otherwise. */
+  wake(): void {
+    if (this.sleeping && !this.done) {
+      this.sleeping = false;
+      this.sim.schedule(0, this, 0);
+    }
+  }
+
+  /** @internal resumes the body */
+  onEvent(): void {
+    const r = this.body.next();
+    if (r.done) {
+      this.done = true;
+      return;
+    }
+    if (r.value === WAIT) this.sleeping = true;
+    else this.sim.schedule(r.value, this, 0);
+  }
+}
+
+/** Time unit helpers: integer nanoseconds. */
+export const NS = 1, US = 1_000, MS = 1_000_000, SEC = 1_000_000_000;
