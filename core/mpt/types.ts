@@ -1,0 +1,200 @@
+/**
+ * The MPT ("mediated pass-through") interface: everything the GVT-g core needs from a
+ * hypervisor, after i915's `struct intel_gvt_mpt` (DOMAIN.md section 1). A backend is a
+ * plugin: an ES module whose default export is a {@link BackendFactory}.
+ *
+ * Two directions:
+ * - core -> backend: the MPT ops (`attachVgpu`, `injectMsi`, `dmaMapGuestPage`, ...).
+ * - guest -> backend -> core: the hypervisor's trap path. The guest CPU model calls the
+ *   backend's `guest*` entry points for every BAR0 access and every write to guest RAM; the
+ *   backend decides what traps (all of BAR0, write-protected pages) and forwards trapped
+ *   accesses to the core through the {@link GvtOps} it got in `hostInit`.
+ *
+ * Time: every op takes simulated time. The core charges `costs[op]` for each call, and a
+ * backend adds variable work (a cache miss, a chunked hypercall) with `ctx.charge(ns)`.
+ */
+
+/** Result codes of ops that can fail (0 = ok), as the kernel's negative errno values. */
+export const MPT_OK = 0;
+/** Invalid argument. */
+export const MPT_EINVAL = -22;
+/** Out of memory / cannot pin. */
+export const MPT_ENOMEM = -12;
+/** Bad address (gfn not backed). */
+export const MPT_EFAULT = -14;
+/** I/O error (a failed hypercall). */
+export const MPT_EIO = -5;
+
+/** What the backend is told about a vGPU when it is attached. */
+export interface VgpuInfo {
+  /** vGPU id (1..7). */
+  id: number;
+  /** VM name. */
+  vm: string;
+  /** Guest RAM size (bytes). */
+  memory: number;
+  /** Guest vCPUs. */
+  vcpus: number;
+  /** Guest-physical base of BAR0 (the trap area). */
+  bar0: number;
+  /** Guest-physical base of BAR2 (the aperture slice as the guest sees it). */
+  bar2: number;
+}
+
+/** An opaque per-vGPU backend handle (the backend's own state object). */
+export type Handle = unknown;
+
+/** Callbacks the core gives a backend in `hostInit` (i915's `intel_gvt_ops`). */
+export interface GvtOps {
+  /** Emulate a trapped BAR0 read of `size` bytes at `offset` (0..16 MiB); returns the value. */
+  emulateMmioRead(vgpuId: number, offset: number, size: number): number;
+  /** Emulate a trapped BAR0 write (value holds `size` bytes, little endian; 8 bytes as a
+   * number is exact up to 2^53, GTT entries use at most 40 bits). */
+  emulateMmioWrite(vgpuId: number, offset: number, size: number, value: number): void;
+  /** Emulate a config-space read. */
+  emulateCfgRead(vgpuId: number, offset: number, size: number): number;
+  /** Emulate a config-space write. */
+  emulateCfgWrite(vgpuId: number, offset: number, size: number, value: number): void;
+  /** A write hit a write-protected guest page: the write has NOT been done; the core
+   * applies it to guest memory (through writeGpa) and updates its shadows. */
+  writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void;
+}
+
+/** What a backend factory is given: only what a backend may touch. */
+export interface BackendContext {
+  /** Parameters the scenario set for this hypervisor. */
+  readonly params: Readonly<Record<string, number | string | boolean>>;
+  /** Current simulated time (ns). */
+  now(): number;
+  /** Adds `ns` of simulated time to the op being executed. */
+  charge(ns: number): void;
+  /** Runs `fn` after `ns` of simulated time (a backend's own timers, e.g. a flush). */
+  after(ns: number, fn: () => void): void;
+  /** Logs a line into the run's trace/log, tagged with the backend's name. */
+  log(message: string): void;
+  /** Counts a backend-specific event (appears in results under the backend's counters). */
+  count(name: string, n?: number): void;
+  /** The guest RAM of one attached VM: frames 0..frames-1, 4 KiB each. */
+  guestMemory(vgpuId: number): GuestMemoryView;
+}
+
+/** A backend's view of one VM's RAM. */
+export interface GuestMemoryView {
+  /** Number of 4 KiB guest frames. */
+  readonly frames: number;
+  /** Machine (host physical) frame backing `gfn`, or -1 if not backed. */
+  mfnOf(gfn: number): number;
+  /** Copies guest-physical bytes into `buf` (returns false if any frame is not backed). */
+  read(gpa: number, buf: Uint8Array): boolean;
+  /** Copies `buf` into guest-physical memory (returns false if any frame is not backed). */
+  write(gpa: number, buf: Uint8Array): boolean;
+}
+
+/** Declared time costs in ns, by op name (plus backend-specific names). */
+export type CostModel = Record<string, number>;
+
+/**
+ * A hypervisor backend. Required ops must be functions; optional ones may be absent (the
+ * core then uses a generic fallback and reports which ops were native).
+ */
+export interface MptBackend {
+  /** Backend name for reports and errors. */
+  readonly name: string;
+  /** Declared costs (ns) per op; the core charges them per call. */
+  readonly costs: CostModel;
+
+  /** Registers the backend; gets the core's callbacks. (optional in later kernels) */
+  hostInit?(ops: GvtOps): void;
+  /** Unregisters the backend. */
+  hostExit?(): void;
+  /** Creates per-vGPU backend state. (optional in later kernels) */
+  attachVgpu?(vgpu: VgpuInfo): Handle;
+  /** Destroys per-vGPU state. */
+  detachVgpu(handle: Handle): void;
+  /** Delivers the guest's MSI; returns false if it was dropped. */
+  injectMsi(handle: Handle, addr: number, data: number): boolean;
+  /** Host virtual address to machine frame (Xen OpRegion only); -1 if unknown. */
+  fromVirtToMfn?(addr: number): number;
+  /** Write-protects one guest page; MPT_OK or a negative errno. */
+  enablePageTrack(handle: Handle, gfn: number): number;
+  /** Removes write protection. */
+  disablePageTrack(handle: Handle, gfn: number): number;
+  /** Copies guest-physical memory into `buf`. */
+  readGpa(handle: Handle, gpa: number, buf: Uint8Array): number;
+  /** Copies `buf` into guest-physical memory. */
+  writeGpa(handle: Handle, gpa: number, buf: Uint8Array): number;
+  /** Guest frame to machine frame, or -1. */
+  gfnToMfn(handle: Handle, gfn: number): number;
+  /** Pins a guest page (4 KiB or 2 MiB) and returns its device (DMA) address, or a negative errno. */
+  dmaMapGuestPage(handle: Handle, gfn: number, size: number): number;
+  /** Drops one reference of a mapping returned by dmaMapGuestPage. */
+  dmaUnmapGuestPage(handle: Handle, dmaAddr: number): void;
+  /** Takes one more reference on an existing mapping; MPT_OK or negative errno. */
+  dmaPinGuestPage?(handle: Handle, dmaAddr: number): number;
+  /** Maps the vGPU's aperture slice into guest-physical space (optional). */
+  mapGfnToMfn?(handle: Handle, gfn: number, mfn: number, nr: number, map: boolean): number;
+  /** Asks the hypervisor to trap a guest-physical range (BAR0) (optional). */
+  setTrapArea?(handle: Handle, start: number, end: number, map: boolean): number;
+  /** Is this guest frame backed? */
+  isValidGfn(handle: Handle, gfn: number): boolean;
+  /** Exposes the virtual OpRegion. */
+  setOpregion?(handle: Handle): number;
+  /** Exposes a virtual EDID on a port. */
+  setEdid?(handle: Handle, port: number): number;
+  /** dma-buf export refcount. */
+  getVfioDevice?(handle: Handle): number;
+  /** dma-buf export refcount. */
+  putVfioDevice?(handle: Handle): void;
+
+  /** Guest CPU reads BAR0/BAR2/config space at `gpa`; returns the value read. */
+  guestMmioRead(handle: Handle, gpa: number, size: number): number;
+  /** Guest CPU writes BAR0 at `gpa`. */
+  guestMmioWrite(handle: Handle, gpa: number, size: number, value: number): void;
+  /** Guest CPU writes guest RAM (page tables, rings, batches): plain or trapped if tracked. */
+  guestMemWrite(handle: Handle, gpa: number, size: number, value: number): void;
+  /** Called when the vGPU is scheduled out (Xen flushes its dirty log here). */
+  vgpuDescheduled?(handle: Handle): void;
+
+  /** Serialises backend state for a snapshot (absent: the backend cannot be snapshotted). */
+  save?(handle: Handle): unknown;
+  /** Restores state saved by `save`. */
+  restore?(handle: Handle, state: unknown): void;
+}
+
+/** A plugin module's default export. */
+export type BackendFactory = (ctx: BackendContext) => MptBackend;
+
+/** MPT ops that a backend must implement (everything else is optional). */
+export const REQUIRED_OPS = [
+  "detachVgpu",
+  "injectMsi",
+  "enablePageTrack",
+  "disablePageTrack",
+  "readGpa",
+  "writeGpa",
+  "gfnToMfn",
+  "dmaMapGuestPage",
+  "dmaUnmapGuestPage",
+  "isValidGfn",
+  "guestMmioRead",
+  "guestMmioWrite",
+  "guestMemWrite",
+] as const;
+
+/** Optional ops (later kernels made these optional). */
+export const OPTIONAL_OPS = [
+  "hostInit",
+  "hostExit",
+  "attachVgpu",
+  "fromVirtToMfn",
+  "dmaPinGuestPage",
+  "mapGfnToMfn",
+  "setTrapArea",
+  "setOpregion",
+  "setEdid",
+  "getVfioDevice",
+  "putVfioDevice",
+  "vgpuDescheduled",
+  "save",
+  "restore",
+] as const;
