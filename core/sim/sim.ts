@@ -37,6 +37,9 @@ export class Sim {
 
   private cap = 1024;
   private heap = new Int32Array(this.cap);
+  // Keys copied into the heap order so sifting never chases a slot index.
+  private heapTime = new Float64Array(this.cap);
+  private heapSeq = new Float64Array(this.cap);
   private size = 0;
   private time = new Float64Array(this.cap);
   private seqOf = new Float64Array(this.cap);
@@ -62,7 +65,7 @@ export class Sim {
 
   /** Schedules `sink.onEvent(kind, arg)` after `delay` ns; returns an id for {@link cancel}. */
   schedule(delay: number, sink: EventSink, kind: number, arg = 0): number {
-    return this.scheduleAt(this.now + (delay > 0 ? Math.round(delay) : 0), sink, kind, arg);
+    return this.scheduleAt(delay > 0 ? this.now + Math.round(delay) : this.now, sink, kind, arg);
   }
 
   /** Schedules at absolute time `at` (clamped to now). */
@@ -94,7 +97,7 @@ export class Sim {
   /** Time of the next pending event, or Infinity. */
   peekTime(): number {
     while (this.size > 0 && this.sinks[this.heap[0]] === null) this.release(this.popTop());
-    return this.size > 0 ? this.time[this.heap[0]] : Infinity;
+    return this.size > 0 ? this.heapTime[0] : Infinity;
   }
 
   /** Dispatches the next event. Returns false when the queue is empty. */
@@ -151,38 +154,46 @@ export class Sim {
     this.free[this.freeTop++] = slot;
   }
 
-  private less(a: number, b: number): boolean {
-    const ta = this.time[a], tb = this.time[b];
-    return ta < tb || (ta === tb && this.seqOf[a] < this.seqOf[b]);
-  }
-
   private siftUp(i: number, slot: number): void {
-    const h = this.heap;
+    const h = this.heap, ht = this.heapTime, hs = this.heapSeq;
+    const t = this.time[slot], q = this.seqOf[slot];
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(slot, h[p])) break;
+      const tp = ht[p];
+      if (t > tp || (t === tp && q > hs[p])) break;
       h[i] = h[p];
+      ht[i] = tp;
+      hs[i] = hs[p];
       i = p;
     }
     h[i] = slot;
+    ht[i] = t;
+    hs[i] = q;
   }
 
   private popTop(): number {
-    const h = this.heap;
+    const h = this.heap, ht = this.heapTime, hs = this.heapSeq;
     const top = h[0];
-    const last = h[--this.size];
-    const n = this.size;
+    const n = --this.size;
+    const last = h[n], lt = ht[n], lq = hs[n];
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const m = r < n && this.less(h[r], h[l]) ? r : l;
-      if (!this.less(h[m], last)) break;
+      let m = 2 * i + 1;
+      if (m >= n) break;
+      const r = m + 1;
+      if (r < n && (ht[r] < ht[m] || (ht[r] === ht[m] && hs[r] < hs[m]))) m = r;
+      const tm = ht[m];
+      if (tm > lt || (tm === lt && hs[m] > lq)) break;
       h[i] = h[m];
+      ht[i] = tm;
+      hs[i] = hs[m];
       i = m;
     }
-    if (n > 0) h[i] = last;
+    if (n > 0) {
+      h[i] = last;
+      ht[i] = lt;
+      hs[i] = lq;
+    }
     return top;
   }
 
@@ -195,6 +206,8 @@ export class Sim {
       return b;
     };
     this.heap = g(this.heap, Int32Array);
+    this.heapTime = g(this.heapTime, Float64Array);
+    this.heapSeq = g(this.heapSeq, Float64Array);
     this.time = g(this.time, Float64Array);
     this.seqOf = g(this.seqOf, Float64Array);
     this.kindOf = g(this.kindOf, Int32Array);

@@ -1,0 +1,124 @@
+/**
+ * Evaluates a scenario's `expect` lines against the results of a run. The functions are
+ * the ones the DSL checker accepts (dsl/functions.ts); names and argument kinds were
+ * already validated, so an unknown VM here can only mean a VM that never existed.
+ */
+
+import type { Expectation, Expr, Predicate } from "../scenario.ts";
+import type { ExpectationResult, Results, VmResult } from "./results.ts";
+
+/** Raised for a value that cannot be computed (reported as a failed expectation). */
+class EvalError extends Error {}
+
+function vmOf(r: Results, name: string | number): VmResult {
+  const vm = r.vms.find((v) => v.name === String(name));
+  if (!vm) throw new EvalError(`no VM named ${name}`);
+  return vm;
+}
+
+/** The value of one result function call. */
+export function callValue(r: Results, fn: string, args: (string | number)[]): number {
+  const vm = () => vmOf(r, args[0]);
+  switch (fn) {
+    case "fps":
+      return vm().fps;
+    case "frames":
+      return vm().frames;
+    case "share": {
+      const v = vm();
+      const engine = (args[1] ?? "rcs") as keyof VmResult["engines"];
+      if (!v.engines[engine]) throw new EvalError(`no engine ${engine}`);
+      return v.engines[engine].share;
+    }
+    case "busy": {
+      const engine = String(args[1] ?? "rcs") as keyof VmResult["engines"];
+      return vm().engines[engine]?.busyNs ?? 0;
+    }
+    case "latency": {
+      const p = String(args[1] ?? "p50") as "p50" | "p90" | "p99" | "max" | "mean";
+      return vm().latency[p];
+    }
+    case "traps":
+      return vm().traps[args.length > 1 ? String(args[1]) : "total"] ?? 0;
+    case "throughput":
+      return vm().throughput;
+    case "violations":
+      return r.isolation.violations;
+    case "counter":
+      return vm().counters[String(args[1])] ?? 0;
+    case "gcounter":
+      return r.counters[String(args[0])] ?? r.scheduler.counters[String(args[0])] ??
+        r.hypervisor.counters[String(args[0])] ?? 0;
+    case "native_pct": {
+      const v = vm();
+      if (v.nativePct === undefined) throw new EvalError(`no native baseline for ${v.name}`);
+      return v.nativePct;
+    }
+    default:
+      throw new EvalError(`unknown function ${fn}`);
+  }
+}
+
+/** Evaluates a numeric expression. */
+export function evalExpr(r: Results, e: Expr): number {
+  switch (e.k) {
+    case "num":
+      return e.value;
+    case "call":
+      return callValue(r, e.fn, e.args);
+    case "bin": {
+      const a = evalExpr(r, e.a), b = evalExpr(r, e.b);
+      if (e.op === "+") return a + b;
+      if (e.op === "-") return a - b;
+      if (e.op === "*") return a * b;
+      if (b === 0) throw new EvalError("division by zero");
+      return a / b;
+    }
+  }
+}
+
+function judge(
+  r: Results,
+  p: Predicate,
+): { pass: boolean; actual: number | string; expected: string } {
+  switch (p.k) {
+    case "state": {
+      const actual = vmOf(r, p.vm).state;
+      return { pass: actual === p.state, actual, expected: p.state };
+    }
+    case "cmp": {
+      const a = evalExpr(r, p.left), b = evalExpr(r, p.right);
+      const ok =
+        { ">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "==": a === b, "!=": a !== b }[p.op];
+      return { pass: ok, actual: round(a), expected: `${p.op} ${round(b)}` };
+    }
+    case "within": {
+      const a = evalExpr(r, p.left), t = evalExpr(r, p.target);
+      const tol = p.relative ? Math.abs(t) * p.tolerance : p.tolerance;
+      return {
+        pass: Math.abs(a - t) <= tol,
+        actual: round(a),
+        expected: p.relative
+          ? `within ${round(p.tolerance * 100)}% of ${round(t)}`
+          : `within ${round(tol)} of ${round(t)}`,
+      };
+    }
+  }
+}
+
+function round(x: number): number {
+  return Number.isInteger(x) ? x : Number(x.toPrecision(6));
+}
+
+/** Evaluates every expectation in order. */
+export function evaluateExpectations(r: Results, expects: Expectation[]): ExpectationResult[] {
+  return expects.map((e) => {
+    const base = { file: e.loc.file, line: e.loc.line, col: e.loc.col, text: e.text };
+    try {
+      return { ...base, ...judge(r, e.pred) };
+    } catch (err) {
+      if (!(err instanceof EvalError)) throw err;
+      return { ...base, pass: false, actual: "n/a", expected: err.message };
+    }
+  });
+}
