@@ -39,6 +39,12 @@ export interface VgpuInfo {
   bar0: number;
   /** Guest-physical base of BAR2 (the aperture slice as the guest sees it). */
   bar2: number;
+  /**
+   * Guest-physical base of the device's 4 KiB PCI config-space window (ECAM), where the
+   * guest CPU model reads and writes config space through `guestMmioRead/Write`; absent:
+   * config space is not reachable by guest accesses.
+   */
+  cfg?: number;
 }
 
 /** An opaque per-vGPU backend handle (the backend's own state object). */
@@ -76,6 +82,11 @@ export interface BackendContext {
   count(name: string, n?: number): void;
   /** The guest RAM of one attached VM: frames 0..frames-1, 4 KiB each. */
   guestMemory(vgpuId: number): GuestMemoryView;
+  /**
+   * Delivers an MSI (address, data) to the VM's virtual CPU after `delayNs` (the
+   * hypervisor's interrupt-injection latency); the guest's interrupt handler runs then.
+   */
+  deliverMsi(vgpuId: number, addr: number, data: number, delayNs: number): void;
 }
 
 /** A backend's view of one VM's RAM. */
@@ -88,6 +99,8 @@ export interface GuestMemoryView {
   read(gpa: number, buf: Uint8Array): boolean;
   /** Copies `buf` into guest-physical memory (returns false if any frame is not backed). */
   write(gpa: number, buf: Uint8Array): boolean;
+  /** Is `gfn` RAM of this VM (a memslot), without allocating it? (absent: `mfnOf(gfn) >= 0`) */
+  isBacked?(gfn: number): boolean;
 }
 
 /** Declared time costs in ns, by op name (plus backend-specific names). */
@@ -113,7 +126,7 @@ export interface MptBackend {
   detachVgpu(handle: Handle): void;
   /** Delivers the guest's MSI; returns false if it was dropped. */
   injectMsi(handle: Handle, addr: number, data: number): boolean;
-  /** Host virtual address to machine frame (Xen OpRegion only); -1 if unknown. */
+  /** Host virtual address to machine frame (used for the OpRegion on type-1 hypervisors); -1 if unknown. */
   fromVirtToMfn?(addr: number): number;
   /** Write-protects one guest page; MPT_OK or a negative errno. */
   enablePageTrack(handle: Handle, gfn: number): number;
@@ -152,7 +165,7 @@ export interface MptBackend {
   guestMmioWrite(handle: Handle, gpa: number, size: number, value: number): void;
   /** Guest CPU writes guest RAM (page tables, rings, batches): plain or trapped if tracked. */
   guestMemWrite(handle: Handle, gpa: number, size: number, value: number): void;
-  /** Called when the vGPU is scheduled out (Xen flushes its dirty log here). */
+  /** Called when the vGPU is scheduled out (a backend with a dirty log flushes it here). */
   vgpuDescheduled?(handle: Handle): void;
 
   /** Serialises backend state for a snapshot (absent: the backend cannot be snapshotted). */

@@ -1,0 +1,254 @@
+/**
+ * A VM's RAM: guest frames (gfn) backed by host frames (mfn) of {@link HostMemory}, allocated
+ * lazily on first touch and tagged with the VM's owner id (so the isolation checker can tell
+ * whose page a GTT entry points at). Ranges can be declared as holes (not backed, e.g. an
+ * MMIO hole): a backend's `isValidGfn` says false for them and accesses there fail.
+ *
+ * Also a simple page allocator for the guest kernel model (`allocPage`/`freePage`): page
+ * tables, rings, contexts and buffers are guest pages it hands out.
+ */
+
+import { type HostMemory, PAGE_SHIFT, PAGE_SIZE } from "../hw/memory.ts";
+import type { GuestMemoryView } from "../mpt/types.ts";
+
+const UNBACKED = -1;
+const HOLE = -2;
+
+/** Options of a guest memory. */
+export interface GuestMemoryOptions {
+  /** Unbacked gfn ranges `[firstGfn, endGfn)`. */
+  holes?: readonly (readonly [number, number])[];
+  /** Low frames the page allocator never hands out (firmware area); default 256 (1 MiB). */
+  reservedLow?: number;
+}
+
+/** One VM's guest-physical RAM. */
+export class GuestMemory implements GuestMemoryView {
+  /** Number of 4 KiB guest frames (including holes). */
+  readonly frames: number;
+  /** Host frames allocated so far (resident pages). */
+  resident = 0;
+  /** Guest pages handed out by {@link allocPage} and not freed. */
+  pagesInUse = 0;
+  /** Guest accesses that hit a hole, an out-of-range frame, or failed to allocate. */
+  faults = 0;
+
+  private readonly map: Int32Array;
+  private readonly freeList: number[] = [];
+  private next: number;
+  private released = false;
+
+  /**
+   * Creates it.
+   * @param host host memory the frames come from
+   * @param owner owner tag of this VM's frames (>= 1)
+   * @param bytes RAM size (rounded down to whole frames)
+   * @param options holes and reserved low frames
+   */
+  constructor(
+    readonly host: HostMemory,
+    readonly owner: number,
+    bytes: number,
+    options: GuestMemoryOptions = {},
+  ) {
+    this.frames = Math.max(0, Math.floor(bytes / PAGE_SIZE));
+    this.map = new Int32Array(this.frames).fill(UNBACKED);
+    for (const [a, b] of options.holes ?? []) {
+      for (let g = Math.max(0, a); g < Math.min(b, this.frames); g++) this.map[g] = HOLE;
+    }
+    this.next = Math.min(options.reservedLow ?? 256, this.frames);
+  }
+
+  /** Total guest frames (same as {@link frames}). */
+  get totalFrames(): number {
+    return this.frames;
+  }
+
+  /** True if `gfn` is RAM of this VM (in range and not in a hole). Allocates nothing. */
+  isBacked(gfn: number): boolean {
+    return Number.isInteger(gfn) && gfn >= 0 && gfn < this.frames && this.map[gfn] !== HOLE;
+  }
+
+  /** The host frame backing `gfn` (allocated on first use), or -1 if not RAM / out of memory. */
+  mfnOf(gfn: number): number {
+    if (!this.isBacked(gfn) || this.released) return -1;
+    let m = this.map[gfn];
+    if (m < 0) {
+      m = this.host.allocFrame(this.owner);
+      if (m < 0) return -1;
+      this.map[gfn] = m;
+      this.resident++;
+    }
+    return m;
+  }
+
+  /** The host frame of `gfn` if already allocated, else -1 (no allocation). */
+  residentMfn(gfn: number): number {
+    return this.isBacked(gfn) ? Math.max(-1, this.map[gfn]) : -1;
+  }
+
+  /** True if every frame of `[gpa, gpa + len)` is RAM. */
+  rangeBacked(gpa: number, len: number): boolean {
+    if (this.released || gpa < 0 || len < 0 || !Number.isFinite(gpa)) return false;
+    if (len === 0) return true;
+    const last = Math.floor((gpa + len - 1) / PAGE_SIZE);
+    for (let g = Math.floor(gpa / PAGE_SIZE); g <= last; g++) if (!this.isBacked(g)) return false;
+    return true;
+  }
+
+  /** Copies guest-physical bytes into `buf`; false (nothing copied) if any frame is not RAM. */
+  read(gpa: number, buf: Uint8Array): boolean {
+    if (!this.rangeBacked(gpa, buf.length)) {
+      this.faults++;
+      return false;
+    }
+    let done = 0;
+    while (done < buf.length) {
+      const a = gpa + done;
+      const off = a & 0xfff;
+      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      const m = this.residentMfn(Math.floor(a / PAGE_SIZE));
+      if (m < 0) buf.fill(0, done, done + n);
+      else this.host.readBytes(m * PAGE_SIZE + off, buf.subarray(done, done + n));
+      done += n;
+    }
+    return true;
+  }
+
+  /** Copies `buf` into guest-physical memory; false (nothing written) if any frame is not RAM. */
+  write(gpa: number, buf: Uint8Array): boolean {
+    if (!this.rangeBacked(gpa, buf.length)) {
+      this.faults++;
+      return false;
+    }
+    let done = 0;
+    while (done < buf.length) {
+      const a = gpa + done;
+      const off = a & 0xfff;
+      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
+      if (m < 0) {
+        this.faults++;
+        return false;
+      }
+      this.host.writeBytes(m * PAGE_SIZE + off, buf.subarray(done, done + n));
+      done += n;
+    }
+    return true;
+  }
+
+  /** Reads the 32-bit value at `gpa` (4-byte aligned); 0 if not RAM. */
+  read32(gpa: number): number {
+    const g = Math.floor(gpa / PAGE_SIZE);
+    if (!this.isBacked(g)) {
+      this.faults++;
+      return 0;
+    }
+    const m = this.map[g];
+    return m < 0 ? 0 : this.host.read32(m * PAGE_SIZE + (gpa & 0xffc));
+  }
+
+  /** Writes a 32-bit value at `gpa` (4-byte aligned); false if not RAM. */
+  write32(gpa: number, v: number): boolean {
+    const m = this.mfnOf(Math.floor(gpa / PAGE_SIZE));
+    if (m < 0) {
+      this.faults++;
+      return false;
+    }
+    this.host.write32(m * PAGE_SIZE + (gpa & 0xffc), v >>> 0);
+    return true;
+  }
+
+  /** Reads a 64-bit value at `gpa` (8-byte aligned) as a number. */
+  read64(gpa: number): number {
+    return this.read32(gpa) + this.read32(gpa + 4) * 4294967296;
+  }
+
+  /** Writes a 64-bit value (non-negative, up to 2^53) at `gpa`; false if not RAM. */
+  write64(gpa: number, v: number): boolean {
+    return this.write32(gpa, v >>> 0) && this.write32(gpa + 4, Math.floor(v / 4294967296) >>> 0);
+  }
+
+  /** Writes `size` (1, 2, 4 or 8) bytes of `value` little endian at `gpa`; false if not RAM. */
+  writeSized(gpa: number, size: number, value: number): boolean {
+    if (size === 8 && (gpa & 7) === 0) return this.write64(gpa, value);
+    if (size === 4 && (gpa & 3) === 0) return this.write32(gpa, value);
+    const g = Math.floor(gpa / PAGE_SIZE);
+    const gEnd = Math.floor((gpa + size - 1) / PAGE_SIZE);
+    if (!this.isBacked(g) || !this.isBacked(gEnd)) {
+      this.faults++;
+      return false;
+    }
+    let v = value;
+    for (let i = 0; i < size; i++) {
+      const a = gpa + i;
+      const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
+      if (m < 0) return false;
+      const pa = m * PAGE_SIZE + (a & 0xfff);
+      const word = this.host.read32(pa - (pa & 3));
+      const sh = (pa & 3) * 8;
+      this.host.write32(pa - (pa & 3), ((word & ~(0xff << sh)) | ((v & 0xff) << sh)) >>> 0);
+      v = Math.floor(v / 256);
+    }
+    return true;
+  }
+
+  /** Reads `size` (1, 2, 4 or 8) bytes little endian at `gpa`; 0 if not RAM. */
+  readSized(gpa: number, size: number): number {
+    if (size === 8 && (gpa & 7) === 0) return this.read64(gpa);
+    if (size === 4 && (gpa & 3) === 0) return this.read32(gpa);
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) {
+      const a = gpa + i;
+      const w = this.read32(a - (a & 3));
+      v = v * 256 + ((w >>> ((a & 3) * 8)) & 0xff);
+    }
+    return v;
+  }
+
+  /**
+   * Allocates one zeroed guest page for the guest kernel (page tables, rings, buffers);
+   * returns its gfn, or -1 when the VM's RAM is exhausted.
+   */
+  allocPage(): number {
+    let g = -1;
+    if (this.freeList.length > 0) g = this.freeList.pop()!;
+    else {
+      while (this.next < this.frames && this.map[this.next] === HOLE) this.next++;
+      if (this.next < this.frames) g = this.next++;
+    }
+    if (g < 0) return -1;
+    const m = this.map[g];
+    if (m >= 0) this.host.page(m).fill(0);
+    this.pagesInUse++;
+    return g;
+  }
+
+  /** Returns a page from {@link allocPage} to the allocator. */
+  freePage(gfn: number): void {
+    if (!this.isBacked(gfn)) return;
+    this.freeList.push(gfn);
+    this.pagesInUse--;
+  }
+
+  /** Guest-physical address of a gfn. */
+  static gpaOf(gfn: number): number {
+    return gfn * PAGE_SIZE;
+  }
+
+  /** Frees every host frame (the VM is destroyed); all later accesses fail. */
+  release(): void {
+    for (let g = 0; g < this.frames; g++) {
+      const m = this.map[g];
+      if (m >= 0) {
+        this.host.freeFrame(m);
+        this.map[g] = UNBACKED;
+      }
+    }
+    this.resident = 0;
+    this.released = true;
+  }
+}
+
+/** Bits of a page offset (re-exported for guest code). */
+export const GUEST_PAGE_SHIFT: number = PAGE_SHIFT;

@@ -1,0 +1,449 @@
+/**
+ * KVMGT-like backend (KVM + VFIO mediated device), after Linux i915 `gvt/kvmgt.c`.
+ *
+ * - Trap path: BAR0 is a non-mmappable VFIO region, so every guest access to it exits KVM
+ *   to QEMU, which issues a VFIO region read/write that the kernel emulates (`mmio_exit`
+ *   per access). QEMU/`intel_vgpu_rw` passes 8-byte aligned accesses in the GTT window
+ *   (BAR0 + 8 MiB .. 16 MiB) whole and splits others into 4/2/1-byte pieces (`vfio_rw` per
+ *   piece). Config space (the ECAM window `VgpuInfo.cfg`) goes the same way; when the guest
+ *   enables MSI there, QEMU installs the MSI eventfd (VFIO_DEVICE_SET_IRQS).
+ * - MSI: `injectMsi` signals the eventfd (`eventfd_signal`), KVM's irqfd injects it into the
+ *   guest after `irqfd_latency`. With no eventfd installed the MSI is dropped (false).
+ *   Parameter `eventfd: false` never installs one (a QEMU that never wires MSI).
+ * - Page tracking: KVM's page-track notifier. A guest write to a tracked page faults
+ *   (`page_track_fault`: EPT violation, write emulation) and the core's write-protect
+ *   handler is called; untracked writes are plain stores.
+ * - DMA: one 4 KiB page at a time pinned through VFIO (`pin_page`) and mapped
+ *   (`dma_map_page`), cached in two trees — by gfn and by dma address — with refcounts; a
+ *   2 MiB mapping needs 512 host-contiguous frames or fails with -EINVAL. Hits and misses
+ *   are counted (`dma_cache_hit`, `dma_cache_miss`). The device address is the host
+ *   physical address (identity IOMMU domain).
+ * - Guest memory: the VFIO rw path (`gpa_rw` + `gpa_rw_per_kib`). `isValidGfn`: is the gfn
+ *   in a memslot.
+ *
+ * Parameters: any cost name below (ns) overrides that cost; `eventfd` (boolean, default
+ * true) as described above.
+ */
+
+import type {
+  BackendContext,
+  BackendFactory,
+  CostModel,
+  GuestMemoryView,
+  GvtOps,
+  Handle,
+  MptBackend,
+  VgpuInfo,
+} from "../core/mpt/types.ts";
+import { MPT_EFAULT, MPT_EINVAL, MPT_ENOMEM, MPT_OK } from "../core/mpt/types.ts";
+import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+
+/** Default costs (ns) of the KVMGT trap and mapping paths. */
+export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
+  /** Guest MMIO/config access: VM exit, KVM -> QEMU, VFIO region ioctl, return. */
+  mmio_exit: 3_000,
+  /** Each VFIO region read/write piece after splitting. */
+  vfio_rw: 150,
+  /** Signalling the MSI eventfd (the caller's cost). */
+  eventfd_signal: 400,
+  /** irqfd: eventfd signal until the guest vCPU takes the interrupt. */
+  irqfd_latency: 1_500,
+  /** Adding/removing a KVM page-track write protection (mmu lock, spte update, flush). */
+  page_track_add: 1_200,
+  /** A guest write to a tracked page: EPT violation, write emulation, notifier call. */
+  page_track_fault: 2_500,
+  /** DMA cache lookup (rb-tree by gfn). */
+  dma_cache_lookup: 150,
+  /** Pinning one 4 KiB page through VFIO. */
+  pin_page: 1_000,
+  /** dma_map_page of one mapping. */
+  dma_map_page: 300,
+  /** Unpinning one 4 KiB page (and dma_unmap). */
+  unpin_page: 700,
+  /** Guest memory access base cost through the VFIO rw path. */
+  gpa_rw: 300,
+  /** ... plus this per KiB copied. */
+  gpa_rw_per_kib: 60,
+  /** gfn_to_pfn. */
+  gfn_to_pfn: 200,
+  /** Memslot lookup. */
+  memslot_lookup: 100,
+  /** Opening the mdev (attach). */
+  mdev_open: 50_000,
+  /** Releasing the mdev (detach). */
+  mdev_release: 30_000,
+  /** Registering the OpRegion / EDID VFIO regions. */
+  vfio_region: 10_000,
+};
+
+const MiB = 1024 * 1024;
+const BAR0_SIZE = 16 * MiB;
+const GTT_START = 8 * MiB;
+const CFG_SIZE = 4096;
+const PAGE = 4096;
+const HUGE = 2 * MiB;
+
+/** One cached DMA mapping (`struct gvt_dma`). */
+class GvtDma {
+  constructor(
+    readonly gfn: number,
+    readonly dma: number,
+    readonly size: number,
+    public ref: number,
+  ) {}
+}
+
+/** Per-vGPU state (`struct kvmgt_vdev`). */
+class KvmVgpu {
+  readonly tracked: Uint8Array;
+  trackedCount = 0;
+  readonly byGfn = new Map<number, GvtDma>();
+  readonly byDma = new Map<number, GvtDma>();
+  eventfd = false;
+  msiCap = -1;
+  vfioRefs = 0;
+  opregion = false;
+  edidPorts = 0;
+  readonly scratch = new Uint8Array(8);
+  readonly views: Uint8Array[] = [];
+
+  constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView) {
+    this.tracked = new Uint8Array(mem.frames);
+    for (let n = 0; n <= 8; n++) this.views.push(this.scratch.subarray(0, n));
+  }
+}
+
+/** The KVMGT-like backend factory. */
+const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
+  const p = ctx.params;
+  const cost = (name: string): number => {
+    const v = p[name];
+    return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : KVM_DEFAULT_COSTS[name];
+  };
+  const C = {
+    mmioExit: cost("mmio_exit"),
+    vfioRw: cost("vfio_rw"),
+    eventfd: cost("eventfd_signal"),
+    irqfd: cost("irqfd_latency"),
+    ptAdd: cost("page_track_add"),
+    ptFault: cost("page_track_fault"),
+    lookup: cost("dma_cache_lookup"),
+    pin: cost("pin_page"),
+    dmaMap: cost("dma_map_page"),
+    unpin: cost("unpin_page"),
+    gpa: cost("gpa_rw"),
+    gpaKib: cost("gpa_rw_per_kib"),
+  };
+  const installEventfd = p.eventfd !== false;
+  let ops: GvtOps | null = null;
+
+  const costs: CostModel = {
+    hostInit: 0,
+    hostExit: 0,
+    attachVgpu: cost("mdev_open"),
+    detachVgpu: cost("mdev_release"),
+    injectMsi: C.eventfd,
+    enablePageTrack: C.ptAdd,
+    disablePageTrack: C.ptAdd,
+    readGpa: C.gpa,
+    writeGpa: C.gpa,
+    gfnToMfn: cost("gfn_to_pfn"),
+    dmaMapGuestPage: C.lookup,
+    dmaUnmapGuestPage: C.lookup,
+    dmaPinGuestPage: C.lookup,
+    isValidGfn: cost("memslot_lookup"),
+    setOpregion: cost("vfio_region"),
+    setEdid: cost("vfio_region"),
+    getVfioDevice: 100,
+    putVfioDevice: 100,
+    guestMmioRead: C.mmioExit,
+    guestMmioWrite: C.mmioExit,
+    guestMemWrite: 0,
+  };
+  for (const k of Object.keys(KVM_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
+
+  const st = (h: Handle): KvmVgpu => h as KvmVgpu;
+
+  const isBacked = (v: KvmVgpu, gfn: number): boolean =>
+    v.mem.isBacked !== undefined
+      ? v.mem.isBacked(gfn)
+      : Number.isInteger(gfn) && gfn >= 0 && gfn < v.mem.frames && v.mem.mfnOf(gfn) >= 0;
+
+  /** The kernel side of one VFIO region access: emulate one piece. */
+  const rwPiece = (v: KvmVgpu, off: number, size: number, write: boolean, val: number): number => {
+    ctx.charge(C.vfioRw);
+    ctx.count("vfio_rw_pieces");
+    if (ops === null) return write ? 0 : allOnes(size);
+    if (write) {
+      ops.emulateMmioWrite(v.info.id, off, size, val);
+      return 0;
+    }
+    return ops.emulateMmioRead(v.info.id, off, size);
+  };
+
+  /** `intel_vgpu_rw`: an access of `count` bytes at BAR0 offset `off`, split as kvmgt does. */
+  const bar0Access = (v: KvmVgpu, off: number, count: number, write: boolean, val: number) => {
+    if (count === 8 && off % 8 === 0 && off >= GTT_START && off < BAR0_SIZE) {
+      return rwPiece(v, off, 8, write, val);
+    }
+    let done = 0, result = 0, scale = 1;
+    while (done < count) {
+      const pos = off + done;
+      const left = count - done;
+      const n = left >= 4 && pos % 4 === 0 ? 4 : left >= 2 && pos % 2 === 0 ? 2 : 1;
+      const part = write ? Math.floor(val / scale) % 2 ** (8 * n) : 0;
+      const r = rwPiece(v, pos, n, write, part);
+      if (!write) result += (((r % 2 ** (8 * n)) + 2 ** (8 * n)) % 2 ** (8 * n)) * scale;
+      scale *= 2 ** (8 * n);
+      done += n;
+    }
+    return result;
+  };
+
+  const cfgRead = (v: KvmVgpu, off: number, size: number): number => {
+    ctx.charge(C.vfioRw);
+    return ops === null ? allOnes(size) : ops.emulateCfgRead(v.info.id, off, size);
+  };
+
+  /** QEMU's vfio-pci watches MSI control writes and wires the eventfd (SET_IRQS). */
+  const cfgWrite = (v: KvmVgpu, off: number, size: number, val: number): void => {
+    ctx.charge(C.vfioRw);
+    if (ops === null) return;
+    const id = v.info.id;
+    ops.emulateCfgWrite(id, off, size, val);
+    if (v.msiCap < 0) {
+      v.msiCap = findMsiCap({ cfgRead: (o, s) => ops!.emulateCfgRead(id, o, s) });
+    }
+    const ctl = v.msiCap + PCI_MSI_FLAGS;
+    if (off <= ctl && ctl < off + size) {
+      const enabled = (ops.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
+      if (enabled && !v.eventfd && installEventfd) {
+        v.eventfd = true;
+        ctx.count("eventfd_installed");
+      } else if (!enabled && v.eventfd) {
+        v.eventfd = false;
+        ctx.count("eventfd_released");
+      }
+    }
+  };
+
+  const unpin = (v: KvmVgpu, e: GvtDma): void => {
+    ctx.charge(C.unpin * (e.size / PAGE));
+    v.byGfn.delete(e.gfn);
+    v.byDma.delete(e.dma);
+    ctx.count("pages_unpinned", e.size / PAGE);
+  };
+
+  /** `gvt_dma_map_page`: pin every 4 KiB page, require host contiguity, map. */
+  const mapPage = (v: KvmVgpu, gfn: number, size: number): number => {
+    const pages = size / PAGE;
+    let base = -1;
+    for (let i = 0; i < pages; i++) {
+      const g = gfn + i;
+      if (!isBacked(v, g)) return MPT_EFAULT;
+      const m = v.mem.mfnOf(g);
+      ctx.charge(C.pin);
+      if (m < 0) return MPT_EFAULT;
+      if (i === 0) base = m;
+      else if (m !== base + i) {
+        ctx.count("dma_map_not_contiguous");
+        return MPT_EINVAL;
+      }
+    }
+    ctx.charge(C.dmaMap);
+    ctx.count("pages_pinned", pages);
+    return base * PAGE;
+  };
+
+  const backend: MptBackend = {
+    name: "kvm",
+    costs,
+
+    hostInit(o: GvtOps): void {
+      ops = o;
+    },
+
+    hostExit(): void {
+      ops = null;
+    },
+
+    attachVgpu(info: VgpuInfo): Handle {
+      return new KvmVgpu(info, ctx.guestMemory(info.id));
+    },
+
+    detachVgpu(h: Handle): void {
+      const v = st(h);
+      for (const e of [...v.byGfn.values()]) unpin(v, e);
+      v.tracked.fill(0);
+      v.trackedCount = 0;
+      v.eventfd = false;
+    },
+
+    injectMsi(h: Handle, addr: number, data: number): boolean {
+      const v = st(h);
+      if (!v.eventfd) {
+        ctx.count("msi_dropped_no_eventfd");
+        return false;
+      }
+      ctx.count("msi_signalled");
+      ctx.deliverMsi(v.info.id, addr, data, C.irqfd);
+      return true;
+    },
+
+    enablePageTrack(h: Handle, gfn: number): number {
+      const v = st(h);
+      if (!isBacked(v, gfn)) return MPT_EINVAL;
+      if (v.tracked[gfn] === 0) {
+        v.tracked[gfn] = 1;
+        v.trackedCount++;
+      }
+      return MPT_OK;
+    },
+
+    disablePageTrack(h: Handle, gfn: number): number {
+      const v = st(h);
+      if (!isBacked(v, gfn)) return MPT_EINVAL;
+      if (v.tracked[gfn] === 1) {
+        v.tracked[gfn] = 0;
+        v.trackedCount--;
+      }
+      return MPT_OK;
+    },
+
+    readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
+      ctx.charge(C.gpaKib * (buf.length / 1024));
+      return st(h).mem.read(gpa, buf) ? MPT_OK : MPT_EFAULT;
+    },
+
+    writeGpa(h: Handle, gpa: number, buf: Uint8Array): number {
+      ctx.charge(C.gpaKib * (buf.length / 1024));
+      return st(h).mem.write(gpa, buf) ? MPT_OK : MPT_EFAULT;
+    },
+
+    gfnToMfn(h: Handle, gfn: number): number {
+      const v = st(h);
+      return isBacked(v, gfn) ? v.mem.mfnOf(gfn) : -1;
+    },
+
+    dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
+      const v = st(h);
+      if (size !== PAGE && size !== HUGE) return MPT_EINVAL;
+      let e = v.byGfn.get(gfn);
+      if (e !== undefined && e.size !== size) {
+        // same gfn mapped with another size: drop the old mapping and map again
+        unpin(v, e);
+        e = undefined;
+      }
+      if (e !== undefined) {
+        e.ref++;
+        ctx.count("dma_cache_hit");
+        return e.dma;
+      }
+      ctx.count("dma_cache_miss");
+      const dma = mapPage(v, gfn, size);
+      if (dma < 0) return dma;
+      e = new GvtDma(gfn, dma, size, 1);
+      v.byGfn.set(gfn, e);
+      v.byDma.set(dma, e);
+      return dma;
+    },
+
+    dmaUnmapGuestPage(h: Handle, dma: number): void {
+      const v = st(h);
+      const e = v.byDma.get(dma);
+      if (e === undefined) {
+        ctx.count("dma_unmap_unknown");
+        return;
+      }
+      if (--e.ref === 0) unpin(v, e);
+    },
+
+    dmaPinGuestPage(h: Handle, dma: number): number {
+      const e = st(h).byDma.get(dma);
+      if (e === undefined) return MPT_ENOMEM;
+      e.ref++;
+      return MPT_OK;
+    },
+
+    isValidGfn(h: Handle, gfn: number): boolean {
+      return isBacked(st(h), gfn);
+    },
+
+    setOpregion(h: Handle): number {
+      st(h).opregion = true;
+      return MPT_OK;
+    },
+
+    setEdid(h: Handle, port: number): number {
+      if (!Number.isInteger(port) || port < 0 || port > 30) return MPT_EINVAL;
+      st(h).edidPorts |= 1 << port;
+      return MPT_OK;
+    },
+
+    getVfioDevice(h: Handle): number {
+      st(h).vfioRefs++;
+      return MPT_OK;
+    },
+
+    putVfioDevice(h: Handle): void {
+      const v = st(h);
+      if (v.vfioRefs > 0) v.vfioRefs--;
+    },
+
+    guestMmioRead(h: Handle, gpa: number, size: number): number {
+      const v = st(h);
+      ctx.count("mmio_exits");
+      const bar0 = v.info.bar0;
+      if (gpa >= bar0 && gpa + size <= bar0 + BAR0_SIZE) {
+        return bar0Access(v, gpa - bar0, size, false, 0);
+      }
+      const cfg = v.info.cfg;
+      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
+        return cfgRead(v, gpa - cfg, size);
+      }
+      ctx.count("unassigned_access");
+      return allOnes(size);
+    },
+
+    guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
+      const v = st(h);
+      ctx.count("mmio_exits");
+      const bar0 = v.info.bar0;
+      if (gpa >= bar0 && gpa + size <= bar0 + BAR0_SIZE) {
+        bar0Access(v, gpa - bar0, size, true, value);
+        return;
+      }
+      const cfg = v.info.cfg;
+      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
+        cfgWrite(v, gpa - cfg, size, value);
+        return;
+      }
+      ctx.count("unassigned_access");
+    },
+
+    guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
+      const v = st(h);
+      const gfn = Math.floor(gpa / PAGE);
+      if (gfn >= 0 && gfn < v.tracked.length && v.tracked[gfn] === 1 && ops !== null) {
+        ctx.charge(C.ptFault);
+        ctx.count("page_track_faults");
+        ops.writeProtectHandler(v.info.id, gpa, size, value);
+        return;
+      }
+      const b = v.views[size] ?? v.views[8];
+      let x = value;
+      for (let i = 0; i < b.length; i++) {
+        b[i] = x % 256;
+        x = Math.floor(x / 256);
+      }
+      if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
+    },
+  };
+  return backend;
+};
+
+function allOnes(size: number): number {
+  return size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * size) - 1;
+}
+
+export default createKvmBackend;
