@@ -5,26 +5,106 @@
  */
 import { object, or } from "@optique/core/constructs";
 import { message } from "@optique/core/message";
-import { multiple } from "@optique/core/modifiers";
-import { command, constant, option } from "@optique/core/primitives";
+import { multiple, optional, withDefault } from "@optique/core/modifiers";
+import { argument, command, constant, flag, option } from "@optique/core/primitives";
+import { integer, string } from "@optique/core/valueparser";
 import { run } from "@optique/run";
-import { size } from "./cli/args.ts";
+import { duration, size } from "./cli/args.ts";
 import { typesTable } from "./cli/types.ts";
+
+const scenarioArg = argument(string({ metavar: "SCENARIO" }), {
+  description: message`Scenario file (.gvt).`,
+});
+
+const runCmd = command(
+  "run",
+  object({
+    cmd: constant("run"),
+    scenario: scenarioArg,
+    seed: optional(option("--seed", integer({ min: 0 }), { description: message`Seed (overrides the scenario's).` })),
+    until: optional(option("--until", duration(), { description: message`Simulated time to run (overrides the timeline's run).` })),
+    hypervisor: optional(
+      option("--hypervisor", string({ metavar: "NAME|PATH" }), { description: message`Hypervisor backend: built-in name or plugin path.` }),
+    ),
+    json: optional(option("--json", string({ metavar: "PATH|-" }), { description: message`Write results JSON (- for stdout).` })),
+    csv: optional(option("--csv", string({ metavar: "PATH" }), { description: message`Write per-VM CSV and the time series next to it.` })),
+    trace: optional(option("--trace", string({ metavar: "PATH" }), { description: message`Write a Chrome/Perfetto trace.` })),
+    report: optional(option("--report", string({ metavar: "PATH" }), { description: message`Write a self-contained HTML report.` })),
+    quiet: withDefault(flag("--quiet", "-q", { description: message`Print only failed expectations.` }), false),
+  }),
+  { description: message`Simulate a scenario and check its expectations.` },
+);
+
+const checkCmd = command(
+  "check",
+  object({
+    cmd: constant("check"),
+    files: multiple(argument(string({ metavar: "SCENARIO" })), { min: 1 }),
+  }),
+  { description: message`Parse and check scenarios without simulating them.` },
+);
 
 const typesCmd = command(
   "types",
   object({
     cmd: constant("types"),
-    aperture: multiple(
-      option("--aperture", size(), {
-        description: message`Aperture size (repeatable); default 512MiB and 1GiB.`,
-      }),
-    ),
+    aperture: multiple(option("--aperture", size(), { description: message`Aperture size (repeatable); default 512MiB and 1GiB.` })),
   }),
   { description: message`List vGPU types with their resources and available instances.` },
 );
 
-const parser = or(typesCmd);
+const syntaxCmd = command(
+  "syntax",
+  object({
+    cmd: constant("syntax"),
+    html: option("--html", string({ metavar: "PATH" }), { description: message`Write the grammar's syntax diagrams (works offline).` }),
+  }),
+  { description: message`Write railroad diagrams of the scenario language.` },
+);
+
+const compareCmd = command(
+  "compare",
+  object({
+    cmd: constant("compare"),
+    scenario: scenarioArg,
+    hypervisors: option("--hypervisors", string({ metavar: "A,B,..." }), { description: message`Comma-separated backends to compare.` }),
+    seed: optional(option("--seed", integer({ min: 0 }))),
+    until: optional(option("--until", duration())),
+  }),
+  { description: message`Run one scenario under several hypervisors and show the results side by side.` },
+);
+
+const pluginCmd = command(
+  "plugin",
+  or(
+    command(
+      "test",
+      object({ cmd: constant("plugin-test"), plugin: argument(string({ metavar: "PLUGIN" })) }),
+      { description: message`Check a backend against the mediator's contract.` },
+    ),
+    command(
+      "new",
+      object({
+        cmd: constant("plugin-new"),
+        name: argument(string({ metavar: "NAME" })),
+        dir: withDefault(option("--dir", string({ metavar: "DIR" })), "."),
+      }),
+      { description: message`Scaffold a new backend and its test.` },
+    ),
+    command(
+      "build",
+      object({
+        cmd: constant("plugin-build"),
+        entry: argument(string({ metavar: "ENTRY" })),
+        out: option("-o", "--out", string({ metavar: "OUT" })),
+      }),
+      { description: message`Bundle a backend into one ESM file with esbuild.` },
+    ),
+  ),
+  { description: message`Hypervisor plugins: test, scaffold, bundle.` },
+);
+
+const parser = or(runCmd, checkCmd, typesCmd, syntaxCmd, compareCmd, pluginCmd);
 
 const args = run(parser, {
   programName: "gvtsim",
@@ -34,10 +114,46 @@ const args = run(parser, {
   errorExitCode: 2,
 });
 
-switch (args.cmd) {
-  case "types": {
-    const aps = args.aperture.length ? [...args.aperture] : [512 * 1024 ** 2, 1024 ** 3];
-    console.log(typesTable(aps));
-    break;
+const color = Deno.env.get("NO_COLOR") === undefined && Deno.stdout.isTerminal();
+
+async function main(): Promise<number> {
+  switch (args.cmd) {
+    case "run": {
+      const { runScenario } = await import("./cli/run.ts");
+      return (await runScenario(args.scenario, { ...args, color })).code;
+    }
+    case "check": {
+      const { checkFiles } = await import("./cli/check.ts");
+      return checkFiles([...args.files]);
+    }
+    case "types": {
+      const aps = args.aperture.length ? [...args.aperture] : [512 * 1024 ** 2, 1024 ** 3];
+      console.log(typesTable(aps));
+      return 0;
+    }
+    case "syntax": {
+      const { writeSyntaxHtml } = await import("./cli/syntax.ts");
+      writeSyntaxHtml(args.html);
+      console.log(`wrote ${args.html}`);
+      return 0;
+    }
+    case "compare": {
+      const { compareHypervisors } = await import("./cli/compare.ts");
+      return compareHypervisors(args.scenario, args.hypervisors.split(",").filter(Boolean), args);
+    }
+    case "plugin-test": {
+      const { pluginTest } = await import("./cli/plugin.ts");
+      return pluginTest(args.plugin);
+    }
+    case "plugin-new": {
+      const { pluginNew } = await import("./cli/plugin.ts");
+      return pluginNew(args.name, args.dir);
+    }
+    case "plugin-build": {
+      const { pluginBuild } = await import("./cli/plugin.ts");
+      return pluginBuild(args.entry, args.out);
+    }
   }
 }
+
+Deno.exit(await main());

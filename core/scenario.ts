@@ -80,7 +80,7 @@ export interface FaultRule {
 
 /** The hypervisor backend and its settings. */
 export interface HypervisorSpec {
-  /** Built-in name ("kvm", "xen", ...) or a plugin path / file URL. */
+  /** Built-in backend name (a file in plugins/) or a plugin path / file URL. */
   name: string;
   /** Backend parameters (numbers are ns for times, bytes for sizes). */
   params: Record<string, number | string | boolean>;
@@ -185,7 +185,7 @@ export interface VmSpec {
   start: number;
   /** Started automatically at `start` (false if the timeline starts it). */
   autostart: boolean;
-  /** vCPUs (Xen ioreq slots). */
+  /** vCPUs (a backend may keep per-vCPU trap state). */
   vcpus: number;
   /** Guest RAM (bytes). */
   memory: number;

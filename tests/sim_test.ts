@@ -142,3 +142,21 @@ Deno.test("rng: distributions stay in range and have roughly the right mean", ()
   }
   assert.ok(Math.abs(sum / 20000 - 2) < 0.1);
 });
+
+Deno.test("a suspended process holds its resumption until resumed", () => {
+  const sim = new Sim();
+  const log: number[] = [];
+  const p = sim.spawn((function* () {
+    for (;;) {
+      log.push(sim.now);
+      yield 10;
+    }
+  })());
+  sim.runUntil(25);
+  p.suspend();
+  sim.runUntil(100);
+  assert.deepEqual(log, [0, 10, 20]);
+  p.resume();
+  sim.runUntil(115);
+  assert.deepEqual(log, [0, 10, 20, 100, 110]);
+});

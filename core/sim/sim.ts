@@ -22,7 +22,7 @@ export interface EventSink {
 export type ProcessBody = Generator<number, void, void>;
 
 /** Yield this from a process to sleep until {@link Process.wake} is called. */
-export const WAIT = -1;
+export const WAIT: number = -1;
 
 const SLOT_BITS = 2 ** 22;
 
@@ -224,7 +224,10 @@ export class Sim {
 export class Process implements EventSink {
   /** True once the body has returned. */
   done = false;
+  /** True while suspended (a paused VM's vCPUs). */
+  suspended = false;
   private sleeping = false;
+  private resumeDue = false;
 
   /** Use {@link Sim.spawn}. */
   constructor(private readonly sim: Sim, private readonly body: ProcessBody) {}
@@ -237,8 +240,27 @@ export class Process implements EventSink {
     }
   }
 
+  /** Freezes the process: a resumption that falls due is held until {@link resume}. */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  /** Unfreezes a suspended process, running a held resumption now. */
+  resume(): void {
+    if (!this.suspended) return;
+    this.suspended = false;
+    if (this.resumeDue) {
+      this.resumeDue = false;
+      this.sim.schedule(0, this, 0);
+    }
+  }
+
   /** @internal resumes the body */
   onEvent(): void {
+    if (this.suspended) {
+      this.resumeDue = true;
+      return;
+    }
     const r = this.body.next();
     if (r.done) {
       this.done = true;

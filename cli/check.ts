@@ -1,0 +1,59 @@
+/**
+ * `gvtsim check <files...>`: parse and check scenarios without simulating them.
+ * @module
+ */
+
+import { formatDiagnostics, loadScenario } from "../dsl/mod.ts";
+
+/** Options of {@link checkFiles}. */
+export interface CheckFilesOptions {
+  /** Colour the output (default: stderr is a terminal and NO_COLOR is unset). */
+  color?: boolean;
+  /** Don't print the one-line summary of each clean file. */
+  quiet?: boolean;
+  /** Reads a file (default `Deno.readTextFileSync`). */
+  readFile?: (path: string) => string;
+  /** Where diagnostics go (default stderr). */
+  err?: (text: string) => void;
+  /** Where summaries go (default stdout). */
+  out?: (text: string) => void;
+}
+
+function defaultColor(): boolean {
+  try {
+    return Deno.env.get("NO_COLOR") === undefined && Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks each file and prints its diagnostics (all of them) to stderr, and a summary line
+ * per clean file to stdout. Returns the exit code: 0 if every file is free of errors
+ * (warnings allowed), 2 otherwise.
+ */
+export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promise<number> {
+  const color = opts.color ?? defaultColor();
+  const enc = new TextEncoder();
+  const err = opts.err ?? ((s: string) => void Deno.stderr.writeSync(enc.encode(s)));
+  const out = opts.out ?? ((s: string) => void Deno.stdout.writeSync(enc.encode(s)));
+  let failed = paths.length === 0;
+  if (paths.length === 0) err("check: no scenario files given\n");
+  for (const p of paths) {
+    const r = loadScenario(p, { readFile: opts.readFile });
+    if (r.diagnostics.length > 0) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
+    if (!r.scenario) {
+      failed = true;
+      const n = r.diagnostics.filter((d) => d.severity === "error").length;
+      err(`${p}: ${n} error${n === 1 ? "" : "s"}\n`);
+    } else if (!opts.quiet) {
+      const s = r.scenario;
+      out(
+        `${p}: ok (${s.vms.length} vm${s.vms.length === 1 ? "" : "s"}, ${
+          Object.keys(s.workloads).length
+        } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s))\n`,
+      );
+    }
+  }
+  return Promise.resolve(failed ? 2 : 0);
+}

@@ -1,0 +1,73 @@
+/**
+ * `gvtsim compare`: one scenario under several hypervisor backends, side by side (per-VM
+ * share, fps, latency, traps, and throughput relative to the first backend).
+ * @module
+ */
+
+import { WorldError } from "../core/world.ts";
+import type { Results } from "../core/metrics/results.ts";
+import { loadOrReport, simulate } from "./run.ts";
+import { formatNs, formatPct, table } from "./table.ts";
+
+const enc = new TextEncoder();
+
+/** Runs the scenario under each backend and prints one table; exit 0, or 2 on bad input. */
+export async function compareHypervisors(
+  path: string,
+  hypervisors: string[],
+  o: { seed?: number; until?: number; out?: (s: string) => void; err?: (s: string) => void } = {},
+): Promise<number> {
+  const out = o.out ?? ((s: string) => void Deno.stdout.writeSync(enc.encode(s)));
+  const err = o.err ?? ((s: string) => void Deno.stderr.writeSync(enc.encode(s)));
+  if (hypervisors.length === 0) {
+    err("compare: --hypervisors needs at least one backend\n");
+    return 2;
+  }
+  const scenario = loadOrReport(path, o.seed, err);
+  if (!scenario) return 2;
+  const runs: { hv: string; r: Results }[] = [];
+  for (const hv of hypervisors) {
+    const res = await simulate(scenario, { seed: o.seed, until: o.until, hypervisor: hv });
+    if (res instanceof WorldError) {
+      err(`${path}: error: ${hv}: ${res.message}\n`);
+      return 2;
+    }
+    runs.push({ hv, r: res.results });
+  }
+  out(compareTable(runs));
+  return 0;
+}
+
+/** The side-by-side table: one row per (VM, backend). */
+export function compareTable(runs: { hv: string; r: Results }[]): string {
+  const head = [
+    "vm", "hypervisor", "state", "rcs share", "fps", "batch/s", "vs first", "lat p50", "lat p99", "mmio traps",
+    "trap time/batch", "msi", "pt-wp",
+  ];
+  const rows: string[][] = [];
+  const first = runs[0].r;
+  for (const vm of first.vms) {
+    for (const { hv, r } of runs) {
+      const v = r.vms.find((x) => x.name === vm.name)!;
+      const base = vm.throughput;
+      const trapNs = v.counters["guest.trap_time_ns"] ?? 0;
+      rows.push([
+        vm.name,
+        hv,
+        v.state,
+        formatPct(v.engines.rcs.share),
+        v.fps.toFixed(1),
+        v.throughput.toFixed(0),
+        base > 0 ? formatPct(v.throughput / base) : "-",
+        formatNs(v.latency.p50),
+        formatNs(v.latency.p99),
+        String(v.traps.mmio),
+        v.completed > 0 ? formatNs(trapNs / v.completed) : "-",
+        String(v.counters["msi.injected"] ?? 0),
+        String(v.traps.pagetrack),
+      ]);
+    }
+  }
+  const errs = runs.map(({ hv, r }) => `${hv}: ${r.hypervisor.errors.length} plugin errors, native ops: ${r.hypervisor.nativeOps.join(" ") || "none"}`);
+  return table(head, rows) + "\n\n" + errs.join("\n") + "\n";
+}

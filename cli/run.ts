@@ -1,0 +1,139 @@
+/**
+ * `gvtsim run`: load and check a scenario, build the world, simulate, print the per-VM
+ * table and the expectations, and write the requested outputs. Exit 0 / 1 / 2.
+ * @module
+ */
+
+import { formatDiagnostics, loadScenario } from "../dsl/mod.ts";
+import type { Scenario } from "../core/scenario.ts";
+import { World, WorldError } from "../core/world.ts";
+import { collectResults, type NativeBaseline } from "../core/metrics/collect.ts";
+import type { Results } from "../core/metrics/results.ts";
+import { nativeBaseline, usesNative } from "../core/native_baseline.ts";
+import { renderSummary } from "./summary.ts";
+import { Progress } from "./progress.ts";
+
+/** Options of {@link runScenario}. */
+export interface RunOptions {
+  /** Seed override. */
+  seed?: number;
+  /** Simulated duration override (ns). */
+  until?: number;
+  /** Hypervisor override (built-in name or plugin path). */
+  hypervisor?: string;
+  /** Write results JSON here ("-" for stdout). */
+  json?: string;
+  /** Write the per-VM CSV here (and the series next to it). */
+  csv?: string;
+  /** Write a Perfetto trace here. */
+  trace?: string;
+  /** Write the HTML report here. */
+  report?: string;
+  /** Print only failures. */
+  quiet?: boolean;
+  /** Colour output. */
+  color?: boolean;
+  /** Where normal output goes (default stdout). */
+  out?: (s: string) => void;
+  /** Where errors and progress go (default stderr). */
+  err?: (s: string) => void;
+  /** Show a progress bar (default: stderr is a terminal). */
+  progress?: boolean;
+}
+
+/** What a finished run gives (for `compare`, tests and the REPL). */
+export interface RunOutcome {
+  /** Exit code. */
+  code: number;
+  /** Results, when the run happened. */
+  results?: Results;
+}
+
+const enc = new TextEncoder();
+const stdout = (s: string) => void Deno.stdout.writeSync(enc.encode(s));
+const stderr = (s: string) => void Deno.stderr.writeSync(enc.encode(s));
+
+/** Loads a scenario, printing diagnostics; undefined if it has errors. */
+export function loadOrReport(path: string, seed: number | undefined, err: (s: string) => void, color = false): Scenario | undefined {
+  const r = loadScenario(path, { seed });
+  if (r.diagnostics.length) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
+  return r.scenario;
+}
+
+/** Simulates a checked scenario and returns its results (or a world error). */
+export async function simulate(
+  scenario: Scenario,
+  opts: { seed?: number; until?: number; hypervisor?: string; trace?: boolean; progress?: Progress },
+): Promise<{ world: World; results: Results } | WorldError> {
+  const world = await World.create(scenario, { seed: opts.seed, hypervisor: opts.hypervisor, trace: opts.trace });
+  if (world instanceof WorldError) return world;
+  const until = opts.until ?? scenario.duration;
+  const step = Math.max(1, Math.floor(until / 100));
+  for (let t = 0; t < until;) {
+    t = Math.min(until, t + step);
+    world.run(t);
+    opts.progress?.update(t / until);
+  }
+  opts.progress?.done();
+  let native: NativeBaseline = {};
+  if (usesNative(scenario)) native = nativeBaseline(scenario, until, world.sim.streams.seed);
+  return { world, results: collectResults(world, native) };
+}
+
+/** `gvtsim run`. */
+export async function runScenario(path: string, o: RunOptions = {}): Promise<RunOutcome> {
+  const out = o.out ?? stdout, err = o.err ?? stderr;
+  const scenario = loadOrReport(path, o.seed, err, o.color);
+  if (!scenario) return { code: 2 };
+  const progress = new Progress(err, o.progress ?? isTerminal());
+  const sim = await simulate(scenario, {
+    seed: o.seed,
+    until: o.until,
+    hypervisor: o.hypervisor,
+    trace: o.trace !== undefined,
+    progress,
+  });
+  if (sim instanceof WorldError) {
+    err(`${path}: error: ${sim.message}\n`);
+    return { code: 2 };
+  }
+  const { world, results } = sim;
+  const failed = results.expectations.filter((e) => !e.pass).length;
+  if (!o.quiet) out(renderSummary(results, { color: o.color }));
+  else if (failed) out(renderSummary(results, { color: o.color, onlyFailures: true }));
+  try {
+    await writeOutputs(world, results, o, out);
+  } catch (e) {
+    err(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return { code: 2, results };
+  }
+  return { code: failed > 0 ? 1 : 0, results };
+}
+
+async function writeOutputs(world: World, results: Results, o: RunOptions, out: (s: string) => void): Promise<void> {
+  if (o.json !== undefined) {
+    const text = JSON.stringify(results, null, 2) + "\n";
+    if (o.json === "-") out(text);
+    else await Deno.writeTextFile(o.json, text);
+  }
+  if (o.csv !== undefined) {
+    const { csvOutputs } = await import("./csv.ts");
+    for (const f of csvOutputs(o.csv, results)) await Deno.writeTextFile(f.path, f.text);
+  }
+  if (o.trace !== undefined && world.trace) {
+    const { traceJson } = await import("./trace.ts");
+    await Deno.writeTextFile(o.trace, traceJson(world.trace, results));
+  }
+  if (o.report !== undefined) {
+    const { reportHtml } = await import("./report.ts");
+    await Deno.writeTextFile(o.report, await reportHtml(results));
+  }
+}
+
+function isTerminal(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,80 @@
+/** The terminal summary of a run: per-VM table, hypervisor and scheduler lines, expectations. */
+
+import type { Results } from "../core/metrics/results.ts";
+import { formatNs, formatPct, table } from "./table.ts";
+
+/** Options of {@link renderSummary}. */
+export interface SummaryOptions {
+  /** ANSI colours (NO_COLOR respected by the caller). */
+  color?: boolean;
+  /** Print only the failed expectations. */
+  onlyFailures?: boolean;
+}
+
+const paint = (on: boolean | undefined, code: number, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+
+/** Renders the summary. */
+export function renderSummary(r: Results, o: SummaryOptions = {}): string {
+  const lines: string[] = [];
+  const fail = r.expectations.filter((e) => !e.pass);
+  if (!o.onlyFailures) {
+    lines.push(
+      `scenario ${r.scenario} (${r.file}), seed ${r.seed}, simulated ${formatNs(r.simulatedNs)}, ` +
+        `hypervisor ${r.hypervisor.name}, scheduler ${r.scheduler.policy}`,
+      "",
+    );
+    const head = [
+      "vm", "type", "state", "wt", "rcs", "bcs", "vcs", "vecs", "fps", "batch/s", "lat p50", "lat p99",
+      "mmio", "gtt", "pt-wp", "scanned", "shadow pg",
+    ];
+    const rows = r.vms.map((v) => [
+      v.name,
+      v.type,
+      v.state,
+      String(v.weight),
+      formatPct(v.engines.rcs.share),
+      formatPct(v.engines.bcs.share),
+      formatPct(v.engines.vcs.share),
+      formatPct(v.engines.vecs.share),
+      v.fps.toFixed(1),
+      v.throughput.toFixed(0),
+      formatNs(v.latency.p50),
+      formatNs(v.latency.p99),
+      String(v.traps.mmio),
+      String(v.traps.gtt),
+      String(v.traps.pagetrack),
+      String(sumPrefix(v.counters, "scan.cmds.")),
+      String(v.counters["ppgtt.spt_alloc"] ?? 0),
+    ]);
+    lines.push(table(head, rows), "");
+    for (const v of r.vms) {
+      if (v.stateReason) lines.push(`${v.name}: ${v.state}: ${v.stateReason}`);
+      if (v.nativePct !== undefined) lines.push(`${v.name}: ${v.nativePct.toFixed(1)}% of native throughput`);
+    }
+    const gpu = Object.entries(r.gpu.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`).join(", ");
+    lines.push(
+      `gpu: ${gpu}; ${r.scheduler.switches} vGPU switches, ${formatNs(r.scheduler.drainWaitNs)} waiting for engines to drain`,
+      `isolation: ${r.isolation.checked ? `${r.isolation.violations} violations` : "not checked"}; ` +
+        `plugin errors ${r.hypervisor.errors.length}, faults injected ${r.hypervisor.faultsInjected}`,
+    );
+    for (const e of r.hypervisor.errors.slice(0, 5)) {
+      lines.push(`  plugin ${e.plugin} op ${e.op} (vm ${e.vm}): ${e.message}`);
+    }
+  }
+  if (r.expectations.length) {
+    if (!o.onlyFailures) lines.push("");
+    for (const e of r.expectations) {
+      if (o.onlyFailures && e.pass) continue;
+      const tag = e.pass ? paint(o.color, 32, "PASS") : paint(o.color, 31, "FAIL");
+      lines.push(`${tag} ${e.file}:${e.line}: expect ${e.text}  (actual ${e.actual}, expected ${e.expected})`);
+    }
+    lines.push(`${r.expectations.length - fail.length} of ${r.expectations.length} expectations passed`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function sumPrefix(rec: Record<string, number>, prefix: string): number {
+  let s = 0;
+  for (const [k, v] of Object.entries(rec)) if (k.startsWith(prefix)) s += v;
+  return s;
+}

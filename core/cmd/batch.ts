@@ -1,0 +1,277 @@
+/**
+ * Realistic batch buffers and ring requests, shared by the native driver and the guest
+ * driver: the state set-up an i915/Mesa-like user-space driver emits, the requested
+ * numbers of draws / blits / media / compute / stores / register loads, and
+ * MI_BATCH_BUFFER_END. Everything is written as real dwords into a caller's Uint32Array.
+ *
+ * Which counts apply to which engine: draws and compute walkers only on RCS; blits only on
+ * BCS; media on RCS (MEDIA_OBJECT_WALKER), VCS (AVC decode slices) and VECS (VEB_DI_IECP);
+ * stores and register loads on every engine. Counts for commands an engine cannot run
+ * are ignored ({@link batchLength} gives the exact size first).
+ */
+
+import { BCS, csGpr, RCS, VCS, VECS } from "../hw/regs.ts";
+import {
+  emit3dPrimitive,
+  emitArbOnOff,
+  emitBatchBufferEnd,
+  emitBatchBufferStart,
+  emitFlushDw,
+  emitGeneric,
+  emitGpgpuWalker,
+  emitLri,
+  emitMediaObjectWalker,
+  emitNoop,
+  emitPipeControl,
+  emitPipelineSelect,
+  emitStoreDataImm,
+  emitUserInterrupt,
+  emitXySrcCopyBlt,
+  PIPE_CONTROL_DC_FLUSH_ENABLE,
+  PIPE_CONTROL_DEPTH_CACHE_FLUSH,
+  PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH,
+  PIPELINE_SELECT_3D,
+  PIPELINE_SELECT_GPGPU,
+  PIPELINE_SELECT_MEDIA,
+} from "./encode.ts";
+import { cmdId } from "./table.ts";
+
+/** Resolved command counts of one batch. */
+export interface MixCounts {
+  /** 3DPRIMITIVE draws. */
+  draw: number;
+  /** XY_SRC_COPY_BLT blits. */
+  blit: number;
+  /** Media commands. */
+  media: number;
+  /** GPGPU walkers. */
+  compute: number;
+  /** MI_STORE_DATA_IMM stores. */
+  store: number;
+  /** MI_LOAD_REGISTER_IMM register loads. */
+  lri: number;
+}
+
+/** A zeroed {@link MixCounts}. */
+export function emptyMix(): MixCounts {
+  return { draw: 0, blit: 0, media: 0, compute: 0, store: 0, lri: 0 };
+}
+
+/** Addresses and parameters a batch needs. */
+export interface BatchOptions {
+  /** Graphics address of store `i` (dword aligned). */
+  storeAddr(i: number): number;
+  /** Value of store `i`. */
+  storeValue(i: number): number;
+  /** Addresses (stores, blits) are global-GTT addresses (privileged batch) if true. */
+  ggtt: boolean;
+  /** Blit source surface address. */
+  blitSrc: number;
+  /** Blit destination surface address. */
+  blitDst: number;
+  /** Surface pitch in bytes (both surfaces). */
+  blitPitch: number;
+  /** Blit width in 32-bit pixels. */
+  blitWidth: number;
+  /** Blit height in rows. */
+  blitHeight: number;
+  /** Register written by register load `i` (default: the engine's CS_GPR(i mod 16)). */
+  lriReg?(i: number): number;
+  /** Value of register load `i` (default: i). */
+  lriValue?(i: number): number;
+}
+
+/** The register the default register loads write: CS_GPR(i mod 16) of the engine. */
+export function defaultLriReg(engine: number, i: number): number {
+  return csGpr(engine, i & 15);
+}
+
+const ID3 = {
+  SBA: cmdId("STATE_BASE_ADDRESS"),
+  VP_CC: cmdId("3DSTATE_VIEWPORT_STATE_POINTERS_CC"),
+  CC: cmdId("3DSTATE_CC_STATE_POINTERS"),
+  BLEND: cmdId("3DSTATE_BLEND_STATE_POINTERS"),
+  VS: cmdId("3DSTATE_VS"),
+  PS: cmdId("3DSTATE_PS"),
+  VB: cmdId("3DSTATE_VERTEX_BUFFERS"),
+  VE: cmdId("3DSTATE_VERTEX_ELEMENTS"),
+  TOPO: cmdId("3DSTATE_VF_TOPOLOGY"),
+  RECT: cmdId("3DSTATE_DRAWING_RECTANGLE"),
+  BT_PS: cmdId("3DSTATE_BINDING_TABLE_POINTERS_PS"),
+  VFE: cmdId("MEDIA_VFE_STATE"),
+  CURBE: cmdId("MEDIA_CURBE_LOAD"),
+  IDL: cmdId("MEDIA_INTERFACE_DESCRIPTOR_LOAD"),
+  MSF: cmdId("MEDIA_STATE_FLUSH"),
+  MFX_MODE: cmdId("MFX_PIPE_MODE_SELECT"),
+  MFX_SURF: cmdId("MFX_SURFACE_STATE"),
+  MFX_BUF: cmdId("MFX_PIPE_BUF_ADDR_STATE"),
+  MFX_IND: cmdId("MFX_IND_OBJ_BASE_ADDR_STATE"),
+  MFX_BSP: cmdId("MFX_BSP_BUF_BASE_ADDR_STATE"),
+  AVC_IMG: cmdId("MFX_AVC_IMG_STATE"),
+  AVC_SLICE: cmdId("MFX_AVC_SLICE_STATE"),
+  AVC_BSD: cmdId("MFD_AVC_BSD_OBJECT"),
+  VEB_STATE: cmdId("VEB_STATE"),
+  VEB_SURF: cmdId("VEB_SURFACE_STATE"),
+  VEB_DI: cmdId("VEB_DI_IECP"),
+};
+
+// Fixed sizes (dwords) of the sequences below.
+const DRAW_SETUP = 1 + 19 + 2 + 2 + 2 + 9 + 12 + 5 + 3 + 2 + 4; // 61
+const DRAW_EACH = 2 + 7;
+const PC = 6;
+const MEDIA_SETUP = 1 + 9 + 4 + 4; // 18
+const MEDIA_EACH = 17;
+const MSF = 2;
+const COMPUTE_SETUP = 1 + 9 + 4; // 14
+const COMPUTE_EACH = 15;
+const VCS_SETUP = 5 + 6 + 65 + 26 + 10 + 21; // 133
+const VCS_EACH = 11 + 7;
+const VECS_SETUP = 12 + 6 + 6; // 24
+const VECS_EACH = 22;
+const FLUSH_DW = 4;
+
+/** Exact number of dwords {@link buildBatch} writes for `mix` on `engine`. */
+export function batchLength(mix: MixCounts, engine: number): number {
+  let n = 0;
+  if (engine === RCS) {
+    if (mix.draw > 0) n += DRAW_SETUP + mix.draw * DRAW_EACH + PC;
+    if (mix.media > 0) n += MEDIA_SETUP + mix.media * MEDIA_EACH + MSF;
+    if (mix.compute > 0) n += COMPUTE_SETUP + mix.compute * COMPUTE_EACH + MSF;
+  } else if (engine === BCS) {
+    if (mix.blit > 0) n += mix.blit * 10 + FLUSH_DW;
+  } else if (engine === VCS) {
+    if (mix.media > 0) n += VCS_SETUP + mix.media * VCS_EACH + FLUSH_DW;
+  } else if (engine === VECS) {
+    if (mix.media > 0) n += VECS_SETUP + mix.media * VECS_EACH + FLUSH_DW;
+  }
+  n += mix.lri * 3 + mix.store * 4 + 1; // + MI_BATCH_BUFFER_END
+  return n + (n & 1); // padded to a qword with MI_NOOP
+}
+
+/**
+ * Writes a batch for `mix` on `engine` into `out` at `offset`; returns the number of
+ * dwords written (== {@link batchLength}). `out` must have room.
+ */
+export function buildBatch(
+  mix: MixCounts,
+  engine: number,
+  opts: BatchOptions,
+  out: Uint32Array,
+  offset: number,
+): number {
+  let o = offset;
+  if (engine === RCS) {
+    if (mix.draw > 0) {
+      o = emitPipelineSelect(out, o, PIPELINE_SELECT_3D);
+      o = emitGeneric(out, o, ID3.SBA, 19);
+      o = emitGeneric(out, o, ID3.VP_CC, 2);
+      o = emitGeneric(out, o, ID3.CC, 2);
+      o = emitGeneric(out, o, ID3.BLEND, 2);
+      o = emitGeneric(out, o, ID3.VS, 9);
+      o = emitGeneric(out, o, ID3.PS, 12);
+      o = emitGeneric(out, o, ID3.VB, 5);
+      o = emitGeneric(out, o, ID3.VE, 3);
+      o = emitGeneric(out, o, ID3.TOPO, 2);
+      o = emitGeneric(out, o, ID3.RECT, 4);
+      for (let i = 0; i < mix.draw; i++) {
+        o = emitGeneric(out, o, ID3.BT_PS, 2);
+        o = emit3dPrimitive(out, o, 3 * (1 + (i & 63)), 1);
+      }
+      o = emitPipeControl(
+        out,
+        o,
+        PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH | PIPE_CONTROL_DEPTH_CACHE_FLUSH,
+        -1,
+        0,
+        false,
+        false,
+      );
+    }
+    if (mix.media > 0) {
+      o = emitPipelineSelect(out, o, PIPELINE_SELECT_MEDIA);
+      o = emitGeneric(out, o, ID3.VFE, 9);
+      o = emitGeneric(out, o, ID3.CURBE, 4);
+      o = emitGeneric(out, o, ID3.IDL, 4);
+      for (let i = 0; i < mix.media; i++) o = emitMediaObjectWalker(out, o, 120, 68);
+      o = emitGeneric(out, o, ID3.MSF, 2);
+    }
+    if (mix.compute > 0) {
+      o = emitPipelineSelect(out, o, PIPELINE_SELECT_GPGPU);
+      o = emitGeneric(out, o, ID3.VFE, 9);
+      o = emitGeneric(out, o, ID3.IDL, 4);
+      for (let i = 0; i < mix.compute; i++) o = emitGpgpuWalker(out, o, 64, 64);
+      o = emitGeneric(out, o, ID3.MSF, 2);
+    }
+  } else if (engine === BCS) {
+    if (mix.blit > 0) {
+      const w = opts.blitWidth, h = opts.blitHeight, p = opts.blitPitch;
+      for (let i = 0; i < mix.blit; i++) {
+        o = emitXySrcCopyBlt(out, o, opts.blitDst, p, 0, 0, w, h, opts.blitSrc, p, 0, 0);
+      }
+      o = emitFlushDw(out, o, -1, 0, false, false);
+    }
+  } else if (engine === VCS) {
+    if (mix.media > 0) {
+      o = emitGeneric(out, o, ID3.MFX_MODE, 5);
+      o = emitGeneric(out, o, ID3.MFX_SURF, 6);
+      o = emitGeneric(out, o, ID3.MFX_BUF, 65);
+      o = emitGeneric(out, o, ID3.MFX_IND, 26);
+      o = emitGeneric(out, o, ID3.MFX_BSP, 10);
+      o = emitGeneric(out, o, ID3.AVC_IMG, 21);
+      for (let i = 0; i < mix.media; i++) {
+        o = emitGeneric(out, o, ID3.AVC_SLICE, 11);
+        o = emitGeneric(out, o, ID3.AVC_BSD, 7);
+      }
+      o = emitFlushDw(out, o, -1, 0, false, false);
+    }
+  } else if (engine === VECS) {
+    if (mix.media > 0) {
+      o = emitGeneric(out, o, ID3.VEB_STATE, 12);
+      o = emitGeneric(out, o, ID3.VEB_SURF, 6);
+      o = emitGeneric(out, o, ID3.VEB_SURF, 6);
+      for (let i = 0; i < mix.media; i++) o = emitGeneric(out, o, ID3.VEB_DI, 22);
+      o = emitFlushDw(out, o, -1, 0, false, false);
+    }
+  }
+  for (let i = 0; i < mix.lri; i++) {
+    const reg = opts.lriReg ? opts.lriReg(i) : defaultLriReg(engine, i);
+    o = emitLri(out, o, reg, opts.lriValue ? opts.lriValue(i) : i);
+  }
+  for (let i = 0; i < mix.store; i++) {
+    o = emitStoreDataImm(out, o, opts.storeAddr(i), opts.storeValue(i), opts.ggtt);
+  }
+  o = emitBatchBufferEnd(out, o);
+  if ((o - offset) & 1) o = emitNoop(out, o);
+  return o - offset;
+}
+
+/** Dwords {@link emitRingRequest} writes for an engine. */
+export function ringRequestLength(engine: number): number {
+  return engine === RCS ? 12 : 10;
+}
+
+/**
+ * The ring part of one request, as i915's gen8 execlists emit it: arbitration on,
+ * MI_BATCH_BUFFER_START of the batch, then the breadcrumb: a post-sync write of `seqno` to
+ * `seqnoGma` (global GTT; PIPE_CONTROL on RCS, MI_FLUSH_DW elsewhere), MI_USER_INTERRUPT
+ * and MI_NOOP padding. Returns the offset after it ({@link ringRequestLength} dwords).
+ */
+export function emitRingRequest(
+  out: Uint32Array,
+  o: number,
+  engine: number,
+  batchGma: number,
+  batchPpgtt: boolean,
+  seqnoGma: number,
+  seqno: number,
+): number {
+  o = emitArbOnOff(out, o, true);
+  o = emitBatchBufferStart(out, o, batchGma, batchPpgtt, false);
+  if (engine === RCS) {
+    o = emitPipeControl(out, o, PIPE_CONTROL_DC_FLUSH_ENABLE, seqnoGma, seqno, true, false);
+  } else {
+    o = emitFlushDw(out, o, seqnoGma, seqno, true, false);
+  }
+  o = emitUserInterrupt(out, o);
+  return emitNoop(out, o);
+}

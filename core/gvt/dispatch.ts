@@ -1,0 +1,428 @@
+/**
+ * Workload dispatch (i915 gvt/scheduler.c): for each engine, the current vGPU's next
+ * workload is prepared (PPGTT pinned and shadowed, out-of-sync pages synced, post-shadow
+ * entries flushed, ring and batches scanned and shadowed, the guest context image copied
+ * into a host shadow context patched to run the shadow ring on the shadow page tables),
+ * the engine's MMIO context is switched if another vGPU used it last (register save/restore
+ * cost, pending TLB invalidations), and the shadow context is submitted through the
+ * physical ELSP. Completion arrives as the physical context-status event (the mediator owns
+ * the GPU's MSI); the context is copied back, the virtual CSB schedule-out emulated and the
+ * guest's interrupts raised.
+ */
+
+import {
+  CSB_ENTRIES,
+  CSB_RESET_WRITE_PTR,
+  CTX_PDP0_LDW,
+  CTX_PDP0_UDW,
+  CTX_PDP1_LDW,
+  CTX_PDP1_UDW,
+  CTX_PDP2_LDW,
+  CTX_PDP2_UDW,
+  CTX_PDP3_LDW,
+  CTX_PDP3_UDW,
+  CTX_RING_BUFFER_CONTROL,
+  CTX_RING_BUFFER_START,
+  CTX_RING_HEAD,
+  CTX_RING_TAIL,
+  DSPSURF_A,
+  DSPSURFLIVE_A,
+  ENGINE_IRQ_GROUP,
+  ENGINE_IRQ_SHIFT,
+  GEN8_CTX_STATUS_COMPLETE,
+  GEN8_CTX_VALID,
+  GEN8_MASTER_IRQ,
+  GEN8_MASTER_IRQ_CONTROL,
+  GT_CONTEXT_SWITCH_INTERRUPT,
+  GT_RENDER_USER_INTERRUPT,
+  IRQ_GROUP_BASE,
+  IRQ_IIR,
+  LRC_STATE_PN,
+  NUM_ENGINES,
+  PIPE_STRIDE,
+  RING_BASE,
+  RING_CONTEXT_STATUS_BUF,
+  RING_CONTEXT_STATUS_PTR,
+  RING_ELSP,
+  RING_HWS_PGA,
+  RING_VALID,
+} from "../hw/regs.ts";
+import type { Gpu } from "../hw/gpu.ts";
+import type { MptGate } from "../mpt/gate.ts";
+import type { EventSink, Sim } from "../sim/sim.ts";
+import type { GvtCounters } from "./counters.ts";
+import {
+  type CsbSink,
+  emulateScheduleIn,
+  emulateScheduleOut,
+  I915_HWS_CSB_BUF0_INDEX,
+  I915_HWS_CSB_WRITE_INDEX,
+} from "./execlist.ts";
+import { TLB_INV_REG } from "./handlers.ts";
+import type { HostGm } from "./host_gm.ts";
+import type { VirtualIrq } from "./irq.ts";
+import type { PpgttShadow } from "./ppgtt.ts";
+import type { Scanner } from "./scanner.ts";
+import type { GvtScheduler } from "./sched.ts";
+import type { Vgpu } from "./vgpu_state.ts";
+import {
+  CONTEXT_PAGES,
+  WL_DONE,
+  WL_DROPPED,
+  WL_PREPARING,
+  WL_RUNNING,
+  type Workload,
+} from "./workload.ts";
+
+const PAGE = 4096;
+const TWO32 = 4294967296;
+const PDP_L = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
+const PDP_U = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
+/** Registers saved/restored per engine at an MMIO context switch (gen9 lists + MOCS). */
+export const SWITCH_REGS: readonly number[] = [53 + 62 + 32, 5 + 62, 1 + 62, 1 + 62];
+
+/** Dispatch cost model (ns). */
+export interface DispatchCosts {
+  /** Per register saved and restored at an engine switch. */
+  regSwitchNs: number;
+  /** Per TLB invalidation performed at a switch. */
+  tlbInvalidateNs: number;
+  /** Fixed cost of preparing one workload (request allocation, pinning). */
+  prepareNs: number;
+}
+
+/** Default dispatch costs. */
+export const DEFAULT_DISPATCH_COSTS: DispatchCosts = {
+  regSwitchNs: 200,
+  tlbInvalidateNs: 1_000,
+  prepareNs: 3_000,
+};
+
+/** What the dispatcher needs. */
+export interface DispatchDeps {
+  /** Simulation. */
+  sim: Sim;
+  /** Physical GPU. */
+  gpu: Gpu;
+  /** MPT gate. */
+  gate: MptGate;
+  /** Host graphics memory. */
+  hostGm: HostGm;
+  /** Scanner. */
+  scanner: Scanner;
+  /** PPGTT shadowing. */
+  ppgtt: PpgttShadow;
+  /** Virtual interrupts. */
+  irq: VirtualIrq;
+  /** Scheduler. */
+  sched: GvtScheduler;
+  /** Global counters. */
+  counters: GvtCounters;
+  /** Costs. */
+  costs: DispatchCosts;
+  /** Owner tag of a vGPU's VM (for shadow contexts). */
+  ownerOf(v: Vgpu): number;
+  /** Drops a workload's vGPU into failsafe after a violation. */
+  guestError(v: Vgpu, detail: string): void;
+}
+
+const EV_KICK = 0, EV_SUBMIT = 1;
+
+/** The dispatcher and the host side of the physical GPU's completion interrupts. */
+export class Dispatcher implements EventSink, CsbSink {
+  /** Workload in flight per engine (any vGPU). */
+  readonly running: (Workload | null)[] = new Array(NUM_ENGINES).fill(null);
+  /** vGPU whose MMIO context is loaded on each engine (null: host). */
+  readonly engineOwner: (Vgpu | null)[] = new Array(NUM_ENGINES).fill(null);
+  /** Unattributed MPT time spent in dispatch events (ns). */
+  mptNs = 0;
+  private kickPending = false;
+  private seq = 0;
+  private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_WRITE_PTR);
+  private readonly stage = new Uint8Array(PAGE);
+  private readonly stageWords = new Uint32Array(this.stage.buffer);
+  private readonly small = new Uint8Array(8);
+  private readonly small4 = this.small.subarray(0, 4);
+  private csbVgpu: Vgpu | null = null;
+  /** Receives the GPU's MSIs. */
+  readonly msiSink: EventSink;
+
+  /** Creates a Dispatcher.
+   * @param d dependencies */
+  constructor(private readonly d: DispatchDeps) {
+    this.msiSink = { onEvent: () => this.onHwInterrupt() };
+  }
+
+  /** True if any engine has a workload in flight. */
+  anyBusy(): boolean {
+    for (let e = 0; e < NUM_ENGINES; e++) if (this.running[e] !== null) return true;
+    return false;
+  }
+
+  /** Wakes the dispatch "thread" (coalesced, runs in its own event). */
+  kick(): void {
+    if (this.kickPending) return;
+    this.kickPending = true;
+    this.d.sim.schedule(0, this, EV_KICK);
+  }
+
+  /** @internal dispatch events */
+  onEvent(kind: number, arg: number): void {
+    this.mptNs += this.d.gate.takeCost();
+    if (kind === EV_KICK) {
+      this.kickPending = false;
+      this.dispatchAll();
+    } else if (kind === EV_SUBMIT) this.submit(arg);
+  }
+
+  /** Starts the current vGPU's next workload on every idle engine it may use. */
+  private dispatchAll(): void {
+    const v = this.d.sched.current;
+    if (!v) return;
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      const q = v.queues[e];
+      while (
+        this.running[e] === null && q.length > 0 && !v.failsafe &&
+        this.d.sched.mayDispatch(v, q[0].submitTime)
+      ) {
+        const w = q.shift()!;
+        if (this.prepare(w)) break;
+      }
+    }
+  }
+
+  /** Prepares and schedules the submission of `w`; false if it was dropped. */
+  private prepare(w: Workload): boolean {
+    const d = this.d, v = w.vgpu, e = w.engine;
+    w.state = WL_PREPARING;
+    this.running[e] = w;
+    const space = v.ppgtt!;
+    if (w.mm && !d.ppgtt.pin(space, w.mm)) {
+      return this.drop(w, "PPGTT root could not be shadowed");
+    }
+    d.ppgtt.syncOos(space);
+    d.ppgtt.flushPostShadow(space);
+    d.scanner.scanRing(v, e, w.mm, w.ringStart, w.ringSize, w.head, w.tail, w.scan);
+    if (w.scan.violation >= 0) {
+      v.counters.workloadsDropped++;
+      this.finish(w, WL_DROPPED);
+      d.guestError(v, w.scan.detail);
+      return false;
+    }
+    if (!this.shadowContext(w)) return this.drop(w, "guest context not readable");
+    let cost = d.costs.prepareNs + w.scan.costNs;
+    if (this.engineOwner[e] !== v) {
+      const n = SWITCH_REGS[e];
+      cost += n * d.costs.regSwitchNs;
+      d.counters.engineSwitches++;
+      d.counters.regsSwitched += n;
+      d.counters.switchCostNs += n * d.costs.regSwitchNs;
+      v.counters.regsSwitched += n;
+      this.engineOwner[e] = v;
+    }
+    if (v.tlbPending & (1 << e)) {
+      v.tlbPending &= ~(1 << e);
+      d.gpu.mmioWrite(TLB_INV_REG[e], 4, 1);
+      v.counters.tlbInvalidations++;
+      cost += d.costs.tlbInvalidateNs;
+    }
+    if (w.emulateScheduleIn) {
+      this.csbVgpu = v;
+      if (emulateScheduleIn(v.vreg, v.execlists[e], w.elsp, this)) {
+        d.irq.trigger(v, ENGINE_IRQ_GROUP[e], GT_CONTEXT_SWITCH_INTERRUPT << ENGINE_IRQ_SHIFT[e]);
+      }
+    }
+    cost += d.gate.takeCost();
+    d.sim.schedule(cost, this, EV_SUBMIT, e);
+    return true;
+  }
+
+  /** Drops a workload that could not be prepared and puts its vGPU in failsafe. */
+  private drop(w: Workload, detail: string): boolean {
+    w.vgpu.counters.workloadsDropped++;
+    this.finish(w, WL_DROPPED);
+    this.d.guestError(w.vgpu, detail);
+    return false;
+  }
+
+  /** Copies the guest context into a host shadow context and patches it. */
+  private shadowContext(w: Workload): boolean {
+    const d = this.d, v = w.vgpu;
+    const pages = CONTEXT_PAGES[w.engine];
+    const ctx = d.hostGm.alloc(pages);
+    if (!ctx) return false;
+    w.shadowCtx = ctx;
+    const mem = d.gpu.memory;
+    for (let p = LRC_STATE_PN; p < pages; p++) {
+      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE);
+      if (gfn < 0 || d.gate.readGpa(v.id, gfn * PAGE, this.stage) < 0) return false;
+      mem.page(ctx.mfns[p]).set(this.stageWords);
+    }
+    const s = mem.page(ctx.mfns[LRC_STATE_PN]);
+    const ring = w.scan.ring!;
+    s[CTX_RING_HEAD + 1] = 0;
+    s[CTX_RING_TAIL + 1] = (w.scan.ringDwords * 4) >>> 0;
+    s[CTX_RING_BUFFER_START + 1] = ring.gma >>> 0;
+    s[CTX_RING_BUFFER_CONTROL + 1] = (((ring.pages - 1) << 12) | RING_VALID) >>> 0;
+    if (w.mm) {
+      for (let k = 0; k < 4; k++) {
+        const root = w.mm.levels === 4 && k > 0 ? 0 : d.ppgtt.rootAddress(w.mm, k);
+        s[PDP_L[k] + 1] = root % TWO32;
+        s[PDP_U[k] + 1] = Math.floor(root / TWO32);
+      }
+    }
+    this.seq = (this.seq + 1) & 0xfffff;
+    w.hwCtxId = ((v.id << 20) | this.seq) >>> 0;
+    d.gpu.setContextOwner(ctx.gma, d.ownerOf(v));
+    return true;
+  }
+
+  /** Submits a prepared shadow context through the physical ELSP (one element). */
+  private submit(e: number): void {
+    const w = this.running[e];
+    if (!w || w.state !== WL_PREPARING) return;
+    const d = this.d;
+    w.state = WL_RUNNING;
+    w.startTime = d.sim.now;
+    const lo = (w.shadowCtx!.gma | (w.descLo & 0xfff) | GEN8_CTX_VALID) >>> 0;
+    const el = RING_BASE[e] + RING_ELSP;
+    d.gpu.mmioWrite(el, 4, 0);
+    d.gpu.mmioWrite(el, 4, 0);
+    d.gpu.mmioWrite(el, 4, w.hwCtxId);
+    d.gpu.mmioWrite(el, 4, lo);
+  }
+
+  /** The GPU's MSI: reads each engine's context status buffer and completes workloads. */
+  onHwInterrupt(): void {
+    const gpu = this.d.gpu, r = gpu.regs;
+    this.mptNs += this.d.gate.takeCost();
+    gpu.mmioWrite(GEN8_MASTER_IRQ, 4, 0);
+    for (const g of [0, 1, 3]) {
+      const iir = gpu.mmioRead32(IRQ_GROUP_BASE[g] + IRQ_IIR);
+      if (iir !== 0) gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IIR, 4, iir);
+    }
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      const b = RING_BASE[e];
+      const wp = r[(b + RING_CONTEXT_STATUS_PTR) >>> 2] & 0xf;
+      let rp = this.hwRead[e];
+      if (wp === CSB_RESET_WRITE_PTR) {
+        this.hwRead[e] = CSB_RESET_WRITE_PTR;
+        continue;
+      }
+      while (rp !== wp) {
+        rp = rp === CSB_RESET_WRITE_PTR ? 0 : (rp + 1) % CSB_ENTRIES;
+        const at = ((b + RING_CONTEXT_STATUS_BUF) >>> 2) + 2 * rp;
+        const status = r[at], ctx = r[at + 1];
+        const w = this.running[e];
+        if (w && w.state === WL_RUNNING && w.hwCtxId === ctx && (status & 0x18) !== 0) {
+          this.complete(w, (status & GEN8_CTX_STATUS_COMPLETE) !== 0);
+        }
+      }
+      this.hwRead[e] = rp;
+    }
+    gpu.mmioWrite(GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL);
+    this.mptNs += this.d.gate.takeCost();
+  }
+
+  /** A workload finished on the hardware (`complete_current_workload`). */
+  private complete(w: Workload, ok: boolean): void {
+    const d = this.d, v = w.vgpu, e = w.engine, c = v.counters, now = d.sim.now;
+    c.busyNs[e] += now - w.startTime;
+    if (!ok) {
+      // vGPU hang: clean the engine's queue and reset the physical engine.
+      w.failed = true;
+      c.workloadsDropped += 1 + v.queues[e].length;
+      for (const q of v.queues[e]) q.state = WL_DROPPED;
+      v.queues[e].length = 0;
+      d.gpu.resetEngine(e);
+      this.hwRead[e] = CSB_RESET_WRITE_PTR;
+      this.finish(w, WL_DROPPED);
+    } else if (w.discard || v.failsafe) {
+      this.finish(w, WL_DROPPED);
+    } else {
+      this.copyBack(w);
+      const next = v.queues[e][0];
+      const liteRestore = next !== undefined && next.ctxId === w.ctxId && next.lrca === w.lrca;
+      this.csbVgpu = v;
+      const csb = !liteRestore && emulateScheduleOut(v.vreg, v.execlists[e], w.ctxId, this);
+      const shift = ENGINE_IRQ_SHIFT[e], group = ENGINE_IRQ_GROUP[e];
+      if (w.scan.userInterrupts > 0) d.irq.trigger(v, group, GT_RENDER_USER_INTERRUPT << shift);
+      if (csb) d.irq.trigger(v, group, GT_CONTEXT_SWITCH_INTERRUPT << shift);
+      const flips = w.scan.flips;
+      for (let i = 0; i + 1 < flips.length; i += 2) this.emulateFlip(v, flips[i], flips[i + 1]);
+      c.workloadsCompleted++;
+      c.completedPerEngine[e]++;
+      c.latency.push(now - w.submitTime);
+      this.finish(w, WL_DONE);
+    }
+    d.sched.onWorkloadComplete();
+    this.kick();
+  }
+
+  /** MI_DISPLAY_FLIP emulated at completion: the plane's surface changes, flip-done at vblank. */
+  private emulateFlip(v: Vgpu, pipe: number, surf: number): void {
+    v.vreg[(DSPSURF_A + pipe * PIPE_STRIDE) >>> 2] = surf >>> 0;
+    v.vreg[(DSPSURFLIVE_A + pipe * PIPE_STRIDE) >>> 2] = surf >>> 0;
+    v.counters.flips++;
+    v.flipPending[pipe] = 1;
+  }
+
+  /** Copies the shadow context back into the guest context (`update_guest_context`). */
+  private copyBack(w: Workload): void {
+    const d = this.d, v = w.vgpu, mem = d.gpu.memory, ctx = w.shadowCtx!;
+    for (let p = LRC_STATE_PN + 1; p < ctx.pages; p++) {
+      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE);
+      if (gfn < 0) continue;
+      this.stageWords.set(mem.page(ctx.mfns[p]));
+      d.gate.writeGpa(v.id, gfn * PAGE, this.stage);
+    }
+    const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE);
+    if (gfn >= 0) {
+      const buf = this.small4;
+      const t = w.tail;
+      buf[0] = t & 0xff;
+      buf[1] = (t >>> 8) & 0xff;
+      buf[2] = (t >>> 16) & 0xff;
+      buf[3] = (t >>> 24) & 0xff;
+      d.gate.writeGpa(v.id, gfn * PAGE + (CTX_RING_HEAD + 1) * 4, buf);
+    }
+  }
+
+  /** Releases everything a workload holds and frees its engine slot. */
+  finish(w: Workload, state: number): void {
+    const d = this.d, v = w.vgpu;
+    w.state = state;
+    d.scanner.release(w.scan);
+    if (w.shadowCtx) {
+      d.gpu.clearContextOwner(w.shadowCtx.gma);
+      d.hostGm.free(w.shadowCtx);
+      w.shadowCtx = null;
+    }
+    if (w.mm && v.ppgtt) {
+      d.ppgtt.unpin(w.mm);
+      d.ppgtt.putMm(v.ppgtt, w.mm);
+      w.mm = null;
+    }
+    if (this.running[w.engine] === w) this.running[w.engine] = null;
+  }
+
+  /** Mirrors a virtual CSB event into the guest's hardware status page, if it set one. */
+  mirrorCsb(engine: number, entry: number, status: number, ctxId: number, writePtr: number): void {
+    const v = this.csbVgpu;
+    if (!v) return;
+    const hws = v.vreg[(RING_BASE[engine] + RING_HWS_PGA) >>> 2] & 0xfffff000;
+    if (hws === 0) return;
+    const gfn = v.ggtt.gmaToGfn(hws);
+    if (gfn < 0) return;
+    const b = this.small;
+    for (let i = 0; i < 4; i++) {
+      b[i] = (status >>> (8 * i)) & 0xff;
+      b[4 + i] = (ctxId >>> (8 * i)) & 0xff;
+    }
+    this.d.gate.writeGpa(v.id, gfn * PAGE + (I915_HWS_CSB_BUF0_INDEX + 2 * entry) * 4, b);
+    const p = this.small4;
+    p[0] = writePtr;
+    p[1] = p[2] = p[3] = 0;
+    this.d.gate.writeGpa(v.id, gfn * PAGE + I915_HWS_CSB_WRITE_INDEX * 4, p);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * GGTT shadowing (DOMAIN.md section 5, i915 gvt/gtt.c `emulate_ggtt_mmio_write`): the guest
+ * writes 8-byte entries through the GTT window of BAR0; index = offset / 8 maps graphics
+ * address index * 4 KiB. Writes outside the vGPU's slices are dropped (counted); 4-byte
+ * halves are held until the other half arrives (the host entry points at scratch
+ * meanwhile); a present entry's guest frame is DMA-mapped through the gate and the host
+ * entry gets the device address (scratch when the frame is invalid or the map fails). The
+ * virtual GGTT keeps the guest's value for reads; the previous host mapping is unmapped.
+ */
+
+import { GEN8_PAGE_PRESENT } from "../hw/regs.ts";
+import type { MptGate } from "../mpt/gate.ts";
+import type { VgpuCounters } from "./counters.ts";
+import type { VgpuResources } from "./resources.ts";
+
+const PAGE = 4096;
+const TWO32 = 4294967296;
+const FLAG_MASK = 0xfff;
+
+/** The physical GGTT as the mediator writes it. */
+export interface GgttPort {
+  /** Writes physical GGTT entry `index` (a 64-bit value as a number); the result is ignored. */
+  ggttWrite(index: number, entry: number): unknown;
+}
+
+/** Frame number of a gen8 PTE. */
+export function pteFrame(e: number): number {
+  return Math.floor((e % 549755813888) / PAGE) & 0x7ffffff; // bits 38:12
+}
+
+/** Replaces the frame of `e` with the page-aligned address `addr`. */
+export function pteWithAddr(e: number, addr: number): number {
+  return addr - (addr % PAGE) + (e & FLAG_MASK);
+}
+
+/** Per-vGPU virtual GGTT over its two slices. */
+export class VirtualGgtt {
+  /** First GGTT index of the aperture slice. */
+  readonly apIndex: number;
+  /** Entries in the aperture slice. */
+  readonly apCount: number;
+  /** First GGTT index of the hidden slice. */
+  readonly hiIndex: number;
+  /** Entries in the hidden slice. */
+  readonly hiCount: number;
+  /** Guest entry values (aperture slice entries, then hidden slice entries). */
+  readonly guest: Float64Array;
+  /** Device address mapped for each entry (-1: none). */
+  readonly dma: Float64Array;
+  /** Halves written of an incomplete entry (bit 0 low, bit 1 high). */
+  readonly partial: Uint8Array;
+
+  /** Creates a VirtualGgtt.
+   * @param res the vGPU's slices */
+  constructor(res: VgpuResources) {
+    this.apIndex = res.aperture.base / PAGE;
+    this.apCount = res.aperture.size / PAGE;
+    this.hiIndex = res.hidden.base / PAGE;
+    this.hiCount = res.hidden.size / PAGE;
+    const n = this.apCount + this.hiCount;
+    this.guest = new Float64Array(n);
+    this.dma = new Float64Array(n).fill(-1);
+    this.partial = new Uint8Array(n);
+  }
+
+  /** Slot of GGTT index `index` in the arrays, or -1 when outside both slices. */
+  slot(index: number): number {
+    const a = index - this.apIndex;
+    if (a >= 0 && a < this.apCount) return a;
+    const h = index - this.hiIndex;
+    if (h >= 0 && h < this.hiCount) return this.apCount + h;
+    return -1;
+  }
+
+  /** GGTT index of a slot. */
+  indexOf(slot: number): number {
+    return slot < this.apCount ? this.apIndex + slot : this.hiIndex + slot - this.apCount;
+  }
+
+  /** Guest frame of graphics address `gma` through the virtual GGTT, or -1 if unmapped/outside. */
+  gmaToGfn(gma: number): number {
+    const s = this.slot(Math.floor(gma / PAGE));
+    if (s < 0) return -1;
+    const e = this.guest[s];
+    return (e % 2) === 1 ? pteFrame(e) : -1;
+  }
+}
+
+/** GGTT emulation shared by all vGPUs. */
+export class GgttShadow {
+  /** Host entry for scratch (present, pointing at the scratch frame). */
+  readonly scratchEntry: number;
+
+  /**
+   * Creates a GgttShadow.
+   * @param gate MPT gate (DMA map/unmap, gfn validity)
+   * @param port the physical GGTT
+   * @param scratchMfn the host scratch frame
+   */
+  constructor(
+    private readonly gate: MptGate,
+    private readonly port: GgttPort,
+    scratchMfn: number,
+  ) {
+    this.scratchEntry = scratchMfn * PAGE + GEN8_PAGE_PRESENT;
+  }
+
+  /**
+   * Emulates a guest write of `size` bytes at byte offset `off` of the GTT window.
+   * `failsafe`: only the virtual GGTT is updated (plain copy; nothing shadowed).
+   */
+  write(
+    vgpuId: number,
+    g: VirtualGgtt,
+    c: VgpuCounters,
+    off: number,
+    size: number,
+    value: number,
+    failsafe: boolean,
+  ): void {
+    const index = Math.floor(off / 8);
+    const s = g.slot(index);
+    if (s < 0) {
+      c.ggttDropped++;
+      return;
+    }
+    const byte = off & 7;
+    if (size === 8 && byte === 0) {
+      g.partial[s] = 0;
+      if (failsafe) {
+        g.guest[s] = value;
+        return;
+      }
+      this.commit(vgpuId, g, c, s, index, value);
+      return;
+    }
+    // Partial write: merge the bytes into the guest value, hold until both halves arrive.
+    c.ggttPartialWrites++;
+    let lo = g.guest[s] % TWO32, hi = Math.floor(g.guest[s] / TWO32);
+    for (let i = 0; i < size && byte + i < 8; i++) {
+      const b = Math.floor(value / 2 ** (8 * i)) & 0xff;
+      const at = byte + i;
+      if (at < 4) lo = ((lo & ~(0xff << (8 * at))) | (b << (8 * at))) >>> 0;
+      else hi = ((hi & ~(0xff << (8 * (at - 4)))) | (b << (8 * (at - 4)))) >>> 0;
+    }
+    g.guest[s] = hi * TWO32 + lo;
+    if (failsafe) return;
+    g.partial[s] |= byte < 4 ? 1 : 2;
+    if (byte + size > 4 && byte < 4) g.partial[s] |= 2;
+    if (g.partial[s] === 3) {
+      g.partial[s] = 0;
+      this.commit(vgpuId, g, c, s, index, g.guest[s]);
+    } else {
+      this.unmapSlot(vgpuId, g, c, s);
+      this.port.ggttWrite(index, this.scratchEntry - GEN8_PAGE_PRESENT);
+    }
+  }
+
+  /** Guest read of `size` bytes at `off` of the GTT window: the guest value, 0 outside. */
+  read(g: VirtualGgtt, off: number, size: number): number {
+    const s = g.slot(Math.floor(off / 8));
+    if (s < 0) return 0;
+    const e = g.guest[s];
+    const byte = off & 7;
+    if (size === 8 && byte === 0) return e;
+    const shifted = Math.floor(e / 2 ** (8 * byte));
+    return size >= 4 ? shifted % TWO32 : shifted % 2 ** (8 * size);
+  }
+
+  /** Shadows a complete guest entry into the physical GGTT. */
+  private commit(
+    vgpuId: number,
+    g: VirtualGgtt,
+    c: VgpuCounters,
+    s: number,
+    index: number,
+    e: number,
+  ): void {
+    c.ggttWrites++;
+    if (g.guest[s] === e && g.dma[s] >= 0) c.ggttCacheHits++;
+    g.guest[s] = e;
+    this.unmapSlot(vgpuId, g, c, s);
+    let host: number;
+    if ((e % 2) !== 1) {
+      host = this.scratchEntry - GEN8_PAGE_PRESENT;
+    } else {
+      const gfn = pteFrame(e);
+      if (!this.gate.isValidGfn(vgpuId, gfn)) {
+        c.ggttScratch++;
+        host = this.scratchEntry;
+      } else {
+        c.dmaMaps++;
+        const dma = this.gate.dmaMapGuestPage(vgpuId, gfn, PAGE);
+        if (dma < 0) {
+          c.dmaMapFailures++;
+          c.ggttScratch++;
+          host = this.scratchEntry;
+        } else {
+          g.dma[s] = dma;
+          host = pteWithAddr(e, dma);
+        }
+      }
+    }
+    this.port.ggttWrite(index, host);
+  }
+
+  /** Unmaps the DMA mapping of a slot, if any. */
+  private unmapSlot(vgpuId: number, g: VirtualGgtt, c: VgpuCounters, s: number): void {
+    const old = g.dma[s];
+    if (old >= 0) {
+      c.dmaUnmaps++;
+      this.gate.dmaUnmapGuestPage(vgpuId, old);
+      g.dma[s] = -1;
+    }
+  }
+
+  /**
+   * Points every entry of the vGPU's slices at scratch (not present), unmapping all
+   * mappings and clearing the virtual GGTT (device-model reset and destroy).
+   */
+  resetSlices(vgpuId: number, g: VirtualGgtt, c: VgpuCounters): void {
+    const n = g.guest.length;
+    const blank = this.scratchEntry - GEN8_PAGE_PRESENT;
+    for (let s = 0; s < n; s++) {
+      this.unmapSlot(vgpuId, g, c, s);
+      g.guest[s] = 0;
+      g.partial[s] = 0;
+      this.port.ggttWrite(g.indexOf(s), blank);
+    }
+  }
+}

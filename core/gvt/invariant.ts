@@ -1,0 +1,115 @@
+/**
+ * The isolation invariant checker (switchable): every physical GGTT entry in a vGPU's
+ * slices and every PPGTT shadow leaf must point to a frame owned by that vGPU's VM or to
+ * scratch (HostMemory.ownerOf), and no command of a guest's workload may write outside that
+ * VM — the GPU runs shadow contexts tagged with the VM's owner and refuses (and records as
+ * an "isolation" fault) any write to a frame of another owner; the checker counts those.
+ */
+
+import type { Gpu } from "../hw/gpu.ts";
+import { OWNER_SCRATCH } from "../hw/memory.ts";
+import type { GvtCounters } from "./counters.ts";
+import type { PpgttShadow } from "./ppgtt.ts";
+import type { Vgpu } from "./vgpu_state.ts";
+
+/** One violation found. */
+export interface InvariantViolation {
+  /** vGPU id. */
+  vgpuId: number;
+  /** "ggtt", "ppgtt" or "gpu_write". */
+  where: string;
+  /** GGTT index, frame or graphics address concerned. */
+  at: number;
+  /** Owner found. */
+  owner: number;
+  /** Simulated time (ns). */
+  time: number;
+}
+
+/** The checker. */
+export class InvariantChecker {
+  /** Checks enabled. */
+  enabled: boolean;
+  /** Violations found (first 1000). */
+  readonly violations: InvariantViolation[] = [];
+  private faultsSeen = 0;
+
+  /**
+   * Creates a InvariantChecker.
+   * @param gpu physical GPU
+   * @param ppgtt PPGTT shadows
+   * @param counters global counters
+   * @param enabled initially on?
+   */
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly ppgtt: PpgttShadow,
+    private readonly counters: GvtCounters,
+    enabled: boolean,
+  ) {
+    this.enabled = enabled;
+  }
+
+  /** Counts and records one violation. */
+  private record(v: Vgpu | null, where: string, at: number, owner: number): void {
+    this.counters.invariantViolations++;
+    if (v) v.counters.invariantViolations++;
+    if (this.violations.length < 1000) {
+      this.violations.push({ vgpuId: v ? v.id : 0, where, at, owner, time: this.gpu.sim.now });
+    }
+  }
+
+  /** -999 if `frame` is the VM's or scratch, else its owner tag. */
+  private frameOk(owner: number, frame: number): number {
+    const o = this.gpu.memory.ownerOf(frame);
+    return o === owner || o === OWNER_SCRATCH ? -999 : o;
+  }
+
+  /** Checks one vGPU's physical GGTT slices and PPGTT shadows; returns violations found. */
+  checkVgpu(v: Vgpu, owner: number): number {
+    if (!this.enabled) return 0;
+    this.counters.invariantChecks++;
+    let found = 0;
+    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
+    for (let s = 0; s < g.guest.length; s++) {
+      const idx = g.indexOf(s);
+      const l = lo[idx];
+      if ((l & 1) === 0) continue;
+      const frame = (l >>> 12) + (hi[idx] & 0x7f) * 1048576;
+      const bad = this.frameOk(owner, frame);
+      if (bad !== -999) {
+        this.record(v, "ggtt", idx, bad);
+        found++;
+      }
+    }
+    if (v.ppgtt) {
+      this.ppgtt.forEachLeaf(v.ppgtt, (frame) => {
+        const bad = this.frameOk(owner, frame);
+        if (bad !== -999) {
+          this.record(v, "ppgtt", frame, bad);
+          found++;
+        }
+      });
+    }
+    return found;
+  }
+
+  /**
+   * Looks at the GPU's command faults since the last call: an "isolation" fault of a
+   * context owned by a VM is a guest write that would have landed outside that VM.
+   */
+  checkGpuWrites(byOwner: (owner: number) => Vgpu | null): number {
+    if (!this.enabled) return 0;
+    const faults = this.gpu.faults;
+    let found = 0;
+    for (; this.faultsSeen < faults.length; this.faultsSeen++) {
+      const f = faults[this.faultsSeen];
+      this.counters.gpuWritesChecked++;
+      if (f.kind === "isolation" && f.owner > 0) {
+        this.record(byOwner(f.owner), "gpu_write", f.gma, f.owner);
+        found++;
+      }
+    }
+    return found;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Virtual interrupts (DOMAIN.md section 8, i915 gvt/interrupt.c): each vGPU has virtual
+ * ISR/IMR/IIR/IER per interrupt group in its vreg. Triggering an event sets IIR unless IMR
+ * masks it; groups with IIR & IER set their summary bit in the master register; with the
+ * master enable bit on and any summary bit set, the guest's MSI is injected through the MPT
+ * gate (address and data from the guest's virtual MSI capability).
+ */
+
+import {
+  GEN8_DE_MISC_IRQ,
+  GEN8_DE_PCH_IRQ,
+  GEN8_DE_PIPE_A_IRQ,
+  GEN8_DE_PIPE_B_IRQ,
+  GEN8_DE_PIPE_C_IRQ,
+  GEN8_DE_PORT_IRQ,
+  GEN8_GT_BCS_IRQ,
+  GEN8_GT_PM_IRQ,
+  GEN8_GT_RCS_IRQ,
+  GEN8_GT_VCS1_IRQ,
+  GEN8_GT_VCS2_IRQ,
+  GEN8_GT_VECS_IRQ,
+  GEN8_MASTER_IRQ,
+  GEN8_MASTER_IRQ_CONTROL,
+  GEN8_PCU_IRQ,
+  IRQ_GROUP_BASE,
+  IRQ_GROUPS,
+  IRQ_IER,
+  IRQ_IIR,
+  IRQ_IMR,
+} from "../hw/regs.ts";
+import type { MptGate } from "../mpt/gate.ts";
+import { msiAddress, msiData, msiEnabled } from "./cfg.ts";
+import type { Vgpu } from "./vgpu_state.ts";
+
+const MASTER = GEN8_MASTER_IRQ >>> 2;
+const IIR_IDX = Int32Array.from(IRQ_GROUP_BASE, (b) => (b + IRQ_IIR) >>> 2);
+const IER_IDX = Int32Array.from(IRQ_GROUP_BASE, (b) => (b + IRQ_IER) >>> 2);
+const IMR_IDX = Int32Array.from(IRQ_GROUP_BASE, (b) => (b + IRQ_IMR) >>> 2);
+const SUMMARY_BITS = GEN8_GT_RCS_IRQ | GEN8_GT_BCS_IRQ | GEN8_GT_VCS1_IRQ | GEN8_GT_VCS2_IRQ |
+  GEN8_GT_PM_IRQ | GEN8_GT_VECS_IRQ | GEN8_DE_PIPE_A_IRQ | GEN8_DE_PIPE_B_IRQ |
+  GEN8_DE_PIPE_C_IRQ | GEN8_DE_PORT_IRQ | GEN8_DE_MISC_IRQ | GEN8_DE_PCH_IRQ | GEN8_PCU_IRQ;
+
+/** Master summary bit(s) of one group given its pending bits (IIR & IER). */
+function summaryOf(group: number, pending: number): number {
+  if (pending === 0) return 0;
+  switch (group) {
+    case 0:
+      return ((pending & 0xffff) ? GEN8_GT_RCS_IRQ : 0) |
+        ((pending >>> 16) ? GEN8_GT_BCS_IRQ : 0);
+    case 1:
+      return ((pending & 0xffff) ? GEN8_GT_VCS1_IRQ : 0) |
+        ((pending >>> 16) ? GEN8_GT_VCS2_IRQ : 0);
+    case 2:
+      return GEN8_GT_PM_IRQ;
+    case 3:
+      return GEN8_GT_VECS_IRQ;
+    case 4:
+      return GEN8_DE_PIPE_A_IRQ;
+    case 5:
+      return GEN8_DE_PIPE_B_IRQ;
+    case 6:
+      return GEN8_DE_PIPE_C_IRQ;
+    case 7:
+      return GEN8_DE_PORT_IRQ;
+    case 8:
+      return GEN8_DE_MISC_IRQ;
+    case 9:
+      return GEN8_PCU_IRQ;
+    default:
+      return GEN8_DE_PCH_IRQ;
+  }
+}
+
+/** The virtual interrupt controller shared by all vGPUs. */
+export class VirtualIrq {
+  /** Creates a VirtualIrq.
+   * @param gate the MPT gate used to inject MSIs */
+  constructor(private readonly gate: MptGate) {}
+
+  /** Raises event `bits` of `group` (`intel_vgpu_trigger_virtual_event`). */
+  trigger(v: Vgpu, group: number, bits: number): void {
+    const c = v.counters;
+    c.irqRaised++;
+    const r = v.vreg;
+    if ((r[IMR_IDX[group]] & bits) === bits) {
+      c.irqMasked++;
+      return;
+    }
+    r[IIR_IDX[group]] |= bits & ~r[IMR_IDX[group]];
+    this.update(v, true);
+  }
+
+  /**
+   * Recomputes the master summary bits from every group; injects the MSI when `inject`
+   * and the master is enabled with something pending (`gen8_check_pending_irq`).
+   */
+  update(v: Vgpu, inject: boolean): void {
+    const r = v.vreg;
+    let summary = 0;
+    for (let g = 0; g < IRQ_GROUPS; g++) summary |= summaryOf(g, r[IIR_IDX[g]] & r[IER_IDX[g]]);
+    r[MASTER] = ((r[MASTER] & ~SUMMARY_BITS) | summary) >>> 0;
+    if (inject && (r[MASTER] & GEN8_MASTER_IRQ_CONTROL) !== 0 && summary !== 0) this.inject(v);
+  }
+
+  /** Guest write to the master register: only the enable bit is writable. */
+  writeMaster(v: Vgpu, value: number): void {
+    const r = v.vreg;
+    r[MASTER] = ((r[MASTER] & ~GEN8_MASTER_IRQ_CONTROL) | (value & GEN8_MASTER_IRQ_CONTROL)) >>>
+      0;
+    this.update(v, true);
+  }
+
+  /** Guest write to an IMR. */
+  writeImr(v: Vgpu, index: number, value: number): void {
+    v.vreg[index] = value >>> 0;
+    this.update(v, true);
+  }
+
+  /** Guest write to an IER. */
+  writeIer(v: Vgpu, index: number, value: number): void {
+    v.vreg[index] = value >>> 0;
+    this.update(v, true);
+  }
+
+  /** Guest write to an IIR: write 1 to clear. */
+  writeIir(v: Vgpu, index: number, value: number): void {
+    v.vreg[index] = (v.vreg[index] & ~value) >>> 0;
+    this.update(v, false);
+  }
+
+  /** Injects the guest's MSI through the gate (dropped when the guest disabled MSI). */
+  inject(v: Vgpu): void {
+    const c = v.counters;
+    if (!msiEnabled(v.vcfg)) {
+      c.msiDropped++;
+      return;
+    }
+    if (this.gate.injectMsi(v.id, msiAddress(v.vcfg), msiData(v.vcfg))) c.msiInjected++;
+    else c.msiDropped++;
+  }
+}

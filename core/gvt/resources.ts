@@ -1,0 +1,163 @@
+/**
+ * Graphics memory and fence partitioning (i915 gvt/aperture_gm.c): each vGPU gets one
+ * contiguous aperture slice, one contiguous hidden slice and `fences` physical fence
+ * registers; the host keeps the bottom of each range. Slices are allocated first fit.
+ */
+
+import type { HostSpec, VgpuTypeSpec } from "../scenario.ts";
+import { availableInstances, type FreeResources, GVT_MAX_VGPU } from "../vgpu_types.ts";
+
+/** One allocated range of graphics addresses. */
+export interface GmRange {
+  /** First graphics address. */
+  base: number;
+  /** Size in bytes. */
+  size: number;
+}
+
+/** A vGPU's share of the GPU's graphics memory and fences. */
+export interface VgpuResources {
+  /** vGPU id. */
+  id: number;
+  /** Aperture (low) slice. */
+  aperture: GmRange;
+  /** Hidden (high) slice. */
+  hidden: GmRange;
+  /** Physical fence register numbers, in the order the guest sees them. */
+  fences: number[];
+}
+
+/** Why a type cannot be created: every resource's need and what is free. */
+export interface ResourceShortage {
+  /** Per-instance need. */
+  need: FreeResources;
+  /** Free now. */
+  free: FreeResources;
+}
+
+const MiB = 1024 * 1024;
+
+/** First-fit allocator over one address range. */
+class RangeAllocator {
+  private readonly used: GmRange[] = [];
+
+  constructor(readonly start: number, readonly end: number) {}
+
+  get free(): number {
+    let u = 0;
+    for (const r of this.used) u += r.size;
+    return this.end - this.start - u;
+  }
+
+  alloc(size: number): GmRange | null {
+    let at = this.start;
+    for (let i = 0; i <= this.used.length; i++) {
+      const next = i < this.used.length ? this.used[i].base : this.end;
+      if (next - at >= size) {
+        const r = { base: at, size };
+        this.used.splice(i, 0, r);
+        return r;
+      }
+      if (i < this.used.length) at = this.used[i].base + this.used[i].size;
+    }
+    return null;
+  }
+
+  release(r: GmRange): void {
+    const i = this.used.findIndex((u) => u.base === r.base);
+    if (i >= 0) this.used.splice(i, 1);
+  }
+}
+
+/** The host's partitioning state. */
+export class GmPartition {
+  /** Host-reserved aperture range (the mediator's own objects live in the host ranges). */
+  readonly hostAperture: GmRange;
+  /** Host-reserved hidden range. */
+  readonly hostHidden: GmRange;
+  private readonly low: RangeAllocator;
+  private readonly high: RangeAllocator;
+  private readonly fenceUsed: Uint8Array;
+  private readonly idUsed = new Uint8Array(GVT_MAX_VGPU + 1);
+
+  /** Creates a GmPartition.
+   * @param host the host's sizes */
+  constructor(readonly host: HostSpec) {
+    this.hostAperture = { base: 0, size: host.hostAperture };
+    this.hostHidden = { base: host.aperture, size: host.hostHidden };
+    this.low = new RangeAllocator(host.hostAperture, host.aperture);
+    this.high = new RangeAllocator(host.aperture + host.hostHidden, host.ggtt);
+    this.fenceUsed = new Uint8Array(host.fences);
+    for (let i = 0; i < host.hostFences && i < host.fences; i++) this.fenceUsed[i] = 1;
+    this.idUsed[0] = 1; // the idle vGPU
+  }
+
+  /** Free resources now. */
+  free(): FreeResources {
+    let fences = 0, ids = 0;
+    for (const f of this.fenceUsed) if (f === 0) fences++;
+    for (const u of this.idUsed) if (u === 0) ids++;
+    return { aperture: this.low.free, hidden: this.high.free, fences, ids };
+  }
+
+  /** The id the next successful allocation will get (0 if none is free). */
+  nextId(): number {
+    for (let id = 1; id < this.idUsed.length; id++) if (this.idUsed[id] === 0) return id;
+    return 0;
+  }
+
+  /** Instances of `t` that can still be created. */
+  available(t: VgpuTypeSpec): number {
+    return availableInstances(t, this.free());
+  }
+
+  /** Allocates a vGPU's resources, or describes the shortage. */
+  allocate(t: VgpuTypeSpec): VgpuResources | ResourceShortage {
+    const free = this.free();
+    const need = { aperture: t.aperture, hidden: t.hidden, fences: t.fences, ids: 1 };
+    if (availableInstances(t, free) < 1) return { need, free };
+    const aperture = this.low.alloc(t.aperture);
+    const hidden = aperture ? this.high.alloc(t.hidden) : null;
+    if (!aperture || !hidden) {
+      if (aperture) this.low.release(aperture);
+      return { need, free }; // fragmented
+    }
+    let id = 1;
+    while (this.idUsed[id] === 1) id++;
+    this.idUsed[id] = 1;
+    const fences: number[] = [];
+    for (let i = 0; i < this.fenceUsed.length && fences.length < t.fences; i++) {
+      if (this.fenceUsed[i] === 0) {
+        this.fenceUsed[i] = 1;
+        fences.push(i);
+      }
+    }
+    return { id, aperture, hidden, fences };
+  }
+
+  /** Returns a vGPU's resources. */
+  release(r: VgpuResources): void {
+    this.low.release(r.aperture);
+    this.high.release(r.hidden);
+    for (const f of r.fences) this.fenceUsed[f] = 0;
+    this.idUsed[r.id] = 0;
+  }
+}
+
+/** Formats a shortage as a clear message with the numbers. */
+export function shortageMessage(type: string, vm: string, s: ResourceShortage): string {
+  const mib = (b: number) => `${Math.round(b / MiB)} MiB`;
+  const parts: string[] = [];
+  const row = (what: string, need: string, free: string, short: boolean) =>
+    parts.push(`${what} needs ${need}, free ${free}${short ? " (short)" : ""}`);
+  row("aperture", mib(s.need.aperture), mib(s.free.aperture), s.free.aperture < s.need.aperture);
+  row("hidden", mib(s.need.hidden), mib(s.free.hidden), s.free.hidden < s.need.hidden);
+  row("fences", `${s.need.fences}`, `${s.free.fences}`, s.free.fences < s.need.fences);
+  row("vGPU ids", "1", `${s.free.ids}`, s.free.ids < 1);
+  return `cannot create vGPU of type ${type} for vm "${vm}": ${parts.join("; ")}`;
+}
+
+/** Is `shortageOrRes` a shortage? */
+export function isShortage(x: VgpuResources | ResourceShortage): x is ResourceShortage {
+  return (x as ResourceShortage).need !== undefined;
+}

@@ -1,0 +1,601 @@
+/**
+ * The mediator instance (i915 `struct intel_gvt` + gvt/vgpu.c): owns the physical GPU on
+ * behalf of all vGPUs, creates and destroys vGPUs (slices, fences, ids), implements the
+ * {@link GvtOps} callbacks a hypervisor backend forwards trapped accesses to, and wires the
+ * parts together: MMIO handlers, GGTT/PPGTT shadowing, scanner, execlists, dispatcher,
+ * scheduler, virtual interrupts and display, failsafe/reset, invariant checking, counters.
+ * It talks to the hypervisor only through the {@link MptGate}.
+ *
+ * ```ts
+ * const gvt = new Gvt(sim, gpu, gate, { host, types: BUILTIN_TYPES, scheduler });
+ * const v = gvt.createVgpu({ vm: "desktop", type: "V5_4", memory: 2 << 30, vcpus: 2 });
+ * if (isCreateError(v)) throw new Error(v.message);
+ * gvt.counters(); // { global: {...}, vgpus: { desktop: {...} } }
+ * ```
+ */
+
+import type { Gpu } from "../hw/gpu.ts";
+import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS } from "../hw/pci.ts";
+import {
+  FENCE_REG_GEN6_LO,
+  GEN8_MASTER_IRQ,
+  GEN8_MASTER_IRQ_CONTROL,
+  GFX_RUN_LIST_ENABLE,
+  IRQ_GROUP_BASE,
+  IRQ_IER,
+  IRQ_IMR,
+  NUM_ENGINES,
+  PVINFO,
+  RING_BASE,
+  RING_MODE,
+  VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE,
+  VGT_G2V_PPGTT_L3_PAGE_TABLE_DESTROY,
+  VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE,
+  VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY,
+  VGT_PVINFO_PAGE,
+} from "../hw/regs.ts";
+import type { MptGate } from "../mpt/gate.ts";
+import type { GvtOps } from "../mpt/types.ts";
+import type { HostSpec, SchedulerSpec, VgpuTypeSpec } from "../scenario.ts";
+import { MS, type Sim } from "../sim/sim.ts";
+import { findType } from "../vgpu_types.ts";
+import { cfgRead, cfgWrite, initCfgSpace, PCI_BAR0, PCI_BAR2 } from "./cfg.ts";
+import {
+  type FailsafeReason,
+  globalCounterRecord,
+  GvtCounters,
+  TC,
+  vgpuCounterRecord,
+  VIOLATION_KINDS,
+} from "./counters.ts";
+import { DEFAULT_DISPATCH_COSTS, type DispatchCosts, Dispatcher } from "./dispatch.ts";
+import { VirtualDisplay } from "./display.ts";
+import { resetCsb } from "./execlist.ts";
+import { enterFailsafe, type ResetHost, type ResetKind, resetVgpu } from "./failsafe.ts";
+import { GgttShadow } from "./gtt.ts";
+import { buildMmioTable } from "./handlers.ts";
+import { HostGm } from "./host_gm.ts";
+import { InvariantChecker } from "./invariant.ts";
+import { VirtualIrq } from "./irq.ts";
+import { MmioEmulator, type MmioHooks } from "./mmio.ts";
+import { OOS_POOL_PAGES, OosPool } from "./oos.ts";
+import { PpgttShadow } from "./ppgtt.ts";
+import { populatePvinfo } from "./pvinfo.ts";
+import { GmPartition, isShortage, shortageMessage } from "./resources.ts";
+import { DEFAULT_SCAN_OPTIONS, Scanner, type ScanOptions } from "./scanner.ts";
+import { GvtScheduler, type SchedHost } from "./sched.ts";
+import { Vgpu } from "./vgpu_state.ts";
+import { createWorkload, isWorkloadError } from "./workload.ts";
+
+/** Default guest-physical base of BAR0 (programmed as firmware would). */
+export const DEFAULT_BAR0_GPA = 0xf000_0000;
+/** Default guest-physical base of BAR2 (64-bit, above 4 GiB). */
+export const DEFAULT_BAR2_GPA = 0x40_0000_0000;
+/** Default guest-physical base of the config-space (ECAM) window. */
+export const DEFAULT_CFG_GPA = 0xd000_0000;
+
+/** The invariant checker runs at most this often, at vGPU switches (ns). */
+export const INVARIANT_CHECK_PERIOD = 100 * MS;
+
+/** Mediator configuration. */
+export interface GvtConfig {
+  /** Host sizes and switches (outOfSync, invariants, scanPpgttBatches, refreshHz). */
+  host: HostSpec;
+  /** vGPU type table. */
+  types: readonly VgpuTypeSpec[];
+  /** Initial scheduler policy. */
+  scheduler: SchedulerSpec;
+  /** Scanner costs (defaults {@link DEFAULT_SCAN_OPTIONS}; `scanPpgttBatches` comes from host). */
+  scanCosts?: Partial<Omit<ScanOptions, "scanPpgttBatches">>;
+  /** Dispatch costs (defaults {@link DEFAULT_DISPATCH_COSTS}). */
+  dispatchCosts?: Partial<DispatchCosts>;
+  /** Most PPGTT shadow pages alive at once (0: limited by host memory only). */
+  maxShadowPages?: number;
+  /** OOS pool size (default 8192). */
+  oosPoolPages?: number;
+}
+
+/** Parameters of {@link Gvt.createVgpu}. */
+export interface CreateVgpuParams {
+  /** VM name. */
+  vm: string;
+  /** Type name (V5_4, GVTg_V5_4, V4_4 ...). */
+  type: string;
+  /** Scheduler weight (default: the type's). */
+  weight?: number;
+  /** Guest RAM (bytes). */
+  memory: number;
+  /** vCPUs. */
+  vcpus: number;
+  /** Owner tag of the VM's frames in host memory (default: the vGPU id). */
+  owner?: number;
+  /** Guest-physical base of the config-space window (default {@link DEFAULT_CFG_GPA}). */
+  cfg?: number;
+}
+
+/** Why a vGPU could not be created. */
+export interface CreateError {
+  /** Discriminator. */
+  readonly error: "unknown_type" | "no_resources" | "backend";
+  /** Human-readable message with the numbers. */
+  readonly message: string;
+}
+
+/** True if `x` is a {@link CreateError}. */
+export function isCreateError(x: Vgpu | CreateError): x is CreateError {
+  return (x as CreateError).error !== undefined;
+}
+
+/** A type and how many more instances fit. */
+export interface AvailableType {
+  /** The type. */
+  type: VgpuTypeSpec;
+  /** Instances that can still be created. */
+  available: number;
+}
+
+/** The mediator. */
+export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
+  /** Global counters. */
+  readonly globalCounters = new GvtCounters();
+  /** vGPUs by id (index 0 is the idle vGPU: always null). */
+  readonly vgpus: (Vgpu | null)[] = new Array(8).fill(null);
+  /** Partitioning of graphics memory and fences. */
+  readonly partition: GmPartition;
+  /** Virtual interrupts. */
+  readonly irq: VirtualIrq;
+  /** Virtual display. */
+  readonly display: VirtualDisplay;
+  /** GGTT shadowing. */
+  readonly ggtt: GgttShadow;
+  /** PPGTT shadowing. */
+  readonly ppgtt: PpgttShadow;
+  /** OOS page pool. */
+  readonly oosPool: OosPool;
+  /** MMIO trap entry. */
+  readonly mmio: MmioEmulator;
+  /** Host graphics memory for shadows. */
+  readonly hostGm: HostGm;
+  /** Command scanner. */
+  readonly scanner: Scanner;
+  /** Scheduler. */
+  readonly sched: GvtScheduler;
+  /** Dispatcher. */
+  readonly dispatcher: Dispatcher;
+  /** Isolation invariant checker. */
+  readonly invariants: InvariantChecker;
+  /** Failsafe entries with their reasons and details (first 1000). */
+  readonly failsafeLog: { vm: string; reason: FailsafeReason; detail: string; at: number }[] = [];
+  /** The backend accepted the callbacks. */
+  readonly backendReady: boolean;
+  private readonly snapshot: Uint32Array;
+  private lastCheck = -Infinity;
+
+  /**
+   * Creates a Gvt.
+   * @param sim simulation
+   * @param gpu the physical GPU (the mediator becomes its host driver: it takes its MSIs)
+   * @param gate the MPT gate of the hypervisor backend
+   * @param config host, types, scheduler
+   */
+  constructor(
+    readonly sim: Sim,
+    readonly gpu: Gpu,
+    readonly gate: MptGate,
+    readonly config: GvtConfig,
+  ) {
+    const host = config.host;
+    this.partition = new GmPartition(host);
+    this.snapshot = gpu.mmioSnapshot();
+    this.irq = new VirtualIrq(gate);
+    this.display = new VirtualDisplay(sim, this.irq, (id) => this.vgpuById(id), host.refreshHz);
+    this.ggtt = new GgttShadow(gate, gpu, gpu.memory.scratchMfn);
+    this.oosPool = new OosPool(config.oosPoolPages ?? OOS_POOL_PAGES);
+    this.ppgtt = new PpgttShadow(gate, gpu.memory, this.oosPool, {
+      outOfSync: host.outOfSync,
+      maxShadowPages: config.maxShadowPages ?? 0,
+    });
+    const table = buildMmioTable(this, host.fences);
+    this.mmio = new MmioEmulator(table, this.ggtt, gate);
+    this.hostGm = new HostGm(gpu.memory, gpu, this.partition.hostHidden);
+    this.scanner = new Scanner(gate, this.hostGm, (off) => table.cmdAccessible(off), {
+      ...DEFAULT_SCAN_OPTIONS,
+      ...config.scanCosts,
+      scanPpgttBatches: host.scanPpgttBatches,
+    });
+    this.sched = new GvtScheduler(sim, this, this.globalCounters, config.scheduler);
+    this.dispatcher = new Dispatcher({
+      sim,
+      gpu,
+      gate,
+      hostGm: this.hostGm,
+      scanner: this.scanner,
+      ppgtt: this.ppgtt,
+      irq: this.irq,
+      sched: this.sched,
+      counters: this.globalCounters,
+      costs: { ...DEFAULT_DISPATCH_COSTS, ...config.dispatchCosts },
+      ownerOf: (v) => v.owner,
+      guestError: (v, detail) => this.failsafe(v, "guest_error", detail),
+    });
+    this.invariants = new InvariantChecker(gpu, this.ppgtt, this.globalCounters, host.invariants);
+    this.initHardware();
+    this.backendReady = gate.hostInit(this);
+  }
+
+  /** Host-driver set-up of the physical GPU: MSI, interrupts, execlist submission. */
+  private initHardware(): void {
+    const gpu = this.gpu;
+    gpu.onMsi = this.dispatcher.msiSink;
+    gpu.cfgWrite(MSI_ADDRESS_LO, 4, 0xfee00000);
+    gpu.cfgWrite(MSI_DATA, 2, 0x4021);
+    gpu.cfgWrite(MSI_FLAGS, 2, 1);
+    for (const g of [0, 1, 3]) {
+      gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IMR, 4, 0);
+      gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IER, 4, 0xffffffff);
+    }
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      gpu.mmioWrite(RING_BASE[e] + RING_MODE, 4, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
+    }
+    gpu.mmioWrite(GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL);
+  }
+
+  // ------------------------------------------------------------------ vGPU life cycle
+
+  /** A live vGPU by id. */
+  vgpuById(id: number): Vgpu | null {
+    return id > 0 && id < this.vgpus.length ? this.vgpus[id] : null;
+  }
+
+  /** A live vGPU by VM name. */
+  vgpuByVm(vm: string): Vgpu | null {
+    for (const v of this.vgpus) if (v && v.vm === vm) return v;
+    return null;
+  }
+
+  /**
+   * The id the next successful {@link createVgpu} will use (0: none free). A world registers
+   * the VM's guest memory with the backend context under this id before creating the vGPU,
+   * since attaching happens inside createVgpu.
+   */
+  nextVgpuId(): number {
+    return this.partition.nextId();
+  }
+
+  /** Types and how many more instances of each fit now. */
+  availableTypes(): AvailableType[] {
+    return this.config.types.map((type) => ({ type, available: this.partition.available(type) }));
+  }
+
+  /** Creates a vGPU (`intel_gvt_create_vgpu`). */
+  createVgpu(p: CreateVgpuParams): Vgpu | CreateError {
+    const type = findType(this.config.types, p.type);
+    if (!type) {
+      return {
+        error: "unknown_type",
+        message: `unknown vGPU type "${p.type}" (known: ${
+          this.config.types.map((t) => t.name).join(", ")
+        })`,
+      };
+    }
+    const res = this.partition.allocate(type);
+    if (isShortage(res)) {
+      return { error: "no_resources", message: shortageMessage(type.name, p.vm, res) };
+    }
+    const v = new Vgpu(
+      res.id,
+      p.vm,
+      type,
+      res,
+      p.memory,
+      p.vcpus,
+      p.weight ?? type.weight,
+      p.owner ?? res.id,
+    );
+    v.vreg.set(this.snapshot);
+    populatePvinfo(v.vreg, res);
+    for (let e = 0; e < NUM_ENGINES; e++) resetCsb(v.vreg, e);
+    initCfgSpace(v);
+    this.programBars(v);
+    v.ppgtt = this.ppgtt.createSpace(v.id, v.counters);
+    const ok = this.gate.attachVgpu({
+      id: v.id,
+      vm: p.vm,
+      memory: p.memory,
+      vcpus: p.vcpus,
+      bar0: v.bar0,
+      bar2: v.bar2,
+      cfg: p.cfg ?? DEFAULT_CFG_GPA,
+    });
+    if (!ok) {
+      this.ppgtt.dropSpace(v.ppgtt);
+      this.partition.release(res);
+      return { error: "backend", message: `the backend failed to attach vGPU ${v.id} (${p.vm})` };
+    }
+    this.vgpus[v.id] = v;
+    this.gate.setOpregion(v.id);
+    this.gate.setEdid(v.id, 0);
+    this.sched.startSchedule(v);
+    return v;
+  }
+
+  /** Programs BAR0/BAR2 with the default guest-physical bases, as firmware would. */
+  private programBars(v: Vgpu): void {
+    const w = (off: number, val: number) =>
+      cfgWrite(v, this.gate, this.gpu.apertureSize, off, 4, val);
+    w(PCI_BAR0, DEFAULT_BAR0_GPA % 4294967296);
+    w(PCI_BAR0 + 4, Math.floor(DEFAULT_BAR0_GPA / 4294967296));
+    w(PCI_BAR2, DEFAULT_BAR2_GPA % 4294967296);
+    w(PCI_BAR2 + 4, Math.floor(DEFAULT_BAR2_GPA / 4294967296));
+  }
+
+  /** Destroys a vGPU (`intel_gvt_destroy_vgpu`); its resources become free. */
+  destroyVgpu(id: number): boolean {
+    const v = this.vgpuById(id);
+    if (!v) return false;
+    this.sched.stopSchedule(v);
+    resetVgpu(this, v, "gt");
+    v.destroyed = true;
+    this.display.stop(v);
+    if (v.ppgtt) this.ppgtt.dropSpace(v.ppgtt);
+    this.ggtt.resetSlices(v.id, v.ggtt, v.counters);
+    this.clearFences(v);
+    this.gate.detachVgpu(v.id);
+    this.partition.release(v.res);
+    this.vgpus[v.id] = null;
+    return true;
+  }
+
+  /** Resets a vGPU: "dmlr" (device-model level / FLR), "gt" (full GT), or an engine mask. */
+  resetVgpu(id: number, kind: ResetKind): boolean {
+    const v = this.vgpuById(id);
+    if (!v) return false;
+    resetVgpu(this, v, kind);
+    return true;
+  }
+
+  /** Changes a vGPU's weight at run time. */
+  setWeight(id: number, weight: number): void {
+    const v = this.vgpuById(id);
+    if (v) this.sched.setWeight(v, weight);
+  }
+
+  /** Replaces the scheduling policy at run time. */
+  setPolicy(spec: SchedulerSpec): void {
+    this.sched.setPolicy(spec);
+  }
+
+  /** Puts a vGPU in failsafe, recording why. */
+  failsafe(v: Vgpu, reason: FailsafeReason, detail: string): void {
+    if (v.failsafe) return;
+    enterFailsafe(this, v, reason);
+    if (this.failsafeLog.length < 1000) {
+      this.failsafeLog.push({ vm: v.vm, reason, detail, at: this.sim.now });
+    }
+  }
+
+  // ------------------------------------------------------------------ GvtOps (trap path)
+
+  /** {@inheritDoc GvtOps.emulateMmioRead} */
+  emulateMmioRead(vgpuId: number, offset: number, size: number): number {
+    const v = this.vgpuById(vgpuId);
+    return v ? this.mmio.read(v, offset, size) : 0;
+  }
+
+  /** {@inheritDoc GvtOps.emulateMmioWrite} */
+  emulateMmioWrite(vgpuId: number, offset: number, size: number, value: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v) this.mmio.write(v, offset, size, value);
+  }
+
+  /** {@inheritDoc GvtOps.emulateCfgRead} */
+  emulateCfgRead(vgpuId: number, offset: number, size: number): number {
+    const v = this.vgpuById(vgpuId);
+    if (!v) return 0;
+    v.counters.traps[TC.cfg]++;
+    return cfgRead(v, offset, size);
+  }
+
+  /** {@inheritDoc GvtOps.emulateCfgWrite} */
+  emulateCfgWrite(vgpuId: number, offset: number, size: number, value: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (!v) return;
+    v.counters.traps[TC.cfg]++;
+    cfgWrite(v, this.gate, this.gpu.apertureSize, offset, size, value);
+  }
+
+  /** {@inheritDoc GvtOps.writeProtectHandler} */
+  writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (!v || !v.ppgtt) return;
+    this.ppgtt.handleWrite(v.ppgtt, gpa, size, value);
+  }
+
+  // ------------------------------------------------------------------ MmioHooks
+
+  /** Creates workloads for the collected ELSP descriptors (`intel_vgpu_submit_execlist`). */
+  submitExeclist(v: Vgpu, engine: number): void {
+    const el = v.execlists[engine];
+    const d = el.elsp;
+    if ((d[0] & 1) === 0) return; // desc0 invalid: submission refused
+    if (!v.runList[engine]) {
+      this.failsafe(v, "unsupported_guest", "ELSP written without execlist mode");
+      return;
+    }
+    for (let i = 0; i < 2; i++) {
+      if ((d[2 * i] & 1) === 0) continue;
+      const w = createWorkload(v, engine, d, i, this.gate, this.ppgtt, v.ppgtt!, this.sim.now);
+      if (isWorkloadError(w)) {
+        v.counters.violations[VIOLATION_KINDS.indexOf(w.kind)]++;
+        this.failsafe(v, "guest_error", w.detail);
+        return;
+      }
+      w.emulateScheduleIn = i === 0;
+      v.queues[engine].push(w);
+    }
+    this.dispatcher.kick();
+  }
+
+  /** {@inheritDoc MmioHooks.enterFailsafe} */
+  enterFailsafe(v: Vgpu, reason: FailsafeReason): void {
+    this.failsafe(
+      v,
+      reason,
+      reason === "insufficient_resource"
+        ? "guest wrote PVINFO rsv5"
+        : "guest used fences or execlists before reading PVINFO",
+    );
+  }
+
+  /** {@inheritDoc MmioHooks.resetEngines} */
+  resetEngines(v: Vgpu, engineMask: number): void {
+    resetVgpu(this, v, engineMask === -1 ? "gt" : engineMask);
+  }
+
+  /** g2v notifications: PPGTT create/destroy (`handle_g2v_notification`). */
+  g2vNotify(v: Vgpu, code: number): void {
+    if (!v.ppgtt) return;
+    const base = (VGT_PVINFO_PAGE + PVINFO.pdp) >>> 2;
+    const pdps = [0, 1, 2, 3].map((i) =>
+      v.vreg[base + 2 * i] + (v.vreg[base + 2 * i + 1] & 0x7f) * 4294967296
+    );
+    switch (code) {
+      case VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE:
+      case VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE: {
+        const levels = code === VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE ? 4 : 3;
+        const mm = this.ppgtt.getMm(v.ppgtt, levels, pdps);
+        this.ppgtt.pin(v.ppgtt, mm);
+        this.ppgtt.unpin(mm);
+        break;
+      }
+      case VGT_G2V_PPGTT_L3_PAGE_TABLE_DESTROY:
+      case VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY: {
+        const levels = code === VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY ? 4 : 3;
+        const mm = this.ppgtt.findMm(v.ppgtt, levels, pdps);
+        if (mm) this.ppgtt.putMm(v.ppgtt, mm);
+        break;
+      }
+    }
+  }
+
+  /** {@inheritDoc MmioHooks.ownsEngine} */
+  ownsEngine(v: Vgpu, engine: number): boolean {
+    return this.dispatcher.engineOwner[engine] === v;
+  }
+
+  /** {@inheritDoc MmioHooks.hwRead} */
+  hwRead(offset: number): number {
+    return this.gpu.mmioRead32(offset);
+  }
+
+  /** {@inheritDoc MmioHooks.hwWrite} */
+  hwWrite(offset: number, value: number): void {
+    this.gpu.mmioWrite(offset, 4, value);
+  }
+
+  /** {@inheritDoc MmioHooks.updateVblank} */
+  updateVblank(v: Vgpu): void {
+    this.display.update(v);
+  }
+
+  // ------------------------------------------------------------------ SchedHost
+
+  /** {@inheritDoc SchedHost.anyEngineBusy} */
+  anyEngineBusy(): boolean {
+    return this.dispatcher.anyBusy();
+  }
+
+  /** {@inheritDoc SchedHost.kick} */
+  kick(): void {
+    this.dispatcher.kick();
+  }
+
+  /** {@inheritDoc SchedHost.descheduled} */
+  descheduled(v: Vgpu): void {
+    if (!v.destroyed) this.gate.vgpuDescheduled(v.id);
+    const now = this.sim.now;
+    if (this.invariants.enabled && now - this.lastCheck >= INVARIANT_CHECK_PERIOD) {
+      this.lastCheck = now;
+      this.checkInvariants();
+    }
+  }
+
+  // ------------------------------------------------------------------ ResetHost
+
+  /** Workloads in flight per engine. */
+  get running(): readonly (import("./workload.ts").Workload | null)[] {
+    return this.dispatcher.running;
+  }
+
+  /** {@inheritDoc ResetHost.resetPpgtt} */
+  resetPpgtt(v: Vgpu, destroy: boolean): void {
+    if (!v.ppgtt) return;
+    if (destroy) this.ppgtt.destroyAll(v.ppgtt);
+    else for (const mm of v.ppgtt.mms) if (mm.pin === 0) this.ppgtt.invalidate(v.ppgtt, mm);
+  }
+
+  /** {@inheritDoc ResetHost.resetGgtt} */
+  resetGgtt(v: Vgpu): void {
+    this.ggtt.resetSlices(v.id, v.ggtt, v.counters);
+  }
+
+  /** {@inheritDoc ResetHost.clearFences} */
+  clearFences(v: Vgpu): void {
+    for (const f of v.res.fences) {
+      this.gpu.mmioWrite(FENCE_REG_GEN6_LO + 8 * f, 4, 0);
+      this.gpu.mmioWrite(FENCE_REG_GEN6_LO + 8 * f + 4, 4, 0);
+    }
+  }
+
+  /** {@inheritDoc ResetHost.reloadMmio} */
+  reloadMmio(v: Vgpu, from: number, to: number): void {
+    v.vreg.set(this.snapshot.subarray(from >>> 2, to >>> 2), from >>> 2);
+  }
+
+  /** {@inheritDoc ResetHost.populatePvinfo} */
+  populatePvinfo(v: Vgpu): void {
+    populatePvinfo(v.vreg, v.res);
+  }
+
+  /** {@inheritDoc ResetHost.resetDisplay} */
+  resetDisplay(v: Vgpu): void {
+    this.display.stop(v);
+    v.flipPending.fill(0);
+  }
+
+  /** {@inheritDoc ResetHost.resetCfg} */
+  resetCfg(v: Vgpu): void {
+    const memOn = (v.vcfg[4] & 2) !== 0;
+    if (memOn) cfgWrite(v, this.gate, this.gpu.apertureSize, 4, 2, v.vcfg[4] & ~2);
+    initCfgSpace(v);
+    this.programBars(v);
+  }
+
+  // ------------------------------------------------------------------ checks and counters
+
+  /** Runs the isolation checks over every vGPU now; returns violations found. */
+  checkInvariants(): number {
+    if (!this.invariants.enabled) return 0;
+    let n = 0;
+    for (const v of this.vgpus) if (v) n += this.invariants.checkVgpu(v, v.owner);
+    n += this.invariants.checkGpuWrites((o) => {
+      for (const v of this.vgpus) if (v && v.owner === o) return v;
+      return null;
+    });
+    return n;
+  }
+
+  /** All counters as plain data: global and per VM name. */
+  counters(): { global: Record<string, number>; vgpus: Record<string, Record<string, number>> } {
+    const vgpus: Record<string, Record<string, number>> = {};
+    for (const v of this.vgpus) if (v) vgpus[v.vm] = vgpuCounterRecord(v.counters);
+    this.globalCounters.pluginErrors = this.gate.errorCount;
+    const global = globalCounterRecord(this.globalCounters);
+    global["mmio.errors"] = this.mmio.errorCount;
+    global["hostgm.pages_in_use"] = this.hostGm.inUse;
+    global["ppgtt.live_pages"] = this.ppgtt.livePages;
+    global["oos.pool_used"] = this.oosPool.used;
+    global["dispatch.mpt_ns"] = this.dispatcher.mptNs;
+    return { global, vgpus };
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * The execlist front end of every engine: ELSP (four dword writes: element 1 upper, element
+ * 1 lower, element 0 upper, element 0 lower, as i915's `execlists_submit_ports`; the 4th
+ * write submits), context descriptors, logical ring context images, the 6-entry context
+ * status buffer (write pointer 7 after reset, then 0..5 cyclically) and context-switch
+ * interrupts.
+ *
+ * Descriptor (lower dword): valid bit 0, addressing mode bits 4:3 (1 = legacy 32-bit,
+ * 3-level PPGTT with 4 PDPs; 3 = legacy 64-bit, 4-level with PML4), privilege bit 8, LRCA
+ * bits 31:12 (GGTT address of the context image: page 0 the per-process HWSP, page 1 the
+ * register state with CTX_RING_HEAD/TAIL/START/CTL and the PDPs); upper dword: context id.
+ *
+ * Events per submission: IDLE_ACTIVE when the engine starts; per element completion
+ * COMPLETE plus ELEMENT_SWITCH (more work follows) or ACTIVE_IDLE (engine goes idle). A
+ * command fault hangs the context: ACTIVE_IDLE without COMPLETE, CS master-error interrupt,
+ * and the engine ignores submissions until reset (GDRST). A submission while busy is held
+ * and started when the running one completes.
+ */
+
+import type { EventSink, Sim } from "../sim/sim.ts";
+import { CommandFault } from "./fault.ts";
+import type { IrqUnit } from "./irq.ts";
+import type { HostMemory } from "./memory.ts";
+import {
+  CSB_ENTRIES,
+  CSB_RESET_WRITE_PTR,
+  CTX_PDP0_LDW,
+  CTX_PDP0_UDW,
+  CTX_PDP1_LDW,
+  CTX_PDP1_UDW,
+  CTX_PDP2_LDW,
+  CTX_PDP2_UDW,
+  CTX_PDP3_LDW,
+  CTX_PDP3_UDW,
+  CTX_RING_BUFFER_CONTROL,
+  CTX_RING_BUFFER_START,
+  CTX_RING_HEAD,
+  CTX_RING_TAIL,
+  ENGINE_IRQ_GROUP,
+  ENGINE_IRQ_SHIFT,
+  GEN8_CTX_STATUS_ACTIVE_IDLE,
+  GEN8_CTX_STATUS_COMPLETE,
+  GEN8_CTX_STATUS_ELEMENT_SWITCH,
+  GEN8_CTX_STATUS_IDLE_ACTIVE,
+  GFX_RUN_LIST_ENABLE,
+  GT_CONTEXT_SWITCH_INTERRUPT,
+  GT_CS_MASTER_ERROR_INTERRUPT,
+  LEGACY_32B_CONTEXT,
+  LEGACY_64B_CONTEXT,
+  RING_ACTHD,
+  RING_BASE,
+  RING_BBADDR,
+  RING_CONTEXT_STATUS_BUF,
+  RING_CONTEXT_STATUS_PTR,
+  RING_CTL,
+  RING_HEAD,
+  RING_MODE,
+  RING_NR_PAGES,
+  RING_START,
+  RING_TAIL,
+  RING_VALID,
+} from "./regs.ts";
+import { type CommandStreamer, PPGTT_L3, PPGTT_L4, PPGTT_NONE } from "./streamer.ts";
+
+/** Engine states. */
+export const ENGINE_IDLE = 0, ENGINE_BUSY = 1, ENGINE_HUNG = 2;
+
+const EV_DONE = 0, EV_HANG = 1;
+const TWO32 = 4294967296;
+const CTX_PDP_L: readonly number[] = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
+const CTX_PDP_U: readonly number[] = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
+
+/** What the execlist front end needs from the GPU. */
+export interface ExeclistHost {
+  /** Simulation. */
+  readonly sim: Sim;
+  /** MMIO dword array. */
+  readonly regs: Uint32Array;
+  /** Host memory. */
+  readonly memory: HostMemory;
+  /** Interrupt unit. */
+  readonly irq: IrqUnit;
+  /** Streamer. */
+  readonly streamer: CommandStreamer;
+  /** GGTT translation. */
+  ggttTranslate(gma: number): number;
+  /** Owner tag of the context whose image is at `lrca`. */
+  contextOwner(lrca: number): number;
+  /** Records a command fault. */
+  recordFault(f: CommandFault): void;
+}
+
+/** Execlist state of all engines. */
+export class Execlists implements EventSink {
+  /** ENGINE_IDLE / BUSY / HUNG per engine. */
+  readonly state = new Int32Array(4);
+  /** Busy time per engine (ns). */
+  readonly busyNs = new Float64Array(4);
+  /** Context elements executed per engine. */
+  readonly elements = new Float64Array(4);
+  /** Submissions (4th ELSP write) per engine. */
+  readonly submissions = new Float64Array(4);
+  /** Submissions ignored (hung engine, run list disabled, invalid element 0). */
+  readonly ignored = new Float64Array(4);
+  /** CSB events written per engine. */
+  readonly csbEvents = new Float64Array(4);
+  /** Bitmask of engines present. */
+  present = 0xf;
+  /** Context restore time added to every element (ns). */
+  contextSwitchNs = 0;
+
+  private readonly elsp = new Uint32Array(16);
+  private readonly elspIdx = new Int32Array(4);
+  private readonly lo = new Uint32Array(8);
+  private readonly hi = new Uint32Array(8);
+  private readonly count = new Int32Array(4);
+  private readonly cur = new Int32Array(4);
+  private readonly pendLo = new Uint32Array(8);
+  private readonly pendHi = new Uint32Array(8);
+  private readonly pendCount = new Int32Array(4);
+  private readonly event = new Float64Array(4).fill(-1);
+  private readonly started = new Float64Array(4);
+  private readonly irqBits = new Int32Array(4);
+  private readonly csbWp = new Int32Array(4).fill(CSB_RESET_WRITE_PTR);
+
+  /** Creates the front end.
+   * @param host the GPU */
+  constructor(private readonly host: ExeclistHost) {}
+
+  /** An ELSP dword write. */
+  elspWrite(engine: number, value: number): void {
+    const i = this.elspIdx[engine];
+    this.elsp[engine * 4 + i] = value;
+    if (i < 3) {
+      this.elspIdx[engine] = i + 1;
+      return;
+    }
+    this.elspIdx[engine] = 0;
+    this.submit(engine);
+  }
+
+  /** Context id of the element running on `engine` (0 if idle). */
+  currentContextId(engine: number): number {
+    return this.state[engine] === ENGINE_BUSY ? this.hi[engine * 2 + this.cur[engine]] : 0;
+  }
+
+  /** EXECLIST_STATUS_LO value (gvt's execlist_status_format). */
+  statusLo(engine: number): number {
+    if (this.state[engine] !== ENGINE_BUSY) return 1 << 16;
+    const c = this.cur[engine];
+    let v = (1 << 16) | (1 << 4) | ((c + 1) << 14) | (c === 0 ? 1 << 18 : 1 << 17);
+    if (this.count[engine] === 2) v |= 1 << 3;
+    if (this.pendCount[engine] > 0) v |= 1 << 2;
+    return v >>> 0;
+  }
+
+  /** Per-engine reset (GDRST): drops running and pending work, resets the CSB pointers. */
+  reset(engine: number): void {
+    if (this.event[engine] >= 0) this.host.sim.cancel(this.event[engine]);
+    this.event[engine] = -1;
+    if (this.state[engine] === ENGINE_BUSY) {
+      this.busyNs[engine] += this.host.sim.now - this.started[engine];
+    }
+    this.state[engine] = ENGINE_IDLE;
+    this.elspIdx[engine] = 0;
+    this.count[engine] = 0;
+    this.pendCount[engine] = 0;
+    this.irqBits[engine] = 0;
+    this.csbWp[engine] = CSB_RESET_WRITE_PTR;
+    const r = this.host.regs, b = RING_BASE[engine];
+    r[(b + RING_CONTEXT_STATUS_PTR) >> 2] = (CSB_RESET_WRITE_PTR << 8) | CSB_RESET_WRITE_PTR;
+    for (let i = 0; i < CSB_ENTRIES * 2; i++) r[((b + RING_CONTEXT_STATUS_BUF) >> 2) + i] = 0;
+  }
+
+  /** Handles the 4th ELSP write: starts, holds or ignores the submission. */
+  private submit(e: number): void {
+    this.submissions[e]++;
+    const d = this.elsp, base = e * 4;
+    const lo0 = d[base + 3], hi0 = d[base + 2], lo1 = d[base + 1], hi1 = d[base];
+    const runList = (this.host.regs[(RING_BASE[e] + RING_MODE) >> 2] & GFX_RUN_LIST_ENABLE) !== 0;
+    if (
+      !((this.present >> e) & 1) || !runList || this.state[e] === ENGINE_HUNG || !(lo0 & 1)
+    ) {
+      this.ignored[e]++;
+      return;
+    }
+    const n = lo1 & 1 ? 2 : 1;
+    if (this.state[e] === ENGINE_BUSY) {
+      this.pendLo[e * 2] = lo0;
+      this.pendHi[e * 2] = hi0;
+      this.pendLo[e * 2 + 1] = lo1;
+      this.pendHi[e * 2 + 1] = hi1;
+      this.pendCount[e] = n;
+      return;
+    }
+    this.lo[e * 2] = lo0;
+    this.hi[e * 2] = hi0;
+    this.lo[e * 2 + 1] = lo1;
+    this.hi[e * 2 + 1] = hi1;
+    this.count[e] = n;
+    this.state[e] = ENGINE_BUSY;
+    this.started[e] = this.host.sim.now;
+    this.csb(e, GEN8_CTX_STATUS_IDLE_ACTIVE, hi0);
+    this.runElement(e, 0);
+  }
+
+  /** Writes one context-status-buffer event and raises the context-switch interrupt. */
+  private csb(e: number, status: number, ctxId: number): void {
+    const wp = this.csbWp[e] >= CSB_ENTRIES ? 0 : (this.csbWp[e] + 1) % CSB_ENTRIES;
+    this.csbWp[e] = wp;
+    const r = this.host.regs, b = RING_BASE[e];
+    const at = ((b + RING_CONTEXT_STATUS_BUF) >> 2) + wp * 2;
+    r[at] = status;
+    r[at + 1] = ctxId;
+    const p = (b + RING_CONTEXT_STATUS_PTR) >> 2;
+    r[p] = (r[p] & ~0xf) | wp;
+    this.csbEvents[e]++;
+    this.raise(e, GT_CONTEXT_SWITCH_INTERRUPT);
+  }
+
+  /** Raises engine-relative interrupt bits in the engine's GT group. */
+  private raise(e: number, bits: number): void {
+    this.host.irq.raise(ENGINE_IRQ_GROUP[e], (bits << ENGINE_IRQ_SHIFT[e]) >>> 0);
+  }
+
+  /** Loads a context image and executes its ring; schedules completion or hang. */
+  private runElement(e: number, el: number): void {
+    const host = this.host, s = host.streamer, mem = host.memory;
+    const lo = this.lo[e * 2 + el], ctxId = this.hi[e * 2 + el];
+    this.cur[e] = el;
+    this.elements[e]++;
+    s.engine = e;
+    s.ctxId = ctxId;
+    const lrca = (lo & 0xfffff000) >>> 0;
+    s.owner = host.contextOwner(lrca);
+    const mode = (lo >>> 3) & 3;
+    const statePa = host.ggttTranslate(lrca + 4096);
+    if (statePa < 0 || (mode !== LEGACY_32B_CONTEXT && mode !== LEGACY_64B_CONTEXT)) {
+      const why = statePa < 0 ? "context image not mapped" : `addressing mode ${mode}`;
+      host.recordFault(
+        new CommandFault("bad_context", e, ctxId, s.owner, lrca, 0, host.sim.now, why),
+      );
+      this.event[e] = host.sim.schedule(1, this, e * 2 + EV_HANG);
+      return;
+    }
+    {
+      const p = mem.page(Math.floor(statePa / 4096));
+      const ctl = p[CTX_RING_BUFFER_CONTROL + 1];
+      const size = (((ctl & RING_NR_PAGES) >>> 12) + 1) * 4096;
+      s.ringStart = (p[CTX_RING_BUFFER_START + 1] & 0xfffff000) >>> 0;
+      s.ringSize = ctl & RING_VALID ? size : 0;
+      s.head = p[CTX_RING_HEAD + 1] & (size - 1) & ~3;
+      s.tail = p[CTX_RING_TAIL + 1] & (size - 1) & ~3;
+      s.ppgtt = mode === LEGACY_64B_CONTEXT ? PPGTT_L4 : PPGTT_L3;
+      for (let i = 0; i < 4; i++) {
+        s.roots[i] = ((p[CTX_PDP_L[i] + 1] & 0xfffff000) >>> 0) +
+          (p[CTX_PDP_U[i] + 1] & 0x7f) * TWO32;
+      }
+      if (s.roots[0] === 0 && mode === LEGACY_64B_CONTEXT) s.ppgtt = PPGTT_NONE;
+      let cost = s.run();
+      const r = host.regs, b = RING_BASE[e];
+      if (cost >= 0) p[CTX_RING_HEAD + 1] = s.head;
+      r[(b + RING_HEAD) >> 2] = s.head;
+      r[(b + RING_TAIL) >> 2] = s.tail;
+      r[(b + RING_START) >> 2] = s.ringStart;
+      r[(b + RING_CTL) >> 2] = ctl;
+      r[(b + RING_ACTHD) >> 2] = s.acthd >>> 0;
+      r[(b + RING_BBADDR) >> 2] = s.bbaddr >>> 0;
+      if (cost < 0) {
+        host.recordFault(s.fault!);
+        cost = s.partialCost;
+        this.event[e] = host.sim.schedule(
+          Math.max(1, this.contextSwitchNs + cost),
+          this,
+          e * 2 + EV_HANG,
+        );
+        return;
+      }
+      this.irqBits[e] |= s.irqBits;
+      this.event[e] = host.sim.schedule(
+        Math.max(1, this.contextSwitchNs + cost),
+        this,
+        e * 2 + EV_DONE,
+      );
+    }
+  }
+
+  /** @internal element completion / hang of engine `kind >> 1` */
+  onEvent(kind: number): void {
+    const e = kind >> 1, type = kind & 1;
+    this.event[e] = -1;
+    const el = this.cur[e];
+    const ctxId = this.hi[e * 2 + el];
+    if (type === EV_HANG) {
+      this.busyNs[e] += this.host.sim.now - this.started[e];
+      this.state[e] = ENGINE_HUNG;
+      this.pendCount[e] = 0;
+      this.irqBits[e] = 0;
+      this.raise(e, GT_CS_MASTER_ERROR_INTERRUPT);
+      this.csb(e, GEN8_CTX_STATUS_ACTIVE_IDLE, ctxId);
+      return;
+    }
+    const bits = this.irqBits[e];
+    this.irqBits[e] = 0;
+    if (bits) this.raise(e, bits);
+    if (el + 1 < this.count[e]) {
+      this.csb(e, GEN8_CTX_STATUS_ELEMENT_SWITCH | GEN8_CTX_STATUS_COMPLETE, ctxId);
+      this.runElement(e, el + 1);
+      return;
+    }
+    if (this.pendCount[e] > 0) {
+      this.csb(e, GEN8_CTX_STATUS_ELEMENT_SWITCH | GEN8_CTX_STATUS_COMPLETE, ctxId);
+      for (let i = 0; i < 2; i++) {
+        this.lo[e * 2 + i] = this.pendLo[e * 2 + i];
+        this.hi[e * 2 + i] = this.pendHi[e * 2 + i];
+      }
+      this.count[e] = this.pendCount[e];
+      this.pendCount[e] = 0;
+      this.runElement(e, 0);
+      return;
+    }
+    this.busyNs[e] += this.host.sim.now - this.started[e];
+    this.state[e] = ENGINE_IDLE;
+    this.csb(e, GEN8_CTX_STATUS_ACTIVE_IDLE | GEN8_CTX_STATUS_COMPLETE, ctxId);
+  }
+
+  /** Busy time of `engine` including the running element, at `now`. */
+  busyAt(engine: number, now: number): number {
+    return this.busyNs[engine] +
+      (this.state[engine] === ENGINE_BUSY ? now - this.started[engine] : 0);
+  }
+}

@@ -1,0 +1,590 @@
+/**
+ * The physical GPU (gen9 Skylake GT2 defaults, every size configurable): BAR0 with a
+ * table-driven 2 MiB register space and the GGTT window at 8 MiB, the GGTT itself, fences,
+ * PCI config space with MSI, forcewake, GDRST, the interrupt unit, display pipes, and four
+ * engines with execlists and a command streamer.
+ *
+ * Accesses never throw: MMIO/GTT accessors return {@link MmioFault} / {@link GttFault}
+ * objects, command faults hang the engine's context and land in {@link Gpu.faults}.
+ * Interrupts leave the GPU as MSIs through {@link Gpu.onMsi} (an {@link EventSink}
+ * scheduled at the current time with `kind` = MSI data and `arg` = MSI address), so the
+ * host (native driver or mediator) handles them in its own event.
+ */
+
+import type { EventSink, Sim } from "../sim/sim.ts";
+import type { EngineName, HostSpec } from "../scenario.ts";
+import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
+import { type CommandFault, GttFault, MmioFault } from "./fault.ts";
+import { HostMemory, OWNER_HOST } from "./memory.ts";
+import { IrqUnit } from "./irq.ts";
+import { Display } from "./display.ts";
+import { PciConfig } from "./pci.ts";
+import { CommandStreamer } from "./streamer.ts";
+import { ENGINE_BUSY, ENGINE_HUNG, Execlists } from "./execlist.ts";
+import {
+  buildRegisterDefs,
+  REG_MASKED,
+  REG_RO,
+  REG_W1C,
+  type RegDef,
+  SEM_CSB_PTR,
+  SEM_DSPSURF,
+  SEM_ELSP,
+  SEM_EXECLIST_STATUS,
+  SEM_FORCEWAKE,
+  SEM_GDRST,
+  SEM_IRQ,
+  SEM_MASTER_IRQ,
+  SEM_PIPECONF,
+  SEM_PLAIN,
+  SEM_TIMESTAMP,
+} from "./regdefs.ts";
+import {
+  BAR0_SIZE,
+  FORCEWAKE_PAIRS,
+  GEN6_GRDOM_FULL,
+  GRDOM_BY_ENGINE,
+  GTT_OFFSET,
+  MMIO_SIZE,
+  NUM_ENGINES,
+  NUM_PIPES,
+  RING_BASE,
+  RING_EXECLIST_STATUS_LO,
+  RING_TIMESTAMP_UDW,
+} from "./regs.ts";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const TWO32 = 4294967296;
+const costTableNames: readonly string[] = COMMANDS.map((c) => c.name);
+
+/** GPU configuration (all sizes in bytes). */
+export interface GpuConfig {
+  /** CPU-visible aperture (default 512 MiB). */
+  aperture: number;
+  /** GGTT address space (default 4 GiB; 8-byte entries, one per 4 KiB page). */
+  ggtt: number;
+  /** Fence registers (default 32). */
+  fences: number;
+  /** Engines present (default all four). */
+  engines: EngineName[];
+  /** Host physical memory (default 4 GiB, sparse). */
+  hostMemoryBytes: number;
+  /** Display refresh rate (default 60 Hz). */
+  refreshHz: number;
+  /** Command cost overrides: command name -> ns. */
+  commandCosts: Record<string, number>;
+  /** Blit throughput in bytes per ns (default 8, i.e. 8 GB/s). */
+  blitBytesPerNs: number;
+  /** Time to switch in (restore) a logical ring context per element (default 1000 ns). */
+  contextSwitchNs: number;
+}
+
+/** Default configuration: gen9 Skylake GT2. */
+export const SKYLAKE_GT2: Readonly<GpuConfig> = {
+  aperture: 512 * MiB,
+  ggtt: 4 * GiB,
+  fences: 32,
+  engines: ["rcs", "bcs", "vcs", "vecs"],
+  hostMemoryBytes: 4 * GiB,
+  refreshHz: 60,
+  commandCosts: {},
+  blitBytesPerNs: 8,
+  contextSwitchNs: 1000,
+};
+
+/** The GPU configuration a scenario's host section asks for. */
+export function gpuConfigFromHost(host: HostSpec): Partial<GpuConfig> {
+  return {
+    aperture: host.aperture,
+    ggtt: host.ggtt,
+    fences: host.fences,
+    engines: [...host.engines],
+    refreshHz: host.refreshHz,
+    commandCosts: { ...host.commandCosts },
+  };
+}
+
+/** Counters of the physical GPU as plain data. */
+export interface GpuCounters {
+  /** Commands per engine, by kind name. */
+  commands: Record<string, number>[];
+  /** Commands per command name (only names executed at least once). */
+  byCommand: Record<string, number>;
+  /** Dwords executed per engine. */
+  dwords: number[];
+  /** Busy time per engine (ns). */
+  busyNs: number[];
+  /** Context elements executed per engine. */
+  elements: number[];
+  /** Batch buffers started per engine. */
+  batches: number[];
+  /** CSB events per engine. */
+  csbEvents: number[];
+  /** Interrupt events raised per group. */
+  irqRaised: number[];
+  /** MSIs sent. */
+  msis: number;
+  /** MSIs not sent because MSI was disabled in config space. */
+  msisDisabled: number;
+  /** Vblanks per pipe. */
+  vblanks: number[];
+  /** Completed flips per pipe. */
+  flips: number[];
+  /** MMIO reads / writes / faults. */
+  mmioReads: number;
+  /** MMIO writes. */
+  mmioWrites: number;
+  /** Refused MMIO accesses. */
+  mmioFaults: number;
+  /** GGTT entry writes. */
+  ggttWrites: number;
+  /** Command faults. */
+  commandFaults: number;
+  /** Blit bytes. */
+  blitBytes: number;
+  /** Writes dropped on the scratch page. */
+  scratchWrites: number;
+  /** Engine resets (GDRST). */
+  engineResets: number;
+}
+
+/** The physical GPU. */
+export class Gpu {
+  /** Effective configuration. */
+  readonly config: Readonly<GpuConfig>;
+  /** Host physical memory. */
+  readonly memory: HostMemory;
+  /** BAR0 register space as dwords (2 MiB). */
+  readonly regs = new Uint32Array(MMIO_SIZE / 4);
+  /** The register-definition table. */
+  readonly registerDefs: readonly RegDef[];
+  /** GGTT entries: low dwords. */
+  readonly ggttLo: Uint32Array;
+  /** GGTT entries: high dwords. */
+  readonly ggttHi: Uint32Array;
+  /** Number of GGTT entries. */
+  readonly ggttEntries: number;
+  /** Interrupt unit. */
+  readonly irq: IrqUnit;
+  /** Display pipes. */
+  readonly display: Display;
+  /** PCI configuration space. */
+  readonly pci: PciConfig;
+  /** Command streamer. */
+  readonly streamer: CommandStreamer;
+  /** Execlist front ends. */
+  readonly execlists: Execlists;
+  /** Command faults so far (oldest first; capped at 1000, the count keeps going). */
+  readonly faults: CommandFault[] = [];
+  /** Where MSIs go (kind = MSI data, arg = MSI address); null drops them. */
+  onMsi: EventSink | null = null;
+  /** Names of cost overrides that matched no command. */
+  readonly unknownCosts: string[];
+
+  private readonly flags = new Uint8Array(MMIO_SIZE / 4);
+  private readonly sem = new Uint8Array(MMIO_SIZE / 4);
+  private readonly unit = new Int16Array(MMIO_SIZE / 4);
+  private readonly ro = new Uint32Array(MMIO_SIZE / 4);
+  private readonly reset0 = new Uint32Array(MMIO_SIZE / 4);
+  private readonly ctxOwners = new Map<number, number>();
+  private msis = 0;
+  private msisDisabled = 0;
+  private mmioReads = 0;
+  private mmioWrites = 0;
+  private mmioFaults = 0;
+  private ggttWrites = 0;
+  private commandFaults = 0;
+  private engineResets = 0;
+  private readonly msiSink: EventSink;
+
+  /**
+   * Creates the instance.
+   * @param sim the simulation
+   * @param config overrides of {@link SKYLAKE_GT2}
+   */
+  constructor(readonly sim: Sim, config: Partial<GpuConfig> = {}) {
+    this.config = { ...SKYLAKE_GT2, ...config };
+    const c = this.config;
+    this.memory = new HostMemory(c.hostMemoryBytes);
+    this.ggttEntries = Math.floor(c.ggtt / 4096);
+    this.ggttLo = new Uint32Array(this.ggttEntries);
+    this.ggttHi = new Uint32Array(this.ggttEntries);
+    this.registerDefs = buildRegisterDefs(Math.min(c.fences, 32));
+    for (const d of this.registerDefs) {
+      const i = d.offset >> 2;
+      this.flags[i] = d.flags;
+      this.sem[i] = d.sem;
+      this.unit[i] = d.unit;
+      this.ro[i] = d.roMask;
+      this.reset0[i] = d.reset;
+    }
+    this.regs.set(this.reset0);
+    this.irq = new IrqUnit(this.regs, () => this.sendMsi());
+    this.display = new Display(sim, this.regs, this.irq, c.refreshHz);
+    this.pci = new PciConfig(BAR0_SIZE, c.aperture);
+    const costs = costTable(c.commandCosts);
+    this.unknownCosts = costs.unknown;
+    this.streamer = new CommandStreamer(this, costs.cost, c.blitBytesPerNs);
+    this.execlists = new Execlists(this);
+    this.execlists.contextSwitchNs = c.contextSwitchNs;
+    let present = 0;
+    for (const n of c.engines) present |= 1 << ["rcs", "bcs", "vcs", "vecs"].indexOf(n);
+    this.execlists.present = present;
+    this.msiSink = {
+      onEvent: (kind: number, arg: number): void => {
+        if (this.onMsi) this.onMsi.onEvent(kind, arg);
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------ sizes
+
+  /** Aperture size (bytes). */
+  get apertureSize(): number {
+    return this.config.aperture;
+  }
+
+  /** Hidden (high) graphics memory size: GGTT space above the aperture. */
+  get hiddenSize(): number {
+    return this.ggttEntries * 4096 - this.config.aperture;
+  }
+
+  /** Number of fence registers. */
+  get fenceCount(): number {
+    return Math.min(this.config.fences, 32);
+  }
+
+  // ------------------------------------------------------------------ MMIO
+
+  /** Checks an access; returns a fault or null. */
+  checkMmio(offset: number, size: number, write: boolean): MmioFault | null {
+    if (size > 8) return new MmioFault("too_large", offset, size, write);
+    if ((size !== 1 && size !== 2 && size !== 4 && size !== 8) || offset % size !== 0) {
+      return new MmioFault("misaligned", offset, size, write);
+    }
+    if (offset >= 0 && offset + size <= MMIO_SIZE) return null;
+    if (offset >= GTT_OFFSET && offset + size <= GTT_OFFSET + this.ggttEntries * 8) return null;
+    return new MmioFault("out_of_range", offset, size, write);
+  }
+
+  /** Reads `size` bytes (1, 2, 4, 8) of BAR0 at `offset`; 8-byte values as numbers. */
+  mmioRead(offset: number, size: number): number | MmioFault {
+    const f = this.checkMmio(offset, size, false);
+    if (f) {
+      this.mmioFaults++;
+      return f;
+    }
+    this.mmioReads++;
+    if (offset >= GTT_OFFSET) {
+      const idx = (offset - GTT_OFFSET) >>> 3;
+      const v = this.ggttLo[idx] + this.ggttHi[idx] * TWO32;
+      if (size === 8) return v;
+      const dw = (offset & 4) ? this.ggttHi[idx] : this.ggttLo[idx];
+      return size === 4 ? dw : (dw >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
+    }
+    if (size === 8) return this.readReg(offset) + this.readReg(offset + 4) * TWO32;
+    const dw = this.readReg(offset & ~3);
+    if (size === 4) return dw;
+    return (dw >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
+  }
+
+  /** 32-bit MMIO read for callers that know the offset is valid (faults read as 0). */
+  mmioRead32(offset: number): number {
+    const v = this.mmioRead(offset, 4);
+    return typeof v === "number" ? v : 0;
+  }
+
+  /** Writes `size` bytes of BAR0 at `offset`; returns a fault or null. */
+  mmioWrite(offset: number, size: number, value: number): MmioFault | null {
+    const f = this.checkMmio(offset, size, true);
+    if (f) {
+      this.mmioFaults++;
+      return f;
+    }
+    this.mmioWrites++;
+    if (offset >= GTT_OFFSET) {
+      const idx = (offset - GTT_OFFSET) >>> 3;
+      if (size === 8) this.ggttWrite(idx, value);
+      else {
+        const arr = (offset & 4) ? this.ggttHi : this.ggttLo;
+        if (size === 4) arr[idx] = value;
+        else {
+          const sh = (offset & 3) * 8, m = size === 2 ? 0xffff : 0xff;
+          arr[idx] = (arr[idx] & ~(m << sh)) | ((value & m) << sh);
+        }
+        this.ggttWrites++;
+      }
+      return null;
+    }
+    if (size === 8) {
+      this.writeReg(offset, value >>> 0);
+      this.writeReg(offset + 4, Math.floor(value / TWO32) >>> 0);
+    } else if (size === 4) this.writeReg(offset, value >>> 0);
+    else {
+      const a = offset & ~3, sh = (offset & 3) * 8, m = size === 2 ? 0xffff : 0xff;
+      const old = this.regs[a >> 2];
+      this.writeReg(a, ((old & ~(m << sh)) | ((value & m) << sh)) >>> 0);
+    }
+    return null;
+  }
+
+  /** A register dword as the CPU reads it (with read side effects). */
+  private readReg(offset: number): number {
+    const i = offset >> 2;
+    switch (this.sem[i]) {
+      case SEM_TIMESTAMP: {
+        const ticks = Math.floor((this.sim.now * 12) / 1000);
+        return (offset & 0xfff) === RING_TIMESTAMP_UDW
+          ? Math.floor(ticks / TWO32) >>> 0
+          : ticks >>> 0;
+      }
+      case SEM_EXECLIST_STATUS: {
+        const e = this.unit[i];
+        return (offset - RING_BASE[e]) === RING_EXECLIST_STATUS_LO
+          ? this.execlists.statusLo(e)
+          : this.execlists.currentContextId(e);
+      }
+      case SEM_MASTER_IRQ:
+        return this.irq.readMaster();
+      default:
+        return this.regs[i];
+    }
+  }
+
+  /** A register dword write with the table's semantics and side effects. */
+  private writeReg(offset: number, v: number): void {
+    const i = offset >> 2;
+    const f = this.flags[i];
+    if (f & REG_RO) return;
+    const old = this.regs[i];
+    let nv: number;
+    if (f & REG_MASKED) {
+      const m = v >>> 16;
+      nv = ((old & ~m) | (v & m)) & 0xffff;
+    } else if (f & REG_W1C) nv = old & ~v;
+    else nv = v;
+    const ro = this.ro[i];
+    if (ro !== 0) nv = (nv & ~ro) | (old & ro);
+    this.regs[i] = nv;
+    const s = this.sem[i];
+    if (s === SEM_PLAIN) return;
+    const u = this.unit[i];
+    switch (s) {
+      case SEM_ELSP:
+        this.execlists.elspWrite(u, v);
+        break;
+      case SEM_IRQ:
+      case SEM_MASTER_IRQ:
+        this.irq.update();
+        break;
+      case SEM_GDRST:
+        this.gdrst(nv);
+        break;
+      case SEM_FORCEWAKE:
+        this.regs[FORCEWAKE_PAIRS[u][1] >> 2] = nv & 0xffff;
+        break;
+      case SEM_PIPECONF:
+        this.display.pipeconf(u, nv);
+        break;
+      case SEM_DSPSURF:
+        this.display.surf(u);
+        break;
+      case SEM_CSB_PTR:
+        break;
+    }
+  }
+
+  /** GDRST write: resets the selected engines; the bits self-clear. */
+  private gdrst(v: number): void {
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      if ((v & GEN6_GRDOM_FULL) || (v & GRDOM_BY_ENGINE[e])) this.resetEngine(e);
+    }
+    this.regs[0x941c >> 2] = 0; // reset completes at once: the bits self-clear
+  }
+
+  /** Resets one engine (what a GDRST bit does). */
+  resetEngine(engine: number): void {
+    this.engineResets++;
+    this.execlists.reset(engine);
+  }
+
+  /** Register value for commands (SRM/LRR source). */
+  cmdRegRead(offset: number): number {
+    if (offset < 0 || offset >= MMIO_SIZE) return 0;
+    return this.readReg(offset & ~3);
+  }
+
+  /**
+   * Register write from a command (LRI/LRM/LRR): plain and masked registers only; writes to
+   * registers with side effects (ELSP, interrupts, GDRST, display) are ignored and counted.
+   */
+  cmdRegWrite(offset: number, value: number): void {
+    if (offset < 0 || offset >= MMIO_SIZE) {
+      this.streamer.stats.ignoredRegWrites++;
+      return;
+    }
+    const i = offset >> 2;
+    if (this.sem[i] !== SEM_PLAIN || (this.flags[i] & REG_RO)) {
+      this.streamer.stats.ignoredRegWrites++;
+      return;
+    }
+    this.writeReg(offset & ~3, value >>> 0);
+  }
+
+  /** MI_DISPLAY_FLIP from a command stream. */
+  commandFlip(pipe: number, surface: number): void {
+    this.display.commandFlip(pipe, surface);
+  }
+
+  /** Current time. */
+  now(): number {
+    return this.sim.now;
+  }
+
+  /** A copy of the register space as it is after reset (the mediator's vreg snapshot). */
+  mmioSnapshot(): Uint32Array {
+    return Uint32Array.from(this.reset0);
+  }
+
+  /** The definition of the register at `offset`, if it has one. */
+  regDef(offset: number): RegDef | undefined {
+    return this.registerDefs.find((d) => d.offset === offset);
+  }
+
+  // ------------------------------------------------------------------ config space
+
+  /** PCI config read. */
+  cfgRead(offset: number, size: number): number | MmioFault {
+    return this.pci.read(offset, size);
+  }
+
+  /** PCI config write. */
+  cfgWrite(offset: number, size: number, value: number): MmioFault | null {
+    return this.pci.write(offset, size, value);
+  }
+
+  /** Sends an MSI through the config-space MSI capability (when enabled). */
+  private sendMsi(): void {
+    if (!this.pci.msiEnabled) {
+      this.msisDisabled++;
+      return;
+    }
+    this.msis++;
+    this.sim.schedule(0, this.msiSink, this.pci.msiData, this.pci.msiAddress);
+  }
+
+  // ------------------------------------------------------------------ GGTT
+
+  /** Reads GGTT entry `index` (a number up to 2^53), or a fault. */
+  ggttRead(index: number): number | GttFault {
+    if (index < 0 || index >= this.ggttEntries || index !== Math.floor(index)) {
+      return new GttFault("out_of_range", index);
+    }
+    return this.ggttLo[index] + this.ggttHi[index] * TWO32;
+  }
+
+  /** Writes GGTT entry `index`; returns a fault or null. */
+  ggttWrite(index: number, pte: number): GttFault | null {
+    if (index < 0 || index >= this.ggttEntries || index !== Math.floor(index)) {
+      return new GttFault("out_of_range", index);
+    }
+    this.ggttLo[index] = pte >>> 0;
+    this.ggttHi[index] = Math.floor(pte / TWO32) >>> 0;
+    this.ggttWrites++;
+    return null;
+  }
+
+  /** Translates a graphics address through the GGTT: physical address, or -1. */
+  ggttTranslate(gma: number): number {
+    const idx = Math.floor(gma / 4096);
+    if (idx < 0 || idx >= this.ggttEntries) return -1;
+    const lo = this.ggttLo[idx];
+    if (!(lo & 1)) return -1;
+    const pa = ((lo & 0xfffff000) >>> 0) + (this.ggttHi[idx] & 0x7f) * TWO32 + (gma & 0xfff);
+    return pa < this.memory.bytes ? pa : -1;
+  }
+
+  // ------------------------------------------------------------------ contexts
+
+  /** Tags the context whose image is at GGTT address `lrca` with an owner. */
+  setContextOwner(lrca: number, owner: number): void {
+    this.ctxOwners.set(lrca - (lrca % 4096), owner);
+  }
+
+  /** Removes a context owner tag. */
+  clearContextOwner(lrca: number): void {
+    this.ctxOwners.delete(lrca - (lrca % 4096));
+  }
+
+  /**
+   * Owner of the context at `lrca`: its tag, else the owner of the frame holding its
+   * register state, else the host.
+   */
+  contextOwner(lrca: number): number {
+    const t = this.ctxOwners.get(lrca);
+    if (t !== undefined) return t;
+    const pa = this.ggttTranslate(lrca + 4096);
+    return pa < 0 ? OWNER_HOST : this.memory.ownerOf(Math.floor(pa / 4096));
+  }
+
+  /** @internal records a command fault */
+  recordFault(f: CommandFault): void {
+    this.commandFaults++;
+    if (this.faults.length < 1000) this.faults.push(f);
+  }
+
+  // ------------------------------------------------------------------ state and counters
+
+  /** True if the engine is executing. */
+  engineBusy(engine: number): boolean {
+    return this.execlists.state[engine] === ENGINE_BUSY;
+  }
+
+  /** True if the engine is hung (until reset). */
+  engineHung(engine: number): boolean {
+    return this.execlists.state[engine] === ENGINE_HUNG;
+  }
+
+  /** Counters as plain data. */
+  counters(): GpuCounters {
+    const st = this.streamer.stats, ex = this.execlists, now = this.sim.now;
+    const commands: Record<string, number>[] = [];
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      const r: Record<string, number> = {};
+      for (let k = 0; k < NUM_KINDS; k++) r[KIND_NAMES[k]] = st.byKind[e * NUM_KINDS + k];
+      commands.push(r);
+    }
+    const byCommand: Record<string, number> = {};
+    st.byId.forEach((n, id) => {
+      if (n > 0) byCommand[costTableNames[id]] = n;
+    });
+    return {
+      commands,
+      byCommand,
+      dwords: Array.from(st.dwords),
+      busyNs: [0, 1, 2, 3].map((e) => ex.busyAt(e, now)),
+      elements: Array.from(ex.elements),
+      batches: Array.from(st.batches),
+      csbEvents: Array.from(ex.csbEvents),
+      irqRaised: Array.from(this.irq.raised),
+      msis: this.msis,
+      msisDisabled: this.msisDisabled,
+      vblanks: Array.from(this.display.vblanks),
+      flips: Array.from(this.display.flips),
+      mmioReads: this.mmioReads,
+      mmioWrites: this.mmioWrites,
+      mmioFaults: this.mmioFaults,
+      ggttWrites: this.ggttWrites,
+      commandFaults: this.commandFaults,
+      blitBytes: st.blitBytes,
+      scratchWrites: st.scratchWrites,
+      engineResets: this.engineResets,
+    };
+  }
+
+  /** Number of display pipes. */
+  get pipes(): number {
+    return NUM_PIPES;
+  }
+}

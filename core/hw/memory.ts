@@ -1,0 +1,177 @@
+/**
+ * Host physical memory as sparse 4 KiB frames. A frame's storage (a Uint32Array) is
+ * allocated lazily on first access; every frame carries an owner tag so isolation can be
+ * checked later (host = 0, scratch = -1, free = -2, VM ids >= 1).
+ *
+ * Addresses are byte addresses held in JS numbers (exact up to 2^53). Accesses outside the
+ * memory read as 0 and are dropped on write; {@link HostMemory.badAccesses} counts them.
+ */
+
+/** Owner tag of a frame nobody owns. */
+export const OWNER_FREE: number = -2;
+/** Owner tag of the scratch frame (where invalid GTT entries point). */
+export const OWNER_SCRATCH: number = -1;
+/** Owner tag of host (native driver / mediator) frames. VMs use owner ids >= 1. */
+export const OWNER_HOST = 0;
+
+/** Bytes in one frame. */
+export const PAGE_SIZE = 4096;
+/** log2 of {@link PAGE_SIZE}. */
+export const PAGE_SHIFT = 12;
+
+const ZERO_PAGE = new Uint32Array(1024);
+
+/** Sparse host physical memory with per-frame owner tags. */
+export class HostMemory {
+  /** Number of 4 KiB frames. */
+  readonly frames: number;
+  /** Total size in bytes. */
+  readonly bytes: number;
+  /** The scratch frame, allocated at construction (owner {@link OWNER_SCRATCH}). */
+  readonly scratchMfn: number;
+  /** Frames currently allocated (any owner but free). */
+  allocated = 0;
+  /** Out-of-range accesses seen (reads returned 0, writes dropped). */
+  badAccesses = 0;
+
+  private readonly pages: (Uint32Array | null)[];
+  private readonly owners: Int32Array;
+  private lowestFree = 0;
+
+  /**
+   * Creates the instance.
+   * @param bytes memory size, rounded down to whole frames (at least one frame)
+   */
+  constructor(bytes: number) {
+    this.frames = Math.max(1, Math.floor(bytes / PAGE_SIZE));
+    this.bytes = this.frames * PAGE_SIZE;
+    this.pages = new Array(this.frames).fill(null);
+    this.owners = new Int32Array(this.frames).fill(OWNER_FREE);
+    this.scratchMfn = this.allocFrame(OWNER_SCRATCH);
+  }
+
+  /**
+   * Allocates the lowest free frame for `owner` (zero-filled); returns its mfn, or -1 when
+   * memory is exhausted.
+   */
+  allocFrame(owner: number): number {
+    const o = this.owners;
+    let m = this.lowestFree;
+    while (m < this.frames && o[m] !== OWNER_FREE) m++;
+    if (m >= this.frames) {
+      this.lowestFree = this.frames;
+      return -1;
+    }
+    o[m] = owner;
+    this.lowestFree = m + 1;
+    this.allocated++;
+    const p = this.pages[m];
+    if (p !== null) p.fill(0);
+    return m;
+  }
+
+  /** Frees a frame (its contents are discarded). Freeing a free or out-of-range frame is a no-op. */
+  freeFrame(mfn: number): void {
+    if (mfn < 0 || mfn >= this.frames || this.owners[mfn] === OWNER_FREE) return;
+    this.owners[mfn] = OWNER_FREE;
+    this.pages[mfn] = null;
+    this.allocated--;
+    if (mfn < this.lowestFree) this.lowestFree = mfn;
+  }
+
+  /** Owner tag of a frame ({@link OWNER_FREE} for free frames, -3 when out of range). */
+  ownerOf(mfn: number): number {
+    return mfn >= 0 && mfn < this.frames ? this.owners[mfn] : -3;
+  }
+
+  /** Changes the owner tag of an allocated frame (e.g. a page handed to a VM). */
+  setOwner(mfn: number, owner: number): void {
+    if (mfn >= 0 && mfn < this.frames && this.owners[mfn] !== OWNER_FREE) this.owners[mfn] = owner;
+  }
+
+  /** True if `pa` lies inside memory. */
+  valid(pa: number): boolean {
+    return pa >= 0 && pa < this.bytes;
+  }
+
+  /** The storage of frame `mfn` (created on first use). Out-of-range mfns get a shared zero page. */
+  page(mfn: number): Uint32Array {
+    if (mfn < 0 || mfn >= this.frames) {
+      this.badAccesses++;
+      ZERO_PAGE.fill(0);
+      return ZERO_PAGE;
+    }
+    let p = this.pages[mfn];
+    if (p === null) {
+      p = new Uint32Array(1024);
+      this.pages[mfn] = p;
+    }
+    return p;
+  }
+
+  /** Reads the 32-bit little-endian value at `pa` (4-byte aligned; low bits ignored). */
+  read32(pa: number): number {
+    if (pa < 0 || pa >= this.bytes) {
+      this.badAccesses++;
+      return 0;
+    }
+    const mfn = Math.floor(pa / PAGE_SIZE);
+    const p = this.pages[mfn];
+    return p === null ? 0 : p[(pa & 0xfff) >>> 2];
+  }
+
+  /** Writes a 32-bit value at `pa` (4-byte aligned; low bits ignored). */
+  write32(pa: number, v: number): void {
+    if (pa < 0 || pa >= this.bytes) {
+      this.badAccesses++;
+      return;
+    }
+    this.page(Math.floor(pa / PAGE_SIZE))[(pa & 0xfff) >>> 2] = v;
+  }
+
+  /** Reads a 64-bit value at `pa` (8-byte aligned) as a number (exact up to 2^53). */
+  read64(pa: number): number {
+    return this.read32(pa) + this.read32(pa + 4) * 4294967296;
+  }
+
+  /** Writes a 64-bit value (a non-negative integer up to 2^53) at `pa`. */
+  write64(pa: number, v: number): void {
+    this.write32(pa, v >>> 0);
+    this.write32(pa + 4, Math.floor(v / 4294967296) >>> 0);
+  }
+
+  /** Copies `buf.length` bytes starting at `pa` into `buf`. */
+  readBytes(pa: number, buf: Uint8Array): void {
+    let done = 0;
+    while (done < buf.length) {
+      const a = pa + done;
+      const off = a & 0xfff;
+      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      if (a < 0 || a + n > this.bytes) {
+        this.badAccesses++;
+        buf.fill(0, done, done + n);
+      } else {
+        const p = this.pages[Math.floor(a / PAGE_SIZE)];
+        if (p === null) buf.fill(0, done, done + n);
+        else buf.set(new Uint8Array(p.buffer, off, n), done);
+      }
+      done += n;
+    }
+  }
+
+  /** Copies `buf` into memory starting at `pa`. */
+  writeBytes(pa: number, buf: Uint8Array): void {
+    let done = 0;
+    while (done < buf.length) {
+      const a = pa + done;
+      const off = a & 0xfff;
+      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      if (a < 0 || a + n > this.bytes) this.badAccesses++;
+      else {
+        const p = this.page(Math.floor(a / PAGE_SIZE));
+        new Uint8Array(p.buffer, off, n).set(buf.subarray(done, done + n));
+      }
+      done += n;
+    }
+  }
+}

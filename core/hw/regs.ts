@@ -1,0 +1,429 @@
+/**
+ * Register offsets in BAR0 (gen9 Skylake), named after i915_reg.h / gvt. Per-engine ring
+ * registers are `RING_BASE[engine] + RING_*` offsets.
+ */
+
+/** Engine id of the render engine (RCS0). */
+export const RCS = 0;
+/** Engine id of the blitter engine (BCS0). */
+export const BCS = 1;
+/** Engine id of the video engine (VCS0). */
+export const VCS = 2;
+/** Engine id of the video-enhancement engine (VECS0). */
+export const VECS = 3;
+/** Number of engines modelled. */
+export const NUM_ENGINES = 4;
+
+/** MMIO base of each engine's ring registers, indexed by engine id. */
+export const RING_BASE: readonly number[] = [0x2000, 0x22000, 0x12000, 0x1a000];
+/** Render ring base (RENDER_RING_BASE). */
+export const RENDER_RING_BASE = 0x2000;
+/** Blitter ring base (BLT_RING_BASE). */
+export const BLT_RING_BASE = 0x22000;
+/** Video ring base (GEN6_BSD_RING_BASE). */
+export const GEN6_BSD_RING_BASE = 0x12000;
+/** Video-enhancement ring base (VEBOX_RING_BASE). */
+export const VEBOX_RING_BASE = 0x1a000;
+
+/** RING_TAIL (ring base +). */
+export const RING_TAIL = 0x30;
+/** RING_HEAD. */
+export const RING_HEAD = 0x34;
+/** RING_START. */
+export const RING_START = 0x38;
+/** RING_CTL. */
+export const RING_CTL = 0x3c;
+/** RING_ACTHD (active head: graphics address of the command being executed). */
+export const RING_ACTHD = 0x74;
+/** RING_ACTHD_UDW. */
+export const RING_ACTHD_UDW = 0x5c;
+/** RING_HWS_PGA (hardware status page address). */
+export const RING_HWS_PGA = 0x80;
+/** RING_NOPID. */
+export const RING_NOPID = 0x94;
+/** RING_MI_MODE (masked). */
+export const RING_MI_MODE = 0x9c;
+/** RING_IMR (per-engine interrupt mask). */
+export const RING_IMR = 0xa8;
+/** RING_INSTPM (masked). */
+export const RING_INSTPM = 0xc0;
+/** RING_BBSTATE. */
+export const RING_BBSTATE = 0x110;
+/** RING_BBADDR (current batch address). */
+export const RING_BBADDR = 0x140;
+/** RING_MODE_GEN7 (masked; GFX_RUN_LIST_ENABLE selects execlists). */
+export const RING_MODE = 0x29c;
+/** RING_ELSP: execlist submit port (four dword writes, the 4th submits). */
+export const RING_ELSP = 0x230;
+/** RING_EXECLIST_STATUS_LO. */
+export const RING_EXECLIST_STATUS_LO = 0x234;
+/** RING_EXECLIST_STATUS_HI (current context id). */
+export const RING_EXECLIST_STATUS_HI = 0x238;
+/** RING_TIMESTAMP (low dword). */
+export const RING_TIMESTAMP = 0x358;
+/** RING_TIMESTAMP_UDW. */
+export const RING_TIMESTAMP_UDW = 0x35c;
+/** RING_CONTEXT_STATUS_BUF: 6 entries x 2 dwords (status, context id). */
+export const RING_CONTEXT_STATUS_BUF = 0x370;
+/** RING_CONTEXT_STATUS_PTR: read pointer bits 11:8, write pointer bits 3:0 (masked). */
+export const RING_CONTEXT_STATUS_PTR = 0x3a0;
+/** RING_CTX_TIMESTAMP. */
+export const RING_CTX_TIMESTAMP = 0x3a8;
+/** CS general purpose registers (CS_GPR(n) = base + 0x600 + 8 n). */
+export const RING_GPR0 = 0x600;
+/** Number of CSB entries. */
+export const CSB_ENTRIES = 6;
+/** CSB write pointer value after reset (gen9). */
+export const CSB_RESET_WRITE_PTR = 7;
+
+/** RING_MODE: GFX_RUN_LIST_ENABLE (bit 15). */
+export const GFX_RUN_LIST_ENABLE = 1 << 15;
+/** RING_MI_MODE: STOP_RING (bit 8). */
+export const STOP_RING = 1 << 8;
+/** RING_MI_MODE: MODE_IDLE (bit 9, read-only). */
+export const MODE_IDLE = 1 << 9;
+/** RING_CTL: RING_VALID. */
+export const RING_VALID = 1;
+/** RING_CTL: RING_NR_PAGES field (pages - 1) << 12. */
+export const RING_NR_PAGES = 0x001ff000;
+
+/** CSB status: idle to active. */
+export const GEN8_CTX_STATUS_IDLE_ACTIVE = 1 << 0;
+/** CSB status: preempted. */
+export const GEN8_CTX_STATUS_PREEMPTED = 1 << 1;
+/** CSB status: element switch. */
+export const GEN8_CTX_STATUS_ELEMENT_SWITCH = 1 << 2;
+/** CSB status: active to idle. */
+export const GEN8_CTX_STATUS_ACTIVE_IDLE = 1 << 3;
+/** CSB status: complete. */
+export const GEN8_CTX_STATUS_COMPLETE = 1 << 4;
+/** CSB status: lite restore. */
+export const GEN8_CTX_STATUS_LITE_RESTORE = 1 << 15;
+
+/** Context descriptor: valid. */
+export const GEN8_CTX_VALID = 1 << 0;
+/** Context descriptor: force page-directory restore. */
+export const GEN8_CTX_FORCE_PD_RESTORE = 1 << 1;
+/** Context descriptor: force restore. */
+export const GEN8_CTX_FORCE_RESTORE = 1 << 2;
+/** Context descriptor: addressing-mode field shift (bits 4:3). */
+export const GEN8_CTX_ADDRESSING_MODE_SHIFT = 3;
+/** Addressing mode: advanced context. */
+export const ADVANCED_CONTEXT = 0;
+/** Addressing mode: legacy 32-bit (3-level PPGTT, 4 PDPs). */
+export const LEGACY_32B_CONTEXT = 1;
+/** Addressing mode: advanced with A/D bits. */
+export const ADVANCED_AD_CONTEXT = 2;
+/** Addressing mode: legacy 64-bit (4-level PPGTT, PML4). */
+export const LEGACY_64B_CONTEXT = 3;
+/** Context descriptor: L3LLC coherent (bit 5). */
+export const GEN8_CTX_L3LLC_COHERENT = 1 << 5;
+/** Context descriptor: privilege (bit 8). */
+export const GEN8_CTX_PRIVILEGE = 1 << 8;
+/** Context id lives in the upper descriptor dword (GEN8_CTX_ID_SHIFT 32). */
+export const GEN8_CTX_ID_SHIFT = 32;
+
+/** Logical ring context: page index of the register state (LRC_STATE_PN). */
+export const LRC_STATE_PN = 1;
+/** Reg-state dword index of CTX_CONTEXT_CONTROL (value at +1). */
+export const CTX_CONTEXT_CONTROL = 0x02;
+/** Reg-state dword index of CTX_RING_HEAD (value at +1). */
+export const CTX_RING_HEAD = 0x04;
+/** Reg-state dword index of CTX_RING_TAIL (value at +1). */
+export const CTX_RING_TAIL = 0x06;
+/** Reg-state dword index of CTX_RING_BUFFER_START (value at +1). */
+export const CTX_RING_BUFFER_START = 0x08;
+/** Reg-state dword index of CTX_RING_BUFFER_CONTROL (value at +1). */
+export const CTX_RING_BUFFER_CONTROL = 0x0a;
+/** Reg-state dword index of CTX_BB_HEAD_U. */
+export const CTX_BB_HEAD_U = 0x0c;
+/** Reg-state dword index of CTX_BB_HEAD_L. */
+export const CTX_BB_HEAD_L = 0x0e;
+/** Reg-state dword index of CTX_BB_STATE. */
+export const CTX_BB_STATE = 0x10;
+/** Reg-state dword index of CTX_CTX_TIMESTAMP. */
+export const CTX_CTX_TIMESTAMP = 0x22;
+/** Reg-state dword index of CTX_PDP3_UDW. */
+export const CTX_PDP3_UDW = 0x24;
+/** Reg-state dword index of CTX_PDP3_LDW. */
+export const CTX_PDP3_LDW = 0x26;
+/** Reg-state dword index of CTX_PDP2_UDW. */
+export const CTX_PDP2_UDW = 0x28;
+/** Reg-state dword index of CTX_PDP2_LDW. */
+export const CTX_PDP2_LDW = 0x2a;
+/** Reg-state dword index of CTX_PDP1_UDW. */
+export const CTX_PDP1_UDW = 0x2c;
+/** Reg-state dword index of CTX_PDP1_LDW. */
+export const CTX_PDP1_LDW = 0x2e;
+/** Reg-state dword index of CTX_PDP0_UDW (PML4 upper in 4-level mode). */
+export const CTX_PDP0_UDW = 0x30;
+/** Reg-state dword index of CTX_PDP0_LDW (PML4 lower in 4-level mode). */
+export const CTX_PDP0_LDW = 0x32;
+/** Register offsets of the PDP registers (GEN8_RING_PDP_LDW(base, n) = base + 0x270 + 8 n). */
+export const RING_PDP0_LDW = 0x270;
+/** GEN8_RING_PDP_UDW(base, n) = base + 0x274 + 8 n. */
+export const RING_PDP0_UDW = 0x274;
+
+/** GDRST: graphics reset control. */
+export const GDRST = 0x941c;
+/** GDRST: full GT reset. */
+export const GEN6_GRDOM_FULL = 1 << 0;
+/** GDRST: render reset. */
+export const GEN6_GRDOM_RENDER = 1 << 1;
+/** GDRST: media (VCS) reset. */
+export const GEN6_GRDOM_MEDIA = 1 << 2;
+/** GDRST: blitter reset. */
+export const GEN6_GRDOM_BLT = 1 << 3;
+/** GDRST: video enhancement reset. */
+export const GEN6_GRDOM_VECS = 1 << 4;
+/** GDRST reset bit per engine id. */
+export const GRDOM_BY_ENGINE: readonly number[] = [
+  GEN6_GRDOM_RENDER,
+  GEN6_GRDOM_BLT,
+  GEN6_GRDOM_MEDIA,
+  GEN6_GRDOM_VECS,
+];
+
+/** Forcewake request, render domain (gen9, masked). */
+export const FORCEWAKE_RENDER_GEN9 = 0xa278;
+/** Forcewake request, blitter/GT domain (gen9, masked; FORCEWAKE_MT on gen8). */
+export const FORCEWAKE_BLITTER_GEN9 = 0xa188;
+/** Forcewake request, media domain (gen9, masked). */
+export const FORCEWAKE_MEDIA_GEN9 = 0xa270;
+/** Forcewake ACK, render. */
+export const FORCEWAKE_ACK_RENDER_GEN9 = 0x0d84;
+/** Forcewake ACK, blitter/GT (FORCEWAKE_ACK_HSW). */
+export const FORCEWAKE_ACK_BLITTER_GEN9 = 0x130044;
+/** Forcewake ACK, media. */
+export const FORCEWAKE_ACK_MEDIA_GEN9 = 0x0d88;
+/** Forcewake (request, ack) pairs. */
+export const FORCEWAKE_PAIRS: readonly (readonly [number, number])[] = [
+  [FORCEWAKE_RENDER_GEN9, FORCEWAKE_ACK_RENDER_GEN9],
+  [FORCEWAKE_BLITTER_GEN9, FORCEWAKE_ACK_BLITTER_GEN9],
+  [FORCEWAKE_MEDIA_GEN9, FORCEWAKE_ACK_MEDIA_GEN9],
+];
+
+/** FENCE_REG_GEN6_LO(i) = 0x100000 + 8 i; HI at +4. */
+export const FENCE_REG_GEN6_LO = 0x100000;
+/** FENCE_REG_GEN6_HI(0). */
+export const FENCE_REG_GEN6_HI = 0x100004;
+
+/** GEN8_MASTER_IRQ. */
+export const GEN8_MASTER_IRQ = 0x44200;
+/** Master: enable bit. */
+export const GEN8_MASTER_IRQ_CONTROL = 1 << 31;
+/** Master summary bit: render (GT0 low half). */
+export const GEN8_GT_RCS_IRQ = 1 << 0;
+/** Master summary bit: blitter (GT0 high half). */
+export const GEN8_GT_BCS_IRQ = 1 << 1;
+/** Master summary bit: VCS1 (GT1 low half). */
+export const GEN8_GT_VCS1_IRQ = 1 << 2;
+/** Master summary bit: VCS2 (GT1 high half). */
+export const GEN8_GT_VCS2_IRQ = 1 << 3;
+/** Master summary bit: PM (GT2). */
+export const GEN8_GT_PM_IRQ = 1 << 4;
+/** Master summary bit: VECS (GT3). */
+export const GEN8_GT_VECS_IRQ = 1 << 6;
+/** Master summary bit: display pipe A. */
+export const GEN8_DE_PIPE_A_IRQ = 1 << 16;
+/** Master summary bit: display pipe B. */
+export const GEN8_DE_PIPE_B_IRQ = 1 << 17;
+/** Master summary bit: display pipe C. */
+export const GEN8_DE_PIPE_C_IRQ = 1 << 18;
+/** Master summary bit: DE port. */
+export const GEN8_DE_PORT_IRQ = 1 << 20;
+/** Master summary bit: DE misc. */
+export const GEN8_DE_MISC_IRQ = 1 << 22;
+/** Master summary bit: PCH (south display). */
+export const GEN8_DE_PCH_IRQ = 1 << 23;
+/** Master summary bit: PCU. */
+export const GEN8_PCU_IRQ = 1 << 30;
+
+/** GEN8_GT_ISR(n) = 0x44300 + 0x10 n; IMR +4, IIR +8, IER +0xc. */
+export const GEN8_GT_ISR0 = 0x44300;
+/** GEN8_DE_PIPE_ISR(pipe) = 0x44400 + 0x10 pipe. */
+export const GEN8_DE_PIPE_ISR0 = 0x44400;
+/** GEN8_DE_PORT_ISR. */
+export const GEN8_DE_PORT_ISR = 0x44440;
+/** GEN8_DE_MISC_ISR. */
+export const GEN8_DE_MISC_ISR = 0x44460;
+/** GEN8_PCU_ISR. */
+export const GEN8_PCU_ISR = 0x444e0;
+/** SDEISR (PCH). */
+export const SDEISR = 0xc4000;
+/** Offsets inside an interrupt group. */
+export const IRQ_ISR = 0x0;
+/** IMR offset inside a group. */
+export const IRQ_IMR = 0x4;
+/** IIR offset inside a group. */
+export const IRQ_IIR = 0x8;
+/** IER offset inside a group. */
+export const IRQ_IER = 0xc;
+
+/** Interrupt group ids (index into the interrupt unit). */
+export const IRQ_GT0 = 0, IRQ_GT1 = 1, IRQ_GT2 = 2, IRQ_GT3 = 3;
+/** Display pipe group ids. */
+export const IRQ_PIPE_A = 4, IRQ_PIPE_B = 5, IRQ_PIPE_C = 6;
+/** Other group ids. */
+export const IRQ_DE_PORT = 7, IRQ_DE_MISC = 8, IRQ_PCU = 9, IRQ_PCH = 10;
+/** Number of interrupt groups. */
+export const IRQ_GROUPS = 11;
+/** ISR base of each group, indexed by group id. */
+export const IRQ_GROUP_BASE: readonly number[] = [
+  0x44300,
+  0x44310,
+  0x44320,
+  0x44330,
+  0x44400,
+  0x44410,
+  0x44420,
+  GEN8_DE_PORT_ISR,
+  GEN8_DE_MISC_ISR,
+  GEN8_PCU_ISR,
+  SDEISR,
+];
+/** Group names (for reports). */
+export const IRQ_GROUP_NAMES: readonly string[] = [
+  "GT0",
+  "GT1",
+  "GT2",
+  "GT3",
+  "PIPE_A",
+  "PIPE_B",
+  "PIPE_C",
+  "DE_PORT",
+  "DE_MISC",
+  "PCU",
+  "PCH",
+];
+
+/** GT interrupt bits (in an engine's 16-bit half): MI_USER_INTERRUPT. */
+export const GT_RENDER_USER_INTERRUPT = 1 << 0;
+/** GT: CS master error (engine hang / command fault). */
+export const GT_CS_MASTER_ERROR_INTERRUPT = 1 << 3;
+/** GT: PIPE_CONTROL / MI_FLUSH_DW notify. */
+export const GT_RENDER_PIPECTL_NOTIFY_INTERRUPT = 1 << 4;
+/** GT: context switch (CSB written). */
+export const GT_CONTEXT_SWITCH_INTERRUPT = 1 << 8;
+/** Interrupt group of each engine. */
+export const ENGINE_IRQ_GROUP: readonly number[] = [IRQ_GT0, IRQ_GT0, IRQ_GT1, IRQ_GT3];
+/** Bit shift of each engine's 16-bit half inside its group (GEN8_*_IRQ_SHIFT). */
+export const ENGINE_IRQ_SHIFT: readonly number[] = [0, 16, 0, 0];
+
+/** Pipe group: vblank (GEN8_PIPE_VBLANK). */
+export const GEN8_PIPE_VBLANK = 1 << 0;
+/** Pipe group: primary plane flip done (GEN9_PIPE_PLANE1_FLIP_DONE). */
+export const GEN9_PIPE_PLANE1_FLIP_DONE = 1 << 3;
+
+/** Number of display pipes. */
+export const NUM_PIPES = 3;
+/** PIPECONF / TRANSCONF(pipe) = 0x70008 + 0x1000 pipe. */
+export const PIPECONF_A = 0x70008;
+/** PIPECONF enable (bit 31). */
+export const PIPECONF_ENABLE = 1 << 31;
+/** PIPECONF state (bit 30, read-only: pipe running). */
+export const PIPECONF_STATE_ENABLE = 1 << 30;
+/** Pipe frame counter PIPE_FRMCOUNT_G4X(pipe) = 0x70040 + 0x1000 pipe. */
+export const PIPE_FRMCOUNT_A = 0x70040;
+/** Primary plane control DSPCNTR(pipe) = 0x70180 + 0x1000 pipe. */
+export const DSPCNTR_A = 0x70180;
+/** Primary plane stride DSPSTRIDE(pipe). */
+export const DSPSTRIDE_A = 0x70188;
+/** Primary plane surface DSPSURF(pipe) = 0x7019c + 0x1000 pipe (write arms a flip). */
+export const DSPSURF_A = 0x7019c;
+/** Primary plane live surface DSPSURFLIVE(pipe) = 0x701ac + 0x1000 pipe (read-only). */
+export const DSPSURFLIVE_A = 0x701ac;
+/** Stride between pipes' display registers. */
+export const PIPE_STRIDE = 0x1000;
+
+/** PVINFO page base (VGT_PVINFO_PAGE). */
+export const VGT_PVINFO_PAGE = 0x78000;
+/** PVINFO size. */
+export const VGT_PVINFO_SIZE = 0x1000;
+/** PVINFO field offsets (relative to {@link VGT_PVINFO_PAGE}). */
+export const PVINFO = {
+  /** 64-bit magic "vGTvGTvG". */
+  magic: 0x00,
+  /** u16 version major (1). */
+  versionMajor: 0x08,
+  /** u16 version minor (0). */
+  versionMinor: 0x0a,
+  /** vGPU id. */
+  vgtId: 0x0c,
+  /** Capability bits. */
+  vgtCaps: 0x10,
+  /** Aperture slice base. */
+  apertureBase: 0x40,
+  /** Aperture slice size. */
+  apertureSize: 0x44,
+  /** Hidden slice base. */
+  hiddenBase: 0x48,
+  /** Hidden slice size. */
+  hiddenSize: 0x4c,
+  /** Fence count. */
+  fenceNum: 0x50,
+  /** Display ready. */
+  displayReady: 0x804,
+  /** rsv5[4]: a guest write means "insufficient resources". */
+  rsv5: 0x808,
+  /** g2v notification register. */
+  g2vNotify: 0x818,
+  /** Cursor hot spot x. */
+  cursorXHot: 0x830,
+  /** Cursor hot spot y. */
+  cursorYHot: 0x834,
+  /** pdp[4] (8 bytes each) 0x838..0x857. */
+  pdp: 0x838,
+  /** Execlist context descriptor low. */
+  execlistContextDescriptorLo: 0x858,
+  /** Execlist context descriptor high. */
+  execlistContextDescriptorHi: 0x85c,
+} as const;
+/** PVINFO magic as two dwords (low, high): 0x4776544776544776. */
+export const VGT_MAGIC_LO = 0x76544776;
+/** High dword of the PVINFO magic. */
+export const VGT_MAGIC_HI = 0x47765447;
+/** vgt_caps: full PPGTT. */
+export const VGT_CAPS_FULL_PPGTT = 1 << 2;
+/** vgt_caps: HWSP emulation. */
+export const VGT_CAPS_HWSP_EMULATION = 1 << 3;
+/** vgt_caps: huge GTT. */
+export const VGT_CAPS_HUGE_GTT = 1 << 4;
+/** g2v notifications. */
+export const VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE = 2;
+/** g2v: PPGTT L3 destroy. */
+export const VGT_G2V_PPGTT_L3_PAGE_TABLE_DESTROY = 3;
+/** g2v: PPGTT L4 create. */
+export const VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE = 4;
+/** g2v: PPGTT L4 destroy. */
+export const VGT_G2V_PPGTT_L4_PAGE_TABLE_DESTROY = 5;
+/** g2v: execlist context create. */
+export const VGT_G2V_EXECLIST_CONTEXT_CREATE = 6;
+/** g2v: execlist context destroy. */
+export const VGT_G2V_EXECLIST_CONTEXT_DESTROY = 7;
+
+/** BAR0 register space size (2 MiB). */
+export const MMIO_SIZE = 0x200000;
+/** Offset of the GTT window in BAR0 (8 MiB). */
+export const GTT_OFFSET = 0x800000;
+/** End of BAR0 (16 MiB). */
+export const BAR0_SIZE = 0x1000000;
+
+/** GGTT PTE: present. */
+export const GEN8_PAGE_PRESENT = 1 << 0;
+/** GGTT/PPGTT PTE: writable. */
+export const GEN8_PAGE_RW = 1 << 1;
+/** PPGTT PDE/PDPE: page size (2M / 1G leaf). */
+export const GEN8_PDE_PS_2M = 1 << 7;
+/** Mask of the address bits of a gen8 PTE (bits 38:12) as a number. */
+export const GEN8_PTE_ADDR_MASK = 0x7ffffff000;
+
+/** The CS general purpose register CS_GPR(n) of an engine. */
+export function csGpr(engine: number, n: number): number {
+  return RING_BASE[engine] + RING_GPR0 + 8 * n;
+}
+
+/** Absolute offset of a ring register of an engine. */
+export function ringReg(engine: number, reg: number): number {
+  return RING_BASE[engine] + reg;
+}

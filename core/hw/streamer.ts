@@ -1,0 +1,627 @@
+/**
+ * The command streamer: fetches real command dwords from memory through the GGTT (ring,
+ * privileged batches) or the context's PPGTT (non-privileged batches, ASI bit 8 of
+ * MI_BATCH_BUFFER_START), decodes them with the shared table and executes them.
+ *
+ * A whole context element (ring head..tail, with its first- and second-level batches) is
+ * decoded and executed synchronously in one allocation-free loop; the caller schedules the
+ * completion at start + the summed cost. Memory effects (stores, post-sync writes, blits)
+ * therefore become visible at submission time, interrupts at completion.
+ *
+ * Addresses: a command's target address uses the global GTT when its use-GGTT bit is set
+ * and the stream is privileged (ring or GGTT batch); otherwise the context's PPGTT (or the
+ * GGTT for a context without one). Commands without such a bit (blits) use the address
+ * space of the buffer they execute from. Writes are only done to frames whose owner equals
+ * the context's owner; writes to the scratch frame are dropped; anything else is an
+ * "isolation" fault. Faults stop the element and are reported as {@link CommandFault}.
+ */
+
+import {
+  CMD,
+  cmdLength,
+  COMMANDS,
+  decode,
+  NUM_KINDS,
+  X_BB_END,
+  X_BB_START,
+  X_BLT_COPY,
+  X_BLT_FILL,
+  X_COND_BB_END,
+  X_DISPLAY_FLIP,
+  X_FLUSH_DW,
+  X_LRI,
+  X_LRM,
+  X_LRR,
+  X_NONE,
+  X_PIPE_CONTROL,
+  X_REPORT_PERF,
+  X_SDI,
+  X_SRM,
+  X_STORE_INDEX,
+  X_UPDATE_GTT,
+  X_USER_INTERRUPT,
+} from "../cmd/table.ts";
+import { CommandFault, type CommandFaultKind } from "./fault.ts";
+import type { HostMemory } from "./memory.ts";
+import { OWNER_SCRATCH } from "./memory.ts";
+import {
+  GT_RENDER_PIPECTL_NOTIFY_INTERRUPT,
+  GT_RENDER_USER_INTERRUPT,
+  RING_BASE,
+  RING_HWS_PGA,
+} from "./regs.ts";
+
+/** What the streamer needs from the GPU. */
+export interface StreamerHost {
+  /** Host memory. */
+  readonly memory: HostMemory;
+  /** GGTT translation: pa or -1. */
+  ggttTranslate(gma: number): number;
+  /** Writes a GGTT entry (MI_UPDATE_GTT). */
+  ggttWrite(index: number, pte: number): unknown;
+  /** Register read by a command (SRM/LRR). */
+  cmdRegRead(offset: number): number;
+  /** Register write by a command (LRI/LRM/LRR). */
+  cmdRegWrite(offset: number, value: number): void;
+  /** MI_DISPLAY_FLIP. */
+  commandFlip(pipe: number, surface: number): void;
+  /** Current time (ns). */
+  now(): number;
+}
+
+/** PPGTT mode of a context. */
+export const PPGTT_NONE = 0, PPGTT_L3 = 3, PPGTT_L4 = 4;
+
+const TWO32 = 4294967296;
+const MAX_COMMANDS = 1 << 22;
+const EMPTY = new Uint32Array(1024);
+
+/** Per-run statistics kept by the streamer (plain typed arrays). */
+export class StreamerStats {
+  /** Commands executed per engine and kind: index engine * NUM_KINDS + kind. */
+  readonly byKind = new Float64Array(4 * NUM_KINDS);
+  /** Commands executed per command id (all engines). */
+  readonly byId = new Float64Array(COMMANDS.length);
+  /** Dwords executed per engine. */
+  readonly dwords = new Float64Array(4);
+  /** Batch buffers started per engine. */
+  readonly batches = new Float64Array(4);
+  /** Bytes moved by blits. */
+  blitBytes = 0;
+  /** Writes dropped because they hit the scratch frame. */
+  scratchWrites = 0;
+  /** Register writes from commands that were ignored (registers with side effects). */
+  ignoredRegWrites = 0;
+}
+
+/** The command streamer shared by all engines (execution is synchronous). */
+export class CommandStreamer {
+  /** Statistics. */
+  readonly stats = new StreamerStats();
+  /** Cost per command id (ns). */
+  costs: Float64Array;
+  /** Blit throughput (bytes per ns). */
+  blitBytesPerNs: number;
+
+  // ---- context of the current run (set by the execlist front end) ----
+  /** Engine id. */
+  engine = 0;
+  /** Context id (for faults). */
+  ctxId = 0;
+  /** Owner tag of the context. */
+  owner = 0;
+  /** PPGTT mode. */
+  ppgtt: number = PPGTT_NONE;
+  /** PPGTT roots: PML4 (4-level) or PDP0..3 (3-level), physical addresses. */
+  readonly roots = new Float64Array(4);
+  /** Ring start (GGTT address), size (bytes), head and tail (byte offsets). */
+  ringStart = 0;
+  /** Ring size in bytes. */
+  ringSize = 0;
+  /** Ring head. */
+  head = 0;
+  /** Ring tail. */
+  tail = 0;
+
+  // ---- results of the last run ----
+  /** Interrupt bits (engine-relative 16-bit half) raised by the run. */
+  irqBits = 0;
+  /** Fault of the last run, or null. */
+  fault: CommandFault | null = null;
+  /** Graphics address of the last command executed (ACTHD). */
+  acthd = 0;
+  /** Address of the last batch buffer started (BBADDR). */
+  bbaddr = 0;
+
+  private readonly cmdBuf = new Uint32Array(1 << 16);
+  private cost = 0;
+
+  /**
+   * Creates the instance.
+   * @param host the GPU
+   * @param costs ns per command id
+   * @param blitBytesPerNs blit throughput
+   */
+  constructor(private readonly host: StreamerHost, costs: Float64Array, blitBytesPerNs: number) {
+    this.costs = costs;
+    this.blitBytesPerNs = blitBytesPerNs;
+  }
+
+  /** Translates `gma` in the context's PPGTT; pa or -1. */
+  ppgttTranslate(gma: number): number {
+    const mem = this.host.memory;
+    let pd: number;
+    if (this.ppgtt === PPGTT_L4) {
+      if (gma >= 2 ** 48) return -1;
+      const pdp = this.entry(mem, this.roots[0], Math.floor(gma / 2 ** 39) & 0x1ff);
+      if (pdp < 0) return -1;
+      pd = this.entry(mem, pdp, Math.floor(gma / 2 ** 30) & 0x1ff);
+    } else if (this.ppgtt === PPGTT_L3) {
+      if (gma >= TWO32) return -1;
+      pd = this.roots[(gma >>> 30) & 3];
+      if (pd === 0) return -1;
+    } else return -1;
+    if (pd < 0) return -1;
+    const pdeAddr = pd + (Math.floor(gma / 2 ** 21) & 0x1ff) * 8;
+    const pdeLo = mem.read32(pdeAddr);
+    if (!(pdeLo & 1)) return -1;
+    const pt = ((pdeLo & 0xfffff000) >>> 0) + (mem.read32(pdeAddr + 4) & 0x7f) * TWO32;
+    if (pdeLo & 0x80) return pt - (pt % 0x200000) + (gma % 0x200000); // 2 MiB page
+    const page = this.entry(mem, pt, Math.floor(gma / 4096) & 0x1ff);
+    return page < 0 ? -1 : page + (gma & 0xfff);
+  }
+
+  /** Reads a present page-table entry: the next-level address, or -1. */
+  private entry(mem: HostMemory, table: number, index: number): number {
+    const a = table + index * 8;
+    const lo = mem.read32(a);
+    if (!(lo & 1)) return -1;
+    return ((lo & 0xfffff000) >>> 0) + (mem.read32(a + 4) & 0x7f) * TWO32;
+  }
+
+  /** Translates in an address space: 0 GGTT, 1 PPGTT. */
+  translate(gma: number, ppgtt: number): number {
+    const pa = ppgtt === 1 && this.ppgtt !== PPGTT_NONE
+      ? this.ppgttTranslate(gma)
+      : this.host.ggttTranslate(gma);
+    return pa >= 0 && pa < this.host.memory.bytes ? pa : -1;
+  }
+
+  /** Records a command fault at the current time; returns -1. */
+  private setFault(kind: CommandFaultKind, gma: number, dw0: number, detail: string): number {
+    this.fault = new CommandFault(
+      kind,
+      this.engine,
+      this.ctxId,
+      this.owner,
+      gma,
+      dw0,
+      this.host.now(),
+      detail,
+    );
+    return -1;
+  }
+
+  /** Writes a dword at `gma`; returns false after recording a fault. */
+  private store(gma: number, space: number, value: number, dw0: number): boolean {
+    const pa = this.translate(gma, space);
+    if (pa < 0) {
+      this.setFault("bad_address", gma, dw0, "write target not mapped");
+      return false;
+    }
+    const mem = this.host.memory;
+    const mfn = Math.floor(pa / 4096);
+    const o = mem.ownerOf(mfn);
+    if (o !== this.owner) {
+      if (o === OWNER_SCRATCH) {
+        this.stats.scratchWrites++;
+        return true;
+      }
+      this.setFault("isolation", gma, dw0, `write to frame ${mfn} owned by ${o}`);
+      return false;
+    }
+    mem.page(mfn)[(pa & 0xfff) >>> 2] = value;
+    return true;
+  }
+
+  /** Reads a dword at a graphics address; -1 if not mapped. */
+  private load(gma: number, space: number): number {
+    const pa = this.translate(gma, space);
+    return pa < 0 ? -1 : this.host.memory.read32(pa);
+  }
+
+  /** RING_TIMESTAMP value (12 MHz) at the current command. */
+  private timestamp(): number {
+    return Math.floor(((this.host.now() + this.cost) * 12) / 1000) >>> 0;
+  }
+
+  /**
+   * Executes the ring from `head` to `tail`. Returns the summed cost in ns, or -1 on a
+   * fault ({@link fault} set; the cost until the fault is in {@link partialCost}).
+   */
+  run(): number {
+    this.fault = null;
+    this.irqBits = 0;
+    this.cost = 0;
+    const host = this.host, mem = host.memory, stats = this.stats;
+    const costs = this.costs, kinds = CMD.kind, execs = CMD.exec, validLen = CMD.validLen;
+    const byKind = stats.byKind, byId = stats.byId;
+    const engine = this.engine, kindBase = engine * NUM_KINDS;
+    const ringStart = this.ringStart, ringSize = this.ringSize, tail = this.tail;
+    if (ringSize <= 0 || this.head >= ringSize || tail >= ringSize) {
+      return this.setFault("bad_ring", ringStart, 0, "head/tail outside ring");
+    }
+    let cost = 0, dwords = 0, n = 0;
+    let level = 0, ringOff = this.head, bbGma = 0, asi = 0;
+    let retRing = 0, retBb = 0, retAsi = 0;
+    let curVpn = -1, curSpace = -1;
+    let page: Uint32Array = EMPTY;
+    for (;;) {
+      let gma: number, space: number;
+      if (level === 0) {
+        if (ringOff === tail) break;
+        gma = ringStart + ringOff;
+        space = 0;
+      } else {
+        gma = bbGma;
+        space = asi;
+      }
+      const vpn = Math.floor(gma / 4096);
+      if (vpn !== curVpn || space !== curSpace) {
+        const pa = this.translate(gma, space);
+        if (pa < 0) {
+          this.cost = cost;
+          return this.setFault("bad_address", gma, 0, "command fetch not mapped");
+        }
+        page = mem.page(Math.floor(pa / 4096));
+        curVpn = vpn;
+        curSpace = space;
+      }
+      const idx = (gma & 0xfff) >>> 2;
+      const dw0 = page[idx];
+      const id = decode(dw0, engine);
+      if (id < 0) {
+        this.cost = cost;
+        return this.setFault("unknown_command", gma, dw0, "undecodable");
+      }
+      const len = cmdLength(id, dw0);
+      const vl = validLen[id];
+      if (vl !== 0 && len !== vl) {
+        this.cost = cost;
+        return this.setFault("bad_length", gma, dw0, COMMANDS[id].name);
+      }
+      let buf: Uint32Array = page, b = idx;
+      if (level === 0) {
+        const room = tail >= ringOff ? tail - ringOff : ringSize - ringOff + tail;
+        if (len * 4 > room) {
+          this.cost = cost;
+          return this.setFault("bad_ring", gma, dw0, "command crosses the ring tail");
+        }
+      }
+      if (idx + len > 1024 || (level === 0 && ringOff + len * 4 > ringSize)) {
+        if (!this.gather(level, ringOff, gma, space, len)) {
+          this.cost = cost;
+          return this.setFault("bad_address", gma, dw0, "command fetch not mapped");
+        }
+        buf = this.cmdBuf;
+        b = 0;
+      }
+      if (++n > MAX_COMMANDS) {
+        this.cost = cost;
+        return this.setFault("runaway", gma, dw0, "too many commands");
+      }
+      this.acthd = gma;
+      cost += costs[id];
+      dwords += len;
+      byKind[kindBase + kinds[id]]++;
+      byId[id]++;
+      if (level === 0) {
+        ringOff += len * 4;
+        if (ringOff >= ringSize) ringOff -= ringSize;
+      } else bbGma += len * 4;
+      const x = execs[id];
+      if (x === X_NONE) continue;
+      const privileged = level === 0 || asi === 0;
+      const dataSpace = this.ppgtt !== 0 ? 1 : 0;
+      this.cost = cost;
+      switch (x) {
+        case X_BB_START: {
+          const target = (buf[b + 1] & ~3) + (buf[b + 2] & 0xffff) * TWO32;
+          const ppgttBit = (dw0 >>> 8) & 1;
+          const second = (dw0 >>> 22) & 1;
+          if (ppgttBit && this.ppgtt === 0) {
+            return this.setFault("bad_context", gma, dw0, "PPGTT batch without a PPGTT");
+          }
+          const newAsi = level > 0 && asi === 1 ? 1 : ppgttBit;
+          if (level === 0) {
+            if (second) return this.setFault("bb_nesting", gma, dw0, "2nd level from ring");
+            retRing = ringOff;
+            level = 1;
+          } else if (level === 1) {
+            if (second) {
+              retBb = bbGma;
+              retAsi = asi;
+              level = 2;
+            }
+          } else return this.setFault("bb_nesting", gma, dw0, "batch start in 2nd level");
+          bbGma = target;
+          asi = newAsi;
+          this.bbaddr = target;
+          stats.batches[engine]++;
+          break;
+        }
+        case X_BB_END:
+          if (level === 2) {
+            level = 1;
+            bbGma = retBb;
+            asi = retAsi;
+          } else if (level === 1) {
+            level = 0;
+            ringOff = retRing;
+          }
+          break;
+        case X_LRI:
+          for (let i = 1; i + 1 < len; i += 2) {
+            host.cmdRegWrite(buf[b + i] & 0x7ffffc, buf[b + i + 1]);
+          }
+          break;
+        case X_SDI: {
+          const a = (buf[b + 1] & ~3) + buf[b + 2] * TWO32;
+          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+          if (!this.store(a, sp, buf[b + 3], dw0)) return -1;
+          if (len >= 5 && !this.store(a + 4, sp, buf[b + 4], dw0)) return -1;
+          break;
+        }
+        case X_SRM: {
+          const a = (buf[b + 2] & ~3) + buf[b + 3] * TWO32;
+          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+          if (!this.store(a, sp, host.cmdRegRead(buf[b + 1] & 0x7ffffc), dw0)) return -1;
+          break;
+        }
+        case X_LRM: {
+          const a = (buf[b + 2] & ~3) + buf[b + 3] * TWO32;
+          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+          const v = this.load(a, sp);
+          if (v < 0) return this.setFault("bad_address", a, dw0, "MI_LOAD_REGISTER_MEM source");
+          host.cmdRegWrite(buf[b + 1] & 0x7ffffc, v);
+          break;
+        }
+        case X_LRR:
+          host.cmdRegWrite(buf[b + 2] & 0x7ffffc, host.cmdRegRead(buf[b + 1] & 0x7ffffc));
+          break;
+        case X_FLUSH_DW: {
+          const op = (dw0 >>> 14) & 3;
+          if (op !== 0) {
+            const a = (buf[b + 1] & ~7) + buf[b + 2] * TWO32;
+            const sp = (buf[b + 1] & 4) && privileged ? 0 : dataSpace;
+            const v = op === 3 ? this.timestamp() : buf[b + 3];
+            if (!this.store(a, sp, v, dw0)) return -1;
+            if (len >= 5 && !this.store(a + 4, sp, op === 3 ? 0 : buf[b + 4], dw0)) return -1;
+          }
+          if (dw0 & (1 << 8)) this.irqBits |= GT_RENDER_PIPECTL_NOTIFY_INTERRUPT;
+          break;
+        }
+        case X_PIPE_CONTROL: {
+          const dw1 = buf[b + 1];
+          const op = (dw1 >>> 14) & 3;
+          if (dw1 & (1 << 23)) host.cmdRegWrite(buf[b + 2] & 0x7ffffc, buf[b + 4]);
+          else if (op !== 0 && len >= 6) {
+            const a = (buf[b + 2] & ~7) + buf[b + 3] * TWO32;
+            const sp = (dw1 & (1 << 24)) && privileged ? 0 : dataSpace;
+            const lo = op === 1 ? buf[b + 4] : op === 3 ? this.timestamp() : 0;
+            const hi = op === 1 ? buf[b + 5] : 0;
+            if (!this.store(a, sp, lo, dw0) || !this.store(a + 4, sp, hi, dw0)) return -1;
+          }
+          if (dw1 & (1 << 8)) this.irqBits |= GT_RENDER_PIPECTL_NOTIFY_INTERRUPT;
+          break;
+        }
+        case X_USER_INTERRUPT:
+          this.irqBits |= GT_RENDER_USER_INTERRUPT;
+          break;
+        case X_DISPLAY_FLIP: {
+          const plane = (dw0 >>> 19) & 7;
+          const pipe = plane === 0 ? 0 : plane === 1 ? 1 : plane === 4 ? 2 : -1;
+          host.commandFlip(pipe, buf[b + 2] & 0xfffff000);
+          break;
+        }
+        case X_BLT_COPY:
+        case X_BLT_FILL: {
+          const r = this.blit(x, buf, b, len, dw0, level === 0 ? 0 : asi, gma);
+          if (r < 0) return -1;
+          cost += r;
+          break;
+        }
+        case X_STORE_INDEX: {
+          const hws = host.cmdRegRead(RING_BASE[engine] + RING_HWS_PGA) & 0xfffff000;
+          if (!this.store(hws + (buf[b + 1] & 0xffc), 0, buf[b + 2], dw0)) return -1;
+          break;
+        }
+        case X_UPDATE_GTT: {
+          if (!privileged) return this.setFault("privilege", gma, dw0, "MI_UPDATE_GTT");
+          const first = buf[b + 1] >>> 3;
+          for (let i = 2; i + 1 < len; i += 2) {
+            host.ggttWrite(first + ((i - 2) >> 1), buf[b + i] + (buf[b + i + 1] & 0x7f) * TWO32);
+          }
+          break;
+        }
+        case X_COND_BB_END: {
+          const a = (buf[b + 2] & ~7) + buf[b + 3] * TWO32;
+          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+          const v = this.load(a, sp);
+          if (v < 0) return this.setFault("bad_address", a, dw0, "conditional end source");
+          if (v <= buf[b + 1] && level > 0) {
+            if (level === 2) {
+              level = 1;
+              bbGma = retBb;
+              asi = retAsi;
+            } else {
+              level = 0;
+              ringOff = retRing;
+            }
+          }
+          break;
+        }
+        case X_REPORT_PERF: {
+          const a = (buf[b + 1] & ~0x3f) + buf[b + 2] * TWO32;
+          const sp = (buf[b + 1] & 1) && privileged ? 0 : dataSpace;
+          if (!this.store(a, sp, buf[b + 3], dw0)) return -1;
+          if (!this.store(a + 4, sp, this.timestamp(), dw0)) return -1;
+          break;
+        }
+        default:
+          break; // X_SEMAPHORE_WAIT: the semaphore is taken as already signalled (time only)
+      }
+    }
+    this.cost = cost;
+    stats.dwords[engine] += dwords;
+    this.head = ringOff;
+    return cost;
+  }
+
+  /** Cost accumulated until the fault of the last failed run (ns). */
+  get partialCost(): number {
+    return this.cost;
+  }
+
+  /** Copies a command that crosses a page or the ring end into the scratch buffer. */
+  private gather(level: number, ringOff: number, gma: number, space: number, len: number): boolean {
+    const buf = this.cmdBuf;
+    for (let i = 0; i < len && i < buf.length; i++) {
+      const a = level === 0 ? this.ringStart + ((ringOff + 4 * i) % this.ringSize) : gma + 4 * i;
+      const pa = this.translate(a, space);
+      if (pa < 0) return false;
+      buf[i] = this.host.memory.read32(pa);
+    }
+    return true;
+  }
+
+  /** XY_SRC_COPY_BLT / XY_COLOR_BLT: returns the extra cost (ns), or -1 on a fault. */
+  private blit(
+    x: number,
+    buf: Uint32Array,
+    b: number,
+    len: number,
+    dw0: number,
+    space: number,
+    gma: number,
+  ): number {
+    const copy = x === X_BLT_COPY;
+    if (len < (copy ? 10 : 7)) return this.setFault("bad_length", gma, dw0, "short blit");
+    const br13 = buf[b + 1];
+    const depth = (br13 >>> 24) & 3;
+    const cpp = depth === 3 ? 4 : depth === 0 ? 1 : 2;
+    const dstPitch = br13 & 0xffff;
+    const x1 = buf[b + 2] & 0xffff, y1 = buf[b + 2] >>> 16;
+    const x2 = buf[b + 3] & 0xffff, y2 = buf[b + 3] >>> 16;
+    if (x2 <= x1 || y2 <= y1) return 0;
+    const dst = buf[b + 4] + buf[b + 5] * TWO32;
+    const rowBytes = (x2 - x1) * cpp;
+    let src = 0, srcPitch = 0, sx = 0, sy = 0;
+    if (copy) {
+      sx = buf[b + 6] & 0xffff;
+      sy = buf[b + 6] >>> 16;
+      srcPitch = buf[b + 7] & 0xffff;
+      src = buf[b + 8] + buf[b + 9] * TWO32;
+    }
+    const color = copy ? 0 : buf[b + 6];
+    this.dVpn = -1;
+    this.sVpn = -1;
+    for (let y = 0; y < y2 - y1; y++) {
+      const d = dst + (y1 + y) * dstPitch + x1 * cpp;
+      const s = src + (sy + y) * srcPitch + sx * cpp;
+      if (!this.copyRow(copy, d, s, rowBytes, color, space, gma, dw0)) return -1;
+    }
+    const bytes = rowBytes * (y2 - y1);
+    this.stats.blitBytes += bytes;
+    return bytes / this.blitBytesPerNs;
+  }
+
+  /** Destination page cache of the blit in progress (vpn, page, 1 = scratch). */
+  private dVpn = -1;
+  private dPage: Uint32Array = EMPTY;
+  private dScratch = false;
+  /** Source page cache of the blit in progress. */
+  private sVpn = -1;
+  private sPage: Uint32Array = EMPTY;
+
+  /** Copies (or fills) one blit row page by page, checking ownership of every target page. */
+  private copyRow(
+    copy: boolean,
+    dst: number,
+    src: number,
+    n: number,
+    color: number,
+    space: number,
+    gma: number,
+    dw0: number,
+  ): boolean {
+    const mem = this.host.memory;
+    let done = 0;
+    while (done < n) {
+      const da = dst + done, dvpn = Math.floor(da / 4096);
+      if (dvpn !== this.dVpn) {
+        const dpa = this.translate(da, space);
+        if (dpa < 0) {
+          this.setFault("bad_address", da, dw0, "blit destination");
+          return false;
+        }
+        const dmfn = Math.floor(dpa / 4096);
+        const owner = mem.ownerOf(dmfn);
+        if (owner !== this.owner && owner !== OWNER_SCRATCH) {
+          this.setFault("isolation", gma, dw0, `blit to frame ${dmfn} owned by ${owner}`);
+          return false;
+        }
+        this.dScratch = owner === OWNER_SCRATCH;
+        this.dPage = mem.page(dmfn);
+        this.dVpn = dvpn;
+      }
+      const doff = da & 0xfff;
+      let chunk = Math.min(n - done, 4096 - doff);
+      let sp: Uint32Array = EMPTY, soff = 0;
+      if (copy) {
+        const sa = src + done, svpn = Math.floor(sa / 4096);
+        if (svpn !== this.sVpn) {
+          const spa = this.translate(sa, space);
+          if (spa < 0) {
+            this.setFault("bad_address", sa, dw0, "blit source");
+            return false;
+          }
+          this.sPage = mem.page(Math.floor(spa / 4096));
+          this.sVpn = svpn;
+        }
+        sp = this.sPage;
+        soff = sa & 0xfff;
+        chunk = Math.min(chunk, 4096 - soff);
+      }
+      if (this.dScratch) {
+        this.stats.scratchWrites++;
+        done += chunk;
+        continue;
+      }
+      const dp = this.dPage;
+      if (copy) {
+        if (((doff | soff | chunk) & 3) === 0) {
+          const di = doff >>> 2, si = soff >>> 2, m = chunk >>> 2;
+          if (sp === dp && si < di) { for (let i = m - 1; i >= 0; i--) dp[di + i] = sp[si + i]; }
+          else for (let i = 0; i < m; i++) dp[di + i] = sp[si + i];
+        } else {
+          for (let i = 0; i < chunk; i++) {
+            const sb = soff + i, db = doff + i;
+            const v = (sp[sb >>> 2] >>> ((sb & 3) * 8)) & 0xff;
+            const sh = (db & 3) * 8;
+            dp[db >>> 2] = (dp[db >>> 2] & ~(0xff << sh)) | (v << sh);
+          }
+        }
+      } else if (((doff | chunk) & 3) === 0) dp.fill(color, doff >>> 2, (doff + chunk) >>> 2);
+      else {
+        for (let i = 0; i < chunk; i++) {
+          const db = doff + i, sh = (db & 3) * 8;
+          const v = (color >>> (((dst + done + i) & 3) * 8)) & 0xff;
+          dp[db >>> 2] = (dp[db >>> 2] & ~(0xff << sh)) | (v << sh);
+        }
+      }
+      done += chunk;
+    }
+    return true;
+  }
+}

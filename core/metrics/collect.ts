@@ -1,0 +1,162 @@
+/** Collects a {@link World}'s counters into {@link Results} (pure data, deterministic). */
+
+import { ENGINE_NAMES, type EngineName } from "../scenario.ts";
+import type { World } from "../world.ts";
+import { TC, TRAP_CLASSES, vgpuCounterRecord, globalCounterRecord } from "../gvt/counters.ts";
+import { guestMetricsRecord } from "../guest/metrics.ts";
+import { type EngineUse, RESULTS_SCHEMA, type Results, type VmResult } from "./results.ts";
+import { evaluateExpectations } from "./expect.ts";
+
+/** Throughput of each VM's workload run natively, alone (batches/s), by VM name. */
+export type NativeBaseline = Record<string, number>;
+
+function sorted<T>(r: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Builds the results of a run at the world's current time. */
+export function collectResults(w: World, native: NativeBaseline = {}): Results {
+  const now = w.sim.now;
+  const vms: VmResult[] = w.vms.map((vm) => {
+    const v = vm.vgpu;
+    const c = v?.counters;
+    const engines = {} as Record<EngineName, EngineUse>;
+    ENGINE_NAMES.forEach((n, e) => {
+      const busyNs = c ? c.busyNs[e] : 0;
+      engines[n] = { busyNs, share: now > 0 ? busyNs / now : 0 };
+    });
+    const m = vm.driver?.metrics;
+    const active = vm.activeUntil(now);
+    const completed = m ? m.completed.reduce((a, b) => a + b, 0) : 0;
+    const traps: Record<string, number> = { mmio: 0, gtt: 0, pagetrack: 0, cfg: 0, total: 0 };
+    if (c) {
+      TRAP_CLASSES.forEach((name, i) => {
+        if (i === TC.gtt) traps.gtt += c.traps[i];
+        else if (i === TC.cfg) traps.cfg += c.traps[i];
+        else if (name !== "guest_mem") traps.mmio += c.traps[i];
+      });
+      traps.pagetrack = c.wpTraps;
+      traps.total = traps.mmio + traps.gtt + traps.pagetrack + traps.cfg;
+    }
+    const lat = m?.latencyAll;
+    const throughput = active > 0 ? completed / (active / 1e9) : 0;
+    const base = native[vm.spec.name];
+    const state = w.stateOf(vm);
+    const reason = vm.state === "rejected"
+      ? vm.reason
+      : v?.failsafe
+      ? `${v.failsafeReason}: ${w.gvt.failsafeLog.find((f) => f.vm === vm.spec.name)?.detail ?? ""}`
+      : undefined;
+    const r: VmResult = {
+      name: vm.spec.name,
+      type: vm.spec.type,
+      hypervisor: w.gate.backend.name,
+      state,
+      weight: v?.sched.weight ?? vm.spec.weight ?? 0,
+      vgpuId: v?.id ?? 0,
+      engines,
+      frames: m?.frames ?? 0,
+      fps: active > 0 ? (m?.frames ?? 0) / (active / 1e9) : 0,
+      submitted: m ? m.submitted.reduce((a, b) => a + b, 0) : 0,
+      completed,
+      throughput,
+      latency: {
+        count: lat?.count ?? 0,
+        mean: lat ? Math.round(lat.mean) : 0,
+        p50: lat?.percentile(50) ?? 0,
+        p90: lat?.percentile(90) ?? 0,
+        p99: lat?.percentile(99) ?? 0,
+        max: lat?.max ?? 0,
+      },
+      traps,
+      counters: sorted({
+        ...(c ? vgpuCounterRecord(c) : {}),
+        ...(m ? Object.fromEntries(Object.entries(guestMetricsRecord(m)).map(([k, x]) => [`guest.${k}`, x])) : {}),
+      }),
+    };
+    if (reason !== undefined) r.stateReason = reason;
+    if (base !== undefined) r.nativePct = base > 0 ? (throughput / base) * 100 : 0;
+    return r;
+  });
+
+  const g = globalCounterRecord(w.gvt.globalCounters);
+  const gpuC = w.gpu.counters();
+  const gpuEngines: Results["gpu"]["engines"] = {};
+  ENGINE_NAMES.forEach((n, e) => {
+    gpuEngines[n] = { busyNs: gpuC.busyNs[e], utilization: now > 0 ? gpuC.busyNs[e] / now : 0 };
+  });
+  const ops = w.gate.nativeOps();
+  const results: Results = {
+    schema: RESULTS_SCHEMA,
+    scenario: w.scenario.name,
+    file: w.scenario.file,
+    seed: w.sim.streams.seed,
+    simulatedNs: now,
+    hypervisor: {
+      name: w.gate.backend.name,
+      nativeOps: [...ops.native].sort(),
+      fallbackOps: [...ops.fallback].sort(),
+      counters: sorted(Object.fromEntries(w.ctx.counters)),
+      errors: w.gate.errors.map((e) => ({
+        plugin: e.plugin,
+        op: e.op,
+        vm: w.gvt.vgpuById(e.vgpuId)?.vm ?? (e.vgpuId >= 0 ? `vgpu${e.vgpuId}` : "-"),
+        message: e.message,
+      })),
+      faultsInjected: w.gate.faultCount,
+    },
+    scheduler: {
+      policy: w.gvt.sched.policy.name,
+      switches: g["sched.switches"],
+      drainWaitNs: g["sched.drain_wait_ns"],
+      counters: sorted(Object.fromEntries(Object.entries(g).filter(([k]) => k.startsWith("sched.")))),
+    },
+    gpu: {
+      engines: gpuEngines,
+      counters: sorted({
+        msis: gpuC.msis,
+        vblanks: sum(gpuC.vblanks),
+        flips: sum(gpuC.flips),
+        command_faults: gpuC.commandFaults,
+        dwords: sum(gpuC.dwords),
+        mmio_reads: gpuC.mmioReads,
+        mmio_writes: gpuC.mmioWrites,
+        ggtt_writes: gpuC.ggttWrites,
+        blit_bytes: gpuC.blitBytes,
+        engine_resets: gpuC.engineResets,
+      }),
+    },
+    vms,
+    counters: sorted(g),
+    isolation: { checked: w.scenario.host.invariants, violations: g["invariant.violations"] },
+    expectations: [],
+    series: {
+      periodNs: w.samplePeriod,
+      t: [...w.series.t],
+      share: Object.fromEntries(w.vms.map((vm, i) => [vm.spec.name, w.series.share[i].map(round4)])),
+      queue: Object.fromEntries(w.vms.map((vm, i) => [vm.spec.name, [...w.series.queue[i]]])),
+    },
+    switches: switches(w),
+  };
+  results.expectations = evaluateExpectations(results, w.scenario.expects);
+  return results;
+}
+
+function sum(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
+
+/** The scheduler's (time, vGPU id) log as (time, VM name). */
+function switches(w: World): Results["switches"] {
+  const log = w.gvt.sched.switchLog, out: Results["switches"] = [];
+  for (let i = 0; i + 1 < log.length; i += 2) {
+    out.push({ t: log[i], to: log[i + 1] === 0 ? "idle" : w.vmNameOfVgpu(log[i + 1], log[i]) });
+  }
+  return out;
+}
+
+function round4(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
+}

@@ -1,0 +1,358 @@
+/**
+ * World assembly: turns a checked {@link Scenario} into a running system — the simulation,
+ * the physical GPU, the hypervisor backend (a plugin behind the MPT gate), the mediator,
+ * and per VM its guest memory, vGPU, guest driver and workload — and drives the timeline.
+ * The mediator never learns which backend it runs under; the world only wires them.
+ */
+
+import { Gpu, gpuConfigFromHost } from "./hw/gpu.ts";
+import { type EventSink, type Process, Sim } from "./sim/sim.ts";
+import type { Scenario, TimelineEvent, VmSpec, WorkloadSpec } from "./scenario.ts";
+import { openBackend } from "./mpt/open.ts";
+import { isLoadError } from "./mpt/loader.ts";
+import type { MptGate } from "./mpt/gate.ts";
+import type { SimBackendContext } from "./mpt/context.ts";
+import { Gvt, isCreateError } from "./gvt/vgpu.ts";
+import type { Vgpu } from "./gvt/vgpu_state.ts";
+import { GuestMemory } from "./guest/memory.ts";
+import { GuestDriver } from "./guest/driver.ts";
+import { WorkloadRunner } from "./workload/runner.ts";
+import { findType } from "./vgpu_types.ts";
+import { TraceLog } from "./metrics/trace.ts";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** Where the guest sees its config-space window (matches the mediator's default). */
+const CFG_GPA = 0xd000_0000;
+
+/** A VM's life-cycle state as the world tracks it (failsafe/crashed come from below). */
+export type VmState = "off" | "running" | "paused" | "stopped" | "rejected";
+
+/** One VM of the world. */
+export class VmRuntime {
+  /** Life-cycle state. */
+  state: VmState = "off";
+  /** Why it was rejected (no vGPU could be created). */
+  reason = "";
+  /** Its vGPU while it exists. */
+  vgpu: Vgpu | null = null;
+  /** Its RAM. */
+  mem: GuestMemory | null = null;
+  /** Its guest driver. */
+  driver: GuestDriver | null = null;
+  /** Its workload interpreter. */
+  runner: WorkloadRunner | null = null;
+  /** The workload process (its vCPU). */
+  proc: Process | null = null;
+  /** When it was last started or resumed (ns). */
+  since = 0;
+  /** Time spent running (ns), for fps and throughput. */
+  activeNs = 0;
+  /** Render-engine busy time at the last sample (ns), for the share series. */
+  lastBusy = 0;
+
+  /**
+   * @param spec the VM's declaration
+   * @param index declaration order (0-based); the VM's owner tag is index + 1
+   */
+  constructor(readonly spec: VmSpec, readonly index: number) {}
+
+  /** Owner tag of this VM's host frames. */
+  get owner(): number {
+    return this.index + 1;
+  }
+
+  /** Time spent running up to `now`. */
+  activeUntil(now: number): number {
+    return this.activeNs + (this.state === "running" ? now - this.since : 0);
+  }
+}
+
+/** A world that could not be built: a clear message, no stack. */
+export class WorldError {
+  /** @param message what went wrong, with the numbers */
+  constructor(readonly message: string) {}
+}
+
+/** Options for {@link World.create}. */
+export interface WorldOptions {
+  /** Overrides the scenario's seed. */
+  seed?: number;
+  /** Overrides the scenario's hypervisor (built-in name or plugin path). */
+  hypervisor?: string;
+  /** Record a trace. */
+  trace?: boolean;
+  /** Sampling period of the time series (ns, default 100 ms). */
+  samplePeriod?: number;
+}
+
+const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
+
+/** One assembled, runnable system. */
+export class World implements EventSink {
+  /** VMs in declaration order. */
+  readonly vms: VmRuntime[];
+  /** Time series sampled every {@link samplePeriod}. */
+  readonly series: { t: number[]; share: number[][]; queue: number[][] };
+  /** The trace, when recording. */
+  readonly trace: TraceLog | null;
+  /** Sampling period (ns). */
+  readonly samplePeriod: number;
+  /** Timeline entries already applied. */
+  applied = 0;
+  /** (time, vGPU id, VM) of every vGPU creation: ids are reused after a VM stops. */
+  private readonly idHistory: { t: number; id: number; vm: string }[] = [];
+
+  private constructor(
+    readonly scenario: Scenario,
+    readonly sim: Sim,
+    readonly gpu: Gpu,
+    readonly gate: MptGate,
+    readonly ctx: SimBackendContext,
+    readonly gvt: Gvt,
+    readonly backendLabel: string,
+    opts: WorldOptions,
+  ) {
+    this.vms = scenario.vms.map((s, i) => new VmRuntime(s, i));
+    this.series = { t: [], share: this.vms.map(() => []), queue: this.vms.map(() => []) };
+    this.trace = opts.trace ? new TraceLog() : null;
+    this.samplePeriod = opts.samplePeriod ?? 100 * 1e6;
+    if (this.trace) for (const vm of this.vms) this.trace.processNames.set(vm.owner, vm.spec.name);
+  }
+
+  /** Builds the world; a {@link WorldError} for a backend that cannot load or a VM that cannot fit at t=0. */
+  static async create(scenario: Scenario, opts: WorldOptions = {}): Promise<World | WorldError> {
+    const sim = new Sim(opts.seed ?? scenario.seed);
+    const guestRam = scenario.vms.reduce((a, v) => a + v.memory, 0);
+    const gpu = new Gpu(sim, { ...gpuConfigFromHost(scenario.host), hostMemoryBytes: 2 * GiB + guestRam });
+    const hv = opts.hypervisor ? { ...scenario.hypervisor, name: opts.hypervisor } : scenario.hypervisor;
+    const base = hv.loc?.file ? new URL(`file://${absolute(hv.loc.file)}`) : undefined;
+    const opened = await openBackend(sim, hv, base);
+    if (isLoadError(opened)) return new WorldError(opened.message);
+    const gvt = new Gvt(sim, gpu, opened.gate, {
+      host: scenario.host,
+      types: scenario.types,
+      scheduler: scenario.scheduler,
+    });
+    if (!gvt.backendReady) {
+      return new WorldError(`hypervisor backend ${opened.label} refused hostInit`);
+    }
+    const w = new World(scenario, sim, gpu, opened.gate, opened.ctx, gvt, opened.label, opts);
+    for (const vm of w.vms) {
+      if (!vm.spec.autostart) continue;
+      if (vm.spec.start === 0) {
+        const err = w.startVm(vm);
+        if (err) return new WorldError(err);
+      } else sim.scheduleAt(vm.spec.start, w, EV_START, vm.index);
+    }
+    scenario.timeline.forEach((ev, i) => sim.scheduleAt(ev.at, w, EV_TIMELINE, i));
+    sim.schedule(w.samplePeriod, w, EV_SAMPLE);
+    return w;
+  }
+
+  /** Runs until `until` (ns; default the scenario's duration). */
+  run(until = this.scenario.duration): void {
+    this.sim.runUntil(until);
+  }
+
+  /** A VM by name. */
+  vm(name: string): VmRuntime | undefined {
+    return this.vms.find((v) => v.spec.name === name);
+  }
+
+  /** The workload a VM runs. */
+  workloadOf(vm: VmRuntime): WorkloadSpec {
+    return this.scenario.workloads[vm.spec.workload];
+  }
+
+  /** @internal timeline, delayed starts and sampling */
+  onEvent(kind: number, arg: number): void {
+    if (kind === EV_TIMELINE) {
+      this.applied++;
+      this.apply(this.scenario.timeline[arg]);
+    } else if (kind === EV_START) {
+      const vm = this.vms[arg];
+      if (vm.state === "off") this.startVm(vm);
+    } else if (kind === EV_SAMPLE) {
+      this.sample();
+      this.sim.schedule(this.samplePeriod, this, EV_SAMPLE);
+    }
+  }
+
+  /**
+   * Starts a VM: its RAM, its vGPU (a message with the numbers if it does not fit), its
+   * guest driver and its workload. Returns an error message, or undefined.
+   */
+  startVm(vm: VmRuntime): string | undefined {
+    if (vm.state === "running" || vm.state === "paused") return undefined;
+    const type = findType(this.scenario.types, vm.spec.type);
+    const id = this.gvt.nextVgpuId();
+    const mem = new GuestMemory(this.gpu.memory, vm.owner, vm.spec.memory);
+    if (id > 0) this.ctx.setGuestMemory(id, mem);
+    const v = id > 0
+      ? this.gvt.createVgpu({
+        vm: vm.spec.name,
+        type: vm.spec.type,
+        weight: vm.spec.weight,
+        memory: vm.spec.memory,
+        vcpus: vm.spec.vcpus,
+        owner: vm.owner,
+        cfg: CFG_GPA,
+      })
+      : { error: "no_resources" as const, message: `cannot create a vGPU for VM ${vm.spec.name}: all 7 vGPU ids are in use` };
+    if (isCreateError(v)) {
+      mem.release();
+      vm.state = "rejected";
+      vm.reason = v.message;
+      return v.message;
+    }
+    const driver = new GuestDriver({
+      sim: this.sim,
+      port: this.gate,
+      info: { id: v.id, vm: v.vm, memory: v.memory, vcpus: v.vcpus, bar0: v.bar0, bar2: v.bar2, cfg: CFG_GPA },
+      mem,
+      rng: this.sim.streams.stream(`guest:${vm.spec.name}`),
+      width: type?.width,
+      height: type?.height,
+    });
+    this.ctx.setMsiReceiver(v.id, driver);
+    const runner = new WorkloadRunner(
+      this.sim,
+      this.workloadOf(vm),
+      driver,
+      this.sim.streams.stream(`vm:${vm.spec.name}`),
+    );
+    this.idHistory.push({ t: this.sim.now, id: v.id, vm: vm.spec.name });
+    Object.assign(vm, { vgpu: v, mem, driver, runner, state: "running", since: this.sim.now, lastBusy: 0 });
+    vm.proc = runner.spawn() as Process;
+    this.mark(vm, "start");
+    return undefined;
+  }
+
+  /** Stops a VM: its vCPUs stop for good and its vGPU is destroyed. */
+  stopVm(vm: VmRuntime): void {
+    if (vm.state !== "running" && vm.state !== "paused") return;
+    vm.activeNs = vm.activeUntil(this.sim.now);
+    vm.proc?.suspend();
+    if (vm.vgpu) this.gvt.destroyVgpu(vm.vgpu.id);
+    vm.state = "stopped";
+    this.mark(vm, "stop");
+  }
+
+  /** Pauses a VM's vCPUs (work already queued on the GPU still runs). */
+  pauseVm(vm: VmRuntime): void {
+    if (vm.state !== "running") return;
+    vm.activeNs = vm.activeUntil(this.sim.now);
+    vm.proc?.suspend();
+    vm.state = "paused";
+    this.mark(vm, "pause");
+  }
+
+  /** Resumes a paused VM. */
+  resumeVm(vm: VmRuntime): void {
+    if (vm.state !== "paused") return;
+    vm.since = this.sim.now;
+    vm.state = "running";
+    vm.proc?.resume();
+    this.mark(vm, "resume");
+  }
+
+  /** A device-model-level reset (FLR) of the VM's vGPU; the guest driver re-initialises. */
+  resetVm(vm: VmRuntime): void {
+    if (!vm.vgpu || !vm.driver) return;
+    this.gvt.resetVgpu(vm.vgpu.id, "dmlr");
+    vm.driver.reset();
+    this.mark(vm, "reset");
+  }
+
+  /** Applies one timeline entry. */
+  apply(ev: TimelineEvent): void {
+    const a = ev.action;
+    switch (a.kind) {
+      case "start": {
+        const vm = this.vm(a.vm);
+        if (vm) this.startVm(vm);
+        break;
+      }
+      case "stop":
+      case "pause":
+      case "resume":
+      case "reset": {
+        const vm = this.vm(a.vm);
+        if (!vm) break;
+        if (a.kind === "stop") this.stopVm(vm);
+        else if (a.kind === "pause") this.pauseVm(vm);
+        else if (a.kind === "resume") this.resumeVm(vm);
+        else this.resetVm(vm);
+        break;
+      }
+      case "weight": {
+        const vm = this.vm(a.vm);
+        if (vm?.vgpu) this.gvt.setWeight(vm.vgpu.id, a.weight);
+        break;
+      }
+      case "fault":
+        this.gate.addFault(a.rule);
+        break;
+      case "policy":
+        this.gvt.setPolicy(a.scheduler);
+        break;
+      case "misbehave": {
+        const vm = this.vm(a.vm);
+        if (vm?.driver && vm.state === "running") vm.driver.misbehave(a.misbehaviour, a.count);
+        break;
+      }
+    }
+  }
+
+  /** The VM that held vGPU `id` at time `t`. */
+  vmNameOfVgpu(id: number, t: number): string {
+    let name = `vgpu${id}`;
+    for (const h of this.idHistory) if (h.id === id && h.t <= t) name = h.vm;
+    return name;
+  }
+
+  /** The state a user sees: failsafe and crashed override the life-cycle state. */
+  stateOf(vm: VmRuntime): string {
+    if (vm.vgpu && this.backendCrashed(vm.vgpu.id)) return "crashed";
+    if (vm.vgpu?.failsafe && vm.state !== "stopped") return "failsafe";
+    if (vm.state === "running" && vm.runner?.finished) return "idle";
+    return vm.state;
+  }
+
+  /** Whether the backend reports the VM's domain crashed (optional backend query). */
+  backendCrashed(vgpuId: number): boolean {
+    const b = this.gate.backend as { crashed?: (id: number) => boolean };
+    try {
+      return typeof b.crashed === "function" && b.crashed(vgpuId) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  private sample(): void {
+    const now = this.sim.now;
+    this.series.t.push(now);
+    this.vms.forEach((vm, i) => {
+      const busy = vm.vgpu ? vm.vgpu.counters.busyNs[0] : 0;
+      this.series.share[i].push(Math.max(0, busy - vm.lastBusy) / this.samplePeriod);
+      vm.lastBusy = busy;
+      let q = 0;
+      if (vm.vgpu) for (const queue of vm.vgpu.queues) q += queue.length;
+      this.series.queue[i].push(q);
+      if (this.trace) {
+        this.trace.counter(now, vm.owner, "GPU share", this.series.share[i][this.series.share[i].length - 1]);
+        this.trace.counter(now, vm.owner, "queue depth", q);
+      }
+    });
+  }
+
+  private mark(vm: VmRuntime, what: string): void {
+    this.trace?.instant(this.sim.now, vm.owner, 10, what);
+  }
+}
+
+function absolute(p: string): string {
+  return p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+}

@@ -1,0 +1,99 @@
+/**
+ * Diagnostics: located messages, and their rendering as
+ * `file:line:col: error: message`, the source line, and a caret under the column.
+ */
+
+/** One problem found in a scenario. */
+export interface Diagnostic {
+  /** File as given by the user. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column. */
+  col: number;
+  /** Length of the offending text (>= 1), for the `^~~~` underline. */
+  len: number;
+  /** Severity; every error makes `check` fail. */
+  severity: "error" | "warning";
+  /** What went wrong, including what was expected. */
+  message: string;
+  /** Optional extra line (a hint or the numbers behind a decision). */
+  note?: string;
+}
+
+/** Options for {@link formatDiagnostics}. */
+export interface FormatOptions {
+  /** ANSI colours (default false). */
+  color?: boolean;
+}
+
+const RED = "\x1b[1;31m";
+const YEL = "\x1b[1;33m";
+const BOLD = "\x1b[1m";
+const CYAN = "\x1b[36m";
+const OFF = "\x1b[0m";
+
+/**
+ * Renders diagnostics the way compilers do:
+ * ```
+ * demo.gvt:3:29: error: unknown workload 'gam'; expected one of: game, transcode
+ *     3 | vm desktop { type V5_4; run gam }
+ *       |                             ^~~
+ * ```
+ * Lines that cannot be found in `sources` are rendered without the excerpt.
+ */
+export function formatDiagnostics(
+  diags: readonly Diagnostic[],
+  sources: ReadonlyMap<string, string>,
+  opts: FormatOptions = {},
+): string {
+  const c = opts.color === true;
+  const lineCache = new Map<string, string[]>();
+  const out: string[] = [];
+  for (const d of diags) {
+    const sev = d.severity === "error"
+      ? (c ? RED + "error" + OFF : "error")
+      : (c ? YEL + "warning" + OFF : "warning");
+    const head = `${d.file}:${d.line}:${d.col}:`;
+    out.push(`${c ? BOLD + head + OFF : head} ${sev}: ${d.message}`);
+    const src = sources.get(d.file);
+    if (src !== undefined) {
+      let lines = lineCache.get(d.file);
+      if (!lines) {
+        lines = src.split("\n");
+        lineCache.set(d.file, lines);
+      }
+      const text = (lines[d.line - 1] ?? "").replace(/\r$/, "").replace(/\t/g, " ");
+      const num = String(d.line);
+      const pad = " ".repeat(Math.max(4, num.length));
+      const underline = "^" + "~".repeat(Math.max(0, Math.min(d.len, text.length - d.col + 1) - 1));
+      out.push(`${num.padStart(pad.length)} | ${text}`);
+      const caret = " ".repeat(Math.max(0, d.col - 1)) + underline;
+      out.push(`${pad} | ${c ? CYAN + caret + OFF : caret}`);
+    }
+    if (d.note) out.push(`${" ".repeat(4)} = note: ${d.note}`);
+  }
+  return out.length ? out.join("\n") + "\n" : "";
+}
+
+/** Sorts diagnostics by file (in the given order), line and column; stable otherwise. */
+export function sortDiagnostics(diags: Diagnostic[], fileOrder: readonly string[]): Diagnostic[] {
+  const rank = (f: string) => {
+    const i = fileOrder.indexOf(f);
+    return i < 0 ? fileOrder.length : i;
+  };
+  return diags
+    .map((d, i) => ({ d, i }))
+    .sort((x, y) =>
+      rank(x.d.file) - rank(y.d.file) || x.d.line - y.d.line || x.d.col - y.d.col ||
+      x.i - y.i
+    )
+    .map((x) => x.d);
+}
+
+/** Count of error-severity diagnostics. */
+export function errorCount(diags: readonly Diagnostic[]): number {
+  let n = 0;
+  for (const d of diags) if (d.severity === "error") n++;
+  return n;
+}

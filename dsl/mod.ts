@@ -1,0 +1,345 @@
+/**
+ * The scenario language: load a `.gvt` file (with its includes), parse it with error
+ * recovery, check it, and get either a {@link Scenario} or located diagnostics.
+ *
+ * ```ts
+ * const { scenario, diagnostics, sources } = loadScenario("scenarios/demo.gvt");
+ * if (!scenario) console.error(formatDiagnostics(diagnostics, sources));
+ * ```
+ * @module
+ */
+
+import type { IRecognitionException, IToken } from "chevrotain";
+import type { Scenario } from "../core/scenario.ts";
+import type { FileAst, ItemAst, Span } from "./ast.ts";
+import { checkItems } from "./checker.ts";
+import { type Diagnostic, formatDiagnostics, sortDiagnostics } from "./diagnostics.ts";
+import { KEYWORDS, scenarioLexer } from "./lexer.ts";
+import {
+  FAULT_ACTIONS,
+  GPU_PROFILES,
+  HYPERVISORS,
+  MISBEHAVIOURS,
+  PERCENTILES,
+  POLICIES,
+  REPORT_TABLES,
+  RESULT_FUNCTIONS,
+  SCHEDULER_PARAMS,
+  TRAP_KINDS,
+  VM_ACTIONS,
+  VM_STATES,
+} from "./functions.ts";
+import { HOST_SETTINGS } from "./checker.ts";
+import { ENGINE_NAMES } from "../core/scenario.ts";
+import { scenarioParser } from "./parser.ts";
+import { AstBuilder } from "./visitor.ts";
+
+export { type Diagnostic, formatDiagnostics, type FormatOptions } from "./diagnostics.ts";
+export { KEYWORDS, SOFT_KEYWORDS } from "./lexer.ts";
+export {
+  type ArgKind,
+  findFunction,
+  MISBEHAVIOURS,
+  PERCENTILES,
+  POLICIES,
+  REPORT_TABLES,
+  RESULT_FUNCTIONS,
+  type ResultFunction,
+  type ResultUnit,
+  TRAP_KINDS,
+  VM_STATES,
+} from "./functions.ts";
+export { DEFAULT_DURATION_NS, DEFAULT_SEED, HOST_SETTINGS } from "./checker.ts";
+export type * from "./ast.ts";
+export type * from "../core/scenario.ts";
+
+/**
+ * Every word the language knows, sorted: keywords, setting names, functions and enumerated
+ * values (for REPL completion).
+ */
+export const COMPLETIONS: readonly string[] = [
+  ...new Set([
+    ...KEYWORDS,
+    ...HOST_SETTINGS,
+    ...ENGINE_NAMES,
+    ...RESULT_FUNCTIONS.map((f) => f.name),
+    ...VM_STATES,
+    ...PERCENTILES,
+    ...TRAP_KINDS,
+    ...POLICIES,
+    ...SCHEDULER_PARAMS,
+    ...MISBEHAVIOURS,
+    ...HYPERVISORS,
+    ...GPU_PROFILES,
+    ...FAULT_ACTIONS,
+    ...VM_ACTIONS,
+    ...REPORT_TABLES,
+    "weight",
+    "policy",
+    "start",
+    "vcpus",
+    "memory",
+    "aperture",
+    "hidden",
+    "fences",
+    "resolution",
+    "draw",
+    "blit",
+    "media",
+    "compute",
+    "store",
+    "lri",
+    "completion",
+    "vblank",
+    "uniform",
+    "exp",
+    "normal",
+    "tables",
+    "metrics",
+    "on",
+    "off",
+  ]),
+].sort();
+
+/** Options of {@link loadScenario} and {@link parseScenarioText}. */
+export interface LoadOptions {
+  /** Reads a file (default `Deno.readTextFileSync`); may throw, which becomes a diagnostic. */
+  readFile?: (path: string) => string;
+  /** Seed override (the CLI's `--seed`). */
+  seed?: number;
+}
+
+/** What loading a scenario gives. */
+export interface LoadResult {
+  /** The checked scenario, present only when there is no error. */
+  scenario?: Scenario;
+  /** All diagnostics (syntax and semantic), sorted by file, line and column. */
+  diagnostics: Diagnostic[];
+  /** Every source read, by path (for {@link formatDiagnostics}). */
+  sources: Map<string, string>;
+}
+
+/** Result of {@link parseFile}. */
+export interface ParseResult {
+  /** The AST (partial when there were syntax errors). */
+  ast: FileAst;
+  /** Lexical and syntax errors. */
+  diagnostics: Diagnostic[];
+}
+
+/** The position just after the last character of `text` (for errors at the end of input). */
+function endOf(file: string, text: string): Span {
+  const lines = text.split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  if (last.length === 0 && lines.length > 1) {
+    return { file, line: lines.length - 1, col: lines[lines.length - 2].length + 1, len: 1 };
+  }
+  return { file, line: lines.length, col: last.length + 1, len: 1 };
+}
+
+function tokenSpan(file: string, text: string, t: IToken | undefined): Span {
+  if (
+    !t || t.tokenType?.name === "EOF" || !Number.isFinite(t.startLine) ||
+    !Number.isFinite(t.startColumn)
+  ) {
+    return endOf(file, text);
+  }
+  return {
+    file,
+    line: t.startLine as number,
+    col: t.startColumn as number,
+    len: Math.max(1, t.image.length),
+  };
+}
+
+/** Lexes, parses and builds the AST of one file. Syntax only: no includes, no checking. */
+export function parseFile(text: string, file: string): ParseResult {
+  const diagnostics: Diagnostic[] = [];
+  const lex = scenarioLexer.tokenize(text);
+  for (const e of lex.errors) {
+    const ch = text.slice(e.offset, e.offset + e.length);
+    diagnostics.push({
+      file,
+      line: e.line ?? 1,
+      col: e.column ?? 1,
+      len: Math.max(1, Math.min(e.length, 1)),
+      severity: "error",
+      message: ch.startsWith('"')
+        ? "unterminated string: expected a closing '\"' on the same line"
+        : ch.startsWith("%")
+        ? "unexpected '%': write a percentage without a space, e.g. 10%"
+        : `unexpected character '${printable(ch.slice(0, 1))}'`,
+    });
+  }
+  scenarioParser.input = lex.tokens;
+  const cst = scenarioParser.file();
+  const errs: IRecognitionException[] = scenarioParser.errors;
+  const seen = new Set<string>();
+  for (const e of errs) {
+    const s = tokenSpan(file, text, e.token);
+    const key = `${s.line}:${s.col}:${e.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    diagnostics.push({ ...s, severity: "error", message: e.message });
+  }
+  let ast: FileAst = { file, items: [] };
+  try {
+    ast = new AstBuilder(file, text).visit(cst) as FileAst ?? ast;
+  } catch (e) {
+    diagnostics.push({
+      ...endOf(file, text),
+      severity: "error",
+      message: `internal error while reading the syntax tree: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    });
+  }
+  return { ast, diagnostics };
+}
+
+function printable(c: string): string {
+  const code = c.codePointAt(0) ?? 0;
+  return code < 32 || code === 127 ? `\\x${code.toString(16).padStart(2, "0")}` : c;
+}
+
+function dirname(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : p.slice(0, i);
+}
+
+function normalize(p: string): string {
+  const abs = p.startsWith("/");
+  const out: string[] = [];
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === ".." && out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else if (part === ".." && abs) continue;
+    else out.push(part);
+  }
+  const s = out.join("/");
+  return abs ? "/" + s : s === "" ? "." : s;
+}
+
+/** Resolves an include path against the including file. */
+export function resolveInclude(from: string, inc: string): string {
+  return inc.startsWith("/") ? normalize(inc) : normalize(dirname(from) + "/" + inc);
+}
+
+interface Loader {
+  readFile: (p: string) => string;
+  sources: Map<string, string>;
+  diags: Diagnostic[];
+  done: Set<string>;
+  syntaxErrors: boolean;
+}
+
+function expand(l: Loader, file: string, text: string, stack: string[]): ItemAst[] {
+  const { ast, diagnostics } = parseFile(text, file);
+  if (diagnostics.length > 0) l.syntaxErrors = true;
+  l.diags.push(...diagnostics);
+  const out: ItemAst[] = [];
+  for (const it of ast.items) {
+    if (it.k !== "include") {
+      out.push(it);
+      continue;
+    }
+    const target = resolveInclude(file, it.path);
+    if (stack.includes(target)) {
+      const cycle = [...stack.slice(stack.indexOf(target)), target].join(" -> ");
+      l.diags.push({ ...it.span, severity: "error", message: `include cycle: ${cycle}` });
+      continue;
+    }
+    if (l.done.has(target)) continue; // each file is included once
+    let src: string;
+    try {
+      src = l.readFile(target);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      l.diags.push({
+        ...it.span,
+        severity: "error",
+        message: `cannot read include file '${it.path}' (resolved to '${target}'): ${why}`,
+      });
+      continue;
+    }
+    l.done.add(target);
+    l.sources.set(target, src);
+    out.push(...expand(l, target, src, [...stack, target]));
+  }
+  return out;
+}
+
+function run(
+  file: string,
+  text: string,
+  opts: LoadOptions,
+  sources: Map<string, string>,
+): LoadResult {
+  const l: Loader = {
+    readFile: opts.readFile ?? ((p) => Deno.readTextFileSync(p)),
+    sources,
+    diags: [],
+    done: new Set([normalize(file)]),
+    syntaxErrors: false,
+  };
+  sources.set(file, text);
+  try {
+    const items = expand(l, file, text, [normalize(file)]);
+    const checked = checkItems(items, file, { seed: opts.seed, partial: l.syntaxErrors });
+    const diagnostics = sortDiagnostics([...l.diags, ...checked.diagnostics], [...sources.keys()]);
+    const failed = diagnostics.some((d) => d.severity === "error");
+    return { scenario: failed ? undefined : checked.scenario, diagnostics, sources };
+  } catch (e) {
+    // The checker is written not to throw; this keeps the promise if it ever does.
+    return {
+      diagnostics: [...l.diags, {
+        file,
+        line: 1,
+        col: 1,
+        len: 1,
+        severity: "error",
+        message: `internal error: ${e instanceof Error ? e.message : String(e)}`,
+      }],
+      sources,
+    };
+  }
+}
+
+/**
+ * Loads, parses and checks a scenario file and the files it includes (`include "x.gvt"`,
+ * relative to the including file; each file once; a cycle is an error). Never throws:
+ * an unreadable main file is a diagnostic too.
+ */
+export function loadScenario(path: string, opts: LoadOptions = {}): LoadResult {
+  const sources = new Map<string, string>();
+  let text: string;
+  try {
+    text = (opts.readFile ?? ((p) => Deno.readTextFileSync(p)))(path);
+  } catch (e) {
+    return {
+      diagnostics: [{
+        file: path,
+        line: 1,
+        col: 1,
+        len: 1,
+        severity: "error",
+        message: `cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`,
+      }],
+      sources,
+    };
+  }
+  return run(path, text, opts, sources);
+}
+
+/**
+ * Parses and checks scenario text held in memory (tests, the REPL). `file` names it in
+ * diagnostics and is the base for includes.
+ */
+export function parseScenarioText(text: string, file: string, opts: LoadOptions = {}): LoadResult {
+  return run(file, text, opts, new Map());
+}
+
+/** Formats a {@link LoadResult}'s diagnostics (convenience for CLIs). */
+export function formatResult(r: LoadResult, color = false): string {
+  return formatDiagnostics(r.diagnostics, r.sources, { color });
+}

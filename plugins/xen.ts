@@ -1,0 +1,637 @@
+/**
+ * XenGT-like backend (Xen HVM guest, GVT-g mediator in dom0), after the `xengt.c` MPT
+ * module of intel/gvt-linux and Xen's ioreq-server / dm_op interfaces.
+ *
+ * - Trap path: one *ioreq server* per VM, created at attach (`XEN_DMOP_create_ioreq_server`),
+ *   with one slot per vCPU in its shared ioreq page and one event channel per vCPU. A trapped
+ *   access exits to Xen, which decodes it (`hvm_exit`), fills the issuing vCPU's slot and
+ *   signals its event channel (`ioreq_send`); dom0 takes the upcall and wakes the per-VM
+ *   emulation thread (`evtchn_upcall`), which reads and dispatches the request
+ *   (`ioreq_handle`), writes the result, sets `STATE_IORESP_READY` and notifies back; Xen
+ *   resumes the blocked vCPU (`ioresp_notify`). Accesses pass whole (1, 2, 4 or 8 bytes; no
+ *   splitting). The guest model does not say which vCPU issued an access, so accesses are
+ *   spread round robin over the vCPUs; each uses its own slot (counted `ioreq_slot_<n>`).
+ * - BAR0 is claimed for the ioreq server by `setTrapArea` (`XEN_DMOP_map_io_range_to_ioreq_
+ *   server`). Before that, or outside the claimed range, Xen finds no server for the access:
+ *   it is not trapped, reads float high (all ones), writes are discarded, and it is counted
+ *   `unhandled_mmio`. The device's config space is claimed at attach (PCI BDF mapped to the
+ *   server), and config writes let the backend follow the guest's MSI enable bit.
+ * - Write protection: the page's p2m type is changed to `p2m_ioreq_server`
+ *   (`XEN_DMOP_set_mem_type`, `set_mem_type`); a guest write to such a page faults
+ *   (`p2m_ioreq_fault`) and travels the same ioreq round trip to the write-protect handler.
+ * - MSI: a `XEN_DMOP_inject_msi` hypercall (`dm_op`); Xen's vlapic delivers it after
+ *   `msi_latency`. Dropped (false) while the guest has MSI disabled or the domain crashed.
+ * - `gfnToMfn`: a translation hypercall per call (`gfn_to_mfn_hypercall`). The gfn is logged
+ *   dirty (the GPU may write it); `vgpuDescheduled` flushes the dirty log with one
+ *   `XEN_DMOP_modified_memory` hypercall (`dirty_flush` + `dirty_flush_per_extent` per
+ *   contiguous run), so live migration sees GPU-written pages.
+ * - DMA: identity (no IOMMU in dom0's view): the device address is the machine address of
+ *   the gfn. Nothing is pinned (Xen never moves HVM RAM); the backend keeps a per-address
+ *   reference count only so map/pin/unmap balance can be checked. DMA-mapped gfns are logged
+ *   dirty too.
+ * - `mapGfnToMfn` (aperture): `XEN_DOMCTL_memory_mapping` in chunks of 64 pages
+ *   (`domctl_mapping` + `domctl_per_page`); Xen answers -E2BIG for a chunk above its limit
+ *   (parameter `domctl_max_pages`, default 64), and the chunk is halved and retried; the
+ *   halved size is kept for the rest of the range.
+ * - Guest memory (`readGpa`/`writeGpa`): through a foreign mapping of all guest RAM, built
+ *   lazily on the first access (`foreign_map_base` + `foreign_map_per_mib`), then a memcpy
+ *   (`gpa_copy_per_kib`).
+ * - Emulation errors: an access the ioreq handler cannot decode (a size other than 1, 2, 4
+ *   or 8, or one crossing the end of BAR0), a busy slot, or an exception from the core's
+ *   emulation pauses and crashes the domain (counted `domain_crashed`). A crashed domain's
+ *   vCPUs no longer run: further guest accesses are ignored (`paused_domain_access`), MSIs
+ *   are dropped, page-track changes fail. `crashed(vgpuId)` tells the core, and
+ *   `opFailed(vgpuId, op)` lets the core report an injected fault on a trap-path op, which
+ *   Xen treats as an emulation error too.
+ *
+ * Parameters: any cost name below (ns) overrides that cost; `domctl_max_pages` as above.
+ */
+
+import type {
+  BackendContext,
+  BackendFactory,
+  CostModel,
+  GuestMemoryView,
+  GvtOps,
+  Handle,
+  MptBackend,
+  VgpuInfo,
+} from "../core/mpt/types.ts";
+import { MPT_EFAULT, MPT_EINVAL, MPT_EIO, MPT_OK } from "../core/mpt/types.ts";
+import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+
+/** Default costs (ns) of the XenGT paths, each with the reason for its size. */
+export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
+  /** VM exit and Xen's instruction emulator decoding the MMIO access (hvmemul). */
+  hvm_exit: 1_200,
+  /** Filling the vCPU's ioreq slot, STATE_IOREQ_READY, event-channel send. */
+  ioreq_send: 300,
+  /** dom0 event-channel upcall and waking the per-VM emulation thread (a dom0 vCPU must be
+   * scheduled: the main extra cost over KVM, where QEMU runs on the exiting thread). */
+  evtchn_upcall: 2_500,
+  /** The emulation thread reading, decoding and dispatching one request. */
+  ioreq_handle: 200,
+  /** IORESP_READY, notify back, Xen's hvm_io_assist and resuming the blocked vCPU. */
+  ioresp_notify: 1_800,
+  /** EPT violation on a p2m_ioreq_server page, before the ioreq is built. */
+  p2m_ioreq_fault: 800,
+  /** XEN_DMOP_set_mem_type: p2m type change of one page plus a TLB flush. */
+  set_mem_type: 1_500,
+  /** One dm_op hypercall from dom0 (inject_msi). */
+  dm_op: 800,
+  /** hvm_inject_msi until the guest vCPU takes the interrupt (vlapic, IPI to its pCPU). */
+  msi_latency: 1_000,
+  /** gfn to mfn translation hypercall (a p2m lookup in Xen) from dom0. */
+  gfn_to_mfn_hypercall: 700,
+  /** Validity query of a gfn: the same p2m lookup hypercall. */
+  gfn_query: 600,
+  /** XEN_DMOP_modified_memory hypercall flushing the dirty log. */
+  dirty_flush: 1_500,
+  /** ... plus per contiguous extent of dirty gfns (p2m log-dirty bitmap updates). */
+  dirty_flush_per_extent: 100,
+  /** Building the foreign mapping of guest RAM: fixed part (privcmd, VMA setup). */
+  foreign_map_base: 40_000,
+  /** ... plus per MiB of guest RAM (256 p2m lookups and PTE installs). */
+  foreign_map_per_mib: 1_500,
+  /** Declared cost of readGpa/writeGpa through an established mapping. */
+  gpa_access: 100,
+  /** memcpy per KiB through the foreign mapping. */
+  gpa_copy_per_kib: 30,
+  /** One XEN_DOMCTL_memory_mapping hypercall (also charged for an -E2BIG answer). */
+  domctl_mapping: 3_000,
+  /** ... plus per page mapped (p2m entry update). */
+  domctl_per_page: 50,
+  /** DMA map/unmap/pin bookkeeping (identity mapping, no IOMMU programming). */
+  dma_identity: 100,
+  /** Creating the ioreq server, mapping its pages, claiming the device's config space. */
+  ioreq_server_create: 150_000,
+  /** Binding one vCPU's event channel to the emulation thread. */
+  evtchn_bind: 5_000,
+  /** Destroying the ioreq server and unbinding its event channels. */
+  ioreq_server_destroy: 80_000,
+  /** Unmapping the foreign mapping of guest RAM at detach (if it was built). */
+  foreign_unmap: 20_000,
+  /** XEN_DMOP_map_io_range_to_ioreq_server (claim or release BAR0). */
+  map_io_range: 2_000,
+  /** Mapping the virtual OpRegion pages into the guest (two-page memory mapping). */
+  opregion_map: 10_000,
+};
+
+/** Default largest chunk (pages) XEN_DOMCTL_memory_mapping accepts before -E2BIG. */
+export const XEN_DOMCTL_MAX_PAGES = 64;
+
+const MiB = 1024 * 1024;
+const BAR0_SIZE = 16 * MiB;
+const CFG_SIZE = 4096;
+const PAGE = 4096;
+const HUGE = 2 * MiB;
+const CHUNK = 64;
+
+/** Slot states of a shared ioreq page (xen/include/public/hvm/ioreq.h). */
+export const STATE_IOREQ_NONE = 0;
+/** A request is ready for the ioreq server. */
+export const STATE_IOREQ_READY = 1;
+/** The ioreq server is handling the request. */
+export const STATE_IOREQ_INPROCESS = 2;
+/** The response is ready for Xen. */
+export const STATE_IORESP_READY = 3;
+
+/** Request types. */
+const IOREQ_TYPE_COPY = 1;
+const IOREQ_TYPE_PCI_CONFIG = 2;
+
+/** One vCPU's slot of the shared ioreq page (`struct ioreq`). */
+class IoreqSlot {
+  state = STATE_IOREQ_NONE;
+  type = IOREQ_TYPE_COPY;
+  addr = 0;
+  size = 0;
+  dir = 0;
+  data = 0;
+  constructor(readonly port: number) {}
+}
+
+/** Per-vGPU state (`struct xengt_hvm_dev`). */
+class XenVgpu {
+  readonly slots: IoreqSlot[] = [];
+  nextVcpu = 0;
+  trapStart = 0;
+  trapEnd = 0;
+  readonly ioreqPages: Uint8Array;
+  readonly dirty = new Set<number>();
+  readonly dmaRefs = new Map<number, number>();
+  foreignMapped = false;
+  msiCap = -1;
+  msiEnabled = false;
+  crashed = false;
+  detached = false;
+  readonly bytes = new Uint8Array(8);
+
+  constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView, firstPort: number) {
+    const n = Math.max(1, info.vcpus | 0);
+    for (let i = 0; i < n; i++) this.slots.push(new IoreqSlot(firstPort + i));
+    this.ioreqPages = new Uint8Array(mem.frames);
+  }
+}
+
+/** The xen backend: the MPT ops plus the crashed-domain query and the fault hook. */
+export interface XenBackend extends MptBackend {
+  /** True once the vGPU's domain was crashed by an emulation error. */
+  crashed(vgpuId: number): boolean;
+  /**
+   * The core reports that an op failed for this vGPU (e.g. an injected fault); a failure
+   * on the trap path (guestMmioRead/Write, guestMemWrite) is an emulation error and crashes
+   * the domain. Returns true if the domain was crashed by this call.
+   */
+  opFailed(vgpuId: number, op: string): boolean;
+}
+
+const TRAP_PATH_OPS = new Set(["guestMmioRead", "guestMmioWrite", "guestMemWrite"]);
+
+/** The XenGT-like backend factory. */
+const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
+  const p = ctx.params;
+  const cost = (name: string): number => {
+    const v = p[name];
+    return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : XEN_DEFAULT_COSTS[name];
+  };
+  const maxPagesParam = p.domctl_max_pages;
+  const domctlMax = typeof maxPagesParam === "number" && maxPagesParam >= 1
+    ? Math.floor(maxPagesParam)
+    : XEN_DOMCTL_MAX_PAGES;
+  const C = {
+    exit: cost("hvm_exit"),
+    send: cost("ioreq_send"),
+    upcall: cost("evtchn_upcall"),
+    handle: cost("ioreq_handle"),
+    notify: cost("ioresp_notify"),
+    p2mFault: cost("p2m_ioreq_fault"),
+    msiLatency: cost("msi_latency"),
+    flush: cost("dirty_flush"),
+    flushExtent: cost("dirty_flush_per_extent"),
+    mapBase: cost("foreign_map_base"),
+    mapMib: cost("foreign_map_per_mib"),
+    copyKib: cost("gpa_copy_per_kib"),
+    domctl: cost("domctl_mapping"),
+    domctlPage: cost("domctl_per_page"),
+    bind: cost("evtchn_bind"),
+    unmapForeign: cost("foreign_unmap"),
+  };
+  let ops: GvtOps | null = null;
+  let nextPort = 1;
+  const crashedIds = new Set<number>();
+  const attached = new Map<number, XenVgpu>();
+
+  const costs: CostModel = {
+    hostInit: 0,
+    hostExit: 0,
+    attachVgpu: cost("ioreq_server_create"),
+    detachVgpu: cost("ioreq_server_destroy"),
+    injectMsi: cost("dm_op"),
+    fromVirtToMfn: 200,
+    enablePageTrack: cost("set_mem_type"),
+    disablePageTrack: cost("set_mem_type"),
+    readGpa: cost("gpa_access"),
+    writeGpa: cost("gpa_access"),
+    gfnToMfn: cost("gfn_to_mfn_hypercall"),
+    dmaMapGuestPage: cost("dma_identity"),
+    dmaUnmapGuestPage: cost("dma_identity"),
+    dmaPinGuestPage: cost("dma_identity"),
+    mapGfnToMfn: 0,
+    setTrapArea: cost("map_io_range"),
+    isValidGfn: cost("gfn_query"),
+    setOpregion: cost("opregion_map"),
+    guestMmioRead: C.exit,
+    guestMmioWrite: C.exit,
+    guestMemWrite: 0,
+    vgpuDescheduled: 0,
+  };
+  for (const k of Object.keys(XEN_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
+
+  const st = (h: Handle): XenVgpu => h as XenVgpu;
+
+  const isBacked = (v: XenVgpu, gfn: number): boolean =>
+    v.mem.isBacked !== undefined
+      ? v.mem.isBacked(gfn)
+      : Number.isInteger(gfn) && gfn >= 0 && gfn < v.mem.frames && v.mem.mfnOf(gfn) >= 0;
+
+  /** Pauses and crashes the domain (xen_pause_domain + domain_crash). */
+  const crash = (v: XenVgpu, why: string): void => {
+    if (v.crashed) return;
+    v.crashed = true;
+    crashedIds.add(v.info.id);
+    ctx.count("domain_crashed");
+    ctx.log(`vGPU ${v.info.id} (${v.info.vm}): emulation error (${why}): domain paused, crashed`);
+  };
+
+  /**
+   * One ioreq round trip: Xen fills the issuing vCPU's slot and signals, the emulation
+   * thread handles it, answers IORESP_READY and notifies. Returns the value read, or -1
+   * after an emulation error (the domain is crashed).
+   */
+  const roundTrip = (
+    v: XenVgpu,
+    type: number,
+    addr: number,
+    size: number,
+    write: boolean,
+    value: number,
+    wp: boolean,
+  ): number => {
+    const vcpu = v.nextVcpu;
+    v.nextVcpu = (vcpu + 1) % v.slots.length;
+    const s = v.slots[vcpu];
+    if (s.state !== STATE_IOREQ_NONE) {
+      crash(v, `ioreq slot of vCPU ${vcpu} busy (state ${s.state})`);
+      return -1;
+    }
+    // Xen: build the request in the shared page and signal the vCPU's event channel
+    s.type = type;
+    s.addr = addr;
+    s.size = size;
+    s.dir = write ? 0 : 1;
+    s.data = write ? value : 0;
+    s.state = STATE_IOREQ_READY;
+    ctx.charge(C.send);
+    ctx.count("ioreqs");
+    ctx.count(`ioreq_slot_${vcpu}`);
+    ctx.count("evtchn_notify");
+    // dom0: upcall, the emulation thread takes the request
+    ctx.charge(C.upcall + C.handle);
+    s.state = STATE_IOREQ_INPROCESS;
+    let result = 0;
+    let ok = size === 1 || size === 2 || size === 4 || size === 8;
+    if (!ok) crash(v, `cannot decode a ${size}-byte access at ${addr}`);
+    else if (ops !== null) {
+      try {
+        const id = v.info.id;
+        if (wp) ops.writeProtectHandler(id, addr, size, value);
+        else if (type === IOREQ_TYPE_PCI_CONFIG) {
+          if (write) cfgWrite(v, addr, size, value);
+          else result = ops.emulateCfgRead(id, addr, size);
+        } else if (write) ops.emulateMmioWrite(id, addr - v.trapStart, size, value);
+        else result = ops.emulateMmioRead(id, addr - v.trapStart, size);
+      } catch (e) {
+        ok = false;
+        crash(v, `the mediator failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    // answer: IORESP_READY + notify; Xen completes the vCPU's instruction
+    s.data = write ? s.data : result;
+    s.state = STATE_IORESP_READY;
+    ctx.charge(C.notify);
+    s.state = STATE_IOREQ_NONE;
+    return ok ? result : -1;
+  };
+
+  /** A config write seen by the ioreq server: follow the guest's MSI enable bit. */
+  const cfgWrite = (v: XenVgpu, off: number, size: number, val: number): void => {
+    const o = ops!;
+    const id = v.info.id;
+    o.emulateCfgWrite(id, off, size, val);
+    if (v.msiCap < 0) v.msiCap = findMsiCap({ cfgRead: (a, n) => o.emulateCfgRead(id, a, n) });
+    const ctl = v.msiCap + PCI_MSI_FLAGS;
+    if (off <= ctl && ctl < off + size) {
+      v.msiEnabled = (o.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
+    }
+  };
+
+  /** Builds the foreign mapping of all guest RAM on first use. */
+  const foreignMap = (v: XenVgpu): void => {
+    if (v.foreignMapped) return;
+    v.foreignMapped = true;
+    ctx.charge(C.mapBase + C.mapMib * (v.mem.frames * PAGE / MiB));
+    ctx.count("foreign_map_built");
+  };
+
+  const logDirty = (v: XenVgpu, gfn: number): void => {
+    if (!v.dirty.has(gfn)) {
+      v.dirty.add(gfn);
+      ctx.count("dirty_logged");
+    }
+  };
+
+  /** The domctl memory mapping of one chunk: -E2BIG above Xen's limit. */
+  const domctlMapping = (nr: number): boolean => {
+    ctx.charge(C.domctl);
+    ctx.count("domctl_memory_mapping");
+    if (nr > domctlMax) {
+      ctx.count("domctl_e2big");
+      return false;
+    }
+    ctx.charge(C.domctlPage * nr);
+    return true;
+  };
+
+  const backend: XenBackend = {
+    name: "xen",
+    costs,
+
+    hostInit(o: GvtOps): void {
+      ops = o;
+    },
+
+    hostExit(): void {
+      ops = null;
+    },
+
+    attachVgpu(info: VgpuInfo): Handle {
+      const v = new XenVgpu(info, ctx.guestMemory(info.id), nextPort);
+      nextPort += v.slots.length;
+      ctx.charge(C.bind * v.slots.length);
+      ctx.count("ioreq_servers");
+      crashedIds.delete(info.id);
+      attached.set(info.id, v);
+      return v;
+    },
+
+    detachVgpu(h: Handle): void {
+      const v = st(h);
+      if (v.detached) return;
+      v.detached = true;
+      if (attached.get(v.info.id) === v) attached.delete(v.info.id);
+      if (v.foreignMapped) ctx.charge(C.unmapForeign);
+      v.foreignMapped = false;
+      v.ioreqPages.fill(0);
+      v.dmaRefs.clear();
+      v.dirty.clear();
+      v.trapStart = v.trapEnd = 0;
+      v.msiEnabled = false;
+    },
+
+    injectMsi(h: Handle, addr: number, data: number): boolean {
+      const v = st(h);
+      if (v.crashed) {
+        ctx.count("msi_dropped_crashed");
+        return false;
+      }
+      if (!v.msiEnabled) {
+        ctx.count("msi_dropped_disabled");
+        return false;
+      }
+      ctx.count("dm_op_inject_msi");
+      ctx.deliverMsi(v.info.id, addr, data, C.msiLatency);
+      return true;
+    },
+
+    /** dom0's virt_to_mfn (OpRegion): host addresses in the simulation are machine addresses. */
+    fromVirtToMfn(addr: number): number {
+      return Number.isFinite(addr) && addr >= 0 ? Math.floor(addr / PAGE) : -1;
+    },
+
+    enablePageTrack(h: Handle, gfn: number): number {
+      const v = st(h);
+      if (v.crashed) return MPT_EIO;
+      if (!isBacked(v, gfn)) return MPT_EINVAL;
+      if (v.ioreqPages[gfn] === 0) {
+        v.ioreqPages[gfn] = 1;
+        ctx.count("p2m_ioreq_server_pages");
+      }
+      return MPT_OK;
+    },
+
+    disablePageTrack(h: Handle, gfn: number): number {
+      const v = st(h);
+      if (v.crashed) return MPT_EIO;
+      if (!isBacked(v, gfn)) return MPT_EINVAL;
+      v.ioreqPages[gfn] = 0;
+      return MPT_OK;
+    },
+
+    readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
+      const v = st(h);
+      foreignMap(v);
+      ctx.charge(C.copyKib * (buf.length / 1024));
+      return v.mem.read(gpa, buf) ? MPT_OK : MPT_EFAULT;
+    },
+
+    writeGpa(h: Handle, gpa: number, buf: Uint8Array): number {
+      const v = st(h);
+      foreignMap(v);
+      ctx.charge(C.copyKib * (buf.length / 1024));
+      return v.mem.write(gpa, buf) ? MPT_OK : MPT_EFAULT;
+    },
+
+    gfnToMfn(h: Handle, gfn: number): number {
+      const v = st(h);
+      if (!isBacked(v, gfn)) return -1;
+      const m = v.mem.mfnOf(gfn);
+      if (m >= 0) logDirty(v, gfn);
+      return m;
+    },
+
+    dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
+      const v = st(h);
+      if (size !== PAGE && size !== HUGE) return MPT_EINVAL;
+      const pages = size / PAGE;
+      let base = -1;
+      for (let i = 0; i < pages; i++) {
+        if (!isBacked(v, gfn + i)) return MPT_EFAULT;
+        const m = v.mem.mfnOf(gfn + i);
+        if (m < 0) return MPT_EFAULT;
+        if (i === 0) base = m;
+        else if (m !== base + i) return MPT_EINVAL;
+      }
+      for (let i = 0; i < pages; i++) logDirty(v, gfn + i);
+      const dma = base * PAGE;
+      v.dmaRefs.set(dma, (v.dmaRefs.get(dma) ?? 0) + 1);
+      return dma;
+    },
+
+    dmaUnmapGuestPage(h: Handle, dma: number): void {
+      const v = st(h);
+      const r = v.dmaRefs.get(dma);
+      if (r === undefined) {
+        ctx.count("dma_unmap_unknown");
+        return;
+      }
+      if (r <= 1) v.dmaRefs.delete(dma);
+      else v.dmaRefs.set(dma, r - 1);
+    },
+
+    dmaPinGuestPage(h: Handle, dma: number): number {
+      const v = st(h);
+      const r = v.dmaRefs.get(dma);
+      if (r === undefined) return MPT_EINVAL;
+      v.dmaRefs.set(dma, r + 1);
+      return MPT_OK;
+    },
+
+    mapGfnToMfn(_h: Handle, gfn: number, mfn: number, nr: number, map: boolean): number {
+      if (!Number.isInteger(nr) || nr < 0 || gfn < 0 || mfn < 0) return MPT_EINVAL;
+      let done = 0;
+      let chunk = CHUNK;
+      while (done < nr) {
+        const n = Math.min(chunk, nr - done);
+        if (domctlMapping(n)) {
+          done += n;
+          continue;
+        }
+        if (n === 1) return MPT_EIO;
+        chunk = n >> 1;
+        ctx.count("domctl_chunk_halved");
+      }
+      ctx.count(map ? "pages_mapped" : "pages_unmapped", nr);
+      return MPT_OK;
+    },
+
+    setTrapArea(h: Handle, start: number, end: number, map: boolean): number {
+      const v = st(h);
+      if (!(end > start) || start < 0) return MPT_EINVAL;
+      if (map) {
+        v.trapStart = start;
+        v.trapEnd = Math.min(end, start + BAR0_SIZE);
+      } else if (v.trapStart === start) {
+        v.trapStart = v.trapEnd = 0;
+      }
+      return MPT_OK;
+    },
+
+    isValidGfn(h: Handle, gfn: number): boolean {
+      return isBacked(st(h), gfn);
+    },
+
+    setOpregion(h: Handle): number {
+      return st(h).crashed ? MPT_EIO : MPT_OK;
+    },
+
+    guestMmioRead(h: Handle, gpa: number, size: number): number {
+      const v = st(h);
+      if (v.crashed) {
+        ctx.count("paused_domain_access");
+        return allOnes(size);
+      }
+      const cfg = v.info.cfg;
+      if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
+        const r = roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, false, 0, false);
+        return r < 0 ? allOnes(size) : r;
+      }
+      if (v.trapEnd > v.trapStart && gpa >= v.trapStart && gpa < v.trapEnd) {
+        if (gpa + size > v.trapEnd) {
+          crash(v, `access crosses the end of BAR0`);
+          return allOnes(size);
+        }
+        const r = roundTrip(v, IOREQ_TYPE_COPY, gpa, size, false, 0, false);
+        return r < 0 ? allOnes(size) : r;
+      }
+      ctx.count("unhandled_mmio");
+      return allOnes(size);
+    },
+
+    guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
+      const v = st(h);
+      if (v.crashed) {
+        ctx.count("paused_domain_access");
+        return;
+      }
+      const cfg = v.info.cfg;
+      if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
+        roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, true, value, false);
+        return;
+      }
+      if (v.trapEnd > v.trapStart && gpa >= v.trapStart && gpa < v.trapEnd) {
+        if (gpa + size > v.trapEnd) {
+          crash(v, `access crosses the end of BAR0`);
+          return;
+        }
+        roundTrip(v, IOREQ_TYPE_COPY, gpa, size, true, value, false);
+        return;
+      }
+      ctx.count("unhandled_mmio");
+    },
+
+    guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
+      const v = st(h);
+      if (v.crashed) {
+        ctx.count("paused_domain_access");
+        return;
+      }
+      const gfn = Math.floor(gpa / PAGE);
+      if (gfn >= 0 && gfn < v.ioreqPages.length && v.ioreqPages[gfn] === 1) {
+        ctx.charge(C.exit + C.p2mFault);
+        ctx.count("p2m_ioreq_faults");
+        roundTrip(v, IOREQ_TYPE_COPY, gpa, size, true, value, true);
+        return;
+      }
+      const n = size >= 1 && size <= 8 ? size : 8;
+      const b = v.bytes.subarray(0, n);
+      let x = value;
+      for (let i = 0; i < n; i++) {
+        b[i] = x % 256;
+        x = Math.floor(x / 256);
+      }
+      if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
+    },
+
+    vgpuDescheduled(h: Handle): void {
+      const v = st(h);
+      if (v.dirty.size === 0) return;
+      const gfns = [...v.dirty].sort((a, b) => a - b);
+      let extents = 1;
+      for (let i = 1; i < gfns.length; i++) if (gfns[i] !== gfns[i - 1] + 1) extents++;
+      ctx.charge(C.flush + C.flushExtent * extents);
+      ctx.count("dirty_flushes");
+      ctx.count("dirty_pages_flushed", gfns.length);
+      ctx.count("dirty_extents_flushed", extents);
+      v.dirty.clear();
+    },
+
+    crashed(vgpuId: number): boolean {
+      return crashedIds.has(vgpuId);
+    },
+
+    opFailed(vgpuId: number, op: string): boolean {
+      const v = attached.get(vgpuId);
+      if (v === undefined || !TRAP_PATH_OPS.has(op) || v.crashed) return false;
+      crash(v, `${op} failed`);
+      return true;
+    },
+  };
+  return backend;
+};
+
+function allOnes(size: number): number {
+  return size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * size) - 1;
+}
+
+export default createXenBackend;

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import {
+  batchLength,
+  type BatchOptions,
+  buildBatch,
+  emitRingRequest,
+  type MixCounts,
+  ringRequestLength,
+} from "../core/cmd/batch.ts";
+import { cmdLength, COMMANDS, decode, ID } from "../core/cmd/table.ts";
+import { Rng } from "../core/sim/rng.ts";
+
+const opts: BatchOptions = {
+  storeAddr: (i) => 0x10000 + 4 * i,
+  storeValue: (i) => i * 3,
+  ggtt: true,
+  blitSrc: 0x20000,
+  blitDst: 0x40000,
+  blitPitch: 1024,
+  blitWidth: 256,
+  blitHeight: 8,
+};
+
+/** Walks a command stream; returns command names in order. */
+function walk(buf: Uint32Array, n: number, engine: number): string[] {
+  const names: string[] = [];
+  for (let o = 0; o < n;) {
+    const id = decode(buf[o], engine);
+    assert.ok(id >= 0, `undecodable dword 0x${buf[o].toString(16)} at ${o}`);
+    names.push(COMMANDS[id].name);
+    o += cmdLength(id, buf[o]);
+    assert.ok(o <= n, "command overruns the stream");
+  }
+  return names;
+}
+
+Deno.test("batch: length prediction is exact and every dword decodes, for random mixes", () => {
+  const rng = new Rng(7, "mix");
+  const buf = new Uint32Array(1 << 16);
+  for (let t = 0; t < 200; t++) {
+    const engine = t & 3;
+    const mix: MixCounts = {
+      draw: rng.int(0, 40),
+      blit: rng.int(0, 5),
+      media: rng.int(0, 5),
+      compute: rng.int(0, 5),
+      store: rng.int(0, 20),
+      lri: rng.int(0, 10),
+    };
+    const n = buildBatch(mix, engine, opts, buf, 3);
+    assert.equal(n, batchLength(mix, engine));
+    assert.equal(n % 2, 0);
+    const names = walk(buf.subarray(3), n, engine);
+    const count = (x: string) => names.filter((y) => y === x).length;
+    assert.equal(count("MI_STORE_DATA_IMM"), mix.store);
+    assert.equal(count("MI_LOAD_REGISTER_IMM"), mix.lri);
+    assert.ok(names.includes("MI_BATCH_BUFFER_END"));
+    if (engine === 0) {
+      assert.equal(count("3DPRIMITIVE"), mix.draw);
+      assert.equal(count("MEDIA_OBJECT_WALKER"), mix.media);
+      assert.equal(count("GPGPU_WALKER"), mix.compute);
+    }
+    if (engine === 1) assert.equal(count("XY_SRC_COPY_BLT"), mix.blit);
+    if (engine === 2) assert.equal(count("MFD_AVC_BSD_OBJECT"), mix.media);
+    if (engine === 3) assert.equal(count("VEB_DI_IECP"), mix.media);
+  }
+});
+
+Deno.test("batch: stores carry the requested addresses and values", () => {
+  const buf = new Uint32Array(256);
+  const mix = { draw: 0, blit: 0, media: 0, compute: 0, store: 3, lri: 0 };
+  const n = buildBatch(mix, 2, opts, buf, 0);
+  assert.equal(n, 14);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(decode(buf[4 * i], 2), ID.MI_STORE_DATA_IMM);
+    assert.equal(buf[4 * i + 1], 0x10000 + 4 * i);
+    assert.equal(buf[4 * i + 3], i * 3);
+  }
+  assert.equal(decode(buf[12], 2), ID.MI_BATCH_BUFFER_END);
+});
+
+Deno.test("batch: ring request = ARB on, batch start, breadcrumb, user interrupt", () => {
+  for (let e = 0; e < 4; e++) {
+    const buf = new Uint32Array(32);
+    const n = emitRingRequest(buf, 0, e, 0x5000, true, 0x9000, 42);
+    assert.equal(n, ringRequestLength(e));
+    const names = walk(buf, n, e);
+    assert.deepEqual(names, [
+      "MI_ARB_ON_OFF",
+      "MI_BATCH_BUFFER_START",
+      e === 0 ? "PIPE_CONTROL" : "MI_FLUSH_DW",
+      "MI_USER_INTERRUPT",
+      "MI_NOOP",
+    ]);
+  }
+});

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { addGuest, gvtRig, mix } from "./gvt_util.ts";
+import { MS, SEC, US } from "../core/sim/sim.ts";
+import type { GuestDriver } from "../core/guest/driver.ts";
+import type { Sim } from "../core/sim/sim.ts";
+import type { Vgpu } from "../core/gvt/vgpu_state.ts";
+
+/** Keeps a guest's render engine busy: two batches in flight at all times. */
+function alwaysBusy(sim: Sim, drv: GuestDriver, draws = 25): void {
+  sim.spawn((function* (): Generator<number, void, void> {
+    yield drv.boot();
+    for (;;) {
+      while (drv.inFlight(0) < 2) yield drv.submitBatch(0, mix({ draw: draws }));
+      yield 50 * US;
+    }
+  })());
+}
+
+/** Render busy time of each vGPU in each window [t0 + k w, t0 + (k+1) w). */
+function windows(sim: Sim, vs: Vgpu[], t0: number, w: number, n: number): number[][] {
+  const out: number[][] = [];
+  const at = (k: number) => {
+    sim.runUntil(t0 + k * w);
+    return vs.map((v) => v.counters.busyNs[0]);
+  };
+  let prev = at(0);
+  for (let k = 1; k <= n; k++) {
+    const cur = at(k);
+    out.push(cur.map((c, i) => c - prev[i]));
+    prev = cur;
+  }
+  return out;
+}
+
+Deno.test("sched gvt: weights 4 and 2 get 2:1 render time over each 1 s window (within 5%)", async () => {
+  const r = await gvtRig();
+  const a = addGuest(r, { vm: "a", weight: 4 }, { engines: [0] });
+  const b = addGuest(r, { vm: "b", weight: 2 }, { engines: [0] });
+  alwaysBusy(r.sim, a.drv);
+  alwaysBusy(r.sim, b.drv);
+  const ws = windows(r.sim, [a.v, b.v], 2 * SEC, SEC, 2);
+  for (const [ta, tb] of ws) {
+    const ratio = ta / tb;
+    assert.ok(Math.abs(ratio - 2) / 2 < 0.05, `ratio ${ratio.toFixed(3)} (${ta} / ${tb})`);
+    assert.ok(ta + tb > 0.9 * SEC, `GPU kept busy: ${ta + tb}`);
+  }
+  const g = r.gvt.counters().global;
+  assert.ok(g["sched.switches"] > 10);
+  assert.ok(g["sched.engine_switches"] > 10);
+  assert.ok(g["sched.drain_wait_ns"] > 0);
+  assert.equal(a.v.failsafe || b.v.failsafe, false);
+  assert.equal(r.gvt.checkInvariants(), 0);
+});
+
+Deno.test("sched gvt: a new vGPU has start-up priority; weights change at run time (next 1 s stage)", async () => {
+  const r = await gvtRig({ scheduler: { policy: "gvt", params: { startup: 300 * MS } } });
+  const a = addGuest(r, { vm: "a", weight: 4 }, { engines: [0] });
+  const b = addGuest(r, { vm: "b", weight: 4 }, { engines: [0] });
+  alwaysBusy(r.sim, a.drv);
+  alwaysBusy(r.sim, b.drv);
+  const [[ta, tb]] = windows(r.sim, [a.v, b.v], 0, 250 * MS, 1);
+  assert.ok(tb < 0.05 * ta, `during start-up priority the first vGPU dominates: ${ta} vs ${tb}`);
+  r.sim.runUntil(SEC);
+  r.gvt.setWeight(b.v.id, 12);
+  const ws = windows(r.sim, [a.v, b.v], 2 * SEC, SEC, 1);
+  const ratio = ws[0][1] / ws[0][0];
+  assert.ok(Math.abs(ratio - 3) / 3 < 0.05, `after the weight change 3:1, got ${ratio}`);
+});

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { HostMemory, OWNER_FREE, OWNER_HOST, OWNER_SCRATCH } from "../core/hw/memory.ts";
+
+Deno.test("memory: scratch frame allocated at construction", () => {
+  const m = new HostMemory(16 * 4096);
+  assert.equal(m.frames, 16);
+  assert.equal(m.scratchMfn, 0);
+  assert.equal(m.ownerOf(0), OWNER_SCRATCH);
+  assert.equal(m.ownerOf(1), OWNER_FREE);
+  assert.equal(m.allocated, 1);
+});
+
+Deno.test("memory: lowest-free allocation order, reuse after free, exhaustion", () => {
+  const m = new HostMemory(4 * 4096);
+  assert.deepEqual([m.allocFrame(OWNER_HOST), m.allocFrame(1), m.allocFrame(2)], [1, 2, 3]);
+  assert.equal(m.allocFrame(3), -1);
+  m.freeFrame(2);
+  assert.equal(m.ownerOf(2), OWNER_FREE);
+  assert.equal(m.allocFrame(5), 2);
+  assert.equal(m.ownerOf(2), 5);
+  m.freeFrame(99); // no-op
+  assert.equal(m.ownerOf(99), -3);
+});
+
+Deno.test("memory: freed frames come back zeroed", () => {
+  const m = new HostMemory(4 * 4096);
+  const f = m.allocFrame(1);
+  m.write32(f * 4096 + 8, 0xdeadbeef);
+  m.freeFrame(f);
+  assert.equal(m.allocFrame(1), f);
+  assert.equal(m.read32(f * 4096 + 8), 0);
+});
+
+Deno.test("memory: 32/64-bit and byte accesses across a page boundary", () => {
+  const m = new HostMemory(8 * 4096);
+  m.write32(4096 + 4, 0x89abcdef);
+  assert.equal(m.read32(4096 + 4), 0x89abcdef);
+  m.write64(2 * 4096 - 8, 2 ** 40 + 5);
+  assert.equal(m.read64(2 * 4096 - 8), 2 ** 40 + 5);
+  const buf = new Uint8Array(10).map((_, i) => i + 1);
+  m.writeBytes(3 * 4096 - 5, buf);
+  const out = new Uint8Array(10);
+  m.readBytes(3 * 4096 - 5, out);
+  assert.deepEqual(out, buf);
+  assert.equal(m.read32(3 * 4096 - 4) & 0xff, 2);
+});
+
+Deno.test("memory: out-of-range accesses read 0, drop writes and are counted", () => {
+  const m = new HostMemory(2 * 4096);
+  m.write32(2 * 4096, 1);
+  assert.equal(m.read32(2 * 4096), 0);
+  assert.equal(m.read32(-4), 0);
+  assert.equal(m.badAccesses, 3);
+  assert.equal(m.valid(4096), true);
+  assert.equal(m.valid(8192), false);
+});
