@@ -378,7 +378,7 @@ export class Scanner {
             return false;
           }
           if ((dw1 & PIPE_CONTROL_POST_SYNC) && (dw1 & PIPE_CONTROL_GLOBAL_GTT_IVB)) {
-            const gma = (buf[ip + 2] & ~7) + buf[ip + 3] * TWO32;
+            const gma = ((buf[ip + 2] & ~7) >>> 0) + buf[ip + 3] * TWO32;
             if (!this.auditGgtt(gma, 8, info.name)) return false;
           }
           break;
@@ -386,7 +386,7 @@ export class Scanner {
         case X_FLUSH_DW: {
           const a = buf[ip + 1];
           if ((dw0 & MI_FLUSH_DW_POST_SYNC) && (a & 4)) {
-            if (!this.auditGgtt((a & ~7) + buf[ip + 2] * TWO32, 8, info.name)) return false;
+            if (!this.auditGgtt(((a & ~7) >>> 0) + buf[ip + 2] * TWO32, 8, info.name)) return false;
           }
           break;
         }
@@ -422,7 +422,7 @@ export class Scanner {
             if (ggtt) {
               for (const a of info.addr) {
                 const hi = n > a + 1 ? (buf[ip + a + 1] & 0xffff) * TWO32 : 0;
-                if (!this.auditGgtt((buf[ip + a] & ~3) + hi, 4, info.name)) return false;
+                if (!this.auditGgtt(((buf[ip + a] & ~3) >>> 0) + hi, 4, info.name)) return false;
               }
             }
           }
@@ -443,7 +443,7 @@ export class Scanner {
       this.fail("batch_depth", "second-level batch started from outside a first-level batch");
       return false;
     }
-    const gma = (buf[ip + 1] & ~3) + (n > 2 ? (buf[ip + 2] & 0xffff) * TWO32 : 0);
+    const gma = ((buf[ip + 1] & ~3) >>> 0) + (n > 2 ? (buf[ip + 2] & 0xffff) * TWO32 : 0);
     const ppgtt = (dw0 & BB_PPGTT) !== 0;
     if (ppgtt && !this.options.scanPpgttBatches) return true;
     if (!ppgtt && !this.vgpu!.gmaInSlices(gma, 4)) {

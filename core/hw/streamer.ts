@@ -326,7 +326,7 @@ export class CommandStreamer {
       this.cost = cost;
       switch (x) {
         case X_BB_START: {
-          const target = (buf[b + 1] & ~3) + (buf[b + 2] & 0xffff) * TWO32;
+          const target = ((buf[b + 1] & ~3) >>> 0) + (buf[b + 2] & 0xffff) * TWO32;
           const ppgttBit = (dw0 >>> 8) & 1;
           const second = (dw0 >>> 22) & 1;
           if (ppgttBit && this.ppgtt === 0) {
@@ -366,20 +366,20 @@ export class CommandStreamer {
           }
           break;
         case X_SDI: {
-          const a = (buf[b + 1] & ~3) + buf[b + 2] * TWO32;
+          const a = ((buf[b + 1] & ~3) >>> 0) + buf[b + 2] * TWO32;
           const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
           if (!this.store(a, sp, buf[b + 3], dw0)) return -1;
           if (len >= 5 && !this.store(a + 4, sp, buf[b + 4], dw0)) return -1;
           break;
         }
         case X_SRM: {
-          const a = (buf[b + 2] & ~3) + buf[b + 3] * TWO32;
+          const a = ((buf[b + 2] & ~3) >>> 0) + buf[b + 3] * TWO32;
           const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
           if (!this.store(a, sp, host.cmdRegRead(buf[b + 1] & 0x7ffffc), dw0)) return -1;
           break;
         }
         case X_LRM: {
-          const a = (buf[b + 2] & ~3) + buf[b + 3] * TWO32;
+          const a = ((buf[b + 2] & ~3) >>> 0) + buf[b + 3] * TWO32;
           const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
           const v = this.load(a, sp);
           if (v < 0) return this.setFault("bad_address", a, dw0, "MI_LOAD_REGISTER_MEM source");
@@ -392,7 +392,7 @@ export class CommandStreamer {
         case X_FLUSH_DW: {
           const op = (dw0 >>> 14) & 3;
           if (op !== 0) {
-            const a = (buf[b + 1] & ~7) + buf[b + 2] * TWO32;
+            const a = ((buf[b + 1] & ~7) >>> 0) + buf[b + 2] * TWO32;
             const sp = (buf[b + 1] & 4) && privileged ? 0 : dataSpace;
             const v = op === 3 ? this.timestamp() : buf[b + 3];
             if (!this.store(a, sp, v, dw0)) return -1;
@@ -406,7 +406,7 @@ export class CommandStreamer {
           const op = (dw1 >>> 14) & 3;
           if (dw1 & (1 << 23)) host.cmdRegWrite(buf[b + 2] & 0x7ffffc, buf[b + 4]);
           else if (op !== 0 && len >= 6) {
-            const a = (buf[b + 2] & ~7) + buf[b + 3] * TWO32;
+            const a = ((buf[b + 2] & ~7) >>> 0) + buf[b + 3] * TWO32;
             const sp = (dw1 & (1 << 24)) && privileged ? 0 : dataSpace;
             const lo = op === 1 ? buf[b + 4] : op === 3 ? this.timestamp() : 0;
             const hi = op === 1 ? buf[b + 5] : 0;
@@ -445,7 +445,7 @@ export class CommandStreamer {
           break;
         }
         case X_COND_BB_END: {
-          const a = (buf[b + 2] & ~7) + buf[b + 3] * TWO32;
+          const a = ((buf[b + 2] & ~7) >>> 0) + buf[b + 3] * TWO32;
           const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
           const v = this.load(a, sp);
           if (v < 0) return this.setFault("bad_address", a, dw0, "conditional end source");
@@ -462,7 +462,7 @@ export class CommandStreamer {
           break;
         }
         case X_REPORT_PERF: {
-          const a = (buf[b + 1] & ~0x3f) + buf[b + 2] * TWO32;
+          const a = ((buf[b + 1] & ~0x3f) >>> 0) + buf[b + 2] * TWO32;
           const sp = (buf[b + 1] & 1) && privileged ? 0 : dataSpace;
           if (!this.store(a, sp, buf[b + 3], dw0)) return -1;
           if (!this.store(a + 4, sp, this.timestamp(), dw0)) return -1;
