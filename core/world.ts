@@ -317,6 +317,7 @@ export class World implements EventSink {
   stateOf(vm: VmRuntime): string {
     if (vm.vgpu && this.backendCrashed(vm.vgpu.id)) return "crashed";
     if (vm.vgpu?.failsafe && vm.state !== "stopped") return "failsafe";
+    if (vm.driver?.state === "failed" && vm.state === "running") return "failed";
     if (vm.state === "running" && vm.runner?.finished) return "idle";
     return vm.state;
   }

@@ -134,6 +134,8 @@ export const VM_STATES: readonly string[] = [
   "failsafe",
   "crashed",
   "idle",
+  "failed", // the guest driver could not boot (e.g. no PVINFO)
+  "rejected", // no vGPU could be created for it
 ];
 
 /** Latency percentiles. */

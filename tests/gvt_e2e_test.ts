@@ -41,3 +41,16 @@ Deno.test("gvt e2e: GGTT batches are shadowed; PPGTT batches scanned only when e
     assert.equal(r.gvt.checkInvariants(), 0);
   }
 });
+
+Deno.test("gvt e2e: a resubmitted context continues from the queued workload's tail", async () => {
+  const r = await gvtRig();
+  const { v, drv } = addGuest(r, { vm: "a" }, { engines: [0] });
+  drv.boot();
+  r.sim.runFor(5 * MS);
+  for (let i = 0; i < 4; i++) drv.submitBatch(0, mix({ draw: 30 }));
+  r.sim.runFor(50 * MS);
+  assert.equal(drv.inFlight(0), 0);
+  assert.equal(r.gpu.counters().batches[0], 4, "every batch executed exactly once");
+  assert.ok(v.counters.workloadsCreated >= 2);
+  assert.equal(r.gpu.faults.length, 0);
+});

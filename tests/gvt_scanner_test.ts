@@ -162,3 +162,24 @@ Deno.test("scanner: unknown commands, batch nesting, PPGTT batches only when ena
   assert.equal(kind(ppgtt), "ok");
   assert.equal(ppgtt.batches.length, 0, "PPGTT batch not followed by default");
 });
+
+Deno.test("scanner: slices above 2 GiB audit correctly (unsigned addresses)", async () => {
+  const r = await gvtRig();
+  addVgpu(r, { vm: "x" });
+  addVgpu(r, { vm: "y" });
+  const v = addVgpu(r, { vm: "z" });
+  const hiGma = v.res.hidden.base + v.res.hidden.size - 4096;
+  assert.ok(hiGma >= 0x8000_0000);
+  const mem = r.mems.get(v.id)!;
+  const base = v.res.aperture.base;
+  r.gvt.emulateMmioWrite(v.id, GTT_OFFSET + (base / 4096) * 8, 8, RING_GFN * 4096 + 3);
+  const o = new Uint32Array(16);
+  const n = emitNoop(
+    o,
+    emitPipeControl(o, emitStoreDataImm(o, 0, hiGma, 1, true), 0, hiGma, 1, true, false),
+  );
+  mem.write(RING_GFN * 4096, new Uint8Array(o.buffer, 0, n * 4));
+  const res = new ScanResult();
+  r.gvt.scanner.scanRing(v, 0, null, base, 4096, 0, n * 4, res);
+  assert.equal(kind(res), "ok", res.detail);
+});

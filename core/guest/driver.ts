@@ -384,6 +384,9 @@ export class GuestDriver implements DriverPort, MsiReceiver {
   /** The boot sequence (see the module documentation). */
   private doBoot(): void {
     const P = VGT_PVINFO_PAGE;
+    // PCI enumeration enables memory decode before the driver probes BAR0; on hypervisors
+    // that trap BAR0 through a trap area, that is what maps it (cfg_write -> set_trap_area).
+    if (this.cfgBase >= 0) this.cfgWr(0x04, 2, this.cfgRd(0x04, 2) | 0x6);
     // intel_vgpu_detect: the 64-bit magic (read as two dwords: it exceeds 2^53), version
     const lo = this.rd(P + PVINFO.magic), hi = this.rd(P + PVINFO.magic + 4);
     if (lo !== VGT_MAGIC_LO || hi !== VGT_MAGIC_HI) {
@@ -444,8 +447,6 @@ export class GuestDriver implements DriverPort, MsiReceiver {
   /** pci_enable_msi: walk the capability list, program address/data, set enable. */
   private enableMsi(): void {
     if (this.cfgBase < 0) return;
-    const cmd = this.cfgRd(0x04, 2);
-    this.cfgWr(0x04, 2, cmd | 0x6); // memory space + bus master
     const cap = findMsiCap({ cfgRead: (o, s) => this.cfgRd(o, s) });
     const flags = this.cfgRd(cap + PCI_MSI_FLAGS, 2);
     this.cfgWr(cap + PCI_MSI_ADDRESS_LO, 4, MSI_ADDRESS_BASE);

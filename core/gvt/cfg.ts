@@ -148,8 +148,8 @@ export function cfgWrite(
 
 function updateBars(v: Vgpu): void {
   const c = v.vcfg;
-  v.bar0 = (rd(c, PCI_BAR0, 4) & 0xfffffff0) + rd(c, PCI_BAR0 + 4, 4) * 4294967296;
-  v.bar2 = (rd(c, PCI_BAR2, 4) & 0xfffffff0) + rd(c, PCI_BAR2 + 4, 4) * 4294967296;
+  v.bar0 = ((rd(c, PCI_BAR0, 4) & 0xfffffff0) >>> 0) + rd(c, PCI_BAR0 + 4, 4) * 4294967296;
+  v.bar2 = ((rd(c, PCI_BAR2, 4) & 0xfffffff0) >>> 0) + rd(c, PCI_BAR2 + 4, 4) * 4294967296;
 }
 
 function mapBars(v: Vgpu, gate: MptGate, _apertureSize: number): void {

@@ -410,7 +410,7 @@ export class Dispatcher implements EventSink, CsbSink {
   mirrorCsb(engine: number, entry: number, status: number, ctxId: number, writePtr: number): void {
     const v = this.csbVgpu;
     if (!v) return;
-    const hws = v.vreg[(RING_BASE[engine] + RING_HWS_PGA) >>> 2] & 0xfffff000;
+    const hws = (v.vreg[(RING_BASE[engine] + RING_HWS_PGA) >>> 2] & 0xfffff000) >>> 0;
     if (hws === 0) return;
     const gfn = v.ggtt.gmaToGfn(hws);
     if (gfn < 0) return;

@@ -396,7 +396,7 @@ export class Scanner {
           break;
         case X_DISPLAY_FLIP: {
           const pipe = (buf[ip] >>> 19) & 7;
-          const surf = buf[ip + 2] & ~0xfff;
+          const surf = (buf[ip + 2] & ~0xfff) >>> 0;
           if (!this.auditGgtt(surf, 4, info.name)) return false;
           this.res.flips.push(pipe === 4 ? 2 : pipe & 1, surf);
           for (let k = 0; k < n; k++) buf[ip + k] = NOOP;

@@ -424,7 +424,20 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     }
     for (let i = 0; i < 2; i++) {
       if ((d[2 * i] & 1) === 0) continue;
-      const w = createWorkload(v, engine, d, i, this.gate, this.ppgtt, v.ppgtt!, this.sim.now);
+      const q = v.queues[engine];
+      const run = this.dispatcher.running[engine];
+      const last = q.length > 0 ? q[q.length - 1] : run && run.vgpu === v ? run : null;
+      const w = createWorkload(
+        v,
+        engine,
+        d,
+        i,
+        this.gate,
+        this.ppgtt,
+        v.ppgtt!,
+        this.sim.now,
+        last,
+      );
       if (isWorkloadError(w)) {
         v.counters.violations[VIOLATION_KINDS.indexOf(w.kind)]++;
         this.failsafe(v, "guest_error", w.detail);

@@ -112,7 +112,8 @@ const ctxWords = new Uint32Array(ctxPage.buffer);
 
 /**
  * Creates a workload for descriptor `i` of an ELSP submission (`intel_vgpu_create_workload`):
- * reads the ring context through the GGTT and checks the ring.
+ * reads the ring context through the GGTT and checks the ring. `last` is the newest queued
+ * or running workload of the engine (its tail is the head when it has the same context).
  */
 export function createWorkload(
   v: Vgpu,
@@ -123,6 +124,7 @@ export function createWorkload(
   ppgtt: PpgttShadow,
   space: import("./ppgtt.ts").VgpuPpgtt,
   now: number,
+  last: Workload | null,
 ): Workload | WorkloadError {
   const w = new Workload(v, engine);
   w.elsp.set(elsp);
@@ -140,7 +142,11 @@ export function createWorkload(
   w.ringCtl = ctl;
   w.ringSize = (((ctl & RING_NR_PAGES) >>> 12) + 1) * PAGE;
   w.ringStart = (ctxWords[CTX_RING_BUFFER_START + 1] & 0xfffff000) >>> 0;
-  w.head = ctxWords[CTX_RING_HEAD + 1] & (w.ringSize - 1) & ~3;
+  // The guest's context head may not be updated yet while an earlier workload of the same
+  // context is queued or running: continue from that workload's tail.
+  w.head = last && last.lrca === w.lrca && last.ctxId === w.ctxId
+    ? last.tail
+    : ctxWords[CTX_RING_HEAD + 1] & (w.ringSize - 1) & ~3;
   w.tail = ctxWords[CTX_RING_TAIL + 1] & (w.ringSize - 1) & ~3;
   if ((ctl & RING_VALID) === 0 || !v.gmaInSlices(w.ringStart, w.ringSize)) {
     return { kind: "ring_range", detail: `ring at 0x${w.ringStart.toString(16)} outside slices` };

@@ -421,7 +421,7 @@ export class CommandStreamer {
         case X_DISPLAY_FLIP: {
           const plane = (dw0 >>> 19) & 7;
           const pipe = plane === 0 ? 0 : plane === 1 ? 1 : plane === 4 ? 2 : -1;
-          host.commandFlip(pipe, buf[b + 2] & 0xfffff000);
+          host.commandFlip(pipe, (buf[b + 2] & 0xfffff000) >>> 0);
           break;
         }
         case X_BLT_COPY:
@@ -432,7 +432,7 @@ export class CommandStreamer {
           break;
         }
         case X_STORE_INDEX: {
-          const hws = host.cmdRegRead(RING_BASE[engine] + RING_HWS_PGA) & 0xfffff000;
+          const hws = (host.cmdRegRead(RING_BASE[engine] + RING_HWS_PGA) & 0xfffff000) >>> 0;
           if (!this.store(hws + (buf[b + 1] & 0xffc), 0, buf[b + 2], dw0)) return -1;
           break;
         }

@@ -44,6 +44,8 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     const state = w.stateOf(vm);
     const reason = vm.state === "rejected"
       ? vm.reason
+      : state === "failed"
+      ? `guest driver: ${vm.driver?.bootError}`
       : v?.failsafe
       ? `${v.failsafeReason}: ${w.gvt.failsafeLog.find((f) => f.vm === vm.spec.name)?.detail ?? ""}`
       : undefined;
