@@ -39,6 +39,12 @@ export interface RunOptions {
   err?: (s: string) => void;
   /** Show a progress bar (default: stderr is a terminal). */
   progress?: boolean;
+  /** Simulated time (ns) at which to write a checkpoint (with {@link RunOptions.checkpoint}). */
+  checkpointAt?: number;
+  /** Checkpoint file written at {@link RunOptions.checkpointAt}; the run then continues. */
+  checkpoint?: string;
+  /** Continue from this checkpoint file instead of starting the scenario from zero. */
+  restore?: string;
 }
 
 /** What a finished run gives (for `compare`, tests and the REPL). */
@@ -63,14 +69,30 @@ export function loadOrReport(path: string, seed: number | undefined, err: (s: st
 /** Simulates a checked scenario and returns its results (or a world error). */
 export async function simulate(
   scenario: Scenario,
-  opts: { seed?: number; until?: number; hypervisor?: string; trace?: boolean; progress?: Progress },
+  opts: {
+    seed?: number;
+    until?: number;
+    hypervisor?: string;
+    trace?: boolean;
+    progress?: Progress;
+    /** Called once with the world at `at` (ns); a returned message aborts the run. */
+    checkpoint?: { at: number; save: (world: World) => string | undefined };
+  },
 ): Promise<{ world: World; results: Results } | WorldError> {
   const world = await World.create(scenario, { seed: opts.seed, hypervisor: opts.hypervisor, trace: opts.trace });
   if (world instanceof WorldError) return world;
   const until = opts.until ?? scenario.duration;
   const step = Math.max(1, Math.floor(until / 100));
-  for (let t = 0; t < until;) {
+  let ck = opts.checkpoint;
+  if (ck && ck.at > until) return new WorldError(`checkpoint time ${ck.at} ns lies after the run's end (${until} ns)`);
+  for (let t = 0; t < until || ck;) {
     t = Math.min(until, t + step);
+    if (ck && ck.at <= t) {
+      world.run(ck.at);
+      const failed = ck.save(world);
+      if (failed) return new WorldError(failed);
+      ck = undefined;
+    }
     world.run(t);
     opts.progress?.update(t / until);
   }
@@ -83,16 +105,33 @@ export async function simulate(
 /** `gvtsim run`. */
 export async function runScenario(path: string, o: RunOptions = {}): Promise<RunOutcome> {
   const out = o.out ?? stdout, err = o.err ?? stderr;
-  const scenario = loadOrReport(path, o.seed, err, o.color);
-  if (!scenario) return { code: 2 };
+  if ((o.checkpointAt === undefined) !== (o.checkpoint === undefined)) {
+    err("error: --checkpoint-at and --checkpoint go together\n");
+    return { code: 2 };
+  }
   const progress = new Progress(err, o.progress ?? isTerminal());
-  const sim = await simulate(scenario, {
-    seed: o.seed,
-    until: o.until,
-    hypervisor: o.hypervisor,
-    trace: o.trace !== undefined,
-    progress,
-  });
+  let sim: Awaited<ReturnType<typeof simulate>>;
+  if (o.restore !== undefined) {
+    const { simulateRestored } = await import("./repl_snapshot.ts");
+    path = o.restore;
+    sim = await simulateRestored(o.restore, { until: o.until, trace: o.trace !== undefined, progress });
+  } else {
+    const scenario = loadOrReport(path, o.seed, err, o.color);
+    if (!scenario) return { code: 2 };
+    let checkpoint: { at: number; save: (world: World) => string | undefined } | undefined;
+    if (o.checkpointAt !== undefined && o.checkpoint !== undefined) {
+      const { checkpointWriter } = await import("./repl_snapshot.ts");
+      checkpoint = { at: o.checkpointAt, save: checkpointWriter(path, o.checkpoint, o, err) };
+    }
+    sim = await simulate(scenario, {
+      seed: o.seed,
+      until: o.until,
+      hypervisor: o.hypervisor,
+      trace: o.trace !== undefined,
+      progress,
+      checkpoint,
+    });
+  }
   if (sim instanceof WorldError) {
     err(`${path}: error: ${sim.message}\n`);
     return { code: 2 };

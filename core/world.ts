@@ -324,16 +324,20 @@ export class World implements EventSink {
 
   /** Whether the backend reports the VM's domain crashed (optional backend query). */
   backendCrashed(vgpuId: number): boolean {
-    const b = this.gate.backend as { crashed?: (id: number) => boolean };
-    try {
-      return typeof b.crashed === "function" && b.crashed(vgpuId) === true;
-    } catch {
-      return false;
-    }
+    return this.gate.crashed(vgpuId);
   }
 
   private sample(): void {
     const now = this.sim.now;
+    for (const vm of this.vms) {
+      // A crashed domain is paused by its hypervisor: its vCPUs run no more.
+      if (vm.state === "running" && vm.vgpu && this.backendCrashed(vm.vgpu.id)) {
+        vm.activeNs = vm.activeUntil(now);
+        vm.proc?.suspend();
+        vm.state = "paused";
+        this.mark(vm, "crashed");
+      }
+    }
     this.series.t.push(now);
     this.vms.forEach((vm, i) => {
       const busy = vm.vgpu ? vm.vgpu.counters.busyNs[0] : 0;

@@ -151,7 +151,7 @@ calls.gvt:6:17: error: unknown trap kind 'mmmio'; expected one of: mmio, gtt, pa
 calls.gvt:7:19: error: argument 2 of counter() is a counter name in quotes, found 'name'
    7 | expect counter(a, name) > 0
      |                   ^~~~
-calls.gvt:8:20: error: unknown vGPU state 'exploded'; expected one of: running, paused, stopped, failsafe, crashed, idle
+calls.gvt:8:20: error: unknown vGPU state 'exploded'; expected one of: running, paused, stopped, failsafe, crashed, idle, failed, rejected
    8 | expect state(a) is exploded
      |                    ^~~~~~~~
 calls.gvt:9:15: error: 'is' tests a vGPU state: write 'state(VM) is failsafe'

@@ -125,3 +125,18 @@ Deno.test("ppgtt: refcounted mms; unpinned shadows are reclaimed under pressure"
   assert.equal(v.ppgtt!.mms.length, 1);
   assert.equal(v.counters.ppgttDestroy, 1);
 });
+
+Deno.test("ppgtt: in failsafe a trapped write is done and the page unprotected, not shadowed", async () => {
+  const { r, v, mem, notify, shadow, trap } = await setup();
+  notify(PML4);
+  r.gvt.failsafe(v, "guest_error", "test");
+  trap(PT, 3, 0x330 * 4096 + 3);
+  assert.equal(shadow(PT, 3), mem.mfnOf(0x203) * 4096 + 3, "shadow untouched");
+  const b = new Uint8Array(8);
+  mem.read(PT * 4096 + 24, b);
+  assert.equal(new DataView(b.buffer).getUint32(0, true), 0x330 * 4096 + 3, "write done");
+  const faults = r.ctx.counter("page_track_faults");
+  trap(PT, 4, 0x331 * 4096 + 3);
+  assert.equal(r.ctx.counter("page_track_faults"), faults, "no longer trapped");
+  assert.equal(v.counters.wpTraps, 0);
+});

@@ -194,9 +194,10 @@ Deno.test("xen: injected faults are contained; trap-path failures reported via o
     r.gate.errors.map((e) => [e.op, e.vgpuId, e.message]),
     [["guestMmioRead", 1, "InjectedThrow: injected fault: guestMmioRead threw"]],
   );
-  // what the core does with a failed trap-path op: tell the backend
-  assert.equal(x.opFailed(1, "guestMmioRead"), true);
+  // the gate told the backend about the failed trap-path op: the domain is crashed
+  assert.equal(r.gate.crashedCount, 1);
   assert.equal(x.crashed(1), true);
+  assert.equal(x.opFailed(1, "guestMmioRead"), false, "already crashed");
   assert.equal(x.opFailed(2, "dmaMapGuestPage"), false, "not a trap-path op: no crash");
   assert.equal(x.crashed(2), false);
   r.gate.guestMmioWrite(2, CFG + 0xae, 2, 1);

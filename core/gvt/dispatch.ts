@@ -169,6 +169,7 @@ export class Dispatcher implements EventSink, CsbSink {
   /** @internal dispatch events */
   onEvent(kind: number, arg: number): void {
     this.mptNs += this.d.gate.takeCost();
+    this.d.counters.pluginErrors = this.d.gate.errorCount;
     if (kind === EV_KICK) {
       this.kickPending = false;
       this.dispatchAll();

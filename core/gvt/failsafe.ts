@@ -12,7 +12,7 @@
 import { NUM_ENGINES } from "../hw/regs.ts";
 import type { FailsafeReason } from "./counters.ts";
 import { resetCsb } from "./execlist.ts";
-import { WL_DROPPED } from "./workload.ts";
+import { WL_DROPPED, type Workload } from "./workload.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
 /** GVT_GEN8_MMIO_RESET_OFFSET: a GT reset reloads registers below this offset only. */
@@ -24,7 +24,7 @@ export type ResetKind = "dmlr" | "gt" | number;
 /** What resets need from the mediator. */
 export interface ResetHost {
   /** Workload in flight per engine. */
-  readonly running: readonly (import("./workload.ts").Workload | null)[];
+  readonly running: readonly (Workload | null)[];
   /** Invalidates (keeps) or destroys (`destroy`) the vGPU's PPGTT shadows. */
   resetPpgtt(v: Vgpu, destroy: boolean): void;
   /** Points the slices' GGTT entries at scratch. */

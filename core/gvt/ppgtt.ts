@@ -458,11 +458,21 @@ export class PpgttShadow {
   }
 
   /**
-   * A trapped write to a write-protected guest page (the gate's write-protect callback):
-   * applies it to guest memory and updates the shadow. Returns false if the page is not a
-   * shadowed page table (the write is still done).
+   * A trapped write while the vGPU is in failsafe: the write is done and the page's write
+   * protection removed to prevent further traps (`intel_vgpu_page_track_handler`); nothing
+   * is shadowed.
    */
-  handleWrite(s: VgpuPpgtt, gpa: number, size: number, value: number): boolean {
+  failsafeWrite(s: VgpuPpgtt, gpa: number, size: number, value: number): void {
+    this.writeGuest(s, gpa, size, value);
+    const spt = s.byGfn.get(Math.floor(gpa / PAGE));
+    if (spt && !spt.outOfSync) {
+      this.gate.disablePageTrack(s.vgpuId, spt.gfn);
+      spt.outOfSync = true;
+    }
+  }
+
+  /** Applies a trapped write of `size` bytes to guest memory. */
+  private writeGuest(s: VgpuPpgtt, gpa: number, size: number, value: number): void {
     const view = this.wviews[size > 8 ? 8 : size];
     let v = value;
     for (let i = 0; i < view.length; i++) {
@@ -470,6 +480,15 @@ export class PpgttShadow {
       v = Math.floor(v / 256);
     }
     this.gate.writeGpa(s.vgpuId, gpa, view);
+  }
+
+  /**
+   * A trapped write to a write-protected guest page (the gate's write-protect callback):
+   * applies it to guest memory and updates the shadow. Returns false if the page is not a
+   * shadowed page table (the write is still done).
+   */
+  handleWrite(s: VgpuPpgtt, gpa: number, size: number, value: number): boolean {
+    this.writeGuest(s, gpa, size, value);
     const spt = s.byGfn.get(Math.floor(gpa / PAGE));
     if (!spt) return false;
     const c = s.counters;

@@ -450,7 +450,7 @@ export class Scanner {
       this.fail("address", `batch buffer at ${hex(gma)} outside the vGPU's slices`);
       return false;
     }
-    // Save the parent's stage contents: fetching reuses the stage.
+    // The parent buffer is a copy, so fetching may reuse the stage.
     const len = this.fetchBatch(gma, ppgtt);
     if (len < 0) {
       this.fail("address", `batch buffer at ${hex(gma)} not readable`);

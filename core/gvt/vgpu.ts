@@ -65,7 +65,7 @@ import { GmPartition, isShortage, shortageMessage } from "./resources.ts";
 import { DEFAULT_SCAN_OPTIONS, Scanner, type ScanOptions } from "./scanner.ts";
 import { GvtScheduler, type SchedHost } from "./sched.ts";
 import { Vgpu } from "./vgpu_state.ts";
-import { createWorkload, isWorkloadError } from "./workload.ts";
+import { createWorkload, isWorkloadError, type Workload } from "./workload.ts";
 
 /** Default guest-physical base of BAR0 (programmed as firmware would). */
 export const DEFAULT_BAR0_GPA = 0xf000_0000;
@@ -408,7 +408,8 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void {
     const v = this.vgpuById(vgpuId);
     if (!v || !v.ppgtt) return;
-    this.ppgtt.handleWrite(v.ppgtt, gpa, size, value);
+    if (v.failsafe) this.ppgtt.failsafeWrite(v.ppgtt, gpa, size, value);
+    else this.ppgtt.handleWrite(v.ppgtt, gpa, size, value);
   }
 
   // ------------------------------------------------------------------ MmioHooks
@@ -536,7 +537,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   // ------------------------------------------------------------------ ResetHost
 
   /** Workloads in flight per engine. */
-  get running(): readonly (import("./workload.ts").Workload | null)[] {
+  get running(): readonly (Workload | null)[] {
     return this.dispatcher.running;
   }
 

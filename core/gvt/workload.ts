@@ -29,7 +29,7 @@ import { MPT_OK } from "../mpt/types.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { ViolationKind } from "./counters.ts";
 import type { HostBuffer } from "./host_gm.ts";
-import type { PpgttMm, PpgttShadow } from "./ppgtt.ts";
+import type { PpgttMm, PpgttShadow, VgpuPpgtt } from "./ppgtt.ts";
 import { ScanResult } from "./scanner.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
@@ -122,7 +122,7 @@ export function createWorkload(
   i: number,
   gate: MptGate,
   ppgtt: PpgttShadow,
-  space: import("./ppgtt.ts").VgpuPpgtt,
+  space: VgpuPpgtt,
   now: number,
   last: Workload | null,
 ): Workload | WorkloadError {

@@ -221,6 +221,8 @@ export interface NativeOps {
  * injection and error containment. See the module documentation.
  */
 export class MptGate {
+  /** Domains the backend crashed after a failed emulation. */
+  crashedCount = 0;
   /** Backend errors (first {@link MAX_RECORDS}); `errorCount` counts all. */
   readonly errors: PluginError[] = [];
   /** Total backend errors. */
@@ -327,7 +329,10 @@ export class MptGate {
   /** Which optional ops the backend implements natively and which use the generic fallback. */
   nativeOps(): NativeOps {
     const native: string[] = [], fallback: string[] = [];
-    for (const op of OPTIONAL_OPS) (this.has[OP_INDEX[op]] ? native : fallback).push(op);
+    for (const op of OPTIONAL_OPS) {
+      const has = op in OP_INDEX ? this.has[OP_INDEX[op]] : typeof this.backend[op] === "function";
+      (has ? native : fallback).push(op);
+    }
     return { native, fallback };
   }
 
@@ -774,10 +779,11 @@ export class MptGate {
         }
       } catch (e) {
         this.fail(O_MMIO_READ, id, e);
+        this.emulationFailed(O_MMIO_READ, id);
         r = allOnes(size);
       }
       if (act === ACT_WRONG) r = r % 2 === 0 ? r + 1 : r - 1;
-    }
+    } else this.emulationFailed(O_MMIO_READ, id);
     this.post(O_MMIO_READ, id);
     return r;
   }
@@ -792,8 +798,9 @@ export class MptGate {
         this.backend.guestMmioWrite(this.handles[id], gpa, size, value);
       } catch (e) {
         this.fail(O_MMIO_WRITE, id, e);
+        this.emulationFailed(O_MMIO_WRITE, id);
       }
-    }
+    } else if (act === ACT_ERROR) this.emulationFailed(O_MMIO_WRITE, id);
     this.post(O_MMIO_WRITE, id);
   }
 
@@ -807,8 +814,9 @@ export class MptGate {
         this.backend.guestMemWrite(this.handles[id], gpa, size, value);
       } catch (e) {
         this.fail(O_MEM_WRITE, id, e);
+        this.emulationFailed(O_MEM_WRITE, id);
       }
-    }
+    } else if (act === ACT_ERROR) this.emulationFailed(O_MEM_WRITE, id);
     this.post(O_MEM_WRITE, id);
   }
 
@@ -939,6 +947,30 @@ export class MptGate {
     if (id >= 0 && id < MAX_VGPUS && this.attached[id] === 1) return true;
     this.gateError(op, id >= 0 && id < MAX_VGPUS ? id : 0, `vGPU ${id} is not attached`);
     return false;
+  }
+
+  /**
+   * A trapped guest access could not be emulated (an injected fault or a throwing
+   * backend): tell the backend, which may crash the domain as a type-1 hypervisor does.
+   */
+  private emulationFailed(op: number, id: number): void {
+    if (typeof this.backend.opFailed !== "function") return;
+    try {
+      if (this.backend.opFailed(id, MPT_OP_NAMES[op]) === true) this.crashedCount++;
+    } catch (e) {
+      this.fail(op, id, e);
+    }
+  }
+
+  /** Whether the backend reports the vGPU's domain crashed (false if it cannot tell). */
+  crashed(id: number): boolean {
+    if (typeof this.backend.crashed !== "function") return false;
+    try {
+      return this.backend.crashed(id) === true;
+    } catch (e) {
+      this.fail(O_MMIO_READ, id, e);
+      return false;
+    }
   }
 
   /** Records a misuse of the gate (not the plugin's fault). */

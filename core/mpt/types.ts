@@ -168,6 +168,15 @@ export interface MptBackend {
   /** Called when the vGPU is scheduled out (a backend with a dirty log flushes it here). */
   vgpuDescheduled?(handle: Handle): void;
 
+  /** Whether the VM's domain was crashed by an emulation error (optional; type-1 designs). */
+  crashed?(vgpuId: number): boolean;
+  /**
+   * The core reports that an op failed for this vGPU (e.g. an injected fault on the trap
+   * path); a backend that treats that as an emulation error crashes the domain and returns
+   * true (optional).
+   */
+  opFailed?(vgpuId: number, op: string): boolean;
+
   /** Serialises backend state for a snapshot (absent: the backend cannot be snapshotted). */
   save?(handle: Handle): unknown;
   /** Restores state saved by `save`. */
@@ -208,6 +217,8 @@ export const OPTIONAL_OPS = [
   "getVfioDevice",
   "putVfioDevice",
   "vgpuDescheduled",
+  "crashed",
+  "opFailed",
   "save",
   "restore",
 ] as const;

@@ -1,0 +1,147 @@
+/**
+ * Checkpoint files on disk for the CLI and the REPL: write a checkpoint of a running world,
+ * read one back, rebuild the world from the stored scenario sources and bring it to the
+ * checkpoint (see core/snapshot.ts for the replay and the digest), and `run --restore`.
+ * @module
+ */
+
+import { formatDiagnostics, loadScenario, parseScenarioText } from "../dsl/mod.ts";
+import type { Scenario } from "../core/scenario.ts";
+import { World, WorldError } from "../core/world.ts";
+import { collectResults, type NativeBaseline } from "../core/metrics/collect.ts";
+import type { Results } from "../core/metrics/results.ts";
+import { nativeBaseline, usesNative } from "../core/native_baseline.ts";
+import {
+  backendNote,
+  decodeSnapshot,
+  encodeSnapshot,
+  type JournalEntry,
+  makeSnapshot,
+  restoreInto,
+  SnapshotError,
+  type SnapshotFile,
+} from "../core/snapshot.ts";
+import type { Progress } from "./progress.ts";
+
+/** Rebuilds a scenario from stored sources (includes are served from the same map). */
+export function scenarioFromSources(
+  file: string,
+  sources: Record<string, string>,
+  seed: number,
+): Scenario | SnapshotError {
+  const readFile = (p: string): string => {
+    const s = sources[p];
+    if (s === undefined) throw new Error(`'${p}' is not in the checkpoint`);
+    return s;
+  };
+  const r = parseScenarioText(sources[file], file, { readFile, seed });
+  if (!r.scenario) {
+    const first = formatDiagnostics(r.diagnostics, r.sources).split("\n")[0] ?? "";
+    return new SnapshotError(`the scenario stored in the checkpoint does not check: ${first}`);
+  }
+  return r.scenario;
+}
+
+/** Writes a checkpoint file; returns the notes to show (a backend that cannot serialise). */
+export function writeCheckpoint(
+  path: string,
+  world: World,
+  input: {
+    file: string;
+    sources: ReadonlyMap<string, string> | Record<string, string>;
+    overrides?: { hypervisor?: string; until?: number };
+    journal?: readonly JournalEntry[];
+  },
+): string[] {
+  const snap = makeSnapshot(world, input);
+  Deno.writeTextFileSync(path, encodeSnapshot(snap));
+  const note = backendNote(snap.backend);
+  return note ? [note] : [];
+}
+
+/** Reads and validates a checkpoint file. */
+export function readCheckpoint(path: string): SnapshotFile | SnapshotError {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    return new SnapshotError(`cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const s = decodeSnapshot(text);
+  return s instanceof SnapshotError ? new SnapshotError(`${path}: ${s.message}`) : s;
+}
+
+/** A world brought back to a checkpoint. */
+export interface RestoredWorld {
+  /** The world, at the checkpoint. */
+  world: World;
+  /** Its scenario (rebuilt from the stored sources). */
+  scenario: Scenario;
+  /** The checkpoint it came from. */
+  snapshot: SnapshotFile;
+}
+
+/** Rebuilds the world of a checkpoint and replays it to the checkpoint (digest verified). */
+export async function restoreWorld(snap: SnapshotFile, opts: { trace?: boolean } = {}): Promise<RestoredWorld | SnapshotError> {
+  const scenario = scenarioFromSources(snap.scenario.file, snap.scenario.sources, snap.seed);
+  if (scenario instanceof SnapshotError) return scenario;
+  const world = await World.create(scenario, { seed: snap.seed, hypervisor: snap.overrides.hypervisor, trace: opts.trace });
+  if (world instanceof WorldError) return new SnapshotError(world.message);
+  const err = restoreInto(world, snap);
+  if (err) return err;
+  return { world, scenario, snapshot: snap };
+}
+
+/**
+ * A checkpoint writer for `run --checkpoint-at T --checkpoint PATH`: records the scenario's
+ * sources now and writes the file when called with the world at T.
+ */
+export function checkpointWriter(
+  scenarioPath: string,
+  out: string,
+  o: { seed?: number; hypervisor?: string; until?: number },
+  note: (s: string) => void,
+): (world: World) => string | undefined {
+  const sources = loadScenario(scenarioPath, { seed: o.seed }).sources;
+  return (world) => {
+    try {
+      for (const n of writeCheckpoint(out, world, {
+        file: scenarioPath,
+        sources,
+        overrides: { hypervisor: o.hypervisor, until: o.until },
+      })) note(`${n}\n`);
+      return undefined;
+    } catch (e) {
+      return `cannot write checkpoint '${out}': ${e instanceof Error ? e.message : String(e)}`;
+    }
+  };
+}
+
+/**
+ * `run --restore PATH`: rebuilds the world of a checkpoint, verifies it, and continues to the
+ * end of the run (the checkpoint's `until` override, else the scenario's duration).
+ */
+export async function simulateRestored(
+  path: string,
+  opts: { until?: number; trace?: boolean; progress?: Progress },
+): Promise<{ world: World; results: Results } | WorldError> {
+  const snap = readCheckpoint(path);
+  if (snap instanceof SnapshotError) return new WorldError(snap.message);
+  const r = await restoreWorld(snap, { trace: opts.trace });
+  if (r instanceof SnapshotError) return new WorldError(r.message);
+  const { world, scenario } = r;
+  const until = opts.until ?? snap.overrides.until ?? scenario.duration;
+  if (until < world.sim.now) {
+    return new WorldError(`the run ends at ${until} ns, before the checkpoint at ${world.sim.now} ns`);
+  }
+  const start = world.sim.now, step = Math.max(1, Math.floor((until - start) / 100));
+  for (let t = start; t < until;) {
+    t = Math.min(until, t + step);
+    world.run(t);
+    opts.progress?.update((t - start) / Math.max(1, until - start));
+  }
+  opts.progress?.done();
+  let native: NativeBaseline = {};
+  if (usesNative(scenario)) native = nativeBaseline(scenario, until, world.sim.streams.seed);
+  return { world, results: collectResults(world, native) };
+}

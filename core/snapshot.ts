@@ -1,0 +1,528 @@
+/**
+ * Checkpoints of a {@link World} by deterministic replay.
+ *
+ * A world holds generator-based processes (workload runners, guest interrupt handlers) whose
+ * suspended state cannot be serialised. A checkpoint therefore stores what is needed to
+ * rebuild the world and drive it to the same point — the scenario sources, the seed, the
+ * overrides and the journal of every action applied interactively with its position in time —
+ * plus a digest of the full world state at the checkpoint. Restoring rebuilds the world,
+ * replays the journal to the checkpoint and refuses to continue when the recomputed digest
+ * differs. The simulation is deterministic, so an accepted restore continues exactly as the
+ * uninterrupted run would have.
+ * @module
+ */
+
+import type { TimelineAction } from "./scenario.ts";
+import type { World } from "./world.ts";
+import type { EventSink } from "./sim/sim.ts";
+import type { MptBackend } from "./mpt/types.ts";
+
+/** Format tag of a checkpoint file. */
+export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
+/** Version of the checkpoint format this build reads and writes. */
+export const SNAPSHOT_VERSION = 1;
+
+/** A position in a run: simulated time and the number of events dispatched by then. */
+export interface SimPosition {
+  /** Simulated time (ns). */
+  t: number;
+  /** Events dispatched when the position was reached. */
+  dispatched: number;
+}
+
+/** An action applied to a running world from outside its scenario (REPL, API). */
+export type JournalAction =
+  | { kind: "timeline"; action: TimelineAction }
+  | { kind: "mmio"; vm: string; offset: number; size: number; value: number };
+
+/** One journal entry: an action and where in the run it was applied. */
+export interface JournalEntry extends SimPosition {
+  /** The command as typed (for people reading the file). */
+  text: string;
+  /** What it did. */
+  action: JournalAction;
+}
+
+/** State of the hypervisor backend in a checkpoint. */
+export interface BackendSnapshot {
+  /** Backend name. */
+  name: string;
+  /** True when the backend implements `save` and `restore`. */
+  serialisable: boolean;
+  /** `save(handle)` result per vGPU id (serialisable backends only). */
+  states: Record<string, unknown>;
+}
+
+/** The content of a checkpoint file (JSON). */
+export interface SnapshotFile {
+  /** Always {@link SNAPSHOT_FORMAT}. */
+  format: string;
+  /** {@link SNAPSHOT_VERSION} of the writer. */
+  version: number;
+  /** The scenario: main file path (as loaded) and the text of every file read. */
+  scenario: { file: string; sources: Record<string, string> };
+  /** Effective seed of the run. */
+  seed: number;
+  /** Overrides of the run (absent when not given). */
+  overrides: { hypervisor?: string; until?: number };
+  /** Actions applied from outside the scenario, in order. */
+  journal: JournalEntry[];
+  /** Where the checkpoint was taken. */
+  checkpoint: SimPosition;
+  /** Digest of the whole world state at the checkpoint. */
+  digest: string;
+  /** Digest of each part of the state (to say which part differs). */
+  parts: Record<string, string>;
+  /** The hypervisor backend. */
+  backend: BackendSnapshot;
+}
+
+/** A checkpoint that cannot be used: one clear line, no stack. */
+export class SnapshotError {
+  /** @param message what is wrong */
+  constructor(readonly message: string) {}
+}
+
+// ------------------------------------------------------------------------------ hashing
+
+const FNV_OFFSET_A = 0x811c9dc5, FNV_OFFSET_B = 0x050c5d1f, FNV_PRIME = 0x01000193;
+
+/** Two independent 32-bit FNV-1a lanes over bytes (a 64-bit digest). */
+export class Fnv1a64 {
+  private a = FNV_OFFSET_A;
+  private b = FNV_OFFSET_B;
+  private readonly f64 = new Float64Array(1);
+  private readonly f64w = new Uint32Array(this.f64.buffer);
+
+  /** Mixes one 32-bit word, byte by byte (little-endian). */
+  word(w: number): void {
+    let a = this.a, b = this.b;
+    for (let i = 0; i < 4; i++) {
+      const byte = (w >>> (8 * i)) & 0xff;
+      a = Math.imul(a ^ byte, FNV_PRIME);
+      b = Math.imul(b ^ byte ^ 0x5a, FNV_PRIME);
+    }
+    this.a = a;
+    this.b = b;
+  }
+
+  /** Mixes a number (its IEEE-754 bits). */
+  num(x: number): void {
+    this.f64[0] = x;
+    this.word(this.f64w[0]);
+    this.word(this.f64w[1]);
+  }
+
+  /** Mixes a string (length, then UTF-16 code units). */
+  str(s: string): void {
+    this.word(s.length);
+    for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
+  }
+
+  /** Mixes the bytes of a typed array (length first). */
+  view(v: ArrayBufferView): void {
+    this.word(v.byteLength);
+    if (v.byteLength % 4 === 0 && v.byteOffset % 4 === 0) {
+      const w = new Uint32Array(v.buffer, v.byteOffset, v.byteLength / 4);
+      for (let i = 0; i < w.length; i++) this.word(w[i]);
+    } else {
+      const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      for (let i = 0; i < u.length; i++) this.word(u[i]);
+    }
+  }
+
+  /**
+   * Mixes plain data: numbers, strings, booleans, null/undefined, typed arrays, arrays and
+   * objects (own enumerable properties in insertion order; functions skipped).
+   */
+  value(x: unknown, depth = 0): void {
+    if (depth > 8) {
+      this.str("<deep>");
+      return;
+    }
+    if (x === null || x === undefined) this.word(x === null ? 0xfffffff0 : 0xfffffff1);
+    else if (typeof x === "number") this.num(x);
+    else if (typeof x === "string") this.str(x);
+    else if (typeof x === "boolean") this.word(x ? 0xfffffff3 : 0xfffffff2);
+    else if (typeof x === "bigint") this.str(x.toString());
+    else if (ArrayBuffer.isView(x)) this.view(x);
+    else if (Array.isArray(x)) {
+      this.word(x.length);
+      for (const e of x) this.value(e, depth + 1);
+    } else if (x instanceof Map) {
+      this.word(x.size);
+      for (const [k, v] of x) {
+        this.value(k, depth + 1);
+        this.value(v, depth + 1);
+      }
+    } else if (typeof x === "object") {
+      for (const [k, v] of Object.entries(x as Record<string, unknown>)) {
+        if (typeof v === "function") continue;
+        this.str(k);
+        this.value(v, depth + 1);
+      }
+    }
+  }
+
+  /** The digest as 16 hex digits. */
+  hex(): string {
+    return (this.a >>> 0).toString(16).padStart(8, "0") + (this.b >>> 0).toString(16).padStart(8, "0");
+  }
+}
+
+// ------------------------------------------------------------------------------ world state
+
+/** The private event-queue arrays of {@link Sim}, read (never written) for the digest. */
+interface SimQueueView {
+  heap: Int32Array;
+  size: number;
+  time: Float64Array;
+  seqOf: Float64Array;
+  kindOf: Int32Array;
+  argOf: Float64Array;
+  sinks: (EventSink | null)[];
+  seq: number;
+}
+
+/** The private page store of {@link HostMemory}, read for the digest. */
+interface MemoryView {
+  pages: (Uint32Array | null)[];
+  owners: Int32Array;
+}
+
+/** The gate's private handle table, for calling a backend's save/restore without accounting. */
+interface GateView {
+  handles: unknown[];
+}
+
+function sinkName(s: EventSink): string {
+  return (s as { constructor?: { name?: string } }).constructor?.name ?? "sink";
+}
+
+function hashSim(w: World): string {
+  const h = new Fnv1a64();
+  const s = w.sim as unknown as SimQueueView;
+  h.num(w.sim.now);
+  h.num(w.sim.dispatched);
+  h.num(s.seq);
+  const live: number[] = [];
+  for (let i = 0; i < s.size; i++) if (s.sinks[s.heap[i]] !== null) live.push(s.heap[i]);
+  live.sort((x, y) => s.seqOf[x] - s.seqOf[y]);
+  h.word(live.length);
+  for (const slot of live) {
+    h.num(s.time[slot]);
+    h.num(s.seqOf[slot]);
+    h.word(s.kindOf[slot]);
+    h.num(s.argOf[slot]);
+    h.str(sinkName(s.sinks[slot] as EventSink));
+  }
+  return h.hex();
+}
+
+function hashRng(w: World): string {
+  const h = new Fnv1a64();
+  h.num(w.sim.streams.seed);
+  h.value(w.sim.streams.save());
+  return h.hex();
+}
+
+function hashMemory(w: World): string {
+  const h = new Fnv1a64();
+  const m = w.gpu.memory as unknown as MemoryView;
+  h.num(w.gpu.memory.allocated);
+  h.view(m.owners);
+  for (let mfn = 0; mfn < m.pages.length; mfn++) {
+    const p = m.pages[mfn];
+    if (p === null || p === undefined) continue;
+    let nonzero = false;
+    for (let i = 0; i < p.length && !nonzero; i++) nonzero = p[i] !== 0;
+    if (!nonzero) continue; // a materialised zero page equals an untouched one
+    h.num(mfn);
+    h.view(p);
+  }
+  return h.hex();
+}
+
+function hashGgtt(w: World): string {
+  const h = new Fnv1a64();
+  h.view(w.gpu.ggttLo);
+  h.view(w.gpu.ggttHi);
+  return h.hex();
+}
+
+function hashGpu(w: World): string {
+  const h = new Fnv1a64();
+  h.view(w.gpu.regs);
+  h.value(w.gpu.counters());
+  return h.hex();
+}
+
+function hashVgpus(w: World): string {
+  const h = new Fnv1a64();
+  for (const v of w.gvt.vgpus) {
+    if (!v) {
+      h.word(0);
+      continue;
+    }
+    h.num(v.id);
+    h.str(v.vm);
+    h.view(v.vreg);
+    h.view(v.vcfg);
+    h.view(v.ggtt.guest);
+    h.view(v.ggtt.dma);
+    h.view(v.ggtt.partial);
+    h.value(v.counters);
+    h.value(v.sched);
+    h.value([v.failsafe, v.failsafeReason, v.pvAware, v.tlbPending, v.vblankGen, v.vblankOn, v.bar0, v.bar2]);
+    h.view(v.runList);
+    for (const q of v.queues) h.word(q.length);
+  }
+  for (const vm of w.vms) h.value([vm.state, vm.since, vm.activeNs, vm.lastBusy]);
+  return h.hex();
+}
+
+function hashMediator(w: World): string {
+  const h = new Fnv1a64();
+  h.value(w.gvt.globalCounters);
+  h.value(w.gvt.sched.switchLog);
+  h.value(w.gvt.failsafeLog);
+  h.str(w.gvt.sched.policy.name);
+  h.num(w.gvt.sched.current?.id ?? 0);
+  h.num(w.gate.totalCost);
+  h.num(w.gate.faultCount);
+  h.num(w.gate.errorCount);
+  h.value(w.gate.opCounts);
+  h.value(w.ctx.counters);
+  h.num(w.applied);
+  return h.hex();
+}
+
+/** Whether a backend implements both `save` and `restore`. */
+export function backendSerialisable(b: MptBackend): boolean {
+  return typeof b.save === "function" && typeof b.restore === "function";
+}
+
+/**
+ * The backend's state per attached vGPU, through its optional `save(handle)`. Called on the
+ * backend directly (not through the gate), so taking a checkpoint counts no op and charges no
+ * time: the run continues exactly as if no checkpoint had been taken.
+ */
+export function saveBackend(w: World): BackendSnapshot {
+  const b = w.gate.backend;
+  const out: BackendSnapshot = { name: b.name, serialisable: backendSerialisable(b), states: {} };
+  if (!out.serialisable) return out;
+  const handles = (w.gate as unknown as GateView).handles;
+  for (const v of w.gvt.vgpus) {
+    if (!v || !w.gate.isAttached(v.id)) continue;
+    try {
+      out.states[String(v.id)] = JSON.parse(JSON.stringify(b.save!(handles[v.id]) ?? null));
+    } catch (e) {
+      out.states[String(v.id)] = { error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  return out;
+}
+
+/** Hands saved backend states back to the backend (`restore(handle, state)`); errors by vGPU. */
+export function restoreBackend(w: World, snap: BackendSnapshot): string[] {
+  const b = w.gate.backend, errors: string[] = [];
+  if (!snap.serialisable || !backendSerialisable(b)) return errors;
+  const handles = (w.gate as unknown as GateView).handles;
+  for (const [id, state] of Object.entries(snap.states)) {
+    const n = Number(id);
+    if (!w.gate.isAttached(n)) continue;
+    try {
+      b.restore!(handles[n], state);
+    } catch (e) {
+      errors.push(`vGPU ${id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return errors;
+}
+
+/** Digests of each part of the world state, and of all of them. */
+export function worldDigest(w: World): { digest: string; parts: Record<string, string> } {
+  const backend = new Fnv1a64();
+  backend.value(saveBackend(w));
+  const parts: Record<string, string> = {
+    sim: hashSim(w),
+    rng: hashRng(w),
+    memory: hashMemory(w),
+    ggtt: hashGgtt(w),
+    gpu: hashGpu(w),
+    vgpus: hashVgpus(w),
+    mediator: hashMediator(w),
+    backend: backend.hex(),
+  };
+  const all = new Fnv1a64();
+  for (const [k, v] of Object.entries(parts)) {
+    all.str(k);
+    all.str(v);
+  }
+  return { digest: `fnv1a64:${all.hex()}`, parts };
+}
+
+// ------------------------------------------------------------------------------ journal and replay
+
+/** The current position of a world. */
+export function positionOf(w: World): SimPosition {
+  return { t: w.sim.now, dispatched: w.sim.dispatched };
+}
+
+/** Applies one journal action to a world; an error message, or undefined. */
+export function applyJournalAction(w: World, a: JournalAction): string | undefined {
+  if (a.kind === "timeline") {
+    w.apply({ at: w.sim.now, action: a.action, loc: { file: "<journal>", line: 0, col: 0 } });
+    return undefined;
+  }
+  const vm = w.vm(a.vm);
+  if (!vm?.vgpu) return `VM ${a.vm} has no vGPU`;
+  w.gate.guestMmioWrite(vm.vgpu.id, vm.vgpu.bar0 + a.offset, a.size, a.value);
+  return undefined;
+}
+
+/**
+ * Drives a world forward to `pos` exactly: dispatches events one by one until as many have
+ * been dispatched as at `pos`, then lets the clock reach `pos.t` without dispatching more.
+ * A {@link SnapshotError} if the world cannot be at that position (the replay diverged).
+ */
+export function advanceTo(w: World, pos: SimPosition): SnapshotError | undefined {
+  const sim = w.sim;
+  while (sim.dispatched < pos.dispatched && sim.peekTime() <= pos.t) sim.step();
+  if (sim.dispatched !== pos.dispatched || sim.now > pos.t) {
+    return new SnapshotError(
+      `replay diverged: expected ${pos.dispatched} events by ${pos.t} ns, got ${sim.dispatched} by ${sim.now} ns`,
+    );
+  }
+  if (sim.peekTime() > pos.t) sim.runUntil(pos.t);
+  return undefined;
+}
+
+/** Replays journal entries (in order) and then advances to `to`. */
+export function replay(w: World, journal: readonly JournalEntry[], to: SimPosition): SnapshotError | undefined {
+  for (const e of journal) {
+    const err = advanceTo(w, e);
+    if (err) return err;
+    const msg = applyJournalAction(w, e.action);
+    if (msg) return new SnapshotError(`replaying '${e.text}': ${msg}`);
+  }
+  return advanceTo(w, to);
+}
+
+/** What {@link makeSnapshot} needs beyond the world. */
+export interface SnapshotInput {
+  /** Main scenario file as loaded. */
+  file: string;
+  /** Every source file read, by path. */
+  sources: ReadonlyMap<string, string> | Record<string, string>;
+  /** Overrides of the run. */
+  overrides?: { hypervisor?: string; until?: number };
+  /** Journal so far. */
+  journal?: readonly JournalEntry[];
+}
+
+/** Captures a checkpoint of `w` at its current position. */
+export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
+  const { digest, parts } = worldDigest(w);
+  const sources = input.sources instanceof Map ? Object.fromEntries(input.sources) : { ...input.sources };
+  const overrides: SnapshotFile["overrides"] = {};
+  if (input.overrides?.hypervisor !== undefined) overrides.hypervisor = input.overrides.hypervisor;
+  if (input.overrides?.until !== undefined) overrides.until = input.overrides.until;
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    scenario: { file: input.file, sources: sources as Record<string, string> },
+    seed: w.sim.streams.seed,
+    overrides,
+    journal: [...(input.journal ?? [])],
+    checkpoint: positionOf(w),
+    digest,
+    parts,
+    backend: saveBackend(w),
+  };
+}
+
+/** The note printed when a backend cannot serialise its state. */
+export function backendNote(b: BackendSnapshot): string | undefined {
+  return b.serialisable ? undefined : `backend ${b.name} cannot serialise its state; restored by replay only`;
+}
+
+/** Serialises a checkpoint (stable JSON). */
+export function encodeSnapshot(s: SnapshotFile): string {
+  return JSON.stringify(s, null, 1) + "\n";
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+
+/** Parses and validates a checkpoint file's text. */
+export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
+  let x: unknown;
+  try {
+    x = JSON.parse(text);
+  } catch (e) {
+    return new SnapshotError(`not a checkpoint file: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!isObj(x) || x.format !== SNAPSHOT_FORMAT) return new SnapshotError(`not a checkpoint file (format is not '${SNAPSHOT_FORMAT}')`);
+  if (x.version !== SNAPSHOT_VERSION) {
+    return new SnapshotError(`checkpoint format version ${String(x.version)} is not supported (this build reads version ${SNAPSHOT_VERSION})`);
+  }
+  const sc = x.scenario;
+  if (!isObj(sc) || typeof sc.file !== "string" || !isObj(sc.sources) || typeof sc.sources[sc.file] !== "string") {
+    return new SnapshotError("checkpoint has no scenario sources");
+  }
+  if (!Object.values(sc.sources).every((v) => typeof v === "string")) return new SnapshotError("checkpoint scenario sources are not text");
+  if (!isNum(x.seed)) return new SnapshotError("checkpoint has no seed");
+  const cp = x.checkpoint;
+  if (!isObj(cp) || !isNum(cp.t) || !isNum(cp.dispatched)) return new SnapshotError("checkpoint has no position");
+  if (typeof x.digest !== "string" || !isObj(x.parts)) return new SnapshotError("checkpoint has no digest");
+  if (!Array.isArray(x.journal)) return new SnapshotError("checkpoint has no journal");
+  for (const [i, e] of x.journal.entries()) {
+    if (!isObj(e) || !isNum(e.t) || !isNum(e.dispatched) || typeof e.text !== "string" || !isObj(e.action)) {
+      return new SnapshotError(`checkpoint journal entry ${i + 1} is malformed`);
+    }
+    if (e.t > cp.t || e.dispatched > cp.dispatched) return new SnapshotError(`checkpoint journal entry ${i + 1} lies after the checkpoint`);
+  }
+  const ov = isObj(x.overrides) ? x.overrides : {};
+  const b = x.backend;
+  if (!isObj(b) || typeof b.name !== "string" || typeof b.serialisable !== "boolean" || !isObj(b.states)) {
+    return new SnapshotError("checkpoint has no backend record");
+  }
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    scenario: { file: sc.file, sources: sc.sources as Record<string, string> },
+    seed: x.seed,
+    overrides: {
+      ...(typeof ov.hypervisor === "string" ? { hypervisor: ov.hypervisor } : {}),
+      ...(isNum(ov.until) ? { until: ov.until } : {}),
+    },
+    journal: x.journal as JournalEntry[],
+    checkpoint: { t: cp.t, dispatched: cp.dispatched },
+    digest: x.digest,
+    parts: x.parts as Record<string, string>,
+    backend: { name: b.name, serialisable: b.serialisable, states: b.states as Record<string, unknown> },
+  };
+}
+
+/**
+ * Brings a freshly built world (from the checkpoint's sources, seed and overrides) to the
+ * checkpoint: replays the journal, verifies the digest, and hands the backend its saved
+ * state. A {@link SnapshotError} when the world does not reach the same state.
+ */
+export function restoreInto(w: World, s: SnapshotFile): SnapshotError | undefined {
+  if (w.sim.now !== 0 || w.sim.dispatched !== 0) return new SnapshotError("restore needs a freshly built world");
+  const err = replay(w, s.journal, s.checkpoint);
+  if (err) return err;
+  const { digest, parts } = worldDigest(w);
+  if (digest !== s.digest) {
+    const differ = Object.keys(parts).filter((k) => parts[k] !== s.parts[k]);
+    return new SnapshotError(
+      `checkpoint digest mismatch at ${s.checkpoint.t} ns: stored ${s.digest}, replay gives ${digest}` +
+        (differ.length ? ` (differs in: ${differ.join(", ")})` : ""),
+    );
+  }
+  const errs = restoreBackend(w, s.backend);
+  if (errs.length) return new SnapshotError(`backend ${s.backend.name} refused its saved state: ${errs.join("; ")}`);
+  return undefined;
+}
