@@ -20,19 +20,80 @@ const runCmd = command(
   "run",
   object({
     cmd: constant("run"),
-    scenario: scenarioArg,
-    seed: optional(option("--seed", integer({ min: 0 }), { description: message`Seed (overrides the scenario's).` })),
-    until: optional(option("--until", duration(), { description: message`Simulated time to run (overrides the timeline's run).` })),
-    hypervisor: optional(
-      option("--hypervisor", string({ metavar: "NAME|PATH" }), { description: message`Hypervisor backend: built-in name or plugin path.` }),
+    scenario: optional(scenarioArg),
+    seed: optional(
+      option("--seed", integer({ min: 0 }), {
+        description: message`Seed (overrides the scenario's).`,
+      }),
     ),
-    json: optional(option("--json", string({ metavar: "PATH|-" }), { description: message`Write results JSON (- for stdout).` })),
-    csv: optional(option("--csv", string({ metavar: "PATH" }), { description: message`Write per-VM CSV and the time series next to it.` })),
-    trace: optional(option("--trace", string({ metavar: "PATH" }), { description: message`Write a Chrome/Perfetto trace.` })),
-    report: optional(option("--report", string({ metavar: "PATH" }), { description: message`Write a self-contained HTML report.` })),
-    quiet: withDefault(flag("--quiet", "-q", { description: message`Print only failed expectations.` }), false),
+    until: optional(
+      option("--until", duration(), {
+        description: message`Simulated time to run (overrides the timeline's run).`,
+      }),
+    ),
+    hypervisor: optional(
+      option("--hypervisor", string({ metavar: "NAME|PATH" }), {
+        description: message`Hypervisor backend: built-in name or plugin path.`,
+      }),
+    ),
+    json: optional(
+      option("--json", string({ metavar: "PATH|-" }), {
+        description: message`Write results JSON (- for stdout).`,
+      }),
+    ),
+    csv: optional(
+      option("--csv", string({ metavar: "PATH" }), {
+        description: message`Write per-VM CSV and the time series next to it.`,
+      }),
+    ),
+    trace: optional(
+      option("--trace", string({ metavar: "PATH" }), {
+        description: message`Write a Chrome/Perfetto trace.`,
+      }),
+    ),
+    report: optional(
+      option("--report", string({ metavar: "PATH" }), {
+        description: message`Write a self-contained HTML report.`,
+      }),
+    ),
+    quiet: withDefault(
+      flag("--quiet", "-q", { description: message`Print only failed expectations.` }),
+      false,
+    ),
+    checkpointAt: optional(
+      option("--checkpoint-at", duration(), {
+        description: message`Simulated time at which to write a checkpoint (with --checkpoint).`,
+      }),
+    ),
+    checkpoint: optional(
+      option("--checkpoint", string({ metavar: "PATH" }), {
+        description: message`Checkpoint file written at --checkpoint-at; the run continues.`,
+      }),
+    ),
+    restore: optional(
+      option("--restore", string({ metavar: "PATH" }), {
+        description:
+          message`Continue from a checkpoint file to the end of the run (SCENARIO not needed).`,
+      }),
+    ),
   }),
   { description: message`Simulate a scenario and check its expectations.` },
+);
+
+const replCmd = command(
+  "repl",
+  object({
+    cmd: constant("repl"),
+    scenario: optional(
+      argument(string({ metavar: "SCENARIO" }), {
+        description: message`Scenario (or checkpoint) to load first.`,
+      }),
+    ),
+  }),
+  {
+    description:
+      message`Interactive console: load, run, step, inspect and steer a world; save and load checkpoints.`,
+  },
 );
 
 const checkCmd = command(
@@ -48,7 +109,11 @@ const typesCmd = command(
   "types",
   object({
     cmd: constant("types"),
-    aperture: multiple(option("--aperture", size(), { description: message`Aperture size (repeatable); default 512MiB and 1GiB.` })),
+    aperture: multiple(
+      option("--aperture", size(), {
+        description: message`Aperture size (repeatable); default 512MiB and 1GiB.`,
+      }),
+    ),
   }),
   { description: message`List vGPU types with their resources and available instances.` },
 );
@@ -57,7 +122,9 @@ const syntaxCmd = command(
   "syntax",
   object({
     cmd: constant("syntax"),
-    html: option("--html", string({ metavar: "PATH" }), { description: message`Write the grammar's syntax diagrams (works offline).` }),
+    html: option("--html", string({ metavar: "PATH" }), {
+      description: message`Write the grammar's syntax diagrams (works offline).`,
+    }),
   }),
   { description: message`Write railroad diagrams of the scenario language.` },
 );
@@ -67,11 +134,16 @@ const compareCmd = command(
   object({
     cmd: constant("compare"),
     scenario: scenarioArg,
-    hypervisors: option("--hypervisors", string({ metavar: "A,B,..." }), { description: message`Comma-separated backends to compare.` }),
+    hypervisors: option("--hypervisors", string({ metavar: "A,B,..." }), {
+      description: message`Comma-separated backends to compare.`,
+    }),
     seed: optional(option("--seed", integer({ min: 0 }))),
     until: optional(option("--until", duration())),
   }),
-  { description: message`Run one scenario under several hypervisors and show the results side by side.` },
+  {
+    description:
+      message`Run one scenario under several hypervisors and show the results side by side.`,
+  },
 );
 
 const pluginCmd = command(
@@ -104,7 +176,7 @@ const pluginCmd = command(
   { description: message`Hypervisor plugins: test, scaffold, bundle.` },
 );
 
-const parser = or(runCmd, checkCmd, typesCmd, syntaxCmd, compareCmd, pluginCmd);
+const parser = or(runCmd, checkCmd, typesCmd, syntaxCmd, compareCmd, pluginCmd, replCmd);
 
 const args = run(parser, {
   programName: "gvtsim",
@@ -120,7 +192,11 @@ async function main(): Promise<number> {
   switch (args.cmd) {
     case "run": {
       const { runScenario } = await import("./cli/run.ts");
-      return (await runScenario(args.scenario, { ...args, color })).code;
+      if (args.scenario === undefined && args.restore === undefined) {
+        console.error("gvtsim run: error: missing SCENARIO (or --restore PATH)");
+        return 2;
+      }
+      return (await runScenario(args.scenario ?? "", { ...args, color })).code;
     }
     case "check": {
       const { checkFiles } = await import("./cli/check.ts");
@@ -148,6 +224,10 @@ async function main(): Promise<number> {
     case "plugin-new": {
       const { pluginNew } = await import("./cli/plugin.ts");
       return pluginNew(args.name, args.dir);
+    }
+    case "repl": {
+      const { startRepl } = await import("./cli/repl.ts");
+      return await startRepl(args.scenario);
     }
     case "plugin-build": {
       const { pluginBuild } = await import("./cli/plugin.ts");

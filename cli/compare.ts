@@ -41,8 +41,19 @@ export async function compareHypervisors(
 /** The side-by-side table: one row per (VM, backend). */
 export function compareTable(runs: { hv: string; r: Results }[]): string {
   const head = [
-    "vm", "hypervisor", "state", "rcs share", "fps", "batch/s", "vs first", "lat p50", "lat p99", "mmio traps",
-    "trap time/batch", "msi", "pt-wp",
+    "vm",
+    "hypervisor",
+    "state",
+    "rcs share",
+    "fps",
+    "batch/s",
+    "vs first",
+    "lat p50",
+    "lat p99",
+    "mmio traps",
+    "trap time/batch",
+    "msi",
+    "pt-wp",
   ];
   const rows: string[][] = [];
   const first = runs[0].r;
@@ -68,6 +79,10 @@ export function compareTable(runs: { hv: string; r: Results }[]): string {
       ]);
     }
   }
-  const errs = runs.map(({ hv, r }) => `${hv}: ${r.hypervisor.errors.length} plugin errors, native ops: ${r.hypervisor.nativeOps.join(" ") || "none"}`);
+  const errs = runs.map(({ hv, r }) =>
+    `${hv}: ${r.hypervisor.errors.length} plugin errors, native ops: ${
+      r.hypervisor.nativeOps.join(" ") || "none"
+    }`
+  );
   return table(head, rows) + "\n\n" + errs.join("\n") + "\n";
 }

@@ -65,7 +65,9 @@ export function readCheckpoint(path: string): SnapshotFile | SnapshotError {
   try {
     text = Deno.readTextFileSync(path);
   } catch (e) {
-    return new SnapshotError(`cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`);
+    return new SnapshotError(
+      `cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   const s = decodeSnapshot(text);
   return s instanceof SnapshotError ? new SnapshotError(`${path}: ${s.message}`) : s;
@@ -82,10 +84,17 @@ export interface RestoredWorld {
 }
 
 /** Rebuilds the world of a checkpoint and replays it to the checkpoint (digest verified). */
-export async function restoreWorld(snap: SnapshotFile, opts: { trace?: boolean } = {}): Promise<RestoredWorld | SnapshotError> {
+export async function restoreWorld(
+  snap: SnapshotFile,
+  opts: { trace?: boolean } = {},
+): Promise<RestoredWorld | SnapshotError> {
   const scenario = scenarioFromSources(snap.scenario.file, snap.scenario.sources, snap.seed);
   if (scenario instanceof SnapshotError) return scenario;
-  const world = await World.create(scenario, { seed: snap.seed, hypervisor: snap.overrides.hypervisor, trace: opts.trace });
+  const world = await World.create(scenario, {
+    seed: snap.seed,
+    hypervisor: snap.overrides.hypervisor,
+    trace: opts.trace,
+  });
   if (world instanceof WorldError) return new SnapshotError(world.message);
   const err = restoreInto(world, snap);
   if (err) return err;
@@ -105,11 +114,13 @@ export function checkpointWriter(
   const sources = loadScenario(scenarioPath, { seed: o.seed }).sources;
   return (world) => {
     try {
-      for (const n of writeCheckpoint(out, world, {
-        file: scenarioPath,
-        sources,
-        overrides: { hypervisor: o.hypervisor, until: o.until },
-      })) note(`${n}\n`);
+      for (
+        const n of writeCheckpoint(out, world, {
+          file: scenarioPath,
+          sources,
+          overrides: { hypervisor: o.hypervisor, until: o.until },
+        })
+      ) note(`${n}\n`);
       return undefined;
     } catch (e) {
       return `cannot write checkpoint '${out}': ${e instanceof Error ? e.message : String(e)}`;
@@ -132,7 +143,9 @@ export async function simulateRestored(
   const { world, scenario } = r;
   const until = opts.until ?? snap.overrides.until ?? scenario.duration;
   if (until < world.sim.now) {
-    return new WorldError(`the run ends at ${until} ns, before the checkpoint at ${world.sim.now} ns`);
+    return new WorldError(
+      `the run ends at ${until} ns, before the checkpoint at ${world.sim.now} ns`,
+    );
   }
   const start = world.sim.now, step = Math.max(1, Math.floor((until - start) / 100));
   for (let t = start; t < until;) {

@@ -60,7 +60,12 @@ const stdout = (s: string) => void Deno.stdout.writeSync(enc.encode(s));
 const stderr = (s: string) => void Deno.stderr.writeSync(enc.encode(s));
 
 /** Loads a scenario, printing diagnostics; undefined if it has errors. */
-export function loadOrReport(path: string, seed: number | undefined, err: (s: string) => void, color = false): Scenario | undefined {
+export function loadOrReport(
+  path: string,
+  seed: number | undefined,
+  err: (s: string) => void,
+  color = false,
+): Scenario | undefined {
   const r = loadScenario(path, { seed });
   if (r.diagnostics.length) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
   return r.scenario;
@@ -79,12 +84,18 @@ export async function simulate(
     checkpoint?: { at: number; save: (world: World) => string | undefined };
   },
 ): Promise<{ world: World; results: Results } | WorldError> {
-  const world = await World.create(scenario, { seed: opts.seed, hypervisor: opts.hypervisor, trace: opts.trace });
+  const world = await World.create(scenario, {
+    seed: opts.seed,
+    hypervisor: opts.hypervisor,
+    trace: opts.trace,
+  });
   if (world instanceof WorldError) return world;
   const until = opts.until ?? scenario.duration;
   const step = Math.max(1, Math.floor(until / 100));
   let ck = opts.checkpoint;
-  if (ck && ck.at > until) return new WorldError(`checkpoint time ${ck.at} ns lies after the run's end (${until} ns)`);
+  if (ck && ck.at > until) {
+    return new WorldError(`checkpoint time ${ck.at} ns lies after the run's end (${until} ns)`);
+  }
   for (let t = 0; t < until || ck;) {
     t = Math.min(until, t + step);
     if (ck && ck.at <= t) {
@@ -114,7 +125,11 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   if (o.restore !== undefined) {
     const { simulateRestored } = await import("./repl_snapshot.ts");
     path = o.restore;
-    sim = await simulateRestored(o.restore, { until: o.until, trace: o.trace !== undefined, progress });
+    sim = await simulateRestored(o.restore, {
+      until: o.until,
+      trace: o.trace !== undefined,
+      progress,
+    });
   } else {
     const scenario = loadOrReport(path, o.seed, err, o.color);
     if (!scenario) return { code: 2 };
@@ -149,7 +164,12 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   return { code: failed > 0 ? 1 : 0, results };
 }
 
-async function writeOutputs(world: World, results: Results, o: RunOptions, out: (s: string) => void): Promise<void> {
+async function writeOutputs(
+  world: World,
+  results: Results,
+  o: RunOptions,
+  out: (s: string) => void,
+): Promise<void> {
   if (o.json !== undefined) {
     const text = JSON.stringify(results, null, 2) + "\n";
     if (o.json === "-") out(text);

@@ -11,7 +11,11 @@ export interface SummaryOptions {
   onlyFailures?: boolean;
 }
 
-const paint = (on: boolean | undefined, code: number, s: string) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+const paint = (
+  on: boolean | undefined,
+  code: number,
+  s: string,
+) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
 
 /** Renders the summary. */
 export function renderSummary(r: Results, o: SummaryOptions = {}): string {
@@ -24,8 +28,23 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
       "",
     );
     const head = [
-      "vm", "type", "state", "wt", "rcs", "bcs", "vcs", "vecs", "fps", "batch/s", "lat p50", "lat p99",
-      "mmio", "gtt", "pt-wp", "scanned", "shadow pg",
+      "vm",
+      "type",
+      "state",
+      "wt",
+      "rcs",
+      "bcs",
+      "vcs",
+      "vecs",
+      "fps",
+      "batch/s",
+      "lat p50",
+      "lat p99",
+      "mmio",
+      "gtt",
+      "pt-wp",
+      "scanned",
+      "shadow pg",
     ];
     const rows = r.vms.map((v) => [
       v.name,
@@ -49,12 +68,19 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     lines.push(table(head, rows), "");
     for (const v of r.vms) {
       if (v.stateReason) lines.push(`${v.name}: ${v.state}: ${v.stateReason}`);
-      if (v.nativePct !== undefined) lines.push(`${v.name}: ${v.nativePct.toFixed(1)}% of native throughput`);
+      if (v.nativePct !== undefined) {
+        lines.push(`${v.name}: ${v.nativePct.toFixed(1)}% of native throughput`);
+      }
     }
-    const gpu = Object.entries(r.gpu.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`).join(", ");
+    const gpu = Object.entries(r.gpu.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
+      .join(", ");
     lines.push(
-      `gpu: ${gpu}; ${r.scheduler.switches} vGPU switches, ${formatNs(r.scheduler.drainWaitNs)} waiting for engines to drain`,
-      `isolation: ${r.isolation.checked ? `${r.isolation.violations} violations` : "not checked"}; ` +
+      `gpu: ${gpu}; ${r.scheduler.switches} vGPU switches, ${
+        formatNs(r.scheduler.drainWaitNs)
+      } waiting for engines to drain`,
+      `isolation: ${
+        r.isolation.checked ? `${r.isolation.violations} violations` : "not checked"
+      }; ` +
         `plugin errors ${r.hypervisor.errors.length}, faults injected ${r.hypervisor.faultsInjected}`,
     );
     for (const e of r.hypervisor.errors.slice(0, 5)) {
@@ -66,9 +92,13 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     for (const e of r.expectations) {
       if (o.onlyFailures && e.pass) continue;
       const tag = e.pass ? paint(o.color, 32, "PASS") : paint(o.color, 31, "FAIL");
-      lines.push(`${tag} ${e.file}:${e.line}: expect ${e.text}  (actual ${e.actual}, expected ${e.expected})`);
+      lines.push(
+        `${tag} ${e.file}:${e.line}: expect ${e.text}  (actual ${e.actual}, expected ${e.expected})`,
+      );
     }
-    lines.push(`${r.expectations.length - fail.length} of ${r.expectations.length} expectations passed`);
+    lines.push(
+      `${r.expectations.length - fail.length} of ${r.expectations.length} expectations passed`,
+    );
   }
   return lines.join("\n") + "\n";
 }

@@ -10,7 +10,11 @@ import { runNative } from "./native/driver.ts";
 import type { Expr, Predicate, Scenario } from "./scenario.ts";
 
 function exprUses(e: Expr, fn: string): boolean {
-  return e.k === "call" ? e.fn === fn : e.k === "bin" ? exprUses(e.a, fn) || exprUses(e.b, fn) : false;
+  return e.k === "call"
+    ? e.fn === fn
+    : e.k === "bin"
+    ? exprUses(e.a, fn) || exprUses(e.b, fn)
+    : false;
 }
 
 function predUses(p: Predicate, fn: string): boolean {
@@ -21,11 +25,16 @@ function predUses(p: Predicate, fn: string): boolean {
 
 /** Does the scenario ask for native_pct (in an expectation or the report)? */
 export function usesNative(s: Scenario): boolean {
-  return s.report.metrics.includes("native_pct") || s.expects.some((e) => predUses(e.pred, "native_pct"));
+  return s.report.metrics.includes("native_pct") ||
+    s.expects.some((e) => predUses(e.pred, "native_pct"));
 }
 
 /** Native throughput (batches per second) of each VM's workload, by VM name. */
-export function nativeBaseline(s: Scenario, duration: number, seed: number): Record<string, number> {
+export function nativeBaseline(
+  s: Scenario,
+  duration: number,
+  seed: number,
+): Record<string, number> {
   const byWorkload = new Map<string, number>();
   const out: Record<string, number> = {};
   for (const vm of s.vms) {

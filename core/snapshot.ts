@@ -166,7 +166,8 @@ export class Fnv1a64 {
 
   /** The digest as 16 hex digits. */
   hex(): string {
-    return (this.a >>> 0).toString(16).padStart(8, "0") + (this.b >>> 0).toString(16).padStart(8, "0");
+    return (this.a >>> 0).toString(16).padStart(8, "0") +
+      (this.b >>> 0).toString(16).padStart(8, "0");
   }
 }
 
@@ -273,7 +274,16 @@ function hashVgpus(w: World): string {
     h.view(v.ggtt.partial);
     h.value(v.counters);
     h.value(v.sched);
-    h.value([v.failsafe, v.failsafeReason, v.pvAware, v.tlbPending, v.vblankGen, v.vblankOn, v.bar0, v.bar2]);
+    h.value([
+      v.failsafe,
+      v.failsafeReason,
+      v.pvAware,
+      v.tlbPending,
+      v.vblankGen,
+      v.vblankOn,
+      v.bar0,
+      v.bar2,
+    ]);
     h.view(v.runList);
     for (const q of v.queues) h.word(q.length);
   }
@@ -399,7 +409,11 @@ export function advanceTo(w: World, pos: SimPosition): SnapshotError | undefined
 }
 
 /** Replays journal entries (in order) and then advances to `to`. */
-export function replay(w: World, journal: readonly JournalEntry[], to: SimPosition): SnapshotError | undefined {
+export function replay(
+  w: World,
+  journal: readonly JournalEntry[],
+  to: SimPosition,
+): SnapshotError | undefined {
   for (const e of journal) {
     const err = advanceTo(w, e);
     if (err) return err;
@@ -424,7 +438,9 @@ export interface SnapshotInput {
 /** Captures a checkpoint of `w` at its current position. */
 export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
   const { digest, parts } = worldDigest(w);
-  const sources = input.sources instanceof Map ? Object.fromEntries(input.sources) : { ...input.sources };
+  const sources = input.sources instanceof Map
+    ? Object.fromEntries(input.sources)
+    : { ...input.sources };
   const overrides: SnapshotFile["overrides"] = {};
   if (input.overrides?.hypervisor !== undefined) overrides.hypervisor = input.overrides.hypervisor;
   if (input.overrides?.until !== undefined) overrides.until = input.overrides.until;
@@ -444,7 +460,9 @@ export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
 
 /** The note printed when a backend cannot serialise its state. */
 export function backendNote(b: BackendSnapshot): string | undefined {
-  return b.serialisable ? undefined : `backend ${b.name} cannot serialise its state; restored by replay only`;
+  return b.serialisable
+    ? undefined
+    : `backend ${b.name} cannot serialise its state; restored by replay only`;
 }
 
 /** Serialises a checkpoint (stable JSON). */
@@ -452,7 +470,8 @@ export function encodeSnapshot(s: SnapshotFile): string {
   return JSON.stringify(s, null, 1) + "\n";
 }
 
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+const isObj = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
 const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
 
 /** Parses and validates a checkpoint file's text. */
@@ -461,31 +480,56 @@ export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
   try {
     x = JSON.parse(text);
   } catch (e) {
-    return new SnapshotError(`not a checkpoint file: ${e instanceof Error ? e.message : String(e)}`);
+    return new SnapshotError(
+      `not a checkpoint file: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
-  if (!isObj(x) || x.format !== SNAPSHOT_FORMAT) return new SnapshotError(`not a checkpoint file (format is not '${SNAPSHOT_FORMAT}')`);
+  if (!isObj(x) || x.format !== SNAPSHOT_FORMAT) {
+    return new SnapshotError(`not a checkpoint file (format is not '${SNAPSHOT_FORMAT}')`);
+  }
   if (x.version !== SNAPSHOT_VERSION) {
-    return new SnapshotError(`checkpoint format version ${String(x.version)} is not supported (this build reads version ${SNAPSHOT_VERSION})`);
+    return new SnapshotError(
+      `checkpoint format version ${
+        String(x.version)
+      } is not supported (this build reads version ${SNAPSHOT_VERSION})`,
+    );
   }
   const sc = x.scenario;
-  if (!isObj(sc) || typeof sc.file !== "string" || !isObj(sc.sources) || typeof sc.sources[sc.file] !== "string") {
+  if (
+    !isObj(sc) || typeof sc.file !== "string" || !isObj(sc.sources) ||
+    typeof sc.sources[sc.file] !== "string"
+  ) {
     return new SnapshotError("checkpoint has no scenario sources");
   }
-  if (!Object.values(sc.sources).every((v) => typeof v === "string")) return new SnapshotError("checkpoint scenario sources are not text");
+  if (!Object.values(sc.sources).every((v) => typeof v === "string")) {
+    return new SnapshotError("checkpoint scenario sources are not text");
+  }
   if (!isNum(x.seed)) return new SnapshotError("checkpoint has no seed");
   const cp = x.checkpoint;
-  if (!isObj(cp) || !isNum(cp.t) || !isNum(cp.dispatched)) return new SnapshotError("checkpoint has no position");
-  if (typeof x.digest !== "string" || !isObj(x.parts)) return new SnapshotError("checkpoint has no digest");
+  if (!isObj(cp) || !isNum(cp.t) || !isNum(cp.dispatched)) {
+    return new SnapshotError("checkpoint has no position");
+  }
+  if (typeof x.digest !== "string" || !isObj(x.parts)) {
+    return new SnapshotError("checkpoint has no digest");
+  }
   if (!Array.isArray(x.journal)) return new SnapshotError("checkpoint has no journal");
   for (const [i, e] of x.journal.entries()) {
-    if (!isObj(e) || !isNum(e.t) || !isNum(e.dispatched) || typeof e.text !== "string" || !isObj(e.action)) {
+    if (
+      !isObj(e) || !isNum(e.t) || !isNum(e.dispatched) || typeof e.text !== "string" ||
+      !isObj(e.action)
+    ) {
       return new SnapshotError(`checkpoint journal entry ${i + 1} is malformed`);
     }
-    if (e.t > cp.t || e.dispatched > cp.dispatched) return new SnapshotError(`checkpoint journal entry ${i + 1} lies after the checkpoint`);
+    if (e.t > cp.t || e.dispatched > cp.dispatched) {
+      return new SnapshotError(`checkpoint journal entry ${i + 1} lies after the checkpoint`);
+    }
   }
   const ov = isObj(x.overrides) ? x.overrides : {};
   const b = x.backend;
-  if (!isObj(b) || typeof b.name !== "string" || typeof b.serialisable !== "boolean" || !isObj(b.states)) {
+  if (
+    !isObj(b) || typeof b.name !== "string" || typeof b.serialisable !== "boolean" ||
+    !isObj(b.states)
+  ) {
     return new SnapshotError("checkpoint has no backend record");
   }
   return {
@@ -501,7 +545,11 @@ export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
     checkpoint: { t: cp.t, dispatched: cp.dispatched },
     digest: x.digest,
     parts: x.parts as Record<string, string>,
-    backend: { name: b.name, serialisable: b.serialisable, states: b.states as Record<string, unknown> },
+    backend: {
+      name: b.name,
+      serialisable: b.serialisable,
+      states: b.states as Record<string, unknown>,
+    },
   };
 }
 
@@ -511,7 +559,9 @@ export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
  * state. A {@link SnapshotError} when the world does not reach the same state.
  */
 export function restoreInto(w: World, s: SnapshotFile): SnapshotError | undefined {
-  if (w.sim.now !== 0 || w.sim.dispatched !== 0) return new SnapshotError("restore needs a freshly built world");
+  if (w.sim.now !== 0 || w.sim.dispatched !== 0) {
+    return new SnapshotError("restore needs a freshly built world");
+  }
   const err = replay(w, s.journal, s.checkpoint);
   if (err) return err;
   const { digest, parts } = worldDigest(w);
@@ -523,6 +573,10 @@ export function restoreInto(w: World, s: SnapshotFile): SnapshotError | undefine
     );
   }
   const errs = restoreBackend(w, s.backend);
-  if (errs.length) return new SnapshotError(`backend ${s.backend.name} refused its saved state: ${errs.join("; ")}`);
+  if (errs.length) {
+    return new SnapshotError(
+      `backend ${s.backend.name} refused its saved state: ${errs.join("; ")}`,
+    );
+  }
   return undefined;
 }

@@ -35,13 +35,13 @@ export class VmRuntime {
   state: VmState = "off";
   /** Why it was rejected (no vGPU could be created). */
   reason = "";
-  /** Its vGPU while it exists. */
+  /** @internal Its vGPU while it exists. */
   vgpu: Vgpu | null = null;
-  /** Its RAM. */
+  /** @internal Its RAM. */
   mem: GuestMemory | null = null;
-  /** Its guest driver. */
+  /** @internal Its guest driver. */
   driver: GuestDriver | null = null;
-  /** Its workload interpreter. */
+  /** @internal Its workload interpreter. */
   runner: WorkloadRunner | null = null;
   /** The workload process (its vCPU). */
   proc: Process | null = null;
@@ -56,6 +56,7 @@ export class VmRuntime {
    * @param spec the VM's declaration
    * @param index declaration order (0-based); the VM's owner tag is index + 1
    */
+  /** Creates the runtime of one declared VM (not started). */
   constructor(readonly spec: VmSpec, readonly index: number) {}
 
   /** Owner tag of this VM's host frames. */
@@ -72,6 +73,7 @@ export class VmRuntime {
 /** A world that could not be built: a clear message, no stack. */
 export class WorldError {
   /** @param message what went wrong, with the numbers */
+  /** Creates the error. */
   constructor(readonly message: string) {}
 }
 
@@ -107,9 +109,13 @@ export class World implements EventSink {
   private constructor(
     readonly scenario: Scenario,
     readonly sim: Sim,
+    /** @internal the physical GPU */
     readonly gpu: Gpu,
+    /** The backend behind its gate. */
     readonly gate: MptGate,
+    /** The backend's context. */
     readonly ctx: SimBackendContext,
+    /** @internal the mediator */
     readonly gvt: Gvt,
     readonly backendLabel: string,
     opts: WorldOptions,
@@ -118,15 +124,24 @@ export class World implements EventSink {
     this.series = { t: [], share: this.vms.map(() => []), queue: this.vms.map(() => []) };
     this.trace = opts.trace ? new TraceLog() : null;
     this.samplePeriod = opts.samplePeriod ?? 100 * 1e6;
-    if (this.trace) for (const vm of this.vms) this.trace.processNames.set(vm.owner, vm.spec.name);
+    if (this.trace) {
+      for (const vm of this.vms) {
+        this.trace.processNames.set(vm.owner, vm.spec.name);
+      }
+    }
   }
 
   /** Builds the world; a {@link WorldError} for a backend that cannot load or a VM that cannot fit at t=0. */
   static async create(scenario: Scenario, opts: WorldOptions = {}): Promise<World | WorldError> {
     const sim = new Sim(opts.seed ?? scenario.seed);
     const guestRam = scenario.vms.reduce((a, v) => a + v.memory, 0);
-    const gpu = new Gpu(sim, { ...gpuConfigFromHost(scenario.host), hostMemoryBytes: 2 * GiB + guestRam });
-    const hv = opts.hypervisor ? { ...scenario.hypervisor, name: opts.hypervisor } : scenario.hypervisor;
+    const gpu = new Gpu(sim, {
+      ...gpuConfigFromHost(scenario.host),
+      hostMemoryBytes: 2 * GiB + guestRam,
+    });
+    const hv = opts.hypervisor
+      ? { ...scenario.hypervisor, name: opts.hypervisor }
+      : scenario.hypervisor;
     const base = hv.loc?.file ? new URL(`file://${absolute(hv.loc.file)}`) : undefined;
     const opened = await openBackend(sim, hv, base);
     if (isLoadError(opened)) return new WorldError(opened.message);
@@ -200,7 +215,10 @@ export class World implements EventSink {
         owner: vm.owner,
         cfg: CFG_GPA,
       })
-      : { error: "no_resources" as const, message: `cannot create a vGPU for VM ${vm.spec.name}: all 7 vGPU ids are in use` };
+      : {
+        error: "no_resources" as const,
+        message: `cannot create a vGPU for VM ${vm.spec.name}: all 7 vGPU ids are in use`,
+      };
     if (isCreateError(v)) {
       mem.release();
       vm.state = "rejected";
@@ -210,7 +228,15 @@ export class World implements EventSink {
     const driver = new GuestDriver({
       sim: this.sim,
       port: this.gate,
-      info: { id: v.id, vm: v.vm, memory: v.memory, vcpus: v.vcpus, bar0: v.bar0, bar2: v.bar2, cfg: CFG_GPA },
+      info: {
+        id: v.id,
+        vm: v.vm,
+        memory: v.memory,
+        vcpus: v.vcpus,
+        bar0: v.bar0,
+        bar2: v.bar2,
+        cfg: CFG_GPA,
+      },
       mem,
       rng: this.sim.streams.stream(`guest:${vm.spec.name}`),
       width: type?.width,
@@ -224,7 +250,15 @@ export class World implements EventSink {
       this.sim.streams.stream(`vm:${vm.spec.name}`),
     );
     this.idHistory.push({ t: this.sim.now, id: v.id, vm: vm.spec.name });
-    Object.assign(vm, { vgpu: v, mem, driver, runner, state: "running", since: this.sim.now, lastBusy: 0 });
+    Object.assign(vm, {
+      vgpu: v,
+      mem,
+      driver,
+      runner,
+      state: "running",
+      since: this.sim.now,
+      lastBusy: 0,
+    });
     vm.proc = runner.spawn() as Process;
     this.mark(vm, "start");
     return undefined;
@@ -327,6 +361,7 @@ export class World implements EventSink {
     return this.gate.crashed(vgpuId);
   }
 
+  /** Samples shares and queue depths; pauses VMs whose domain crashed. */
   private sample(): void {
     const now = this.sim.now;
     for (const vm of this.vms) {
@@ -344,15 +379,21 @@ export class World implements EventSink {
       this.series.share[i].push(Math.max(0, busy - vm.lastBusy) / this.samplePeriod);
       vm.lastBusy = busy;
       let q = 0;
-      if (vm.vgpu) for (const queue of vm.vgpu.queues) q += queue.length;
+      if (vm.vgpu) { for (const queue of vm.vgpu.queues) q += queue.length; }
       this.series.queue[i].push(q);
       if (this.trace) {
-        this.trace.counter(now, vm.owner, "GPU share", this.series.share[i][this.series.share[i].length - 1]);
+        this.trace.counter(
+          now,
+          vm.owner,
+          "GPU share",
+          this.series.share[i][this.series.share[i].length - 1],
+        );
         this.trace.counter(now, vm.owner, "queue depth", q);
       }
     });
   }
 
+  /** Records a life-cycle instant in the trace. */
   private mark(vm: VmRuntime, what: string): void {
     this.trace?.instant(this.sim.now, vm.owner, 10, what);
   }

@@ -11,7 +11,9 @@ Deno.test("core/ names no particular hypervisor", async () => {
       else if (e.name.endsWith(".ts")) {
         const lines = (await Deno.readTextFile(u)).split("\n");
         lines.forEach((l, i) => {
-          if (banned.test(l)) offenders.push(`${u.pathname.split("/core/")[1]}:${i + 1}: ${l.trim()}`);
+          if (banned.test(l)) {
+            offenders.push(`${u.pathname.split("/core/")[1]}:${i + 1}: ${l.trim()}`);
+          }
         });
       }
     }

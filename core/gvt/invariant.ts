@@ -71,15 +71,19 @@ export class InvariantChecker {
     this.counters.invariantChecks++;
     let found = 0;
     const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
-    for (let s = 0; s < g.guest.length; s++) {
-      const idx = g.indexOf(s);
-      const l = lo[idx];
-      if ((l & 1) === 0) continue;
-      const frame = (l >>> 12) + (hi[idx] & 0x7f) * 1048576;
-      const bad = this.frameOk(owner, frame);
-      if (bad !== -999) {
-        this.record(v, "ggtt", idx, bad);
-        found++;
+    const owners = this.gpu.memory;
+    for (let r = 0; r < 2; r++) {
+      const first = r === 0 ? g.apIndex : g.hiIndex;
+      const end = first + (r === 0 ? g.apCount : g.hiCount);
+      for (let idx = first; idx < end; idx++) {
+        const l = lo[idx];
+        if ((l & 1) === 0) continue;
+        const frame = (l >>> 12) + (hi[idx] & 0x7f) * 1048576;
+        const o = owners.ownerOf(frame);
+        if (o !== owner && o !== OWNER_SCRATCH) {
+          this.record(v, "ggtt", idx, o);
+          found++;
+        }
       }
     }
     if (v.ppgtt) {

@@ -2,9 +2,9 @@
 
 import { ENGINE_NAMES, type EngineName } from "../scenario.ts";
 import type { World } from "../world.ts";
-import { TC, TRAP_CLASSES, vgpuCounterRecord, globalCounterRecord } from "../gvt/counters.ts";
+import { globalCounterRecord, TC, TRAP_CLASSES, vgpuCounterRecord } from "../gvt/counters.ts";
 import { guestMetricsRecord } from "../guest/metrics.ts";
-import { type EngineUse, RESULTS_SCHEMA, type Results, type VmResult } from "./results.ts";
+import { type EngineUse, type Results, RESULTS_SCHEMA, type VmResult } from "./results.ts";
 import { evaluateExpectations } from "./expect.ts";
 
 /** Throughput of each VM's workload run natively, alone (batches/s), by VM name. */
@@ -73,7 +73,11 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       traps,
       counters: sorted({
         ...(c ? vgpuCounterRecord(c) : {}),
-        ...(m ? Object.fromEntries(Object.entries(guestMetricsRecord(m)).map(([k, x]) => [`guest.${k}`, x])) : {}),
+        ...(m
+          ? Object.fromEntries(
+            Object.entries(guestMetricsRecord(m)).map(([k, x]) => [`guest.${k}`, x]),
+          )
+          : {}),
       }),
     };
     if (reason !== undefined) r.stateReason = reason;
@@ -111,7 +115,9 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       policy: w.gvt.sched.policy.name,
       switches: g["sched.switches"],
       drainWaitNs: g["sched.drain_wait_ns"],
-      counters: sorted(Object.fromEntries(Object.entries(g).filter(([k]) => k.startsWith("sched.")))),
+      counters: sorted(
+        Object.fromEntries(Object.entries(g).filter(([k]) => k.startsWith("sched."))),
+      ),
     },
     gpu: {
       engines: gpuEngines,
@@ -135,7 +141,9 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     series: {
       periodNs: w.samplePeriod,
       t: [...w.series.t],
-      share: Object.fromEntries(w.vms.map((vm, i) => [vm.spec.name, w.series.share[i].map(round4)])),
+      share: Object.fromEntries(
+        w.vms.map((vm, i) => [vm.spec.name, w.series.share[i].map(round4)]),
+      ),
       queue: Object.fromEntries(w.vms.map((vm, i) => [vm.spec.name, [...w.series.queue[i]]])),
     },
     switches: switches(w),

@@ -70,8 +70,10 @@ export class TraceLog {
   readonly processNames = new Map<number, string>([[GPU_PID, "GPU"]]);
 
   /** @param cap the most records kept */
+  /** Creates an empty log keeping at most `cap` records. */
   constructor(readonly cap = 2_000_000) {}
 
+  /** Keeps a record unless the cap is reached. */
   private push(r: TraceRecord): void {
     if (this.records.length < this.cap) this.records.push(r);
     else this.dropped++;

@@ -17,13 +17,13 @@
 /** Result codes of ops that can fail (0 = ok), as the kernel's negative errno values. */
 export const MPT_OK = 0;
 /** Invalid argument. */
-export const MPT_EINVAL = -22;
+export const MPT_EINVAL: number = -22;
 /** Out of memory / cannot pin. */
-export const MPT_ENOMEM = -12;
+export const MPT_ENOMEM: number = -12;
 /** Bad address (gfn not backed). */
-export const MPT_EFAULT = -14;
+export const MPT_EFAULT: number = -14;
 /** I/O error (a failed hypercall). */
-export const MPT_EIO = -5;
+export const MPT_EIO: number = -5;
 
 /** What the backend is told about a vGPU when it is attached. */
 export interface VgpuInfo {

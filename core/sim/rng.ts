@@ -97,6 +97,7 @@ export class Streams {
   private readonly byName = new Map<string, Rng>();
 
   /** @param seed the run's seed */
+  /** Creates the set; streams appear on first use. */
   constructor(readonly seed: number) {}
 
   /** The stream called `name`, created on first use. */

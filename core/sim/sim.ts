@@ -54,6 +54,7 @@ export class Sim {
   private stopped = false;
 
   /** @param seed the run's seed for {@link Sim.streams} */
+  /** Creates an empty queue at time 0. */
   constructor(seed = 1) {
     this.streams = new Streams(seed);
   }
@@ -148,12 +149,14 @@ export class Sim {
     return p;
   }
 
+  /** Returns a slot to the free list; its generation changes so stale ids miss. */
   private release(slot: number): void {
     this.sinks[slot] = null;
     this.gen[slot] = (this.gen[slot] + 1) & 0x7fffff;
     this.free[this.freeTop++] = slot;
   }
 
+  /** Moves a new entry up from heap index i. */
   private siftUp(i: number, slot: number): void {
     const h = this.heap, ht = this.heapTime, hs = this.heapSeq;
     const t = this.time[slot], q = this.seqOf[slot];
@@ -171,6 +174,7 @@ export class Sim {
     hs[i] = q;
   }
 
+  /** Removes and returns the earliest slot. */
   private popTop(): number {
     const h = this.heap, ht = this.heapTime, hs = this.heapSeq;
     const top = h[0];
@@ -197,6 +201,7 @@ export class Sim {
     return top;
   }
 
+  /** Doubles every array. */
   private grow(): void {
     const cap = this.cap * 2;
     if (cap > SLOT_BITS) throw new RangeError(`event queue over ${SLOT_BITS} pending events`);

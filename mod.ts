@@ -1,0 +1,104 @@
+/**
+ * gvtsim: a scriptable emulator of mediated pass-through GPU virtualization (Intel GVT-g
+ * style). The library API: load a scenario, build a world, run it, collect results; write
+ * hypervisor backends against the MPT interface and check them with the conformance kit.
+ *
+ * ```ts
+ * import { collectResults, loadScenario, World } from "./mod.ts";
+ * const { scenario } = loadScenario("scenarios/weights.gvt");
+ * const world = await World.create(scenario!);
+ * if (world instanceof World) {
+ *   world.run();
+ *   console.log(collectResults(world).vms.map((v) => [v.name, v.engines.rcs.share]));
+ * }
+ * ```
+ * @module
+ */
+
+// Kernel
+export {
+  type EventSink,
+  MS,
+  NS,
+  Process,
+  type ProcessBody,
+  SEC,
+  Sim,
+  US,
+  WAIT,
+} from "./core/sim/sim.ts";
+export { Rng, Streams } from "./core/sim/rng.ts";
+
+// Scenario data and the DSL
+export type * from "./core/scenario.ts";
+export { ENGINE_NAMES } from "./core/scenario.ts";
+export {
+  type Diagnostic,
+  formatDiagnostics,
+  type FormatOptions,
+  type LoadOptions,
+  type LoadResult,
+  loadScenario,
+  parseScenarioText,
+} from "./dsl/mod.ts";
+export {
+  availableInstances,
+  BUILTIN_TYPES,
+  findType,
+  type FreeResources,
+  GVT_MAX_VGPU,
+  initialFree,
+} from "./core/vgpu_types.ts";
+
+// World and results
+export { VmRuntime, type VmState, World, WorldError, type WorldOptions } from "./core/world.ts";
+export { collectResults, type NativeBaseline } from "./core/metrics/collect.ts";
+export {
+  type EngineUse,
+  type ExpectationResult,
+  type LatencySummary,
+  type Results,
+  RESULTS_SCHEMA,
+  type Series,
+  type SwitchRecord,
+  type VmResult,
+} from "./core/metrics/results.ts";
+export { callValue, evalExpr, evaluateExpectations } from "./core/metrics/expect.ts";
+export {
+  DRIVER_THREAD,
+  GPU_PID,
+  type TraceCounter,
+  type TraceInstant,
+  TraceLog,
+  type TraceRecord,
+  type TraceSlice,
+} from "./core/metrics/trace.ts";
+
+// The MPT interface for hypervisor backends (plugins)
+export * from "./core/mpt/types.ts";
+export {
+  isLoadError,
+  loadBackend,
+  type LoadedBackend,
+  LoadError,
+  resolvePlugin,
+  validateBackend,
+} from "./core/mpt/loader.ts";
+export {
+  type InjectedFault,
+  MPT_OP_NAMES,
+  MptGate,
+  type MptOpName,
+  type NativeOps,
+  type PluginError,
+} from "./core/mpt/gate.ts";
+export { openBackend, type OpenedBackend } from "./core/mpt/open.ts";
+export { type BackendTimerError, type MsiReceiver, SimBackendContext } from "./core/mpt/context.ts";
+export type { ChargeSource } from "./core/mpt/gate.ts";
+export {
+  type CheckResult,
+  type ConformanceOptions,
+  type ConformanceReport,
+  formatConformance,
+  runConformance,
+} from "./core/mpt/conformance.ts";
