@@ -28,14 +28,18 @@ const WL_STATES = ["queued", "preparing", "running", "done", "dropped"];
 export function vmByName(w: World, name: string | undefined): VmRuntime {
   if (!name) throw new ReplError(`name a VM (${w.vms.map((v) => v.spec.name).join(", ")})`);
   const vm = w.vm(name);
-  if (!vm) throw new ReplError(`no VM named '${name}' (VMs: ${w.vms.map((v) => v.spec.name).join(", ")})`);
+  if (!vm) {
+    throw new ReplError(`no VM named '${name}' (VMs: ${w.vms.map((v) => v.spec.name).join(", ")})`);
+  }
   return vm;
 }
 
 /** The vGPU of a VM, or a {@link ReplError} when it has none. */
 export function vgpuOf(w: World, name: string | undefined): Vgpu {
   const vm = vmByName(w, name);
-  if (!vm.vgpu || vm.vgpu.destroyed) throw new ReplError(`VM ${vm.spec.name} has no vGPU (state ${w.stateOf(vm)})`);
+  if (!vm.vgpu || vm.vgpu.destroyed) {
+    throw new ReplError(`VM ${vm.spec.name} has no vGPU (state ${w.stateOf(vm)})`);
+  }
   return vm.vgpu;
 }
 
@@ -43,21 +47,31 @@ export function vgpuOf(w: World, name: string | undefined): Vgpu {
 export function parseNumber(s: string | undefined, what: string): number {
   if (s === undefined) throw new ReplError(`missing ${what}`);
   const t = s.replaceAll("_", "");
-  const n = /^0x[0-9a-f]+$/i.test(t) ? parseInt(t.slice(2), 16) : /^[0-9]+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isSafeInteger(n)) throw new ReplError(`${what} '${s}' is not a number (decimal or 0x hex)`);
+  const n = /^0x[0-9a-f]+$/i.test(t)
+    ? parseInt(t.slice(2), 16)
+    : /^[0-9]+$/.test(t)
+    ? Number(t)
+    : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new ReplError(`${what} '${s}' is not a number (decimal or 0x hex)`);
+  }
   return n;
 }
 
 /** A register by name (case-insensitive) or BAR0 offset. */
 export function findRegister(w: World, s: string | undefined): { offset: number; def?: RegDef } {
-  if (s === undefined) throw new ReplError("missing register (a name such as RCS_RING_TAIL, or an offset)");
+  if (s === undefined) {
+    throw new ReplError("missing register (a name such as RCS_RING_TAIL, or an offset)");
+  }
   const up = s.toUpperCase();
   const def = w.gpu.registerDefs.find((d) => d.name.toUpperCase() === up);
   if (def) return { offset: def.offset, def };
   if (!/^(0x)?[0-9a-f_]+$/i.test(s)) throw new ReplError(`no register named '${s}'`);
   const offset = parseNumber(s, "register offset");
   if (offset % 4 !== 0 || offset < 0 || offset >= MMIO_SIZE) {
-    throw new ReplError(`register offset ${hex(offset, 5)} must be 4-byte aligned and below ${hex(MMIO_SIZE, 6)}`);
+    throw new ReplError(
+      `register offset ${hex(offset, 5)} must be 4-byte aligned and below ${hex(MMIO_SIZE, 6)}`,
+    );
   }
   return { offset, def: w.gpu.regDef(offset) };
 }
@@ -102,24 +116,31 @@ export function showVms(w: World): string {
 export function showVm(w: World, name: string | undefined): string {
   const vm = vmByName(w, name);
   const v = vm.vgpu;
-  const head = `${vm.spec.name}: ${w.stateOf(vm)}, type ${vm.spec.type}, ${vm.spec.vcpus} vCPU(s), ${formatBytes(vm.spec.memory)} RAM, ` +
+  const head =
+    `${vm.spec.name}: ${w.stateOf(vm)}, type ${vm.spec.type}, ${vm.spec.vcpus} vCPU(s), ${
+      formatBytes(vm.spec.memory)
+    } RAM, ` +
     `workload ${vm.spec.workload}`;
   if (!v || v.destroyed) return `${head}\n  no vGPU${vm.reason ? `: ${vm.reason}` : ""}`;
   const c = v.counters;
   const lines = [
     head,
     `  vGPU ${v.id} (owner tag ${v.owner}), BAR0 ${hex(v.bar0, 8)}, BAR2 ${hex(v.bar2, 10)}`,
-    `  aperture ${hex(v.res.aperture.base)} +${formatBytes(v.res.aperture.size)}, hidden ${hex(v.res.hidden.base, 9)} +${
-      formatBytes(v.res.hidden.size)
-    }, fences ${v.res.fences.join(",")}`,
-    `  failsafe ${v.failsafe ? `yes (${v.failsafeReason})` : "no"}, PV-aware ${v.pvAware ? "yes" : "no"}, run-list ${
-      ENGINE_NAMES.filter((_, e) => v.runList[e]).join(",") || "none"
-    }, vblank ${v.vblankOn ? "on" : "off"}, TLB pending ${hex(v.tlbPending, 1)}`,
+    `  aperture ${hex(v.res.aperture.base)} +${formatBytes(v.res.aperture.size)}, hidden ${
+      hex(v.res.hidden.base, 9)
+    } +${formatBytes(v.res.hidden.size)}, fences ${v.res.fences.join(",")}`,
+    `  failsafe ${v.failsafe ? `yes (${v.failsafeReason})` : "no"}, PV-aware ${
+      v.pvAware ? "yes" : "no"
+    }, run-list ${ENGINE_NAMES.filter((_, e) => v.runList[e]).join(",") || "none"}, vblank ${
+      v.vblankOn ? "on" : "off"
+    }, TLB pending ${hex(v.tlbPending, 1)}`,
     `  queues ${ENGINE_NAMES.map((n, e) => `${n} ${v.queues[e].length}`).join(", ")}`,
-    `  sched weight ${v.sched.weight}, active ${v.sched.active}, allocated ${formatNs(v.sched.allocatedTs)}, left ${
-      formatNs(v.sched.leftTs)
-    }, held ${formatNs(v.sched.schedTime)}`,
-    `  traps ${c.traps.reduce((a, b) => a + b, 0)}, GGTT writes ${c.ggttWrites}, page-track ${c.wpTraps}, workloads ${c.workloadsCreated}/${c.workloadsCompleted} done, ` +
+    `  sched weight ${v.sched.weight}, active ${v.sched.active}, allocated ${
+      formatNs(v.sched.allocatedTs)
+    }, left ${formatNs(v.sched.leftTs)}, held ${formatNs(v.sched.schedTime)}`,
+    `  traps ${
+      c.traps.reduce((a, b) => a + b, 0)
+    }, GGTT writes ${c.ggttWrites}, page-track ${c.wpTraps}, workloads ${c.workloadsCreated}/${c.workloadsCompleted} done, ` +
     `irqs ${c.irqRaised}, MSIs ${c.msiInjected}`,
   ];
   return lines.join("\n");
@@ -130,7 +151,9 @@ export function showReg(w: World, vmName: string | undefined, reg: string | unde
   const v = vgpuOf(w, vmName);
   const { offset, def } = findRegister(w, reg);
   const guest = v.vreg[offset >>> 2] >>> 0, hw = w.gpu.regs[offset >>> 2] >>> 0;
-  const name = def ? `${def.name} (${hex(offset, 5)})` : `${hex(offset, 5)} (untracked: default handler)`;
+  const name = def
+    ? `${def.name} (${hex(offset, 5)})`
+    : `${hex(offset, 5)} (untracked: default handler)`;
   const lines = [
     `${name} of ${v.vm}:`,
     `  guest view (vreg) ${hex(guest)}`,
@@ -138,14 +161,21 @@ export function showReg(w: World, vmName: string | undefined, reg: string | unde
   ];
   if (def) {
     lines.push(
-      `  ${flagNames(def.flags)}; reset value ${hex(def.reset)}${def.roMask ? `; read-only bits ${hex(def.roMask)}` : ""}`,
+      `  ${flagNames(def.flags)}; reset value ${hex(def.reset)}${
+        def.roMask ? `; read-only bits ${hex(def.roMask)}` : ""
+      }`,
     );
   }
   return lines.join("\n");
 }
 
 /** `ggtt <vm> <start|aperture|hidden> [count]`. */
-export function showGgtt(w: World, vmName: string | undefined, start: string | undefined, count: string | undefined): string {
+export function showGgtt(
+  w: World,
+  vmName: string | undefined,
+  start: string | undefined,
+  count: string | undefined,
+): string {
   const v = vgpuOf(w, vmName);
   let gma: number;
   if (start === "aperture") gma = v.res.aperture.base;
@@ -204,8 +234,12 @@ export function showPpgtt(w: World, vmName: string | undefined, count: string | 
       String(sp.postCount),
     ]);
   }
-  if (rows.length) lines.push(table(["gfn", "level", "mfn", "refs", "writes", "oos", "post"], rows));
-  if (p.byGfn.size > rows.length) lines.push(`(${p.byGfn.size - rows.length} more; ppgtt ${v.vm} <count>)`);
+  if (rows.length) {
+    lines.push(table(["gfn", "level", "mfn", "refs", "writes", "oos", "post"], rows));
+  }
+  if (p.byGfn.size > rows.length) {
+    lines.push(`(${p.byGfn.size - rows.length} more; ppgtt ${v.vm} <count>)`);
+  }
   return lines.join("\n");
 }
 
@@ -217,7 +251,9 @@ export function showQueues(w: World, vmName: string | undefined): string {
   lines.push(
     "engines: " + ENGINE_NAMES.map((n, e) => {
       const r = running[e];
-      return `${n} ${r ? `running ${r.vgpu.vm} ctx ${r.ctxId} since ${formatNs(r.startTime)}` : "idle"}`;
+      return `${n} ${
+        r ? `running ${r.vgpu.vm} ctx ${r.ctxId} since ${formatNs(r.startTime)}` : "idle"
+      }`;
     }).join("; "),
   );
   for (const vm of vms) {
@@ -230,7 +266,9 @@ export function showQueues(w: World, vmName: string | undefined): string {
       const q = v.queues[e];
       if (!q.length) return `  ${n}: empty`;
       const items = q.slice(0, 4).map((wl) =>
-        `${WL_STATES[wl.state] ?? wl.state} ctx ${wl.ctxId} head ${wl.head} tail ${wl.tail} @${formatNs(wl.submitTime)}`
+        `${WL_STATES[wl.state] ?? wl.state} ctx ${wl.ctxId} head ${wl.head} tail ${wl.tail} @${
+          formatNs(wl.submitTime)
+        }`
       );
       return `  ${n}: ${q.length} queued: ${items.join("; ")}${q.length > 4 ? "; ..." : ""}`;
     });
@@ -244,8 +282,12 @@ export function showSched(w: World): string {
   const s = w.gvt.sched, now = w.sim.now;
   const cur = s.current;
   const lines = [
-    `policy ${s.policy.name}, tick ${formatNs(s.policy.tickNs)}, ${w.gvt.globalCounters.switches} switches, ` +
-    `current ${cur ? `${cur.vm} (vGPU ${cur.id}) since ${formatNs(s.schedInTime)}` : "idle"}${s.needReschedule ? ", switch pending" : ""}`,
+    `policy ${s.policy.name}, tick ${
+      formatNs(s.policy.tickNs)
+    }, ${w.gvt.globalCounters.switches} switches, ` +
+    `current ${cur ? `${cur.vm} (vGPU ${cur.id}) since ${formatNs(s.schedInTime)}` : "idle"}${
+      s.needReschedule ? ", switch pending" : ""
+    }`,
   ];
   const rows: string[][] = [];
   for (const v of w.gvt.vgpus) {
@@ -261,7 +303,11 @@ export function showSched(w: World): string {
       formatPct(now > 0 ? v.counters.busyNs[0] / now : 0),
     ]);
   }
-  if (rows.length) lines.push(table(["vm", "vgpu", "weight", "queued", "allocated", "left", "held", "rcs share"], rows));
+  if (rows.length) {
+    lines.push(
+      table(["vm", "vgpu", "weight", "queued", "allocated", "left", "held", "rcs share"], rows),
+    );
+  }
   const q = s.policy.queue().map((v) => v.vm);
   lines.push(`run queue: ${q.length ? q.join(" -> ") : "(empty)"}`);
   return lines.join("\n");
@@ -290,7 +336,9 @@ export function showCounters(w: World, vmName: string | undefined): string {
     engine_resets: g.engineResets,
   };
   ENGINE_NAMES.forEach((n, e) => gpu[`busy_ns.${n}`] = g.busyNs[e]);
-  return `mediator:\n${record(globalCounterRecord(w.gvt.globalCounters))}\ngpu:\n${record(gpu)}\nhypervisor ${w.gate.backend.name}:\n${
+  return `mediator:\n${record(globalCounterRecord(w.gvt.globalCounters))}\ngpu:\n${
+    record(gpu)
+  }\nhypervisor ${w.gate.backend.name}:\n${
     record({ ...Object.fromEntries(w.ctx.counters), ...w.gate.opCounts })
   }`;
 }
@@ -305,8 +353,16 @@ function threadName(tid: number): string {
 
 /** One trace record as a line. */
 export function traceLine(w: World, r: TraceRecord): string {
-  if (r.ph === "X") return `${formatNs(r.ts).padStart(9)}  slice   ${pidName(w, r.pid)}/${threadName(r.tid)} ${r.name} (${formatNs(r.dur)})`;
-  if (r.ph === "i") return `${formatNs(r.ts).padStart(9)}  instant ${pidName(w, r.pid)}/${threadName(r.tid)} ${r.name}`;
+  if (r.ph === "X") {
+    return `${formatNs(r.ts).padStart(9)}  slice   ${pidName(w, r.pid)}/${
+      threadName(r.tid)
+    } ${r.name} (${formatNs(r.dur)})`;
+  }
+  if (r.ph === "i") {
+    return `${formatNs(r.ts).padStart(9)}  instant ${pidName(w, r.pid)}/${
+      threadName(r.tid)
+    } ${r.name}`;
+  }
   return `${formatNs(r.ts).padStart(9)}  counter ${pidName(w, r.pid)} ${r.name} = ${r.value}`;
 }
 
@@ -326,7 +382,9 @@ export function describeName(w: World, word: string): string | undefined {
     const v = vm.vgpu && !vm.vgpu.destroyed ? vm.vgpu : null;
     const n = vm.spec.name;
     return [
-      `${n}: VM (${w.stateOf(vm)}), type ${vm.spec.type}, workload ${vm.spec.workload}${v ? `, vGPU ${v.id}, weight ${v.sched.weight}` : ", no vGPU"}`,
+      `${n}: VM (${w.stateOf(vm)}), type ${vm.spec.type}, workload ${vm.spec.workload}${
+        v ? `, vGPU ${v.id}, weight ${v.sched.weight}` : ", no vGPU"
+      }`,
       `  inspect: vm ${n} | reg ${n} <reg> | ggtt ${n} aperture | ppgtt ${n} | queues ${n} | counters ${n}`,
       `  act:     pause ${n} | resume ${n} | reset ${n} | stop ${n} | start ${n} | weight ${n} <1..16> |`,
       `           misbehave ${n} <kind> | fault <op> <action> vm ${n} | mmio ${n} <reg> <value>`,
@@ -349,9 +407,9 @@ export function describeName(w: World, word: string): string | undefined {
   const def = w.gpu.registerDefs.find((d) => d.name.toUpperCase() === up);
   if (def) {
     return [
-      `${def.name}: register at BAR0 ${hex(def.offset, 5)}, ${flagNames(def.flags)}, reset ${hex(def.reset)}, hardware ${
-        hex(w.gpu.regs[def.offset >>> 2] >>> 0)
-      }`,
+      `${def.name}: register at BAR0 ${hex(def.offset, 5)}, ${flagNames(def.flags)}, reset ${
+        hex(def.reset)
+      }, hardware ${hex(w.gpu.regs[def.offset >>> 2] >>> 0)}`,
       `  inspect: reg <vm> ${def.name}`,
       `  act:     mmio <vm> ${def.name} <value>   (a guest write through the backend)`,
     ].join("\n");

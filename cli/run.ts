@@ -153,8 +153,10 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   }
   const { world, results } = sim;
   const failed = results.expectations.filter((e) => !e.pass).length;
-  if (!o.quiet) out(renderSummary(results, { color: o.color }));
-  else if (failed) out(renderSummary(results, { color: o.color, onlyFailures: true }));
+  // With --json -, stdout carries only the JSON; the summary moves to stderr.
+  const say = o.json === "-" ? err : out;
+  if (!o.quiet) say(renderSummary(results, { color: o.color }));
+  else if (failed) say(renderSummary(results, { color: o.color, onlyFailures: true }));
   try {
     await writeOutputs(world, results, o, out);
   } catch (e) {

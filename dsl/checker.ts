@@ -706,7 +706,8 @@ class Checker {
       }
       const n = this.numOf(this.one(s), `'${s.key}'`);
       if (!n) continue;
-      const t = this.time(n, s.key, 1000, 10 * S);
+      // start-up priority may be switched off (0); periods must be positive
+      const t = this.time(n, s.key, s.key === "startup" ? 0 : 1000, 10 * S);
       if (t !== undefined) spec.params[s.key] = t;
     }
     return spec;

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { runScenario } from "../cli/run.ts";
 
 const dir = new URL("../scenarios/", import.meta.url);
-const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".gvt")).map((e) => e.name).sort();
+const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".gvt")).map((e) => e.name)
+  .sort();
 
 for (const name of files) {
   Deno.test(`scenario ${name} runs and its expectations pass`, async () => {
@@ -18,7 +19,9 @@ for (const name of files) {
     });
     assert.equal(r.code, 0, text);
     assert.ok(r.results && r.results.vms.length > 0);
-    for (const e of r.results!.expectations) assert.ok(e.pass, `${e.file}:${e.line} ${e.text}: ${e.actual}`);
+    for (const e of r.results!.expectations) {
+      assert.ok(e.pass, `${e.file}:${e.line} ${e.text}: ${e.actual}`);
+    }
   });
 }
 
@@ -26,7 +29,13 @@ Deno.test("the same scenario and seed give byte-identical results", async () => 
   const path = new URL("demo.gvt", dir).pathname;
   const once = async () => {
     let json = "";
-    await runScenario(path, { json: "-", quiet: true, out: (s) => void (json += s), err: () => {}, until: 1e9 });
+    await runScenario(path, {
+      json: "-",
+      quiet: true,
+      out: (s) => void (json += s),
+      err: () => {},
+      until: 1e9,
+    });
     return json;
   };
   const a = await once(), b = await once();
@@ -38,9 +47,19 @@ Deno.test("a different seed changes the results", async () => {
   const path = new URL("demo.gvt", dir).pathname;
   const run = async (seed: number) => {
     let json = "";
-    await runScenario(path, { json: "-", quiet: true, seed, out: (s) => void (json += s), err: () => {}, until: 1e9 });
+    await runScenario(path, {
+      json: "-",
+      quiet: true,
+      seed,
+      out: (s) => void (json += s),
+      err: () => {},
+      until: 1e9,
+    });
     return JSON.parse(json);
   };
   const a = await run(1), b = await run(2);
-  assert.notDeepEqual(a.vms.map((v: { latency: unknown }) => v.latency), b.vms.map((v: { latency: unknown }) => v.latency));
+  assert.notDeepEqual(
+    a.vms.map((v: { latency: unknown }) => v.latency),
+    b.vms.map((v: { latency: unknown }) => v.latency),
+  );
 });

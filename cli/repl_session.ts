@@ -1,0 +1,462 @@
+/**
+ * The REPL's core: a session that takes one input line at a time and returns the text to
+ * print, so it can be driven by a terminal, a pipe or a test alike. It owns the current
+ * world, the journal of actions applied to it (for checkpoints) and the watches.
+ * @module
+ */
+
+import { COMPLETIONS, loadScenario, parseScenarioText } from "../dsl/mod.ts";
+import type { Expr, Scenario, TimelineAction } from "../core/scenario.ts";
+import { ENGINE_NAMES } from "../core/scenario.ts";
+import { World, WorldError } from "../core/world.ts";
+import { parseDuration } from "../core/units.ts";
+import { collectResults } from "../core/metrics/collect.ts";
+import { evalExpr } from "../core/metrics/expect.ts";
+import {
+  applyJournalAction,
+  decodeSnapshot,
+  type JournalAction,
+  type JournalEntry,
+  positionOf,
+  SnapshotError,
+} from "../core/snapshot.ts";
+import { readCheckpoint, restoreWorld, writeCheckpoint } from "./repl_snapshot.ts";
+import { commandHelp, DSL_ACTIONS, helpText, REPL_COMMANDS } from "./repl_help.ts";
+import {
+  describeName,
+  findRegister,
+  parseNumber,
+  ReplError,
+  showCounters,
+  showGgtt,
+  showPpgtt,
+  showQueues,
+  showReg,
+  showSched,
+  showTrace,
+  showVm,
+  showVms,
+  traceLine,
+  vgpuOf,
+  vmByName,
+} from "./repl_inspect.ts";
+import { formatNs } from "./table.ts";
+
+/** Default cap of `until` (simulated ns). */
+const UNTIL_CAP_NS = 1e9;
+
+/** One watched expression. */
+interface Watch {
+  text: string;
+  expr: Expr;
+}
+
+/** An interactive session over one world at a time. */
+export class ReplSession {
+  /** The world, once a scenario or checkpoint is loaded. */
+  world: World | null = null;
+  /** Its scenario. */
+  scenario: Scenario | null = null;
+  /** Path of the main scenario file (as loaded). */
+  scenarioPath = "";
+  /** Actions applied from the REPL since the world was built (with their positions). */
+  journal: JournalEntry[] = [];
+  /** True once `quit` was given. */
+  done = false;
+  private sources = new Map<string, string>();
+  private readonly watches: Watch[] = [];
+
+  /** The prompt: scenario name and simulated time. */
+  prompt(): string {
+    return this.world
+      ? `gvtsim ${this.scenario?.name ?? ""} ${formatNs(this.world.sim.now)}> `
+      : "gvtsim> ";
+  }
+
+  /** Runs one line; returns what to print (may be empty). Never throws. */
+  async exec(line: string): Promise<string> {
+    const text = line.trim();
+    if (text === "" || text.startsWith("#")) return "";
+    try {
+      return await this.dispatch(text);
+    } catch (e) {
+      if (e instanceof ReplError) return `error: ${e.message}`;
+      return `error: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
+  private need(): World {
+    if (!this.world) {
+      throw new ReplError("no world: load a scenario first (load scenarios/demo.gvt)");
+    }
+    return this.world;
+  }
+
+  private async dispatch(text: string): Promise<string> {
+    const words = text.split(/\s+/);
+    const [cmd, a1, a2, a3] = words;
+    switch (cmd) {
+      case "help":
+      case "?":
+        if (a1 === undefined) return helpText();
+        return commandHelp(a1) ?? `error: no command '${a1}' (help lists them)`;
+      case "quit":
+      case "exit":
+        this.done = true;
+        return "";
+      case "load":
+        if (a1 === undefined) throw new ReplError("usage: load <scenario.gvt | checkpoint>");
+        return await this.load(a1);
+      case "reload":
+        if (!this.scenarioPath) throw new ReplError("nothing loaded yet");
+        return await this.loadScenarioFile(this.scenarioPath);
+      case "run":
+        return this.runFor(a1);
+      case "step":
+        return a1 === undefined ? this.stepOne() : this.runFor(a1);
+      case "until":
+        return this.until(words.slice(1));
+      case "vms":
+        return showVms(this.need());
+      case "vm":
+        return showVm(this.need(), a1);
+      case "reg":
+        return showReg(this.need(), a1, a2);
+      case "ggtt":
+        if (a2 === undefined) {
+          throw new ReplError("usage: ggtt <vm> <start | aperture | hidden> [count]");
+        }
+        return showGgtt(this.need(), a1, a2, a3);
+      case "ppgtt":
+        return showPpgtt(this.need(), a1, a2);
+      case "queues":
+        return showQueues(this.need(), a1);
+      case "sched":
+        return showSched(this.need());
+      case "counters":
+        return showCounters(this.need(), a1);
+      case "trace":
+        return showTrace(this.need(), a1);
+      case "mmio":
+        return this.mmio(a1, a2, a3);
+      case "watch":
+        return this.watch(text.slice(cmd.length).trim());
+      case "unwatch":
+        return this.unwatch(a1);
+      case "save":
+        if (a1 === undefined) throw new ReplError("usage: save <path>");
+        return this.save(a1);
+    }
+    if (DSL_ACTIONS.includes(cmd)) return this.timeline(text);
+    if (words.length === 1 && this.world) {
+      const d = describeName(this.world, cmd);
+      if (d !== undefined) return d;
+    }
+    throw new ReplError(`unknown command '${cmd}' (help lists the commands)`);
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  private async load(path: string): Promise<string> {
+    let head = "";
+    try {
+      head = Deno.readTextFileSync(path).trimStart().slice(0, 1);
+    } catch (e) {
+      throw new ReplError(`cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return head === "{" ? await this.loadCheckpoint(path) : await this.loadScenarioFile(path);
+  }
+
+  private async loadScenarioFile(path: string): Promise<string> {
+    const r = loadScenario(path);
+    if (!r.scenario) {
+      const errs = r.diagnostics.filter((d) => d.severity === "error");
+      const d = errs[0];
+      throw new ReplError(
+        d
+          ? `${d.file}:${d.line}:${d.col}: ${d.message}${
+            errs.length > 1 ? ` (and ${errs.length - 1} more errors)` : ""
+          }`
+          : `${path} does not check`,
+      );
+    }
+    const world = await World.create(r.scenario, { trace: true });
+    if (world instanceof WorldError) throw new ReplError(`${path}: ${world.message}`);
+    this.install(world, r.scenario, path, r.sources, []);
+    return `loaded ${r.scenario.name} (${path}): ${world.vms.length} VMs, hypervisor ${world.gate.backend.name}, ` +
+      `scheduler ${world.gvt.sched.policy.name}, seed ${world.sim.streams.seed}, runs ${
+        formatNs(r.scenario.duration)
+      }`;
+  }
+
+  private async loadCheckpoint(path: string): Promise<string> {
+    const snap = readCheckpoint(path);
+    if (snap instanceof SnapshotError) throw new ReplError(snap.message);
+    const r = await restoreWorld(snap, { trace: true });
+    if (r instanceof SnapshotError) throw new ReplError(`${path}: ${r.message}`);
+    this.install(
+      r.world,
+      r.scenario,
+      snap.scenario.file,
+      new Map(Object.entries(snap.scenario.sources)),
+      snap.journal,
+    );
+    const note = snap.backend.serialisable
+      ? ""
+      : ` (backend ${snap.backend.name} restored by replay only)`;
+    return `restored ${r.scenario.name} at ${
+      formatNs(snap.checkpoint.t)
+    } from ${path}: ${snap.journal.length} journal entries replayed, ` +
+      `digest verified${note}`;
+  }
+
+  private install(
+    world: World,
+    scenario: Scenario,
+    path: string,
+    sources: Map<string, string>,
+    journal: JournalEntry[],
+  ): void {
+    this.world = world;
+    this.scenario = scenario;
+    this.scenarioPath = path;
+    this.sources = sources;
+    this.journal = [...journal];
+  }
+
+  // ---------------------------------------------------------------- running
+
+  private duration(s: string | undefined): number {
+    if (s === undefined) throw new ReplError("missing duration (e.g. 100ms)");
+    const d = parseDuration(s);
+    if (d === undefined || !(d > 0)) {
+      throw new ReplError(`'${s}' is not a duration (e.g. 5s, 100ms, 250us)`);
+    }
+    return Math.round(d);
+  }
+
+  private runFor(s: string | undefined): string {
+    const w = this.need();
+    const d = this.duration(s);
+    const before = w.sim.dispatched;
+    w.run(w.sim.now + d);
+    return this.after(
+      `ran ${formatNs(d)}: now ${formatNs(w.sim.now)}, ${w.sim.dispatched - before} events`,
+    );
+  }
+
+  private stepOne(): string {
+    const w = this.need();
+    const tr = w.trace?.records.length ?? 0;
+    if (!w.sim.step()) return "no event pending";
+    const lines = [`event ${w.sim.dispatched} at ${formatNs(w.sim.now)}`];
+    if (w.trace) {
+      for (const r of w.trace.records.slice(tr)) lines.push("  " + traceLine(w, r).trim());
+    }
+    return this.after(lines.join("\n"));
+  }
+
+  private until(args: string[]): string {
+    const w = this.need();
+    const [what, ...rest] = args;
+    let probe: () => number, label: string;
+    if (what === "irq") {
+      const vm = vmByName(w, rest.shift());
+      if (!vm.driver) throw new ReplError(`VM ${vm.spec.name} is not running`);
+      const m = vm.driver.metrics;
+      probe = () => m.irqs + m.msis;
+      label = `interrupt of ${vm.spec.name}`;
+    } else if (what === "switch") {
+      probe = () => w.gvt.globalCounters.switches;
+      label = "vGPU switch";
+    } else if (what === "failsafe") {
+      probe = () => w.gvt.failsafeLog.length;
+      label = "failsafe entry";
+    } else throw new ReplError("usage: until irq <vm> | switch | failsafe [cap]");
+    const cap = w.sim.now + (rest[0] !== undefined ? this.duration(rest[0]) : UNTIL_CAP_NS);
+    const start = probe(), t0 = w.sim.now;
+    while (w.sim.peekTime() <= cap) {
+      w.sim.step();
+      if (probe() !== start) {
+        let extra = "";
+        if (what === "switch") {
+          const cur = w.gvt.sched.current;
+          extra = `: now ${cur ? `${cur.vm} (vGPU ${cur.id})` : "idle"}`;
+        } else if (what === "failsafe") {
+          const f = w.gvt.failsafeLog[w.gvt.failsafeLog.length - 1];
+          extra = `: ${f.vm} ${f.reason} (${f.detail})`;
+        }
+        return this.after(
+          `${label} at ${formatNs(w.sim.now)} (after ${formatNs(w.sim.now - t0)})${extra}`,
+        );
+      }
+    }
+    w.run(cap);
+    return this.after(`no ${label} within ${formatNs(cap - t0)}; now ${formatNs(w.sim.now)}`);
+  }
+
+  /** Appends the watches to a message. */
+  private after(msg: string): string {
+    if (!this.watches.length || !this.world) return msg;
+    const r = collectResults(this.world);
+    const lines = this.watches.map((wt) => {
+      try {
+        const v = evalExpr(r, wt.expr);
+        return `  ${wt.text} = ${Number.isInteger(v) ? v : Number(v.toPrecision(6))}`;
+      } catch (e) {
+        return `  ${wt.text} = n/a (${e instanceof Error ? e.message : String(e)})`;
+      }
+    });
+    return [msg, ...lines].join("\n");
+  }
+
+  // ---------------------------------------------------------------- acting
+
+  /** Parses a snippet appended to the main scenario file; diagnostics on it become errors. */
+  private parseSnippet(user: string, wrap: (s: string) => string): { scenario: Scenario; line: number } {
+    if (!this.scenario) throw new ReplError("no world: load a scenario first");
+    if (/[{};#\n]/.test(user)) throw new ReplError("one statement, without braces, ';' or comments");
+    const snippet = wrap(user);
+    const file = this.scenarioPath, src = this.sources.get(file) ?? "";
+    const base = src.endsWith("\n") ? src : src + "\n";
+    const line = base.split("\n").length;
+    const text = base + snippet + "\n";
+    const readFile = (p: string): string => {
+      const s = this.sources.get(p);
+      if (s === undefined) throw new Error(`'${p}' was not part of the loaded scenario`);
+      return s;
+    };
+    const r = parseScenarioText(text, file, { readFile, seed: this.world?.sim.streams.seed });
+    const mine = r.diagnostics.filter((d) =>
+      d.severity === "error" && d.file === file && d.line >= line
+    );
+    if (mine.length) throw new ReplError(mine[0].message.replace("found '}'", "found the end of the statement"));
+    if (!r.scenario) {
+      const d = r.diagnostics.find((x) => x.severity === "error");
+      throw new ReplError(d ? `${d.file}:${d.line}: ${d.message}` : "the statement does not check");
+    }
+    return { scenario: r.scenario, line };
+  }
+
+  private timeline(stmt: string): string {
+    const w = this.need();
+    const { scenario, line } = this.parseSnippet(stmt, (s) => `timeline { at 0s ${s} }`);
+    const evs = scenario.timeline.filter((e) =>
+      e.loc.file === this.scenarioPath && e.loc.line >= line
+    );
+    if (evs.length !== 1) throw new ReplError(`'${stmt}' is not one timeline statement`);
+    const action: TimelineAction = evs[0].action;
+    this.record(stmt, { kind: "timeline", action });
+    applyJournalAction(w, { kind: "timeline", action });
+    const vm = "vm" in action ? w.vm(action.vm) : undefined;
+    return `${stmt}: applied at ${formatNs(w.sim.now)}${
+      vm ? ` (${vm.spec.name} is ${w.stateOf(vm)})` : ""
+    }`;
+  }
+
+  private record(text: string, action: JournalAction): void {
+    this.journal.push({ ...positionOf(this.need()), text, action });
+  }
+
+  private mmio(
+    vmName: string | undefined,
+    reg: string | undefined,
+    value: string | undefined,
+  ): string {
+    const w = this.need();
+    const v = vgpuOf(w, vmName);
+    const { offset, def } = findRegister(w, reg);
+    const val = parseNumber(value, "value");
+    if (val > 0xffffffff) throw new ReplError(`value ${value} does not fit in 32 bits`);
+    const action: JournalAction = { kind: "mmio", vm: v.vm, offset, size: 4, value: val };
+    this.record(`mmio ${v.vm} ${reg} ${value}`, action);
+    const err = applyJournalAction(w, action);
+    if (err) throw new ReplError(err);
+    const now = v.vreg[offset >>> 2] >>> 0;
+    return `${v.vm}: wrote 0x${val.toString(16)} to ${
+      def?.name ?? "0x" + offset.toString(16)
+    } through ${w.gate.backend.name}; ` +
+      `vreg now 0x${now.toString(16).padStart(8, "0")}`;
+  }
+
+  // ---------------------------------------------------------------- watches
+
+  private watch(expr: string): string {
+    if (expr === "") {
+      return this.watches.length
+        ? this.watches.map((wt, i) => `${i + 1}: ${wt.text}`).join("\n")
+        : "no watches";
+    }
+    const { scenario, line } = this.parseSnippet(expr, (s) => `expect ${s} >= 0`);
+    const ex = scenario.expects.find((e) => e.loc.file === this.scenarioPath && e.loc.line >= line);
+    if (!ex || ex.pred.k !== "cmp") throw new ReplError(`'${expr}' is not a numeric expression`);
+    this.watches.push({ text: expr, expr: ex.pred.left });
+    return this.after(`watch ${this.watches.length}: ${expr}`);
+  }
+
+  private unwatch(which: string | undefined): string {
+    if (which === undefined || which === "all") {
+      const n = this.watches.length;
+      this.watches.length = 0;
+      return `removed ${n} watch(es)`;
+    }
+    const i = parseNumber(which, "watch number") - 1;
+    if (i < 0 || i >= this.watches.length) {
+      throw new ReplError(`no watch ${which} (watch lists them)`);
+    }
+    const [w] = this.watches.splice(i, 1);
+    return `removed watch ${w.text}`;
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  private save(path: string): string {
+    const w = this.need();
+    let notes: string[];
+    try {
+      notes = writeCheckpoint(path, w, {
+        file: this.scenarioPath,
+        sources: this.sources,
+        journal: this.journal,
+      });
+    } catch (e) {
+      throw new ReplError(`cannot write '${path}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const snap = decodeSnapshot(Deno.readTextFileSync(path));
+    const digest = snap instanceof SnapshotError ? "" : `, digest ${snap.digest}`;
+    return [
+      `saved checkpoint at ${
+        formatNs(w.sim.now)
+      } to ${path} (${this.journal.length} journal entries${digest})`,
+      ...notes,
+    ].join("\n");
+  }
+
+  // ---------------------------------------------------------------- completion
+
+  /** Completion candidates for the text before the cursor: [matches, the word completed]. */
+  complete(line: string): [string[], string] {
+    const m = /(\S*)$/.exec(line);
+    const word = m ? m[1] : "";
+    const first = line.trimStart().split(/\s+/).length <= 1;
+    const pool = new Set<string>();
+    const w = this.world;
+    if (first) {
+      for (const c of REPL_COMMANDS) pool.add(c.name);
+      for (const c of DSL_ACTIONS) pool.add(c);
+    } else if (/^\s*help\s+\S*$/.test(line)) {
+      for (const c of REPL_COMMANDS) pool.add(c.name);
+      for (const c of DSL_ACTIONS) pool.add(c);
+    }
+    if (w) { for (const vm of w.vms) pool.add(vm.spec.name); }
+    for (const e of ENGINE_NAMES) pool.add(e);
+    if (!first) {
+      for (const k of COMPLETIONS) pool.add(k);
+      for (const x of ["irq", "switch", "failsafe", "aperture", "hidden", "all"]) pool.add(x);
+    }
+    if (w && (!first || word.length > 0)) { for (const d of w.gpu.registerDefs) pool.add(d.name); }
+    const lw = word.toLowerCase();
+    const hits = [...pool].filter((c) => c.toLowerCase().startsWith(lw)).sort();
+    return [hits, word];
+  }
+}
