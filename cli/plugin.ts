@@ -28,9 +28,12 @@ export interface PluginCliOptions {
 export interface PluginTestOptions extends PluginCliOptions {
   /** Backend parameters (as a scenario would set them). */
   params?: Readonly<Record<string, number | string | boolean>>;
-  /** Second-stage checks (short scenario runs), passed to the conformance kit. */
-  extraChecks?: (spec: string | URL) => Promise<CheckResult[]>;
+  /** Second-stage checks, passed to the conformance kit (default: the short scenario runs of
+   * cli/conformance_runs.ts; `null` for none). */
+  extraChecks?: ((spec: string | URL) => Promise<CheckResult[]>) | null;
 }
+
+import { scenarioChecks } from "./conformance_runs.ts";
 
 const enc = new TextEncoder();
 const stdout = (s: string) => void Deno.stdout.writeSync(enc.encode(s));
@@ -51,7 +54,8 @@ export async function pluginTest(spec: string, opts: PluginTestOptions = {}): Pr
   const out = opts.out ?? stdout, err = opts.err ?? stderr;
   const report = await runConformance(spec, {
     params: opts.params,
-    extraChecks: opts.extraChecks,
+    // second stage: short runs of the whole system on the backend (skip with `null`)
+    extraChecks: opts.extraChecks === null ? undefined : opts.extraChecks ?? scenarioChecks,
   });
   if (!report.loaded) {
     err(formatConformance(report) + "\n");
@@ -122,8 +126,13 @@ export async function pluginBuild(
   try {
     esbuild = await import("esbuild");
   } catch (e) {
-    err(`plugin build: cannot start esbuild: ${errorMessage(e)}\n`);
-    return 1;
+    // Bundling is the one command that runs a subprocess: the plain `gvtsim` task does not
+    // grant that, `deno task plugin-build` does.
+    err(
+      `plugin build: cannot start esbuild: ${errorMessage(e)}\n` +
+        `  (bundling needs --allow-run and --allow-env: use \`deno task plugin-build ENTRY -o OUT\`)\n`,
+    );
+    return 2;
   }
   try {
     const r = await esbuild.build({

@@ -85,6 +85,7 @@ export class ReplSession {
     }
   }
 
+  /** The world, or an error when none is loaded. */
   private need(): World {
     if (!this.world) {
       throw new ReplError("no world: load a scenario first (load scenarios/demo.gvt)");
@@ -92,6 +93,7 @@ export class ReplSession {
     return this.world;
   }
 
+  /** Runs one non-empty command line. */
   private async dispatch(text: string): Promise<string> {
     const words = text.split(/\s+/);
     const [cmd, a1, a2, a3] = words;
@@ -157,6 +159,7 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- loading
 
+  /** `load`: a checkpoint (JSON) or a scenario file. */
   private async load(path: string): Promise<string> {
     let head = "";
     try {
@@ -167,6 +170,7 @@ export class ReplSession {
     return head === "{" ? await this.loadCheckpoint(path) : await this.loadScenarioFile(path);
   }
 
+  /** Builds a fresh world from a scenario file. */
   private async loadScenarioFile(path: string): Promise<string> {
     const r = loadScenario(path);
     if (!r.scenario) {
@@ -189,6 +193,7 @@ export class ReplSession {
       }`;
   }
 
+  /** Restores the world of a checkpoint file. */
   private async loadCheckpoint(path: string): Promise<string> {
     const snap = readCheckpoint(path);
     if (snap instanceof SnapshotError) throw new ReplError(snap.message);
@@ -210,6 +215,7 @@ export class ReplSession {
       `digest verified${note}`;
   }
 
+  /** Makes a world the current one. */
   private install(
     world: World,
     scenario: Scenario,
@@ -226,6 +232,7 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- running
 
+  /** Parses a positive duration (ns). */
   private duration(s: string | undefined): number {
     if (s === undefined) throw new ReplError("missing duration (e.g. 100ms)");
     const d = parseDuration(s);
@@ -235,6 +242,7 @@ export class ReplSession {
     return Math.round(d);
   }
 
+  /** `run <duration>` / `step <duration>`. */
   private runFor(s: string | undefined): string {
     const w = this.need();
     const d = this.duration(s);
@@ -245,6 +253,7 @@ export class ReplSession {
     );
   }
 
+  /** `step`: one event. */
   private stepOne(): string {
     const w = this.need();
     const tr = w.trace?.records.length ?? 0;
@@ -256,6 +265,7 @@ export class ReplSession {
     return this.after(lines.join("\n"));
   }
 
+  /** `until irq <vm> | switch | failsafe [cap]`. */
   private until(args: string[]): string {
     const w = this.need();
     const [what, ...rest] = args;
@@ -313,9 +323,14 @@ export class ReplSession {
   // ---------------------------------------------------------------- acting
 
   /** Parses a snippet appended to the main scenario file; diagnostics on it become errors. */
-  private parseSnippet(user: string, wrap: (s: string) => string): { scenario: Scenario; line: number } {
+  private parseSnippet(
+    user: string,
+    wrap: (s: string) => string,
+  ): { scenario: Scenario; line: number } {
     if (!this.scenario) throw new ReplError("no world: load a scenario first");
-    if (/[{};#\n]/.test(user)) throw new ReplError("one statement, without braces, ';' or comments");
+    if (/[{};#\n]/.test(user)) {
+      throw new ReplError("one statement, without braces, ';' or comments");
+    }
     const snippet = wrap(user);
     const file = this.scenarioPath, src = this.sources.get(file) ?? "";
     const base = src.endsWith("\n") ? src : src + "\n";
@@ -330,7 +345,9 @@ export class ReplSession {
     const mine = r.diagnostics.filter((d) =>
       d.severity === "error" && d.file === file && d.line >= line
     );
-    if (mine.length) throw new ReplError(mine[0].message.replace("found '}'", "found the end of the statement"));
+    if (mine.length) {
+      throw new ReplError(mine[0].message.replace("found '}'", "found the end of the statement"));
+    }
     if (!r.scenario) {
       const d = r.diagnostics.find((x) => x.severity === "error");
       throw new ReplError(d ? `${d.file}:${d.line}: ${d.message}` : "the statement does not check");
@@ -338,6 +355,7 @@ export class ReplSession {
     return { scenario: r.scenario, line };
   }
 
+  /** A DSL timeline statement applied now (and journalled). */
   private timeline(stmt: string): string {
     const w = this.need();
     const { scenario, line } = this.parseSnippet(stmt, (s) => `timeline { at 0s ${s} }`);
@@ -354,10 +372,12 @@ export class ReplSession {
     }`;
   }
 
+  /** Journals an action at the current position. */
   private record(text: string, action: JournalAction): void {
     this.journal.push({ ...positionOf(this.need()), text, action });
   }
 
+  /** `mmio <vm> <reg|offset> <value>`: a guest MMIO write through the gate (journalled). */
   private mmio(
     vmName: string | undefined,
     reg: string | undefined,
@@ -381,6 +401,7 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- watches
 
+  /** `watch [expression]`. */
   private watch(expr: string): string {
     if (expr === "") {
       return this.watches.length
@@ -394,6 +415,7 @@ export class ReplSession {
     return this.after(`watch ${this.watches.length}: ${expr}`);
   }
 
+  /** `unwatch [n | all]`. */
   private unwatch(which: string | undefined): string {
     if (which === undefined || which === "all") {
       const n = this.watches.length;
@@ -410,6 +432,7 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- checkpoints
 
+  /** `save <path>`: writes a checkpoint. */
   private save(path: string): string {
     const w = this.need();
     let notes: string[];
@@ -455,8 +478,10 @@ export class ReplSession {
       for (const x of ["irq", "switch", "failsafe", "aperture", "hidden", "all"]) pool.add(x);
     }
     if (w && (!first || word.length > 0)) { for (const d of w.gpu.registerDefs) pool.add(d.name); }
-    const lw = word.toLowerCase();
-    const hits = [...pool].filter((c) => c.toLowerCase().startsWith(lw)).sort();
+    const all = [...pool];
+    let hits = all.filter((c) => c.startsWith(word));
+    if (!hits.length) hits = all.filter((c) => c.toLowerCase().startsWith(word.toLowerCase()));
+    hits.sort();
     return [hits, word];
   }
 }

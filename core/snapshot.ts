@@ -79,7 +79,10 @@ export interface SnapshotFile {
 
 /** A checkpoint that cannot be used: one clear line, no stack. */
 export class SnapshotError {
-  /** @param message what is wrong */
+  /**
+   * Creates the error.
+   * @param message what is wrong
+   */
   constructor(readonly message: string) {}
 }
 

@@ -142,7 +142,14 @@ export class World implements EventSink {
     const hv = opts.hypervisor
       ? { ...scenario.hypervisor, name: opts.hypervisor }
       : scenario.hypervisor;
-    const base = hv.loc?.file ? new URL(`file://${absolute(hv.loc.file)}`) : undefined;
+    // A plugin path is relative to the scenario that names it, or to the working directory
+    // when it comes from the command line.
+    const from = opts.hypervisor
+      ? `${Deno.cwd()}/`
+      : hv.loc?.file
+      ? absolute(hv.loc.file)
+      : `${Deno.cwd()}/`;
+    const base = new URL(`file://${from}`);
     const opened = await openBackend(sim, hv, base);
     if (isLoadError(opened)) return new WorldError(opened.message);
     const gvt = new Gvt(sim, gpu, opened.gate, {

@@ -19,7 +19,7 @@ Deno.test("plugin new: scaffolds a backend whose own test passes out of the box"
     assert.doesNotMatch(src, /__NAME__|__GVTSIM__/);
     const t = sink();
     assert.equal(await pluginTest(`${dir}/sub/acmegt.ts`, t), 0);
-    assert.match(t.lines.join(""), /25 passed, 0 failed/);
+    assert.match(t.lines.join(""), /33 passed, 0 failed/);
     // the scaffold's own test, run as its author would (from its directory, no config)
     const run = await new Deno.Command(Deno.execPath(), {
       args: ["test", "--allow-read", "--no-config", "acmegt_test.ts"],

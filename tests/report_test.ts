@@ -242,3 +242,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the committed report bundle is what esbuild builds from cli/report_client/", async () => {
+  const { bundleReportClient } = await import("../cli/report.ts");
+  const { bundleModule } = await import("../cli/report_bundle.ts");
+  const committed = await Deno.readTextFile(
+    new URL("../cli/report_client_bundle.ts", import.meta.url),
+  );
+  assert.equal(
+    committed,
+    bundleModule(await bundleReportClient()),
+    "run `deno task bundle-report`",
+  );
+});

@@ -1,0 +1,177 @@
+/**
+ * Containment (issue 3, "Must show"): for each kind of misbehaviour, an attacker VM that
+ * turns hostile at 1 s ends in failsafe, the isolation invariant stays clean, and the
+ * victims' throughput after containment is within 5% of a run without the attack.
+ *
+ * Worlds are built through the real entry points: scenario text -> `parseScenarioText` ->
+ * `World.create` -> `world.run` -> `collectResults`. Throughput after containment is the
+ * number of batches a victim completes in the window [1.5 s, 3 s], from two snapshots of
+ * the results (at 1.5 s and at 3 s).
+ *
+ * Reference run. The attacker VM exists in both runs and runs the same benign, always-busy
+ * render loop until 1 s; only what happens at 1 s differs:
+ *   - attack run:     `at 1s misbehave evil KIND 4` (its vGPU enters failsafe, after which
+ *                     nothing of it is shadowed or submitted: its GPU load disappears);
+ *   - reference run:  `at 1s pause evil` (its vCPUs stop: its GPU load disappears too).
+ * Comparing against an attacker that keeps rendering would mix two effects: containment
+ * and the attacker's benign share of the GPU going away. Pausing it at the same instant
+ * isolates containment: any difference in the victims' window is what the misbehaviour
+ * itself (and the mediator's handling of it) cost them. (With the upstream time-based
+ * scheduler the attacker's benign share hardly matters anyway: a vGPU that used up its
+ * credit does not get the idle GPU; the last test checks that the always-running attacker
+ * perturbs the victims by less than 5% too, and that a world without the attacker VM at
+ * all is also within 5%.)
+ *
+ * The scenario texts are in tests/fixtures/scenarios/containment.gvt (victims + attacker)
+ * and built here with the timeline of each case. Run time: ~2 s on 2 cores.
+ */
+import assert from "node:assert/strict";
+import { formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
+import { World, WorldError } from "../core/world.ts";
+import { collectResults } from "../core/metrics/collect.ts";
+import type { Results } from "../core/metrics/results.ts";
+import type { MisbehaviourKind } from "../core/scenario.ts";
+
+const KINDS: MisbehaviourKind[] = [
+  "ggtt_out_of_slice",
+  "priv_reg_write",
+  "bad_address",
+  "ring_garbage",
+  "random_mmio",
+  "rejected_command",
+  "insufficient_resources",
+];
+
+/** The failsafe reason each kind must produce (DOMAIN.md section 9). */
+const REASON: Record<MisbehaviourKind, string> = {
+  ggtt_out_of_slice: "guest_error",
+  priv_reg_write: "guest_error",
+  bad_address: "guest_error",
+  ring_garbage: "guest_error",
+  random_mmio: "guest_error",
+  rejected_command: "guest_error",
+  insufficient_resources: "insufficient_resource",
+};
+
+const VICTIMS = ["render", "media", "desk"];
+const T_ATTACK = 1e9, T1 = 1.5e9, T2 = 3e9;
+const TOLERANCE = 0.05;
+
+const FIXTURE = new URL("./fixtures/scenarios/containment.gvt", import.meta.url).pathname;
+const BASE = Deno.readTextFileSync(FIXTURE);
+
+/** The fixture with the attacker removed (its `vm evil` line), for the no-attacker world. */
+function withoutAttacker(text: string): string {
+  const out = text.split("\n").filter((l) => !/^vm evil\b/.test(l)).join("\n");
+  assert.notEqual(out, text, "the fixture declares `vm evil` on one line");
+  return out;
+}
+
+interface Run {
+  /** Batches completed in [T1, T2] per VM. */
+  window: Record<string, number>;
+  /** Results at T1 and at T2. */
+  a: Results;
+  b: Results;
+  /** The attacker's state just before the attack. */
+  before: string;
+  world: World;
+}
+
+async function run(
+  timeline: string,
+  opts: { hypervisor?: string; text?: string } = {},
+): Promise<Run> {
+  const text = `${opts.text ?? BASE}\ntimeline {\n${timeline}\n  run 3s\n}\n`;
+  const r = parseScenarioText(text, FIXTURE);
+  assert.ok(r.scenario, formatDiagnostics(r.diagnostics, r.sources));
+  assert.equal(r.scenario.host.invariants, true, "the fixture turns the invariant checker on");
+  const w = await World.create(r.scenario, { hypervisor: opts.hypervisor });
+  if (w instanceof WorldError) throw new Error(w.message);
+  w.run(T_ATTACK - 1e6);
+  const evil = w.vm("evil");
+  const before = evil ? w.stateOf(evil) : "absent";
+  w.run(T1);
+  const a = collectResults(w);
+  w.run(T2);
+  const b = collectResults(w);
+  const window: Record<string, number> = {};
+  b.vms.forEach((v, i) => (window[v.name] = v.completed - a.vms[i].completed));
+  return { window, a, b, before, world: w };
+}
+
+function vmOf(r: Results, name: string) {
+  const v = r.vms.find((x) => x.name === name);
+  assert.ok(v, `VM ${name} in the results`);
+  return v;
+}
+
+/** Asserts every victim's window throughput is within 5% of the reference's; returns the deltas. */
+function assertVictims(what: string, got: Run, ref: Run): string {
+  const parts: string[] = [];
+  for (const name of VICTIMS) {
+    const g = got.window[name], r = ref.window[name];
+    assert.ok(r > 20, `${what}: victim ${name} is busy in the reference window (${r} batches)`);
+    const delta = (g - r) / r;
+    parts.push(`${name} ${g}/${r} (${(delta * 100).toFixed(2)}%)`);
+    assert.ok(
+      Math.abs(delta) <= TOLERANCE,
+      `${what}: victim ${name} completed ${g} batches in [1.5 s, 3 s] vs ${r} in the reference ` +
+        `(${(delta * 100).toFixed(1)}%, tolerance 5%)`,
+    );
+    assert.equal(vmOf(got.b, name).state, "running", `${what}: victim ${name} still running`);
+  }
+  return parts.join(", ");
+}
+
+for (const hv of ["kvm", "xen"]) {
+  let refPromise: Promise<Run> | undefined;
+  const reference = () => (refPromise ??= run("  at 1s pause evil", { hypervisor: hv }));
+
+  for (const kind of KINDS) {
+    Deno.test(`containment (${hv}): ${kind} at 1 s -> failsafe, clean, victims within 5%`, async () => {
+      const ref = await reference();
+      const got = await run(`  at 1s misbehave evil ${kind} 4`, { hypervisor: hv });
+      const evil = vmOf(got.b, "evil");
+
+      // The attacker was well-behaved until 1 s, and is contained after.
+      assert.equal(got.before, "running", `${kind}: attacker running before the attack`);
+      assert.equal(evil.state, "failsafe", `${kind}: attacker state ${evil.state}`);
+      const log = got.world.gvt.failsafeLog;
+      assert.equal(log.length, 1, `${kind}: one failsafe entry: ${JSON.stringify(log)}`);
+      assert.equal(log[0].vm, "evil", `${kind}: only the attacker enters failsafe`);
+      assert.equal(log[0].reason, REASON[kind], `${kind}: ${JSON.stringify(log[0])}`);
+      assert.ok(log[0].at >= T_ATTACK && log[0].at < T1, `${kind}: contained at ${log[0].at} ns`);
+      // Nothing of the attacker runs on the GPU after containment.
+      const evilBusy = vmOf(got.b, "evil").engines.rcs.busyNs -
+        vmOf(got.a, "evil").engines.rcs.busyNs;
+      assert.equal(evilBusy, 0, `${kind}: attacker has no render time after containment`);
+
+      // The isolation invariant was checked the whole run and never broken.
+      assert.equal(got.b.isolation.checked, true);
+      assert.equal(got.b.isolation.violations, 0, `${kind}: isolation violations`);
+      assert.equal(got.world.gvt.invariants.violations.length, 0);
+      assert.equal(got.b.hypervisor.errors.length, 0, `${kind}: no backend errors`);
+
+      // Victims: same throughput after containment as when the attacker merely stops.
+      const deltas = assertVictims(kind, got, ref);
+      console.log(`    ${hv} ${kind}: ${deltas}`);
+    });
+  }
+
+  Deno.test(`containment (${hv}): fair reference — the attacker's benign load barely matters`, async () => {
+    const ref = await reference();
+    assert.equal(ref.before, "running");
+    assert.equal(vmOf(ref.b, "evil").state, "paused");
+    assert.equal(ref.b.isolation.violations, 0);
+    assert.deepEqual(ref.world.gvt.failsafeLog, []);
+    // The attacker keeps rendering benignly the whole run.
+    const busy = await run("", { hypervisor: hv });
+    assert.ok(busy.window.evil > 20, `attacker busy: ${busy.window.evil}`);
+    console.log(`    ${hv} attacker busy vs paused: ${assertVictims("busy attacker", busy, ref)}`);
+    // No attacker VM at all.
+    const none = await run("", { hypervisor: hv, text: withoutAttacker(BASE) });
+    assert.equal(none.b.vms.length, VICTIMS.length);
+    console.log(`    ${hv} no attacker vs paused: ${assertVictims("no attacker", none, ref)}`);
+  });
+}
