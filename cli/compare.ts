@@ -52,7 +52,9 @@ export function compareTable(runs: { hv: string; r: Results }[]): string {
     "lat p99",
     "mmio traps",
     "trap time/batch",
+    "hv time/batch",
     "msi",
+    "msi cost",
     "pt-wp",
   ];
   const rows: string[][] = [];
@@ -74,7 +76,9 @@ export function compareTable(runs: { hv: string; r: Results }[]): string {
         formatNs(v.latency.p99),
         String(v.traps.mmio),
         v.completed > 0 ? formatNs(trapNs / v.completed) : "-",
+        v.completed > 0 ? formatNs((v.counters["hv.ns"] ?? 0) / v.completed) : "-",
         String(v.counters["msi.injected"] ?? 0),
+        formatNs(v.counters["hv.msi_ns"] ?? 0),
         String(v.traps.pagetrack),
       ]);
     }

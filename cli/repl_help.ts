@@ -120,6 +120,13 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
     detail: "Slices, instants and counters recorded since the world was built.",
   },
   {
+    name: "events",
+    usage: "events [n]",
+    summary: "the next n pending events of the simulation queue (default 10)",
+    detail:
+      "Time, insertion sequence, receiving object (class), kind and argument, in firing order.",
+  },
+  {
     name: "mmio",
     usage: "mmio <vm> <reg | offset> <value>",
     summary: "a 4-byte guest MMIO write through the hypervisor backend",

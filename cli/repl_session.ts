@@ -17,6 +17,7 @@ import {
   decodeSnapshot,
   type JournalAction,
   type JournalEntry,
+  pendingEvents,
   positionOf,
   SnapshotError,
 } from "../core/snapshot.ts";
@@ -139,6 +140,8 @@ export class ReplSession {
         return showCounters(this.need(), a1);
       case "trace":
         return showTrace(this.need(), a1);
+      case "events":
+        return this.events(a1);
       case "mmio":
         return this.mmio(a1, a2, a3);
       case "watch":
@@ -253,12 +256,30 @@ export class ReplSession {
     );
   }
 
+  /** `events [n]`: the next pending events. */
+  private events(n: string | undefined): string {
+    const w = this.need();
+    const k = n === undefined ? 10 : parseNumber(n, "count");
+    const evs = pendingEvents(w.sim);
+    if (!evs.length) return "no event pending";
+    const lines = evs.slice(0, k).map((e) =>
+      `${formatNs(e.t).padStart(9)}  #${e.seq}  ${e.sink} kind ${e.kind} arg ${e.arg}`
+    );
+    if (evs.length > k) lines.push(`(${evs.length - k} more)`);
+    return lines.join("\n");
+  }
+
   /** `step`: one event. */
   private stepOne(): string {
     const w = this.need();
     const tr = w.trace?.records.length ?? 0;
-    if (!w.sim.step()) return "no event pending";
-    const lines = [`event ${w.sim.dispatched} at ${formatNs(w.sim.now)}`];
+    const next = pendingEvents(w.sim)[0];
+    if (!next || !w.sim.step()) return "no event pending";
+    const lines = [
+      `event ${w.sim.dispatched} at ${
+        formatNs(w.sim.now)
+      }: ${next.sink} kind ${next.kind} arg ${next.arg}`,
+    ];
     if (w.trace) {
       for (const r of w.trace.records.slice(tr)) lines.push("  " + traceLine(w, r).trim());
     }

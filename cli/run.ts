@@ -120,6 +120,10 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
     err("error: --checkpoint-at and --checkpoint go together\n");
     return { code: 2 };
   }
+  if (o.restore !== undefined && o.checkpointAt !== undefined) {
+    err("error: --restore cannot be combined with --checkpoint-at\n");
+    return { code: 2 };
+  }
   const progress = new Progress(err, o.progress ?? isTerminal());
   let sim: Awaited<ReturnType<typeof simulate>>;
   if (o.restore !== undefined) {

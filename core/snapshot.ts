@@ -14,7 +14,7 @@
 
 import type { TimelineAction } from "./scenario.ts";
 import type { World } from "./world.ts";
-import type { EventSink } from "./sim/sim.ts";
+import type { EventSink, Sim } from "./sim/sim.ts";
 import type { MptBackend } from "./mpt/types.ts";
 
 /** Format tag of a checkpoint file. */
@@ -203,22 +203,51 @@ function sinkName(s: EventSink): string {
   return (s as { constructor?: { name?: string } }).constructor?.name ?? "sink";
 }
 
+/** One pending event of the simulation queue. */
+export interface PendingEvent {
+  /** When it fires (ns). */
+  t: number;
+  /** Insertion sequence (orders events at equal times). */
+  seq: number;
+  /** The kind passed to `schedule`. */
+  kind: number;
+  /** The argument passed to `schedule`. */
+  arg: number;
+  /** Class name of the sink that receives it. */
+  sink: string;
+}
+
+/** The live (not cancelled) pending events, in firing order. Reads the queue, never changes it. */
+export function pendingEvents(sim: Sim): PendingEvent[] {
+  const s = sim as unknown as SimQueueView;
+  const out: PendingEvent[] = [];
+  for (let i = 0; i < s.size; i++) {
+    const slot = s.heap[i], sink = s.sinks[slot];
+    if (sink === null) continue;
+    out.push({
+      t: s.time[slot],
+      seq: s.seqOf[slot],
+      kind: s.kindOf[slot],
+      arg: s.argOf[slot],
+      sink: sinkName(sink),
+    });
+  }
+  return out.sort((a, b) => a.t - b.t || a.seq - b.seq);
+}
+
 function hashSim(w: World): string {
   const h = new Fnv1a64();
-  const s = w.sim as unknown as SimQueueView;
   h.num(w.sim.now);
   h.num(w.sim.dispatched);
-  h.num(s.seq);
-  const live: number[] = [];
-  for (let i = 0; i < s.size; i++) if (s.sinks[s.heap[i]] !== null) live.push(s.heap[i]);
-  live.sort((x, y) => s.seqOf[x] - s.seqOf[y]);
+  h.num((w.sim as unknown as SimQueueView).seq);
+  const live = pendingEvents(w.sim).sort((a, b) => a.seq - b.seq);
   h.word(live.length);
-  for (const slot of live) {
-    h.num(s.time[slot]);
-    h.num(s.seqOf[slot]);
-    h.word(s.kindOf[slot]);
-    h.num(s.argOf[slot]);
-    h.str(sinkName(s.sinks[slot] as EventSink));
+  for (const e of live) {
+    h.num(e.t);
+    h.num(e.seq);
+    h.word(e.kind);
+    h.num(e.arg);
+    h.str(e.sink);
   }
   return h.hex();
 }

@@ -56,6 +56,8 @@ const REASON: Record<MisbehaviourKind, string> = {
 const VICTIMS = ["render", "media", "desk"];
 const T_ATTACK = 1e9, T1 = 1.5e9, T2 = 3e9;
 const TOLERANCE = 0.05;
+/** Sum of weights with / without the attacker: render 4 + media 2 + desk 2 (+ evil 2). */
+const WEIGHT_RATIO = 10 / 8;
 
 const FIXTURE = new URL("./fixtures/scenarios/containment.gvt", import.meta.url).pathname;
 const BASE = Deno.readTextFileSync(FIXTURE);
@@ -68,9 +70,9 @@ function withoutAttacker(text: string): string {
 }
 
 interface Run {
-  /** Batches completed in [T1, T2] per VM. */
+  /** Batches completed in the window per VM. */
   window: Record<string, number>;
-  /** Results at T1 and at T2. */
+  /** Results at the window's start and end. */
   a: Results;
   b: Results;
   /** The attacker's state just before the attack. */
@@ -78,11 +80,18 @@ interface Run {
   world: World;
 }
 
-async function run(
-  timeline: string,
-  opts: { hypervisor?: string; text?: string } = {},
-): Promise<Run> {
-  const text = `${opts.text ?? BASE}\ntimeline {\n${timeline}\n  run 3s\n}\n`;
+interface RunOptions {
+  hypervisor?: string;
+  /** Scenario text (default: the fixture). */
+  text?: string;
+  /** Measurement window (ns, default [1.5 s, 3 s]); the run ends at its end. */
+  t1?: number;
+  t2?: number;
+}
+
+async function run(timeline: string, opts: RunOptions = {}): Promise<Run> {
+  const t1 = opts.t1 ?? T1, t2 = opts.t2 ?? T2;
+  const text = `${opts.text ?? BASE}\ntimeline {\n${timeline}\n  run ${t2 / 1e6}ms\n}\n`;
   const r = parseScenarioText(text, FIXTURE);
   assert.ok(r.scenario, formatDiagnostics(r.diagnostics, r.sources));
   assert.equal(r.scenario.host.invariants, true, "the fixture turns the invariant checker on");
@@ -91,13 +100,39 @@ async function run(
   w.run(T_ATTACK - 1e6);
   const evil = w.vm("evil");
   const before = evil ? w.stateOf(evil) : "absent";
-  w.run(T1);
+  w.run(t1);
   const a = collectResults(w);
-  w.run(T2);
+  w.run(t2);
   const b = collectResults(w);
   const window: Record<string, number> = {};
   b.vms.forEach((v, i) => (window[v.name] = v.completed - a.vms[i].completed));
   return { window, a, b, before, world: w };
+}
+
+/** Everything the attack must show, except the victims' throughput. */
+function assertContained(kind: MisbehaviourKind, got: Run, containedBy: number): void {
+  const evil = vmOf(got.b, "evil");
+  // The attacker was well-behaved until 1 s, and is contained after.
+  assert.equal(got.before, "running", `${kind}: attacker running before the attack`);
+  assert.equal(evil.state, "failsafe", `${kind}: attacker state ${evil.state}`);
+  const log = got.world.gvt.failsafeLog;
+  assert.equal(log.length, 1, `${kind}: one failsafe entry: ${JSON.stringify(log)}`);
+  assert.equal(log[0].vm, "evil", `${kind}: only the attacker enters failsafe`);
+  assert.equal(log[0].reason, REASON[kind], `${kind}: ${JSON.stringify(log[0])}`);
+  assert.ok(
+    log[0].at >= T_ATTACK && log[0].at < containedBy,
+    `${kind}: contained at ${log[0].at} ns, expected in [${T_ATTACK}, ${containedBy})`,
+  );
+  // Nothing of the attacker runs on the GPU during the window.
+  for (const e of ["rcs", "bcs", "vcs", "vecs"] as const) {
+    const busy = evil.engines[e].busyNs - vmOf(got.a, "evil").engines[e].busyNs;
+    assert.equal(busy, 0, `${kind}: attacker has no ${e} time after containment`);
+  }
+  // The isolation invariant was checked the whole run and never broken.
+  assert.equal(got.b.isolation.checked, true);
+  assert.equal(got.b.isolation.violations, 0, `${kind}: isolation violations`);
+  assert.equal(got.world.gvt.invariants.violations.length, 0);
+  assert.equal(got.b.hypervisor.errors.length, 0, `${kind}: no backend errors`);
 }
 
 function vmOf(r: Results, name: string) {
@@ -132,46 +167,78 @@ for (const hv of ["kvm", "xen"]) {
     Deno.test(`containment (${hv}): ${kind} at 1 s -> failsafe, clean, victims within 5%`, async () => {
       const ref = await reference();
       const got = await run(`  at 1s misbehave evil ${kind} 4`, { hypervisor: hv });
-      const evil = vmOf(got.b, "evil");
-
-      // The attacker was well-behaved until 1 s, and is contained after.
-      assert.equal(got.before, "running", `${kind}: attacker running before the attack`);
-      assert.equal(evil.state, "failsafe", `${kind}: attacker state ${evil.state}`);
-      const log = got.world.gvt.failsafeLog;
-      assert.equal(log.length, 1, `${kind}: one failsafe entry: ${JSON.stringify(log)}`);
-      assert.equal(log[0].vm, "evil", `${kind}: only the attacker enters failsafe`);
-      assert.equal(log[0].reason, REASON[kind], `${kind}: ${JSON.stringify(log[0])}`);
-      assert.ok(log[0].at >= T_ATTACK && log[0].at < T1, `${kind}: contained at ${log[0].at} ns`);
-      // Nothing of the attacker runs on the GPU after containment.
-      const evilBusy = vmOf(got.b, "evil").engines.rcs.busyNs -
-        vmOf(got.a, "evil").engines.rcs.busyNs;
-      assert.equal(evilBusy, 0, `${kind}: attacker has no render time after containment`);
-
-      // The isolation invariant was checked the whole run and never broken.
-      assert.equal(got.b.isolation.checked, true);
-      assert.equal(got.b.isolation.violations, 0, `${kind}: isolation violations`);
-      assert.equal(got.world.gvt.invariants.violations.length, 0);
-      assert.equal(got.b.hypervisor.errors.length, 0, `${kind}: no backend errors`);
-
+      assertContained(kind, got, T1);
       // Victims: same throughput after containment as when the attacker merely stops.
       const deltas = assertVictims(kind, got, ref);
       console.log(`    ${hv} ${kind}: ${deltas}`);
     });
   }
 
-  Deno.test(`containment (${hv}): fair reference — the attacker's benign load barely matters`, async () => {
+  Deno.test(`containment (${hv}): the reference is fair (attacker busy / absent)`, async () => {
     const ref = await reference();
     assert.equal(ref.before, "running");
     assert.equal(vmOf(ref.b, "evil").state, "paused");
     assert.equal(ref.b.isolation.violations, 0);
     assert.deepEqual(ref.world.gvt.failsafeLog, []);
-    // The attacker keeps rendering benignly the whole run.
+    // An attacker that keeps rendering benignly: its share is not given back to the
+    // victims (the time-based scheduler does not hand a vGPU's unused credit to others),
+    // but its batches interleave with `desk`'s and cost it a few percent of throughput.
+    // That is the "benign share disappears" effect the paused reference removes.
     const busy = await run("", { hypervisor: hv });
     assert.ok(busy.window.evil > 20, `attacker busy: ${busy.window.evil}`);
-    console.log(`    ${hv} attacker busy vs paused: ${assertVictims("busy attacker", busy, ref)}`);
-    // No attacker VM at all.
+    for (const name of VICTIMS) {
+      const d = (busy.window[name] - ref.window[name]) / ref.window[name];
+      console.log(
+        `    ${hv} attacker busy vs paused: ${name} ${busy.window[name]}/${ref.window[name]} (${
+          (d * 100).toFixed(2)
+        }%)`,
+      );
+      assert.ok(Math.abs(d) <= 0.10, `${name}: ${(d * 100).toFixed(1)}%`);
+    }
+    // No attacker VM at all: every victim gets more, because credit is split by weight over
+    // all active vGPUs, including a paused or failsafe one (upstream gvt_balance_timeslice
+    // sums the weights of every vGPU on the run queue). Victims' share scales by
+    // sum(weights with attacker) / sum(weights without) = 10 / 8.
     const none = await run("", { hypervisor: hv, text: withoutAttacker(BASE) });
     assert.equal(none.b.vms.length, VICTIMS.length);
-    console.log(`    ${hv} no attacker vs paused: ${assertVictims("no attacker", none, ref)}`);
+    for (const name of VICTIMS) {
+      const ratio = none.window[name] / ref.window[name];
+      console.log(
+        `    ${hv} no attacker vs paused: ${name} ${none.window[name]}/${ref.window[name]} ` +
+          `(x${ratio.toFixed(3)})`,
+      );
+      assert.ok(
+        Math.abs(ratio / WEIGHT_RATIO - 1) <= TOLERANCE,
+        `${name}: x${ratio.toFixed(3)} vs x${WEIGHT_RATIO} (weights)`,
+      );
+    }
   });
 }
+
+// The default start-up priority (2 s): the first vGPU in LRU order with pending work wins
+// every pick for its first 2 s (upstream find_busy_vgpu does not rotate a vGPU with
+// pri_sched), so at 1 s the attacker's benign batch is still queued undispatched, and its
+// hostile batch queues behind it. The scanner runs at dispatch, so containment comes only
+// when the attacker is first dispatched, just after 2 s (the kinds caught on the MMIO path
+// are contained at once). Measured after that, in [2.5 s, 4 s], the victims are
+// again exactly where they are when the attacker pauses at 1 s.
+Deno.test("containment (kvm, default start-up priority): deferred until dispatch, then clean", async () => {
+  const text = BASE.replace(/scheduler gvt \{[^}]*\}/, "scheduler gvt");
+  assert.notEqual(text, BASE);
+  const o = { text, t1: 2.5e9, t2: 4e9 };
+  const ref = await run("  at 1s pause evil", o);
+  for (const kind of KINDS) {
+    const got = await run(`  at 1s misbehave evil ${kind} 4`, o);
+    assertContained(kind, got, o.t1);
+    const at = got.world.gvt.failsafeLog[0].at;
+    // Caught on the MMIO path, not by the scanner: a PVINFO rsv5 write, and random ELSP
+    // descriptors whose context fails the checks of workload creation.
+    if (kind === "insufficient_resources" || kind === "random_mmio") assert.equal(at, T_ATTACK);
+    else assert.ok(at >= 2e9, `${kind}: the attacker waits for its first dispatch (${at} ns)`);
+    console.log(
+      `    default ${kind} (contained at ${(at / 1e9).toFixed(3)} s): ${
+        assertVictims(kind, got, ref)
+      }`,
+    );
+  }
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ReplSession } from "../cli/repl.ts";
+import { historyPath, ReplSession } from "../cli/repl.ts";
 
 const SCENARIO = "scenarios/weights.gvt";
 
@@ -29,6 +29,7 @@ Deno.test("repl: help, help <command>, unknown commands and errors are one line"
       "sched",
       "counters",
       "trace",
+      "events",
       "mmio",
       "watch",
       "unwatch",
@@ -67,7 +68,15 @@ Deno.test("repl: run, step, until, and the prompt's time", async () => {
   assert.match(await s.exec("run 20ms"), /^ran 20\.00ms: now 20\.00ms, \d+ events$/);
   assert.equal(s.prompt(), "gvtsim weights 20.00ms> ");
   const before = s.world!.sim.dispatched;
-  assert.match(await s.exec("step"), /^event \d+ at 20\.\d\dms/);
+  const evs = (await s.exec("events 2")).split("\n");
+  assert.equal(evs.length, 3);
+  const m0 = /^ +([\d.]+ms) +#\d+ +(\w+) kind (\d+) arg /.exec(evs[0])!;
+  assert.ok(m0, evs[0]);
+  assert.match(evs[2], /^\(\d+ more\)$/);
+  assert.match(
+    await s.exec("step"),
+    new RegExp(`^event \\d+ at ${m0[1]}: ${m0[2]} kind ${m0[3]} arg `),
+  );
   assert.equal(s.world!.sim.dispatched, before + 1);
   assert.match(await s.exec("step 1ms"), /^ran 1\.00ms/);
   const sw = s.world!.gvt.globalCounters.switches;
@@ -261,6 +270,23 @@ Deno.test("repl: reload goes back to 0, completion offers commands and names", a
   assert.deepEqual(s.complete("queues vec")[0], ["vecs"]);
   assert.ok(s.complete("policy gvirt")[0].includes("gvirt-rr"), "DSL words complete");
   assert.deepEqual(s.complete("help unw"), [["unwatch"], "unw"]);
+});
+
+Deno.test("repl: the history file is $GVTSIM_HISTORY, else ~/.gvtsim_history, else none", () => {
+  const saved = { h: Deno.env.get("GVTSIM_HISTORY"), home: Deno.env.get("HOME") };
+  try {
+    Deno.env.set("GVTSIM_HISTORY", "/tmp/x_history");
+    assert.equal(historyPath(), "/tmp/x_history");
+    Deno.env.delete("GVTSIM_HISTORY");
+    Deno.env.set("HOME", "/home/someone");
+    assert.equal(historyPath(), "/home/someone/.gvtsim_history");
+    Deno.env.delete("HOME");
+    assert.equal(historyPath(), undefined);
+  } finally {
+    if (saved.h !== undefined) Deno.env.set("GVTSIM_HISTORY", saved.h);
+    else Deno.env.delete("GVTSIM_HISTORY");
+    if (saved.home !== undefined) Deno.env.set("HOME", saved.home);
+  }
 });
 
 Deno.test("repl: the real front end works on piped stdin (no terminal)", async () => {

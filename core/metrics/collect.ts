@@ -6,6 +6,7 @@ import { globalCounterRecord, TC, TRAP_CLASSES, vgpuCounterRecord } from "../gvt
 import { guestMetricsRecord } from "../guest/metrics.ts";
 import { type EngineUse, type Results, RESULTS_SCHEMA, type VmResult } from "./results.ts";
 import { evaluateExpectations } from "./expect.ts";
+import { MPT_OP_NAMES } from "../mpt/gate.ts";
 
 /** Throughput of each VM's workload run natively, alone (batches/s), by VM name. */
 export type NativeBaseline = Record<string, number>;
@@ -73,6 +74,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       traps,
       counters: sorted({
         ...(c ? vgpuCounterRecord(c) : {}),
+        ...(v ? backendCounters(w, v.id) : {}),
         ...(m
           ? Object.fromEntries(
             Object.entries(guestMetricsRecord(m)).map(([k, x]) => [`guest.${k}`, x]),
@@ -150,6 +152,17 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
   };
   results.expectations = evaluateExpectations(results, w.scenario.expects);
   return results;
+}
+
+/** Per-vGPU backend work: calls per MPT op, total backend time, and interrupt delivery cost. */
+function backendCounters(w: World, id: number): Record<string, number> {
+  const out: Record<string, number> = { "hv.ns": w.gate.costFor(id) };
+  for (const op of MPT_OP_NAMES) {
+    const n = w.gate.opCount(op, id);
+    if (n > 0) out[`hv.calls.${op}`] = n;
+  }
+  out["hv.msi_ns"] = w.gate.opCount("injectMsi", id) * w.gate.costOfOp("injectMsi");
+  return out;
 }
 
 function sum(a: ArrayLike<number>): number {
