@@ -60,6 +60,12 @@ const runCmd = command(
       flag("--quiet", "-q", { description: message`Print only failed expectations.` }),
       false,
     ),
+    faults: multiple(
+      option("--fault", string({ metavar: "SPEC" }), {
+        description:
+          message`Inject a backend fault from t=0, in the DSL's syntax, e.g. "dmaMapGuestPage error after 10 calls vm desktop" (repeatable).`,
+      }),
+    ),
     checkpointAt: optional(
       option("--checkpoint-at", duration(), {
         description: message`Simulated time at which to write a checkpoint (with --checkpoint).`,

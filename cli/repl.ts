@@ -64,6 +64,12 @@ export async function startRepl(path?: string): Promise<number> {
     historySize: HISTORY_SIZE,
     completer: (line: string): [string[], string] => session.complete(line),
   });
+  rl.on("SIGINT", () => {
+    // ^C drops the line being typed, as shells do; quit or ^D leave.
+    rl.write(null, { ctrl: true, name: "u" });
+    process.stdout.write("^C (quit or ^D to leave)\n");
+    rl.prompt();
+  });
   rl.setPrompt(session.prompt());
   rl.prompt();
   for await (const line of rl) {

@@ -29,6 +29,8 @@ export interface RunOptions {
   trace?: string;
   /** Write the HTML report here. */
   report?: string;
+  /** Fault rules, in the DSL's `fault` syntax, applied from t=0 (`--fault`). */
+  faults?: readonly string[];
   /** Print only failures. */
   quiet?: boolean;
   /** Colour output. */
@@ -65,10 +67,33 @@ export function loadOrReport(
   seed: number | undefined,
   err: (s: string) => void,
   color = false,
+  faults: readonly string[] = [],
 ): Scenario | undefined {
-  const r = loadScenario(path, { seed });
+  const r = loadScenario(path, { seed, readFile: withCliFaults(path, faults) });
   if (r.diagnostics.length) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
   return r.scenario;
+}
+
+/** Name under which `--fault` statements appear in diagnostics. */
+const CLI_FAULTS = "(--fault)";
+
+/**
+ * `--fault SPEC` (repeatable) becomes `timeline { at 0s fault SPEC }` in an include of the
+ * main file, so the DSL parses and checks it exactly as in a scenario (and reports
+ * problems at `(--fault):line:col`).
+ */
+function withCliFaults(
+  main: string,
+  faults: readonly string[],
+): ((p: string) => string) | undefined {
+  if (faults.length === 0) return undefined;
+  return (p: string) => {
+    if (p.endsWith(CLI_FAULTS)) {
+      return faults.map((f) => `timeline { at 0s fault ${f} }`).join("\n") + "\n";
+    }
+    const text = Deno.readTextFileSync(p);
+    return p === main ? `${text}\ninclude "${CLI_FAULTS}"\n` : text;
+  };
 }
 
 /** Simulates a checked scenario and returns its results (or a world error). */
@@ -135,7 +160,7 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       progress,
     });
   } else {
-    const scenario = loadOrReport(path, o.seed, err, o.color);
+    const scenario = loadOrReport(path, o.seed, err, o.color, o.faults);
     if (!scenario) return { code: 2 };
     let checkpoint: { at: number; save: (world: World) => string | undefined } | undefined;
     if (o.checkpointAt !== undefined && o.checkpoint !== undefined) {
