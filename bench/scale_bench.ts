@@ -1,0 +1,186 @@
+/**
+ * Scale: "7 busy vGPUs for 10 s simulated" (issue 3, Speed). Runs
+ * tests/fixtures/scenarios/scale7.gvt (seven always-busy V5_8 vGPUs on a 1 GiB aperture,
+ * isolation invariant on) through the real entry points (parseScenarioText -> World ->
+ * run -> collectResults) under each hypervisor, and prints simulated seconds, wall
+ * seconds, their ratio (aim: >= 10x faster than real time), events dispatched per wall
+ * second and a few sanity figures (batches, traps, vGPU switches).
+ *
+ * As a script:   deno run -A bench/scale_bench.ts [--seconds 10] [--hv kvm,xen] [--no-invariants] [--repeat 1]
+ * Profile:       deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof bench/scale_bench.ts --hv kvm
+ *                (then: deno run -A bench/scale_bench.ts --profile /tmp/prof/<file>.cpuprofile)
+ * Under `deno bench` (deno task bench) it registers a short variant (1 s simulated, kvm)
+ * instead, so the bench suite stays quick.
+ */
+import { formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
+import { World, WorldError } from "../core/world.ts";
+import { collectResults } from "../core/metrics/collect.ts";
+import type { Scenario } from "../core/scenario.ts";
+
+const FIXTURE = new URL("../tests/fixtures/scenarios/scale7.gvt", import.meta.url).pathname;
+
+/** The scale scenario, optionally with the invariant checker off. */
+export function scaleScenario(opts: { invariants?: boolean } = {}): Scenario {
+  let text = Deno.readTextFileSync(FIXTURE);
+  if (opts.invariants === false) text = text.replace("invariants on", "invariants off");
+  const r = parseScenarioText(text, FIXTURE);
+  if (!r.scenario) throw new Error(formatDiagnostics(r.diagnostics, r.sources));
+  return r.scenario;
+}
+
+/** One measured run. */
+export interface ScaleRun {
+  hypervisor: string;
+  simulatedS: number;
+  wallS: number;
+  /** Wall seconds spent building the world (included in wallS). */
+  createS: number;
+  /** Simulated seconds per wall second. */
+  ratio: number;
+  events: number;
+  eventsPerWallS: number;
+  batches: number;
+  traps: number;
+  switches: number;
+  violations: number;
+}
+
+/** Builds and runs the world for `seconds` simulated seconds under `hypervisor`. */
+export async function runScale(
+  hypervisor: string,
+  seconds: number,
+  invariants = true,
+): Promise<ScaleRun> {
+  const s = scaleScenario({ invariants });
+  const t0 = performance.now();
+  const w = await World.create(s, { hypervisor });
+  if (w instanceof WorldError) throw new Error(w.message);
+  const createS = (performance.now() - t0) / 1000;
+  w.run(seconds * 1e9);
+  const r = collectResults(w);
+  const wallS = (performance.now() - t0) / 1000;
+  return {
+    hypervisor: w.gate.backend.name,
+    simulatedS: w.sim.now / 1e9,
+    wallS,
+    createS,
+    ratio: w.sim.now / 1e9 / wallS,
+    events: w.sim.dispatched,
+    eventsPerWallS: w.sim.dispatched / wallS,
+    batches: r.vms.reduce((a, v) => a + v.completed, 0),
+    traps: r.vms.reduce((a, v) => a + v.traps.total, 0),
+    switches: r.scheduler.switches,
+    violations: r.isolation.violations,
+  };
+}
+
+/** Self and inclusive time by function of a V8 .cpuprofile (top `n`), as printable lines. */
+export function profileTop(path: string, n = 20): string[] {
+  const p = JSON.parse(Deno.readTextFileSync(path)) as {
+    nodes: {
+      id: number;
+      callFrame: { functionName: string; url: string; lineNumber: number };
+      children?: number[];
+    }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const keyOf = (id: number) => {
+    const f = byId.get(id)!.callFrame;
+    const file = f.url.replace(/^file:\/\//, "").replace(
+      /^.*\/(core|plugins|bench|dsl|cli)\//,
+      "$1/",
+    );
+    return `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+  };
+  const self = new Map<string, number>();
+  const incl = new Map<string, number>();
+  let total = 0;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    total += dt;
+    const key = keyOf(id);
+    self.set(key, (self.get(key) ?? 0) + dt);
+    const seen = new Set<string>();
+    for (let q: number | undefined = id; q !== undefined; q = parent.get(q)) {
+      const k = keyOf(q);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      incl.set(k, (incl.get(k) ?? 0) + dt);
+    }
+  });
+  // Also by file, which is a coarser "phase" view.
+  const byFile = new Map<string, number>();
+  for (const [k, v] of self) {
+    const file = k.slice(k.lastIndexOf(" ") + 1).split(":")[0] || k;
+    byFile.set(file, (byFile.get(file) ?? 0) + v);
+  }
+  const pc = (v: number) => `${((v / total) * 100).toFixed(1).padStart(5)}%`;
+  const lines = [`total ${(total / 1000).toFixed(0)} ms sampled`, "self time by function:"];
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, n)) {
+    lines.push(`  ${pc(v)}  ${k}`);
+  }
+  lines.push("inclusive time by function:");
+  for (const [k, v] of [...incl].sort((a, b) => b[1] - a[1]).slice(0, 2 * n)) {
+    lines.push(`  ${pc(v)}  ${k}`);
+  }
+  lines.push("self time by file:");
+  for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    lines.push(`  ${pc(v)}  ${k}`);
+  }
+  return lines;
+}
+
+function arg(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+if (import.meta.main) {
+  const prof = arg("--profile");
+  if (prof) {
+    console.log(profileTop(prof, Number(arg("--top") ?? 20)).join("\n"));
+  } else {
+    const seconds = Number(arg("--seconds") ?? 10);
+    const hvs = (arg("--hv") ?? "kvm,xen").split(",");
+    const repeat = Number(arg("--repeat") ?? 1);
+    const invariants = !Deno.args.includes("--no-invariants");
+    console.log(
+      `scale: 7 busy vGPUs, ${seconds} s simulated, invariants ${invariants ? "on" : "off"}` +
+        ` (${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno})`,
+    );
+    console.log(
+      "hv    sim s   wall s  (create)   sim/wall   events   Mev/wall-s   batches    traps  switches  viol",
+    );
+    for (const hv of hvs) {
+      for (let k = 0; k < repeat; k++) {
+        const r = await runScale(hv, seconds, invariants);
+        console.log(
+          [
+            r.hypervisor.padEnd(4),
+            r.simulatedS.toFixed(1).padStart(6),
+            r.wallS.toFixed(3).padStart(8),
+            `(${r.createS.toFixed(3)})`.padStart(10),
+            `${r.ratio.toFixed(1)}x`.padStart(10),
+            String(r.events).padStart(8),
+            (r.eventsPerWallS / 1e6).toFixed(3).padStart(12),
+            String(r.batches).padStart(9),
+            String(r.traps).padStart(8),
+            String(r.switches).padStart(9),
+            String(r.violations).padStart(5),
+          ].join(" "),
+        );
+        if (r.ratio < 10) console.log(`  below the 10x aim (${r.ratio.toFixed(1)}x)`);
+      }
+    }
+  }
+} else {
+  // `deno bench`: one simulated second of the same world (creation included).
+  Deno.bench("scale: 7 busy vGPUs, 1 s simulated (kvm)", { group: "scale" }, async () => {
+    const r = await runScale("kvm", 1);
+    if (r.violations !== 0) throw new Error("isolation violations");
+  });
+}
