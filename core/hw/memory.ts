@@ -65,16 +65,15 @@ export class HostMemory {
     o[m] = owner;
     this.lowestFree = m + 1;
     this.allocated++;
-    const p = this.pages[m];
-    if (p !== null) p.fill(0);
-    return m;
+    return m; // storage, if any, was zeroed when the frame was freed
   }
 
   /** Frees a frame (its contents are discarded). Freeing a free or out-of-range frame is a no-op. */
   freeFrame(mfn: number): void {
     if (mfn < 0 || mfn >= this.frames || this.owners[mfn] === OWNER_FREE) return;
     this.owners[mfn] = OWNER_FREE;
-    this.pages[mfn] = null;
+    // Keep the storage for the next owner (shadow pages churn): zeroing beats a new array.
+    this.pages[mfn]?.fill(0);
     this.allocated--;
     if (mfn < this.lowestFree) this.lowestFree = mfn;
   }
