@@ -2,19 +2,40 @@
  * `run --trace PATH`: a run's {@link TraceLog} as Chrome trace-event JSON, the format
  * ui.perfetto.dev and chrome://tracing open. Processes are the physical GPU (pid 0) and the
  * VMs (pid = declaration index + 1); threads are the engines (tid 0..3: RCS, BCS, VCS, VECS)
- * and a VM's guest-driver thread (tid 10). Timestamps are in microseconds (the format's
- * unit), fractional so that nanosecond resolution survives. Output is deterministic: same
- * log and results, same bytes.
+ * and a VM's guest-driver thread (tid 10); the GPU process also has the scheduler thread
+ * (tid 8). Timestamps are in microseconds (the format's unit), fractional so that nanosecond
+ * resolution survives. Output is deterministic: same log and results, same bytes.
+ *
+ * Flows (a guest submission to its execution) use flow events v1, which Perfetto and
+ * chrome://tracing bind to slices, never to instants: the start ("s") is placed inside the
+ * submission slice and the end ("f", binding point "e": the enclosing slice) inside the
+ * execution slice, both at the slice's midpoint so that no tie with the slice's own start
+ * decides the binding. A submission recorded as an instant is written as a 1 us slice.
+ * Only flows with both ends in the log are written. Slices still open when the run ended
+ * ({@link TraceLog.open}) are closed at the end of the run with `args.unfinished = 1`.
  */
 
 import type { Results } from "../core/metrics/results.ts";
-import { DRIVER_THREAD, GPU_PID, type TraceLog, type TraceRecord } from "../core/metrics/trace.ts";
+import {
+  DRIVER_THREAD,
+  GPU_PID,
+  SCHED_THREAD,
+  type TraceLog,
+  type TraceRecord,
+  type TraceSlice,
+} from "../core/metrics/trace.ts";
 
 /** Display names of engine threads 0..3 (i915 order). */
 export const ENGINE_THREAD_NAMES: readonly string[] = ["RCS", "BCS", "VCS", "VECS"];
 
 /** Name of the per-VM driver thread ({@link DRIVER_THREAD}). */
 export const DRIVER_THREAD_NAME = "driver";
+
+/** Name of the GPU process's scheduler thread ({@link SCHED_THREAD}). */
+export const SCHED_THREAD_NAME = "scheduler";
+
+/** Duration given to a submission recorded as an instant, so a flow can bind to it (ns). */
+export const INSTANT_SUBMIT_NS = 1000;
 
 /** One Chrome trace event as written (keys in this order). */
 export interface TraceEvent {
@@ -58,6 +79,7 @@ function processName(pid: number, log: TraceLog, results: Results): string {
 function threadName(tid: number): string {
   if (tid >= 0 && tid < ENGINE_THREAD_NAMES.length) return ENGINE_THREAD_NAMES[tid];
   if (tid === DRIVER_THREAD) return DRIVER_THREAD_NAME;
+  if (tid === SCHED_THREAD) return SCHED_THREAD_NAME;
   return `thread ${tid}`;
 }
 
@@ -72,7 +94,7 @@ function metadata(log: TraceLog, results: Results): TraceEvent[] {
     if (pid !== GPU_PID) set.add(DRIVER_THREAD);
     tids.set(pid, set);
   }
-  for (const r of log.records) {
+  for (const r of [...log.records, ...log.open.values()]) {
     pids.add(r.pid);
     if (r.ph === "C") continue;
     let set = tids.get(r.pid);
@@ -97,53 +119,102 @@ function metadata(log: TraceLog, results: Results): TraceEvent[] {
   return out;
 }
 
-/** The events for one record: a slice, instant or counter, plus its flow end if any. */
-function recordEvents(r: TraceRecord, out: TraceEvent[]): void {
+/** Flow ids with a start (submission) and with an end (execution) in the log. */
+interface FlowIds {
+  starts: Set<number>;
+  ends: Set<number>;
+}
+
+function flowIds(log: TraceLog): FlowIds {
+  const starts = new Set<number>(), ends = new Set<number>();
+  const scan = (r: TraceRecord) => {
+    if (r.ph === "i") {
+      if (r.flow !== 0) starts.add(r.flow);
+    } else if (r.ph === "X") {
+      if (r.flow !== 0) ends.add(r.flow);
+      if (r.flowOut) starts.add(r.flowOut);
+    }
+  };
+  for (const r of log.records) scan(r);
+  for (const r of log.open.values()) scan(r);
+  return { starts, ends };
+}
+
+/** A flow event inside the slice [ts, ts + dur) (ns): at its midpoint. */
+function flowEvent(
+  ph: "s" | "f",
+  ts: number,
+  dur: number,
+  pid: number,
+  tid: number,
+  id: number,
+): TraceEvent {
+  const e: TraceEvent = {
+    name: "submit",
+    cat: "flow",
+    ph,
+    ts: us(ts + Math.floor(dur / 2)),
+    pid,
+    tid,
+    id,
+  };
+  if (ph === "f") e.bp = "e";
+  return e;
+}
+
+/** The events for one slice record, plus its flow start and end if both ends exist. */
+function sliceEvents(r: TraceSlice, dur: number, flows: FlowIds, out: TraceEvent[]): void {
+  const e: TraceEvent = {
+    name: r.name,
+    cat: r.cat ?? "workload",
+    ph: "X",
+    ts: us(r.ts),
+    dur: us(dur),
+    pid: r.pid,
+    tid: r.tid,
+  };
+  if (r.args !== undefined) e.args = r.args;
+  out.push(e);
+  if (r.flowOut && flows.ends.has(r.flowOut)) {
+    out.push(flowEvent("s", r.ts, dur, r.pid, r.tid, r.flowOut));
+  }
+  if (r.flow !== 0 && flows.starts.has(r.flow)) {
+    out.push(flowEvent("f", r.ts, dur, r.pid, r.tid, r.flow));
+  }
+}
+
+/** The events for one record: a slice, instant or counter, plus its flow events if any. */
+function recordEvents(r: TraceRecord, flows: FlowIds, out: TraceEvent[]): void {
   switch (r.ph) {
     case "X":
-      out.push({
-        name: r.name,
-        cat: "workload",
-        ph: "X",
-        ts: us(r.ts),
-        dur: us(r.dur),
-        pid: r.pid,
-        tid: r.tid,
-      });
-      if (r.flow !== 0) {
-        out.push({
-          name: "submit",
-          cat: "flow",
-          ph: "f",
-          ts: us(r.ts),
-          pid: r.pid,
-          tid: r.tid,
-          id: r.flow,
-          bp: "e",
-        });
-      }
+      sliceEvents(r, r.dur, flows, out);
       return;
     case "i":
+      if (r.flow !== 0 && flows.ends.has(r.flow)) {
+        // A submission instant: a short slice, so that the flow binds to it.
+        out.push({
+          name: r.name,
+          cat: r.cat ?? "submit",
+          ph: "X",
+          ts: us(r.ts),
+          dur: us(INSTANT_SUBMIT_NS),
+          pid: r.pid,
+          tid: r.tid,
+          ...(r.args !== undefined ? { args: r.args } : {}),
+        });
+        out.push(flowEvent("s", r.ts, INSTANT_SUBMIT_NS, r.pid, r.tid, r.flow));
+        return;
+      }
       out.push({
         name: r.name,
-        cat: "event",
+        cat: r.cat ?? "event",
         ph: "i",
         ts: us(r.ts),
         pid: r.pid,
         tid: r.tid,
         s: "t",
+        ...(r.args !== undefined ? { args: r.args } : {}),
       });
-      if (r.flow !== 0) {
-        out.push({
-          name: "submit",
-          cat: "flow",
-          ph: "s",
-          ts: us(r.ts),
-          pid: r.pid,
-          tid: r.tid,
-          id: r.flow,
-        });
-      }
       return;
     case "C":
       out.push({
@@ -200,15 +271,20 @@ function seriesCounters(results: Results): TraceEvent[] {
 
 /**
  * All trace events for a run, in output order: metadata first, then the log's records in
- * recording order (a submission's flow start follows its instant; an execution's flow end
- * follows its slice).
+ * recording order (a submission's flow start follows its slice; an execution's flow end
+ * follows its slice), then the slices still open at the end of the run.
  */
 export function traceEvents(log: TraceLog, results: Results): TraceEvent[] {
   const out = metadata(log, results);
+  const flows = flowIds(log);
   let counters = false;
   for (const r of log.records) {
     if (r.ph === "C") counters = true;
-    recordEvents(r, out);
+    recordEvents(r, flows, out);
+  }
+  for (const r of log.open.values()) {
+    const open: TraceSlice = { ...r, args: { ...r.args, unfinished: 1 } };
+    sliceEvents(open, Math.max(0, results.simulatedNs - r.ts), flows, out);
   }
   if (!counters) out.push(...seriesCounters(results));
   return out;

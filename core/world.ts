@@ -18,7 +18,8 @@ import { GuestMemory } from "./guest/memory.ts";
 import { GuestDriver } from "./guest/driver.ts";
 import { WorkloadRunner } from "./workload/runner.ts";
 import { findType } from "./vgpu_types.ts";
-import { TraceLog } from "./metrics/trace.ts";
+import { DRIVER_THREAD, GPU_PID, TraceLog } from "./metrics/trace.ts";
+import { TraceLogTracer } from "./gvt/tracer.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -99,6 +100,8 @@ export class World implements EventSink {
   readonly series: { t: number[]; share: number[][]; queue: number[][] };
   /** The trace, when recording. */
   readonly trace: TraceLog | null;
+  /** @internal The mediator's and guest drivers' tracer over {@link trace}, when recording. */
+  readonly tracer: TraceLogTracer | null;
   /** Sampling period (ns). */
   readonly samplePeriod: number;
   /** Timeline entries already applied. */
@@ -124,11 +127,28 @@ export class World implements EventSink {
     this.series = { t: [], share: this.vms.map(() => []), queue: this.vms.map(() => []) };
     this.trace = opts.trace ? new TraceLog() : null;
     this.samplePeriod = opts.samplePeriod ?? 100 * 1e6;
+    this.tracer = null;
     if (this.trace) {
       for (const vm of this.vms) {
         this.trace.processNames.set(vm.owner, vm.spec.name);
       }
+      this.tracer = new TraceLogTracer({
+        log: this.trace,
+        sim,
+        gate,
+        pidOf: (id) => this.vmOfVgpu(id)?.owner ?? GPU_PID,
+        nameOf: (id) => this.vmOfVgpu(id)?.spec.name ?? `vgpu${id}`,
+      });
+      gvt.tracer = this.tracer;
     }
+  }
+
+  /** The VM whose vGPU has id `id` now (ids are reused after a VM stops). */
+  private vmOfVgpu(id: number): VmRuntime | undefined {
+    for (const vm of this.vms) {
+      if (vm.vgpu !== null && vm.vgpu.id === id && !vm.vgpu.destroyed) return vm;
+    }
+    return undefined;
   }
 
   /** Builds the world; a {@link WorldError} for a backend that cannot load or a VM that cannot fit at t=0. */
@@ -176,6 +196,7 @@ export class World implements EventSink {
   /** Runs until `until` (ns; default the scenario's duration). */
   run(until = this.scenario.duration): void {
     this.sim.runUntil(until);
+    if (this.tracer !== null) this.tracer.poll();
   }
 
   /** A VM by name. */
@@ -250,6 +271,7 @@ export class World implements EventSink {
       height: type?.height,
     });
     this.ctx.setMsiReceiver(v.id, driver);
+    driver.tracer = this.tracer;
     const runner = new WorkloadRunner(
       this.sim,
       this.workloadOf(vm),
@@ -402,7 +424,7 @@ export class World implements EventSink {
 
   /** Records a life-cycle instant in the trace. */
   private mark(vm: VmRuntime, what: string): void {
-    this.trace?.instant(this.sim.now, vm.owner, 10, what);
+    this.trace?.instant(this.sim.now, vm.owner, DRIVER_THREAD, what, 0, undefined, "vm");
   }
 }
 

@@ -52,7 +52,8 @@ Deno.test("trace: only known phases, every non-metadata event has a numeric time
 });
 
 Deno.test("trace: timestamps and durations are the records' ns divided by 1000", () => {
-  const slices = events.filter((e) => e.ph === "X");
+  // Submission instants (flow starts) are written as short slices on the driver thread.
+  const slices = events.filter((e) => e.ph === "X" && e.tid !== DRIVER_THREAD);
   const recSlices = log.records.filter((r) => r.ph === "X");
   assert.equal(slices.length, recSlices.length);
   recSlices.forEach((r, i) => {
@@ -65,7 +66,7 @@ Deno.test("trace: timestamps and durations are the records' ns divided by 1000",
   // Fractional microseconds survive (the fixture's times are not multiples of 1000 ns).
   assert.ok(slices.some((e) => !Number.isInteger(e.ts)));
   const instants = events.filter((e) => e.ph === "i");
-  const recInstants = log.records.filter((r) => r.ph === "i");
+  const recInstants = log.records.filter((r) => r.ph === "i" && r.flow === 0);
   assert.equal(instants.length, recInstants.length);
   recInstants.forEach((r, i) => assert.equal(instants[i].ts, r.ts / 1000));
 });
@@ -115,11 +116,11 @@ Deno.test("trace: slices, thread-scoped instants for traps, interrupts, failsafe
   }
   for (const e of events.filter((e) => e.ph === "X")) {
     assert.ok(e.dur! > 0);
-    assert.ok(e.tid! >= 0 && e.tid! <= 3);
+    assert.ok((e.tid! >= 0 && e.tid! <= 3) || e.tid === DRIVER_THREAD);
   }
 });
 
-Deno.test("trace: flows pair a submission instant with its execution slice", () => {
+Deno.test("trace: flows pair a submission (instant written as a slice) with its execution", () => {
   const starts = events.filter((e) => e.ph === "s");
   const ends = events.filter((e) => e.ph === "f");
   const flowIds = new Set<number>();
@@ -136,14 +137,19 @@ Deno.test("trace: flows pair a submission instant with its execution slice", () 
     assert.equal(f.name, s.name);
     assert.equal(f.cat, s.cat);
     assert.ok(f.ts! >= s.ts!);
-    // The start sits on the submission instant, the end on the execution slice.
-    assert.ok(
-      events.some((e) => e.ph === "i" && e.pid === s.pid && e.tid === s.tid && e.ts === s.ts),
-    );
-    assert.ok(
-      events.some((e) => e.ph === "X" && e.pid === f.pid && e.tid === f.tid && e.ts === f.ts),
-    );
+    // Flows bind to slices: the start lies inside the submission slice (an instant written
+    // as a 1 us slice), the end inside the execution slice, both strictly after its start.
+    const inside = (ev: Ev) => (e: Ev) =>
+      e.ph === "X" && e.pid === ev.pid && e.tid === ev.tid && e.ts! < ev.ts! &&
+      ev.ts! < e.ts! + e.dur!;
+    const sub = events.find(inside(s));
+    assert.ok(sub, `flow ${s.id} start inside a slice`);
+    assert.equal(sub.dur, 1);
+    assert.ok(events.some((e) => e.ph === "X" && e.name === sub.name && e.ts === sub.ts));
+    assert.ok(events.find(inside(f)), `flow ${f.id} end inside a slice`);
   }
+  // The submission instants are not also written as instants.
+  assert.ok(!events.some((e) => e.ph === "i" && e.name.startsWith("submit")));
 });
 
 Deno.test("trace: counters come from the series when the log has none", () => {

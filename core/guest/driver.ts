@@ -111,6 +111,7 @@ import {
 import type { GuestMemory } from "./memory.ts";
 import { contextPages, initRegState, LRC_STATE_PN, REG_STATE_TAIL } from "./lrc.ts";
 import { GuestMetrics } from "./metrics.ts";
+import type { GvtTracer } from "../gvt/tracer.ts";
 
 /** The guest-side trap entry points (an {@link MptGate} provides them). */
 export interface GuestTrapPort {
@@ -220,6 +221,8 @@ export class GuestDriver implements DriverPort, MsiReceiver {
   };
   /** True once MSI is enabled in config space. */
   msiEnabled = false;
+  /** Trace hooks (null, the default: not tracing): brackets each ELSP submission. */
+  tracer: GvtTracer | null = null;
 
   private readonly sim: Sim;
   private readonly port: GuestTrapPort;
@@ -725,10 +728,12 @@ export class GuestDriver implements DriverPort, MsiReceiver {
   /** execlists_submit_ports: element 1 (none) then element 0, upper dword first. */
   private elspSubmit(e: number, s: EngineState): void {
     const elsp = ringReg(e, RING_ELSP);
+    if (this.tracer !== null) this.tracer.submitBegin(this.id, e);
     this.wr(elsp, 0);
     this.wr(elsp, 0);
     this.wr(elsp, s.descHi);
     this.wr(elsp, s.descLo);
+    if (this.tracer !== null) this.tracer.submitEnd(this.id, e);
     s.submittedTail = s.tail;
     s.elspOut++;
     this.metrics.elspSubmits[e]++;
@@ -936,10 +941,12 @@ export class GuestDriver implements DriverPort, MsiReceiver {
           this.wr(off, this.rng.int(0, 0x7fffffff));
         }
         const elsp = ringReg(e, RING_ELSP);
+        if (this.tracer !== null) this.tracer.submitBegin(this.id, e);
         this.wr(elsp, 0);
         this.wr(elsp, 0);
         this.wr(elsp, this.rng.int(0, 0x7fffffff));
         this.wr(elsp, ((this.rng.int(0, 0x7fffffff) & ~0xfff) | GEN8_CTX_VALID) >>> 0);
+        if (this.tracer !== null) this.tracer.submitEnd(this.id, e);
         break;
       }
       case "insufficient_resources":

@@ -50,7 +50,7 @@ import {
 import type { Gpu } from "../hw/gpu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
-import type { GvtCounters } from "./counters.ts";
+import { type GvtCounters, VIOLATION_KINDS } from "./counters.ts";
 import {
   type CsbSink,
   emulateScheduleIn,
@@ -64,6 +64,7 @@ import type { VirtualIrq } from "./irq.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Scanner } from "./scanner.ts";
 import type { GvtScheduler } from "./sched.ts";
+import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 import {
   CONTEXT_PAGES,
@@ -136,6 +137,8 @@ export class Dispatcher implements EventSink, CsbSink {
   readonly engineOwner: (Vgpu | null)[] = new Array(NUM_ENGINES).fill(null);
   /** Unattributed MPT time spent in dispatch events (ns). */
   mptNs = 0;
+  /** Trace hooks (null: not tracing). */
+  tracer: GvtTracer | null = null;
   private kickPending = false;
   private seq = 0;
   private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_WRITE_PTR);
@@ -205,6 +208,9 @@ export class Dispatcher implements EventSink, CsbSink {
     d.ppgtt.flushPostShadow(space);
     d.scanner.scanRing(v, e, w.mm, w.ringStart, w.ringSize, w.head, w.tail, w.scan);
     if (w.scan.violation >= 0) {
+      if (this.tracer !== null) {
+        this.tracer.violation(v.id, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
+      }
       v.counters.workloadsDropped++;
       this.finish(w, WL_DROPPED);
       d.guestError(v, w.scan.detail);
@@ -285,6 +291,7 @@ export class Dispatcher implements EventSink, CsbSink {
     const d = this.d;
     w.state = WL_RUNNING;
     w.startTime = d.sim.now;
+    if (this.tracer !== null) this.tracer.workloadStart(w.vgpu.id, e, w.flow, w.submitTime);
     const lo = (w.shadowCtx!.gma | (w.descLo & 0xfff) | GEN8_CTX_VALID) >>> 0;
     const el = RING_BASE[e] + RING_ELSP;
     d.gpu.mmioWrite(el, 4, 0);
@@ -329,6 +336,13 @@ export class Dispatcher implements EventSink, CsbSink {
   private complete(w: Workload, ok: boolean): void {
     const d = this.d, v = w.vgpu, e = w.engine, c = v.counters, now = d.sim.now;
     c.busyNs[e] += now - w.startTime;
+    if (this.tracer !== null) {
+      this.tracer.workloadEnd(
+        v.id,
+        e,
+        !ok ? "hang" : w.discard || v.failsafe ? "discarded" : "done",
+      );
+    }
     if (!ok) {
       // vGPU hang: clean the engine's queue and reset the physical engine.
       w.failed = true;

@@ -30,6 +30,7 @@ import {
 } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import { msiAddress, msiData, msiEnabled } from "./cfg.ts";
+import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
 const MASTER = GEN8_MASTER_IRQ >>> 2;
@@ -73,6 +74,9 @@ function summaryOf(group: number, pending: number): number {
 
 /** The virtual interrupt controller shared by all vGPUs. */
 export class VirtualIrq {
+  /** Trace hooks (null: not tracing). */
+  tracer: GvtTracer | null = null;
+
   /** Creates a VirtualIrq.
    * @param gate the MPT gate used to inject MSIs */
   constructor(private readonly gate: MptGate) {}
@@ -87,6 +91,7 @@ export class VirtualIrq {
       return;
     }
     r[IIR_IDX[group]] |= bits & ~r[IMR_IDX[group]];
+    if (this.tracer !== null) this.tracer.irq(v.id, group, bits);
     this.update(v, true);
   }
 
@@ -133,9 +138,12 @@ export class VirtualIrq {
     const c = v.counters;
     if (!msiEnabled(v.vcfg)) {
       c.msiDropped++;
+      if (this.tracer !== null) this.tracer.msi(v.id, false);
       return;
     }
-    if (this.gate.injectMsi(v.id, msiAddress(v.vcfg), msiData(v.vcfg))) c.msiInjected++;
+    const ok = this.gate.injectMsi(v.id, msiAddress(v.vcfg), msiData(v.vcfg));
+    if (ok) c.msiInjected++;
     else c.msiDropped++;
+    if (this.tracer !== null) this.tracer.msi(v.id, ok);
   }
 }

@@ -12,6 +12,7 @@ import type { MptGate } from "../mpt/gate.ts";
 import { type FailsafeReason, MMIO_ERROR_KINDS, TC } from "./counters.ts";
 import type { GgttShadow } from "./gtt.ts";
 import type { VirtualIrq } from "./irq.ts";
+import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
 /** Flag: the upper 16 bits are write enables for the lower 16 (F_MODE_MASK). */
@@ -137,6 +138,8 @@ export class MmioEmulator {
   lastError: MmioAccessError | null = null;
   /** Rejected accesses. */
   errorCount = 0;
+  /** Trace hooks (null: not tracing). */
+  tracer: GvtTracer | null = null;
 
   /**
    * Creates a MmioEmulator.
@@ -166,6 +169,7 @@ export class MmioEmulator {
     }
     if (offset >= GTT_OFFSET) {
       c.traps[TC.gtt]++;
+      if (this.tracer !== null) this.tracer.trap(v.id, TC.gtt, false);
       if (offset % size !== 0) {
         this.reject(v, 1, offset, size, false);
         return 0;
@@ -174,11 +178,13 @@ export class MmioEmulator {
     }
     if (offset >= MMIO_SIZE) {
       c.traps[TC.guest_mem]++;
+      if (this.tracer !== null) this.tracer.trap(v.id, TC.guest_mem, false);
       return this.readGuest(v, offset, size);
     }
     const t = this.table;
     const idx = offset >>> 2;
     c.traps[t.cls[idx]]++;
+    if (this.tracer !== null) this.tracer.trap(v.id, t.cls[idx], false);
     if ((t.flags[idx] & F_UNALIGN) === 0 && offset % size !== 0) {
       this.reject(v, 1, offset, size, false);
       return 0;
@@ -209,6 +215,7 @@ export class MmioEmulator {
     }
     if (offset >= GTT_OFFSET) {
       c.traps[TC.gtt]++;
+      if (this.tracer !== null) this.tracer.trap(v.id, TC.gtt, true);
       if (offset % size !== 0) {
         this.reject(v, 1, offset, size, true);
         return;
@@ -218,12 +225,14 @@ export class MmioEmulator {
     }
     if (offset >= MMIO_SIZE) {
       c.traps[TC.guest_mem]++;
+      if (this.tracer !== null) this.tracer.trap(v.id, TC.guest_mem, true);
       this.writeGuest(v, offset, size, value);
       return;
     }
     const t = this.table;
     const idx = offset >>> 2;
     c.traps[t.cls[idx]]++;
+    if (this.tracer !== null) this.tracer.trap(v.id, t.cls[idx], true);
     if ((t.flags[idx] & F_UNALIGN) === 0 && offset % size !== 0) {
       this.reject(v, 1, offset, size, true);
       return;

@@ -10,6 +10,7 @@ import type { SchedulerSpec } from "../scenario.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import type { GvtCounters } from "./counters.ts";
 import { createPolicy, IDLE, KEEP, type SchedPolicy } from "./policies/mod.ts";
+import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
 /** What the scheduler needs from the mediator. */
@@ -44,6 +45,8 @@ export class GvtScheduler implements EventSink {
   private running = false;
   /** Switch history: (time, vGPU id) pairs of the first 2048 switches. */
   readonly switchLog: number[] = [];
+  /** Trace hooks (null: not tracing). */
+  tracer: GvtTracer | null = null;
 
   /**
    * Creates a GvtScheduler.
@@ -87,6 +90,7 @@ export class GvtScheduler implements EventSink {
     this.policy.remove(v);
     if (this.current === v) {
       this.account(this.sim.now);
+      if (this.tracer !== null) this.tracer.vgpuSwitch(v.id, 0);
       this.current = null;
       this.schedInTime = this.sim.now;
     }
@@ -179,6 +183,7 @@ export class GvtScheduler implements EventSink {
     this.counters.switches++;
     if (this.switchLog.length < 4096) this.switchLog.push(now, target ? target.id : 0);
     if (target) target.counters.scheduledIn++;
+    if (this.tracer !== null) this.tracer.vgpuSwitch(prev ? prev.id : 0, target ? target.id : 0);
     if (prev) this.host.descheduled(prev);
     this.host.kick();
   }

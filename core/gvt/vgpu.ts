@@ -64,6 +64,7 @@ import { populatePvinfo } from "./pvinfo.ts";
 import { GmPartition, isShortage, shortageMessage } from "./resources.ts";
 import { DEFAULT_SCAN_OPTIONS, Scanner, type ScanOptions } from "./scanner.ts";
 import { GvtScheduler, type SchedHost } from "./sched.ts";
+import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
 import { createWorkload, isWorkloadError, type Workload } from "./workload.ts";
 
@@ -170,6 +171,22 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   readonly backendReady: boolean;
   private readonly snapshot: Uint32Array;
   private lastCheck = -Infinity;
+  private tracerRef: GvtTracer | null = null;
+
+  /**
+   * Trace hooks (null, the default: not tracing). Setting it also hands it to the MMIO
+   * emulator, the virtual interrupt controller, the scheduler and the dispatcher.
+   */
+  get tracer(): GvtTracer | null {
+    return this.tracerRef;
+  }
+  set tracer(t: GvtTracer | null) {
+    this.tracerRef = t;
+    this.mmio.tracer = t;
+    this.irq.tracer = t;
+    this.sched.tracer = t;
+    this.dispatcher.tracer = t;
+  }
 
   /**
    * Creates a Gvt.
@@ -350,6 +367,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   resetVgpu(id: number, kind: ResetKind): boolean {
     const v = this.vgpuById(id);
     if (!v) return false;
+    if (this.tracerRef !== null) this.tracerRef.reset(v.id, kind);
     resetVgpu(this, v, kind);
     return true;
   }
@@ -368,6 +386,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   /** Puts a vGPU in failsafe, recording why. */
   failsafe(v: Vgpu, reason: FailsafeReason, detail: string): void {
     if (v.failsafe) return;
+    if (this.tracerRef !== null) this.tracerRef.failsafe(v.id, reason, detail);
     enterFailsafe(this, v, reason);
     if (this.failsafeLog.length < 1000) {
       this.failsafeLog.push({ vm: v.vm, reason, detail, at: this.sim.now });
@@ -393,6 +412,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     const v = this.vgpuById(vgpuId);
     if (!v) return 0;
     v.counters.traps[TC.cfg]++;
+    if (this.tracerRef !== null) this.tracerRef.trap(v.id, TC.cfg, false);
     return cfgRead(v, offset, size);
   }
 
@@ -401,6 +421,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     const v = this.vgpuById(vgpuId);
     if (!v) return;
     v.counters.traps[TC.cfg]++;
+    if (this.tracerRef !== null) this.tracerRef.trap(v.id, TC.cfg, true);
     cfgWrite(v, this.gate, this.gpu.apertureSize, offset, size, value);
   }
 
@@ -408,6 +429,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void {
     const v = this.vgpuById(vgpuId);
     if (!v || !v.ppgtt) return;
+    if (this.tracerRef !== null) this.tracerRef.trap(v.id, TRACE_PAGE_TRACK, true);
     if (v.failsafe) this.ppgtt.failsafeWrite(v.ppgtt, gpa, size, value);
     else this.ppgtt.handleWrite(v.ppgtt, gpa, size, value);
   }
@@ -423,6 +445,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       this.failsafe(v, "unsupported_guest", "ELSP written without execlist mode");
       return;
     }
+    let flow = this.tracerRef !== null ? this.tracerRef.submission(v.id, engine) : 0;
     for (let i = 0; i < 2; i++) {
       if ((d[2 * i] & 1) === 0) continue;
       const q = v.queues[engine];
@@ -441,10 +464,13 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       );
       if (isWorkloadError(w)) {
         v.counters.violations[VIOLATION_KINDS.indexOf(w.kind)]++;
+        if (this.tracerRef !== null) this.tracerRef.violation(v.id, w.kind, w.detail);
         this.failsafe(v, "guest_error", w.detail);
         return;
       }
       w.emulateScheduleIn = i === 0;
+      w.flow = flow;
+      flow = 0;
       v.queues[engine].push(w);
     }
     this.dispatcher.kick();
@@ -463,6 +489,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
 
   /** {@inheritDoc MmioHooks.resetEngines} */
   resetEngines(v: Vgpu, engineMask: number): void {
+    if (this.tracerRef !== null) this.tracerRef.reset(v.id, engineMask === -1 ? "gt" : engineMask);
     resetVgpu(this, v, engineMask === -1 ? "gt" : engineMask);
   }
 

@@ -85,6 +85,8 @@ export class Workload {
   failed = false;
   /** Discard results at completion (a reset happened while it ran). */
   discard = false;
+  /** Trace flow id of the guest submission that created it (0: none / not tracing). */
+  flow = 0;
 
   /**
    * Creates a Workload.

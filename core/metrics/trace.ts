@@ -8,6 +8,8 @@
 export const GPU_PID = 0;
 /** Thread id for a VM's guest-driver / trap activity. */
 export const DRIVER_THREAD = 10;
+/** Thread id of the mediator's scheduler on the GPU process (vGPU switches, time slices). */
+export const SCHED_THREAD = 8;
 
 /** A complete slice: something that ran from `ts` for `dur` ns. */
 export interface TraceSlice {
@@ -23,8 +25,14 @@ export interface TraceSlice {
   tid: number;
   /** Name. */
   name: string;
-  /** Flow id linking a guest submission to its execution (0: none). */
+  /** Flow id linking a guest submission to its execution (0: none): ends in this slice. */
   flow: number;
+  /** Flow id started in this slice (a guest submission), absent or 0 if none. */
+  flowOut?: number;
+  /** Category (default "workload"). */
+  cat?: string;
+  /** Arguments. */
+  args?: Record<string, number | string>;
 }
 
 /** An instant: a trap, an interrupt, a failsafe entry, a reset, a submission. */
@@ -41,6 +49,10 @@ export interface TraceInstant {
   name: string;
   /** Flow id started here (a submission), 0 if none. */
   flow: number;
+  /** Category (default "event"). */
+  cat?: string;
+  /** Arguments. */
+  args?: Record<string, number | string>;
 }
 
 /** A counter sample. */
@@ -68,25 +80,104 @@ export class TraceLog {
   dropped = 0;
   /** Names of processes by pid. */
   readonly processNames = new Map<number, string>([[GPU_PID, "GPU"]]);
+  /**
+   * Slices begun and not ended yet, by key ({@link begin}); not in {@link records} until
+   * {@link end}. A renderer closes the ones still open at the end of the run.
+   */
+  readonly open: Map<number, TraceSlice> = new Map();
 
   /** @param cap the most records kept */
   /** Creates an empty log keeping at most `cap` records. */
   constructor(readonly cap = 2_000_000) {}
 
-  /** Keeps a record unless the cap is reached. */
-  private push(r: TraceRecord): void {
-    if (this.records.length < this.cap) this.records.push(r);
-    else this.dropped++;
+  /** Keeps a record unless the cap is reached; true if kept. */
+  private push(r: TraceRecord): boolean {
+    if (this.records.length < this.cap) {
+      this.records.push(r);
+      return true;
+    }
+    this.dropped++;
+    return false;
   }
 
-  /** Records a complete slice. */
-  slice(ts: number, dur: number, pid: number, tid: number, name: string, flow = 0): void {
-    this.push({ ph: "X", ts, dur, pid, tid, name, flow });
+  /** Records a complete slice (`flow`: a flow ending in it). */
+  slice(
+    ts: number,
+    dur: number,
+    pid: number,
+    tid: number,
+    name: string,
+    flow = 0,
+    args?: Record<string, number | string>,
+    cat?: string,
+  ): void {
+    const r: TraceSlice = { ph: "X", ts, dur, pid, tid, name, flow };
+    if (args !== undefined) r.args = args;
+    if (cat !== undefined) r.cat = cat;
+    this.push(r);
   }
 
-  /** Records an instant. */
-  instant(ts: number, pid: number, tid: number, name: string, flow = 0): void {
-    this.push({ ph: "i", ts, pid, tid, name, flow });
+  /** Records a slice that starts flow `flowOut` (a guest submission). */
+  submission(
+    ts: number,
+    dur: number,
+    pid: number,
+    tid: number,
+    name: string,
+    flowOut: number,
+    args?: Record<string, number | string>,
+  ): void {
+    const r: TraceSlice = { ph: "X", ts, dur, pid, tid, name, flow: 0, flowOut, cat: "submit" };
+    if (args !== undefined) r.args = args;
+    this.push(r);
+  }
+
+  /** Records an instant; returns the record kept (null when the cap dropped it). */
+  instant(
+    ts: number,
+    pid: number,
+    tid: number,
+    name: string,
+    flow = 0,
+    args?: Record<string, number | string>,
+    cat?: string,
+  ): TraceInstant | null {
+    const r: TraceInstant = { ph: "i", ts, pid, tid, name, flow };
+    if (args !== undefined) r.args = args;
+    if (cat !== undefined) r.cat = cat;
+    return this.push(r) ? r : null;
+  }
+
+  /**
+   * Begins a slice under `key` (one open slice per key; an open one under the same key is
+   * ended first). It enters {@link records} when {@link end} closes it.
+   */
+  begin(
+    key: number,
+    ts: number,
+    pid: number,
+    tid: number,
+    name: string,
+    flow = 0,
+    args?: Record<string, number | string>,
+    cat?: string,
+  ): void {
+    if (this.open.has(key)) this.end(key, ts);
+    const r: TraceSlice = { ph: "X", ts, dur: 0, pid, tid, name, flow };
+    if (args !== undefined) r.args = args;
+    if (cat !== undefined) r.cat = cat;
+    this.open.set(key, r);
+  }
+
+  /** Ends the slice open under `key` at `ts` (renaming it if `name` is given); returns it. */
+  end(key: number, ts: number, name?: string): TraceSlice | undefined {
+    const r = this.open.get(key);
+    if (r === undefined) return undefined;
+    this.open.delete(key);
+    r.dur = Math.max(0, ts - r.ts);
+    if (name !== undefined) r.name = name;
+    this.push(r);
+    return r;
   }
 
   /** Records a counter sample. */
