@@ -667,8 +667,17 @@ export class GuestDriver implements DriverPort, MsiReceiver {
     from: number,
     n: number,
   ): void {
-    const mem = this.mem;
-    for (let i = 0; i < n; i++) mem.write32(o.gpa(byteOff + i * 4), src[from + i]);
+    // One copy per guest page: rings and batches are plain RAM (never write-protected).
+    const mem = this.mem, host = mem.host;
+    let i = 0;
+    while (i < n) {
+      const off = byteOff + i * 4;
+      const inPage = Math.min(n - i, (PAGE - (off & (PAGE - 1))) >>> 2);
+      const mfn = mem.mfnOf(Math.floor(o.gpa(off) / PAGE));
+      if (mfn < 0) mem.faults += inPage;
+      else host.page(mfn).set(src.subarray(from + i, from + i + inPage), (off & (PAGE - 1)) >>> 2);
+      i += inPage;
+    }
     this.cpu += n * this.cpuDw;
   }
 
