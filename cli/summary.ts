@@ -2,6 +2,7 @@
 
 import type { Results } from "../core/metrics/results.ts";
 import { formatNs, formatPct, table } from "./table.ts";
+import { showValue } from "../core/metrics/expect.ts";
 
 /** Options of {@link renderSummary}. */
 export interface SummaryOptions {
@@ -75,7 +76,10 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     const gpu = Object.entries(r.gpu.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
       .join(", ");
     lines.push(
-      `gpu: ${gpu}; ${r.scheduler.switches} vGPU switches, ${
+      `gpu: ${gpu}; ${r.gpu.counters.commands ?? 0} commands executed, ${
+        r.gpu.counters.msis ?? 0
+      } interrupts (MSI), ${r.vms.reduce((a, v) => a + v.frames, 0)} guest frames flipped`,
+      `scheduler: ${r.scheduler.switches} vGPU switches, ${
         formatNs(r.scheduler.drainWaitNs)
       } waiting for engines to drain`,
       `isolation: ${
@@ -93,7 +97,9 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
       if (o.onlyFailures && e.pass) continue;
       const tag = e.pass ? paint(o.color, 32, "PASS") : paint(o.color, 31, "FAIL");
       lines.push(
-        `${tag} ${e.file}:${e.line}: expect ${e.text}  (actual ${e.actual}, expected ${e.expected})`,
+        `${tag} ${e.file}:${e.line}: expect ${e.text}  (actual ${
+          typeof e.actual === "number" ? showValue(e.actual, e.unit) : e.actual
+        }, expected ${e.expected})`,
       );
     }
     lines.push(

@@ -125,6 +125,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       engines: gpuEngines,
       counters: sorted({
         msis: gpuC.msis,
+        commands: gpuC.commands.reduce((a, byKind) => a + sum(Object.values(byKind)), 0),
         vblanks: sum(gpuC.vblanks),
         flips: sum(gpuC.flips),
         command_faults: gpuC.commandFaults,

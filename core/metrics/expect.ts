@@ -6,6 +6,7 @@
 
 import type { Expectation, Expr, Predicate } from "../scenario.ts";
 import type { ExpectationResult, Results, VmResult } from "./results.ts";
+import { findFunction } from "../../dsl/functions.ts";
 
 /** Raised for a value that cannot be computed (reported as a failed expectation). */
 class EvalError extends Error {}
@@ -77,10 +78,25 @@ export function evalExpr(r: Results, e: Expr): number {
   }
 }
 
+/** The unit of an expression when it is one result-function call (e.g. "ns" for latency). */
+function exprUnit(e: Expr): string | undefined {
+  return e.k === "call" ? findFunction(e.fn)?.unit : undefined;
+}
+
+/** A number for people: times in the largest unit that keeps it short. */
+export function showValue(x: number, unit: string | undefined): string {
+  if (unit !== "ns") return String(round(x));
+  const a = Math.abs(x);
+  if (a >= 1e9) return `${round(x / 1e9)}s`;
+  if (a >= 1e6) return `${round(x / 1e6)}ms`;
+  if (a >= 1e3) return `${round(x / 1e3)}us`;
+  return `${round(x)}ns`;
+}
+
 function judge(
   r: Results,
   p: Predicate,
-): { pass: boolean; actual: number | string; expected: string } {
+): { pass: boolean; actual: number | string; expected: string; unit?: string } {
   switch (p.k) {
     case "state": {
       const actual = vmOf(r, p.vm).state;
@@ -90,17 +106,25 @@ function judge(
       const a = evalExpr(r, p.left), b = evalExpr(r, p.right);
       const ok =
         { ">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "==": a === b, "!=": a !== b }[p.op];
-      return { pass: ok, actual: round(a), expected: `${p.op} ${round(b)}` };
+      const unit = exprUnit(p.left);
+      return {
+        pass: ok,
+        actual: round(a),
+        expected: `${p.op} ${showValue(b, unit)}`,
+        ...(unit ? { unit } : {}),
+      };
     }
     case "within": {
       const a = evalExpr(r, p.left), t = evalExpr(r, p.target);
       const tol = p.relative ? Math.abs(t) * p.tolerance : p.tolerance;
+      const unit = exprUnit(p.left);
       return {
         pass: Math.abs(a - t) <= tol,
         actual: round(a),
         expected: p.relative
-          ? `within ${round(p.tolerance * 100)}% of ${round(t)}`
-          : `within ${round(tol)} of ${round(t)}`,
+          ? `within ${round(p.tolerance * 100)}% of ${showValue(t, unit)}`
+          : `within ${showValue(tol, unit)} of ${showValue(t, unit)}`,
+        ...(unit ? { unit } : {}),
       };
     }
   }

@@ -87,6 +87,8 @@ export interface ExpectationResult {
   actual: number | string;
   /** What it was compared with, in words. */
   expected: string;
+  /** Unit of `actual` when it is not a plain number ("ns", "fraction", "fps" ...). */
+  unit?: string;
 }
 
 /** A sampled time series (every `periodNs`). */
