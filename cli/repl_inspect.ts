@@ -66,7 +66,20 @@ export function findRegister(w: World, s: string | undefined): { offset: number;
   const up = s.toUpperCase();
   const def = w.gpu.registerDefs.find((d) => d.name.toUpperCase() === up);
   if (def) return { offset: def.offset, def };
-  if (!/^(0x)?[0-9a-f_]+$/i.test(s)) throw new ReplError(`no register named '${s}'`);
+  if (!/^(0x)?[0-9a-f_]+$/i.test(s)) {
+    // RING_MODE alone is ambiguous (one per engine): list the names that contain it
+    const near = w.gpu.registerDefs.filter((d) => d.name.toUpperCase().includes(up)).map((d) =>
+      d.name
+    );
+    if (near.length === 1) return findRegister(w, near[0]);
+    throw new ReplError(
+      `no register named '${s}'${
+        near.length
+          ? `; did you mean ${near.slice(0, 6).join(", ")}${near.length > 6 ? ", ..." : ""}?`
+          : ""
+      }`,
+    );
+  }
   const offset = parseNumber(s, "register offset");
   if (offset % 4 !== 0 || offset < 0 || offset >= MMIO_SIZE) {
     throw new ReplError(

@@ -19,6 +19,7 @@ export function formatBytes(n: number): string {
 
 /** Nanoseconds in the largest unit that keeps 3 significant digits: 1500000 -> "1.50ms". */
 export function formatNs(ns: number): string {
+  if (ns < 0) return `-${formatNs(-ns)}`;
   if (ns >= 1e9) return `${(ns / 1e9).toFixed(2)}s`;
   if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)}ms`;
   if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)}us`;
