@@ -632,7 +632,7 @@ export class MptGate {
 
   // ---- optional mapping ops -----------------------------------------------------------------
 
-  /** Maps/unmaps `nr` machine frames at `gfn` (aperture slice); MPT_OK if not implemented. */
+  /** Maps/unmaps `nr` machine frames at `gfn` (aperture slice); MPT_OK when the backend lacks the op. */
   mapGfnToMfn(id: number, gfn: number, mfn: number, nr: number, map: boolean): number {
     if (!this.check(O_MAP_GFN, id)) return MPT_EINVAL;
     const act = this.pre(O_MAP_GFN, id);
@@ -658,7 +658,7 @@ export class MptGate {
     return r;
   }
 
-  /** Asks the hypervisor to trap [start, end); MPT_OK if not implemented. */
+  /** Asks the hypervisor to trap [start, end); MPT_OK when the backend lacks the op. */
   setTrapArea(id: number, start: number, end: number, map: boolean): number {
     if (!this.check(O_TRAP_AREA, id)) return MPT_EINVAL;
     const act = this.pre(O_TRAP_AREA, id);
@@ -703,17 +703,17 @@ export class MptGate {
     return r;
   }
 
-  /** Exposes the virtual OpRegion; MPT_OK if not implemented. */
+  /** Exposes the virtual OpRegion; MPT_OK when the backend lacks the op. */
   setOpregion(id: number): number {
     return this.optErrnoOp(O_OPREGION, id, 0);
   }
 
-  /** Exposes a virtual EDID on `port`; MPT_OK if not implemented. */
+  /** Exposes a virtual EDID on `port`; MPT_OK when the backend lacks the op. */
   setEdid(id: number, port: number): number {
     return this.optErrnoOp(O_EDID, id, port);
   }
 
-  /** dma-buf export reference; MPT_OK if not implemented. */
+  /** dma-buf export reference; MPT_OK when the backend lacks the op. */
   getVfioDevice(id: number): number {
     return this.optErrnoOp(O_GET_VFIO, id, 0);
   }
