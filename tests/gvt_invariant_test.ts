@@ -51,3 +51,20 @@ Deno.test("invariant: shadow PPGTT leaves and busy guests stay clean over a run"
   assert.equal(a.v.failsafe || b.v.failsafe, false, JSON.stringify(r.gvt.failsafeLog));
   assert.equal(r.gpu.faults.length, 0, r.gpu.faults.map(String).join("\n"));
 });
+
+Deno.test("invariant: the periodic check looks only at changed GGTT entries, the sweep at all", async () => {
+  const r = await gvtRig();
+  const a = addVgpu(r, { vm: "a" });
+  const b = addVgpu(r, { vm: "b" });
+  const ia = a.res.aperture.base / 4096, ib = b.res.aperture.base / 4096;
+  r.gvt.emulateMmioWrite(b.id, GTT_OFFSET + ib * 8, 8, 0x500 * 4096 + 1);
+  assert.equal(r.gvt.checkInvariants(), 0);
+  assert.equal(r.gpu.ggttDirtyCount, 0, "a full sweep clears the dirty list");
+  r.gpu.ggttWrite(ia + 3, r.gpu.ggttLo[ib]); // plant b's frame in a's slice
+  assert.equal(r.gpu.ggttDirtyCount, 1);
+  assert.equal(r.gvt.invariants.checkDirtyGgtt(r.gvt.vgpus), 1);
+  assert.equal(r.gvt.invariants.violations[0].vgpuId, a.id);
+  assert.equal(r.gvt.invariants.checkDirtyGgtt(r.gvt.vgpus), 0, "each change is checked once");
+  // an owner change under an unchanged entry is for the full sweep to find
+  assert.equal(r.gvt.checkInvariants(), 1);
+});

@@ -65,6 +65,32 @@ export class InvariantChecker {
     return o === owner || o === OWNER_SCRATCH ? -999 : o;
   }
 
+  /**
+   * Checks only the physical GGTT entries written since the last call (the cheap periodic
+   * check); a full sweep ({@link checkVgpu}) still catches owner changes of frames that
+   * unchanged entries point to. Returns violations found.
+   */
+  checkDirtyGgtt(vgpus: readonly (Vgpu | null)[]): number {
+    if (!this.enabled) return 0;
+    const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, mem = gpu.memory;
+    let found = 0;
+    for (let i = 0; i < n; i++) {
+      const idx = list[i];
+      if ((lo[idx] & 1) === 0) continue;
+      const v = sliceOwner(vgpus, idx);
+      if (v === null) continue; // the host's own entries
+      const frame = (lo[idx] >>> 12) + (hi[idx] & 0x7f) * 1048576;
+      const o = mem.ownerOf(frame);
+      if (o !== v.owner && o !== OWNER_SCRATCH) {
+        this.record(v, "ggtt", idx, o);
+        found++;
+      }
+    }
+    gpu.clearGgttDirty();
+    return found;
+  }
+
   /** Checks one vGPU's physical GGTT slices and PPGTT shadows; returns violations found. */
   checkVgpu(v: Vgpu, owner: number): number {
     if (!this.enabled) return 0;
@@ -116,4 +142,19 @@ export class InvariantChecker {
     }
     return found;
   }
+}
+
+/** The vGPU whose aperture or hidden slice holds GGTT entry `idx`, or null. */
+function sliceOwner(vgpus: readonly (Vgpu | null)[], idx: number): Vgpu | null {
+  for (const v of vgpus) {
+    if (v === null) continue;
+    const g = v.ggtt;
+    if (
+      (idx >= g.apIndex && idx < g.apIndex + g.apCount) ||
+      (idx >= g.hiIndex && idx < g.hiIndex + g.hiCount)
+    ) {
+      return v;
+    }
+  }
+  return null;
 }

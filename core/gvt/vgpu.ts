@@ -77,6 +77,8 @@ export const DEFAULT_CFG_GPA = 0xd000_0000;
 
 /** The invariant checker runs at most this often, at vGPU switches (ns). */
 export const INVARIANT_CHECK_PERIOD = 100 * MS;
+/** Every how many periodic checks the invariant checker sweeps everything (1 s). */
+export const FULL_CHECK_EVERY = 10;
 
 /** Mediator configuration. */
 export interface GvtConfig {
@@ -171,6 +173,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   readonly backendReady: boolean;
   private readonly snapshot: Uint32Array;
   private lastCheck = -Infinity;
+  private checksSinceFull = FULL_CHECK_EVERY;
   private tracerRef: GvtTracer | null = null;
 
   /**
@@ -557,7 +560,15 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     const now = this.sim.now;
     if (this.invariants.enabled && now - this.lastCheck >= INVARIANT_CHECK_PERIOD) {
       this.lastCheck = now;
-      this.checkInvariants();
+      // Changed GGTT entries every period; the full sweep (every entry, every PPGTT shadow,
+      // owner changes under unchanged entries) every FULL_CHECK_EVERY periods.
+      if (++this.checksSinceFull >= FULL_CHECK_EVERY) {
+        this.checksSinceFull = 0;
+        this.checkInvariants();
+      } else {
+        this.invariants.checkDirtyGgtt(this.vgpus);
+        this.invariants.checkGpuWrites((o) => this.vgpuByOwner(o));
+      }
     }
   }
 
@@ -614,15 +625,19 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
 
   // ------------------------------------------------------------------ checks and counters
 
+  /** The live vGPU of a VM owner tag, or null. */
+  private vgpuByOwner(owner: number): Vgpu | null {
+    for (const v of this.vgpus) if (v && v.owner === owner) return v;
+    return null;
+  }
+
   /** Runs the isolation checks over every vGPU now; returns violations found. */
   checkInvariants(): number {
     if (!this.invariants.enabled) return 0;
     let n = 0;
     for (const v of this.vgpus) if (v) n += this.invariants.checkVgpu(v, v.owner);
-    n += this.invariants.checkGpuWrites((o) => {
-      for (const v of this.vgpus) if (v && v.owner === o) return v;
-      return null;
-    });
+    this.gpu.clearGgttDirty(); // the sweep covered them
+    n += this.invariants.checkGpuWrites((o) => this.vgpuByOwner(o));
     return n;
   }
 

@@ -163,6 +163,9 @@ export class Gpu {
   readonly ggttLo: Uint32Array;
   /** GGTT entries: high dwords. */
   readonly ggttHi: Uint32Array;
+  private readonly dirtyFlag: Uint8Array;
+  private dirtyList = new Int32Array(4096);
+  private dirtyCount = 0;
   /** Number of GGTT entries. */
   readonly ggttEntries: number;
   /** Interrupt unit. */
@@ -210,6 +213,7 @@ export class Gpu {
     this.ggttEntries = Math.floor(c.ggtt / 4096);
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
+    this.dirtyFlag = new Uint8Array(this.ggttEntries);
     this.registerDefs = buildRegisterDefs(Math.min(c.fences, 32));
     for (const d of this.registerDefs) {
       const i = d.offset >> 2;
@@ -314,6 +318,7 @@ export class Gpu {
           arr[idx] = (arr[idx] & ~(m << sh)) | ((value & m) << sh);
         }
         this.ggttWrites++;
+        this.markGgttDirty(idx);
       }
       return null;
     }
@@ -492,7 +497,39 @@ export class Gpu {
     this.ggttLo[index] = pte >>> 0;
     this.ggttHi[index] = Math.floor(pte / TWO32) >>> 0;
     this.ggttWrites++;
+    this.markGgttDirty(index);
     return null;
+  }
+
+  /**
+   * GGTT entries written since {@link clearGgttDirty}, in first-write order (the first
+   * {@link ggttDirtyCount}); lets a checker look only at what changed.
+   */
+  get ggttDirty(): Int32Array {
+    return this.dirtyList;
+  }
+
+  /** How many entries of {@link ggttDirty} are valid. */
+  get ggttDirtyCount(): number {
+    return this.dirtyCount;
+  }
+
+  /** Forgets the dirty entries. */
+  clearGgttDirty(): void {
+    for (let i = 0; i < this.dirtyCount; i++) this.dirtyFlag[this.dirtyList[i]] = 0;
+    this.dirtyCount = 0;
+  }
+
+  /** Records that entry `index` changed (once until cleared). */
+  private markGgttDirty(index: number): void {
+    if (this.dirtyFlag[index] === 1) return;
+    this.dirtyFlag[index] = 1;
+    if (this.dirtyCount === this.dirtyList.length) {
+      const l = new Int32Array(Math.min(this.ggttEntries, this.dirtyList.length * 2));
+      l.set(this.dirtyList);
+      this.dirtyList = l;
+    }
+    this.dirtyList[this.dirtyCount++] = index;
   }
 
   /** Translates a graphics address through the GGTT: physical address, or -1. */
