@@ -269,6 +269,7 @@ export class World implements EventSink {
       rng: this.sim.streams.stream(`guest:${vm.spec.name}`),
       width: type?.width,
       height: type?.height,
+      metrics: vm.driver?.metrics, // a restarted VM keeps counting
     });
     this.ctx.setMsiReceiver(v.id, driver);
     driver.tracer = this.tracer;

@@ -149,6 +149,8 @@ export interface GuestDriverOptions {
   maxInFlight?: number;
   /** Guest CPU time to write one dword of commands (ns, default 1). */
   cpuNsPerDword?: number;
+  /** Metrics to add to (a VM started again keeps counting where it left off). */
+  metrics?: GuestMetrics;
   /** Guest CPU time per page-table entry update, besides the write itself (ns, default 50). */
   cpuNsPerPte?: number;
 }
@@ -204,7 +206,7 @@ class EngineState {
 /** The i915-like guest driver of one VM; see the module documentation. */
 export class GuestDriver implements DriverPort, MsiReceiver {
   /** What the driver observed. */
-  readonly metrics: GuestMetrics = new GuestMetrics();
+  readonly metrics: GuestMetrics;
   /** Lifecycle state. */
   state: GuestDriverState = "off";
   /** Why boot failed (when `state` is "failed"). */
@@ -291,6 +293,7 @@ export class GuestDriver implements DriverPort, MsiReceiver {
   /** Creates it.
    * @param o driver settings */
   constructor(o: GuestDriverOptions) {
+    this.metrics = o.metrics ?? new GuestMetrics();
     this.sim = o.sim;
     this.port = o.port;
     this.id = o.info.id;
