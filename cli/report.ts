@@ -18,6 +18,7 @@ import { vmColor } from "./report_client/palette.ts";
 import { esc, grouped } from "./report_client/svg.ts";
 import { formatNs, formatPct } from "./table.ts";
 import { REPORT_CLIENT_JS } from "./report_client_bundle.ts";
+import { showValue } from "../core/metrics/expect.ts";
 
 /** The client bundle could not be built (a broken or missing `cli/report_client/`). */
 export class ReportBuildError extends Error {
@@ -283,7 +284,7 @@ function expectations(r: Results): string {
   const rows = r.expectations.map((e) =>
     `<tr><td><span class="badge ${e.pass ? "pass" : "fail"}">${e.pass ? "pass" : "fail"}</span>` +
     `</td><td class="l"><code>${esc(`${e.file}:${e.line}:${e.col}`)}</code></td>` +
-    `<td class="l wrap"><code>${esc(e.text)}</code></td><td>${esc(e.actual)}</td>` +
+    `<td class="l wrap"><code>${esc(e.text)}</code></td><td>${esc(typeof e.actual === "number" ? showValue(e.actual, e.unit) : e.actual)}</td>` +
     `<td class="l">${esc(e.expected)}</td></tr>`
   ).join("");
   return `<div class="scroll"><table><thead><tr><th>result</th><th class="l">line</th>` +
