@@ -242,4 +242,10 @@ async function main(): Promise<number> {
   }
 }
 
-Deno.exit(await main());
+// Anything that escapes a command (an unwritable output path, say) is one line, not a stack.
+try {
+  Deno.exit(await main());
+} catch (e) {
+  console.error(`gvtsim: error: ${e instanceof Error ? e.message : String(e)}`);
+  Deno.exit(2);
+}

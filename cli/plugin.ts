@@ -79,7 +79,7 @@ export async function pluginNew(
   const out = opts.out ?? stdout, err = opts.err ?? stderr;
   if (!PLUGIN_NAME.test(name)) {
     err(`plugin new: invalid name '${name}' (expected [a-z][a-z0-9_]*)\n`);
-    return 1;
+    return 2;
   }
   const dirPath = absolute(dir);
   const backendPath = `${dirPath}/${name}.ts`;
@@ -87,7 +87,7 @@ export async function pluginNew(
   for (const p of [backendPath, testPath]) {
     if (await exists(p)) {
       err(`plugin new: ${p} already exists (not overwritten)\n`);
-      return 1;
+      return 2;
     }
   }
   const rel = relativePath(dirPath, decodeURIComponent(GVTSIM_ROOT.pathname).replace(/\/$/, ""));
@@ -100,7 +100,7 @@ export async function pluginNew(
     await Deno.writeTextFile(testPath, fill(test), { createNew: true });
   } catch (e) {
     err(`plugin new: ${errorMessage(e)}\n`);
-    return 1;
+    return 2;
   }
   out(
     `created ${backendPath}\ncreated ${testPath}\n` +
@@ -156,14 +156,14 @@ export async function pluginBuild(
         err(`plugin build: ${at}${x.text}\n`);
       }
     } else err(`plugin build: ${errorMessage(e)}\n`);
-    return 1;
+    return 2;
   } finally {
     await esbuild.stop();
   }
   const loaded = await loadBackend(new URL(`file://${encodePath(outPath)}`), probeContext());
   if (isLoadError(loaded)) {
     err(`plugin build: the bundle does not load:\n${loaded.message}\n`);
-    return 1;
+    return 2;
   }
   const size = (await Deno.stat(outPath)).size;
   out(`built ${outPath} (${size} bytes): backend '${loaded.backend.name}' loads\n`);

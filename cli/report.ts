@@ -284,7 +284,9 @@ function expectations(r: Results): string {
   const rows = r.expectations.map((e) =>
     `<tr><td><span class="badge ${e.pass ? "pass" : "fail"}">${e.pass ? "pass" : "fail"}</span>` +
     `</td><td class="l"><code>${esc(`${e.file}:${e.line}:${e.col}`)}</code></td>` +
-    `<td class="l wrap"><code>${esc(e.text)}</code></td><td>${esc(typeof e.actual === "number" ? showValue(e.actual, e.unit) : e.actual)}</td>` +
+    `<td class="l wrap"><code>${esc(e.text)}</code></td><td>${
+      esc(typeof e.actual === "number" ? showValue(e.actual, e.unit) : e.actual)
+    }</td>` +
     `<td class="l">${esc(e.expected)}</td></tr>`
   ).join("");
   return `<div class="scroll"><table><thead><tr><th>result</th><th class="l">line</th>` +

@@ -31,9 +31,9 @@ Deno.test("plugin new: scaffolds a backend whose own test passes out of the box"
     assert.equal(run.code, 0, text);
     assert.match(text, /acmegt passes the gvtsim conformance kit \.\.\. .*ok/);
     const again = sink();
-    assert.equal(await pluginNew("acmegt", `${dir}/sub`, again), 1, "never overwrites");
+    assert.equal(await pluginNew("acmegt", `${dir}/sub`, again), 2, "never overwrites");
     assert.match(again.lines.join(""), /already exists/);
-    assert.equal(await pluginNew("Bad-Name", dir, sink()), 1);
+    assert.equal(await pluginNew("Bad-Name", dir, sink()), 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -83,19 +83,19 @@ Deno.test("plugin build: bundles a backend with its imports into one loadable ES
   }
 });
 
-Deno.test("plugin build: a broken entry reports esbuild's error and exits 1", async () => {
+Deno.test("plugin build: a broken entry reports esbuild's error and exits 2", async () => {
   const dir = await Deno.makeTempDir({ prefix: "gvtsim_build_" });
   try {
     await Deno.writeTextFile(`${dir}/bad.ts`, `import x from "./missing.ts";\nexport default x;\n`);
     const s = sink();
-    assert.equal(await pluginBuild(`${dir}/bad.ts`, `${dir}/bad.js`, s), 1);
+    assert.equal(await pluginBuild(`${dir}/bad.ts`, `${dir}/bad.js`, s), 2);
     assert.match(
       s.lines.join(""),
       /plugin build: .*bad\.ts:1: Could not resolve "\.\/missing\.ts"/,
     );
     await Deno.writeTextFile(`${dir}/nob.ts`, `export const x = 1;\n`);
     const n = sink();
-    assert.equal(await pluginBuild(`${dir}/nob.ts`, `${dir}/nob.js`, n), 1);
+    assert.equal(await pluginBuild(`${dir}/nob.ts`, `${dir}/nob.js`, n), 2);
     assert.match(n.lines.join(""), /the bundle does not load:\n.*no default export/);
   } finally {
     await Deno.remove(dir, { recursive: true });
