@@ -602,8 +602,9 @@ export class CommandStreamer {
       if (copy) {
         if (((doff | soff | chunk) & 3) === 0) {
           const di = doff >>> 2, si = soff >>> 2, m = chunk >>> 2;
-          if (sp === dp && si < di) { for (let i = m - 1; i >= 0; i--) dp[di + i] = sp[si + i]; }
-          else for (let i = 0; i < m; i++) dp[di + i] = sp[si + i];
+          // native copies; copyWithin handles an overlap within one page like memmove
+          if (sp === dp) dp.copyWithin(di, si, si + m);
+          else dp.set(sp.subarray(si, si + m), di);
         } else {
           for (let i = 0; i < chunk; i++) {
             const sb = soff + i, db = doff + i;
