@@ -184,8 +184,10 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   const failed = results.expectations.filter((e) => !e.pass).length;
   // With --json -, stdout carries only the JSON; the summary moves to stderr.
   const say = o.json === "-" ? err : out;
-  if (!o.quiet) say(renderSummary(results, { color: o.color }));
-  else if (failed) say(renderSummary(results, { color: o.color, onlyFailures: true }));
+  const report = world.scenario.report;
+  if (!o.quiet) {
+    say(renderSummary(results, { color: o.color, tables: report.tables, metrics: report.metrics }));
+  } else if (failed) say(renderSummary(results, { color: o.color, onlyFailures: true }));
   try {
     await writeOutputs(world, results, o, out);
   } catch (e) {

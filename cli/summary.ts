@@ -3,6 +3,7 @@
 import type { Results } from "../core/metrics/results.ts";
 import { formatNs, formatPct, table } from "./table.ts";
 import { showValue } from "../core/metrics/expect.ts";
+import { reportTables } from "./report_tables.ts";
 
 /** Options of {@link renderSummary}. */
 export interface SummaryOptions {
@@ -10,6 +11,10 @@ export interface SummaryOptions {
   color?: boolean;
   /** Print only the failed expectations. */
   onlyFailures?: boolean;
+  /** Extra tables the scenario's `report` section asked for. */
+  tables?: readonly string[];
+  /** Extra per-VM metrics the scenario's `report` section asked for. */
+  metrics?: readonly string[];
 }
 
 const paint = (
@@ -67,6 +72,8 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
       String(v.counters["ppgtt.spt_alloc"] ?? 0),
     ]);
     lines.push(table(head, rows), "");
+    const extra = reportTables(r, o.tables ?? [], o.metrics ?? []);
+    if (extra) lines.push(extra);
     for (const v of r.vms) {
       if (v.stateReason) lines.push(`${v.name}: ${v.state}: ${v.stateReason}`);
       if (v.nativePct !== undefined) {
