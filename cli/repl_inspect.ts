@@ -15,6 +15,7 @@ import { globalCounterRecord, vgpuCounterRecord } from "../core/gvt/counters.ts"
 import { pteFrame } from "../core/gvt/gtt.ts";
 import type { Vgpu } from "../core/gvt/vgpu_state.ts";
 import type { TraceRecord } from "../core/metrics/trace.ts";
+import { threadName } from "./trace.ts";
 import { formatBytes, formatNs, formatPct, table } from "./table.ts";
 
 /** A user-facing error: printed as one line. */
@@ -360,9 +361,6 @@ function pidName(w: World, pid: number): string {
   return w.trace?.processNames.get(pid) ?? `pid ${pid}`;
 }
 
-function threadName(tid: number): string {
-  return ENGINE_NAMES[tid] ?? (tid === 10 ? "driver" : `tid ${tid}`);
-}
 
 /** One trace record as a line. */
 export function traceLine(w: World, r: TraceRecord): string {

@@ -76,7 +76,8 @@ function processName(pid: number, log: TraceLog, results: Results): string {
   return log.processNames.get(pid) ?? `process ${pid}`;
 }
 
-function threadName(tid: number): string {
+/** A thread's display name: an engine, the guest driver, or the scheduler. */
+export function threadName(tid: number): string {
   if (tid >= 0 && tid < ENGINE_THREAD_NAMES.length) return ENGINE_THREAD_NAMES[tid];
   if (tid === DRIVER_THREAD) return DRIVER_THREAD_NAME;
   if (tid === SCHED_THREAD) return SCHED_THREAD_NAME;
