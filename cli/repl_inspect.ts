@@ -361,7 +361,6 @@ function pidName(w: World, pid: number): string {
   return w.trace?.processNames.get(pid) ?? `pid ${pid}`;
 }
 
-
 /** One trace record as a line. */
 export function traceLine(w: World, r: TraceRecord): string {
   if (r.ph === "X") {

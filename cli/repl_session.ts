@@ -19,6 +19,7 @@ import {
   type JournalEntry,
   pendingEvents,
   positionOf,
+  SNAPSHOT_VERSION_REPLAY,
   SnapshotError,
 } from "../core/snapshot.ts";
 import { readCheckpoint, restoreWorld, writeCheckpoint } from "./repl_snapshot.ts";
@@ -209,13 +210,15 @@ export class ReplSession {
       new Map(Object.entries(snap.scenario.sources)),
       snap.journal,
     );
-    const note = snap.backend.serialisable
-      ? ""
-      : ` (backend ${snap.backend.name} restored by replay only)`;
+    const how = r.replayed
+      ? `${snap.journal.length} journal entries replayed`
+      : `heap snapshot (${snap.checkpoint.dispatched} events not re-simulated)`;
+    const note = snap.version === SNAPSHOT_VERSION_REPLAY
+      ? ` (${snap.replayReason ?? `backend ${snap.backend.name} cannot serialise its state`})`
+      : "";
     return `restored ${r.scenario.name} at ${
       formatNs(snap.checkpoint.t)
-    } from ${path}: ${snap.journal.length} journal entries replayed, ` +
-      `digest verified${note}`;
+    } from ${path}: ${how}, digest verified${note}`;
   }
 
   /** Makes a world the current one. */

@@ -1,7 +1,8 @@
 /**
  * Checkpoint files on disk for the CLI and the REPL: write a checkpoint of a running world,
  * read one back, rebuild the world from the stored scenario sources and bring it to the
- * checkpoint (see core/snapshot.ts for the replay and the digest), and `run --restore`.
+ * checkpoint (see core/snapshot.ts for heap snapshots, replay and the digest), and
+ * `run --restore`.
  * @module
  */
 
@@ -42,7 +43,7 @@ export function scenarioFromSources(
   return r.scenario;
 }
 
-/** Writes a checkpoint file; returns the notes to show (a backend that cannot serialise). */
+/** Writes a checkpoint file; returns the notes to show (why it fell back to replay). */
 export function writeCheckpoint(
   path: string,
   world: World,
@@ -55,7 +56,7 @@ export function writeCheckpoint(
 ): string[] {
   const snap = makeSnapshot(world, input);
   Deno.writeTextFileSync(path, encodeSnapshot(snap));
-  const note = backendNote(snap.backend);
+  const note = backendNote(snap);
   return note ? [note] : [];
 }
 
@@ -81,24 +82,41 @@ export interface RestoredWorld {
   scenario: Scenario;
   /** The checkpoint it came from. */
   snapshot: SnapshotFile;
+  /** True when it was brought there by replay (not from a heap snapshot). */
+  replayed: boolean;
 }
 
-/** Rebuilds the world of a checkpoint and replays it to the checkpoint (digest verified). */
+/**
+ * Rebuilds the world of a checkpoint and brings it to the checkpoint (digest verified): a heap
+ * snapshot by laying its data over the rebuilt world, a replay checkpoint by replaying it.
+ * A heap snapshot taken with a trace recording (or without) restores into a world built the
+ * same way; asking for the other (`trace`) restores it by replay instead.
+ */
 export async function restoreWorld(
   snap: SnapshotFile,
   opts: { trace?: boolean } = {},
 ): Promise<RestoredWorld | SnapshotError> {
   const scenario = scenarioFromSources(snap.scenario.file, snap.scenario.sources, snap.seed);
   if (scenario instanceof SnapshotError) return scenario;
+  const heapTrace = heapHasTrace(snap);
+  const trace = opts.trace ?? heapTrace;
   const world = await World.create(scenario, {
     seed: snap.seed,
     hypervisor: snap.overrides.hypervisor,
-    trace: opts.trace,
+    trace,
   });
   if (world instanceof WorldError) return new SnapshotError(world.message);
-  const err = restoreInto(world, snap);
+  const replayed = heapTrace === undefined || trace !== heapTrace;
+  const err = restoreInto(world, snap, { replay: replayed });
   if (err) return err;
-  return { world, scenario, snapshot: snap };
+  return { world, scenario, snapshot: snap, replayed };
+}
+
+/** Whether a heap snapshot's world recorded a trace (undefined for replay checkpoints). */
+function heapHasTrace(snap: SnapshotFile): boolean | undefined {
+  const world = snap.heap?.objects[0];
+  if (world === undefined || world.k !== "o") return undefined;
+  return world.f.trace !== null && world.f.trace !== undefined;
 }
 
 /**

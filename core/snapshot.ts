@@ -1,26 +1,38 @@
 /**
- * Checkpoints of a {@link World} by deterministic replay.
+ * Checkpoints of a {@link World}.
  *
- * A world holds generator-based processes (workload runners, guest interrupt handlers) whose
- * suspended state cannot be serialised. A checkpoint therefore stores what is needed to
- * rebuild the world and drive it to the same point — the scenario sources, the seed, the
- * overrides and the journal of every action applied interactively with its position in time —
- * plus a digest of the full world state at the checkpoint. Restoring rebuilds the world,
- * replays the journal to the checkpoint and refuses to continue when the recomputed digest
- * differs. The simulation is deterministic, so an accepted restore continues exactly as the
- * uninterrupted run would have.
+ * A checkpoint stores the scenario sources, the seed, the overrides and the journal of every
+ * action applied interactively, plus a digest of the full world state at the checkpoint.
+ *
+ * Version 2 (a heap snapshot) also stores the world's whole data graph (core/snapshot_state.ts:
+ * simulation queue, PRNG streams, host memory, GPU, mediator, guests, runners, gate, backend
+ * context) and the backend's per-vGPU state through its `save(handle)`. Restoring rebuilds the
+ * world from the sources (for its function-valued parts), replaces its data with the
+ * snapshot's, re-creates the backend's handles with `restore(handle, state)` and refuses to
+ * continue when the recomputed digest differs: no event before the checkpoint is simulated
+ * again.
+ *
+ * Version 1 (replay) is written when the world cannot be captured as data — a backend without
+ * `save`/`restore` (named in the note), or a backend timer closure pending: restoring rebuilds
+ * the world, replays the journal to the checkpoint and checks the digest. The simulation is
+ * deterministic, so an accepted restore of either kind continues exactly as the uninterrupted
+ * run would have.
  * @module
  */
 
 import type { TimelineAction } from "./scenario.ts";
 import type { World } from "./world.ts";
 import type { EventSink, Sim } from "./sim/sim.ts";
-import type { MptBackend } from "./mpt/types.ts";
+import type { MptBackend, VgpuInfo } from "./mpt/types.ts";
+import { GVT_MAX_VGPU } from "./vgpu_types.ts";
+import { captureHeap, HeapError, type HeapSnapshot, restoreHeap } from "./snapshot_state.ts";
 
 /** Format tag of a checkpoint file. */
 export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
-/** Version of the checkpoint format this build reads and writes. */
-export const SNAPSHOT_VERSION = 1;
+/** Version of a heap-snapshot checkpoint (the world's data), the one this build prefers. */
+export const SNAPSHOT_VERSION = 2;
+/** Version of a replay checkpoint (sources, seed, journal), still written and read. */
+export const SNAPSHOT_VERSION_REPLAY = 1;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -51,13 +63,15 @@ export interface BackendSnapshot {
   serialisable: boolean;
   /** `save(handle)` result per vGPU id (serialisable backends only). */
   states: Record<string, unknown>;
+  /** How each attached vGPU was attached (heap snapshots: to re-create its handle). */
+  infos?: Record<string, VgpuInfo>;
 }
 
 /** The content of a checkpoint file (JSON). */
 export interface SnapshotFile {
   /** Always {@link SNAPSHOT_FORMAT}. */
   format: string;
-  /** {@link SNAPSHOT_VERSION} of the writer. */
+  /** {@link SNAPSHOT_VERSION} (heap) or {@link SNAPSHOT_VERSION_REPLAY} (replay). */
   version: number;
   /** The scenario: main file path (as loaded) and the text of every file read. */
   scenario: { file: string; sources: Record<string, string> };
@@ -75,6 +89,10 @@ export interface SnapshotFile {
   parts: Record<string, string>;
   /** The hypervisor backend. */
   backend: BackendSnapshot;
+  /** The world's data graph (version 2 only). */
+  heap?: HeapSnapshot;
+  /** Why a replay checkpoint was written instead of a heap snapshot (version 1 only). */
+  replayReason?: string;
 }
 
 /** A checkpoint that cannot be used: one clear line, no stack. */
@@ -336,7 +354,25 @@ function hashMediator(w: World): string {
   h.value(w.gate.opCounts);
   h.value(w.ctx.counters);
   h.num(w.applied);
+  for (const id of crashedIds(w)) h.num(id);
   return h.hex();
+}
+
+/**
+ * vGPU ids (attached or not) whose domain the backend reports crashed, asked of the backend
+ * directly (no gate accounting, a throwing query counts as not crashed).
+ */
+function crashedIds(w: World): number[] {
+  const b = w.gate.backend, out: number[] = [];
+  if (typeof b.crashed !== "function") return out;
+  for (let id = 1; id <= GVT_MAX_VGPU; id++) {
+    try {
+      if (b.crashed(id) === true) out.push(id);
+    } catch {
+      // a backend whose query throws reports nothing here
+    }
+  }
+  return out;
 }
 
 /** Whether a backend implements both `save` and `restore`. */
@@ -353,11 +389,14 @@ export function saveBackend(w: World): BackendSnapshot {
   const b = w.gate.backend;
   const out: BackendSnapshot = { name: b.name, serialisable: backendSerialisable(b), states: {} };
   if (!out.serialisable) return out;
+  out.infos = {};
   const handles = (w.gate as unknown as GateView).handles;
   for (const v of w.gvt.vgpus) {
     if (!v || !w.gate.isAttached(v.id)) continue;
     try {
       out.states[String(v.id)] = JSON.parse(JSON.stringify(b.save!(handles[v.id]) ?? null));
+      const info = w.gate.infoOf(v.id);
+      if (info !== null) out.infos[String(v.id)] = info;
     } catch (e) {
       out.states[String(v.id)] = { error: e instanceof Error ? e.message : String(e) };
     }
@@ -385,7 +424,8 @@ export function restoreBackend(w: World, snap: BackendSnapshot): string[] {
 /** Digests of each part of the world state, and of all of them. */
 export function worldDigest(w: World): { digest: string; parts: Record<string, string> } {
   const backend = new Fnv1a64();
-  backend.value(saveBackend(w));
+  const b = saveBackend(w);
+  backend.value({ name: b.name, serialisable: b.serialisable, states: b.states });
   const parts: Record<string, string> = {
     sim: hashSim(w),
     rng: hashRng(w),
@@ -467,7 +507,31 @@ export interface SnapshotInput {
   journal?: readonly JournalEntry[];
 }
 
-/** Captures a checkpoint of `w` at its current position. */
+/**
+ * Why `w` cannot be captured as a heap snapshot now (a replay checkpoint is written instead),
+ * or undefined when it can.
+ */
+export function heapRefusal(w: World, backend: BackendSnapshot): string | undefined {
+  if (!backend.serialisable) {
+    return `backend ${backend.name} cannot serialise its state (no save/restore)`;
+  }
+  for (const [id, st] of Object.entries(backend.states)) {
+    const e = (st as { error?: unknown } | null)?.error;
+    if (typeof e === "string") return `backend ${backend.name} failed to save vGPU ${id}: ${e}`;
+  }
+  if (Object.keys(backend.states).length === 0 && crashedIds(w).length > 0) {
+    return `backend ${backend.name} reports crashed domains but no vGPU is attached to carry ` +
+      "that state";
+  }
+  const timers = w.ctx.pendingTimers();
+  if (timers > 0) {
+    return `backend ${backend.name} has ${timers} timer(s) set with after() pending; ` +
+      "their callbacks are closures, which a snapshot cannot hold";
+  }
+  return undefined;
+}
+
+/** Captures a checkpoint of `w` at its current position (a heap snapshot when it can). */
 export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
   const { digest, parts } = worldDigest(w);
   const sources = input.sources instanceof Map
@@ -476,9 +540,17 @@ export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
   const overrides: SnapshotFile["overrides"] = {};
   if (input.overrides?.hypervisor !== undefined) overrides.hypervisor = input.overrides.hypervisor;
   if (input.overrides?.until !== undefined) overrides.until = input.overrides.until;
-  return {
+  const backend = saveBackend(w);
+  let reason = heapRefusal(w, backend);
+  let heap: HeapSnapshot | undefined;
+  if (reason === undefined) {
+    const h = captureHeap(w);
+    if (h instanceof HeapError) reason = h.message;
+    else heap = h;
+  }
+  const file: SnapshotFile = {
     format: SNAPSHOT_FORMAT,
-    version: SNAPSHOT_VERSION,
+    version: heap ? SNAPSHOT_VERSION : SNAPSHOT_VERSION_REPLAY,
     scenario: { file: input.file, sources: sources as Record<string, string> },
     seed: w.sim.streams.seed,
     overrides,
@@ -486,20 +558,28 @@ export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
     checkpoint: positionOf(w),
     digest,
     parts,
-    backend: saveBackend(w),
+    backend,
   };
+  if (heap) file.heap = heap;
+  else file.replayReason = reason;
+  return file;
 }
 
-/** The note printed when a backend cannot serialise its state. */
-export function backendNote(b: BackendSnapshot): string | undefined {
-  return b.serialisable
-    ? undefined
-    : `backend ${b.name} cannot serialise its state; restored by replay only`;
+/** The note printed when a checkpoint had to fall back to replay (names the backend). */
+export function backendNote(s: SnapshotFile): string | undefined {
+  return s.version === SNAPSHOT_VERSION_REPLAY
+    ? `checkpoint restored by replay only: ${s.replayReason ?? `backend ${s.backend.name}`}`
+    : undefined;
 }
 
 /** Serialises a checkpoint (stable JSON). */
 export function encodeSnapshot(s: SnapshotFile): string {
-  return JSON.stringify(s, null, 1) + "\n";
+  if (s.heap === undefined) return JSON.stringify(s, null, 1) + "\n";
+  // The header stays readable; the heap (large) is written compact, one record a line.
+  const { heap, ...head } = s;
+  const text = JSON.stringify(head, null, 1);
+  const records = heap.objects.map((r) => JSON.stringify(r)).join(",\n");
+  return `${text.slice(0, -2)},\n "heap": {"objects": [\n${records}\n]}\n}\n`;
 }
 
 const isObj = (x: unknown): x is Record<string, unknown> =>
@@ -519,12 +599,19 @@ export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
   if (!isObj(x) || x.format !== SNAPSHOT_FORMAT) {
     return new SnapshotError(`not a checkpoint file (format is not '${SNAPSHOT_FORMAT}')`);
   }
-  if (x.version !== SNAPSHOT_VERSION) {
+  if (x.version !== SNAPSHOT_VERSION && x.version !== SNAPSHOT_VERSION_REPLAY) {
     return new SnapshotError(
       `checkpoint format version ${
         String(x.version)
-      } is not supported (this build reads version ${SNAPSHOT_VERSION})`,
+      } is not supported (this build reads versions ${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION})`,
     );
+  }
+  const heap = x.heap;
+  if (x.version === SNAPSHOT_VERSION && (!isObj(heap) || !Array.isArray(heap.objects))) {
+    return new SnapshotError("heap checkpoint has no heap");
+  }
+  if (x.version === SNAPSHOT_VERSION && !isObj((x.backend as Record<string, unknown>)?.infos)) {
+    return new SnapshotError("heap checkpoint has no vGPU descriptions");
   }
   const sc = x.scenario;
   if (
@@ -564,9 +651,9 @@ export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
   ) {
     return new SnapshotError("checkpoint has no backend record");
   }
-  return {
+  const out: SnapshotFile = {
     format: SNAPSHOT_FORMAT,
-    version: SNAPSHOT_VERSION,
+    version: x.version,
     scenario: { file: sc.file, sources: sc.sources as Record<string, string> },
     seed: x.seed,
     overrides: {
@@ -581,29 +668,97 @@ export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
       name: b.name,
       serialisable: b.serialisable,
       states: b.states as Record<string, unknown>,
+      ...(isObj(b.infos) ? { infos: b.infos as Record<string, VgpuInfo> } : {}),
     },
   };
+  if (x.version === SNAPSHOT_VERSION) out.heap = heap as unknown as HeapSnapshot;
+  else if (typeof x.replayReason === "string") out.replayReason = x.replayReason;
+  return out;
+}
+
+/**
+ * Re-creates the backend's per-vGPU handles of a heap snapshot in a restored world: the
+ * fresh world's handles are detached, each saved vGPU is attached again with its stored
+ * description and handed its saved state (`restore(handle, state)`). Called on the backend
+ * directly (no gate accounting); errors by vGPU.
+ */
+function rebuildHandles(w: World, fresh: readonly unknown[], snap: BackendSnapshot): string[] {
+  const b = w.gate.backend, errors: string[] = [];
+  const handles = (w.gate as unknown as GateView).handles;
+  for (let id = 0; id < fresh.length; id++) {
+    if (fresh[id] === undefined) continue;
+    try {
+      b.detachVgpu(fresh[id]);
+    } catch (e) {
+      errors.push(`detaching vGPU ${id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    handles[id] = undefined;
+  }
+  for (const [id, state] of Object.entries(snap.states)) {
+    const info = snap.infos?.[id];
+    if (info === undefined) {
+      errors.push(`vGPU ${id}: no description`);
+      continue;
+    }
+    try {
+      const h = b.attachVgpu ? b.attachVgpu({ ...info }) : { ...info };
+      b.restore!(h, state);
+      handles[Number(id)] = h;
+    } catch (e) {
+      errors.push(`vGPU ${id}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return errors;
+}
+
+/** Restores a heap snapshot into a freshly built world (no replay); digest verified. */
+function restoreHeapInto(w: World, s: SnapshotFile): SnapshotError | undefined {
+  if (!backendSerialisable(w.gate.backend) || w.gate.backend.name !== s.backend.name) {
+    return new SnapshotError(
+      `the checkpoint holds the state of backend ${s.backend.name}; backend ${w.gate.backend.name} cannot take it`,
+    );
+  }
+  const heap = s.heap!;
+  const fresh = [...(w.gate as unknown as GateView).handles];
+  const first = restoreHeap(w, heap);
+  if (first) return new SnapshotError(first.message);
+  const errs = rebuildHandles(w, fresh, s.backend);
+  if (errs.length) {
+    return new SnapshotError(
+      `backend ${s.backend.name} refused its saved state: ${errs.join("; ")}`,
+    );
+  }
+  // Attaching and detaching touched the world's data (the context's counters, charges):
+  // lay the snapshot's data over it once more (every object is reused in place now).
+  const second = restoreHeap(w, heap);
+  if (second) return new SnapshotError(second.message);
+  return undefined;
 }
 
 /**
  * Brings a freshly built world (from the checkpoint's sources, seed and overrides) to the
- * checkpoint: replays the journal, verifies the digest, and hands the backend its saved
- * state. A {@link SnapshotError} when the world does not reach the same state.
+ * checkpoint — a heap snapshot by laying its data over the world, a replay checkpoint by
+ * replaying the journal (also possible for a heap snapshot with `replay`: it holds the
+ * journal too) — and verifies the digest. A {@link SnapshotError} when the world does not
+ * reach the same state.
  */
-export function restoreInto(w: World, s: SnapshotFile): SnapshotError | undefined {
+export function restoreInto(
+  w: World,
+  s: SnapshotFile,
+  opts: { replay?: boolean } = {},
+): SnapshotError | undefined {
   if (w.sim.now !== 0 || w.sim.dispatched !== 0) {
     return new SnapshotError("restore needs a freshly built world");
   }
+  if (s.version === SNAPSHOT_VERSION && !opts.replay) {
+    const err = restoreHeapInto(w, s);
+    if (err) return err;
+    return checkDigest(w, s, "the restored state gives");
+  }
   const err = replay(w, s.journal, s.checkpoint);
   if (err) return err;
-  const { digest, parts } = worldDigest(w);
-  if (digest !== s.digest) {
-    const differ = Object.keys(parts).filter((k) => parts[k] !== s.parts[k]);
-    return new SnapshotError(
-      `checkpoint digest mismatch at ${s.checkpoint.t} ns: stored ${s.digest}, replay gives ${digest}` +
-        (differ.length ? ` (differs in: ${differ.join(", ")})` : ""),
-    );
-  }
+  const bad = checkDigest(w, s, "replay gives");
+  if (bad) return bad;
   const errs = restoreBackend(w, s.backend);
   if (errs.length) {
     return new SnapshotError(
@@ -611,4 +766,14 @@ export function restoreInto(w: World, s: SnapshotFile): SnapshotError | undefine
     );
   }
   return undefined;
+}
+
+function checkDigest(w: World, s: SnapshotFile, what: string): SnapshotError | undefined {
+  const { digest, parts } = worldDigest(w);
+  if (digest === s.digest) return undefined;
+  const differ = Object.keys(parts).filter((k) => parts[k] !== s.parts[k]);
+  return new SnapshotError(
+    `checkpoint digest mismatch at ${s.checkpoint.t} ns: stored ${s.digest}, ${what} ${digest}` +
+      (differ.length ? ` (differs in: ${differ.join(", ")})` : ""),
+  );
 }

@@ -6,7 +6,7 @@
  */
 
 import { Gpu, gpuConfigFromHost } from "./hw/gpu.ts";
-import { type EventSink, type Process, Sim } from "./sim/sim.ts";
+import { type EventSink, Sim } from "./sim/sim.ts";
 import type { Scenario, TimelineEvent, VmSpec, WorkloadSpec } from "./scenario.ts";
 import { openBackend } from "./mpt/open.ts";
 import { isLoadError } from "./mpt/loader.ts";
@@ -44,8 +44,8 @@ export class VmRuntime {
   driver: GuestDriver | null = null;
   /** @internal Its workload interpreter. */
   runner: WorkloadRunner | null = null;
-  /** The workload process (its vCPU). */
-  proc: Process | null = null;
+  /** @internal The workload's vCPU (its runner, an event-driven state machine). */
+  proc: WorkloadRunner | null = null;
   /** When it was last started or resumed (ns). */
   since = 0;
   /** Time spent running (ns), for fps and throughput. */
@@ -289,7 +289,7 @@ export class World implements EventSink {
       since: this.sim.now,
       lastBusy: 0,
     });
-    vm.proc = runner.spawn() as Process;
+    vm.proc = runner.spawn();
     this.mark(vm, "start");
     return undefined;
   }

@@ -493,9 +493,109 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       }
       if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
     },
+
+    save(h: Handle): unknown {
+      const v = st(h);
+      const entries = [...v.byGfn.values()];
+      return {
+        slots: v.slots.map((q) => [q.state, q.type, q.addr, q.size, q.value]),
+        nextVcpu: v.nextVcpu,
+        rangeStart: v.rangeStart,
+        rangeEnd: v.rangeEnd,
+        wp: sparseBytes(v.wp),
+        byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.ref]),
+        byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
+        msiCap: v.msiCap,
+        msiEnabled: v.msiEnabled,
+        awakeUntil: v.awakeUntil,
+        destroyed: v.destroyed,
+      };
+    },
+
+    restore(h: Handle, state: unknown): void {
+      const v = st(h), s = record(state);
+      const slots = rows(s, "slots", 5);
+      const entries = rows(s, "byGfn", 4).map(([k, gfn, dma, ref]) =>
+        [k, new DmaEntry(gfn, dma, ref)] as const
+      );
+      const byDma = rows(s, "byDma", 2);
+      if (!byDma.every(([, i]) => Number.isInteger(i) && i >= 0 && i < entries.length)) {
+        throw new Error("saved byDma refers to no mapping");
+      }
+      loadSparseBytes(v.wp, s.wp, "write-protected pages");
+      v.slots.length = 0;
+      for (const [state, type, addr, size, value] of slots) {
+        const q = new IoRequest();
+        Object.assign(q, { state, type, addr, size, value });
+        v.slots.push(q);
+      }
+      v.nextVcpu = num(s, "nextVcpu");
+      v.rangeStart = num(s, "rangeStart");
+      v.rangeEnd = num(s, "rangeEnd");
+      v.byGfn.clear();
+      for (const [k, e] of entries) v.byGfn.set(k, e);
+      v.byDma.clear();
+      for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
+      v.msiCap = num(s, "msiCap");
+      v.msiEnabled = bool(s, "msiEnabled");
+      v.awakeUntil = num(s, "awakeUntil");
+      v.destroyed = bool(s, "destroyed");
+    },
   };
   return backend;
 };
+
+/** Non-zero bytes of `u` as flat (index, value) pairs (a snapshot of a sparse byte map). */
+function sparseBytes(u: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < u.length; i++) if (u[i] !== 0) out.push(i, u[i]);
+  return out;
+}
+
+/** Writes pairs from {@link sparseBytes} back into a zeroed `u`. */
+function loadSparseBytes(u: Uint8Array, pairs: unknown, what: string): void {
+  if (!Array.isArray(pairs) || pairs.length % 2 !== 0) throw new Error(`bad ${what}`);
+  u.fill(0);
+  for (let i = 0; i < pairs.length; i += 2) {
+    const at = pairs[i], v = pairs[i + 1];
+    if (!Number.isInteger(at) || at < 0 || at >= u.length || !Number.isInteger(v)) {
+      throw new Error(`bad ${what}`);
+    }
+    u[at] = v;
+  }
+}
+
+/** A saved state as a record (throws for anything else). */
+function record(state: unknown): Record<string, unknown> {
+  if (typeof state !== "object" || state === null || Array.isArray(state)) {
+    throw new Error("saved state is not an object");
+  }
+  return state as Record<string, unknown>;
+}
+
+/** A finite number field of a saved state. */
+function num(s: Record<string, unknown>, k: string): number {
+  const v = s[k];
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`saved ${k} is not a number`);
+  return v;
+}
+
+/** A boolean field of a saved state. */
+function bool(s: Record<string, unknown>, k: string): boolean {
+  const v = s[k];
+  if (typeof v !== "boolean") throw new Error(`saved ${k} is not a boolean`);
+  return v;
+}
+
+/** An array-of-number-arrays field of a saved state. */
+function rows(s: Record<string, unknown>, k: string, width: number): number[][] {
+  const v = s[k];
+  if (
+    !Array.isArray(v) ||
+    !v.every((r) => Array.isArray(r) && r.length === width && r.every(Number.isFinite))
+  ) throw new Error(`saved ${k} is malformed`);
+  return v as number[][];
+}
 
 function allOnes(size: number): number {
   return size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * Math.max(0, size)) - 1;

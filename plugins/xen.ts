@@ -626,9 +626,118 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       crash(v, `${op} failed`);
       return true;
     },
+    save(h: Handle): unknown {
+      const v = st(h);
+      return {
+        slots: v.slots.map((q) => [q.port, q.state, q.type, q.addr, q.size, q.dir, q.data]),
+        nextVcpu: v.nextVcpu,
+        trapStart: v.trapStart,
+        trapEnd: v.trapEnd,
+        ioreqPages: sparseBytes(v.ioreqPages),
+        dirty: [...v.dirty],
+        dmaRefs: [...v.dmaRefs],
+        foreignMapped: v.foreignMapped,
+        msiCap: v.msiCap,
+        msiEnabled: v.msiEnabled,
+        crashed: v.crashed,
+        detached: v.detached,
+        // backend-wide state, the same in every vGPU's record
+        nextPort,
+        crashedIds: [...crashedIds],
+      };
+    },
+
+    restore(h: Handle, state: unknown): void {
+      const v = st(h), s = record(state);
+      const slots = rows(s, "slots", 7);
+      const dmaRefs = rows(s, "dmaRefs", 2);
+      const dirty = s.dirty, crashedList = s.crashedIds;
+      if (!Array.isArray(dirty) || !dirty.every(Number.isInteger)) {
+        throw new Error("saved dirty is malformed");
+      }
+      if (!Array.isArray(crashedList) || !crashedList.every(Number.isInteger)) {
+        throw new Error("saved crashedIds is malformed");
+      }
+      loadSparseBytes(v.ioreqPages, s.ioreqPages, "ioreq pages");
+      v.slots.length = 0;
+      for (const [port, state, type, addr, size, dir, data] of slots) {
+        const q = new IoreqSlot(port);
+        Object.assign(q, { state, type, addr, size, dir, data });
+        v.slots.push(q);
+      }
+      v.nextVcpu = num(s, "nextVcpu");
+      v.trapStart = num(s, "trapStart");
+      v.trapEnd = num(s, "trapEnd");
+      v.dirty.clear();
+      for (const g of dirty as number[]) v.dirty.add(g);
+      v.dmaRefs.clear();
+      for (const [dma, r] of dmaRefs) v.dmaRefs.set(dma, r);
+      v.foreignMapped = bool(s, "foreignMapped");
+      v.msiCap = num(s, "msiCap");
+      v.msiEnabled = bool(s, "msiEnabled");
+      v.crashed = bool(s, "crashed");
+      v.detached = bool(s, "detached");
+      nextPort = num(s, "nextPort");
+      crashedIds.clear();
+      for (const id of crashedList as number[]) crashedIds.add(id);
+      if (v.detached) attached.delete(v.info.id);
+      else attached.set(v.info.id, v);
+    },
   };
   return backend;
 };
+
+/** Non-zero bytes of `u` as flat (index, value) pairs (a snapshot of a sparse byte map). */
+function sparseBytes(u: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < u.length; i++) if (u[i] !== 0) out.push(i, u[i]);
+  return out;
+}
+
+/** Writes pairs from {@link sparseBytes} back into a zeroed `u`. */
+function loadSparseBytes(u: Uint8Array, pairs: unknown, what: string): void {
+  if (!Array.isArray(pairs) || pairs.length % 2 !== 0) throw new Error(`bad ${what}`);
+  u.fill(0);
+  for (let i = 0; i < pairs.length; i += 2) {
+    const at = pairs[i], v = pairs[i + 1];
+    if (!Number.isInteger(at) || at < 0 || at >= u.length || !Number.isInteger(v)) {
+      throw new Error(`bad ${what}`);
+    }
+    u[at] = v;
+  }
+}
+
+/** A saved state as a record (throws for anything else). */
+function record(state: unknown): Record<string, unknown> {
+  if (typeof state !== "object" || state === null || Array.isArray(state)) {
+    throw new Error("saved state is not an object");
+  }
+  return state as Record<string, unknown>;
+}
+
+/** A finite number field of a saved state. */
+function num(s: Record<string, unknown>, k: string): number {
+  const v = s[k];
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`saved ${k} is not a number`);
+  return v;
+}
+
+/** A boolean field of a saved state. */
+function bool(s: Record<string, unknown>, k: string): boolean {
+  const v = s[k];
+  if (typeof v !== "boolean") throw new Error(`saved ${k} is not a boolean`);
+  return v;
+}
+
+/** An array-of-number-arrays field of a saved state. */
+function rows(s: Record<string, unknown>, k: string, width: number): number[][] {
+  const v = s[k];
+  if (
+    !Array.isArray(v) ||
+    !v.every((r) => Array.isArray(r) && r.length === width && r.every(Number.isFinite))
+  ) throw new Error(`saved ${k} is malformed`);
+  return v as number[][];
+}
 
 function allOnes(size: number): number {
   return size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * size) - 1;

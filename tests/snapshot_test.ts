@@ -4,6 +4,7 @@ import { ReplSession } from "../cli/repl.ts";
 import { collectResults } from "../core/metrics/collect.ts";
 import { loadScenario } from "../dsl/mod.ts";
 import { World } from "../core/world.ts";
+import { Sim } from "../core/sim/sim.ts";
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -17,7 +18,63 @@ import {
 import { readCheckpoint, restoreWorld } from "../cli/repl_snapshot.ts";
 
 const SCENARIO = "scenarios/weights.gvt";
+const MIXED = "tests/fixtures/scenarios/snapshot_mixed.gvt";
 const MS = 1e6;
+
+/** Runs `f` counting the events the simulation dispatches meanwhile (any Sim). */
+async function countingSteps<T>(f: () => Promise<T>): Promise<{ result: T; steps: number }> {
+  const step = Sim.prototype.step;
+  let steps = 0;
+  Sim.prototype.step = function (this: Sim): boolean {
+    steps++;
+    return step.call(this);
+  };
+  try {
+    return { result: await f(), steps };
+  } finally {
+    Sim.prototype.step = step;
+  }
+}
+
+/** Plain run, checkpointed run and restored run of `file`: their results JSON and stderr. */
+async function roundTrip(
+  file: string,
+  o: { hypervisor?: string; until: number; at: number },
+): Promise<{ plain: string; ck: string; restored: string; ckErr: string; path: string }> {
+  const dir = await Deno.makeTempDir();
+  let ckErr = "";
+  const base = {
+    quiet: true,
+    progress: false,
+    out: () => {},
+    until: o.until,
+    ...(o.hypervisor ? { hypervisor: o.hypervisor } : {}),
+  };
+  await runScenario(file, { ...base, err: () => {}, json: `${dir}/plain.json` });
+  await runScenario(file, {
+    ...base,
+    err: (s) => void (ckErr += s),
+    json: `${dir}/ck.json`,
+    checkpointAt: o.at,
+    checkpoint: `${dir}/c.ckpt`,
+  });
+  await runScenario("", {
+    restore: `${dir}/c.ckpt`,
+    json: `${dir}/restored.json`,
+    quiet: true,
+    progress: false,
+    out: () => {},
+    err: () => {},
+  });
+  const read = (n: string) => Deno.readTextFile(`${dir}/${n}`);
+  return {
+    plain: await read("plain.json"),
+    ck: await read("ck.json"),
+    restored: await read("restored.json"),
+    ckErr,
+    path: `${dir}/c.ckpt`,
+  };
+}
 
 async function run(
   args: Parameters<typeof runScenario>[1],
@@ -43,7 +100,7 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
     checkpoint: `${dir}/c.ckpt`,
   });
   assert.equal(ck.code, plain.code);
-  assert.equal(ck.err, "backend kvm cannot serialise its state; restored by replay only\n");
+  assert.equal(ck.err, "", "kvm serialises its state: no replay note");
   const restored = await runScenario("", {
     restore: `${dir}/c.ckpt`,
     json: `${dir}/restored.json`,
@@ -68,7 +125,9 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
 
   const snap = readCheckpoint(`${dir}/c.ckpt`) as SnapshotFile;
   assert.equal(snap.format, "gvtsim-snapshot");
-  assert.equal(snap.version, 1);
+  assert.equal(snap.version, 2);
+  assert.ok(snap.heap && snap.heap.objects.length > 100);
+  assert.equal(snap.heap.objects[0].p, "w");
   assert.equal(snap.checkpoint.t, 120 * MS);
   assert.equal(snap.seed, 42);
   assert.deepEqual(snap.overrides, { until: 300 * MS });
@@ -85,8 +144,88 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
     "mediator",
     "backend",
   ]);
-  assert.deepEqual(snap.backend, { name: "kvm", serialisable: false, states: {} });
+  assert.equal(snap.backend.name, "kvm");
+  assert.equal(snap.backend.serialisable, true);
+  assert.deepEqual(Object.keys(snap.backend.states), ["1", "2"]);
+  assert.deepEqual(Object.keys(snap.backend.infos ?? {}), ["1", "2"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("snapshot: heap restores re-simulate nothing, whatever the checkpoint time", async () => {
+  const dir = await Deno.makeTempDir();
+  const scenario = loadScenario(SCENARIO).scenario!;
+  for (const t of [40 * MS, 160 * MS]) {
+    const w = await World.create(scenario) as World;
+    w.run(t);
+    const snap = makeSnapshot(w, {
+      file: SCENARIO,
+      sources: { [SCENARIO]: await Deno.readTextFile(SCENARIO) },
+    });
+    assert.equal(snap.version, 2);
+    const { result, steps } = await countingSteps(() => restoreWorld(snap));
+    assert.ok(!(result instanceof SnapshotError), String((result as SnapshotError).message));
+    assert.equal(steps, 0, `restoring at ${t} ns dispatches no event`);
+    assert.equal(result.replayed, false);
+    assert.equal(result.world.sim.dispatched, snap.checkpoint.dispatched);
+    assert.equal(result.world.sim.now, t);
+    assert.equal(worldDigest(result.world).digest, snap.digest);
+    w.run(t + 30 * MS);
+    result.world.run(t + 30 * MS);
+    assert.equal(
+      JSON.stringify(collectResults(result.world)),
+      JSON.stringify(collectResults(w)),
+      `continuing from ${t} ns`,
+    );
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+for (const hypervisor of ["kvm", "xen"]) {
+  Deno.test(`snapshot: ${hypervisor}: faults, misbehaviour and life-cycle changes before the checkpoint; restored run is byte-identical`, async () => {
+    const r = await roundTrip(MIXED, { hypervisor, until: 220 * MS, at: 100 * MS });
+    assert.equal(r.ckErr.includes("replay"), false, r.ckErr);
+    assert.equal(r.ck, r.plain, "taking the checkpoint does not perturb the run");
+    assert.equal(r.restored, r.plain, "the restored run continues exactly");
+    const snap = readCheckpoint(r.path) as SnapshotFile;
+    assert.equal(snap.version, 2);
+    assert.equal(snap.backend.name, hypervisor);
+    const res = JSON.parse(r.plain);
+    const evil = res.vms.find((v: { name: string }) => v.name === "evil");
+    assert.ok(["failsafe", "crashed"].includes(evil.state), `evil is ${evil.state}`);
+    await Deno.remove(r.path.replace(/\/c\.ckpt$/, ""), { recursive: true });
+  });
+}
+
+Deno.test("snapshot: a backend without save/restore falls back to replay and is named", async () => {
+  const r = await roundTrip(MIXED, {
+    hypervisor: "plugins/template.ts",
+    until: 160 * MS,
+    at: 70 * MS,
+  });
+  assert.equal(
+    r.ckErr,
+    "checkpoint restored by replay only: backend template cannot serialise its state (no save/restore)\n",
+  );
+  const snap = readCheckpoint(r.path) as SnapshotFile;
+  assert.equal(snap.version, 1);
+  assert.equal(snap.heap, undefined);
+  assert.equal(snap.backend.serialisable, false);
+  assert.equal(r.ck, r.plain);
+  assert.equal(r.restored, r.plain, "the replayed run continues exactly");
+  await Deno.remove(r.path.replace(/\/c\.ckpt$/, ""), { recursive: true });
+});
+
+Deno.test("snapshot: a pending backend timer closure refuses the heap snapshot, naming the backend", async () => {
+  const scenario = loadScenario(SCENARIO).scenario!;
+  const w = await World.create(scenario) as World;
+  w.run(10 * MS);
+  w.ctx.after(5 * MS, () => w.ctx.count("flush"));
+  const snap = makeSnapshot(w, { file: SCENARIO, sources: { [SCENARIO]: "" } });
+  assert.equal(snap.version, 1);
+  assert.match(snap.replayReason!, /^backend kvm has 1 timer\(s\) set with after\(\) pending/);
+  w.run(20 * MS);
+  assert.equal(w.ctx.pendingTimers(), 0);
+  assert.equal(makeSnapshot(w, { file: SCENARIO, sources: { [SCENARIO]: "" } }).version, 2);
 });
 
 Deno.test("snapshot: a REPL session's journal replays to the same state and continues identically", async () => {
@@ -110,17 +249,28 @@ Deno.test("snapshot: a REPL session's journal replays to the same state and cont
   const saved = await a.exec(`save ${dir}/s.ckpt`);
   assert.match(
     saved,
-    /^saved checkpoint at [\d.]+ms to .*s\.ckpt \(4 journal entries, digest fnv1a64:[0-9a-f]{16}\)\nbackend kvm cannot serialise its state; restored by replay only$/,
+    /^saved checkpoint at [\d.]+ms to .*s\.ckpt \(4 journal entries, digest fnv1a64:[0-9a-f]{16}\)$/,
   );
   const c = new ReplSession();
   assert.match(
     await c.exec(`load ${dir}/s.ckpt`),
+    /^restored weights at [\d.]+ms from .*: heap snapshot \(\d+ events not re-simulated\), digest verified$/,
+  );
+  // The same file as a replay checkpoint (a heap file holds the journal too).
+  const asReplay = JSON.parse(await Deno.readTextFile(`${dir}/s.ckpt`));
+  asReplay.version = 1;
+  delete asReplay.heap;
+  await Deno.writeTextFile(`${dir}/r.ckpt`, JSON.stringify(asReplay));
+  const d = new ReplSession();
+  assert.match(
+    await d.exec(`load ${dir}/r.ckpt`),
     /^restored weights at [\d.]+ms from .*: 4 journal entries replayed, digest verified/,
   );
+  assert.equal(d.world!.sim.dispatched, a.world!.sim.dispatched);
   assert.equal(c.world!.sim.now, a.world!.sim.now);
   assert.equal(c.world!.sim.dispatched, a.world!.sim.dispatched);
   assert.deepEqual(c.journal, a.journal);
-  for (const s of [a, b, c]) {
+  for (const s of [a, b, c, d]) {
     await s.exec("weight light 3");
     s.world!.run(250 * MS);
   }
@@ -131,6 +281,7 @@ Deno.test("snapshot: a REPL session's journal replays to the same state and cont
     ra,
     "the restored session continues identically",
   );
+  assert.equal(JSON.stringify(collectResults(d.world!)), ra, "so does the replayed one");
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -149,34 +300,70 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     await Deno.writeTextFile(`${dir}/${name}`, JSON.stringify(x));
     return `${dir}/${name}`;
   };
+  type Rec = { p: string; f: Record<string, number> };
+  const heapRec = (x: Record<string, unknown>, path: string): Rec =>
+    (x.heap as { objects: Rec[] }).objects.find((r) => r.p === path)!;
+  /** The heap file as a replay checkpoint (it holds the journal too), then `f`. */
+  const asReplay = (f: (x: Record<string, unknown>) => void) => (x: Record<string, unknown>) => {
+    x.version = 1;
+    delete x.heap;
+    f(x);
+  };
   const cases: [string, (x: Record<string, unknown>) => void, RegExp][] = [
     [
       "digest",
       (x) => x.digest = "fnv1a64:0000000000000000",
-      /^checkpoint digest mismatch at 35000000 ns: stored fnv1a64:0{16}, replay gives fnv1a64:[0-9a-f]{16}$/,
+      /^checkpoint digest mismatch at 35000000 ns: stored fnv1a64:0{16}, the restored state gives fnv1a64:[0-9a-f]{16}$/,
     ],
     [
       "version",
-      (x) => x.version = 2,
-      /checkpoint format version 2 is not supported \(this build reads version 1\)/,
+      (x) => x.version = 3,
+      /checkpoint format version 3 is not supported \(this build reads versions 1 and 2\)/,
     ],
     [
       "format",
       (x) => x.format = "other",
       /not a checkpoint file \(format is not 'gvtsim-snapshot'\)/,
     ],
-    ["seed", (x) => x.seed = 43, /^checkpoint digest mismatch .* \(differs in: .*rng/],
+    ["noheap", (x) => delete x.heap, /heap checkpoint has no heap/],
     [
-      "journal",
+      "heap-sim",
+      (x) => heapRec(x, "w.sim").f.dispatched += 1,
+      /^checkpoint digest mismatch .* \(differs in: sim\)$/,
+    ],
+    [
+      "heap-class",
+      (x) => (heapRec(x, "w") as unknown as { c: string }).c = "Nope",
+      /^heap snapshot has no world$/,
+    ],
+    [
+      "backend-state",
       (
         x,
-      ) => ((x.journal as { action: { action: { weight: number } } }[])[0].action.action.weight =
-        7),
+      ) => ((x.backend as { states: Record<string, { msiCap: number }> }).states["1"].msiCap = 77),
+      /^checkpoint digest mismatch .* \(differs in: backend\)$/,
+    ],
+    [
+      "backend-bad",
+      (x) => ((x.backend as { states: Record<string, unknown> }).states["1"] = 5),
+      /^backend kvm refused its saved state: vGPU 1: saved state is not an object$/,
+    ],
+    [
+      "replay-digest",
+      asReplay((x) => x.digest = "fnv1a64:0000000000000000"),
+      /^checkpoint digest mismatch at 35000000 ns: stored fnv1a64:0{16}, replay gives fnv1a64:[0-9a-f]{16}$/,
+    ],
+    ["seed", asReplay((x) => x.seed = 43), /^checkpoint digest mismatch .* \(differs in: .*rng/],
+    [
+      "journal",
+      asReplay((x) =>
+        (x.journal as { action: { action: { weight: number } } }[])[0].action.action.weight = 7
+      ),
       /^checkpoint digest mismatch .*differs in: .*vgpus/,
     ],
     [
       "position",
-      (x) => (x.checkpoint as { dispatched: number }).dispatched += 5,
+      asReplay((x) => (x.checkpoint as { dispatched: number }).dispatched += 5),
       /^replay diverged: expected \d+ events by 35000000 ns/,
     ],
   ];
@@ -187,6 +374,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     assert.ok(err instanceof SnapshotError, `${name} is refused`);
     assert.match(err.message.replace(`${path}: `, ""), re, name);
     assert.equal(err.message.split("\n").length, 1);
+    if (name !== "digest" && name !== "seed") continue;
     const line = await s.exec(`load ${path}`);
     assert.match(line, /^error: /);
     assert.equal(line.split("\n").length, 1);
@@ -217,18 +405,13 @@ Deno.test("snapshot: the digest tracks the state; serialisable backends are save
   assert.notEqual(d1.digest, d2.digest);
   assert.notEqual(d1.parts.sim, d2.parts.sim);
 
-  const saved: unknown[] = [];
-  const backend = w1.gate.backend as unknown as Record<string, unknown>;
-  backend.save = (h: unknown) => ({ handle: typeof h, pages: 3 });
-  backend.restore = (_h: unknown, state: unknown) => void saved.push(state);
   const snap = makeSnapshot(w1, { file: SCENARIO, sources: { [SCENARIO]: "x" } });
-  assert.deepEqual(snap.backend, {
-    name: "kvm",
-    serialisable: true,
-    states: { "1": { handle: "object", pages: 3 }, "2": { handle: "object", pages: 3 } },
-  });
+  assert.equal(snap.backend.serialisable, true);
+  const st = snap.backend.states["1"] as Record<string, unknown>;
+  assert.equal(st.eventfd, true, "kvm's eventfd was installed at boot");
+  assert.ok(Array.isArray(st.byGfn) && st.byGfn.length > 0, "kvm's DMA cache is saved");
   assert.deepEqual(restoreBackend(w1, snap.backend), []);
-  assert.deepEqual(saved, [{ handle: "object", pages: 3 }, { handle: "object", pages: 3 }]);
+  assert.deepEqual(worldDigest(w1), d1, "restoring a backend's own state changes nothing");
   const decoded = decodeSnapshot(encodeSnapshot(snap));
   assert.ok(!(decoded instanceof SnapshotError));
   assert.deepEqual(decoded, snap);

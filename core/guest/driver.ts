@@ -17,7 +17,8 @@
  * interrupt), the context image's RING_TAIL is updated, and the context is submitted with
  * four ELSP dword writes (at most two outstanding, as the execlist has two ports).
  *
- * Interrupts: an MSI wakes the interrupt process, which reads the master IRQ register,
+ * Interrupts: an MSI wakes the interrupt handler (an explicit state machine: the driver is
+ * its event sink, its continuation point is plain data), which reads the master IRQ register,
  * reads and clears (W1C) the GT/pipe IIRs, re-enables the master, reads the CSB through
  * MMIO (write pointer, entries, read-pointer update), then retires requests whose seqno the
  * GPU wrote to the status page, resubmits, completes flips at vblank and wakes the workload.
@@ -26,8 +27,8 @@
  * returns the simulated time they took (the gate's costs plus guest CPU time), or WAIT.
  */
 
-import type { Sim } from "../sim/sim.ts";
-import { type Process, WAIT } from "../sim/sim.ts";
+import type { EventSink, Sim } from "../sim/sim.ts";
+import { WAIT } from "../sim/sim.ts";
 import type { Rng } from "../sim/rng.ts";
 import type { MisbehaviourKind } from "../scenario.ts";
 import type { VgpuInfo } from "../mpt/types.ts";
@@ -45,6 +46,7 @@ import {
 import type { DriverPort, Waker } from "../workload/runner.ts";
 import {
   batchLength,
+  type BatchOptions,
   buildBatch,
   emitRingRequest,
   type MixCounts,
@@ -169,7 +171,7 @@ const BLIT_W = 64, BLIT_H = 64, BLIT_PITCH = BLIT_W * 4;
 const W_NONE = 0, W_COMPLETION = 1, W_VBLANK = 2, W_SPACE = 3;
 
 /** A graphics buffer: its address (GGTT or PPGTT) and the guest pages behind it. */
-class GfxObject {
+export class GfxObject {
   constructor(readonly gma: number, readonly gfns: Int32Array, readonly ggtt: boolean) {}
   /** Guest-physical address of byte `off`. */
   gpa(off: number): number {
@@ -178,7 +180,7 @@ class GfxObject {
 }
 
 /** Per-engine driver state. */
-class EngineState {
+export class EngineState {
   ctx: GfxObject | null = null;
   ring: GfxObject | null = null;
   hwsp: GfxObject | null = null;
@@ -203,8 +205,58 @@ class EngineState {
   }
 }
 
+/**
+ * Batch-building options of a guest driver (plain data, so a snapshot can capture it):
+ * stores go to `storeBase` + 4 i (within one page); the misbehaviour variant also loads
+ * GDRST (a register a guest must not touch).
+ */
+export class DriverBatchOptions implements BatchOptions {
+  /** Graphics address of the store page. */
+  storeBase = 0;
+  /** Blit source surface address. */
+  blitSrc = 0;
+  /** Blit destination surface address. */
+  blitDst = 0;
+  /** Surface pitch in bytes. */
+  readonly blitPitch = BLIT_PITCH;
+  /** Blit width in pixels. */
+  readonly blitWidth = BLIT_W;
+  /** Blit height in rows. */
+  readonly blitHeight = BLIT_H;
+
+  /**
+   * Creates it.
+   * @param ggtt addresses are global-GTT addresses
+   * @param misbehave register loads target GDRST
+   */
+  constructor(readonly ggtt: boolean, readonly misbehave: boolean) {}
+
+  /** Graphics address of store `i`. */
+  storeAddr(i: number): number {
+    return this.storeBase + ((i * 4) % PAGE);
+  }
+
+  /** Value of store `i`. */
+  storeValue(i: number): number {
+    return i;
+  }
+
+  /** Register written by load `i`: GDRST when misbehaving, else the engine's default. */
+  get lriReg(): ((i: number) => number) | undefined {
+    return this.misbehave ? gdrstReg : undefined;
+  }
+}
+
+/** The register a misbehaving guest loads. */
+function gdrstReg(_i: number): number {
+  return GDRST;
+}
+
+/** Interrupt handler continuation points: loop top, IIRs handled, effects applied. */
+const IRQ_TOP = 0, IRQ_HANDLED = 1, IRQ_APPLIED = 2;
+
 /** The i915-like guest driver of one VM; see the module documentation. */
-export class GuestDriver implements DriverPort, MsiReceiver {
+export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** What the driver observed. */
   readonly metrics: GuestMetrics;
   /** Lifecycle state. */
@@ -270,25 +322,16 @@ export class GuestDriver implements DriverPort, MsiReceiver {
     store: 0,
     lri: 0,
   };
-  private irqProc: Process | null = null;
+  /** Interrupt handler: started, sleeping until an MSI, and where it continues. */
+  private irqStarted = false;
+  private irqSleeping = false;
+  private irqPhase = IRQ_TOP;
   private msiPending = false;
   private irqMaster = 0;
   private readonly irqIir = new Uint32Array(16);
   private readonly csbFreed = new Int32Array(NUM_ENGINES);
   private cpu = 0;
-  private readonly opts: {
-    storeAddr(i: number): number;
-    storeValue(i: number): number;
-    ggtt: boolean;
-    blitSrc: number;
-    blitDst: number;
-    blitPitch: number;
-    blitWidth: number;
-    blitHeight: number;
-    lriReg?(i: number): number;
-  };
-  private storeBase = 0;
-  private misStoreGma = 0;
+  private readonly opts: DriverBatchOptions;
 
   /** Creates it.
    * @param o driver settings */
@@ -308,26 +351,12 @@ export class GuestDriver implements DriverPort, MsiReceiver {
     this.maxInFlight = o.maxInFlight ?? 64;
     this.cpuDw = o.cpuNsPerDword ?? 1;
     this.cpuPte = o.cpuNsPerPte ?? 50;
-    this.opts = {
-      storeAddr: (i: number) => this.storeBase + ((i * 4) % PAGE),
-      storeValue: (i: number) => i,
-      ggtt: this.ppgttBatches === false,
-      blitSrc: 0,
-      blitDst: 0,
-      blitPitch: BLIT_PITCH,
-      blitWidth: BLIT_W,
-      blitHeight: BLIT_H,
-    };
-    this.misOpts = {
-      ...this.opts,
-      ggtt: true,
-      storeAddr: (i: number) => this.misStoreGma + ((i * 4) % PAGE),
-      lriReg: () => GDRST,
-    };
+    this.opts = new DriverBatchOptions(this.ppgttBatches === false, false);
+    this.misOpts = new DriverBatchOptions(true, true);
   }
 
   private readonly cfgBase: number;
-  private readonly misOpts: GuestDriver["opts"];
+  private readonly misOpts: DriverBatchOptions;
 
   // ---- MMIO helpers (every access is a trap through the port) --------------------------------
 
@@ -377,7 +406,10 @@ export class GuestDriver implements DriverPort, MsiReceiver {
     this.metrics.bootTime = t;
     if ((this.state as GuestDriverState) === "failed") return t;
     this.state = "running";
-    if (this.irqProc === null) this.irqProc = this.sim.spawn(this.irqBody(), t);
+    if (!this.irqStarted) {
+      this.irqStarted = true;
+      this.sim.schedule(t, this, 0);
+    }
     return t;
   }
 
@@ -444,7 +476,7 @@ export class GuestDriver implements DriverPort, MsiReceiver {
     this.wr(P + PVINFO.g2vNotify, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
 
     // misbehaviour store target: a GGTT page outside both slices
-    this.misStoreGma = this.outOfSliceGma();
+    this.misOpts.storeBase = this.outOfSliceGma();
 
     for (const e of this.engines) if (!this.initEngine(e)) return;
     if (!this.initDisplay()) return;
@@ -756,7 +788,7 @@ export class GuestDriver implements DriverPort, MsiReceiver {
     e: number,
     mix: Readonly<MixCounts>,
     ggtt: boolean,
-    opts: GuestDriver["opts"],
+    opts: DriverBatchOptions,
   ): boolean {
     const s = this.eng[e]!;
     const len = batchLength(mix, e);
@@ -765,7 +797,7 @@ export class GuestDriver implements DriverPort, MsiReceiver {
     if (obj === null) return false;
     this.opts.blitSrc = this.blitSrc!.gma;
     this.opts.blitDst = this.blitDst!.gma;
-    this.storeBase = s.store!.gma;
+    this.opts.storeBase = s.store!.gma;
     buildBatch(mix, e, opts, this.staging, 0);
     this.writeDwords(obj, 0, this.staging, 0, len);
     this.request(e, s, obj, !ggtt);
@@ -986,29 +1018,48 @@ export class GuestDriver implements DriverPort, MsiReceiver {
 
   // ---- interrupts --------------------------------------------------------------------------
 
-  /** An MSI arrived: wake the interrupt process. */
+  /** An MSI arrived: wake the interrupt handler. */
   onMsi(_addr: number, _data: number): void {
     this.metrics.msis++;
     this.msiPending = true;
-    this.irqProc?.wake();
+    if (this.irqSleeping) {
+      this.irqSleeping = false;
+      this.sim.schedule(0, this, 0);
+    }
   }
 
-  /** The interrupt process: sleeps until an MSI, then handles it. */
-  private *irqBody(): Generator<number, void, void> {
+  /**
+   * @internal The interrupt handler, resumed by its events: sleeps until an MSI, handles it
+   * (taking the time its accesses cost), applies the effects, then wakes a waiting workload.
+   */
+  onEvent(_kind: number, _arg: number): void {
     for (;;) {
-      if (!this.msiPending) {
-        yield WAIT;
-        continue;
+      if (this.irqPhase === IRQ_TOP) {
+        if (!this.msiPending) {
+          this.irqSleeping = true;
+          return;
+        }
+        this.msiPending = false;
+        this.port.takeCost();
+        this.handleIrq();
+        this.irqPhase = IRQ_HANDLED;
+        const t = this.spent();
+        if (t > 0) {
+          this.sim.schedule(t, this, 0);
+          return;
+        }
       }
-      this.msiPending = false;
-      this.port.takeCost();
-      this.handleIrq();
-      const t = this.spent();
-      if (t > 0) yield t;
-      this.afterIrq();
-      const t2 = this.spent();
-      if (t2 > 0) yield t2;
+      if (this.irqPhase === IRQ_HANDLED) {
+        this.afterIrq();
+        this.irqPhase = IRQ_APPLIED;
+        const t2 = this.spent();
+        if (t2 > 0) {
+          this.sim.schedule(t2, this, 0);
+          return;
+        }
+      }
       this.wakeWaiter();
+      this.irqPhase = IRQ_TOP;
     }
   }
 

@@ -152,7 +152,7 @@ function engineOf(idx: number): number {
 }
 
 /** ELSP: four dword writes fill two descriptors; the 4th submits. Reads return 0. */
-class ElspHandler implements MmioHandler {
+export class ElspHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   read(): number {
     return 0;
@@ -164,7 +164,7 @@ class ElspHandler implements MmioHandler {
 }
 
 /** TIMESTAMP / ACTHD: from hardware while the vGPU owns the engine, else the vreg. */
-class HwWhenOwnedHandler implements MmioHandler {
+export class HwWhenOwnedHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   read(v: Vgpu, idx: number): number {
     const e = engineOf(idx);
@@ -178,7 +178,7 @@ class HwWhenOwnedHandler implements MmioHandler {
  * RING_MODE: enabling the run list (or PPGTT) before the guest read PVINFO marks an
  * unsupported guest (failsafe); otherwise selects execlist submission.
  */
-class RingModeHandler implements MmioHandler {
+export class RingModeHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   read(v: Vgpu, idx: number): number {
     return v.vreg[idx];
@@ -198,7 +198,7 @@ class RingModeHandler implements MmioHandler {
 }
 
 /** Forcewake request: masked semantics; the ACK register mirrors the request. */
-class ForcewakeHandler implements MmioHandler {
+export class ForcewakeHandler implements MmioHandler {
   read(v: Vgpu, idx: number): number {
     return v.vreg[idx];
   }
@@ -212,7 +212,7 @@ class ForcewakeHandler implements MmioHandler {
 }
 
 /** Fences: a vGPU sees only its own count; writes reach its reserved physical fences. */
-class FenceHandler implements MmioHandler {
+export class FenceHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   private fence(v: Vgpu, idx: number): number {
     const n = ((idx << 2) - FENCE_REG_GEN6_LO) >>> 3;
@@ -239,7 +239,7 @@ class FenceHandler implements MmioHandler {
 }
 
 /** Interrupt registers: master (enable bit), IMR, IIR (write 1 to clear), IER. */
-class IrqHandler implements MmioHandler {
+export class IrqHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   read(v: Vgpu, idx: number): number {
     return v.vreg[idx];
@@ -258,7 +258,7 @@ class IrqHandler implements MmioHandler {
 }
 
 /** GDRST: full or per-engine reset of the vGPU; reads 0 once done. */
-class GdrstHandler implements MmioHandler {
+export class GdrstHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   read(v: Vgpu, idx: number): number {
     return v.vreg[idx];
@@ -273,7 +273,7 @@ class GdrstHandler implements MmioHandler {
 }
 
 /** PIPECONF: enable sets the state bit and starts the vblank timer. */
-class PipeconfHandler implements MmioHandler {
+export class PipeconfHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   read(v: Vgpu, idx: number): number {
     return v.vreg[idx];
@@ -288,7 +288,7 @@ class PipeconfHandler implements MmioHandler {
 }
 
 /** Plane SURF: copied to SURFLIVE, flip counted, flip-done raised at the next vblank. */
-class SurfHandler implements MmioHandler {
+export class SurfHandler implements MmioHandler {
   read(v: Vgpu, idx: number): number {
     return v.vreg[idx];
   }
@@ -312,7 +312,7 @@ const PV_WRITABLE_LAST = (VGT_PVINFO_PAGE + PVINFO.execlistContextDescriptorHi) 
  * resources" (failsafe); g2v_notify carries PPGTT create/destroy; display_ready, cursor
  * hot spot, pdp[] and the execlist descriptor are guest-writable, the rest read-only.
  */
-class PvinfoHandler implements MmioHandler {
+export class PvinfoHandler implements MmioHandler {
   constructor(private readonly h: MmioHooks) {}
   read(v: Vgpu, idx: number): number {
     v.pvAware = true;
@@ -330,7 +330,7 @@ class PvinfoHandler implements MmioHandler {
 }
 
 /** TLB invalidation: deferred to the next switch to this vGPU. */
-class TlbHandler implements MmioHandler {
+export class TlbHandler implements MmioHandler {
   read(v: Vgpu, idx: number): number {
     return v.vreg[idx];
   }

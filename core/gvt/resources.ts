@@ -38,7 +38,7 @@ export interface ResourceShortage {
 const MiB = 1024 * 1024;
 
 /** First-fit allocator over one address range. */
-class RangeAllocator {
+export class RangeAllocator {
   private readonly used: GmRange[] = [];
 
   constructor(readonly start: number, readonly end: number) {}

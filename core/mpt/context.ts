@@ -118,6 +118,16 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
     this.sim.schedule(ns, this, EV_TIMER, slot);
   }
 
+  /**
+   * Timers set with {@link after} that have not fired yet. Their callbacks are closures, which
+   * a snapshot cannot hold: a snapshot taken while one is pending is refused.
+   */
+  pendingTimers(): number {
+    let n = 0;
+    for (const t of this.timers) if (t !== null && t !== undefined) n++;
+    return n;
+  }
+
   /** @internal fires a backend timer or delivers an MSI */
   onEvent(kind: number, slot: number): void {
     if (kind === EV_MSI) {

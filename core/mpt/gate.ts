@@ -192,7 +192,7 @@ const ACT_NONE = 0, ACT_ERROR = 1, ACT_THROW = 2, ACT_WRONG = 3;
 const MAX_VGPUS = 16;
 
 /** Runtime state of one fault rule. */
-class FaultState {
+export class FaultState {
   seen = 0;
   applied = 0;
   constructor(readonly rule: FaultRule) {}
@@ -240,6 +240,7 @@ export class MptGate {
   private readonly handles: Handle[] = new Array(MAX_VGPUS).fill(undefined);
   private readonly attached = new Uint8Array(MAX_VGPUS);
   private readonly vmNames: string[] = new Array(MAX_VGPUS).fill("");
+  private readonly infos: (VgpuInfo | null)[] = new Array(MAX_VGPUS).fill(null);
   private readonly rulesByOp: FaultState[][] = [];
   private readonly has: boolean[] = new Array(N_OPS).fill(false);
   private readonly pinFallback: Map<number, number>[] = [];
@@ -373,6 +374,11 @@ export class MptGate {
     this.post(O_HOST_EXIT, 0);
   }
 
+  /** The description a vGPU was attached with (null if not attached). */
+  infoOf(id: number): VgpuInfo | null {
+    return this.infos[id] ?? null;
+  }
+
   /** Creates the backend's per-vGPU state; false if the backend failed (vGPU not attached). */
   attachVgpu(info: VgpuInfo): boolean {
     const id = info.id;
@@ -395,6 +401,7 @@ export class MptGate {
     if (ok) {
       this.handles[id] = handle;
       this.attached[id] = 1;
+      this.infos[id] = { ...info };
     }
     this.post(O_ATTACH, id);
     return ok;
@@ -414,6 +421,7 @@ export class MptGate {
     }
     this.attached[id] = 0;
     this.handles[id] = undefined;
+    this.infos[id] = null;
     this.pinFallback[id].clear();
     this.post(O_DETACH, id);
   }

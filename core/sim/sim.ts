@@ -7,7 +7,8 @@
  * recycled slot; the heap holds slot numbers. Scheduling allocates nothing once the arrays
  * have grown to the working size. Sequential logic is written either as an {@link EventSink}
  * state machine (`onEvent(kind, arg)`) or as a generator process ({@link Sim.spawn}) that
- * yields delays in nanoseconds.
+ * yields delays in nanoseconds. The world uses state machines only: their state is plain data,
+ * which a heap snapshot can capture; a generator's suspended state cannot be.
  */
 
 import { Streams } from "./rng.ts";

@@ -1,9 +1,10 @@
 /**
- * The workload interpreter: runs a {@link WorkloadSpec} body as a generator process
- * ({@link Sim.spawn}) against a {@link DriverPort} (the native driver, or the guest driver
- * inside a VM). It resolves every {@link Dist} from one seeded {@link Rng} stream and
- * implements `every` / `repeat` / `choose` / `think` / `wait` with an explicit frame stack,
- * so running a loop allocates nothing per iteration.
+ * The workload interpreter: runs a {@link WorkloadSpec} body as an explicit state machine
+ * (an {@link EventSink} whose whole state is plain data, so a snapshot can capture it) against
+ * a {@link DriverPort} (the native driver, or the guest driver inside a VM). It resolves every
+ * {@link Dist} from one seeded {@link Rng} stream and implements `every` / `repeat` /
+ * `choose` / `think` / `wait` with an explicit frame stack, so running a loop allocates
+ * nothing per iteration.
  *
  * Time: every port method returns the simulated time the operation takes: a delay in ns
  * (>= 0), or {@link WAIT}, meaning the port will call `waker.wake()` later (from an event,
@@ -11,7 +12,7 @@
  */
 
 import type { Rng } from "../sim/rng.ts";
-import { type ProcessBody, type Sim, WAIT } from "../sim/sim.ts";
+import { type EventSink, type Sim, WAIT } from "../sim/sim.ts";
 import type { Dist, MisbehaviourKind, WorkloadOp, WorkloadSpec } from "../scenario.ts";
 import { emptyMix, type MixCounts } from "../cmd/batch.ts";
 import { engineId } from "../cmd/table.ts";
@@ -19,7 +20,7 @@ import { engineId } from "../cmd/table.ts";
 export type { MixCounts } from "../cmd/batch.ts";
 export { WAIT } from "../sim/sim.ts";
 
-/** Something that can be woken (a {@link Process}). */
+/** Something that can be woken (a {@link WorkloadRunner}, or a {@link Process}). */
 export interface Waker {
   /** Resumes the waiting process. */
   wake(): void;
@@ -96,9 +97,17 @@ export function sampleCount(d: Dist, rng: Rng): number {
 }
 
 const M_ONCE = 0, M_REPEAT = 1, M_FOREVER = 2, M_EVERY = 3;
+/** Where the next resumption continues: before the first op, the loop top, a loop restart. */
+const P_START = 0, P_LOOP = 1, P_RESTART = 2, P_DONE = 3;
+/** {@link WorkloadRunner.advance} result: the body has finished. */
+const DONE = -2;
 
-/** Runs one workload against one port. Create it, then `sim.spawn(runner.body())`. */
-export class WorkloadRunner {
+/**
+ * Runs one workload against one port: create it, then {@link spawn}. It is its own event
+ * sink and waker (the workload's vCPU): `suspend` / `resume` freeze and unfreeze it, `wake`
+ * resumes it after a port returned {@link WAIT}.
+ */
+export class WorkloadRunner implements EventSink, Waker {
   /** What has been done so far. */
   readonly counters: RunnerCounters = {
     batches: 0,
@@ -113,6 +122,13 @@ export class WorkloadRunner {
   };
   /** True once the body has finished (a workload with a forever loop never finishes). */
   finished = false;
+  /** True once the body has finished (as a process: nothing more is scheduled). */
+  done = false;
+  /** True while suspended (a paused VM's vCPUs). */
+  suspended = false;
+  private sleeping = false;
+  private resumeDue = false;
+  private phase = P_START;
 
   private readonly mix: MixCounts = emptyMix();
   private ops: WorkloadOp[][] = [];
@@ -137,11 +153,46 @@ export class WorkloadRunner {
     private readonly rng: Rng,
   ) {}
 
-  /** Starts the workload as a process after `delay` ns; returns the process. */
-  spawn(delay = 0): { wake(): void; done: boolean } {
-    const p = this.sim.spawn(this.body(), delay);
-    this.port.bind(p);
-    return p;
+  /** Starts the workload after `delay` ns (binds the port to this runner); returns it. */
+  spawn(delay = 0): WorkloadRunner {
+    this.sim.schedule(delay, this, 0);
+    this.port.bind(this);
+    return this;
+  }
+
+  /** Resumes a runner waiting after {@link WAIT}; no effect otherwise. */
+  wake(): void {
+    if (this.sleeping && !this.done) {
+      this.sleeping = false;
+      this.sim.schedule(0, this, 0);
+    }
+  }
+
+  /** Freezes the runner: a resumption that falls due is held until {@link resume}. */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  /** Unfreezes a suspended runner, running a held resumption now. */
+  resume(): void {
+    if (!this.suspended) return;
+    this.suspended = false;
+    if (this.resumeDue) {
+      this.resumeDue = false;
+      this.sim.schedule(0, this, 0);
+    }
+  }
+
+  /** @internal a resumption fell due: run the body to its next delay or wait */
+  onEvent(_kind: number, _arg: number): void {
+    if (this.suspended) {
+      this.resumeDue = true;
+      return;
+    }
+    const r = this.advance();
+    if (r === DONE) this.done = true;
+    else if (r === WAIT) this.sleeping = true;
+    else this.sim.schedule(r, this, 0);
   }
 
   /** Pushes a loop frame. */
@@ -166,10 +217,21 @@ export class WorkloadRunner {
     this.timed.pop();
   }
 
-  /** The generator body (use {@link spawn}, or spawn it yourself after `port.bind`). */
-  *body(): ProcessBody {
+  /**
+   * Runs the body from where it stopped to its next delay (ns), {@link WAIT}, or
+   * {@link DONE}; the continuation point is kept in `phase`, the loops in the frame stack.
+   */
+  private advance(): number {
     const rng = this.rng, port = this.port, c = this.counters, mix = this.mix;
-    this.push(this.spec.body, M_ONCE, 1, 0);
+    if (this.phase === P_START) {
+      this.push(this.spec.body, M_ONCE, 1, 0);
+      this.phase = P_LOOP;
+    } else if (this.phase === P_RESTART) {
+      const f = this.ops.length - 1;
+      this.timed[f] = this.sim.now;
+      this.idx[f] = 0;
+      this.phase = P_LOOP;
+    } else if (this.phase === P_DONE) return DONE;
     while (this.ops.length > 0) {
       const f = this.ops.length - 1;
       const ops = this.ops[f];
@@ -184,14 +246,16 @@ export class WorkloadRunner {
           if (this.sim.now < next) {
             this.start[f] = next;
             this.idx[f] = 0;
-            yield next - this.sim.now;
-            continue;
+            return next - this.sim.now;
           }
           c.overruns++;
           this.start[f] = this.sim.now;
         }
         // A loop iteration must take time, or a zero-time body would spin forever.
-        if (this.timed[f] === this.sim.now) yield 1;
+        if (this.timed[f] === this.sim.now) {
+          this.phase = P_RESTART;
+          return 1;
+        }
         this.timed[f] = this.sim.now;
         this.idx[f] = 0;
         continue;
@@ -258,9 +322,10 @@ export class WorkloadRunner {
           r = port.misbehave(op.kind, op.count);
           break;
       }
-      if (r === WAIT) yield WAIT;
-      else if (r > 0) yield r;
+      if (r === WAIT || r > 0) return r;
     }
     this.finished = true;
+    this.phase = P_DONE;
+    return DONE;
   }
 }

@@ -1,0 +1,643 @@
+/**
+ * Heap snapshots of a {@link World}: a generic, cycle-aware object-graph serialiser over the
+ * world's data, taken at a quiescent point (between two events).
+ *
+ * Capture walks the graph breadth-first from the world and gives every object an id; an
+ * object is recorded with its canonical path (the first path the walk reached it by), its
+ * kind and, for class instances, a registry name ({@link SNAPSHOT_CLASSES}), so it is
+ * re-created with the right prototype. Typed arrays are recorded as views of their buffers
+ * (buffers as base64, shared buffers once); Maps, Sets, arrays (sparse ones as index/value
+ * pairs) and plain objects by their contents. Function values are not data: a function is
+ * recorded only by its canonical path.
+ *
+ * Restore takes a world freshly built from the same scenario (which holds every
+ * function-valued part: handler tables, closures over the world's objects, backend methods)
+ * and replaces its data in place: an object of the snapshot whose canonical path reaches an
+ * object of the same kind and class in the fresh world reuses that object (so closures that
+ * captured it see the restored data), every other one is created; function slots keep the
+ * fresh world's function at the same path.
+ *
+ * Backend handles are opaque to the walk (`MptGate.handles`): the backend serialises them
+ * through its `save(handle)` / `restore(handle, state)` (core/snapshot.ts).
+ * @module
+ */
+
+import { World } from "./world.ts";
+import { VmRuntime } from "./world.ts";
+import { Process, Sim } from "./sim/sim.ts";
+import { Rng, Streams } from "./sim/rng.ts";
+import { FaultState, MptGate } from "./mpt/gate.ts";
+import { SimBackendContext } from "./mpt/context.ts";
+import { TraceLog } from "./metrics/trace.ts";
+import { TraceLogTracer } from "./gvt/tracer.ts";
+import { Gvt } from "./gvt/vgpu.ts";
+import { ExeclistSlot, VirtualExeclist } from "./gvt/execlist.ts";
+import { Scanner, ScanResult } from "./gvt/scanner.ts";
+import { GgttShadow, VirtualGgtt } from "./gvt/gtt.ts";
+import {
+  ElspHandler,
+  FenceHandler,
+  ForcewakeHandler,
+  GdrstHandler,
+  HwWhenOwnedHandler,
+  IrqHandler,
+  PipeconfHandler,
+  PvinfoHandler,
+  RingModeHandler,
+  SurfHandler,
+  TlbHandler,
+} from "./gvt/handlers.ts";
+import { MmioEmulator, MmioTable } from "./gvt/mmio.ts";
+import { SlicePolicy } from "./gvt/policies/slices.ts";
+import { TbsPolicy } from "./gvt/policies/tbs.ts";
+import { PpgttMm, PpgttShadow, ShadowPage, VgpuPpgtt } from "./gvt/ppgtt.ts";
+import { Workload } from "./gvt/workload.ts";
+import { HostBuffer, HostGm } from "./gvt/host_gm.ts";
+import { Dispatcher } from "./gvt/dispatch.ts";
+import { VirtualDisplay } from "./gvt/display.ts";
+import { InvariantChecker } from "./gvt/invariant.ts";
+import { GmPartition, RangeAllocator } from "./gvt/resources.ts";
+import { GvtCounters, Samples, VgpuCounters } from "./gvt/counters.ts";
+import { OosPage, OosPool } from "./gvt/oos.ts";
+import { GvtScheduler } from "./gvt/sched.ts";
+import { Vgpu, VgpuSchedData } from "./gvt/vgpu_state.ts";
+import { VirtualIrq } from "./gvt/irq.ts";
+import { CommandStreamer, StreamerStats } from "./hw/streamer.ts";
+import { Execlists } from "./hw/execlist.ts";
+import { Gpu } from "./hw/gpu.ts";
+import { HostMemory } from "./hw/memory.ts";
+import { Display } from "./hw/display.ts";
+import { IrqUnit } from "./hw/irq.ts";
+import { PciConfig } from "./hw/pci.ts";
+import { WorkloadRunner } from "./workload/runner.ts";
+import { DriverBatchOptions, EngineState, GfxObject, GuestDriver } from "./guest/driver.ts";
+import { GuestMemory } from "./guest/memory.ts";
+import { GuestMetrics, LatencyStats } from "./guest/metrics.ts";
+
+/** A class, as far as a snapshot needs one: its prototype. */
+type AnyClass = { readonly prototype: object };
+
+/** The classes whose instances a world snapshot may hold, by registry name. */
+export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
+  World,
+  VmRuntime,
+  Sim,
+  Process,
+  Rng,
+  Streams,
+  MptGate,
+  FaultState,
+  SimBackendContext,
+  TraceLog,
+  TraceLogTracer,
+  Gvt,
+  ExeclistSlot,
+  VirtualExeclist,
+  ScanResult,
+  Scanner,
+  GgttShadow,
+  VirtualGgtt,
+  ElspHandler,
+  FenceHandler,
+  ForcewakeHandler,
+  GdrstHandler,
+  HwWhenOwnedHandler,
+  IrqHandler,
+  PipeconfHandler,
+  PvinfoHandler,
+  RingModeHandler,
+  SurfHandler,
+  TlbHandler,
+  MmioEmulator,
+  MmioTable,
+  SlicePolicy,
+  TbsPolicy,
+  PpgttMm,
+  PpgttShadow,
+  ShadowPage,
+  VgpuPpgtt,
+  Workload,
+  HostBuffer,
+  HostGm,
+  Dispatcher,
+  VirtualDisplay,
+  InvariantChecker,
+  GmPartition,
+  RangeAllocator,
+  GvtCounters,
+  Samples,
+  VgpuCounters,
+  OosPage,
+  OosPool,
+  GvtScheduler,
+  Vgpu,
+  VgpuSchedData,
+  VirtualIrq,
+  CommandStreamer,
+  StreamerStats,
+  Execlists,
+  Gpu,
+  HostMemory,
+  Display,
+  IrqUnit,
+  PciConfig,
+  WorkloadRunner,
+  DriverBatchOptions,
+  EngineState,
+  GfxObject,
+  GuestDriver,
+  GuestMemory,
+  GuestMetrics,
+  LatencyStats,
+};
+
+const TYPED: Readonly<
+  Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView>
+> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+};
+
+/** An encoded value: a JSON primitive, or a tag for the rest. */
+export type EncodedValue =
+  | number
+  | string
+  | boolean
+  | null
+  | { $r: number }
+  | { $u: 1 }
+  | { $n: string };
+
+/** One object of a heap snapshot. */
+export type HeapRecord =
+  | { k: "o"; p: string; c?: string; f: Record<string, EncodedValue> }
+  | { k: "a"; p: string; e: EncodedValue[] }
+  | { k: "sa"; p: string; n: number; e: [number, EncodedValue][] }
+  | { k: "m"; p: string; e: [EncodedValue, EncodedValue][] }
+  | { k: "s"; p: string; e: EncodedValue[] }
+  | { k: "b"; p: string; n: number; d: BufferSegment[] }
+  | { k: "t"; p: string; c: string; b: number; o: number; n: number }
+  | { k: "f"; p: string };
+
+/**
+ * A run of a buffer: `[offset, base64]` (bytes) or `[offset, bytes, word]` (`bytes / 4`
+ * copies of one 32-bit little-endian word). Bytes not covered by a segment are zero.
+ */
+export type BufferSegment = [number, string] | [number, number, number];
+
+/** The object graph of a world: records in walk order; record 0 is the world. */
+export interface HeapSnapshot {
+  /** Every object reached, by id. */
+  objects: HeapRecord[];
+}
+
+/** The world graph cannot be captured or restored: one clear line. */
+export class HeapError {
+  /**
+   * Creates the error.
+   * @param message what is wrong, with the path in the world graph
+   */
+  constructor(readonly message: string) {}
+}
+
+/** Whether `key` of `owner` is outside the data graph (backend handles are opaque). */
+function opaque(owner: object, key: string): boolean {
+  return key === "handles" && owner instanceof MptGate;
+}
+
+const nameOfProto = new Map<object, string>(
+  Object.entries(SNAPSHOT_CLASSES).map(([n, c]) => [c.prototype as object, n]),
+);
+
+// ------------------------------------------------------------------------------ base64
+
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** Bytes as base64. */
+export function toBase64(u: Uint8Array): string {
+  const parts: string[] = [];
+  const CHUNK = 3 * 4096;
+  for (let s = 0; s < u.length; s += CHUNK) {
+    let out = "";
+    const e = Math.min(u.length, s + CHUNK);
+    for (let i = s; i < e; i += 3) {
+      const a = u[i], b = i + 1 < e ? u[i + 1] : 0, c = i + 2 < e ? u[i + 2] : 0;
+      const n = (a << 16) | (b << 8) | c;
+      out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] +
+        (i + 1 < e ? B64[(n >> 6) & 63] : "=") + (i + 2 < e ? B64[n & 63] : "=");
+    }
+    parts.push(out);
+  }
+  return parts.join("");
+}
+
+/** Base64 back to bytes; null when the text is not base64 of `n` bytes. */
+export function fromBase64(s: string, n: number): Uint8Array | null {
+  const u = new Uint8Array(n);
+  if (s.length !== Math.ceil(n / 3) * 4) return null;
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    const q = [0, 1, 2, 3].map((k) => {
+      const ch = s.charCodeAt(i + k);
+      return ch === 61 ? 0 : ch < 128 ? B64_INDEX[ch] : -1;
+    });
+    if (q.some((x) => x < 0)) return null;
+    const v = (q[0] << 18) | (q[1] << 12) | (q[2] << 6) | q[3];
+    if (o < n) u[o++] = (v >> 16) & 255;
+    if (o < n) u[o++] = (v >> 8) & 255;
+    if (o < n) u[o++] = v & 255;
+  }
+  return u;
+}
+
+const BLOCK = 1024;
+
+/** Kind of one block of a buffer: 0 zero, 1 one repeated word (in `word[0]`), 2 raw bytes. */
+function blockKind(
+  u: Uint8Array,
+  w: Uint32Array | null,
+  at: number,
+  end: number,
+  word: number[],
+): number {
+  if (w !== null && (end - at) % 4 === 0) {
+    const first = w[at / 4];
+    let same = true;
+    for (let i = at / 4 + 1; i < end / 4 && same; i++) same = w[i] === first;
+    if (same) {
+      word[0] = first;
+      return first === 0 ? 0 : 1;
+    }
+    return 2;
+  }
+  for (let i = at; i < end; i++) if (u[i] !== 0) return 2;
+  return 0;
+}
+
+/** A buffer as segments (zero runs left out, runs of one word folded). */
+export function encodeBuffer(buf: ArrayBuffer): BufferSegment[] {
+  const u = new Uint8Array(buf);
+  const w = buf.byteLength % 4 === 0 ? new Uint32Array(buf) : null;
+  const out: BufferSegment[] = [];
+  const word = [0];
+  let rawStart = -1, fillStart = -1, fillWord = 0;
+  const flushRaw = (end: number) => {
+    if (rawStart >= 0) out.push([rawStart, toBase64(u.subarray(rawStart, end))]);
+    rawStart = -1;
+  };
+  const flushFill = (end: number) => {
+    if (fillStart >= 0) out.push([fillStart, end - fillStart, fillWord]);
+    fillStart = -1;
+  };
+  for (let at = 0; at < u.length; at += BLOCK) {
+    const end = Math.min(u.length, at + BLOCK);
+    const k = blockKind(u, w, at, end, word);
+    if (k !== 1 || word[0] !== fillWord) flushFill(at);
+    if (k !== 2) flushRaw(at);
+    if (k === 1) {
+      if (fillStart < 0) {
+        fillStart = at;
+        fillWord = word[0];
+      }
+    } else if (k === 2 && rawStart < 0) rawStart = at;
+  }
+  flushFill(u.length);
+  flushRaw(u.length);
+  return out;
+}
+
+/** Writes segments from {@link encodeBuffer} into `buf` (zeroed first); false if malformed. */
+export function decodeBuffer(buf: ArrayBuffer, segs: unknown): boolean {
+  if (!Array.isArray(segs)) return false;
+  const u = new Uint8Array(buf);
+  u.fill(0);
+  const dv = new DataView(buf);
+  for (const sg of segs) {
+    if (!Array.isArray(sg)) return false;
+    const at = sg[0];
+    if (!Number.isInteger(at) || at < 0 || at > u.length) return false;
+    if (sg.length === 2 && typeof sg[1] === "string") {
+      const n = Math.floor((sg[1].length / 4) * 3) -
+        (sg[1].endsWith("==") ? 2 : sg[1].endsWith("=") ? 1 : 0);
+      const bytes = fromBase64(sg[1], n);
+      if (bytes === null || at + n > u.length) return false;
+      u.set(bytes, at);
+    } else if (sg.length === 3) {
+      const [, n, word] = sg;
+      if (!Number.isInteger(n) || n % 4 !== 0 || at + n > u.length || !Number.isInteger(word)) {
+        return false;
+      }
+      for (let i = at; i < at + n; i += 4) dv.setUint32(i, word >>> 0, true);
+    } else return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------------------ walking
+
+function childPathOfKey(p: string, k: unknown, i: number): string {
+  return typeof k === "object" && k !== null || typeof k === "function"
+    ? `${p}.<k${i}>`
+    : `${p}.<${typeof k}:${String(k)}>`;
+}
+
+/**
+ * Visits the world graph breadth-first: `visit(x, path)` for every object or function the
+ * first time it is reached. Children are reached in a fixed order (own enumerable string
+ * keys, elements, entries), so the same graph gives the same paths.
+ */
+function walk(root: object, visit: (x: object, path: string) => void): void {
+  const seen = new Set<object>();
+  const queue: object[] = [root], paths: string[] = ["w"];
+  seen.add(root);
+  const reach = (x: unknown, p: string): void => {
+    if ((typeof x !== "object" || x === null) && typeof x !== "function") return;
+    if (seen.has(x as object)) return;
+    seen.add(x as object);
+    queue.push(x as object);
+    paths.push(p);
+  };
+  for (let qi = 0; qi < queue.length; qi++) {
+    const x = queue[qi], p = paths[qi];
+    visit(x, p);
+    if (typeof x === "function") continue;
+    if (x instanceof ArrayBuffer) continue;
+    if (ArrayBuffer.isView(x)) {
+      reach(x.buffer, `${p}.buffer`);
+      continue;
+    }
+    if (x instanceof Map) {
+      let i = 0;
+      for (const [k, v] of x) {
+        reach(k, `${p}.<k${i}>`);
+        reach(v, childPathOfKey(p, k, i));
+        i++;
+      }
+      continue;
+    }
+    if (x instanceof Set) {
+      let i = 0;
+      for (const v of x) reach(v, `${p}.<s${i++}>`);
+      continue;
+    }
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        if (v !== null && (typeof v === "object" || typeof v === "function")) reach(v, `${p}.${i}`);
+      }
+      continue;
+    }
+    for (const k of Object.keys(x)) {
+      if (opaque(x, k)) continue;
+      reach((x as Record<string, unknown>)[k], `${p}.${k}`);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ capture
+
+/** Captures the data graph of `w` (call between events). A {@link HeapError} for data it cannot hold. */
+export function captureHeap(w: World): HeapSnapshot | HeapError {
+  const ids = new Map<object, number>();
+  const order: object[] = [], paths: string[] = [];
+  walk(w, (x, p) => {
+    ids.set(x, order.length);
+    order.push(x);
+    paths.push(p);
+  });
+  let bad: string | undefined;
+  const enc = (v: unknown, where: string): EncodedValue => {
+    switch (typeof v) {
+      case "number":
+        return Number.isFinite(v) && !Object.is(v, -0)
+          ? v
+          : { $n: String(Object.is(v, -0) ? "-0" : v) };
+      case "string":
+      case "boolean":
+        return v;
+      case "undefined":
+        return { $u: 1 };
+      case "object":
+      case "function":
+        if (v === null) return null;
+        return { $r: ids.get(v as object)! };
+      default:
+        bad ??= `${where} holds a ${typeof v}, which a snapshot cannot store`;
+        return null;
+    }
+  };
+  const objects: HeapRecord[] = [];
+  for (let i = 0; i < order.length && bad === undefined; i++) {
+    const x = order[i], p = paths[i];
+    if (typeof x === "function") objects.push({ k: "f", p });
+    else if (x instanceof ArrayBuffer) {
+      objects.push({ k: "b", p, n: x.byteLength, d: encodeBuffer(x) });
+    } else if (ArrayBuffer.isView(x)) {
+      const c = x.constructor.name;
+      if (!(c in TYPED)) {
+        bad = `${p} is a ${c}, which a snapshot cannot store`;
+        break;
+      }
+      const n = (x as unknown as { length: number }).length;
+      objects.push({ k: "t", p, c, b: ids.get(x.buffer)!, o: x.byteOffset, n });
+    } else if (x instanceof Map) {
+      objects.push({ k: "m", p, e: [...x].map(([k, v]) => [enc(k, p), enc(v, p)]) });
+    } else if (x instanceof Set) {
+      objects.push({ k: "s", p, e: [...x].map((v) => enc(v, p)) });
+    } else if (Array.isArray(x)) {
+      let empty = 0;
+      for (let j = 0; j < x.length; j++) if (x[j] === null) empty++;
+      if (x.length > 64 && empty * 2 > x.length) {
+        const e: [number, EncodedValue][] = [];
+        for (let j = 0; j < x.length; j++) if (x[j] !== null) e.push([j, enc(x[j], p)]);
+        objects.push({ k: "sa", p, n: x.length, e });
+      } else {
+        const e: EncodedValue[] = new Array(x.length);
+        for (let j = 0; j < x.length; j++) e[j] = enc(x[j], `${p}.${j}`);
+        objects.push({ k: "a", p, e });
+      }
+    } else {
+      const proto = Object.getPrototypeOf(x);
+      let c: string | undefined;
+      if (proto === null) c = "null";
+      else if (proto !== Object.prototype) {
+        c = nameOfProto.get(proto);
+        if (c === undefined) {
+          bad = `${p} is an instance of ${
+            proto.constructor?.name ?? "an unnamed class"
+          }, which is not registered for snapshots`;
+          break;
+        }
+      }
+      const f: Record<string, EncodedValue> = {};
+      for (const k of Object.keys(x)) {
+        if (opaque(x, k)) continue;
+        f[k] = enc((x as Record<string, unknown>)[k], `${p}.${k}`);
+      }
+      objects.push(c === undefined ? { k: "o", p, f } : { k: "o", p, c, f });
+    }
+  }
+  return bad !== undefined ? new HeapError(bad) : { objects };
+}
+
+// ------------------------------------------------------------------------------ restore
+
+function kindOf(x: object): string {
+  if (typeof x === "function") return "f";
+  if (x instanceof ArrayBuffer) return "b";
+  if (ArrayBuffer.isView(x)) return "t";
+  if (x instanceof Map) return "m";
+  if (x instanceof Set) return "s";
+  if (Array.isArray(x)) return "a";
+  return "o";
+}
+
+function classOf(x: object): string | undefined {
+  const proto = Object.getPrototypeOf(x);
+  if (proto === null) return "null";
+  if (proto === Object.prototype) return undefined;
+  return nameOfProto.get(proto) ?? `?${proto.constructor?.name}`;
+}
+
+/**
+ * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
+ * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
+ * A {@link HeapError} when the snapshot is malformed or needs a function the fresh world
+ * does not have.
+ */
+export function restoreHeap(fresh: World, snap: HeapSnapshot): HeapError | undefined {
+  try {
+    return restoreHeapUnchecked(fresh, snap);
+  } catch (e) {
+    return new HeapError(
+      `heap snapshot is malformed: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}
+
+function restoreHeapUnchecked(fresh: World, snap: HeapSnapshot): HeapError | undefined {
+  const recs = snap.objects;
+  if (!Array.isArray(recs) || recs.length === 0 || recs[0].k !== "o" || recs[0].c !== "World") {
+    return new HeapError("heap snapshot has no world");
+  }
+  const byPath = new Map<string, object>();
+  walk(fresh, (x, p) => byPath.set(p, x));
+  const used = new Set<object>();
+  const objs: (object | undefined)[] = new Array(recs.length);
+  const reused: boolean[] = new Array(recs.length).fill(false);
+  const isBuf = (i: number) => recs[i]?.k === "b";
+  // 1. identities: reuse fresh objects by path, create the others (buffers before views)
+  for (const pass of [0, 1]) {
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i];
+      if ((r.k === "t") !== (pass === 1)) continue;
+      const old = byPath.get(r.p);
+      const fit = old !== undefined && !used.has(old) && kindOf(old) === r.k &&
+        (r.k !== "o" || classOf(old) === r.c);
+      if (r.k === "f") {
+        if (typeof old === "function") objs[i] = old;
+        continue;
+      }
+      if (r.k === "b") {
+        if (fit && (old as ArrayBuffer).byteLength === r.n) {
+          objs[i] = old;
+          reused[i] = true;
+        } else objs[i] = new ArrayBuffer(r.n);
+      } else if (r.k === "t") {
+        const C = TYPED[r.c];
+        if (C === undefined || !isBuf(r.b)) return new HeapError(`${r.p}: bad typed array`);
+        const buf = objs[r.b] as ArrayBuffer;
+        const v = old as ArrayBufferView | undefined;
+        if (
+          fit && v!.constructor === C && v!.buffer === buf && v!.byteOffset === r.o &&
+          (v as unknown as { length: number }).length === r.n
+        ) {
+          objs[i] = v;
+          reused[i] = true;
+        } else objs[i] = new C(buf, r.o, r.n);
+      } else if (fit) {
+        objs[i] = old;
+        reused[i] = true;
+      } else if (r.k === "a" || r.k === "sa") objs[i] = [];
+      else if (r.k === "m") objs[i] = new Map();
+      else if (r.k === "s") objs[i] = new Set();
+      else if (r.k === "o") {
+        if (r.c === undefined) objs[i] = {};
+        else if (r.c === "null") objs[i] = Object.create(null);
+        else {
+          const C = SNAPSHOT_CLASSES[r.c];
+          if (C === undefined) return new HeapError(`${r.p}: unknown class ${r.c}`);
+          objs[i] = Object.create(C.prototype);
+        }
+      } else return new HeapError(`${(r as { p: string }).p}: unknown record kind`);
+      if (objs[i] !== undefined) used.add(objs[i]!);
+    }
+  }
+  const dec = (v: EncodedValue, where: string): unknown => {
+    if (v === null || typeof v !== "object") return v;
+    if ("$r" in v) {
+      const o = objs[v.$r];
+      if (o === undefined) {
+        const r = recs[v.$r];
+        throw new Error(
+          r?.k === "f"
+            ? `the function at ${r.p} (used at ${where}) has no counterpart in the rebuilt world`
+            : `${where} refers to a missing object`,
+        );
+      }
+      return o;
+    }
+    if ("$u" in v) return undefined;
+    if ("$n" in v) return v.$n === "-0" ? -0 : Number(v.$n);
+    throw new Error(`${where}: unknown value tag`);
+  };
+  // 2. contents
+  for (let i = 0; i < recs.length; i++) {
+    const r = recs[i], x = objs[i];
+    if (x === undefined || r.k === "f" || r.k === "t") continue;
+    if (r.k === "b") {
+      if (!decodeBuffer(x as ArrayBuffer, r.d)) {
+        return new HeapError(`${r.p}: bad buffer contents`);
+      }
+    } else if (r.k === "a") {
+      const a = x as unknown[];
+      a.length = r.e.length;
+      for (let j = 0; j < r.e.length; j++) a[j] = dec(r.e[j], `${r.p}.${j}`);
+    } else if (r.k === "sa") {
+      const a = x as unknown[];
+      a.length = r.n;
+      a.fill(null);
+      for (const [j, v] of r.e) a[j] = dec(v, `${r.p}.${j}`);
+    } else if (r.k === "m") {
+      const m = x as Map<unknown, unknown>;
+      m.clear();
+      for (const [k, v] of r.e) m.set(dec(k, r.p), dec(v, r.p));
+    } else if (r.k === "s") {
+      const s = x as Set<unknown>;
+      s.clear();
+      for (const v of r.e) s.add(dec(v, r.p));
+    } else if (r.k === "o") {
+      const o = x as Record<string, unknown>;
+      if (Object.isFrozen(o) && reused[i]) continue;
+      for (const k of Object.keys(o)) if (!(k in r.f) && !opaque(o, k)) delete o[k];
+      for (const [k, v] of Object.entries(r.f)) {
+        if (
+          reused[i] && v !== null && typeof v === "object" && "$r" in v &&
+          recs[v.$r]?.k === "f" && typeof o[k] === "function"
+        ) continue; // the fresh world's function in the same slot
+        o[k] = dec(v, `${r.p}.${k}`);
+      }
+    }
+  }
+  if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
+  return undefined;
+}
