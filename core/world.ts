@@ -14,6 +14,7 @@ import type { MptGate } from "./mpt/gate.ts";
 import type { SimBackendContext } from "./mpt/context.ts";
 import { Gvt, isCreateError } from "./gvt/vgpu.ts";
 import type { Vgpu } from "./gvt/vgpu_state.ts";
+import type { VgpuCounters } from "./gvt/counters.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestDriver } from "./guest/driver.ts";
 import { WorkloadRunner } from "./workload/runner.ts";
@@ -52,6 +53,8 @@ export class VmRuntime {
   activeNs = 0;
   /** Render-engine busy time at the last sample (ns), for the share series. */
   lastBusy = 0;
+  /** Counters of the vGPUs this VM had before a stop and a new start (results add them up). */
+  readonly earlierCounters: VgpuCounters[] = [];
 
   /**
    * @param spec the VM's declaration
@@ -280,6 +283,7 @@ export class World implements EventSink {
       this.sim.streams.stream(`vm:${vm.spec.name}`),
     );
     this.idHistory.push({ t: this.sim.now, id: v.id, vm: vm.spec.name });
+    if (vm.vgpu) vm.earlierCounters.push(vm.vgpu.counters);
     Object.assign(vm, {
       vgpu: v,
       mem,

@@ -49,6 +49,8 @@ Deno.test("world: VMs follow the timeline, and their work follows their state", 
   w.run(750e6);
   assert.equal(w.stateOf(c), "stopped");
   assert.equal(c.vgpu!.destroyed, true, "a stopped VM's vGPU is destroyed and its resources freed");
+  const before = c.vgpu!.counters.workloadsCreated;
+  assert.ok(before > 0);
   w.run(850e6);
   assert.equal(w.stateOf(c), "running");
   assert.equal(c.vgpu!.destroyed, false, "restarted on a new vGPU");
@@ -63,4 +65,9 @@ Deno.test("world: VMs follow the timeline, and their work follows their state", 
   // time slice until the next stage-0 balance (upstream); the best-effort policy from
   // 900 ms on schedules it at once.
   assert.ok(r.vms[2].frames > 10, `c: ${r.vms[2].frames} frames`);
+  // results add up every vGPU the VM had, the one before the stop included
+  assert.equal(
+    r.vms[2].counters["workloads.created"],
+    before + c.vgpu!.counters.workloadsCreated,
+  );
 });

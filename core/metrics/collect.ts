@@ -20,25 +20,26 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
   const now = w.sim.now;
   const vms: VmResult[] = w.vms.map((vm) => {
     const v = vm.vgpu;
-    const c = v?.counters;
+    // every vGPU the VM had (a stop and a new start gives it a new one)
+    const all = v ? [...vm.earlierCounters, v.counters] : vm.earlierCounters;
     const engines = {} as Record<EngineName, EngineUse>;
     ENGINE_NAMES.forEach((n, e) => {
-      const busyNs = c ? c.busyNs[e] : 0;
+      const busyNs = all.reduce((a, c) => a + c.busyNs[e], 0);
       engines[n] = { busyNs, share: now > 0 ? busyNs / now : 0 };
     });
     const m = vm.driver?.metrics;
     const active = vm.activeUntil(now);
     const completed = m ? m.completed.reduce((a, b) => a + b, 0) : 0;
     const traps: Record<string, number> = { mmio: 0, gtt: 0, pagetrack: 0, cfg: 0, total: 0 };
-    if (c) {
+    for (const c of all) {
       TRAP_CLASSES.forEach((name, i) => {
         if (i === TC.gtt) traps.gtt += c.traps[i];
         else if (i === TC.cfg) traps.cfg += c.traps[i];
         else if (name !== "guest_mem") traps.mmio += c.traps[i];
       });
-      traps.pagetrack = c.wpTraps;
-      traps.total = traps.mmio + traps.gtt + traps.pagetrack + traps.cfg;
+      traps.pagetrack += c.wpTraps;
     }
+    traps.total = traps.mmio + traps.gtt + traps.pagetrack + traps.cfg;
     const lat = m?.latencyAll;
     const throughput = active > 0 ? completed / (active / 1e9) : 0;
     const base = native[vm.spec.name];
@@ -73,7 +74,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       },
       traps,
       counters: sorted({
-        ...(c ? vgpuCounterRecord(c) : {}),
+        ...addUp(all.map(vgpuCounterRecord)),
         ...(v ? backendCounters(w, v.id) : {}),
         ...(m
           ? Object.fromEntries(
@@ -153,6 +154,14 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
   };
   results.expectations = evaluateExpectations(results, w.scenario.expects);
   return results;
+}
+
+/** Key-wise sum of counter records. */
+function addUp(records: Record<string, number>[]): Record<string, number> {
+  if (records.length === 1) return records[0];
+  const out: Record<string, number> = {};
+  for (const r of records) for (const [k, x] of Object.entries(r)) out[k] = (out[k] ?? 0) + x;
+  return out;
 }
 
 /** Per-vGPU backend work: calls per MPT op, total backend time, and interrupt delivery cost. */
