@@ -53,7 +53,7 @@ export class VmRuntime {
   activeNs = 0;
   /** Render-engine busy time at the last sample (ns), for the share series. */
   lastBusy = 0;
-  /** Counters of the vGPUs this VM had before a stop and a new start (results add them up). */
+  /** @internal Counters of the vGPUs this VM had before a stop and a new start (results add them up). */
   readonly earlierCounters: VgpuCounters[] = [];
 
   /**
