@@ -58,6 +58,15 @@ import type {
   VgpuInfo,
 } from "../core/mpt/types.ts";
 import { MPT_EFAULT, MPT_EINVAL, MPT_EIO, MPT_OK } from "../core/mpt/types.ts";
+import {
+  allOnes,
+  bool,
+  loadSparseBytes,
+  num,
+  record,
+  rows,
+  sparseBytes,
+} from "../core/mpt/saved_state.ts";
 import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
@@ -686,61 +695,5 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
   };
   return backend;
 };
-
-/** Non-zero bytes of `u` as flat (index, value) pairs (a snapshot of a sparse byte map). */
-function sparseBytes(u: Uint8Array): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < u.length; i++) if (u[i] !== 0) out.push(i, u[i]);
-  return out;
-}
-
-/** Writes pairs from {@link sparseBytes} back into a zeroed `u`. */
-function loadSparseBytes(u: Uint8Array, pairs: unknown, what: string): void {
-  if (!Array.isArray(pairs) || pairs.length % 2 !== 0) throw new Error(`bad ${what}`);
-  u.fill(0);
-  for (let i = 0; i < pairs.length; i += 2) {
-    const at = pairs[i], v = pairs[i + 1];
-    if (!Number.isInteger(at) || at < 0 || at >= u.length || !Number.isInteger(v)) {
-      throw new Error(`bad ${what}`);
-    }
-    u[at] = v;
-  }
-}
-
-/** A saved state as a record (throws for anything else). */
-function record(state: unknown): Record<string, unknown> {
-  if (typeof state !== "object" || state === null || Array.isArray(state)) {
-    throw new Error("saved state is not an object");
-  }
-  return state as Record<string, unknown>;
-}
-
-/** A finite number field of a saved state. */
-function num(s: Record<string, unknown>, k: string): number {
-  const v = s[k];
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`saved ${k} is not a number`);
-  return v;
-}
-
-/** A boolean field of a saved state. */
-function bool(s: Record<string, unknown>, k: string): boolean {
-  const v = s[k];
-  if (typeof v !== "boolean") throw new Error(`saved ${k} is not a boolean`);
-  return v;
-}
-
-/** An array-of-number-arrays field of a saved state. */
-function rows(s: Record<string, unknown>, k: string, width: number): number[][] {
-  const v = s[k];
-  if (
-    !Array.isArray(v) ||
-    !v.every((r) => Array.isArray(r) && r.length === width && r.every(Number.isFinite))
-  ) throw new Error(`saved ${k} is malformed`);
-  return v as number[][];
-}
-
-function allOnes(size: number): number {
-  return size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * size) - 1;
-}
 
 export default createXenBackend;

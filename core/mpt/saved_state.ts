@@ -1,0 +1,63 @@
+/**
+ * Helpers for backends' `save` / `restore` (snapshots) and their trap paths: sparse byte maps
+ * as (index, value) pairs, and typed field readers that reject a malformed saved state with a
+ * message naming the field. Shared by the built-in backends; third-party ones may use them.
+ * @module
+ */
+
+/** Non-zero bytes of `u` as flat (index, value) pairs (a snapshot of a sparse byte map). */
+export function sparseBytes(u: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < u.length; i++) if (u[i] !== 0) out.push(i, u[i]);
+  return out;
+}
+
+/** Writes pairs from {@link sparseBytes} back into a zeroed `u`. */
+export function loadSparseBytes(u: Uint8Array, pairs: unknown, what: string): void {
+  if (!Array.isArray(pairs) || pairs.length % 2 !== 0) throw new Error(`bad ${what}`);
+  u.fill(0);
+  for (let i = 0; i < pairs.length; i += 2) {
+    const at = pairs[i], v = pairs[i + 1];
+    if (!Number.isInteger(at) || at < 0 || at >= u.length || !Number.isInteger(v)) {
+      throw new Error(`bad ${what}`);
+    }
+    u[at] = v;
+  }
+}
+
+/** A saved state as a record (throws for anything else). */
+export function record(state: unknown): Record<string, unknown> {
+  if (typeof state !== "object" || state === null || Array.isArray(state)) {
+    throw new Error("saved state is not an object");
+  }
+  return state as Record<string, unknown>;
+}
+
+/** A finite number field of a saved state. */
+export function num(s: Record<string, unknown>, k: string): number {
+  const v = s[k];
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`saved ${k} is not a number`);
+  return v;
+}
+
+/** A boolean field of a saved state. */
+export function bool(s: Record<string, unknown>, k: string): boolean {
+  const v = s[k];
+  if (typeof v !== "boolean") throw new Error(`saved ${k} is not a boolean`);
+  return v;
+}
+
+/** An array-of-number-arrays field of a saved state. */
+export function rows(s: Record<string, unknown>, k: string, width: number): number[][] {
+  const v = s[k];
+  if (
+    !Array.isArray(v) ||
+    !v.every((r) => Array.isArray(r) && r.length === width && r.every(Number.isFinite))
+  ) throw new Error(`saved ${k} is malformed`);
+  return v as number[][];
+}
+
+/** All ones in `size` bytes: what a read of an unclaimed bus address returns. */
+export function allOnes(size: number): number {
+  return size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * Math.max(0, size)) - 1;
+}
