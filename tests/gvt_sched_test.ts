@@ -1,36 +1,6 @@
 import assert from "node:assert/strict";
-import { addGuest, gvtRig, mix } from "./gvt_util.ts";
-import { MS, SEC, US } from "../core/sim/sim.ts";
-import type { GuestDriver } from "../core/guest/driver.ts";
-import type { Sim } from "../core/sim/sim.ts";
-import type { Vgpu } from "../core/gvt/vgpu_state.ts";
-
-/** Keeps a guest's render engine busy: two batches in flight at all times. */
-function alwaysBusy(sim: Sim, drv: GuestDriver, draws = 25): void {
-  sim.spawn((function* (): Generator<number, void, void> {
-    yield drv.boot();
-    for (;;) {
-      while (drv.inFlight(0) < 2) yield drv.submitBatch(0, mix({ draw: draws }));
-      yield 50 * US;
-    }
-  })());
-}
-
-/** Render busy time of each vGPU in each window [t0 + k w, t0 + (k+1) w). */
-function windows(sim: Sim, vs: Vgpu[], t0: number, w: number, n: number): number[][] {
-  const out: number[][] = [];
-  const at = (k: number) => {
-    sim.runUntil(t0 + k * w);
-    return vs.map((v) => v.counters.busyNs[0]);
-  };
-  let prev = at(0);
-  for (let k = 1; k <= n; k++) {
-    const cur = at(k);
-    out.push(cur.map((c, i) => c - prev[i]));
-    prev = cur;
-  }
-  return out;
-}
+import { addGuest, alwaysBusy, gvtRig, windows } from "./gvt_util.ts";
+import { MS, SEC } from "../core/sim/sim.ts";
 
 Deno.test("sched gvt: weights 4 and 2 get 2:1 render time over each 1 s window (within 5%)", async () => {
   const r = await gvtRig();

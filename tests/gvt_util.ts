@@ -2,7 +2,7 @@
  * Test rig for the mediator: the physical GPU, a backend loaded through the loader (kvm by
  * default), its gate, the mediator, and guest memories; optionally the guest driver model.
  */
-import { Sim } from "../core/sim/sim.ts";
+import { Sim, US } from "../core/sim/sim.ts";
 import { Gpu } from "../core/hw/gpu.ts";
 import { GuestMemory } from "../core/guest/memory.ts";
 import { SimBackendContext } from "../core/mpt/context.ts";
@@ -127,4 +127,31 @@ export function addGuest(
 /** A command mix. */
 export function mix(m: Partial<MixCounts>): MixCounts {
   return { draw: 0, blit: 0, media: 0, compute: 0, store: 0, lri: 0, ...m };
+}
+
+/** Keeps a guest's render engine busy: two batches in flight at all times. */
+export function alwaysBusy(sim: Sim, drv: GuestDriver, draws = 25): void {
+  sim.spawn((function* (): Generator<number, void, void> {
+    yield drv.boot();
+    for (;;) {
+      while (drv.inFlight(0) < 2) yield drv.submitBatch(0, mix({ draw: draws }));
+      yield 50 * US;
+    }
+  })());
+}
+
+/** Render busy time of each vGPU in each window [t0 + k w, t0 + (k+1) w). */
+export function windows(sim: Sim, vs: Vgpu[], t0: number, w: number, n: number): number[][] {
+  const out: number[][] = [];
+  const at = (k: number) => {
+    sim.runUntil(t0 + k * w);
+    return vs.map((v) => v.counters.busyNs[0]);
+  };
+  let prev = at(0);
+  for (let k = 1; k <= n; k++) {
+    const cur = at(k);
+    out.push(cur.map((c, i) => c - prev[i]));
+    prev = cur;
+  }
+  return out;
 }
