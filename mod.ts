@@ -17,11 +17,13 @@
 
 // Kernel
 export {
+  DONE,
   type EventSink,
   MS,
   NS,
   Process,
   type ProcessBody,
+  Resumable,
   SEC,
   Sim,
   US,

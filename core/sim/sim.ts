@@ -226,19 +226,29 @@ export class Sim {
   }
 }
 
-/** A running generator process; it is its own event sink, so resuming allocates nothing. */
-export class Process implements EventSink {
-  /** True once the body has returned. */
+/** What {@link Resumable.advance} returns when the body has finished. */
+export const DONE: number = -2;
+
+/**
+ * Sequential logic as an event sink, so resuming allocates nothing: `advance()` runs the body
+ * to its next delay (ns), {@link WAIT} (sleep until {@link wake}) or {@link DONE}. A suspended
+ * one (a paused VM's vCPUs) holds a resumption that falls due until {@link resume}.
+ */
+export abstract class Resumable implements EventSink {
+  /** True once the body has finished. */
   done = false;
-  /** True while suspended (a paused VM's vCPUs). */
+  /** True while suspended. */
   suspended = false;
   private sleeping = false;
   private resumeDue = false;
 
-  /** Use {@link Sim.spawn}. */
-  constructor(private readonly sim: Sim, private readonly body: ProcessBody) {}
+  /** Binds it to the simulation it runs in. */
+  constructor(protected readonly sim: Sim) {}
 
-  /** Resumes a process that yielded {@link WAIT}; no effect otherwise. */
+  /** Runs the body from where it stopped: a delay (ns), {@link WAIT} or {@link DONE}. */
+  protected abstract advance(): number;
+
+  /** Resumes one that returned {@link WAIT}; no effect otherwise. */
   wake(): void {
     if (this.sleeping && !this.done) {
       this.sleeping = false;
@@ -246,12 +256,12 @@ export class Process implements EventSink {
     }
   }
 
-  /** Freezes the process: a resumption that falls due is held until {@link resume}. */
+  /** Freezes it: a resumption that falls due is held until {@link resume}. */
   suspend(): void {
     this.suspended = true;
   }
 
-  /** Unfreezes a suspended process, running a held resumption now. */
+  /** Unfreezes it, running a held resumption now. */
   resume(): void {
     if (!this.suspended) return;
     this.suspended = false;
@@ -261,19 +271,30 @@ export class Process implements EventSink {
     }
   }
 
-  /** @internal resumes the body */
-  onEvent(): void {
+  /** @internal a resumption fell due */
+  onEvent(_kind: number, _arg: number): void {
     if (this.suspended) {
       this.resumeDue = true;
       return;
     }
+    const r = this.advance();
+    if (r === DONE) this.done = true;
+    else if (r === WAIT) this.sleeping = true;
+    else this.sim.schedule(r, this, 0);
+  }
+}
+
+/** A running generator process (for library users; the world uses data state machines). */
+export class Process extends Resumable {
+  /** Use {@link Sim.spawn}. */
+  constructor(sim: Sim, private readonly body: ProcessBody) {
+    super(sim);
+  }
+
+  /** Resumes the generator. */
+  protected advance(): number {
     const r = this.body.next();
-    if (r.done) {
-      this.done = true;
-      return;
-    }
-    if (r.value === WAIT) this.sleeping = true;
-    else this.sim.schedule(r.value, this, 0);
+    return r.done ? DONE : r.value;
   }
 }
 

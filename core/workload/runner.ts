@@ -12,7 +12,7 @@
  */
 
 import type { Rng } from "../sim/rng.ts";
-import { type EventSink, type Sim, WAIT } from "../sim/sim.ts";
+import { DONE, Resumable, type Sim, WAIT } from "../sim/sim.ts";
 import type { Dist, MisbehaviourKind, WorkloadOp, WorkloadSpec } from "../scenario.ts";
 import { emptyMix, type MixCounts } from "../cmd/batch.ts";
 import { engineId } from "../cmd/table.ts";
@@ -99,15 +99,13 @@ export function sampleCount(d: Dist, rng: Rng): number {
 const M_ONCE = 0, M_REPEAT = 1, M_FOREVER = 2, M_EVERY = 3;
 /** Where the next resumption continues: before the first op, the loop top, a loop restart. */
 const P_START = 0, P_LOOP = 1, P_RESTART = 2, P_DONE = 3;
-/** {@link WorkloadRunner.advance} result: the body has finished. */
-const DONE = -2;
 
 /**
  * Runs one workload against one port: create it, then {@link spawn}. It is its own event
  * sink and waker (the workload's vCPU): `suspend` / `resume` freeze and unfreeze it, `wake`
  * resumes it after a port returned {@link WAIT}.
  */
-export class WorkloadRunner implements EventSink, Waker {
+export class WorkloadRunner extends Resumable implements Waker {
   /** What has been done so far. */
   readonly counters: RunnerCounters = {
     batches: 0,
@@ -122,12 +120,6 @@ export class WorkloadRunner implements EventSink, Waker {
   };
   /** True once the body has finished (a workload with a forever loop never finishes). */
   finished = false;
-  /** True once the body has finished (as a process: nothing more is scheduled). */
-  done = false;
-  /** True while suspended (a paused VM's vCPUs). */
-  suspended = false;
-  private sleeping = false;
-  private resumeDue = false;
   private phase = P_START;
 
   private readonly mix: MixCounts = emptyMix();
@@ -147,52 +139,19 @@ export class WorkloadRunner implements EventSink, Waker {
    * @param rng its random stream (e.g. `sim.streams.stream("vm:" + name)`)
    */
   constructor(
-    private readonly sim: Sim,
+    sim: Sim,
     readonly spec: WorkloadSpec,
     private readonly port: DriverPort,
     private readonly rng: Rng,
-  ) {}
+  ) {
+    super(sim);
+  }
 
   /** Starts the workload after `delay` ns (binds the port to this runner); returns it. */
   spawn(delay = 0): WorkloadRunner {
     this.sim.schedule(delay, this, 0);
     this.port.bind(this);
     return this;
-  }
-
-  /** Resumes a runner waiting after {@link WAIT}; no effect otherwise. */
-  wake(): void {
-    if (this.sleeping && !this.done) {
-      this.sleeping = false;
-      this.sim.schedule(0, this, 0);
-    }
-  }
-
-  /** Freezes the runner: a resumption that falls due is held until {@link resume}. */
-  suspend(): void {
-    this.suspended = true;
-  }
-
-  /** Unfreezes a suspended runner, running a held resumption now. */
-  resume(): void {
-    if (!this.suspended) return;
-    this.suspended = false;
-    if (this.resumeDue) {
-      this.resumeDue = false;
-      this.sim.schedule(0, this, 0);
-    }
-  }
-
-  /** @internal a resumption fell due: run the body to its next delay or wait */
-  onEvent(_kind: number, _arg: number): void {
-    if (this.suspended) {
-      this.resumeDue = true;
-      return;
-    }
-    const r = this.advance();
-    if (r === DONE) this.done = true;
-    else if (r === WAIT) this.sleeping = true;
-    else this.sim.schedule(r, this, 0);
   }
 
   /** Pushes a loop frame. */
@@ -221,7 +180,7 @@ export class WorkloadRunner implements EventSink, Waker {
    * Runs the body from where it stopped to its next delay (ns), {@link WAIT}, or
    * {@link DONE}; the continuation point is kept in `phase`, the loops in the frame stack.
    */
-  private advance(): number {
+  protected advance(): number {
     const rng = this.rng, port = this.port, c = this.counters, mix = this.mix;
     if (this.phase === P_START) {
       this.push(this.spec.body, M_ONCE, 1, 0);
