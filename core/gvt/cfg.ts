@@ -122,19 +122,19 @@ export function cfgWrite(
       return;
     }
     const enabled = (c[PCI_COMMAND] & PCI_COMMAND_MEMORY) !== 0;
-    if (enabled) unmapBars(v, gate, apertureSize);
+    if (enabled) mapBars(v, gate, false);
     if (hi) wr(c, off, 4, value >>> 0);
     else wr(c, off, 4, ((value & ~(bar === PCI_BAR4 ? 0x3 : 0xf)) | flags) >>> 0);
     updateBars(v);
-    if (enabled) mapBars(v, gate, apertureSize);
+    if (enabled) mapBars(v, gate, true);
     return;
   }
   if (off === PCI_COMMAND || (off < PCI_COMMAND + 2 && off + size > PCI_COMMAND)) {
     const was = (c[PCI_COMMAND] & PCI_COMMAND_MEMORY) !== 0;
     wr(c, off, size, value);
     const now = (c[PCI_COMMAND] & PCI_COMMAND_MEMORY) !== 0;
-    if (!was && now) mapBars(v, gate, apertureSize);
-    else if (was && !now) unmapBars(v, gate, apertureSize);
+    if (!was && now) mapBars(v, gate, true);
+    else if (was && !now) mapBars(v, gate, false);
     return;
   }
   if (off >= MSI_CAP && off < MSI_CAP + 2) return; // cap id / next pointer
@@ -152,27 +152,19 @@ function updateBars(v: Vgpu): void {
   v.bar2 = ((rd(c, PCI_BAR2, 4) & 0xfffffff0) >>> 0) + rd(c, PCI_BAR2 + 4, 4) * 4294967296;
 }
 
-function mapBars(v: Vgpu, gate: MptGate, _apertureSize: number): void {
-  updateBars(v);
-  gate.setTrapArea(v.id, v.bar0, v.bar0 + BAR0_SIZE, true);
+/**
+ * Memory decoding on (`map`) or off: claims or releases BAR0 as a trap area and maps the
+ * vGPU's aperture slice into guest-physical space behind BAR2 (`map_aperture`/`trap_gttmmio`).
+ */
+function mapBars(v: Vgpu, gate: MptGate, map: boolean): void {
+  if (map) updateBars(v);
+  gate.setTrapArea(v.id, v.bar0, v.bar0 + BAR0_SIZE, map);
   const a = v.res.aperture;
   gate.mapGfnToMfn(
     v.id,
     Math.floor((v.bar2 + a.base) / 4096),
     Math.floor((HOST_APERTURE_PA + a.base) / 4096),
     a.size / 4096,
-    true,
-  );
-}
-
-function unmapBars(v: Vgpu, gate: MptGate, _apertureSize: number): void {
-  gate.setTrapArea(v.id, v.bar0, v.bar0 + BAR0_SIZE, false);
-  const a = v.res.aperture;
-  gate.mapGfnToMfn(
-    v.id,
-    Math.floor((v.bar2 + a.base) / 4096),
-    Math.floor((HOST_APERTURE_PA + a.base) / 4096),
-    a.size / 4096,
-    false,
+    map,
   );
 }
