@@ -209,6 +209,24 @@ export class TraceLogTracer implements GvtTracer {
     this.d.log.end(KEY_GPU + engine, now);
   }
 
+  /** An instant now on the driver thread of the VM holding vGPU `vgpuId`. */
+  private onDriver(
+    vgpuId: number,
+    name: string,
+    cat: string,
+    args?: Record<string, number | string>,
+  ): TraceInstant | null {
+    return this.d.log.instant(
+      this.d.sim.now,
+      this.d.pidOf(vgpuId),
+      DRIVER_THREAD,
+      name,
+      0,
+      args,
+      cat,
+    );
+  }
+
   /** {@inheritDoc GvtTracer.trap} */
   trap(vgpuId: number, cls: number, write: boolean): void {
     const now = this.d.sim.now;
@@ -220,43 +238,17 @@ export class TraceLogTracer implements GvtTracer {
       return;
     }
     const name = (write ? TRAP_NAMES_W : TRAP_NAMES_R)[cls];
-    this.lastTrap[k] = this.d.log.instant(
-      now,
-      this.d.pidOf(vgpuId),
-      DRIVER_THREAD,
-      name,
-      0,
-      undefined,
-      "trap",
-    );
+    this.lastTrap[k] = this.onDriver(vgpuId, name, "trap");
   }
 
   /** {@inheritDoc GvtTracer.irq} */
   irq(vgpuId: number, group: number, bits: number): void {
-    const name = irqEventName(group, bits);
-    this.d.log.instant(
-      this.d.sim.now,
-      this.d.pidOf(vgpuId),
-      DRIVER_THREAD,
-      name,
-      0,
-      undefined,
-      "irq",
-    );
+    this.onDriver(vgpuId, irqEventName(group, bits), "irq");
   }
 
   /** {@inheritDoc GvtTracer.msi} */
   msi(vgpuId: number, injected: boolean): void {
-    const name = injected ? "msi" : "msi dropped";
-    this.d.log.instant(
-      this.d.sim.now,
-      this.d.pidOf(vgpuId),
-      DRIVER_THREAD,
-      name,
-      0,
-      undefined,
-      "irq",
-    );
+    this.onDriver(vgpuId, injected ? "msi" : "msi dropped", "irq");
   }
 
   /** {@inheritDoc GvtTracer.vgpuSwitch} */
@@ -272,16 +264,8 @@ export class TraceLogTracer implements GvtTracer {
 
   /** {@inheritDoc GvtTracer.failsafe} */
   failsafe(vgpuId: number, reason: string, detail: string): void {
-    const pid = this.d.pidOf(vgpuId), args = { vm: this.d.nameOf(vgpuId), reason, detail };
-    this.d.log.instant(
-      this.d.sim.now,
-      pid,
-      DRIVER_THREAD,
-      `failsafe ${reason}`,
-      0,
-      args,
-      "failsafe",
-    );
+    const args = { vm: this.d.nameOf(vgpuId), reason, detail };
+    this.onDriver(vgpuId, `failsafe ${reason}`, "failsafe", args);
   }
 
   /** {@inheritDoc GvtTracer.reset} */
@@ -292,15 +276,13 @@ export class TraceLogTracer implements GvtTracer {
       const engines = ENGINE_NAMES.filter((_, e) => kind & (1 << e));
       what = `engine ${engines.join(" ")}`;
     }
-    const pid = this.d.pidOf(vgpuId);
-    const args = { vm: this.d.nameOf(vgpuId), kind: what };
-    this.d.log.instant(this.d.sim.now, pid, DRIVER_THREAD, `reset ${what}`, 0, args, "reset");
+    this.onDriver(vgpuId, `reset ${what}`, "reset", { vm: this.d.nameOf(vgpuId), kind: what });
   }
 
   /** {@inheritDoc GvtTracer.violation} */
   violation(vgpuId: number, kind: string, detail: string): void {
-    const pid = this.d.pidOf(vgpuId), args = { vm: this.d.nameOf(vgpuId), kind, detail };
-    this.d.log.instant(this.d.sim.now, pid, DRIVER_THREAD, `violation ${kind}`, 0, args, "scan");
+    const args = { vm: this.d.nameOf(vgpuId), kind, detail };
+    this.onDriver(vgpuId, `violation ${kind}`, "scan", args);
   }
 
   /**
