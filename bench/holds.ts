@@ -1,5 +1,5 @@
 /**
- * The "holds" model of ../shared/anchors: K processes, each holding N times for an
+ * The "holds" model of bench/anchors/: K processes, each holding N times for an
  * exponential delay. Runs it on gvtsim's kernel (EventSink state machines and generator
  * processes) and, when present, on the anchors (a bare JS heap loop, SimPy 2), printing
  * events/s and the ratios. Usage: deno run -A bench/holds.ts [K] [N]
@@ -54,7 +54,7 @@ async function anchor(cmd: string, args: string[]): Promise<number | undefined> 
 }
 
 const here = new URL(".", import.meta.url).pathname;
-const anchors = `${here}../../shared/anchors/`;
+const anchors = `${here}anchors/`;
 const sinks = runSinks();
 const gens = runGenerators();
 const js = await anchor(Deno.execPath(), ["run", `${anchors}js_heap_holds.mjs`, `${K}`, `${N}`]);

@@ -21,7 +21,7 @@ export interface TypesHost {
   hostFences: number;
 }
 
-/** Skylake defaults (DOMAIN.md section 2). */
+/** Skylake defaults (docs/domain.md section 2). */
 export const DEFAULT_TYPES_HOST: TypesHost = {
   ggtt: 4 * 1024 ** 3,
   fences: 32,

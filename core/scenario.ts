@@ -103,7 +103,7 @@ export interface SchedulerSpec {
   params: Record<string, number>;
 }
 
-/** A vGPU type (DOMAIN.md section 2). */
+/** A vGPU type (docs/domain.md section 2). */
 export interface VgpuTypeSpec {
   /** e.g. "V5_4". */
   name: string;

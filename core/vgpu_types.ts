@@ -1,5 +1,5 @@
 /**
- * vGPU types and graphics-memory partitioning (DOMAIN.md section 2, i915 gvt/vgpu.c
+ * vGPU types and graphics-memory partitioning (docs/domain.md section 2, i915 gvt/vgpu.c
  * `intel_gvt_init_vgpu_types` / `intel_gvt_update_vgpu_types`).
  */
 

@@ -1,7 +1,7 @@
 /**
  * The checker: AST -> {@link Scenario} plus diagnostics. It resolves names, converts units
  * to ns / bytes, checks ranges, expands `vm name[N]`, and checks that every vGPU still fits
- * the host's graphics memory (DOMAIN.md section 2) with the numbers behind the decision.
+ * the host's graphics memory (docs/domain.md section 2) with the numbers behind the decision.
  */
 
 import {

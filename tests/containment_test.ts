@@ -50,7 +50,7 @@ const KINDS: MisbehaviourKind[] = [
   "insufficient_resources",
 ];
 
-/** The failsafe reason each kind must produce (DOMAIN.md section 9). */
+/** The failsafe reason each kind must produce (docs/domain.md section 9). */
 const REASON: Record<MisbehaviourKind, string> = {
   ggtt_out_of_slice: "guest_error",
   priv_reg_write: "guest_error",

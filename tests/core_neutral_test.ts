@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 
-/** The mediator core must never know which hypervisor it runs under (DOMAIN.md section 0). */
+/** The mediator core must never know which hypervisor it runs under (docs/domain.md section 0). */
 Deno.test("core/ names no particular hypervisor", async () => {
   const offenders: string[] = [];
   const banned = /\b(kvm|kvmgt|xen|xengt|acrn|qnx|vfio|qemu|hyper-v|vmware)\b/i;

@@ -1,5 +1,5 @@
 /**
- * "% of native" (issue 3, "Must show"; DOMAIN.md section 11: gVirt reaches up to 95% of
+ * "% of native" (issue 3, "Must show"; docs/domain.md section 11: gVirt reaches up to 95% of
  * native for GPU-intensive workloads): the same always-busy render loop alone on a vGPU vs
  * the native driver model on the bare GPU, through the real entry points.
  *

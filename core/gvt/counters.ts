@@ -1,5 +1,5 @@
 /**
- * What the mediator counts (DOMAIN.md section 10), as plain data per vGPU and global.
+ * What the mediator counts (docs/domain.md section 10), as plain data per vGPU and global.
  * Counters live in typed arrays indexed by small enums so the hot paths only increment;
  * {@link vgpuCounterRecord} / {@link globalCounterRecord} turn them into flat records
  * (`"mmio.elsp": 12`) for the results.

@@ -1,5 +1,5 @@
 /**
- * Failsafe and reset (DOMAIN.md section 9, i915 gvt/vgpu.c `intel_gvt_reset_vgpu_locked`,
+ * Failsafe and reset (docs/domain.md section 9, i915 gvt/vgpu.c `intel_gvt_reset_vgpu_locked`,
  * handlers.c `enter_failsafe_mode`). Failsafe: MMIO and GTT accesses become plain copies,
  * nothing is shadowed or submitted; queued workloads are dropped and running ones
  * discarded. Resets: per-engine (GDRST bits: clean that engine's workloads, reset its

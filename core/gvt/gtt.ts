@@ -1,5 +1,5 @@
 /**
- * GGTT shadowing (DOMAIN.md section 5, i915 gvt/gtt.c `emulate_ggtt_mmio_write`): the guest
+ * GGTT shadowing (docs/domain.md section 5, i915 gvt/gtt.c `emulate_ggtt_mmio_write`): the guest
  * writes 8-byte entries through the GTT window of BAR0; index = offset / 8 maps graphics
  * address index * 4 KiB. Writes outside the vGPU's slices are dropped (counted); 4-byte
  * halves are held until the other half arrives (the host entry points at scratch

@@ -1,5 +1,5 @@
 /**
- * Virtual interrupts (DOMAIN.md section 8, i915 gvt/interrupt.c): each vGPU has virtual
+ * Virtual interrupts (docs/domain.md section 8, i915 gvt/interrupt.c): each vGPU has virtual
  * ISR/IMR/IIR/IER per interrupt group in its vreg. Triggering an event sets IIR unless IMR
  * masks it; groups with IIR & IER set their summary bit in the master register; with the
  * master enable bit on and any summary bit set, the guest's MSI is injected through the MPT

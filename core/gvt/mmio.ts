@@ -1,5 +1,5 @@
 /**
- * MMIO trap-and-emulate (DOMAIN.md section 4, i915 gvt/mmio.c + handlers.c): the handler
+ * MMIO trap-and-emulate (docs/domain.md section 4, i915 gvt/mmio.c + handlers.c): the handler
  * table maps every register dword of BAR0's 2 MiB to a handler, a read-only mask, flags and
  * a trap class; untracked offsets use the default handler (plain copy into the vreg).
  * {@link MmioEmulator} is the trap entry: it checks the access (size, alignment), routes

@@ -1,5 +1,5 @@
 /**
- * PPGTT shadow page tables (DOMAIN.md section 5, i915 gvt/gtt.c): one shadow page per guest
+ * PPGTT shadow page tables (docs/domain.md section 5, i915 gvt/gtt.c): one shadow page per guest
  * page-table page, built by walking the guest tables (PML4 [47:39], PDP [38:30], PD [29:21],
  * PT [20:12]). Every guest page-table page is write-protected through the MPT gate; a
  * trapped 8-byte write updates the shadow entry at once, a 4-byte write points it at

@@ -1,5 +1,5 @@
 /**
- * The PVINFO page (DOMAIN.md section 3, i915 `struct vgt_if`): the contract through which a
+ * The PVINFO page (docs/domain.md section 3, i915 `struct vgt_if`): the contract through which a
  * guest learns it runs on a vGPU and which slices of graphics memory are its own.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Command scanning (DOMAIN.md section 6, i915 gvt/cmd_parser.c): the guest's ring range
+ * Command scanning (docs/domain.md section 6, i915 gvt/cmd_parser.c): the guest's ring range
  * [head, tail) is copied into a shadow ring and scanned command by command with the shared
  * command table; MI_BATCH_BUFFER_START into a privileged (GGTT) batch is followed (second
  * level only from a first-level batch), the batch copied into a host shadow buffer,

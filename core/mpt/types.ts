@@ -1,6 +1,6 @@
 /**
  * The MPT ("mediated pass-through") interface: everything the GVT-g core needs from a
- * hypervisor, after i915's `struct intel_gvt_mpt` (DOMAIN.md section 1). A backend is a
+ * hypervisor, after i915's `struct intel_gvt_mpt` (docs/domain.md section 1). A backend is a
  * plugin: an ES module whose default export is a {@link BackendFactory}.
  *
  * Two directions:

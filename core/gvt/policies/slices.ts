@@ -1,5 +1,5 @@
 /**
- * Fixed-slice round-robin policies used for comparison (DOMAIN.md section 7):
+ * Fixed-slice round-robin policies used for comparison (docs/domain.md section 7):
  * - `gvirt-rr`: gVirt (2014): 16 ms slices among vGPUs with work; a switch waits for the
  *   current vGPU's ring to drain (its queues empty), not only for the running workload.
  * - `best-effort`: NVIDIA vGPU best effort: round robin skipping idle vGPUs, 2 ms slices up
