@@ -17,8 +17,19 @@ import * as T from "./lexer.ts";
 import { type Dimension, dimensionName, dimensionOf, UNIT_HINTS } from "./units.ts";
 import { unknownName } from "./checker.ts";
 
-/** What a parameter's value is: a number of some dimension, or a word (name or string). */
-export type ParamKind = Dimension | "name" | "string";
+/**
+ * What a parameter's value is: a number of some dimension (`none` is a plain number), a name
+ * or a quoted string.
+ */
+export type ParamKind =
+  | "time"
+  | "size"
+  | "rate"
+  | "percent"
+  | "resolution"
+  | "none"
+  | "name"
+  | "string";
 
 /** A declared parameter and the value it has in this load. */
 export interface ParamInfo {

@@ -92,7 +92,7 @@ Deno.test("params: -D problems are located at (-D):line:col with the declaration
   assert.match(text, /\(-D\):4:7: error: unknown unit 'MB' \(did you mean 'MiB'\?\)/);
   assert.match(text, /\(-D\):5:1: error: expected NAME=VALUE/);
   assert.match(text, /\(-D\):7:1: error: -D n is given twice/);
-  assert.match(text, /   2 \| slice=5\n/);
+  assert.match(text, / {3}2 \| slice=5\n/);
 });
 
 Deno.test("docs/dsl.md: the -D diagnostic shown is the real one", () => {
