@@ -14,7 +14,7 @@ import type { IToken, TokenType } from "chevrotain";
 import type { Span } from "./ast.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import * as T from "./lexer.ts";
-import { type Dimension, dimensionName, dimensionOf, UNIT_HINTS } from "./units.ts";
+import { dimensionName, dimensionOf, UNIT_HINTS } from "./units.ts";
 import { unknownName } from "./checker.ts";
 
 /**
