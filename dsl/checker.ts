@@ -135,7 +135,7 @@ function levenshtein(a: string, b: string): number {
 }
 
 /** `unknown X 'n'; expected one of: a, b (did you mean 'c'?)` */
-function unknown(what: string, name: string, choices: readonly string[]): string {
+export function unknownName(what: string, name: string, choices: readonly string[]): string {
   let best: string | undefined;
   let bestD = Math.max(1, Math.floor(name.length / 3)) + 1;
   for (const c of choices) {
@@ -152,6 +152,8 @@ function unknown(what: string, name: string, choices: readonly string[]): string
     : `expected one of: ${choices.slice(0, 14).join(", ")}, ...`;
   return `unknown ${what} '${name}'; ${list}${best ? ` (did you mean '${best}'?)` : ""}`;
 }
+
+const unknown = unknownName;
 
 /** `unknown vGPU type`, saying so when the name is the other graphics generation's. */
 function unknownType(name: string, types: readonly VgpuTypeSpec[], gpu: string): string {

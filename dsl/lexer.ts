@@ -51,11 +51,11 @@ export const WhiteSpace: TokenType = createToken({
   pattern: /[ \t\r\f\v]+/,
   group: Lexer.SKIPPED,
 });
-/** `# ...` or `// ...` to the end of the line (skipped). */
+/** `# ...` or `// ...` to the end of the line (not seen by the parser; kept for `fmt`). */
 export const Comment: TokenType = createToken({
   name: "Comment",
   pattern: /(?:#|\/\/)[^\n]*/,
-  group: Lexer.SKIPPED,
+  group: "comments",
 });
 /** A double-quoted string with backslash escapes, on one line. */
 export const StringLit: TokenType = createToken({
@@ -68,6 +68,13 @@ export const Quantity: TokenType = createToken({
   name: "Quantity",
   pattern: /(?:\d+(?:\.\d+)?|\.\d+)(?:%|[A-Za-z_][A-Za-z0-9_]*)?/,
   label: "a number",
+});
+
+/** A parameter reference, `$NAME` (dsl/params.ts replaces it by the value before parsing). */
+export const ParamRef: TokenType = createToken({
+  name: "ParamRef",
+  pattern: /\$[A-Za-z_][A-Za-z0-9_]*/,
+  label: "a parameter ($NAME)",
 });
 
 /** Abstract comparison operator. */
@@ -269,6 +276,7 @@ export const ALL_TOKENS: readonly TokenType[] = [
   Sep,
   StringLit,
   Quantity,
+  ParamRef,
   Ge,
   Le,
   EqEq,
