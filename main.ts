@@ -182,7 +182,49 @@ const pluginCmd = command(
   { description: message`Hypervisor plugins: test, scaffold, bundle.` },
 );
 
-const parser = or(runCmd, checkCmd, typesCmd, syntaxCmd, compareCmd, pluginCmd, replCmd);
+const fmtCmd = command(
+  "fmt",
+  object({
+    cmd: constant("fmt"),
+    check: withDefault(
+      flag("--check", {
+        description: message`Change nothing; list unformatted files and exit 1 if there are any.`,
+      }),
+      false,
+    ),
+    files: multiple(
+      argument(string({ metavar: "SCENARIO|-" }), {
+        description: message`Files to format in place; - formats stdin to stdout.`,
+      }),
+      { min: 1 },
+    ),
+  }),
+  {
+    description:
+      message`Format scenarios: indentation, spacing, aligned declarations and comments (comments kept, idempotent). E.g. gvtsim fmt scenarios/*.gvt; gvtsim fmt --check scenarios/*.gvt.`,
+  },
+);
+
+const lspCmd = command(
+  "lsp",
+  object({ cmd: constant("lsp") }),
+  {
+    description:
+      message`Language server for .gvt files over stdio (diagnostics, completion, hover, go to definition, outline); editors start it, see editors/README.md.`,
+  },
+);
+
+const parser = or(
+  runCmd,
+  checkCmd,
+  typesCmd,
+  syntaxCmd,
+  compareCmd,
+  pluginCmd,
+  replCmd,
+  fmtCmd,
+  lspCmd,
+);
 
 const args = run(parser, {
   programName: "gvtsim",
@@ -234,6 +276,14 @@ async function main(): Promise<number> {
     case "repl": {
       const { startRepl } = await import("./cli/repl.ts");
       return await startRepl(args.scenario);
+    }
+    case "fmt": {
+      const { fmtFiles } = await import("./cli/fmt.ts");
+      return await fmtFiles([...args.files], { check: args.check });
+    }
+    case "lsp": {
+      const { startLsp } = await import("./cli/lsp.ts");
+      return await startLsp();
     }
     case "plugin-build": {
       const { pluginBuild } = await import("./cli/plugin.ts");

@@ -1,12 +1,13 @@
 /**
  * Every scenario in scenarios/ runs end to end through `gvtsim run`'s entry point and all
- * its expectations pass, and its trace passes the timing guards (tests/timing_guard.ts: no
- * latency shorter than its own execution, no flip before its work completed); one of them
- * twice, to show runs are byte-identical.
+ * its expectations pass, its results match docs/results.schema.json, and its trace passes the
+ * timing guards (tests/timing_guard.ts: no latency shorter than its own execution, no flip
+ * before its work completed); one of them twice, to show runs are byte-identical.
  */
 import assert from "node:assert/strict";
 import { runScenario } from "../cli/run.ts";
 import type { TraceEvent } from "../cli/trace.ts";
+import { schemaErrors } from "./results_schema.ts";
 import { checkTiming } from "./timing_guard.ts";
 
 const dir = new URL("../scenarios/", import.meta.url);
@@ -26,6 +27,7 @@ for (const name of files) {
       });
       assert.equal(r.code, 0, text);
       assert.ok(r.results && r.results.vms.length > 0);
+      assert.deepEqual(schemaErrors(r.results), [], "results match docs/results.schema.json");
       for (const e of r.results!.expectations) {
         assert.ok(e.pass, `${e.file}:${e.line} ${e.text}: ${e.actual}`);
       }
