@@ -68,6 +68,7 @@ import { Vgpu, VgpuSchedData } from "./gvt/vgpu_state.ts";
 import { VirtualIrq } from "./gvt/irq.ts";
 import { CommandStreamer, StreamerStats } from "./hw/streamer.ts";
 import { Execlists } from "./hw/execlist.ts";
+import { CommandFault } from "./hw/fault.ts";
 import { Gpu } from "./hw/gpu.ts";
 import { HostMemory } from "./hw/memory.ts";
 import { Display } from "./hw/display.ts";
@@ -143,6 +144,7 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   VirtualIrq,
   CommandStreamer,
   StreamerStats,
+  CommandFault,
   Execlists,
   Gpu,
   HostMemory,
