@@ -40,6 +40,7 @@ import {
 import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { scenarioParser } from "./parser.ts";
+import { fixKeywordTypos } from "./typos.ts";
 import { AstBuilder } from "./visitor.ts";
 
 export { type Diagnostic, formatDiagnostics, type FormatOptions } from "./diagnostics.ts";
@@ -163,7 +164,9 @@ export function parseFile(text: string, file: string): ParseResult {
         : `unexpected character '${printable(ch.slice(0, 1))}'`,
     });
   }
-  scenarioParser.input = lex.tokens;
+  const fixed = fixKeywordTypos(lex.tokens, file);
+  diagnostics.push(...fixed.diagnostics);
+  scenarioParser.input = fixed.tokens;
   const cst = scenarioParser.file();
   const errs: IRecognitionException[] = scenarioParser.errors;
   const seen = new Set<string>();
