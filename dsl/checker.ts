@@ -114,13 +114,8 @@ const BOOL_WORDS: Record<string, boolean> = {
 };
 
 /** `unknown X 'n'; expected one of: a, b (did you mean 'c'?)` */
-function unknown(
-  what: string,
-  name: string,
-  choices: readonly string[],
-  alsoSuggest: readonly string[] = [],
-): string {
-  const best = closest(name, [...choices, ...alsoSuggest]);
+export function unknownName(what: string, name: string, choices: readonly string[]): string {
+  const best = closest(name, choices);
   const list = choices.length === 0
     ? `no ${what} is declared`
     : choices.length <= 14
@@ -128,6 +123,8 @@ function unknown(
     : `expected one of: ${choices.slice(0, 14).join(", ")}, ...`;
   return `unknown ${what} '${name}'; ${list}${best ? ` (did you mean '${best}'?)` : ""}`;
 }
+
+const unknown = unknownName;
 
 function loc(s: Span): Loc {
   return { file: s.file, line: s.line, col: s.col };
