@@ -111,7 +111,9 @@ import {
   VGT_PVINFO_PAGE,
 } from "../hw/regs.ts";
 import type { GuestMemory } from "./memory.ts";
-import { contextPages, initRegState, LRC_STATE_PN, REG_STATE_TAIL } from "./lrc.ts";
+import { initRegState, LRC_STATE_PN, REG_STATE_TAIL } from "./lrc.ts";
+import { ENGINES } from "../hw/engines.ts";
+import { platformOfDeviceId } from "../hw/platform.ts";
 import { GuestMetrics } from "./metrics.ts";
 import type { GvtTracer } from "../gvt/tracer.ts";
 
@@ -282,6 +284,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private readonly sim: Sim;
   private readonly port: GuestTrapPort;
   private readonly id: number;
+  /** Graphics version of the device (from its PCI id at boot). */
+  private gen: 8 | 9 = 9;
   private readonly bar0: number;
   private readonly mem: GuestMemory;
   private readonly rng: Rng;
@@ -429,6 +433,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     // PCI enumeration enables memory decode before the driver probes BAR0; on hypervisors
     // that trap BAR0 through a trap area, that is what maps it (cfg_write -> set_trap_area).
     if (this.cfgBase >= 0) this.cfgWr(0x04, 2, this.cfgRd(0x04, 2) | 0x6);
+    // The device id says which platform (i915_pci.c): the context image sizes follow it.
+    if (this.cfgBase >= 0) this.gen = platformOfDeviceId(this.cfgRd(0x02, 2))?.gen ?? 9;
     // intel_vgpu_detect: the 64-bit magic (read as two dwords: it exceeds 2^53), version
     const lo = this.rd(P + PVINFO.magic), hi = this.rd(P + PVINFO.magic + 4);
     if (lo !== VGT_MAGIC_LO || hi !== VGT_MAGIC_HI) {
@@ -523,7 +529,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** Creates an engine's context, ring and status page; enables execlists. */
   private initEngine(e: number): boolean {
     const s = new EngineState(this.maxInFlight);
-    s.ctx = this.ggttObject(contextPages(e), false);
+    s.ctx = this.ggttObject(ENGINES[e].contextPages[this.gen], false);
     s.ring = this.ggttObject(RING_BYTES / PAGE, false);
     s.hwsp = this.ggttObject(1, true);
     s.store = this.ppgttBatches ? this.ppgttObject(1) : this.ggttObject(1, false);

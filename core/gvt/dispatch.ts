@@ -59,6 +59,7 @@ import {
   I915_HWS_CSB_WRITE_INDEX,
 } from "./execlist.ts";
 import { TLB_INV_REG } from "./handlers.ts";
+import { type SwitchWork, switchWork } from "./mmio_context.ts";
 import type { HostGm } from "./host_gm.ts";
 import type { VirtualIrq } from "./irq.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
@@ -67,7 +68,6 @@ import type { GvtScheduler } from "./sched.ts";
 import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 import {
-  CONTEXT_PAGES,
   WL_DONE,
   WL_DROPPED,
   WL_PREPARING,
@@ -79,13 +79,11 @@ const PAGE = 4096;
 const TWO32 = 4294967296;
 const PDP_L = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
 const PDP_U = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
-/** Registers saved/restored per engine at an MMIO context switch (gen9 lists + MOCS). */
-export const SWITCH_REGS: readonly number[] = [53 + 62 + 32, 5 + 62, 1 + 62, 1 + 62];
 
 /** Dispatch cost model (ns). */
 export interface DispatchCosts {
-  /** Per register saved and restored at an engine switch. */
-  regSwitchNs: number;
+  /** Per hardware register read or write of an engine's MMIO context switch. */
+  regAccessNs: number;
   /** Per TLB invalidation performed at a switch. */
   tlbInvalidateNs: number;
   /** Fixed cost of preparing one workload (request allocation, pinning). */
@@ -94,7 +92,7 @@ export interface DispatchCosts {
 
 /** Default dispatch costs. */
 export const DEFAULT_DISPATCH_COSTS: DispatchCosts = {
-  regSwitchNs: 200,
+  regAccessNs: 100,
   tlbInvalidateNs: 1_000,
   prepareNs: 3_000,
 };
@@ -121,6 +119,8 @@ export interface DispatchDeps {
   counters: GvtCounters;
   /** Costs. */
   costs: DispatchCosts;
+  /** The host's register values (the hardware snapshot the vGPUs start from). */
+  hostRegs: Uint32Array;
   /** Owner tag of a vGPU's VM (for shadow contexts). */
   ownerOf(v: Vgpu): number;
   /**
@@ -146,6 +146,7 @@ export class Dispatcher implements EventSink, CsbSink {
   private seq = 0;
   private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_WRITE_PTR);
   private readonly stage = new Uint8Array(PAGE);
+  private readonly sw: SwitchWork = { reads: 0, writes: 0 };
   private readonly stageWords = new Uint32Array(this.stage.buffer);
   private readonly small = new Uint8Array(8);
   private readonly small4 = this.small.subarray(0, 4);
@@ -222,12 +223,21 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     if (!this.shadowContext(w)) return this.drop(w, "guest context not readable");
     let cost = d.costs.prepareNs + w.scan.costNs;
-    if (this.engineOwner[e] !== v) {
-      const n = SWITCH_REGS[e];
-      cost += n * d.costs.regSwitchNs;
+    const prev = this.engineOwner[e];
+    if (prev !== v) {
+      const sw = switchWork(
+        d.gpu.config.platform,
+        e,
+        prev?.vreg ?? null,
+        v.vreg,
+        d.hostRegs,
+        this.sw,
+      );
+      const n = sw.reads + sw.writes;
+      cost += n * d.costs.regAccessNs;
       d.counters.engineSwitches++;
       d.counters.regsSwitched += n;
-      d.counters.switchCostNs += n * d.costs.regSwitchNs;
+      d.counters.switchCostNs += n * d.costs.regAccessNs;
       v.counters.regsSwitched += n;
       this.engineOwner[e] = v;
     }
@@ -259,7 +269,7 @@ export class Dispatcher implements EventSink, CsbSink {
   /** Copies the guest context into a host shadow context and patches it. */
   private shadowContext(w: Workload): boolean {
     const d = this.d, v = w.vgpu;
-    const pages = CONTEXT_PAGES[w.engine];
+    const pages = w.ctxPages;
     const ctx = d.hostGm.alloc(pages);
     if (!ctx) return false;
     w.shadowCtx = ctx;
