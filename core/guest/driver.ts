@@ -54,8 +54,6 @@ import {
 } from "../cmd/batch.ts";
 import { emitBatchBufferEnd, emitNoop, emitUpdateGtt } from "../cmd/encode.ts";
 import {
-  CSB_ENTRIES,
-  CSB_RESET_WRITE_PTR,
   DSPCNTR_A,
   DSPSTRIDE_A,
   DSPSURF_A,
@@ -99,8 +97,6 @@ import {
   PIPECONF_A,
   PIPECONF_ENABLE,
   PVINFO,
-  RING_CONTEXT_STATUS_BUF,
-  RING_CONTEXT_STATUS_PTR,
   RING_ELSP,
   RING_HWS_PGA,
   RING_MODE,
@@ -113,6 +109,14 @@ import {
 import type { GuestMemory } from "./memory.ts";
 import { initRegState, LRC_STATE_PN, REG_STATE_TAIL } from "./lrc.ts";
 import { ENGINES } from "../hw/engines.ts";
+import {
+  CSB_ENTRIES,
+  csbEntryOffset,
+  csbNext,
+  csbPtrOffset,
+  csbReadPtrWrite,
+  csbWritePtr,
+} from "../hw/csb.ts";
 import { platformOfDeviceId } from "../hw/platform.ts";
 import { GuestMetrics } from "./metrics.ts";
 import type { GvtTracer } from "../gvt/tracer.ts";
@@ -545,9 +549,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     s.descHi = ((this.id << 8) | (e + 1)) >>> 0;
     this.wr(ringReg(e, RING_HWS_PGA), s.hwsp.gma);
     this.wr(ringReg(e, RING_MODE), ((GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE) >>> 0);
-    const ptr = this.rd(ringReg(e, RING_CONTEXT_STATUS_PTR));
-    const w = ptr & 0x7;
-    s.csbHead = w === CSB_RESET_WRITE_PTR || w >= CSB_ENTRIES ? CSB_ENTRIES - 1 : w;
+    const w = csbWritePtr(this.rd(csbPtrOffset(e)));
+    s.csbHead = w >= CSB_ENTRIES ? CSB_ENTRIES - 1 : w; // after a reset the next entry is 0
     this.eng[e] = s;
     return true;
   }
@@ -1138,15 +1141,15 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** Reads the CSB entries between the last read pointer and the write pointer. */
   private readCsb(e: number): void {
     const s = this.eng[e]!;
-    const ptrReg = ringReg(e, RING_CONTEXT_STATUS_PTR);
-    const tail = this.rd(ptrReg) & 0x7;
-    if (tail === CSB_RESET_WRITE_PTR || tail >= CSB_ENTRIES) return;
+    const ptrReg = csbPtrOffset(e);
+    const tail = csbWritePtr(this.rd(ptrReg));
+    if (tail >= CSB_ENTRIES) return; // nothing written since the reset
     let head = s.csbHead;
     let freed = 0;
     while (head !== tail) {
-      head = (head + 1) % CSB_ENTRIES;
-      const status = this.rd(ringReg(e, RING_CONTEXT_STATUS_BUF + head * 8));
-      this.rd(ringReg(e, RING_CONTEXT_STATUS_BUF + head * 8 + 4));
+      head = csbNext(head);
+      const status = this.rd(csbEntryOffset(e, head));
+      this.rd(csbEntryOffset(e, head) + 4);
       this.metrics.csbEvents++;
       if (
         status &
@@ -1157,7 +1160,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       }
     }
     s.csbHead = head;
-    this.wr(ptrReg, ((0x7 << 8) << 16 | (head << 8)) >>> 0);
+    this.wr(ptrReg, csbReadPtrWrite(head));
     this.csbFreed[e] += freed;
   }
 

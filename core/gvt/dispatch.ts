@@ -11,8 +11,6 @@
  */
 
 import {
-  CSB_ENTRIES,
-  CSB_RESET_WRITE_PTR,
   CTX_PDP0_LDW,
   CTX_PDP0_UDW,
   CTX_PDP1_LDW,
@@ -29,6 +27,7 @@ import {
   DSPSURFLIVE_A,
   ENGINE_IRQ_GROUP,
   ENGINE_IRQ_SHIFT,
+  GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
   GEN8_CTX_VALID,
   GEN8_MASTER_IRQ,
@@ -41,23 +40,24 @@ import {
   NUM_ENGINES,
   PIPE_STRIDE,
   RING_BASE,
-  RING_CONTEXT_STATUS_BUF,
-  RING_CONTEXT_STATUS_PTR,
   RING_ELSP,
   RING_HWS_PGA,
   RING_VALID,
 } from "../hw/regs.ts";
+import {
+  CSB_RESET_PTR,
+  csbEntryOffset,
+  csbNext,
+  csbPtrOffset,
+  csbWritePtr,
+  I915_HWS_CSB_BUF0_INDEX,
+  I915_HWS_CSB_WRITE_INDEX,
+} from "../hw/csb.ts";
 import type { Gpu } from "../hw/gpu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import { type GvtCounters, VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
-import {
-  type CsbSink,
-  emulateScheduleIn,
-  emulateScheduleOut,
-  I915_HWS_CSB_BUF0_INDEX,
-  I915_HWS_CSB_WRITE_INDEX,
-} from "./execlist.ts";
+import { type CsbSink, emulateScheduleIn, emulateScheduleOut } from "./execlist.ts";
 import { TLB_INV_REG } from "./handlers.ts";
 import { type SwitchWork, switchWork } from "./mmio_context.ts";
 import type { HostGm } from "./host_gm.ts";
@@ -67,13 +67,7 @@ import type { Scanner } from "./scanner.ts";
 import type { GvtScheduler } from "./sched.ts";
 import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
-import {
-  WL_DONE,
-  WL_DROPPED,
-  WL_PREPARING,
-  WL_RUNNING,
-  type Workload,
-} from "./workload.ts";
+import { WL_DONE, WL_DROPPED, WL_PREPARING, WL_RUNNING, type Workload } from "./workload.ts";
 
 const PAGE = 4096;
 const TWO32 = 4294967296;
@@ -144,7 +138,7 @@ export class Dispatcher implements EventSink, CsbSink {
   tracer: GvtTracer | null = null;
   private kickPending = false;
   private seq = 0;
-  private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_WRITE_PTR);
+  private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_PTR);
   private readonly stage = new Uint8Array(PAGE);
   private readonly sw: SwitchWork = { reads: 0, writes: 0 };
   private readonly stageWords = new Uint32Array(this.stage.buffer);
@@ -324,19 +318,19 @@ export class Dispatcher implements EventSink, CsbSink {
       if (iir !== 0) gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IIR, 4, iir);
     }
     for (let e = 0; e < NUM_ENGINES; e++) {
-      const b = RING_BASE[e];
-      const wp = r[(b + RING_CONTEXT_STATUS_PTR) >>> 2] & 0xf;
+      const wp = csbWritePtr(r[csbPtrOffset(e) >>> 2]);
       let rp = this.hwRead[e];
-      if (wp === CSB_RESET_WRITE_PTR) {
-        this.hwRead[e] = CSB_RESET_WRITE_PTR;
+      if (wp === CSB_RESET_PTR) {
+        this.hwRead[e] = CSB_RESET_PTR;
         continue;
       }
       while (rp !== wp) {
-        rp = rp === CSB_RESET_WRITE_PTR ? 0 : (rp + 1) % CSB_ENTRIES;
-        const at = ((b + RING_CONTEXT_STATUS_BUF) >>> 2) + 2 * rp;
+        rp = csbNext(rp);
+        const at = csbEntryOffset(e, rp) >>> 2;
         const status = r[at], ctx = r[at + 1];
         const w = this.running[e];
-        if (w && w.state === WL_RUNNING && w.hwCtxId === ctx && (status & 0x18) !== 0) {
+        const done = GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_ACTIVE_IDLE;
+        if (w && w.state === WL_RUNNING && w.hwCtxId === ctx && (status & done) !== 0) {
           this.complete(w, (status & GEN8_CTX_STATUS_COMPLETE) !== 0);
         }
       }
@@ -364,7 +358,7 @@ export class Dispatcher implements EventSink, CsbSink {
       for (const q of v.queues[e]) q.state = WL_DROPPED;
       v.queues[e].length = 0;
       d.gpu.resetEngine(e);
-      this.hwRead[e] = CSB_RESET_WRITE_PTR;
+      this.hwRead[e] = CSB_RESET_PTR;
       this.finish(w, WL_DROPPED);
     } else if (w.discard || v.failsafe) {
       this.finish(w, WL_DROPPED);
