@@ -44,6 +44,11 @@ function command(args: string[], o: TaskOptions, stdin: boolean): Deno.Command {
   });
 }
 
+/** Drops what Deno itself prints while another process holds node_modules (not gvtsim's). */
+function denoNoise(err: string): string {
+  return err.replace(/^Blocking waiting for file lock.*\n/gm, "");
+}
+
 /** Runs `gvtsim ARGS` with the task's permissions. */
 export async function gvtsimTask(args: string[], o: TaskOptions = {}): Promise<CliResult> {
   const p = command(args, o, o.stdin !== undefined).spawn();
@@ -54,7 +59,7 @@ export async function gvtsimTask(args: string[], o: TaskOptions = {}): Promise<C
   }
   const r = await p.output();
   const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+  return { code: r.code, out: dec.decode(r.stdout), err: denoNoise(dec.decode(r.stderr)) };
 }
 
 /**
@@ -92,7 +97,7 @@ export async function interruptTask(
   await outDone;
   await errDone;
   if (o.stdin !== undefined) await p.stdin.close().catch(() => {});
-  return { code: status.code, out, err, ms };
+  return { code: status.code, out, err: denoNoise(err), ms };
 }
 
 /** A scratch directory with a copy of scenarios/weights.gvt (`s.gvt`) and an old output. */
