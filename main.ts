@@ -182,6 +182,29 @@ const pluginCmd = command(
   { description: message`Hypervisor plugins: test, scaffold, bundle.` },
 );
 
+const fmtCmd = command(
+  "fmt",
+  object({
+    cmd: constant("fmt"),
+    check: withDefault(
+      flag("--check", {
+        description: message`Change nothing; list unformatted files and exit 1 if there are any.`,
+      }),
+      false,
+    ),
+    files: multiple(
+      argument(string({ metavar: "SCENARIO|-" }), {
+        description: message`Files to format in place; - formats stdin to stdout.`,
+      }),
+      { min: 1 },
+    ),
+  }),
+  {
+    description:
+      message`Format scenarios: indentation, spacing, aligned declarations and comments (comments kept, idempotent). E.g. gvtsim fmt scenarios/*.gvt; gvtsim fmt --check scenarios/*.gvt.`,
+  },
+);
+
 const lspCmd = command(
   "lsp",
   object({ cmd: constant("lsp") }),
@@ -199,6 +222,7 @@ const parser = or(
   compareCmd,
   pluginCmd,
   replCmd,
+  fmtCmd,
   lspCmd,
 );
 
@@ -253,6 +277,10 @@ async function main(): Promise<number> {
     case "repl": {
       const { startRepl } = await import("./cli/repl.ts");
       return await startRepl(args.scenario);
+    }
+    case "fmt": {
+      const { fmtFiles } = await import("./cli/fmt.ts");
+      return await fmtFiles([...args.files], { check: args.check });
     }
     case "lsp": {
       const { startLsp } = await import("./cli/lsp.ts");
