@@ -53,7 +53,7 @@ export class VmRuntime {
   since = 0;
   /** Time spent running (ns), for fps and throughput. */
   activeNs = 0;
-  /** Each finished stretch of running as a (start, end) pair (ns), for measurement windows. */
+  /** @internal Each finished stretch of running as a (start, end) pair (ns), for windows. */
   readonly runSpans: Samples = new Samples();
   /** Render-engine busy time at the last sample (ns, all its vGPUs), for the share series. */
   lastBusy = 0;

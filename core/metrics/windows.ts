@@ -122,7 +122,10 @@ export class VmWindow {
 
 /** Result functions over a window, measured in a world ({@link WindowedValues}). */
 export class WorldWindows implements WindowedValues {
-  /** @param w the world measured */
+  /**
+   * Measures in a world.
+   * @param w the world measured
+   */
   constructor(private readonly w: World) {}
 
   /** {@inheritDoc WindowedValues.value} */
