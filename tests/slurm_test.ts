@@ -6,21 +6,11 @@
 import assert from "node:assert/strict";
 import { missingSlurm, startCluster } from "./slurm_cluster.ts";
 import { sweep, SweepError } from "../sweep/sweep.ts";
-import { DB_FILE, SweepDb } from "../sweep/db.ts";
+import { DB_FILE } from "../sweep/db.ts";
+import { dumpSweep as dump } from "./sweep_util.ts";
 
-const main = new URL("../main.ts", import.meta.url).pathname;
-const root = new URL("..", import.meta.url).pathname;
+import { MAIN as main, ROOT as root } from "./cli_util.ts";
 const scenario = `${root}scenarios/sweep.gvt`;
-
-function dump(dir: string): Record<string, unknown[]> {
-  const db = SweepDb.openExisting(`${dir}/${DB_FILE}`);
-  if (typeof db === "string") throw new Error(db);
-  try {
-    return db.dump();
-  } finally {
-    db.close();
-  }
-}
 
 Deno.test("slurm: the emitted job array runs on a real cluster and merges to the in-process sweep", async () => {
   const missing = await missingSlurm();

@@ -4,31 +4,10 @@
  * skips what is there, and `gvtsim report DIR` redraws the report.
  */
 import assert from "node:assert/strict";
-import { DB_FILE, SweepDb } from "../sweep/db.ts";
+import { gvtsim } from "./cli_util.ts";
+import { dumpSweep as dump } from "./sweep_util.ts";
 import { mergeSweeps } from "../sweep/merge.ts";
 import { sweep, SweepError } from "../sweep/sweep.ts";
-
-const main = new URL("../main.ts", import.meta.url).pathname;
-const root = new URL("..", import.meta.url).pathname;
-
-async function gvtsim(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY",
-      main,
-      ...args,
-    ],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
 
 const GRID = [
   "scenarios/sweep.gvt",
@@ -43,16 +22,6 @@ const GRID = [
   "--until",
   "150ms",
 ];
-
-function dump(dir: string): Record<string, unknown[]> {
-  const db = SweepDb.openExisting(`${dir}/${DB_FILE}`);
-  if (typeof db === "string") throw new Error(db);
-  try {
-    return db.dump();
-  } finally {
-    db.close();
-  }
-}
 
 Deno.test("sweep -j 2: a 2 x 2 x 3 grid gives 12 run rows; shards merged equal it", async () => {
   const tmp = await Deno.makeTempDir();
