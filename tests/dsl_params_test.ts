@@ -135,8 +135,9 @@ Deno.test("params: declared in the main file only; included files use them", () 
 });
 
 Deno.test("params: duplicates, parameters as defaults, and unused parameters", () => {
-  const r = load(`param a 1\nparam a 2\nparam b $a\nparam c 4\n` + BASE);
+  const r = load(`param a 1\nparam a 2\nparam b $a\nparam c 4\nparam time-slice 1ms\n` + BASE);
   const text = errors(r);
+  assert.match(text, /p\.gvt:5:7: error: a parameter name is letters, digits and '_'/);
   assert.match(text, /p\.gvt:2:7: error: duplicate param 'a'/);
   assert.match(text, /p\.gvt:3:9: error: the default of param b must be a value/);
   assert.match(text, /p\.gvt:4:7: warning: param 'c' is never used/);
