@@ -190,7 +190,7 @@ const sweepCmd = command(
       cmd: constant("sweep"),
       scenario: scenarioArg,
       defines: multiple(
-        option("-D", "--define", string({ metavar: "NAME=V1,V2,..." }), {
+        option("-D", "--define", string({ metavar: "NAME=V1,V2" }), {
           description: message`Sweep a scenario parameter over these values (repeatable).`,
         }),
       ),
