@@ -119,7 +119,7 @@ import {
 } from "../hw/csb.ts";
 import { platformOfDeviceId } from "../hw/platform.ts";
 import { GuestMetrics } from "./metrics.ts";
-import type { GvtTracer } from "../gvt/tracer.ts";
+import type { GuestTracer } from "../metrics/trace.ts";
 
 /** The guest-side trap entry points (an {@link MptGate} provides them). */
 export interface GuestTrapPort {
@@ -283,7 +283,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** True once MSI is enabled in config space. */
   msiEnabled = false;
   /** Trace hooks (null, the default: not tracing): brackets each ELSP submission. */
-  tracer: GvtTracer | null = null;
+  tracer: GuestTracer | null = null;
 
   private readonly sim: Sim;
   private readonly port: GuestTrapPort;
