@@ -14,6 +14,8 @@
  * backend adds variable work (a cache miss, a chunked hypercall) with `ctx.charge(ns)`.
  */
 
+import { OPTIONAL_OP_NAMES, REQUIRED_OP_NAMES } from "./ops.ts";
+
 /** Result codes of ops that can fail (0 = ok), as the kernel's negative errno values. */
 export const MPT_OK = 0;
 /** Invalid argument. */
@@ -122,8 +124,8 @@ export interface MptBackend {
   hostExit?(): void;
   /** Creates per-vGPU backend state. (optional in later kernels) */
   attachVgpu?(vgpu: VgpuInfo): Handle;
-  /** Destroys per-vGPU state. */
-  detachVgpu(handle: Handle): void;
+  /** Destroys per-vGPU state (optional, as upstream: absent, the gate just forgets the handle). */
+  detachVgpu?(handle: Handle): void;
   /** Delivers the guest's MSI; returns false if it was dropped. */
   injectMsi(handle: Handle, addr: number, data: number): boolean;
   /** Host virtual address to machine frame (used for the OpRegion on type-1 hypervisors); -1 if unknown. */
@@ -148,8 +150,9 @@ export interface MptBackend {
   mapGfnToMfn?(handle: Handle, gfn: number, mfn: number, nr: number, map: boolean): number;
   /** Asks the hypervisor to trap a guest-physical range (BAR0) (optional). */
   setTrapArea?(handle: Handle, start: number, end: number, map: boolean): number;
-  /** Is this guest frame backed? */
-  isValidGfn(handle: Handle, gfn: number): boolean;
+  /** Is this guest frame backed? (optional, as upstream: absent, every gfn is valid and an
+   * invalid one fails in `dmaMapGuestPage`) */
+  isValidGfn?(handle: Handle, gfn: number): boolean;
   /** Exposes the virtual OpRegion. */
   setOpregion?(handle: Handle): number;
   /** Exposes a virtual EDID on a port. */
@@ -186,39 +189,11 @@ export interface MptBackend {
 /** A plugin module's default export. */
 export type BackendFactory = (ctx: BackendContext) => MptBackend;
 
-/** MPT ops that a backend must implement (everything else is optional). */
-export const REQUIRED_OPS = [
-  "detachVgpu",
-  "injectMsi",
-  "enablePageTrack",
-  "disablePageTrack",
-  "readGpa",
-  "writeGpa",
-  "gfnToMfn",
-  "dmaMapGuestPage",
-  "dmaUnmapGuestPage",
-  "isValidGfn",
-  "guestMmioRead",
-  "guestMmioWrite",
-  "guestMemWrite",
-] as const;
+/** The name of an MPT op (a backend method), e.g. "dmaMapGuestPage". */
+export type MptOpKey = Exclude<keyof MptBackend, "name" | "costs" | "contract">;
 
-/** Optional ops (later kernels made these optional). */
-export const OPTIONAL_OPS = [
-  "hostInit",
-  "hostExit",
-  "attachVgpu",
-  "fromVirtToMfn",
-  "dmaPinGuestPage",
-  "mapGfnToMfn",
-  "setTrapArea",
-  "setOpregion",
-  "setEdid",
-  "getVfioDevice",
-  "putVfioDevice",
-  "vgpuDescheduled",
-  "crashed",
-  "opFailed",
-  "save",
-  "restore",
-] as const;
+/** MPT ops that a backend must implement (the op table's required rows, core/mpt/ops.ts). */
+export const REQUIRED_OPS: readonly MptOpKey[] = REQUIRED_OP_NAMES;
+
+/** Optional ops: the gate falls back to the op table's generic behaviour when absent. */
+export const OPTIONAL_OPS: readonly MptOpKey[] = OPTIONAL_OP_NAMES;
