@@ -182,7 +182,25 @@ const pluginCmd = command(
   { description: message`Hypervisor plugins: test, scaffold, bundle.` },
 );
 
-const parser = or(runCmd, checkCmd, typesCmd, syntaxCmd, compareCmd, pluginCmd, replCmd);
+const lspCmd = command(
+  "lsp",
+  object({ cmd: constant("lsp") }),
+  {
+    description:
+      message`Language server for .gvt files over stdio (diagnostics, completion, hover, go to definition, outline); editors start it, see editors/README.md.`,
+  },
+);
+
+const parser = or(
+  runCmd,
+  checkCmd,
+  typesCmd,
+  syntaxCmd,
+  compareCmd,
+  pluginCmd,
+  replCmd,
+  lspCmd,
+);
 
 const args = run(parser, {
   programName: "gvtsim",
@@ -234,6 +252,10 @@ async function main(): Promise<number> {
     case "repl": {
       const { startRepl } = await import("./cli/repl.ts");
       return await startRepl(args.scenario);
+    }
+    case "lsp": {
+      const { startLsp } = await import("./cli/lsp.ts");
+      return await startLsp();
     }
     case "plugin-build": {
       const { pluginBuild } = await import("./cli/plugin.ts");

@@ -195,3 +195,33 @@ export const FAULT_ACTIONS: readonly string[] = ["error", "throw", "wrong", "del
 
 /** Timeline actions that take a VM name (`at 2s pause batch`). */
 export const VM_ACTIONS: readonly string[] = ["start", "stop", "pause", "resume", "reset"];
+
+/** Settings of a `vm` block (besides `type` and `run`). */
+export const VM_SETTINGS: readonly string[] = ["weight", "start", "vcpus", "memory"];
+
+/** Settings of a `type` declaration. */
+export const TYPE_SETTINGS: readonly string[] = [
+  "aperture",
+  "hidden",
+  "fences",
+  "weight",
+  "resolution",
+];
+
+/** Command kinds of a `batch { ... }` mix. */
+export const MIX_KINDS: readonly string[] = ["draw", "blit", "media", "compute", "store", "lri"];
+
+/** What `wait` may wait for. */
+export const WAIT_CONDITIONS: readonly string[] = ["completion", "vblank"];
+
+/** Distributions a count or time may be drawn from, with their argument counts. */
+export const DISTRIBUTIONS: Readonly<Record<string, number>> = { uniform: 2, exp: 1, normal: 2 };
+
+/** Words a switch setting accepts. */
+export const SWITCH_WORDS: readonly string[] = ["on", "off", "true", "false", "yes", "no"];
+
+/** Settings of a `report` block. */
+export const REPORT_SETTINGS: readonly string[] = ["tables", "metrics"];
+
+/** Timeline actions besides `fault` and `misbehave`. */
+export const TIMELINE_ACTIONS: readonly string[] = [...VM_ACTIONS, "weight", "policy"];

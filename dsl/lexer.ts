@@ -51,11 +51,11 @@ export const WhiteSpace: TokenType = createToken({
   pattern: /[ \t\r\f\v]+/,
   group: Lexer.SKIPPED,
 });
-/** `# ...` or `// ...` to the end of the line (skipped). */
+/** `# ...` or `// ...` to the end of the line (not seen by the parser; kept for `fmt`). */
 export const Comment: TokenType = createToken({
   name: "Comment",
   pattern: /(?:#|\/\/)[^\n]*/,
-  group: Lexer.SKIPPED,
+  group: "comments",
 });
 /** A double-quoted string with backslash escapes, on one line. */
 export const StringLit: TokenType = createToken({

@@ -1,9 +1,11 @@
 /**
  * Every scenario in scenarios/ runs end to end through `gvtsim run`'s entry point and all
- * its expectations pass; one of them twice, to show runs are byte-identical.
+ * its expectations pass, and its results match docs/results.schema.json; one of them twice, to
+ * show runs are byte-identical.
  */
 import assert from "node:assert/strict";
 import { runScenario } from "../cli/run.ts";
+import { schemaErrors } from "./results_schema.ts";
 
 const dir = new URL("../scenarios/", import.meta.url);
 const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".gvt")).map((e) => e.name)
@@ -19,6 +21,7 @@ for (const name of files) {
     });
     assert.equal(r.code, 0, text);
     assert.ok(r.results && r.results.vms.length > 0);
+    assert.deepEqual(schemaErrors(r.results), [], "results match docs/results.schema.json");
     for (const e of r.results!.expectations) {
       assert.ok(e.pass, `${e.file}:${e.line} ${e.text}: ${e.actual}`);
     }
