@@ -34,6 +34,12 @@ export async function compareHypervisors(
     }
     runs.push({ hv, r: res.results });
   }
+  // a backend by its name (a plugin's path only when two share a name)
+  const names = runs.map((x) => x.r.hypervisor.name);
+  for (const x of runs) {
+    const name = x.r.hypervisor.name;
+    x.hv = names.filter((n) => n === name).length > 1 ? `${name} (${x.hv})` : name;
+  }
   out(compareTable(runs));
   return 0;
 }

@@ -54,7 +54,7 @@ import type {
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
-import { MPT_EFAULT, MPT_EINVAL, MPT_OK } from "../core/mpt/types.ts";
+import { MPT_CONTRACT_VERSION, MPT_EFAULT, MPT_EINVAL, MPT_OK } from "../core/mpt/types.ts";
 import {
   allOnes,
   bool,
@@ -307,6 +307,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
   const backend: MptBackend = {
     name: "acrn",
+    contract: MPT_CONTRACT_VERSION,
     costs,
 
     hostInit(o: GvtOps): void {
@@ -400,6 +401,8 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         if (m < 0) return MPT_EFAULT;
         if (i === 0) base = m;
         else if (m !== base + i) return MPT_EINVAL;
+        // a 2 MiB GPU page entry addresses an aligned range only
+        if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
       }
       const dma = base * PAGE;
       if (hit !== undefined) {
@@ -459,7 +462,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     guestMmioRead(h: Handle, gpa: number, size: number): number {
       const v = st(h);
-      const cfg = v.info.cfg;
+      const cfg = v.destroyed ? undefined : v.info.cfg; // a destroyed client claims nothing
       if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
         return request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, false, 0);
       }
@@ -472,7 +475,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
-      const cfg = v.info.cfg;
+      const cfg = v.destroyed ? undefined : v.info.cfg; // a destroyed client claims nothing
       if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
         request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, true, value);
         return;

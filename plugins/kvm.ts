@@ -35,7 +35,13 @@ import type {
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
-import { MPT_EFAULT, MPT_EINVAL, MPT_ENOMEM, MPT_OK } from "../core/mpt/types.ts";
+import {
+  MPT_CONTRACT_VERSION,
+  MPT_EFAULT,
+  MPT_EINVAL,
+  MPT_ENOMEM,
+  MPT_OK,
+} from "../core/mpt/types.ts";
 import {
   allOnes,
   bool,
@@ -109,6 +115,8 @@ class KvmVgpu {
   readonly byGfn = new Map<number, GvtDma>();
   readonly byDma = new Map<number, GvtDma>();
   eventfd = false;
+  /** Set at detach (the mdev is released: its VFIO regions answer nothing). */
+  released = false;
   msiCap = -1;
   vfioRefs = 0;
   opregion = false;
@@ -259,6 +267,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         return MPT_EINVAL;
       }
     }
+    if (base % pages !== 0) {
+      // a 2 MiB GPU page entry addresses an aligned range only
+      ctx.count("dma_map_not_aligned");
+      return MPT_EINVAL;
+    }
     ctx.charge(C.dmaMap);
     ctx.count("pages_pinned", pages);
     return base * PAGE;
@@ -266,6 +279,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
   const backend: MptBackend = {
     name: "kvm",
+    contract: MPT_CONTRACT_VERSION,
     costs,
 
     hostInit(o: GvtOps): void {
@@ -282,6 +296,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     detachVgpu(h: Handle): void {
       const v = st(h);
+      v.released = true;
       for (const e of [...v.byGfn.values()]) unpin(v, e);
       v.tracked.fill(0);
       v.trackedCount = 0;
@@ -402,6 +417,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioRead(h: Handle, gpa: number, size: number): number {
       const v = st(h);
       ctx.count("mmio_exits");
+      if (v.released) return allOnes(size);
       const bar0 = v.info.bar0;
       if (gpa >= bar0 && gpa + size <= bar0 + BAR0_SIZE) {
         return bar0Access(v, gpa - bar0, size, false, 0);
@@ -417,6 +433,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
       ctx.count("mmio_exits");
+      if (v.released) return;
       const bar0 = v.info.bar0;
       if (gpa >= bar0 && gpa + size <= bar0 + BAR0_SIZE) {
         bar0Access(v, gpa - bar0, size, true, value);
@@ -457,6 +474,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.size, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         eventfd: v.eventfd,
+        released: v.released,
         msiCap: v.msiCap,
         vfioRefs: v.vfioRefs,
         opregion: v.opregion,
@@ -480,6 +498,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.eventfd = bool(s, "eventfd");
+      v.released = s.released === true;
       v.msiCap = num(s, "msiCap");
       v.vfioRefs = num(s, "vfioRefs");
       v.opregion = bool(s, "opregion");

@@ -57,7 +57,13 @@ import type {
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
-import { MPT_EFAULT, MPT_EINVAL, MPT_EIO, MPT_OK } from "../core/mpt/types.ts";
+import {
+  MPT_CONTRACT_VERSION,
+  MPT_EFAULT,
+  MPT_EINVAL,
+  MPT_EIO,
+  MPT_OK,
+} from "../core/mpt/types.ts";
 import {
   allOnes,
   bool,
@@ -374,6 +380,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
 
   const backend: XenBackend = {
     name: "xen",
+    contract: MPT_CONTRACT_VERSION,
     costs,
 
     hostInit(o: GvtOps): void {
@@ -480,6 +487,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         if (m < 0) return MPT_EFAULT;
         if (i === 0) base = m;
         else if (m !== base + i) return MPT_EINVAL;
+        // a 2 MiB GPU page entry addresses an aligned range only
+        if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
       }
       for (let i = 0; i < pages; i++) logDirty(v, gfn + i);
       const dma = base * PAGE;
@@ -550,7 +559,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         ctx.count("paused_domain_access");
         return allOnes(size);
       }
-      const cfg = v.info.cfg;
+      const cfg = v.detached ? undefined : v.info.cfg; // the ioreq server is gone after detach
       if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
         const r = roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, false, 0, false);
         return r < 0 ? allOnes(size) : r;
@@ -573,7 +582,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         ctx.count("paused_domain_access");
         return;
       }
-      const cfg = v.info.cfg;
+      const cfg = v.detached ? undefined : v.info.cfg; // the ioreq server is gone after detach
       if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
         roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, true, value, false);
         return;

@@ -65,7 +65,7 @@ const ENGINE_LABELS = ["rcs", "bcs", "vcs", "vecs"];
 /** Growable sample buffer (latencies), allocation-free until it grows. */
 export class Samples {
   /** Values; only the first `length` are valid. */
-  data = new Float64Array(256);
+  data: Float64Array = new Float64Array(256);
   /** Number of samples. */
   length = 0;
 
@@ -93,9 +93,9 @@ export class Samples {
 /** Counters of one vGPU. */
 export class VgpuCounters {
   /** MMIO traps by {@link TRAP_CLASSES} index. */
-  readonly traps = new Float64Array(TRAP_CLASSES.length);
+  readonly traps: Float64Array = new Float64Array(TRAP_CLASSES.length);
   /** Rejected MMIO accesses by {@link MMIO_ERROR_KINDS} index. */
-  readonly mmioErrors = new Float64Array(MMIO_ERROR_KINDS.length);
+  readonly mmioErrors: Float64Array = new Float64Array(MMIO_ERROR_KINDS.length);
   /** GGTT entry writes (complete 8-byte entries). */
   ggttWrites = 0;
   /** 4-byte GGTT half writes. */
@@ -135,13 +135,13 @@ export class VgpuCounters {
   /** PPGTT mm destroyed. */
   ppgttDestroy = 0;
   /** Commands scanned per engine. */
-  readonly cmdsScanned = new Float64Array(N_ENGINES);
+  readonly cmdsScanned: Float64Array = new Float64Array(N_ENGINES);
   /** Dwords scanned per engine. */
-  readonly dwordsScanned = new Float64Array(N_ENGINES);
+  readonly dwordsScanned: Float64Array = new Float64Array(N_ENGINES);
   /** Batch buffers shadowed. */
   batchesShadowed = 0;
   /** Scanner violations by {@link VIOLATION_KINDS} index. */
-  readonly violations = new Float64Array(VIOLATION_KINDS.length);
+  readonly violations: Float64Array = new Float64Array(VIOLATION_KINDS.length);
   /** Workloads created / completed / dropped. */
   workloadsCreated = 0;
   /** Workloads completed. */
@@ -149,9 +149,9 @@ export class VgpuCounters {
   /** Workloads dropped (violation, reset, failsafe). */
   workloadsDropped = 0;
   /** Workloads completed per engine. */
-  readonly completedPerEngine = new Float64Array(N_ENGINES);
+  readonly completedPerEngine: Float64Array = new Float64Array(N_ENGINES);
   /** Engine busy time of this vGPU's workloads (ns) per engine. */
-  readonly busyNs = new Float64Array(N_ENGINES);
+  readonly busyNs: Float64Array = new Float64Array(N_ENGINES);
   /** Submission (ELSP) to completion latency samples (ns). */
   readonly latency = new Samples();
   /** Times this vGPU was scheduled in. */

@@ -140,7 +140,7 @@ export interface AvailableType {
 /** The mediator. */
 export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   /** Global counters. */
-  readonly globalCounters = new GvtCounters();
+  readonly globalCounters: GvtCounters = new GvtCounters();
   /** vGPUs by id (index 0 is the idle vGPU: always null). */
   readonly vgpus: (Vgpu | null)[] = new Array(8).fill(null);
   /** Partitioning of graphics memory and fences. */

@@ -16,6 +16,14 @@
 
 import { OPTIONAL_OP_NAMES, REQUIRED_OP_NAMES } from "./ops.ts";
 
+/**
+ * The version of the MPT contract this gvtsim implements. A backend declares the version it
+ * was written for as {@link MptBackend.contract}; the loader refuses any other. Version 2:
+ * `isValidGfn` and `detachVgpu` optional (as upstream), 2 MiB DMA mappings must reach exactly
+ * the guest's frames, the conformance kit's life-cycle and access-shape rules.
+ */
+export const MPT_CONTRACT_VERSION = 2;
+
 /** Result codes of ops that can fail (0 = ok), as the kernel's negative errno values. */
 export const MPT_OK = 0;
 /** Invalid argument. */
@@ -115,6 +123,8 @@ export type CostModel = Record<string, number>;
 export interface MptBackend {
   /** Backend name for reports and errors. */
   readonly name: string;
+  /** The MPT contract version the backend was written for ({@link MPT_CONTRACT_VERSION}). */
+  readonly contract: number;
   /** Declared costs (ns) per op; the core charges them per call. */
   readonly costs: CostModel;
 
