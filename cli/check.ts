@@ -3,7 +3,7 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario } from "../dsl/mod.ts";
+import { formatDiagnostics, loadScenario, type ParamInfo } from "../dsl/mod.ts";
 
 /** Options of {@link checkFiles}. */
 export interface CheckFilesOptions {
@@ -17,6 +17,19 @@ export interface CheckFilesOptions {
   err?: (text: string) => void;
   /** Where summaries go (default stdout). */
   out?: (text: string) => void;
+  /** Scenario parameter values, `NAME=VALUE` each (`-D`), applied to every file. */
+  defines?: readonly string[];
+}
+
+/** One line per parameter: `  param slice = 2ms  (time, from -D; default 1ms)`. */
+export function paramLines(params: readonly ParamInfo[]): string {
+  const w = Math.max(0, ...params.map((p) => p.name.length + p.value.length));
+  return params.map((p) => {
+    const pad = " ".repeat(w - p.name.length - p.value.length);
+    const kind = p.kind === "none" ? "number" : p.kind;
+    const from = p.overridden ? `from -D; default ${p.defaultText}` : "default";
+    return `  param ${p.name} = ${p.value}${pad}  (${kind}, ${from})\n`;
+  }).join("");
 }
 
 function defaultColor(): boolean {
@@ -40,7 +53,7 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
   let failed = paths.length === 0;
   if (paths.length === 0) err("check: no scenario files given\n");
   for (const p of paths) {
-    const r = loadScenario(p, { readFile: opts.readFile });
+    const r = loadScenario(p, { readFile: opts.readFile, defines: opts.defines });
     if (r.diagnostics.length > 0) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
     if (!r.scenario) {
       failed = true;
@@ -51,7 +64,9 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
       out(
         `${p}: ok (${s.vms.length} vm${s.vms.length === 1 ? "" : "s"}, ${
           Object.keys(s.workloads).length
-        } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s))\n`,
+        } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s)${
+          r.params.length ? `, ${r.params.length} parameter(s)` : ""
+        })\n` + paramLines(r.params),
       );
     }
   }

@@ -46,9 +46,12 @@ function appendHistory(path: string | undefined, line: string): void {
   }
 }
 
-/** Starts the interactive console; resolves to the exit code (0). */
-export async function startRepl(path?: string): Promise<number> {
-  const session = new ReplSession();
+/**
+ * Starts the interactive console; resolves to the exit code (0). `defines` (`-D NAME=VALUE`)
+ * set scenario parameters of every scenario loaded.
+ */
+export async function startRepl(path?: string, defines: readonly string[] = []): Promise<number> {
+  const session = new ReplSession(defines);
   const terminal = isTerminal();
   const hist = historyPath();
   const print = (s: string) => {

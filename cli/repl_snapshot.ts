@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, parseScenarioText } from "../dsl/mod.ts";
+import { DEFINES_FILE, formatDiagnostics, loadScenario, parseScenarioText } from "../dsl/mod.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import { collectResults, type NativeBaseline } from "../core/metrics/collect.ts";
@@ -35,7 +35,9 @@ export function scenarioFromSources(
     if (s === undefined) throw new Error(`'${p}' is not in the checkpoint`);
     return s;
   };
-  const r = parseScenarioText(sources[file], file, { readFile, seed });
+  // `-D` values are stored as the (-D) pseudo-source, one NAME=VALUE per line
+  const defines = sources[DEFINES_FILE]?.split("\n");
+  const r = parseScenarioText(sources[file], file, { readFile, seed, defines });
   if (!r.scenario) {
     const first = formatDiagnostics(r.diagnostics, r.sources).split("\n")[0] ?? "";
     return new SnapshotError(`the scenario stored in the checkpoint does not check: ${first}`);
@@ -126,10 +128,10 @@ function heapHasTrace(snap: SnapshotFile): boolean | undefined {
 export function checkpointWriter(
   scenarioPath: string,
   out: string,
-  o: { seed?: number; hypervisor?: string; until?: number },
+  o: { seed?: number; hypervisor?: string; until?: number; defines?: readonly string[] },
   note: (s: string) => void,
 ): (world: World) => string | undefined {
-  const sources = loadScenario(scenarioPath, { seed: o.seed }).sources;
+  const sources = loadScenario(scenarioPath, { seed: o.seed, defines: o.defines }).sources;
   return (world) => {
     try {
       for (

@@ -31,6 +31,8 @@ export interface RunOptions {
   report?: string;
   /** Fault rules, in the DSL's `fault` syntax, applied from t=0 (`--fault`). */
   faults?: readonly string[];
+  /** Scenario parameter values, `NAME=VALUE` each (`-D`). */
+  defines?: readonly string[];
   /** Print only failures. */
   quiet?: boolean;
   /** Colour output. */
@@ -68,8 +70,9 @@ export function loadOrReport(
   err: (s: string) => void,
   color = false,
   faults: readonly string[] = [],
+  defines: readonly string[] = [],
 ): Scenario | undefined {
-  const r = loadScenario(path, { seed, readFile: withCliFaults(path, faults) });
+  const r = loadScenario(path, { seed, readFile: withCliFaults(path, faults), defines });
   if (r.diagnostics.length) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
   return r.scenario;
 }
@@ -160,7 +163,7 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       progress,
     });
   } else {
-    const scenario = loadOrReport(path, o.seed, err, o.color, o.faults);
+    const scenario = loadOrReport(path, o.seed, err, o.color, o.faults, o.defines);
     if (!scenario) return { code: 2 };
     let checkpoint: { at: number; save: (world: World) => string | undefined } | undefined;
     if (o.checkpointAt !== undefined && o.checkpoint !== undefined) {

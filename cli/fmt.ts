@@ -1,0 +1,80 @@
+/**
+ * `gvtsim fmt [--check] FILE... | -`: formats scenarios in place (atomically: a temporary file
+ * beside it, then a rename), or stdin to stdout; `--check` only lists the files that would
+ * change. Exit codes: 0 formatted (or already so), 1 `--check` found unformatted files, 2 a file
+ * could not be read or has syntax errors (nothing is written then).
+ * @module
+ */
+
+import { formatDiagnostics } from "../dsl/mod.ts";
+import { formatScenario } from "../dsl/format.ts";
+
+/** Options of {@link fmtFiles}. */
+export interface FmtOptions {
+  /** Only report files that are not formatted (exit 1 if any). */
+  check?: boolean;
+  /** Where messages go (default stderr). */
+  err?: (text: string) => void;
+  /** Where `-` output and the list of changed files go (default stdout). */
+  out?: (text: string) => void;
+  /** Reads stdin for `-` (default: all of Deno.stdin). */
+  readStdin?: () => Promise<string>;
+}
+
+async function readAllStdin(): Promise<string> {
+  return await new Response(Deno.stdin.readable).text();
+}
+
+/** Writes `text` to `path` through a temporary file in the same directory and a rename. */
+export function writeFileAtomic(path: string, text: string): void {
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
+  const tmp = `${dir}.${path.slice(dir.length)}.${Deno.pid}.tmp`;
+  try {
+    Deno.writeTextFileSync(tmp, text);
+    Deno.renameSync(tmp, path);
+  } catch (e) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never created */ }
+    throw e;
+  }
+}
+
+/** Formats each file (or `-`); returns the exit code. */
+export async function fmtFiles(paths: string[], opts: FmtOptions = {}): Promise<number> {
+  const enc = new TextEncoder();
+  const err = opts.err ?? ((s: string) => void Deno.stderr.writeSync(enc.encode(s)));
+  const out = opts.out ?? ((s: string) => void Deno.stdout.writeSync(enc.encode(s)));
+  let code = 0;
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = path === "-" ? await (opts.readStdin ?? readAllStdin)() : Deno.readTextFileSync(path);
+    } catch (e) {
+      err(`gvtsim fmt: cannot read '${path}': ${e instanceof Error ? e.message : String(e)}\n`);
+      code = 2;
+      continue;
+    }
+    const name = path === "-" ? "(stdin)" : path;
+    const r = formatScenario(text, name);
+    if (r.text === undefined) {
+      err(formatDiagnostics(r.diagnostics, new Map([[name, text]])));
+      err(`${name}: not formatted: fix the syntax errors first\n`);
+      code = 2;
+      continue;
+    }
+    if (opts.check) {
+      if (r.text !== text) {
+        out(`${name}: not formatted\n`);
+        code = Math.max(code, 1);
+      }
+      continue;
+    }
+    if (path === "-") out(r.text);
+    else if (r.text !== text) {
+      writeFileAtomic(path, r.text);
+      out(`formatted ${path}\n`);
+    }
+  }
+  return code;
+}
