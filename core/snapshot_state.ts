@@ -64,6 +64,7 @@ import { Vgpu, VgpuSchedData } from "./gvt/vgpu_state.ts";
 import { VirtualIrq } from "./gvt/irq.ts";
 import { CommandStreamer, StreamerStats } from "./hw/streamer.ts";
 import { Execlists } from "./hw/execlist.ts";
+import { CommandFault } from "./hw/fault.ts";
 import { Gpu } from "./hw/gpu.ts";
 import { HostMemory } from "./hw/memory.ts";
 import { Display } from "./hw/display.ts";
@@ -135,6 +136,7 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   VirtualIrq,
   CommandStreamer,
   StreamerStats,
+  CommandFault,
   Execlists,
   Gpu,
   HostMemory,

@@ -200,6 +200,7 @@ export class Dispatcher implements EventSink, CsbSink {
     const d = this.d, v = w.vgpu, e = w.engine;
     w.state = WL_PREPARING;
     this.running[e] = w;
+    v.inFlight++;
     const space = v.ppgtt!;
     if (w.mm && !d.ppgtt.pin(space, w.mm)) {
       return this.drop(w, "PPGTT root could not be shadowed");
@@ -418,7 +419,10 @@ export class Dispatcher implements EventSink, CsbSink {
       d.ppgtt.putMm(v.ppgtt, w.mm);
       w.mm = null;
     }
-    if (this.running[w.engine] === w) this.running[w.engine] = null;
+    if (this.running[w.engine] === w) {
+      this.running[w.engine] = null;
+      v.inFlight--;
+    }
   }
 
   /** Mirrors a virtual CSB event into the guest's hardware status page, if it set one. */

@@ -476,6 +476,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       flow = 0;
       v.queues[engine].push(w);
     }
+    this.sched.kick();
     this.dispatcher.kick();
   }
 

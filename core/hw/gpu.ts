@@ -19,7 +19,7 @@ import { HostMemory, OWNER_HOST } from "./memory.ts";
 import { IrqUnit } from "./irq.ts";
 import { Display } from "./display.ts";
 import { PciConfig } from "./pci.ts";
-import { CommandStreamer } from "./streamer.ts";
+import { CommandStreamer, StreamerStats } from "./streamer.ts";
 import { ENGINE_BUSY, ENGINE_HUNG, Execlists } from "./execlist.ts";
 import {
   buildRegisterDefs,
@@ -41,6 +41,8 @@ import {
 } from "./regdefs.ts";
 import {
   BAR0_SIZE,
+  ENGINE_IRQ_GROUP,
+  ENGINE_IRQ_SHIFT,
   FORCEWAKE_PAIRS,
   GEN6_GRDOM_FULL,
   GRDOM_BY_ENGINE,
@@ -174,8 +176,12 @@ export class Gpu {
   readonly display: Display;
   /** PCI configuration space. */
   readonly pci: PciConfig;
-  /** Command streamer. */
-  readonly streamer: CommandStreamer;
+  /** The command streamer of each engine (one cost vector and one set of statistics). */
+  readonly streamers: readonly CommandStreamer[];
+  /** Command statistics of all engines. */
+  readonly streamerStats: StreamerStats = new StreamerStats();
+  /** Cost per command id (ns) the streamers charge. */
+  readonly commandCosts: Float64Array;
   /** Execlist front ends. */
   readonly execlists: Execlists;
   /** Command faults so far (oldest first; capped at 1000, the count keeps going). */
@@ -229,7 +235,10 @@ export class Gpu {
     this.pci = new PciConfig(BAR0_SIZE, c.aperture);
     const costs = costTable(c.commandCosts);
     this.unknownCosts = costs.unknown;
-    this.streamer = new CommandStreamer(this, costs.cost, c.blitBytesPerNs);
+    this.commandCosts = costs.cost;
+    this.streamers = [0, 1, 2, 3].map((e) =>
+      new CommandStreamer(this, e, this.streamerStats, costs.cost, c.blitBytesPerNs)
+    );
     this.execlists = new Execlists(this);
     this.execlists.contextSwitchNs = c.contextSwitchNs;
     let present = 0;
@@ -426,12 +435,12 @@ export class Gpu {
    */
   cmdRegWrite(offset: number, value: number): void {
     if (offset < 0 || offset >= MMIO_SIZE) {
-      this.streamer.stats.ignoredRegWrites++;
+      this.streamerStats.ignoredRegWrites++;
       return;
     }
     const i = offset >> 2;
     if (this.sem[i] !== SEM_PLAIN || (this.flags[i] & REG_RO)) {
-      this.streamer.stats.ignoredRegWrites++;
+      this.streamerStats.ignoredRegWrites++;
       return;
     }
     this.writeReg(offset & ~3, value >>> 0);
@@ -440,6 +449,11 @@ export class Gpu {
   /** MI_DISPLAY_FLIP from a command stream. */
   commandFlip(pipe: number, surface: number): void {
     this.display.commandFlip(pipe, surface);
+  }
+
+  /** MI_USER_INTERRUPT / notify from a command stream: engine-relative bits of `engine`. */
+  commandInterrupt(engine: number, bits: number): void {
+    this.irq.raise(ENGINE_IRQ_GROUP[engine], (bits << ENGINE_IRQ_SHIFT[engine]) >>> 0);
   }
 
   /** Current time. */
@@ -585,7 +599,7 @@ export class Gpu {
 
   /** Counters as plain data. */
   counters(): GpuCounters {
-    const st = this.streamer.stats, ex = this.execlists, now = this.sim.now;
+    const st = this.streamerStats, ex = this.execlists, now = this.sim.now;
     const commands: Record<string, number>[] = [];
     for (let e = 0; e < NUM_ENGINES; e++) {
       const r: Record<string, number> = {};

@@ -66,8 +66,8 @@ export class TbsPolicy implements SchedPolicy {
   }
 
   /** Balance every period (`gvt_balance_timeslice`). */
-  onTick(now: number): void {
-    if (now < this.expireTime) return;
+  onTick(now: number): boolean {
+    if (now < this.expireTime) return false;
     this.expireTime = now + this.balancePeriod;
     this.balances++;
     const stage = this.stageCheck++ % GVT_TS_BALANCE_STAGE_NUM;
@@ -82,6 +82,7 @@ export class TbsPolicy implements SchedPolicy {
     } else {
       for (const v of this.runq) v.sched.leftTs += v.sched.allocatedTs;
     }
+    return true;
   }
 
   /** `find_busy_vgpu` + LRU rotation (`tbs_sched_func`). */
