@@ -49,12 +49,14 @@ import type {
   ValueAst,
 } from "./ast.ts";
 import type { Diagnostic } from "./diagnostics.ts";
+import { closest } from "./suggest.ts";
 import {
   FAULT_ACTIONS,
   findFunction,
   GPU_PROFILES,
   HYPERVISORS,
   MISBEHAVIOURS,
+  MIX_KINDS,
   PERCENTILES,
   POLICIES,
   REPORT_TABLES,
@@ -111,39 +113,9 @@ const BOOL_WORDS: Record<string, boolean> = {
   no: false,
 };
 
-const MIX_KEYS = ["draw", "blit", "media", "compute", "store", "lri"] as const;
-
-function levenshtein(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 99;
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(
-        prev[j] + 1,
-        prev[j - 1] + 1,
-        diag + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-
 /** `unknown X 'n'; expected one of: a, b (did you mean 'c'?)` */
 export function unknownName(what: string, name: string, choices: readonly string[]): string {
-  let best: string | undefined;
-  let bestD = Math.max(1, Math.floor(name.length / 3)) + 1;
-  for (const c of choices) {
-    const d = levenshtein(name.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
+  const best = closest(name, choices);
   const list = choices.length === 0
     ? `no ${what} is declared`
     : choices.length <= 14
@@ -852,8 +824,8 @@ class Checker {
         };
         const seen = new Set<string>();
         for (const s of op.mix) {
-          if (!(MIX_KEYS as readonly string[]).includes(s.key)) {
-            this.err(s.span, unknown("command kind", s.key, MIX_KEYS));
+          if (!MIX_KINDS.includes(s.key)) {
+            this.err(s.span, unknown("command kind", s.key, MIX_KINDS));
             continue;
           }
           if (seen.has(s.key)) {
@@ -1258,6 +1230,66 @@ class Checker {
     return { events: sorted, duration: dur, durSpan };
   }
 
+  /**
+   * Warns about life-cycle events that do nothing, as the world applies them: `resume` of a VM
+   * that is not paused (never paused, or stopped), `pause` or `stop` of one that is not
+   * running, `start` of one that runs, `reset` of one that is off.
+   */
+  lifeCycle(events: TimelineEvent[], vms: VmSpec[]): void {
+    type State = { s: "off" | "running" | "paused" | "stopped"; since: number; autoBoot: boolean };
+    const st = new Map<string, State>();
+    for (const vm of vms) st.set(vm.name, { s: "off", since: 0, autoBoot: vm.autostart });
+    for (const e of events) {
+      const a = e.action;
+      if (!("vm" in a) || a.kind === "weight" || a.kind === "misbehave") continue;
+      const vm = vms.find((v) => v.name === a.vm);
+      const cur = st.get(a.vm);
+      if (!vm || !cur) continue;
+      // the world boots a VM at its `start` before timeline events of the same instant
+      if (cur.autoBoot && vm.start <= e.at) {
+        Object.assign(cur, { s: "running", since: vm.start, autoBoot: false });
+      }
+      const what = cur.s === "off"
+        ? "has not been started"
+        : cur.s === "stopped"
+        ? `was stopped at ${formatTime(cur.since)}`
+        : cur.s === "paused"
+        ? `is paused (since ${formatTime(cur.since)})`
+        : "is running";
+      const useless = (why: string, hint?: string) =>
+        this.warn(
+          { ...e.loc, len: 2 },
+          `'${a.kind} ${a.vm}' at ${formatTime(e.at)} does nothing: '${a.vm}' ${what}${why}`,
+          hint,
+        );
+      const to = (s: State["s"]) => Object.assign(cur, { s, since: e.at });
+      switch (a.kind) {
+        case "start":
+          if (cur.s === "running" || cur.s === "paused") useless("");
+          else to("running");
+          break;
+        case "stop":
+          if (cur.s === "off" || cur.s === "stopped") useless("");
+          else to("stopped");
+          break;
+        case "pause":
+          if (cur.s !== "running") useless("");
+          else to("paused");
+          break;
+        case "resume":
+          if (cur.s === "paused") to("running");
+          else if (cur.s === "stopped") {
+            useless(", and resume only continues a paused VM", `'start ${a.vm}' boots it again`);
+          } else if (cur.s === "running") useless(" and was never paused");
+          else useless("");
+          break;
+        case "reset":
+          if (cur.s === "off" || cur.s === "stopped") useless("");
+          break;
+      }
+    }
+  }
+
   vmRef(name: string, span: Span): boolean {
     if (this.vmNames.has(name)) return true;
     this.err(span, unknown("vm", name, [...this.vmNames]));
@@ -1306,6 +1338,8 @@ class Checker {
         );
         return undefined;
       }
+      this.suspiciousLiteral(p.left, left.unit, p.right);
+      this.suspiciousLiteral(p.right, right.unit, p.left);
       return { k: "cmp", op: p.op as "==", left: left.e, right: right.e };
     }
     const l0 = this.expr(p.left, false);
@@ -1323,6 +1357,8 @@ class Checker {
       );
       return undefined;
     }
+    this.suspiciousLiteral(p.left, left.unit, p.target);
+    this.suspiciousLiteral(p.target, target.unit, p.left);
     const d = dimensionOf(p.tol.unit);
     if (d === "percent") {
       if (p.tol.value < 0 || p.tol.value > 1000) {
@@ -1351,6 +1387,36 @@ class Checker {
       return undefined;
     }
     return { k: "within", left: left.e, target: target.e, tolerance: tol, relative: false };
+  }
+
+  /**
+   * Warns when a bare number is compared with something it is probably not in the unit of: a
+   * time (`latency(a, p99) < 5` is 5 ns), a fraction above 1 (`share(a) >= 30`), a percentage
+   * below 1 (`native_pct(a) >= 0.8` is 0.8 %).
+   */
+  suspiciousLiteral(side: ExprAst, unit: EUnit, other: ExprAst): void {
+    if (other.k !== "num" || other.num.unit !== "" || other.num.value === 0) return;
+    const raw = other.num.raw;
+    const f = side.k === "call" ? findFunction(side.fn) : undefined;
+    if (unit === "time") {
+      this.warn(
+        other.span,
+        `'${raw}' has no unit but is compared with a time, so it means ${raw} ns`,
+        `write the unit, e.g. '${raw}ms' or '${raw}us'`,
+      );
+    } else if (f?.unit === "fraction" && Math.abs(other.num.value) > 1) {
+      this.warn(
+        other.span,
+        `${f.name}() is a fraction from 0 to 1, so comparing it with ${raw} is always true or always false`,
+        `write '${raw}%' for a percentage`,
+      );
+    } else if (f?.unit === "percent" && Math.abs(other.num.value) < 1) {
+      this.warn(
+        other.span,
+        `${f.name}() is a percentage from 0 to 100, so ${raw} means ${raw}%`,
+        `write '${Number((other.num.value * 100).toPrecision(6))}%' if you meant a fraction`,
+      );
+    }
   }
 
   /** Converts an expression; `pct` makes `N%` literals percentages (N) instead of fractions. */
@@ -1591,6 +1657,7 @@ class Checker {
         vm.autostart = decl !== undefined;
       }
     }
+    this.lifeCycle(events, vms);
     for (const vm of vms) {
       if (vm.start > duration) {
         this.err(

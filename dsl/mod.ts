@@ -40,6 +40,7 @@ import {
 import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { scenarioParser } from "./parser.ts";
+import { fixKeywordTypos } from "./typos.ts";
 import { AstBuilder } from "./visitor.ts";
 import { DEFINES_FILE, type ParamInfo, ParamScope } from "./params.ts";
 
@@ -175,8 +176,10 @@ export function parseFile(text: string, file: string, scope?: ParamScope): Parse
         : `unexpected character '${printable(ch.slice(0, 1))}'`,
     });
   }
-  const params = scope ?? new ParamScope(lex.tokens, file, []);
-  const sub = params.substitute(lex.tokens, file);
+  const fixed = fixKeywordTypos(lex.tokens, file);
+  diagnostics.push(...fixed.diagnostics);
+  const params = scope ?? new ParamScope(fixed.tokens, file, []);
+  const sub = params.substitute(fixed.tokens, file);
   diagnostics.push(...sub.diagnostics);
   scenarioParser.input = sub.tokens;
   const cst = scenarioParser.file();

@@ -262,12 +262,12 @@ Deno.test("timeline: all actions, sorted by time, run", () => {
   at 1s fault dmaMapGuestPage error vm a
   at 6s policy gvirt-rr timeslice 16ms
   at 2s misbehave a ring_garbage 2
-  at 500ms stop a; at 7s start a
+  at 500ms start a; at 7s stop a
   run 8s
 }`);
   assert.equal(s.duration, 8000 * MS);
   assert.deepEqual(s.timeline.map((e) => [e.at / MS, e.action.kind]), [
-    [500, "stop"],
+    [500, "start"],
     [1000, "fault"],
     [2000, "pause"],
     [2000, "misbehave"],
@@ -275,7 +275,7 @@ Deno.test("timeline: all actions, sorted by time, run", () => {
     [4000, "weight"],
     [5000, "reset"],
     [6000, "policy"],
-    [7000, "start"],
+    [7000, "stop"],
   ]);
   const w = s.timeline.find((e) => e.action.kind === "weight")?.action;
   assert.deepEqual(w, { kind: "weight", vm: "b", weight: 8 });
