@@ -64,7 +64,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+import { findCap, findMsiCap, isFlrWrite, msiEnableAfter, PCI_CAP_ID_AF } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the ACRN paths, each with the reason for its size. */
 export const ACRN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -160,6 +160,8 @@ class AcrnVgpu {
   readonly byGfn = new Map<number, DmaEntry>();
   readonly byDma = new Map<number, DmaEntry>();
   msiCap = -1;
+  /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
   msiEnabled = false;
   /** Simulated time the client thread goes back to sleep (-1: asleep). */
   awakeUntil = -1;
@@ -231,11 +233,20 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const cfgWrite = (v: AcrnVgpu, o: GvtOps, off: number, size: number, val: number): void => {
     const id = v.info.id;
     o.emulateCfgWrite(id, off, size, val);
-    if (v.msiCap < 0) v.msiCap = findMsiCap({ cfgRead: (a, n) => o.emulateCfgRead(id, a, n) });
-    const ctl = v.msiCap + PCI_MSI_FLAGS;
-    if (off <= ctl && ctl < off + size) {
-      v.msiEnabled = (o.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
+    const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
+    if (v.msiCap < 0) {
+      v.msiCap = findMsiCap(r);
+      v.afCap = findCap(r, PCI_CAP_ID_AF);
     }
+    if (isFlrWrite(off, size, val, v.afCap)) {
+      // the Service VM's device model sees the guest's FLR and resets the vGPU
+      ctx.count("flr");
+      v.msiEnabled = false;
+      o.vgpuReset(id);
+      return;
+    }
+    const enabled = msiEnableAfter(r, v.msiCap, off, size);
+    if (enabled !== null) v.msiEnabled = enabled;
   };
 
   /**
@@ -518,6 +529,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         msiCap: v.msiCap,
+        afCap: v.afCap,
         msiEnabled: v.msiEnabled,
         awakeUntil: v.awakeUntil,
         destroyed: v.destroyed,
@@ -549,6 +561,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
       v.msiEnabled = bool(s, "msiEnabled");
       v.awakeUntil = num(s, "awakeUntil");
       v.destroyed = bool(s, "destroyed");

@@ -51,7 +51,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+import { findCap, findMsiCap, isFlrWrite, msiEnableAfter, PCI_CAP_ID_AF } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the KVMGT trap and mapping paths. */
 export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -118,6 +118,8 @@ class KvmVgpu {
   /** Set at detach (the mdev is released: its VFIO regions answer nothing). */
   released = false;
   msiCap = -1;
+  /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
   vfioRefs = 0;
   opregion = false;
   edidPorts = 0;
@@ -226,14 +228,23 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const cfgWrite = (v: KvmVgpu, off: number, size: number, val: number): void => {
     ctx.charge(C.vfioRw);
     if (ops === null) return;
-    const id = v.info.id;
-    ops.emulateCfgWrite(id, off, size, val);
+    const id = v.info.id, o = ops;
+    o.emulateCfgWrite(id, off, size, val);
+    const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
     if (v.msiCap < 0) {
-      v.msiCap = findMsiCap({ cfgRead: (o, s) => ops!.emulateCfgRead(id, o, s) });
+      v.msiCap = findMsiCap(r);
+      v.afCap = findCap(r, PCI_CAP_ID_AF);
     }
-    const ctl = v.msiCap + PCI_MSI_FLAGS;
-    if (off <= ctl && ctl < off + size) {
-      const enabled = (ops.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
+    if (isFlrWrite(off, size, val, v.afCap)) {
+      // QEMU's vfio-pci turns the guest's FLR into VFIO_DEVICE_RESET: kvmgt resets the vGPU
+      ctx.count("vfio_device_reset");
+      if (v.eventfd) ctx.count("eventfd_released");
+      v.eventfd = false;
+      o.vgpuReset(id);
+      return;
+    }
+    const enabled = msiEnableAfter(r, v.msiCap, off, size);
+    if (enabled !== null) {
       if (enabled && !v.eventfd && installEventfd) {
         v.eventfd = true;
         ctx.count("eventfd_installed");
@@ -476,6 +487,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         eventfd: v.eventfd,
         released: v.released,
         msiCap: v.msiCap,
+        afCap: v.afCap,
         vfioRefs: v.vfioRefs,
         opregion: v.opregion,
         edidPorts: v.edidPorts,
@@ -500,6 +512,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.eventfd = bool(s, "eventfd");
       v.released = s.released === true;
       v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
       v.vfioRefs = num(s, "vfioRefs");
       v.opregion = bool(s, "opregion");
       v.edidPorts = num(s, "edidPorts");

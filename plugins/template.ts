@@ -36,10 +36,12 @@ import {
   type BackendFactory,
   bool,
   type CostModel,
+  findCap,
   findMsiCap,
   type GuestMemoryView,
   type GvtOps,
   type Handle,
+  isFlrWrite,
   loadSparseBytes,
   MPT_CONTRACT_VERSION,
   MPT_EFAULT,
@@ -47,9 +49,9 @@ import {
   MPT_ENOMEM,
   MPT_OK,
   type MptBackend,
+  msiEnableAfter,
   num,
-  PCI_MSI_FLAGS,
-  PCI_MSI_FLAGS_ENABLE,
+  PCI_CAP_ID_AF,
   record,
   rows,
   sparseBytes,
@@ -73,6 +75,8 @@ class VgpuState {
   /** MSI capability offset (found on the first config write) and enable bit. */
   msiCap = -1;
   msiEnabled = false;
+  /** Advanced Features capability offset (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
   /** Set by detachVgpu: the handle answers nothing any more. */
   detached = false;
   readonly bytes = new Uint8Array(8);
@@ -238,12 +242,19 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       } else if (inCfg(v, gpa, size)) {
         const id = v.info.id, off = gpa - v.info.cfg!;
         o.emulateCfgWrite(id, off, size, value);
-        if (v.msiCap < 0) v.msiCap = findMsiCap({ cfgRead: (a, n) => o.emulateCfgRead(id, a, n) });
-        // any write whose bytes cover the MSI control word's low byte may flip the enable bit
-        const ctl = v.msiCap + PCI_MSI_FLAGS;
-        if (off <= ctl && ctl < off + size) {
-          v.msiEnabled = (o.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
+        const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
+        if (v.msiCap < 0) {
+          v.msiCap = findMsiCap(r);
+          v.afCap = findCap(r, PCI_CAP_ID_AF);
         }
+        if (isFlrWrite(off, size, value, v.afCap)) {
+          v.msiEnabled = false; // the device comes out of reset with MSI off
+          o.vgpuReset(id); // the guest asked for a function-level reset: the device model's job
+          return;
+        }
+        // any write whose bytes cover the MSI control word may flip the enable bit
+        const enabled = msiEnableAfter(r, v.msiCap, off, size);
+        if (enabled !== null) v.msiEnabled = enabled;
       }
     },
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
@@ -271,6 +282,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
         trapStart: v.trapStart,
         trapEnd: v.trapEnd,
         msiCap: v.msiCap,
+        afCap: v.afCap,
         msiEnabled: v.msiEnabled,
         detached: v.detached,
       };
@@ -283,6 +295,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.trapStart = num(s, "trapStart");
       v.trapEnd = num(s, "trapEnd");
       v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
       v.msiEnabled = bool(s, "msiEnabled");
       v.detached = bool(s, "detached");
     },

@@ -73,7 +73,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+import { findCap, findMsiCap, isFlrWrite, msiEnableAfter, PCI_CAP_ID_AF } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
 export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -177,6 +177,8 @@ class XenVgpu {
   readonly dmaRefs = new Map<number, number>();
   foreignMapped = false;
   msiCap = -1;
+  /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
   msiEnabled = false;
   crashed = false;
   detached = false;
@@ -277,6 +279,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     crashedIds.add(v.info.id);
     ctx.count("domain_crashed");
     ctx.log(`vGPU ${v.info.id} (${v.info.vm}): emulation error (${why}): domain paused, crashed`);
+    ops?.vgpuDeactivate(v.info.id); // a paused domain's vGPU is no longer scheduled
   };
 
   /**
@@ -344,11 +347,20 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     const o = ops!;
     const id = v.info.id;
     o.emulateCfgWrite(id, off, size, val);
-    if (v.msiCap < 0) v.msiCap = findMsiCap({ cfgRead: (a, n) => o.emulateCfgRead(id, a, n) });
-    const ctl = v.msiCap + PCI_MSI_FLAGS;
-    if (off <= ctl && ctl < off + size) {
-      v.msiEnabled = (o.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
+    const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
+    if (v.msiCap < 0) {
+      v.msiCap = findMsiCap(r);
+      v.afCap = findCap(r, PCI_CAP_ID_AF);
     }
+    if (isFlrWrite(off, size, val, v.afCap)) {
+      // the ioreq server (QEMU in dom0) sees the guest's FLR and resets the vGPU
+      ctx.count("flr");
+      v.msiEnabled = false;
+      o.vgpuReset(id);
+      return;
+    }
+    const enabled = msiEnableAfter(r, v.msiCap, off, size);
+    if (enabled !== null) v.msiEnabled = enabled;
   };
 
   /** Builds the foreign mapping of all guest RAM on first use. */
@@ -656,6 +668,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         dmaRefs: [...v.dmaRefs],
         foreignMapped: v.foreignMapped,
         msiCap: v.msiCap,
+        afCap: v.afCap,
         msiEnabled: v.msiEnabled,
         crashed: v.crashed,
         detached: v.detached,
@@ -692,6 +705,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       for (const [dma, r] of dmaRefs) v.dmaRefs.set(dma, r);
       v.foreignMapped = bool(s, "foreignMapped");
       v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
       v.msiEnabled = bool(s, "msiEnabled");
       v.crashed = bool(s, "crashed");
       v.detached = bool(s, "detached");

@@ -60,6 +60,12 @@ const MUTANTS: [string, string, RegExp, RegExp][] = [
     /^a trapped 4-byte BAR0 read costs 4 ns in total; it takes at least 500 ns/,
   ],
   [
+    "flr_ignored",
+    "guestMmioWrite",
+    /^a guest FLR \(AF control write of any width\) resets the vGPU once/,
+    /^a 1-byte config write setting the FLR bit \(AF control at 0xd4\) gave 0 vgpuReset calls, expected 1/,
+  ],
+  [
     "nondeterministic",
     "all ops",
     /^deterministic: the same calls give the same results, costs and MSI times$/,

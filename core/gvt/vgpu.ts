@@ -428,6 +428,23 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     cfgWrite(v, this.gate, this.gpu.apertureSize, offset, size, value);
   }
 
+  /** {@inheritDoc GvtOps.vgpuReset} */
+  vgpuReset(vgpuId: number): void {
+    this.resetVgpu(vgpuId, "dmlr");
+  }
+
+  /** {@inheritDoc GvtOps.vgpuActivate} */
+  vgpuActivate(vgpuId: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v && !v.sched.active) this.sched.startSchedule(v);
+  }
+
+  /** {@inheritDoc GvtOps.vgpuDeactivate} */
+  vgpuDeactivate(vgpuId: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v && v.sched.active) this.sched.stopSchedule(v);
+  }
+
   /** {@inheritDoc GvtOps.writeProtectHandler} */
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void {
     const v = this.vgpuById(vgpuId);

@@ -15,6 +15,7 @@
 import { MPT_OK } from "./types.ts";
 import {
   CONFORMANCE_LAYOUT as L,
+  KIT_AF_CAP,
   KIT_GTT_OFFSET,
   KIT_MSI_CAP,
   type KitRig,
@@ -759,6 +760,39 @@ export const KIT_CHECKS: readonly KitCheck[] = [
         expect(
           back === v,
           `${size}-byte config read at ${hex(off)} = ${hex(back)}, want ${hex(v)}`,
+        );
+      }
+    },
+  },
+  {
+    op: "guestMmioWrite",
+    rule: "a guest FLR (AF control write of any width) resets the vGPU once; MSI is off after it",
+    async run(rig, paths) {
+      const ctl = KIT_AF_CAP + 4;
+      for (const width of [1, 2, 4] as const) {
+        const r = await rig();
+        paths.add(`flr ${width}B`);
+        enableMsi(r, 1, 2);
+        r.core.lifecycle.length = 0;
+        r.gate.guestMmioWrite(1, L.cfg + ctl, width, 1);
+        const resets = () => r.core.lifecycle.filter(([c, id]) => c === "vgpuReset" && id === 1);
+        expect(
+          resets().length === 1,
+          `a ${width}-byte config write setting the FLR bit (AF control at ${hex(ctl)}) gave ` +
+            `${resets().length} vgpuReset calls, expected 1: the guest's function-level reset ` +
+            `must reach the mediator through GvtOps.vgpuReset`,
+        );
+        const [ok, got] = msiRoundTrip(r, 1);
+        expect(
+          !ok && got === 0,
+          `after an FLR (${width}-byte write) an MSI was ${got ? "delivered" : "reported"} ` +
+            `before the guest enabled MSI again (the device comes out of reset with MSI off)`,
+        );
+        r.gate.guestMmioWrite(1, L.cfg + ctl, 1, 0);
+        r.gate.guestMmioWrite(1, L.cfg + ctl + 1, 1, 1);
+        expect(
+          resets().length === 1,
+          "a config write that does not set the FLR bit reset the vGPU",
         );
       }
     },

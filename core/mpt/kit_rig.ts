@@ -44,6 +44,8 @@ export const CONFORMANCE_LAYOUT = {
 
 /** Offset of the MSI capability in the kit's config space. */
 export const KIT_MSI_CAP = 0xac;
+/** Offset of the Advanced Features (FLR) capability in the kit's config space. */
+export const KIT_AF_CAP = 0xd0;
 /** Offset of the GTT in BAR0. */
 export const KIT_GTT_OFFSET = 8 * 1024 * 1024;
 
@@ -73,6 +75,8 @@ export class KitCore implements GvtOps {
   readonly cfgWrites: SeenAccess[] = [];
   /** writeProtectHandler calls. */
   readonly wp: SeenAccess[] = [];
+  /** Life-cycle callbacks the backend drove: [callback, vGPU id]. */
+  readonly lifecycle: [string, number][] = [];
   private readonly regs = new Map<number, number>();
   private readonly cfgs = new Map<number, Uint8Array>();
 
@@ -81,10 +85,14 @@ export class KitCore implements GvtOps {
     let c = this.cfgs.get(id);
     if (c === undefined) {
       c = new Uint8Array(256);
-      c[0x34] = 0x40; // capability list: PM at 0x40 -> MSI at 0xac
+      c[0x34] = 0x40; // capability list: PM at 0x40 -> MSI at 0xac -> AF (FLR) at 0xd0
       c[0x40] = 0x01;
       c[0x41] = KIT_MSI_CAP;
       c[KIT_MSI_CAP] = 0x05;
+      c[KIT_MSI_CAP + 1] = KIT_AF_CAP;
+      c[KIT_AF_CAP] = 0x13;
+      c[KIT_AF_CAP + 2] = 6;
+      c[KIT_AF_CAP + 3] = 0x03;
       this.cfgs.set(id, c);
     }
     return c;
@@ -135,14 +143,29 @@ export class KitCore implements GvtOps {
     const c = this.cfg(id);
     let x = value;
     for (let i = 0; i < size && off + i < c.length; i++) {
-      const at = off + i; // the capability id and next pointer are read-only
-      if (at !== KIT_MSI_CAP && at !== KIT_MSI_CAP + 1 && at !== 0x34) c[at] = x & 0xff;
+      const at = off + i; // capability ids and next pointers are read-only, FLR self-clears
+      const ro = at === 0x34 || (at >= KIT_MSI_CAP && at < KIT_MSI_CAP + 2) ||
+        (at >= KIT_AF_CAP && at < KIT_AF_CAP + 6);
+      if (!ro) c[at] = x & 0xff;
       x = Math.floor(x / 256);
     }
   }
 
   writeProtectHandler(id: number, gpa: number, size: number, value: number): void {
     this.wp.push({ id, off: gpa, size, value });
+  }
+
+  vgpuReset(id: number): void {
+    this.lifecycle.push(["vgpuReset", id]);
+    this.resetDevice(id); // a device-model-level reset: registers and config space
+  }
+
+  vgpuActivate(id: number): void {
+    this.lifecycle.push(["vgpuActivate", id]);
+  }
+
+  vgpuDeactivate(id: number): void {
+    this.lifecycle.push(["vgpuDeactivate", id]);
   }
 
   /** Forgets every recorded call. */

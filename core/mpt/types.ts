@@ -20,7 +20,8 @@ import { OPTIONAL_OP_NAMES, REQUIRED_OP_NAMES } from "./ops.ts";
  * The version of the MPT contract this gvtsim implements. A backend declares the version it
  * was written for as {@link MptBackend.contract}; the loader refuses any other. Version 2:
  * `isValidGfn` and `detachVgpu` optional (as upstream), 2 MiB DMA mappings must reach exactly
- * the guest's frames, the conformance kit's life-cycle and access-shape rules.
+ * the guest's frames, life-cycle callbacks in {@link GvtOps} (reset on a guest FLR,
+ * activate, deactivate), the conformance kit's life-cycle and access-shape rules.
  */
 export const MPT_CONTRACT_VERSION = 2;
 
@@ -74,6 +75,20 @@ export interface GvtOps {
   /** A write hit a write-protected guest page: the write has NOT been done; the core
    * applies it to guest memory (through writeGpa) and updates its shadows. */
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void;
+  /**
+   * The hypervisor resets the vGPU's device: a function-level reset the guest asked for in
+   * config space (the AF capability's FLR bit), a VFIO device reset, a domain reboot. The
+   * mediator does a device-model-level reset (`intel_gvt_ops.vgpu_reset`): engines, GTTs,
+   * registers, config space; the backend drops its own per-device state (MSI enable) itself.
+   */
+  vgpuReset(vgpuId: number): void;
+  /** The VM runs again: the mediator schedules the vGPU (`intel_gvt_ops.vgpu_activate`). */
+  vgpuActivate(vgpuId: number): void;
+  /**
+   * The VM stopped running (its domain crashed or is being torn down): the mediator stops
+   * scheduling the vGPU; work already on the GPU completes (`intel_gvt_ops.vgpu_deactivate`).
+   */
+  vgpuDeactivate(vgpuId: number): void;
 }
 
 /** What a backend factory is given: only what a backend may touch. */
