@@ -64,7 +64,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findCap, findMsiCap, isFlrWrite, msiEnableAfter, PCI_CAP_ID_AF } from "../core/mpt/pci.ts";
+import { forwardCfgWrite } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the ACRN paths, each with the reason for its size. */
 export const ACRN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -231,22 +231,13 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
   /** A config write handled by acrngt: follow the guest's MSI enable bit. */
   const cfgWrite = (v: AcrnVgpu, o: GvtOps, off: number, size: number, val: number): void => {
-    const id = v.info.id;
-    o.emulateCfgWrite(id, off, size, val);
-    const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
-    if (v.msiCap < 0) {
-      v.msiCap = findMsiCap(r);
-      v.afCap = findCap(r, PCI_CAP_ID_AF);
-    }
-    if (isFlrWrite(off, size, val, v.afCap)) {
+    const e = forwardCfgWrite(o, v.info.id, v, off, size, val);
+    if (e === "flr") {
       // the Service VM's device model sees the guest's FLR and resets the vGPU
       ctx.count("flr");
       v.msiEnabled = false;
-      o.vgpuReset(id);
-      return;
-    }
-    const enabled = msiEnableAfter(r, v.msiCap, off, size);
-    if (enabled !== null) v.msiEnabled = enabled;
+      o.vgpuReset(v.info.id);
+    } else if (e !== "none") v.msiEnabled = e === "msi-on";
   };
 
   /**

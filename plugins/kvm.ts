@@ -51,7 +51,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findCap, findMsiCap, isFlrWrite, msiEnableAfter, PCI_CAP_ID_AF } from "../core/mpt/pci.ts";
+import { forwardCfgWrite } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the KVMGT trap and mapping paths. */
 export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -228,30 +228,21 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const cfgWrite = (v: KvmVgpu, off: number, size: number, val: number): void => {
     ctx.charge(C.vfioRw);
     if (ops === null) return;
-    const id = v.info.id, o = ops;
-    o.emulateCfgWrite(id, off, size, val);
-    const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
-    if (v.msiCap < 0) {
-      v.msiCap = findMsiCap(r);
-      v.afCap = findCap(r, PCI_CAP_ID_AF);
-    }
-    if (isFlrWrite(off, size, val, v.afCap)) {
+    const id = v.info.id;
+    const e = forwardCfgWrite(ops, id, v, off, size, val);
+    if (e === "flr") {
       // QEMU's vfio-pci turns the guest's FLR into VFIO_DEVICE_RESET: kvmgt resets the vGPU
       ctx.count("vfio_device_reset");
       if (v.eventfd) ctx.count("eventfd_released");
       v.eventfd = false;
-      o.vgpuReset(id);
-      return;
-    }
-    const enabled = msiEnableAfter(r, v.msiCap, off, size);
-    if (enabled !== null) {
-      if (enabled && !v.eventfd && installEventfd) {
-        v.eventfd = true;
-        ctx.count("eventfd_installed");
-      } else if (!enabled && v.eventfd) {
-        v.eventfd = false;
-        ctx.count("eventfd_released");
-      }
+      ops.vgpuReset(id);
+    } else if (e === "msi-on" && !v.eventfd && installEventfd) {
+      // QEMU's vfio-pci wires the MSI eventfd (VFIO_DEVICE_SET_IRQS)
+      v.eventfd = true;
+      ctx.count("eventfd_installed");
+    } else if (e === "msi-off" && v.eventfd) {
+      v.eventfd = false;
+      ctx.count("eventfd_released");
     }
   };
 

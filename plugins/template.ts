@@ -36,12 +36,10 @@ import {
   type BackendFactory,
   bool,
   type CostModel,
-  findCap,
-  findMsiCap,
+  forwardCfgWrite,
   type GuestMemoryView,
   type GvtOps,
   type Handle,
-  isFlrWrite,
   loadSparseBytes,
   MPT_CONTRACT_VERSION,
   MPT_EFAULT,
@@ -49,9 +47,7 @@ import {
   MPT_ENOMEM,
   MPT_OK,
   type MptBackend,
-  msiEnableAfter,
   num,
-  PCI_CAP_ID_AF,
   record,
   rows,
   sparseBytes,
@@ -240,21 +236,12 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       if (inBar0(v, gpa, size)) {
         o.emulateMmioWrite(v.info.id, gpa - v.trapStart, size, value);
       } else if (inCfg(v, gpa, size)) {
-        const id = v.info.id, off = gpa - v.info.cfg!;
-        o.emulateCfgWrite(id, off, size, value);
-        const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
-        if (v.msiCap < 0) {
-          v.msiCap = findMsiCap(r);
-          v.afCap = findCap(r, PCI_CAP_ID_AF);
-        }
-        if (isFlrWrite(off, size, value, v.afCap)) {
+        // config writes of any width: follow the MSI enable bit, pass a guest's FLR on
+        const e = forwardCfgWrite(o, v.info.id, v, gpa - v.info.cfg!, size, value);
+        if (e === "flr") {
           v.msiEnabled = false; // the device comes out of reset with MSI off
-          o.vgpuReset(id); // the guest asked for a function-level reset: the device model's job
-          return;
-        }
-        // any write whose bytes cover the MSI control word may flip the enable bit
-        const enabled = msiEnableAfter(r, v.msiCap, off, size);
-        if (enabled !== null) v.msiEnabled = enabled;
+          o.vgpuReset(v.info.id); // a function-level reset is the device model's job
+        } else if (e !== "none") v.msiEnabled = e === "msi-on";
       }
     },
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {

@@ -73,7 +73,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findCap, findMsiCap, isFlrWrite, msiEnableAfter, PCI_CAP_ID_AF } from "../core/mpt/pci.ts";
+import { forwardCfgWrite } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
 export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -344,23 +344,13 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
 
   /** A config write seen by the ioreq server: follow the guest's MSI enable bit. */
   const cfgWrite = (v: XenVgpu, off: number, size: number, val: number): void => {
-    const o = ops!;
-    const id = v.info.id;
-    o.emulateCfgWrite(id, off, size, val);
-    const r = { cfgRead: (a: number, n: number) => o.emulateCfgRead(id, a, n) };
-    if (v.msiCap < 0) {
-      v.msiCap = findMsiCap(r);
-      v.afCap = findCap(r, PCI_CAP_ID_AF);
-    }
-    if (isFlrWrite(off, size, val, v.afCap)) {
+    const e = forwardCfgWrite(ops!, v.info.id, v, off, size, val);
+    if (e === "flr") {
       // the ioreq server (QEMU in dom0) sees the guest's FLR and resets the vGPU
       ctx.count("flr");
       v.msiEnabled = false;
-      o.vgpuReset(id);
-      return;
-    }
-    const enabled = msiEnableAfter(r, v.msiCap, off, size);
-    if (enabled !== null) v.msiEnabled = enabled;
+      ops!.vgpuReset(v.info.id);
+    } else if (e !== "none") v.msiEnabled = e === "msi-on";
   };
 
   /** Builds the foreign mapping of all guest RAM on first use. */

@@ -60,10 +60,10 @@ Deno.test("life cycle: xen deactivates the vGPU of a domain it crashed", async (
 const ATTACH = (cost: string) => `
 scenario attach
 seed 5
-host skylake { aperture 512MiB; hypervisor kvm { ${cost} }; scheduler gvt { startup 0s } }
+host skylake { aperture 512MiB; hypervisor kvm { ${cost} }; scheduler gvt }
 vm a { type V5_8; run w }
 vm b { type V5_8; run w }
-workload w { loop { rcs batch { draw 4 }; wait completion } }
+workload w { every 2ms { rcs batch { draw 4 }; wait completion } }
 timeline { run 100ms }
 `;
 

@@ -57,6 +57,50 @@ export function findMsiCap(r: CfgReader): number {
   return p >= 0 ? p : GEN9_MSI_CAP_OFFSET;
 }
 
+/** Capability offsets a device model finds on the first config write (-1: not yet / none). */
+export interface CfgCaps {
+  /** MSI capability offset (-1 until found). */
+  msiCap: number;
+  /** Advanced Features (FLR) capability offset (-1 if none). */
+  afCap: number;
+}
+
+/** What a guest config write meant to the device model. */
+export type CfgWriteEvent = "flr" | "msi-on" | "msi-off" | "none";
+
+/** What the device model needs of the mediator to follow config space. */
+export interface CfgPort {
+  /** Emulates a config-space read. */
+  emulateCfgRead(vgpuId: number, offset: number, size: number): number;
+  /** Emulates a config-space write. */
+  emulateCfgWrite(vgpuId: number, offset: number, size: number, value: number): void;
+}
+
+/**
+ * Forwards a guest config write (any width) to the mediator and says what it meant: "flr"
+ * (the guest asked for a function-level reset: drop per-device state, then `ops.vgpuReset`),
+ * "msi-on"/"msi-off" (the write covered the MSI control word), or "none". The capabilities are
+ * found on the first write and kept in `caps` (part of the backend's saved state).
+ */
+export function forwardCfgWrite(
+  ops: CfgPort,
+  id: number,
+  caps: CfgCaps,
+  off: number,
+  size: number,
+  value: number,
+): CfgWriteEvent {
+  ops.emulateCfgWrite(id, off, size, value);
+  const r = { cfgRead: (a: number, n: number) => ops.emulateCfgRead(id, a, n) };
+  if (caps.msiCap < 0) {
+    caps.msiCap = findMsiCap(r);
+    caps.afCap = findCap(r, PCI_CAP_ID_AF);
+  }
+  if (isFlrWrite(off, size, value, caps.afCap)) return "flr";
+  const on = msiEnableAfter(r, caps.msiCap, off, size);
+  return on === null ? "none" : on ? "msi-on" : "msi-off";
+}
+
 /**
  * The guest's MSI enable bit after a config write the device model forwarded, when the write
  * covered the MSI control word (any width); null when it did not.
