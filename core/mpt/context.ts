@@ -95,7 +95,7 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
 
   /**
    * Parameters the backend never read: a typo, or a parameter of another backend (a scenario
-   * written for kvm, compared under xen).
+   * written for one backend and compared under another).
    */
   unreadParams(): string[] {
     return Object.keys(this.given).filter((k) => !this.readKeys.has(k));

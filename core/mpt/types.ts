@@ -77,7 +77,7 @@ export interface GvtOps {
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void;
   /**
    * The hypervisor resets the vGPU's device: a function-level reset the guest asked for in
-   * config space (the AF capability's FLR bit), a VFIO device reset, a domain reboot. The
+   * config space (the AF capability's FLR bit), a device reset ioctl, a domain reboot. The
    * mediator does a device-model-level reset (`intel_gvt_ops.vgpu_reset`): engines, GTTs,
    * registers, config space; the backend drops its own per-device state (MSI enable) itself.
    */
