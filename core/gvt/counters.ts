@@ -5,6 +5,8 @@
  * (`"mmio.elsp": 12`) for the results.
  */
 
+import { Samples } from "../metrics/samples.ts";
+
 /** Register classes MMIO traps are counted by. */
 export const TRAP_CLASSES = [
   "default",
@@ -77,40 +79,12 @@ export type FailsafeReason = typeof FAILSAFE_REASONS[number];
 export const N_ENGINES = 4;
 const ENGINE_LABELS = ["rcs", "bcs", "vcs", "vecs"];
 
-/** Growable sample buffer (latencies), allocation-free until it grows. */
-export class Samples {
-  /** Values; only the first `length` are valid. */
-  data: Float64Array = new Float64Array(256);
-  /** Number of samples. */
-  length = 0;
-
-  /** Appends one value. */
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
-
-  /** The samples as a fresh array. */
-  toArray(): number[] {
-    return Array.from(this.data.subarray(0, this.length));
-  }
-
-  /** Drops every sample. */
-  clear(): void {
-    this.length = 0;
-  }
-}
-
 /** Counters of one vGPU. */
 export class VgpuCounters {
   /** MMIO traps by {@link TRAP_CLASSES} index. */
-  readonly traps: Float64Array = new Float64Array(TRAP_CLASSES.length);
+  readonly traps = new Float64Array(TRAP_CLASSES.length);
   /** Rejected MMIO accesses by {@link MMIO_ERROR_KINDS} index. */
-  readonly mmioErrors: Float64Array = new Float64Array(MMIO_ERROR_KINDS.length);
+  readonly mmioErrors = new Float64Array(MMIO_ERROR_KINDS.length);
   /** GGTT entry writes (complete 8-byte entries). */
   ggttWrites = 0;
   /** 4-byte GGTT half writes. */
@@ -150,13 +124,13 @@ export class VgpuCounters {
   /** PPGTT mm destroyed. */
   ppgttDestroy = 0;
   /** Commands scanned per engine. */
-  readonly cmdsScanned: Float64Array = new Float64Array(N_ENGINES);
+  readonly cmdsScanned = new Float64Array(N_ENGINES);
   /** Dwords scanned per engine. */
-  readonly dwordsScanned: Float64Array = new Float64Array(N_ENGINES);
+  readonly dwordsScanned = new Float64Array(N_ENGINES);
   /** Batch buffers shadowed. */
   batchesShadowed = 0;
   /** Scanner violations by {@link VIOLATION_KINDS} index. */
-  readonly violations: Float64Array = new Float64Array(VIOLATION_KINDS.length);
+  readonly violations = new Float64Array(VIOLATION_KINDS.length);
   /** Workloads created / completed / dropped. */
   workloadsCreated = 0;
   /** Workloads completed. */
@@ -164,9 +138,11 @@ export class VgpuCounters {
   /** Workloads dropped (violation, reset, failsafe). */
   workloadsDropped = 0;
   /** Workloads completed per engine. */
-  readonly completedPerEngine: Float64Array = new Float64Array(N_ENGINES);
+  readonly completedPerEngine = new Float64Array(N_ENGINES);
   /** Engine busy time of this vGPU's workloads (ns) per engine. */
-  readonly busyNs: Float64Array = new Float64Array(N_ENGINES);
+  readonly busyNs = new Float64Array(N_ENGINES);
+  /** Per engine, each completed workload's execution as a (start, end) pair (ns). */
+  readonly busySpans: Samples[] = Array.from({ length: N_ENGINES }, () => new Samples());
   /** Submission (ELSP) to completion latency samples (ns). */
   readonly latency = new Samples();
   /** Times this vGPU was scheduled in. */
