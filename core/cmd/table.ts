@@ -19,6 +19,13 @@
  */
 
 import type { EngineName } from "../scenario.ts";
+import {
+  FLUSH_DW_USE_GTT,
+  MI_USE_GGTT_BIT,
+  PIPE_CONTROL_GLOBAL_GTT,
+  PIPE_CONTROL_MMIO_WRITE_BIT,
+  POST_SYNC_OP,
+} from "./fields.ts";
 
 /** Command type MI (dw0[31:29] = 0). */
 export const CMD_TYPE_MI = 0;
@@ -145,15 +152,11 @@ export interface CmdInfo {
 }
 
 const OP_LEN_MI = 9, OP_LEN_2D = 10, OP_LEN_3D = 16;
-const MI_USE_GGTT = 1 << 22;
-/** PIPE_CONTROL dw1: destination address in the global GTT. */
-export const PIPE_CONTROL_GLOBAL_GTT_IVB = 1 << 24;
-/** PIPE_CONTROL dw1: post-sync write goes to the register in dw2 (data in dw4). */
-export const PIPE_CONTROL_MMIO_WRITE = 1 << 23;
-/** Post-sync operation field (bits 15:14) of PIPE_CONTROL dw1 / MI_FLUSH_DW dw0. */
-export const POST_SYNC_OP_MASK = 3 << 14;
-/** MI_FLUSH_DW address dword: use the global GTT. */
-export const MI_FLUSH_DW_USE_GTT = 1 << 2;
+const MI_USE_GGTT = MI_USE_GGTT_BIT.mask;
+const PIPE_CONTROL_GLOBAL_GTT_IVB = PIPE_CONTROL_GLOBAL_GTT.mask;
+const PIPE_CONTROL_MMIO_WRITE = PIPE_CONTROL_MMIO_WRITE_BIT.mask;
+const POST_SYNC_OP_MASK = POST_SYNC_OP.mask;
+const MI_FLUSH_DW_USE_GTT = FLUSH_DW_USE_GTT.mask;
 
 type Spec = [
   name: string,
@@ -710,4 +713,9 @@ export function costTable(
     else cost[id] = overrides[name];
   }
   return { cost, unknown };
+}
+
+/** True if command `c` at `buf[at]` addresses the global GTT (its use-GGTT bit is set). */
+export function usesGgtt(c: CmdInfo, buf: ArrayLike<number>, at = 0): boolean {
+  return c.ggttDw >= 0 && (buf[at + c.ggttDw] & c.ggttMask) !== 0;
 }

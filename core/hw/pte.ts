@@ -85,3 +85,8 @@ export function entryLo(addr: number, flags: number): number {
 export function entryHi(addr: number): number {
   return Math.floor(addr / TWO32);
 }
+
+/** An entry given as its two dwords, as one number (address bits 38:12 and the flags). */
+export function entryValue(lo: number, hi: number): number {
+  return (lo >>> 0) + (hi & 0x7f) * TWO32;
+}
