@@ -130,7 +130,7 @@ export async function loadBackend(
   if (typeof spec === "string" && BUILTIN_NAME.test(spec) && !isFile(url)) {
     const names = builtinBackends();
     const guess = closest(spec, names);
-    return new LoadError(spec, [
+    return new LoadError(file, [
       `unknown hypervisor backend '${spec}'; built-in backends: ${names.join(", ")}` +
       (guess ? ` (did you mean '${guess}'?)` : "") +
       `; a plugin is named by its path, e.g. ./my_backend.ts`,
