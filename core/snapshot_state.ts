@@ -35,6 +35,8 @@ import { ExeclistSlot, VirtualExeclist } from "./gvt/execlist.ts";
 import { Scanner, ScanResult } from "./gvt/scanner.ts";
 import { GgttShadow, VirtualGgtt } from "./gvt/gtt.ts";
 import {
+  AuxChHandler,
+  CsfeChickenHandler,
   ElspHandler,
   FenceHandler,
   ForcewakeHandler,
@@ -45,8 +47,10 @@ import {
   PvinfoHandler,
   RingModeHandler,
   SurfHandler,
+  TimestampHandler,
   TlbHandler,
 } from "./gvt/handlers.ts";
+import { AuditVerdict } from "./gvt/cmd_audit.ts";
 import { MmioEmulator, MmioTable } from "./gvt/mmio.ts";
 import { SlicePolicy } from "./gvt/policies/slices.ts";
 import { TbsPolicy } from "./gvt/policies/tbs.ts";
@@ -108,7 +112,11 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   PvinfoHandler,
   RingModeHandler,
   SurfHandler,
+  TimestampHandler,
   TlbHandler,
+  AuxChHandler,
+  CsfeChickenHandler,
+  AuditVerdict,
   MmioEmulator,
   MmioTable,
   SlicePolicy,

@@ -29,12 +29,13 @@ import {
 } from "../core/scenario.ts";
 import {
   availableInstances,
-  BUILTIN_TYPES,
+  builtinTypes,
   findType,
   GVT_MAX_VGPU,
   initialFree,
 } from "../core/vgpu_types.ts";
 import { OPTIONAL_OPS, REQUIRED_OPS } from "../core/mpt/types.ts";
+import { DEFAULT_PLATFORM, platformOf } from "../core/hw/platform.ts";
 import type {
   ExprAst,
   FaultAst,
@@ -125,6 +126,15 @@ export function unknownName(what: string, name: string, choices: readonly string
 }
 
 const unknown = unknownName;
+
+/** `unknown vGPU type`, saying so when the name is the other graphics generation's. */
+function unknownType(name: string, types: readonly VgpuTypeSpec[], gpu: string): string {
+  const msg = unknown("vGPU type", name, types.map((t) => t.name));
+  const p = platformOf(gpu) ?? DEFAULT_PLATFORM;
+  const m = /^(?:GVTg_)?(V[45])_(\w+)$/.exec(name);
+  if (!m || m[1] === p.typePrefix) return msg;
+  return `${msg}; ${p.id} is gen${p.gen}, whose types are named ${p.typePrefix}_n (GVTg_${p.typePrefix}_n)`;
+}
 
 function loc(s: Span): Loc {
   return { file: s.file, line: s.line, col: s.col };
@@ -689,12 +699,13 @@ class Checker {
 
   // ---- types -------------------------------------------------------------------------------
 
-  types(items: ItemAst[]): VgpuTypeSpec[] {
-    const types: VgpuTypeSpec[] = BUILTIN_TYPES.map((t) => ({ ...t }));
+  types(items: ItemAst[], host: HostSpec): VgpuTypeSpec[] {
+    const prefix = (platformOf(host.gpu) ?? DEFAULT_PLATFORM).typePrefix;
+    const types: VgpuTypeSpec[] = builtinTypes(prefix);
     const userSeen = new Map<string, Span>();
     for (const it of items) {
       if (it.k !== "type") continue;
-      const name = it.name.replace(/^GVTg_/, "").replace(/^V4_/, "V5_");
+      const name = it.name.replace(/^GVTg_/, "");
       const prev = userSeen.get(name);
       if (prev) {
         this.err(it.span, `duplicate type '${it.name}' (first declared at line ${prev.line})`);
@@ -1026,7 +1037,7 @@ class Checker {
       } else {
         type = findType(types, typeName);
         if (!type && typeSpan) {
-          this.err(typeSpan, unknown("vGPU type", typeName, types.map((t) => t.name)));
+          this.err(typeSpan, unknownType(typeName, types, host.gpu));
           ok = false;
         }
       }
@@ -1627,7 +1638,7 @@ class Checker {
 
     this.declareVms(items);
     const { host, hv, sched } = this.host(items);
-    const types = this.types(items);
+    const types = this.types(items, host);
 
     const workloads: Record<string, WorkloadSpec> = {};
     const wlSpans = new Map<string, Span>();

@@ -4,6 +4,7 @@
  * report tables, and the value sets of enumerated settings.
  */
 
+import { PLATFORM_IDS } from "../core/hw/platform.ts";
 import type { MisbehaviourKind, PolicyName } from "../core/scenario.ts";
 
 /** What a function argument must name. */
@@ -187,8 +188,8 @@ export const MISBEHAVIOURS: readonly MisbehaviourKind[] = [
 /** Built-in hypervisor backends, the files in plugins/ (others are plugin paths in quotes). */
 export const HYPERVISORS: readonly string[] = ["kvm", "xen", "acrn"];
 
-/** GPU profiles a host may name. */
-export const GPU_PROFILES: readonly string[] = ["skylake", "kabylake", "coffeelake", "broadwell"];
+/** GPU profiles a host may name (core/hw/platform.ts). */
+export const GPU_PROFILES: readonly string[] = PLATFORM_IDS;
 
 /** Fault actions. */
 export const FAULT_ACTIONS: readonly string[] = ["error", "throw", "wrong", "delay"];

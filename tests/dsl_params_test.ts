@@ -181,7 +181,7 @@ Deno.test("cli: check lists parameters; run, compare and check take -D", async (
 
   const r = await gvtsim("run", "scenarios/sweep.gvt", "-D", "workers=1", "--json", "-", "-q");
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(JSON.parse(r.out).vms.map((v: { name: string }) => v.name), ["game", "worker1"]);
+  assert.deepEqual(JSON.parse(r.out).vms.map((v: { name: string }) => v.name), ["worker1", "game"]);
 
   const bad = await gvtsim("run", "scenarios/sweep.gvt", "-D", "slice=2");
   assert.equal(bad.code, 2);

@@ -35,19 +35,34 @@ export const TC: { readonly [K in TrapClass]: number } = Object.fromEntries(
 /** Kinds of rejected MMIO accesses. */
 export const MMIO_ERROR_KINDS = ["size", "align", "range", "fence_oob"] as const;
 
-/** Scanner violation kinds. */
-export const VIOLATION_KINDS = [
-  "unknown_command",
-  "rejected_command",
-  "register",
-  "address",
-  "batch_depth",
-  "ring_range",
-  "context_read",
-  "ring_overrun",
+/**
+ * Why a submission or a command was refused, with the errno upstream returns for it. The
+ * errno decides the consequence (gvt/gvt.h `vgpu_is_vm_unhealthy`): -EBADRQC (a bad
+ * command) and -EFAULT (a bad address) put the vGPU in failsafe; anything else (-EINVAL,
+ * -EPERM) fails only that submission or workload.
+ */
+export const VIOLATION_TABLE = [
+  { kind: "unknown_command", errno: "EBADRQC" }, // cmd_parser.c cmd_parser_exec
+  { kind: "rejected_command", errno: "EBADRQC" }, // cmd_parser.c unexpected_cmd
+  { kind: "register", errno: "EBADRQC" }, // cmd_parser.c cmd_reg_handler (whitelist)
+  { kind: "address", errno: "EFAULT" }, // cmd_parser.c cmd_address_audit
+  { kind: "batch_depth", errno: "EFAULT" }, // cmd_parser.c cmd_handler_mi_batch_buffer_start
+  { kind: "ring_range", errno: "EINVAL" }, // scheduler.c intel_vgpu_create_workload
+  { kind: "context_read", errno: "EINVAL" }, // scheduler.c intel_vgpu_create_workload
+  { kind: "ring_overrun", errno: "EFAULT" }, // cmd_parser.c command_scan
+  { kind: "register_op", errno: "EPERM" }, // cmd_parser.c cmd_reg_handler (SRM/LRM/LRR)
+  { kind: "invalid_elsp", errno: "EINVAL" }, // execlist.c intel_vgpu_submit_execlist
 ] as const;
 /** One violation kind. */
-export type ViolationKind = typeof VIOLATION_KINDS[number];
+export type ViolationKind = typeof VIOLATION_TABLE[number]["kind"];
+/** Violation kinds in table order (counter indexes). */
+export const VIOLATION_KINDS: readonly ViolationKind[] = VIOLATION_TABLE.map((v) => v.kind);
+
+/** True if violation `kind` puts the vGPU in failsafe (`vgpu_is_vm_unhealthy`). */
+export function violationIsFatal(kind: ViolationKind): boolean {
+  const v = VIOLATION_TABLE.find((x) => x.kind === kind)!;
+  return v.errno === "EBADRQC" || v.errno === "EFAULT";
+}
 
 /** Failsafe reasons (i915 `GVT_FAILSAFE_*`). */
 export const FAILSAFE_REASONS = [

@@ -87,6 +87,8 @@ export class Vgpu {
   owner: number;
   /** The virtual monitor's EDID (the type's resolution). */
   readonly edid: Uint8Array;
+  /** Next EDID byte an i2c-over-AUX read returns; -1: no EDID transfer selected. */
+  edidPos = -1;
 
   /**
    * Creates a Vgpu.

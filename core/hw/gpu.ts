@@ -39,11 +39,12 @@ import {
   SEM_PLAIN,
   SEM_TIMESTAMP,
 } from "./regdefs.ts";
+import { DEFAULT_PLATFORM, type Platform, platformOf } from "./platform.ts";
+import { FORCEWAKE } from "./registers/gt.ts";
 import {
   BAR0_SIZE,
   ENGINE_IRQ_GROUP,
   ENGINE_IRQ_SHIFT,
-  FORCEWAKE_PAIRS,
   GEN6_GRDOM_FULL,
   GRDOM_BY_ENGINE,
   GTT_OFFSET,
@@ -80,6 +81,8 @@ export interface GpuConfig {
   blitBytesPerNs: number;
   /** Time to switch in (restore) a logical ring context per element (default 1000 ns). */
   contextSwitchNs: number;
+  /** Platform profile: which registers exist and what commands may write. */
+  platform: Platform;
 }
 
 /** Default configuration: gen9 Skylake GT2. */
@@ -93,6 +96,7 @@ export const SKYLAKE_GT2: Readonly<GpuConfig> = {
   commandCosts: {},
   blitBytesPerNs: 8,
   contextSwitchNs: 1000,
+  platform: DEFAULT_PLATFORM,
 };
 
 /** The GPU configuration a scenario's host section asks for. */
@@ -104,6 +108,7 @@ export function gpuConfigFromHost(host: HostSpec): Partial<GpuConfig> {
     engines: [...host.engines],
     refreshHz: host.refreshHz,
     commandCosts: { ...host.commandCosts },
+    platform: platformOf(host.gpu) ?? DEFAULT_PLATFORM,
   };
 }
 
@@ -220,7 +225,7 @@ export class Gpu {
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
     this.dirtyFlag = new Uint8Array(this.ggttEntries);
-    this.registerDefs = buildRegisterDefs(Math.min(c.fences, 32));
+    this.registerDefs = buildRegisterDefs(Math.min(c.fences, 32), c.platform);
     for (const d of this.registerDefs) {
       const i = d.offset >> 2;
       this.flags[i] = d.flags;
@@ -396,7 +401,7 @@ export class Gpu {
         this.gdrst(nv);
         break;
       case SEM_FORCEWAKE:
-        this.regs[FORCEWAKE_PAIRS[u][1] >> 2] = nv & 0xffff;
+        this.regs[FORCEWAKE[u].ack >> 2] = nv & 0xffff;
         break;
       case SEM_PIPECONF:
         this.display.pipeconf(u, nv);
