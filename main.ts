@@ -83,7 +83,7 @@ const runCmd = command(
       }),
     ),
     checkpointAt: optional(
-      option("--checkpoint-at", duration(), {
+      option("--checkpoint-at", duration(0), {
         description: message`Simulated time at which to write a checkpoint (with --checkpoint).`,
       }),
     ),
@@ -395,7 +395,9 @@ async function main(): Promise<number> {
         console.error("gvtsim run: error: missing SCENARIO (or --restore PATH)");
         return 2;
       }
-      return (await runScenario(args.scenario ?? "", { ...args, color })).code;
+      const { listenForCtrlC } = await import("./cli/interrupt.ts");
+      const interrupts = listenForCtrlC();
+      return (await runScenario(args.scenario ?? "", { ...args, color, interrupts })).code;
     }
     case "check": {
       const { checkFiles } = await import("./cli/check.ts");
@@ -408,9 +410,7 @@ async function main(): Promise<number> {
     }
     case "syntax": {
       const { writeSyntaxHtml } = await import("./cli/syntax.ts");
-      writeSyntaxHtml(args.html);
-      console.log(`wrote ${args.html}`);
-      return 0;
+      return writeSyntaxHtml(args.html);
     }
     case "compare": {
       const { compareHypervisors } = await import("./cli/compare.ts");

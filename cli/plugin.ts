@@ -15,6 +15,7 @@ import { type CheckResult, formatConformance, runConformance } from "../core/mpt
 import { errorMessage, isLoadError, loadBackend } from "../core/mpt/loader.ts";
 import { SimBackendContext } from "../core/mpt/context.ts";
 import { Sim } from "../core/sim/sim.ts";
+import { planOutputs, writeAtomic } from "./output.ts";
 
 /** Where a plugin command writes (defaults: stdout and stderr). */
 export interface PluginCliOptions {
@@ -122,6 +123,11 @@ export async function pluginBuild(
 ): Promise<number> {
   const out = opts.out ?? stdout, err = opts.err ?? stderr;
   const outPath = absolute(outFile);
+  const bad = planOutputs([{ flag: "-o", path: outPath }], [absolute(entry)]);
+  if (bad) {
+    err(`plugin build: ${bad.message}\n`);
+    return 2;
+  }
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
@@ -142,11 +148,14 @@ export async function pluginBuild(
       format: "esm",
       platform: "neutral",
       target: "es2022",
-      write: true,
+      write: false,
       logLevel: "silent",
       legalComments: "none",
     });
     for (const w of r.warnings) err(`plugin build: warning: ${w.text}\n`);
+    const bundle = r.outputFiles?.find((f) => f.path === outPath) ?? r.outputFiles?.[0];
+    if (bundle === undefined) throw new Error("esbuild produced no output");
+    writeAtomic(outPath, bundle.contents);
   } catch (e) {
     const errors = (e as { errors?: { text: string; location?: { file: string; line: number } }[] })
       .errors;

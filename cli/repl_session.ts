@@ -43,6 +43,8 @@ import {
   vmByName,
 } from "./repl_inspect.ts";
 import { formatNs } from "./table.ts";
+import { type Interrupts, NO_INTERRUPTS, pollStop, runInterruptibly } from "./interrupt.ts";
+import { planOutputs } from "./output.ts";
 
 /** Default cap of `until` (simulated ns). */
 const UNTIL_CAP_NS = 1e9;
@@ -65,7 +67,13 @@ export class ReplSession {
   journal: JournalEntry[] = [];
   /** True once `quit` was given. */
   done = false;
+  /** True when the last {@link exec} failed (its output starts with `error:`). */
+  failed = false;
+  /** Stop requests (Ctrl-C) that end a long `run` or `until` early. */
+  interrupts: Interrupts = NO_INTERRUPTS;
   private sources = new Map<string, string>();
+  /** The checkpoint file the world came from, if any (an input `save` must not replace). */
+  private checkpointPath: string | undefined;
   private readonly watches: Watch[] = [];
 
   /** @param defines scenario parameter values (`-D NAME=VALUE`) applied to every `load` */
@@ -81,10 +89,15 @@ export class ReplSession {
   /** Runs one line; returns what to print (may be empty). Never throws. */
   async exec(line: string): Promise<string> {
     const text = line.trim();
+    this.failed = false;
     if (text === "" || text.startsWith("#")) return "";
+    this.interrupts.clear();
     try {
-      return await this.dispatch(text);
+      const out = await this.dispatch(text);
+      this.failed = out.startsWith("error:");
+      return out;
     } catch (e) {
+      this.failed = true;
       if (e instanceof ReplError) return `error: ${e.message}`;
       return `error: ${e instanceof Error ? e.message : String(e)}`;
     }
@@ -118,11 +131,11 @@ export class ReplSession {
         if (!this.scenarioPath) throw new ReplError("nothing loaded yet");
         return await this.loadScenarioFile(this.scenarioPath);
       case "run":
-        return this.runFor(a1);
+        return await this.runFor(a1);
       case "step":
-        return a1 === undefined ? this.stepOne() : this.runFor(a1);
+        return a1 === undefined ? this.stepOne() : await this.runFor(a1);
       case "until":
-        return this.until(words.slice(1));
+        return await this.until(words.slice(1));
       case "vms":
         return showVms(this.need());
       case "vm":
@@ -194,6 +207,7 @@ export class ReplSession {
     const world = await World.create(r.scenario, { trace: true });
     if (world instanceof WorldError) throw new ReplError(`${path}: ${world.message}`);
     this.install(world, r.scenario, path, r.sources, []);
+    this.checkpointPath = undefined;
     return `loaded ${r.scenario.name} (${path}): ${world.vms.length} VMs, hypervisor ${world.gate.backend.name}, ` +
       `scheduler ${world.gvt.sched.policy.name}, seed ${world.sim.streams.seed}, runs ${
         formatNs(r.scenario.duration)
@@ -213,6 +227,7 @@ export class ReplSession {
       new Map(Object.entries(snap.scenario.sources)),
       snap.journal,
     );
+    this.checkpointPath = path;
     const how = r.replayed
       ? `${snap.journal.length} journal entries replayed`
       : `heap snapshot (${snap.checkpoint.dispatched} events not re-simulated)`;
@@ -251,12 +266,18 @@ export class ReplSession {
     return Math.round(d);
   }
 
-  /** `run <duration>` / `step <duration>`. */
-  private runFor(s: string | undefined): string {
+  /** `run <duration>` / `step <duration>`; Ctrl-C stops it between two slices. */
+  private async runFor(s: string | undefined): Promise<string> {
     const w = this.need();
     const d = this.duration(s);
-    const before = w.sim.dispatched;
-    w.run(w.sim.now + d);
+    const before = w.sim.dispatched, t0 = w.sim.now;
+    if (!await runInterruptibly(w, t0 + d, { interrupts: this.interrupts })) {
+      return this.after(
+        `interrupted after ${formatNs(w.sim.now - t0)}: now ${formatNs(w.sim.now)}, ${
+          w.sim.dispatched - before
+        } events`,
+      );
+    }
     return this.after(
       `ran ${formatNs(d)}: now ${formatNs(w.sim.now)}, ${w.sim.dispatched - before} events`,
     );
@@ -292,8 +313,8 @@ export class ReplSession {
     return this.after(lines.join("\n"));
   }
 
-  /** `until irq <vm> | switch | failsafe [cap]`. */
-  private until(args: string[]): string {
+  /** `until irq <vm> | switch | failsafe [cap]`; Ctrl-C stops it. */
+  private async until(args: string[]): Promise<string> {
     const w = this.need();
     const [what, ...rest] = args;
     let probe: () => number, label: string;
@@ -312,8 +333,13 @@ export class ReplSession {
     } else throw new ReplError("usage: until irq <vm> | switch | failsafe [cap]");
     const cap = w.sim.now + (rest[0] !== undefined ? this.duration(rest[0]) : UNTIL_CAP_NS);
     const start = probe(), t0 = w.sim.now;
-    while (w.sim.peekTime() <= cap) {
+    for (let n = 1; w.sim.peekTime() <= cap; n++) {
       w.sim.step();
+      if (n % 1024 === 0 && await pollStop(this.interrupts)) {
+        return this.after(
+          `interrupted after ${formatNs(w.sim.now - t0)}; now ${formatNs(w.sim.now)}`,
+        );
+      }
       if (probe() !== start) {
         let extra = "";
         if (what === "switch") {
@@ -459,9 +485,13 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- checkpoints
 
-  /** `save <path>`: writes a checkpoint. */
+  /** `save <path>`: writes a checkpoint (never over a file the world was loaded from). */
   private save(path: string): string {
     const w = this.need();
+    const inputs = [...this.sources.keys()];
+    if (this.checkpointPath !== undefined) inputs.push(this.checkpointPath);
+    const bad = planOutputs([{ flag: "save", path }], inputs);
+    if (bad) throw new ReplError(bad.message);
     let notes: string[];
     try {
       notes = writeCheckpoint(path, w, {

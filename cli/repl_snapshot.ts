@@ -6,12 +6,10 @@
  * @module
  */
 
-import { DEFINES_FILE, formatDiagnostics, loadScenario, parseScenarioText } from "../dsl/mod.ts";
+import { DEFINES_FILE, formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
-import { collectResults, type NativeBaseline } from "../core/metrics/collect.ts";
 import type { Results } from "../core/metrics/results.ts";
-import { nativeBaseline, usesNative } from "../core/native_baseline.ts";
 import {
   backendNote,
   decodeSnapshot,
@@ -23,6 +21,9 @@ import {
   type SnapshotFile,
 } from "../core/snapshot.ts";
 import type { Progress } from "./progress.ts";
+import { type Interrupts, runInterruptibly } from "./interrupt.ts";
+import { writeAtomic } from "./output.ts";
+import { finish, interruptedAt } from "./run.ts";
 
 /** Rebuilds a scenario from stored sources (includes are served from the same map). */
 export function scenarioFromSources(
@@ -57,7 +58,7 @@ export function writeCheckpoint(
   },
 ): string[] {
   const snap = makeSnapshot(world, input);
-  Deno.writeTextFileSync(path, encodeSnapshot(snap));
+  writeAtomic(path, encodeSnapshot(snap));
   const note = backendNote(snap);
   return note ? [note] : [];
 }
@@ -122,16 +123,16 @@ function heapHasTrace(snap: SnapshotFile): boolean | undefined {
 }
 
 /**
- * A checkpoint writer for `run --checkpoint-at T --checkpoint PATH`: records the scenario's
- * sources now and writes the file when called with the world at T.
+ * A checkpoint writer for `run --checkpoint-at T --checkpoint PATH`: writes the scenario's
+ * sources as loaded (`--fault` rules included) and the world when called with it at T.
  */
 export function checkpointWriter(
   scenarioPath: string,
+  sources: ReadonlyMap<string, string>,
   out: string,
-  o: { seed?: number; hypervisor?: string; until?: number; defines?: readonly string[] },
+  o: { hypervisor?: string; until?: number },
   note: (s: string) => void,
 ): (world: World) => string | undefined {
-  const sources = loadScenario(scenarioPath, { seed: o.seed, defines: o.defines }).sources;
   return (world) => {
     try {
       for (
@@ -154,7 +155,7 @@ export function checkpointWriter(
  */
 export async function simulateRestored(
   path: string,
-  opts: { until?: number; trace?: boolean; progress?: Progress },
+  opts: { until?: number; trace?: boolean; progress?: Progress; interrupts?: Interrupts },
 ): Promise<{ world: World; results: Results } | WorldError> {
   const snap = readCheckpoint(path);
   if (snap instanceof SnapshotError) return new WorldError(snap.message);
@@ -167,14 +168,12 @@ export async function simulateRestored(
       `the run ends at ${until} ns, before the checkpoint at ${world.sim.now} ns`,
     );
   }
-  const start = world.sim.now, step = Math.max(1, Math.floor((until - start) / 100));
-  for (let t = start; t < until;) {
-    t = Math.min(until, t + step);
-    world.run(t);
-    opts.progress?.update((t - start) / Math.max(1, until - start));
-  }
+  const start = world.sim.now;
+  const done = await runInterruptibly(world, until, {
+    interrupts: opts.interrupts,
+    onSlice: (t) => opts.progress?.update((t - start) / Math.max(1, until - start)),
+  });
+  if (!done) return interruptedAt(world);
   opts.progress?.done();
-  let native: NativeBaseline = {};
-  if (usesNative(scenario)) native = nativeBaseline(scenario, until, world.sim.streams.seed);
-  return { world, results: collectResults(world, native) };
+  return { world, results: finish(world, scenario, until) };
 }

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, readSource } from "../dsl/mod.ts";
+import { formatDiagnostics, loadScenario, readSource, resolveInclude } from "../dsl/mod.ts";
+import { seriesCsvPath } from "./csv.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import { collectResults, type NativeBaseline } from "../core/metrics/collect.ts";
@@ -12,6 +13,15 @@ import type { Results } from "../core/metrics/results.ts";
 import { nativeBaseline, usesNative } from "../core/native_baseline.ts";
 import { renderSummary } from "./summary.ts";
 import { Progress } from "./progress.ts";
+import { EXIT_INTERRUPTED, type Interrupts, runInterruptibly, turnEventLoop } from "./interrupt.ts";
+import {
+  commitStaged,
+  discardStaged,
+  type OutputRequest,
+  planOutputs,
+  type StagedFile,
+  stageFile,
+} from "./output.ts";
 
 /** Options of {@link runScenario}. */
 export interface RunOptions {
@@ -49,6 +59,8 @@ export interface RunOptions {
   checkpoint?: string;
   /** Continue from this checkpoint file instead of starting the scenario from zero. */
   restore?: string;
+  /** Stop requests (Ctrl-C): the run stops between two slices, writing no output. */
+  interrupts?: Interrupts;
 }
 
 /** What a finished run gives (for `compare`, tests and the REPL). */
@@ -72,9 +84,24 @@ export function loadOrReport(
   faults: readonly string[] = [],
   defines: readonly string[] = [],
 ): Scenario | undefined {
+  return loadForRun(path, seed, err, color, faults, defines).scenario;
+}
+
+/**
+ * Loads a scenario with its `--fault` rules, printing diagnostics: the scenario (undefined if
+ * it has errors) and every source read, the `--fault` rules included (what a checkpoint stores).
+ */
+export function loadForRun(
+  path: string,
+  seed: number | undefined,
+  err: (s: string) => void,
+  color = false,
+  faults: readonly string[] = [],
+  defines: readonly string[] = [],
+): { scenario?: Scenario; sources: Map<string, string> } {
   const r = loadScenario(path, { seed, readFile: withCliFaults(path, faults), defines });
   if (r.diagnostics.length) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
-  return r.scenario;
+  return r;
 }
 
 /** Name under which `--fault` statements appear in diagnostics. */
@@ -110,35 +137,58 @@ export async function simulate(
     progress?: Progress;
     /** Called once with the world at `at` (ns); a returned message aborts the run. */
     checkpoint?: { at: number; save: (world: World) => string | undefined };
+    /** Stop requests: an interrupted run gives a {@link WorldError} saying so. */
+    interrupts?: Interrupts;
   },
 ): Promise<{ world: World; results: Results } | WorldError> {
+  const until = opts.until ?? scenario.duration;
+  const ck = opts.checkpoint;
+  if (ck && ck.at > until) {
+    return new WorldError(`checkpoint time ${ck.at} ns lies after the run's end (${until} ns)`);
+  }
   const world = await World.create(scenario, {
     seed: opts.seed,
     hypervisor: opts.hypervisor,
     trace: opts.trace,
   });
   if (world instanceof WorldError) return world;
-  const until = opts.until ?? scenario.duration;
-  const step = Math.max(1, Math.floor(until / 100));
-  let ck = opts.checkpoint;
-  if (ck && ck.at > until) {
-    return new WorldError(`checkpoint time ${ck.at} ns lies after the run's end (${until} ns)`);
+  const progress = (t: number) => opts.progress?.update(t / until);
+  const run = (to: number) =>
+    runInterruptibly(world, to, { interrupts: opts.interrupts, onSlice: progress });
+  if (ck) {
+    if (!await run(ck.at)) return interruptedAt(world);
+    const failed = ck.save(world);
+    if (failed) return new WorldError(failed);
   }
-  for (let t = 0; t < until || ck;) {
-    t = Math.min(until, t + step);
-    if (ck && ck.at <= t) {
-      world.run(ck.at);
-      const failed = ck.save(world);
-      if (failed) return new WorldError(failed);
-      ck = undefined;
-    }
-    world.run(t);
-    opts.progress?.update(t / until);
-  }
+  if (!await run(until)) return interruptedAt(world);
   opts.progress?.done();
+  return { world, results: finish(world, scenario, until) };
+}
+
+/** The error of a run stopped by Ctrl-C. */
+export function interruptedAt(world: World): WorldError {
+  return new WorldError(`interrupted at ${world.sim.now} ns; no output written`);
+}
+
+/** Results of a world that ran to `until` (with the native baseline when expectations use it). */
+export function finish(world: World, scenario: Scenario, until: number): Results {
   let native: NativeBaseline = {};
   if (usesNative(scenario)) native = nativeBaseline(scenario, until, world.sim.streams.seed);
-  return { world, results: collectResults(world, native) };
+  return collectResults(world, native);
+}
+
+/** The outputs `gvtsim run` was asked for, in the order they are written. */
+function outputRequests(o: RunOptions): OutputRequest[] {
+  const out: OutputRequest[] = [];
+  if (o.checkpoint !== undefined) out.push({ flag: "--checkpoint", path: o.checkpoint });
+  if (o.json !== undefined) out.push({ flag: "--json", path: o.json, stdoutOk: true });
+  if (o.csv !== undefined) {
+    out.push({ flag: "--csv", path: o.csv });
+    if (o.csv !== "-") out.push({ flag: "--csv (series)", path: seriesCsvPath(o.csv) });
+  }
+  if (o.trace !== undefined) out.push({ flag: "--trace", path: o.trace });
+  if (o.report !== undefined) out.push({ flag: "--report", path: o.report });
+  return out;
 }
 
 /** `gvtsim run`. */
@@ -154,21 +204,35 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   }
   const progress = new Progress(err, o.progress ?? isTerminal());
   let sim: Awaited<ReturnType<typeof simulate>>;
+  const plugin = o.hypervisor !== undefined && isPluginPath(o.hypervisor) ? [o.hypervisor] : [];
   if (o.restore !== undefined) {
+    const bad = planOutputs(outputRequests(o), [o.restore, ...plugin]);
+    if (bad) return usage(err, bad.message);
     const { simulateRestored } = await import("./repl_snapshot.ts");
     path = o.restore;
     sim = await simulateRestored(o.restore, {
       until: o.until,
       trace: o.trace !== undefined,
       progress,
+      interrupts: o.interrupts,
     });
   } else {
-    const scenario = loadOrReport(path, o.seed, err, o.color, o.faults, o.defines);
+    const { scenario, sources } = loadForRun(path, o.seed, err, o.color, o.faults, o.defines);
     if (!scenario) return { code: 2 };
+    const hv = scenario.hypervisor;
+    const inputs = [...sources.keys()].filter((p) => !p.endsWith(CLI_FAULTS));
+    if (o.hypervisor === undefined && isPluginPath(hv.name)) {
+      inputs.push(resolveInclude(hv.loc?.file ?? path, hv.name));
+    }
+    const bad = planOutputs(outputRequests(o), [...inputs, ...plugin]);
+    if (bad) return usage(err, bad.message);
     let checkpoint: { at: number; save: (world: World) => string | undefined } | undefined;
     if (o.checkpointAt !== undefined && o.checkpoint !== undefined) {
       const { checkpointWriter } = await import("./repl_snapshot.ts");
-      checkpoint = { at: o.checkpointAt, save: checkpointWriter(path, o.checkpoint, o, err) };
+      checkpoint = {
+        at: o.checkpointAt,
+        save: checkpointWriter(path, sources, o.checkpoint, o, err),
+      };
     }
     sim = await simulate(scenario, {
       seed: o.seed,
@@ -177,11 +241,13 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       trace: o.trace !== undefined,
       progress,
       checkpoint,
+      interrupts: o.interrupts,
     });
   }
   if (sim instanceof WorldError) {
+    progress.done();
     err(`${path}: error: ${sim.message}\n`);
-    return { code: 2 };
+    return { code: o.interrupts?.requested() ? EXIT_INTERRUPTED : 2 };
   }
   const { world, results } = sim;
   const failed = results.expectations.filter((e) => !e.pass).length;
@@ -191,37 +257,64 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   if (!o.quiet) {
     say(renderSummary(results, { color: o.color, tables: report.tables, metrics: report.metrics }));
   } else if (failed) say(renderSummary(results, { color: o.color, onlyFailures: true }));
+  const staged: StagedFile[] = [];
   try {
-    await writeOutputs(world, results, o, out);
+    await writeOutputs(world, results, o, out, staged);
+    if (o.interrupts?.requested()) {
+      discardStaged(staged);
+      err("interrupted: no output written\n");
+      return { code: EXIT_INTERRUPTED, results };
+    }
+    commitStaged(staged);
   } catch (e) {
+    discardStaged(staged);
     err(`error: ${e instanceof Error ? e.message : String(e)}\n`);
     return { code: 2, results };
   }
   return { code: failed > 0 ? 1 : 0, results };
 }
 
+function usage(err: (s: string) => void, msg: string): RunOutcome {
+  err(`error: ${msg}\n`);
+  return { code: 2 };
+}
+
+/** Whether a hypervisor spec names a plugin file (not a built-in backend). */
+function isPluginPath(spec: string): boolean {
+  return !/^[a-z][a-z0-9_-]*$/.test(spec) && !spec.startsWith("file:");
+}
+
+/**
+ * Renders every requested output and stages it next to its target (nothing is replaced
+ * yet); `--json -` goes to stdout at once. The caller commits or discards `staged`.
+ */
 async function writeOutputs(
   world: World,
   results: Results,
   o: RunOptions,
   out: (s: string) => void,
+  staged: StagedFile[],
 ): Promise<void> {
+  const stage = async (path: string, text: string | Promise<string>) => {
+    staged.push(stageFile(path, await text));
+    await turnEventLoop(); // lets a Ctrl-C be seen between files
+  };
   if (o.json !== undefined) {
     const text = JSON.stringify(results, null, 2) + "\n";
     if (o.json === "-") out(text);
-    else await Deno.writeTextFile(o.json, text);
+    else await stage(o.json, text);
   }
   if (o.csv !== undefined) {
     const { csvOutputs } = await import("./csv.ts");
-    for (const f of csvOutputs(o.csv, results)) await Deno.writeTextFile(f.path, f.text);
+    for (const f of csvOutputs(o.csv, results)) await stage(f.path, f.text);
   }
   if (o.trace !== undefined && world.trace) {
     const { traceJson } = await import("./trace.ts");
-    await Deno.writeTextFile(o.trace, traceJson(world.trace, results));
+    await stage(o.trace, traceJson(world.trace, results));
   }
   if (o.report !== undefined) {
     const { reportHtml } = await import("./report.ts");
-    await Deno.writeTextFile(o.report, await reportHtml(results));
+    await stage(o.report, reportHtml(results));
   }
 }
 

@@ -7,6 +7,7 @@
 
 import { createSyntaxDiagramsCode } from "chevrotain";
 import { scenarioParser } from "../dsl/parser.ts";
+import { planOutputs, writeAtomic } from "./output.ts";
 
 const RES = "gvtsim-inline:";
 
@@ -52,7 +53,14 @@ export function syntaxDiagramsHtml(): string {
     });
 }
 
-/** Writes {@link syntaxDiagramsHtml} to `path`. */
-export function writeSyntaxHtml(path: string): void {
-  Deno.writeTextFileSync(path, syntaxDiagramsHtml());
+/** `gvtsim syntax --html PATH`: writes {@link syntaxDiagramsHtml} atomically; the exit code. */
+export function writeSyntaxHtml(path: string): number {
+  const bad = planOutputs([{ flag: "--html", path }], []);
+  if (bad) {
+    console.error(`gvtsim syntax: error: ${bad.message}`);
+    return 2;
+  }
+  writeAtomic(path, syntaxDiagramsHtml());
+  console.log(`wrote ${path}`);
+  return 0;
 }

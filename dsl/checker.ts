@@ -86,6 +86,8 @@ const S = 1e9;
 
 /** Default run length when the timeline has no `run`. */
 export const DEFAULT_DURATION_NS = 10 * S;
+/** Longest run a scenario (or `--until`) may ask for: 24 hours of simulated time (ns). */
+export const MAX_RUN_NS = 24 * 3600 * S;
 /** Default seed when neither the file nor the caller gives one. */
 export const DEFAULT_SEED = 1;
 
@@ -1129,10 +1131,10 @@ class Checker {
           continue;
         }
         durSpan = st.span;
-        duration = this.time(st.duration, "run length", 1000, 24 * 3600 * S);
+        duration = this.time(st.duration, "run length", 1000, MAX_RUN_NS);
         continue;
       }
-      const at = this.time(st.at, "timeline time", 0, 24 * 3600 * S);
+      const at = this.time(st.at, "timeline time", 0, MAX_RUN_NS);
       if (at === undefined) continue;
       const l = loc(st.span);
       if (st.k === "fault") {

@@ -61,7 +61,7 @@ export {
   TRAP_KINDS,
   VM_STATES,
 } from "./functions.ts";
-export { DEFAULT_DURATION_NS, DEFAULT_SEED, HOST_SETTINGS } from "./checker.ts";
+export { DEFAULT_DURATION_NS, DEFAULT_SEED, HOST_SETTINGS, MAX_RUN_NS } from "./checker.ts";
 export { DEFINES_FILE, type ParamInfo, type ParamKind } from "./params.ts";
 export type * from "./ast.ts";
 export type * from "../core/scenario.ts";

@@ -300,17 +300,22 @@ Deno.test("repl: the real front end works on piped stdin (no terminal)", async (
   });
   const p = cmd.spawn();
   const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode("run 10ms\nvms\npause light\nbogus\nhelp run\n"));
+  await w.write(new TextEncoder().encode("run 10ms\nvms\npause light\nhelp run\nbogus\nvms\n"));
   await w.close();
   const { code, stdout, stderr } = await p.output();
   const out = new TextDecoder().decode(stdout);
-  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(
+    code,
+    2,
+    "a piped script stops at its first error: " + new TextDecoder().decode(stderr),
+  );
   assert.match(out, /^loaded weights \(scenarios\/weights\.gvt\)/);
   assert.match(out, /gvtsim weights 0ns> ran 10\.00ms: now 10\.00ms/);
   assert.match(out, /gvtsim weights 10\.00ms> vm +state/);
   assert.match(out, /pause light: applied at 10\.00ms \(light is paused\)/);
-  assert.match(out, /error: unknown command 'bogus'/);
   assert.match(out, /run <duration>\n {2}advance the simulation/);
+  assert.match(out, /error: unknown command 'bogus'/);
+  assert.equal(out.match(/vm +state/g)?.length, 1, "nothing after the error ran");
   assert.doesNotMatch(out, / {4}at .*\.ts:\d+/, "no stack trace");
   await Deno.remove(home, { recursive: true });
 });
