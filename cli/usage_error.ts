@@ -1,6 +1,7 @@
 /**
  * Short usage errors: the problem, a "did you mean" when a command or option is misspelt, and
- * only the usage of the command that was meant (not every command's), like git or cargo.
+ * only the usage of the command that was meant (not every command's), like git or cargo. A bad
+ * value of a well-named option is one line.
  * @module
  */
 
@@ -35,6 +36,8 @@ export function shortUsageError(
       "Run 'gvtsim --help' for more.",
     ].join("\n");
   }
+  // a bad value of an option the user named right: the message says it all
+  if (/^`--?[^`]+`: /.test(problem)) return `gvtsim ${cmd}: ${problem.replace(/`/g, "'")}`;
   const parser = commands[cmd];
   const bad = /`(--?[^`]+)`/.exec(problem)?.[1];
   const options = [...extractOptionNames(parser.usage)];

@@ -125,6 +125,10 @@ Deno.test("cli: usage errors are short: the problem, a suggestion, that command'
   );
   assert.ok(c.err.split("\n").length <= 4);
 
+  const bad = await gvtsim(["run", "scenarios/demo.gvt", "--seed", "x"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^gvtsim run: '--seed': Expected a valid integer, but got "x"\.\n$/);
+
   const v = await gvtsim(["check"]);
   assert.equal(v.code, 2);
   assert.match(v.err, /^gvtsim check: .*\nUsage: gvtsim check .*SCENARIO/);
