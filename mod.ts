@@ -68,7 +68,13 @@ export {
   type SwitchRecord,
   type VmResult,
 } from "./core/metrics/results.ts";
-export { callValue, evalExpr, evaluateExpectations } from "./core/metrics/expect.ts";
+export {
+  callValue,
+  evalExpr,
+  evaluateExpectations,
+  type WindowedValues,
+} from "./core/metrics/expect.ts";
+export { WorldWindows } from "./core/metrics/windows.ts";
 export {
   DRIVER_THREAD,
   GPU_PID,

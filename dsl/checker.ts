@@ -15,6 +15,7 @@ import {
   type HostSpec,
   type HypervisorSpec,
   type Loc,
+  type MeasureWindow,
   type MisbehaviourKind,
   type PolicyName,
   type Predicate,
@@ -60,8 +61,10 @@ import {
   MIX_KINDS,
   PERCENTILES,
   POLICIES,
+  REPORT_SETTINGS,
   REPORT_TABLES,
   RESULT_FUNCTIONS,
+  type ResultFunction,
   SCHEDULER_PARAMS,
   TRAP_KINDS,
   VM_ACTIONS,
@@ -1327,8 +1330,9 @@ class Checker {
         this.err(p.span, "'is' tests a vGPU state: write 'state(VM) is failsafe'");
         return undefined;
       }
-      const args = this.callArgs(p.left);
-      if (!args) return undefined;
+      const call = this.callArgs(p.left);
+      if (!call) return undefined;
+      const args = call.args;
       if (!VM_STATES.includes(p.state)) {
         this.err(p.stateSpan, unknown("vGPU state", p.state, VM_STATES));
         return undefined;
@@ -1497,8 +1501,8 @@ class Checker {
           );
           return undefined;
         }
-        const args = this.callArgs(e);
-        if (!args) return undefined;
+        const call = this.callArgs(e);
+        if (!call) return undefined;
         const unit: EUnit = f.unit === "ns"
           ? "time"
           : f.unit === "fps" || f.unit === "per_s"
@@ -1506,15 +1510,55 @@ class Checker {
           : f.unit === "percent"
           ? "percent"
           : "none";
-        return { e: { k: "call", fn: f.name, args, loc: loc(e.span) }, unit };
+        const c: Expr = { k: "call", fn: f.name, args: call.args, loc: loc(e.span) };
+        if (call.window) c.window = call.window;
+        return { e: c, unit };
       }
     }
   }
 
-  callArgs(e: Extract<ExprAst, { k: "call" }>): (string | number)[] | undefined {
+  /** A window argument (`2s..6s`, `1s..`, `..3s`) as a {@link MeasureWindow}. */
+  window(f: ResultFunction, r: Extract<ValueAst, { k: "range" }>): MeasureWindow | undefined {
+    if (!f.window) {
+      this.err(
+        r.span,
+        `${f.name}() takes no window (functions with one: ${
+          RESULT_FUNCTIONS.filter((x) => x.window).map((x) => x.name).join(", ")
+        })`,
+      );
+      return undefined;
+    }
+    const from = r.from ? this.time(r.from, "window start") : 0;
+    const to = r.to ? this.time(r.to, "window end") : undefined;
+    if (from === undefined || (r.to && to === undefined)) return undefined;
+    if (to !== undefined && to <= from) {
+      this.err(
+        r.span,
+        `empty window ${r.from?.raw ?? ""}..${r.to?.raw}: the end must come after the start`,
+      );
+      return undefined;
+    }
+    return to === undefined ? { from } : { from, to };
+  }
+
+  callArgs(
+    e: Extract<ExprAst, { k: "call" }>,
+  ): { args: (string | number)[]; window?: MeasureWindow } | undefined {
     const f = findFunction(e.fn);
     if (!f) {
       this.err(e.span, unknown("function", e.fn, RESULT_FUNCTIONS.map((x) => x.name)));
+      return undefined;
+    }
+    const last = e.args[e.args.length - 1];
+    let window: MeasureWindow | undefined;
+    if (last?.k === "range") {
+      window = this.window(f, last);
+      if (!window) return undefined;
+      e = { ...e, args: e.args.slice(0, -1) };
+    }
+    const misplaced = e.args.find((a) => a.k === "range");
+    if (misplaced) {
+      this.err(misplaced.span, `the window is the last argument of ${f.name}()`);
       return undefined;
     }
     if (e.args.length < f.minArgs || e.args.length > f.args.length) {
@@ -1568,7 +1612,8 @@ class Checker {
       }
       out.push(a.name);
     });
-    return ok ? out : undefined;
+    if (!ok) return undefined;
+    return window ? { args: out, window } : { args: out };
   }
 
   // ---- report ------------------------------------------------------------------------------
@@ -1580,8 +1625,12 @@ class Checker {
       if (it.k !== "report") continue;
       any = true;
       for (const s of it.settings) {
+        if (s.key === "window" || s.key === "period") {
+          this.reportTime(rep, s);
+          continue;
+        }
         if (s.key !== "tables" && s.key !== "metrics") {
-          this.err(s.span, unknown("report setting", s.key, ["tables", "metrics"]));
+          this.err(s.span, unknown("report setting", s.key, REPORT_SETTINGS));
           continue;
         }
         for (const v of s.values) {
@@ -1619,6 +1668,39 @@ class Checker {
     return rep;
   }
 
+  /** `window A..B` (the window the run's figures cover) or `period T` (of the time series). */
+  private reportTime(rep: ReportSpec, s: SettingAst): void {
+    const v = s.values[0];
+    if (s.values.length !== 1 || !v) {
+      this.err(
+        s.span,
+        `report ${s.key} takes one value, e.g. ${s.key === "window" ? "2s..6s" : "50ms"}`,
+      );
+      return;
+    }
+    if (s.key === "window") {
+      if (v.k !== "range") {
+        this.err(v.span, `expected a window such as 2s..6s or 1s.., found ${describe(v)}`);
+        return;
+      }
+      const from = v.from ? this.time(v.from, "window start") : 0;
+      const to = v.to ? this.time(v.to, "window end") : undefined;
+      if (from === undefined || (v.to && to === undefined)) return;
+      if (to !== undefined && to <= from) {
+        this.err(v.span, `empty window ${describe(v)}: the end must come after the start`);
+        return;
+      }
+      rep.window = to === undefined ? { from } : { from, to };
+      return;
+    }
+    if (v.k !== "num") {
+      this.err(v.span, `expected a sampling period such as 50ms, found ${describe(v)}`);
+      return;
+    }
+    const t = this.time(v.num, "report period", 1000, 3600 * S);
+    if (t !== undefined) rep.periodNs = t;
+  }
+
   // ---- whole scenario ----------------------------------------------------------------------
 
   run(items: ItemAst[], mainFile: string): Scenario {
@@ -1637,6 +1719,12 @@ class Checker {
       if (v !== undefined) seed = v;
     }
     if (this.opts.seed !== undefined) seed = this.opts.seed;
+    let warmup: number | undefined;
+    const warmups = items.filter((i): i is Extract<ItemAst, { k: "warmup" }> =>
+      i.k === "warmup" && i.span.file === mainFile
+    );
+    for (const w of warmups.slice(1)) this.err(w.span, "duplicate warmup");
+    if (warmups[0]) warmup = this.time(warmups[0].value, "warmup");
 
     this.declareVms(items);
     const { host, hv, sched } = this.host(items);
@@ -1681,6 +1769,14 @@ class Checker {
         );
       }
     }
+    if (warmup !== undefined && warmup >= duration) {
+      this.err(
+        warmups[0].span,
+        `warmup ${formatTime(warmup)} leaves nothing to measure: the run ends at ${
+          formatTime(duration)
+        }`,
+      );
+    }
     const expects = this.expects(items);
     const report = this.report(items);
     return {
@@ -1697,6 +1793,7 @@ class Checker {
       duration,
       expects,
       report,
+      ...(warmup ? { warmup } : {}),
     };
   }
 }
@@ -1741,6 +1838,8 @@ function describe(v: ValueAst): string {
       return `'${v.name}'`;
     case "call":
       return `the call '${v.name}(...)'`;
+    case "range":
+      return `the window '${v.from?.raw ?? ""}..${v.to?.raw ?? ""}'`;
   }
 }
 

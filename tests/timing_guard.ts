@@ -6,7 +6,8 @@
  *   GPU executions: the k-th smallest latency is at least the k-th smallest execution slice of
  *   that VM (each request's latency covers its own execution, so the sorted lists dominate);
  * - {@link checkFlips}: a flip never precedes the completion of the work submitted before
- *   it: at every flip, each execution of that VM submitted earlier has already ended.
+ *   it: at every flip, each execution of that VM submitted earlier has already ended;
+ * - {@link checkSeries}: the per-period render shares of all VMs never add up to more than 1.
  */
 import assert from "node:assert/strict";
 import type { TraceEvent } from "../cli/trace.ts";
@@ -82,7 +83,17 @@ export function checkFlips(vm: string, events: TraceEvent[], pid: number, execs:
   return flips;
 }
 
-/** Runs both guards for every VM of a run; returns the latencies and flips checked. */
+/** Asserts that in every period of the share series the VMs' shares add up to at most 1. */
+export function checkSeries(results: Results): void {
+  const s = results.series, shares = Object.values(s.share);
+  for (let k = 0; k < s.t.length; k++) {
+    let sum = 0;
+    for (const v of shares) sum += v[k];
+    assert.ok(sum <= 1 + 1e-3, `period ending ${s.t[k]} ns: the render shares add up to ${sum}`);
+  }
+}
+
+/** Runs the guards for every VM of a run; returns the latencies and flips checked. */
 export function checkTiming(
   events: TraceEvent[],
   results: Results,
@@ -94,5 +105,6 @@ export function checkTiming(
     flips += checkFlips(vm.name, events, i + 1, execs);
     latencies += vm.latency.count;
   });
+  checkSeries(results);
   return { latencies, flips };
 }

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import type { TraceEvent } from "../cli/trace.ts";
 import { DRIVER_THREAD } from "../core/metrics/trace.ts";
-import { checkFlips, checkLatency, executions } from "./timing_guard.ts";
+import { checkFlips, checkLatency, checkSeries, executions } from "./timing_guard.ts";
+import type { Results } from "../core/metrics/results.ts";
 
 const exec: TraceEvent = {
   name: "rcs workload",
@@ -35,4 +36,13 @@ Deno.test("timing guard: a flip before the end of earlier work fails, one after 
   const flip: TraceEvent = { name: "flip", ph: "i", ts: 0.2, pid: 1, tid: DRIVER_THREAD };
   assert.throws(() => checkFlips("a", [flip], 1, execs), /precedes the end/);
   assert.equal(checkFlips("a", [{ ...flip, ts: 10.1 }], 1, execs), 1);
+});
+
+Deno.test("timing guard: a period whose shares add up to more than 1 fails", () => {
+  const series = (a: number, b: number) =>
+    ({
+      series: { periodNs: 1, t: [1], share: { a: [a], b: [b] }, queue: {} },
+    }) as unknown as Results;
+  checkSeries(series(0.6, 0.4));
+  assert.throws(() => checkSeries(series(0.6, 0.5)), /add up to 1\.1/);
 });

@@ -1166,6 +1166,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
         const lat = now - s.inflightTime[s.head];
         this.metrics.latency[e].record(lat);
         this.metrics.latencyAll.record(lat);
+        this.metrics.completions.push2(now, lat);
         this.metrics.completed[e]++;
         const obj = s.inflightObj[s.head];
         if (obj !== null) this.releaseBatch(obj);
@@ -1184,6 +1185,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       if (this.flipPending) {
         this.flipPending = false;
         this.metrics.frames++;
+        this.metrics.frameTimes.push(now);
       }
     }
     if (this.flipQueued && this.flipFenceDone()) this.commitFlip();

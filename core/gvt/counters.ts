@@ -5,6 +5,8 @@
  * (`"mmio.elsp": 12`) for the results.
  */
 
+import { Samples } from "../metrics/samples.ts";
+
 /** Register classes MMIO traps are counted by. */
 export const TRAP_CLASSES = [
   "default",
@@ -77,34 +79,6 @@ export type FailsafeReason = typeof FAILSAFE_REASONS[number];
 export const N_ENGINES = 4;
 const ENGINE_LABELS = ["rcs", "bcs", "vcs", "vecs"];
 
-/** Growable sample buffer (latencies), allocation-free until it grows. */
-export class Samples {
-  /** Values; only the first `length` are valid. */
-  data = new Float64Array(256);
-  /** Number of samples. */
-  length = 0;
-
-  /** Appends one value. */
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
-
-  /** The samples as a fresh array. */
-  toArray(): number[] {
-    return Array.from(this.data.subarray(0, this.length));
-  }
-
-  /** Drops every sample. */
-  clear(): void {
-    this.length = 0;
-  }
-}
-
 /** Counters of one vGPU. */
 export class VgpuCounters {
   /** MMIO traps by {@link TRAP_CLASSES} index. */
@@ -167,6 +141,8 @@ export class VgpuCounters {
   readonly completedPerEngine = new Float64Array(N_ENGINES);
   /** Engine busy time of this vGPU's workloads (ns) per engine. */
   readonly busyNs = new Float64Array(N_ENGINES);
+  /** Per engine, each completed workload's execution as a (start, end) pair (ns). */
+  readonly busySpans: Samples[] = Array.from({ length: N_ENGINES }, () => new Samples());
   /** Submission (ELSP) to completion latency samples (ns). */
   readonly latency = new Samples();
   /** Times this vGPU was scheduled in. */

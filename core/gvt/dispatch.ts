@@ -340,6 +340,7 @@ export class Dispatcher implements EventSink, CsbSink {
   private complete(w: Workload, ok: boolean): void {
     const d = this.d, v = w.vgpu, e = w.engine, c = v.counters, now = d.sim.now;
     c.busyNs[e] += now - w.startTime;
+    c.busySpans[e].push2(w.startTime, now);
     if (this.tracer !== null) {
       this.tracer.workloadEnd(
         v.id,
