@@ -7,7 +7,6 @@
 
 import { loadScenario, parseScenarioText } from "../dsl/mod.ts";
 import type { Expr, Scenario, TimelineAction } from "../core/scenario.ts";
-import { ENGINE_NAMES } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import { parseDuration } from "../core/units.ts";
 import { collectResults } from "../core/metrics/collect.ts";
