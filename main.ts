@@ -364,10 +364,20 @@ const pluginCmd = command(
         plugin: argument(string({ metavar: "PLUGIN" }), {
           description: message`The backend: a built-in name (kvm, xen, acrn) or a module path.`,
         }),
+        json: withDefault(
+          flag("--json", {
+            description:
+              message`Print the report as JSON (gvtsim.conformance/1) instead of a table.`,
+          }),
+          false,
+        ),
       }),
       {
         description: message`Check a backend against the mediator's contract.`,
-        footer: examples("gvtsim plugin test xen", "gvtsim plugin test ./my_backend.ts"),
+        footer: examples(
+          "gvtsim plugin test xen",
+          "gvtsim plugin test ./my_backend.ts --json",
+        ),
       },
     ),
     command(
@@ -375,7 +385,7 @@ const pluginCmd = command(
       object({
         cmd: constant("plugin-new"),
         name: argument(string({ metavar: "NAME" }), {
-          description: message`Name of the backend (a file NAME.ts and NAME_test.ts are written).`,
+          description: message`Name of the backend (its module, test and deno.json are written).`,
         }),
         dir: withDefault(
           option("--dir", string({ metavar: "DIR" }), {
@@ -386,7 +396,7 @@ const pluginCmd = command(
       }),
       {
         description: message`Scaffold a new backend and its test.`,
-        footer: examples("gvtsim plugin new mybackend --dir plugins"),
+        footer: examples("gvtsim plugin new mygt --dir ../mygt"),
       },
     ),
     command(
@@ -555,7 +565,7 @@ async function main(): Promise<number> {
     }
     case "plugin-test": {
       const { pluginTest } = await import("./cli/plugin.ts");
-      return pluginTest(args.plugin);
+      return pluginTest(args.plugin, { json: args.json });
     }
     case "plugin-new": {
       const { pluginNew } = await import("./cli/plugin.ts");
