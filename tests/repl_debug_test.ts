@@ -56,7 +56,7 @@ Deno.test("repl debug: breakpoints and watchpoints stop run and continue", async
   assert.match(r.out, /deleted breakpoint 1: irq game/);
   assert.match(
     r.out,
-    /changed 0x00000001 -> 0x00000002\nstopped at (2\d\.\d+ms) \(after \1, \d+ events\)/,
+    /changed 0x00000001 -> 0x00000002\nstopped at [\d.]+ms \(after [\d.]+ms, \d+ events\)/,
   );
   assert.match(
     r.out,
