@@ -85,6 +85,10 @@ export {
   type TraceSlice,
 } from "./core/metrics/trace.ts";
 
+// Experiments: parameter sweeps into a results database
+export { sweep, SweepError, type SweepOptions, type SweepSummary } from "./sweep/sweep.ts";
+export type { Shard } from "./sweep/grid.ts";
+
 // The MPT interface for hypervisor backends (plugins)
 export * from "./core/mpt/types.ts";
 export {

@@ -58,6 +58,15 @@ export class LatencyStats {
     const rank = Math.min(this.kept - 1, Math.max(0, Math.ceil((p / 100) * this.kept) - 1));
     return s[rank];
   }
+
+  /** Several percentiles (0..100, nearest rank) with one sort; zeros when empty. */
+  quantiles(ps: readonly number[]): number[] {
+    if (this.kept === 0) return ps.map(() => 0);
+    const s = this.samples.slice(0, this.kept).sort();
+    return ps.map((p) =>
+      s[Math.min(this.kept - 1, Math.max(0, Math.ceil((p / 100) * this.kept) - 1))]
+    );
+  }
 }
 
 /** What one guest driver counted. */
