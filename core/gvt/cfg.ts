@@ -15,7 +15,6 @@ import {
   PCI_BASE_ADDRESS_4,
   PCI_COMMAND,
   PCI_VENDOR_ID_INTEL,
-  SKL_GT2_DEVICE_ID,
 } from "../hw/pci.ts";
 import { BAR0_SIZE } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
@@ -47,18 +46,21 @@ function wr(cfg: Uint8Array, off: number, size: number, value: number): void {
   }
 }
 
-/** Initial config space of a vGPU (`intel_vgpu_init_cfg_space`). */
-export function initCfgSpace(v: Vgpu): void {
+/**
+ * Initial config space of a vGPU (`intel_vgpu_init_cfg_space`), identified as the physical
+ * device `deviceId`.
+ */
+export function initCfgSpace(v: Vgpu, deviceId: number): void {
   const c = v.vcfg;
   c.fill(0);
   wr(c, 0x00, 2, PCI_VENDOR_ID_INTEL);
-  wr(c, 0x02, 2, SKL_GT2_DEVICE_ID);
+  wr(c, 0x02, 2, deviceId);
   wr(c, 0x06, 2, 1 << 4); // status: capability list
   wr(c, 0x08, 4, 0x03000000 | 0x06); // display controller, revision 6
   wr(c, PCI_BAR0, 4, 0x4); // 64-bit memory
   wr(c, PCI_BAR2, 4, 0xc); // 64-bit prefetchable memory
   wr(c, PCI_BAR4, 4, 0x1); // I/O
-  wr(c, 0x2c, 4, (SKL_GT2_DEVICE_ID << 16) | PCI_VENDOR_ID_INTEL);
+  wr(c, 0x2c, 4, (deviceId << 16) | PCI_VENDOR_ID_INTEL);
   c[0x34] = MSI_CAP;
   c[0x3d] = 1; // INTA
   c[MSI_CAP] = 0x05; // MSI capability id, end of list

@@ -237,7 +237,7 @@ export class Gpu {
     this.regs.set(this.reset0);
     this.irq = new IrqUnit(this.regs, () => this.sendMsi());
     this.display = new Display(sim, this.regs, this.irq, c.refreshHz);
-    this.pci = new PciConfig(BAR0_SIZE, c.aperture);
+    this.pci = new PciConfig(BAR0_SIZE, c.aperture, c.platform.deviceId);
     const costs = costTable(c.commandCosts);
     this.unknownCosts = costs.unknown;
     this.commandCosts = costs.cost;
