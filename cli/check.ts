@@ -3,7 +3,8 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario } from "../dsl/mod.ts";
+import { formatDiagnostics, loadScenario, resolveInclude } from "../dsl/mod.ts";
+import { resolvePlugin } from "../core/mpt/loader.ts";
 
 /** Options of {@link checkFiles}. */
 export interface CheckFilesOptions {
@@ -51,9 +52,22 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
       out(
         `${p}: ok (${s.vms.length} vm${s.vms.length === 1 ? "" : "s"}, ${
           Object.keys(s.workloads).length
-        } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s))\n`,
+        } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s))\n` +
+          `  ${pluginLine(s.hypervisor.name, s.hypervisor.loc?.file ?? p)}\n`,
       );
     }
   }
   return Promise.resolve(failed ? 2 : 0);
+}
+
+/**
+ * Which code the scenario's hypervisor line would run: a built-in backend, or a plugin file
+ * (resolved against the scenario that names it) — code a user should know about before `run`.
+ */
+function pluginLine(name: string, from: string): string {
+  if (/^[a-z][a-z0-9_-]*$/.test(name)) {
+    return `hypervisor ${name}: built-in backend plugins/${name}.ts`;
+  }
+  const file = name.startsWith("file:") ? resolvePlugin(name).file : resolveInclude(from, name);
+  return `hypervisor "${name}": loads plugin code from ${file}`;
 }

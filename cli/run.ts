@@ -211,6 +211,7 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       trace: o.trace !== undefined,
       progress,
       interrupts: o.interrupts,
+      plugin: o.hypervisor,
     });
   } else {
     const { scenario, sources } = loadForRun(path, o.seed, err, o.color, o.faults);

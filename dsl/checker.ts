@@ -4,6 +4,7 @@
  * the host's graphics memory (docs/domain.md section 2) with the numbers behind the decision.
  */
 
+import { pluginPathProblem } from "../core/mpt/loader.ts";
 import {
   type CommandMix,
   type Dist,
@@ -580,6 +581,11 @@ class Checker {
         unknown("hypervisor", st.name, HYPERVISORS),
         'a plugin backend is named by its path in quotes, e.g. hypervisor "./my_backend.ts"',
       );
+      return undefined;
+    }
+    const notPlugin = st.isPath ? pluginPathProblem(st.name) : undefined;
+    if (notPlugin) {
+      this.err(st.span, `hypervisor "${st.name}": ${notPlugin}`);
       return undefined;
     }
     const hv: HypervisorSpec = {
