@@ -16,11 +16,20 @@ const scenarioArg = argument(string({ metavar: "SCENARIO" }), {
   description: message`Scenario file (.gvt).`,
 });
 
+/** `-D NAME=VALUE` (repeatable): a scenario parameter's value instead of its `param` default. */
+const defines = multiple(
+  option("-D", "--define", string({ metavar: "NAME=VALUE" }), {
+    description:
+      message`Set a scenario parameter (param NAME VALUE), e.g. -D slice=2ms (repeatable).`,
+  }),
+);
+
 const runCmd = command(
   "run",
   object({
     cmd: constant("run"),
     scenario: optional(scenarioArg),
+    defines,
     seed: optional(
       option("--seed", integer({ min: 0 }), {
         description: message`Seed (overrides the scenario's).`,
@@ -95,6 +104,7 @@ const replCmd = command(
         description: message`Scenario (or checkpoint) to load first.`,
       }),
     ),
+    defines,
   }),
   {
     description:
@@ -107,6 +117,7 @@ const checkCmd = command(
   object({
     cmd: constant("check"),
     files: multiple(argument(string({ metavar: "SCENARIO" })), { min: 1 }),
+    defines,
   }),
   { description: message`Parse and check scenarios without simulating them.` },
 );
@@ -145,6 +156,12 @@ const compareCmd = command(
     }),
     seed: optional(option("--seed", integer({ min: 0 }))),
     until: optional(option("--until", duration())),
+    defines,
+    json: optional(
+      option("--json", string({ metavar: "PATH|-" }), {
+        description: message`Write the compared results as JSON (- for stdout).`,
+      }),
+    ),
   }),
   {
     description:
@@ -251,7 +268,7 @@ async function main(): Promise<number> {
     }
     case "check": {
       const { checkFiles } = await import("./cli/check.ts");
-      return checkFiles([...args.files]);
+      return checkFiles([...args.files], { defines: args.defines });
     }
     case "types": {
       const aps = args.aperture.length ? [...args.aperture] : [512 * 1024 ** 2, 1024 ** 3];
@@ -264,7 +281,11 @@ async function main(): Promise<number> {
     }
     case "compare": {
       const { compareHypervisors } = await import("./cli/compare.ts");
-      return compareHypervisors(args.scenario, args.hypervisors.split(",").filter(Boolean), args);
+      return await compareHypervisors(
+        args.scenario,
+        args.hypervisors.split(",").filter(Boolean),
+        args,
+      );
     }
     case "plugin-test": {
       const { pluginTest } = await import("./cli/plugin.ts");
@@ -276,7 +297,7 @@ async function main(): Promise<number> {
     }
     case "repl": {
       const { startRepl } = await import("./cli/repl.ts");
-      return await startRepl(args.scenario);
+      return await startRepl(args.scenario, args.defines);
     }
     case "fmt": {
       const { fmtFiles } = await import("./cli/fmt.ts");

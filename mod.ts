@@ -41,7 +41,10 @@ export {
   type LoadOptions,
   type LoadResult,
   loadScenario,
+  type ParamInfo,
+  type ParamKind,
   parseScenarioText,
+  type Span,
 } from "./dsl/mod.ts";
 export {
   availableInstances,

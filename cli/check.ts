@@ -3,7 +3,7 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, resolveInclude } from "../dsl/mod.ts";
+import { formatDiagnostics, loadScenario, type ParamInfo, resolveInclude } from "../dsl/mod.ts";
 import { resolvePlugin } from "../core/mpt/loader.ts";
 
 /** Options of {@link checkFiles}. */
@@ -18,6 +18,19 @@ export interface CheckFilesOptions {
   err?: (text: string) => void;
   /** Where summaries go (default stdout). */
   out?: (text: string) => void;
+  /** Scenario parameter values, `NAME=VALUE` each (`-D`), applied to every file. */
+  defines?: readonly string[];
+}
+
+/** One line per parameter: `  param slice = 2ms  (time, from -D; default 1ms)`. */
+export function paramLines(params: readonly ParamInfo[]): string {
+  const w = Math.max(0, ...params.map((p) => p.name.length + p.value.length));
+  return params.map((p) => {
+    const pad = " ".repeat(w - p.name.length - p.value.length);
+    const kind = p.kind === "none" ? "number" : p.kind;
+    const from = p.overridden ? `from -D; default ${p.defaultText}` : "default";
+    return `  param ${p.name} = ${p.value}${pad}  (${kind}, ${from})\n`;
+  }).join("");
 }
 
 function defaultColor(): boolean {
@@ -41,7 +54,7 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
   let failed = paths.length === 0;
   if (paths.length === 0) err("check: no scenario files given\n");
   for (const p of paths) {
-    const r = loadScenario(p, { readFile: opts.readFile });
+    const r = loadScenario(p, { readFile: opts.readFile, defines: opts.defines });
     if (r.diagnostics.length > 0) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
     if (!r.scenario) {
       failed = true;
@@ -52,8 +65,10 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
       out(
         `${p}: ok (${s.vms.length} vm${s.vms.length === 1 ? "" : "s"}, ${
           Object.keys(s.workloads).length
-        } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s))\n` +
-          `  ${pluginLine(s.hypervisor.name, s.hypervisor.loc?.file ?? p)}\n`,
+        } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s)${
+          r.params.length ? `, ${r.params.length} parameter(s)` : ""
+        })\n` + `  ${pluginLine(s.hypervisor.name, s.hypervisor.loc?.file ?? p)}\n` +
+          paramLines(r.params),
       );
     }
   }

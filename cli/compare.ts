@@ -8,14 +8,40 @@ import { WorldError } from "../core/world.ts";
 import type { Results } from "../core/metrics/results.ts";
 import { loadOrReport, simulate } from "./run.ts";
 import { formatNs, formatPct, table } from "./table.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 const enc = new TextEncoder();
 
-/** Runs the scenario under each backend and prints one table; exit 0, or 2 on bad input. */
+/** Version of the JSON `compare --json` writes. */
+export const COMPARE_SCHEMA = "gvtsim.compare/1";
+
+/** What `compare --json` writes: each backend's full results, in the order given. */
+export interface CompareJson {
+  /** {@link COMPARE_SCHEMA}. */
+  schema: string;
+  /** Scenario file as given. */
+  file: string;
+  /** Backends compared, in order. */
+  hypervisors: string[];
+  /** One entry per backend. */
+  runs: { hypervisor: string; results: Results }[];
+}
+
+/**
+ * Runs the scenario under each backend and prints one table (on stderr when `json` is `-`,
+ * which puts the JSON on stdout); exit 0, or 2 on bad input.
+ */
 export async function compareHypervisors(
   path: string,
   hypervisors: string[],
-  o: { seed?: number; until?: number; out?: (s: string) => void; err?: (s: string) => void } = {},
+  o: {
+    seed?: number;
+    until?: number;
+    defines?: readonly string[];
+    json?: string;
+    out?: (s: string) => void;
+    err?: (s: string) => void;
+  } = {},
 ): Promise<number> {
   const out = o.out ?? ((s: string) => void Deno.stdout.writeSync(enc.encode(s)));
   const err = o.err ?? ((s: string) => void Deno.stderr.writeSync(enc.encode(s)));
@@ -23,7 +49,7 @@ export async function compareHypervisors(
     err("compare: --hypervisors needs at least one backend\n");
     return 2;
   }
-  const scenario = loadOrReport(path, o.seed, err);
+  const scenario = loadOrReport(path, o.seed, err, false, [], o.defines);
   if (!scenario) return 2;
   const runs: { hv: string; r: Results }[] = [];
   for (const hv of hypervisors) {
@@ -34,7 +60,18 @@ export async function compareHypervisors(
     }
     runs.push({ hv, r: res.results });
   }
-  out(compareTable(runs));
+  (o.json === "-" ? err : out)(compareTable(runs));
+  if (o.json !== undefined) {
+    const doc: CompareJson = {
+      schema: COMPARE_SCHEMA,
+      file: path,
+      hypervisors,
+      runs: runs.map(({ hv, r }) => ({ hypervisor: hv, results: r })),
+    };
+    const text = JSON.stringify(doc, null, 2) + "\n";
+    if (o.json === "-") out(text);
+    else await writeFileAtomic(o.json, text);
+  }
   return 0;
 }
 

@@ -57,6 +57,7 @@ const SYMBOLS: Record<ItemAst["k"], SymbolKind> = {
   scenario: SymbolKind.Namespace,
   seed: SymbolKind.Constant,
   include: SymbolKind.File,
+  param: SymbolKind.Variable,
   host: SymbolKind.Module,
   type: SymbolKind.Struct,
   vm: SymbolKind.Class,
@@ -71,6 +72,7 @@ function symbolName(it: ItemAst): string {
     case "scenario":
     case "type":
     case "workload":
+    case "param":
       return `${it.k} ${it.name}`;
     case "vm":
       return `vm ${it.name}${it.count ? `[${it.count.raw}]` : ""}`;

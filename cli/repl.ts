@@ -48,9 +48,12 @@ function appendHistory(path: string | undefined, line: string): void {
   }
 }
 
-/** Starts the console; resolves to the exit code (0, or 2 when a piped script fails). */
-export async function startRepl(path?: string): Promise<number> {
-  const session = new ReplSession();
+/**
+ * Starts the console; resolves to the exit code (0, or 2 when a piped script fails).
+ * `defines` (`-D NAME=VALUE`) set scenario parameters of every scenario loaded.
+ */
+export async function startRepl(path?: string, defines: readonly string[] = []): Promise<number> {
+  const session = new ReplSession(defines);
   let running = false;
   session.interrupts = listenForCtrlC(() => running);
   const exec = async (line: string): Promise<string> => {

@@ -81,6 +81,9 @@ export class ReplSession {
   private checkpointPath: string | undefined;
   private readonly watches: Watch[] = [];
 
+  /** @param defines scenario parameter values (`-D NAME=VALUE`) applied to every `load` */
+  constructor(private readonly defines: readonly string[] = []) {}
+
   /** The prompt: scenario name and simulated time. */
   prompt(): string {
     return this.world
@@ -206,7 +209,7 @@ export class ReplSession {
 
   /** Builds a fresh world from a scenario file. */
   private async loadScenarioFile(path: string): Promise<string> {
-    const r = loadScenario(path);
+    const r = loadScenario(path, { defines: this.defines });
     if (!r.scenario) {
       const errs = r.diagnostics.filter((d) => d.severity === "error");
       const d = errs[0];

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
+import { DEFINES_FILE, formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import type { Results } from "../core/metrics/results.ts";
@@ -36,7 +36,9 @@ export function scenarioFromSources(
     if (!Object.hasOwn(sources, p)) throw new Error(`'${p}' is not in the checkpoint`);
     return sources[p];
   };
-  const r = parseScenarioText(sources[file], file, { readFile, seed });
+  // `-D` values are stored as the (-D) pseudo-source, one NAME=VALUE per line
+  const defines = sources[DEFINES_FILE]?.split("\n");
+  const r = parseScenarioText(sources[file], file, { readFile, seed, defines });
   if (!r.scenario) {
     const first = formatDiagnostics(r.diagnostics, r.sources).split("\n")[0] ?? "";
     return new SnapshotError(`the scenario stored in the checkpoint does not check: ${first}`);

@@ -41,6 +41,8 @@ export interface RunOptions {
   report?: string;
   /** Fault rules, in the DSL's `fault` syntax, applied from t=0 (`--fault`). */
   faults?: readonly string[];
+  /** Scenario parameter values, `NAME=VALUE` each (`-D`). */
+  defines?: readonly string[];
   /** Print only failures. */
   quiet?: boolean;
   /** Colour output. */
@@ -80,8 +82,9 @@ export function loadOrReport(
   err: (s: string) => void,
   color = false,
   faults: readonly string[] = [],
+  defines: readonly string[] = [],
 ): Scenario | undefined {
-  return loadForRun(path, seed, err, color, faults).scenario;
+  return loadForRun(path, seed, err, color, faults, defines).scenario;
 }
 
 /**
@@ -94,8 +97,9 @@ export function loadForRun(
   err: (s: string) => void,
   color = false,
   faults: readonly string[] = [],
+  defines: readonly string[] = [],
 ): { scenario?: Scenario; sources: Map<string, string> } {
-  const r = loadScenario(path, { seed, readFile: withCliFaults(path, faults) });
+  const r = loadScenario(path, { seed, readFile: withCliFaults(path, faults), defines });
   if (r.diagnostics.length) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
   return r;
 }
@@ -214,7 +218,7 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       plugin: o.hypervisor,
     });
   } else {
-    const { scenario, sources } = loadForRun(path, o.seed, err, o.color, o.faults);
+    const { scenario, sources } = loadForRun(path, o.seed, err, o.color, o.faults, o.defines);
     if (!scenario) return { code: 2 };
     const hv = scenario.hypervisor;
     const inputs = [...sources.keys()].filter((p) => !p.endsWith(CLI_FAULTS));

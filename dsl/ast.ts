@@ -126,6 +126,7 @@ export type ItemAst =
   | { k: "scenario"; name: string; span: Span }
   | { k: "seed"; value: NumLit; span: Span }
   | { k: "include"; path: string; span: Span }
+  | { k: "param"; name: string; value: ValueAst; span: Span }
   | { k: "host"; gpu?: string; gpuSpan?: Span; stmts: HostStmtAst[]; span: Span }
   | { k: "type"; name: string; settings: SettingAst[]; span: Span }
   | { k: "vm"; name: string; count?: NumLit; stmts: VmStmtAst[]; span: Span }

@@ -137,7 +137,7 @@ function levenshtein(a: string, b: string): number {
 }
 
 /** `unknown X 'n'; expected one of: a, b (did you mean 'c'?)` */
-function unknown(what: string, name: string, choices: readonly string[]): string {
+export function unknownName(what: string, name: string, choices: readonly string[]): string {
   let best: string | undefined;
   let bestD = Math.max(1, Math.floor(name.length / 3)) + 1;
   for (const c of choices) {
@@ -154,6 +154,8 @@ function unknown(what: string, name: string, choices: readonly string[]): string
     : `expected one of: ${choices.slice(0, 14).join(", ")}, ...`;
   return `unknown ${what} '${name}'; ${list}${best ? ` (did you mean '${best}'?)` : ""}`;
 }
+
+const unknown = unknownName;
 
 function loc(s: Span): Loc {
   return { file: s.file, line: s.line, col: s.col };

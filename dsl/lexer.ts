@@ -70,6 +70,13 @@ export const Quantity: TokenType = createToken({
   label: "a number",
 });
 
+/** A parameter reference, `$NAME` (dsl/params.ts replaces it by the value before parsing). */
+export const ParamRef: TokenType = createToken({
+  name: "ParamRef",
+  pattern: /\$[A-Za-z_][A-Za-z0-9_]*/,
+  label: "a parameter ($NAME)",
+});
+
 /** Abstract comparison operator. */
 export const CmpOp: TokenType = createToken({
   name: "CmpOp",
@@ -269,6 +276,7 @@ export const ALL_TOKENS: readonly TokenType[] = [
   Sep,
   StringLit,
   Quantity,
+  ParamRef,
   Ge,
   Le,
   EqEq,

@@ -41,6 +41,7 @@ import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { scenarioParser } from "./parser.ts";
 import { AstBuilder } from "./visitor.ts";
+import { DEFINES_FILE, type ParamInfo, ParamScope } from "./params.ts";
 
 export { type Diagnostic, formatDiagnostics, type FormatOptions } from "./diagnostics.ts";
 export { KEYWORDS, SOFT_KEYWORDS } from "./lexer.ts";
@@ -58,6 +59,7 @@ export {
   VM_STATES,
 } from "./functions.ts";
 export { DEFAULT_DURATION_NS, DEFAULT_SEED, HOST_SETTINGS, MAX_RUN_NS } from "./checker.ts";
+export { DEFINES_FILE, type ParamInfo, type ParamKind } from "./params.ts";
 export type * from "./ast.ts";
 export type * from "../core/scenario.ts";
 
@@ -99,6 +101,11 @@ export interface LoadOptions {
   readFile?: (path: string) => string;
   /** Seed override (the CLI's `--seed`). */
   seed?: number;
+  /**
+   * Parameter values, `NAME=VALUE` each (the CLI's `-D`), overriding the defaults of the
+   * main file's `param` declarations; problems are located at `(-D):N:col`.
+   */
+  defines?: readonly string[];
 }
 
 /** What loading a scenario gives. */
@@ -109,6 +116,8 @@ export interface LoadResult {
   diagnostics: Diagnostic[];
   /** Every source read, by path (for {@link formatDiagnostics}). */
   sources: Map<string, string>;
+  /** The scenario's parameters (`param`), with the values this load used. */
+  params: ParamInfo[];
 }
 
 /** Result of {@link parseFile}. */
@@ -144,8 +153,11 @@ function tokenSpan(file: string, text: string, t: IToken | undefined): Span {
   };
 }
 
-/** Lexes, parses and builds the AST of one file. Syntax only: no includes, no checking. */
-export function parseFile(text: string, file: string): ParseResult {
+/**
+ * Lexes, parses and builds the AST of one file. Syntax only: no includes, no checking.
+ * `$NAME` references take their values from `scope` (default: the file's own `param`s).
+ */
+export function parseFile(text: string, file: string, scope?: ParamScope): ParseResult {
   const diagnostics: Diagnostic[] = [];
   const lex = scenarioLexer.tokenize(text);
   for (const e of lex.errors) {
@@ -163,14 +175,17 @@ export function parseFile(text: string, file: string): ParseResult {
         : `unexpected character '${printable(ch.slice(0, 1))}'`,
     });
   }
-  scenarioParser.input = lex.tokens;
+  const params = scope ?? new ParamScope(lex.tokens, file, []);
+  const sub = params.substitute(lex.tokens, file);
+  diagnostics.push(...sub.diagnostics);
+  scenarioParser.input = sub.tokens;
   const cst = scenarioParser.file();
   const errs: IRecognitionException[] = scenarioParser.errors;
   const seen = new Set<string>();
   for (const e of errs) {
     const s = tokenSpan(file, text, e.token);
     const key = `${s.line}:${s.col}:${e.message}`;
-    if (seen.has(key)) continue;
+    if (seen.has(key) || params.followsFromUnknown(s)) continue;
     seen.add(key);
     diagnostics.push({ ...s, severity: "error", message: e.message });
   }
@@ -219,6 +234,7 @@ export function resolveInclude(from: string, inc: string): string {
 
 interface Loader {
   readFile: (p: string) => string;
+  scope: ParamScope;
   sources: Map<string, string>;
   diags: Diagnostic[];
   done: Set<string>;
@@ -226,11 +242,20 @@ interface Loader {
 }
 
 function expand(l: Loader, file: string, text: string, stack: string[]): ItemAst[] {
-  const { ast, diagnostics } = parseFile(text, file);
+  const { ast, diagnostics } = parseFile(text, file, l.scope);
   if (diagnostics.length > 0) l.syntaxErrors = true;
   l.diags.push(...diagnostics);
   const out: ItemAst[] = [];
   for (const it of ast.items) {
+    if (it.k === "param" && stack.length > 1) {
+      l.diags.push({
+        ...it.span,
+        severity: "error",
+        message: `param '${it.name}' is declared in an included file; scenario parameters are ` +
+          `declared in the main file (${stack[0]}), where -D can override them`,
+      });
+      continue;
+    }
     if (it.k !== "include") {
       out.push(it);
       continue;
@@ -267,20 +292,32 @@ function run(
   opts: LoadOptions,
   sources: Map<string, string>,
 ): LoadResult {
+  const scope = new ParamScope(scenarioLexer.tokenize(text).tokens, file, opts.defines ?? []);
   const l: Loader = {
     readFile: opts.readFile ?? ((p) => Deno.readTextFileSync(p)),
+    scope,
     sources,
     diags: [],
     done: new Set([normalize(file)]),
     syntaxErrors: false,
   };
   sources.set(file, text);
+  if (opts.defines?.length) sources.set(DEFINES_FILE, scope.definesSource);
   try {
     const items = expand(l, file, text, [normalize(file)]);
     const checked = checkItems(items, file, { seed: opts.seed, partial: l.syntaxErrors });
-    const diagnostics = sortDiagnostics([...l.diags, ...checked.diagnostics], [...sources.keys()]);
+    checked.diagnostics = checked.diagnostics.filter((d) => !scope.followsFromUnknown(d));
+    for (const d of checked.diagnostics) {
+      const note = scope.noteFor(d);
+      if (note) d.note = d.note ? `${d.note}; ${note}` : note;
+    }
+    const diagnostics = sortDiagnostics(
+      [...scope.diagnostics, ...l.diags, ...checked.diagnostics, ...scope.unusedWarnings()],
+      [...sources.keys()],
+    );
     const failed = diagnostics.some((d) => d.severity === "error");
-    return { scenario: failed ? undefined : checked.scenario, diagnostics, sources };
+    const params = scope.list();
+    return { scenario: failed ? undefined : checked.scenario, diagnostics, sources, params };
   } catch (e) {
     // The checker is written not to throw; this keeps the promise if it ever does.
     return {
@@ -293,6 +330,7 @@ function run(
         message: `internal error: ${e instanceof Error ? e.message : String(e)}`,
       }],
       sources,
+      params: [],
     };
   }
 }
@@ -318,6 +356,7 @@ export function loadScenario(path: string, opts: LoadOptions = {}): LoadResult {
         message: `cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`,
       }],
       sources,
+      params: [],
     };
   }
   return run(path, text, opts, sources);

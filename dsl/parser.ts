@@ -67,8 +67,8 @@ function unexpected(tok: IToken): string {
   return `unexpected '${tok.image}'`;
 }
 
-const TOP_LEVEL = "a declaration (scenario, seed, include, host, type, vm, workload, timeline, " +
-  "expect or report)";
+const TOP_LEVEL = "a declaration (scenario, seed, include, param, host, type, vm, workload, " +
+  "timeline, expect or report)";
 
 function label(t: TokenType): string {
   return t.LABEL ?? t.name;
@@ -135,6 +135,7 @@ export class ScenarioParser extends CstParser {
       { ALT: () => this.SUBRULE(this.scenarioDecl) },
       { ALT: () => this.SUBRULE(this.seedDecl) },
       { ALT: () => this.SUBRULE(this.includeDecl) },
+      { ALT: () => this.SUBRULE(this.paramStmt) },
       { ALT: () => this.SUBRULE(this.hostDecl) },
       { ALT: () => this.SUBRULE(this.typeDecl) },
       { ALT: () => this.SUBRULE(this.vmDecl) },
@@ -226,7 +227,7 @@ export class ScenarioParser extends CstParser {
     ]);
   });
 
-  /** param NAME value */
+  /** param NAME value (a backend parameter in a hypervisor block, a scenario one at the top) */
   paramStmt = this.RULE("paramStmt", () => {
     this.CONSUME(T.Param);
     this.CONSUME(T.Identifier);

@@ -268,9 +268,11 @@ export class AstBuilder extends BaseVisitor {
     return undefined;
   }
 
-  /** param (visited through hypervisorDecl) */
-  paramStmt(): undefined {
-    return undefined;
+  /** `param NAME value` at the top level (in a hypervisor block, read by hypervisorDecl) */
+  paramStmt(ctx: Ctx): ItemAst | undefined {
+    const key = this.ident(ctx);
+    const value = this.sub<ValueAst>(this.node(ctx, "value"));
+    return key && value ? { k: "param", name: key.name, value, span: key.span } : undefined;
   }
 
   /** fault rule */

@@ -175,7 +175,7 @@ Deno.test("diagnostics: lexical errors and trailing junk", () => {
 lex.gvt:4:20: error: unexpected character '@'
    4 | expect fps(a) >= 5 @ 3
      |                    ^
-lex.gvt:4:22: error: unexpected '3': expected a declaration (scenario, seed, include, host, type, vm, workload, timeline, expect or report)
+lex.gvt:4:22: error: unexpected '3': expected a declaration (scenario, seed, include, param, host, type, vm, workload, timeline, expect or report)
    4 | expect fps(a) >= 5 @ 3
      |                      ^
 `,
