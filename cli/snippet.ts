@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseScenarioText } from "../dsl/mod.ts";
+import { DEFINES_FILE, parseScenarioText } from "../dsl/mod.ts";
 import type { Scenario, TimelineAction } from "../core/scenario.ts";
 
 /** The scenario a statement is checked against. */
@@ -49,7 +49,9 @@ export function parseSnippet(
     if (s === undefined) throw new Error(`'${p}' was not part of the loaded scenario`);
     return s;
   };
-  const r = parseScenarioText(text, ctx.file, { readFile, seed: ctx.seed });
+  // `-D` values travel as the (-D) pseudo-source, one NAME=VALUE per line
+  const defines = ctx.sources.get(DEFINES_FILE)?.split("\n");
+  const r = parseScenarioText(text, ctx.file, { readFile, seed: ctx.seed, defines });
   const mine = r.diagnostics.filter((d) =>
     d.severity === "error" && d.file === ctx.file && d.line >= line
   );

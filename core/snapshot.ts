@@ -27,6 +27,8 @@ import type { MptBackend, VgpuInfo } from "./mpt/types.ts";
 import { GVT_MAX_VGPU } from "./vgpu_types.ts";
 import { captureHeap, HeapError, type HeapSnapshot, restoreHeap } from "./snapshot_state.ts";
 import type { PluginSource } from "./mpt/loader.ts";
+import type { LazyInt32Array } from "./hw/lazy_array.ts";
+import { PAGE_CHUNK } from "./hw/memory.ts";
 import { createHash } from "node:crypto";
 
 /** Format tag of a checkpoint file. */
@@ -223,8 +225,8 @@ interface SimQueueView {
 
 /** The private page store of {@link HostMemory}, read for the digest. */
 interface MemoryView {
-  pages: (Uint32Array | null)[];
-  owners: Int32Array;
+  pages: ((Uint32Array | null)[] | null)[];
+  owners: LazyInt32Array;
 }
 
 /** The gate's private handle table, for calling a backend's save/restore without accounting. */
@@ -296,15 +298,21 @@ function hashMemory(w: World): string {
   const h = new Fnv1a64();
   const m = w.gpu.memory as unknown as MemoryView;
   h.num(w.gpu.memory.allocated);
-  h.view(m.owners);
-  for (let mfn = 0; mfn < m.pages.length; mfn++) {
-    const p = m.pages[mfn];
-    if (p === null || p === undefined) continue;
-    let nonzero = false;
-    for (let i = 0; i < p.length && !nonzero; i++) nonzero = p[i] !== 0;
-    if (!nonzero) continue; // a materialised zero page equals an untouched one
+  m.owners.forEachSet((mfn, owner) => {
     h.num(mfn);
-    h.view(p);
+    h.num(owner);
+  });
+  for (let k = 0; k < m.pages.length; k++) {
+    const chunk = m.pages[k];
+    for (let j = 0; chunk !== null && j < chunk.length; j++) {
+      const p = chunk[j];
+      if (p === null) continue;
+      let nonzero = false;
+      for (let i = 0; i < p.length && !nonzero; i++) nonzero = p[i] !== 0;
+      if (!nonzero) continue; // a materialised zero page equals an untouched one
+      h.num(k * PAGE_CHUNK + j);
+      h.view(p);
+    }
   }
   return h.hex();
 }

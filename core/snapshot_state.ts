@@ -66,6 +66,7 @@ import { CommandStreamer, StreamerStats } from "./hw/streamer.ts";
 import { Execlists } from "./hw/execlist.ts";
 import { Gpu } from "./hw/gpu.ts";
 import { HostMemory } from "./hw/memory.ts";
+import { LazyInt32Array } from "./hw/lazy_array.ts";
 import { Display } from "./hw/display.ts";
 import { IrqUnit } from "./hw/irq.ts";
 import { PciConfig } from "./hw/pci.ts";
@@ -138,6 +139,7 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   Execlists,
   Gpu,
   HostMemory,
+  LazyInt32Array,
   Display,
   IrqUnit,
   PciConfig,
@@ -637,12 +639,17 @@ function classOf(x: object): string | undefined {
 /**
  * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
  * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
- * A {@link HeapError} when the snapshot is malformed or needs a function the fresh world
- * does not have.
+ * A {@link HeapError} when the snapshot is malformed, needs a function the fresh world
+ * does not have, or would allocate more than `maxNewBytes` (default {@link heapAllowance})
+ * of objects the fresh world does not have (checked before anything is allocated).
  */
-export function restoreHeap(fresh: World, snap: HeapSnapshot): HeapError | undefined {
+export function restoreHeap(
+  fresh: World,
+  snap: HeapSnapshot,
+  maxNewBytes: number = heapAllowance(snap),
+): HeapError | undefined {
   try {
-    return restoreHeapUnchecked(fresh, snap);
+    return restoreHeapUnchecked(fresh, snap, maxNewBytes);
   } catch (e) {
     return new HeapError(
       `heap snapshot is malformed: ${e instanceof Error ? e.message : String(e)}`,
@@ -650,13 +657,55 @@ export function restoreHeap(fresh: World, snap: HeapSnapshot): HeapError | undef
   }
 }
 
-function restoreHeapUnchecked(fresh: World, snap: HeapSnapshot): HeapError | undefined {
+/**
+ * Bytes restoring would allocate beyond what the rebuilt world already has: buffers with no
+ * fresh buffer of the same size at their path, and sparse arrays (8 bytes an element).
+ */
+function createdBytes(recs: readonly HeapRecord[], byPath: ReadonlyMap<string, object>): number {
+  const used = new Set<object>();
+  let bytes = 0;
+  for (const r of recs) {
+    if (r.k === "sa") bytes += 8 * r.n;
+    if (r.k !== "b") continue;
+    const old = byPath.get(r.p);
+    if (old instanceof ArrayBuffer && !used.has(old) && old.byteLength === r.n) used.add(old);
+    else bytes += r.n;
+  }
+  return bytes;
+}
+
+/**
+ * What a heap snapshot may allocate beyond the rebuilt world (see {@link restoreHeap}): a
+ * fixed 64 MiB plus four bytes per base64 character it carries, so a small file cannot make
+ * gvtsim allocate much (zero runs and repeated words are cheap to write, not to allocate).
+ */
+export function heapAllowance(snap: HeapSnapshot): number {
+  let chars = 0;
+  for (const r of snap.objects) {
+    if (r.k !== "b") continue;
+    for (const sg of r.d) if (sg.length === 2) chars += sg[1].length;
+  }
+  return 64 * 1024 * 1024 + 4 * chars;
+}
+
+function restoreHeapUnchecked(
+  fresh: World,
+  snap: HeapSnapshot,
+  maxNewBytes: number,
+): HeapError | undefined {
   const recs = snap.objects;
   if (!Array.isArray(recs) || recs.length === 0 || recs[0].k !== "o" || recs[0].c !== "World") {
     return new HeapError("heap snapshot has no world");
   }
   const byPath = new Map<string, object>();
   walk(fresh, (x, p) => byPath.set(p, x));
+  const newBytes = createdBytes(recs, byPath);
+  if (newBytes > maxNewBytes) {
+    return new HeapError(
+      `the snapshot would create ${newBytes} bytes of objects the rebuilt world does not have ` +
+        `(at most ${maxNewBytes} for a file of this size)`,
+    );
+  }
   const used = new Set<object>();
   const objs: (object | undefined)[] = new Array(recs.length);
   const reused: boolean[] = new Array(recs.length).fill(false);

@@ -137,9 +137,10 @@ function inspectPlugin(url: URL, file: string, builtin: string | undefined): Plu
     if (builtin !== undefined) return { builtin };
     return { sha256: sha256Hex(Deno.readFileSync(url)), file };
   } catch (e) {
-    return builtin !== undefined && e instanceof Deno.errors.NotFound
-      ? `no built-in backend '${builtin}'`
-      : `cannot read: ${errorMessage(e)}`;
+    if (e instanceof Deno.errors.NotFound) {
+      return builtin !== undefined ? `no built-in backend '${builtin}'` : "no such file";
+    }
+    return `cannot read: ${errorMessage(e)}`;
   }
 }
 
