@@ -5,7 +5,7 @@
  * @module
  */
 
-import { COMPLETIONS, loadScenario } from "../dsl/mod.ts";
+import { COMPLETIONS, escapeControls, loadScenario } from "../dsl/mod.ts";
 import type { Expr, Scenario } from "../core/scenario.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
@@ -103,8 +103,9 @@ export class ReplSession {
       return out;
     } catch (e) {
       this.failed = true;
-      if (e instanceof ReplError) return `error: ${e.message}`;
-      return `error: ${e instanceof Error ? e.message : String(e)}`;
+      // one line; messages may quote file contents: show control characters, never send them
+      const msg = e instanceof Error ? e.message : String(e);
+      return `error: ${escapeControls(msg.replaceAll("\n", "; "))}`;
     }
   }
 

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, resolveInclude } from "../dsl/mod.ts";
+import {
+  escapeControls,
+  formatDiagnostics,
+  loadScenario,
+  readScenarioFile,
+  resolveInclude,
+} from "../dsl/mod.ts";
 import { seriesCsvPath } from "./csv.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
@@ -121,7 +127,7 @@ function withCliFaults(
     if (p.endsWith(CLI_FAULTS)) {
       return faults.map((f) => `timeline { at 0s fault ${f} }`).join("\n") + "\n";
     }
-    const text = Deno.readTextFileSync(p);
+    const text = readScenarioFile(p, { include: p !== main });
     return p === main ? `${text}\ninclude "${CLI_FAULTS}"\n` : text;
   };
 }
@@ -247,7 +253,7 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   }
   if (sim instanceof WorldError) {
     progress.done();
-    err(`${path}: error: ${sim.message}\n`);
+    err(`${path}: error: ${escapeControls(sim.message)}\n`);
     return { code: o.interrupts?.requested() ? EXIT_INTERRUPTED : 2 };
   }
   const { world, results } = sim;

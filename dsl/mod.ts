@@ -40,10 +40,23 @@ import {
 import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { scenarioParser } from "./parser.ts";
+import { nestingProblem, readScenarioFile, sizeProblem } from "./limits.ts";
 import { AstBuilder } from "./visitor.ts";
 import { DEFINES_FILE, type ParamInfo, ParamScope } from "./params.ts";
 
-export { type Diagnostic, formatDiagnostics, type FormatOptions } from "./diagnostics.ts";
+export {
+  type Diagnostic,
+  escapeControls,
+  formatDiagnostics,
+  type FormatOptions,
+} from "./diagnostics.ts";
+export {
+  MAX_FILE_BYTES,
+  MAX_NESTING,
+  MAX_OPERATORS,
+  MAX_TOTAL_BYTES,
+  readScenarioFile,
+} from "./limits.ts";
 export { KEYWORDS, SOFT_KEYWORDS } from "./lexer.ts";
 export {
   type ArgKind,
@@ -175,6 +188,12 @@ export function parseFile(text: string, file: string, scope?: ParamScope): Parse
         : `unexpected character '${printable(ch.slice(0, 1))}'`,
     });
   }
+  const tooDeep = nestingProblem(lex.tokens, file);
+  if (tooDeep) {
+    // the parser and checker recurse per level: such input is refused, not parsed
+    diagnostics.push(tooDeep);
+    return { ast: { file, items: [] }, diagnostics };
+  }
   const params = scope ?? new ParamScope(lex.tokens, file, []);
   const sub = params.substitute(lex.tokens, file);
   diagnostics.push(...sub.diagnostics);
@@ -234,6 +253,8 @@ export function resolveInclude(from: string, inc: string): string {
 
 interface Loader {
   readFile: (p: string) => string;
+  /** Characters of every source read so far. */
+  total: number;
   scope: ParamScope;
   sources: Map<string, string>;
   diags: Diagnostic[];
@@ -270,6 +291,9 @@ function expand(l: Loader, file: string, text: string, stack: string[]): ItemAst
     let src: string;
     try {
       src = l.readFile(target);
+      l.total += src.length;
+      const big = sizeProblem(target, src, l.total);
+      if (big) throw new Error(big.message);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       l.diags.push({
@@ -292,9 +316,15 @@ function run(
   opts: LoadOptions,
   sources: Map<string, string>,
 ): LoadResult {
+  const big = sizeProblem(file, text, text.length);
+  if (big) {
+    sources.set(file, "");
+    return { diagnostics: [big], sources, params: [] };
+  }
   const scope = new ParamScope(scenarioLexer.tokenize(text).tokens, file, opts.defines ?? []);
   const l: Loader = {
-    readFile: opts.readFile ?? ((p) => Deno.readTextFileSync(p)),
+    readFile: opts.readFile ?? ((p) => readScenarioFile(p, { include: true })),
+    total: text.length,
     scope,
     sources,
     diags: [],
@@ -344,7 +374,7 @@ export function loadScenario(path: string, opts: LoadOptions = {}): LoadResult {
   const sources = new Map<string, string>();
   let text: string;
   try {
-    text = (opts.readFile ?? ((p) => Deno.readTextFileSync(p)))(path);
+    text = (opts.readFile ?? ((p) => readScenarioFile(p)))(path);
   } catch (e) {
     return {
       diagnostics: [{
