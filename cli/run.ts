@@ -253,7 +253,9 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   }
   if (sim instanceof WorldError) {
     progress.done();
-    err(`${path}: error: ${escapeControls(sim.message)}\n`);
+    // one problem a line (a plugin's load errors); control characters shown, never sent
+    const msg = sim.message.split("\n").map(escapeControls).join("\n");
+    err(`${path}: error: ${msg}\n`);
     return { code: o.interrupts?.requested() ? EXIT_INTERRUPTED : 2 };
   }
   const { world, results } = sim;

@@ -112,7 +112,9 @@ function fileName(u: URL): string {
 /** The message of an exception without its stack trace. */
 export function errorMessage(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
-  return raw.split("\n").filter((l) => !/^\s+at /.test(l)).join("\n").trim();
+  // one line: stack lines dropped, the rest (Deno's numbered causes) joined
+  return raw.split("\n").filter((l) => !/^\s+at /.test(l)).map((l) => l.trim()).filter(Boolean)
+    .join(" ");
 }
 
 /** Largest plugin file read (its bytes are hashed before the import). */
