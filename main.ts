@@ -169,6 +169,93 @@ const compareCmd = command(
   },
 );
 
+const sweepCmd = command(
+  "sweep",
+  or(
+    command(
+      "merge",
+      object({
+        cmd: constant("sweep-merge"),
+        dirs: multiple(argument(string({ metavar: "DIR" })), { min: 1 }),
+        out: option("--out", string({ metavar: "DIR" }), {
+          description: message`The merged results directory.`,
+        }),
+      }),
+      {
+        description:
+          message`Merge the directories of a sweep's shards into one, identical to the sweep run at once.`,
+      },
+    ),
+    object({
+      cmd: constant("sweep"),
+      scenario: scenarioArg,
+      defines: multiple(
+        option("-D", "--define", string({ metavar: "NAME=V1,V2" }), {
+          description: message`Sweep a scenario parameter over these values (repeatable).`,
+        }),
+      ),
+      seeds: optional(
+        option("--seeds", string({ metavar: "A..B|A,B,..." }), {
+          description: message`Seeds of each grid point (default: the scenario's seed).`,
+        }),
+      ),
+      jobs: optional(
+        option("-j", "--jobs", integer({ min: 1 }), {
+          description: message`Runs at once (default: the number of cores).`,
+        }),
+      ),
+      until: optional(
+        option("--until", duration(), {
+          description: message`Simulated time of each run (overrides the timeline's run).`,
+        }),
+      ),
+      hypervisor: optional(
+        option("--hypervisor", string({ metavar: "NAME|PATH" }), {
+          description: message`Hypervisor backend of each run.`,
+        }),
+      ),
+      shard: optional(
+        option("--shard", string({ metavar: "I/N" }), {
+          description: message`Run only the I-th of N slices of the grid (0-based).`,
+        }),
+      ),
+      out: option("--out", string({ metavar: "DIR" }), {
+        description: message`Results directory: results.db, runs.jsonl, summary.csv, report.html.`,
+      }),
+      emit: optional(
+        option("--emit", string({ metavar: "slurm" }), {
+          description:
+            message`Print an sbatch job-array script for the sweep instead of running it.`,
+        }),
+      ),
+      tasks: optional(
+        option("--tasks", integer({ min: 1 }), {
+          description: message`Array tasks of --emit slurm (default: one per 8 runs).`,
+        }),
+      ),
+      quiet: withDefault(
+        flag("--quiet", "-q", { description: message`No progress, only the final line.` }),
+        false,
+      ),
+    }),
+  ),
+  {
+    description:
+      message`Run a scenario over a grid of parameter values and seeds, in parallel, into a results directory.`,
+  },
+);
+
+const reportCmd = command(
+  "report",
+  object({
+    cmd: constant("report"),
+    dir: argument(string({ metavar: "DIR" }), {
+      description: message`A sweep's results directory.`,
+    }),
+  }),
+  { description: message`Redraw DIR/report.html from a sweep's results database.` },
+);
+
 const pluginCmd = command(
   "plugin",
   or(
@@ -241,6 +328,7 @@ const parser = or(
   replCmd,
   fmtCmd,
   lspCmd,
+  or(sweepCmd, reportCmd),
 );
 
 const args = run(parser, {
@@ -310,6 +398,18 @@ async function main(): Promise<number> {
     case "plugin-build": {
       const { pluginBuild } = await import("./cli/plugin.ts");
       return pluginBuild(args.entry, args.out);
+    }
+    case "sweep": {
+      const { sweepCommand } = await import("./cli/sweep.ts");
+      return await sweepCommand({ ...args, file: args.scenario });
+    }
+    case "sweep-merge": {
+      const { mergeCommand } = await import("./cli/sweep.ts");
+      return await mergeCommand(args.dirs, args.out);
+    }
+    case "report": {
+      const { reportCommand } = await import("./cli/sweep.ts");
+      return await reportCommand(args.dir);
     }
   }
 }

@@ -68,7 +68,13 @@ export {
   type SwitchRecord,
   type VmResult,
 } from "./core/metrics/results.ts";
-export { callValue, evalExpr, evaluateExpectations } from "./core/metrics/expect.ts";
+export {
+  callValue,
+  evalExpr,
+  evaluateExpectations,
+  type WindowedValues,
+} from "./core/metrics/expect.ts";
+export { WorldWindows } from "./core/metrics/windows.ts";
 export {
   DRIVER_THREAD,
   GPU_PID,
@@ -78,6 +84,10 @@ export {
   type TraceRecord,
   type TraceSlice,
 } from "./core/metrics/trace.ts";
+
+// Experiments: parameter sweeps into a results database
+export { sweep, SweepError, type SweepOptions, type SweepSummary } from "./sweep/sweep.ts";
+export type { Shard } from "./sweep/grid.ts";
 
 // The MPT interface for hypervisor backends (plugins)
 export * from "./core/mpt/types.ts";

@@ -80,17 +80,18 @@ function setup(c: Case) {
   for (let i = 0; i < 4; i++) {
     gpu.memory.write32(gpu.ggttTranslate(RING + 4 * i), i < rl ? ring[i] : 0);
   }
-  const s = gpu.streamer;
-  s.engine = c.engine;
+  const s = gpu.streamers[c.engine];
   s.owner = OWNER_HOST;
   s.ppgtt = PPGTT_NONE;
   s.ringStart = RING;
   s.ringSize = 4096;
   s.tail = 16;
   const dwords = n + 4;
+  // The whole element, its timed effects performed back to back (no events in between).
   const run = () => {
     s.head = 0;
-    if (s.run() < 0) throw new Error(String(s.fault));
+    s.begin();
+    do if (s.advance() < 0) throw new Error(String(s.fault)); while (s.pending);
   };
   const words = new Int32Array(buf.slice(0, n).buffer); // the same dwords, as int32
   const baseline = () => sumDwords(words);

@@ -56,6 +56,7 @@ const KINDS: Record<CompletionKind, CompletionItemKind> = {
 const SYMBOLS: Record<ItemAst["k"], SymbolKind> = {
   scenario: SymbolKind.Namespace,
   seed: SymbolKind.Constant,
+  warmup: SymbolKind.Constant,
   include: SymbolKind.File,
   param: SymbolKind.Variable,
   host: SymbolKind.Module,
@@ -78,6 +79,8 @@ function symbolName(it: ItemAst): string {
       return `vm ${it.name}${it.count ? `[${it.count.raw}]` : ""}`;
     case "seed":
       return `seed ${it.value.raw}`;
+    case "warmup":
+      return `warmup ${it.value.raw}`;
     case "include":
       return `include "${it.path}"`;
     case "host":

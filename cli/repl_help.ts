@@ -140,7 +140,8 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
     summary: "print an expression after each run/step (e.g. watch fps(vm1))",
     detail:
       "Any expression of `expect` (share(vm, rcs), latency(vm, p99), traps(vm, gtt), counter(vm, name),\n" +
-      "arithmetic...) evaluated on the results so far. `watch` alone lists the watches.",
+      "arithmetic..., windows such as share(vm, rcs, 1s..) or latency(vm, p99, 2s..3s)) evaluated\n" +
+      "on the results so far. `watch` alone lists the watches.",
   },
   {
     name: "unwatch",

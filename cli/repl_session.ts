@@ -12,6 +12,7 @@ import { World, WorldError } from "../core/world.ts";
 import { parseDuration } from "../core/units.ts";
 import { collectResults } from "../core/metrics/collect.ts";
 import { evalExpr } from "../core/metrics/expect.ts";
+import { WorldWindows } from "../core/metrics/windows.ts";
 import {
   applyJournalAction,
   type JournalAction,
@@ -380,9 +381,10 @@ export class ReplSession {
   private after(msg: string): string {
     if (!this.watches.length || !this.world) return msg;
     const r = collectResults(this.world);
+    const windows = new WorldWindows(this.world);
     const lines = this.watches.map((wt) => {
       try {
-        const v = evalExpr(r, wt.expr);
+        const v = evalExpr(r, wt.expr, windows);
         return `  ${wt.text} = ${Number.isInteger(v) ? v : Number(v.toPrecision(6))}`;
       } catch (e) {
         return `  ${wt.text} = n/a (${e instanceof Error ? e.message : String(e)})`;

@@ -80,7 +80,8 @@ function scriptText(code: string): string {
   return code.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
 }
 
-const CSS = `
+/** The report pages' style sheet (shared with the sweep report, sweep/report.ts). */
+export const REPORT_CSS = `
 :root{--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--pass:#1f7a4d;
 --pass-bg:#e3f6ec;--fail:#b42318;--fail-bg:#fde8e6;--accent:#3b5b8c}
 *{box-sizing:border-box}
@@ -339,7 +340,7 @@ export function reportPage(results: Results, clientJs: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>gvtsim report: ${esc(r.scenario)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <header><h1>gvtsim report: ${esc(r.scenario)}</h1>

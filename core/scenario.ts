@@ -211,10 +211,18 @@ export interface TimelineEvent {
   loc: Loc;
 }
 
+/** A measurement window [from, to) in ns of simulated time; no `to`: up to the run's end. */
+export interface MeasureWindow {
+  /** Start (ns). */
+  from: number;
+  /** End (ns), exclusive; absent: the end of the run. */
+  to?: number;
+}
+
 /** A numeric expression over results. */
 export type Expr =
   | { k: "num"; value: number }
-  | { k: "call"; fn: string; args: (string | number)[]; loc: Loc }
+  | { k: "call"; fn: string; args: (string | number)[]; loc: Loc; window?: MeasureWindow }
   | { k: "bin"; op: "+" | "-" | "*" | "/"; a: Expr; b: Expr };
 
 /** An expectation over results. */
@@ -239,6 +247,10 @@ export interface ReportSpec {
   tables: string[];
   /** Extra metric names. */
   metrics: string[];
+  /** The window the run's figures cover (`report { window 2s..6s }`); absent: see warmup. */
+  window?: MeasureWindow;
+  /** Period of the time series (ns; `report { period 50ms }`); absent: 100 ms. */
+  periodNs?: number;
 }
 
 /** A whole checked scenario. */
@@ -269,4 +281,9 @@ export interface Scenario {
   expects: Expectation[];
   /** Report selection. */
   report: ReportSpec;
+  /**
+   * `warmup T`: figures (and expectations without their own window) start at T, so start-up
+   * effects stay out of them; absent: 0.
+   */
+  warmup?: number;
 }

@@ -35,6 +35,8 @@ import { ExeclistSlot, VirtualExeclist } from "./gvt/execlist.ts";
 import { Scanner, ScanResult } from "./gvt/scanner.ts";
 import { GgttShadow, VirtualGgtt } from "./gvt/gtt.ts";
 import {
+  AuxChHandler,
+  CsfeChickenHandler,
   ElspHandler,
   FenceHandler,
   ForcewakeHandler,
@@ -45,8 +47,10 @@ import {
   PvinfoHandler,
   RingModeHandler,
   SurfHandler,
+  TimestampHandler,
   TlbHandler,
 } from "./gvt/handlers.ts";
+import { AuditVerdict } from "./gvt/cmd_audit.ts";
 import { MmioEmulator, MmioTable } from "./gvt/mmio.ts";
 import { SlicePolicy } from "./gvt/policies/slices.ts";
 import { TbsPolicy } from "./gvt/policies/tbs.ts";
@@ -57,13 +61,15 @@ import { Dispatcher } from "./gvt/dispatch.ts";
 import { VirtualDisplay } from "./gvt/display.ts";
 import { InvariantChecker } from "./gvt/invariant.ts";
 import { GmPartition, RangeAllocator } from "./gvt/resources.ts";
-import { GvtCounters, Samples, VgpuCounters } from "./gvt/counters.ts";
+import { GvtCounters, VgpuCounters } from "./gvt/counters.ts";
+import { Samples } from "./metrics/samples.ts";
 import { OosPage, OosPool } from "./gvt/oos.ts";
 import { GvtScheduler } from "./gvt/sched.ts";
 import { Vgpu, VgpuSchedData } from "./gvt/vgpu_state.ts";
 import { VirtualIrq } from "./gvt/irq.ts";
 import { CommandStreamer, StreamerStats } from "./hw/streamer.ts";
 import { Execlists } from "./hw/execlist.ts";
+import { CommandFault } from "./hw/fault.ts";
 import { Gpu } from "./hw/gpu.ts";
 import { HostMemory } from "./hw/memory.ts";
 import { LazyInt32Array } from "./hw/lazy_array.ts";
@@ -108,7 +114,11 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   PvinfoHandler,
   RingModeHandler,
   SurfHandler,
+  TimestampHandler,
   TlbHandler,
+  AuxChHandler,
+  CsfeChickenHandler,
+  AuditVerdict,
   MmioEmulator,
   MmioTable,
   SlicePolicy,
@@ -136,6 +146,7 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   VirtualIrq,
   CommandStreamer,
   StreamerStats,
+  CommandFault,
   Execlists,
   Gpu,
   HostMemory,

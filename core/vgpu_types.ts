@@ -11,47 +11,29 @@ const MiB = 1024 * 1024;
 export const GVT_MAX_VGPU = 7;
 
 /**
- * Built-in gen9 types (`GVTg_V5_<n>`). The gen8 names (`V4_<n>`) are aliases with the
- * same resources.
+ * The built-in types of a platform (vgpu.c `intel_gvt_init_vgpu_types`: `vgpu_types[]`, named
+ * `GVTg_V4_<n>` on gen8 (Broadwell) and `GVTg_V5_<n>` on gen9): the same resources on every
+ * platform, `prefix` ("V4" or "V5", Platform.typePrefix) in the name.
  */
-export const BUILTIN_TYPES: readonly VgpuTypeSpec[] = [
-  {
-    name: "V5_8",
-    aperture: 64 * MiB,
-    hidden: 384 * MiB,
+export function builtinTypes(prefix: "V4" | "V5"): VgpuTypeSpec[] {
+  return [
+    { n: 8, aperture: 64, hidden: 384, weight: 2, width: 1024, height: 768 },
+    { n: 4, aperture: 128, hidden: 512, weight: 4, width: 1920, height: 1200 },
+    { n: 2, aperture: 256, hidden: 1024, weight: 8, width: 1920, height: 1200 },
+    { n: 1, aperture: 512, hidden: 2048, weight: 16, width: 1920, height: 1200 },
+  ].map((t) => ({
+    name: `${prefix}_${t.n}`,
+    aperture: t.aperture * MiB,
+    hidden: t.hidden * MiB,
     fences: 4,
-    weight: 2,
-    width: 1024,
-    height: 768,
-  },
-  {
-    name: "V5_4",
-    aperture: 128 * MiB,
-    hidden: 512 * MiB,
-    fences: 4,
-    weight: 4,
-    width: 1920,
-    height: 1200,
-  },
-  {
-    name: "V5_2",
-    aperture: 256 * MiB,
-    hidden: 1024 * MiB,
-    fences: 4,
-    weight: 8,
-    width: 1920,
-    height: 1200,
-  },
-  {
-    name: "V5_1",
-    aperture: 512 * MiB,
-    hidden: 2048 * MiB,
-    fences: 4,
-    weight: 16,
-    width: 1920,
-    height: 1200,
-  },
-];
+    weight: t.weight,
+    width: t.width,
+    height: t.height,
+  }));
+}
+
+/** Built-in gen9 types (`GVTg_V5_<n>`), the default (Skylake) host's. */
+export const BUILTIN_TYPES: readonly VgpuTypeSpec[] = builtinTypes("V5");
 
 /** Free graphics resources of a host. */
 export interface FreeResources {
@@ -100,12 +82,11 @@ export function initialFree(
   };
 }
 
-/** Finds a type by name, accepting the gen8 alias `V4_<n>` and the `GVTg_` prefix. */
+/** Finds a type by name; the `GVTg_` prefix of mdev type names is optional. */
 export function findType(
   types: readonly VgpuTypeSpec[],
   name: string,
 ): VgpuTypeSpec | undefined {
   const bare = name.replace(/^GVTg_/, "");
-  return types.find((t) => t.name === bare) ??
-    types.find((t) => t.name === bare.replace(/^V4_/, "V5_"));
+  return types.find((t) => t.name === bare);
 }

@@ -21,6 +21,8 @@ import { WorkloadRunner } from "./workload/runner.ts";
 import { findType } from "./vgpu_types.ts";
 import { DRIVER_THREAD, GPU_PID, TraceLog } from "./metrics/trace.ts";
 import { TraceLogTracer } from "./gvt/tracer.ts";
+import { Samples, spanOverlap } from "./metrics/samples.ts";
+import { busyAt } from "./metrics/windows.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -51,7 +53,9 @@ export class VmRuntime {
   since = 0;
   /** Time spent running (ns), for fps and throughput. */
   activeNs = 0;
-  /** Render-engine busy time at the last sample (ns), for the share series. */
+  /** @internal Each finished stretch of running as a (start, end) pair (ns), for windows. */
+  readonly runSpans: Samples = new Samples();
+  /** Render-engine busy time at the last sample (ns, all its vGPUs), for the share series. */
   lastBusy = 0;
   /** @internal Counters of the vGPUs this VM had before a stop and a new start (results add them up). */
   readonly earlierCounters: VgpuCounters[] = [];
@@ -72,6 +76,18 @@ export class VmRuntime {
   activeUntil(now: number): number {
     return this.activeNs + (this.state === "running" ? now - this.since : 0);
   }
+
+  /** Time spent running within [from, to), `now` being the present. */
+  activeIn(from: number, to: number, now: number): number {
+    const cur = this.state === "running" ? Math.min(to, now) - Math.max(from, this.since) : 0;
+    return spanOverlap(this.runSpans, from, to) + Math.max(0, cur);
+  }
+
+  /** @internal It stops running at `now` (stop, pause, crash): its time is accounted. */
+  leaveRunning(now: number): void {
+    this.activeNs = this.activeUntil(now);
+    if (this.state === "running") this.runSpans.push2(this.since, now);
+  }
 }
 
 /** A world that could not be built: a clear message, no stack. */
@@ -91,7 +107,7 @@ export interface WorldOptions {
   pluginSha256?: string;
   /** Record a trace. */
   trace?: boolean;
-  /** Sampling period of the time series (ns, default 100 ms). */
+  /** Sampling period of the time series (ns; default the scenario's `report { period }`, 100 ms). */
   samplePeriod?: number;
 }
 
@@ -133,7 +149,7 @@ export class World implements EventSink {
     this.vms = scenario.vms.map((s, i) => new VmRuntime(s, i));
     this.series = { t: [], share: this.vms.map(() => []), queue: this.vms.map(() => []) };
     this.trace = opts.trace ? new TraceLog() : null;
-    this.samplePeriod = opts.samplePeriod ?? 100 * 1e6;
+    this.samplePeriod = opts.samplePeriod ?? scenario.report.periodNs ?? 100 * 1e6;
     this.tracer = null;
     if (this.trace) {
       for (const vm of this.vms) {
@@ -305,7 +321,6 @@ export class World implements EventSink {
       runner,
       state: "running",
       since: this.sim.now,
-      lastBusy: 0,
     });
     vm.proc = runner.spawn();
     this.mark(vm, "start");
@@ -315,7 +330,7 @@ export class World implements EventSink {
   /** Stops a VM: its vCPUs stop for good and its vGPU is destroyed. */
   stopVm(vm: VmRuntime): void {
     if (vm.state !== "running" && vm.state !== "paused") return;
-    vm.activeNs = vm.activeUntil(this.sim.now);
+    vm.leaveRunning(this.sim.now);
     vm.proc?.suspend();
     if (vm.vgpu) this.gvt.destroyVgpu(vm.vgpu.id);
     vm.state = "stopped";
@@ -325,7 +340,7 @@ export class World implements EventSink {
   /** Pauses a VM's vCPUs (work already queued on the GPU still runs). */
   pauseVm(vm: VmRuntime): void {
     if (vm.state !== "running") return;
-    vm.activeNs = vm.activeUntil(this.sim.now);
+    vm.leaveRunning(this.sim.now);
     vm.proc?.suspend();
     vm.state = "paused";
     this.mark(vm, "pause");
@@ -415,7 +430,7 @@ export class World implements EventSink {
     for (const vm of this.vms) {
       // A crashed domain is paused by its hypervisor: its vCPUs run no more.
       if (vm.state === "running" && vm.vgpu && this.backendCrashed(vm.vgpu.id)) {
-        vm.activeNs = vm.activeUntil(now);
+        vm.leaveRunning(now);
         vm.proc?.suspend();
         vm.state = "paused";
         this.mark(vm, "crashed");
@@ -423,7 +438,9 @@ export class World implements EventSink {
     }
     this.series.t.push(now);
     this.vms.forEach((vm, i) => {
-      const busy = vm.vgpu ? vm.vgpu.counters.busyNs[0] : 0;
+      // Busy time up to now, a running workload's part included: each period gets exactly
+      // the render time that fell in it, so a sample never exceeds 1.
+      const busy = busyAt(this, vm, 0, now);
       this.series.share[i].push(Math.max(0, busy - vm.lastBusy) / this.samplePeriod);
       vm.lastBusy = busy;
       let q = 0;

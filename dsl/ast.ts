@@ -28,7 +28,8 @@ export type ValueAst =
   | { k: "num"; num: NumLit; span: Span }
   | { k: "str"; value: string; span: Span }
   | { k: "id"; name: string; span: Span }
-  | { k: "call"; name: string; args: ValueAst[]; span: Span };
+  | { k: "call"; name: string; args: ValueAst[]; span: Span }
+  | { k: "range"; from?: NumLit; to?: NumLit; span: Span };
 
 /** `NAME value*`. */
 export interface SettingAst {
@@ -125,6 +126,7 @@ export type PredicateAst =
 export type ItemAst =
   | { k: "scenario"; name: string; span: Span }
   | { k: "seed"; value: NumLit; span: Span }
+  | { k: "warmup"; value: NumLit; span: Span }
   | { k: "include"; path: string; span: Span }
   | { k: "param"; name: string; value: ValueAst; span: Span }
   | { k: "host"; gpu?: string; gpuSpan?: Span; stmts: HostStmtAst[]; span: Span }

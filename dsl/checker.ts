@@ -16,6 +16,7 @@ import {
   type HostSpec,
   type HypervisorSpec,
   type Loc,
+  type MeasureWindow,
   type MisbehaviourKind,
   type PolicyName,
   type Predicate,
@@ -30,12 +31,13 @@ import {
 } from "../core/scenario.ts";
 import {
   availableInstances,
-  BUILTIN_TYPES,
+  builtinTypes,
   findType,
   GVT_MAX_VGPU,
   initialFree,
 } from "../core/vgpu_types.ts";
 import { OPTIONAL_OPS, REQUIRED_OPS } from "../core/mpt/types.ts";
+import { DEFAULT_PLATFORM, platformOf } from "../core/hw/platform.ts";
 import type {
   ExprAst,
   FaultAst,
@@ -50,16 +52,20 @@ import type {
   ValueAst,
 } from "./ast.ts";
 import type { Diagnostic } from "./diagnostics.ts";
+import { closest } from "./suggest.ts";
 import {
   FAULT_ACTIONS,
   findFunction,
   GPU_PROFILES,
   HYPERVISORS,
   MISBEHAVIOURS,
+  MIX_KINDS,
   PERCENTILES,
   POLICIES,
+  REPORT_SETTINGS,
   REPORT_TABLES,
   RESULT_FUNCTIONS,
+  type ResultFunction,
   SCHEDULER_PARAMS,
   TRAP_KINDS,
   VM_ACTIONS,
@@ -114,39 +120,9 @@ const BOOL_WORDS: Record<string, boolean> = {
   no: false,
 };
 
-const MIX_KEYS = ["draw", "blit", "media", "compute", "store", "lri"] as const;
-
-function levenshtein(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 99;
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(
-        prev[j] + 1,
-        prev[j - 1] + 1,
-        diag + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
-}
-
 /** `unknown X 'n'; expected one of: a, b (did you mean 'c'?)` */
 export function unknownName(what: string, name: string, choices: readonly string[]): string {
-  let best: string | undefined;
-  let bestD = Math.max(1, Math.floor(name.length / 3)) + 1;
-  for (const c of choices) {
-    const d = levenshtein(name.toLowerCase(), c.toLowerCase());
-    if (d < bestD) {
-      bestD = d;
-      best = c;
-    }
-  }
+  const best = closest(name, choices);
   const list = choices.length === 0
     ? `no ${what} is declared`
     : choices.length <= 14
@@ -156,6 +132,15 @@ export function unknownName(what: string, name: string, choices: readonly string
 }
 
 const unknown = unknownName;
+
+/** `unknown vGPU type`, saying so when the name is the other graphics generation's. */
+function unknownType(name: string, types: readonly VgpuTypeSpec[], gpu: string): string {
+  const msg = unknown("vGPU type", name, types.map((t) => t.name));
+  const p = platformOf(gpu) ?? DEFAULT_PLATFORM;
+  const m = /^(?:GVTg_)?(V[45])_(\w+)$/.exec(name);
+  if (!m || m[1] === p.typePrefix) return msg;
+  return `${msg}; ${p.id} is gen${p.gen}, whose types are named ${p.typePrefix}_n (GVTg_${p.typePrefix}_n)`;
+}
 
 function loc(s: Span): Loc {
   return { file: s.file, line: s.line, col: s.col };
@@ -725,12 +710,13 @@ class Checker {
 
   // ---- types -------------------------------------------------------------------------------
 
-  types(items: ItemAst[]): VgpuTypeSpec[] {
-    const types: VgpuTypeSpec[] = BUILTIN_TYPES.map((t) => ({ ...t }));
+  types(items: ItemAst[], host: HostSpec): VgpuTypeSpec[] {
+    const prefix = (platformOf(host.gpu) ?? DEFAULT_PLATFORM).typePrefix;
+    const types: VgpuTypeSpec[] = builtinTypes(prefix);
     const userSeen = new Map<string, Span>();
     for (const it of items) {
       if (it.k !== "type") continue;
-      const name = it.name.replace(/^GVTg_/, "").replace(/^V4_/, "V5_");
+      const name = it.name.replace(/^GVTg_/, "");
       const prev = userSeen.get(name);
       if (prev) {
         this.err(it.span, `duplicate type '${it.name}' (first declared at line ${prev.line})`);
@@ -860,8 +846,8 @@ class Checker {
         };
         const seen = new Set<string>();
         for (const s of op.mix) {
-          if (!(MIX_KEYS as readonly string[]).includes(s.key)) {
-            this.err(s.span, unknown("command kind", s.key, MIX_KEYS));
+          if (!MIX_KINDS.includes(s.key)) {
+            this.err(s.span, unknown("command kind", s.key, MIX_KINDS));
             continue;
           }
           if (seen.has(s.key)) {
@@ -1062,7 +1048,7 @@ class Checker {
       } else {
         type = findType(types, typeName);
         if (!type && typeSpan) {
-          this.err(typeSpan, unknown("vGPU type", typeName, types.map((t) => t.name)));
+          this.err(typeSpan, unknownType(typeName, types, host.gpu));
           ok = false;
         }
       }
@@ -1266,6 +1252,66 @@ class Checker {
     return { events: sorted, duration: dur, durSpan };
   }
 
+  /**
+   * Warns about life-cycle events that do nothing, as the world applies them: `resume` of a VM
+   * that is not paused (never paused, or stopped), `pause` or `stop` of one that is not
+   * running, `start` of one that runs, `reset` of one that is off.
+   */
+  lifeCycle(events: TimelineEvent[], vms: VmSpec[]): void {
+    type State = { s: "off" | "running" | "paused" | "stopped"; since: number; autoBoot: boolean };
+    const st = new Map<string, State>();
+    for (const vm of vms) st.set(vm.name, { s: "off", since: 0, autoBoot: vm.autostart });
+    for (const e of events) {
+      const a = e.action;
+      if (!("vm" in a) || a.kind === "weight" || a.kind === "misbehave") continue;
+      const vm = vms.find((v) => v.name === a.vm);
+      const cur = st.get(a.vm);
+      if (!vm || !cur) continue;
+      // the world boots a VM at its `start` before timeline events of the same instant
+      if (cur.autoBoot && vm.start <= e.at) {
+        Object.assign(cur, { s: "running", since: vm.start, autoBoot: false });
+      }
+      const what = cur.s === "off"
+        ? "has not been started"
+        : cur.s === "stopped"
+        ? `was stopped at ${formatTime(cur.since)}`
+        : cur.s === "paused"
+        ? `is paused (since ${formatTime(cur.since)})`
+        : "is running";
+      const useless = (why: string, hint?: string) =>
+        this.warn(
+          { ...e.loc, len: 2 },
+          `'${a.kind} ${a.vm}' at ${formatTime(e.at)} does nothing: '${a.vm}' ${what}${why}`,
+          hint,
+        );
+      const to = (s: State["s"]) => Object.assign(cur, { s, since: e.at });
+      switch (a.kind) {
+        case "start":
+          if (cur.s === "running" || cur.s === "paused") useless("");
+          else to("running");
+          break;
+        case "stop":
+          if (cur.s === "off" || cur.s === "stopped") useless("");
+          else to("stopped");
+          break;
+        case "pause":
+          if (cur.s !== "running") useless("");
+          else to("paused");
+          break;
+        case "resume":
+          if (cur.s === "paused") to("running");
+          else if (cur.s === "stopped") {
+            useless(", and resume only continues a paused VM", `'start ${a.vm}' boots it again`);
+          } else if (cur.s === "running") useless(" and was never paused");
+          else useless("");
+          break;
+        case "reset":
+          if (cur.s === "off" || cur.s === "stopped") useless("");
+          break;
+      }
+    }
+  }
+
   vmRef(name: string, span: Span): boolean {
     if (this.vmNames.has(name)) return true;
     this.err(span, unknown("vm", name, [...this.vmNames]));
@@ -1290,8 +1336,9 @@ class Checker {
         this.err(p.span, "'is' tests a vGPU state: write 'state(VM) is failsafe'");
         return undefined;
       }
-      const args = this.callArgs(p.left);
-      if (!args) return undefined;
+      const call = this.callArgs(p.left);
+      if (!call) return undefined;
+      const args = call.args;
       if (!VM_STATES.includes(p.state)) {
         this.err(p.stateSpan, unknown("vGPU state", p.state, VM_STATES));
         return undefined;
@@ -1314,6 +1361,8 @@ class Checker {
         );
         return undefined;
       }
+      this.suspiciousLiteral(p.left, left.unit, p.right);
+      this.suspiciousLiteral(p.right, right.unit, p.left);
       return { k: "cmp", op: p.op as "==", left: left.e, right: right.e };
     }
     const l0 = this.expr(p.left, false);
@@ -1331,6 +1380,8 @@ class Checker {
       );
       return undefined;
     }
+    this.suspiciousLiteral(p.left, left.unit, p.target);
+    this.suspiciousLiteral(p.target, target.unit, p.left);
     const d = dimensionOf(p.tol.unit);
     if (d === "percent") {
       if (p.tol.value < 0 || p.tol.value > 1000) {
@@ -1359,6 +1410,36 @@ class Checker {
       return undefined;
     }
     return { k: "within", left: left.e, target: target.e, tolerance: tol, relative: false };
+  }
+
+  /**
+   * Warns when a bare number is compared with something it is probably not in the unit of: a
+   * time (`latency(a, p99) < 5` is 5 ns), a fraction above 1 (`share(a) >= 30`), a percentage
+   * below 1 (`native_pct(a) >= 0.8` is 0.8 %).
+   */
+  suspiciousLiteral(side: ExprAst, unit: EUnit, other: ExprAst): void {
+    if (other.k !== "num" || other.num.unit !== "" || other.num.value === 0) return;
+    const raw = other.num.raw;
+    const f = side.k === "call" ? findFunction(side.fn) : undefined;
+    if (unit === "time") {
+      this.warn(
+        other.span,
+        `'${raw}' has no unit but is compared with a time, so it means ${raw} ns`,
+        `write the unit, e.g. '${raw}ms' or '${raw}us'`,
+      );
+    } else if (f?.unit === "fraction" && Math.abs(other.num.value) > 1) {
+      this.warn(
+        other.span,
+        `${f.name}() is a fraction from 0 to 1, so comparing it with ${raw} is always true or always false`,
+        `write '${raw}%' for a percentage`,
+      );
+    } else if (f?.unit === "percent" && Math.abs(other.num.value) < 1) {
+      this.warn(
+        other.span,
+        `${f.name}() is a percentage from 0 to 100, so ${raw} means ${raw}%`,
+        `write '${Number((other.num.value * 100).toPrecision(6))}%' if you meant a fraction`,
+      );
+    }
   }
 
   /** Converts an expression; `pct` makes `N%` literals percentages (N) instead of fractions. */
@@ -1426,8 +1507,8 @@ class Checker {
           );
           return undefined;
         }
-        const args = this.callArgs(e);
-        if (!args) return undefined;
+        const call = this.callArgs(e);
+        if (!call) return undefined;
         const unit: EUnit = f.unit === "ns"
           ? "time"
           : f.unit === "fps" || f.unit === "per_s"
@@ -1435,15 +1516,55 @@ class Checker {
           : f.unit === "percent"
           ? "percent"
           : "none";
-        return { e: { k: "call", fn: f.name, args, loc: loc(e.span) }, unit };
+        const c: Expr = { k: "call", fn: f.name, args: call.args, loc: loc(e.span) };
+        if (call.window) c.window = call.window;
+        return { e: c, unit };
       }
     }
   }
 
-  callArgs(e: Extract<ExprAst, { k: "call" }>): (string | number)[] | undefined {
+  /** A window argument (`2s..6s`, `1s..`, `..3s`) as a {@link MeasureWindow}. */
+  window(f: ResultFunction, r: Extract<ValueAst, { k: "range" }>): MeasureWindow | undefined {
+    if (!f.window) {
+      this.err(
+        r.span,
+        `${f.name}() takes no window (functions with one: ${
+          RESULT_FUNCTIONS.filter((x) => x.window).map((x) => x.name).join(", ")
+        })`,
+      );
+      return undefined;
+    }
+    const from = r.from ? this.time(r.from, "window start") : 0;
+    const to = r.to ? this.time(r.to, "window end") : undefined;
+    if (from === undefined || (r.to && to === undefined)) return undefined;
+    if (to !== undefined && to <= from) {
+      this.err(
+        r.span,
+        `empty window ${r.from?.raw ?? ""}..${r.to?.raw}: the end must come after the start`,
+      );
+      return undefined;
+    }
+    return to === undefined ? { from } : { from, to };
+  }
+
+  callArgs(
+    e: Extract<ExprAst, { k: "call" }>,
+  ): { args: (string | number)[]; window?: MeasureWindow } | undefined {
     const f = findFunction(e.fn);
     if (!f) {
       this.err(e.span, unknown("function", e.fn, RESULT_FUNCTIONS.map((x) => x.name)));
+      return undefined;
+    }
+    const last = e.args[e.args.length - 1];
+    let window: MeasureWindow | undefined;
+    if (last?.k === "range") {
+      window = this.window(f, last);
+      if (!window) return undefined;
+      e = { ...e, args: e.args.slice(0, -1) };
+    }
+    const misplaced = e.args.find((a) => a.k === "range");
+    if (misplaced) {
+      this.err(misplaced.span, `the window is the last argument of ${f.name}()`);
       return undefined;
     }
     if (e.args.length < f.minArgs || e.args.length > f.args.length) {
@@ -1497,7 +1618,8 @@ class Checker {
       }
       out.push(a.name);
     });
-    return ok ? out : undefined;
+    if (!ok) return undefined;
+    return window ? { args: out, window } : { args: out };
   }
 
   // ---- report ------------------------------------------------------------------------------
@@ -1509,8 +1631,12 @@ class Checker {
       if (it.k !== "report") continue;
       any = true;
       for (const s of it.settings) {
+        if (s.key === "window" || s.key === "period") {
+          this.reportTime(rep, s);
+          continue;
+        }
         if (s.key !== "tables" && s.key !== "metrics") {
-          this.err(s.span, unknown("report setting", s.key, ["tables", "metrics"]));
+          this.err(s.span, unknown("report setting", s.key, REPORT_SETTINGS));
           continue;
         }
         for (const v of s.values) {
@@ -1548,6 +1674,39 @@ class Checker {
     return rep;
   }
 
+  /** `window A..B` (the window the run's figures cover) or `period T` (of the time series). */
+  private reportTime(rep: ReportSpec, s: SettingAst): void {
+    const v = s.values[0];
+    if (s.values.length !== 1 || !v) {
+      this.err(
+        s.span,
+        `report ${s.key} takes one value, e.g. ${s.key === "window" ? "2s..6s" : "50ms"}`,
+      );
+      return;
+    }
+    if (s.key === "window") {
+      if (v.k !== "range") {
+        this.err(v.span, `expected a window such as 2s..6s or 1s.., found ${describe(v)}`);
+        return;
+      }
+      const from = v.from ? this.time(v.from, "window start") : 0;
+      const to = v.to ? this.time(v.to, "window end") : undefined;
+      if (from === undefined || (v.to && to === undefined)) return;
+      if (to !== undefined && to <= from) {
+        this.err(v.span, `empty window ${describe(v)}: the end must come after the start`);
+        return;
+      }
+      rep.window = to === undefined ? { from } : { from, to };
+      return;
+    }
+    if (v.k !== "num") {
+      this.err(v.span, `expected a sampling period such as 50ms, found ${describe(v)}`);
+      return;
+    }
+    const t = this.time(v.num, "report period", 1000, 3600 * S);
+    if (t !== undefined) rep.periodNs = t;
+  }
+
   // ---- whole scenario ----------------------------------------------------------------------
 
   run(items: ItemAst[], mainFile: string): Scenario {
@@ -1566,10 +1725,16 @@ class Checker {
       if (v !== undefined) seed = v;
     }
     if (this.opts.seed !== undefined) seed = this.opts.seed;
+    let warmup: number | undefined;
+    const warmups = items.filter((i): i is Extract<ItemAst, { k: "warmup" }> =>
+      i.k === "warmup" && i.span.file === mainFile
+    );
+    for (const w of warmups.slice(1)) this.err(w.span, "duplicate warmup");
+    if (warmups[0]) warmup = this.time(warmups[0].value, "warmup");
 
     this.declareVms(items);
     const { host, hv, sched } = this.host(items);
-    const types = this.types(items);
+    const types = this.types(items, host);
 
     const workloads: Record<string, WorkloadSpec> = {};
     const wlSpans = new Map<string, Span>();
@@ -1599,6 +1764,7 @@ class Checker {
         vm.autostart = decl !== undefined;
       }
     }
+    this.lifeCycle(events, vms);
     for (const vm of vms) {
       if (vm.start > duration) {
         this.err(
@@ -1608,6 +1774,14 @@ class Checker {
           })`,
         );
       }
+    }
+    if (warmup !== undefined && warmup >= duration) {
+      this.err(
+        warmups[0].span,
+        `warmup ${formatTime(warmup)} leaves nothing to measure: the run ends at ${
+          formatTime(duration)
+        }`,
+      );
     }
     const expects = this.expects(items);
     const report = this.report(items);
@@ -1625,6 +1799,7 @@ class Checker {
       duration,
       expects,
       report,
+      ...(warmup ? { warmup } : {}),
     };
   }
 }
@@ -1669,6 +1844,8 @@ function describe(v: ValueAst): string {
       return `'${v.name}'`;
     case "call":
       return `the call '${v.name}(...)'`;
+    case "range":
+      return `the window '${v.from?.raw ?? ""}..${v.to?.raw ?? ""}'`;
   }
 }
 

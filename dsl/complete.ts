@@ -34,6 +34,7 @@ import {
   VM_STATES,
   WAIT_CONDITIONS,
 } from "./functions.ts";
+import { type Block, placeTokens } from "./blocks.ts";
 import { scenarioLexer } from "./lexer.ts";
 import type { Declaration } from "./symbols.ts";
 import { KEYWORD_DOCS, SETTING_DOCS } from "./word_docs.ts";
@@ -59,19 +60,6 @@ export interface Completion {
   /** What it does. */
   doc?: string;
 }
-
-type Block =
-  | "top"
-  | "host"
-  | "hv"
-  | "settings"
-  | "type"
-  | "vm"
-  | "ops"
-  | "choose"
-  | "mix"
-  | "timeline"
-  | "report";
 
 const SWITCHES = ["out_of_sync", "invariants", "scan_ppgtt"];
 
@@ -124,33 +112,6 @@ function names(decls: readonly Declaration[], kind: Declaration["kind"]): Comple
   return out;
 }
 
-/** What opens a block, from the first words of the statement that opens it. */
-function blockOf(stmt: IToken[], outer: Block): Block {
-  const first = stmt[0]?.image;
-  const last = stmt[stmt.length - 1];
-  if (outer === "top") {
-    if (first === "host") return "host";
-    if (first === "type") return "type";
-    if (first === "vm") return "vm";
-    if (first === "workload") return "ops";
-    if (first === "timeline") return "timeline";
-    if (first === "report") return "report";
-    return "settings";
-  }
-  if (outer === "host") {
-    if (first === "hypervisor") return "hv";
-    return "settings";
-  }
-  if (outer === "ops" || outer === "choose") {
-    if (first === "choose" && stmt.length === 1) return "choose";
-    if (last?.image === "batch") return "mix";
-    return "ops";
-  }
-  return "settings";
-}
-
-const isSep = (t: IToken) => t.tokenType.name === "Newline" || t.tokenType.name === "Semi";
-
 /**
  * The completions at `offset` of `text` (the word being typed, if any, is left for the editor
  * to filter by). `decls` are the scenario's declarations ({@link ./symbols.ts}).
@@ -168,16 +129,8 @@ export function completionsAt(
   ) {
     toks.pop(); // the word being typed
   }
-  const stack: Block[] = ["top"];
-  let stmt: IToken[] = [];
-  for (const t of toks) {
-    const n = t.tokenType.name;
-    if (n === "LCurly") stack.push(blockOf(stmt, stack[stack.length - 1]));
-    else if (n === "RCurly" && stack.length > 1) stack.pop();
-    if (isSep(t) || n === "LCurly" || n === "RCurly") stmt = [];
-    else stmt.push(t);
-  }
-  return forStatement(stack[stack.length - 1], stmt, decls);
+  const { block, before } = placeTokens(toks).end;
+  return forStatement(block, before, decls);
 }
 
 function forStatement(block: Block, stmt: IToken[], decls: readonly Declaration[]): Completion[] {

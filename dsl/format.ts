@@ -42,6 +42,7 @@ function gap(prev: IToken, cur: IToken): string {
   if (c === "RCurly") return " ";
   if (c === "LCurly") return " ";
   if (NO_SPACE_BEFORE.has(c)) return "";
+  if (p === "DotDot" || c === "DotDot") return ""; // a window, `2s..6s`
   if (NO_SPACE_AFTER.has(p)) return "";
   if (OPERATORS.has(p) || OPERATORS.has(c)) return " ";
   if (p === "Comma" || p === "Semi" || p === "Colon") return " ";

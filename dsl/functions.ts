@@ -4,6 +4,7 @@
  * report tables, and the value sets of enumerated settings.
  */
 
+import { PLATFORM_IDS } from "../core/hw/platform.ts";
 import type { MisbehaviourKind, PolicyName } from "../core/scenario.ts";
 
 /** What a function argument must name. */
@@ -36,6 +37,8 @@ export interface ResultFunction {
   unit: ResultUnit;
   /** What it measures (for docs and `--help`). */
   doc: string;
+  /** Takes a measurement window as its last argument (`share(vm, rcs, 2s..6s)`). */
+  window?: boolean;
 }
 
 /** Every result function, the contract with the evaluator. */
@@ -45,16 +48,25 @@ export const RESULT_FUNCTIONS: readonly ResultFunction[] = [
     args: ["vm"],
     minArgs: 1,
     unit: "fps",
-    doc: "frames (flips) per second over the run",
+    doc: "frames (flips) per second over the time the VM ran (or a window of it)",
+    window: true,
   },
-  { name: "frames", args: ["vm"], minArgs: 1, unit: "count", doc: "frames (flips) completed" },
+  {
+    name: "frames",
+    args: ["vm"],
+    minArgs: 1,
+    unit: "count",
+    doc: "frames (flips) completed",
+    window: true,
+  },
   {
     name: "share",
     args: ["vm", "engine"],
     minArgs: 1,
     unit: "fraction",
-    doc: "fraction (0..1) of the simulated time the engine ran the VM's workloads; " +
-      "the engine defaults to rcs",
+    doc: "fraction (0..1) of the simulated time (or of a window) the engine ran the VM's " +
+      "workloads; the engine defaults to rcs",
+    window: true,
   },
   {
     name: "busy",
@@ -62,13 +74,16 @@ export const RESULT_FUNCTIONS: readonly ResultFunction[] = [
     minArgs: 2,
     unit: "ns",
     doc: "time the engine spent running the VM's workloads",
+    window: true,
   },
   {
     name: "latency",
     args: ["vm", "percentile"],
     minArgs: 2,
     unit: "ns",
-    doc: "workload latency from guest submission (ELSP write) to completion, percentile",
+    doc: "request latency from the guest's ELSP write to the completion its interrupt " +
+      "handler observes, percentile (p50 | p90 | p99 | max)",
+    window: true,
   },
   {
     name: "traps",
@@ -82,7 +97,8 @@ export const RESULT_FUNCTIONS: readonly ResultFunction[] = [
     args: ["vm"],
     minArgs: 1,
     unit: "per_s",
-    doc: "batches completed per second",
+    doc: "batches completed per second the VM ran",
+    window: true,
   },
   {
     name: "violations",
@@ -187,8 +203,8 @@ export const MISBEHAVIOURS: readonly MisbehaviourKind[] = [
 /** Built-in hypervisor backends, the files in plugins/ (others are plugin paths in quotes). */
 export const HYPERVISORS: readonly string[] = ["kvm", "xen", "acrn"];
 
-/** GPU profiles a host may name. */
-export const GPU_PROFILES: readonly string[] = ["skylake", "kabylake", "coffeelake", "broadwell"];
+/** GPU profiles a host may name (core/hw/platform.ts). */
+export const GPU_PROFILES: readonly string[] = PLATFORM_IDS;
 
 /** Fault actions. */
 export const FAULT_ACTIONS: readonly string[] = ["error", "throw", "wrong", "delay"];
@@ -221,7 +237,7 @@ export const DISTRIBUTIONS: Readonly<Record<string, number>> = { uniform: 2, exp
 export const SWITCH_WORDS: readonly string[] = ["on", "off", "true", "false", "yes", "no"];
 
 /** Settings of a `report` block. */
-export const REPORT_SETTINGS: readonly string[] = ["tables", "metrics"];
+export const REPORT_SETTINGS: readonly string[] = ["tables", "metrics", "window", "period"];
 
 /** Timeline actions besides `fault` and `misbehave`. */
 export const TIMELINE_ACTIONS: readonly string[] = [...VM_ACTIONS, "weight", "policy"];

@@ -114,6 +114,8 @@ export const LBracket: TokenType = punct("LBracket", /\[/, "'['");
 export const RBracket: TokenType = punct("RBracket", /\]/, "']'");
 /** `,` */
 export const Comma: TokenType = punct("Comma", /,/, "','");
+/** `..`: a measurement window, `2s..6s` (before {@link Quantity}, which may start with `.`). */
+export const DotDot: TokenType = punct("DotDot", /\.\./, "'..'");
 /** `:` */
 export const Colon: TokenType = punct("Colon", /:/, "':'");
 /** `+` */
@@ -209,6 +211,8 @@ export const Of: TokenType = kw("of", true);
 export const Is: TokenType = kw("is", true);
 /** `report` */
 export const Report: TokenType = kw("report");
+/** `warmup` */
+export const Warmup: TokenType = kw("warmup", true);
 
 /** Keyword tokens; a keyword that is a prefix of another (`for`, `forever`) comes after it. */
 export const KEYWORD_TOKENS: readonly TokenType[] = [
@@ -249,6 +253,7 @@ export const KEYWORD_TOKENS: readonly TokenType[] = [
   Of,
   Is,
   Report,
+  Warmup,
 ];
 
 /** Keywords that are also valid names (only special right after the construct that uses them). */
@@ -262,6 +267,7 @@ export const SOFT_KEYWORDS: readonly string[] = [
   "within",
   "is",
   "forever",
+  "warmup",
 ];
 
 /** The keywords of the language (for completion and highlighting). */
@@ -275,6 +281,7 @@ export const ALL_TOKENS: readonly TokenType[] = [
   Semi,
   Sep,
   StringLit,
+  DotDot,
   Quantity,
   ParamRef,
   Ge,

@@ -41,6 +41,7 @@ import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { scenarioParser } from "./parser.ts";
 import { nestingProblem, readScenarioFile, sizeProblem } from "./limits.ts";
+import { fixKeywordTypos } from "./typos.ts";
 import { AstBuilder } from "./visitor.ts";
 import { DEFINES_FILE, type ParamInfo, ParamScope } from "./params.ts";
 
@@ -194,8 +195,10 @@ export function parseFile(text: string, file: string, scope?: ParamScope): Parse
     diagnostics.push(tooDeep);
     return { ast: { file, items: [] }, diagnostics };
   }
-  const params = scope ?? new ParamScope(lex.tokens, file, []);
-  const sub = params.substitute(lex.tokens, file);
+  const fixed = fixKeywordTypos(lex.tokens, file);
+  diagnostics.push(...fixed.diagnostics);
+  const params = scope ?? new ParamScope(fixed.tokens, file, []);
+  const sub = params.substitute(fixed.tokens, file);
   diagnostics.push(...sub.diagnostics);
   scenarioParser.input = sub.tokens;
   const cst = scenarioParser.file();

@@ -89,6 +89,14 @@ export class ParamScope {
     for (const p of topLevelParams(tokens)) {
       const span = tokSpan(file, p.name);
       if (p.value.length === 0) continue; // the parser reports the missing value
+      if (p.name.image.includes("-")) {
+        this.err({
+          ...span,
+          message: `a parameter name is letters, digits and '_' ('${p.name.image}' has a '-', ` +
+            `so $${p.name.image} would not refer to it)`,
+        });
+        continue;
+      }
       const ref = p.value.find((t) => t.tokenType === T.ParamRef);
       if (ref) {
         this.err({

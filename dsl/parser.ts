@@ -17,6 +17,7 @@ const RULE_NAMES: Record<string, string> = {
   file: "the top level",
   scenarioDecl: "scenario",
   seedDecl: "seed",
+  warmupDecl: "warmup",
   includeDecl: "include",
   topItem: "a declaration",
   hostDecl: "host",
@@ -134,6 +135,7 @@ export class ScenarioParser extends CstParser {
     this.OR([
       { ALT: () => this.SUBRULE(this.scenarioDecl) },
       { ALT: () => this.SUBRULE(this.seedDecl) },
+      { ALT: () => this.SUBRULE(this.warmupDecl) },
       { ALT: () => this.SUBRULE(this.includeDecl) },
       { ALT: () => this.SUBRULE(this.paramStmt) },
       { ALT: () => this.SUBRULE(this.hostDecl) },
@@ -158,6 +160,12 @@ export class ScenarioParser extends CstParser {
   /** seed N */
   seedDecl = this.RULE("seedDecl", () => {
     this.CONSUME(T.Seed);
+    this.CONSUME(T.Quantity);
+  });
+
+  /** warmup TIME */
+  warmupDecl = this.RULE("warmupDecl", () => {
+    this.CONSUME(T.Warmup);
     this.CONSUME(T.Quantity);
   });
 
@@ -302,7 +310,21 @@ export class ScenarioParser extends CstParser {
   /** A number (optionally negative), a string, a name, or a call such as `exp(2ms)`. */
   value = this.RULE("value", () => {
     this.OR([
-      { ALT: () => this.CONSUME(T.Quantity) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Quantity);
+          this.OPTION3(() => {
+            this.CONSUME(T.DotDot);
+            this.OPTION4(() => this.CONSUME3(T.Quantity));
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME2(T.DotDot);
+          this.CONSUME4(T.Quantity);
+        },
+      },
       {
         ALT: () => {
           this.CONSUME(T.Minus);
@@ -661,12 +683,26 @@ export class ScenarioParser extends CstParser {
     this.CONSUME(T.RParen);
   });
 
-  /** A VM, engine or percentile name, a string, or a number. */
+  /** A VM, engine or percentile name, a string, a number, or a window (`2s..6s`, `1s..`). */
   arg = this.RULE("arg", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.Word) },
       { ALT: () => this.CONSUME(T.StringLit) },
-      { ALT: () => this.CONSUME(T.Quantity) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Quantity);
+          this.OPTION(() => {
+            this.CONSUME(T.DotDot);
+            this.OPTION2(() => this.CONSUME2(T.Quantity));
+          });
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME2(T.DotDot);
+          this.CONSUME3(T.Quantity);
+        },
+      },
     ]);
   });
 

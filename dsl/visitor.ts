@@ -182,6 +182,12 @@ export class AstBuilder extends BaseVisitor {
     return n ? { k: "seed", value: n, span: this.span(this.tok(ctx, "Kw_seed")) } : undefined;
   }
 
+  /** warmup TIME */
+  warmupDecl(ctx: Ctx): ItemAst | undefined {
+    const n = this.num(this.tok(ctx, "Quantity"));
+    return n ? { k: "warmup", value: n, span: this.span(this.tok(ctx, "Kw_warmup")) } : undefined;
+  }
+
   /** include "path" */
   includeDecl(ctx: Ctx): ItemAst | undefined {
     const t = this.tok(ctx, "StringLit");
@@ -349,8 +355,27 @@ export class AstBuilder extends BaseVisitor {
     return { key: key.name, values: this.subs<ValueAst>(this.nodes(ctx, "value")), span: key.span };
   }
 
+  /** A window in a value or argument (`A..B`, `A..`, `..B`), or undefined if there is none. */
+  private range(ctx: Ctx): ValueAst | undefined {
+    const dd = this.tok(ctx, "DotDot");
+    if (!dd) return undefined;
+    let from: NumLit | undefined, to: NumLit | undefined;
+    for (let i = 0; i < (ctx["Quantity"]?.length ?? 0); i++) {
+      const q = this.tok(ctx, "Quantity", i);
+      const n = this.num(q);
+      if (!q || !n) return undefined;
+      if (q.startOffset < dd.startOffset) from = n;
+      else to = n;
+    }
+    const first = from?.span ?? this.span(dd), last = to?.span ?? this.span(dd);
+    const len = last.line === first.line ? last.col + last.len - first.col : first.len;
+    return { k: "range", from, to, span: { ...first, len } };
+  }
+
   /** value */
   value(ctx: Ctx): ValueAst | undefined {
+    const r = this.range(ctx);
+    if (r) return r;
     const q = this.tok(ctx, "Quantity");
     if (q) {
       const n = this.num(q, !!this.tok(ctx, "Minus"));
@@ -702,6 +727,8 @@ export class AstBuilder extends BaseVisitor {
 
   /** call argument */
   arg(ctx: Ctx): ValueAst | undefined {
+    const r = this.range(ctx);
+    if (r) return r;
     const q = this.tok(ctx, "Quantity");
     if (q) {
       const n = this.num(q);

@@ -114,8 +114,14 @@ export const KEYWORD_DOCS: Readonly<Record<string, WordDoc>> = {
   of: { syntax: "EXPR within TOL of EXPR", doc: "Introduces the target of a tolerance." },
   is: { syntax: "state(VM) is STATE", doc: "Tests a vGPU's final state." },
   report: {
-    syntax: "report { tables NAME...; metrics NAME... }",
-    doc: "Which tables and per-VM metrics `run` prints.",
+    syntax: "report { tables NAME...; metrics NAME...; window A..B; period T }",
+    doc: "Which tables and per-VM metrics `run` prints, the window its figures cover, the " +
+      "series period.",
+  },
+  warmup: {
+    syntax: "warmup TIME",
+    doc: "The run's figures, and expectations without their own window, start at TIME " +
+      "(start-up effects such as boot and start-up priority stay out).",
   },
 };
 
@@ -165,6 +171,11 @@ export const SETTING_DOCS: Readonly<Record<string, WordDoc>> = {
     doc: "Tables `run` prints.",
   },
   metrics: { syntax: 'metrics fps share latency "counter"', doc: "Extra per-VM columns." },
+  window: {
+    syntax: "window A..B | window A..",
+    doc: "The span of simulated time the run's per-VM figures cover (default: from warmup on).",
+  },
+  period: { syntax: "period TIME", doc: "Sampling period of the time series (default 100ms)." },
   stop: { syntax: "at T stop VM", doc: "Powers a VM off (its vGPU is destroyed)." },
   pause: { syntax: "at T pause VM", doc: "Pauses a VM (its vGPU is not scheduled)." },
   resume: { syntax: "at T resume VM", doc: "Resumes a paused VM." },

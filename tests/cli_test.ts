@@ -1,27 +1,6 @@
 /** The CLI as a user runs it: a subprocess with the task's permissions; exit codes 0 / 1 / 2. */
 import assert from "node:assert/strict";
-
-const main = new URL("../main.ts", import.meta.url).pathname;
-const root = new URL("..", import.meta.url).pathname;
-
-async function gvtsim(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY",
-      main,
-      ...args,
-    ],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+import { gvtsim } from "./cli_util.ts";
 
 Deno.test("cli: run prints the per-VM table and passing expectations (exit 0)", async () => {
   const r = await gvtsim("run", "scenarios/misbehave.gvt");

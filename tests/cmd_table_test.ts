@@ -80,6 +80,7 @@ Deno.test("table: scanner-rejected commands are flagged and encodable", () => {
   assert.deepEqual(rejected, [
     "MI_CLFLUSH",
     "MI_CONDITIONAL_BATCH_BUFFER_END",
+    "MI_OP_2E",
     "MI_REPORT_PERF_COUNT",
     "MI_SEMAPHORE_WAIT",
     "MI_STORE_DATA_INDEX",

@@ -40,23 +40,27 @@ import { collectResults } from "../core/metrics/collect.ts";
 import type { Results } from "../core/metrics/results.ts";
 import type { MisbehaviourKind } from "../core/scenario.ts";
 
+/**
+ * The kinds upstream contains with failsafe. `random_mmio` is not among them: random
+ * register writes are plain copies into the vreg upstream, and a random ELSP descriptor
+ * fails only its own submission (execlist.c `intel_vgpu_submit_execlist`, -EINVAL); its test
+ * below checks it does no harm instead.
+ */
 const KINDS: MisbehaviourKind[] = [
   "ggtt_out_of_slice",
   "priv_reg_write",
   "bad_address",
   "ring_garbage",
-  "random_mmio",
   "rejected_command",
   "insufficient_resources",
 ];
 
 /** The failsafe reason each kind must produce (docs/domain.md section 9). */
-const REASON: Record<MisbehaviourKind, string> = {
+const REASON: Partial<Record<MisbehaviourKind, string>> = {
   ggtt_out_of_slice: "guest_error",
   priv_reg_write: "guest_error",
   bad_address: "guest_error",
   ring_garbage: "guest_error",
-  random_mmio: "guest_error",
   rejected_command: "guest_error",
   insufficient_resources: "insufficient_resource",
 };
@@ -223,14 +227,12 @@ for (const hv of ["kvm", "xen"]) {
   });
 }
 
-// The default start-up priority (2 s): the first vGPU in LRU order with pending work wins
-// every pick for its first 2 s (upstream find_busy_vgpu does not rotate a vGPU with
-// pri_sched), so at 1 s the attacker's benign batch is still queued undispatched, and its
-// hostile batch queues behind it. The scanner runs at dispatch, so containment comes only
-// when the attacker is first dispatched, just after 2 s (the kinds caught on the MMIO path
-// are contained at once). Measured after that, in [2.5 s, 4 s], the victims are
-// again exactly where they are when the attacker pauses at 1 s.
-Deno.test("containment (kvm, default start-up priority): deferred until dispatch, then clean", async () => {
+// The default start-up priority (2 s): a vGPU joins at the head of the LRU run queue when
+// its guest enables execlists (sched_policy.c tbs_sched_start_schedule), and one with
+// pri_sched is not rotated for its first 2 s, so the newest vGPU with pending work wins
+// every pick. The attacker is the newest here: its hostile batch is dispatched, scanned and
+// contained at once, as the MMIO-path kinds are. Victims are compared in [2.5 s, 4 s].
+Deno.test("containment (kvm, default start-up priority): the newest vGPU runs first, so the attacker is contained at once", async () => {
   const text = BASE.replace(/scheduler gvt \{[^}]*\}/, "scheduler gvt");
   assert.notEqual(text, BASE);
   const o = { text, t1: 2.5e9, t2: 4e9 };
@@ -239,14 +241,24 @@ Deno.test("containment (kvm, default start-up priority): deferred until dispatch
     const got = await run(`  at 1s misbehave evil ${kind} 4`, o);
     assertContained(kind, got, o.t1);
     const at = got.world.gvt.failsafeLog[0].at;
-    // Caught on the MMIO path, not by the scanner: a PVINFO rsv5 write, and random ELSP
-    // descriptors whose context fails the checks of workload creation.
-    if (kind === "insufficient_resources" || kind === "random_mmio") assert.equal(at, T_ATTACK);
-    else assert.ok(at >= 2e9, `${kind}: the attacker waits for its first dispatch (${at} ns)`);
+    assert.ok(at < T_ATTACK + 50e6, `${kind}: contained right after the attack (${at} ns)`);
     console.log(
       `    default ${kind} (contained at ${(at / 1e9).toFixed(3)} s): ${
         assertVictims(kind, got, ref)
       }`,
     );
   }
+});
+
+Deno.test("containment (kvm): random_mmio does no harm: isolation holds, victims run on", async () => {
+  const got = await run("  at 1s misbehave evil random_mmio 50");
+  assert.equal(got.b.isolation.violations, 0);
+  assert.equal(got.world.gvt.invariants.violations.length, 0);
+  assert.equal(got.b.hypervisor.errors.length, 0);
+  for (const name of VICTIMS) {
+    assert.equal(vmOf(got.b, name).state, "running");
+    assert.ok(got.window[name] > 20, `${name} keeps completing batches: ${got.window[name]}`);
+  }
+  const log = got.world.gvt.failsafeLog;
+  assert.ok(log.every((e) => e.vm === "evil"), "only the attacker may enter failsafe");
 });

@@ -144,8 +144,8 @@ vm t { type tiny; run w }`);
   assert.equal(s.types.find((t) => t.name === "V5_4")?.aperture, 128 * MiB);
 });
 
-Deno.test("vm settings and gen8 / GVTg_ type aliases", () => {
-  const s = ok(`vm c { type GVTg_V4_8; run w; weight 2; start 1s; vcpus 4; memory 4GiB }`);
+Deno.test("vm settings; GVTg_ type names; type names follow the platform (vgpu.c intel_gvt_init_vgpu_types)", () => {
+  const s = ok(`vm c { type GVTg_V5_8; run w; weight 2; start 1s; vcpus 4; memory 4GiB }`);
   const c = s.vms[2];
   assert.deepEqual(c, {
     name: "c",
@@ -158,6 +158,22 @@ Deno.test("vm settings and gen8 / GVTg_ type aliases", () => {
     memory: 4096 * MiB,
     loc: { file: "t.gvt", line: 5, col: 4 },
   });
+  const [e] = errors(`vm d { type V4_8; run w }`);
+  assert.match(e, /unknown vGPU type 'V4_8'.*skylake is gen9, whose types are named V5_n/);
+  const bdw = parseScenarioText(
+    `host broadwell\nworkload w { rcs batch }\nvm a { type GVTg_V4_4; run w }\nvm b { type V5_4; run w }\n`,
+    "b.gvt",
+    { readFile: () => "" },
+  );
+  assert.deepEqual(bdw.scenario?.types.map((t) => t.name), undefined);
+  assert.match(bdw.diagnostics[0].message, /'V5_4'.*broadwell is gen8, whose types are named V4_n/);
+  const ok8 = parseScenarioText(
+    `host broadwell\nworkload w { rcs batch }\nvm a { type GVTg_V4_4; run w }\n`,
+    "b.gvt",
+    { readFile: () => "" },
+  );
+  assert.deepEqual(ok8.scenario?.types.map((t) => t.name), ["V4_8", "V4_4", "V4_2", "V4_1"]);
+  assert.equal(ok8.scenario?.vms[0].type, "V4_4");
 });
 
 Deno.test("vm name[N] expands to name1..nameN", () => {
@@ -262,12 +278,12 @@ Deno.test("timeline: all actions, sorted by time, run", () => {
   at 1s fault dmaMapGuestPage error vm a
   at 6s policy gvirt-rr timeslice 16ms
   at 2s misbehave a ring_garbage 2
-  at 500ms stop a; at 7s start a
+  at 500ms start a; at 7s stop a
   run 8s
 }`);
   assert.equal(s.duration, 8000 * MS);
   assert.deepEqual(s.timeline.map((e) => [e.at / MS, e.action.kind]), [
-    [500, "stop"],
+    [500, "start"],
     [1000, "fault"],
     [2000, "pause"],
     [2000, "misbehave"],
@@ -275,7 +291,7 @@ Deno.test("timeline: all actions, sorted by time, run", () => {
     [4000, "weight"],
     [5000, "reset"],
     [6000, "policy"],
-    [7000, "start"],
+    [7000, "stop"],
   ]);
   const w = s.timeline.find((e) => e.action.kind === "weight")?.action;
   assert.deepEqual(w, { kind: "weight", vm: "b", weight: 8 });

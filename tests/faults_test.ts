@@ -55,9 +55,10 @@ Deno.test("throw: a throwing backend op is reported by plugin, op and VM; the ru
   assert.ok((vm(r, "target").counters["msi.dropped"] ?? 0) >= 5, "the lost interrupts are counted");
 });
 
-Deno.test("error on readGpa while creating a workload: the vGPU goes to failsafe, the other runs on", async () => {
+Deno.test("error on readGpa while creating a workload: the submission fails, no failsafe (scheduler.c intel_vgpu_create_workload: -EINVAL); the other runs on", async () => {
   const r = await run("kvm", "", "at 200ms fault readGpa error vm target;");
-  assert.equal(vm(r, "target").state, "failsafe");
+  assert.equal(vm(r, "target").state, "running");
+  assert.ok((vm(r, "target").counters["scan.violation.context_read"] ?? 0) >= 1);
   assert.equal(vm(r, "victim").state, "running");
   assert.ok(vm(r, "victim").completed > 50);
 });

@@ -20,6 +20,7 @@ import {
   PIPE_FRMCOUNT_A,
   PIPECONF_A,
   PVINFO,
+  RING_ACTHD,
   RING_BASE,
   RING_CONTEXT_STATUS_BUF,
   RING_CONTEXT_STATUS_PTR,
@@ -64,7 +65,7 @@ Deno.test("mmio: access checks reject > 8 bytes and misaligned accesses, counted
   assert.equal(r.gvt.counters().vgpus.a["mmio.untracked"], 4);
 });
 
-Deno.test("mmio: ring registers live in the vreg only; TIMESTAMP from hardware only when owning", async () => {
+Deno.test("mmio: ring registers live in the vreg only; TIMESTAMP always from hardware, ACTHD only when owning (handlers.c mmio_read_from_hw)", async () => {
   const { r, rd, wr } = await one();
   const b = RING_BASE[0];
   wr(b + RING_TAIL, 0x40);
@@ -72,9 +73,12 @@ Deno.test("mmio: ring registers live in the vreg only; TIMESTAMP from hardware o
   assert.equal(rd(b + RING_TAIL), 0x40);
   assert.equal(r.gpu.regs[(b + RING_TAIL) >> 2], 0, "hardware untouched");
   r.sim.runFor(10 * MS);
-  assert.equal(rd(b + RING_TIMESTAMP), 0, "not owning: the vreg value");
+  const hw = r.gpu.mmioRead32(b + RING_TIMESTAMP);
+  assert.ok(hw > 0);
+  assert.equal(rd(b + RING_TIMESTAMP), hw, "TIMESTAMP: the hardware value though not owning");
+  assert.equal(rd(b + RING_ACTHD), 0, "ACTHD: the vreg while another context owns the engine");
   wr(b + RING_TIMESTAMP, 5);
-  assert.equal(rd(b + RING_TIMESTAMP), 0, "read-only");
+  assert.equal(rd(b + RING_TIMESTAMP), r.gpu.mmioRead32(b + RING_TIMESTAMP), "read-only");
 });
 
 Deno.test("mmio: execlist run list before PVINFO -> failsafe (unsupported guest)", async () => {
@@ -136,10 +140,19 @@ Deno.test("mmio: fences: own count only, writes reach the reserved physical fenc
   assert.equal(r.gpu.regs[(FENCE_REG_GEN6_LO + 8 * phys) >> 2], 0, "cleared by FLR");
 });
 
-Deno.test("mmio: fences before PVINFO -> failsafe", async () => {
-  const { v, wr } = await one();
-  wr(FENCE_REG_GEN6_LO, 1);
+Deno.test("mmio: a fence beyond the vGPU's count, read or written before PVINFO -> failsafe (handlers.c sanitize_fence_mmio_access)", async () => {
+  const { v, rd, wr } = await one();
+  wr(FENCE_REG_GEN6_LO, 1); // fence 0 of 4: in range, fine before PVINFO
+  assert.equal(v.failsafe, false);
+  rd(FENCE_REG_GEN6_LO + 8 * 6); // fence 6 of 4, before PVINFO
   assert.equal(v.failsafeReason, "unsupported_guest");
+  const w = await one();
+  w.wr(FENCE_REG_GEN6_LO + 8 * 4 + 4, 1);
+  assert.equal(w.v.failsafeReason, "unsupported_guest", "an out-of-range write too");
+  const p = await one();
+  p.pv();
+  p.rd(FENCE_REG_GEN6_LO + 8 * 6);
+  assert.equal(p.v.failsafe, false, "after PVINFO an out-of-range access only reads 0");
 });
 
 Deno.test("mmio: interrupts: IMR masks, IIR W1C, IER + master enable inject the MSI", async () => {

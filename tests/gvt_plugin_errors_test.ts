@@ -6,7 +6,7 @@ import type { FaultRule } from "../core/scenario.ts";
 
 const loc = { file: "t.gvt", line: 1, col: 1 };
 
-Deno.test("plugin errors: a failed readGpa while creating a workload -> failsafe (guest error)", async () => {
+Deno.test("plugin errors: a failed readGpa while creating a workload refuses that submission only (scheduler.c intel_vgpu_create_workload: -EINVAL)", async () => {
   const r = await gvtRig();
   const bad = addGuest(r, { vm: "bad" }, { engines: [0] });
   const good = addGuest(r, { vm: "good" }, { engines: [0] });
@@ -18,8 +18,9 @@ Deno.test("plugin errors: a failed readGpa while creating a workload -> failsafe
   bad.drv.submitBatch(0, mix({ draw: 1 }));
   good.drv.submitBatch(0, mix({ draw: 1 }));
   r.sim.runFor(20 * MS);
-  assert.equal(bad.v.failsafe, true);
-  assert.equal(bad.v.failsafeReason, "guest_error");
+  assert.equal(bad.v.failsafe, false);
+  assert.ok(r.gvt.counters().vgpus.bad["scan.violation.context_read"] >= 1);
+  assert.equal(bad.v.counters.workloadsCompleted, 0);
   assert.ok(r.gvt.counters().global["plugin.errors"] >= 1, "the backend's exception was contained");
   assert.equal(good.v.counters.workloadsCompleted, 1, "the other vGPU is unaffected");
 });

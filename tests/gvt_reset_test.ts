@@ -5,16 +5,18 @@ import {
   GDRST,
   GEN6_GRDOM_FULL,
   GEN6_GRDOM_RENDER,
+  GFX_RUN_LIST_ENABLE,
   GTT_OFFSET,
   PVINFO,
   RING_BASE,
   RING_CONTEXT_STATUS_PTR,
   RING_HEAD,
+  RING_MODE,
   VGT_PVINFO_PAGE,
 } from "../core/hw/regs.ts";
 import type { MisbehaviourKind } from "../core/scenario.ts";
 
-Deno.test("failsafe: each misbehaviour ends in failsafe; the victim runs on; invariants hold", async () => {
+Deno.test("failsafe: each misbehaviour ends in failsafe where upstream's rules say so; the victim runs on; invariants hold", async () => {
   const kinds: MisbehaviourKind[] = [
     "ggtt_out_of_slice",
     "priv_reg_write",
@@ -38,7 +40,10 @@ Deno.test("failsafe: each misbehaviour ends in failsafe; the victim runs on; inv
     bad.drv.submitBatch(0, mix({ draw: 1 }));
     good.drv.submitBatch(0, mix({ draw: 1, store: 1 }));
     r.sim.runFor(50 * MS);
-    assert.equal(bad.v.failsafe, true, `${kind}: ${JSON.stringify(r.gvt.failsafeLog)}`);
+    // Random register writes are mostly plain copies upstream: failsafe only by chance.
+    if (kind !== "random_mmio") {
+      assert.equal(bad.v.failsafe, true, `${kind}: ${JSON.stringify(r.gvt.failsafeLog)}`);
+    }
     assert.equal(good.v.failsafe, false, kind);
     assert.equal(good.v.counters.workloadsCompleted, 1, kind);
     assert.equal(r.gvt.checkInvariants(), 0, kind);
@@ -105,6 +110,11 @@ Deno.test("reset: GDRST engine and full GT resets drop that vGPU's queued work o
   assert.equal(a.v.counters.resetsEngine, 1);
   assert.equal(a.v.queues[0].length, 0);
   assert.ok(a.v.counters.workloadsDropped >= 1);
+  assert.equal(a.v.sched.active, false, "off the run queue (intel_vgpu_stop_schedule)");
+  // the guest re-initialises the engine: enabling execlists starts scheduling it again
+  const enable = ((GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE) >>> 0;
+  r.gvt.emulateMmioWrite(a.v.id, RING_BASE[0] + RING_MODE, 4, enable);
+  assert.equal(a.v.sched.active, true);
   r.sim.runFor(100 * MS);
   assert.equal(b.drv.inFlight(0), 0, "the other vGPU never notices: all its batches retired");
   assert.equal(b.v.counters.workloadsDropped, 0);

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { addVgpu, gvtRig, MiB } from "./gvt_util.ts";
-import { csGpr, FENCE_REG_GEN6_LO, GTT_OFFSET, RING_BASE, RING_ELSP } from "../core/hw/regs.ts";
+import { FENCE_REG_GEN6_LO, GTT_OFFSET, RING_BASE, RING_ELSP } from "../core/hw/regs.ts";
+import { registerOffset } from "../core/hw/regdefs.ts";
+
+const CACHE_MODE_1 = registerOffset("CACHE_MODE_1");
 import {
   emitBatchBufferEnd,
   emitBatchBufferStart,
@@ -54,14 +57,14 @@ const kind = (res: ScanResult) => res.violation < 0 ? "ok" : VIOLATION_KINDS[res
 Deno.test("scanner: a well-formed ring with a GGTT batch is accepted, shadowed and patched", async () => {
   const { r, v, base, scan } = await setup();
   const res = scan((o) => {
-    let i = emitLri(o, 0, csGpr(0, 1), 5);
+    let i = emitLri(o, 0, CACHE_MODE_1, 5);
     i = emitStoreDataImm(o, i, base + 0x40, 7, true);
     i = emitPipeControl(o, i, 0, base + 0x80, 1, true, false);
     i = emitBatchBufferStart(o, i, base + 0x4000, false);
     i = emitUserInterrupt(o, i);
     return emitNoop(o, i);
   }, (b) => {
-    let i = emitLri(b, 0, csGpr(0, 2), 9);
+    let i = emitLri(b, 0, CACHE_MODE_1, 9);
     i = emitStoreDataImm(b, i, base + 0x44, 8, true);
     return emitBatchBufferEnd(b, i);
   });
@@ -141,7 +144,7 @@ Deno.test("scanner: unknown commands, batch nesting, PPGTT batches only when ena
   const { base, scan, write } = await setup();
   assert.equal(kind(scan((o) => ((o[0] = 0xdeadbeef), (o[1] = 0), 2))), "unknown_command");
   const bb2 = new Uint32Array(16);
-  write(BB2_GFN, bb2, emitBatchBufferEnd(bb2, emitLri(bb2, 0, csGpr(0, 3), 1)));
+  write(BB2_GFN, bb2, emitBatchBufferEnd(bb2, emitLri(bb2, 0, CACHE_MODE_1, 1)));
   assert.equal(
     kind(scan((o) => emitNoop(o, emitBatchBufferStart(o, 0, base + 0x4000, false, true)))),
     "batch_depth",

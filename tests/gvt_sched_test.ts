@@ -22,14 +22,14 @@ Deno.test("sched gvt: weights 4 and 2 get 2:1 render time over each 1 s window (
   assert.equal(r.gvt.checkInvariants(), 0);
 });
 
-Deno.test("sched gvt: a new vGPU has start-up priority; weights change at run time (next 1 s stage)", async () => {
+Deno.test("sched gvt: the newest vGPU joins at the LRU head with start-up priority (sched_policy.c tbs_sched_start_schedule); weights change at run time (next 1 s stage)", async () => {
   const r = await gvtRig({ scheduler: { policy: "gvt", params: { startup: 300 * MS } } });
   const a = addGuest(r, { vm: "a", weight: 4 }, { engines: [0] });
   const b = addGuest(r, { vm: "b", weight: 4 }, { engines: [0] });
   alwaysBusy(r.sim, a.drv);
   alwaysBusy(r.sim, b.drv);
   const [[ta, tb]] = windows(r.sim, [a.v, b.v], 0, 250 * MS, 1);
-  assert.ok(tb < 0.05 * ta, `during start-up priority the first vGPU dominates: ${ta} vs ${tb}`);
+  assert.ok(ta < 0.05 * tb, `during start-up priority the newest vGPU dominates: ${ta} vs ${tb}`);
   r.sim.runUntil(SEC);
   r.gvt.setWeight(b.v.id, 12);
   const ws = windows(r.sim, [a.v, b.v], 2 * SEC, SEC, 1);

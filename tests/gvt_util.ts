@@ -10,7 +10,8 @@ import { isLoadError, loadBackend } from "../core/mpt/loader.ts";
 import { MptGate } from "../core/mpt/gate.ts";
 import { GuestDriver } from "../core/guest/driver.ts";
 import type { HostSpec, SchedulerSpec } from "../core/scenario.ts";
-import { BUILTIN_TYPES } from "../core/vgpu_types.ts";
+import { builtinTypes } from "../core/vgpu_types.ts";
+import { DEFAULT_PLATFORM, platformOf } from "../core/hw/platform.ts";
 import { type CreateVgpuParams, Gvt, type GvtConfig, isCreateError } from "../core/gvt/vgpu.ts";
 import type { Vgpu } from "../core/gvt/vgpu_state.ts";
 import type { MixCounts } from "../core/cmd/batch.ts";
@@ -60,11 +61,13 @@ export async function gvtRig(
 ): Promise<GvtRig> {
   const sim = new Sim(11);
   const host = hostSpec(opts.host);
+  const platform = platformOf(host.gpu) ?? DEFAULT_PLATFORM;
   const gpu = new Gpu(sim, {
     aperture: host.aperture,
     ggtt: host.ggtt,
     fences: host.fences,
     hostMemoryBytes: opts.hostMemory ?? 2048 * MiB,
+    platform,
   });
   const ctx = new SimBackendContext(sim);
   const loaded = await loadBackend(opts.backend ?? "kvm", ctx);
@@ -73,7 +76,7 @@ export async function gvtRig(
   const gate = new MptGate(sim, loaded.backend, loaded.label, [], { charged: ctx });
   const gvt = new Gvt(sim, gpu, gate, {
     host,
-    types: BUILTIN_TYPES,
+    types: builtinTypes(platform.typePrefix),
     scheduler: opts.scheduler ?? { policy: "gvt", params: {} },
     ...opts.config,
   });
@@ -86,7 +89,8 @@ export function addVgpu(r: GvtRig, p: Partial<CreateVgpuParams> & { vm: string }
   const id = r.gvt.nextVgpuId();
   const mem = new GuestMemory(r.gpu.memory, id, memory);
   r.ctx.setGuestMemory(id, mem);
-  const v = r.gvt.createVgpu({ type: "V5_4", vcpus: 2, memory, owner: id, ...p });
+  const type = `${r.gpu.config.platform.typePrefix}_4`;
+  const v = r.gvt.createVgpu({ type, vcpus: 2, memory, owner: id, ...p });
   if (isCreateError(v)) throw new Error(v.message);
   r.mems.set(v.id, mem);
   return v;

@@ -32,7 +32,7 @@ Deno.test("vgpu: creation allocates disjoint slices and fences; numbers update; 
   assert.equal(r.gvt.destroyVgpu(a.id), true);
   assert.equal(avail(r).V5_4, 2);
   assert.equal(r.gate.isAttached(1), false);
-  const c = addVgpu(r, { vm: "c", type: "V4_4" }); // gen8 alias
+  const c = addVgpu(r, { vm: "c", type: "GVTg_V5_4" }); // mdev type name
   assert.equal(c.id, 1, "lowest free id reused");
 });
 

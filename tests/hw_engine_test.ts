@@ -79,11 +79,8 @@ Deno.test("engine: ring + GGTT batch executes stores, LRI/SRM, PIPE_CONTROL, bli
   submit(gpu, RCS, [ctx.descLo, 0x11]);
   assert.ok(gpu.engineBusy(RCS));
   assert.equal(gpu.mmioRead32(RING_BASE[RCS] + RING_EXECLIST_STATUS_HI), 0x11);
-  // Memory effects are visible at submission.
-  assert.equal(readGgtt(gpu, DATA), 0xabcd);
-  assert.equal(readGgtt(gpu, DATA + 8), 0x5555);
-  assert.equal(readGgtt(gpu, DATA + 16), 0x77);
-  assert.equal(readGgtt(gpu, DATA + 24), 0x99);
+  // Nothing is visible at submission: effects come at their commands' completion instants.
+  assert.equal(readGgtt(gpu, DATA), 0);
   assert.equal(csb(gpu, RCS, 0)[0], GEN8_CTX_STATUS_IDLE_ACTIVE);
   const names = [
     "MI_BATCH_BUFFER_START",
@@ -102,6 +99,10 @@ Deno.test("engine: ring + GGTT batch executes stores, LRI/SRM, PIPE_CONTROL, bli
     names.reduce((a, n) => a + COMMANDS[ID[n as keyof typeof ID]]?.cost, 0);
   sim.run();
   assert.equal(sim.now, expected);
+  assert.equal(readGgtt(gpu, DATA), 0xabcd);
+  assert.equal(readGgtt(gpu, DATA + 8), 0x5555);
+  assert.equal(readGgtt(gpu, DATA + 16), 0x77);
+  assert.equal(readGgtt(gpu, DATA + 24), 0x99);
   assert.equal(gpu.engineBusy(RCS), false);
   assert.deepEqual(csb(gpu, RCS, 1), [
     GEN8_CTX_STATUS_ACTIVE_IDLE | GEN8_CTX_STATUS_COMPLETE,
@@ -132,12 +133,13 @@ Deno.test("engine: ring + GGTT batch executes stores, LRI/SRM, PIPE_CONTROL, bli
     }),
   );
   submit(gpu, BCS, [bctx.descLo, 0x22]);
+  assert.equal(readGgtt(gpu, DATA + 0x2000), 0);
+  sim.run();
   for (let i = 0; i < 64; i++) assert.equal(readGgtt(gpu, DATA + 0x2000 + 4 * i), 0x1000 + i);
   assert.equal(readGgtt(gpu, DATA + 0x3000 + 64 + 8), 0xfeedf00d);
   assert.equal(readGgtt(gpu, DATA + 0x3000 + 64 + 4), 0);
   assert.equal(readGgtt(gpu, DATA + 0x3000 + 64 + 24), 0);
   assert.equal(readGgtt(gpu, DATA + 32), 9);
-  sim.run();
   assert.equal(gpu.counters().blitBytes, 256 + 16);
 });
 

@@ -24,6 +24,14 @@ class LogPort implements DriverPort {
   bind(w: Waker): void {
     this.waker = w;
   }
+  /** Start-up time still to come (the first `ready` pays it). */
+  bootNs = 0;
+  ready(): number {
+    const t = this.bootNs;
+    if (t > 0) this.log.push(`${this.sim.now} boot`);
+    this.bootNs = 0;
+    return t;
+  }
   submitBatch(engine: number, m: Readonly<MixCounts>): number {
     this.log.push(`${this.sim.now} batch ${engine} ${m.draw}/${m.store}`);
     return 10 * US;
@@ -62,9 +70,10 @@ class LogPort implements DriverPort {
   }
 }
 
-function run(body: WorkloadOp[], until: number, seed = 1) {
+function run(body: WorkloadOp[], until: number, seed = 1, bootNs = 0) {
   const sim = new Sim(seed);
   const port = new LogPort(sim);
+  port.bootNs = bootNs;
   const spec: WorkloadSpec = { name: "w", body, loc };
   const r = new WorkloadRunner(sim, spec, port, sim.streams.stream("w"));
   r.spawn();
@@ -88,6 +97,19 @@ Deno.test("runner: ops in order with their time; WAIT resumes on wake", () => {
   assert.equal(r.finished, true);
   assert.equal(r.counters.batches, 1);
   assert.equal(r.counters.misbehaviours, 1);
+});
+
+Deno.test("runner: a driver that must start first delays the step, which then runs whole", () => {
+  const { port } = run(
+    [
+      { op: "batch", engine: "rcs", mix, loc },
+      { op: "flip", loc },
+    ],
+    10 * MS,
+    1,
+    3 * MS,
+  );
+  assert.deepEqual(port.log, ["0 boot", "3000000 batch 0 1/2", "3010000 flip"]);
 });
 
 Deno.test("runner: repeat N, every period (with overrun), nested", () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { MS, Sim } from "../core/sim/sim.ts";
 import { Gpu, gpuConfigFromHost } from "../core/hw/gpu.ts";
-import { cmdId } from "../core/cmd/table.ts";
+import { cmdId, cmdLength, COMMANDS, decode } from "../core/cmd/table.ts";
+import { buildBatch, type MixCounts } from "../core/cmd/batch.ts";
 import { runNative, startNative } from "../core/native/driver.ts";
 import type { Dist, WorkloadOp, WorkloadSpec } from "../core/scenario.ts";
 import { BCS, RCS, VCS, VECS } from "../core/hw/regs.ts";
@@ -94,6 +95,62 @@ Deno.test("native golden: exact counts, stores landed, blits copied, interrupts 
   assert.ok(r.vblanks >= 5);
   for (const e of r.engines) assert.ok(e.utilization > 0 && e.utilization < 1, e.name);
   assert.equal(r.commands, Object.values(by).reduce((a, b) => a + b, 0));
+});
+
+/** Summed default cost (ns) of the commands in `dwords` on `engine`. */
+function streamCost(dwords: Uint32Array, engine: number): number {
+  let ns = 0;
+  for (let i = 0; i < dwords.length;) {
+    const id = decode(dwords[i], engine);
+    ns += COMMANDS[id].cost;
+    i += cmdLength(id, dwords[i]);
+  }
+  return ns;
+}
+
+Deno.test("native golden: a breadcrumb is visible when its command completes, flips after it", () => {
+  const { sim, gpu: g } = gpu();
+  const run = startNative(sim, g, [golden]);
+  const client = run.driver.clients[0];
+  // The first request on RCS: ARB_ON_OFF, BATCH_BUFFER_START, the batch, then the breadcrumb
+  // PIPE_CONTROL; it runs from t = 0 after the context restore.
+  const m: MixCounts = { draw: 10, store: 3, lri: 2, media: 1, compute: 1, blit: 0 };
+  const opts = { storeAddr: () => 0, storeValue: () => 0, ggtt: false, blitSrc: 0, blitDst: 0 };
+  const bb = new Uint32Array(4096);
+  const n = buildBatch(m, RCS, { ...opts, blitPitch: 0, blitWidth: 0, blitHeight: 0 }, bb, 0);
+  const ring = ["MI_ARB_ON_OFF", "MI_BATCH_BUFFER_START", "PIPE_CONTROL"];
+  const seen = g.config.contextSwitchNs + streamCost(bb.subarray(0, n), RCS) +
+    ring.reduce((a, name) => a + COMMANDS[cmdId(name)].cost, 0);
+  sim.runUntil(seen - 1);
+  assert.equal(client.completedSeqno(RCS), 0, "not before the breadcrumb completes");
+  sim.runUntil(seen);
+  assert.equal(client.completedSeqno(RCS), 1);
+  // Every flip is written only once all four engines finished the frame's batches.
+  let flips = 0;
+  while (sim.step() && !run.runners[0].finished) {
+    if (run.driver.flipsRequested > flips) {
+      flips = run.driver.flipsRequested;
+      for (let e = 0; e < 4; e++) assert.equal(client.completedSeqno(e), flips, `engine ${e}`);
+    }
+  }
+  assert.equal(flips, 5);
+});
+
+Deno.test("native: a flip right after a batch waits for the batch's completion", () => {
+  const { sim, gpu: g } = gpu();
+  const w: WorkloadSpec = {
+    name: "f",
+    loc,
+    body: [{ op: "batch", engine: "rcs", mix: mix({ draw: 20 }), loc }, { op: "flip", loc }],
+  };
+  const run = startNative(sim, g, [w]);
+  const client = run.driver.clients[0];
+  while (client.completedSeqno(RCS) === 0 && sim.step()) {
+    assert.equal(run.driver.flipsRequested, 0, `flip written at ${sim.now} before completion`);
+  }
+  sim.runUntil(sim.now + 20 * MS);
+  assert.equal(run.driver.flipsRequested, 1);
+  assert.equal(run.result().frames, 1);
 });
 
 function randomWorkload(): WorkloadSpec {
@@ -218,5 +275,5 @@ Deno.test("native: gpuConfigFromHost carries the scenario's host section", () =>
   assert.equal(g.fenceCount, 16);
   assert.equal(g.display.period, 33_333_333);
   assert.equal(g.execlists.present, 0b11);
-  assert.equal(g.streamer.costs[cmdId("3DPRIMITIVE")], 5000);
+  assert.equal(g.commandCosts[cmdId("3DPRIMITIVE")], 5000);
 });

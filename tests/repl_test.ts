@@ -244,8 +244,10 @@ Deno.test("repl: watches are evaluated after each run and step", async () => {
   );
   const out = (await s.exec("run 100ms")).split("\n");
   assert.equal(out.length, 3);
+  // weights.gvt keeps upstream's start-up priority: in the first 100 ms the newest vGPU,
+  // light, holds the engine and heavy gets next to nothing.
   const share = Number(/= ([\d.]+)$/.exec(out[1])![1]);
-  assert.ok(share > 0.2 && share < 0.9, `share ${share}`);
+  assert.ok(share >= 0 && share < 0.2, `share ${share}`);
   assert.match(out[2], /^ {2}throughput\(light\) \* 2 = [\d.]+$/);
   assert.match(await s.exec("step"), /\n {2}share\(heavy, rcs\) = /);
   assert.equal(await s.exec("watch"), "1: share(heavy, rcs)\n2: throughput(light) * 2");

@@ -1,11 +1,14 @@
 /**
  * Every scenario in scenarios/ runs end to end through `gvtsim run`'s entry point and all
- * its expectations pass, and its results match docs/results.schema.json; one of them twice, to
- * show runs are byte-identical.
+ * its expectations pass, its results match docs/results.schema.json, and its trace passes the
+ * timing guards (tests/timing_guard.ts: no latency shorter than its own execution, no flip
+ * before its work completed); one of them twice, to show runs are byte-identical.
  */
 import assert from "node:assert/strict";
 import { runScenario } from "../cli/run.ts";
+import type { TraceEvent } from "../cli/trace.ts";
 import { schemaErrors } from "./results_schema.ts";
+import { checkTiming } from "./timing_guard.ts";
 
 const dir = new URL("../scenarios/", import.meta.url);
 const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".gvt")).map((e) => e.name)
@@ -14,16 +17,24 @@ const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".gvt")).
 for (const name of files) {
   Deno.test(`scenario ${name} runs and its expectations pass`, async () => {
     let text = "";
-    const r = await runScenario(new URL(name, dir).pathname, {
-      out: (s) => void (text += s),
-      err: (s) => void (text += s),
-      progress: false,
-    });
-    assert.equal(r.code, 0, text);
-    assert.ok(r.results && r.results.vms.length > 0);
-    assert.deepEqual(schemaErrors(r.results), [], "results match docs/results.schema.json");
-    for (const e of r.results!.expectations) {
-      assert.ok(e.pass, `${e.file}:${e.line} ${e.text}: ${e.actual}`);
+    const trace = await Deno.makeTempFile({ suffix: ".trace.json" });
+    try {
+      const r = await runScenario(new URL(name, dir).pathname, {
+        out: (s) => void (text += s),
+        err: (s) => void (text += s),
+        progress: false,
+        trace,
+      });
+      assert.equal(r.code, 0, text);
+      assert.ok(r.results && r.results.vms.length > 0);
+      assert.deepEqual(schemaErrors(r.results), [], "results match docs/results.schema.json");
+      for (const e of r.results!.expectations) {
+        assert.ok(e.pass, `${e.file}:${e.line} ${e.text}: ${e.actual}`);
+      }
+      const events = JSON.parse(await Deno.readTextFile(trace)).traceEvents as TraceEvent[];
+      assert.ok(checkTiming(events, r.results!).latencies > 0, "the run completed work");
+    } finally {
+      await Deno.remove(trace);
     }
   });
 }

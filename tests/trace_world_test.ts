@@ -59,7 +59,7 @@ Deno.test("trace world: parses, processes per VM and the GPU, engine and driver 
   assert.equal(demo.other.droppedRecords, 0);
   assert.equal(demo.other.scenario, "demo");
   assert.equal(procName(GPU_PID), "GPU");
-  ["game", "encoder", "desktop", "intruder"].forEach((n, i) => assert.equal(procName(i + 1), n));
+  ["encoder", "desktop", "game", "intruder"].forEach((n, i) => assert.equal(procName(i + 1), n));
   for (let pid = 0; pid <= 4; pid++) {
     ["RCS", "BCS", "VCS", "VECS"].forEach((n, tid) => assert.equal(threadName(pid, tid), n));
   }
@@ -88,7 +88,7 @@ Deno.test("trace world: workload slices in microseconds on VM and GPU engine thr
   for (const e of gpuSide) assert.ok(["game", "encoder", "desktop", "intruder"].includes(e.name));
   // Microseconds: the game renders at 60 fps, so its render slices are 16.7 ms = 16 667 us
   // apart on average, and one lasts well under a frame.
-  const game = vmSide.filter((e) => e.pid === 1 && e.tid === 0);
+  const game = vmSide.filter((e) => e.pid === 3 && e.tid === 0);
   const period = (game[game.length - 1].ts! - game[0].ts!) / (game.length - 1);
   assert.ok(period > 15_000 && period < 18_500, `frame period ${period} us`);
   assert.ok(game.every((e) => e.dur! < 16_667));
@@ -204,11 +204,11 @@ Deno.test("trace world: resets and plugin errors are instants", async () => {
     await Deno.writeTextFile(path, text);
     const { events } = await tracedRun(path, 4e8);
     const reset = events.filter((e) => e.ph === "i" && e.cat === "reset");
-    assert.ok(reset.some((e) => e.pid === 3 && e.name === "reset dmlr"), "desktop's FLR");
+    assert.ok(reset.some((e) => e.pid === 2 && e.name === "reset dmlr"), "desktop's FLR");
     const errs = events.filter((e) => e.ph === "i" && e.cat === "plugin");
     assert.equal(errs.length, 2);
     for (const e of errs) {
-      assert.equal(e.pid, 1);
+      assert.equal(e.pid, 3);
       assert.equal(e.name, "plugin error injectMsi");
       assert.ok(e.ts! >= 250_000);
     }

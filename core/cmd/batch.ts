@@ -10,7 +10,8 @@
  * are ignored ({@link batchLength} gives the exact size first).
  */
 
-import { BCS, csGpr, RCS, VCS, VECS } from "../hw/regs.ts";
+import { registerOffset } from "../hw/regdefs.ts";
+import { BCS, RCS, VCS, VECS } from "../hw/regs.ts";
 import {
   emit3dPrimitive,
   emitArbOnOff,
@@ -75,15 +76,34 @@ export interface BatchOptions {
   blitWidth: number;
   /** Blit height in rows. */
   blitHeight: number;
-  /** Register written by register load `i` (default: the engine's CS_GPR(i mod 16)). */
+  /** Register written by register load `i` (default: {@link defaultLriReg}). */
   lriReg?(i: number): number;
   /** Value of register load `i` (default: i). */
   lriValue?(i: number): number;
 }
 
-/** The register the default register loads write: CS_GPR(i mod 16) of the engine. */
+/**
+ * Registers the default register loads cycle through, per engine: ones every modelled
+ * platform lets commands write (core/hw/registers/): the indirect-draw parameters
+ * GEN7_3DPRIM_* on the render engine, BCS_SWCTRL on the blitter, RING_SYNC_0/1 of the
+ * engine elsewhere. (CS_GPR, which user space also loads, is whitelisted on Broxton only.)
+ */
+export const DEFAULT_LRI_REGS: readonly (readonly number[])[] = [
+  [
+    "GEN7_3DPRIM_START_VERTEX",
+    "GEN7_3DPRIM_VERTEX_COUNT",
+    "GEN7_3DPRIM_INSTANCE_COUNT",
+    "GEN7_3DPRIM_START_INSTANCE",
+  ],
+  ["BCS_SWCTRL"],
+  ["VCS_RING_SYNC_0", "VCS_RING_SYNC_1"],
+  ["VECS_RING_SYNC_0", "VECS_RING_SYNC_1"],
+].map((names) => names.map(registerOffset));
+
+/** The register default register load `i` of an engine writes. */
 export function defaultLriReg(engine: number, i: number): number {
-  return csGpr(engine, i & 15);
+  const regs = DEFAULT_LRI_REGS[engine];
+  return regs[i % regs.length];
 }
 
 const ID3 = {

@@ -403,3 +403,50 @@ export function emitConditionalBatchBufferEnd(
   out[o + 3] = hi(gma);
   return o + 4;
 }
+
+/** MI_LOAD_REGISTER_MEM (gen8, 4 dwords): load register `reg` from `gma`. */
+export function emitLoadRegisterMem(
+  out: Uint32Array,
+  o: number,
+  reg: number,
+  gma: number,
+  ggtt: boolean,
+): number {
+  out[o] = header(ID.MI_LOAD_REGISTER_MEM, 4, ggtt ? MI_USE_GGTT : 0);
+  out[o + 1] = reg >>> 0;
+  out[o + 2] = lo(gma) & ~3;
+  out[o + 3] = hi(gma);
+  return o + 4;
+}
+
+/** MI_LOAD_REGISTER_REG (3 dwords): copy register `src` to register `dst`. */
+export function emitLoadRegisterReg(out: Uint32Array, o: number, src: number, dst: number): number {
+  out[o] = header(ID.MI_LOAD_REGISTER_REG, 3);
+  out[o + 1] = src >>> 0;
+  out[o + 2] = dst >>> 0;
+  return o + 3;
+}
+
+/** MI_ATOMIC (MI_OP_2F, 3 dwords): a dword atomic operation `op` on `gma` (GGTT if `ggtt`). */
+export function emitAtomic(
+  out: Uint32Array,
+  o: number,
+  gma: number,
+  op: number,
+  ggtt: boolean,
+): number {
+  out[o] = header(ID.MI_ATOMIC, 3, (ggtt ? MI_USE_GGTT : 0) | ((op & 0xff) << 8));
+  out[o + 1] = lo(gma) & ~3;
+  out[o + 2] = hi(gma) & 0xffff;
+  return o + 3;
+}
+
+/** MI_OP_2E, MI_MEM_TO_MEM (rejected, 5 dwords): copy a dword from `src` to `dst`. */
+export function emitMemToMem(out: Uint32Array, o: number, dst: number, src: number): number {
+  out[o] = header(ID.MI_OP_2E, 5);
+  out[o + 1] = lo(dst) & ~3;
+  out[o + 2] = hi(dst);
+  out[o + 3] = lo(src) & ~3;
+  out[o + 4] = hi(src);
+  return o + 5;
+}

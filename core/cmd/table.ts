@@ -99,7 +99,8 @@ export const X_NONE = 0,
   X_UPDATE_GTT = 15,
   X_COND_BB_END = 16,
   X_REPORT_PERF = 17,
-  X_SEMAPHORE_WAIT = 18;
+  X_SEMAPHORE_WAIT = 18,
+  X_ATOMIC = 19;
 
 /** One command definition. */
 export interface CmdInfo {
@@ -309,8 +310,17 @@ const SPECS: Spec[] = [
     validLen: 4,
   }),
   mi("MI_STORE_URM_MEM", 0x2d, 0, R_RCS, 8, KIND_CONTROL, X_NONE, 60, { addr: [2] }),
-  mi("MI_OP_2E", 0x2e, VF, R_ALL, 8, KIND_CONTROL, X_NONE, 60, { addr: [1, 3], validLen: 5 }),
-  mi("MI_OP_2F", 0x2f, 0, R_ALL, 8, KIND_CONTROL, X_NONE, 60, { addr: [1] }),
+  // MI_MEM_TO_MEM: always rejected (cmd_parser.c cmd_handler_mi_op_2e).
+  mi("MI_OP_2E", 0x2e, VF | REJ, R_ALL, 8, KIND_CONTROL, X_NONE, 60, {
+    addr: [1, 3],
+    validLen: 5,
+  }),
+  // MI_ATOMIC: its address is audited when it uses the GGTT (cmd_handler_mi_op_2f).
+  mi("MI_OP_2F", 0x2f, F_MEM_WRITE, R_ALL, 8, KIND_STORE, X_ATOMIC, 60, {
+    addr: [1],
+    ggttDw: 0,
+    ggttMask: MI_USE_GGTT,
+  }),
   mi("MI_BATCH_BUFFER_START", 0x31, F_IP_ADVANCE_CUSTOM, R_ALL, 8, KIND_CONTROL, X_BB_START, 50, {
     addr: [1],
   }),
@@ -633,6 +643,10 @@ export const ID = {
   MI_STORE_DATA_INDEX: must("MI_STORE_DATA_INDEX"),
   MI_CLFLUSH: must("MI_CLFLUSH"),
   MI_CONDITIONAL_BATCH_BUFFER_END: must("MI_CONDITIONAL_BATCH_BUFFER_END"),
+  MI_LOAD_REGISTER_MEM: must("MI_LOAD_REGISTER_MEM"),
+  MI_LOAD_REGISTER_REG: must("MI_LOAD_REGISTER_REG"),
+  MI_OP_2E: must("MI_OP_2E"),
+  MI_ATOMIC: must("MI_OP_2F"),
 } as const;
 
 /** Engine id (0..3) to its R_* bit. */

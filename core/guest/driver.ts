@@ -198,6 +198,7 @@ export class EngineState {
   readonly inflightObj: (GfxObject | null)[];
   head = 0; // ring of in-flight requests
   count = 0;
+  submittedCount = 0; // in-flight requests whose ELSP write happened (their latency runs)
   constructor(cap: number) {
     this.inflightSeq = new Float64Array(cap);
     this.inflightTime = new Float64Array(cap);
@@ -296,6 +297,9 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private readonly fb: GfxObject[] = [];
   private fbIndex = 0;
   private flipPending = false;
+  /** A flip waits for the requests in flight when it was asked for (its fence). */
+  private flipQueued = false;
+  private readonly flipFence = new Float64Array(NUM_ENGINES);
   private blitSrc: GfxObject | null = null;
   private blitDst: GfxObject | null = null;
   private apNext = 0;
@@ -578,6 +582,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.spareGfn = -1;
     this.vaNext = PPGTT_HEAP;
     this.flipPending = false;
+    this.flipQueued = false;
     this.msiPending = false;
     this.msiEnabled = false;
     this.deferredEngine = -1;
@@ -748,7 +753,6 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.ringWrite(s, st, n);
     const slot = (s.head + s.count) % this.maxInFlight;
     s.inflightSeq[slot] = seq;
-    s.inflightTime[slot] = this.sim.now;
     s.inflightObj[slot] = obj;
     s.count++;
     this.metrics.submitted[e]++;
@@ -778,6 +782,11 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.wr(elsp, s.descHi);
     this.wr(elsp, s.descLo);
     if (this.tracer !== null) this.tracer.submitEnd(this.id, e);
+    // Latency runs from the ELSP write that hands a request to the GPU.
+    for (let k = s.submittedCount; k < s.count; k++) {
+      s.inflightTime[(s.head + k) % this.maxInFlight] = this.sim.now;
+    }
+    s.submittedCount = s.count;
     s.submittedTail = s.tail;
     s.elspOut++;
     this.metrics.elspSubmits[e]++;
@@ -811,6 +820,11 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.waker = waker;
   }
 
+  /** Boots the driver on first use and after a device reset; 0 once it is up. */
+  ready(): number {
+    return this.boot();
+  }
+
   /** Builds a batch of `mix` for engine `e`, writes it to memory and submits it. */
   submitBatch(e: number, mix: Readonly<MixCounts>): number {
     const b = this.boot();
@@ -834,16 +848,40 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     return b + this.spent();
   }
 
-  /** Arms a page flip to the other framebuffer (completes at the next vblank). */
+  /**
+   * Flips to the other framebuffer once the requests in flight now (the rendering of that
+   * frame) have completed, as i915 waits for a framebuffer's fences before the plane update;
+   * the frame shows at the vblank after the surface write.
+   */
   flip(): number {
     const b = this.boot();
     if (this.state !== "running") return b + IDLE_NS;
     this.port.takeCost();
     this.fbIndex ^= 1;
+    this.metrics.flipsRequested++;
+    if (this.idle(-1)) this.commitFlip();
+    else {
+      for (let e = 0; e < NUM_ENGINES; e++) this.flipFence[e] = this.eng[e]?.seqno ?? 0;
+      this.flipQueued = true;
+    }
+    return b + this.spent();
+  }
+
+  /** Writes the plane's surface: the flip completes at the next vblank. */
+  private commitFlip(): void {
+    this.flipQueued = false;
     this.wr(DSPSURF_A, this.fb[this.fbIndex].gma);
     this.flipPending = true;
-    this.metrics.flipsRequested++;
-    return b + this.spent();
+    if (this.tracer !== null) this.tracer.guestFlip(this.id);
+  }
+
+  /** True once every request the queued flip waits for has retired. */
+  private flipFenceDone(): boolean {
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      const s = this.eng[e];
+      if (s !== null && s.count > 0 && s.inflightSeq[s.head] <= this.flipFence[e]) return false;
+    }
+    return true;
   }
 
   /** Waits until `engine` (or all engines, -1) has no request in flight. */
@@ -1128,12 +1166,14 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
         const lat = now - s.inflightTime[s.head];
         this.metrics.latency[e].record(lat);
         this.metrics.latencyAll.record(lat);
+        this.metrics.completions.push2(now, lat);
         this.metrics.completed[e]++;
         const obj = s.inflightObj[s.head];
         if (obj !== null) this.releaseBatch(obj);
         s.inflightObj[s.head] = null;
         s.head = (s.head + 1) % this.maxInFlight;
         s.count--;
+        if (s.submittedCount > 0) s.submittedCount--;
         s.retired = hw;
       }
       s.elspOut = Math.max(0, s.elspOut - this.csbFreed[e]);
@@ -1145,8 +1185,10 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       if (this.flipPending) {
         this.flipPending = false;
         this.metrics.frames++;
+        this.metrics.frameTimes.push(now);
       }
     }
+    if (this.flipQueued && this.flipFenceDone()) this.commitFlip();
     if (this.waiting === W_SPACE) {
       const e = this.deferredEngine;
       const s = this.eng[e]!;

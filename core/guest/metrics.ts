@@ -4,6 +4,7 @@
  */
 
 import { NUM_ENGINES } from "../hw/regs.ts";
+import { Samples } from "../metrics/samples.ts";
 
 /** Most latency samples kept for exact percentiles (the histogram keeps counting). */
 export const MAX_LATENCY_SAMPLES = 1 << 18;
@@ -57,6 +58,15 @@ export class LatencyStats {
     const rank = Math.min(this.kept - 1, Math.max(0, Math.ceil((p / 100) * this.kept) - 1));
     return s[rank];
   }
+
+  /** Several percentiles (0..100, nearest rank) with one sort; zeros when empty. */
+  quantiles(ps: readonly number[]): number[] {
+    if (this.kept === 0) return ps.map(() => 0);
+    const s = this.samples.slice(0, this.kept).sort();
+    return ps.map((p) =>
+      s[Math.min(this.kept - 1, Math.max(0, Math.ceil((p / 100) * this.kept) - 1))]
+    );
+  }
 }
 
 /** What one guest driver counted. */
@@ -69,6 +79,10 @@ export class GuestMetrics {
   readonly latency: LatencyStats[] = Array.from({ length: NUM_ENGINES }, () => new LatencyStats());
   /** Submission latency over all engines. */
   readonly latencyAll: LatencyStats = new LatencyStats();
+  /** Every completion the driver observed as a (time, latency) pair (ns), for windows. */
+  readonly completions: Samples = new Samples();
+  /** Time of every frame shown (ns), for windows. */
+  readonly frameTimes: Samples = new Samples();
   /** ELSP submissions (4 dword writes each) per engine. */
   readonly elspSubmits: Float64Array = new Float64Array(NUM_ENGINES);
   /** Flips requested. */

@@ -5,6 +5,8 @@
  * (`"mmio.elsp": 12`) for the results.
  */
 
+import { Samples } from "../metrics/samples.ts";
+
 /** Register classes MMIO traps are counted by. */
 export const TRAP_CLASSES = [
   "default",
@@ -35,19 +37,34 @@ export const TC: { readonly [K in TrapClass]: number } = Object.fromEntries(
 /** Kinds of rejected MMIO accesses. */
 export const MMIO_ERROR_KINDS = ["size", "align", "range", "fence_oob"] as const;
 
-/** Scanner violation kinds. */
-export const VIOLATION_KINDS = [
-  "unknown_command",
-  "rejected_command",
-  "register",
-  "address",
-  "batch_depth",
-  "ring_range",
-  "context_read",
-  "ring_overrun",
+/**
+ * Why a submission or a command was refused, with the errno upstream returns for it. The
+ * errno decides the consequence (gvt/gvt.h `vgpu_is_vm_unhealthy`): -EBADRQC (a bad
+ * command) and -EFAULT (a bad address) put the vGPU in failsafe; anything else (-EINVAL,
+ * -EPERM) fails only that submission or workload.
+ */
+export const VIOLATION_TABLE = [
+  { kind: "unknown_command", errno: "EBADRQC" }, // cmd_parser.c cmd_parser_exec
+  { kind: "rejected_command", errno: "EBADRQC" }, // cmd_parser.c unexpected_cmd
+  { kind: "register", errno: "EBADRQC" }, // cmd_parser.c cmd_reg_handler (whitelist)
+  { kind: "address", errno: "EFAULT" }, // cmd_parser.c cmd_address_audit
+  { kind: "batch_depth", errno: "EFAULT" }, // cmd_parser.c cmd_handler_mi_batch_buffer_start
+  { kind: "ring_range", errno: "EINVAL" }, // scheduler.c intel_vgpu_create_workload
+  { kind: "context_read", errno: "EINVAL" }, // scheduler.c intel_vgpu_create_workload
+  { kind: "ring_overrun", errno: "EFAULT" }, // cmd_parser.c command_scan
+  { kind: "register_op", errno: "EPERM" }, // cmd_parser.c cmd_reg_handler (SRM/LRM/LRR)
+  { kind: "invalid_elsp", errno: "EINVAL" }, // execlist.c intel_vgpu_submit_execlist
 ] as const;
 /** One violation kind. */
-export type ViolationKind = typeof VIOLATION_KINDS[number];
+export type ViolationKind = typeof VIOLATION_TABLE[number]["kind"];
+/** Violation kinds in table order (counter indexes). */
+export const VIOLATION_KINDS: readonly ViolationKind[] = VIOLATION_TABLE.map((v) => v.kind);
+
+/** True if violation `kind` puts the vGPU in failsafe (`vgpu_is_vm_unhealthy`). */
+export function violationIsFatal(kind: ViolationKind): boolean {
+  const v = VIOLATION_TABLE.find((x) => x.kind === kind)!;
+  return v.errno === "EBADRQC" || v.errno === "EFAULT";
+}
 
 /** Failsafe reasons (i915 `GVT_FAILSAFE_*`). */
 export const FAILSAFE_REASONS = [
@@ -61,34 +78,6 @@ export type FailsafeReason = typeof FAILSAFE_REASONS[number];
 /** Engines in hardware order. */
 export const N_ENGINES = 4;
 const ENGINE_LABELS = ["rcs", "bcs", "vcs", "vecs"];
-
-/** Growable sample buffer (latencies), allocation-free until it grows. */
-export class Samples {
-  /** Values; only the first `length` are valid. */
-  data = new Float64Array(256);
-  /** Number of samples. */
-  length = 0;
-
-  /** Appends one value. */
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const d = new Float64Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
-    }
-    this.data[this.length++] = v;
-  }
-
-  /** The samples as a fresh array. */
-  toArray(): number[] {
-    return Array.from(this.data.subarray(0, this.length));
-  }
-
-  /** Drops every sample. */
-  clear(): void {
-    this.length = 0;
-  }
-}
 
 /** Counters of one vGPU. */
 export class VgpuCounters {
@@ -152,6 +141,8 @@ export class VgpuCounters {
   readonly completedPerEngine = new Float64Array(N_ENGINES);
   /** Engine busy time of this vGPU's workloads (ns) per engine. */
   readonly busyNs = new Float64Array(N_ENGINES);
+  /** Per engine, each completed workload's execution as a (start, end) pair (ns). */
+  readonly busySpans: Samples[] = Array.from({ length: N_ENGINES }, () => new Samples());
   /** Submission (ELSP) to completion latency samples (ns). */
   readonly latency = new Samples();
   /** Times this vGPU was scheduled in. */

@@ -50,7 +50,7 @@ import {
 import type { Gpu } from "../hw/gpu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
-import { type GvtCounters, VIOLATION_KINDS } from "./counters.ts";
+import { type GvtCounters, VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
 import {
   type CsbSink,
   emulateScheduleIn,
@@ -123,8 +123,11 @@ export interface DispatchDeps {
   costs: DispatchCosts;
   /** Owner tag of a vGPU's VM (for shadow contexts). */
   ownerOf(v: Vgpu): number;
-  /** Drops a workload's vGPU into failsafe after a violation. */
-  guestError(v: Vgpu, detail: string): void;
+  /**
+   * A workload failed before it ran: `kind` is the scanner's violation (null: it could not
+   * be prepared); the mediator decides between failsafe and failing the engine's queue.
+   */
+  guestError(w: Workload, kind: ViolationKind | null, detail: string): void;
 }
 
 const EV_KICK = 0, EV_SUBMIT = 1;
@@ -200,6 +203,7 @@ export class Dispatcher implements EventSink, CsbSink {
     const d = this.d, v = w.vgpu, e = w.engine;
     w.state = WL_PREPARING;
     this.running[e] = w;
+    v.inFlight++;
     const space = v.ppgtt!;
     if (w.mm && !d.ppgtt.pin(space, w.mm)) {
       return this.drop(w, "PPGTT root could not be shadowed");
@@ -213,7 +217,7 @@ export class Dispatcher implements EventSink, CsbSink {
       }
       v.counters.workloadsDropped++;
       this.finish(w, WL_DROPPED);
-      d.guestError(v, w.scan.detail);
+      d.guestError(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
       return false;
     }
     if (!this.shadowContext(w)) return this.drop(w, "guest context not readable");
@@ -244,11 +248,11 @@ export class Dispatcher implements EventSink, CsbSink {
     return true;
   }
 
-  /** Drops a workload that could not be prepared and puts its vGPU in failsafe. */
+  /** Drops a workload that could not be prepared (the mediator decides what follows). */
   private drop(w: Workload, detail: string): boolean {
     w.vgpu.counters.workloadsDropped++;
     this.finish(w, WL_DROPPED);
-    this.d.guestError(w.vgpu, detail);
+    this.d.guestError(w, null, detail);
     return false;
   }
 
@@ -336,6 +340,7 @@ export class Dispatcher implements EventSink, CsbSink {
   private complete(w: Workload, ok: boolean): void {
     const d = this.d, v = w.vgpu, e = w.engine, c = v.counters, now = d.sim.now;
     c.busyNs[e] += now - w.startTime;
+    c.busySpans[e].push2(w.startTime, now);
     if (this.tracer !== null) {
       this.tracer.workloadEnd(
         v.id,
@@ -418,7 +423,10 @@ export class Dispatcher implements EventSink, CsbSink {
       d.ppgtt.putMm(v.ppgtt, w.mm);
       w.mm = null;
     }
-    if (this.running[w.engine] === w) this.running[w.engine] = null;
+    if (this.running[w.engine] === w) {
+      this.running[w.engine] = null;
+      v.inFlight--;
+    }
   }
 
   /** Mirrors a virtual CSB event into the guest's hardware status page, if it set one. */

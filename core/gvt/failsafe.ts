@@ -6,7 +6,8 @@
  * virtual execlist and CSB), full GT (all engines, PPGTT shadows invalidated, engine MMIO
  * below 0x44200 reloaded), device-model level (FLR: additionally destroy every PPGTT mm,
  * point the slices' GGTT entries at scratch, clear fences, reload the whole MMIO snapshot,
- * PVINFO and config space, stop the display, and clear failsafe). Other vGPUs are untouched.
+ * PVINFO and config space, stop the display, and clear failsafe). Every reset stops
+ * scheduling the vGPU until its guest enables execlists again. Other vGPUs are untouched.
  */
 
 import { NUM_ENGINES } from "../hw/regs.ts";
@@ -39,6 +40,8 @@ export interface ResetHost {
   resetDisplay(v: Vgpu): void;
   /** Restores default config space. */
   resetCfg(v: Vgpu): void;
+  /** Takes the vGPU off the scheduler's run queue (`intel_vgpu_stop_schedule`). */
+  stopSchedule(v: Vgpu): void;
 }
 
 /** Drops queued workloads of `engineMask` and marks running ones to be discarded. */
@@ -63,10 +66,14 @@ export function enterFailsafe(h: ResetHost, v: Vgpu, reason: FailsafeReason): vo
   cleanWorkloads(h, v, (1 << NUM_ENGINES) - 1);
 }
 
-/** Resets a vGPU (`intel_gvt_reset_vgpu_locked`). */
+/**
+ * Resets a vGPU (`intel_gvt_reset_vgpu_locked`). Every reset takes it off the run queue;
+ * it rejoins, with fresh start-up priority, when its guest enables execlists again.
+ */
 export function resetVgpu(h: ResetHost, v: Vgpu, kind: ResetKind): void {
   const all = (1 << NUM_ENGINES) - 1;
   const mask = kind === "dmlr" || kind === "gt" || kind === -1 ? all : kind & all;
+  h.stopSchedule(v);
   cleanWorkloads(h, v, mask);
   for (let e = 0; e < NUM_ENGINES; e++) {
     if (!(mask & (1 << e))) continue;

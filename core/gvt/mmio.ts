@@ -56,8 +56,10 @@ export interface MmioHooks {
   readonly irq: VirtualIrq;
   /** Submits the collected ELSP descriptors of an engine. */
   submitExeclist(v: Vgpu, engine: number): void;
-  /** Puts a vGPU in failsafe. */
-  enterFailsafe(v: Vgpu, reason: FailsafeReason): void;
+  /** Puts a vGPU in failsafe, saying why. */
+  enterFailsafe(v: Vgpu, reason: FailsafeReason, detail: string): void;
+  /** Adds a vGPU to the scheduler's run queue (its guest enabled execlists). */
+  startSchedule(v: Vgpu): void;
   /** Resets engines of a vGPU (mask of engine ids) or the whole GT (-1). */
   resetEngines(v: Vgpu, engineMask: number): void;
   /** A g2v notification written to PVINFO. */
@@ -170,6 +172,10 @@ export class MmioEmulator {
     if (offset >= GTT_OFFSET) {
       c.traps[TC.gtt]++;
       if (this.tracer !== null) this.tracer.trap(v.id, TC.gtt, false);
+      if (size !== 4 && size !== 8) {
+        this.reject(v, 0, offset, size, false); // gtt.c emulate_ggtt_mmio_read: 4 or 8 bytes
+        return 0;
+      }
       if (offset % size !== 0) {
         this.reject(v, 1, offset, size, false);
         return 0;
@@ -216,6 +222,10 @@ export class MmioEmulator {
     if (offset >= GTT_OFFSET) {
       c.traps[TC.gtt]++;
       if (this.tracer !== null) this.tracer.trap(v.id, TC.gtt, true);
+      if (size !== 4 && size !== 8) {
+        this.reject(v, 0, offset, size, true); // gtt.c emulate_ggtt_mmio_write: 4 or 8 bytes
+        return;
+      }
       if (offset % size !== 0) {
         this.reject(v, 1, offset, size, true);
         return;

@@ -4,35 +4,36 @@
  * command table; MI_BATCH_BUFFER_START into a privileged (GGTT) batch is followed (second
  * level only from a first-level batch), the batch copied into a host shadow buffer,
  * scanned and the start command patched to the copy. PPGTT batches are scanned in place
- * only when enabled. Register writes by commands must hit whitelisted (CMD_ACCESS)
- * registers, GGTT addresses must lie in the vGPU's slices, some commands are always
- * rejected, MI_USER_INTERRUPT becomes MI_NOOP (delivered at completion) and
- * MI_DISPLAY_FLIP is emulated at completion. The first violation stops the scan.
+ * only when enabled. Each command is judged by the upstream rules of cmd_audit.ts (the
+ * platform's register whitelist, address audits, rejected commands, batch nesting);
+ * MI_USER_INTERRUPT becomes MI_NOOP (delivered at completion) and MI_DISPLAY_FLIP is
+ * emulated at completion. The first violation stops the scan.
  */
 
 import {
   cmdLength,
   COMMANDS,
   decode,
-  F_MEM_WRITE,
-  F_SCAN_REJECT,
   header,
   ID,
-  PIPE_CONTROL_GLOBAL_GTT_IVB,
   X_BB_END,
   X_BB_START,
-  X_BLT_COPY,
-  X_BLT_FILL,
   X_DISPLAY_FLIP,
-  X_FLUSH_DW,
-  X_LRI,
-  X_LRM,
-  X_LRR,
-  X_PIPE_CONTROL,
   X_USER_INTERRUPT,
 } from "../cmd/table.ts";
-import { MMIO_SIZE } from "../hw/regs.ts";
+import type { Platform } from "../hw/platform.ts";
 import type { MptGate } from "../mpt/gate.ts";
+import {
+  auditCommand,
+  type AuditEnv,
+  AuditVerdict,
+  batchTarget,
+  BB_2ND_LEVEL,
+  BB_PPGTT,
+  BUF_BB1,
+  BUF_BB2,
+  BUF_RING,
+} from "./cmd_audit.ts";
 import { VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
 import type { HostBuffer, HostGm } from "./host_gm.ts";
 import { pteFrame } from "./gtt.ts";
@@ -40,34 +41,10 @@ import { LEVEL_PD, LEVEL_PT, type PpgttMm, type ShadowPage } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
 const PAGE = 4096;
-const TWO32 = 4294967296;
-/** Largest surface a command may address (gvt `max_surface_size`, 36 MiB). */
-export const MAX_SURFACE_SIZE = 36 * 1024 * 1024;
+export { MAX_SURFACE_SIZE } from "./cmd_audit.ts";
 /** Largest batch buffer followed (dwords). */
 export const MAX_BATCH_DWORDS = 1 << 20;
-/** MI_BATCH_BUFFER_START dw0: address space PPGTT (gen8). */
-export const BB_PPGTT = 1 << 8;
-/** MI_BATCH_BUFFER_START dw0: second-level batch. */
-export const BB_2ND_LEVEL = 1 << 22;
-/** PIPE_CONTROL dw1: post-sync register write (PIPE_CONTROL_MMIO_WRITE). */
-export const PIPE_CONTROL_MMIO_WRITE = 1 << 23;
-/** PIPE_CONTROL dw1: post-sync operation field (bits 15:14). */
-export const PIPE_CONTROL_POST_SYNC = 3 << 14;
-/** MI_FLUSH_DW dw0: post-sync operation field (bits 15:14). */
-export const MI_FLUSH_DW_POST_SYNC = 3 << 14;
 const NOOP = header(ID.MI_NOOP, 1);
-
-const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2;
-
-/** 1 for commands whose graphics addresses are audited: memory writers, LRM, blits. */
-const AUDITED = Uint8Array.from(
-  COMMANDS,
-  (c) =>
-    (c.flags & F_MEM_WRITE) || c.exec === X_LRM || c.exec === X_BLT_COPY ||
-      c.exec === X_BLT_FILL
-      ? 1
-      : 0,
-);
 
 /** Scanner cost model (ns) and options. */
 export interface ScanOptions {
@@ -107,6 +84,8 @@ export class ScanResult {
   violation: number = -1;
   /** Human-readable detail of the violation. */
   detail = "";
+  /** The upstream function whose rule the violation broke. */
+  rule = "";
 
   /** Clears for reuse. */
   reset(): void {
@@ -118,6 +97,7 @@ export class ScanResult {
     this.costNs = 0;
     this.violation = -1;
     this.detail = "";
+    this.rule = "";
   }
 }
 
@@ -125,28 +105,42 @@ export class ScanResult {
 export type CmdAccessCheck = (offset: number) => boolean;
 
 /** The command scanner. */
-export class Scanner {
+export class Scanner implements AuditEnv {
   private stage = new Uint32Array(4096);
   private readonly page = new Uint8Array(PAGE);
   private readonly pageWords = new Uint32Array(this.page.buffer);
   private res: ScanResult = new ScanResult();
   private vgpu: Vgpu | null = null;
-  private engine = 0;
   private mm: PpgttMm | null = null;
+  private readonly verdict = new AuditVerdict();
+  /** Engine of the scan in progress. */
+  engine = 0;
 
   /**
    * Creates a Scanner.
    * @param gate MPT gate (guest memory reads)
    * @param hostGm host graphics memory for shadow buffers
    * @param cmdAccess the CMD_ACCESS whitelist
+   * @param platform the platform (whitelist and Broadwell rules)
    * @param options options and costs
    */
   constructor(
     private readonly gate: MptGate,
     private readonly hostGm: HostGm,
     private readonly cmdAccess: CmdAccessCheck,
+    readonly platform: Platform,
     readonly options: ScanOptions,
   ) {}
+
+  /** {@inheritDoc AuditEnv.cmdAccessible} */
+  cmdAccessible(offset: number): boolean {
+    return this.cmdAccess(offset);
+  }
+
+  /** {@inheritDoc AuditEnv.inSlices} */
+  inSlices(gma: number, size: number): boolean {
+    return this.vgpu!.gmaInSlices(gma, size);
+  }
 
   /**
    * Shadows and scans ring range [head, tail) of a guest ring at `ringStart` (GGTT) of
@@ -186,7 +180,7 @@ export class Scanner {
     out.ring = ring;
     out.ringDwords = dwords;
     const ringCopy = this.stage.slice(0, dwords);
-    if (!this.scanBuffer(ringCopy, dwords, BUF_RING, false)) return out;
+    if (!this.scanBuffer(ringCopy, dwords, BUF_RING)) return out;
     this.hostGm.writeDwords(ring, 0, ringCopy, dwords);
     return out;
   }
@@ -200,11 +194,12 @@ export class Scanner {
   }
 
   /** Records the first violation, counts it and frees the shadows made so far. */
-  private fail(kind: ViolationKind, detail: string): ScanResult {
+  private fail(kind: ViolationKind, detail: string, rule = ""): ScanResult {
     const r = this.res;
     if (r.violation < 0) {
       r.violation = VIOLATION_KINDS.indexOf(kind);
       r.detail = detail;
+      r.rule = rule;
       this.vgpu!.counters.violations[r.violation]++;
     }
     this.release(r);
@@ -295,7 +290,7 @@ export class Scanner {
       const len = cmdLength(id, dw0);
       const x = COMMANDS[id].exec;
       if (x === X_BB_END) return ip + 1;
-      if (x === X_BB_START && (dw0 & BB_2ND_LEVEL) === 0) {
+      if (x === X_BB_START && (dw0 & BB_2ND_LEVEL.mask) === 0) {
         // chained batch: this buffer ends at the start command
         while (ip + len > have) {
           const a = gma + have * 4;
@@ -310,86 +305,44 @@ export class Scanner {
     }
   }
 
-  /** Address audit: [gma, gma + size) must lie in the vGPU's slices. */
-  private auditGgtt(gma: number, size: number, what: string): boolean {
-    if (size > MAX_SURFACE_SIZE || !this.vgpu!.gmaInSlices(gma, size)) {
-      this.fail("address", `${what} writes ${hex(gma)} outside the vGPU's slices`);
-      return false;
-    }
-    return true;
-  }
-
-  /** Register audit: the offset must be a CMD_ACCESS (whitelisted) register. */
-  private auditReg(offset: number, what: string): boolean {
-    const off = offset & 0x7ffffc;
-    if (off + 4 > MMIO_SIZE || !this.cmdAccess(off)) {
-      this.fail("register", `${what} to register ${hex(off)} (not whitelisted)`);
-      return false;
-    }
-    return true;
-  }
-
   /**
    * Scans `buf[0..len)` (a copy being shadowed into `host`), patching it in place.
    * Returns false on a violation.
    */
-  private scanBuffer(buf: Uint32Array, len: number, type: number, ppgtt: boolean): boolean {
+  private scanBuffer(buf: Uint32Array, len: number, type: number): boolean {
     const v = this.vgpu!;
     const engine = this.engine;
     const c = v.counters;
+    const verdict = this.verdict;
     let ip = 0;
     let cmds = 0;
     while (ip < len) {
       const dw0 = buf[ip];
       const id = decode(dw0, engine);
       if (id < 0) {
-        this.fail("unknown_command", `unknown command ${hex(dw0)} on engine ${engine}`);
+        this.fail(
+          "unknown_command",
+          `unknown command ${hex(dw0)} on engine ${engine}`,
+          "cmd_parser.c cmd_parser_exec",
+        );
         return false;
       }
       const info = COMMANDS[id];
       const n = cmdLength(id, dw0);
       cmds++;
-      if (info.validLen !== 0 && n !== info.validLen) {
-        this.fail("unknown_command", `${info.name} with length ${n}`);
-        return false;
-      }
       if (ip + n > len && info.exec !== X_BB_END) {
-        this.fail("ring_overrun", `${info.name} runs past the end of its buffer`);
+        this.fail(
+          "ring_overrun",
+          `${info.name} runs past the end of its buffer`,
+          "cmd_parser.c command_scan",
+        );
         return false;
       }
-      if (info.flags & F_SCAN_REJECT) {
-        this.fail("rejected_command", `${info.name} is not allowed`);
+      if (!auditCommand(buf, ip, n, id, type, this, verdict)) {
+        this.fail(verdict.kind!, verdict.detail, verdict.rule);
         return false;
       }
       switch (info.exec) {
-        case X_LRI:
-          for (let k = 1; k + 1 < n; k += 2) {
-            if (!this.auditReg(buf[ip + k], info.name)) return false;
-          }
-          break;
-        case X_LRR:
-          if (!this.auditReg(buf[ip + 1], info.name) || !this.auditReg(buf[ip + 2], info.name)) {
-            return false;
-          }
-          break;
-        case X_PIPE_CONTROL: {
-          const dw1 = buf[ip + 1];
-          if ((dw1 & PIPE_CONTROL_MMIO_WRITE) && !this.auditReg(buf[ip + 2], info.name)) {
-            return false;
-          }
-          if ((dw1 & PIPE_CONTROL_POST_SYNC) && (dw1 & PIPE_CONTROL_GLOBAL_GTT_IVB)) {
-            const gma = ((buf[ip + 2] & ~7) >>> 0) + buf[ip + 3] * TWO32;
-            if (!this.auditGgtt(gma, 8, info.name)) return false;
-          }
-          break;
-        }
-        case X_FLUSH_DW: {
-          const a = buf[ip + 1];
-          if ((dw0 & MI_FLUSH_DW_POST_SYNC) && (a & 4)) {
-            if (!this.auditGgtt(((a & ~7) >>> 0) + buf[ip + 2] * TWO32, 8, info.name)) return false;
-          }
-          break;
-        }
         case X_USER_INTERRUPT:
           buf[ip] = NOOP;
           this.res.userInterrupts++;
@@ -397,7 +350,6 @@ export class Scanner {
         case X_DISPLAY_FLIP: {
           const pipe = (buf[ip] >>> 19) & 7;
           const surf = (buf[ip + 2] & ~0xfff) >>> 0;
-          if (!this.auditGgtt(surf, 4, info.name)) return false;
           this.res.flips.push(pipe === 4 ? 2 : pipe & 1, surf);
           for (let k = 0; k < n; k++) buf[ip + k] = NOOP;
           break;
@@ -409,23 +361,12 @@ export class Scanner {
           }
           break;
         case X_BB_START:
-          if (!this.startBatch(buf, ip, n, type)) return false;
-          if (type !== BUF_RING && (dw0 & BB_2ND_LEVEL) === 0) {
+          if (!this.startBatch(buf, ip, n)) return false;
+          if (type !== BUF_RING && (dw0 & BB_2ND_LEVEL.mask) === 0) {
             ip = len; // chained: this buffer ends here
             continue;
           }
           break;
-        default:
-          if (info.regDw >= 0 && !this.auditReg(buf[ip + info.regDw], info.name)) return false;
-          if (info.addr.length > 0 && AUDITED[id] === 1) {
-            const ggtt = info.ggttDw >= 0 ? (buf[ip + info.ggttDw] & info.ggttMask) !== 0 : !ppgtt;
-            if (ggtt) {
-              for (const a of info.addr) {
-                const hi = n > a + 1 ? (buf[ip + a + 1] & 0xffff) * TWO32 : 0;
-                if (!this.auditGgtt(((buf[ip + a] & ~3) >>> 0) + hi, 4, info.name)) return false;
-              }
-            }
-          }
       }
       ip += n;
     }
@@ -435,25 +376,21 @@ export class Scanner {
     return true;
   }
 
-  /** Follows MI_BATCH_BUFFER_START at buf[ip]; patches it to the shadow copy. */
-  private startBatch(buf: Uint32Array, ip: number, n: number, type: number): boolean {
+  /**
+   * Follows MI_BATCH_BUFFER_START at buf[ip] (already audited); patches it to the shadow
+   * copy.
+   */
+  private startBatch(buf: Uint32Array, ip: number, n: number): boolean {
     const dw0 = buf[ip];
-    const second = (dw0 & BB_2ND_LEVEL) !== 0;
-    if (second && type !== BUF_BB1) {
-      this.fail("batch_depth", "second-level batch started from outside a first-level batch");
-      return false;
-    }
-    const gma = ((buf[ip + 1] & ~3) >>> 0) + (n > 2 ? (buf[ip + 2] & 0xffff) * TWO32 : 0);
-    const ppgtt = (dw0 & BB_PPGTT) !== 0;
+    const second = (dw0 & BB_2ND_LEVEL.mask) !== 0;
+    const gma = batchTarget(buf, ip, n);
+    const ppgtt = (dw0 & BB_PPGTT.mask) !== 0;
     if (ppgtt && !this.options.scanPpgttBatches) return true;
-    if (!ppgtt && !this.vgpu!.gmaInSlices(gma, 4)) {
-      this.fail("address", `batch buffer at ${hex(gma)} outside the vGPU's slices`);
-      return false;
-    }
     // The parent buffer is a copy, so fetching may reuse the stage.
     const len = this.fetchBatch(gma, ppgtt);
     if (len < 0) {
-      this.fail("address", `batch buffer at ${hex(gma)} not readable`);
+      const rule = "cmd_parser.c perform_bb_shadow";
+      this.fail("address", `batch buffer at ${hex(gma)} not readable`, rule);
       return false;
     }
     const copy = this.stage.slice(0, len);
@@ -461,7 +398,7 @@ export class Scanner {
     this.res.costNs += this.options.nsPerBatch + pages * this.options.nsPerPage;
     if (ppgtt) {
       // Non-privileged batch: scanned in place, executed from the PPGTT as submitted.
-      return this.scanBuffer(copy, len, second ? BUF_BB2 : BUF_BB1, true);
+      return this.scanBuffer(copy, len, second ? BUF_BB2 : BUF_BB1);
     }
     const host = this.hostGm.alloc(pages);
     if (!host) {
@@ -470,10 +407,10 @@ export class Scanner {
     }
     this.res.batches.push(host);
     this.vgpu!.counters.batchesShadowed++;
-    if (!this.scanBuffer(copy, len, second ? BUF_BB2 : BUF_BB1, false)) return false;
+    if (!this.scanBuffer(copy, len, second ? BUF_BB2 : BUF_BB1)) return false;
     this.hostGm.writeDwords(host, 0, copy, len);
     buf[ip + 1] = host.gma >>> 0;
-    if (n > 2) buf[ip + 2] = Math.floor(host.gma / TWO32);
+    if (n > 2) buf[ip + 2] = Math.floor(host.gma / 4294967296);
     return true;
   }
 }

@@ -25,7 +25,7 @@ export interface SchedHost {
   descheduled(v: Vgpu): void;
 }
 
-const EV_TICK = 0;
+const EV_TICK = 0, EV_KICK = 1;
 const NO_TARGET = -2;
 
 /** The scheduler. */
@@ -43,6 +43,7 @@ export class GvtScheduler implements EventSink {
   private lastAccount = 0;
   private tickId = -1;
   private running = false;
+  private kickPending = false;
   /** Switch history: (time, vGPU id) pairs of the first 2048 switches. */
   readonly switchLog: number[] = [];
   /** Trace hooks (null: not tracing). */
@@ -117,12 +118,27 @@ export class GvtScheduler implements EventSink {
     this.policy.setWeight(v, weight);
   }
 
-  /** Timer tick. */
+  /**
+   * A vGPU queued a workload (`intel_gvt_kick_schedule` from `intel_vgpu_queue_workload`):
+   * the policy runs soon, in its own event, not only at the next tick.
+   */
+  kick(): void {
+    if (this.kickPending || !this.running) return;
+    this.kickPending = true;
+    this.sim.schedule(0, this, EV_KICK);
+  }
+
+  /** Timer tick, or a kick. */
   onEvent(kind: number): void {
+    if (kind === EV_KICK) {
+      this.kickPending = false;
+      if (this.running) this.schedule();
+      return;
+    }
     if (kind !== EV_TICK) return;
     this.counters.ticks++;
     this.tickId = this.sim.schedule(this.policy.tickNs, this, EV_TICK);
-    this.policy.onTick(this.sim.now);
+    if (this.policy.onTick(this.sim.now)) this.counters.balances++;
     this.schedule();
   }
 

@@ -51,6 +51,8 @@ export interface GvtTracer {
   workloadStart(vgpuId: number, engine: number, flow: number, submitTime: number): void;
   /** Mediator: the workload running on `engine` completed (or hung, or was discarded). */
   workloadEnd(vgpuId: number, engine: number, outcome: WorkloadOutcome): void;
+  /** Guest: the driver wrote the plane's surface (a flip; it shows at the next vblank). */
+  guestFlip(vgpuId: number): void;
   /** Mediator: a trapped access of trap class `cls` ({@link TRAP_CLASSES} index or {@link TRACE_PAGE_TRACK}). */
   trap(vgpuId: number, cls: number, write: boolean): void;
   /** Mediator: a virtual interrupt event was raised (not masked). */
@@ -225,6 +227,11 @@ export class TraceLogTracer implements GvtTracer {
       args,
       cat,
     );
+  }
+
+  /** {@inheritDoc GvtTracer.guestFlip} */
+  guestFlip(vgpuId: number): void {
+    this.onDriver(vgpuId, "flip", "display");
   }
 
   /** {@inheritDoc GvtTracer.trap} */

@@ -14,7 +14,9 @@
  * ```
  */
 
+import { isSet } from "../hw/bits.ts";
 import type { Gpu } from "../hw/gpu.ts";
+import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
 import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS } from "../hw/pci.ts";
 import {
   FENCE_REG_GEN6_LO,
@@ -47,11 +49,19 @@ import {
   TC,
   vgpuCounterRecord,
   VIOLATION_KINDS,
+  violationIsFatal,
+  type ViolationKind,
 } from "./counters.ts";
 import { DEFAULT_DISPATCH_COSTS, type DispatchCosts, Dispatcher } from "./dispatch.ts";
 import { VirtualDisplay } from "./display.ts";
 import { resetCsb } from "./execlist.ts";
-import { enterFailsafe, type ResetHost, type ResetKind, resetVgpu } from "./failsafe.ts";
+import {
+  cleanWorkloads,
+  enterFailsafe,
+  type ResetHost,
+  type ResetKind,
+  resetVgpu,
+} from "./failsafe.ts";
 import { GgttShadow } from "./gtt.ts";
 import { buildMmioTable } from "./handlers.ts";
 import { HostGm } from "./host_gm.ts";
@@ -215,14 +225,20 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       outOfSync: host.outOfSync,
       maxShadowPages: config.maxShadowPages ?? 0,
     });
-    const table = buildMmioTable(this, host.fences);
+    const table = buildMmioTable(this, host.fences, gpu.config.platform);
     this.mmio = new MmioEmulator(table, this.ggtt, gate);
     this.hostGm = new HostGm(gpu.memory, gpu, this.partition.hostHidden);
-    this.scanner = new Scanner(gate, this.hostGm, (off) => table.cmdAccessible(off), {
-      ...DEFAULT_SCAN_OPTIONS,
-      ...config.scanCosts,
-      scanPpgttBatches: host.scanPpgttBatches,
-    });
+    this.scanner = new Scanner(
+      gate,
+      this.hostGm,
+      (off) => table.cmdAccessible(off),
+      gpu.config.platform,
+      {
+        ...DEFAULT_SCAN_OPTIONS,
+        ...config.scanCosts,
+        scanPpgttBatches: host.scanPpgttBatches,
+      },
+    );
     this.sched = new GvtScheduler(sim, this, this.globalCounters, config.scheduler);
     this.dispatcher = new Dispatcher({
       sim,
@@ -236,7 +252,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       counters: this.globalCounters,
       costs: { ...DEFAULT_DISPATCH_COSTS, ...config.dispatchCosts },
       ownerOf: (v) => v.owner,
-      guestError: (v, detail) => this.failsafe(v, "guest_error", detail),
+      guestError: (w, kind, detail) => this.workloadFailed(w.vgpu, w.engine, kind, detail),
     });
     this.invariants = new InvariantChecker(gpu, this.ppgtt, this.globalCounters, host.invariants);
     this.initHardware();
@@ -335,7 +351,6 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     this.vgpus[v.id] = v;
     this.gate.setOpregion(v.id);
     this.gate.setEdid(v.id, 0);
-    this.sched.startSchedule(v);
     return v;
   }
 
@@ -353,7 +368,6 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   destroyVgpu(id: number): boolean {
     const v = this.vgpuById(id);
     if (!v) return false;
-    this.sched.stopSchedule(v);
     resetVgpu(this, v, "gt");
     v.destroyed = true;
     this.display.stop(v);
@@ -439,18 +453,45 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
 
   // ------------------------------------------------------------------ MmioHooks
 
-  /** Creates workloads for the collected ELSP descriptors (`intel_vgpu_submit_execlist`). */
+  /**
+   * A workload failed before it ran (`workload_thread` / `complete_current_workload`): a
+   * bad command or address (-EBADRQC, -EFAULT) puts the vGPU in failsafe; anything else
+   * fails that workload and, like a vGPU hang, the rest of the engine's queue.
+   */
+  workloadFailed(v: Vgpu, engine: number, kind: ViolationKind | null, detail: string): void {
+    if (kind !== null && violationIsFatal(kind)) this.failsafe(v, "guest_error", detail);
+    else cleanWorkloads(this, v, 1 << engine);
+  }
+
+  /** Counts and traces a refused submission (no failsafe: upstream returns -EINVAL). */
+  private refuseSubmission(v: Vgpu, kind: ViolationKind, detail: string): void {
+    v.counters.violations[VIOLATION_KINDS.indexOf(kind)]++;
+    if (this.tracerRef !== null) this.tracerRef.violation(v.id, kind, detail);
+  }
+
+  /**
+   * Creates workloads for the collected ELSP descriptors (`intel_vgpu_submit_execlist`): an
+   * invalid element 0, a valid element without the privilege bit, or an engine without
+   * execlist submission refuses the whole submission; a context or ring that cannot be used
+   * refuses that element (`intel_vgpu_create_workload`). None of these is a failsafe.
+   */
   submitExeclist(v: Vgpu, engine: number): void {
     const el = v.execlists[engine];
     const d = el.elsp;
-    if ((d[0] & 1) === 0) return; // desc0 invalid: submission refused
+    if (!isSet(d[0], CTX_DESC_FIELDS.valid)) {
+      return this.refuseSubmission(v, "invalid_elsp", "ELSP descriptor 0 is not valid");
+    }
+    for (let i = 0; i < 2; i++) {
+      if (isSet(d[2 * i], CTX_DESC_FIELDS.valid) && !isSet(d[2 * i], CTX_DESC_FIELDS.privilege)) {
+        return this.refuseSubmission(v, "invalid_elsp", `ELSP descriptor ${i} lacks privilege`);
+      }
+    }
     if (!v.runList[engine]) {
-      this.failsafe(v, "unsupported_guest", "ELSP written without execlist mode");
-      return;
+      return this.refuseSubmission(v, "invalid_elsp", "ELSP written without execlist mode");
     }
     let flow = this.tracerRef !== null ? this.tracerRef.submission(v.id, engine) : 0;
     for (let i = 0; i < 2; i++) {
-      if ((d[2 * i] & 1) === 0) continue;
+      if (!isSet(d[2 * i], CTX_DESC_FIELDS.valid)) continue;
       const q = v.queues[engine];
       const run = this.dispatcher.running[engine];
       const last = q.length > 0 ? q[q.length - 1] : run && run.vgpu === v ? run : null;
@@ -465,29 +506,29 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
         this.sim.now,
         last,
       );
-      if (isWorkloadError(w)) {
-        v.counters.violations[VIOLATION_KINDS.indexOf(w.kind)]++;
-        if (this.tracerRef !== null) this.tracerRef.violation(v.id, w.kind, w.detail);
-        this.failsafe(v, "guest_error", w.detail);
-        return;
-      }
+      if (isWorkloadError(w)) return this.refuseSubmission(v, w.kind, w.detail);
       w.emulateScheduleIn = i === 0;
       w.flow = flow;
       flow = 0;
       v.queues[engine].push(w);
     }
+    this.sched.kick();
     this.dispatcher.kick();
   }
 
   /** {@inheritDoc MmioHooks.enterFailsafe} */
-  enterFailsafe(v: Vgpu, reason: FailsafeReason): void {
-    this.failsafe(
-      v,
-      reason,
-      reason === "insufficient_resource"
-        ? "guest wrote PVINFO rsv5"
-        : "guest used fences or execlists before reading PVINFO",
-    );
+  enterFailsafe(v: Vgpu, reason: FailsafeReason, detail: string): void {
+    this.failsafe(v, reason, detail);
+  }
+
+  /** {@inheritDoc MmioHooks.startSchedule} */
+  startSchedule(v: Vgpu): void {
+    this.sched.startSchedule(v);
+  }
+
+  /** {@inheritDoc ResetHost.stopSchedule} */
+  stopSchedule(v: Vgpu): void {
+    this.sched.stopSchedule(v);
   }
 
   /** {@inheritDoc MmioHooks.resetEngines} */

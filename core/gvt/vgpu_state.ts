@@ -87,6 +87,8 @@ export class Vgpu {
   owner: number;
   /** The virtual monitor's EDID (the type's resolution). */
   readonly edid: Uint8Array;
+  /** Next EDID byte an i2c-over-AUX read returns; -1: no EDID transfer selected. */
+  edidPos = -1;
 
   /**
    * Creates a Vgpu.
@@ -119,8 +121,15 @@ export class Vgpu {
     }
   }
 
-  /** True if any engine queue holds a workload. */
+  /**
+   * Workloads dispatched to an engine and not completed yet. Upstream keeps the running
+   * workload on its queue until `complete_current_workload`, so it counts as pending.
+   */
+  inFlight = 0;
+
+  /** True if a workload is queued or running (`vgpu_has_pending_workload`). */
   hasPendingWorkload(): boolean {
+    if (this.inFlight > 0) return true;
     for (let e = 0; e < NUM_ENGINES; e++) if (this.queues[e].length > 0) return true;
     return false;
   }

@@ -15,6 +15,12 @@
  * command fault hangs the context: ACTIVE_IDLE without COMPLETE, CS master-error interrupt,
  * and the engine ignores submissions until reset (GDRST). A submission while busy is held
  * and started when the running one completes.
+ *
+ * Timing: an element starts with the context restore ({@link Execlists.contextSwitchNs}),
+ * then its engine's streamer runs incrementally: each command with a visible effect is
+ * performed at the instant it completes (an event per such command), and the element's
+ * completion (ring head written back into the context image, the CSB entry, the
+ * context-switch interrupt) comes after the last command's effects.
  */
 
 import type { EventSink, Sim } from "../sim/sim.ts";
@@ -65,7 +71,8 @@ import { type CommandStreamer, PPGTT_L3, PPGTT_L4, PPGTT_NONE } from "./streamer
 /** Engine states. */
 export const ENGINE_IDLE = 0, ENGINE_BUSY = 1, ENGINE_HUNG = 2;
 
-const EV_DONE = 0, EV_HANG = 1;
+/** Event types (kind = engine * 4 + type): element done, hung, a command's effect due. */
+const EV_DONE = 0, EV_HANG = 1, EV_EFFECT = 2;
 const TWO32 = 4294967296;
 const CTX_PDP_L: readonly number[] = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
 const CTX_PDP_U: readonly number[] = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
@@ -80,8 +87,8 @@ export interface ExeclistHost {
   readonly memory: HostMemory;
   /** Interrupt unit. */
   readonly irq: IrqUnit;
-  /** Streamer. */
-  readonly streamer: CommandStreamer;
+  /** The command streamer of each engine. */
+  readonly streamers: readonly CommandStreamer[];
   /** GGTT translation. */
   ggttTranslate(gma: number): number;
   /** Owner tag of the context whose image is at `lrca`. */
@@ -120,7 +127,8 @@ export class Execlists implements EventSink {
   private readonly pendCount = new Int32Array(4);
   private readonly event = new Float64Array(4).fill(-1);
   private readonly started = new Float64Array(4);
-  private readonly irqBits = new Int32Array(4);
+  /** Physical address of the running element's register-state page (context image page 1). */
+  private readonly statePa = new Float64Array(4);
   private readonly csbWp = new Int32Array(4).fill(CSB_RESET_WRITE_PTR);
 
   /** Creates the front end.
@@ -165,7 +173,6 @@ export class Execlists implements EventSink {
     this.elspIdx[engine] = 0;
     this.count[engine] = 0;
     this.pendCount[engine] = 0;
-    this.irqBits[engine] = 0;
     this.csbWp[engine] = CSB_RESET_WRITE_PTR;
     const r = this.host.regs, b = RING_BASE[engine];
     r[(b + RING_CONTEXT_STATUS_PTR) >> 2] = (CSB_RESET_WRITE_PTR << 8) | CSB_RESET_WRITE_PTR;
@@ -223,13 +230,12 @@ export class Execlists implements EventSink {
     this.host.irq.raise(ENGINE_IRQ_GROUP[e], (bits << ENGINE_IRQ_SHIFT[e]) >>> 0);
   }
 
-  /** Loads a context image and executes its ring; schedules completion or hang. */
+  /** Loads a context image (restore) and starts executing its ring. */
   private runElement(e: number, el: number): void {
-    const host = this.host, s = host.streamer, mem = host.memory;
+    const host = this.host, s = host.streamers[e], mem = host.memory;
     const lo = this.lo[e * 2 + el], ctxId = this.hi[e * 2 + el];
     this.cur[e] = el;
     this.elements[e]++;
-    s.engine = e;
     s.ctxId = ctxId;
     const lrca = (lo & 0xfffff000) >>> 0;
     s.owner = host.contextOwner(lrca);
@@ -240,69 +246,75 @@ export class Execlists implements EventSink {
       host.recordFault(
         new CommandFault("bad_context", e, ctxId, s.owner, lrca, 0, host.sim.now, why),
       );
-      this.event[e] = host.sim.schedule(1, this, e * 2 + EV_HANG);
+      this.event[e] = host.sim.schedule(1, this, e * 4 + EV_HANG);
       return;
     }
-    {
-      const p = mem.page(Math.floor(statePa / 4096));
-      const ctl = p[CTX_RING_BUFFER_CONTROL + 1];
-      const size = (((ctl & RING_NR_PAGES) >>> 12) + 1) * 4096;
-      s.ringStart = (p[CTX_RING_BUFFER_START + 1] & 0xfffff000) >>> 0;
-      s.ringSize = ctl & RING_VALID ? size : 0;
-      s.head = p[CTX_RING_HEAD + 1] & (size - 1) & ~3;
-      s.tail = p[CTX_RING_TAIL + 1] & (size - 1) & ~3;
-      s.ppgtt = mode === LEGACY_64B_CONTEXT ? PPGTT_L4 : PPGTT_L3;
-      for (let i = 0; i < 4; i++) {
-        s.roots[i] = ((p[CTX_PDP_L[i] + 1] & 0xfffff000) >>> 0) +
-          (p[CTX_PDP_U[i] + 1] & 0x7f) * TWO32;
-      }
-      if (s.roots[0] === 0 && mode === LEGACY_64B_CONTEXT) s.ppgtt = PPGTT_NONE;
-      let cost = s.run();
-      const r = host.regs, b = RING_BASE[e];
-      if (cost >= 0) p[CTX_RING_HEAD + 1] = s.head;
-      r[(b + RING_HEAD) >> 2] = s.head;
-      r[(b + RING_TAIL) >> 2] = s.tail;
-      r[(b + RING_START) >> 2] = s.ringStart;
-      r[(b + RING_CTL) >> 2] = ctl;
-      r[(b + RING_ACTHD) >> 2] = s.acthd >>> 0;
-      r[(b + RING_BBADDR) >> 2] = s.bbaddr >>> 0;
-      if (cost < 0) {
-        host.recordFault(s.fault!);
-        cost = s.partialCost;
-        this.event[e] = host.sim.schedule(
-          Math.max(1, this.contextSwitchNs + cost),
-          this,
-          e * 2 + EV_HANG,
-        );
-        return;
-      }
-      this.irqBits[e] |= s.irqBits;
-      this.event[e] = host.sim.schedule(
-        Math.max(1, this.contextSwitchNs + cost),
-        this,
-        e * 2 + EV_DONE,
-      );
+    this.statePa[e] = statePa;
+    const p = mem.page(Math.floor(statePa / 4096));
+    const ctl = p[CTX_RING_BUFFER_CONTROL + 1];
+    const size = (((ctl & RING_NR_PAGES) >>> 12) + 1) * 4096;
+    s.ringStart = (p[CTX_RING_BUFFER_START + 1] & 0xfffff000) >>> 0;
+    s.ringSize = ctl & RING_VALID ? size : 0;
+    s.head = p[CTX_RING_HEAD + 1] & (size - 1) & ~3;
+    s.tail = p[CTX_RING_TAIL + 1] & (size - 1) & ~3;
+    s.ppgtt = mode === LEGACY_64B_CONTEXT ? PPGTT_L4 : PPGTT_L3;
+    for (let i = 0; i < 4; i++) {
+      s.roots[i] = ((p[CTX_PDP_L[i] + 1] & 0xfffff000) >>> 0) +
+        (p[CTX_PDP_U[i] + 1] & 0x7f) * TWO32;
+    }
+    if (s.roots[0] === 0 && mode === LEGACY_64B_CONTEXT) s.ppgtt = PPGTT_NONE;
+    const r = host.regs, b = RING_BASE[e];
+    r[(b + RING_HEAD) >> 2] = s.head;
+    r[(b + RING_TAIL) >> 2] = s.tail;
+    r[(b + RING_START) >> 2] = s.ringStart;
+    r[(b + RING_CTL) >> 2] = ctl;
+    s.begin();
+    this.step(e, this.contextSwitchNs);
+  }
+
+  /**
+   * Runs the engine's stream to its next timed effect, the end of the element or a fault,
+   * and schedules that instant (`lead`: time before the stream starts, the context restore).
+   */
+  private step(e: number, lead: number): void {
+    const host = this.host, s = host.streamers[e];
+    const d = s.advance();
+    const r = host.regs, b = RING_BASE[e];
+    r[(b + RING_ACTHD) >> 2] = s.acthd >>> 0;
+    r[(b + RING_BBADDR) >> 2] = s.bbaddr >>> 0;
+    if (d < 0) {
+      host.recordFault(s.fault!);
+      this.event[e] = host.sim.schedule(Math.max(1, lead + s.partialCost), this, e * 4 + EV_HANG);
+    } else if (s.pending) {
+      this.event[e] = host.sim.schedule(lead + d, this, e * 4 + EV_EFFECT);
+    } else {
+      this.event[e] = host.sim.schedule(Math.max(1, lead + d), this, e * 4 + EV_DONE);
     }
   }
 
-  /** @internal element completion / hang of engine `kind >> 1` */
+  /** @internal a command's effect falls due, or the element completes / hangs, on `kind >> 2` */
   onEvent(kind: number): void {
-    const e = kind >> 1, type = kind & 1;
+    const e = kind >> 2, type = kind & 3;
     this.event[e] = -1;
+    if (type === EV_EFFECT) {
+      this.step(e, 0);
+      return;
+    }
     const el = this.cur[e];
     const ctxId = this.hi[e * 2 + el];
     if (type === EV_HANG) {
       this.busyNs[e] += this.host.sim.now - this.started[e];
       this.state[e] = ENGINE_HUNG;
       this.pendCount[e] = 0;
-      this.irqBits[e] = 0;
       this.raise(e, GT_CS_MASTER_ERROR_INTERRUPT);
       this.csb(e, GEN8_CTX_STATUS_ACTIVE_IDLE, ctxId);
       return;
     }
-    const bits = this.irqBits[e];
-    this.irqBits[e] = 0;
-    if (bits) this.raise(e, bits);
+    // Context save: the ring head goes back into the image before the switch is reported.
+    const s = this.host.streamers[e];
+    const pa = this.statePa[e];
+    this.host.memory.page(Math.floor(pa / 4096))[CTX_RING_HEAD + 1] = s.head;
+    this.host.regs[(RING_BASE[e] + RING_HEAD) >> 2] = s.head;
     if (el + 1 < this.count[e]) {
       this.csb(e, GEN8_CTX_STATUS_ELEMENT_SWITCH | GEN8_CTX_STATUS_COMPLETE, ctxId);
       this.runElement(e, el + 1);

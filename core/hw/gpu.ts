@@ -19,7 +19,7 @@ import { HostMemory, OWNER_HOST } from "./memory.ts";
 import { IrqUnit } from "./irq.ts";
 import { Display } from "./display.ts";
 import { PciConfig } from "./pci.ts";
-import { CommandStreamer } from "./streamer.ts";
+import { CommandStreamer, StreamerStats } from "./streamer.ts";
 import { ENGINE_BUSY, ENGINE_HUNG, Execlists } from "./execlist.ts";
 import {
   buildRegisterDefs,
@@ -39,9 +39,12 @@ import {
   SEM_PLAIN,
   SEM_TIMESTAMP,
 } from "./regdefs.ts";
+import { DEFAULT_PLATFORM, type Platform, platformOf } from "./platform.ts";
+import { FORCEWAKE } from "./registers/gt.ts";
 import {
   BAR0_SIZE,
-  FORCEWAKE_PAIRS,
+  ENGINE_IRQ_GROUP,
+  ENGINE_IRQ_SHIFT,
   GEN6_GRDOM_FULL,
   GRDOM_BY_ENGINE,
   GTT_OFFSET,
@@ -78,6 +81,8 @@ export interface GpuConfig {
   blitBytesPerNs: number;
   /** Time to switch in (restore) a logical ring context per element (default 1000 ns). */
   contextSwitchNs: number;
+  /** Platform profile: which registers exist and what commands may write. */
+  platform: Platform;
 }
 
 /** Default configuration: gen9 Skylake GT2. */
@@ -91,6 +96,7 @@ export const SKYLAKE_GT2: Readonly<GpuConfig> = {
   commandCosts: {},
   blitBytesPerNs: 8,
   contextSwitchNs: 1000,
+  platform: DEFAULT_PLATFORM,
 };
 
 /** The GPU configuration a scenario's host section asks for. */
@@ -102,6 +108,7 @@ export function gpuConfigFromHost(host: HostSpec): Partial<GpuConfig> {
     engines: [...host.engines],
     refreshHz: host.refreshHz,
     commandCosts: { ...host.commandCosts },
+    platform: platformOf(host.gpu) ?? DEFAULT_PLATFORM,
   };
 }
 
@@ -174,8 +181,12 @@ export class Gpu {
   readonly display: Display;
   /** PCI configuration space. */
   readonly pci: PciConfig;
-  /** Command streamer. */
-  readonly streamer: CommandStreamer;
+  /** The command streamer of each engine (one cost vector and one set of statistics). */
+  readonly streamers: readonly CommandStreamer[];
+  /** Command statistics of all engines. */
+  readonly streamerStats: StreamerStats = new StreamerStats();
+  /** Cost per command id (ns) the streamers charge. */
+  readonly commandCosts: Float64Array;
   /** Execlist front ends. */
   readonly execlists: Execlists;
   /** Command faults so far (oldest first; capped at 1000, the count keeps going). */
@@ -214,7 +225,7 @@ export class Gpu {
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
     this.dirtyFlag = new Uint8Array(this.ggttEntries);
-    this.registerDefs = buildRegisterDefs(Math.min(c.fences, 32));
+    this.registerDefs = buildRegisterDefs(Math.min(c.fences, 32), c.platform);
     for (const d of this.registerDefs) {
       const i = d.offset >> 2;
       this.flags[i] = d.flags;
@@ -229,7 +240,10 @@ export class Gpu {
     this.pci = new PciConfig(BAR0_SIZE, c.aperture);
     const costs = costTable(c.commandCosts);
     this.unknownCosts = costs.unknown;
-    this.streamer = new CommandStreamer(this, costs.cost, c.blitBytesPerNs);
+    this.commandCosts = costs.cost;
+    this.streamers = [0, 1, 2, 3].map((e) =>
+      new CommandStreamer(this, e, this.streamerStats, costs.cost, c.blitBytesPerNs)
+    );
     this.execlists = new Execlists(this);
     this.execlists.contextSwitchNs = c.contextSwitchNs;
     let present = 0;
@@ -387,7 +401,7 @@ export class Gpu {
         this.gdrst(nv);
         break;
       case SEM_FORCEWAKE:
-        this.regs[FORCEWAKE_PAIRS[u][1] >> 2] = nv & 0xffff;
+        this.regs[FORCEWAKE[u].ack >> 2] = nv & 0xffff;
         break;
       case SEM_PIPECONF:
         this.display.pipeconf(u, nv);
@@ -426,12 +440,12 @@ export class Gpu {
    */
   cmdRegWrite(offset: number, value: number): void {
     if (offset < 0 || offset >= MMIO_SIZE) {
-      this.streamer.stats.ignoredRegWrites++;
+      this.streamerStats.ignoredRegWrites++;
       return;
     }
     const i = offset >> 2;
     if (this.sem[i] !== SEM_PLAIN || (this.flags[i] & REG_RO)) {
-      this.streamer.stats.ignoredRegWrites++;
+      this.streamerStats.ignoredRegWrites++;
       return;
     }
     this.writeReg(offset & ~3, value >>> 0);
@@ -440,6 +454,11 @@ export class Gpu {
   /** MI_DISPLAY_FLIP from a command stream. */
   commandFlip(pipe: number, surface: number): void {
     this.display.commandFlip(pipe, surface);
+  }
+
+  /** MI_USER_INTERRUPT / notify from a command stream: engine-relative bits of `engine`. */
+  commandInterrupt(engine: number, bits: number): void {
+    this.irq.raise(ENGINE_IRQ_GROUP[engine], (bits << ENGINE_IRQ_SHIFT[engine]) >>> 0);
   }
 
   /** Current time. */
@@ -585,7 +604,7 @@ export class Gpu {
 
   /** Counters as plain data. */
   counters(): GpuCounters {
-    const st = this.streamer.stats, ex = this.execlists, now = this.sim.now;
+    const st = this.streamerStats, ex = this.execlists, now = this.sim.now;
     const commands: Record<string, number>[] = [];
     for (let e = 0; e < NUM_ENGINES; e++) {
       const r: Record<string, number> = {};

@@ -1,12 +1,18 @@
 /**
- * The command streamer: fetches real command dwords from memory through the GGTT (ring,
- * privileged batches) or the context's PPGTT (non-privileged batches, ASI bit 8 of
- * MI_BATCH_BUFFER_START), decodes them with the shared table and executes them.
+ * The command streamer of one engine: fetches real command dwords from memory through the
+ * GGTT (ring, privileged batches) or the context's PPGTT (non-privileged batches, ASI bit 8
+ * of MI_BATCH_BUFFER_START), decodes them with the shared table and executes them.
  *
- * A whole context element (ring head..tail, with its first- and second-level batches) is
- * decoded and executed synchronously in one allocation-free loop; the caller schedules the
- * completion at start + the summed cost. Memory effects (stores, post-sync writes, blits)
- * therefore become visible at submission time, interrupts at completion.
+ * Execution is incremental and timed: {@link CommandStreamer.advance} decodes from where the
+ * stream stopped, charging each command's cost, up to the next command with an effect someone
+ * else can see (a memory or register write, an interrupt, a flip, a blit, a read that decides
+ * control flow) and returns the time until that command completes. The caller (the execlist
+ * front end) calls `advance` again at that instant; only then is the effect performed and
+ * decoding continues. So every store, post-sync write, blit, register load and user interrupt
+ * becomes visible at the simulated instant its command completes, never at submission.
+ * Commands without such an effect (state, draws, walkers, no-op flushes, batch start/end)
+ * only take time; an effect whose command completes with no time left to wait is performed
+ * at once.
  *
  * Addresses: a command's target address uses the global GTT when its use-GGTT bit is set
  * and the stream is privileged (ring or GGTT batch); otherwise the context's PPGTT (or the
@@ -15,12 +21,12 @@
  * the context's owner; writes to the scratch frame are dropped; anything else is an
  * "isolation" fault. Faults stop the element and are reported as {@link CommandFault}.
  */
-
 import {
   CMD,
   cmdLength,
   COMMANDS,
   decode,
+  F_LEN_CONST,
   NUM_KINDS,
   X_BB_END,
   X_BB_START,
@@ -36,6 +42,7 @@ import {
   X_PIPE_CONTROL,
   X_REPORT_PERF,
   X_SDI,
+  X_SEMAPHORE_WAIT,
   X_SRM,
   X_STORE_INDEX,
   X_UPDATE_GTT,
@@ -65,6 +72,8 @@ export interface StreamerHost {
   cmdRegWrite(offset: number, value: number): void;
   /** MI_DISPLAY_FLIP. */
   commandFlip(pipe: number, surface: number): void;
+  /** Raises engine-relative interrupt bits (MI_USER_INTERRUPT, notify) of `engine`. */
+  commandInterrupt(engine: number, bits: number): void;
   /** Current time (ns). */
   now(): number;
 }
@@ -75,8 +84,14 @@ export const PPGTT_NONE = 0, PPGTT_L3 = 3, PPGTT_L4 = 4;
 const TWO32 = 4294967296;
 const MAX_COMMANDS = 1 << 22;
 const EMPTY = new Uint32Array(1024);
+/** Longest command with an effect (the only ones kept while their effect is pending). */
+const MAX_CMD_DWORDS = Math.max(
+  ...COMMANDS.filter((c) => c.exec !== X_NONE).map((c) =>
+    c.flags & F_LEN_CONST ? c.len : (1 << c.len) + 1
+  ),
+);
 
-/** Per-run statistics kept by the streamer (plain typed arrays). */
+/** Per-run statistics kept by the streamers (plain typed arrays, shared by all engines). */
 export class StreamerStats {
   /** Commands executed per engine and kind: index engine * NUM_KINDS + kind. */
   readonly byKind = new Float64Array(4 * NUM_KINDS);
@@ -92,20 +107,18 @@ export class StreamerStats {
   scratchWrites = 0;
   /** Register writes from commands that were ignored (registers with side effects). */
   ignoredRegWrites = 0;
+  /** Commands whose effect was performed at its own completion instant (suspension points). */
+  timedEffects = 0;
 }
 
-/** The command streamer shared by all engines (execution is synchronous). */
+/** The command streamer of one engine (see the module documentation). */
 export class CommandStreamer {
-  /** Statistics. */
-  readonly stats = new StreamerStats();
-  /** Cost per command id (ns). */
+  /** Cost per command id (ns), shared by the engines. */
   costs: Float64Array;
   /** Blit throughput (bytes per ns). */
   blitBytesPerNs: number;
 
-  // ---- context of the current run (set by the execlist front end) ----
-  /** Engine id. */
-  engine = 0;
+  // ---- context of the current element (set by the execlist front end) ----
   /** Context id (for faults). */
   ctxId = 0;
   /** Owner tag of the context. */
@@ -118,31 +131,56 @@ export class CommandStreamer {
   ringStart = 0;
   /** Ring size in bytes. */
   ringSize = 0;
-  /** Ring head. */
+  /** Ring head: where the element started; where it stopped once it is done. */
   head = 0;
   /** Ring tail. */
   tail = 0;
 
-  // ---- results of the last run ----
-  /** Interrupt bits (engine-relative 16-bit half) raised by the run. */
-  irqBits = 0;
-  /** Fault of the last run, or null. */
+  // ---- results ----
+  /** A command with a visible effect waits for its completion instant (see {@link advance}). */
+  pending = false;
+  /** Fault of the last advance, or null. */
   fault: CommandFault | null = null;
-  /** Graphics address of the last command executed (ACTHD). */
+  /** Graphics address of the last command decoded (ACTHD). */
   acthd = 0;
   /** Address of the last batch buffer started (BBADDR). */
   bbaddr = 0;
+
+  // ---- where the stream stopped (kept across suspensions) ----
+  private level = 0;
+  private ringOff = 0;
+  private bbGma = 0;
+  private asi = 0;
+  private retRing = 0;
+  private retBb = 0;
+  private retAsi = 0;
+  private count = 0;
+  // ---- the pending command: its dwords as fetched, and how it was reached ----
+  private readonly pend = new Uint32Array(MAX_CMD_DWORDS);
+  private pendX = X_NONE;
+  private pendLen = 0;
+  private pendGma = 0;
+  private pendPriv = false;
+  private pendSpace = 0;
 
   private readonly cmdBuf = new Uint32Array(1 << 16);
   private cost = 0;
 
   /**
-   * Creates the instance.
+   * Creates the streamer of one engine.
    * @param host the GPU
+   * @param engine engine id
+   * @param stats statistics shared by the engines
    * @param costs ns per command id
    * @param blitBytesPerNs blit throughput
    */
-  constructor(private readonly host: StreamerHost, costs: Float64Array, blitBytesPerNs: number) {
+  constructor(
+    private readonly host: StreamerHost,
+    readonly engine: number,
+    readonly stats: StreamerStats,
+    costs: Float64Array,
+    blitBytesPerNs: number,
+  ) {
     this.costs = costs;
     this.blitBytesPerNs = blitBytesPerNs;
   }
@@ -187,7 +225,7 @@ export class CommandStreamer {
     return pa >= 0 && pa < this.host.memory.bytes ? pa : -1;
   }
 
-  /** Records a command fault at the current time; returns -1. */
+  /** Records a command fault at the current command's time; returns -1. */
   private setFault(kind: CommandFaultKind, gma: number, dw0: number, detail: string): number {
     this.fault = new CommandFault(
       kind,
@@ -196,7 +234,7 @@ export class CommandStreamer {
       this.owner,
       gma,
       dw0,
-      this.host.now(),
+      this.host.now() + this.cost,
       detail,
     );
     return -1;
@@ -230,19 +268,36 @@ export class CommandStreamer {
     return pa < 0 ? -1 : this.host.memory.read32(pa);
   }
 
-  /** RING_TIMESTAMP value (12 MHz) at the current command. */
+  /** RING_TIMESTAMP value (12 MHz) now. */
   private timestamp(): number {
-    return Math.floor(((this.host.now() + this.cost) * 12) / 1000) >>> 0;
+    return Math.floor((this.host.now() * 12) / 1000) >>> 0;
+  }
+
+  /** Starts an element: the stream begins at {@link head}, nothing pending. */
+  begin(): void {
+    this.fault = null;
+    this.pending = false;
+    this.cost = 0;
+    this.count = 0;
+    this.level = 0;
+    this.ringOff = this.head;
+    this.bbGma = 0;
+    this.asi = 0;
   }
 
   /**
-   * Executes the ring from `head` to `tail`. Returns the summed cost in ns, or -1 on a
-   * fault ({@link fault} set; the cost until the fault is in {@link partialCost}).
+   * Performs the pending effect (if any), then decodes on. Returns the time in ns from now
+   * until the next command with a visible effect completes ({@link pending} set: call again
+   * at that instant), or until the last command completes when the stream reached the tail
+   * ({@link pending} clear, {@link head} = tail), or -1 on a fault ({@link fault} set, the
+   * time until the faulting command in {@link partialCost}).
    */
-  run(): number {
-    this.fault = null;
-    this.irqBits = 0;
+  advance(): number {
     this.cost = 0;
+    if (this.pending) {
+      this.pending = false;
+      if (!this.apply()) return -1;
+    }
     const host = this.host, mem = host.memory, stats = this.stats;
     const costs = this.costs, kinds = CMD.kind, execs = CMD.exec, validLen = CMD.validLen;
     const byKind = stats.byKind, byId = stats.byId;
@@ -251,9 +306,8 @@ export class CommandStreamer {
     if (ringSize <= 0 || this.head >= ringSize || tail >= ringSize) {
       return this.setFault("bad_ring", ringStart, 0, "head/tail outside ring");
     }
-    let cost = 0, dwords = 0, n = 0;
-    let level = 0, ringOff = this.head, bbGma = 0, asi = 0;
-    let retRing = 0, retBb = 0, retAsi = 0;
+    let cost = 0, dwords = 0, n = this.count;
+    let level = this.level, ringOff = this.ringOff, bbGma = this.bbGma, asi = this.asi;
     let curVpn = -1, curSpace = -1;
     let page: Uint32Array = EMPTY;
     for (;;) {
@@ -320,167 +374,210 @@ export class CommandStreamer {
         if (ringOff >= ringSize) ringOff -= ringSize;
       } else bbGma += len * 4;
       const x = execs[id];
-      if (x === X_NONE) continue;
-      const privileged = level === 0 || asi === 0;
-      const dataSpace = this.ppgtt !== 0 ? 1 : 0;
-      this.cost = cost;
-      switch (x) {
-        case X_BB_START: {
-          const target = ((buf[b + 1] & ~3) >>> 0) + (buf[b + 2] & 0xffff) * TWO32;
-          const ppgttBit = (dw0 >>> 8) & 1;
-          const second = (dw0 >>> 22) & 1;
-          if (ppgttBit && this.ppgtt === 0) {
-            return this.setFault("bad_context", gma, dw0, "PPGTT batch without a PPGTT");
+      if (x === X_NONE || x === X_SEMAPHORE_WAIT) continue; // time only (semaphores taken as signalled)
+      if (x === X_BB_START) {
+        const target = ((buf[b + 1] & ~3) >>> 0) + (buf[b + 2] & 0xffff) * TWO32;
+        const ppgttBit = (dw0 >>> 8) & 1;
+        const second = (dw0 >>> 22) & 1;
+        this.cost = cost;
+        if (ppgttBit && this.ppgtt === 0) {
+          return this.setFault("bad_context", gma, dw0, "PPGTT batch without a PPGTT");
+        }
+        const newAsi = level > 0 && asi === 1 ? 1 : ppgttBit;
+        if (level === 0) {
+          if (second) return this.setFault("bb_nesting", gma, dw0, "2nd level from ring");
+          this.retRing = ringOff;
+          level = 1;
+        } else if (level === 1) {
+          if (second) {
+            this.retBb = bbGma;
+            this.retAsi = asi;
+            level = 2;
           }
-          const newAsi = level > 0 && asi === 1 ? 1 : ppgttBit;
-          if (level === 0) {
-            if (second) return this.setFault("bb_nesting", gma, dw0, "2nd level from ring");
-            retRing = ringOff;
-            level = 1;
-          } else if (level === 1) {
-            if (second) {
-              retBb = bbGma;
-              retAsi = asi;
-              level = 2;
-            }
-          } else return this.setFault("bb_nesting", gma, dw0, "batch start in 2nd level");
-          bbGma = target;
-          asi = newAsi;
-          this.bbaddr = target;
-          stats.batches[engine]++;
-          break;
-        }
-        case X_BB_END:
-          if (level === 2) {
-            level = 1;
-            bbGma = retBb;
-            asi = retAsi;
-          } else if (level === 1) {
-            level = 0;
-            ringOff = retRing;
-          }
-          break;
-        case X_LRI:
-          for (let i = 1; i + 1 < len; i += 2) {
-            host.cmdRegWrite(buf[b + i] & 0x7ffffc, buf[b + i + 1]);
-          }
-          break;
-        case X_SDI: {
-          const a = ((buf[b + 1] & ~3) >>> 0) + buf[b + 2] * TWO32;
-          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
-          if (!this.store(a, sp, buf[b + 3], dw0)) return -1;
-          if (len >= 5 && !this.store(a + 4, sp, buf[b + 4], dw0)) return -1;
-          break;
-        }
-        case X_SRM: {
-          const a = ((buf[b + 2] & ~3) >>> 0) + buf[b + 3] * TWO32;
-          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
-          if (!this.store(a, sp, host.cmdRegRead(buf[b + 1] & 0x7ffffc), dw0)) return -1;
-          break;
-        }
-        case X_LRM: {
-          const a = ((buf[b + 2] & ~3) >>> 0) + buf[b + 3] * TWO32;
-          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
-          const v = this.load(a, sp);
-          if (v < 0) return this.setFault("bad_address", a, dw0, "MI_LOAD_REGISTER_MEM source");
-          host.cmdRegWrite(buf[b + 1] & 0x7ffffc, v);
-          break;
-        }
-        case X_LRR:
-          host.cmdRegWrite(buf[b + 2] & 0x7ffffc, host.cmdRegRead(buf[b + 1] & 0x7ffffc));
-          break;
-        case X_FLUSH_DW: {
-          const op = (dw0 >>> 14) & 3;
-          if (op !== 0) {
-            const a = ((buf[b + 1] & ~7) >>> 0) + buf[b + 2] * TWO32;
-            const sp = (buf[b + 1] & 4) && privileged ? 0 : dataSpace;
-            const v = op === 3 ? this.timestamp() : buf[b + 3];
-            if (!this.store(a, sp, v, dw0)) return -1;
-            if (len >= 5 && !this.store(a + 4, sp, op === 3 ? 0 : buf[b + 4], dw0)) return -1;
-          }
-          if (dw0 & (1 << 8)) this.irqBits |= GT_RENDER_PIPECTL_NOTIFY_INTERRUPT;
-          break;
-        }
-        case X_PIPE_CONTROL: {
-          const dw1 = buf[b + 1];
-          const op = (dw1 >>> 14) & 3;
-          if (dw1 & (1 << 23)) host.cmdRegWrite(buf[b + 2] & 0x7ffffc, buf[b + 4]);
-          else if (op !== 0 && len >= 6) {
-            const a = ((buf[b + 2] & ~7) >>> 0) + buf[b + 3] * TWO32;
-            const sp = (dw1 & (1 << 24)) && privileged ? 0 : dataSpace;
-            const lo = op === 1 ? buf[b + 4] : op === 3 ? this.timestamp() : 0;
-            const hi = op === 1 ? buf[b + 5] : 0;
-            if (!this.store(a, sp, lo, dw0) || !this.store(a + 4, sp, hi, dw0)) return -1;
-          }
-          if (dw1 & (1 << 8)) this.irqBits |= GT_RENDER_PIPECTL_NOTIFY_INTERRUPT;
-          break;
-        }
-        case X_USER_INTERRUPT:
-          this.irqBits |= GT_RENDER_USER_INTERRUPT;
-          break;
-        case X_DISPLAY_FLIP: {
-          const plane = (dw0 >>> 19) & 7;
-          const pipe = plane === 0 ? 0 : plane === 1 ? 1 : plane === 4 ? 2 : -1;
-          host.commandFlip(pipe, (buf[b + 2] & 0xfffff000) >>> 0);
-          break;
-        }
-        case X_BLT_COPY:
-        case X_BLT_FILL: {
-          const r = this.blit(x, buf, b, len, dw0, level === 0 ? 0 : asi, gma);
-          if (r < 0) return -1;
-          cost += r;
-          break;
-        }
-        case X_STORE_INDEX: {
-          const hws = (host.cmdRegRead(RING_BASE[engine] + RING_HWS_PGA) & 0xfffff000) >>> 0;
-          if (!this.store(hws + (buf[b + 1] & 0xffc), 0, buf[b + 2], dw0)) return -1;
-          break;
-        }
-        case X_UPDATE_GTT: {
-          if (!privileged) return this.setFault("privilege", gma, dw0, "MI_UPDATE_GTT");
-          const first = buf[b + 1] >>> 3;
-          for (let i = 2; i + 1 < len; i += 2) {
-            host.ggttWrite(first + ((i - 2) >> 1), buf[b + i] + (buf[b + i + 1] & 0x7f) * TWO32);
-          }
-          break;
-        }
-        case X_COND_BB_END: {
-          const a = ((buf[b + 2] & ~7) >>> 0) + buf[b + 3] * TWO32;
-          const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
-          const v = this.load(a, sp);
-          if (v < 0) return this.setFault("bad_address", a, dw0, "conditional end source");
-          if (v <= buf[b + 1] && level > 0) {
-            if (level === 2) {
-              level = 1;
-              bbGma = retBb;
-              asi = retAsi;
-            } else {
-              level = 0;
-              ringOff = retRing;
-            }
-          }
-          break;
-        }
-        case X_REPORT_PERF: {
-          const a = ((buf[b + 1] & ~0x3f) >>> 0) + buf[b + 2] * TWO32;
-          const sp = (buf[b + 1] & 1) && privileged ? 0 : dataSpace;
-          if (!this.store(a, sp, buf[b + 3], dw0)) return -1;
-          if (!this.store(a + 4, sp, this.timestamp(), dw0)) return -1;
-          break;
-        }
-        default:
-          break; // X_SEMAPHORE_WAIT: the semaphore is taken as already signalled (time only)
+        } else return this.setFault("bb_nesting", gma, dw0, "batch start in 2nd level");
+        bbGma = target;
+        asi = newAsi;
+        this.bbaddr = target;
+        stats.batches[engine]++;
+        continue;
       }
+      if (x === X_BB_END) {
+        if (level === 2) {
+          level = 1;
+          bbGma = this.retBb;
+          asi = this.retAsi;
+        } else if (level === 1) {
+          level = 0;
+          ringOff = this.retRing;
+        }
+        continue;
+      }
+      if (!hasEffect(x, dw0, buf[b + 1])) continue;
+      // A visible effect: keep the command as fetched and stop until it completes.
+      if (x === X_BLT_COPY || x === X_BLT_FILL) {
+        const bytes = blitBytes(x, buf, b, len);
+        if (bytes < 0) {
+          this.cost = cost;
+          return this.setFault("bad_length", gma, dw0, "short blit");
+        }
+        cost += bytes / this.blitBytesPerNs;
+      }
+      const pend = this.pend;
+      for (let i = 0; i < len; i++) pend[i] = buf[b + i];
+      this.pendX = x;
+      this.pendLen = len;
+      this.pendGma = gma;
+      this.pendPriv = level === 0 || asi === 0;
+      this.pendSpace = level === 0 ? 0 : asi;
+      this.level = level;
+      this.ringOff = ringOff;
+      this.bbGma = bbGma;
+      this.asi = asi;
+      this.count = n;
+      if (cost > 0) {
+        stats.dwords[engine] += dwords;
+        this.pending = true;
+        this.cost = cost;
+        return cost;
+      }
+      // Completes with no time to wait: perform it now and go on.
+      if (!this.apply()) return -1;
+      level = this.level;
+      ringOff = this.ringOff;
+      bbGma = this.bbGma;
+      asi = this.asi;
+      curVpn = -1;
     }
     this.cost = cost;
     stats.dwords[engine] += dwords;
+    this.level = level;
+    this.ringOff = ringOff;
+    this.count = n;
     this.head = ringOff;
     return cost;
   }
 
-  /** Cost accumulated until the fault of the last failed run (ns). */
+  /** Time from the last advance's start to its fault (ns). */
   get partialCost(): number {
     return this.cost;
+  }
+
+  /** Performs the pending command's effect now; false after recording a fault. */
+  private apply(): boolean {
+    const host = this.host, buf = this.pend, len = this.pendLen, dw0 = buf[0];
+    const privileged = this.pendPriv, gma = this.pendGma;
+    const dataSpace = this.ppgtt !== 0 ? 1 : 0;
+    this.stats.timedEffects++;
+    switch (this.pendX) {
+      case X_LRI:
+        for (let i = 1; i + 1 < len; i += 2) host.cmdRegWrite(buf[i] & 0x7ffffc, buf[i + 1]);
+        return true;
+      case X_SDI: {
+        const a = ((buf[1] & ~3) >>> 0) + buf[2] * TWO32;
+        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+        if (!this.store(a, sp, buf[3], dw0)) return false;
+        return len < 5 || this.store(a + 4, sp, buf[4], dw0);
+      }
+      case X_SRM: {
+        const a = ((buf[2] & ~3) >>> 0) + buf[3] * TWO32;
+        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+        return this.store(a, sp, host.cmdRegRead(buf[1] & 0x7ffffc), dw0);
+      }
+      case X_LRM: {
+        const a = ((buf[2] & ~3) >>> 0) + buf[3] * TWO32;
+        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+        const v = this.load(a, sp);
+        if (v < 0) {
+          this.setFault("bad_address", a, dw0, "MI_LOAD_REGISTER_MEM source");
+          return false;
+        }
+        host.cmdRegWrite(buf[1] & 0x7ffffc, v);
+        return true;
+      }
+      case X_LRR:
+        host.cmdRegWrite(buf[2] & 0x7ffffc, host.cmdRegRead(buf[1] & 0x7ffffc));
+        return true;
+      case X_FLUSH_DW: {
+        const op = (dw0 >>> 14) & 3;
+        if (op !== 0) {
+          const a = ((buf[1] & ~7) >>> 0) + buf[2] * TWO32;
+          const sp = (buf[1] & 4) && privileged ? 0 : dataSpace;
+          const v = op === 3 ? this.timestamp() : buf[3];
+          if (!this.store(a, sp, v, dw0)) return false;
+          if (len >= 5 && !this.store(a + 4, sp, op === 3 ? 0 : buf[4], dw0)) return false;
+        }
+        if (dw0 & (1 << 8)) host.commandInterrupt(this.engine, GT_RENDER_PIPECTL_NOTIFY_INTERRUPT);
+        return true;
+      }
+      case X_PIPE_CONTROL: {
+        const dw1 = buf[1];
+        const op = (dw1 >>> 14) & 3;
+        if (dw1 & (1 << 23)) host.cmdRegWrite(buf[2] & 0x7ffffc, buf[4]);
+        else if (op !== 0 && len >= 6) {
+          const a = ((buf[2] & ~7) >>> 0) + buf[3] * TWO32;
+          const sp = (dw1 & (1 << 24)) && privileged ? 0 : dataSpace;
+          const lo = op === 1 ? buf[4] : op === 3 ? this.timestamp() : 0;
+          const hi = op === 1 ? buf[5] : 0;
+          if (!this.store(a, sp, lo, dw0) || !this.store(a + 4, sp, hi, dw0)) return false;
+        }
+        if (dw1 & (1 << 8)) host.commandInterrupt(this.engine, GT_RENDER_PIPECTL_NOTIFY_INTERRUPT);
+        return true;
+      }
+      case X_USER_INTERRUPT:
+        host.commandInterrupt(this.engine, GT_RENDER_USER_INTERRUPT);
+        return true;
+      case X_DISPLAY_FLIP: {
+        const plane = (dw0 >>> 19) & 7;
+        const pipe = plane === 0 ? 0 : plane === 1 ? 1 : plane === 4 ? 2 : -1;
+        host.commandFlip(pipe, (buf[2] & 0xfffff000) >>> 0);
+        return true;
+      }
+      case X_BLT_COPY:
+      case X_BLT_FILL:
+        return this.blit(this.pendX, buf, dw0, this.pendSpace, gma);
+      case X_STORE_INDEX: {
+        const hws = (host.cmdRegRead(RING_BASE[this.engine] + RING_HWS_PGA) & 0xfffff000) >>> 0;
+        return this.store(hws + (buf[1] & 0xffc), 0, buf[2], dw0);
+      }
+      case X_UPDATE_GTT: {
+        if (!privileged) {
+          this.setFault("privilege", gma, dw0, "MI_UPDATE_GTT");
+          return false;
+        }
+        const first = buf[1] >>> 3;
+        for (let i = 2; i + 1 < len; i += 2) {
+          host.ggttWrite(first + ((i - 2) >> 1), buf[i] + (buf[i + 1] & 0x7f) * TWO32);
+        }
+        return true;
+      }
+      case X_COND_BB_END: {
+        const a = ((buf[2] & ~7) >>> 0) + buf[3] * TWO32;
+        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+        const v = this.load(a, sp);
+        if (v < 0) {
+          this.setFault("bad_address", a, dw0, "conditional end source");
+          return false;
+        }
+        if (v <= buf[1] && this.level > 0) {
+          if (this.level === 2) {
+            this.level = 1;
+            this.bbGma = this.retBb;
+            this.asi = this.retAsi;
+          } else {
+            this.level = 0;
+            this.ringOff = this.retRing;
+          }
+        }
+        return true;
+      }
+      case X_REPORT_PERF: {
+        const a = ((buf[1] & ~0x3f) >>> 0) + buf[2] * TWO32;
+        const sp = (buf[1] & 1) && privileged ? 0 : dataSpace;
+        return this.store(a, sp, buf[3], dw0) && this.store(a + 4, sp, this.timestamp(), dw0);
+      }
+      default:
+        return true;
+    }
   }
 
   /** Copies a command that crosses a page or the ring end into the scratch buffer. */
@@ -495,45 +592,40 @@ export class CommandStreamer {
     return true;
   }
 
-  /** XY_SRC_COPY_BLT / XY_COLOR_BLT: returns the extra cost (ns), or -1 on a fault. */
+  /** XY_SRC_COPY_BLT / XY_COLOR_BLT (length checked at decode); false after a fault. */
   private blit(
     x: number,
     buf: Uint32Array,
-    b: number,
-    len: number,
     dw0: number,
     space: number,
     gma: number,
-  ): number {
+  ): boolean {
     const copy = x === X_BLT_COPY;
-    if (len < (copy ? 10 : 7)) return this.setFault("bad_length", gma, dw0, "short blit");
-    const br13 = buf[b + 1];
-    const depth = (br13 >>> 24) & 3;
-    const cpp = depth === 3 ? 4 : depth === 0 ? 1 : 2;
+    const br13 = buf[1];
+    const cpp = bytesPerPixel(br13);
     const dstPitch = br13 & 0xffff;
-    const x1 = buf[b + 2] & 0xffff, y1 = buf[b + 2] >>> 16;
-    const x2 = buf[b + 3] & 0xffff, y2 = buf[b + 3] >>> 16;
-    if (x2 <= x1 || y2 <= y1) return 0;
-    const dst = buf[b + 4] + buf[b + 5] * TWO32;
+    const x1 = buf[2] & 0xffff, y1 = buf[2] >>> 16;
+    const x2 = buf[3] & 0xffff, y2 = buf[3] >>> 16;
+    if (x2 <= x1 || y2 <= y1) return true;
+    const dst = buf[4] + buf[5] * TWO32;
     const rowBytes = (x2 - x1) * cpp;
     let src = 0, srcPitch = 0, sx = 0, sy = 0;
     if (copy) {
-      sx = buf[b + 6] & 0xffff;
-      sy = buf[b + 6] >>> 16;
-      srcPitch = buf[b + 7] & 0xffff;
-      src = buf[b + 8] + buf[b + 9] * TWO32;
+      sx = buf[6] & 0xffff;
+      sy = buf[6] >>> 16;
+      srcPitch = buf[7] & 0xffff;
+      src = buf[8] + buf[9] * TWO32;
     }
-    const color = copy ? 0 : buf[b + 6];
+    const color = copy ? 0 : buf[6];
     this.dVpn = -1;
     this.sVpn = -1;
     for (let y = 0; y < y2 - y1; y++) {
       const d = dst + (y1 + y) * dstPitch + x1 * cpp;
       const s = src + (sy + y) * srcPitch + sx * cpp;
-      if (!this.copyRow(copy, d, s, rowBytes, color, space, gma, dw0)) return -1;
+      if (!this.copyRow(copy, d, s, rowBytes, color, space, gma, dw0)) return false;
     }
-    const bytes = rowBytes * (y2 - y1);
-    this.stats.blitBytes += bytes;
-    return bytes / this.blitBytesPerNs;
+    this.stats.blitBytes += rowBytes * (y2 - y1);
+    return true;
   }
 
   /** Destination page cache of the blit in progress (vpn, page, 1 = scratch). */
@@ -625,4 +717,33 @@ export class CommandStreamer {
     }
     return true;
   }
+}
+
+/**
+ * True if a command has an effect another agent can see (so it is performed at its own
+ * completion instant): memory and register writes, interrupts, flips, blits, GTT updates,
+ * and reads that decide control flow. PIPE_CONTROL and MI_FLUSH_DW only when they post-sync
+ * write, write a register or notify.
+ */
+function hasEffect(x: number, dw0: number, dw1: number): boolean {
+  if (x === X_FLUSH_DW) return ((dw0 >>> 14) & 3) !== 0 || (dw0 & (1 << 8)) !== 0;
+  if (x === X_PIPE_CONTROL) {
+    return ((dw1 >>> 14) & 3) !== 0 || (dw1 & ((1 << 23) | (1 << 8))) !== 0;
+  }
+  return true;
+}
+
+/** Bytes per pixel of a blit (BR13 colour depth). */
+function bytesPerPixel(br13: number): number {
+  const depth = (br13 >>> 24) & 3;
+  return depth === 3 ? 4 : depth === 0 ? 1 : 2;
+}
+
+/** Bytes a blit at `buf[b]` moves, or -1 if the command is too short. */
+function blitBytes(x: number, buf: Uint32Array, b: number, len: number): number {
+  if (len < (x === X_BLT_COPY ? 10 : 7)) return -1;
+  const x1 = buf[b + 2] & 0xffff, y1 = buf[b + 2] >>> 16;
+  const x2 = buf[b + 3] & 0xffff, y2 = buf[b + 3] >>> 16;
+  if (x2 <= x1 || y2 <= y1) return 0;
+  return (x2 - x1) * bytesPerPixel(buf[b + 1]) * (y2 - y1);
 }

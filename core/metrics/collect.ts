@@ -4,7 +4,14 @@ import { ENGINE_NAMES, type EngineName } from "../scenario.ts";
 import type { World } from "../world.ts";
 import { globalCounterRecord, TC, TRAP_CLASSES, vgpuCounterRecord } from "../gvt/counters.ts";
 import { guestMetricsRecord } from "../guest/metrics.ts";
-import { type EngineUse, type Results, RESULTS_SCHEMA, type VmResult } from "./results.ts";
+import {
+  type EngineUse,
+  type Results,
+  RESULTS_SCHEMA,
+  summarizeLatency,
+  type VmResult,
+} from "./results.ts";
+import { busyAt, resolveWindow, VmWindow, WorldWindows } from "./windows.ts";
 import { evaluateExpectations } from "./expect.ts";
 import { MPT_OP_NAMES } from "../mpt/gate.ts";
 
@@ -15,21 +22,43 @@ function sorted<T>(r: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/**
+ * The window the run's figures cover: `report { window }`, else from `warmup` on; null for
+ * the whole run (also when the window would begin at or after the present, e.g. a REPL
+ * before the warm-up ends).
+ */
+export function figuresWindow(w: World): { from: number; to: number } | null {
+  const s = w.scenario;
+  const win = s.report.window ?? (s.warmup ? { from: s.warmup } : undefined);
+  if (!win || win.from >= Math.min(win.to ?? w.sim.now, w.sim.now)) return null;
+  return resolveWindow(win, w.sim.now);
+}
+
 /** Builds the results of a run at the world's current time. */
 export function collectResults(w: World, native: NativeBaseline = {}): Results {
   const now = w.sim.now;
+  const window = figuresWindow(w);
   const vms: VmResult[] = w.vms.map((vm) => {
     const v = vm.vgpu;
     // every vGPU the VM had (a stop and a new start gives it a new one)
     const all = v ? [...vm.earlierCounters, v.counters] : vm.earlierCounters;
+    const vw = window ? new VmWindow(w, vm, window) : null;
     const engines = {} as Record<EngineName, EngineUse>;
     ENGINE_NAMES.forEach((n, e) => {
-      const busyNs = all.reduce((a, c) => a + c.busyNs[e], 0);
+      if (vw) {
+        const busyNs = vw.busy(e);
+        engines[n] = { busyNs, share: busyNs / (vw.to - vw.from) };
+        return;
+      }
+      const busyNs = busyAt(w, vm, e, now); // a workload still running counts up to now
       engines[n] = { busyNs, share: now > 0 ? busyNs / now : 0 };
     });
     const m = vm.driver?.metrics;
-    const active = vm.activeUntil(now);
+    const active = vw ? vw.active() : vm.activeUntil(now);
     const completed = m ? m.completed.reduce((a, b) => a + b, 0) : 0;
+    const inWindow = vw ? vw.latencies() : null;
+    const done = inWindow ? inWindow.length : completed;
+    const frames = vw ? vw.frames() : m?.frames ?? 0;
     const traps: Record<string, number> = { mmio: 0, gtt: 0, pagetrack: 0, cfg: 0, total: 0 };
     for (const c of all) {
       TRAP_CLASSES.forEach((name, i) => {
@@ -41,7 +70,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     }
     traps.total = traps.mmio + traps.gtt + traps.pagetrack + traps.cfg;
     const lat = m?.latencyAll;
-    const throughput = active > 0 ? completed / (active / 1e9) : 0;
+    const throughput = active > 0 ? done / (active / 1e9) : 0;
     const base = native[vm.spec.name];
     const state = w.stateOf(vm);
     const reason = vm.state === "rejected"
@@ -59,12 +88,12 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       weight: v?.sched.weight ?? vm.spec.weight ?? 0,
       vgpuId: v?.id ?? 0,
       engines,
-      frames: m?.frames ?? 0,
-      fps: active > 0 ? (m?.frames ?? 0) / (active / 1e9) : 0,
+      frames,
+      fps: active > 0 ? frames / (active / 1e9) : 0,
       submitted: m ? m.submitted.reduce((a, b) => a + b, 0) : 0,
       completed,
       throughput,
-      latency: {
+      latency: inWindow ? summarizeLatency(inWindow) : {
         count: lat?.count ?? 0,
         mean: lat ? Math.round(lat.mean) : 0,
         p50: lat?.percentile(50) ?? 0,
@@ -101,6 +130,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     file: w.scenario.file,
     seed: w.sim.streams.seed,
     simulatedNs: now,
+    ...(window ? { window } : {}),
     hypervisor: {
       name: w.gate.backend.name,
       nativeOps: [...ops.native].sort(),
@@ -152,7 +182,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     },
     switches: switches(w),
   };
-  results.expectations = evaluateExpectations(results, w.scenario.expects);
+  results.expectations = evaluateExpectations(results, w.scenario.expects, new WorldWindows(w));
   return results;
 }
 

@@ -1,15 +1,23 @@
 /**
  * Evaluates a scenario's `expect` lines against the results of a run. The functions are
  * the ones the DSL checker accepts (dsl/functions.ts); names and argument kinds were
- * already validated, so an unknown VM here can only mean a VM that never existed.
+ * already validated, so an unknown VM here can only mean a VM that never existed. A call
+ * with its own window (`share(vm, rcs, 2s..6s)`) is measured by a {@link WindowedValues}
+ * from the run's time-resolved records; without one it reads the results.
  */
 
-import type { Expectation, Expr, Predicate } from "../scenario.ts";
+import type { Expectation, Expr, MeasureWindow, Predicate } from "../scenario.ts";
 import type { ExpectationResult, Results, VmResult } from "./results.ts";
 import { findFunction } from "../../dsl/functions.ts";
 
 /** Raised for a value that cannot be computed (reported as a failed expectation). */
 class EvalError extends Error {}
+
+/** Measures a result function over a window (core/metrics/collect.ts builds one per run). */
+export interface WindowedValues {
+  /** `fn(args)` over `window`; throws an Error with a message when it cannot be measured. */
+  value(fn: string, args: (string | number)[], window: MeasureWindow): number;
+}
 
 function vmOf(r: Results, name: string | number): VmResult {
   const vm = r.vms.find((v) => v.name === String(name));
@@ -60,15 +68,21 @@ export function callValue(r: Results, fn: string, args: (string | number)[]): nu
   }
 }
 
-/** Evaluates a numeric expression. */
-export function evalExpr(r: Results, e: Expr): number {
+/** Evaluates a numeric expression (`windows` measures calls that carry a window). */
+export function evalExpr(r: Results, e: Expr, windows?: WindowedValues): number {
   switch (e.k) {
     case "num":
       return e.value;
     case "call":
-      return callValue(r, e.fn, e.args);
+      if (e.window === undefined) return callValue(r, e.fn, e.args);
+      if (!windows) throw new EvalError("a window needs the run's time line (not in results)");
+      try {
+        return windows.value(e.fn, e.args, e.window);
+      } catch (err) {
+        throw new EvalError(err instanceof Error ? err.message : String(err));
+      }
     case "bin": {
-      const a = evalExpr(r, e.a), b = evalExpr(r, e.b);
+      const a = evalExpr(r, e.a, windows), b = evalExpr(r, e.b, windows);
       if (e.op === "+") return a + b;
       if (e.op === "-") return a - b;
       if (e.op === "*") return a * b;
@@ -96,6 +110,7 @@ export function showValue(x: number, unit: string | undefined): string {
 function judge(
   r: Results,
   p: Predicate,
+  windows?: WindowedValues,
 ): { pass: boolean; actual: number | string; expected: string; unit?: string } {
   switch (p.k) {
     case "state": {
@@ -103,7 +118,7 @@ function judge(
       return { pass: actual === p.state, actual, expected: p.state };
     }
     case "cmp": {
-      const a = evalExpr(r, p.left), b = evalExpr(r, p.right);
+      const a = evalExpr(r, p.left, windows), b = evalExpr(r, p.right, windows);
       const ok =
         { ">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b, "==": a === b, "!=": a !== b }[p.op];
       const unit = exprUnit(p.left);
@@ -115,7 +130,7 @@ function judge(
       };
     }
     case "within": {
-      const a = evalExpr(r, p.left), t = evalExpr(r, p.target);
+      const a = evalExpr(r, p.left, windows), t = evalExpr(r, p.target, windows);
       const tol = p.relative ? Math.abs(t) * p.tolerance : p.tolerance;
       const unit = exprUnit(p.left);
       return {
@@ -134,12 +149,16 @@ function round(x: number): number {
   return Number.isInteger(x) ? x : Number(x.toPrecision(6));
 }
 
-/** Evaluates every expectation in order. */
-export function evaluateExpectations(r: Results, expects: Expectation[]): ExpectationResult[] {
+/** Evaluates every expectation in order (`windows` measures calls with a window). */
+export function evaluateExpectations(
+  r: Results,
+  expects: Expectation[],
+  windows?: WindowedValues,
+): ExpectationResult[] {
   return expects.map((e) => {
     const base = { file: e.loc.file, line: e.loc.line, col: e.loc.col, text: e.text };
     try {
-      return { ...base, ...judge(r, e.pred) };
+      return { ...base, ...judge(r, e.pred, windows) };
     } catch (err) {
       if (!(err instanceof EvalError)) throw err;
       return { ...base, pass: false, actual: "n/a", expected: err.message };

@@ -123,6 +123,12 @@ export interface Results {
   seed: number;
   /** Simulated time (ns). */
   simulatedNs: number;
+  /**
+   * The measurement window of the per-VM figures (engines, frames, fps, throughput,
+   * latency) when the scenario set one (`warmup`, `report { window }`); absent: the whole
+   * run. Counters, `submitted` and `completed` always cover the whole run.
+   */
+  window?: { from: number; to: number };
   /** Hypervisor backend: name, which ops are native, its counters and errors. */
   hypervisor: {
     name: string;

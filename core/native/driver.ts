@@ -442,6 +442,9 @@ export class NativeClient implements DriverPort, EventSink {
   private scratch = new Uint32Array(4096);
   private readonly ringScratch = new Uint32Array(64);
   private curSeq = 0;
+  /** A flip waits until the requests submitted before it completed (per-engine seqnos). */
+  private flipQueued = false;
+  private readonly flipFence = new Float64Array(NUM_ENGINES);
 
   /**
    * Creates the instance.
@@ -578,6 +581,10 @@ export class NativeClient implements DriverPort, EventSink {
   bind(waker: Waker): void {
     this.waker = waker;
   }
+  /** DriverPort: the device driver is up from its construction. */
+  ready(): number {
+    return 0;
+  }
   /** DriverPort: builds and submits a batch (blocks while too many are in flight). */
   submitBatch(engine: number, mix: Readonly<MixCounts>): number {
     if (!((this.drv.gpu.execlists.present >> engine) & 1)) {
@@ -674,9 +681,24 @@ export class NativeClient implements DriverPort, EventSink {
     }
     c.slotPages[slot] = want;
   }
-  /** DriverPort: flips to the other framebuffer. */
+  /**
+   * DriverPort: flips to the other framebuffer once what was submitted before has completed
+   * (the frame's rendering), at once when nothing is in flight.
+   */
   flip(): number {
-    return this.drv.flip();
+    this.refresh();
+    if (this.idle(-1)) return this.drv.flip();
+    for (let e = 0; e < NUM_ENGINES; e++) this.flipFence[e] = this.ctx[e].submitted;
+    this.flipQueued = true;
+    return this.drv.costs.mmio;
+  }
+
+  /** True once every request the queued flip waits for has completed. */
+  private flipFenceDone(): boolean {
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      if (this.ctx[e].completed < this.flipFence[e]) return false;
+    }
+    return true;
   }
 
   /** True if everything submitted on `engine` (-1: all) has completed. */
@@ -808,6 +830,10 @@ export class NativeClient implements DriverPort, EventSink {
   /** @internal after user interrupts / hangs */
   onCompletion(): void {
     this.refresh();
+    if (this.flipQueued && this.flipFenceDone()) {
+      this.flipQueued = false;
+      this.drv.flip();
+    }
     if (this.blockedEngine >= 0) {
       const e = this.blockedEngine, c = this.ctx[e];
       if (c.submitted - c.completed < this.drv.opts.maxInflight) {

@@ -30,6 +30,13 @@ export interface Waker {
 export interface DriverPort {
   /** Called once before the first operation with the waker of the running process. */
   bind(waker: Waker): void;
+  /**
+   * Brings the driver up if it is not (first use, or after a device reset) and returns the
+   * time that takes, 0 when it is up. The runner asks before every step and runs the step
+   * that much later, so start-up is never part of an operation (a batch submitted while the
+   * driver boots would otherwise count the boot as its latency).
+   */
+  ready(): number;
   /** Builds and submits one batch of `mix` on `engine` (0..3). `mix` is reused: copy it. */
   submitBatch(engine: number, mix: Readonly<MixCounts>): number;
   /** Queues a page flip of the primary plane (completes at the next vblank). */
@@ -219,6 +226,8 @@ export class WorkloadRunner extends Resumable implements Waker {
         this.idx[f] = 0;
         continue;
       }
+      const up = port.ready();
+      if (up > 0) return up; // the same step runs once the driver is up
       const op = ops[this.idx[f]++];
       let r = 0;
       switch (op.op) {

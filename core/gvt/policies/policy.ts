@@ -29,8 +29,11 @@ export interface SchedPolicy {
   remove(v: Vgpu): void;
   /** Charges `delta` ns of GPU ownership to `v` (called at every tick and switch). */
   account(v: Vgpu, delta: number): void;
-  /** Periodic work at each tick before {@link pick} (e.g. the 100 ms balance). */
-  onTick(now: number): void;
+  /**
+   * Periodic work at each tick before {@link pick}; true when this tick balanced the
+   * vGPUs' time slices (the 100 ms balance), which the scheduler counts.
+   */
+  onTick(now: number): boolean;
   /**
    * Chooses what to run: a vGPU id, {@link IDLE}, or {@link KEEP}. `current` is the vGPU
    * holding the GPU (null: idle), `since` when it was scheduled in.

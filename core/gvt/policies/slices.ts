@@ -70,7 +70,9 @@ export class SlicePolicy implements SchedPolicy {
   }
 
   /** Nothing periodic. */
-  onTick(): void {}
+  onTick(): boolean {
+    return false;
+  }
 
   /** Chooses the next vGPU in turn. */
   pick(now: number, current: Vgpu | null, since: number): number {

@@ -1,9 +1,10 @@
 /**
  * The upstream time-based scheduler policy (i915 gvt/sched_policy.c, "tbs"): a 1 ms timer;
  * every 100 ms each vGPU on the run queue is credited `100 ms * weight / sum(weights)`;
- * debt or credit carries over and is reset every 10 periods (1 s). Pick: the first vGPU in
- * LRU order with pending work and time left (a new vGPU has 2 s of start-up priority and is
- * not rotated while it lasts); if none, the idle vGPU.
+ * debt or credit carries over and is reset every 10 periods (1 s). A vGPU joins at the head
+ * of the LRU run queue (`tbs_sched_start_schedule`: `list_add`) with 2 s of start-up
+ * priority, during which it is not rotated. Pick: the first vGPU in LRU order with pending
+ * work and time left (or start-up priority); if none, the idle vGPU.
  */
 
 import { MS, SEC } from "../../sim/sim.ts";
@@ -43,14 +44,14 @@ export class TbsPolicy implements SchedPolicy {
     this.priTime = params.startup ?? GVT_SCHED_VGPU_PRI_TIME;
   }
 
-  /** Adds a vGPU (`tbs_sched_start_schedule`). */
+  /** Adds a vGPU at the head of the run queue (`tbs_sched_start_schedule`). */
   add(v: Vgpu, now: number, startup: boolean): void {
     if (this.runq.includes(v)) return;
     const d = v.sched;
     d.priSched = startup;
     d.priTime = now + this.priTime;
     d.active = true;
-    this.runq.push(v);
+    this.runq.unshift(v);
   }
 
   /** Removes a vGPU. */
@@ -66,8 +67,8 @@ export class TbsPolicy implements SchedPolicy {
   }
 
   /** Balance every period (`gvt_balance_timeslice`). */
-  onTick(now: number): void {
-    if (now < this.expireTime) return;
+  onTick(now: number): boolean {
+    if (now < this.expireTime) return false;
     this.expireTime = now + this.balancePeriod;
     this.balances++;
     const stage = this.stageCheck++ % GVT_TS_BALANCE_STAGE_NUM;
@@ -82,6 +83,7 @@ export class TbsPolicy implements SchedPolicy {
     } else {
       for (const v of this.runq) v.sched.leftTs += v.sched.allocatedTs;
     }
+    return true;
   }
 
   /** `find_busy_vgpu` + LRU rotation (`tbs_sched_func`). */

@@ -1,0 +1,401 @@
+/**
+ * The command scanner's per-command rules (gvt/cmd_parser.c), as a pure function of one
+ * decoded command, its buffer and the vGPU's whitelist and slices: the scanner runs it on
+ * every command it shadows, `gvtsim scan` on a bare command stream. What each rule checks,
+ * and the upstream function it follows:
+ *
+ * - length of fixed-length commands (`gvt_check_valid_cmd_length`, -EFAULT);
+ * - always-rejected commands: MI_UPDATE_GTT, MI_SEMAPHORE_WAIT, MI_REPORT_PERF_COUNT,
+ *   MI_STORE_DATA_INDEX, MI_CLFLUSH, MI_CONDITIONAL_BATCH_BUFFER_END, MI_OP_2E
+ *   (`unexpected_cmd`, -EBADRQC);
+ * - register writes and reads by commands (`cmd_reg_handler`): the register must lie in
+ *   MMIO (-EFAULT) and be F_CMD_ACCESS on the platform (-EBADRQC); MI_STORE_REGISTER_MEM and
+ *   MI_LOAD_REGISTER_MEM may only touch GEN8_L3SQCREG4 and 0x21f0 (and INSTPM on
+ *   Broadwell), MI_LOAD_REGISTER_REG only 0x215c on Broadwell (-EPERM); a PIPE_CONTROL
+ *   register post-sync needs only the whitelist;
+ * - on Broadwell, register offsets with bits 22:18 set in MI_LOAD_REGISTER_IMM on a
+ *   non-render engine (DERRMR on the blitter excepted), MI_LOAD_REGISTER_REG and
+ *   MI_LOAD_REGISTER_MEM (`cmd_handler_lri`, `cmd_handler_lrr`, `cmd_handler_lrm`:
+ *   `cmd_reg_inhibit`, -EBADRQC);
+ * - graphics addresses written through the GGTT must lie in the vGPU's slices
+ *   (`cmd_address_audit`, -EFAULT): MI_STORE_DATA_IMM (`cmd_handler_mi_store_data_imm`),
+ *   MI_STORE_REGISTER_MEM / MI_LOAD_REGISTER_MEM (`cmd_handler_srm` / `cmd_handler_lrm`),
+ *   MI_FLUSH_DW with a post-sync write (`cmd_handler_mi_flush_dw`), PIPE_CONTROL only for
+ *   post-sync operation 1, a qword write (`cmd_handler_pipe_control`), MI_ATOMIC
+ *   (`cmd_handler_mi_op_2f`); in index mode the offset must lie in the status page;
+ * - batch buffer starts (`cmd_handler_mi_batch_buffer_start`): none from a second-level
+ *   batch, a second level only from a first-level batch (-EFAULT); a privileged (GGTT)
+ *   batch must lie in the slices (`perform_bb_shadow`, -EFAULT).
+ *
+ * Blit commands carry graphics addresses too, but upstream audits none of them.
+ */
+
+import {
+  cmdLength,
+  COMMANDS,
+  F_SCAN_REJECT,
+  PIPE_CONTROL_GLOBAL_GTT_IVB,
+  PIPE_CONTROL_MMIO_WRITE,
+  POST_SYNC_OP_MASK,
+  X_ATOMIC,
+  X_BB_START,
+  X_FLUSH_DW,
+  X_LRI,
+  X_LRM,
+  X_LRR,
+  X_PIPE_CONTROL,
+  X_SDI,
+  X_SRM,
+} from "../cmd/table.ts";
+import { bit, field, getField, isSet } from "../hw/bits.ts";
+import type { Platform } from "../hw/platform.ts";
+import { registerOffset } from "../hw/regdefs.ts";
+import { BCS, MMIO_SIZE, RCS } from "../hw/regs.ts";
+import type { ViolationKind } from "./counters.ts";
+
+const TWO32 = 4294967296;
+const PAGE = 4096;
+
+/** Buffer kinds: the ring, a first-level and a second-level batch. */
+export const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2;
+
+/** MI_* dword 0: use the global GTT (bit 22). */
+const MI_USE_GGTT = bit(22);
+/** Register field of a register dword (`cmd_reg`: bits 22:2). */
+const CMD_REG = field(22, 2);
+/** Broadwell's forbidden register bits (`cmd_reg_inhibit`: bits 22:18). */
+const CMD_REG_INHIBIT = field(22, 18);
+/** Graphics address bits 31:2 of a low address dword (`cmd_gma`). */
+const CMD_GMA = field(31, 2);
+/** Graphics address bits 15:0 of a high address dword (`cmd_gma_hi`). */
+const CMD_GMA_HI = field(15, 0);
+/** Qword address bits 31:3 (PIPE_CONTROL, MI_FLUSH_DW). */
+const GMA_QW = field(31, 3);
+/** MI_BATCH_BUFFER_START: second-level batch (bit 22). */
+export const BB_2ND_LEVEL = bit(22);
+/** MI_BATCH_BUFFER_START: PPGTT (non-privileged) batch (bit 8). */
+export const BB_PPGTT = bit(8);
+/** PIPE_CONTROL dw1 / MI_FLUSH_DW dw0: store-data index mode (bit 21). */
+const STORE_INDEX = bit(21);
+/** MI_FLUSH_DW address dword: the address is a GGTT address (bit 2). */
+const FLUSH_DW_GGTT = bit(2);
+/** MI_ATOMIC dw0: data size (bits 20:19) and inline data (bit 18). */
+const ATOMIC_SIZE = field(20, 19), ATOMIC_INLINE = bit(18);
+/** MI_STORE_DATA_IMM: qword store (dw0 bit 21) and core select (dw1 bit 0). */
+const SDI_QWORD = bit(21), SDI_CORE = bit(0);
+
+/** Largest surface a command may address (`max_surface_size`, 36 MiB). */
+export const MAX_SURFACE_SIZE = 36 * 1024 * 1024;
+
+/** What the audit of one command knows about its surroundings. */
+export interface AuditEnv {
+  /** The platform (its whitelist and Broadwell's extra rules). */
+  readonly platform: Platform;
+  /** Engine the buffer runs on. */
+  readonly engine: number;
+  /** True if commands may write the register at `offset` (F_CMD_ACCESS). */
+  cmdAccessible(offset: number): boolean;
+  /** True if [gma, gma + size) lies in the vGPU's slices. */
+  inSlices(gma: number, size: number): boolean;
+}
+
+/** Why a command was refused. */
+export class AuditVerdict {
+  /** Violation kind, or null: accepted. */
+  kind: ViolationKind | null = null;
+  /** What was wrong, with the numbers. */
+  detail = "";
+  /** The upstream function whose rule refused it (cmd_parser.c ...). */
+  rule = "";
+
+  /** Clears for reuse. */
+  reset(): void {
+    this.kind = null;
+    this.detail = "";
+    this.rule = "";
+  }
+}
+
+function refuse(out: AuditVerdict, kind: ViolationKind, detail: string, rule: string): false {
+  out.kind = kind;
+  out.detail = detail;
+  out.rule = `cmd_parser.c ${rule}`;
+  return false;
+}
+
+function hex(n: number): string {
+  return "0x" + n.toString(16);
+}
+
+const DERRMR = registerOffset("DERRMR");
+const L3SQCREG4 = registerOffset("GEN8_L3SQCREG4");
+const REG_21F0 = registerOffset("0x21f0");
+const INSTPM = registerOffset("RCS_INSTPM");
+const REG_215C = registerOffset("0x215c");
+const PS_DEPTH_COUNT = registerOffset("PS_DEPTH_COUNT");
+const RCS_TIMESTAMP = registerOffset("RCS_TIMESTAMP");
+
+/** Register operations that reach `cmd_reg_handler`. */
+type RegOp = "lri" | "srm" | "lrm" | "lrr-src" | "lrr-dst" | "pipe_ctrl";
+
+/** `cmd_reg_handler`: may command `name` touch the register at `offset` with `op`? */
+function auditReg(
+  offset: number,
+  op: RegOp,
+  name: string,
+  env: AuditEnv,
+  out: AuditVerdict,
+): boolean {
+  const rule = "cmd_reg_handler";
+  if (offset + 4 > MMIO_SIZE) {
+    return refuse(out, "register", `${name} access to ${hex(offset)} outside of MMIO`, rule);
+  }
+  if (!env.cmdAccessible(offset)) {
+    return refuse(
+      out,
+      "register",
+      `${name} access to register ${hex(offset)} (not whitelisted on ${env.platform.id})`,
+      rule,
+    );
+  }
+  const bdw = env.platform.gen === 8;
+  if (op === "srm" || op === "lrm") {
+    if (offset === L3SQCREG4 || offset === REG_21F0 || (bdw && offset === INSTPM)) return true;
+    return refuse(out, "register_op", `${name} may not access register ${hex(offset)}`, rule);
+  }
+  if (op === "lrr-src" || op === "lrr-dst") {
+    if (bdw && offset === REG_215C) return true;
+    return refuse(out, "register_op", `${name} may not access register ${hex(offset)}`, rule);
+  }
+  return true;
+}
+
+/** `cmd_reg_inhibit` on Broadwell: a register dword with bits 22:18 set. */
+function inhibited(dword: number): boolean {
+  return getField(dword, CMD_REG_INHIBIT) !== 0;
+}
+
+/** Refusal for a Broadwell register dword with bits 22:18 set. */
+function refuseInhibited(dword: number, name: string, rule: string, out: AuditVerdict): false {
+  return refuse(out, "register", `${name} register dword ${hex(dword)} has bits 22:18 set`, rule);
+}
+
+/** `cmd_address_audit`: [gma, gma + size) in the slices (index mode: in the status page). */
+function auditAddress(
+  gma: number,
+  size: number,
+  indexMode: boolean,
+  name: string,
+  env: AuditEnv,
+  out: AuditVerdict,
+): boolean {
+  const ok = size <= MAX_SURFACE_SIZE && (indexMode ? gma < PAGE : env.inSlices(gma, size));
+  if (ok) return true;
+  return refuse(
+    out,
+    "address",
+    `${name} writes ${hex(gma)} (+${size}) outside the vGPU's slices`,
+    "cmd_address_audit",
+  );
+}
+
+/** `gvt_check_valid_cmd_length`. */
+function checkLength(
+  n: number,
+  valid: number,
+  name: string,
+  rule: string,
+  out: AuditVerdict,
+): boolean {
+  if (n === valid) return true;
+  return refuse(out, "unknown_command", `${name} with length ${n} (expected ${valid})`, rule);
+}
+
+/** A 64-bit graphics address from a low dword (bits `lo`) and a high dword (bits 15:0). */
+function gma64(low: number, lowField: typeof CMD_GMA, high: number): number {
+  return ((low & lowField.mask) >>> 0) + getField(high, CMD_GMA_HI) * TWO32;
+}
+
+/**
+ * Audits command `id` (length `n`) at `buf[ip]`, in a buffer of kind `type` (BUF_*), under
+ * upstream's rules; true if accepted, else `out` says why.
+ */
+export function auditCommand(
+  buf: Uint32Array,
+  ip: number,
+  n: number,
+  id: number,
+  type: number,
+  env: AuditEnv,
+  out: AuditVerdict,
+): boolean {
+  const info = COMMANDS[id];
+  const name = info.name;
+  const dw0 = buf[ip];
+  if (info.validLen !== 0 && n !== info.validLen) {
+    return checkLength(n, info.validLen, name, "gvt_check_valid_cmd_length", out);
+  }
+  if (info.flags & F_SCAN_REJECT) {
+    return refuse(out, "rejected_command", `${name} is not allowed`, "unexpected_cmd");
+  }
+  const bdw = env.platform.gen === 8;
+  switch (info.exec) {
+    case X_LRI:
+      for (let k = 1; k + 1 < n; k += 2) {
+        const reg = getField(buf[ip + k], CMD_REG) * 4;
+        const exempt = env.engine === BCS && reg === DERRMR;
+        if (bdw && env.engine !== RCS && !exempt && inhibited(buf[ip + k])) {
+          return refuseInhibited(buf[ip + k], name, "cmd_handler_lri", out);
+        }
+        if (!auditReg(reg, "lri", name, env, out)) return false;
+      }
+      return true;
+    case X_LRR: {
+      const src = buf[ip + 1], dst = buf[ip + 2];
+      if (bdw && (inhibited(src) || inhibited(dst))) {
+        return refuseInhibited(inhibited(src) ? src : dst, name, "cmd_handler_lrr", out);
+      }
+      return auditReg(getField(src, CMD_REG) * 4, "lrr-src", name, env, out) &&
+        auditReg(getField(dst, CMD_REG) * 4, "lrr-dst", name, env, out);
+    }
+    case X_LRM:
+    case X_SRM: {
+      const lrm = info.exec === X_LRM;
+      if (lrm && bdw && inhibited(buf[ip + 1])) {
+        return refuseInhibited(buf[ip + 1], name, "cmd_handler_lrm", out);
+      }
+      const reg = getField(buf[ip + 1], CMD_REG) * 4;
+      if (!auditReg(reg, lrm ? "lrm" : "srm", name, env, out)) return false;
+      if (!isSet(dw0, MI_USE_GGTT)) return true;
+      return auditAddress(gma64(buf[ip + 2], CMD_GMA, buf[ip + 3]), 4, false, name, env, out);
+    }
+    case X_PIPE_CONTROL: {
+      const dw1 = buf[ip + 1];
+      if (dw1 & PIPE_CONTROL_MMIO_WRITE) {
+        return auditReg(getField(buf[ip + 2], CMD_REG) * 4, "pipe_ctrl", name, env, out);
+      }
+      const postSync = (dw1 & POST_SYNC_OP_MASK) >>> 14;
+      if (postSync === 2) return auditReg(PS_DEPTH_COUNT, "pipe_ctrl", name, env, out);
+      if (postSync === 3) return auditReg(RCS_TIMESTAMP, "pipe_ctrl", name, env, out);
+      if (postSync === 1 && (dw1 & PIPE_CONTROL_GLOBAL_GTT_IVB)) {
+        const gma = gma64(buf[ip + 2], GMA_QW, buf[ip + 3]);
+        return auditAddress(gma, 8, isSet(dw1, STORE_INDEX), name, env, out);
+      }
+      return true;
+    }
+    case X_FLUSH_DW: {
+      if (n !== 4 && n !== 5) return checkLength(n, 4, name, "cmd_handler_mi_flush_dw", out);
+      if ((dw0 & POST_SYNC_OP_MASK) === 0 || !isSet(buf[ip + 1], FLUSH_DW_GGTT)) return true;
+      const gma = gma64(buf[ip + 1], GMA_QW, buf[ip + 2]);
+      return auditAddress(gma, 8, isSet(dw0, STORE_INDEX), name, env, out);
+    }
+    case X_SDI: {
+      if (!isSet(dw0, MI_USE_GGTT)) return true;
+      const valid = isSet(dw0, SDI_QWORD) ? 5 : 4;
+      if (!checkLength(n, valid, name, "cmd_handler_mi_store_data_imm", out)) return false;
+      const size = (n - 3) * 4;
+      const core = isSet(buf[ip + 1], SDI_CORE) ? 1 : 0;
+      const gma = gma64(buf[ip + 1], CMD_GMA, buf[ip + 2]) + size * core;
+      return auditAddress(gma, size, false, name, env, out);
+    }
+    case X_ATOMIC: {
+      if (!isSet(dw0, MI_USE_GGTT)) return true;
+      const valid = isSet(dw0, ATOMIC_INLINE) ? 11 : 3;
+      if (!checkLength(n, valid, name, "cmd_handler_mi_op_2f", out)) return false;
+      const size = 4 * 2 ** getField(dw0, ATOMIC_SIZE);
+      return auditAddress(gma64(buf[ip + 1], CMD_GMA, buf[ip + 2]), size, false, name, env, out);
+    }
+    case X_BB_START: {
+      const rule = "cmd_handler_mi_batch_buffer_start";
+      if (type === BUF_BB2) {
+        return refuse(out, "batch_depth", `${name} in a second-level batch`, rule);
+      }
+      if (isSet(dw0, BB_2ND_LEVEL) && type !== BUF_BB1) {
+        return refuse(out, "batch_depth", "second-level batch started from the ring", rule);
+      }
+      if (isSet(dw0, BB_PPGTT)) return true;
+      const gma = batchTarget(buf, ip, n);
+      if (env.inSlices(gma, 4)) return true;
+      return refuse(
+        out,
+        "address",
+        `batch buffer at ${hex(gma)} outside the vGPU's slices`,
+        "perform_bb_shadow",
+      );
+    }
+  }
+  return true;
+}
+
+/** The graphics address MI_BATCH_BUFFER_START at `buf[ip]` (length `n`) jumps to. */
+export function batchTarget(buf: Uint32Array, ip: number, n: number): number {
+  const low = (buf[ip + 1] & CMD_GMA.mask) >>> 0;
+  return low + (n > 2 ? getField(buf[ip + 2], CMD_GMA_HI) * TWO32 : 0);
+}
+
+/** One command of a stream as {@link auditStream} judges it. */
+export interface StreamEntry {
+  /** Dword index of the command. */
+  at: number;
+  /** Command name, or null for an undecodable dword. */
+  name: string | null;
+  /** Length in dwords (1 for an undecodable dword). */
+  length: number;
+  /** Null if accepted, else why not. */
+  refusal: { kind: ViolationKind; detail: string; rule: string } | null;
+}
+
+/**
+ * Judges every command of a bare dword stream (as the scanner would in a ring of the
+ * given kind) without following batch buffers; stops at the first undecodable dword,
+ * since its length is unknown. `decodeId(dw0)` is the table decode for the engine.
+ */
+export function auditStream(
+  dwords: Uint32Array,
+  decodeId: (dw0: number) => number,
+  env: AuditEnv,
+  type = BUF_RING,
+): StreamEntry[] {
+  const out: StreamEntry[] = [];
+  const v = new AuditVerdict();
+  for (let ip = 0; ip < dwords.length;) {
+    const id = decodeId(dwords[ip]);
+    if (id < 0) {
+      out.push({
+        at: ip,
+        name: null,
+        length: 1,
+        refusal: {
+          kind: "unknown_command",
+          detail: `unknown command ${hex(dwords[ip])} on engine ${env.engine}`,
+          rule: "cmd_parser.c cmd_parser_exec",
+        },
+      });
+      break;
+    }
+    const n = cmdLength(id, dwords[ip]);
+    if (ip + n > dwords.length) {
+      out.push({
+        at: ip,
+        name: COMMANDS[id].name,
+        length: n,
+        refusal: {
+          kind: "ring_overrun",
+          detail: `${COMMANDS[id].name} needs ${n} dwords, ${dwords.length - ip} left`,
+          rule: "cmd_parser.c command_scan",
+        },
+      });
+      break;
+    }
+    v.reset();
+    const ok = auditCommand(dwords, ip, n, id, type, env, v);
+    out.push({
+      at: ip,
+      name: COMMANDS[id].name,
+      length: n,
+      refusal: ok ? null : { kind: v.kind!, detail: v.detail, rule: v.rule },
+    });
+    ip += n;
+  }
+  return out;
+}

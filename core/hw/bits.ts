@@ -1,0 +1,79 @@
+/**
+ * Named bit fields, the way i915 declares them (`REG_GENMASK(hi, lo)`, `REG_FIELD_GET`,
+ * the `execlist_status_format` bit-field structs of gvt/execlist.h) and masked registers
+ * (`_MASKED_BIT_ENABLE`, `IS_MASKED_BITS_ENABLED` of i915_reg.h / gvt/mmio.h). Every
+ * register field in the register tables is a {@link BitField}; code reads and writes fields
+ * through {@link getField} / {@link setField} instead of shifting by hand.
+ */
+
+/** A field of bits `hi..lo` (inclusive) of a 32-bit register. */
+export interface BitField {
+  /** Lowest bit. */
+  readonly lo: number;
+  /** Width in bits. */
+  readonly width: number;
+  /** The field's bits in place (`REG_GENMASK(hi, lo)`), unsigned. */
+  readonly mask: number;
+}
+
+/** The field of bits `hi..lo` (inclusive; `field(3, 3)` is one bit). */
+export function field(hi: number, lo: number): BitField {
+  if (hi < lo || lo < 0 || hi > 31) throw new RangeError(`bad bit field ${hi}:${lo}`);
+  const width = hi - lo + 1;
+  const mask = width === 32 ? 0xffffffff : (((2 ** width) - 1) * 2 ** lo) >>> 0;
+  return { lo, width, mask };
+}
+
+/** A one-bit field. */
+export function bit(n: number): BitField {
+  return field(n, n);
+}
+
+/** The value of field `f` in `v` (`REG_FIELD_GET`). */
+export function getField(v: number, f: BitField): number {
+  return ((v & f.mask) >>> 0) / 2 ** f.lo;
+}
+
+/** `v` with field `f` set to `x` (excess bits of `x` dropped). */
+export function setField(v: number, f: BitField, x: number): number {
+  return ((v & ~f.mask) | ((x * 2 ** f.lo) & f.mask)) >>> 0;
+}
+
+/** `x` placed in field `f` (`REG_FIELD_PREP`). */
+export function fieldValue(f: BitField, x: number): number {
+  return ((x * 2 ** f.lo) & f.mask) >>> 0;
+}
+
+/** True if the one-bit (or any bit of the) field `f` is set in `v`. */
+export function isSet(v: number, f: BitField): boolean {
+  return (v & f.mask) !== 0;
+}
+
+/** Masked-register write enabling `bits` (`_MASKED_BIT_ENABLE`): the bits and their enables. */
+export function maskedEnable(bits: number): number {
+  return ((bits << 16) | bits) >>> 0;
+}
+
+/** Masked-register write disabling `bits` (`_MASKED_BIT_DISABLE`). */
+export function maskedDisable(bits: number): number {
+  return (bits << 16) >>> 0;
+}
+
+/** True if a masked write `v` sets every bit of `bits` (`IS_MASKED_BITS_ENABLED`). */
+export function isMaskedEnabled(v: number, bits: number): boolean {
+  return ((v >>> 16) & bits) === bits && (v & bits) === bits;
+}
+
+/** True if a masked write `v` clears every bit of `bits` (`IS_MASKED_BITS_DISABLED`). */
+export function isMaskedDisabled(v: number, bits: number): boolean {
+  return ((v >>> 16) & bits) === bits && (v & bits) === 0;
+}
+
+/**
+ * The value a masked register holds after writing `v` over `old`: the upper 16 bits of `v`
+ * select which of the lower 16 change (`CALC_MODE_MASK_REG` without the enables).
+ */
+export function maskedMerge(old: number, v: number): number {
+  const m = v >>> 16;
+  return ((old & ~m) | (v & m)) & 0xffff;
+}
