@@ -96,6 +96,8 @@ export {
   loadBackend,
   type LoadedBackend,
   LoadError,
+  type PluginLoadOptions,
+  type PluginSource,
   resolvePlugin,
   validateBackend,
 } from "./core/mpt/loader.ts";

@@ -31,6 +31,7 @@ export interface FormatOptions {
  * Characters a terminal would act on (C0/C1 controls, DEL), or that reorder or break what it
  * shows (bidi overrides and isolates, line and paragraph separators), except tab.
  */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with terminal control characters shown as escapes (`\x1b`, `\u{202e}`). */

@@ -48,6 +48,7 @@ Deno.test("dsl limits: control characters in a scenario reach the terminal escap
   const d = await dir({ "esc.gvt": 'scenario x\nbogus "\x1b]0;owned\x07\x1b[2J" \u202e\n' });
   const r = await gvtsimTask(["check", "esc.gvt"], { cwd: d });
   refused(r, /^esc\.gvt:2:1: error: unexpected 'bogus'/);
+  // deno-lint-ignore no-control-regex -- looking for raw control characters
   assert.doesNotMatch(r.err, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, "no raw control character");
   assert.match(r.err, /\\x1b\]0;owned\\x07\\x1b\[2J/);
   assert.match(r.err, /\\u\{202e\}/);

@@ -147,7 +147,7 @@ function inspectPlugin(url: URL, file: string, builtin: string | undefined): Plu
 }
 
 /** Options of {@link loadBackend}. */
-export interface LoadOptions {
+export interface PluginLoadOptions {
   /** Load only if the plugin file's SHA-256 is this (a checkpoint's recorded plugin). */
   sha256?: string;
 }
@@ -161,7 +161,7 @@ export async function loadBackend(
   spec: string | URL,
   ctx: BackendContext,
   base?: string | URL,
-  opts: LoadOptions = {},
+  opts: PluginLoadOptions = {},
 ): Promise<LoadedBackend | LoadError> {
   let url: URL, file: string;
   try {

@@ -15,7 +15,7 @@ import {
   isLoadError,
   loadBackend,
   type LoadError,
-  type LoadOptions,
+  type PluginLoadOptions,
   type PluginSource,
 } from "./loader.ts";
 
@@ -38,7 +38,7 @@ export async function openBackend(
   sim: Sim,
   spec: Pick<HypervisorSpec, "name" | "params" | "costs" | "faults">,
   base?: string | URL,
-  load: LoadOptions = {},
+  load: PluginLoadOptions = {},
 ): Promise<OpenedBackend | LoadError> {
   const opCosts: Record<string, number> = {};
   const params: Record<string, number | string | boolean> = { ...spec.params };
