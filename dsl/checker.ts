@@ -5,6 +5,7 @@
  */
 
 import { pluginPathProblem } from "../core/mpt/loader.ts";
+import { type MptOpName, OP_FAULT_WINDOW } from "../core/mpt/gate.ts";
 import {
   type CommandMix,
   type Dist,
@@ -625,6 +626,21 @@ class Checker {
     const ops: readonly string[] = [...REQUIRED_OPS, ...OPTIONAL_OPS];
     if (!ops.includes(f.op)) {
       this.err(f.opSpan, unknown("MPT op", f.op, ops));
+      ok = false;
+    }
+    const window = OP_FAULT_WINDOW[f.op as MptOpName];
+    if (window === "never") {
+      this.err(
+        f.opSpan,
+        `a fault on '${f.op}' could never fire: the op is not called through the gate during a run`,
+      );
+      ok = false;
+    } else if (window === "start" && (at !== undefined || f.at || f.after)) {
+      this.err(
+        f.opSpan,
+        `a fault on '${f.op}' fires only from the hypervisor block without 'at' or 'after' ` +
+          "(the op is called once, when the world is built)",
+      );
       ok = false;
     }
     if (!FAULT_ACTIONS.includes(f.action)) {

@@ -69,6 +69,20 @@ export type MptOpName = typeof MPT_OP_NAMES[number];
 const OP_INDEX: Record<string, number> = {};
 MPT_OP_NAMES.forEach((n, i) => OP_INDEX[n] = i);
 
+/**
+ * When fault rules on an op can take effect, for ops the gate does not call throughout a run:
+ * `hostInit` is called once, when the world is built (so only rules present from the start,
+ * in the scenario's hypervisor block and active at the first call, apply); `hostExit` is never
+ * called during a run, and checkpoints call `save`/`restore` on the backend directly (a rule
+ * on them could never fire).
+ */
+export const OP_FAULT_WINDOW: Readonly<Partial<Record<MptOpName, "start" | "never">>> = {
+  hostInit: "start",
+  hostExit: "never",
+  save: "never",
+  restore: "never",
+};
+
 /** True if `name` is an op a fault rule may target. */
 export function isMptOpName(name: string): name is MptOpName {
   return Object.hasOwn(OP_INDEX, name);
@@ -925,6 +939,12 @@ export class MptGate {
       } else if (act === ACT_NONE) {
         act = r.action === "error" ? ACT_ERROR : r.action === "throw" ? ACT_THROW : ACT_WRONG;
       }
+    }
+    if (act === ACT_THROW && !this.has[op]) {
+      // the backend lacks this optional op, so nothing of it can throw: the injected throw
+      // is recorded as the plugin error it stands for, and the op fails
+      this.fail(op, id, new InjectedThrow(MPT_OP_NAMES[op]));
+      act = ACT_ERROR;
     }
     this.curAct = act;
     return act;
