@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { IRecognitionException, IToken } from "chevrotain";
+import type { CstNode, IRecognitionException, IToken } from "chevrotain";
 import type { Scenario } from "../core/scenario.ts";
 import type { FileAst, ItemAst, Span } from "./ast.ts";
 import { checkItems } from "./checker.ts";
@@ -39,7 +39,7 @@ import {
 } from "./functions.ts";
 import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
-import { scenarioParser } from "./parser.ts";
+import { MAX_SYNTAX_ERRORS, resetErrorBudget, scenarioParser, TooManyErrors } from "./parser.ts";
 import { nestingProblem, readScenarioFile, sizeProblem } from "./limits.ts";
 import { fixKeywordTypos } from "./typos.ts";
 import { AstBuilder } from "./visitor.ts";
@@ -201,15 +201,31 @@ export function parseFile(text: string, file: string, scope?: ParamScope): Parse
   const sub = params.substitute(fixed.tokens, file);
   diagnostics.push(...sub.diagnostics);
   scenarioParser.input = sub.tokens;
-  const cst = scenarioParser.file();
+  resetErrorBudget();
+  let cst: CstNode | undefined;
+  try {
+    cst = scenarioParser.file();
+  } catch (e) {
+    if (!(e instanceof TooManyErrors)) throw e;
+  }
   const errs: IRecognitionException[] = scenarioParser.errors;
   const seen = new Set<string>();
+  let last: Span | undefined;
   for (const e of errs) {
     const s = tokenSpan(file, text, e.token);
+    last = s;
     const key = `${s.line}:${s.col}:${e.message}`;
     if (seen.has(key) || params.followsFromUnknown(s)) continue;
     seen.add(key);
     diagnostics.push({ ...s, severity: "error", message: e.message });
+  }
+  if (cst === undefined) {
+    diagnostics.push({
+      ...(last ?? endOf(file, text)),
+      severity: "error",
+      message: `more than ${MAX_SYNTAX_ERRORS} syntax errors: the rest of the file is not read`,
+    });
+    return { ast: { file, items: [] }, diagnostics };
   }
   let ast: FileAst = { file, items: [] };
   try {
@@ -350,7 +366,12 @@ function run(
     );
     const failed = diagnostics.some((d) => d.severity === "error");
     const params = scope.list();
-    return { scenario: failed ? undefined : checked.scenario, diagnostics, sources, params };
+    return {
+      scenario: failed ? undefined : checked.scenario,
+      diagnostics: capDiagnostics(diagnostics),
+      sources,
+      params,
+    };
   } catch (e) {
     // The checker is written not to throw; this keeps the promise if it ever does.
     return {
@@ -366,6 +387,22 @@ function run(
       params: [],
     };
   }
+}
+
+/** Most diagnostics reported for one scenario; the rest are counted in a last one. */
+export const MAX_DIAGNOSTICS = 200;
+
+function capDiagnostics(diags: Diagnostic[]): Diagnostic[] {
+  if (diags.length <= MAX_DIAGNOSTICS) return diags;
+  const shown = diags.slice(0, MAX_DIAGNOSTICS);
+  const last = shown[shown.length - 1];
+  const more = diags.length - MAX_DIAGNOSTICS;
+  return [...shown, {
+    ...last,
+    severity: "error",
+    message: `${more} more diagnostic${more === 1 ? "" : "s"} not shown`,
+    note: undefined,
+  }];
 }
 
 /**
