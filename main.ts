@@ -135,6 +135,46 @@ const typesCmd = command(
   { description: message`List vGPU types with their resources and available instances.` },
 );
 
+const scanCmd = command(
+  "scan",
+  object({
+    cmd: constant("scan"),
+    file: argument(string({ metavar: "FILE|-" }), {
+      description:
+        message`Whitespace-separated dwords (0x hex or decimal; # comments); - for stdin.`,
+    }),
+    platform: optional(
+      option("--platform", string({ metavar: "PLATFORM" }), {
+        description: message`skylake (default), kabylake, coffeelake or broadwell.`,
+      }),
+    ),
+    engine: optional(
+      option("--engine", string({ metavar: "ENGINE" }), {
+        description: message`Engine the stream runs on: rcs (default), bcs, vcs, vecs.`,
+      }),
+    ),
+    gmRanges: multiple(
+      option("--gm-range", string({ metavar: "START-END" }), {
+        description:
+          message`Graphics addresses the vGPU owns (repeatable; END exclusive); default the slices of a first V5_4 on a 512MiB-aperture host.`,
+      }),
+    ),
+    batch: withDefault(
+      flag("--batch", { description: message`Judge the stream as a first-level batch buffer.` }),
+      false,
+    ),
+    json: optional(
+      option("--json", string({ metavar: "PATH|-" }), {
+        description: message`Write the verdicts as JSON (- for stdout).`,
+      }),
+    ),
+  }),
+  {
+    description:
+      message`Would GVT-g accept this command stream? One verdict per command, with the upstream rule for a rejection; exit 1 if any is rejected.`,
+  },
+);
+
 const syntaxCmd = command(
   "syntax",
   object({
@@ -261,7 +301,17 @@ const pluginCmd = command(
   or(
     command(
       "test",
-      object({ cmd: constant("plugin-test"), plugin: argument(string({ metavar: "PLUGIN" })) }),
+      object({
+        cmd: constant("plugin-test"),
+        plugin: argument(string({ metavar: "PLUGIN" })),
+        json: withDefault(
+          flag("--json", {
+            description:
+              message`Print the report as JSON (gvtsim.conformance/1) instead of a table.`,
+          }),
+          false,
+        ),
+      }),
       { description: message`Check a backend against the mediator's contract.` },
     ),
     command(
@@ -322,6 +372,7 @@ const parser = or(
   runCmd,
   checkCmd,
   typesCmd,
+  scanCmd,
   syntaxCmd,
   compareCmd,
   pluginCmd,
@@ -363,6 +414,10 @@ async function main(): Promise<number> {
       console.log(typesTable(aps));
       return 0;
     }
+    case "scan": {
+      const { scanCommand } = await import("./cli/scan.ts");
+      return await scanCommand(args.file, args);
+    }
     case "syntax": {
       const { writeSyntaxHtml } = await import("./cli/syntax.ts");
       return writeSyntaxHtml(args.html);
@@ -377,7 +432,7 @@ async function main(): Promise<number> {
     }
     case "plugin-test": {
       const { pluginTest } = await import("./cli/plugin.ts");
-      return pluginTest(args.plugin);
+      return pluginTest(args.plugin, { json: args.json });
     }
     case "plugin-new": {
       const { pluginNew } = await import("./cli/plugin.ts");

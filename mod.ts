@@ -116,6 +116,7 @@ export {
   type CheckResult,
   type ConformanceOptions,
   type ConformanceReport,
+  type Coverage,
   formatConformance,
   runConformance,
 } from "./core/mpt/conformance.ts";

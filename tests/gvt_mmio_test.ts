@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { CSB_RESET_PTR } from "../core/hw/csb.ts";
 import { addGuest, addVgpu, gvtRig } from "./gvt_util.ts";
 import {
-  CSB_RESET_WRITE_PTR,
   DSPSURF_A,
   DSPSURFLIVE_A,
   FENCE_REG_GEN6_LO,
@@ -94,7 +94,7 @@ Deno.test("mmio: ELSP collects 4 dwords, CSB and status are read-only, CSB point
   const b = RING_BASE[0];
   wr(b + RING_MODE, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
   assert.equal(v.runList[0], 1);
-  assert.equal(rd(b + RING_CONTEXT_STATUS_PTR) & 0xf, CSB_RESET_WRITE_PTR);
+  assert.equal(rd(b + RING_CONTEXT_STATUS_PTR) & 0xf, CSB_RESET_PTR);
   wr(b + RING_ELSP, 0);
   wr(b + RING_ELSP, 0);
   wr(b + RING_ELSP, 0);
@@ -108,7 +108,7 @@ Deno.test("mmio: ELSP collects 4 dwords, CSB and status are read-only, CSB point
   wr(b + RING_EXECLIST_STATUS_LO, 0xffff);
   assert.equal(rd(b + RING_EXECLIST_STATUS_LO), 0);
   wr(b + RING_CONTEXT_STATUS_PTR, ((0x0f0f << 16) | 0x0305) >>> 0); // guest updates the read pointer
-  assert.equal(rd(b + RING_CONTEXT_STATUS_PTR) & 0xf, CSB_RESET_WRITE_PTR, "write ptr RO");
+  assert.equal(rd(b + RING_CONTEXT_STATUS_PTR) & 0xf, CSB_RESET_PTR, "write ptr RO");
   assert.equal((rd(b + RING_CONTEXT_STATUS_PTR) >> 8) & 0xf, 3);
 });
 

@@ -22,7 +22,7 @@ import {
 import { ScanResult } from "../core/gvt/scanner.ts";
 import { VIOLATION_KINDS, violationIsFatal } from "../core/gvt/counters.ts";
 import { registerOffset } from "../core/hw/regdefs.ts";
-import { maskedEnable } from "../core/hw/bits.ts";
+import { getField, maskedEnable } from "../core/hw/bits.ts";
 import type { PlatformId } from "../core/hw/platform.ts";
 import {
   BCS,
@@ -39,10 +39,15 @@ import {
   RCS,
   RING_BASE,
   RING_ELSP,
+  RING_EXECLIST_STATUS_HI,
+  RING_EXECLIST_STATUS_LO,
   RING_MODE,
   VGT_PVINFO_PAGE,
 } from "../core/hw/regs.ts";
 import { header, ID } from "../core/cmd/table.ts";
+import { csbPtrOffset, csbReadPtr, csbWritePtr } from "../core/hw/csb.ts";
+import { emulateScheduleIn } from "../core/gvt/execlist.ts";
+import { EXECLIST_STATUS_FIELDS } from "../core/hw/registers/ring.ts";
 
 const RING_GFN = 0x300, CTX_GFN = 0x320;
 const PLATFORMS: PlatformId[] = ["skylake", "kabylake", "coffeelake", "broadwell"];
@@ -321,4 +326,28 @@ Deno.test("cmd_parser.c cmd_parser_exec: an undecodable command is -EBADRQC (fai
   assert.equal(r.kind, "unknown_command");
   assert.equal(violationIsFatal("unknown_command"), true);
   assert.equal(scan((o) => ((o[0] = header(ID.MI_NOOP, 1)), emitBatchBufferEnd(o, 1))).kind, "ok");
+});
+
+Deno.test("execlist.c reset_execlist / emulate_execlist_status: CSB read pointer 0 after reset; status bit layout", async () => {
+  const { r, v } = await rig();
+  const ptr = r.gvt.emulateMmioRead(v.id, csbPtrOffset(RCS), 4);
+  assert.deepEqual([csbReadPtr(ptr), csbWritePtr(ptr)], [0, 7]);
+  const el = v.execlists[RCS];
+  const desc = Uint32Array.from([GEN8_CTX_VALID | GEN8_CTX_PRIVILEGE, 0x11, 0, 0]);
+  emulateScheduleIn(v.vreg, el, desc, null);
+  const st = (off: number) => r.gvt.emulateMmioRead(v.id, RING_BASE[RCS] + off, 4);
+  const f = EXECLIST_STATUS_FIELDS;
+  let lo = st(RING_EXECLIST_STATUS_LO);
+  assert.deepEqual(
+    [f.el0Valid, f.el0Active, f.el1Valid, f.queueFull, f.writePointer].map((x) => getField(lo, x)),
+    [1, 1, 0, 0, 1],
+    "slot 0 running: element 0 valid and active, write pointer 1",
+  );
+  assert.equal(st(RING_EXECLIST_STATUS_HI), 0x11, "the running context's id");
+  emulateScheduleIn(v.vreg, el, Uint32Array.from([desc[0], 0x22, 0, 0]), null);
+  lo = st(RING_EXECLIST_STATUS_LO);
+  assert.equal(getField(lo, f.queueFull), 1, "queue full is bit 2");
+  assert.equal(getField(lo, f.el0Valid), 1, "bit 4 is element 0 valid, not queue full");
+  const after = r.gvt.emulateMmioRead(v.id, csbPtrOffset(RCS), 4);
+  assert.equal(csbWritePtr(after), 0, "the idle-to-active event went to entry 0");
 });

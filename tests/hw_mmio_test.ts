@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { CSB_RESET_PTR } from "../core/hw/csb.ts";
 import { GttFault, isFault, MmioFault } from "../core/hw/fault.ts";
 import {
-  CSB_RESET_WRITE_PTR,
   FENCE_REG_GEN6_LO,
   FORCEWAKE_ACK_RENDER_GEN9,
   FORCEWAKE_RENDER_GEN9,
@@ -48,7 +48,7 @@ Deno.test("mmio: bad accesses give typed faults, never throw", () => {
 Deno.test("mmio: reset values from the register table", () => {
   const { gpu } = smallGpu();
   const b = RING_BASE[RCS];
-  assert.equal(gpu.mmioRead(b + RING_CONTEXT_STATUS_PTR, 4), (7 << 8) | CSB_RESET_WRITE_PTR);
+  assert.equal(gpu.mmioRead(b + RING_CONTEXT_STATUS_PTR, 4), (7 << 8) | CSB_RESET_PTR);
   assert.equal(gpu.mmioRead(IRQ_GROUP_BASE[0] + IRQ_IMR, 4), 0xffffffff);
   const snap = gpu.mmioSnapshot();
   assert.equal(snap[(IRQ_GROUP_BASE[0] + IRQ_IMR) >> 2], 0xffffffff);

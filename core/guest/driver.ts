@@ -34,8 +34,12 @@ import type { MisbehaviourKind } from "../scenario.ts";
 import type { VgpuInfo } from "../mpt/types.ts";
 import type { MsiReceiver } from "../mpt/context.ts";
 import {
+  findCap,
   findMsiCap,
   MSI_ADDRESS_BASE,
+  PCI_AF_CTRL,
+  PCI_AF_CTRL_FLR,
+  PCI_CAP_ID_AF,
   PCI_MSI_ADDRESS_LO,
   PCI_MSI_DATA_32,
   PCI_MSI_DATA_64,
@@ -54,8 +58,6 @@ import {
 } from "../cmd/batch.ts";
 import { emitBatchBufferEnd, emitNoop, emitUpdateGtt } from "../cmd/encode.ts";
 import {
-  CSB_ENTRIES,
-  CSB_RESET_WRITE_PTR,
   DSPCNTR_A,
   DSPSTRIDE_A,
   DSPSURF_A,
@@ -99,8 +101,6 @@ import {
   PIPECONF_A,
   PIPECONF_ENABLE,
   PVINFO,
-  RING_CONTEXT_STATUS_BUF,
-  RING_CONTEXT_STATUS_PTR,
   RING_ELSP,
   RING_HWS_PGA,
   RING_MODE,
@@ -111,7 +111,17 @@ import {
   VGT_PVINFO_PAGE,
 } from "../hw/regs.ts";
 import type { GuestMemory } from "./memory.ts";
-import { contextPages, initRegState, LRC_STATE_PN, REG_STATE_TAIL } from "./lrc.ts";
+import { initRegState, LRC_STATE_PN, REG_STATE_TAIL } from "./lrc.ts";
+import { ENGINES } from "../hw/engines.ts";
+import {
+  CSB_ENTRIES,
+  csbEntryOffset,
+  csbNext,
+  csbPtrOffset,
+  csbReadPtrWrite,
+  csbWritePtr,
+} from "../hw/csb.ts";
+import { platformOfDeviceId } from "../hw/platform.ts";
 import { GuestMetrics } from "./metrics.ts";
 import type { GvtTracer } from "../gvt/tracer.ts";
 
@@ -282,6 +292,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private readonly sim: Sim;
   private readonly port: GuestTrapPort;
   private readonly id: number;
+  /** Graphics version of the device (from its PCI id at boot). */
+  private gen: 8 | 9 = 9;
   private readonly bar0: number;
   private readonly mem: GuestMemory;
   private readonly rng: Rng;
@@ -429,6 +441,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     // PCI enumeration enables memory decode before the driver probes BAR0; on hypervisors
     // that trap BAR0 through a trap area, that is what maps it (cfg_write -> set_trap_area).
     if (this.cfgBase >= 0) this.cfgWr(0x04, 2, this.cfgRd(0x04, 2) | 0x6);
+    // The device id says which platform (i915_pci.c): the context image sizes follow it.
+    if (this.cfgBase >= 0) this.gen = platformOfDeviceId(this.cfgRd(0x02, 2))?.gen ?? 9;
     // intel_vgpu_detect: the 64-bit magic (read as two dwords: it exceeds 2^53), version
     const lo = this.rd(P + PVINFO.magic), hi = this.rd(P + PVINFO.magic + 4);
     if (lo !== VGT_MAGIC_LO || hi !== VGT_MAGIC_HI) {
@@ -523,7 +537,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** Creates an engine's context, ring and status page; enables execlists. */
   private initEngine(e: number): boolean {
     const s = new EngineState(this.maxInFlight);
-    s.ctx = this.ggttObject(contextPages(e), false);
+    s.ctx = this.ggttObject(ENGINES[e].contextPages[this.gen], false);
     s.ring = this.ggttObject(RING_BYTES / PAGE, false);
     s.hwsp = this.ggttObject(1, true);
     s.store = this.ppgttBatches ? this.ppgttObject(1) : this.ggttObject(1, false);
@@ -539,9 +553,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     s.descHi = ((this.id << 8) | (e + 1)) >>> 0;
     this.wr(ringReg(e, RING_HWS_PGA), s.hwsp.gma);
     this.wr(ringReg(e, RING_MODE), ((GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE) >>> 0);
-    const ptr = this.rd(ringReg(e, RING_CONTEXT_STATUS_PTR));
-    const w = ptr & 0x7;
-    s.csbHead = w === CSB_RESET_WRITE_PTR || w >= CSB_ENTRIES ? CSB_ENTRIES - 1 : w;
+    const w = csbWritePtr(this.rd(csbPtrOffset(e)));
+    s.csbHead = w >= CSB_ENTRIES ? CSB_ENTRIES - 1 : w; // after a reset the next entry is 0
     this.eng[e] = s;
     return true;
   }
@@ -562,6 +575,20 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.wr(DSPSURF_A, this.fb[0].gma);
     this.wr(PIPECONF_A, PIPECONF_ENABLE >>> 0);
     return true;
+  }
+
+  /**
+   * Asks the device for a function-level reset: sets the FLR bit of the Advanced Features
+   * capability in config space (`pcie_flr`/`pci_af_flr`). The hypervisor's device model sees
+   * the write and resets the vGPU; then the driver starts over ({@link reset}).
+   */
+  flr(): void {
+    if (this.cfgBase >= 0) {
+      const af = findCap({ cfgRead: (o, s) => this.cfgRd(o, s) }, PCI_CAP_ID_AF);
+      if (af >= 0) this.cfgWr(af + PCI_AF_CTRL, 1, PCI_AF_CTRL_FLR);
+      this.port.takeCost();
+    }
+    this.reset();
   }
 
   /**
@@ -1132,15 +1159,15 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** Reads the CSB entries between the last read pointer and the write pointer. */
   private readCsb(e: number): void {
     const s = this.eng[e]!;
-    const ptrReg = ringReg(e, RING_CONTEXT_STATUS_PTR);
-    const tail = this.rd(ptrReg) & 0x7;
-    if (tail === CSB_RESET_WRITE_PTR || tail >= CSB_ENTRIES) return;
+    const ptrReg = csbPtrOffset(e);
+    const tail = csbWritePtr(this.rd(ptrReg));
+    if (tail >= CSB_ENTRIES) return; // nothing written since the reset
     let head = s.csbHead;
     let freed = 0;
     while (head !== tail) {
-      head = (head + 1) % CSB_ENTRIES;
-      const status = this.rd(ringReg(e, RING_CONTEXT_STATUS_BUF + head * 8));
-      this.rd(ringReg(e, RING_CONTEXT_STATUS_BUF + head * 8 + 4));
+      head = csbNext(head);
+      const status = this.rd(csbEntryOffset(e, head));
+      this.rd(csbEntryOffset(e, head) + 4);
       this.metrics.csbEvents++;
       if (
         status &
@@ -1151,7 +1178,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       }
     }
     s.csbHead = head;
-    this.wr(ptrReg, ((0x7 << 8) << 16 | (head << 8)) >>> 0);
+    this.wr(ptrReg, csbReadPtrWrite(head));
     this.csbFreed[e] += freed;
   }
 

@@ -42,11 +42,6 @@ import { header, ID } from "../cmd/table.ts";
 
 export { LRC_STATE_PN } from "../hw/regs.ts";
 
-/** Context image size in pages (PPHWSP + register state): gen9 render 22 + 1, others 2 + 1. */
-export function contextPages(engine: number): number {
-  return engine === RCS ? 23 : 3;
-}
-
 /** RING_CONTEXT_CONTROL (ring base +). */
 const RING_CONTEXT_CONTROL = 0x244;
 /** RING_BBADDR_UDW. */

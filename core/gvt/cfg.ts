@@ -4,6 +4,7 @@
  * relocation, and the MSI capability the guest enables and programs.
  */
 
+import { PCI_AF_CTRL, PCI_CAP_ID_AF } from "../mpt/pci.ts";
 import {
   MSI_ADDRESS_HI,
   MSI_ADDRESS_LO,
@@ -15,7 +16,6 @@ import {
   PCI_BASE_ADDRESS_4,
   PCI_COMMAND,
   PCI_VENDOR_ID_INTEL,
-  SKL_GT2_DEVICE_ID,
 } from "../hw/pci.ts";
 import { BAR0_SIZE } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
@@ -47,22 +47,35 @@ function wr(cfg: Uint8Array, off: number, size: number, value: number): void {
   }
 }
 
-/** Initial config space of a vGPU (`intel_vgpu_init_cfg_space`). */
-export function initCfgSpace(v: Vgpu): void {
+/**
+ * Where the Advanced Features capability (FLR) sits. A guest's FLR request is not acted on by
+ * the mediator: the hypervisor's device model sees the write and calls `GvtOps.vgpuReset`.
+ */
+export const AF_CAP = 0xd0;
+
+/**
+ * Initial config space of a vGPU (`intel_vgpu_init_cfg_space`), identified as the physical
+ * device `deviceId`.
+ */
+export function initCfgSpace(v: Vgpu, deviceId: number): void {
   const c = v.vcfg;
   c.fill(0);
   wr(c, 0x00, 2, PCI_VENDOR_ID_INTEL);
-  wr(c, 0x02, 2, SKL_GT2_DEVICE_ID);
+  wr(c, 0x02, 2, deviceId);
   wr(c, 0x06, 2, 1 << 4); // status: capability list
   wr(c, 0x08, 4, 0x03000000 | 0x06); // display controller, revision 6
   wr(c, PCI_BAR0, 4, 0x4); // 64-bit memory
   wr(c, PCI_BAR2, 4, 0xc); // 64-bit prefetchable memory
   wr(c, PCI_BAR4, 4, 0x1); // I/O
-  wr(c, 0x2c, 4, (SKL_GT2_DEVICE_ID << 16) | PCI_VENDOR_ID_INTEL);
+  wr(c, 0x2c, 4, (deviceId << 16) | PCI_VENDOR_ID_INTEL);
   c[0x34] = MSI_CAP;
   c[0x3d] = 1; // INTA
-  c[MSI_CAP] = 0x05; // MSI capability id, end of list
+  c[MSI_CAP] = 0x05; // MSI capability id
+  c[MSI_CAP + 1] = AF_CAP; // next: Advanced Features (FLR), the end of the list
   wr(c, MSI_FLAGS, 2, 0x0080); // 64-bit capable, disabled
+  c[AF_CAP] = PCI_CAP_ID_AF;
+  c[AF_CAP + 2] = 6; // length
+  c[AF_CAP + 3] = 0x03; // AF_CAP: transactions pending, FLR capable
   v.bar0 = 0;
   v.bar2 = 0;
 }
@@ -138,6 +151,8 @@ export function cfgWrite(
     return;
   }
   if (off >= MSI_CAP && off < MSI_CAP + 2) return; // cap id / next pointer
+  if (off >= AF_CAP && off < AF_CAP + PCI_AF_CTRL) return; // AF id, next, length, caps
+  if (off >= AF_CAP + PCI_AF_CTRL && off < AF_CAP + 6) return; // FLR: the hypervisor's job, self-clearing
   if (off === MSI_FLAGS) {
     c[off] = (c[off] & 0x80) | (value & 0x01);
     if (size > 1) c[off + 1] = 0;

@@ -11,8 +11,6 @@
  */
 
 import {
-  CSB_ENTRIES,
-  CSB_RESET_WRITE_PTR,
   CTX_PDP0_LDW,
   CTX_PDP0_UDW,
   CTX_PDP1_LDW,
@@ -29,6 +27,7 @@ import {
   DSPSURFLIVE_A,
   ENGINE_IRQ_GROUP,
   ENGINE_IRQ_SHIFT,
+  GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
   GEN8_CTX_VALID,
   GEN8_MASTER_IRQ,
@@ -41,24 +40,26 @@ import {
   NUM_ENGINES,
   PIPE_STRIDE,
   RING_BASE,
-  RING_CONTEXT_STATUS_BUF,
-  RING_CONTEXT_STATUS_PTR,
   RING_ELSP,
   RING_HWS_PGA,
   RING_VALID,
 } from "../hw/regs.ts";
+import {
+  CSB_RESET_PTR,
+  csbEntryOffset,
+  csbNext,
+  csbPtrOffset,
+  csbWritePtr,
+  I915_HWS_CSB_BUF0_INDEX,
+  I915_HWS_CSB_WRITE_INDEX,
+} from "../hw/csb.ts";
 import type { Gpu } from "../hw/gpu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import { type GvtCounters, VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
-import {
-  type CsbSink,
-  emulateScheduleIn,
-  emulateScheduleOut,
-  I915_HWS_CSB_BUF0_INDEX,
-  I915_HWS_CSB_WRITE_INDEX,
-} from "./execlist.ts";
+import { type CsbSink, emulateScheduleIn, emulateScheduleOut } from "./execlist.ts";
 import { TLB_INV_REG } from "./handlers.ts";
+import { type SwitchWork, switchWork } from "./mmio_context.ts";
 import type { HostGm } from "./host_gm.ts";
 import type { VirtualIrq } from "./irq.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
@@ -66,26 +67,17 @@ import type { Scanner } from "./scanner.ts";
 import type { GvtScheduler } from "./sched.ts";
 import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
-import {
-  CONTEXT_PAGES,
-  WL_DONE,
-  WL_DROPPED,
-  WL_PREPARING,
-  WL_RUNNING,
-  type Workload,
-} from "./workload.ts";
+import { WL_DONE, WL_DROPPED, WL_PREPARING, WL_RUNNING, type Workload } from "./workload.ts";
 
 const PAGE = 4096;
 const TWO32 = 4294967296;
 const PDP_L = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
 const PDP_U = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
-/** Registers saved/restored per engine at an MMIO context switch (gen9 lists + MOCS). */
-export const SWITCH_REGS: readonly number[] = [53 + 62 + 32, 5 + 62, 1 + 62, 1 + 62];
 
 /** Dispatch cost model (ns). */
 export interface DispatchCosts {
-  /** Per register saved and restored at an engine switch. */
-  regSwitchNs: number;
+  /** Per hardware register read or write of an engine's MMIO context switch. */
+  regAccessNs: number;
   /** Per TLB invalidation performed at a switch. */
   tlbInvalidateNs: number;
   /** Fixed cost of preparing one workload (request allocation, pinning). */
@@ -94,7 +86,7 @@ export interface DispatchCosts {
 
 /** Default dispatch costs. */
 export const DEFAULT_DISPATCH_COSTS: DispatchCosts = {
-  regSwitchNs: 200,
+  regAccessNs: 100,
   tlbInvalidateNs: 1_000,
   prepareNs: 3_000,
 };
@@ -121,6 +113,8 @@ export interface DispatchDeps {
   counters: GvtCounters;
   /** Costs. */
   costs: DispatchCosts;
+  /** The host's register values (the hardware snapshot the vGPUs start from). */
+  hostRegs: Uint32Array;
   /** Owner tag of a vGPU's VM (for shadow contexts). */
   ownerOf(v: Vgpu): number;
   /**
@@ -144,8 +138,9 @@ export class Dispatcher implements EventSink, CsbSink {
   tracer: GvtTracer | null = null;
   private kickPending = false;
   private seq = 0;
-  private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_WRITE_PTR);
+  private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_PTR);
   private readonly stage = new Uint8Array(PAGE);
+  private readonly sw: SwitchWork = { reads: 0, writes: 0 };
   private readonly stageWords = new Uint32Array(this.stage.buffer);
   private readonly small = new Uint8Array(8);
   private readonly small4 = this.small.subarray(0, 4);
@@ -222,12 +217,21 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     if (!this.shadowContext(w)) return this.drop(w, "guest context not readable");
     let cost = d.costs.prepareNs + w.scan.costNs;
-    if (this.engineOwner[e] !== v) {
-      const n = SWITCH_REGS[e];
-      cost += n * d.costs.regSwitchNs;
+    const prev = this.engineOwner[e];
+    if (prev !== v) {
+      const sw = switchWork(
+        d.gpu.config.platform,
+        e,
+        prev?.vreg ?? null,
+        v.vreg,
+        d.hostRegs,
+        this.sw,
+      );
+      const n = sw.reads + sw.writes;
+      cost += n * d.costs.regAccessNs;
       d.counters.engineSwitches++;
       d.counters.regsSwitched += n;
-      d.counters.switchCostNs += n * d.costs.regSwitchNs;
+      d.counters.switchCostNs += n * d.costs.regAccessNs;
       v.counters.regsSwitched += n;
       this.engineOwner[e] = v;
     }
@@ -259,7 +263,7 @@ export class Dispatcher implements EventSink, CsbSink {
   /** Copies the guest context into a host shadow context and patches it. */
   private shadowContext(w: Workload): boolean {
     const d = this.d, v = w.vgpu;
-    const pages = CONTEXT_PAGES[w.engine];
+    const pages = w.ctxPages;
     const ctx = d.hostGm.alloc(pages);
     if (!ctx) return false;
     w.shadowCtx = ctx;
@@ -314,19 +318,19 @@ export class Dispatcher implements EventSink, CsbSink {
       if (iir !== 0) gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IIR, 4, iir);
     }
     for (let e = 0; e < NUM_ENGINES; e++) {
-      const b = RING_BASE[e];
-      const wp = r[(b + RING_CONTEXT_STATUS_PTR) >>> 2] & 0xf;
+      const wp = csbWritePtr(r[csbPtrOffset(e) >>> 2]);
       let rp = this.hwRead[e];
-      if (wp === CSB_RESET_WRITE_PTR) {
-        this.hwRead[e] = CSB_RESET_WRITE_PTR;
+      if (wp === CSB_RESET_PTR) {
+        this.hwRead[e] = CSB_RESET_PTR;
         continue;
       }
       while (rp !== wp) {
-        rp = rp === CSB_RESET_WRITE_PTR ? 0 : (rp + 1) % CSB_ENTRIES;
-        const at = ((b + RING_CONTEXT_STATUS_BUF) >>> 2) + 2 * rp;
+        rp = csbNext(rp);
+        const at = csbEntryOffset(e, rp) >>> 2;
         const status = r[at], ctx = r[at + 1];
         const w = this.running[e];
-        if (w && w.state === WL_RUNNING && w.hwCtxId === ctx && (status & 0x18) !== 0) {
+        const done = GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_ACTIVE_IDLE;
+        if (w && w.state === WL_RUNNING && w.hwCtxId === ctx && (status & done) !== 0) {
           this.complete(w, (status & GEN8_CTX_STATUS_COMPLETE) !== 0);
         }
       }
@@ -355,7 +359,7 @@ export class Dispatcher implements EventSink, CsbSink {
       for (const q of v.queues[e]) q.state = WL_DROPPED;
       v.queues[e].length = 0;
       d.gpu.resetEngine(e);
-      this.hwRead[e] = CSB_RESET_WRITE_PTR;
+      this.hwRead[e] = CSB_RESET_PTR;
       this.finish(w, WL_DROPPED);
     } else if (w.discard || v.failsafe) {
       this.finish(w, WL_DROPPED);

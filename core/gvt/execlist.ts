@@ -1,15 +1,25 @@
 /**
  * Virtual execlists (i915 gvt/execlist.c): the ELSP port collects four dword writes into
  * two context descriptors (the 4th write submits), two virtual slots (running, pending)
- * track what the guest believes runs, and the context status buffer (CSB: 6 entries at
- * ring base + 0x370, write pointer at + 0x3a0 starting at 7 and cycling mod 6) plus the
- * execlist status register are emulated in the vreg. CSB events are mirrored into the
- * guest's hardware status page when it programmed one.
+ * track what the guest believes runs, and the context status buffer (core/hw/csb.ts; after
+ * a reset the read pointer is 0 and the write pointer 7, `reset_execlist`) plus the
+ * execlist status register (`struct execlist_status_format`) are emulated in the vreg. CSB
+ * events are mirrored into the guest's hardware status page when it programmed one.
  */
 
+import { setField } from "../hw/bits.ts";
 import {
   CSB_ENTRIES,
-  CSB_RESET_WRITE_PTR,
+  CSB_RESET_PTR,
+  csbEntryOffset,
+  csbNext,
+  csbPtrOffset,
+  csbPtrValue,
+  csbReadPtr,
+  csbWritePtr,
+} from "../hw/csb.ts";
+import { EXECLIST_STATUS_FIELDS as ST } from "../hw/registers/ring.ts";
+import {
   GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
   GEN8_CTX_STATUS_ELEMENT_SWITCH,
@@ -18,21 +28,14 @@ import {
   GEN8_CTX_STATUS_PREEMPTED,
   GEN8_CTX_VALID,
   RING_BASE,
-  RING_CONTEXT_STATUS_BUF,
-  RING_CONTEXT_STATUS_PTR,
   RING_EXECLIST_STATUS_HI,
   RING_EXECLIST_STATUS_LO,
 } from "../hw/regs.ts";
 
-/** HWSP dword index of the first CSB entry (I915_HWS_CSB_BUF0_INDEX). */
-export const I915_HWS_CSB_BUF0_INDEX = 0x10;
-/** HWSP dword index of the CSB write pointer (gen9 I915_HWS_CSB_WRITE_INDEX). */
-export const I915_HWS_CSB_WRITE_INDEX = 0x1f;
-
 /** One ELSP submission: two descriptors (lo, hi dwords each). */
 export class ExeclistSlot {
   /** Descriptor dwords: [lo0, hi0, lo1, hi1]. */
-  readonly desc = new Uint32Array(4);
+  readonly desc: Uint32Array = new Uint32Array(4);
   /** Element currently running inside the slot (0 or 1). */
   element = 0;
 
@@ -45,7 +48,7 @@ export class ExeclistSlot {
 /** Per-engine virtual execlist state of one vGPU. */
 export class VirtualExeclist {
   /** ELSP dwords collected so far (index 3 - writes, as the kernel stores them). */
-  readonly elsp = new Uint32Array(4);
+  readonly elsp: Uint32Array = new Uint32Array(4);
   /** ELSP writes collected (0..3). */
   elspIndex = 0;
   /** The two virtual slots. */
@@ -97,40 +100,49 @@ export function emulateCsbUpdate(
   ctxId: number,
   sink: CsbSink | null,
 ): number {
-  const base = RING_BASE[engine];
-  const ptrIdx = (base + RING_CONTEXT_STATUS_PTR) >>> 2;
+  const ptrIdx = csbPtrOffset(engine) >>> 2;
   const ptr = vreg[ptrIdx];
-  let w = ptr & 0xf;
-  w = w === CSB_RESET_WRITE_PTR || w >= CSB_ENTRIES ? 0 : (w + 1) % CSB_ENTRIES;
-  const buf = (base + RING_CONTEXT_STATUS_BUF) >>> 2;
-  vreg[buf + 2 * w] = status >>> 0;
-  vreg[buf + 2 * w + 1] = ctxId >>> 0;
-  vreg[ptrIdx] = ((ptr & ~0xf) | w) >>> 0;
+  const w = csbNext(csbWritePtr(ptr));
+  const at = csbEntryOffset(engine, w) >>> 2;
+  vreg[at] = status >>> 0;
+  vreg[at + 1] = ctxId >>> 0;
+  vreg[ptrIdx] = csbPtrValue(csbReadPtr(ptr), w);
   if (sink) sink.mirrorCsb(engine, w, status, ctxId, w);
   return w;
 }
 
-/** Resets the CSB pointers of an engine (read and write pointer 7). */
+/** Resets an engine's virtual CSB (`reset_execlist`: read pointer 0, write pointer 7). */
 export function resetCsb(vreg: Uint32Array, engine: number): void {
-  const base = RING_BASE[engine];
-  vreg[(base + RING_CONTEXT_STATUS_PTR) >>> 2] = (CSB_RESET_WRITE_PTR << 8) | CSB_RESET_WRITE_PTR;
-  const buf = (base + RING_CONTEXT_STATUS_BUF) >>> 2;
-  vreg.fill(0, buf, buf + 2 * CSB_ENTRIES);
+  vreg[csbPtrOffset(engine) >>> 2] = csbPtrValue(0, CSB_RESET_PTR);
+  const at = csbEntryOffset(engine, 0) >>> 2;
+  vreg.fill(0, at, at + 2 * CSB_ENTRIES);
 }
 
-/** Updates EXECLIST_STATUS (`emulate_execlist_status`). */
+/**
+ * Updates EXECLIST_STATUS (`emulate_execlist_status`): current and write pointer, element 0
+ * or 1 valid and active by the running slot, queue full while a submission is pending, the
+ * running context's id in the upper dword; other bits keep their value.
+ */
 export function emulateExeclistStatus(vreg: Uint32Array, el: VirtualExeclist): void {
   const base = RING_BASE[el.engine];
-  let lo = 0, hi = 0;
-  if (el.running >= 0) {
-    const s = el.slots[el.running];
-    lo |= el.running; // current execlist pointer
-    lo |= (el.running ^ 1) << 1; // write pointer
-    lo |= 1 << (14 + s.element); // active element
+  const loIdx = (base + RING_EXECLIST_STATUS_LO) >>> 2;
+  let lo = vreg[loIdx], hi = 0;
+  const run = el.running;
+  const one = run === 1 ? 1 : 0, zero = run === 0 ? 1 : 0;
+  if (run >= 0) {
+    lo = setField(lo, ST.currentPointer, one);
+    lo = setField(lo, ST.writePointer, 1 - one);
+  }
+  lo = setField(lo, ST.el0Valid, zero);
+  lo = setField(lo, ST.el0Active, zero);
+  lo = setField(lo, ST.el1Valid, one);
+  lo = setField(lo, ST.el1Active, one);
+  lo = setField(lo, ST.queueFull, el.pending >= 0 ? 1 : 0);
+  if (run >= 0) {
+    const s = el.slots[run];
     hi = s.desc[2 * s.element + 1];
   }
-  if (el.pending >= 0) lo |= 1 << 4; // queue full
-  vreg[(base + RING_EXECLIST_STATUS_LO) >>> 2] = lo >>> 0;
+  vreg[loIdx] = lo;
   vreg[(base + RING_EXECLIST_STATUS_HI) >>> 2] = hi >>> 0;
 }
 

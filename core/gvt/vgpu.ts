@@ -150,7 +150,7 @@ export interface AvailableType {
 /** The mediator. */
 export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   /** Global counters. */
-  readonly globalCounters = new GvtCounters();
+  readonly globalCounters: GvtCounters = new GvtCounters();
   /** vGPUs by id (index 0 is the idle vGPU: always null). */
   readonly vgpus: (Vgpu | null)[] = new Array(8).fill(null);
   /** Partitioning of graphics memory and fences. */
@@ -251,6 +251,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       sched: this.sched,
       counters: this.globalCounters,
       costs: { ...DEFAULT_DISPATCH_COSTS, ...config.dispatchCosts },
+      hostRegs: this.snapshot,
       ownerOf: (v) => v.owner,
       guestError: (w, kind, detail) => this.workloadFailed(w.vgpu, w.engine, kind, detail),
     });
@@ -331,7 +332,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     v.vreg.set(this.snapshot);
     populatePvinfo(v.vreg, res);
     for (let e = 0; e < NUM_ENGINES; e++) resetCsb(v.vreg, e);
-    initCfgSpace(v);
+    initCfgSpace(v, this.gpu.config.platform.deviceId);
     this.programBars(v);
     v.ppgtt = this.ppgtt.createSpace(v.id, v.counters);
     const ok = this.gate.attachVgpu({
@@ -442,6 +443,23 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     cfgWrite(v, this.gate, this.gpu.apertureSize, offset, size, value);
   }
 
+  /** {@inheritDoc GvtOps.vgpuReset} */
+  vgpuReset(vgpuId: number): void {
+    this.resetVgpu(vgpuId, "dmlr");
+  }
+
+  /** {@inheritDoc GvtOps.vgpuActivate} */
+  vgpuActivate(vgpuId: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v && !v.sched.active) this.sched.startSchedule(v);
+  }
+
+  /** {@inheritDoc GvtOps.vgpuDeactivate} */
+  vgpuDeactivate(vgpuId: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v && v.sched.active) this.sched.stopSchedule(v);
+  }
+
   /** {@inheritDoc GvtOps.writeProtectHandler} */
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void {
     const v = this.vgpuById(vgpuId);
@@ -495,17 +513,13 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       const q = v.queues[engine];
       const run = this.dispatcher.running[engine];
       const last = q.length > 0 ? q[q.length - 1] : run && run.vgpu === v ? run : null;
-      const w = createWorkload(
-        v,
-        engine,
-        d,
-        i,
-        this.gate,
-        this.ppgtt,
-        v.ppgtt!,
-        this.sim.now,
-        last,
-      );
+      const w = createWorkload(v, engine, d, i, {
+        gate: this.gate,
+        ppgtt: this.ppgtt,
+        space: v.ppgtt!,
+        now: this.sim.now,
+        platform: this.gpu.config.platform,
+      }, last);
       if (isWorkloadError(w)) return this.refuseSubmission(v, w.kind, w.detail);
       w.emulateScheduleIn = i === 0;
       w.flow = flow;
@@ -660,7 +674,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   resetCfg(v: Vgpu): void {
     const memOn = (v.vcfg[4] & 2) !== 0;
     if (memOn) cfgWrite(v, this.gate, this.gpu.apertureSize, 4, 2, v.vcfg[4] & ~2);
-    initCfgSpace(v);
+    initCfgSpace(v, this.gpu.config.platform.deviceId);
     this.programBars(v);
   }
 

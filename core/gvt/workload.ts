@@ -25,6 +25,9 @@ import {
   RING_NR_PAGES,
   RING_VALID,
 } from "../hw/regs.ts";
+import { ENGINES } from "../hw/engines.ts";
+import type { Platform } from "../hw/platform.ts";
+import { RCS } from "../hw/regs.ts";
 import { MPT_OK } from "../mpt/types.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { ViolationKind } from "./counters.ts";
@@ -35,8 +38,15 @@ import type { Vgpu } from "./vgpu_state.ts";
 
 const PAGE = 4096;
 const TWO32 = 4294967296;
-/** Context image pages per engine (gen9: render 22 + PPHWSP, others 2 + PPHWSP). */
-export const CONTEXT_PAGES: readonly number[] = [23, 3, 3, 3];
+/**
+ * Pages of an engine's context image (the engine table's, per graphics version) and how
+ * many of them the mediator copies to and from the shadow context: all of them, except
+ * 19 for Broadwell's render engine (scheduler.c `populate_shadow_context`,
+ * `update_guest_context`).
+ */
+export function contextCopyPages(p: Platform, engine: number): number {
+  return p.gen === 8 && engine === RCS ? 19 : ENGINES[engine].contextPages[p.gen];
+}
 const PDP_L = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
 const PDP_U = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
 
@@ -52,7 +62,7 @@ export class Workload {
   /** Descriptor high dword (context id). */
   ctxId = 0;
   /** The ELSP submission it came from: [lo0, hi0, lo1, hi1]. */
-  readonly elsp = new Uint32Array(4);
+  readonly elsp: Uint32Array = new Uint32Array(4);
   /** First workload of its ELSP submission (emulates schedule-in at dispatch). */
   emulateScheduleIn = false;
   /** Guest ring start (GGTT address). */
@@ -68,11 +78,11 @@ export class Workload {
   /** PPGTT levels (3 or 4). */
   levels: 3 | 4 = 4;
   /** Guest PDP / PML4 values. */
-  readonly pdps = new Float64Array(4);
+  readonly pdps: Float64Array = new Float64Array(4);
   /** The PPGTT mm (reference held while the workload lives). */
   mm: PpgttMm | null = null;
   /** Scan results (shadow ring, batches, patched interrupts, flips). */
-  readonly scan = new ScanResult();
+  readonly scan: ScanResult = new ScanResult();
   /** Shadow context buffer. */
   shadowCtx: HostBuffer | null = null;
   /** Host context id used on the hardware. */
@@ -87,6 +97,8 @@ export class Workload {
   discard = false;
   /** Trace flow id of the guest submission that created it (0: none / not tracing). */
   flow = 0;
+  /** Context image pages copied to and from the shadow context. */
+  ctxPages = 0;
 
   /**
    * Creates a Workload.
@@ -122,19 +134,18 @@ export function createWorkload(
   engine: number,
   elsp: Uint32Array,
   i: number,
-  gate: MptGate,
-  ppgtt: PpgttShadow,
-  space: VgpuPpgtt,
-  now: number,
+  env: { gate: MptGate; ppgtt: PpgttShadow; space: VgpuPpgtt; now: number; platform: Platform },
   last: Workload | null,
 ): Workload | WorkloadError {
+  const { gate, ppgtt, space, now, platform } = env;
   const w = new Workload(v, engine);
   w.elsp.set(elsp);
   w.descLo = elsp[2 * i];
   w.ctxId = elsp[2 * i + 1];
   w.submitTime = now;
   const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE);
-  if (gfn < 0 || !v.gmaInSlices(w.lrca, CONTEXT_PAGES[engine] * PAGE)) {
+  w.ctxPages = contextCopyPages(platform, engine);
+  if (gfn < 0 || !v.gmaInSlices(w.lrca, ENGINES[engine].contextPages[platform.gen] * PAGE)) {
     return { kind: "context_read", detail: `context at 0x${w.lrca.toString(16)} not mapped` };
   }
   if (gate.readGpa(v.id, gfn * PAGE, ctxPage) !== MPT_OK) {

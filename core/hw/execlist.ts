@@ -25,11 +25,18 @@
 
 import type { EventSink, Sim } from "../sim/sim.ts";
 import { CommandFault } from "./fault.ts";
+import {
+  CSB_ENTRIES,
+  CSB_RESET_PTR,
+  csbEntryOffset,
+  csbNext,
+  csbPtrOffset,
+  csbPtrValue,
+  csbReadPtr,
+} from "./csb.ts";
 import type { IrqUnit } from "./irq.ts";
 import type { HostMemory } from "./memory.ts";
 import {
-  CSB_ENTRIES,
-  CSB_RESET_WRITE_PTR,
   CTX_PDP0_LDW,
   CTX_PDP0_UDW,
   CTX_PDP1_LDW,
@@ -56,8 +63,6 @@ import {
   RING_ACTHD,
   RING_BASE,
   RING_BBADDR,
-  RING_CONTEXT_STATUS_BUF,
-  RING_CONTEXT_STATUS_PTR,
   RING_CTL,
   RING_HEAD,
   RING_MODE,
@@ -100,17 +105,17 @@ export interface ExeclistHost {
 /** Execlist state of all engines. */
 export class Execlists implements EventSink {
   /** ENGINE_IDLE / BUSY / HUNG per engine. */
-  readonly state = new Int32Array(4);
+  readonly state: Int32Array = new Int32Array(4);
   /** Busy time per engine (ns). */
-  readonly busyNs = new Float64Array(4);
+  readonly busyNs: Float64Array = new Float64Array(4);
   /** Context elements executed per engine. */
-  readonly elements = new Float64Array(4);
+  readonly elements: Float64Array = new Float64Array(4);
   /** Submissions (4th ELSP write) per engine. */
-  readonly submissions = new Float64Array(4);
+  readonly submissions: Float64Array = new Float64Array(4);
   /** Submissions ignored (hung engine, run list disabled, invalid element 0). */
-  readonly ignored = new Float64Array(4);
+  readonly ignored: Float64Array = new Float64Array(4);
   /** CSB events written per engine. */
-  readonly csbEvents = new Float64Array(4);
+  readonly csbEvents: Float64Array = new Float64Array(4);
   /** Bitmask of engines present. */
   present = 0xf;
   /** Context restore time added to every element (ns). */
@@ -129,7 +134,7 @@ export class Execlists implements EventSink {
   private readonly started = new Float64Array(4);
   /** Physical address of the running element's register-state page (context image page 1). */
   private readonly statePa = new Float64Array(4);
-  private readonly csbWp = new Int32Array(4).fill(CSB_RESET_WRITE_PTR);
+  private readonly csbWp = new Int32Array(4).fill(CSB_RESET_PTR);
 
   /** Creates the front end.
    * @param host the GPU */
@@ -173,10 +178,11 @@ export class Execlists implements EventSink {
     this.elspIdx[engine] = 0;
     this.count[engine] = 0;
     this.pendCount[engine] = 0;
-    this.csbWp[engine] = CSB_RESET_WRITE_PTR;
-    const r = this.host.regs, b = RING_BASE[engine];
-    r[(b + RING_CONTEXT_STATUS_PTR) >> 2] = (CSB_RESET_WRITE_PTR << 8) | CSB_RESET_WRITE_PTR;
-    for (let i = 0; i < CSB_ENTRIES * 2; i++) r[((b + RING_CONTEXT_STATUS_BUF) >> 2) + i] = 0;
+    this.csbWp[engine] = CSB_RESET_PTR;
+    const r = this.host.regs;
+    r[csbPtrOffset(engine) >> 2] = csbPtrValue(CSB_RESET_PTR, CSB_RESET_PTR);
+    const at = csbEntryOffset(engine, 0) >> 2;
+    r.fill(0, at, at + 2 * CSB_ENTRIES);
   }
 
   /** Handles the 4th ELSP write: starts, holds or ignores the submission. */
@@ -213,14 +219,14 @@ export class Execlists implements EventSink {
 
   /** Writes one context-status-buffer event and raises the context-switch interrupt. */
   private csb(e: number, status: number, ctxId: number): void {
-    const wp = this.csbWp[e] >= CSB_ENTRIES ? 0 : (this.csbWp[e] + 1) % CSB_ENTRIES;
+    const wp = csbNext(this.csbWp[e]);
     this.csbWp[e] = wp;
-    const r = this.host.regs, b = RING_BASE[e];
-    const at = ((b + RING_CONTEXT_STATUS_BUF) >> 2) + wp * 2;
+    const r = this.host.regs;
+    const at = csbEntryOffset(e, wp) >> 2;
     r[at] = status;
     r[at + 1] = ctxId;
-    const p = (b + RING_CONTEXT_STATUS_PTR) >> 2;
-    r[p] = (r[p] & ~0xf) | wp;
+    const p = csbPtrOffset(e) >> 2;
+    r[p] = csbPtrValue(csbReadPtr(r[p]), wp);
     this.csbEvents[e]++;
     this.raise(e, GT_CONTEXT_SWITCH_INTERRUPT);
   }

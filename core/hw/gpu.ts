@@ -163,7 +163,7 @@ export class Gpu {
   /** Host physical memory. */
   readonly memory: HostMemory;
   /** BAR0 register space as dwords (2 MiB). */
-  readonly regs = new Uint32Array(MMIO_SIZE / 4);
+  readonly regs: Uint32Array = new Uint32Array(MMIO_SIZE / 4);
   /** The register-definition table. */
   readonly registerDefs: readonly RegDef[];
   /** GGTT entries: low dwords. */
@@ -237,7 +237,7 @@ export class Gpu {
     this.regs.set(this.reset0);
     this.irq = new IrqUnit(this.regs, () => this.sendMsi());
     this.display = new Display(sim, this.regs, this.irq, c.refreshHz);
-    this.pci = new PciConfig(BAR0_SIZE, c.aperture);
+    this.pci = new PciConfig(BAR0_SIZE, c.aperture, c.platform.deviceId);
     const costs = costTable(c.commandCosts);
     this.unknownCosts = costs.unknown;
     this.commandCosts = costs.cost;

@@ -8,8 +8,6 @@ import { MmioFault } from "./fault.ts";
 
 /** Intel's PCI vendor id. */
 export const PCI_VENDOR_ID_INTEL = 0x8086;
-/** Skylake GT2 (HD Graphics 530) device id. */
-export const SKL_GT2_DEVICE_ID = 0x1912;
 /** Config offset of BAR0. */
 export const PCI_BASE_ADDRESS_0 = 0x10;
 /** Config offset of BAR2. */
@@ -38,8 +36,9 @@ export class PciConfig {
    * Creates the instance.
    * @param bar0Size size of BAR0 (MMIO + GTT)
    * @param apertureSize size of BAR2 (the aperture)
+   * @param deviceId PCI device id (the platform's)
    */
-  constructor(bar0Size: number, apertureSize: number) {
+  constructor(bar0Size: number, apertureSize: number, readonly deviceId: number) {
     this.barSize[0] = bar0Size;
     this.barSize[2] = apertureSize;
     this.barSize[4] = 64;
@@ -51,7 +50,7 @@ export class PciConfig {
     const b = this.b;
     b.fill(0);
     this.w16(0x00, PCI_VENDOR_ID_INTEL);
-    this.w16(0x02, SKL_GT2_DEVICE_ID);
+    this.w16(0x02, this.deviceId);
     this.w16(0x06, 0x0010); // status: capabilities list
     b[0x08] = 0x06; // revision
     b[0x0b] = 0x03; // class: display controller
@@ -59,7 +58,7 @@ export class PciConfig {
     this.w32(PCI_BASE_ADDRESS_2, 0xc); // 64-bit prefetchable memory
     this.w32(PCI_BASE_ADDRESS_4, 0x1); // I/O
     this.w16(0x2c, PCI_VENDOR_ID_INTEL);
-    this.w16(0x2e, SKL_GT2_DEVICE_ID);
+    this.w16(0x2e, this.deviceId);
     b[0x34] = MSI_CAP;
     b[0x3d] = 1; // interrupt pin INTA
     b[MSI_CAP] = 0x05; // capability id: MSI

@@ -16,7 +16,10 @@
  * - RING_MODE bits a guest may not enable: handlers.c `ring_mode_mmio_write`
  *   (`_MASKED_BIT_ENABLE(1)`, i.e. bit 0, on all; `_MASKED_BIT_ENABLE(2)`, bit 1, too on
  *   Coffee Lake and Comet Lake);
- * - engines present on GT2 parts: i915_pci.c `platform_engine_mask` (RCS0, BCS0, VCS0, VECS0).
+ * - engines present on GT2 parts: i915_pci.c `platform_engine_mask` (RCS0, BCS0, VCS0, VECS0);
+ * - PCI device id of a GT2 part: include/drm/i915_pciids.h (INTEL_BDW_GT2_IDS 0x1616,
+ *   INTEL_SKL_GT2_IDS 0x1912, INTEL_KBL_GT2_IDS 0x5912, INTEL_CFL_S_GT2_IDS 0x3E92); the
+ *   vGPU's config space reports the physical device's (gvt/cfg_space.c).
  */
 
 import type { EngineName } from "../scenario.ts";
@@ -47,6 +50,8 @@ export interface Platform {
   readonly device: number;
   /** Graphics version (8 or 9). */
   readonly gen: 8 | 9;
+  /** PCI device id (GT2). */
+  readonly deviceId: number;
   /** Engines present (GT2). */
   readonly engines: readonly EngineName[];
   /** vGPU type prefix: `V4` (gen8) or `V5` (gen9), as in `GVTg_V5_4`. */
@@ -72,6 +77,7 @@ export const PLATFORMS: Readonly<Record<PlatformId, Platform>> = {
     label: "Broadwell GT2 (gen8)",
     device: D_BDW,
     gen: 8,
+    deviceId: 0x1616,
     engines: GT2,
     typePrefix: "V4",
     monitorPort: "B",
@@ -83,6 +89,7 @@ export const PLATFORMS: Readonly<Record<PlatformId, Platform>> = {
     label: "Skylake GT2 (gen9)",
     device: D_SKL,
     gen: 9,
+    deviceId: 0x1912,
     engines: GT2,
     typePrefix: "V5",
     monitorPort: "D",
@@ -94,6 +101,7 @@ export const PLATFORMS: Readonly<Record<PlatformId, Platform>> = {
     label: "Kaby Lake GT2 (gen9.5)",
     device: D_KBL,
     gen: 9,
+    deviceId: 0x5912,
     engines: GT2,
     typePrefix: "V5",
     monitorPort: "D",
@@ -105,6 +113,7 @@ export const PLATFORMS: Readonly<Record<PlatformId, Platform>> = {
     label: "Coffee Lake GT2 (gen9.5)",
     device: D_CFL,
     gen: 9,
+    deviceId: 0x3e92,
     engines: GT2,
     typePrefix: "V5",
     monitorPort: "D",
@@ -127,6 +136,11 @@ export const DEFAULT_PLATFORM: Platform = PLATFORMS.skylake;
 /** The profile of a platform name, or undefined. */
 export function platformOf(name: string): Platform | undefined {
   return Object.hasOwn(PLATFORMS, name) ? PLATFORMS[name as PlatformId] : undefined;
+}
+
+/** The platform of a PCI device id, or undefined. */
+export function platformOfDeviceId(id: number): Platform | undefined {
+  return PLATFORM_IDS.map((p) => PLATFORMS[p]).find((p) => p.deviceId === id);
 }
 
 /** True if a register row's device mask `mask` covers `p`. */

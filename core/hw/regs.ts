@@ -14,7 +14,6 @@ import {
   MASTER_IRQ_FIELDS,
 } from "./registers/irq.ts";
 import {
-  CSB_ENTRIES as CSB_N,
   CSB_STATUS_FIELDS,
   CTX_DESC_FIELDS,
   MI_MODE_FIELDS,
@@ -110,10 +109,6 @@ export const RING_GPR0: number = ring("GPR");
 export const RING_PDP0_LDW: number = ring("PDP");
 /** GEN8_RING_PDP_UDW(base, n) = base + 0x274 + 8 n. */
 export const RING_PDP0_UDW: number = ring("PDP") + 4;
-/** Number of CSB entries. */
-export const CSB_ENTRIES: number = CSB_N;
-/** CSB write pointer value after reset (gen9): "no entry written yet". */
-export const CSB_RESET_WRITE_PTR = 7;
 
 /** RING_MODE: GFX_RUN_LIST_ENABLE (bit 15). */
 export const GFX_RUN_LIST_ENABLE: number = RING_MODE_FIELDS.runListEnable.mask;

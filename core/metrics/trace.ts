@@ -79,7 +79,7 @@ export class TraceLog {
   /** Records not kept because the cap was reached. */
   dropped = 0;
   /** Names of processes by pid. */
-  readonly processNames = new Map<number, string>([[GPU_PID, "GPU"]]);
+  readonly processNames: Map<number, string> = new Map<number, string>([[GPU_PID, "GPU"]]);
   /**
    * Slices begun and not ended yet, by key ({@link begin}); not in {@link records} until
    * {@link end}. A renderer closes the ones still open at the end of the run.

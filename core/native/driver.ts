@@ -16,6 +16,14 @@
  * submitted through ELSP.
  */
 
+import {
+  CSB_ENTRIES,
+  csbEntryOffset,
+  csbNext,
+  csbPtrOffset,
+  csbReadPtrWrite,
+  csbWritePtr,
+} from "../hw/csb.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import { WAIT } from "../sim/sim.ts";
 import type { MisbehaviourKind, WorkloadSpec } from "../scenario.ts";
@@ -60,8 +68,6 @@ import {
   PIPECONF_A,
   PIPECONF_ENABLE,
   RING_BASE,
-  RING_CONTEXT_STATUS_BUF,
-  RING_CONTEXT_STATUS_PTR,
   RING_CTL,
   RING_ELSP,
   RING_HEAD,
@@ -216,7 +222,7 @@ export class NativeDriver implements EventSink {
   private readonly fb: number[] = [];
   private readonly iir = new Uint32Array(4);
   private fbNext = 1;
-  private readonly csbRead = new Int32Array(NUM_ENGINES).fill(5);
+  private readonly csbRead = new Int32Array(NUM_ENGINES).fill(CSB_ENTRIES - 1);
   private nextCtxId = 1;
 
   /**
@@ -388,26 +394,24 @@ export class NativeDriver implements EventSink {
 
   /** Consumes new CSB entries and advances the read pointer. */
   private processCsb(e: number): void {
-    const base = RING_BASE[e];
-    const ptr = this.r(base + RING_CONTEXT_STATUS_PTR);
-    const wp = ptr & 0xf;
-    if (wp > 5) return;
+    const wp = csbWritePtr(this.r(csbPtrOffset(e)));
+    if (wp >= CSB_ENTRIES) return; // nothing written since the reset
     let rp = this.csbRead[e];
     while (rp !== wp) {
-      rp = (rp + 1) % 6;
-      this.r(base + RING_CONTEXT_STATUS_BUF + rp * 8);
-      this.r(base + RING_CONTEXT_STATUS_BUF + rp * 8 + 4);
+      rp = csbNext(rp);
+      this.r(csbEntryOffset(e, rp));
+      this.r(csbEntryOffset(e, rp) + 4);
       this.csbEvents[e]++;
     }
     this.csbRead[e] = rp;
-    this.w(base + RING_CONTEXT_STATUS_PTR, (0xf00 << 16) | (rp << 8));
+    this.w(csbPtrOffset(e), csbReadPtrWrite(rp));
   }
 
   /** Resets a hung engine (GDRST) and abandons its requests. */
   private recoverHang(e: number): void {
     this.hangs[e]++;
     this.w(GDRST, GRDOM_BY_ENGINE[e]);
-    this.csbRead[e] = 5;
+    this.csbRead[e] = CSB_ENTRIES - 1;
     for (const c of this.clients) c.abandon(e);
   }
 }

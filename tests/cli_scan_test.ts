@@ -1,0 +1,127 @@
+/**
+ * `gvtsim scan` through the real CLI (a subprocess): verdicts per command with the upstream
+ * rule, per platform and engine, --gm-range, --json, stdin, and exit codes 0 / 1 / 2.
+ */
+import assert from "node:assert/strict";
+import { type ScanCliOptions, scanCommand } from "../cli/scan.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const main = new URL("../main.ts", import.meta.url).pathname;
+
+async function gvtsim(
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; out: string; err: string }> {
+  const p = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY",
+      main,
+      ...args,
+    ],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(stdin));
+  await w.close();
+  const r = await p.output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+// MI_LOAD_REGISTER_IMM (RING_MODE), SRM of CACHE_MODE_1 to the slices, MI_OP_2E, BB_END.
+const STREAM = `
+0x11000001 0x229c 0x80008000   # LRI RING_MODE_GEN7: whitelisted everywhere
+0x12400002 0x7004 0x08000000 0 # SRM CACHE_MODE_1: -EPERM (SRM/LRM only L3SQCREG4, 0x21f0)
+0x05000000                     # MI_BATCH_BUFFER_END
+`;
+
+Deno.test("scan: a verdict per command with the upstream rule; exit 1 when something is rejected", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const f = `${dir}/s.txt`;
+    await Deno.writeTextFile(f, STREAM);
+    const r = await gvtsim(["scan", f]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /MI_LOAD_REGISTER_IMM\s+accepted/);
+    assert.match(
+      r.out,
+      /MI_STORE_REGISTER_MEM\s+rejected: MI_STORE_REGISTER_MEM may not access register 0x7004 \(cmd_parser.c cmd_reg_handler, -EPERM: the workload fails\)/,
+    );
+    assert.match(r.out, /3 command\(s\), 1 rejected/);
+    const ok = await gvtsim(["scan", "-"], "0x11000001 0x229c 0x80008000\n0x05000000\n");
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /GVT-g would accept this stream/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scan: platform and engine differ where upstream does (MOCS on gen9, LRR 0x215c on Broadwell)", async () => {
+  const mocs = "0x11000001 0xc800 1\n";
+  assert.equal((await gvtsim(["scan", "-"], mocs)).code, 0);
+  const bdw = await gvtsim(["scan", "--platform", "broadwell", "-"], mocs);
+  assert.equal(bdw.code, 1);
+  assert.match(bdw.out, /not whitelisted on broadwell/);
+  const lrr = "0x15000001 0x215c 0x215c\n";
+  assert.equal((await gvtsim(["scan", "--platform", "broadwell", "-"], lrr)).code, 0);
+  assert.equal((await gvtsim(["scan", "--platform", "kabylake", "-"], lrr)).code, 1);
+  const blit = "0x54f00008 0x03cc0100 0 0x00100040 0x08000000 0 0 0x100 0x08001000 0\n";
+  assert.equal((await gvtsim(["scan", "--engine", "bcs", "-"], blit)).code, 0);
+  const onRcs = await gvtsim(["scan", "--engine", "rcs", "-"], blit);
+  assert.equal(onRcs.code, 1, "a blit does not decode on the render engine");
+  assert.match(onRcs.out, /\(undecodable\)\s+rejected: unknown command/);
+});
+
+Deno.test("scan: --gm-range sets the slices; --json; bad input exits 2", async () => {
+  const sdi = "0x10400002 0x20000000 0 7\n"; // MI_STORE_DATA_IMM (GGTT) to 0x20000000
+  const def = await gvtsim(["scan", "--json", "-", "-"], sdi);
+  assert.equal(def.code, 1);
+  const doc = JSON.parse(def.out);
+  assert.equal(doc.schema, "gvtsim.scan/1");
+  assert.equal(doc.accepted, false);
+  assert.deepEqual(doc.commands[0], {
+    at: 0,
+    command: "MI_STORE_DATA_IMM",
+    length: 4,
+    verdict: "rejected",
+    kind: "address",
+    reason: "MI_STORE_DATA_IMM writes 0x20000000 (+4) outside the vGPU's slices",
+    rule: "cmd_parser.c cmd_address_audit",
+    errno: "-EFAULT",
+    failsafe: true,
+  });
+  const own = await gvtsim(["scan", "--gm-range", "0x20000000-0x20001000", "-"], sdi);
+  assert.equal(own.code, 0, own.out);
+  const bad = await gvtsim(["scan", "-"], "0x11000001 0x100000000\n");
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /-:1:12: error: '0x100000000' is not a dword/);
+  // The other refusals in-process, through the same command function.
+  for (
+    const [o, input, re] of [
+      [{ platform: "haswell" }, "0\n", /unknown platform 'haswell'/],
+      [{ engine: "vcs2" }, "0\n", /unknown engine 'vcs2'/],
+      [{ gmRanges: ["10-5"] }, "0\n", /--gm-range '10-5' is not START-END/],
+      [{}, "# nothing\n", /no dwords to scan/],
+    ] as [ScanCliOptions, string, RegExp][]
+  ) {
+    const err: string[] = [];
+    const code = await scanCommand("-", {
+      ...o,
+      out: () => {},
+      err: (x) => err.push(x),
+      read: () => Promise.resolve(input),
+    });
+    assert.equal(code, 2, JSON.stringify(o));
+    assert.match(err.join("\n"), re);
+  }
+  const err: string[] = [];
+  assert.equal(await scanCommand("/nonexistent/x.txt", { err: (x) => err.push(x) }), 2);
+  assert.match(err[0], /cannot read \/nonexistent\/x.txt/);
+});
