@@ -17,9 +17,9 @@ import type { Diagnostic } from "./diagnostics.ts";
 import * as T from "./lexer.ts";
 
 /** Largest scenario file (bytes). */
-export const MAX_FILE_BYTES = 1024 * 1024;
+export const MAX_FILE_BYTES = 256 * 1024;
 /** Largest scenario with all its includes (bytes). */
-export const MAX_TOTAL_BYTES = 4 * 1024 * 1024;
+export const MAX_TOTAL_BYTES = 1024 * 1024;
 /** Deepest nesting of `{ ( [` and unary `-`. */
 export const MAX_NESTING = 64;
 /** Most arithmetic operators in one statement. */
@@ -50,7 +50,7 @@ export function readScenarioFile(path: string, o: { include?: boolean } = {}): s
   }
   if (n > MAX_FILE_BYTES) {
     throw new Error(
-      `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, the limit of a scenario file`,
+      `larger than ${MAX_FILE_BYTES / 1024} KiB, the limit of a scenario file`,
     );
   }
   const all = new Uint8Array(n);
@@ -97,19 +97,17 @@ export function nestingProblem(tokens: readonly IToken[], file: string): Diagnos
     minusRun = type === T.Minus ? minusRun + 1 : 0;
     if (type === T.Newline || type === T.Semi || OPEN.has(type) || CLOSE.has(type)) ops = 0;
     else if (OPERATORS.has(type)) ops++;
-    const at = {
-      file,
-      line: t.startLine ?? 1,
-      col: t.startColumn ?? 1,
-      len: Math.max(1, t.image.length),
-      severity: "error" as const,
-    };
     if (depth + minusRun > MAX_NESTING) {
-      return { ...at, message: `nesting deeper than ${MAX_NESTING} levels` };
+      return located(t, file, `nesting deeper than ${MAX_NESTING} levels`);
     }
     if (ops > MAX_OPERATORS) {
-      return { ...at, message: `more than ${MAX_OPERATORS} operators in one statement` };
+      return located(t, file, `more than ${MAX_OPERATORS} operators in one statement`);
     }
   }
   return undefined;
+}
+
+function located(t: IToken, file: string, message: string): Diagnostic {
+  const len = Math.max(1, t.image.length);
+  return { file, line: t.startLine ?? 1, col: t.startColumn ?? 1, len, severity: "error", message };
 }

@@ -90,7 +90,7 @@ function ruleName(r: string): string {
 }
 
 /** Most syntax errors one parse reports before it stops (see {@link TooManyErrors}). */
-export const MAX_SYNTAX_ERRORS = 50;
+export const MAX_SYNTAX_ERRORS = 25;
 
 /**
  * Thrown (by the message provider, the one hook that sees every error) when a parse finds

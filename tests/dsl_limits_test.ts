@@ -76,10 +76,10 @@ Deno.test("dsl limits: size and nesting limits are located errors, found before 
   );
   refused(
     bigR,
-    /^big\.gvt:1:1: error: cannot read 'big\.gvt': larger than 1 MiB, the limit of a scenario file$/,
+    /^big\.gvt:1:1: error: cannot read 'big\.gvt': larger than 256 KiB, the limit of a scenario file$/,
   );
-  refused(inc, /^inc\.gvt:1:9: error: cannot read include file 'big\.gvt' .*larger than 1 MiB/);
-  refused(junk, /^junk\.gvt:1:1: error: cannot read 'junk\.gvt': larger than 1 MiB/);
+  refused(inc, /^inc\.gvt:1:9: error: cannot read include file 'big\.gvt' .*larger than 256 KiB/);
+  refused(junk, /^junk\.gvt:1:1: error: cannot read 'junk\.gvt': larger than 256 KiB/);
   refused(
     deep,
     new RegExp(`^deep\\.gvt:1:${8 + MAX_NESTING}: error: nesting deeper than 64 levels$`),
