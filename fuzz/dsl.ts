@@ -137,6 +137,7 @@ export function checkScenarioText(text: string): string[] {
   } catch (e) {
     return [`threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`];
   }
+  const linesOf = new Map<string, string[]>();
   for (const d of r.diagnostics) {
     if (/internal error/i.test(d.message)) problems.push(`internal error: ${d.message}`);
     const src = r.sources.get(d.file);
@@ -144,7 +145,8 @@ export function checkScenarioText(text: string): string[] {
       problems.push(`diagnostic names an unknown file ${d.file}`);
       continue;
     }
-    const lines = src.split("\n");
+    let lines = linesOf.get(d.file);
+    if (lines === undefined) linesOf.set(d.file, lines = src.split("\n"));
     if (!(Number.isInteger(d.line) && d.line >= 1 && d.line <= lines.length)) {
       problems.push(`line ${d.line} of ${lines.length}: ${d.message}`);
       continue;
