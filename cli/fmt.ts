@@ -7,8 +7,8 @@
  */
 
 import { formatDiagnostics, MAX_FILE_BYTES, readScenarioFile } from "../dsl/mod.ts";
-import { writeAtomic } from "./output.ts";
 import { formatScenario } from "../dsl/format.ts";
+import { writeAtomic } from "./output.ts";
 
 /** Options of {@link fmtFiles}. */
 export interface FmtOptions {
@@ -30,7 +30,7 @@ async function readAllStdin(): Promise<string> {
     text += dec.decode(chunk, { stream: true });
     if (text.length > MAX_FILE_BYTES) {
       throw new Error(
-        `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, the limit of a scenario file`,
+        `larger than ${MAX_FILE_BYTES / 1024} KiB, the limit of a scenario file`,
       );
     }
   }

@@ -8,7 +8,7 @@ import {
   escapeControls,
   formatDiagnostics,
   loadScenario,
-  readScenarioFile,
+  readSource,
   resolveInclude,
 } from "../dsl/mod.ts";
 import { seriesCsvPath } from "./csv.ts";
@@ -127,7 +127,7 @@ function withCliFaults(
     if (p.endsWith(CLI_FAULTS)) {
       return faults.map((f) => `timeline { at 0s fault ${f} }`).join("\n") + "\n";
     }
-    const text = readScenarioFile(p, { include: p !== main });
+    const text = readSource(p, { include: p !== main });
     return p === main ? `${text}\ninclude "${CLI_FAULTS}"\n` : text;
   };
 }

@@ -40,8 +40,9 @@ import {
 import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { MAX_SYNTAX_ERRORS, resetErrorBudget, scenarioParser, TooManyErrors } from "./parser.ts";
-import { nestingProblem, readScenarioFile, sizeProblem } from "./limits.ts";
+import { nestingProblem, sizeProblem } from "./limits.ts";
 import { fixKeywordTypos } from "./typos.ts";
+import { readSource } from "./source.ts";
 import { AstBuilder } from "./visitor.ts";
 import { DEFINES_FILE, type ParamInfo, ParamScope } from "./params.ts";
 
@@ -59,6 +60,7 @@ export {
   readScenarioFile,
 } from "./limits.ts";
 export { KEYWORDS, SOFT_KEYWORDS } from "./lexer.ts";
+export { readSource, STDIN_PATH } from "./source.ts";
 export {
   type ArgKind,
   findFunction,
@@ -111,7 +113,7 @@ export const COMPLETIONS: readonly string[] = [
 
 /** Options of {@link loadScenario} and {@link parseScenarioText}. */
 export interface LoadOptions {
-  /** Reads a file (default `Deno.readTextFileSync`); may throw, which becomes a diagnostic. */
+  /** Reads a file (default {@link readSource}: `-` is stdin); may throw, which becomes a diagnostic. */
   readFile?: (path: string) => string;
   /** Seed override (the CLI's `--seed`). */
   seed?: number;
@@ -342,7 +344,7 @@ function run(
   }
   const scope = new ParamScope(scenarioLexer.tokenize(text).tokens, file, opts.defines ?? []);
   const l: Loader = {
-    readFile: opts.readFile ?? ((p) => readScenarioFile(p, { include: true })),
+    readFile: opts.readFile ?? ((p) => readSource(p, { include: true })),
     total: text.length,
     scope,
     sources,
@@ -414,7 +416,7 @@ export function loadScenario(path: string, opts: LoadOptions = {}): LoadResult {
   const sources = new Map<string, string>();
   let text: string;
   try {
-    text = (opts.readFile ?? ((p) => readScenarioFile(p)))(path);
+    text = (opts.readFile ?? readSource)(path);
   } catch (e) {
     return {
       diagnostics: [{
