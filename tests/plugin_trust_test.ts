@@ -105,7 +105,7 @@ Deno.test("plugins: a plugin checkpoint restores only with a file of the recorde
   );
   const repl = await gvtsimTask(["repl"], { cwd: dir, stdin: "load c.ckpt ./mine.ts\nrun 1ms\n" });
   assert.equal(repl.code, 0, repl.out);
-  assert.match(repl.out, /restored weights at 10\.00ms from c\.ckpt/);
+  assert.match(repl.out, /restored weights at 10ms from c\.ckpt/);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -130,6 +130,6 @@ Deno.test("plugins: a checkpoint whose scenario names a plugin path restores wit
   assert.throws(() => Deno.statSync(`${dir}/PWNED`), Deno.errors.NotFound, "evil.ts never ran");
   assert.ok(r.code <= 1, r.err);
   assert.equal(repl.code, 0, repl.out);
-  assert.match(repl.out, /restored weights at 5\.00ms/);
+  assert.match(repl.out, /restored weights at 5ms/);
   await Deno.remove(dir, { recursive: true });
 });
