@@ -96,6 +96,8 @@ export {
   loadBackend,
   type LoadedBackend,
   LoadError,
+  type PluginLoadOptions,
+  type PluginSource,
   resolvePlugin,
   validateBackend,
 } from "./core/mpt/loader.ts";
@@ -114,6 +116,7 @@ export {
   type CheckResult,
   type ConformanceOptions,
   type ConformanceReport,
+  type Coverage,
   formatConformance,
   runConformance,
 } from "./core/mpt/conformance.ts";

@@ -3,7 +3,8 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, type ParamInfo } from "../dsl/mod.ts";
+import { formatDiagnostics, loadScenario, type ParamInfo, resolveInclude } from "../dsl/mod.ts";
+import { resolvePlugin } from "../core/mpt/loader.ts";
 
 /** Options of {@link checkFiles}. */
 export interface CheckFilesOptions {
@@ -115,7 +116,8 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
           Object.keys(s.workloads).length
         } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s)${
           r.params.length ? `, ${r.params.length} parameter(s)` : ""
-        })\n` + paramLines(r.params),
+        })\n` + `  ${pluginLine(s.hypervisor.name, s.hypervisor.loc?.file ?? p)}\n` +
+          paramLines(r.params),
       );
     }
   }
@@ -124,4 +126,16 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
     out(JSON.stringify(report, null, 2) + "\n");
   }
   return Promise.resolve(failed ? 2 : 0);
+}
+
+/**
+ * Which code the scenario's hypervisor line would run: a built-in backend, or a plugin file
+ * (resolved against the scenario that names it) — code a user should know about before `run`.
+ */
+function pluginLine(name: string, from: string): string {
+  if (/^[a-z][a-z0-9_-]*$/.test(name)) {
+    return `hypervisor ${name}: built-in backend plugins/${name}.ts`;
+  }
+  const file = name.startsWith("file:") ? resolvePlugin(name).file : resolveInclude(from, name);
+  return `hypervisor "${name}": loads plugin code from ${file}`;
 }

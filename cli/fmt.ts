@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatDiagnostics } from "../dsl/mod.ts";
+import { formatDiagnostics, MAX_FILE_BYTES, readScenarioFile } from "../dsl/mod.ts";
 import { formatScenario } from "../dsl/format.ts";
 import { writeAtomic } from "./output.ts";
 
@@ -22,8 +22,19 @@ export interface FmtOptions {
   readStdin?: () => Promise<string>;
 }
 
+/** All of stdin, at most a scenario file's size. */
 async function readAllStdin(): Promise<string> {
-  return await new Response(Deno.stdin.readable).text();
+  const dec = new TextDecoder();
+  let text = "";
+  for await (const chunk of Deno.stdin.readable) {
+    text += dec.decode(chunk, { stream: true });
+    if (text.length > MAX_FILE_BYTES) {
+      throw new Error(
+        `larger than ${MAX_FILE_BYTES / 1024} KiB, the limit of a scenario file`,
+      );
+    }
+  }
+  return text + dec.decode();
 }
 
 /** Formats each file (or `-`); returns the exit code. */
@@ -35,7 +46,7 @@ export async function fmtFiles(paths: string[], opts: FmtOptions = {}): Promise<
   for (const path of paths) {
     let text: string;
     try {
-      text = path === "-" ? await (opts.readStdin ?? readAllStdin)() : Deno.readTextFileSync(path);
+      text = path === "-" ? await (opts.readStdin ?? readAllStdin)() : readScenarioFile(path);
     } catch (e) {
       err(`gvtsim fmt: cannot read '${path}': ${e instanceof Error ? e.message : String(e)}\n`);
       code = 2;

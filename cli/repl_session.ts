@@ -5,8 +5,8 @@
  * @module
  */
 
-import { loadScenario, parseScenarioText } from "../dsl/mod.ts";
-import type { Expr, Scenario, TimelineAction } from "../core/scenario.ts";
+import { escapeControls, loadScenario } from "../dsl/mod.ts";
+import type { Expr, Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import { parseDuration } from "../core/units.ts";
 import { collectResults } from "../core/metrics/collect.ts";
@@ -14,7 +14,6 @@ import { evalExpr } from "../core/metrics/expect.ts";
 import { WorldWindows } from "../core/metrics/windows.ts";
 import {
   applyJournalAction,
-  decodeSnapshot,
   type JournalAction,
   type JournalEntry,
   pendingEvents,
@@ -22,7 +21,12 @@ import {
   SNAPSHOT_VERSION_REPLAY,
   SnapshotError,
 } from "../core/snapshot.ts";
-import { readCheckpoint, restoreWorld, writeCheckpoint } from "./repl_snapshot.ts";
+import {
+  readCheckpoint,
+  restoreWorld,
+  writeCheckpoint,
+  type WrittenCheckpoint,
+} from "./repl_snapshot.ts";
 import { commandHelp, DSL_ACTIONS, helpText, REPL_COMMANDS } from "./repl_help.ts";
 import {
   describeName,
@@ -49,6 +53,7 @@ import { describeEvent } from "./repl_events.ts";
 import { completeArgs } from "./repl_complete.ts";
 import { type Interrupts, NO_INTERRUPTS, pollStop, runInterruptibly } from "./interrupt.ts";
 import { planOutputs } from "./output.ts";
+import { parseSnippet, type SnippetContext, SnippetError, timelineAction } from "./snippet.ts";
 
 /** Default cap of `until` (simulated ns). */
 const UNTIL_CAP_NS = 1e9;
@@ -103,8 +108,9 @@ export class ReplSession {
       return out;
     } catch (e) {
       this.failed = true;
-      if (e instanceof ReplError) return `error: ${e.message}`;
-      return `error: ${e instanceof Error ? e.message : String(e)}`;
+      // one line; messages may quote file contents: show control characters, never send them
+      const msg = e instanceof Error ? e.message : String(e);
+      return `error: ${escapeControls(msg.replaceAll("\n", "; "))}`;
     }
   }
 
@@ -130,8 +136,10 @@ export class ReplSession {
         this.done = true;
         return "";
       case "load":
-        if (a1 === undefined) throw new ReplError("usage: load <scenario.gvt | checkpoint>");
-        return await this.load(a1);
+        if (a1 === undefined) {
+          throw new ReplError("usage: load <scenario.gvt | checkpoint [plugin file]>");
+        }
+        return await this.load(a1, a2);
       case "reload":
         if (!this.scenarioPath) throw new ReplError("nothing loaded yet");
         return await this.loadScenarioFile(this.scenarioPath);
@@ -197,15 +205,25 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- loading
 
-  /** `load`: a checkpoint (JSON) or a scenario file. */
-  private async load(path: string): Promise<string> {
+  /** `load`: a checkpoint (JSON; with the plugin file it was taken with, if any) or a scenario. */
+  private async load(path: string, plugin?: string): Promise<string> {
     let head = "";
     try {
-      head = Deno.readTextFileSync(path).trimStart().slice(0, 1);
+      if (!Deno.statSync(path).isFile) throw new Error("not a regular file");
+      using f = Deno.openSync(path);
+      const buf = new Uint8Array(64);
+      head = new TextDecoder().decode(buf.subarray(0, f.readSync(buf) ?? 0)).trimStart()
+        .slice(0, 1);
     } catch (e) {
       throw new ReplError(`cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`);
     }
-    return head === "{" ? await this.loadCheckpoint(path) : await this.loadScenarioFile(path);
+    if (head === "{") return await this.loadCheckpoint(path, plugin);
+    if (plugin !== undefined) {
+      throw new ReplError(
+        "a plugin file is given with a checkpoint only (a scenario names its own)",
+      );
+    }
+    return await this.loadScenarioFile(path);
   }
 
   /** Builds a fresh world from a scenario file. */
@@ -233,17 +251,17 @@ export class ReplSession {
   }
 
   /** Restores the world of a checkpoint file. */
-  private async loadCheckpoint(path: string): Promise<string> {
+  private async loadCheckpoint(path: string, plugin?: string): Promise<string> {
     const snap = readCheckpoint(path);
     if (snap instanceof SnapshotError) throw new ReplError(snap.message);
-    const r = await restoreWorld(snap, { trace: true });
+    const r = await restoreWorld(snap, { trace: true, plugin });
     if (r instanceof SnapshotError) throw new ReplError(`${path}: ${r.message}`);
     this.install(
       r.world,
       r.scenario,
       snap.scenario.file,
       new Map(Object.entries(snap.scenario.sources)),
-      snap.journal,
+      r.snapshot.journal,
     );
     this.checkpointPath = path;
     const how = r.replayed
@@ -427,48 +445,27 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- acting
 
+  /** The loaded scenario, as snippets are checked against it. */
+  private snippetContext(): SnippetContext {
+    if (!this.scenario) throw new ReplError("no world: load a scenario first");
+    return { file: this.scenarioPath, sources: this.sources, seed: this.world?.sim.streams.seed };
+  }
+
   /** Parses a snippet appended to the main scenario file; diagnostics on it become errors. */
   private parseSnippet(
     user: string,
     wrap: (s: string) => string,
   ): { scenario: Scenario; line: number } {
-    if (!this.scenario) throw new ReplError("no world: load a scenario first");
-    if (/[{};#\n]/.test(user)) {
-      throw new ReplError("one statement, without braces, ';' or comments");
-    }
-    const snippet = wrap(user);
-    const file = this.scenarioPath, src = this.sources.get(file) ?? "";
-    const base = src.endsWith("\n") ? src : src + "\n";
-    const line = base.split("\n").length;
-    const text = base + snippet + "\n";
-    const readFile = (p: string): string => {
-      const s = this.sources.get(p);
-      if (s === undefined) throw new Error(`'${p}' was not part of the loaded scenario`);
-      return s;
-    };
-    const r = parseScenarioText(text, file, { readFile, seed: this.world?.sim.streams.seed });
-    const mine = r.diagnostics.filter((d) =>
-      d.severity === "error" && d.file === file && d.line >= line
-    );
-    if (mine.length) {
-      throw new ReplError(mine[0].message.replace("found '}'", "found the end of the statement"));
-    }
-    if (!r.scenario) {
-      const d = r.diagnostics.find((x) => x.severity === "error");
-      throw new ReplError(d ? `${d.file}:${d.line}: ${d.message}` : "the statement does not check");
-    }
-    return { scenario: r.scenario, line };
+    const r = parseSnippet(this.snippetContext(), user, wrap);
+    if (r instanceof SnippetError) throw new ReplError(r.message);
+    return r;
   }
 
   /** A DSL timeline statement applied now (and journalled). */
   private timeline(stmt: string): string {
     const w = this.need();
-    const { scenario, line } = this.parseSnippet(stmt, (s) => `timeline { at 0s ${s} }`);
-    const evs = scenario.timeline.filter((e) =>
-      e.loc.file === this.scenarioPath && e.loc.line >= line
-    );
-    if (evs.length !== 1) throw new ReplError(`'${stmt}' is not one timeline statement`);
-    const action: TimelineAction = evs[0].action;
+    const action = timelineAction(this.snippetContext(), stmt);
+    if (action instanceof SnippetError) throw new ReplError(action.message);
     this.record(stmt, { kind: "timeline", action });
     applyJournalAction(w, { kind: "timeline", action });
     const vm = "vm" in action ? w.vm(action.vm) : undefined;
@@ -544,9 +541,9 @@ export class ReplSession {
     if (this.checkpointPath !== undefined) inputs.push(this.checkpointPath);
     const bad = planOutputs([{ flag: "save", path }], inputs);
     if (bad) throw new ReplError(bad.message);
-    let notes: string[];
+    let written: WrittenCheckpoint;
     try {
-      notes = writeCheckpoint(path, w, {
+      written = writeCheckpoint(path, w, {
         file: this.scenarioPath,
         sources: this.sources,
         journal: this.journal,
@@ -554,13 +551,11 @@ export class ReplSession {
     } catch (e) {
       throw new ReplError(`cannot write '${path}': ${e instanceof Error ? e.message : String(e)}`);
     }
-    const snap = decodeSnapshot(Deno.readTextFileSync(path));
-    const digest = snap instanceof SnapshotError ? "" : `, digest ${snap.digest}`;
     return [
       `saved checkpoint at ${
         formatTime(w.sim.now)
-      } to ${path} (${this.journal.length} journal entries${digest})`,
-      ...notes,
+      } to ${path} (${this.journal.length} journal entries, digest ${written.digest})`,
+      ...written.notes,
     ].join("\n");
   }
 

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, readSource, resolveInclude } from "../dsl/mod.ts";
+import {
+  escapeControls,
+  formatDiagnostics,
+  loadScenario,
+  readSource,
+  resolveInclude,
+} from "../dsl/mod.ts";
 import { seriesCsvPath } from "./csv.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
@@ -121,7 +127,7 @@ function withCliFaults(
     if (p.endsWith(CLI_FAULTS)) {
       return faults.map((f) => `timeline { at 0s fault ${f} }`).join("\n") + "\n";
     }
-    const text = readSource(p);
+    const text = readSource(p, { include: p !== main });
     return p === main ? `${text}\ninclude "${CLI_FAULTS}"\n` : text;
   };
 }
@@ -223,6 +229,7 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       trace: o.trace !== undefined,
       progress,
       interrupts: o.interrupts,
+      plugin: o.hypervisor,
     });
   } else {
     const { scenario, sources } = loadForRun(path, o.seed, err, o.color, o.faults, o.defines);
@@ -254,7 +261,9 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   }
   if (sim instanceof WorldError) {
     progress.done();
-    err(`${path}: error: ${sim.message}\n`);
+    // one problem a line (a plugin's load errors); control characters shown, never sent
+    const msg = sim.message.split("\n").map(escapeControls).join("\n");
+    err(`${path}: error: ${msg}\n`);
     return { code: o.interrupts?.requested() ? EXIT_INTERRUPTED : 2 };
   }
   const { world, results } = sim;

@@ -9,7 +9,7 @@ import { Gpu, gpuConfigFromHost } from "./hw/gpu.ts";
 import { type EventSink, Sim } from "./sim/sim.ts";
 import type { Scenario, TimelineEvent, VmSpec, WorkloadSpec } from "./scenario.ts";
 import { openBackend } from "./mpt/open.ts";
-import { isLoadError } from "./mpt/loader.ts";
+import { isLoadError, type PluginSource } from "./mpt/loader.ts";
 import type { MptGate } from "./mpt/gate.ts";
 import type { SimBackendContext } from "./mpt/context.ts";
 import { Gvt, isCreateError } from "./gvt/vgpu.ts";
@@ -103,6 +103,8 @@ export interface WorldOptions {
   seed?: number;
   /** Overrides the scenario's hypervisor (built-in name or plugin path). */
   hypervisor?: string;
+  /** Load the plugin only if its file's SHA-256 is this (restoring a checkpoint). */
+  pluginSha256?: string;
   /** Record a trace. */
   trace?: boolean;
   /** Sampling period of the time series (ns; default the scenario's `report { period }`, 100 ms). */
@@ -145,6 +147,8 @@ export class World implements EventSink {
     /** @internal the mediator */
     readonly gvt: Gvt,
     readonly backendLabel: string,
+    /** Which backend code runs (built-in name or plugin content hash): what a checkpoint records. */
+    readonly pluginSource: PluginSource,
     opts: WorldOptions,
   ) {
     this.vms = scenario.vms.map((s, i) => new VmRuntime(s, i));
@@ -194,7 +198,7 @@ export class World implements EventSink {
       ? absolute(hv.loc.file)
       : `${Deno.cwd()}/`;
     const base = new URL(`file://${from}`);
-    const opened = await openBackend(sim, hv, base);
+    const opened = await openBackend(sim, hv, base, { sha256: opts.pluginSha256 });
     if (isLoadError(opened)) return new WorldError(opened.message);
     const gvt = new Gvt(sim, gpu, opened.gate, {
       host: scenario.host,
@@ -204,7 +208,17 @@ export class World implements EventSink {
     if (!gvt.backendReady) {
       return new WorldError(`hypervisor backend ${opened.label} refused hostInit`);
     }
-    const w = new World(scenario, sim, gpu, opened.gate, opened.ctx, gvt, opened.label, opts);
+    const w = new World(
+      scenario,
+      sim,
+      gpu,
+      opened.gate,
+      opened.ctx,
+      gvt,
+      opened.label,
+      opened.source,
+      opts,
+    );
     for (const vm of w.vms) {
       if (!vm.spec.autostart) continue;
       if (vm.spec.start === 0) {

@@ -4,6 +4,8 @@
  * the host's graphics memory (docs/domain.md section 2) with the numbers behind the decision.
  */
 
+import { pluginPathProblem } from "../core/mpt/loader.ts";
+import { type MptOpName, OP_FAULT_WINDOW } from "../core/mpt/gate.ts";
 import {
   type CommandMix,
   type Dist,
@@ -569,6 +571,11 @@ class Checker {
       );
       return undefined;
     }
+    const notPlugin = st.isPath ? pluginPathProblem(st.name) : undefined;
+    if (notPlugin) {
+      this.err(st.span, `hypervisor "${st.name}": ${notPlugin}`);
+      return undefined;
+    }
     const hv: HypervisorSpec = {
       name: st.name,
       params: {},
@@ -619,6 +626,21 @@ class Checker {
     const ops: readonly string[] = MPT_OP_NAMES;
     if (!ops.includes(f.op)) {
       this.err(f.opSpan, unknown("MPT op", f.op, ops));
+      ok = false;
+    }
+    const window = OP_FAULT_WINDOW[f.op as MptOpName];
+    if (window === "never") {
+      this.err(
+        f.opSpan,
+        `a fault on '${f.op}' could never fire: the op is not called through the gate during a run`,
+      );
+      ok = false;
+    } else if (window === "start" && (at !== undefined || f.at || f.after)) {
+      this.err(
+        f.opSpan,
+        `a fault on '${f.op}' fires only from the hypervisor block without 'at' or 'after' ` +
+          "(the op is called once, when the world is built)",
+      );
       ok = false;
     }
     if (!FAULT_ACTIONS.includes(f.action)) {

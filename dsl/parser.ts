@@ -90,20 +90,46 @@ function ruleName(r: string): string {
   return RULE_NAMES[r] ?? r;
 }
 
+/** Most syntax errors one parse reports before it stops (see {@link TooManyErrors}). */
+export const MAX_SYNTAX_ERRORS = 25;
+
+/**
+ * Thrown (by the message provider, the one hook that sees every error) when a parse finds
+ * more than {@link MAX_SYNTAX_ERRORS} errors: Chevrotain's recovery costs a scan of the rest
+ * of the input per error and recurses per error, so thousands of errors would take quadratic
+ * time and overflow the stack. The parse stops; the errors found so far are reported.
+ */
+export class TooManyErrors extends Error {}
+
+let errorsLeft = MAX_SYNTAX_ERRORS;
+
+/** Starts counting syntax errors for a new parse. */
+export function resetErrorBudget(): void {
+  errorsLeft = MAX_SYNTAX_ERRORS;
+}
+
+function spend(): void {
+  if (--errorsLeft < 0) throw new TooManyErrors(`more than ${MAX_SYNTAX_ERRORS} syntax errors`);
+}
+
 /** Short "expected X but found Y" messages instead of Chevrotain's verbose defaults. */
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName: r }) {
+    spend();
     if (expected.name === "EOF") return `${unexpected(actual)}: expected ${TOP_LEVEL}`;
     return `expected ${label(expected)} in ${ruleName(r)} but found ${what(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
+    spend();
     return `${unexpected(firstRedundant)}: expected ${TOP_LEVEL}`;
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName: r }) {
+    spend();
     const paths = expectedPathsPerAlt.flat();
     return `${unexpected(actual[0])} in ${ruleName(r)}: expected ${firstTokens(paths)}`;
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName: r }) {
+    spend();
     return `${unexpected(actual[0])} in ${ruleName(r)}: expected ${
       firstTokens(expectedIterationPaths)
     }`;

@@ -143,6 +143,13 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
         message: e.message,
       })),
       faultsInjected: w.gate.faultCount,
+      faults: w.gate.faultsInjected.map((f) => ({
+        op: f.op,
+        vm: f.vgpuId > 0 ? w.vmNameOfVgpu(f.vgpuId, f.at) : "-",
+        action: f.action,
+        t: f.at,
+        rule: `${f.loc.file}:${f.loc.line}`,
+      })),
     },
     scheduler: {
       policy: w.gvt.sched.policy.name,
