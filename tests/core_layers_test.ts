@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 
 const CORE = new URL("../core/", import.meta.url);
 
-/** Leaf modules at core/'s root every layer may use (plain data and units). */
-const LEAVES = ["scenario.ts", "units.ts", "vgpu_types.ts"];
+/** Leaf modules at core/'s root every layer may use (plain data, units, name suggestions). */
+const LEAVES = ["scenario.ts", "units.ts", "vgpu_types.ts", "suggest.ts"];
 /** What each layer (directory of core/) may import besides itself and the leaves. */
 const ALLOWED: Record<string, string[]> = {
   sim: [],
