@@ -53,6 +53,7 @@ const RULE_NAMES: Record<string, string> = {
   primary: "an expression",
   call: "a function call",
   arg: "a function argument",
+  quantity: "a number",
   reportDecl: "report",
 };
 
@@ -310,21 +311,7 @@ export class ScenarioParser extends CstParser {
   /** A number (optionally negative), a string, a name, or a call such as `exp(2ms)`. */
   value = this.RULE("value", () => {
     this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Quantity);
-          this.OPTION3(() => {
-            this.CONSUME(T.DotDot);
-            this.OPTION4(() => this.CONSUME3(T.Quantity));
-          });
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME2(T.DotDot);
-          this.CONSUME4(T.Quantity);
-        },
-      },
+      { ALT: () => this.SUBRULE(this.quantity) },
       {
         ALT: () => {
           this.CONSUME(T.Minus);
@@ -688,6 +675,13 @@ export class ScenarioParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.Word) },
       { ALT: () => this.CONSUME(T.StringLit) },
+      { ALT: () => this.SUBRULE(this.quantity) },
+    ]);
+  });
+
+  /** A number, or a measurement window: `A..B`, `A..` (to the end), `..B` (from 0). */
+  quantity = this.RULE("quantity", () => {
+    this.OR([
       {
         ALT: () => {
           this.CONSUME(T.Quantity);
