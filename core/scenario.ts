@@ -143,8 +143,24 @@ export interface CommandMix {
   compute: Dist;
   /** MI_STORE_DATA_IMM writes. */
   store: Dist;
-  /** Whitelisted MI_LOAD_REGISTER_IMM writes. */
+  /** MI_LOAD_REGISTER_IMM writes (by default to registers every platform whitelists). */
   lri: Dist;
+  /** Registers the `lri` loads write, cycled (absent: the engine's defaults). */
+  lriRegs?: number[];
+  /** MI_STORE_REGISTER_MEM commands storing into the batch's store area. */
+  srm?: Dist;
+  /** Registers SRM reads, cycled (absent: GEN8_L3SQCREG4). */
+  srmRegs?: number[];
+  /** MI_LOAD_REGISTER_MEM commands loading from the store area. */
+  lrm?: Dist;
+  /** Registers LRM writes, cycled (absent: GEN8_L3SQCREG4). */
+  lrmRegs?: number[];
+  /** MI_LOAD_REGISTER_REG commands. */
+  lrr?: Dist;
+  /** Source and destination register of LRR. */
+  lrrRegs?: [number, number];
+  /** Raw dwords put in the batch as they are, before MI_BATCH_BUFFER_END. */
+  dwords?: number[];
 }
 
 /** One step of a guest workload. */

@@ -39,6 +39,20 @@ import {
 } from "../core/vgpu_types.ts";
 import { MPT_OP_NAMES } from "../core/mpt/gate.ts";
 import { DEFAULT_PLATFORM, platformOf } from "../core/hw/platform.ts";
+import { registerNames, registerOffsetOrUndefined } from "../core/hw/regdefs.ts";
+
+/** Every register name of the tables (for suggestions). */
+const REGISTER_NAMES = registerNames();
+
+/** A dword literal: decimal or 0x hex, below 2^32. */
+function parseDwordLiteral(raw: string): number | undefined {
+  const n = /^0x[0-9a-f]+$/i.test(raw)
+    ? parseInt(raw.slice(2), 16)
+    : /^[0-9]+$/.test(raw)
+    ? Number(raw)
+    : NaN;
+  return Number.isSafeInteger(n) && n <= 0xffffffff ? n : undefined;
+}
 import type {
   ExprAst,
   FaultAst,
@@ -287,6 +301,42 @@ class Checker {
       return undefined;
     }
     return s.values[0];
+  }
+
+  /** A 32-bit value written as decimal or 0x hex. */
+  dword(v: ValueAst): number | undefined {
+    const n = v.k === "num" ? parseDwordLiteral(v.num.raw) : undefined;
+    if (n === undefined) {
+      this.err(v.span, `${describe(v)} is not a dword; expected 0x hex or decimal below 2^32`);
+    }
+    return n;
+  }
+
+  /**
+   * A register: a name from the register tables (core/hw/registers/, e.g. CACHE_MODE_1,
+   * RCS_RING_MODE_GEN7, GEN9_GFX_MOCS(3)) or a BAR0 offset (0x hex or decimal, dword aligned).
+   */
+  register(v: ValueAst): number | undefined {
+    const name = v.k === "id" ? v.name : v.k === "call" && v.args.length === 1 &&
+        v.args[0].k === "num"
+      ? `${v.name}(${v.args[0].num.raw})`
+      : undefined;
+    if (name !== undefined) {
+      const off = registerOffsetOrUndefined(name);
+      if (off === undefined) this.err(v.span, unknown("register", name, REGISTER_NAMES));
+      return off;
+    }
+    const n = v.k === "num" ? parseDwordLiteral(v.num.raw) : undefined;
+    if (n === undefined || n % 4 !== 0 || n >= 0x800000) {
+      this.err(
+        v.span,
+        `${
+          describe(v)
+        } is not a register: expected a register name or a dword-aligned offset below 0x800000`,
+      );
+      return undefined;
+    }
+    return n;
   }
 
   numOf(v: ValueAst | undefined, what: string): NumLit | undefined {
@@ -871,10 +921,45 @@ class Checker {
             continue;
           }
           seen.add(s.key);
-          const v = this.one(s);
-          if (!v) continue;
-          const d = this.dist(v, "none", `${s.key} count`, 0, 100000);
-          if (d) mix[s.key as keyof CommandMix] = d;
+          if (s.key === "dwords") {
+            const dw = s.values.map((v) => this.dword(v));
+            if (dw.length === 0) {
+              this.err(s.span, "dwords needs at least one value, e.g. 'dwords 0x0'");
+            } else if (dw.every((x) => x !== undefined)) mix.dwords = dw as number[];
+            continue;
+          }
+          const [count, ...regVals] = s.values;
+          if (!count) {
+            this.err(s.span, `'${s.key}' needs a count`);
+            continue;
+          }
+          const d = this.dist(count, "none", `${s.key} count`, 0, 100000);
+          const regs = regVals.map((v) => this.register(v));
+          if (!d || regs.some((r) => r === undefined)) continue;
+          const k = s.key as
+            | "draw"
+            | "blit"
+            | "media"
+            | "compute"
+            | "store"
+            | "lri"
+            | "srm"
+            | "lrm"
+            | "lrr";
+          mix[k] = d;
+          if (k === "lrr") {
+            if (regs.length !== 2) {
+              this.err(s.span, "lrr needs a count and two registers: 'lrr N SRC DST'");
+              continue;
+            }
+            mix.lrrRegs = [regs[0]!, regs[1]!];
+          } else if (regs.length > 0) {
+            if (k !== "lri" && k !== "srm" && k !== "lrm") {
+              this.err(regVals[0].span, `'${k}' takes only a count`);
+              continue;
+            }
+            mix[`${k}Regs`] = regs as number[];
+          }
         }
         return { op: "batch", engine: op.engine as EngineName, mix, loc: l };
       }

@@ -225,7 +225,18 @@ export const TYPE_SETTINGS: readonly string[] = [
 ];
 
 /** Command kinds of a `batch { ... }` mix. */
-export const MIX_KINDS: readonly string[] = ["draw", "blit", "media", "compute", "store", "lri"];
+export const MIX_KINDS: readonly string[] = [
+  "draw",
+  "blit",
+  "media",
+  "compute",
+  "store",
+  "lri",
+  "srm",
+  "lrm",
+  "lrr",
+  "dwords",
+];
 
 /** What `wait` may wait for. */
 export const WAIT_CONDITIONS: readonly string[] = ["completion", "vblank"];

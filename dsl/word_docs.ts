@@ -63,7 +63,8 @@ export const KEYWORD_DOCS: Readonly<Record<string, WordDoc>> = {
     doc: "What a guest does: batches, loops, think times, waits, flips, mappings.",
   },
   batch: {
-    syntax: "ENGINE batch [{ draw N; blit N; media N; compute N; store N; lri N }]",
+    syntax:
+      "ENGINE batch [{ draw N; blit N; media N; compute N; store N; lri N [REG...]; srm N [REG...]; lrm N [REG...]; lrr N SRC DST; dwords V... }]",
     doc: "Submits one batch buffer to rcs, bcs, vcs or vecs with that many commands of each kind.",
   },
   every: { syntax: "every PERIOD { steps }", doc: "Runs the body every period, forever." },
@@ -165,7 +166,24 @@ export const SETTING_DOCS: Readonly<Record<string, WordDoc>> = {
   media: { syntax: "media N", doc: "Media commands in a batch." },
   compute: { syntax: "compute N", doc: "Compute walker commands in a batch." },
   store: { syntax: "store N", doc: "MI_STORE_DATA_IMM commands in a batch." },
-  lri: { syntax: "lri N", doc: "MI_LOAD_REGISTER_IMM commands in a batch (whitelisted)." },
+  lri: {
+    syntax: "lri N [REGISTER...]",
+    doc:
+      "MI_LOAD_REGISTER_IMM commands in a batch, to the registers named (cycled; default ones every platform whitelists).",
+  },
+  srm: {
+    syntax: "srm N [REGISTER...]",
+    doc: "MI_STORE_REGISTER_MEM commands storing registers (default GEN8_L3SQCREG4) to memory.",
+  },
+  lrm: {
+    syntax: "lrm N [REGISTER...]",
+    doc: "MI_LOAD_REGISTER_MEM commands loading registers (default GEN8_L3SQCREG4) from memory.",
+  },
+  lrr: { syntax: "lrr N SRC DST", doc: "MI_LOAD_REGISTER_REG commands copying SRC to DST." },
+  dwords: {
+    syntax: "dwords V...",
+    doc: "Raw dwords (0x hex or decimal) put in the batch as they are, before its end.",
+  },
   tables: {
     syntax: "tables vms engines traps scheduler scanner shadow irq expects",
     doc: "Tables `run` prints.",

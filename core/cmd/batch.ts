@@ -20,12 +20,15 @@ import {
   emitFlushDw,
   emitGeneric,
   emitGpgpuWalker,
+  emitLoadRegisterMem,
+  emitLoadRegisterReg,
   emitLri,
   emitMediaObjectWalker,
   emitNoop,
   emitPipeControl,
   emitPipelineSelect,
   emitStoreDataImm,
+  emitStoreRegisterMem,
   emitUserInterrupt,
   emitXySrcCopyBlt,
   PIPE_CONTROL_DC_FLUSH_ENABLE,
@@ -37,7 +40,7 @@ import {
 } from "./encode.ts";
 import { cmdId } from "./table.ts";
 
-/** Resolved command counts of one batch. */
+/** Resolved command counts of one batch, and the registers / raw dwords it names. */
 export interface MixCounts {
   /** 3DPRIMITIVE draws. */
   draw: number;
@@ -51,11 +54,54 @@ export interface MixCounts {
   store: number;
   /** MI_LOAD_REGISTER_IMM register loads. */
   lri: number;
+  /** MI_STORE_REGISTER_MEM into the store area. */
+  srm?: number;
+  /** MI_LOAD_REGISTER_MEM from the store area. */
+  lrm?: number;
+  /** MI_LOAD_REGISTER_REG. */
+  lrr?: number;
+  /** Registers the register loads write, cycled (null: {@link defaultLriReg}). */
+  lriRegs?: readonly number[] | null;
+  /** Registers MI_STORE_REGISTER_MEM reads, cycled (null: GEN8_L3SQCREG4). */
+  srmRegs?: readonly number[] | null;
+  /** Registers MI_LOAD_REGISTER_MEM writes, cycled (null: GEN8_L3SQCREG4). */
+  lrmRegs?: readonly number[] | null;
+  /** Source and destination of MI_LOAD_REGISTER_REG (required when `lrr` > 0). */
+  lrrRegs?: readonly [number, number] | null;
+  /** Raw dwords written as they are before MI_BATCH_BUFFER_END (null: none). */
+  dwords?: readonly number[] | null;
 }
 
 /** A zeroed {@link MixCounts}. */
 export function emptyMix(): MixCounts {
-  return { draw: 0, blit: 0, media: 0, compute: 0, store: 0, lri: 0 };
+  const m = {} as MixCounts;
+  zeroMix(m);
+  return m;
+}
+
+/** Zeroes `m` in place. */
+export function zeroMix(m: MixCounts): void {
+  m.draw =
+    m.blit =
+    m.media =
+    m.compute =
+    m.store =
+    m.lri =
+    m.srm =
+    m.lrm =
+    m.lrr =
+      0;
+  m.lriRegs =
+    m.srmRegs =
+    m.lrmRegs =
+    m.lrrRegs =
+    m.dwords =
+      null;
+}
+
+/** Copies `src` into `dst` (register lists and raw dwords are shared, not copied). */
+export function copyMix(dst: MixCounts, src: Readonly<MixCounts>): void {
+  Object.assign(dst, src);
 }
 
 /** Addresses and parameters a batch needs. */
@@ -99,6 +145,9 @@ export const DEFAULT_LRI_REGS: readonly (readonly number[])[] = [
   ["VCS_RING_SYNC_0", "VCS_RING_SYNC_1"],
   ["VECS_RING_SYNC_0", "VECS_RING_SYNC_1"],
 ].map((names) => names.map(registerOffset));
+
+/** The register SRM and LRM use by default: GEN8_L3SQCREG4, which upstream allows them. */
+export const DEFAULT_SRM_REG: number = registerOffset("GEN8_L3SQCREG4");
 
 /** The register default register load `i` of an engine writes. */
 export function defaultLriReg(engine: number, i: number): number {
@@ -164,7 +213,9 @@ export function batchLength(mix: MixCounts, engine: number): number {
   } else if (engine === VECS) {
     if (mix.media > 0) n += VECS_SETUP + mix.media * VECS_EACH + FLUSH_DW;
   }
-  n += mix.lri * 3 + mix.store * 4 + 1; // + MI_BATCH_BUFFER_END
+  n += mix.lri * 3 + mix.store * 4 + ((mix.srm ?? 0) + (mix.lrm ?? 0)) * 4;
+  n += mix.lrrRegs ? (mix.lrr ?? 0) * 3 : 0;
+  n += (mix.dwords?.length ?? 0) + 1; // + MI_BATCH_BUFFER_END
   return n + (n & 1); // padded to a qword with MI_NOOP
 }
 
@@ -253,10 +304,28 @@ export function buildBatch(
       o = emitFlushDw(out, o, -1, 0, false, false);
     }
   }
+  const lriRegs = mix.lriRegs;
   for (let i = 0; i < mix.lri; i++) {
-    const reg = opts.lriReg ? opts.lriReg(i) : defaultLriReg(engine, i);
+    const reg = opts.lriReg
+      ? opts.lriReg(i)
+      : lriRegs
+      ? lriRegs[i % lriRegs.length]
+      : defaultLriReg(engine, i);
     o = emitLri(out, o, reg, opts.lriValue ? opts.lriValue(i) : i);
   }
+  for (let i = 0; i < (mix.srm ?? 0); i++) {
+    const reg = mix.srmRegs ? mix.srmRegs[i % mix.srmRegs.length] : DEFAULT_SRM_REG;
+    o = emitStoreRegisterMem(out, o, reg, opts.storeAddr(i), opts.ggtt);
+  }
+  for (let i = 0; i < (mix.lrm ?? 0); i++) {
+    const reg = mix.lrmRegs ? mix.lrmRegs[i % mix.lrmRegs.length] : DEFAULT_SRM_REG;
+    o = emitLoadRegisterMem(out, o, reg, opts.storeAddr(i), opts.ggtt);
+  }
+  const lrr = mix.lrrRegs;
+  if (lrr) {
+    for (let i = 0; i < (mix.lrr ?? 0); i++) o = emitLoadRegisterReg(out, o, lrr[0], lrr[1]);
+  }
+  if (mix.dwords) { for (const d of mix.dwords) out[o++] = d >>> 0; }
   for (let i = 0; i < mix.store; i++) {
     o = emitStoreDataImm(out, o, opts.storeAddr(i), opts.storeValue(i), opts.ggtt);
   }

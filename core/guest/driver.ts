@@ -52,9 +52,12 @@ import {
   batchLength,
   type BatchOptions,
   buildBatch,
+  copyMix,
   emitRingRequest,
+  emptyMix,
   type MixCounts,
   ringRequestLength,
+  zeroMix,
 } from "../cmd/batch.ts";
 import { emitBatchBufferEnd, emitNoop, emitUpdateGtt } from "../cmd/encode.ts";
 import {
@@ -123,7 +126,7 @@ import {
 } from "../hw/csb.ts";
 import { platformOfDeviceId } from "../hw/platform.ts";
 import { GuestMetrics } from "./metrics.ts";
-import type { GvtTracer } from "../gvt/tracer.ts";
+import type { GuestTracer } from "../metrics/trace.ts";
 
 /** The guest-side trap entry points (an {@link MptGate} provides them). */
 export interface GuestTrapPort {
@@ -287,7 +290,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** True once MSI is enabled in config space. */
   msiEnabled = false;
   /** Trace hooks (null, the default: not tracing): brackets each ELSP submission. */
-  tracer: GvtTracer | null = null;
+  tracer: GuestTracer | null = null;
 
   private readonly sim: Sim;
   private readonly port: GuestTrapPort;
@@ -330,14 +333,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private waiting = W_NONE;
   private waitEngine = -1;
   private deferredEngine = -1;
-  private readonly deferredMix: MixCounts = {
-    draw: 0,
-    blit: 0,
-    media: 0,
-    compute: 0,
-    store: 0,
-    lri: 0,
-  };
+  private readonly deferredMix: MixCounts = emptyMix();
   /** Interrupt handler: started, sleeping until an MSI, and where it continues. */
   private irqStarted = false;
   private irqSleeping = false;
@@ -859,13 +855,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     const s = this.eng[e];
     if (s === null || s === undefined) return b;
     if (s.count >= this.maxInFlight) {
-      const d = this.deferredMix;
-      d.draw = mix.draw;
-      d.blit = mix.blit;
-      d.media = mix.media;
-      d.compute = mix.compute;
-      d.store = mix.store;
-      d.lri = mix.lri;
+      copyMix(this.deferredMix, mix);
       this.deferredEngine = e;
       this.waiting = W_SPACE;
       return WAIT;
@@ -1268,13 +1258,4 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   get lastMasterIrq(): number {
     return this.irqMaster;
   }
-}
-
-function zeroMix(m: MixCounts): void {
-  m.draw = 0;
-  m.blit = 0;
-  m.media = 0;
-  m.compute = 0;
-  m.store = 0;
-  m.lri = 0;
 }

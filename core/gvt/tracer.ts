@@ -10,8 +10,8 @@
  * changes state the simulation reads, so a traced run gives the same results as an
  * untraced one.
  *
- * Flows: the guest driver brackets its ELSP writes with {@link GvtTracer.submitBegin} and
- * {@link GvtTracer.submitEnd}; the mediator asks {@link GvtTracer.submission} for the flow id
+ * Flows: the guest driver brackets its ELSP writes with {@link GuestTracer.submitBegin} and
+ * {@link GuestTracer.submitEnd}; the mediator asks {@link GvtTracer.submission} for the flow id
  * when the last ELSP write creates workloads and gives it to the first one; the workload's
  * execution slice ends the flow.
  * @module
@@ -23,6 +23,7 @@ import type { Sim } from "../sim/sim.ts";
 import {
   DRIVER_THREAD,
   GPU_PID,
+  type GuestTracer,
   SCHED_THREAD,
   type TraceInstant,
   type TraceLog,
@@ -36,12 +37,8 @@ export const TRACE_PAGE_TRACK = TRAP_CLASSES.length;
 /** How a workload left the engine. */
 export type WorkloadOutcome = "done" | "hang" | "discarded";
 
-/** What the mediator and the guest driver report while tracing. */
-export interface GvtTracer {
-  /** Guest: the driver starts the ELSP writes of a submission on `engine`. */
-  submitBegin(vgpuId: number, engine: number): void;
-  /** Guest: the driver finished the ELSP writes begun by {@link submitBegin}. */
-  submitEnd(vgpuId: number, engine: number): void;
+/** What the mediator reports while tracing, plus what guest drivers report ({@link GuestTracer}). */
+export interface GvtTracer extends GuestTracer {
   /**
    * Mediator: an ELSP write of `vgpuId` creates workloads on `engine`; returns the flow id
    * of the guest submission in progress (a new one when no driver announced it).
@@ -51,8 +48,6 @@ export interface GvtTracer {
   workloadStart(vgpuId: number, engine: number, flow: number, submitTime: number): void;
   /** Mediator: the workload running on `engine` completed (or hung, or was discarded). */
   workloadEnd(vgpuId: number, engine: number, outcome: WorkloadOutcome): void;
-  /** Guest: the driver wrote the plane's surface (a flip; it shows at the next vblank). */
-  guestFlip(vgpuId: number): void;
   /** Mediator: a trapped access of trap class `cls` ({@link TRAP_CLASSES} index or {@link TRACE_PAGE_TRACK}). */
   trap(vgpuId: number, cls: number, write: boolean): void;
   /** Mediator: a virtual interrupt event was raised (not masked). */
@@ -148,7 +143,7 @@ export class TraceLogTracer implements GvtTracer {
   /** @param d the log, the simulation, the gate and the vGPU -> VM mapping */
   constructor(private readonly d: TraceLogTracerDeps) {}
 
-  /** {@inheritDoc GvtTracer.submitBegin} */
+  /** {@inheritDoc GuestTracer.submitBegin} */
   submitBegin(vgpuId: number, engine: number): void {
     this.pendingFlow = this.nextFlow++;
     this.pendingVgpu = vgpuId;
@@ -157,7 +152,7 @@ export class TraceLogTracer implements GvtTracer {
     this.pendingCost = this.d.gate.totalCost;
   }
 
-  /** {@inheritDoc GvtTracer.submitEnd} */
+  /** {@inheritDoc GuestTracer.submitEnd} */
   submitEnd(vgpuId: number, engine: number): void {
     if (this.pendingVgpu !== vgpuId || this.pendingEngine !== engine) return;
     const dur = Math.max(1, this.d.gate.totalCost - this.pendingCost);
@@ -229,7 +224,7 @@ export class TraceLogTracer implements GvtTracer {
     );
   }
 
-  /** {@inheritDoc GvtTracer.guestFlip} */
+  /** {@inheritDoc GuestTracer.guestFlip} */
   guestFlip(vgpuId: number): void {
     this.onDriver(vgpuId, "flip", "display");
   }

@@ -133,18 +133,33 @@ export function cmdAccessOffsets(platform: Platform, fences = 32): number[] {
 
 let byName: Map<string, number> | null = null;
 
-/**
- * The BAR0 offset of a register by its table name (any platform), e.g. "BCS_SWCTRL",
- * "VCS_RING_SYNC_0", "GEN9_GFX_MOCS(3)"; a RangeError for a name the tables lack.
- */
-export function registerOffset(name: string): number {
+/** Every register name of the tables (any platform) with its offset. */
+function names(): Map<string, number> {
   if (byName === null) {
     byName = new Map();
     for (const id of PLATFORM_IDS) {
       for (const d of buildRegisterDefs(32, PLATFORMS[id])) byName.set(d.name, d.offset);
     }
   }
-  const off = byName.get(name);
+  return byName;
+}
+
+/** The BAR0 offset of a register by its table name (any platform), or undefined. */
+export function registerOffsetOrUndefined(name: string): number | undefined {
+  return names().get(name);
+}
+
+/**
+ * The BAR0 offset of a register by its table name (any platform), e.g. "BCS_SWCTRL",
+ * "VCS_RING_SYNC_0", "GEN9_GFX_MOCS(3)"; a RangeError for a name the tables lack.
+ */
+export function registerOffset(name: string): number {
+  const off = names().get(name);
   if (off === undefined) throw new RangeError(`no register named ${name}`);
   return off;
+}
+
+/** Every register name of the tables (any platform), sorted. */
+export function registerNames(): string[] {
+  return [...names().keys()].sort();
 }

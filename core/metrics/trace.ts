@@ -4,6 +4,19 @@
  * engines (0..3) or the VM's vCPU-side driver (thread {@link DRIVER_THREAD}).
  */
 
+/**
+ * What a guest driver reports while tracing: the ELSP writes of a submission and its flips.
+ * The mediator's tracer (core/gvt/tracer.ts) implements it; the guest knows only this.
+ */
+export interface GuestTracer {
+  /** The driver starts the ELSP writes of a submission on `engine`. */
+  submitBegin(vgpuId: number, engine: number): void;
+  /** The driver finished the ELSP writes begun by {@link GuestTracer.submitBegin}. */
+  submitEnd(vgpuId: number, engine: number): void;
+  /** The driver wrote the plane's surface (a flip; it shows at the next vblank). */
+  guestFlip(vgpuId: number): void;
+}
+
 /** Process id of the physical GPU; VM i (0-based declaration order) is process i + 1. */
 export const GPU_PID = 0;
 /** Thread id for a VM's guest-driver / trap activity. */

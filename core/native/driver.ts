@@ -82,6 +82,7 @@ import {
   batchLength,
   type BatchOptions,
   buildBatch,
+  copyMix,
   emitRingRequest,
   emptyMix,
   type MixCounts,
@@ -598,7 +599,7 @@ export class NativeClient implements DriverPort, EventSink {
     const c = this.ctx[engine];
     if (c.submitted - c.completed >= this.drv.opts.maxInflight) {
       this.blockedEngine = engine;
-      Object.assign(this.blockedMix, mix);
+      copyMix(this.blockedMix, mix);
       return WAIT;
     }
     return this.doSubmit(engine, mix);

@@ -238,6 +238,14 @@ export class WorkloadRunner extends Resumable implements Waker {
           mix.compute = sampleCount(op.mix.compute, rng);
           mix.store = sampleCount(op.mix.store, rng);
           mix.lri = sampleCount(op.mix.lri, rng);
+          mix.srm = op.mix.srm ? sampleCount(op.mix.srm, rng) : 0;
+          mix.lrm = op.mix.lrm ? sampleCount(op.mix.lrm, rng) : 0;
+          mix.lrr = op.mix.lrr ? sampleCount(op.mix.lrr, rng) : 0;
+          mix.lriRegs = op.mix.lriRegs ?? null;
+          mix.srmRegs = op.mix.srmRegs ?? null;
+          mix.lrmRegs = op.mix.lrmRegs ?? null;
+          mix.lrrRegs = op.mix.lrrRegs ?? null;
+          mix.dwords = op.mix.dwords ?? null;
           c.batches++;
           r = port.submitBatch(engineId(op.engine), mix);
           break;
