@@ -5,14 +5,15 @@
  * @module
  */
 
+import { ENGINES } from "../core/hw/engines.ts";
 import type { VmRuntime, World } from "../core/world.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import type { RegDef } from "../core/hw/regdefs.ts";
 import { REG_CMD_ACCESS, REG_GMADR, REG_MASKED, REG_RO, REG_W1C } from "../core/hw/regdefs.ts";
-import { MMIO_SIZE, RING_BASE } from "../core/hw/regs.ts";
-import { OWNER_FREE, OWNER_HOST, OWNER_SCRATCH } from "../core/hw/memory.ts";
+import { MMIO_SIZE } from "../core/hw/regs.ts";
+import { OWNER_FREE, OWNER_HOST, OWNER_SCRATCH, PAGE_SIZE } from "../core/hw/memory.ts";
 import { globalCounterRecord, vgpuCounterRecord } from "../core/gvt/counters.ts";
-import { pteFrame } from "../core/gvt/gtt.ts";
+import { pteFrame } from "../core/hw/pte.ts";
 import type { Vgpu } from "../core/gvt/vgpu_state.ts";
 import type { TraceRecord } from "../core/metrics/trace.ts";
 import { threadName } from "./trace.ts";
@@ -21,7 +22,6 @@ import { formatBytes, formatPct, formatTime, table } from "./table.ts";
 /** A user-facing error: printed as one line. */
 export class ReplError extends Error {}
 
-const PAGE = 4096;
 const hex = (n: number, w = 8) => "0x" + Math.floor(n).toString(16).padStart(w, "0");
 const WL_STATES = ["queued", "preparing", "running", "done", "dropped"];
 
@@ -197,7 +197,7 @@ export function showGgtt(
   else gma = parseNumber(start, "start graphics address");
   const n = count === undefined ? 8 : parseNumber(count, "count");
   if (n < 1 || n > 256) throw new ReplError("count must be 1..256");
-  const first = Math.floor(gma / PAGE);
+  const first = Math.floor(gma / PAGE_SIZE);
   if (first + n > w.gpu.ggttEntries) throw new ReplError(`GGTT has ${w.gpu.ggttEntries} entries`);
   const rows: string[][] = [];
   for (let i = first; i < first + n; i++) {
@@ -208,7 +208,7 @@ export function showGgtt(
     const mfn = pteFrame(hv);
     rows.push([
       String(i),
-      hex(i * PAGE, 9),
+      hex(i * PAGE_SIZE, 9),
       slot < 0 ? "(outside)" : hex(v.ggtt.guest[slot], 10),
       hex(hv, 10),
       present ? String(mfn) : "-",
@@ -437,7 +437,7 @@ export function describeName(w: World, word: string): string | undefined {
     const r = w.gvt.running[e];
     const busy = w.gpu.counters().busyNs[e];
     return [
-      `${word}: engine ${e} (ring base ${hex(RING_BASE[e], 5)}), ${
+      `${word}: engine ${e} (ring base ${hex(ENGINES[e].mmioBase, 5)}), ${
         r ? `running ${r.vgpu.vm} ctx ${r.ctxId}` : w.gpu.engineHung(e) ? "hung" : "idle"
       }, utilisation ${formatPct(w.sim.now > 0 ? busy / w.sim.now : 0)}`,
       `  inspect: queues | sched | reg <vm> ${word.toUpperCase()}_RING_TAIL`,

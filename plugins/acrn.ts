@@ -54,7 +54,14 @@ import type {
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
-import { MPT_CONTRACT_VERSION, MPT_EFAULT, MPT_EINVAL, MPT_OK } from "../core/mpt/types.ts";
+import {
+  MPT_CONTRACT_VERSION,
+  MPT_EFAULT,
+  MPT_EINVAL,
+  MPT_OK,
+  PAGE_SIZE,
+  PAGE_SIZE_2M,
+} from "../core/mpt/types.ts";
 import {
   allOnes,
   bool,
@@ -64,7 +71,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { forwardCfgWrite } from "../core/mpt/pci.ts";
+import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the ACRN paths, each with the reason for its size. */
 export const ACRN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -132,9 +139,6 @@ const ACRN_IOREQ_TYPE_WP = 3;
 
 const MiB = 1024 * 1024;
 const BAR0_SIZE = 16 * MiB;
-const CFG_SIZE = 4096;
-const PAGE = 4096;
-const HUGE = 2 * MiB;
 
 /** One slot of the shared I/O request buffer (`struct acrn_io_request`). */
 class IoRequest {
@@ -386,15 +390,15 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
-      if (size !== PAGE && size !== HUGE) return MPT_EINVAL;
+      if (size !== PAGE_SIZE && size !== PAGE_SIZE_2M) return MPT_EINVAL;
       const hit = v.byGfn.get(gfn);
-      if (hit !== undefined && size === PAGE) {
+      if (hit !== undefined && size === PAGE_SIZE) {
         hit.ref++;
         ctx.count("dma_cache_hit");
         return hit.dma;
       }
       ctx.count("dma_cache_miss");
-      const pages = size / PAGE;
+      const pages = size / PAGE_SIZE;
       let base = -1;
       for (let i = 0; i < pages; i++) {
         if (!isBacked(v, gfn + i)) return MPT_EFAULT;
@@ -406,7 +410,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         // a 2 MiB GPU page entry addresses an aligned range only
         if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
       }
-      const dma = base * PAGE;
+      const dma = base * PAGE_SIZE;
       if (hit !== undefined) {
         hit.ref++;
         return dma;
@@ -465,7 +469,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioRead(h: Handle, gpa: number, size: number): number {
       const v = st(h);
       const cfg = v.destroyed ? undefined : v.info.cfg; // a destroyed client claims nothing
-      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
+      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + PCI_CFG_SPACE_EXP_SIZE) {
         return request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, false, 0);
       }
       if (v.rangeEnd > v.rangeStart && gpa >= v.rangeStart && gpa + size <= v.rangeEnd) {
@@ -478,7 +482,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
       const cfg = v.destroyed ? undefined : v.info.cfg; // a destroyed client claims nothing
-      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
+      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + PCI_CFG_SPACE_EXP_SIZE) {
         request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, true, value);
         return;
       }
@@ -491,7 +495,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
-      const gfn = Math.floor(gpa / PAGE);
+      const gfn = Math.floor(gpa / PAGE_SIZE);
       if (gfn >= 0 && gfn < v.wp.length && v.wp[gfn] === 1) {
         ctx.charge(C.exit + C.wpFault);
         ctx.count("ept_wp_faults");

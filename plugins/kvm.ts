@@ -41,6 +41,8 @@ import {
   MPT_EINVAL,
   MPT_ENOMEM,
   MPT_OK,
+  PAGE_SIZE,
+  PAGE_SIZE_2M,
 } from "../core/mpt/types.ts";
 import {
   allOnes,
@@ -51,7 +53,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { forwardCfgWrite } from "../core/mpt/pci.ts";
+import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the KVMGT trap and mapping paths. */
 export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -94,9 +96,6 @@ export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
 const MiB = 1024 * 1024;
 const BAR0_SIZE = 16 * MiB;
 const GTT_START = 8 * MiB;
-const CFG_SIZE = 4096;
-const PAGE = 4096;
-const HUGE = 2 * MiB;
 
 /** One cached DMA mapping (`struct gvt_dma`). */
 class GvtDma {
@@ -247,15 +246,15 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   };
 
   const unpin = (v: KvmVgpu, e: GvtDma): void => {
-    ctx.charge(C.unpin * (e.size / PAGE));
+    ctx.charge(C.unpin * (e.size / PAGE_SIZE));
     v.byGfn.delete(e.gfn);
     v.byDma.delete(e.dma);
-    ctx.count("pages_unpinned", e.size / PAGE);
+    ctx.count("pages_unpinned", e.size / PAGE_SIZE);
   };
 
   /** `gvt_dma_map_page`: pin every 4 KiB page, require host contiguity, map. */
   const mapPage = (v: KvmVgpu, gfn: number, size: number): number => {
-    const pages = size / PAGE;
+    const pages = size / PAGE_SIZE;
     let base = -1;
     for (let i = 0; i < pages; i++) {
       const g = gfn + i;
@@ -276,7 +275,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     }
     ctx.charge(C.dmaMap);
     ctx.count("pages_pinned", pages);
-    return base * PAGE;
+    return base * PAGE_SIZE;
   };
 
   const backend: MptBackend = {
@@ -353,7 +352,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
-      if (size !== PAGE && size !== HUGE) return MPT_EINVAL;
+      if (size !== PAGE_SIZE && size !== PAGE_SIZE_2M) return MPT_EINVAL;
       let e = v.byGfn.get(gfn);
       if (e !== undefined && e.size !== size) {
         // same gfn mapped with another size: drop the old mapping and map again
@@ -425,7 +424,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         return bar0Access(v, gpa - bar0, size, false, 0);
       }
       const cfg = v.info.cfg;
-      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
+      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + PCI_CFG_SPACE_EXP_SIZE) {
         return cfgRead(v, gpa - cfg, size);
       }
       ctx.count("unassigned_access");
@@ -442,7 +441,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         return;
       }
       const cfg = v.info.cfg;
-      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
+      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + PCI_CFG_SPACE_EXP_SIZE) {
         cfgWrite(v, gpa - cfg, size, value);
         return;
       }
@@ -451,7 +450,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
-      const gfn = Math.floor(gpa / PAGE);
+      const gfn = Math.floor(gpa / PAGE_SIZE);
       if (gfn >= 0 && gfn < v.tracked.length && v.tracked[gfn] === 1 && ops !== null) {
         ctx.charge(C.ptFault);
         ctx.count("page_track_faults");

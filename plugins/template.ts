@@ -48,6 +48,9 @@ import {
   MPT_OK,
   type MptBackend,
   num,
+  PAGE_SIZE,
+  PAGE_SIZE_2M,
+  PCI_CFG_SPACE_EXP_SIZE,
   record,
   rows,
   sparseBytes,
@@ -55,9 +58,6 @@ import {
 } from "../mpt.ts";
 
 const BAR0_SIZE = 16 * 1024 * 1024;
-const CFG_SIZE = 4096;
-const PAGE = 4096;
-const HUGE = 2 * 1024 * 1024;
 
 /** Per-vGPU state: the handle. */
 class VgpuState {
@@ -122,12 +122,13 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
   const inBar0 = (v: VgpuState, gpa: number, size: number): boolean =>
     v.trapEnd > v.trapStart && gpa >= v.trapStart && gpa + size <= v.trapEnd;
   const inCfg = (v: VgpuState, gpa: number, size: number): boolean =>
-    v.info.cfg !== undefined && gpa >= v.info.cfg && gpa + size <= v.info.cfg + CFG_SIZE;
+    v.info.cfg !== undefined && gpa >= v.info.cfg &&
+    gpa + size <= v.info.cfg + PCI_CFG_SPACE_EXP_SIZE;
   const validSize = (size: number) => size === 1 || size === 2 || size === 4 || size === 8;
 
   /** The host frames of a 4 KiB or 2 MiB page, if the device can address them as one range. */
   const dmaBase = (v: VgpuState, gfn: number, size: number): number => {
-    const pages = size / PAGE;
+    const pages = size / PAGE_SIZE;
     const first = backed(v, gfn) ? v.mem.mfnOf(gfn) : -1;
     if (first < 0) return MPT_EFAULT;
     if (pages > 1 && first % pages !== 0) return MPT_EINVAL; // the GPU needs 2 MiB alignment
@@ -135,7 +136,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       if (!backed(v, gfn + k)) return MPT_EFAULT;
       if (v.mem.mfnOf(gfn + k) !== first + k) return MPT_EINVAL; // not contiguous
     }
-    return first * PAGE;
+    return first * PAGE_SIZE;
   };
 
   return {
@@ -188,7 +189,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
-      if (v.detached || (size !== PAGE && size !== HUGE)) return MPT_EINVAL;
+      if (v.detached || (size !== PAGE_SIZE && size !== PAGE_SIZE_2M)) return MPT_EINVAL;
       const dma = dmaBase(v, gfn, size);
       if (dma < 0) return dma;
       const r = v.refs.get(dma);
@@ -247,7 +248,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
       if (v.detached || !validSize(size)) return;
-      const gfn = Math.floor(gpa / PAGE);
+      const gfn = Math.floor(gpa / PAGE_SIZE);
       if (gfn >= 0 && gfn < v.tracked.length && v.tracked[gfn] === 1 && ops !== null) {
         ctx.charge(costs.page_track_fault);
         ops.writeProtectHandler(v.info.id, gpa, size, value);

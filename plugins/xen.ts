@@ -63,6 +63,8 @@ import {
   MPT_EINVAL,
   MPT_EIO,
   MPT_OK,
+  PAGE_SIZE,
+  PAGE_SIZE_2M,
 } from "../core/mpt/types.ts";
 import {
   allOnes,
@@ -73,7 +75,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { forwardCfgWrite } from "../core/mpt/pci.ts";
+import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
 export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -137,9 +139,6 @@ export const XEN_DOMCTL_MAX_PAGES = 64;
 
 const MiB = 1024 * 1024;
 const BAR0_SIZE = 16 * MiB;
-const CFG_SIZE = 4096;
-const PAGE = 4096;
-const HUGE = 2 * MiB;
 const CHUNK = 64;
 
 /** Slot states of a shared ioreq page (xen/include/public/hvm/ioreq.h). */
@@ -357,7 +356,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
   const foreignMap = (v: XenVgpu): void => {
     if (v.foreignMapped) return;
     v.foreignMapped = true;
-    ctx.charge(C.mapBase + C.mapMib * (v.mem.frames * PAGE / MiB));
+    ctx.charge(C.mapBase + C.mapMib * (v.mem.frames * PAGE_SIZE / MiB));
     ctx.count("foreign_map_built");
   };
 
@@ -434,7 +433,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
 
     /** dom0's virt_to_mfn (OpRegion): host addresses in the simulation are machine addresses. */
     fromVirtToMfn(addr: number): number {
-      return Number.isFinite(addr) && addr >= 0 ? Math.floor(addr / PAGE) : -1;
+      return Number.isFinite(addr) && addr >= 0 ? Math.floor(addr / PAGE_SIZE) : -1;
     },
 
     enablePageTrack(h: Handle, gfn: number): number {
@@ -480,8 +479,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
 
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
-      if (size !== PAGE && size !== HUGE) return MPT_EINVAL;
-      const pages = size / PAGE;
+      if (size !== PAGE_SIZE && size !== PAGE_SIZE_2M) return MPT_EINVAL;
+      const pages = size / PAGE_SIZE;
       let base = -1;
       for (let i = 0; i < pages; i++) {
         if (!isBacked(v, gfn + i)) return MPT_EFAULT;
@@ -493,7 +492,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
       }
       for (let i = 0; i < pages; i++) logDirty(v, gfn + i);
-      const dma = base * PAGE;
+      const dma = base * PAGE_SIZE;
       v.dmaRefs.set(dma, (v.dmaRefs.get(dma) ?? 0) + 1);
       return dma;
     },
@@ -562,7 +561,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         return allOnes(size);
       }
       const cfg = v.detached ? undefined : v.info.cfg; // the ioreq server is gone after detach
-      if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
+      if (cfg !== undefined && gpa >= cfg && gpa < cfg + PCI_CFG_SPACE_EXP_SIZE) {
         const r = roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, false, 0, false);
         return r < 0 ? allOnes(size) : r;
       }
@@ -585,7 +584,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         return;
       }
       const cfg = v.detached ? undefined : v.info.cfg; // the ioreq server is gone after detach
-      if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
+      if (cfg !== undefined && gpa >= cfg && gpa < cfg + PCI_CFG_SPACE_EXP_SIZE) {
         roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, true, value, false);
         return;
       }
@@ -606,7 +605,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         ctx.count("paused_domain_access");
         return;
       }
-      const gfn = Math.floor(gpa / PAGE);
+      const gfn = Math.floor(gpa / PAGE_SIZE);
       if (gfn >= 0 && gfn < v.ioreqPages.length && v.ioreqPages[gfn] === 1) {
         ctx.charge(C.exit + C.p2mFault);
         ctx.count("p2m_ioreq_faults");

@@ -9,16 +9,19 @@ import { GuestDriver } from "../core/guest/driver.ts";
 import { WorkloadRunner } from "../core/workload/runner.ts";
 import { ID } from "../core/cmd/table.ts";
 import {
-  CTX_RING_BUFFER_START,
-  CTX_RING_TAIL,
   DSPSURF_A,
   GDRST,
   GTT_OFFSET,
-  LRC_STATE_PN,
   PVINFO,
   VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE,
   VGT_PVINFO_PAGE,
 } from "../core/hw/regs.ts";
+import {
+  CTX_RING_BUFFER_START,
+  CTX_RING_TAIL,
+  ctxValueOffset,
+  LRC_STATE_PN,
+} from "../core/hw/context.ts";
 import type { CommandMix, WorkloadOp, WorkloadSpec } from "../core/scenario.ts";
 import type { MixCounts } from "../core/cmd/batch.ts";
 import { FakeMediator } from "./fixtures/fake_mediator.ts";
@@ -83,9 +86,9 @@ Deno.test("guest boot: PVINFO detection, balloon, MSI, GGTT only in slices, PPGT
   assert.ok(r.med.tracked.size >= 4, "PML4, PDP, PD, PT tracked");
   // context image: real reg-state layout
   const rs = r.med.gpaOfGma(r.drv.contextGma(0) + LRC_STATE_PN * 4096);
-  const ringStart = r.mem.read32(rs + (CTX_RING_BUFFER_START + 1) * 4);
+  const ringStart = r.mem.read32(rs + ctxValueOffset(CTX_RING_BUFFER_START));
   assert.ok(ringStart >= r.med.hidBase && ringStart < r.med.hidBase + r.med.hidSize);
-  assert.equal(r.mem.read32(rs + (CTX_RING_TAIL + 1) * 4), 0);
+  assert.equal(r.mem.read32(rs + ctxValueOffset(CTX_RING_TAIL)), 0);
   assert.equal(r.drv.boot(), 0, "idempotent");
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ENGINES } from "../core/hw/engines.ts";
 import { CSB_RESET_PTR } from "../core/hw/csb.ts";
 import { addGuest, addVgpu, gvtRig } from "./gvt_util.ts";
 import {
@@ -21,7 +22,6 @@ import {
   PIPECONF_A,
   PVINFO,
   RING_ACTHD,
-  RING_BASE,
   RING_CONTEXT_STATUS_BUF,
   RING_CONTEXT_STATUS_PTR,
   RING_ELSP,
@@ -67,7 +67,7 @@ Deno.test("mmio: access checks reject > 8 bytes and misaligned accesses, counted
 
 Deno.test("mmio: ring registers live in the vreg only; TIMESTAMP always from hardware, ACTHD only when owning (handlers.c mmio_read_from_hw)", async () => {
   const { r, rd, wr } = await one();
-  const b = RING_BASE[0];
+  const b = ENGINES[0].mmioBase;
   wr(b + RING_TAIL, 0x40);
   wr(b + RING_HEAD, 0x20);
   assert.equal(rd(b + RING_TAIL), 0x40);
@@ -83,7 +83,7 @@ Deno.test("mmio: ring registers live in the vreg only; TIMESTAMP always from har
 
 Deno.test("mmio: execlist run list before PVINFO -> failsafe (unsupported guest)", async () => {
   const { v, wr } = await one();
-  wr(RING_BASE[0] + RING_MODE, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
+  wr(ENGINES[0].mmioBase + RING_MODE, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
   assert.equal(v.failsafe, true);
   assert.equal(v.failsafeReason, "unsupported_guest");
 });
@@ -91,7 +91,7 @@ Deno.test("mmio: execlist run list before PVINFO -> failsafe (unsupported guest)
 Deno.test("mmio: ELSP collects 4 dwords, CSB and status are read-only, CSB pointer masked", async () => {
   const { v, rd, wr, pv } = await one();
   pv();
-  const b = RING_BASE[0];
+  const b = ENGINES[0].mmioBase;
   wr(b + RING_MODE, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
   assert.equal(v.runList[0], 1);
   assert.equal(rd(b + RING_CONTEXT_STATUS_PTR) & 0xf, CSB_RESET_PTR);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ENGINES } from "../core/hw/engines.ts";
 import { addGuest, addVgpu, gvtRig, mix } from "./gvt_util.ts";
 import { MS } from "../core/sim/sim.ts";
 import {
@@ -8,7 +9,6 @@ import {
   GFX_RUN_LIST_ENABLE,
   GTT_OFFSET,
   PVINFO,
-  RING_BASE,
   RING_CONTEXT_STATUS_PTR,
   RING_HEAD,
   RING_MODE,
@@ -81,8 +81,11 @@ Deno.test("reset: device-model reset clears failsafe and restores the initial st
   assert.equal(v.counters.resetsDmlr, 1);
   const idx = v.res.aperture.base / 4096;
   assert.equal(r.gvt.emulateMmioRead(v.id, GTT_OFFSET + idx * 8, 8), 0);
-  assert.equal(r.gvt.emulateMmioRead(v.id, RING_BASE[0] + RING_HEAD, 4), 0);
-  assert.equal(r.gvt.emulateMmioRead(v.id, RING_BASE[0] + RING_CONTEXT_STATUS_PTR, 4) & 0xf, 7);
+  assert.equal(r.gvt.emulateMmioRead(v.id, ENGINES[0].mmioBase + RING_HEAD, 4), 0);
+  assert.equal(
+    r.gvt.emulateMmioRead(v.id, ENGINES[0].mmioBase + RING_CONTEXT_STATUS_PTR, 4) & 0xf,
+    7,
+  );
   assert.equal(r.gvt.checkInvariants(), 0);
   // the guest boots again and works
   drv.reset();
@@ -113,7 +116,7 @@ Deno.test("reset: GDRST engine and full GT resets drop that vGPU's queued work o
   assert.equal(a.v.sched.active, false, "off the run queue (intel_vgpu_stop_schedule)");
   // the guest re-initialises the engine: enabling execlists starts scheduling it again
   const enable = ((GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE) >>> 0;
-  r.gvt.emulateMmioWrite(a.v.id, RING_BASE[0] + RING_MODE, 4, enable);
+  r.gvt.emulateMmioWrite(a.v.id, ENGINES[0].mmioBase + RING_MODE, 4, enable);
   assert.equal(a.v.sched.active, true);
   r.sim.runFor(100 * MS);
   assert.equal(b.drv.inFlight(0), 0, "the other vGPU never notices: all its batches retired");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { ENGINES } from "../core/hw/engines.ts";
 import { addVgpu, gvtRig, MiB } from "./gvt_util.ts";
-import { FENCE_REG_GEN6_LO, GTT_OFFSET, RING_BASE, RING_ELSP } from "../core/hw/regs.ts";
+import { FENCE_REG_GEN6_LO, GTT_OFFSET, RING_ELSP } from "../core/hw/regs.ts";
 import { registerOffset } from "../core/hw/regdefs.ts";
 
 const CACHE_MODE_1 = registerOffset("CACHE_MODE_1");
@@ -107,7 +108,7 @@ Deno.test("scanner: always-rejected commands", async () => {
 
 Deno.test("scanner: register writes only to whitelisted registers", async () => {
   const { v, scan } = await setup();
-  for (const reg of [RING_BASE[0] + RING_ELSP, FENCE_REG_GEN6_LO, 0x44200]) {
+  for (const reg of [ENGINES[0].mmioBase + RING_ELSP, FENCE_REG_GEN6_LO, 0x44200]) {
     const res = scan((o) => emitNoop(o, emitLri(o, 0, reg, 1)));
     assert.equal(kind(res), "register", reg.toString(16));
   }

@@ -3,6 +3,7 @@
  * function (Linux drivers/gpu/drm/i915/gvt/) whose behaviour it checks, on the platforms
  * where the rule differs.
  */
+import { ENGINES } from "../core/hw/engines.ts";
 import assert from "node:assert/strict";
 import { addVgpu, gvtRig, MiB } from "./gvt_util.ts";
 import {
@@ -27,8 +28,6 @@ import type { PlatformId } from "../core/hw/platform.ts";
 import {
   BCS,
   csGpr,
-  CTX_RING_BUFFER_CONTROL,
-  CTX_RING_BUFFER_START,
   FENCE_REG_GEN6_LO,
   GEN8_CTX_PRIVILEGE,
   GEN8_CTX_VALID,
@@ -37,13 +36,13 @@ import {
   GTT_OFFSET,
   LEGACY_64B_CONTEXT,
   RCS,
-  RING_BASE,
   RING_ELSP,
   RING_EXECLIST_STATUS_HI,
   RING_EXECLIST_STATUS_LO,
   RING_MODE,
   VGT_PVINFO_PAGE,
 } from "../core/hw/regs.ts";
+import { writeContextRing } from "../core/hw/context.ts";
 import { header, ID } from "../core/cmd/table.ts";
 import { csbPtrOffset, csbReadPtr, csbWritePtr } from "../core/hw/csb.ts";
 import { emulateScheduleIn } from "../core/gvt/execlist.ts";
@@ -191,16 +190,20 @@ async function elspRig(gpu: PlatformId = "skylake") {
   for (let p = 0; p < 23; p++) map(lrca + p * 4096, CTX_GFN + p);
   const ctx = (ringStart: number) => {
     const w = new Uint32Array(1024);
-    w[CTX_RING_BUFFER_START + 1] = ringStart;
-    w[CTX_RING_BUFFER_CONTROL + 1] = 1; // valid, one page
+    writeContextRing(w, ringStart, 4096, 0, 0);
     mem.write((CTX_GFN + 1) * 4096, new Uint8Array(w.buffer));
   };
   const elsp = (desc: number) => {
-    const e = RING_BASE[RCS] + RING_ELSP;
+    const e = ENGINES[RCS].mmioBase + RING_ELSP;
     for (const d of [0, 0, 1, desc]) r.gvt.emulateMmioWrite(v.id, e, 4, d);
   };
   pv();
-  r.gvt.emulateMmioWrite(v.id, RING_BASE[RCS] + RING_MODE, 4, maskedEnable(GFX_RUN_LIST_ENABLE));
+  r.gvt.emulateMmioWrite(
+    v.id,
+    ENGINES[RCS].mmioBase + RING_MODE,
+    4,
+    maskedEnable(GFX_RUN_LIST_ENABLE),
+  );
   const desc = (lrca | GEN8_CTX_VALID | GEN8_CTX_PRIVILEGE | (LEGACY_64B_CONTEXT << 3)) >>> 0;
   return { ...x, ctx, elsp, desc, lrca };
 }
@@ -237,22 +240,27 @@ Deno.test("handlers.c ring_mode_mmio_write: forbidden bits per platform, PPGTT o
   for (const p of PLATFORMS) {
     const a = await rig(p);
     a.pv();
-    a.r.gvt.emulateMmioWrite(a.v.id, RING_BASE[RCS] + RING_MODE, 4, maskedEnable(1 << 0));
+    a.r.gvt.emulateMmioWrite(a.v.id, ENGINES[RCS].mmioBase + RING_MODE, 4, maskedEnable(1 << 0));
     assert.equal(a.v.failsafeReason, "unsupported_guest", `${p}: bit 0`);
     const b = await rig(p);
     b.pv();
-    b.r.gvt.emulateMmioWrite(b.v.id, RING_BASE[RCS] + RING_MODE, 4, maskedEnable(1 << 1));
+    b.r.gvt.emulateMmioWrite(b.v.id, ENGINES[RCS].mmioBase + RING_MODE, 4, maskedEnable(1 << 1));
     assert.equal(b.v.failsafe, p === "coffeelake", `${p}: bit 1 only on Coffee Lake`);
   }
   const c = await rig();
-  c.r.gvt.emulateMmioWrite(c.v.id, RING_BASE[RCS] + RING_MODE, 4, maskedEnable(GFX_PPGTT_ENABLE));
+  c.r.gvt.emulateMmioWrite(
+    c.v.id,
+    ENGINES[RCS].mmioBase + RING_MODE,
+    4,
+    maskedEnable(GFX_PPGTT_ENABLE),
+  );
   assert.equal(c.v.failsafeReason, "unsupported_guest", "PPGTT enabled before PVINFO");
   const d = await rig();
   assert.equal(d.v.sched.active, false, "not scheduled at creation");
   d.pv();
   d.r.gvt.emulateMmioWrite(
     d.v.id,
-    RING_BASE[RCS] + RING_MODE,
+    ENGINES[RCS].mmioBase + RING_MODE,
     4,
     maskedEnable(GFX_RUN_LIST_ENABLE),
   );
@@ -335,7 +343,7 @@ Deno.test("execlist.c reset_execlist / emulate_execlist_status: CSB read pointer
   const el = v.execlists[RCS];
   const desc = Uint32Array.from([GEN8_CTX_VALID | GEN8_CTX_PRIVILEGE, 0x11, 0, 0]);
   emulateScheduleIn(v.vreg, el, desc, null);
-  const st = (off: number) => r.gvt.emulateMmioRead(v.id, RING_BASE[RCS] + off, 4);
+  const st = (off: number) => r.gvt.emulateMmioRead(v.id, ENGINES[RCS].mmioBase + off, 4);
   const f = EXECLIST_STATUS_FIELDS;
   let lo = st(RING_EXECLIST_STATUS_LO);
   assert.deepEqual(

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
+import { ENGINES } from "../core/hw/engines.ts";
 import * as enc from "../core/cmd/encode.ts";
 import { COMMANDS, ID } from "../core/cmd/table.ts";
 import { CommandFault } from "../core/hw/fault.ts";
 import {
   BCS,
   csGpr,
-  CTX_RING_HEAD,
   GDRST,
   GEN6_GRDOM_RENDER,
   GEN8_CTX_STATUS_ACTIVE_IDLE,
@@ -20,11 +20,11 @@ import {
   IRQ_IIR,
   IRQ_IMR,
   RCS,
-  RING_BASE,
   RING_CONTEXT_STATUS_BUF,
   RING_CONTEXT_STATUS_PTR,
   RING_EXECLIST_STATUS_HI,
 } from "../core/hw/regs.ts";
+import { CTX_RING_HEAD, ctxValueOffset } from "../core/hw/context.ts";
 import {
   appendRing,
   makeContext,
@@ -44,7 +44,7 @@ function stream(build: (out: Uint32Array, o: number) => number): Uint32Array {
 }
 
 function csb(gpu: ReturnType<typeof smallGpu>["gpu"], e: number, i: number): [number, number] {
-  const b = RING_BASE[e] + RING_CONTEXT_STATUS_BUF + 8 * i;
+  const b = ENGINES[e].mmioBase + RING_CONTEXT_STATUS_BUF + 8 * i;
   return [gpu.mmioRead32(b), gpu.mmioRead32(b + 4)];
 }
 
@@ -78,7 +78,7 @@ Deno.test("engine: ring + GGTT batch executes stores, LRI/SRM, PIPE_CONTROL, bli
   );
   submit(gpu, RCS, [ctx.descLo, 0x11]);
   assert.ok(gpu.engineBusy(RCS));
-  assert.equal(gpu.mmioRead32(RING_BASE[RCS] + RING_EXECLIST_STATUS_HI), 0x11);
+  assert.equal(gpu.mmioRead32(ENGINES[RCS].mmioBase + RING_EXECLIST_STATUS_HI), 0x11);
   // Nothing is visible at submission: effects come at their commands' completion instants.
   assert.equal(readGgtt(gpu, DATA), 0);
   assert.equal(csb(gpu, RCS, 0)[0], GEN8_CTX_STATUS_IDLE_ACTIVE);
@@ -108,13 +108,13 @@ Deno.test("engine: ring + GGTT batch executes stores, LRI/SRM, PIPE_CONTROL, bli
     GEN8_CTX_STATUS_ACTIVE_IDLE | GEN8_CTX_STATUS_COMPLETE,
     0x11,
   ]);
-  assert.equal(gpu.mmioRead32(RING_BASE[RCS] + RING_CONTEXT_STATUS_PTR) & 0xf, 1);
+  assert.equal(gpu.mmioRead32(ENGINES[RCS].mmioBase + RING_CONTEXT_STATUS_PTR) & 0xf, 1);
   const iir = gpu.mmioRead32(IRQ_GROUP_BASE[0] + IRQ_IIR);
   assert.equal(
     iir,
     GT_RENDER_USER_INTERRUPT | GT_RENDER_PIPECTL_NOTIFY_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT,
   );
-  assert.equal(readGgtt(gpu, LRCA + 4096 + 4 * (CTX_RING_HEAD + 1)), ctx.tail);
+  assert.equal(readGgtt(gpu, LRCA + 4096 + ctxValueOffset(CTX_RING_HEAD)), ctx.tail);
   const c = gpu.counters();
   assert.equal(c.byCommand["3DPRIMITIVE"], 1);
   assert.equal(c.commands[RCS].draw, 1);
@@ -223,7 +223,7 @@ Deno.test("engine: two elements give element-switch events; CSB wraps modulo 6",
     sim.run();
   }
   // 3 events per submission: 12 events, the write pointer went 0..5,0..5 -> 5.
-  assert.equal(gpu.mmioRead32(RING_BASE[RCS] + RING_CONTEXT_STATUS_PTR) & 0xf, 5);
+  assert.equal(gpu.mmioRead32(ENGINES[RCS].mmioBase + RING_CONTEXT_STATUS_PTR) & 0xf, 5);
   assert.deepEqual(csb(gpu, RCS, 3), [GEN8_CTX_STATUS_IDLE_ACTIVE, 0xa]);
   assert.deepEqual(csb(gpu, RCS, 4), [
     GEN8_CTX_STATUS_ELEMENT_SWITCH | GEN8_CTX_STATUS_COMPLETE,
@@ -269,7 +269,7 @@ Deno.test("engine: an undecodable command hangs the context until GDRST; faults 
   assert.equal(gpu.execlists.ignored[RCS], 1);
   gpu.mmioWrite(GDRST, 4, GEN6_GRDOM_RENDER);
   assert.equal(gpu.engineHung(RCS), false);
-  assert.equal(gpu.mmioRead32(RING_BASE[RCS] + RING_CONTEXT_STATUS_PTR), 0x707);
+  assert.equal(gpu.mmioRead32(ENGINES[RCS].mmioBase + RING_CONTEXT_STATUS_PTR), 0x707);
 });
 
 Deno.test("engine: isolation, scratch, bad address and privilege faults", () => {
@@ -299,7 +299,7 @@ Deno.test("engine: isolation, scratch, bad address and privilege faults", () => 
   assert.equal(readGgtt(gpu, hostData), 0);
   const recover = () => {
     gpu.resetEngine(RCS);
-    writeGgtt(gpu, LRCA + 4096 + 4 * (CTX_RING_HEAD + 1), [ctx.tail]); // skip the bad request
+    writeGgtt(gpu, LRCA + 4096 + ctxValueOffset(CTX_RING_HEAD), [ctx.tail]); // skip the bad request
   };
   recover();
   run(stream((b, o) => enc.emitStoreDataImm(b, o, 0x3f0000, 1, true)));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as enc from "../core/cmd/encode.ts";
 import { CommandFault } from "../core/hw/fault.ts";
-import { BCS, csGpr, CTX_RING_HEAD, RCS } from "../core/hw/regs.ts";
+import { BCS, csGpr, RCS } from "../core/hw/regs.ts";
+import { CTX_RING_HEAD, ctxValueOffset } from "../core/hw/context.ts";
 import { Rng } from "../core/sim/rng.ts";
 import { appendRing, makeContext, mapGgtt, smallGpu, submit, writeGgtt } from "./hw_util.ts";
 
@@ -75,7 +76,7 @@ Deno.test("fuzz: random and hostile command streams never throw and never write 
     sim.run();
     if (gpu.engineHung(e)) {
       gpu.resetEngine(e);
-      writeGgtt(gpu, ctx.lrca + 4096 + 4 * (CTX_RING_HEAD + 1), [ctx.tail]);
+      writeGgtt(gpu, ctx.lrca + 4096 + ctxValueOffset(CTX_RING_HEAD), [ctx.tail]);
     }
   }
   for (let i = 0; i < 1024; i++) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ENGINES } from "../core/hw/engines.ts";
 import { CSB_RESET_PTR } from "../core/hw/csb.ts";
 import { GttFault, isFault, MmioFault } from "../core/hw/fault.ts";
 import {
@@ -14,7 +15,6 @@ import {
   IRQ_IMR,
   RCS,
   RING_ACTHD,
-  RING_BASE,
   RING_CONTEXT_STATUS_PTR,
   RING_MODE,
   RING_TIMESTAMP,
@@ -47,7 +47,7 @@ Deno.test("mmio: bad accesses give typed faults, never throw", () => {
 
 Deno.test("mmio: reset values from the register table", () => {
   const { gpu } = smallGpu();
-  const b = RING_BASE[RCS];
+  const b = ENGINES[RCS].mmioBase;
   assert.equal(gpu.mmioRead(b + RING_CONTEXT_STATUS_PTR, 4), (7 << 8) | CSB_RESET_PTR);
   assert.equal(gpu.mmioRead(IRQ_GROUP_BASE[0] + IRQ_IMR, 4), 0xffffffff);
   const snap = gpu.mmioSnapshot();
@@ -57,13 +57,13 @@ Deno.test("mmio: reset values from the register table", () => {
 
 Deno.test("mmio: masked, read-only, write-1-to-clear and plain semantics", () => {
   const { gpu } = smallGpu();
-  const mode = RING_BASE[RCS] + RING_MODE;
+  const mode = ENGINES[RCS].mmioBase + RING_MODE;
   gpu.mmioWrite(mode, 4, GFX_RUN_LIST_ENABLE); // no mask bits: nothing changes
   assert.equal(gpu.mmioRead(mode, 4), 0);
   gpu.mmioWrite(mode, 4, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
   assert.equal(gpu.mmioRead(mode, 4), GFX_RUN_LIST_ENABLE);
-  gpu.mmioWrite(RING_BASE[RCS] + RING_ACTHD, 4, 0x1234); // read-only
-  assert.equal(gpu.mmioRead(RING_BASE[RCS] + RING_ACTHD, 4), 0);
+  gpu.mmioWrite(ENGINES[RCS].mmioBase + RING_ACTHD, 4, 0x1234); // read-only
+  assert.equal(gpu.mmioRead(ENGINES[RCS].mmioBase + RING_ACTHD, 4), 0);
   const iir = IRQ_GROUP_BASE[0] + 8;
   gpu.regs[iir >> 2] = 0b1011;
   gpu.mmioWrite(iir, 4, 0b0010);
@@ -85,7 +85,7 @@ Deno.test("mmio: forcewake ACK mirrors, GDRST self-clears, timestamp follows the
   assert.equal(gpu.mmioRead(GDRST, 4), 0);
   assert.equal(gpu.counters().engineResets, 1);
   sim.runFor(1_000_000);
-  assert.equal(gpu.mmioRead(RING_BASE[RCS] + RING_TIMESTAMP, 4), 12_000);
+  assert.equal(gpu.mmioRead(ENGINES[RCS].mmioBase + RING_TIMESTAMP, 4), 12_000);
   assert.equal(gpu.mmioRead(GEN8_MASTER_IRQ, 4), 0);
 });
 

@@ -2,6 +2,7 @@
 // it at the simulated instant the command completes under the cost model (context restore +
 // the costs of every command up to and including it), never at submission; the element's
 // context save, CSB entry and context-switch interrupt come after the last command.
+import { ENGINES } from "../core/hw/engines.ts";
 import assert from "node:assert/strict";
 import * as enc from "../core/cmd/encode.ts";
 import { cmdId, COMMANDS } from "../core/cmd/table.ts";
@@ -9,7 +10,6 @@ import type { Gpu } from "../core/hw/gpu.ts";
 import {
   BCS,
   csGpr,
-  CTX_RING_HEAD,
   DSPSURF_A,
   GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
@@ -21,11 +21,11 @@ import {
   IRQ_IIR,
   IRQ_IMR,
   RCS,
-  RING_BASE,
   RING_CONTEXT_STATUS_BUF,
   RING_CONTEXT_STATUS_PTR,
   RING_HWS_PGA,
 } from "../core/hw/regs.ts";
+import { CTX_RING_HEAD, ctxValueOffset } from "../core/hw/context.ts";
 import {
   appendRing,
   makeContext,
@@ -65,7 +65,7 @@ function setup(
   for (const c of cmds) o = c(out, o);
   if (o & 1) o = enc.emitNoop(out, o);
   appendRing(gpu, ctx, out.subarray(0, o));
-  gpu.mmioWrite(RING_BASE[engine] + RING_HWS_PGA, 4, HWS);
+  gpu.mmioWrite(ENGINES[engine].mmioBase + RING_HWS_PGA, 4, HWS);
   before?.(gpu);
   submit(gpu, engine, [ctx.descLo, 0x42]);
   return { sim, gpu };
@@ -273,8 +273,8 @@ Deno.test("timing: context save, CSB entry and context-switch interrupt come aft
   const { sim, gpu } = setup(RCS, cmds);
   const tUser = instant(gpu, ["3DPRIMITIVE", "MI_STORE_DATA_IMM", "MI_USER_INTERRUPT"]);
   const tEnd = tUser + 2 * cost("MI_NOOP"); // the NOOP and the padding to a qword
-  const head = () => readGgtt(gpu, LRCA + 4096 + 4 * (CTX_RING_HEAD + 1));
-  const csbWp = () => gpu.mmioRead32(RING_BASE[RCS] + RING_CONTEXT_STATUS_PTR) & 0xf;
+  const head = () => readGgtt(gpu, LRCA + 4096 + ctxValueOffset(CTX_RING_HEAD));
+  const csbWp = () => gpu.mmioRead32(ENGINES[RCS].mmioBase + RING_CONTEXT_STATUS_PTR) & 0xf;
   sim.runUntil(tUser);
   assert.equal(iir(gpu) & GT_RENDER_USER_INTERRUPT, GT_RENDER_USER_INTERRUPT);
   assert.equal(iir(gpu) & GT_CONTEXT_SWITCH_INTERRUPT, GT_CONTEXT_SWITCH_INTERRUPT); // idle->active
@@ -287,7 +287,7 @@ Deno.test("timing: context save, CSB entry and context-switch interrupt come aft
   sim.runUntil(tEnd);
   assert.equal(head(), (7 + 4 + 1 + 2) * 4);
   assert.equal(csbWp(), 1);
-  const b = RING_BASE[RCS] + RING_CONTEXT_STATUS_BUF + 8;
+  const b = ENGINES[RCS].mmioBase + RING_CONTEXT_STATUS_BUF + 8;
   assert.equal(gpu.mmioRead32(b), GEN8_CTX_STATUS_ACTIVE_IDLE | GEN8_CTX_STATUS_COMPLETE);
   assert.equal(iir(gpu) & GT_CONTEXT_SWITCH_INTERRUPT, GT_CONTEXT_SWITCH_INTERRUPT);
   assert.equal(gpu.engineBusy(RCS), false);

@@ -1,26 +1,23 @@
 /** Test helpers for building contexts, rings and page tables by hand on the GPU model. */
 
+import { ENGINES } from "../core/hw/engines.ts";
 import { Sim } from "../core/sim/sim.ts";
 import { Gpu, type GpuConfig } from "../core/hw/gpu.ts";
 import { OWNER_HOST } from "../core/hw/memory.ts";
 import {
-  CTX_PDP0_LDW,
-  CTX_PDP0_UDW,
-  CTX_PDP1_LDW,
-  CTX_PDP2_LDW,
-  CTX_PDP3_LDW,
-  CTX_RING_BUFFER_CONTROL,
-  CTX_RING_BUFFER_START,
-  CTX_RING_HEAD,
-  CTX_RING_TAIL,
   GEN8_CTX_VALID,
   GFX_RUN_LIST_ENABLE,
   GTT_OFFSET,
-  RING_BASE,
   RING_ELSP,
   RING_MODE,
-  RING_VALID,
 } from "../core/hw/regs.ts";
+import {
+  CTX_RING_TAIL,
+  ctxValueOffset,
+  LRC_STATE_PN,
+  setContextRoot,
+  writeContextRing,
+} from "../core/hw/context.ts";
 
 const MiB = 1024 * 1024;
 
@@ -83,18 +80,10 @@ export function makeContext(
 ): TestCtx {
   mapGgtt(gpu, lrca, 2, owner);
   mapGgtt(gpu, ring, ringPages, owner);
-  const st = lrca + 4096;
-  const set = (idx: number, v: number) => writeGgtt(gpu, st + 4 * (idx + 1), [v]);
-  set(CTX_RING_HEAD, 0);
-  set(CTX_RING_TAIL, 0);
-  set(CTX_RING_BUFFER_START, ring);
-  set(CTX_RING_BUFFER_CONTROL, ((ringPages - 1) << 12) | RING_VALID);
-  const pdps = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
-  for (let i = 0; i < 4; i++) {
-    set(pdps[i], roots[i] % 4294967296);
-    set(pdps[i] - 2, Math.floor(roots[i] / 4294967296));
-  }
-  set(CTX_PDP0_UDW, Math.floor(roots[0] / 4294967296));
+  const state = new Uint32Array(1024);
+  writeContextRing(state, ring, ringPages * 4096, 0, 0);
+  for (let i = 0; i < 4; i++) setContextRoot(state, i, roots[i]);
+  writeGgtt(gpu, lrca + LRC_STATE_PN * 4096, state);
   return {
     lrca,
     ring,
@@ -110,7 +99,7 @@ export function appendRing(gpu: Gpu, ctx: TestCtx, dwords: ArrayLike<number>): v
     writeGgtt(gpu, ctx.ring + ctx.tail, [dwords[i]]);
     ctx.tail = (ctx.tail + 4) % ctx.ringSize;
   }
-  writeGgtt(gpu, ctx.lrca + 4096 + 4 * (CTX_RING_TAIL + 1), [ctx.tail]);
+  writeGgtt(gpu, ctx.lrca + 4096 + ctxValueOffset(CTX_RING_TAIL), [ctx.tail]);
 }
 
 /** Enables execlists on `engine` and submits one or two contexts through ELSP. */
@@ -120,7 +109,7 @@ export function submit(
   el0: [number, number],
   el1?: [number, number],
 ): void {
-  const b = RING_BASE[engine];
+  const b = ENGINES[engine].mmioBase;
   gpu.mmioWrite(b + RING_MODE, 4, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
   gpu.mmioWrite(b + RING_ELSP, 4, el1 ? el1[1] : 0);
   gpu.mmioWrite(b + RING_ELSP, 4, el1 ? el1[0] : 0);

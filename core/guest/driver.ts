@@ -9,7 +9,7 @@
  * maps its objects into its GGTT slice through the GTT window (one guest page per graphics
  * page), builds a 4-level PPGTT in guest memory (every entry written through the backend's
  * `guestMemWrite`, so writes to write-protected page-table pages trap), announces it with
- * PVINFO pdp[0] + g2v_notify, writes one logical ring context per engine (core/guest/lrc.ts),
+ * PVINFO pdp[0] + g2v_notify, writes one logical ring context per engine (core/hw/context.ts),
  * sets the HWSP, RING_MODE run-list, and enables the display pipe and primary plane.
  *
  * Submission: batches are real dwords (core/cmd/batch.ts) in PPGTT (or GGTT) buffers; each
@@ -64,12 +64,8 @@ import {
   DSPCNTR_A,
   DSPSTRIDE_A,
   DSPSURF_A,
-  ENGINE_IRQ_GROUP,
-  ENGINE_IRQ_SHIFT,
-  FORCEWAKE_PAIRS,
+  forcewakePairs,
   GDRST,
-  GEN8_CTX_ADDRESSING_MODE_SHIFT,
-  GEN8_CTX_PRIVILEGE,
   GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
   GEN8_CTX_STATUS_ELEMENT_SWITCH,
@@ -83,8 +79,6 @@ import {
   GEN8_GT_VECS_IRQ,
   GEN8_MASTER_IRQ,
   GEN8_MASTER_IRQ_CONTROL,
-  GEN8_PAGE_PRESENT,
-  GEN8_PAGE_RW,
   GEN8_PIPE_VBLANK,
   GFX_RUN_LIST_ENABLE,
   GT_CONTEXT_SWITCH_INTERRUPT,
@@ -113,9 +107,18 @@ import {
   VGT_MAGIC_LO,
   VGT_PVINFO_PAGE,
 } from "../hw/regs.ts";
+import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW } from "../hw/pte.ts";
 import type { GuestMemory } from "./memory.ts";
-import { initRegState, LRC_STATE_PN, REG_STATE_TAIL } from "./lrc.ts";
-import { ENGINES } from "../hw/engines.ts";
+import { maskedEnable } from "../hw/bits.ts";
+import { PAGE_SIZE } from "../hw/memory.ts";
+import {
+  contextDescriptor,
+  CTX_RING_TAIL,
+  ctxValueOffset,
+  initRegState,
+  LRC_STATE_PN,
+} from "../hw/context.ts";
+import { engineIrqBits, engineIrqMask, ENGINES } from "../hw/engines.ts";
 import {
   CSB_ENTRIES,
   csbEntryOffset,
@@ -124,7 +127,12 @@ import {
   csbReadPtrWrite,
   csbWritePtr,
 } from "../hw/csb.ts";
-import { platformOfDeviceId } from "../hw/platform.ts";
+import {
+  DEFAULT_PLATFORM,
+  type PlatformId,
+  platformOfDeviceId,
+  PLATFORMS,
+} from "../hw/platform.ts";
 import { GuestMetrics } from "./metrics.ts";
 import type { GuestTracer } from "../metrics/trace.ts";
 
@@ -173,8 +181,7 @@ export interface GuestDriverOptions {
 /** Driver state. */
 export type GuestDriverState = "off" | "running" | "failed";
 
-const PAGE = 4096;
-const RING_BYTES = 4 * PAGE;
+const RING_BYTES = 4 * PAGE_SIZE;
 const RING_DWORDS = RING_BYTES / 4;
 const HWS_SEQNO_DW = 0x30; // I915_GEM_HWS_INDEX
 const PPGTT_HEAP = 0x100000; // first user VA
@@ -188,7 +195,7 @@ export class GfxObject {
   constructor(readonly gma: number, readonly gfns: Int32Array, readonly ggtt: boolean) {}
   /** Guest-physical address of byte `off`. */
   gpa(off: number): number {
-    return this.gfns[Math.floor(off / PAGE)] * PAGE + (off % PAGE);
+    return this.gfns[Math.floor(off / PAGE_SIZE)] * PAGE_SIZE + (off % PAGE_SIZE);
   }
 }
 
@@ -247,7 +254,7 @@ export class DriverBatchOptions implements BatchOptions {
 
   /** Graphics address of store `i`. */
   storeAddr(i: number): number {
-    return this.storeBase + ((i * 4) % PAGE);
+    return this.storeBase + ((i * 4) % PAGE_SIZE);
   }
 
   /** Value of store `i`. */
@@ -295,8 +302,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private readonly sim: Sim;
   private readonly port: GuestTrapPort;
   private readonly id: number;
-  /** Graphics version of the device (from its PCI id at boot). */
-  private gen: 8 | 9 = 9;
+  /** The device's platform (from its PCI id at boot). */
+  private platform: PlatformId = DEFAULT_PLATFORM.id;
   private readonly bar0: number;
   private readonly mem: GuestMemory;
   private readonly rng: Rng;
@@ -438,7 +445,9 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     // that trap BAR0 through a trap area, that is what maps it (cfg_write -> set_trap_area).
     if (this.cfgBase >= 0) this.cfgWr(0x04, 2, this.cfgRd(0x04, 2) | 0x6);
     // The device id says which platform (i915_pci.c): the context image sizes follow it.
-    if (this.cfgBase >= 0) this.gen = platformOfDeviceId(this.cfgRd(0x02, 2))?.gen ?? 9;
+    if (this.cfgBase >= 0) {
+      this.platform = platformOfDeviceId(this.cfgRd(0x02, 2))?.id ?? DEFAULT_PLATFORM.id;
+    }
     // intel_vgpu_detect: the 64-bit magic (read as two dwords: it exceeds 2^53), version
     const lo = this.rd(P + PVINFO.magic), hi = this.rd(P + PVINFO.magic + 4);
     if (lo !== VGT_MAGIC_LO || hi !== VGT_MAGIC_HI) {
@@ -456,15 +465,15 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     pv.hiddenBase = this.rd(P + PVINFO.hiddenBase);
     pv.hiddenSize = this.rd(P + PVINFO.hiddenSize);
     pv.fences = this.rd(P + PVINFO.fenceNum);
-    if (pv.apertureSize < 16 * PAGE || pv.hiddenSize < 16 * PAGE) {
+    if (pv.apertureSize < 16 * PAGE_SIZE || pv.hiddenSize < 16 * PAGE_SIZE) {
       return this.fail(`slices too small (aperture ${pv.apertureSize}, hidden ${pv.hiddenSize})`);
     }
     this.apNext = pv.apertureBase;
     this.hidNext = pv.hiddenBase;
 
     this.enableMsi();
-    for (const [req, ack] of FORCEWAKE_PAIRS) {
-      this.wr(req, 0x00010001);
+    for (const [req, ack] of forcewakePairs(PLATFORMS[this.platform])) {
+      this.wr(req, maskedEnable(1));
       this.rd(ack);
     }
     this.irqPostinstall();
@@ -472,7 +481,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     // PPGTT (4-level) with the objects the workload uses
     this.pml4 = this.page();
     if (this.pml4 < 0) return this.fail("out of guest memory");
-    const blitPages = BLIT_PITCH * BLIT_H / PAGE;
+    const blitPages = BLIT_PITCH * BLIT_H / PAGE_SIZE;
     this.blitSrc = this.ppgttBatches
       ? this.ppgttObject(blitPages)
       : this.ggttObject(blitPages, false);
@@ -484,7 +493,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       return this.fail("out of guest memory");
     }
     // gen8_ppgtt_notify_vgt: pdp[0] = PML4, then g2v notify
-    const pml4Gpa = this.pml4 * PAGE;
+    const pml4Gpa = this.pml4 * PAGE_SIZE;
     this.wr(P + PVINFO.pdp, pml4Gpa >>> 0);
     this.wr(P + PVINFO.pdp + 4, Math.floor(pml4Gpa / 4294967296));
     this.wr(P + PVINFO.g2vNotify, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
@@ -514,8 +523,10 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private irqPostinstall(): void {
     const gt = new Uint32Array(4);
     for (const e of this.engines) {
-      gt[ENGINE_IRQ_GROUP[e]] |= (GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT) <<
-        ENGINE_IRQ_SHIFT[e];
+      gt[ENGINES[e].irqGroup] |= engineIrqMask(
+        e,
+        GT_RENDER_USER_INTERRUPT | GT_CONTEXT_SWITCH_INTERRUPT,
+      );
     }
     for (const g of [IRQ_GT0, IRQ_GT1, IRQ_GT3]) {
       const base = IRQ_GROUP_BASE[g];
@@ -533,22 +544,21 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** Creates an engine's context, ring and status page; enables execlists. */
   private initEngine(e: number): boolean {
     const s = new EngineState(this.maxInFlight);
-    s.ctx = this.ggttObject(ENGINES[e].contextPages[this.gen], false);
-    s.ring = this.ggttObject(RING_BYTES / PAGE, false);
+    s.ctx = this.ggttObject(ENGINES[e].contextPages[PLATFORMS[this.platform].gen], false);
+    s.ring = this.ggttObject(RING_BYTES / PAGE_SIZE, false);
     s.hwsp = this.ggttObject(1, true);
     s.store = this.ppgttBatches ? this.ppgttObject(1) : this.ggttObject(1, false);
     if (s.ctx === null || s.ring === null || s.hwsp === null || s.store === null) {
       this.fail("graphics memory slice exhausted at boot");
       return false;
     }
-    initRegState(this.regState, e, s.ring.gma, RING_BYTES, this.pml4 * PAGE);
-    this.writeDwords(s.ctx, LRC_STATE_PN * PAGE, this.regState, 0, 1024);
+    initRegState(this.regState, e, s.ring.gma, RING_BYTES, this.pml4 * PAGE_SIZE);
+    this.writeDwords(s.ctx, LRC_STATE_PN * PAGE_SIZE, this.regState, 0, 1024);
     // lrc descriptor: valid, 64-bit (4-level) addressing, privilege, LRCA; hw id in the upper dword
-    s.descLo = ((s.ctx.gma & 0xfffff000) | GEN8_CTX_VALID |
-      (LEGACY_64B_CONTEXT << GEN8_CTX_ADDRESSING_MODE_SHIFT) | GEN8_CTX_PRIVILEGE) >>> 0;
+    s.descLo = contextDescriptor(s.ctx.gma, LEGACY_64B_CONTEXT);
     s.descHi = ((this.id << 8) | (e + 1)) >>> 0;
     this.wr(ringReg(e, RING_HWS_PGA), s.hwsp.gma);
-    this.wr(ringReg(e, RING_MODE), ((GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE) >>> 0);
+    this.wr(ringReg(e, RING_MODE), maskedEnable(GFX_RUN_LIST_ENABLE));
     const w = csbWritePtr(this.rd(csbPtrOffset(e)));
     s.csbHead = w >= CSB_ENTRIES ? CSB_ENTRIES - 1 : w; // after a reset the next entry is 0
     this.eng[e] = s;
@@ -557,7 +567,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
 
   /** Maps two framebuffers and enables pipe A with its primary plane. */
   private initDisplay(): boolean {
-    const pages = Math.ceil((this.width * this.height * 4) / PAGE);
+    const pages = Math.ceil((this.width * this.height * 4) / PAGE_SIZE);
     for (let i = 0; i < 2; i++) {
       const o = this.ggttObject(pages, true);
       if (o === null) {
@@ -636,7 +646,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     const pv = this.pvinfo;
     const gma = aperture ? this.apNext : this.hidNext;
     const end = aperture ? pv.apertureBase + pv.apertureSize : pv.hiddenBase + pv.hiddenSize;
-    if (gma + pages * PAGE > end) return null;
+    if (gma + pages * PAGE_SIZE > end) return null;
     const gfns = new Int32Array(pages);
     for (let i = 0; i < pages; i++) {
       const g = this.page();
@@ -645,10 +655,10 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
         return null;
       }
       gfns[i] = g;
-      this.ggttWrite(gma / PAGE + i, g * PAGE + GEN8_PAGE_PRESENT);
+      this.ggttWrite(gma / PAGE_SIZE + i, g * PAGE_SIZE + GEN8_PAGE_PRESENT);
     }
-    if (aperture) this.apNext += pages * PAGE;
-    else this.hidNext += pages * PAGE;
+    if (aperture) this.apNext += pages * PAGE_SIZE;
+    else this.hidNext += pages * PAGE_SIZE;
     return new GfxObject(gma, gfns, true);
   }
 
@@ -664,14 +674,14 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     const va = this.vaNext;
     for (let i = 0; i < pages; i++) {
       const g = this.page();
-      if (g < 0 || !this.ppgttMap(va + i * PAGE, g)) {
+      if (g < 0 || !this.ppgttMap(va + i * PAGE_SIZE, g)) {
         for (let j = 0; j < i; j++) this.unpage(gfns[j]);
         if (g >= 0) this.unpage(g);
         return null;
       }
       gfns[i] = g;
     }
-    this.vaNext += pages * PAGE;
+    this.vaNext += pages * PAGE_SIZE;
     return new GfxObject(va, gfns, false);
   }
 
@@ -679,7 +689,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private pteWrite(tableGfn: number, index: number, value: number): void {
     this.metrics.ppgttWrites++;
     this.cpu += this.cpuPte;
-    this.port.guestMemWrite(this.id, tableGfn * PAGE + index * 8, 8, value);
+    this.port.guestMemWrite(this.id, tableGfn * PAGE_SIZE + index * 8, 8, value);
   }
 
   /** Walks/creates the 4-level tables for `va` and returns the PT gfn, or -1. */
@@ -700,7 +710,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       t = this.page();
       if (t < 0) return -1;
       this.tables.set(key, t);
-      this.pteWrite(parent, idx, t * PAGE + GEN8_PAGE_PRESENT + GEN8_PAGE_RW);
+      this.pteWrite(parent, idx, t * PAGE_SIZE + GEN8_PAGE_PRESENT + GEN8_PAGE_RW);
     }
     return t;
   }
@@ -709,16 +719,20 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private ppgttMap(va: number, gfn: number): boolean {
     const pt = this.ptFor(va);
     if (pt < 0) return false;
-    this.pteWrite(pt, Math.floor(va / PAGE) % 512, gfn * PAGE + GEN8_PAGE_PRESENT + GEN8_PAGE_RW);
+    this.pteWrite(
+      pt,
+      Math.floor(va / PAGE_SIZE) % 512,
+      gfn * PAGE_SIZE + GEN8_PAGE_PRESENT + GEN8_PAGE_RW,
+    );
     return true;
   }
 
   /** A graphics address outside both slices (where misbehaviour aims). */
   private outOfSliceGma(): number {
     const pv = this.pvinfo;
-    if (pv.apertureBase >= PAGE && pv.hiddenBase !== 0) return 0;
+    if (pv.apertureBase >= PAGE_SIZE && pv.hiddenBase !== 0) return 0;
     const hiEnd = pv.hiddenBase + pv.hiddenSize;
-    if (hiEnd + PAGE <= 2 ** 32) return hiEnd;
+    if (hiEnd + PAGE_SIZE <= 2 ** 32) return hiEnd;
     return pv.apertureBase + pv.apertureSize;
   }
 
@@ -735,10 +749,13 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     let i = 0;
     while (i < n) {
       const off = byteOff + i * 4;
-      const inPage = Math.min(n - i, (PAGE - (off & (PAGE - 1))) >>> 2);
-      const mfn = mem.mfnOf(Math.floor(o.gpa(off) / PAGE));
+      const inPage = Math.min(n - i, (PAGE_SIZE - (off & (PAGE_SIZE - 1))) >>> 2);
+      const mfn = mem.mfnOf(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
-      else host.page(mfn).set(src.subarray(from + i, from + i + inPage), (off & (PAGE - 1)) >>> 2);
+      else {host.page(mfn).set(
+          src.subarray(from + i, from + i + inPage),
+          (off & (PAGE_SIZE - 1)) >>> 2,
+        );}
       i += inPage;
     }
     this.cpu += n * this.cpuDw;
@@ -793,7 +810,10 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     }
     this.writeDwords(ring, s.tail * 4, src, 0, n);
     s.tail = (s.tail + n) % RING_DWORDS;
-    this.mem.write32(s.ctx!.gpa(LRC_STATE_PN * PAGE + REG_STATE_TAIL * 4), s.tail * 4);
+    this.mem.write32(
+      s.ctx!.gpa(LRC_STATE_PN * PAGE_SIZE + ctxValueOffset(CTX_RING_TAIL)),
+      s.tail * 4,
+    );
   }
 
   /** execlists_submit_ports: element 1 (none) then element 0, upper dword first. */
@@ -825,7 +845,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     const s = this.eng[e]!;
     const len = batchLength(mix, e);
     if (this.staging.length < len) this.staging = new Uint32Array(len * 2);
-    const obj = this.batchObject(Math.ceil((len * 4) / PAGE), ggtt);
+    const obj = this.batchObject(Math.ceil((len * 4) / PAGE_SIZE), ggtt);
     if (obj === null) return false;
     this.opts.blitSrc = this.blitSrc!.gma;
     this.opts.blitDst = this.blitDst!.gma;
@@ -932,7 +952,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
         this.unpage(g);
         break;
       }
-      this.vaNext += PAGE;
+      this.vaNext += PAGE_SIZE;
       this.churn.push(va);
       this.churnGfn.push(g);
       this.metrics.pagesMapped++;
@@ -949,7 +969,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       const va = this.churn.pop()!;
       const g = this.churnGfn.pop()!;
       const pt = this.ptFor(va);
-      if (pt >= 0) this.pteWrite(pt, Math.floor(va / PAGE) % 512, 0);
+      if (pt >= 0) this.pteWrite(pt, Math.floor(va / PAGE_SIZE) % 512, 0);
       this.unpage(g);
       this.metrics.pagesUnmapped++;
       if (this.rewriteCursor >= this.churn.length) this.rewriteCursor = 0;
@@ -979,7 +999,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       const old = this.churnGfn[k];
       this.churnGfn[k] = this.spareGfn;
       this.spareGfn = old;
-      this.pteWrite(pt, Math.floor(va / PAGE) % 512, this.churnGfn[k] * PAGE + 3);
+      this.pteWrite(pt, Math.floor(va / PAGE_SIZE) % 512, this.churnGfn[k] * PAGE_SIZE + 3);
     }
     return b + this.spent();
   }
@@ -1005,8 +1025,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     switch (kind) {
       case "ggtt_out_of_slice": {
         // map a page outside the slices (the mediator drops these writes), then use it
-        const base = this.outOfSliceGma() / PAGE;
-        for (let i = 0; i < n; i++) this.ggttWrite(base + i, this.spareGfn * PAGE + 1);
+        const base = this.outOfSliceGma() / PAGE_SIZE;
+        for (let i = 0; i < n; i++) this.ggttWrite(base + i, this.spareGfn * PAGE_SIZE + 1);
         zeroMix(mix);
         mix.store = 1;
         if (s) this.doSubmit(e, mix, true, this.misOpts);
@@ -1061,11 +1081,11 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     if (this.staging.length < len) this.staging = new Uint32Array(len * 2);
     let o = 0;
     for (let i = 0; i < n; i++) {
-      o = emitUpdateGtt(this.staging, o, 0, this.spareGfn * PAGE + 1, 1);
+      o = emitUpdateGtt(this.staging, o, 0, this.spareGfn * PAGE_SIZE + 1, 1);
     }
     o = emitBatchBufferEnd(this.staging, o);
     if (o & 1) o = emitNoop(this.staging, o);
-    const obj = this.batchObject(Math.ceil((o * 4) / PAGE), true);
+    const obj = this.batchObject(Math.ceil((o * 4) / PAGE_SIZE), true);
     if (obj === null) return;
     this.writeDwords(obj, 0, this.staging, 0, o);
     this.request(e, s, obj, false);
@@ -1133,7 +1153,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.wr(GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL >>> 0);
     this.csbFreed.fill(0);
     for (const e of this.engines) {
-      const bits = (iir[ENGINE_IRQ_GROUP[e]] >>> ENGINE_IRQ_SHIFT[e]) & 0xffff;
+      const bits = engineIrqBits(e, iir[ENGINES[e].irqGroup]);
       if (bits & GT_CONTEXT_SWITCH_INTERRUPT) this.readCsb(e);
     }
   }
@@ -1251,7 +1271,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
 
   /** Guest-physical address of the PML4 page, or -1 before boot. */
   get pml4Gpa(): number {
-    return this.pml4 < 0 ? -1 : this.pml4 * PAGE;
+    return this.pml4 < 0 ? -1 : this.pml4 * PAGE_SIZE;
   }
 
   /** Last master IRQ value read by the interrupt handler. */

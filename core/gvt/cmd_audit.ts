@@ -30,6 +30,7 @@
  * Blit commands carry graphics addresses too, but upstream audits none of them.
  */
 
+import { PAGE_SIZE } from "../hw/memory.ts";
 import {
   cmdLength,
   COMMANDS,
@@ -54,7 +55,6 @@ import { BCS, MMIO_SIZE, RCS } from "../hw/regs.ts";
 import type { ViolationKind } from "./counters.ts";
 
 const TWO32 = 4294967296;
-const PAGE = 4096;
 
 /** Buffer kinds: the ring, a first-level and a second-level batch. */
 export const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2;
@@ -189,7 +189,7 @@ function auditAddress(
   env: AuditEnv,
   out: AuditVerdict,
 ): boolean {
-  const ok = size <= MAX_SURFACE_SIZE && (indexMode ? gma < PAGE : env.inSlices(gma, size));
+  const ok = size <= MAX_SURFACE_SIZE && (indexMode ? gma < PAGE_SIZE : env.inSlices(gma, size));
   if (ok) return true;
   return refuse(
     out,

@@ -10,39 +10,33 @@
  * guest's interrupts raised.
  */
 
+import { putLe32 } from "../hw/bits.ts";
 import {
-  CTX_PDP0_LDW,
-  CTX_PDP0_UDW,
-  CTX_PDP1_LDW,
-  CTX_PDP1_UDW,
-  CTX_PDP2_LDW,
-  CTX_PDP2_UDW,
-  CTX_PDP3_LDW,
-  CTX_PDP3_UDW,
-  CTX_RING_BUFFER_CONTROL,
-  CTX_RING_BUFFER_START,
   CTX_RING_HEAD,
-  CTX_RING_TAIL,
+  ctxValueOffset,
+  LRC_STATE_PN,
+  setContextRoot,
+  withLrca,
+  writeContextRing,
+} from "../hw/context.ts";
+import { ENGINES } from "../hw/engines.ts";
+import { PAGE_SIZE } from "../hw/memory.ts";
+import { HWS_PGA_FIELDS } from "../hw/registers/ring.ts";
+import {
   DSPSURF_A,
   DSPSURFLIVE_A,
-  ENGINE_IRQ_GROUP,
-  ENGINE_IRQ_SHIFT,
   GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
-  GEN8_CTX_VALID,
   GEN8_MASTER_IRQ,
   GEN8_MASTER_IRQ_CONTROL,
   GT_CONTEXT_SWITCH_INTERRUPT,
   GT_RENDER_USER_INTERRUPT,
   IRQ_GROUP_BASE,
   IRQ_IIR,
-  LRC_STATE_PN,
   NUM_ENGINES,
   PIPE_STRIDE,
-  RING_BASE,
   RING_ELSP,
   RING_HWS_PGA,
-  RING_VALID,
 } from "../hw/regs.ts";
 import {
   CSB_RESET_PTR,
@@ -58,7 +52,6 @@ import type { MptGate } from "../mpt/gate.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import { type GvtCounters, VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
 import { type CsbSink, emulateScheduleIn, emulateScheduleOut } from "./execlist.ts";
-import { TLB_INV_REG } from "./handlers.ts";
 import { type SwitchWork, switchWork } from "./mmio_context.ts";
 import type { HostGm } from "./host_gm.ts";
 import type { VirtualIrq } from "./irq.ts";
@@ -68,11 +61,6 @@ import type { GvtScheduler } from "./sched.ts";
 import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 import { WL_DONE, WL_DROPPED, WL_PREPARING, WL_RUNNING, type Workload } from "./workload.ts";
-
-const PAGE = 4096;
-const TWO32 = 4294967296;
-const PDP_L = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
-const PDP_U = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
 
 /** Dispatch cost model (ns). */
 export interface DispatchCosts {
@@ -139,7 +127,7 @@ export class Dispatcher implements EventSink, CsbSink {
   private kickPending = false;
   private seq = 0;
   private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_PTR);
-  private readonly stage = new Uint8Array(PAGE);
+  private readonly stage = new Uint8Array(PAGE_SIZE);
   private readonly sw: SwitchWork = { reads: 0, writes: 0 };
   private readonly stageWords = new Uint32Array(this.stage.buffer);
   private readonly small = new Uint8Array(8);
@@ -237,14 +225,14 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     if (v.tlbPending & (1 << e)) {
       v.tlbPending &= ~(1 << e);
-      d.gpu.mmioWrite(TLB_INV_REG[e], 4, 1);
+      d.gpu.mmioWrite(ENGINES[e].tlbInvReg, 4, 1);
       v.counters.tlbInvalidations++;
       cost += d.costs.tlbInvalidateNs;
     }
     if (w.emulateScheduleIn) {
       this.csbVgpu = v;
       if (emulateScheduleIn(v.vreg, v.execlists[e], w.elsp, this)) {
-        d.irq.trigger(v, ENGINE_IRQ_GROUP[e], GT_CONTEXT_SWITCH_INTERRUPT << ENGINE_IRQ_SHIFT[e]);
+        d.irq.trigger(v, ENGINES[e].irqGroup, GT_CONTEXT_SWITCH_INTERRUPT << ENGINES[e].irqShift);
       }
     }
     cost += d.gate.takeCost();
@@ -269,21 +257,16 @@ export class Dispatcher implements EventSink, CsbSink {
     w.shadowCtx = ctx;
     const mem = d.gpu.memory;
     for (let p = LRC_STATE_PN; p < pages; p++) {
-      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE);
-      if (gfn < 0 || d.gate.readGpa(v.id, gfn * PAGE, this.stage) < 0) return false;
+      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE_SIZE);
+      if (gfn < 0 || d.gate.readGpa(v.id, gfn * PAGE_SIZE, this.stage) < 0) return false;
       mem.page(ctx.mfns[p]).set(this.stageWords);
     }
     const s = mem.page(ctx.mfns[LRC_STATE_PN]);
     const ring = w.scan.ring!;
-    s[CTX_RING_HEAD + 1] = 0;
-    s[CTX_RING_TAIL + 1] = (w.scan.ringDwords * 4) >>> 0;
-    s[CTX_RING_BUFFER_START + 1] = ring.gma >>> 0;
-    s[CTX_RING_BUFFER_CONTROL + 1] = (((ring.pages - 1) << 12) | RING_VALID) >>> 0;
+    writeContextRing(s, ring.gma, ring.pages * PAGE_SIZE, 0, w.scan.ringDwords * 4);
     if (w.mm) {
       for (let k = 0; k < 4; k++) {
-        const root = w.mm.levels === 4 && k > 0 ? 0 : d.ppgtt.rootAddress(w.mm, k);
-        s[PDP_L[k] + 1] = root % TWO32;
-        s[PDP_U[k] + 1] = Math.floor(root / TWO32);
+        setContextRoot(s, k, w.mm.levels === 4 && k > 0 ? 0 : d.ppgtt.rootAddress(w.mm, k));
       }
     }
     this.seq = (this.seq + 1) & 0xfffff;
@@ -300,8 +283,8 @@ export class Dispatcher implements EventSink, CsbSink {
     w.state = WL_RUNNING;
     w.startTime = d.sim.now;
     if (this.tracer !== null) this.tracer.workloadStart(w.vgpu.id, e, w.flow, w.submitTime);
-    const lo = (w.shadowCtx!.gma | (w.descLo & 0xfff) | GEN8_CTX_VALID) >>> 0;
-    const el = RING_BASE[e] + RING_ELSP;
+    const lo = withLrca(w.descLo, w.shadowCtx!.gma);
+    const el = ENGINES[e].mmioBase + RING_ELSP;
     d.gpu.mmioWrite(el, 4, 0);
     d.gpu.mmioWrite(el, 4, 0);
     d.gpu.mmioWrite(el, 4, w.hwCtxId);
@@ -369,7 +352,7 @@ export class Dispatcher implements EventSink, CsbSink {
       const liteRestore = next !== undefined && next.ctxId === w.ctxId && next.lrca === w.lrca;
       this.csbVgpu = v;
       const csb = !liteRestore && emulateScheduleOut(v.vreg, v.execlists[e], w.ctxId, this);
-      const shift = ENGINE_IRQ_SHIFT[e], group = ENGINE_IRQ_GROUP[e];
+      const { irqShift: shift, irqGroup: group } = ENGINES[e];
       if (w.scan.userInterrupts > 0) d.irq.trigger(v, group, GT_RENDER_USER_INTERRUPT << shift);
       if (csb) d.irq.trigger(v, group, GT_CONTEXT_SWITCH_INTERRUPT << shift);
       const flips = w.scan.flips;
@@ -395,20 +378,15 @@ export class Dispatcher implements EventSink, CsbSink {
   private copyBack(w: Workload): void {
     const d = this.d, v = w.vgpu, mem = d.gpu.memory, ctx = w.shadowCtx!;
     for (let p = LRC_STATE_PN + 1; p < ctx.pages; p++) {
-      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE);
+      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE_SIZE);
       if (gfn < 0) continue;
       this.stageWords.set(mem.page(ctx.mfns[p]));
-      d.gate.writeGpa(v.id, gfn * PAGE, this.stage);
+      d.gate.writeGpa(v.id, gfn * PAGE_SIZE, this.stage);
     }
-    const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE);
+    const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE_SIZE);
     if (gfn >= 0) {
-      const buf = this.small4;
-      const t = w.tail;
-      buf[0] = t & 0xff;
-      buf[1] = (t >>> 8) & 0xff;
-      buf[2] = (t >>> 16) & 0xff;
-      buf[3] = (t >>> 24) & 0xff;
-      d.gate.writeGpa(v.id, gfn * PAGE + (CTX_RING_HEAD + 1) * 4, buf);
+      putLe32(this.small4, 0, w.tail);
+      d.gate.writeGpa(v.id, gfn * PAGE_SIZE + ctxValueOffset(CTX_RING_HEAD), this.small4);
     }
   }
 
@@ -437,19 +415,18 @@ export class Dispatcher implements EventSink, CsbSink {
   mirrorCsb(engine: number, entry: number, status: number, ctxId: number, writePtr: number): void {
     const v = this.csbVgpu;
     if (!v) return;
-    const hws = (v.vreg[(RING_BASE[engine] + RING_HWS_PGA) >>> 2] & 0xfffff000) >>> 0;
+    const hws =
+      (v.vreg[(ENGINES[engine].mmioBase + RING_HWS_PGA) >>> 2] & HWS_PGA_FIELDS.address.mask) >>>
+      0;
     if (hws === 0) return;
     const gfn = v.ggtt.gmaToGfn(hws);
     if (gfn < 0) return;
     const b = this.small;
-    for (let i = 0; i < 4; i++) {
-      b[i] = (status >>> (8 * i)) & 0xff;
-      b[4 + i] = (ctxId >>> (8 * i)) & 0xff;
-    }
-    this.d.gate.writeGpa(v.id, gfn * PAGE + (I915_HWS_CSB_BUF0_INDEX + 2 * entry) * 4, b);
+    putLe32(b, 0, status);
+    putLe32(b, 4, ctxId);
+    this.d.gate.writeGpa(v.id, gfn * PAGE_SIZE + (I915_HWS_CSB_BUF0_INDEX + 2 * entry) * 4, b);
     const p = this.small4;
-    p[0] = writePtr;
-    p[1] = p[2] = p[3] = 0;
-    this.d.gate.writeGpa(v.id, gfn * PAGE + I915_HWS_CSB_WRITE_INDEX * 4, p);
+    putLe32(p, 0, writePtr);
+    this.d.gate.writeGpa(v.id, gfn * PAGE_SIZE + I915_HWS_CSB_WRITE_INDEX * 4, p);
   }
 }

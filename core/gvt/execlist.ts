@@ -7,6 +7,7 @@
  * events are mirrored into the guest's hardware status page when it programmed one.
  */
 
+import { ENGINES } from "../hw/engines.ts";
 import { setField } from "../hw/bits.ts";
 import {
   CSB_ENTRIES,
@@ -27,7 +28,6 @@ import {
   GEN8_CTX_STATUS_LITE_RESTORE,
   GEN8_CTX_STATUS_PREEMPTED,
   GEN8_CTX_VALID,
-  RING_BASE,
   RING_EXECLIST_STATUS_HI,
   RING_EXECLIST_STATUS_LO,
 } from "../hw/regs.ts";
@@ -124,7 +124,7 @@ export function resetCsb(vreg: Uint32Array, engine: number): void {
  * running context's id in the upper dword; other bits keep their value.
  */
 export function emulateExeclistStatus(vreg: Uint32Array, el: VirtualExeclist): void {
-  const base = RING_BASE[el.engine];
+  const base = ENGINES[el.engine].mmioBase;
   const loIdx = (base + RING_EXECLIST_STATUS_LO) >>> 2;
   let lo = vreg[loIdx], hi = 0;
   const run = el.running;

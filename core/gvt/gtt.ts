@@ -8,29 +8,18 @@
  * virtual GGTT keeps the guest's value for reads; the previous host mapping is unmapped.
  */
 
-import { GEN8_PAGE_PRESENT } from "../hw/regs.ts";
+import { PAGE_SIZE } from "../hw/memory.ts";
+import { entryPresent, GEN8_PAGE_PRESENT, pteFrame, pteWithAddr } from "../hw/pte.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { VgpuCounters } from "./counters.ts";
 import type { VgpuResources } from "./resources.ts";
 
-const PAGE = 4096;
 const TWO32 = 4294967296;
-const FLAG_MASK = 0xfff;
 
 /** The physical GGTT as the mediator writes it. */
 export interface GgttPort {
   /** Writes physical GGTT entry `index` (a 64-bit value as a number); the result is ignored. */
   ggttWrite(index: number, entry: number): unknown;
-}
-
-/** Frame number of a gen8 PTE. */
-export function pteFrame(e: number): number {
-  return Math.floor((e % 549755813888) / PAGE) & 0x7ffffff; // bits 38:12
-}
-
-/** Replaces the frame of `e` with the page-aligned address `addr`. */
-export function pteWithAddr(e: number, addr: number): number {
-  return addr - (addr % PAGE) + (e & FLAG_MASK);
 }
 
 /** Per-vGPU virtual GGTT over its two slices. */
@@ -53,10 +42,10 @@ export class VirtualGgtt {
   /** Creates a VirtualGgtt.
    * @param res the vGPU's slices */
   constructor(res: VgpuResources) {
-    this.apIndex = res.aperture.base / PAGE;
-    this.apCount = res.aperture.size / PAGE;
-    this.hiIndex = res.hidden.base / PAGE;
-    this.hiCount = res.hidden.size / PAGE;
+    this.apIndex = res.aperture.base / PAGE_SIZE;
+    this.apCount = res.aperture.size / PAGE_SIZE;
+    this.hiIndex = res.hidden.base / PAGE_SIZE;
+    this.hiCount = res.hidden.size / PAGE_SIZE;
     const n = this.apCount + this.hiCount;
     this.guest = new Float64Array(n);
     this.dma = new Float64Array(n).fill(-1);
@@ -79,10 +68,10 @@ export class VirtualGgtt {
 
   /** Guest frame of graphics address `gma` through the virtual GGTT, or -1 if unmapped/outside. */
   gmaToGfn(gma: number): number {
-    const s = this.slot(Math.floor(gma / PAGE));
+    const s = this.slot(Math.floor(gma / PAGE_SIZE));
     if (s < 0) return -1;
     const e = this.guest[s];
-    return (e % 2) === 1 ? pteFrame(e) : -1;
+    return entryPresent(e) ? pteFrame(e) : -1;
   }
 }
 
@@ -102,7 +91,7 @@ export class GgttShadow {
     private readonly port: GgttPort,
     scratchMfn: number,
   ) {
-    this.scratchEntry = scratchMfn * PAGE + GEN8_PAGE_PRESENT;
+    this.scratchEntry = scratchMfn * PAGE_SIZE + GEN8_PAGE_PRESENT;
   }
 
   /**
@@ -190,7 +179,7 @@ export class GgttShadow {
         host = this.scratchEntry;
       } else {
         c.dmaMaps++;
-        const dma = this.gate.dmaMapGuestPage(vgpuId, gfn, PAGE);
+        const dma = this.gate.dmaMapGuestPage(vgpuId, gfn, PAGE_SIZE);
         if (dma < 0) {
           c.dmaMapFailures++;
           c.ggttScratch++;

@@ -8,7 +8,7 @@
  */
 
 import { fieldValue, getField, isMaskedEnabled, isSet, maskedEnable } from "../hw/bits.ts";
-import { engineOfOffset, ENGINES } from "../hw/engines.ts";
+import { engineOfOffset, engineOfTlbReg, ENGINES } from "../hw/engines.ts";
 import { onPlatform, type Platform } from "../hw/platform.ts";
 import { AUX_CTL_FIELDS, AUX_MSG_FIELDS } from "../hw/registers/display.ts";
 import { FORCEWAKE } from "../hw/registers/gt.ts";
@@ -21,7 +21,6 @@ import {
   GEN8_MASTER_IRQ,
   GFX_PPGTT_ENABLE,
   GFX_RUN_LIST_ENABLE,
-  GRDOM_BY_ENGINE,
   IRQ_IER,
   IRQ_IIR,
   IRQ_IMR,
@@ -45,9 +44,6 @@ import {
   MmioTable,
 } from "./mmio.ts";
 import type { Vgpu } from "./vgpu_state.ts";
-
-/** TLB invalidation register per engine (the engine table's). */
-export const TLB_INV_REG: readonly number[] = ENGINES.map((e) => e.tlbInvReg);
 
 const MASTER_IDX = GEN8_MASTER_IRQ >>> 2;
 const ALL = 0xffffffff;
@@ -317,7 +313,7 @@ export class GdrstHandler implements MmioHandler {
   write(v: Vgpu, idx: number, value: number): void {
     let mask = 0;
     if (value & GEN6_GRDOM_FULL) mask = -1;
-    else for (let e = 0; e < NUM_ENGINES; e++) if (value & GRDOM_BY_ENGINE[e]) mask |= 1 << e;
+    else for (let e = 0; e < NUM_ENGINES; e++) if (value & ENGINES[e].resetBit) mask |= 1 << e;
     if (mask !== 0) this.h.resetEngines(v, mask);
     v.vreg[idx] = 0;
   }
@@ -387,7 +383,7 @@ export class TlbHandler implements MmioHandler {
   }
   write(v: Vgpu, idx: number, value: number): void {
     v.vreg[idx] = value >>> 0;
-    const e = TLB_INV_REG.indexOf(idx << 2);
+    const e = engineOfTlbReg(idx << 2);
     if (e >= 0 && value !== 0) v.tlbPending |= 1 << e;
   }
 }

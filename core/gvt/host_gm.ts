@@ -4,11 +4,9 @@
  * the GEM objects i915 gvt allocates for them). Page-granular, first fit, recycled.
  */
 
-import { type HostMemory, OWNER_HOST } from "../hw/memory.ts";
+import { type HostMemory, OWNER_HOST, PAGE_SIZE } from "../hw/memory.ts";
 import type { GgttPort } from "./gtt.ts";
 import type { GmRange } from "./resources.ts";
-
-const PAGE = 4096;
 
 /** One host buffer: contiguous graphics addresses backed by host frames. */
 export class HostBuffer {
@@ -41,8 +39,8 @@ export class HostGm {
     private readonly ggtt: GgttPort,
     range: GmRange,
   ) {
-    this.firstIndex = range.base / PAGE;
-    this.used = new Uint8Array(range.size / PAGE);
+    this.firstIndex = range.base / PAGE_SIZE;
+    this.used = new Uint8Array(range.size / PAGE_SIZE);
   }
 
   /** Allocates `pages` contiguous pages (zeroed); null if out of space or memory. */
@@ -76,9 +74,9 @@ export class HostGm {
     }
     for (let k = 0; k < pages; k++) {
       this.used[start + k] = 1;
-      this.ggtt.ggttWrite(this.firstIndex + start + k, b.mfns[k] * PAGE + 1);
+      this.ggtt.ggttWrite(this.firstIndex + start + k, b.mfns[k] * PAGE_SIZE + 1);
     }
-    b.gma = (this.firstIndex + start) * PAGE;
+    b.gma = (this.firstIndex + start) * PAGE_SIZE;
     b.pages = pages;
     this.cursor = start + pages;
     this.inUse += pages;
@@ -87,10 +85,10 @@ export class HostGm {
 
   /** Frees a buffer (its GGTT entries point at nothing afterwards). */
   free(b: HostBuffer): void {
-    const start = b.gma / PAGE - this.firstIndex;
+    const start = b.gma / PAGE_SIZE - this.firstIndex;
     for (let k = 0; k < b.pages; k++) {
       this.used[start + k] = 0;
-      this.ggtt.ggttWrite(this.firstIndex + start + k, this.mem.scratchMfn * PAGE);
+      this.ggtt.ggttWrite(this.firstIndex + start + k, this.mem.scratchMfn * PAGE_SIZE);
       this.mem.freeFrame(b.mfns[k]);
     }
     if (start < this.cursor) this.cursor = start;

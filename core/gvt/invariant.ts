@@ -8,6 +8,7 @@
 
 import type { Gpu } from "../hw/gpu.ts";
 import { OWNER_SCRATCH } from "../hw/memory.ts";
+import { entryFrame, entryPresent } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
@@ -77,10 +78,10 @@ export class InvariantChecker {
     let found = 0;
     for (let i = 0; i < n; i++) {
       const idx = list[i];
-      if ((lo[idx] & 1) === 0) continue;
+      if (!entryPresent(lo[idx])) continue;
       const v = sliceOwner(vgpus, idx);
       if (v === null) continue; // the host's own entries
-      const frame = (lo[idx] >>> 12) + (hi[idx] & 0x7f) * 1048576;
+      const frame = entryFrame(lo[idx], hi[idx]);
       const o = mem.ownerOf(frame);
       if (o !== v.owner && o !== OWNER_SCRATCH) {
         this.record(v, "ggtt", idx, o);
@@ -103,8 +104,8 @@ export class InvariantChecker {
       const end = first + (r === 0 ? g.apCount : g.hiCount);
       for (let idx = first; idx < end; idx++) {
         const l = lo[idx];
-        if ((l & 1) === 0) continue;
-        const frame = (l >>> 12) + (hi[idx] & 0x7f) * 1048576;
+        if (!entryPresent(l)) continue;
+        const frame = entryFrame(l, hi[idx]);
         const o = owners.ownerOf(frame);
         if (o !== owner && o !== OWNER_SCRATCH) {
           this.record(v, "ggtt", idx, o);

@@ -6,8 +6,7 @@
  * the oldest attached page is synced and recycled.
  */
 
-/** Entries of a page-table page. */
-export const PT_ENTRIES = 512;
+import { PT_ENTRIES } from "../hw/pte.ts";
 
 /** Default pool size (INTEL_GVT_OOS_PAGE_NUM... the kernel's preallocated 8192 pages). */
 export const OOS_POOL_PAGES = 8192;

@@ -10,19 +10,23 @@
  * Optional out-of-sync pages: see oos.ts.
  */
 
-import { type HostMemory, OWNER_HOST } from "../hw/memory.ts";
-import { GEN8_PDE_PS_2M } from "../hw/regs.ts";
+import { type HostMemory, OWNER_HOST, PAGE_SIZE } from "../hw/memory.ts";
+import {
+  entryPresent,
+  GEN8_PDE_IPS_64K,
+  GEN8_PDE_PS_2M,
+  LEVEL_PD,
+  LEVEL_PDP,
+  LEVEL_PML4,
+  LEVEL_PT,
+  PT_ENTRIES,
+  pteFrame,
+} from "../hw/pte.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { VgpuCounters } from "./counters.ts";
-import { pteFrame } from "./gtt.ts";
-import { type OosOwner, type OosPage, type OosPool, PT_ENTRIES } from "./oos.ts";
+import type { OosOwner, OosPage, OosPool } from "./oos.ts";
 
-const PAGE = 4096;
 const TWO32 = 4294967296;
-/** PDE bit selecting 64 KiB pages in the PT it points to (GEN8_PDE_IPS_64K). */
-export const GEN8_PDE_IPS_64K = 1 << 11;
-/** Page-table levels. */
-export const LEVEL_PT = 1, LEVEL_PD = 2, LEVEL_PDP = 3, LEVEL_PML4 = 4;
 
 /** One shadow page table page. */
 export class ShadowPage implements OosOwner {
@@ -148,7 +152,7 @@ export class PpgttShadow {
     readonly options: PpgttOptions,
   ) {
     for (let l = 0; l <= 4; l++) {
-      const b = new Uint8Array(PAGE);
+      const b = new Uint8Array(PAGE_SIZE);
       this.bufs.push(b);
       this.words.push(new Uint32Array(b.buffer));
     }
@@ -234,7 +238,7 @@ export class PpgttShadow {
   /** Host root addresses for a context image (scratch address for missing roots). */
   rootAddress(mm: PpgttMm, i: number): number {
     const r = mm.roots[i];
-    return r ? r.mfn * PAGE : this.mem.scratchMfn * PAGE;
+    return r ? r.mfn * PAGE_SIZE : this.mem.scratchMfn * PAGE_SIZE;
   }
 
   /** Builds the shadows of an mm's roots (`shadow_ppgtt_mm`). */
@@ -304,7 +308,7 @@ export class PpgttShadow {
     s.counters.sptAlloc++;
     this.gate.enablePageTrack(s.vgpuId, gfn);
     const buf = this.bufs[level], w = this.words[level];
-    if (this.gate.readGpa(s.vgpuId, gfn * PAGE, buf) < 0) buf.fill(0);
+    if (this.gate.readGpa(s.vgpuId, gfn * PAGE_SIZE, buf) < 0) buf.fill(0);
     for (let i = 0; i < PT_ENTRIES; i++) {
       const e = w[2 * i] + w[2 * i + 1] * TWO32;
       spt.guest[i] = e;
@@ -364,24 +368,24 @@ export class PpgttShadow {
   private shadowEntry(s: VgpuPpgtt, spt: ShadowPage, i: number, e: number): void {
     const flags = e & 0xfff;
     const gfn = pteFrame(e);
-    const scratch = this.mem.scratchMfn * PAGE + 1;
+    const scratch = this.mem.scratchMfn * PAGE_SIZE + 1;
     if (spt.level === LEVEL_PT) {
       if (spt.ips64k) {
         if (i % 16 !== 0) return;
         for (let k = 0; k < 16; k++) {
-          const dma = this.mapLeaf(s, gfn + k, PAGE);
+          const dma = this.mapLeaf(s, gfn + k, PAGE_SIZE);
           spt.dma[i + k] = dma;
           this.setShadow(spt, i + k, dma >= 0 ? dma + flags : scratch);
         }
         return;
       }
-      const dma = this.mapLeaf(s, gfn, PAGE);
+      const dma = this.mapLeaf(s, gfn, PAGE_SIZE);
       spt.dma[i] = dma;
       this.setShadow(spt, i, dma >= 0 ? dma + flags : scratch);
       return;
     }
     if (spt.level === LEVEL_PD && (flags & GEN8_PDE_PS_2M) !== 0) {
-      const dma = this.mapLeaf(s, gfn, 512 * PAGE);
+      const dma = this.mapLeaf(s, gfn, 512 * PAGE_SIZE);
       if (dma >= 0) {
         spt.dma[i] = dma;
         this.setShadow(spt, i, dma + flags);
@@ -396,7 +400,7 @@ export class PpgttShadow {
     }
     const child = this.getPage(s, gfn, spt.level - 1, (flags & GEN8_PDE_IPS_64K) !== 0);
     spt.children[i] = child;
-    this.setShadow(spt, i, child ? child.mfn * PAGE + (flags & ~GEN8_PDE_IPS_64K) : 0);
+    this.setShadow(spt, i, child ? child.mfn * PAGE_SIZE + (flags & ~GEN8_PDE_IPS_64K) : 0);
   }
 
   /** Split2 m. */
@@ -411,14 +415,14 @@ export class PpgttShadow {
     this.livePages++;
     s.splitPages++;
     s.counters.sptAlloc++;
-    const scratch = this.mem.scratchMfn * PAGE + 1;
+    const scratch = this.mem.scratchMfn * PAGE_SIZE + 1;
     for (let k = 0; k < PT_ENTRIES; k++) {
-      const dma = this.mapLeaf(s, gfn + k, PAGE);
+      const dma = this.mapLeaf(s, gfn + k, PAGE_SIZE);
       child.dma[k] = dma;
       this.setShadow(child, k, dma >= 0 ? dma + (flags & ~GEN8_PDE_PS_2M) : scratch);
     }
     spt.children[i] = child;
-    return mfn * PAGE + (flags & ~GEN8_PDE_PS_2M);
+    return mfn * PAGE_SIZE + (flags & ~GEN8_PDE_PS_2M);
   }
 
   /** Removes the shadow of entry `i` (unmaps leaves, drops children). */
@@ -464,7 +468,7 @@ export class PpgttShadow {
    */
   failsafeWrite(s: VgpuPpgtt, gpa: number, size: number, value: number): void {
     this.writeGuest(s, gpa, size, value);
-    const spt = s.byGfn.get(Math.floor(gpa / PAGE));
+    const spt = s.byGfn.get(Math.floor(gpa / PAGE_SIZE));
     if (spt && !spt.outOfSync) {
       this.gate.disablePageTrack(s.vgpuId, spt.gfn);
       spt.outOfSync = true;
@@ -489,11 +493,11 @@ export class PpgttShadow {
    */
   handleWrite(s: VgpuPpgtt, gpa: number, size: number, value: number): boolean {
     this.writeGuest(s, gpa, size, value);
-    const spt = s.byGfn.get(Math.floor(gpa / PAGE));
+    const spt = s.byGfn.get(Math.floor(gpa / PAGE_SIZE));
     if (!spt) return false;
     const c = s.counters;
     c.wpTraps++;
-    const off = gpa % PAGE;
+    const off = gpa % PAGE_SIZE;
     const i = Math.floor(off / 8);
     if (size === 8 && off % 8 === 0) {
       this.updateEntry(s, spt, i, value);
@@ -559,7 +563,7 @@ export class PpgttShadow {
     spt.outOfSync = false;
     spt.writeCount = 0;
     const buf = this.bufs[0], w = this.words[0];
-    if (this.gate.readGpa(s.vgpuId, spt.gfn * PAGE, buf) < 0) return;
+    if (this.gate.readGpa(s.vgpuId, spt.gfn * PAGE_SIZE, buf) < 0) return;
     const snap = spt.oos!.mem;
     for (let i = 0; i < PT_ENTRIES; i++) {
       const e = w[2 * i] + w[2 * i + 1] * TWO32;
@@ -588,7 +592,7 @@ export class PpgttShadow {
     const w = this.words[0];
     for (const spt of s.postList) {
       if (spt.postCount === 0) continue;
-      if (this.gate.readGpa(s.vgpuId, spt.gfn * PAGE, this.bufs[0]) < 0) continue;
+      if (this.gate.readGpa(s.vgpuId, spt.gfn * PAGE_SIZE, this.bufs[0]) < 0) continue;
       for (let i = 0; i < PT_ENTRIES; i++) {
         if (!spt.postShadow[i]) continue;
         spt.postShadow[i] = 0;
@@ -614,12 +618,12 @@ export class PpgttShadow {
       seen.add(spt);
       for (let i = 0; i < PT_ENTRIES; i++) {
         const se = this.shadowEntry64(spt, i);
-        if (se % 2 !== 1) continue;
+        if (!entryPresent(se)) continue;
         const ch = spt.level > LEVEL_PT ? spt.children[i] : null;
         if (ch) walk(ch);
         else if (spt.level === LEVEL_PD && spt.dma[i] >= 0) {
           visit(pteFrame(se));
-          visit(pteFrame(se) + 511);
+          visit(pteFrame(se) + PT_ENTRIES - 1);
         } else visit(pteFrame(se));
       }
     };

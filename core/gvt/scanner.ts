@@ -10,6 +10,7 @@
  * emulated at completion. The first violation stops the scan.
  */
 
+import { PAGE_SIZE } from "../hw/memory.ts";
 import {
   cmdLength,
   COMMANDS,
@@ -36,11 +37,18 @@ import {
 } from "./cmd_audit.ts";
 import { VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
 import type { HostBuffer, HostGm } from "./host_gm.ts";
-import { pteFrame } from "./gtt.ts";
-import { LEVEL_PD, LEVEL_PT, type PpgttMm, type ShadowPage } from "./ppgtt.ts";
+import {
+  entryPresent,
+  GEN8_PDE_PS_2M,
+  legacyPdpIndex,
+  LEVEL_PD,
+  LEVEL_PT,
+  pteFrame,
+  ptIndex,
+} from "../hw/pte.ts";
+import type { PpgttMm, ShadowPage } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
-const PAGE = 4096;
 export { MAX_SURFACE_SIZE } from "./cmd_audit.ts";
 /** Largest batch buffer followed (dwords). */
 export const MAX_BATCH_DWORDS = 1 << 20;
@@ -107,7 +115,7 @@ export type CmdAccessCheck = (offset: number) => boolean;
 /** The command scanner. */
 export class Scanner implements AuditEnv {
   private stage = new Uint32Array(4096);
-  private readonly page = new Uint8Array(PAGE);
+  private readonly page = new Uint8Array(PAGE_SIZE);
   private readonly pageWords = new Uint32Array(this.page.buffer);
   private res: ScanResult = new ScanResult();
   private vgpu: Vgpu | null = null;
@@ -168,7 +176,11 @@ export class Scanner implements AuditEnv {
     let copied = 0;
     while (copied < dwords) {
       const off = (head + copied * 4) % ringSize;
-      const n = Math.min(dwords - copied, (ringSize - off) >>> 2, (PAGE - (off % PAGE)) >>> 2);
+      const n = Math.min(
+        dwords - copied,
+        (ringSize - off) >>> 2,
+        (PAGE_SIZE - (off % PAGE_SIZE)) >>> 2,
+      );
       if (!this.readGgtt(ringStart + off, n, copied)) {
         return this.fail("ring_range", `ring page at ${hex(ringStart + off)} not readable`);
       }
@@ -220,8 +232,8 @@ export class Scanner implements AuditEnv {
     const v = this.vgpu!;
     const gfn = v.ggtt.gmaToGfn(gma);
     if (gfn < 0) return false;
-    if (this.gate.readGpa(v.id, gfn * PAGE, this.page) < 0) return false;
-    const o = (gma % PAGE) >>> 2;
+    if (this.gate.readGpa(v.id, gfn * PAGE_SIZE, this.page) < 0) return false;
+    const o = (gma % PAGE_SIZE) >>> 2;
     this.stage.set(this.pageWords.subarray(o, o + n), at);
     return true;
   }
@@ -236,20 +248,19 @@ export class Scanner implements AuditEnv {
       spt = mm.roots[0];
       level = 4;
     } else {
-      spt = mm.roots[Math.floor(gma / 2 ** 30) & 3];
+      spt = mm.roots[legacyPdpIndex(gma)];
       level = LEVEL_PD;
     }
     while (spt) {
-      const shift = 12 + 9 * (level - 1);
-      const idx = Math.floor(gma / 2 ** shift) & 511;
+      const idx = ptIndex(gma, level);
       const e = spt.guest[idx];
-      if (e % 2 !== 1) return -1;
+      if (!entryPresent(e)) return -1;
       if (level === LEVEL_PT) {
         if (spt.ips64k) return pteFrame(spt.guest[idx & ~15]) + (idx & 15);
         return pteFrame(e);
       }
-      if (level === LEVEL_PD && (e & 0x80) !== 0) {
-        return pteFrame(e) + (Math.floor(gma / PAGE) & 511);
+      if (level === LEVEL_PD && (e & GEN8_PDE_PS_2M) !== 0) {
+        return pteFrame(e) + ptIndex(gma, LEVEL_PT);
       }
       spt = spt.children[idx];
       level--;
@@ -261,8 +272,8 @@ export class Scanner implements AuditEnv {
   private readPpgtt(gma: number, n: number, at: number): boolean {
     const gfn = this.ppgttToGfn(gma);
     if (gfn < 0) return false;
-    if (this.gate.readGpa(this.vgpu!.id, gfn * PAGE, this.page) < 0) return false;
-    const o = (gma % PAGE) >>> 2;
+    if (this.gate.readGpa(this.vgpu!.id, gfn * PAGE_SIZE, this.page) < 0) return false;
+    const o = (gma % PAGE_SIZE) >>> 2;
     this.stage.set(this.pageWords.subarray(o, o + n), at);
     return true;
   }
@@ -278,7 +289,7 @@ export class Scanner implements AuditEnv {
       while (ip >= have) {
         if (have >= MAX_BATCH_DWORDS) return -1;
         const a = gma + have * 4;
-        const n = (PAGE - (a % PAGE)) >>> 2;
+        const n = (PAGE_SIZE - (a % PAGE_SIZE)) >>> 2;
         this.ensureStage(have + n + 16);
         const ok = ppgtt ? this.readPpgtt(a, n, have) : this.readGgtt(a, n, have);
         if (!ok) return -1;
@@ -294,7 +305,7 @@ export class Scanner implements AuditEnv {
         // chained batch: this buffer ends at the start command
         while (ip + len > have) {
           const a = gma + have * 4;
-          const n = (PAGE - (a % PAGE)) >>> 2;
+          const n = (PAGE_SIZE - (a % PAGE_SIZE)) >>> 2;
           this.ensureStage(have + n + 16);
           if (!(ppgtt ? this.readPpgtt(a, n, have) : this.readGgtt(a, n, have))) return -1;
           have += n;

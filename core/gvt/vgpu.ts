@@ -14,6 +14,7 @@
  * ```
  */
 
+import { ENGINES } from "../hw/engines.ts";
 import { isSet } from "../hw/bits.ts";
 import type { Gpu } from "../hw/gpu.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
@@ -28,7 +29,6 @@ import {
   IRQ_IMR,
   NUM_ENGINES,
   PVINFO,
-  RING_BASE,
   RING_MODE,
   VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE,
   VGT_G2V_PPGTT_L3_PAGE_TABLE_DESTROY,
@@ -272,7 +272,11 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IER, 4, 0xffffffff);
     }
     for (let e = 0; e < NUM_ENGINES; e++) {
-      gpu.mmioWrite(RING_BASE[e] + RING_MODE, 4, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
+      gpu.mmioWrite(
+        ENGINES[e].mmioBase + RING_MODE,
+        4,
+        (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE,
+      );
     }
     gpu.mmioWrite(GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL);
   }

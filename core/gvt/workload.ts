@@ -7,27 +7,17 @@
  */
 
 import {
-  CTX_PDP0_LDW,
-  CTX_PDP0_UDW,
-  CTX_PDP1_LDW,
-  CTX_PDP1_UDW,
-  CTX_PDP2_LDW,
-  CTX_PDP2_UDW,
-  CTX_PDP3_LDW,
-  CTX_PDP3_UDW,
-  CTX_RING_BUFFER_CONTROL,
-  CTX_RING_BUFFER_START,
-  CTX_RING_HEAD,
-  CTX_RING_TAIL,
-  GEN8_CTX_ADDRESSING_MODE_SHIFT,
-  LEGACY_32B_CONTEXT,
+  contextRing,
+  contextRoot,
+  descAddressingMode,
+  descLrca,
   LRC_STATE_PN,
-  RING_NR_PAGES,
-  RING_VALID,
-} from "../hw/regs.ts";
+  readContextRing,
+} from "../hw/context.ts";
 import { ENGINES } from "../hw/engines.ts";
+import { PAGE_SIZE } from "../hw/memory.ts";
 import type { Platform } from "../hw/platform.ts";
-import { RCS } from "../hw/regs.ts";
+import { LEGACY_32B_CONTEXT, RCS } from "../hw/regs.ts";
 import { MPT_OK } from "../mpt/types.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { ViolationKind } from "./counters.ts";
@@ -36,8 +26,6 @@ import type { PpgttMm, PpgttShadow, VgpuPpgtt } from "./ppgtt.ts";
 import { ScanResult } from "./scanner.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
-const PAGE = 4096;
-const TWO32 = 4294967296;
 /**
  * Pages of an engine's context image (the engine table's, per graphics version) and how
  * many of them the mediator copies to and from the shadow context: all of them, except
@@ -47,8 +35,6 @@ const TWO32 = 4294967296;
 export function contextCopyPages(p: Platform, engine: number): number {
   return p.gen === 8 && engine === RCS ? 19 : ENGINES[engine].contextPages[p.gen];
 }
-const PDP_L = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
-const PDP_U = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
 
 /** Workload states. */
 export const WL_QUEUED = 0, WL_PREPARING = 1, WL_RUNNING = 2, WL_DONE = 3, WL_DROPPED = 4;
@@ -109,7 +95,7 @@ export class Workload {
 
   /** LRCA (GGTT address of the context image). */
   get lrca(): number {
-    return (this.descLo & 0xfffff000) >>> 0;
+    return descLrca(this.descLo);
   }
 }
 
@@ -121,8 +107,9 @@ export interface WorkloadError {
   detail: string;
 }
 
-const ctxPage = new Uint8Array(PAGE);
+const ctxPage = new Uint8Array(PAGE_SIZE);
 const ctxWords = new Uint32Array(ctxPage.buffer);
+const ctxRing = contextRing();
 
 /**
  * Creates a workload for descriptor `i` of an ELSP submission (`intel_vgpu_create_workload`):
@@ -143,33 +130,27 @@ export function createWorkload(
   w.descLo = elsp[2 * i];
   w.ctxId = elsp[2 * i + 1];
   w.submitTime = now;
-  const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE);
+  const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE_SIZE);
   w.ctxPages = contextCopyPages(platform, engine);
-  if (gfn < 0 || !v.gmaInSlices(w.lrca, ENGINES[engine].contextPages[platform.gen] * PAGE)) {
+  if (gfn < 0 || !v.gmaInSlices(w.lrca, ENGINES[engine].contextPages[platform.gen] * PAGE_SIZE)) {
     return { kind: "context_read", detail: `context at 0x${w.lrca.toString(16)} not mapped` };
   }
-  if (gate.readGpa(v.id, gfn * PAGE, ctxPage) !== MPT_OK) {
+  if (gate.readGpa(v.id, gfn * PAGE_SIZE, ctxPage) !== MPT_OK) {
     return { kind: "context_read", detail: "reading the guest ring context failed" };
   }
-  const ctl = ctxWords[CTX_RING_BUFFER_CONTROL + 1];
-  w.ringCtl = ctl;
-  w.ringSize = (((ctl & RING_NR_PAGES) >>> 12) + 1) * PAGE;
-  w.ringStart = (ctxWords[CTX_RING_BUFFER_START + 1] & 0xfffff000) >>> 0;
+  const ring = readContextRing(ctxWords, ctxRing);
+  w.ringCtl = ring.ctl;
+  w.ringSize = ring.size;
+  w.ringStart = ring.start;
   // The guest's context head may not be updated yet while an earlier workload of the same
   // context is queued or running: continue from that workload's tail.
-  w.head = last && last.lrca === w.lrca && last.ctxId === w.ctxId
-    ? last.tail
-    : ctxWords[CTX_RING_HEAD + 1] & (w.ringSize - 1) & ~3;
-  w.tail = ctxWords[CTX_RING_TAIL + 1] & (w.ringSize - 1) & ~3;
-  if ((ctl & RING_VALID) === 0 || !v.gmaInSlices(w.ringStart, w.ringSize)) {
+  w.head = last && last.lrca === w.lrca && last.ctxId === w.ctxId ? last.tail : ring.head;
+  w.tail = ring.tail;
+  if (!ring.valid || !v.gmaInSlices(w.ringStart, w.ringSize)) {
     return { kind: "ring_range", detail: `ring at 0x${w.ringStart.toString(16)} outside slices` };
   }
-  const mode = (w.descLo >>> GEN8_CTX_ADDRESSING_MODE_SHIFT) & 3;
-  w.levels = mode === LEGACY_32B_CONTEXT ? 3 : 4;
-  for (let k = 0; k < 4; k++) {
-    w.pdps[k] = ((ctxWords[PDP_L[k] + 1] & 0xfffff000) >>> 0) +
-      (ctxWords[PDP_U[k] + 1] & 0x7f) * TWO32;
-  }
+  w.levels = descAddressingMode(w.descLo) === LEGACY_32B_CONTEXT ? 3 : 4;
+  for (let k = 0; k < 4; k++) w.pdps[k] = contextRoot(ctxWords, k);
   if (w.pdps[0] !== 0) w.mm = ppgtt.getMm(space, w.levels, w.pdps);
   v.counters.workloadsCreated++;
   return w;

@@ -77,3 +77,11 @@ export function maskedMerge(old: number, v: number): number {
   const m = v >>> 16;
   return ((old & ~m) | (v & m)) & 0xffff;
 }
+
+/** Stores `v` as four little-endian bytes at `off` of `bytes` (the GPU's byte order). */
+export function putLe32(bytes: Uint8Array, off: number, v: number): void {
+  bytes[off] = v & 0xff;
+  bytes[off + 1] = (v >>> 8) & 0xff;
+  bytes[off + 2] = (v >>> 16) & 0xff;
+  bytes[off + 3] = (v >>> 24) & 0xff;
+}

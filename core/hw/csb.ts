@@ -7,9 +7,10 @@
  * entry written": the first entry written is entry 0 (i915 execlists_reset_csb).
  */
 
+import { ENGINES } from "./engines.ts";
 import { fieldValue, getField } from "./bits.ts";
 import { CSB_ENTRIES, CSB_PTR_FIELDS } from "./registers/ring.ts";
-import { RING_BASE, RING_CONTEXT_STATUS_BUF, RING_CONTEXT_STATUS_PTR } from "./regs.ts";
+import { RING_CONTEXT_STATUS_BUF, RING_CONTEXT_STATUS_PTR } from "./regs.ts";
 
 export { CSB_ENTRIES };
 
@@ -43,12 +44,12 @@ export function csbReadPtrWrite(read: number): number {
 
 /** BAR0 offset of an engine's CONTEXT_STATUS_PTR. */
 export function csbPtrOffset(engine: number): number {
-  return RING_BASE[engine] + RING_CONTEXT_STATUS_PTR;
+  return ENGINES[engine].mmioBase + RING_CONTEXT_STATUS_PTR;
 }
 
 /** BAR0 offset of the status dword of entry `i` of an engine's CSB (the context id follows). */
 export function csbEntryOffset(engine: number, i: number): number {
-  return RING_BASE[engine] + RING_CONTEXT_STATUS_BUF + 8 * i;
+  return ENGINES[engine].mmioBase + RING_CONTEXT_STATUS_BUF + 8 * i;
 }
 
 /** HWSP dword index of the first CSB entry (I915_HWS_CSB_BUF0_INDEX). */

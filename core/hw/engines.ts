@@ -138,3 +138,19 @@ export function engineOfOffset(offset: number): number {
   for (const e of ENGINES) if (e.mmioBase === page) return e.id;
   return -1;
 }
+
+/** Interrupt bits `bits` (GT_* of one engine) in place in engine `e`'s group register. */
+export function engineIrqMask(e: number, bits: number): number {
+  return (bits << ENGINES[e].irqShift) >>> 0;
+}
+
+/** Engine `e`'s 16 interrupt bits out of its group register's value `v`. */
+export function engineIrqBits(e: number, v: number): number {
+  return (v >>> ENGINES[e].irqShift) & 0xffff;
+}
+
+/** The engine whose TLB invalidation register is at `offset`, or -1. */
+export function engineOfTlbReg(offset: number): number {
+  for (let e = 0; e < ENGINES.length; e++) if (ENGINES[e].tlbInvReg === offset) return e;
+  return -1;
+}

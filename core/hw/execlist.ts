@@ -37,20 +37,19 @@ import {
 import type { IrqUnit } from "./irq.ts";
 import type { HostMemory } from "./memory.ts";
 import {
-  CTX_PDP0_LDW,
-  CTX_PDP0_UDW,
-  CTX_PDP1_LDW,
-  CTX_PDP1_UDW,
-  CTX_PDP2_LDW,
-  CTX_PDP2_UDW,
-  CTX_PDP3_LDW,
-  CTX_PDP3_UDW,
-  CTX_RING_BUFFER_CONTROL,
-  CTX_RING_BUFFER_START,
+  type ContextRing,
+  contextRing,
+  contextRoot,
   CTX_RING_HEAD,
-  CTX_RING_TAIL,
-  ENGINE_IRQ_GROUP,
-  ENGINE_IRQ_SHIFT,
+  ctxSet,
+  descAddressingMode,
+  descLrca,
+  LRC_STATE_PN,
+  readContextRing,
+} from "./context.ts";
+import { engineIrqMask, ENGINES } from "./engines.ts";
+import { PAGE_SIZE } from "./memory.ts";
+import {
   GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
   GEN8_CTX_STATUS_ELEMENT_SWITCH,
@@ -61,15 +60,12 @@ import {
   LEGACY_32B_CONTEXT,
   LEGACY_64B_CONTEXT,
   RING_ACTHD,
-  RING_BASE,
   RING_BBADDR,
   RING_CTL,
   RING_HEAD,
   RING_MODE,
-  RING_NR_PAGES,
   RING_START,
   RING_TAIL,
-  RING_VALID,
 } from "./regs.ts";
 import { type CommandStreamer, PPGTT_L3, PPGTT_L4, PPGTT_NONE } from "./streamer.ts";
 
@@ -78,9 +74,6 @@ export const ENGINE_IDLE = 0, ENGINE_BUSY = 1, ENGINE_HUNG = 2;
 
 /** Event types (kind = engine * 4 + type): element done, hung, a command's effect due. */
 const EV_DONE = 0, EV_HANG = 1, EV_EFFECT = 2;
-const TWO32 = 4294967296;
-const CTX_PDP_L: readonly number[] = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
-const CTX_PDP_U: readonly number[] = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
 
 /** What the execlist front end needs from the GPU. */
 export interface ExeclistHost {
@@ -108,6 +101,8 @@ export class Execlists implements EventSink {
   readonly state: Int32Array = new Int32Array(4);
   /** Busy time per engine (ns). */
   readonly busyNs: Float64Array = new Float64Array(4);
+  /** Scratch: the ring of the element being started. */
+  private readonly ring: ContextRing = contextRing();
   /** Context elements executed per engine. */
   readonly elements: Float64Array = new Float64Array(4);
   /** Submissions (4th ELSP write) per engine. */
@@ -190,7 +185,8 @@ export class Execlists implements EventSink {
     this.submissions[e]++;
     const d = this.elsp, base = e * 4;
     const lo0 = d[base + 3], hi0 = d[base + 2], lo1 = d[base + 1], hi1 = d[base];
-    const runList = (this.host.regs[(RING_BASE[e] + RING_MODE) >> 2] & GFX_RUN_LIST_ENABLE) !== 0;
+    const runList =
+      (this.host.regs[(ENGINES[e].mmioBase + RING_MODE) >> 2] & GFX_RUN_LIST_ENABLE) !== 0;
     if (
       !((this.present >> e) & 1) || !runList || this.state[e] === ENGINE_HUNG || !(lo0 & 1)
     ) {
@@ -233,7 +229,7 @@ export class Execlists implements EventSink {
 
   /** Raises engine-relative interrupt bits in the engine's GT group. */
   private raise(e: number, bits: number): void {
-    this.host.irq.raise(ENGINE_IRQ_GROUP[e], (bits << ENGINE_IRQ_SHIFT[e]) >>> 0);
+    this.host.irq.raise(ENGINES[e].irqGroup, engineIrqMask(e, bits));
   }
 
   /** Loads a context image (restore) and starts executing its ring. */
@@ -243,10 +239,10 @@ export class Execlists implements EventSink {
     this.cur[e] = el;
     this.elements[e]++;
     s.ctxId = ctxId;
-    const lrca = (lo & 0xfffff000) >>> 0;
+    const lrca = descLrca(lo);
     s.owner = host.contextOwner(lrca);
-    const mode = (lo >>> 3) & 3;
-    const statePa = host.ggttTranslate(lrca + 4096);
+    const mode = descAddressingMode(lo);
+    const statePa = host.ggttTranslate(lrca + LRC_STATE_PN * PAGE_SIZE);
     if (statePa < 0 || (mode !== LEGACY_32B_CONTEXT && mode !== LEGACY_64B_CONTEXT)) {
       const why = statePa < 0 ? "context image not mapped" : `addressing mode ${mode}`;
       host.recordFault(
@@ -256,24 +252,20 @@ export class Execlists implements EventSink {
       return;
     }
     this.statePa[e] = statePa;
-    const p = mem.page(Math.floor(statePa / 4096));
-    const ctl = p[CTX_RING_BUFFER_CONTROL + 1];
-    const size = (((ctl & RING_NR_PAGES) >>> 12) + 1) * 4096;
-    s.ringStart = (p[CTX_RING_BUFFER_START + 1] & 0xfffff000) >>> 0;
-    s.ringSize = ctl & RING_VALID ? size : 0;
-    s.head = p[CTX_RING_HEAD + 1] & (size - 1) & ~3;
-    s.tail = p[CTX_RING_TAIL + 1] & (size - 1) & ~3;
+    const p = mem.page(Math.floor(statePa / PAGE_SIZE));
+    const ring = readContextRing(p, this.ring);
+    s.ringStart = ring.start;
+    s.ringSize = ring.valid ? ring.size : 0;
+    s.head = ring.head;
+    s.tail = ring.tail;
     s.ppgtt = mode === LEGACY_64B_CONTEXT ? PPGTT_L4 : PPGTT_L3;
-    for (let i = 0; i < 4; i++) {
-      s.roots[i] = ((p[CTX_PDP_L[i] + 1] & 0xfffff000) >>> 0) +
-        (p[CTX_PDP_U[i] + 1] & 0x7f) * TWO32;
-    }
+    for (let i = 0; i < 4; i++) s.roots[i] = contextRoot(p, i);
     if (s.roots[0] === 0 && mode === LEGACY_64B_CONTEXT) s.ppgtt = PPGTT_NONE;
-    const r = host.regs, b = RING_BASE[e];
+    const r = host.regs, b = ENGINES[e].mmioBase;
     r[(b + RING_HEAD) >> 2] = s.head;
     r[(b + RING_TAIL) >> 2] = s.tail;
     r[(b + RING_START) >> 2] = s.ringStart;
-    r[(b + RING_CTL) >> 2] = ctl;
+    r[(b + RING_CTL) >> 2] = ring.ctl;
     s.begin();
     this.step(e, this.contextSwitchNs);
   }
@@ -285,7 +277,7 @@ export class Execlists implements EventSink {
   private step(e: number, lead: number): void {
     const host = this.host, s = host.streamers[e];
     const d = s.advance();
-    const r = host.regs, b = RING_BASE[e];
+    const r = host.regs, b = ENGINES[e].mmioBase;
     r[(b + RING_ACTHD) >> 2] = s.acthd >>> 0;
     r[(b + RING_BBADDR) >> 2] = s.bbaddr >>> 0;
     if (d < 0) {
@@ -319,8 +311,8 @@ export class Execlists implements EventSink {
     // Context save: the ring head goes back into the image before the switch is reported.
     const s = this.host.streamers[e];
     const pa = this.statePa[e];
-    this.host.memory.page(Math.floor(pa / 4096))[CTX_RING_HEAD + 1] = s.head;
-    this.host.regs[(RING_BASE[e] + RING_HEAD) >> 2] = s.head;
+    ctxSet(this.host.memory.page(Math.floor(pa / PAGE_SIZE)), CTX_RING_HEAD, s.head);
+    this.host.regs[(ENGINES[e].mmioBase + RING_HEAD) >> 2] = s.head;
     if (el + 1 < this.count[e]) {
       this.csb(e, GEN8_CTX_STATUS_ELEMENT_SWITCH | GEN8_CTX_STATUS_COMPLETE, ctxId);
       this.runElement(e, el + 1);

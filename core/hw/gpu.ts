@@ -15,7 +15,9 @@ import type { EventSink, Sim } from "../sim/sim.ts";
 import type { EngineName, HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
 import { type CommandFault, GttFault, MmioFault } from "./fault.ts";
-import { HostMemory, OWNER_HOST } from "./memory.ts";
+import { HostMemory, OWNER_HOST, PAGE_SIZE } from "./memory.ts";
+import { entryAddress, entryPresent } from "./pte.ts";
+import { engineIdOf, engineIrqMask, ENGINES } from "./engines.ts";
 import { IrqUnit } from "./irq.ts";
 import { Display } from "./display.ts";
 import { PciConfig } from "./pci.ts";
@@ -43,15 +45,11 @@ import { DEFAULT_PLATFORM, type Platform, platformOf } from "./platform.ts";
 import { FORCEWAKE } from "./registers/gt.ts";
 import {
   BAR0_SIZE,
-  ENGINE_IRQ_GROUP,
-  ENGINE_IRQ_SHIFT,
   GEN6_GRDOM_FULL,
-  GRDOM_BY_ENGINE,
   GTT_OFFSET,
   MMIO_SIZE,
   NUM_ENGINES,
   NUM_PIPES,
-  RING_BASE,
   RING_EXECLIST_STATUS_LO,
   RING_TIMESTAMP_UDW,
 } from "./regs.ts";
@@ -171,7 +169,7 @@ export class Gpu {
   /** GGTT entries: high dwords. */
   readonly ggttHi: Uint32Array;
   private readonly dirtyFlag: Uint8Array;
-  private dirtyList = new Int32Array(4096);
+  private dirtyList = new Int32Array(PAGE_SIZE);
   private dirtyCount = 0;
   /** Number of GGTT entries. */
   readonly ggttEntries: number;
@@ -221,7 +219,7 @@ export class Gpu {
     this.config = { ...SKYLAKE_GT2, ...config };
     const c = this.config;
     this.memory = new HostMemory(c.hostMemoryBytes);
-    this.ggttEntries = Math.floor(c.ggtt / 4096);
+    this.ggttEntries = Math.floor(c.ggtt / PAGE_SIZE);
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
     this.dirtyFlag = new Uint8Array(this.ggttEntries);
@@ -241,13 +239,13 @@ export class Gpu {
     const costs = costTable(c.commandCosts);
     this.unknownCosts = costs.unknown;
     this.commandCosts = costs.cost;
-    this.streamers = [0, 1, 2, 3].map((e) =>
+    this.streamers = ENGINES.map((_, e) =>
       new CommandStreamer(this, e, this.streamerStats, costs.cost, c.blitBytesPerNs)
     );
     this.execlists = new Execlists(this);
     this.execlists.contextSwitchNs = c.contextSwitchNs;
     let present = 0;
-    for (const n of c.engines) present |= 1 << ["rcs", "bcs", "vcs", "vecs"].indexOf(n);
+    for (const n of c.engines) present |= 1 << engineIdOf(n);
     this.execlists.present = present;
     this.msiSink = {
       onEvent: (kind: number, arg: number): void => {
@@ -265,7 +263,7 @@ export class Gpu {
 
   /** Hidden (high) graphics memory size: GGTT space above the aperture. */
   get hiddenSize(): number {
-    return this.ggttEntries * 4096 - this.config.aperture;
+    return this.ggttEntries * PAGE_SIZE - this.config.aperture;
   }
 
   /** Number of fence registers. */
@@ -360,7 +358,7 @@ export class Gpu {
       }
       case SEM_EXECLIST_STATUS: {
         const e = this.unit[i];
-        return (offset - RING_BASE[e]) === RING_EXECLIST_STATUS_LO
+        return (offset - ENGINES[e].mmioBase) === RING_EXECLIST_STATUS_LO
           ? this.execlists.statusLo(e)
           : this.execlists.currentContextId(e);
       }
@@ -417,7 +415,7 @@ export class Gpu {
   /** GDRST write: resets the selected engines; the bits self-clear. */
   private gdrst(v: number): void {
     for (let e = 0; e < NUM_ENGINES; e++) {
-      if ((v & GEN6_GRDOM_FULL) || (v & GRDOM_BY_ENGINE[e])) this.resetEngine(e);
+      if ((v & GEN6_GRDOM_FULL) || (v & ENGINES[e].resetBit)) this.resetEngine(e);
     }
     this.regs[0x941c >> 2] = 0; // reset completes at once: the bits self-clear
   }
@@ -458,7 +456,7 @@ export class Gpu {
 
   /** MI_USER_INTERRUPT / notify from a command stream: engine-relative bits of `engine`. */
   commandInterrupt(engine: number, bits: number): void {
-    this.irq.raise(ENGINE_IRQ_GROUP[engine], (bits << ENGINE_IRQ_SHIFT[engine]) >>> 0);
+    this.irq.raise(ENGINES[engine].irqGroup, engineIrqMask(engine, bits));
   }
 
   /** Current time. */
@@ -553,11 +551,11 @@ export class Gpu {
 
   /** Translates a graphics address through the GGTT: physical address, or -1. */
   ggttTranslate(gma: number): number {
-    const idx = Math.floor(gma / 4096);
+    const idx = Math.floor(gma / PAGE_SIZE);
     if (idx < 0 || idx >= this.ggttEntries) return -1;
     const lo = this.ggttLo[idx];
-    if (!(lo & 1)) return -1;
-    const pa = ((lo & 0xfffff000) >>> 0) + (this.ggttHi[idx] & 0x7f) * TWO32 + (gma & 0xfff);
+    if (!entryPresent(lo)) return -1;
+    const pa = entryAddress(lo, this.ggttHi[idx]) + (gma % PAGE_SIZE);
     return pa < this.memory.bytes ? pa : -1;
   }
 
@@ -565,12 +563,12 @@ export class Gpu {
 
   /** Tags the context whose image is at GGTT address `lrca` with an owner. */
   setContextOwner(lrca: number, owner: number): void {
-    this.ctxOwners.set(lrca - (lrca % 4096), owner);
+    this.ctxOwners.set(lrca - (lrca % PAGE_SIZE), owner);
   }
 
   /** Removes a context owner tag. */
   clearContextOwner(lrca: number): void {
-    this.ctxOwners.delete(lrca - (lrca % 4096));
+    this.ctxOwners.delete(lrca - (lrca % PAGE_SIZE));
   }
 
   /**
@@ -580,8 +578,8 @@ export class Gpu {
   contextOwner(lrca: number): number {
     const t = this.ctxOwners.get(lrca);
     if (t !== undefined) return t;
-    const pa = this.ggttTranslate(lrca + 4096);
-    return pa < 0 ? OWNER_HOST : this.memory.ownerOf(Math.floor(pa / 4096));
+    const pa = this.ggttTranslate(lrca + PAGE_SIZE);
+    return pa < 0 ? OWNER_HOST : this.memory.ownerOf(Math.floor(pa / PAGE_SIZE));
   }
 
   /** @internal records a command fault */

@@ -1,8 +1,8 @@
 /**
  * Register offsets and bits in BAR0, named after i915_reg.h / gvt. They are derived from the
  * register tables (core/hw/registers/) and the engine table (core/hw/engines.ts), which
- * hold each fact once; per-engine ring registers are `RING_BASE[engine] + RING_*` offsets.
- * The context image layout (CTX_*), the PVINFO page and the BAR layout live here.
+ * hold each fact once; per-engine ring registers are `ringReg(engine, RING_*)`.
+ * The PVINFO page and the BAR layout live here; the context image is core/hw/context.ts.
  */
 
 import { ENGINES } from "./engines.ts";
@@ -21,7 +21,7 @@ import {
   RING_MODE_FIELDS,
   RING_ROWS,
 } from "./registers/ring.ts";
-import { D_SKL_PLUS } from "./platform.ts";
+import { D_SKL_PLUS, onPlatform, type Platform } from "./platform.ts";
 
 /** Offset of a ring register row (from the ring base). */
 function ring(name: string): number {
@@ -47,17 +47,6 @@ export const VCS = 2;
 export const VECS = 3;
 /** Number of engines modelled. */
 export const NUM_ENGINES: number = ENGINES.length;
-
-/** MMIO base of each engine's ring registers, indexed by engine id. */
-export const RING_BASE: readonly number[] = ENGINES.map((e) => e.mmioBase);
-/** Render ring base (RENDER_RING_BASE). */
-export const RENDER_RING_BASE: number = RING_BASE[RCS];
-/** Blitter ring base (BLT_RING_BASE). */
-export const BLT_RING_BASE: number = RING_BASE[BCS];
-/** Video ring base (GEN6_BSD_RING_BASE). */
-export const GEN6_BSD_RING_BASE: number = RING_BASE[VCS];
-/** Video-enhancement ring base (VEBOX_RING_BASE). */
-export const VEBOX_RING_BASE: number = RING_BASE[VECS];
 
 /** RING_TAIL (ring base +). */
 export const RING_TAIL: number = ring("RING_TAIL");
@@ -159,43 +148,6 @@ export const GEN8_CTX_PRIVILEGE: number = CTX_DESC_FIELDS.privilege.mask;
 /** Context id lives in the upper descriptor dword (GEN8_CTX_ID_SHIFT 32). */
 export const GEN8_CTX_ID_SHIFT = 32;
 
-/** Logical ring context: page index of the register state (LRC_STATE_PN). */
-export const LRC_STATE_PN = 1;
-/** Reg-state dword index of CTX_CONTEXT_CONTROL (value at +1). */
-export const CTX_CONTEXT_CONTROL = 0x02;
-/** Reg-state dword index of CTX_RING_HEAD (value at +1). */
-export const CTX_RING_HEAD = 0x04;
-/** Reg-state dword index of CTX_RING_TAIL (value at +1). */
-export const CTX_RING_TAIL = 0x06;
-/** Reg-state dword index of CTX_RING_BUFFER_START (value at +1). */
-export const CTX_RING_BUFFER_START = 0x08;
-/** Reg-state dword index of CTX_RING_BUFFER_CONTROL (value at +1). */
-export const CTX_RING_BUFFER_CONTROL = 0x0a;
-/** Reg-state dword index of CTX_BB_HEAD_U. */
-export const CTX_BB_HEAD_U = 0x0c;
-/** Reg-state dword index of CTX_BB_HEAD_L. */
-export const CTX_BB_HEAD_L = 0x0e;
-/** Reg-state dword index of CTX_BB_STATE. */
-export const CTX_BB_STATE = 0x10;
-/** Reg-state dword index of CTX_CTX_TIMESTAMP. */
-export const CTX_CTX_TIMESTAMP = 0x22;
-/** Reg-state dword index of CTX_PDP3_UDW. */
-export const CTX_PDP3_UDW = 0x24;
-/** Reg-state dword index of CTX_PDP3_LDW. */
-export const CTX_PDP3_LDW = 0x26;
-/** Reg-state dword index of CTX_PDP2_UDW. */
-export const CTX_PDP2_UDW = 0x28;
-/** Reg-state dword index of CTX_PDP2_LDW. */
-export const CTX_PDP2_LDW = 0x2a;
-/** Reg-state dword index of CTX_PDP1_UDW. */
-export const CTX_PDP1_UDW = 0x2c;
-/** Reg-state dword index of CTX_PDP1_LDW. */
-export const CTX_PDP1_LDW = 0x2e;
-/** Reg-state dword index of CTX_PDP0_UDW (PML4 upper in 4-level mode). */
-export const CTX_PDP0_UDW = 0x30;
-/** Reg-state dword index of CTX_PDP0_LDW (PML4 lower in 4-level mode). */
-export const CTX_PDP0_LDW = 0x32;
-
 /** GDRST: graphics reset control. */
 export const GDRST: number = GDRST_OFFSET;
 /** GDRST: full GT reset. */
@@ -208,8 +160,6 @@ export const GEN6_GRDOM_MEDIA: number = GDRST_FIELDS.media.mask;
 export const GEN6_GRDOM_BLT: number = GDRST_FIELDS.blt.mask;
 /** GDRST: video enhancement reset. */
 export const GEN6_GRDOM_VECS: number = GDRST_FIELDS.vecs.mask;
-/** GDRST reset bit per engine id. */
-export const GRDOM_BY_ENGINE: readonly number[] = ENGINES.map((e) => e.resetBit);
 
 const GEN9_FW = FORCEWAKE.filter((p) => p.exists === D_SKL_PLUS);
 /** Forcewake request, render domain (gen9, masked). */
@@ -224,10 +174,13 @@ export const FORCEWAKE_ACK_RENDER_GEN9: number = GEN9_FW[0].ack;
 export const FORCEWAKE_ACK_BLITTER_GEN9: number = GEN9_FW[1].ack;
 /** Forcewake ACK, media. */
 export const FORCEWAKE_ACK_MEDIA_GEN9: number = GEN9_FW[2].ack;
-/** Gen9 forcewake (request, ack) pairs. */
-export const FORCEWAKE_PAIRS: readonly (readonly [number, number])[] = GEN9_FW.map((
-  p,
-) => [p.req, p.ack] as const);
+/**
+ * The forcewake (request, ACK) pairs a driver takes on `p`: the three gen9 domains, or
+ * gen8's one FORCEWAKE_MT (i915 intel_uncore.c `intel_uncore_fw_domains_init`).
+ */
+export function forcewakePairs(p: Platform): readonly (readonly [number, number])[] {
+  return FORCEWAKE.filter((f) => onPlatform(f.exists, p)).map((f) => [f.req, f.ack] as const);
+}
 
 /** FENCE_REG_GEN6_LO(i) = 0x100000 + 8 i; HI at +4. */
 export const FENCE_REG_GEN6_LO: number = FENCE_REG_BASE;
@@ -300,10 +253,6 @@ export const GT_CS_MASTER_ERROR_INTERRUPT = 1 << 3;
 export const GT_RENDER_PIPECTL_NOTIFY_INTERRUPT = 1 << 4;
 /** GT: context switch (CSB written). */
 export const GT_CONTEXT_SWITCH_INTERRUPT = 1 << 8;
-/** Interrupt group of each engine. */
-export const ENGINE_IRQ_GROUP: readonly number[] = ENGINES.map((e) => e.irqGroup);
-/** Bit shift of each engine's 16-bit half inside its group (GEN8_*_IRQ_SHIFT). */
-export const ENGINE_IRQ_SHIFT: readonly number[] = ENGINES.map((e) => e.irqShift);
 
 /** Pipe group: vblank (GEN8_PIPE_VBLANK). */
 export const GEN8_PIPE_VBLANK = 1 << 0;
@@ -403,21 +352,12 @@ export const GTT_OFFSET = 0x800000;
 /** End of BAR0 (16 MiB). */
 export const BAR0_SIZE = 0x1000000;
 
-/** GGTT PTE: present. */
-export const GEN8_PAGE_PRESENT = 1 << 0;
-/** GGTT/PPGTT PTE: writable. */
-export const GEN8_PAGE_RW = 1 << 1;
-/** PPGTT PDE/PDPE: page size (2M / 1G leaf). */
-export const GEN8_PDE_PS_2M = 1 << 7;
-/** Mask of the address bits of a gen8 PTE (bits 38:12) as a number. */
-export const GEN8_PTE_ADDR_MASK = 0x7ffffff000;
-
 /** The CS general purpose register CS_GPR(n) of an engine. */
 export function csGpr(engine: number, n: number): number {
-  return RING_BASE[engine] + RING_GPR0 + 8 * n;
+  return ENGINES[engine].mmioBase + RING_GPR0 + 8 * n;
 }
 
 /** Absolute offset of a ring register of an engine. */
 export function ringReg(engine: number, reg: number): number {
-  return RING_BASE[engine] + reg;
+  return ENGINES[engine].mmioBase + reg;
 }

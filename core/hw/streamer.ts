@@ -50,11 +50,24 @@ import {
 } from "../cmd/table.ts";
 import { CommandFault, type CommandFaultKind } from "./fault.ts";
 import type { HostMemory } from "./memory.ts";
-import { OWNER_SCRATCH } from "./memory.ts";
+import { OWNER_SCRATCH, PAGE_SIZE } from "./memory.ts";
+import { ENGINES } from "./engines.ts";
+import {
+  entryAddress,
+  entryPresent,
+  GEN8_PDE_PS_2M,
+  legacyPdpIndex,
+  LEVEL_PD,
+  LEVEL_PDP,
+  LEVEL_PML4,
+  LEVEL_PT,
+  PAGE_SIZE_2M,
+  ptIndex,
+} from "./pte.ts";
+import { HWS_PGA_FIELDS } from "./registers/ring.ts";
 import {
   GT_RENDER_PIPECTL_NOTIFY_INTERRUPT,
   GT_RENDER_USER_INTERRUPT,
-  RING_BASE,
   RING_HWS_PGA,
 } from "./regs.ts";
 
@@ -191,30 +204,30 @@ export class CommandStreamer {
     let pd: number;
     if (this.ppgtt === PPGTT_L4) {
       if (gma >= 2 ** 48) return -1;
-      const pdp = this.entry(mem, this.roots[0], Math.floor(gma / 2 ** 39) & 0x1ff);
+      const pdp = this.entry(mem, this.roots[0], ptIndex(gma, LEVEL_PML4));
       if (pdp < 0) return -1;
-      pd = this.entry(mem, pdp, Math.floor(gma / 2 ** 30) & 0x1ff);
+      pd = this.entry(mem, pdp, ptIndex(gma, LEVEL_PDP));
     } else if (this.ppgtt === PPGTT_L3) {
       if (gma >= TWO32) return -1;
-      pd = this.roots[(gma >>> 30) & 3];
+      pd = this.roots[legacyPdpIndex(gma)];
       if (pd === 0) return -1;
     } else return -1;
     if (pd < 0) return -1;
-    const pdeAddr = pd + (Math.floor(gma / 2 ** 21) & 0x1ff) * 8;
+    const pdeAddr = pd + ptIndex(gma, LEVEL_PD) * 8;
     const pdeLo = mem.read32(pdeAddr);
-    if (!(pdeLo & 1)) return -1;
-    const pt = ((pdeLo & 0xfffff000) >>> 0) + (mem.read32(pdeAddr + 4) & 0x7f) * TWO32;
-    if (pdeLo & 0x80) return pt - (pt % 0x200000) + (gma % 0x200000); // 2 MiB page
-    const page = this.entry(mem, pt, Math.floor(gma / 4096) & 0x1ff);
-    return page < 0 ? -1 : page + (gma & 0xfff);
+    if (!entryPresent(pdeLo)) return -1;
+    const pt = entryAddress(pdeLo, mem.read32(pdeAddr + 4));
+    if (pdeLo & GEN8_PDE_PS_2M) return pt - (pt % PAGE_SIZE_2M) + (gma % PAGE_SIZE_2M); // 2 MiB page
+    const page = this.entry(mem, pt, ptIndex(gma, LEVEL_PT));
+    return page < 0 ? -1 : page + (gma % PAGE_SIZE);
   }
 
   /** Reads a present page-table entry: the next-level address, or -1. */
   private entry(mem: HostMemory, table: number, index: number): number {
     const a = table + index * 8;
     const lo = mem.read32(a);
-    if (!(lo & 1)) return -1;
-    return ((lo & 0xfffff000) >>> 0) + (mem.read32(a + 4) & 0x7f) * TWO32;
+    if (!entryPresent(lo)) return -1;
+    return entryAddress(lo, mem.read32(a + 4));
   }
 
   /** Translates in an address space: 0 GGTT, 1 PPGTT. */
@@ -248,7 +261,7 @@ export class CommandStreamer {
       return false;
     }
     const mem = this.host.memory;
-    const mfn = Math.floor(pa / 4096);
+    const mfn = Math.floor(pa / PAGE_SIZE);
     const o = mem.ownerOf(mfn);
     if (o !== this.owner) {
       if (o === OWNER_SCRATCH) {
@@ -320,14 +333,14 @@ export class CommandStreamer {
         gma = bbGma;
         space = asi;
       }
-      const vpn = Math.floor(gma / 4096);
+      const vpn = Math.floor(gma / PAGE_SIZE);
       if (vpn !== curVpn || space !== curSpace) {
         const pa = this.translate(gma, space);
         if (pa < 0) {
           this.cost = cost;
           return this.setFault("bad_address", gma, 0, "command fetch not mapped");
         }
-        page = mem.page(Math.floor(pa / 4096));
+        page = mem.page(Math.floor(pa / PAGE_SIZE));
         curVpn = vpn;
         curSpace = space;
       }
@@ -536,7 +549,8 @@ export class CommandStreamer {
       case X_BLT_FILL:
         return this.blit(this.pendX, buf, dw0, this.pendSpace, gma);
       case X_STORE_INDEX: {
-        const hws = (host.cmdRegRead(RING_BASE[this.engine] + RING_HWS_PGA) & 0xfffff000) >>> 0;
+        const hwsPga = host.cmdRegRead(ENGINES[this.engine].mmioBase + RING_HWS_PGA);
+        const hws = (hwsPga & HWS_PGA_FIELDS.address.mask) >>> 0;
         return this.store(hws + (buf[1] & 0xffc), 0, buf[2], dw0);
       }
       case X_UPDATE_GTT: {
@@ -650,14 +664,14 @@ export class CommandStreamer {
     const mem = this.host.memory;
     let done = 0;
     while (done < n) {
-      const da = dst + done, dvpn = Math.floor(da / 4096);
+      const da = dst + done, dvpn = Math.floor(da / PAGE_SIZE);
       if (dvpn !== this.dVpn) {
         const dpa = this.translate(da, space);
         if (dpa < 0) {
           this.setFault("bad_address", da, dw0, "blit destination");
           return false;
         }
-        const dmfn = Math.floor(dpa / 4096);
+        const dmfn = Math.floor(dpa / PAGE_SIZE);
         const owner = mem.ownerOf(dmfn);
         if (owner !== this.owner && owner !== OWNER_SCRATCH) {
           this.setFault("isolation", gma, dw0, `blit to frame ${dmfn} owned by ${owner}`);
@@ -668,22 +682,22 @@ export class CommandStreamer {
         this.dVpn = dvpn;
       }
       const doff = da & 0xfff;
-      let chunk = Math.min(n - done, 4096 - doff);
+      let chunk = Math.min(n - done, PAGE_SIZE - doff);
       let sp: Uint32Array = EMPTY, soff = 0;
       if (copy) {
-        const sa = src + done, svpn = Math.floor(sa / 4096);
+        const sa = src + done, svpn = Math.floor(sa / PAGE_SIZE);
         if (svpn !== this.sVpn) {
           const spa = this.translate(sa, space);
           if (spa < 0) {
             this.setFault("bad_address", sa, dw0, "blit source");
             return false;
           }
-          this.sPage = mem.page(Math.floor(spa / 4096));
+          this.sPage = mem.page(Math.floor(spa / PAGE_SIZE));
           this.sVpn = svpn;
         }
         sp = this.sPage;
         soff = sa & 0xfff;
-        chunk = Math.min(chunk, 4096 - soff);
+        chunk = Math.min(chunk, PAGE_SIZE - soff);
       }
       if (this.dScratch) {
         this.stats.scratchWrites++;

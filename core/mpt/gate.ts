@@ -26,6 +26,8 @@ import {
   MPT_OK,
   type MptBackend,
   type MptOpKey,
+  PAGE_SIZE,
+  PAGE_SIZE_2M,
   type VgpuInfo,
 } from "./types.ts";
 import { GATED_OPS, MPT_OPS, type MptOpSpec } from "./ops.ts";
@@ -607,7 +609,7 @@ export class MptGate {
     const again = f(
       this.handles[id],
       Math.floor(key / 2),
-      key % 2 ? HUGE : PAGE,
+      key % 2 ? PAGE_SIZE_2M : PAGE_SIZE,
     );
     return again === dma ? MPT_OK : typeof again === "number" && again < 0 ? again : MPT_EINVAL;
   }
@@ -731,8 +733,6 @@ export class MptGate {
 
 /** A backend method as the gate calls it (bound to the backend). */
 type BackendFn = (...args: unknown[]) => unknown;
-
-const PAGE = 4096, HUGE = 2 * 1024 * 1024;
 
 /** What a void, handle or state op gives when it failed (callers compare with it). */
 const FAILED: unique symbol = Symbol("failed");

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { MPT_OK } from "./types.ts";
+import { MPT_OK, PAGE_SIZE, PAGE_SIZE_2M } from "./types.ts";
 import {
   CONFORMANCE_LAYOUT as L,
   KIT_AF_CAP,
@@ -42,8 +42,6 @@ export interface KitCheck {
   run(rig: RigFactory, paths: Set<string>): Promise<void>;
 }
 
-const PAGE = 4096;
-const HUGE = 2 * 1024 * 1024;
 const MSI_CTL = KIT_MSI_CAP + 2;
 const SETTLE_NS = 10_000_000;
 const MSI_ADDR = 0xfee00000, MSI_DATA = 0x41;
@@ -116,20 +114,20 @@ function pattern(size: number, seed: number): number {
 /** Frames the device reaches through a DMA address, page by page (identity IOMMU). */
 function deviceFrames(dma: number, pages: number): number[] {
   const out: number[] = [];
-  for (let k = 0; k < pages; k++) out.push(Math.floor(dma / PAGE) + k);
+  for (let k = 0; k < pages; k++) out.push(Math.floor(dma / PAGE_SIZE) + k);
   return out;
 }
 
 /** Checks that a 2 MiB mapping of `gfn` is either refused or exactly the VM's frames. */
 function hugeMapping(r: KitRig, gfn: number, what: string, paths: Set<string>): void {
-  const dma = r.gate.dmaMapGuestPage(1, gfn, HUGE);
+  const dma = r.gate.dmaMapGuestPage(1, gfn, PAGE_SIZE_2M);
   if (dma < 0) {
     paths.add("dma 2M refused");
     return;
   }
   paths.add("dma 2M mapped");
   expect(
-    dma % HUGE === 0,
+    dma % PAGE_SIZE_2M === 0,
     `dmaMapGuestPage(gfn ${gfn}, 2 MiB) over ${what} = ${hex(dma)}, not 2 MiB aligned: the ` +
       `GPU's 2 MiB page entry ignores the low bits, so the device would reach the frames ` +
       `below it (expected an aligned address or a negative errno)`,
@@ -183,7 +181,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       if (!native(r, "detachVgpu")) return;
       const h = r.handles[0], gfn = 40;
       enableMsi(r, 1, 2);
-      const dma = r.gate.dmaMapGuestPage(1, gfn, PAGE);
+      const dma = r.gate.dmaMapGuestPage(1, gfn, PAGE_SIZE);
       expect(dma >= 0, `dmaMapGuestPage(gfn ${gfn}) = ${dma} before detach, expected an address`);
       expect(r.gate.enablePageTrack(1, gfn + 1) === MPT_OK, "enablePageTrack failed");
       r.gate.setTrapArea(1, L.bar0, L.bar0 + L.bar0Size, true);
@@ -199,7 +197,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
             `${gfn} outlived detach (a pinned page leaks; expected a negative errno)`,
         );
       }
-      b.guestMemWrite(h, (gfn + 1) * PAGE, 4, 0x5a5a5a5a);
+      b.guestMemWrite(h, (gfn + 1) * PAGE_SIZE, 4, 0x5a5a5a5a);
       expect(
         r.core.wp.length === 0,
         `after detachVgpu(h), a write to gfn ${gfn + 1} through h still trapped to ` +
@@ -230,19 +228,19 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       const r = await rig();
       const gfn = 40;
       enableMsi(r, 1, 2);
-      const dma = r.gate.dmaMapGuestPage(1, gfn, PAGE);
+      const dma = r.gate.dmaMapGuestPage(1, gfn, PAGE_SIZE);
       expect(dma >= 0, `dmaMapGuestPage(gfn ${gfn}) = ${dma}, expected an address`);
       expect(r.gate.enablePageTrack(1, gfn + 1) === MPT_OK, "enablePageTrack failed");
       r.gate.detachVgpu(1);
       r.core.resetDevice(1);
       expect(r.gate.attachVgpu(kitVgpu(1)), "re-attach after detach failed");
-      r.gate.guestMemWrite(1, (gfn + 1) * PAGE, 4, 0x5a5a5a5a);
+      r.gate.guestMemWrite(1, (gfn + 1) * PAGE_SIZE, 4, 0x5a5a5a5a);
       expect(
         r.core.wp.length === 0,
         `a write to gfn ${gfn + 1}, tracked before detach, trapped after re-attach`,
       );
       expect(
-        r.mems[1].readSized((gfn + 1) * PAGE, 4) === 0x5a5a5a5a,
+        r.mems[1].readSized((gfn + 1) * PAGE_SIZE, 4) === 0x5a5a5a5a,
         `the write to gfn ${gfn + 1} after re-attach did not land in guest memory`,
       );
       if (native(r, "dmaPinGuestPage")) {
@@ -284,19 +282,20 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       paths.add("two vGPUs");
       const gfn = 60;
       expect(r.gate.enablePageTrack(1, gfn) === MPT_OK, "enablePageTrack on vGPU 1 failed");
-      r.gate.guestMemWrite(2, gfn * PAGE, 4, 0x22222222);
+      r.gate.guestMemWrite(2, gfn * PAGE_SIZE, 4, 0x22222222);
       expect(
         r.core.wp.length === 0,
         `a write by vGPU 2 to its own gfn ${gfn} trapped because vGPU 1 tracks its gfn ${gfn} ` +
           `(page tracking shared between vGPUs)`,
       );
       expect(
-        r.mems[2].readSized(gfn * PAGE, 4) === 0x22222222,
+        r.mems[2].readSized(gfn * PAGE_SIZE, 4) === 0x22222222,
         `vGPU 2's write to gfn ${gfn} did not land in its own memory`,
       );
-      const a1 = r.gate.dmaMapGuestPage(1, 70, PAGE), a2 = r.gate.dmaMapGuestPage(2, 70, PAGE);
+      const a1 = r.gate.dmaMapGuestPage(1, 70, PAGE_SIZE),
+        a2 = r.gate.dmaMapGuestPage(2, 70, PAGE_SIZE);
       expect(a1 >= 0 && a2 >= 0, `dmaMapGuestPage(gfn 70) = ${a1} / ${a2} on vGPU 1 / 2`);
-      const o2 = r.host.ownerOf(Math.floor(a2 / PAGE));
+      const o2 = r.host.ownerOf(Math.floor(a2 / PAGE_SIZE));
       expect(
         a1 !== a2 && o2 === 2,
         `gfn 70 of vGPU 2 maps to ${hex(a2)} (host frame owned by ${o2}), vGPU 1's to ` +
@@ -329,9 +328,9 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       );
       if (native(r, "detachVgpu")) {
         r.gate.detachVgpu(1);
-        r.gate.guestMemWrite(2, 61 * PAGE, 4, 1);
+        r.gate.guestMemWrite(2, 61 * PAGE_SIZE, 4, 1);
         expect(r.gate.enablePageTrack(2, 61) === MPT_OK, "enablePageTrack on vGPU 2 failed");
-        r.gate.guestMemWrite(2, 61 * PAGE, 4, 2);
+        r.gate.guestMemWrite(2, 61 * PAGE_SIZE, 4, 2);
         expect(
           r.core.wp.length === 1 && r.core.wp[0].id === 2,
           `after detaching vGPU 1, a tracked write of vGPU 2 gave ${r.core.wp.length} ` +
@@ -348,13 +347,13 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     async run(rig, paths) {
       const r = await rig();
       paths.add("dma 4K");
-      const a1 = r.gate.dmaMapGuestPage(1, 100, PAGE);
-      const a2 = r.gate.dmaMapGuestPage(1, 100, PAGE);
-      const b = r.gate.dmaMapGuestPage(1, 101, PAGE);
+      const a1 = r.gate.dmaMapGuestPage(1, 100, PAGE_SIZE);
+      const a2 = r.gate.dmaMapGuestPage(1, 100, PAGE_SIZE);
+      const b = r.gate.dmaMapGuestPage(1, 101, PAGE_SIZE);
       expect(a1 >= 0 && b >= 0, `dmaMapGuestPage(gfn 100/101) = ${a1}/${b}, expected addresses`);
       expect(a1 === a2, `gfn 100 mapped twice gave ${hex(a1)} then ${hex(a2)}, expected equal`);
       expect(a1 !== b, `gfns 100 and 101 both map to ${hex(a1)}, expected distinct addresses`);
-      expect(a1 % PAGE === 0, `DMA address ${hex(a1)} is not page aligned`);
+      expect(a1 % PAGE_SIZE === 0, `DMA address ${hex(a1)} is not page aligned`);
       const f = deviceFrames(a1, 1)[0];
       expect(
         f === r.mems[1].residentMfn(100),
@@ -371,7 +370,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       hugeMapping(r, L.hugeAligned, "contiguous aligned frames", paths);
       hugeMapping(r, L.hugeScattered, "scattered frames", paths);
       hugeMapping(r, L.hugeUnaligned, "contiguous frames off 2 MiB alignment", paths);
-      const hole = r.gate.dmaMapGuestPage(1, L.hole[0] - 256, HUGE);
+      const hole = r.gate.dmaMapGuestPage(1, L.hole[0] - 256, PAGE_SIZE_2M);
       expect(
         hole < 0,
         `dmaMapGuestPage(gfn ${L.hole[0] - 256}, 2 MiB) whose upper half is an MMIO hole = ` +
@@ -385,11 +384,11 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     async run(rig, paths) {
       const r = await rig();
       const pinNative = native(r, "dmaPinGuestPage");
-      for (const [gfn, size] of [[120, PAGE], [L.hugeAligned, HUGE]] as const) {
+      for (const [gfn, size] of [[120, PAGE_SIZE], [L.hugeAligned, PAGE_SIZE_2M]] as const) {
         const a = r.gate.dmaMapGuestPage(1, gfn, size);
-        if (a < 0 && size === HUGE) continue; // 2 MiB refused: the core splits it
-        const what = `gfn ${gfn} (${size === HUGE ? "2 MiB" : "4 KiB"})`;
-        paths.add(size === HUGE ? "refcount 2M" : "refcount 4K");
+        if (a < 0 && size === PAGE_SIZE_2M) continue; // 2 MiB refused: the core splits it
+        const what = `gfn ${gfn} (${size === PAGE_SIZE_2M ? "2 MiB" : "4 KiB"})`;
+        paths.add(size === PAGE_SIZE_2M ? "refcount 2M" : "refcount 4K");
         expect(a >= 0, `dmaMapGuestPage(${what}) = ${a}, expected an address`);
         expect(r.gate.dmaMapGuestPage(1, gfn, size) === a, `second map of ${what} differs`);
         const pin = r.gate.dmaPinGuestPage(1, a);
@@ -434,11 +433,11 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     rule: "invalid gfn fails (the core falls back to scratch)",
     async run(rig) {
       const r = await rig();
-      const a = r.gate.dmaMapGuestPage(1, L.hole[0] + 3, PAGE);
+      const a = r.gate.dmaMapGuestPage(1, L.hole[0] + 3, PAGE_SIZE);
       expect(a < 0, `dmaMapGuestPage(gfn ${L.hole[0] + 3} in a hole) = ${hex(a)}, expected < 0`);
-      const b = r.gate.dmaMapGuestPage(1, L.ram / PAGE + 5, PAGE);
+      const b = r.gate.dmaMapGuestPage(1, L.ram / PAGE_SIZE + 5, PAGE_SIZE);
       expect(b < 0, `dmaMapGuestPage(gfn past the end) = ${hex(b)}, expected a negative errno`);
-      const c = r.gate.dmaMapGuestPage(1, 10, 3 * PAGE);
+      const c = r.gate.dmaMapGuestPage(1, 10, 3 * PAGE_SIZE);
       expect(c < 0, `dmaMapGuestPage(gfn 10, 12 KiB) = ${hex(c)}: only 4 KiB and 2 MiB exist`);
     },
   },
@@ -448,7 +447,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     async run(rig, paths) {
       const r = await rig();
       paths.add("page-track trap");
-      const gfn = 300, gpa = gfn * PAGE + 0x18;
+      const gfn = 300, gpa = gfn * PAGE_SIZE + 0x18;
       r.mems[1].writeSized(gpa, 4, 0x11111111);
       const e = r.gate.enablePageTrack(1, gfn);
       expect(e === MPT_OK, `enablePageTrack(gfn ${gfn}) = ${e}, expected 0`);
@@ -473,7 +472,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     rule: "plain writes land in memory once disabled",
     async run(rig) {
       const r = await rig();
-      const gfn = 310, gpa = gfn * PAGE + 0x40;
+      const gfn = 310, gpa = gfn * PAGE_SIZE + 0x40;
       r.gate.guestMemWrite(1, gpa, 8, 0x1234_5678_9a);
       expect(r.core.wp.length === 0, "a write to a never-tracked page reached the handler");
       expect(
@@ -497,7 +496,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     rule: "invalid gfn fails",
     async run(rig) {
       const r = await rig();
-      const e = r.gate.enablePageTrack(1, L.ram / PAGE + 1);
+      const e = r.gate.enablePageTrack(1, L.ram / PAGE_SIZE + 1);
       expect(e < 0, `enablePageTrack(gfn past the end) = ${e}, expected a negative errno`);
     },
   },
@@ -506,7 +505,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     rule: "round trip across a page boundary",
     async run(rig) {
       const r = await rig();
-      const gpa = 50 * PAGE + 4000;
+      const gpa = 50 * PAGE_SIZE + 4000;
       const out = new Uint8Array(300);
       for (let i = 0; i < out.length; i++) out[i] = (i * 7 + 3) & 0xff;
       const w = r.gate.writeGpa(1, gpa, out);
@@ -534,12 +533,12 @@ export const KIT_CHECKS: readonly KitCheck[] = [
         `readGpa(${hex(L.ram - 8)}, 16 bytes) past the end of RAM = ${end}, expected a ` +
           `negative errno`,
       );
-      const hole = r.gate.readGpa(1, L.hole[0] * PAGE, buf);
+      const hole = r.gate.readGpa(1, L.hole[0] * PAGE_SIZE, buf);
       expect(
         hole < 0,
         `readGpa in the MMIO hole (gfn ${L.hole[0]}) = ${hole}, expected a negative errno`,
       );
-      const neg = r.gate.readGpa(1, -PAGE, buf);
+      const neg = r.gate.readGpa(1, -PAGE_SIZE, buf);
       expect(neg < 0, `readGpa(-4096) = ${neg}, expected a negative errno`);
     },
   },
@@ -557,7 +556,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       );
       const tail = r.mems[1].readSized(L.ram - 8, 4);
       expect(tail === 0, `a failed writeGpa still wrote the last frame (${hex(tail)})`);
-      const hole = r.gate.writeGpa(1, L.hole[0] * PAGE + 8, buf);
+      const hole = r.gate.writeGpa(1, L.hole[0] * PAGE_SIZE + 8, buf);
       expect(hole < 0, `writeGpa in the MMIO hole = ${hole}, expected a negative errno`);
     },
   },
@@ -567,7 +566,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     async run(rig) {
       const r = await rig();
       if (!native(r, "isValidGfn")) return;
-      const frames = L.ram / PAGE;
+      const frames = L.ram / PAGE_SIZE;
       expect(r.gate.isValidGfn(1, 10), "isValidGfn(10) = false for RAM");
       expect(r.gate.isValidGfn(1, frames - 1), `isValidGfn(${frames - 1}) = false for RAM`);
       expect(!r.gate.isValidGfn(1, L.hole[0]), `isValidGfn(${L.hole[0]}) = true in a hole`);
@@ -717,9 +716,9 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       const end = L.bar0 + L.bar0Size;
       r.gate.guestMmioRead(1, end - 2, 4);
       r.gate.guestMmioWrite(1, end - 4, 8, 0x1111_2222_3333);
-      r.gate.guestMmioRead(1, end + PAGE, 4);
+      r.gate.guestMmioRead(1, end + PAGE_SIZE, 4);
       r.gate.guestMmioWrite(1, L.bar0 - 2, 4, 1);
-      r.gate.guestMmioRead(1, L.bar0 - PAGE, 4);
+      r.gate.guestMmioRead(1, L.bar0 - PAGE_SIZE, 4);
       const bad = [...r.core.reads, ...r.core.writes].find((a) =>
         a.off < 0 || a.off + a.size > L.bar0Size
       );
@@ -803,9 +802,9 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     async run(rig) {
       const r = await rig();
       r.gate.setTrapArea(1, L.bar0, L.bar0 + L.bar0Size, true);
-      r.gate.guestMmioRead(1, L.bar0 + L.bar0Size + PAGE, 4);
-      r.gate.guestMmioWrite(1, L.bar0 - PAGE, 4, 1);
-      r.gate.guestMmioRead(1, L.bar2 + PAGE, 4);
+      r.gate.guestMmioRead(1, L.bar0 + L.bar0Size + PAGE_SIZE, 4);
+      r.gate.guestMmioWrite(1, L.bar0 - PAGE_SIZE, 4, 1);
+      r.gate.guestMmioRead(1, L.bar2 + PAGE_SIZE, 4);
       expect(
         r.core.reads.length === 0 && r.core.writes.length === 0,
         `accesses outside BAR0 reached the core: ${r.core.reads.length} reads, ` +
@@ -830,7 +829,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
         for (const [gpa, size] of shapes) {
           r.gate.guestMmioRead(1, gpa, size);
           r.gate.guestMmioWrite(1, gpa, size, 0xff);
-          r.gate.guestMemWrite(1, gpa >= 0 && gpa < L.ram ? gpa : 100 * PAGE, size, 1);
+          r.gate.guestMemWrite(1, gpa >= 0 && gpa < L.ram ? gpa : 100 * PAGE_SIZE, size, 1);
         }
       };
       once(); // BAR0 not yet claimed
@@ -854,8 +853,8 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       const r = await rig();
       const results: [string, number][] = [
         ["setTrapArea", r.gate.setTrapArea(1, L.bar0, L.bar0 + L.bar0Size, true)],
-        ["mapGfnToMfn", r.gate.mapGfnToMfn(1, L.bar2 / PAGE, 9000, 128, true)],
-        ["mapGfnToMfn(unmap)", r.gate.mapGfnToMfn(1, L.bar2 / PAGE, 9000, 128, false)],
+        ["mapGfnToMfn", r.gate.mapGfnToMfn(1, L.bar2 / PAGE_SIZE, 9000, 128, true)],
+        ["mapGfnToMfn(unmap)", r.gate.mapGfnToMfn(1, L.bar2 / PAGE_SIZE, 9000, 128, false)],
         ["setOpregion", r.gate.setOpregion(1)],
         ["setEdid", r.gate.setEdid(1, 1)],
         ["getVfioDevice", r.gate.getVfioDevice(1)],
@@ -882,11 +881,11 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       paths.add("save/restore");
       enableMsi(a, 1, 2);
       a.gate.setTrapArea(1, L.bar0, L.bar0 + L.bar0Size, true);
-      const dma = a.gate.dmaMapGuestPage(1, 130, PAGE);
+      const dma = a.gate.dmaMapGuestPage(1, 130, PAGE_SIZE);
       a.gate.dmaPinGuestPage(1, dma);
       a.gate.enablePageTrack(1, 140);
       a.gate.guestMmioWrite(1, L.bar0 + 0x2030, 4, 5);
-      a.gate.readGpa(1, PAGE, new Uint8Array(64));
+      a.gate.readGpa(1, PAGE_SIZE, new Uint8Array(64));
       a.gate.gfnToMfn(1, 150);
       const saved = a.gate.save(1);
       expect(saved !== undefined, "save returned nothing (or threw, see the errors below)");
@@ -902,7 +901,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
         `restore lost part of the state: ${diff} (saved on one backend, restored into a ` +
           `fresh one, saved again)`,
       );
-      b.gate.guestMemWrite(1, 140 * PAGE, 4, 9);
+      b.gate.guestMemWrite(1, 140 * PAGE_SIZE, 4, 9);
       expect(b.core.wp.length === 1, "after restore, a write to a tracked page did not trap");
       const [ok, got] = msiRoundTrip(b, 1);
       expect(ok && got === 1, "after restore, an MSI was dropped although the guest enabled MSI");
@@ -943,7 +942,7 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       const read = r.gate.takeCost();
       r.gate.guestMmioWrite(1, L.bar0 + 0x2030, 4, 1);
       const write = r.gate.takeCost();
-      r.gate.guestMemWrite(1, 320 * PAGE, 4, 1);
+      r.gate.guestMemWrite(1, 320 * PAGE_SIZE, 4, 1);
       const wp = r.gate.takeCost();
       msiRoundTrip(r, 1);
       const latency = r.msiDelays[0] ?? 0;
@@ -1009,21 +1008,21 @@ async function scripted(r: KitRig): Promise<string[]> {
   r.gate.setTrapArea(1, L.bar0, L.bar0 + L.bar0Size, true);
   enableMsi(r, 1, 2);
   for (let i = 0; i < 6; i++) {
-    log(`dmaMapGuestPage(${200 + i})`, r.gate.dmaMapGuestPage(1, 200 + i, PAGE));
+    log(`dmaMapGuestPage(${200 + i})`, r.gate.dmaMapGuestPage(1, 200 + i, PAGE_SIZE));
     log(`enablePageTrack(${210 + i})`, r.gate.enablePageTrack(1, 210 + i));
-    r.gate.guestMemWrite(1, (210 + i) * PAGE, 4, i);
+    r.gate.guestMemWrite(1, (210 + i) * PAGE_SIZE, 4, i);
     log(`guestMemWrite(${210 + i})`, r.core.wp.length);
     log(`guestMmioRead(${i})`, r.gate.guestMmioRead(1, L.bar0 + 0x2000 + 4 * i, 4));
     r.gate.guestMmioWrite(1, L.bar0 + 0x2000 + 4 * i, 4, i);
     log(`guestMmioWrite(${i})`, r.core.writes.length);
-    log(`readGpa(${i})`, r.gate.readGpa(1, (220 + i) * PAGE, new Uint8Array(1024)));
+    log(`readGpa(${i})`, r.gate.readGpa(1, (220 + i) * PAGE_SIZE, new Uint8Array(1024)));
     log(`gfnToMfn(${230 + i})`, r.gate.gfnToMfn(1, 230 + i));
     log(`injectMsi(${i})`, r.gate.injectMsi(1, MSI_ADDR, MSI_DATA));
     r.sim.runFor(1_000_000);
     r.gate.vgpuDescheduled(1);
     log(`msis(${i})`, r.msis.map((m) => m.at).join(","));
   }
-  log("dmaMapGuestPage(2M)", r.gate.dmaMapGuestPage(1, L.hugeAligned, HUGE));
+  log("dmaMapGuestPage(2M)", r.gate.dmaMapGuestPage(1, L.hugeAligned, PAGE_SIZE_2M));
   return out;
 }
 

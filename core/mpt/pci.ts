@@ -4,6 +4,8 @@
  * Advanced Features capability (FLR) of integrated GPUs.
  */
 
+/** Bytes of a PCI Express function's config space (PCI_CFG_SPACE_EXP_SIZE). */
+export const PCI_CFG_SPACE_EXP_SIZE = 4096;
 /** Offset of the capability-list pointer in config space. */
 export const PCI_CAPABILITY_LIST = 0x34;
 /** Capability id of MSI. */

@@ -16,6 +16,11 @@
 
 import { OPTIONAL_OP_NAMES, REQUIRED_OP_NAMES } from "./ops.ts";
 
+/** Bytes of a guest page: a gfn is a guest-physical address / PAGE_SIZE. */
+export { PAGE_SIZE } from "../hw/memory.ts";
+/** Bytes of a 2 MiB page, the other size `dmaMapGuestPage` maps. */
+export { PAGE_SIZE_2M } from "../hw/pte.ts";
+
 /**
  * The version of the MPT contract this gvtsim implements. A backend declares the version it
  * was written for as {@link MptBackend.contract}; the loader refuses any other. Version 2:

@@ -28,31 +28,30 @@ import type { EventSink, Sim } from "../sim/sim.ts";
 import { WAIT } from "../sim/sim.ts";
 import type { MisbehaviourKind, WorkloadSpec } from "../scenario.ts";
 import type { Gpu } from "../hw/gpu.ts";
-import { OWNER_HOST } from "../hw/memory.ts";
+import { OWNER_HOST, PAGE_SIZE } from "../hw/memory.ts";
+import { entryAddress, entryPresent, GEN8_PAGE_PRESENT, GEN8_PAGE_RW } from "../hw/pte.ts";
+import { maskedEnable } from "../hw/bits.ts";
 import {
-  CTX_PDP0_LDW,
-  CTX_PDP0_UDW,
-  CTX_RING_BUFFER_CONTROL,
-  CTX_RING_BUFFER_START,
+  contextDescriptor,
   CTX_RING_HEAD,
   CTX_RING_TAIL,
+  ctxSet,
+  initRegState,
+  LRC_STATE_PN,
+} from "../hw/context.ts";
+import { engineIrqBits, engineIrqMask, ENGINES } from "../hw/engines.ts";
+import {
   DSPCNTR_A,
   DSPSTRIDE_A,
   DSPSURF_A,
-  ENGINE_IRQ_GROUP,
-  ENGINE_IRQ_SHIFT,
-  FORCEWAKE_ACK_RENDER_GEN9,
-  FORCEWAKE_PAIRS,
+  forcewakePairs,
   GDRST,
   GEN8_CTX_L3LLC_COHERENT,
-  GEN8_CTX_PRIVILEGE,
-  GEN8_CTX_VALID,
   GEN8_MASTER_IRQ,
   GEN8_MASTER_IRQ_CONTROL,
   GEN8_PIPE_VBLANK,
   GEN9_PIPE_PLANE1_FLIP_DONE,
   GFX_RUN_LIST_ENABLE,
-  GRDOM_BY_ENGINE,
   GT_CONTEXT_SWITCH_INTERRUPT,
   GT_CS_MASTER_ERROR_INTERRUPT,
   GT_RENDER_USER_INTERRUPT,
@@ -63,19 +62,12 @@ import {
   IRQ_IMR,
   IRQ_PIPE_A,
   LEGACY_64B_CONTEXT,
-  LRC_STATE_PN,
   NUM_ENGINES,
   PIPECONF_A,
   PIPECONF_ENABLE,
-  RING_BASE,
-  RING_CTL,
   RING_ELSP,
-  RING_HEAD,
   RING_HWS_PGA,
   RING_MODE,
-  RING_START,
-  RING_TAIL,
-  RING_VALID,
 } from "../hw/regs.ts";
 import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS } from "../hw/pci.ts";
 import {
@@ -95,8 +87,9 @@ import { Ppgtt4 } from "./ppgtt.ts";
 
 const MiB = 1024 * 1024;
 const RCS_ID = 0;
-const TWO32 = 4294967296;
-const PTE_VALID = 0x3; // GEN8_PAGE_PRESENT | GEN8_PAGE_RW
+/** Dwords of the scratch buffer batches are built in. */
+const SCRATCH_DWORDS = 4096;
+const PTE_VALID = GEN8_PAGE_PRESENT | GEN8_PAGE_RW;
 
 /** The native driver could not set itself up (GGTT range or host memory exhausted). */
 export class NativeSetupError extends Error {
@@ -267,8 +260,9 @@ export class NativeDriver implements EventSink {
   /** Device bring-up: forcewake, run lists, interrupts, MSI, display. */
   private init(): void {
     const g = this.gpu;
-    for (const [req] of FORCEWAKE_PAIRS) this.w(req, (1 << 16) | 1);
-    this.r(FORCEWAKE_ACK_RENDER_GEN9);
+    const fw = forcewakePairs(g.config.platform);
+    for (const [req] of fw) this.w(req, maskedEnable(1));
+    this.r(fw[0][1]);
     g.cfgWrite(MSI_ADDRESS_LO, 4, 0xfee00000);
     g.cfgWrite(MSI_DATA, 2, 0x4021);
     g.cfgWrite(MSI_FLAGS, 2, 0x0001);
@@ -277,8 +271,8 @@ export class NativeDriver implements EventSink {
       GT_CS_MASTER_ERROR_INTERRUPT;
     const gtMask = [0, 0, 0, 0];
     for (let e = 0; e < NUM_ENGINES; e++) {
-      gtMask[ENGINE_IRQ_GROUP[e]] |= engineBits << ENGINE_IRQ_SHIFT[e];
-      this.w(RING_BASE[e] + RING_MODE, (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE);
+      gtMask[ENGINES[e].irqGroup] |= engineIrqMask(e, engineBits);
+      this.w(ENGINES[e].mmioBase + RING_MODE, maskedEnable(GFX_RUN_LIST_ENABLE));
     }
     for (let grp = 0; grp < 4; grp++) {
       this.w(IRQ_GROUP_BASE[grp] + IRQ_IMR, ~gtMask[grp] >>> 0);
@@ -289,7 +283,7 @@ export class NativeDriver implements EventSink {
     this.w(IRQ_GROUP_BASE[IRQ_PIPE_A] + IRQ_IER, pipeBits);
     this.w(GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
     // Display: two framebuffers in the aperture, pipe A on.
-    const fbPages = Math.ceil((this.opts.width * this.opts.height * 4) / 4096);
+    const fbPages = Math.ceil((this.opts.width * this.opts.height * 4) / PAGE_SIZE);
     for (let i = 0; i < 2; i++) this.fb.push(this.allocGgtt(this.aperture, fbPages).gma);
     this.w(DSPCNTR_A, 1 << 31);
     this.w(DSPSTRIDE_A, this.opts.width * 4);
@@ -309,21 +303,21 @@ export class NativeDriver implements EventSink {
       const mfn = this.gpu.memory.allocFrame(this.opts.owner);
       if (mfn < 0) throw new NativeSetupError("native driver: host memory exhausted");
       mfns.push(mfn);
-      this.setGgtt(gma + i * 4096, mfn);
+      this.setGgtt(gma + i * PAGE_SIZE, mfn);
     }
     return { gma, mfns };
   }
 
   /** Writes the GGTT entry of `gma` through the BAR0 GTT window (mfn -1 clears it). */
   setGgtt(gma: number, mfn: number): void {
-    const pte = mfn < 0 ? 0 : mfn * 4096 + PTE_VALID;
-    this.gpu.mmioWrite(GTT_OFFSET + Math.floor(gma / 4096) * 8, 8, pte);
+    const pte = mfn < 0 ? 0 : mfn * PAGE_SIZE + PTE_VALID;
+    this.gpu.mmioWrite(GTT_OFFSET + Math.floor(gma / PAGE_SIZE) * 8, 8, pte);
   }
 
   /** Frees GGTT pages and their frames. */
   freeGgtt(range: RangeAllocator, gma: number, mfns: number[]): void {
     for (let i = 0; i < mfns.length; i++) {
-      this.setGgtt(gma + i * 4096, -1);
+      this.setGgtt(gma + i * PAGE_SIZE, -1);
       this.gpu.memory.freeFrame(mfns[i]);
     }
     range.free(gma, mfns.length);
@@ -351,7 +345,7 @@ export class NativeDriver implements EventSink {
 
   /** Submits a context on `engine` through ELSP (element 1 empty). */
   elspSubmit(engine: number, descLo: number, descHi: number): void {
-    const elsp = RING_BASE[engine] + RING_ELSP;
+    const elsp = ENGINES[engine].mmioBase + RING_ELSP;
     this.w(elsp, 0);
     this.w(elsp, 0);
     this.w(elsp, descHi);
@@ -372,7 +366,7 @@ export class NativeDriver implements EventSink {
     if (pipeIir) this.w(IRQ_GROUP_BASE[IRQ_PIPE_A] + IRQ_IIR, pipeIir);
     let completed = false;
     for (let e = 0; e < NUM_ENGINES; e++) {
-      const bits = (iir[ENGINE_IRQ_GROUP[e]] >>> ENGINE_IRQ_SHIFT[e]) & 0xffff;
+      const bits = engineIrqBits(e, iir[ENGINES[e].irqGroup]);
       if (bits & GT_CONTEXT_SWITCH_INTERRUPT) this.processCsb(e);
       if (bits & GT_CS_MASTER_ERROR_INTERRUPT) {
         this.recoverHang(e);
@@ -411,7 +405,7 @@ export class NativeDriver implements EventSink {
   /** Resets a hung engine (GDRST) and abandons its requests. */
   private recoverHang(e: number): void {
     this.hangs[e]++;
-    this.w(GDRST, GRDOM_BY_ENGINE[e]);
+    this.w(GDRST, ENGINES[e].resetBit);
     this.csbRead[e] = CSB_ENTRIES - 1;
     for (const c of this.clients) c.abandon(e);
   }
@@ -444,7 +438,7 @@ export class NativeClient implements DriverPort, EventSink {
   private readonly mappedMfn: number[] = [];
   private mapHead = 0;
   private pteCursor = 0;
-  private scratch = new Uint32Array(4096);
+  private scratch = new Uint32Array(SCRATCH_DWORDS);
   private readonly ringScratch = new Uint32Array(64);
   private curSeq = 0;
   /** A flip waits until the requests submitted before it completed (per-engine seqnos). */
@@ -464,7 +458,7 @@ export class NativeClient implements DriverPort, EventSink {
     const st = drv.allocGgtt(drv.aperture, 1);
     this.statusGma = st.gma;
     this.statusPage = gpu.memory.page(st.mfns[0]);
-    const blitPages = Math.ceil((o.blitWidth * 4 * o.blitHeight) / 4096);
+    const blitPages = Math.ceil((o.blitWidth * 4 * o.blitHeight) / PAGE_SIZE);
     this.blitSrc = this.allocData(blitPages);
     this.blitDst = this.allocData(blitPages);
     // Fill the blit source with a recognisable pattern.
@@ -481,7 +475,7 @@ export class NativeClient implements DriverPort, EventSink {
     const va = this.va.alloc(pages);
     for (let i = 0; i < pages; i++) {
       const mfn = drv.gpu.memory.allocFrame(drv.opts.owner);
-      if (va < 0 || mfn < 0 || !this.ppgtt.map(va + i * 4096, mfn)) {
+      if (va < 0 || mfn < 0 || !this.ppgtt.map(va + i * PAGE_SIZE, mfn)) {
         throw new NativeSetupError("native driver: client address space or memory exhausted");
       }
     }
@@ -501,8 +495,8 @@ export class NativeClient implements DriverPort, EventSink {
     if (pte < 0) return -1;
     const mem = this.drv.gpu.memory;
     const lo = mem.read32(pte);
-    if (!(lo & 1)) return -1;
-    return ((lo & 0xfffff000) >>> 0) + (mem.read32(pte + 4) & 0x7f) * TWO32 + (addr & 0xfff);
+    if (!entryPresent(lo)) return -1;
+    return entryAddress(lo, mem.read32(pte + 4)) + (addr % PAGE_SIZE);
   }
 
   /** Reads a dword at a client address (for checks). */
@@ -533,32 +527,18 @@ export class NativeClient implements DriverPort, EventSink {
     const img = drv.allocGgtt(drv.aperture, 1 + LRC_STATE_PN);
     const ring = drv.allocGgtt(drv.aperture, o.ringPages);
     const statePage = mem.page(img.mfns[LRC_STATE_PN]);
-    const base = RING_BASE[e];
-    // Register state as i915's execlists_init_reg_state: (offset, value) pairs.
-    const pair = (idx: number, reg: number, v: number) => {
-      statePage[idx] = reg;
-      statePage[idx + 1] = v >>> 0;
-    };
-    statePage[1] = 0x11001000 | 13; // MI_LOAD_REGISTER_IMM(14) | MI_LRI_FORCE_POSTED
-    pair(CTX_RING_HEAD, base + RING_HEAD, 0);
-    pair(CTX_RING_TAIL, base + RING_TAIL, 0);
-    pair(CTX_RING_BUFFER_START, base + RING_START, ring.gma);
-    pair(CTX_RING_BUFFER_CONTROL, base + RING_CTL, ((o.ringPages - 1) << 12) | RING_VALID);
-    const pml4 = this.ppgtt ? this.ppgtt.pml4 : 0;
-    pair(CTX_PDP0_UDW, base + 0x274, Math.floor(pml4 / TWO32));
-    pair(CTX_PDP0_LDW, base + 0x270, pml4 % TWO32);
+    initRegState(statePage, e, ring.gma, o.ringPages * PAGE_SIZE, this.ppgtt ? this.ppgtt.pml4 : 0);
     const id = drv.newContextId();
     const c: EngineCtx = {
       lrca: img.gma,
       statePage,
       ringGma: ring.gma,
       ringMfns: ring.mfns,
-      ringSize: o.ringPages * 4096,
+      ringSize: o.ringPages * PAGE_SIZE,
       tail: 0,
       submitted: 0,
       completed: 0,
-      descLo: (img.gma | (LEGACY_64B_CONTEXT << 3) | GEN8_CTX_VALID | GEN8_CTX_PRIVILEGE |
-        GEN8_CTX_L3LLC_COHERENT) >>> 0,
+      descLo: contextDescriptor(img.gma, LEGACY_64B_CONTEXT, GEN8_CTX_L3LLC_COHERENT),
       descHi: id,
       slotGma: new Array(o.maxInflight).fill(-1),
       slotPages: new Array(o.maxInflight).fill(0),
@@ -577,7 +557,7 @@ export class NativeClient implements DriverPort, EventSink {
       blitWidth: o.blitWidth,
       blitHeight: o.blitHeight,
     };
-    this.drv.gpu.mmioWrite(base + RING_HWS_PGA, 4, this.statusGma);
+    this.drv.gpu.mmioWrite(ENGINES[e].mmioBase + RING_HWS_PGA, 4, this.statusGma);
     return c;
   }
 
@@ -613,7 +593,7 @@ export class NativeClient implements DriverPort, EventSink {
     this.submitted[e]++;
     const slot = seq % o.maxInflight;
     const len = batchLength(mix, e);
-    const pages = Math.ceil((len * 4) / 4096);
+    const pages = Math.ceil((len * 4) / PAGE_SIZE);
     if (c.slotPages[slot] < pages) this.growSlot(c, slot, pages);
     if (this.scratch.length < len) this.scratch = new Uint32Array(pages * 1024);
     const n = buildBatch(mix, e, c.opts, this.scratch, 0);
@@ -644,7 +624,7 @@ export class NativeClient implements DriverPort, EventSink {
     );
     for (let i = 0; i < m; i++) this.ringWrite(c, c.tail + i * 4, this.ringScratch[i]);
     c.tail = (c.tail + m * 4) % c.ringSize;
-    c.statePage[CTX_RING_TAIL + 1] = c.tail;
+    ctxSet(c.statePage, CTX_RING_TAIL, c.tail);
     drv.elspSubmit(e, c.descLo, c.descHi);
     return drv.costs.submit + n * drv.costs.perDword + 4 * drv.costs.mmio;
   }
@@ -660,7 +640,7 @@ export class NativeClient implements DriverPort, EventSink {
     if (c.slotGma[slot] >= 0) {
       if (this.ppgtt) {
         for (let i = 0; i < c.slotMfns[slot].length; i++) {
-          this.ppgtt.unmap(c.slotGma[slot] + i * 4096);
+          this.ppgtt.unmap(c.slotGma[slot] + i * PAGE_SIZE);
           mem.freeFrame(c.slotMfns[slot][i]);
         }
         this.va.free(c.slotGma[slot], c.slotMfns[slot].length);
@@ -672,7 +652,7 @@ export class NativeClient implements DriverPort, EventSink {
       const mfns: number[] = [];
       for (let i = 0; i < want; i++) {
         const mfn = mem.allocFrame(drv.opts.owner);
-        if (va < 0 || mfn < 0 || !this.ppgtt.map(va + i * 4096, mfn)) {
+        if (va < 0 || mfn < 0 || !this.ppgtt.map(va + i * PAGE_SIZE, mfn)) {
           throw new NativeSetupError("native driver: batch memory exhausted");
         }
         mfns.push(mfn);
@@ -784,7 +764,7 @@ export class NativeClient implements DriverPort, EventSink {
       } else {
         const addr = this.ctx[0].storeGma;
         if (this.ppgtt) this.ppgtt.rewrite(addr);
-        else drv.setGgtt(addr, Math.floor(drv.gpu.ggttTranslate(addr) / 4096));
+        else drv.setGgtt(addr, Math.floor(drv.gpu.ggttTranslate(addr) / PAGE_SIZE));
       }
       this.pteRewrites++;
     }
@@ -815,7 +795,7 @@ export class NativeClient implements DriverPort, EventSink {
       this.ringWrite(c, c.tail + 4, 0);
       c.tail = (c.tail + 8) % c.ringSize;
     }
-    c.statePage[CTX_RING_TAIL + 1] = c.tail;
+    ctxSet(c.statePage, CTX_RING_TAIL, c.tail);
     drv.elspSubmit(RCS_ID, c.descLo, c.descHi);
     drv.misbehavioursInjected += count;
     return drv.costs.submit + 4 * drv.costs.mmio;
@@ -867,7 +847,7 @@ export class NativeClient implements DriverPort, EventSink {
     const c = this.ctx[engine];
     c.completed = c.submitted;
     this.statusPage[engine * 16] = c.submitted;
-    c.statePage[CTX_RING_HEAD + 1] = c.tail;
+    ctxSet(c.statePage, CTX_RING_HEAD, c.tail);
   }
 
   /** @internal delayed wake: resumes the workload process */

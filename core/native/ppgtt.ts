@@ -4,10 +4,22 @@
  * Page-table frames are allocated from host memory with the driver's owner tag.
  */
 
-import type { HostMemory } from "../hw/memory.ts";
+import { type HostMemory, PAGE_SIZE } from "../hw/memory.ts";
+import {
+  entryAddress,
+  entryHi,
+  entryLo,
+  entryPresent,
+  GEN8_PAGE_PRESENT,
+  GEN8_PAGE_RW,
+  LEVEL_PD,
+  LEVEL_PDP,
+  LEVEL_PML4,
+  LEVEL_PT,
+  ptIndex,
+} from "../hw/pte.ts";
 
-const TWO32 = 4294967296;
-const PTE_FLAGS = 0x3; // present | rw
+const PTE_FLAGS = GEN8_PAGE_PRESENT | GEN8_PAGE_RW;
 
 /** A 4-level page table. */
 export class Ppgtt4 {
@@ -32,42 +44,45 @@ export class Ppgtt4 {
     const mfn = this.memory.allocFrame(this.owner);
     if (mfn < 0) return -1;
     this.tableFrames++;
-    return mfn * 4096;
+    return mfn * PAGE_SIZE;
   }
 
   /** The next-level table of an entry, created on demand. */
   private next(table: number, index: number, create: boolean): number {
     const a = table + index * 8;
     const lo = this.memory.read32(a);
-    if (lo & 1) return ((lo & 0xfffff000) >>> 0) + (this.memory.read32(a + 4) & 0x7f) * TWO32;
+    if (entryPresent(lo)) return entryAddress(lo, this.memory.read32(a + 4));
     if (!create) return -1;
     const t = this.newTable();
     if (t < 0) return -1;
-    this.memory.write32(a, (t % TWO32) | PTE_FLAGS);
-    this.memory.write32(a + 4, Math.floor(t / TWO32));
+    this.setEntry(a, t);
     return t;
   }
 
   /** Physical address of the PTE of `va`, or -1. */
   private ptAddr(va: number, create: boolean): number {
-    const pdp = this.next(this.pml4, Math.floor(va / 2 ** 39) & 0x1ff, create);
+    const pdp = this.next(this.pml4, ptIndex(va, LEVEL_PML4), create);
     if (pdp < 0) return -1;
-    const pd = this.next(pdp, Math.floor(va / 2 ** 30) & 0x1ff, create);
+    const pd = this.next(pdp, ptIndex(va, LEVEL_PDP), create);
     if (pd < 0) return -1;
-    const pt = this.next(pd, Math.floor(va / 2 ** 21) & 0x1ff, create);
+    const pt = this.next(pd, ptIndex(va, LEVEL_PD), create);
     if (pt < 0) return -1;
-    return pt + (Math.floor(va / 4096) & 0x1ff) * 8;
+    return pt + ptIndex(va, LEVEL_PT) * 8;
   }
 
   /** Maps the page at `va` to frame `mfn`; false if a table could not be allocated. */
   map(va: number, mfn: number): boolean {
     const a = this.ptAddr(va, true);
     if (a < 0) return false;
-    const pa = mfn * 4096;
-    this.memory.write32(a, (pa % TWO32) | PTE_FLAGS);
-    this.memory.write32(a + 4, Math.floor(pa / TWO32));
+    this.setEntry(a, mfn * PAGE_SIZE);
     this.pteWrites++;
     return true;
+  }
+
+  /** Writes the entry at `a` pointing at `addr`, present and writable. */
+  private setEntry(a: number, addr: number): void {
+    this.memory.write32(a, entryLo(addr, PTE_FLAGS));
+    this.memory.write32(a + 4, entryHi(addr));
   }
 
   /** Clears the PTE of `va`. */

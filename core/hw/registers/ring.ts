@@ -27,6 +27,12 @@ export const RING_CTL_FIELDS = {
   pages: field(20, 12),
 } as const;
 
+/** HWS_PGA fields: the hardware status page's graphics address. */
+export const HWS_PGA_FIELDS = {
+  /** Page-aligned graphics address of the status page. */
+  address: field(31, 12),
+} as const;
+
 /** RING_MI_MODE fields (a masked register). */
 export const MI_MODE_FIELDS = {
   /** STOP_RING. */
@@ -134,7 +140,7 @@ export const RING_ROWS: readonly RegRow[] = [
   { name: "ACTHD_UDW", offset: 0x5c, access: "ro" },
   { name: "INSTDONE", offset: 0x6c, access: "ro" },
   { name: "ACTHD", offset: 0x74, access: "ro" },
-  { name: "HWS_PGA", offset: 0x80, gmadr: true },
+  { name: "HWS_PGA", offset: 0x80, gmadr: true, fields: HWS_PGA_FIELDS },
   { name: "NOPID", offset: 0x94 },
   { name: "HWSTAM", offset: 0x98 },
   {
