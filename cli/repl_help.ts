@@ -115,9 +115,12 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
   },
   {
     name: "trace",
-    usage: "trace [n]",
-    summary: "the last n trace events (default 20)",
-    detail: "Slices, instants and counters recorded since the world was built.",
+    usage: "trace [n] | trace save <path>",
+    summary: "the last n trace events (default 20), or the whole trace to a file",
+    detail:
+      "Slices, instants and counters recorded since the world was built. The REPL keeps the\n" +
+      "last 4096 in memory and spools the rest to a temporary file: `trace save <path>` writes\n" +
+      "the whole trace so far as `run --trace` does (Chrome trace JSON, written atomically).",
   },
   {
     name: "events",

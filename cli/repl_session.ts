@@ -45,7 +45,8 @@ import {
 } from "./repl_inspect.ts";
 import { formatNs } from "./table.ts";
 import { type Interrupts, NO_INTERRUPTS, pollStop, runInterruptibly } from "./interrupt.ts";
-import { planOutputs } from "./output.ts";
+import { commitStaged, planOutputs } from "./output.ts";
+import { TraceSpool } from "./trace_file.ts";
 
 /** Default cap of `until` (simulated ns). */
 const UNTIL_CAP_NS = 1e9;
@@ -76,6 +77,8 @@ export class ReplSession {
   /** The checkpoint file the world came from, if any (an input `save` must not replace). */
   private checkpointPath: string | undefined;
   private readonly watches: Watch[] = [];
+  /** The current world's trace, spooled to a temporary file (`trace save`). */
+  private spool: TraceSpool | null = null;
 
   /** @param defines scenario parameter values (`-D NAME=VALUE`) applied to every `load` */
   constructor(private readonly defines: readonly string[] = []) {}
@@ -157,6 +160,7 @@ export class ReplSession {
       case "counters":
         return showCounters(this.need(), a1);
       case "trace":
+        if (a1 === "save") return this.saveTrace(a2);
         return showTrace(this.need(), a1);
       case "events":
         return this.events(a1);
@@ -248,6 +252,8 @@ export class ReplSession {
     sources: Map<string, string>,
     journal: JournalEntry[],
   ): void {
+    this.spool?.close();
+    this.spool = world.trace ? new TraceSpool(world.trace, world.sim) : null;
     this.world = world;
     this.scenario = scenario;
     this.scenarioPath = path;
@@ -300,7 +306,7 @@ export class ReplSession {
   /** `step`: one event. */
   private stepOne(): string {
     const w = this.need();
-    const tr = w.trace?.records.length ?? 0;
+    const tr = w.trace?.count ?? 0;
     const next = pendingEvents(w.sim)[0];
     if (!next || !w.sim.step()) return "no event pending";
     const lines = [
@@ -309,7 +315,7 @@ export class ReplSession {
       }: ${next.sink} kind ${next.kind} arg ${next.arg}`,
     ];
     if (w.trace) {
-      for (const r of w.trace.records.slice(tr)) lines.push("  " + traceLine(w, r).trim());
+      for (const r of w.trace.last(w.trace.count - tr)) lines.push("  " + traceLine(w, r).trim());
     }
     return this.after(lines.join("\n"));
   }
@@ -512,6 +518,29 @@ export class ReplSession {
       } to ${path} (${this.journal.length} journal entries${digest})`,
       ...notes,
     ].join("\n");
+  }
+
+  /** `trace save <path>`: the whole trace since the world was loaded, as `run --trace` writes it. */
+  private saveTrace(path: string | undefined): string {
+    const w = this.need();
+    if (path === undefined) throw new ReplError("usage: trace save <path>");
+    if (!this.spool || !w.trace) throw new ReplError("tracing is off in this world");
+    const inputs = [...this.sources.keys()];
+    if (this.checkpointPath !== undefined) inputs.push(this.checkpointPath);
+    const bad = planOutputs([{ flag: "trace save", path }], inputs);
+    if (bad) throw new ReplError(bad.message);
+    try {
+      commitStaged([this.spool.save(path, collectResults(w))]);
+    } catch (e) {
+      throw new ReplError(`cannot write '${path}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return `saved the trace (${w.trace.count} records) to ${path}`;
+  }
+
+  /** Ends the session's resources (the trace spool). */
+  close(): void {
+    this.spool?.close();
+    this.spool = null;
   }
 
   // ---------------------------------------------------------------- completion

@@ -135,6 +135,8 @@ export function checkpointWriter(
 ): (world: World) => string | undefined {
   return (world) => {
     try {
+      // Records that settled go to the trace file now: the checkpoint holds only the rest.
+      world.trace?.settle();
       for (
         const n of writeCheckpoint(out, world, {
           file: scenarioPath,
@@ -155,7 +157,14 @@ export function checkpointWriter(
  */
 export async function simulateRestored(
   path: string,
-  opts: { until?: number; trace?: boolean; progress?: Progress; interrupts?: Interrupts },
+  opts: {
+    until?: number;
+    trace?: boolean;
+    progress?: Progress;
+    interrupts?: Interrupts;
+    /** Called with the restored world before it runs on (e.g. to stream its trace). */
+    onWorld?: (world: World) => void;
+  },
 ): Promise<{ world: World; results: Results } | WorldError> {
   const snap = readCheckpoint(path);
   if (snap instanceof SnapshotError) return new WorldError(snap.message);
@@ -168,6 +177,7 @@ export async function simulateRestored(
       `the run ends at ${until} ns, before the checkpoint at ${world.sim.now} ns`,
     );
   }
+  opts.onWorld?.(world);
   const start = world.sim.now;
   const done = await runInterruptibly(world, until, {
     interrupts: opts.interrupts,
