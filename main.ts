@@ -301,7 +301,17 @@ const pluginCmd = command(
   or(
     command(
       "test",
-      object({ cmd: constant("plugin-test"), plugin: argument(string({ metavar: "PLUGIN" })) }),
+      object({
+        cmd: constant("plugin-test"),
+        plugin: argument(string({ metavar: "PLUGIN" })),
+        json: withDefault(
+          flag("--json", {
+            description:
+              message`Print the report as JSON (gvtsim.conformance/1) instead of a table.`,
+          }),
+          false,
+        ),
+      }),
       { description: message`Check a backend against the mediator's contract.` },
     ),
     command(
@@ -422,7 +432,7 @@ async function main(): Promise<number> {
     }
     case "plugin-test": {
       const { pluginTest } = await import("./cli/plugin.ts");
-      return pluginTest(args.plugin);
+      return pluginTest(args.plugin, { json: args.json });
     }
     case "plugin-new": {
       const { pluginNew } = await import("./cli/plugin.ts");

@@ -6,7 +6,7 @@
 
 import { WorldError } from "../core/world.ts";
 import type { Results } from "../core/metrics/results.ts";
-import { loadOrReport, simulate } from "./run.ts";
+import { loadOrReport, paramWarnings, simulate } from "./run.ts";
 import { formatNs, formatPct, table } from "./table.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
@@ -58,7 +58,14 @@ export async function compareHypervisors(
       err(`${path}: error: ${hv}: ${res.message}\n`);
       return 2;
     }
+    for (const w of paramWarnings(res.world)) err(`${path}: ${w}\n`);
     runs.push({ hv, r: res.results });
+  }
+  // a backend by its name (a plugin's path only when two share a name)
+  const names = runs.map((x) => x.r.hypervisor.name);
+  for (const x of runs) {
+    const name = x.r.hypervisor.name;
+    x.hv = names.filter((n) => n === name).length > 1 ? `${name} (${x.hv})` : name;
   }
   (o.json === "-" ? err : out)(compareTable(runs));
   if (o.json !== undefined) {

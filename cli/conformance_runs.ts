@@ -1,20 +1,29 @@
 /**
- * The conformance kit's second stage: short scenario runs of the whole system under the
- * backend being tested (guests boot through its traps, page tracking shadows their page
- * tables, interrupts arrive through its MSI path, a misbehaving guest is contained).
+ * The conformance kit's second stage: short runs of the whole system under the backend being
+ * tested (guests boot through its traps, page tracking shadows their page tables, interrupts
+ * arrive through its MSI path, a misbehaving guest is contained), and a stress run that drives
+ * the life cycle (stop, start, reset, pause) so detach, re-attach and FLR happen mid-run.
+ * Each run is done twice and must give byte-identical results; a difference is reported at
+ * its first field. {@link runPluginKit} is the whole kit (op-by-op rules + this stage), what
+ * `gvtsim plugin test` and a scaffolded plugin's `deno test` both run.
  * @module
  */
 
 import { parseScenarioText } from "../dsl/mod.ts";
 import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
-import type { CheckResult } from "../core/mpt/conformance.ts";
+import {
+  type CheckResult,
+  type ConformanceOptions,
+  type ConformanceReport,
+  runConformance,
+} from "../core/mpt/conformance.ts";
+import { firstDifference } from "../core/mpt/kit_checks.ts";
 import type { Results } from "../core/metrics/results.ts";
 
-/** The scenario every backend must run (its hypervisor line is replaced by the plugin). */
 // Start-up priority (2 s upstream) is off: with it the first busy vGPU would hog the GPU
 // for the whole short run and the others would barely be scheduled.
-const SCENARIO = `
+const BASIC = `
 scenario conformance
 seed 7
 host skylake { aperture 512MiB; invariants on; hypervisor kvm; scheduler gvt { startup 0s } }
@@ -27,23 +36,81 @@ workload churn { loop { map 8 pages; pte_rewrite 16; unmap 8 pages; rcs batch { 
 timeline { at 200ms misbehave evil ring_garbage; run 400ms }
 `;
 
+/**
+ * Life cycle under load: detach and re-attach (stop/start), FLR (reset), pause, a late VM.
+ * Start-up priority stays on (every workload is periodic, so nobody hogs): without it a vGPU
+ * created mid-stage gets no time slice until the next stage-0 balance, as upstream.
+ */
+const STRESS = `
+scenario conformance_stress
+seed 11
+host skylake { aperture 512MiB; invariants on; hypervisor kvm; scheduler gvt }
+vm a { type V5_8; run mix }
+vm b { type V5_8; run churn; start 0s }
+vm c { type V5_8; run mix; start 50ms }
+vm d { type V5_8; run churn }
+workload mix { every 5ms { rcs batch { draw 8; store 1 }; bcs batch { blit 1 }; wait completion; flip } }
+workload churn { every 4ms { map 16 pages; pte_rewrite 32; unmap 16 pages; vcs batch { media 2 }; wait completion } }
+timeline {
+  at 80ms stop b; at 90ms start b; at 120ms reset a; at 150ms pause d; at 170ms resume d
+  at 200ms stop c; at 210ms start c; at 240ms reset b; run 300ms
+}
+`;
+
 function check(op: string, name: string, ok: boolean, reason: string): CheckResult {
   return { op, check: name, ok, reason: ok ? "" : reason };
 }
 
-async function runOnce(spec: string): Promise<Results | string> {
-  const parsed = parseScenarioText(SCENARIO, "conformance.gvt");
-  if (!parsed.scenario) return "internal: the conformance scenario does not check";
+/** One run: its results and its MPT calls, or why it could not run. */
+async function runOnce(
+  text: string,
+  file: string,
+  spec: string,
+  calls?: Record<string, number>,
+): Promise<Results | string> {
+  const parsed = parseScenarioText(text, file);
+  if (!parsed.scenario) return `internal: ${file} does not check`;
   const world = await World.create(parsed.scenario, { hypervisor: spec });
   if (world instanceof WorldError) return world.message;
   world.run();
+  if (calls !== undefined) {
+    for (const [op, n] of Object.entries(world.gate.opCounts)) calls[op] = (calls[op] ?? 0) + n;
+  }
   return collectResults(world);
 }
 
-/** Runs the scenario stage against a plugin (path, URL or built-in name). */
-export async function scenarioChecks(spec: string | URL): Promise<CheckResult[]> {
+/** Runs a scenario twice: the results, or why not; a determinism check. */
+async function twice(
+  text: string,
+  file: string,
+  spec: string,
+  calls: Record<string, number>,
+): Promise<[Results | string, CheckResult]> {
+  const a = await runOnce(text, file, spec, calls);
+  const b = await runOnce(text, file, spec);
+  if (typeof a === "string") return [a, check("scenario", "runs", false, a)];
+  const diff = typeof b === "string" ? `second run failed: ${b}` : firstDifference(a, b, "results");
+  return [
+    a,
+    check(
+      "scenario",
+      `${file}: two runs with one seed are identical`,
+      diff === "",
+      `results differ between runs, first at ${diff}`,
+    ),
+  ];
+}
+
+/**
+ * Runs the scenario stage against a plugin (path, URL or built-in name); adds the MPT calls
+ * the runs made to `calls` (the kit's coverage).
+ */
+export async function scenarioChecks(
+  spec: string | URL,
+  calls: Record<string, number> = {},
+): Promise<CheckResult[]> {
   const path = spec instanceof URL ? spec.href : spec;
-  const a = await runOnce(path);
+  const [a, sameA] = await twice(BASIC, "conformance.gvt", path, calls);
   if (typeof a === "string") {
     return [check("scenario", "a world can be built on the backend", false, a)];
   }
@@ -93,11 +160,48 @@ export async function scenarioChecks(spec: string | URL): Promise<CheckResult[]>
       a.hypervisor.errors.length === 0,
       a.hypervisor.errors.slice(0, 3).map((e) => `${e.op} (${e.vm}): ${e.message}`).join("; "),
     ),
+    sameA,
   ];
-  const b = await runOnce(path);
-  const same = typeof b !== "string" && JSON.stringify(a) === JSON.stringify(b);
+  const [s, sameS] = await twice(STRESS, "conformance_stress.gvt", path, calls);
+  if (typeof s === "string") {
+    out.push(check("scenario", "the life-cycle stress run works", false, s));
+    return out;
+  }
+  const stalled = s.vms.filter((v) => v.completed === 0).map((v) => `${v.name} (${v.state})`);
   out.push(
-    check("scenario", "two runs with one seed are identical", same, "results differ between runs"),
+    check(
+      "detachVgpu",
+      "stop/start, reset and pause under load: every VM keeps working",
+      stalled.length === 0,
+      `VMs that completed no batch after detach/re-attach or reset: ${stalled.join(", ")}`,
+    ),
+    check(
+      "dmaMapGuestPage",
+      "isolation holds through detach, re-attach and reset",
+      s.isolation.violations === 0,
+      `${s.isolation.violations} isolation violations in the stress run`,
+    ),
+    check(
+      "scenario",
+      "no plugin errors in the stress run",
+      s.hypervisor.errors.length === 0,
+      s.hypervisor.errors.slice(0, 3).map((e) => `${e.op} (${e.vm}): ${e.message}`).join("; "),
+    ),
+    sameS,
   );
   return out;
+}
+
+/** Options of {@link runPluginKit}. */
+export type PluginKitOptions = Omit<ConformanceOptions, "extraChecks">;
+
+/**
+ * The whole conformance kit on one plugin: the op-by-op rules, then the scenario stage.
+ * `gvtsim plugin test` prints its table; a plugin's own test fails on `report.failed > 0`.
+ */
+export function runPluginKit(
+  spec: string | URL,
+  options: PluginKitOptions = {},
+): Promise<ConformanceReport> {
+  return runConformance(spec, { ...options, extraChecks: scenarioChecks });
 }

@@ -1,9 +1,11 @@
 /**
  * `gvtsim plugin test|new|build`: the backend author's tools.
  *
- * - {@link pluginTest} runs the conformance kit (core/mpt/conformance.ts) on a backend and
- *   prints its pass/fail table.
- * - {@link pluginNew} scaffolds a backend and its own conformance test from `templates/`.
+ * - {@link pluginTest} runs the conformance kit (kit.ts: the op-by-op rules and the scenario
+ *   stage, the same code a plugin's own `deno test` runs) and prints its table or its JSON.
+ * - {@link pluginNew} scaffolds a plugin project: the backend (a copy of plugins/template.ts
+ *   importing the SDK by package name), its conformance test and a deno.json that links this
+ *   gvtsim checkout, so `@gvtsim/gvtsim/mpt` resolves offline.
  * - {@link pluginBuild} bundles a backend and its dependencies into one ESM file with
  *   esbuild, then loads the result through the plugin loader to prove it is usable.
  *   esbuild is imported only when bundling, so `test` and `new` need no env or run
@@ -11,7 +13,12 @@
  * @module
  */
 
-import { type CheckResult, formatConformance, runConformance } from "../core/mpt/conformance.ts";
+import {
+  type CheckResult,
+  type ConformanceReport,
+  formatConformance,
+  runConformance,
+} from "../core/mpt/conformance.ts";
 import { errorMessage, isLoadError, loadBackend } from "../core/mpt/loader.ts";
 import { SimBackendContext } from "../core/mpt/context.ts";
 import { Sim } from "../core/sim/sim.ts";
@@ -31,10 +38,14 @@ export interface PluginTestOptions extends PluginCliOptions {
   params?: Readonly<Record<string, number | string | boolean>>;
   /** Second-stage checks, passed to the conformance kit (default: the short scenario runs of
    * cli/conformance_runs.ts; `null` for none). */
-  extraChecks?: ((spec: string | URL) => Promise<CheckResult[]>) | null;
+  extraChecks?:
+    | ((spec: string | URL, calls: Record<string, number>) => Promise<CheckResult[]>)
+    | null;
+  /** Print the report as JSON (schema `gvtsim.conformance/1`) instead of the table. */
+  json?: boolean;
 }
 
-import { scenarioChecks } from "./conformance_runs.ts";
+import { runPluginKit } from "./conformance_runs.ts";
 
 const enc = new TextEncoder();
 const stdout = (s: string) => void Deno.stdout.writeSync(enc.encode(s));
@@ -53,24 +64,26 @@ export const PLUGIN_NAME = /^[a-z][a-z0-9_]*$/;
  */
 export async function pluginTest(spec: string, opts: PluginTestOptions = {}): Promise<number> {
   const out = opts.out ?? stdout, err = opts.err ?? stderr;
-  const report = await runConformance(spec, {
-    params: opts.params,
-    // second stage: short runs of the whole system on the backend (skip with `null`)
-    extraChecks: opts.extraChecks === null ? undefined : opts.extraChecks ?? scenarioChecks,
-  });
-  if (!report.loaded) {
-    err(formatConformance(report) + "\n");
-    return 2;
-  }
-  out(formatConformance(report) + "\n");
-  return report.failed > 0 ? 1 : 0;
+  // the whole kit (op-by-op rules + scenario stage), exactly what a plugin's own test runs
+  const report: ConformanceReport = opts.extraChecks === undefined
+    ? await runPluginKit(spec, { params: opts.params })
+    : await runConformance(spec, {
+      params: opts.params,
+      extraChecks: opts.extraChecks ?? undefined,
+    });
+  if (opts.json) out(JSON.stringify(report, null, 2) + "\n");
+  else if (!report.loaded) err(formatConformance(report) + "\n");
+  else out(formatConformance(report) + "\n");
+  return !report.loaded ? 2 : report.failed > 0 ? 1 : 0;
 }
 
 /**
- * `gvtsim plugin new <name> [dir]`: writes `<dir>/<name>.ts` (a documented minimal correct
- * backend) and `<dir>/<name>_test.ts` (a test that runs the conformance kit on it). Their
- * imports of gvtsim's modules use the path from `dir` to gvtsim's root, computed now. Never
- * overwrites: returns 1 if a file exists or the name is invalid, 0 on success.
+ * `gvtsim plugin new <name> --dir DIR`: scaffolds a plugin project in DIR: `<name>.ts` (a copy
+ * of plugins/template.ts, the smallest conformant backend, importing the SDK by package name
+ * `@gvtsim/gvtsim/mpt`), `<name>_test.ts` (runs the whole conformance kit, the same as
+ * `gvtsim plugin test`) and, unless DIR has one, a `deno.json` that maps the package to this
+ * gvtsim checkout with `links` (works offline). Never overwrites: 2 if a file exists or the
+ * name is invalid, 0 on success.
  */
 export async function pluginNew(
   name: string,
@@ -85,27 +98,49 @@ export async function pluginNew(
   const dirPath = absolute(dir);
   const backendPath = `${dirPath}/${name}.ts`;
   const testPath = `${dirPath}/${name}_test.ts`;
+  const configPath = `${dirPath}/deno.json`;
   for (const p of [backendPath, testPath]) {
     if (await exists(p)) {
       err(`plugin new: ${p} already exists (not overwritten)\n`);
       return 2;
     }
   }
-  const rel = relativePath(dirPath, decodeURIComponent(GVTSIM_ROOT.pathname).replace(/\/$/, ""));
+  const root = decodeURIComponent(GVTSIM_ROOT.pathname).replace(/\/$/, "");
+  const writeConfig = !(await exists(configPath)) && !(await exists(`${dirPath}/deno.jsonc`));
   try {
-    const fill = (t: string) => t.replaceAll("__GVTSIM__", rel).replaceAll("__NAME__", name);
-    const backend = await Deno.readTextFile(new URL("templates/backend.ts.tmpl", GVTSIM_ROOT));
+    const pkg = JSON.parse(await Deno.readTextFile(new URL("deno.json", GVTSIM_ROOT)));
+    const template = await Deno.readTextFile(new URL("plugins/template.ts", GVTSIM_ROOT));
     const test = await Deno.readTextFile(new URL("templates/backend_test.ts.tmpl", GVTSIM_ROOT));
+    const config = await Deno.readTextFile(new URL("templates/deno.json.tmpl", GVTSIM_ROOT));
+    const backend = template
+      .replace(/^ \* template: /m, ` * ${name}: `)
+      .replaceAll(`"../mpt.ts"`, `"${pkg.name}/mpt"`)
+      .replace(`name: "template",`, `name: "${name}",`)
+      .replace(
+        /^\/\*\* The template backend factory\. \*\/$/m,
+        `/** The ${name} backend factory. */`,
+      );
+    const fill = (t: string) =>
+      t.replaceAll("__NAME__", name).replaceAll("__PACKAGE__", pkg.name)
+        .replaceAll("__VERSION__", pkg.version).replaceAll(
+          "__GVTSIM__",
+          relativePath(dirPath, root),
+        );
     await Deno.mkdir(dirPath, { recursive: true });
-    await Deno.writeTextFile(backendPath, fill(backend), { createNew: true });
+    await Deno.writeTextFile(backendPath, backend, { createNew: true });
     await Deno.writeTextFile(testPath, fill(test), { createNew: true });
+    if (writeConfig) await Deno.writeTextFile(configPath, fill(config), { createNew: true });
   } catch (e) {
     err(`plugin new: ${errorMessage(e)}\n`);
     return 2;
   }
   out(
     `created ${backendPath}\ncreated ${testPath}\n` +
-      `next: gvtsim plugin test ${backendPath}  (or: deno test --allow-read ${testPath})\n`,
+      (writeConfig
+        ? `created ${configPath} (links ${root})\n`
+        : `kept ${configPath}: map @gvtsim/gvtsim to ${root} there (see docs/plugins.md)\n`) +
+      `next: cd ${dirPath} && deno test -A ${name}_test.ts\n` +
+      `      gvtsim plugin test ${backendPath}\n`,
   );
   return 0;
 }
@@ -151,6 +186,9 @@ export async function pluginBuild(
       write: false,
       logLevel: "silent",
       legalComments: "none",
+      plugins: [
+        gvtsimPackage(JSON.parse(await Deno.readTextFile(new URL("deno.json", GVTSIM_ROOT)))),
+      ],
     });
     for (const w of r.warnings) err(`plugin build: warning: ${w.text}\n`);
     const bundle = r.outputFiles?.find((f) => f.path === outPath) ?? r.outputFiles?.[0];
@@ -177,6 +215,46 @@ export async function pluginBuild(
   const size = (await Deno.stat(outPath)).size;
   out(`built ${outPath} (${size} bytes): backend '${loaded.backend.name}' loads\n`);
   return 0;
+}
+
+/** The parts of gvtsim's deno.json the bundler needs. */
+interface PackageJson {
+  name: string;
+  exports: Record<string, string>;
+}
+
+/**
+ * An esbuild plugin resolving gvtsim's package name and its exports (`@gvtsim/gvtsim/mpt`)
+ * to this checkout's files, as the loader does through deno.json: the bundler and the loader
+ * accept the same imports.
+ */
+function gvtsimPackage(pkg: PackageJson) {
+  const root = decodeURIComponent(GVTSIM_ROOT.pathname);
+  const esc = pkg.name.replace(/[/@]/g, (c) => `\\${c}`);
+  return {
+    name: "gvtsim-package",
+    setup(build: {
+      onResolve(
+        o: { filter: RegExp },
+        f: (a: { path: string }) => { path: string } | { errors: { text: string }[] },
+      ): void;
+    }) {
+      build.onResolve({ filter: new RegExp(`^${esc}(/|$)`) }, (a) => {
+        const sub = "." + a.path.slice(pkg.name.length);
+        const target = pkg.exports[sub === "." ? "." : sub];
+        if (target === undefined) {
+          return {
+            errors: [{
+              text: `${pkg.name} has no export '${sub}' (it has ${
+                Object.keys(pkg.exports).join(", ")
+              })`,
+            }],
+          };
+        }
+        return { path: root + target.replace(/^\.\//, "") };
+      });
+    },
+  };
 }
 
 /** A throwaway backend context, enough for a factory to run. */

@@ -127,6 +127,14 @@ function withCliFaults(
   };
 }
 
+/** A warning per hypervisor parameter the backend never read (a typo or another backend's). */
+export function paramWarnings(world: World): string[] {
+  return world.ctx.unreadParams().map((k) =>
+    `warning: hypervisor parameter '${k}' is not read by backend ${world.backendLabel}: a typo, ` +
+    `or a parameter of another backend`
+  );
+}
+
 /** Simulates a checked scenario and returns its results (or a world error). */
 export async function simulate(
   scenario: Scenario,
@@ -265,6 +273,7 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
     return { code: o.interrupts?.requested() ? EXIT_INTERRUPTED : 2 };
   }
   const { world, results } = sim;
+  for (const w of paramWarnings(world)) err(`${path}: ${w}\n`);
   const failed = results.expectations.filter((e) => !e.pass).length;
   // With --json -, stdout carries only the JSON; the summary moves to stderr.
   const say = o.json === "-" ? err : out;

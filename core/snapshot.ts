@@ -688,7 +688,7 @@ function rebuildHandles(w: World, fresh: readonly unknown[], snap: BackendSnapsh
   for (let id = 0; id < fresh.length; id++) {
     if (fresh[id] === undefined) continue;
     try {
-      b.detachVgpu(fresh[id]);
+      b.detachVgpu?.(fresh[id]);
     } catch (e) {
       errors.push(`detaching vGPU ${id}: ${e instanceof Error ? e.message : String(e)}`);
     }

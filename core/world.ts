@@ -125,6 +125,11 @@ export class World implements EventSink {
   readonly samplePeriod: number;
   /** Timeline entries already applied. */
   applied = 0;
+  /**
+   * When the host's vGPU management path (attach and detach through the backend, serialised as
+   * mdev create/remove are) is free again (ns).
+   */
+  mgmtFreeAt = 0;
   /** (time, vGPU id, VM) of every vGPU creation: ids are reused after a VM stops. */
   private readonly idHistory: { t: number; id: number; vm: string }[] = [];
 
@@ -308,7 +313,11 @@ export class World implements EventSink {
       state: "running",
       since: this.sim.now,
     });
-    vm.proc = runner.spawn();
+    // Attaching takes simulated time: the guest's first instruction waits for the backend's
+    // attach (and the OpRegion/EDID set-up), after any attach or detach still in progress.
+    const begin = Math.max(this.sim.now, this.mgmtFreeAt) + this.gate.takeCost();
+    this.mgmtFreeAt = begin;
+    vm.proc = runner.spawn(begin - this.sim.now);
     this.mark(vm, "start");
     return undefined;
   }
@@ -319,6 +328,8 @@ export class World implements EventSink {
     vm.leaveRunning(this.sim.now);
     vm.proc?.suspend();
     if (vm.vgpu) this.gvt.destroyVgpu(vm.vgpu.id);
+    // detaching occupies the management path: a VM started right after waits for it
+    this.mgmtFreeAt = Math.max(this.sim.now, this.mgmtFreeAt) + this.gate.takeCost();
     vm.state = "stopped";
     this.mark(vm, "stop");
   }
@@ -341,11 +352,14 @@ export class World implements EventSink {
     this.mark(vm, "resume");
   }
 
-  /** A device-model-level reset (FLR) of the VM's vGPU; the guest driver re-initialises. */
+  /**
+   * A function-level reset of the VM's vGPU, as the guest asks for it: the guest sets the FLR
+   * bit in config space, the backend's device model resets the vGPU through
+   * `GvtOps.vgpuReset` (a device-model-level reset), and the guest driver re-initialises.
+   */
   resetVm(vm: VmRuntime): void {
     if (!vm.vgpu || !vm.driver) return;
-    this.gvt.resetVgpu(vm.vgpu.id, "dmlr");
-    vm.driver.reset();
+    vm.driver.flr();
     this.mark(vm, "reset");
   }
 

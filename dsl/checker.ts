@@ -35,7 +35,7 @@ import {
   GVT_MAX_VGPU,
   initialFree,
 } from "../core/vgpu_types.ts";
-import { OPTIONAL_OPS, REQUIRED_OPS } from "../core/mpt/types.ts";
+import { MPT_OP_NAMES } from "../core/mpt/gate.ts";
 import { DEFAULT_PLATFORM, platformOf } from "../core/hw/platform.ts";
 import type {
   ExprAst,
@@ -616,7 +616,7 @@ class Checker {
 
   fault(f: FaultAst, at: number | undefined): FaultRule | undefined {
     let ok = true;
-    const ops: readonly string[] = [...REQUIRED_OPS, ...OPTIONAL_OPS];
+    const ops: readonly string[] = MPT_OP_NAMES;
     if (!ops.includes(f.op)) {
       this.err(f.opSpan, unknown("MPT op", f.op, ops));
       ok = false;

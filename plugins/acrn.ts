@@ -54,7 +54,7 @@ import type {
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
-import { MPT_EFAULT, MPT_EINVAL, MPT_OK } from "../core/mpt/types.ts";
+import { MPT_CONTRACT_VERSION, MPT_EFAULT, MPT_EINVAL, MPT_OK } from "../core/mpt/types.ts";
 import {
   allOnes,
   bool,
@@ -64,7 +64,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+import { forwardCfgWrite } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the ACRN paths, each with the reason for its size. */
 export const ACRN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -160,6 +160,8 @@ class AcrnVgpu {
   readonly byGfn = new Map<number, DmaEntry>();
   readonly byDma = new Map<number, DmaEntry>();
   msiCap = -1;
+  /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
   msiEnabled = false;
   /** Simulated time the client thread goes back to sleep (-1: asleep). */
   awakeUntil = -1;
@@ -229,13 +231,13 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
   /** A config write handled by acrngt: follow the guest's MSI enable bit. */
   const cfgWrite = (v: AcrnVgpu, o: GvtOps, off: number, size: number, val: number): void => {
-    const id = v.info.id;
-    o.emulateCfgWrite(id, off, size, val);
-    if (v.msiCap < 0) v.msiCap = findMsiCap({ cfgRead: (a, n) => o.emulateCfgRead(id, a, n) });
-    const ctl = v.msiCap + PCI_MSI_FLAGS;
-    if (off <= ctl && ctl < off + size) {
-      v.msiEnabled = (o.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
-    }
+    const e = forwardCfgWrite(o, v.info.id, v, off, size, val);
+    if (e === "flr") {
+      // the Service VM's device model sees the guest's FLR and resets the vGPU
+      ctx.count("flr");
+      v.msiEnabled = false;
+      o.vgpuReset(v.info.id);
+    } else if (e !== "none") v.msiEnabled = e === "msi-on";
   };
 
   /**
@@ -307,6 +309,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
   const backend: MptBackend = {
     name: "acrn",
+    contract: MPT_CONTRACT_VERSION,
     costs,
 
     hostInit(o: GvtOps): void {
@@ -400,6 +403,8 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         if (m < 0) return MPT_EFAULT;
         if (i === 0) base = m;
         else if (m !== base + i) return MPT_EINVAL;
+        // a 2 MiB GPU page entry addresses an aligned range only
+        if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
       }
       const dma = base * PAGE;
       if (hit !== undefined) {
@@ -459,7 +464,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     guestMmioRead(h: Handle, gpa: number, size: number): number {
       const v = st(h);
-      const cfg = v.info.cfg;
+      const cfg = v.destroyed ? undefined : v.info.cfg; // a destroyed client claims nothing
       if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
         return request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, false, 0);
       }
@@ -472,7 +477,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
-      const cfg = v.info.cfg;
+      const cfg = v.destroyed ? undefined : v.info.cfg; // a destroyed client claims nothing
       if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
         request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, true, value);
         return;
@@ -515,6 +520,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         msiCap: v.msiCap,
+        afCap: v.afCap,
         msiEnabled: v.msiEnabled,
         awakeUntil: v.awakeUntil,
         destroyed: v.destroyed,
@@ -546,6 +552,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
       v.msiEnabled = bool(s, "msiEnabled");
       v.awakeUntil = num(s, "awakeUntil");
       v.destroyed = bool(s, "destroyed");

@@ -35,7 +35,13 @@ import type {
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
-import { MPT_EFAULT, MPT_EINVAL, MPT_ENOMEM, MPT_OK } from "../core/mpt/types.ts";
+import {
+  MPT_CONTRACT_VERSION,
+  MPT_EFAULT,
+  MPT_EINVAL,
+  MPT_ENOMEM,
+  MPT_OK,
+} from "../core/mpt/types.ts";
 import {
   allOnes,
   bool,
@@ -45,7 +51,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+import { forwardCfgWrite } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the KVMGT trap and mapping paths. */
 export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -109,7 +115,11 @@ class KvmVgpu {
   readonly byGfn = new Map<number, GvtDma>();
   readonly byDma = new Map<number, GvtDma>();
   eventfd = false;
+  /** Set at detach (the mdev is released: its VFIO regions answer nothing). */
+  released = false;
   msiCap = -1;
+  /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
   vfioRefs = 0;
   opregion = false;
   edidPorts = 0;
@@ -219,20 +229,20 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     ctx.charge(C.vfioRw);
     if (ops === null) return;
     const id = v.info.id;
-    ops.emulateCfgWrite(id, off, size, val);
-    if (v.msiCap < 0) {
-      v.msiCap = findMsiCap({ cfgRead: (o, s) => ops!.emulateCfgRead(id, o, s) });
-    }
-    const ctl = v.msiCap + PCI_MSI_FLAGS;
-    if (off <= ctl && ctl < off + size) {
-      const enabled = (ops.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
-      if (enabled && !v.eventfd && installEventfd) {
-        v.eventfd = true;
-        ctx.count("eventfd_installed");
-      } else if (!enabled && v.eventfd) {
-        v.eventfd = false;
-        ctx.count("eventfd_released");
-      }
+    const e = forwardCfgWrite(ops, id, v, off, size, val);
+    if (e === "flr") {
+      // QEMU's vfio-pci turns the guest's FLR into VFIO_DEVICE_RESET: kvmgt resets the vGPU
+      ctx.count("vfio_device_reset");
+      if (v.eventfd) ctx.count("eventfd_released");
+      v.eventfd = false;
+      ops.vgpuReset(id);
+    } else if (e === "msi-on" && !v.eventfd && installEventfd) {
+      // QEMU's vfio-pci wires the MSI eventfd (VFIO_DEVICE_SET_IRQS)
+      v.eventfd = true;
+      ctx.count("eventfd_installed");
+    } else if (e === "msi-off" && v.eventfd) {
+      v.eventfd = false;
+      ctx.count("eventfd_released");
     }
   };
 
@@ -259,6 +269,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         return MPT_EINVAL;
       }
     }
+    if (base % pages !== 0) {
+      // a 2 MiB GPU page entry addresses an aligned range only
+      ctx.count("dma_map_not_aligned");
+      return MPT_EINVAL;
+    }
     ctx.charge(C.dmaMap);
     ctx.count("pages_pinned", pages);
     return base * PAGE;
@@ -266,6 +281,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
   const backend: MptBackend = {
     name: "kvm",
+    contract: MPT_CONTRACT_VERSION,
     costs,
 
     hostInit(o: GvtOps): void {
@@ -282,6 +298,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     detachVgpu(h: Handle): void {
       const v = st(h);
+      v.released = true;
       for (const e of [...v.byGfn.values()]) unpin(v, e);
       v.tracked.fill(0);
       v.trackedCount = 0;
@@ -402,6 +419,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioRead(h: Handle, gpa: number, size: number): number {
       const v = st(h);
       ctx.count("mmio_exits");
+      if (v.released) return allOnes(size);
       const bar0 = v.info.bar0;
       if (gpa >= bar0 && gpa + size <= bar0 + BAR0_SIZE) {
         return bar0Access(v, gpa - bar0, size, false, 0);
@@ -417,6 +435,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
       ctx.count("mmio_exits");
+      if (v.released) return;
       const bar0 = v.info.bar0;
       if (gpa >= bar0 && gpa + size <= bar0 + BAR0_SIZE) {
         bar0Access(v, gpa - bar0, size, true, value);
@@ -457,7 +476,9 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.size, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         eventfd: v.eventfd,
+        released: v.released,
         msiCap: v.msiCap,
+        afCap: v.afCap,
         vfioRefs: v.vfioRefs,
         opregion: v.opregion,
         edidPorts: v.edidPorts,
@@ -480,7 +501,9 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.eventfd = bool(s, "eventfd");
+      v.released = s.released === true;
       v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
       v.vfioRefs = num(s, "vfioRefs");
       v.opregion = bool(s, "opregion");
       v.edidPorts = num(s, "edidPorts");

@@ -1,89 +1,146 @@
 /**
- * Template for a new hypervisor backend: the smallest backend that honours the MPT contract
- * (core/mpt/types.ts). Copy it, rename it, and replace each op's body with what your
- * hypervisor does; keep the cost model honest (ns per op, plus `ctx.charge()` for variable
- * work) so results compare with the built-in backends.
+ * template: the smallest hypervisor backend that honours the whole MPT contract and passes the
+ * conformance kit. `gvtsim plugin new NAME` copies this file (importing the contract by package
+ * name, `@gvtsim/gvtsim/mpt`, instead of the relative path below); replace each op's body with
+ * what your hypervisor does and keep the cost model honest (integer ns per op, plus
+ * `ctx.charge()` for variable work).
  *
- * How a backend is used:
- * - The module's default export is a factory `(ctx) => backend`. `ctx` gives the backend
- *   only what it may touch: `params` (from the scenario), `guestMemory(vgpuId)`, timers
- *   (`after`), `charge`, `count`, `log`, and `deliverMsi` (the guest's interrupt line).
- * - `hostInit(ops)` hands over the core's callbacks: trapped accesses go to
- *   `ops.emulateMmioRead/Write` and `ops.emulateCfgRead/Write`; writes to write-protected
- *   guest pages go to `ops.writeProtectHandler` (and are NOT done by the backend).
- * - `attachVgpu(info)` returns the per-vGPU handle every other op receives.
- * - Required ops: `detachVgpu`, `injectMsi`, `enablePageTrack`, `disablePageTrack`,
- *   `readGpa`, `writeGpa`, `gfnToMfn`, `dmaMapGuestPage`, `dmaUnmapGuestPage`, `isValidGfn`,
- *   and the guest-side trap entry points `guestMmioRead`, `guestMmioWrite`, `guestMemWrite`.
- *   Everything else is optional; the core falls back to generic behaviour and reports which
- *   ops your backend implements natively.
- * - Never throw for guest-caused conditions: return the op's failure value (a negative
- *   errno, false, -1). If a backend does throw, the core records the error (plugin, op, vGPU)
- *   and carries on as if the op failed.
+ * - The default export is a factory `(ctx) => backend`. `ctx` gives only what a backend may
+ *   touch: `params` (from the scenario), `guestMemory(vgpuId)`, `after` (timers), `charge`,
+ *   `count`, `log` and `deliverMsi` (the guest's interrupt line).
+ * - `contract` names the version of the MPT contract the backend was written for; the loader
+ *   refuses a backend written for another one.
+ * - `hostInit(ops)` hands over the mediator's callbacks: trapped BAR0 accesses go to
+ *   `ops.emulateMmioRead/Write` (offset from the start of BAR0), config space to
+ *   `ops.emulateCfgRead/Write`, writes to write-protected guest pages to
+ *   `ops.writeProtectHandler` (the backend must NOT do those writes itself), and the vGPU's
+ *   life cycle (`ops.vgpuReset`, `ops.vgpuActivate`, `ops.vgpuDeactivate`) when the
+ *   hypervisor sees a reset or a VM pause.
+ * - `attachVgpu(info)` returns the handle every other op receives. Keep all per-vGPU state in
+ *   it (never in the factory's closure keyed by vGPU id), and make `detachVgpu` leave nothing
+ *   behind: the conformance kit uses the old handle after detach and attaches two vGPUs at
+ *   once.
+ * - Never throw for guest-caused conditions: return the op's failure value (a negative errno,
+ *   false, -1, all ones). docs/plugins.md in gvtsim has the contract op by op.
  *
- * This template: traps all of BAR0 (16 MiB) and the config window, delivers MSIs after
- * `msi_latency`, tracks pages in a bitmap, and maps DMA as the host physical address with a
- * per-address refcount. Parameters: any cost name (ns) overrides that cost.
+ * What this backend does: traps the BAR0 range `setTrapArea` claimed and the config window,
+ * follows the guest's MSI enable bit from config writes of any width (MSIs are dropped while
+ * disabled), tracks pages in a bitmap, maps DMA as the host physical address (identity IOMMU)
+ * with a refcount per address (a 2 MiB mapping only over contiguous, 2 MiB aligned frames),
+ * copies guest memory directly, saves and restores its state. Every cost can be overridden by
+ * a parameter of the same name.
  */
 
-import type {
-  BackendContext,
-  BackendFactory,
-  CostModel,
-  GuestMemoryView,
-  GvtOps,
-  Handle,
-  MptBackend,
-  VgpuInfo,
-} from "../core/mpt/types.ts";
-import { MPT_EFAULT, MPT_EINVAL, MPT_ENOMEM, MPT_OK } from "../core/mpt/types.ts";
+import {
+  type BackendContext,
+  type BackendFactory,
+  bool,
+  type CostModel,
+  forwardCfgWrite,
+  type GuestMemoryView,
+  type GvtOps,
+  type Handle,
+  loadSparseBytes,
+  MPT_CONTRACT_VERSION,
+  MPT_EFAULT,
+  MPT_EINVAL,
+  MPT_ENOMEM,
+  MPT_OK,
+  type MptBackend,
+  num,
+  record,
+  rows,
+  sparseBytes,
+  type VgpuInfo,
+} from "../mpt.ts";
 
 const BAR0_SIZE = 16 * 1024 * 1024;
 const CFG_SIZE = 4096;
 const PAGE = 4096;
+const HUGE = 2 * 1024 * 1024;
 
 /** Per-vGPU state: the handle. */
-class TemplateVgpu {
+class VgpuState {
+  /** 1 for write-protected guest frames. */
   readonly tracked: Uint8Array;
-  readonly refs = new Map<number, number>();
+  /** DMA address -> [references, size]. */
+  readonly refs = new Map<number, number[]>();
+  /** Claimed BAR0 range [start, end) (empty until setTrapArea). */
+  trapStart = 0;
+  trapEnd = 0;
+  /** MSI capability offset (found on the first config write) and enable bit. */
+  msiCap = -1;
+  msiEnabled = false;
+  /** Advanced Features capability offset (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
+  /** Set by detachVgpu: the handle answers nothing any more. */
+  detached = false;
   readonly bytes = new Uint8Array(8);
+
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView) {
     this.tracked = new Uint8Array(mem.frames);
   }
 }
 
 /** The template backend factory. */
-const createTemplateBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
-  const num = (name: string, dflt: number): number => {
+const create: BackendFactory = (ctx: BackendContext): MptBackend => {
+  const cost = (name: string, dflt: number): number => {
     const v = ctx.params[name];
     return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : dflt;
   };
-  /** Costs the core charges per call (ns); every name can be overridden by a parameter. */
+  /** Costs the core charges per call (ns); each can be overridden by a parameter. */
   const costs: CostModel = {
-    attachVgpu: num("attachVgpu", 20_000),
-    detachVgpu: num("detachVgpu", 20_000),
-    injectMsi: num("injectMsi", 1_000),
-    enablePageTrack: num("enablePageTrack", 1_000),
-    disablePageTrack: num("disablePageTrack", 1_000),
-    readGpa: num("readGpa", 300),
-    writeGpa: num("writeGpa", 300),
-    gfnToMfn: num("gfnToMfn", 200),
-    dmaMapGuestPage: num("dmaMapGuestPage", 800),
-    dmaUnmapGuestPage: num("dmaUnmapGuestPage", 500),
-    isValidGfn: num("isValidGfn", 100),
-    guestMmioRead: num("guestMmioRead", 4_000),
-    guestMmioWrite: num("guestMmioWrite", 4_000),
+    attachVgpu: cost("attachVgpu", 20_000),
+    detachVgpu: cost("detachVgpu", 20_000),
+    injectMsi: cost("injectMsi", 1_000),
+    enablePageTrack: cost("enablePageTrack", 1_000),
+    disablePageTrack: cost("disablePageTrack", 1_000),
+    readGpa: cost("readGpa", 300),
+    writeGpa: cost("writeGpa", 300),
+    gfnToMfn: cost("gfnToMfn", 200),
+    dmaMapGuestPage: cost("dmaMapGuestPage", 800),
+    dmaUnmapGuestPage: cost("dmaUnmapGuestPage", 500),
+    dmaPinGuestPage: cost("dmaPinGuestPage", 100),
+    setTrapArea: cost("setTrapArea", 2_000),
+    isValidGfn: cost("isValidGfn", 100),
+    guestMmioRead: cost("guestMmioRead", 4_000),
+    guestMmioWrite: cost("guestMmioWrite", 4_000),
     guestMemWrite: 0,
-    page_track_fault: num("page_track_fault", 3_000),
-    msi_latency: num("msi_latency", 2_000),
+    /** A guest write to a write-protected page (fault + emulation), charged per trap. */
+    page_track_fault: cost("page_track_fault", 3_000),
+    /** From injectMsi until the guest takes the interrupt. */
+    msi_latency: cost("msi_latency", 2_000),
   };
   let ops: GvtOps | null = null;
-  const st = (h: Handle): TemplateVgpu => h as TemplateVgpu;
-  const backed = (v: TemplateVgpu, gfn: number): boolean =>
-    v.mem.isBacked !== undefined ? v.mem.isBacked(gfn) : v.mem.mfnOf(gfn) >= 0;
+  const st = (h: Handle): VgpuState => h as VgpuState;
+  const backed = (v: VgpuState, gfn: number): boolean =>
+    v.mem.isBacked !== undefined
+      ? v.mem.isBacked(gfn)
+      : Number.isInteger(gfn) && gfn >= 0 && gfn < v.mem.frames && v.mem.mfnOf(gfn) >= 0;
+  const ones = (size: number): number => size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * size) - 1;
+  // an access is trapped only when all of its bytes are inside the range
+  const inBar0 = (v: VgpuState, gpa: number, size: number): boolean =>
+    v.trapEnd > v.trapStart && gpa >= v.trapStart && gpa + size <= v.trapEnd;
+  const inCfg = (v: VgpuState, gpa: number, size: number): boolean =>
+    v.info.cfg !== undefined && gpa >= v.info.cfg && gpa + size <= v.info.cfg + CFG_SIZE;
+  const validSize = (size: number) => size === 1 || size === 2 || size === 4 || size === 8;
+
+  /** The host frames of a 4 KiB or 2 MiB page, if the device can address them as one range. */
+  const dmaBase = (v: VgpuState, gfn: number, size: number): number => {
+    const pages = size / PAGE;
+    const first = backed(v, gfn) ? v.mem.mfnOf(gfn) : -1;
+    if (first < 0) return MPT_EFAULT;
+    if (pages > 1 && first % pages !== 0) return MPT_EINVAL; // the GPU needs 2 MiB alignment
+    for (let k = 1; k < pages; k++) {
+      if (!backed(v, gfn + k)) return MPT_EFAULT;
+      if (v.mem.mfnOf(gfn + k) !== first + k) return MPT_EINVAL; // not contiguous
+    }
+    return first * PAGE;
+  };
 
   return {
     name: "template",
+    contract: MPT_CONTRACT_VERSION,
     costs,
     hostInit(o: GvtOps): void {
       ops = o;
@@ -92,24 +149,32 @@ const createTemplateBackend: BackendFactory = (ctx: BackendContext): MptBackend 
       ops = null;
     },
     attachVgpu(info: VgpuInfo): Handle {
-      return new TemplateVgpu(info, ctx.guestMemory(info.id));
+      return new VgpuState(info, ctx.guestMemory(info.id));
     },
     detachVgpu(h: Handle): void {
-      st(h).refs.clear();
-      st(h).tracked.fill(0);
+      const v = st(h);
+      v.detached = true;
+      v.refs.clear();
+      v.tracked.fill(0);
+      v.trapStart = v.trapEnd = 0;
+      v.msiEnabled = false;
     },
     injectMsi(h: Handle, addr: number, data: number): boolean {
-      ctx.deliverMsi(st(h).info.id, addr, data, costs.msi_latency);
+      const v = st(h);
+      if (!v.msiEnabled || v.detached) return false; // the guest has not enabled MSI: drop it
+      ctx.deliverMsi(v.info.id, addr, data, costs.msi_latency);
       return true;
     },
     enablePageTrack(h: Handle, gfn: number): number {
-      if (!backed(st(h), gfn)) return MPT_EINVAL;
-      st(h).tracked[gfn] = 1;
+      const v = st(h);
+      if (v.detached || !backed(v, gfn)) return MPT_EINVAL;
+      v.tracked[gfn] = 1;
       return MPT_OK;
     },
     disablePageTrack(h: Handle, gfn: number): number {
-      if (!backed(st(h), gfn)) return MPT_EINVAL;
-      st(h).tracked[gfn] = 0;
+      const v = st(h);
+      if (v.detached || !backed(v, gfn)) return MPT_EINVAL;
+      v.tracked[gfn] = 0;
       return MPT_OK;
     },
     readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
@@ -123,63 +188,105 @@ const createTemplateBackend: BackendFactory = (ctx: BackendContext): MptBackend 
     },
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
-      if (size !== PAGE || !backed(v, gfn)) return MPT_EINVAL;
-      const m = v.mem.mfnOf(gfn);
-      if (m < 0) return MPT_ENOMEM;
-      const dma = m * PAGE;
-      v.refs.set(dma, (v.refs.get(dma) ?? 0) + 1);
+      if (v.detached || (size !== PAGE && size !== HUGE)) return MPT_EINVAL;
+      const dma = dmaBase(v, gfn, size);
+      if (dma < 0) return dma;
+      const r = v.refs.get(dma);
+      if (r !== undefined && r[1] !== size) return MPT_ENOMEM; // mapped with the other size
+      if (r !== undefined) r[0]++;
+      else v.refs.set(dma, [1, size]);
       return dma;
     },
     dmaUnmapGuestPage(h: Handle, dma: number): void {
-      const r = st(h).refs.get(dma);
+      const v = st(h);
+      const r = v.refs.get(dma);
       if (r === undefined) return;
-      if (r <= 1) st(h).refs.delete(dma);
-      else st(h).refs.set(dma, r - 1);
+      if (r[0] <= 1) v.refs.delete(dma);
+      else r[0]--;
+    },
+    dmaPinGuestPage(h: Handle, dma: number): number {
+      const r = st(h).refs.get(dma);
+      if (r === undefined) return MPT_EINVAL;
+      r[0]++;
+      return MPT_OK;
+    },
+    setTrapArea(h: Handle, start: number, end: number, map: boolean): number {
+      const v = st(h);
+      if (v.detached || !(end > start)) return MPT_EINVAL;
+      if (map) {
+        v.trapStart = start;
+        v.trapEnd = Math.min(end, start + BAR0_SIZE);
+      } else if (v.trapStart === start) v.trapStart = v.trapEnd = 0;
+      return MPT_OK;
     },
     isValidGfn(h: Handle, gfn: number): boolean {
       return backed(st(h), gfn);
     },
     guestMmioRead(h: Handle, gpa: number, size: number): number {
       const v = st(h);
-      if (ops === null) return 2 ** (8 * Math.min(size, 6)) - 1;
-      if (gpa >= v.info.bar0 && gpa + size <= v.info.bar0 + BAR0_SIZE) {
-        return ops.emulateMmioRead(v.info.id, gpa - v.info.bar0, size);
-      }
-      const cfg = v.info.cfg;
-      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
-        return ops.emulateCfgRead(v.info.id, gpa - cfg, size);
-      }
-      return 2 ** (8 * Math.min(size, 6)) - 1;
+      if (ops === null || v.detached || !validSize(size)) return ones(size);
+      if (inBar0(v, gpa, size)) return ops.emulateMmioRead(v.info.id, gpa - v.trapStart, size);
+      if (inCfg(v, gpa, size)) return ops.emulateCfgRead(v.info.id, gpa - v.info.cfg!, size);
+      return ones(size);
     },
     guestMmioWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
-      if (ops === null) return;
-      if (gpa >= v.info.bar0 && gpa + size <= v.info.bar0 + BAR0_SIZE) {
-        ops.emulateMmioWrite(v.info.id, gpa - v.info.bar0, size, value);
-        return;
-      }
-      const cfg = v.info.cfg;
-      if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + CFG_SIZE) {
-        ops.emulateCfgWrite(v.info.id, gpa - cfg, size, value);
+      const o = ops;
+      if (o === null || v.detached || !validSize(size)) return;
+      if (inBar0(v, gpa, size)) {
+        o.emulateMmioWrite(v.info.id, gpa - v.trapStart, size, value);
+      } else if (inCfg(v, gpa, size)) {
+        // config writes of any width: follow the MSI enable bit, pass a guest's FLR on
+        const e = forwardCfgWrite(o, v.info.id, v, gpa - v.info.cfg!, size, value);
+        if (e === "flr") {
+          v.msiEnabled = false; // the device comes out of reset with MSI off
+          o.vgpuReset(v.info.id); // a function-level reset is the device model's job
+        } else if (e !== "none") v.msiEnabled = e === "msi-on";
       }
     },
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
+      if (v.detached || !validSize(size)) return;
       const gfn = Math.floor(gpa / PAGE);
-      if (v.tracked[gfn] === 1 && ops !== null) {
+      if (gfn >= 0 && gfn < v.tracked.length && v.tracked[gfn] === 1 && ops !== null) {
         ctx.charge(costs.page_track_fault);
         ops.writeProtectHandler(v.info.id, gpa, size, value);
         return;
       }
-      const b = v.bytes.subarray(0, Math.min(Math.max(size, 1), 8));
+      const b = v.bytes.subarray(0, size);
       let x = value;
-      for (let i = 0; i < b.length; i++) {
+      for (let i = 0; i < size; i++) {
         b[i] = x % 256;
         x = Math.floor(x / 256);
       }
       v.mem.write(gpa, b);
     },
+    save(h: Handle): unknown {
+      const v = st(h);
+      return {
+        tracked: sparseBytes(v.tracked),
+        refs: [...v.refs].map(([dma, [n, size]]) => [dma, n, size]),
+        trapStart: v.trapStart,
+        trapEnd: v.trapEnd,
+        msiCap: v.msiCap,
+        afCap: v.afCap,
+        msiEnabled: v.msiEnabled,
+        detached: v.detached,
+      };
+    },
+    restore(h: Handle, state: unknown): void {
+      const v = st(h), s = record(state);
+      loadSparseBytes(v.tracked, s.tracked, "tracked pages");
+      v.refs.clear();
+      for (const [dma, n, size] of rows(s, "refs", 3)) v.refs.set(dma, [n, size]);
+      v.trapStart = num(s, "trapStart");
+      v.trapEnd = num(s, "trapEnd");
+      v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
+      v.msiEnabled = bool(s, "msiEnabled");
+      v.detached = bool(s, "detached");
+    },
   };
 };
 
-export default createTemplateBackend;
+export default create;

@@ -57,7 +57,13 @@ import type {
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
-import { MPT_EFAULT, MPT_EINVAL, MPT_EIO, MPT_OK } from "../core/mpt/types.ts";
+import {
+  MPT_CONTRACT_VERSION,
+  MPT_EFAULT,
+  MPT_EINVAL,
+  MPT_EIO,
+  MPT_OK,
+} from "../core/mpt/types.ts";
 import {
   allOnes,
   bool,
@@ -67,7 +73,7 @@ import {
   rows,
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
-import { findMsiCap, PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE } from "../core/mpt/pci.ts";
+import { forwardCfgWrite } from "../core/mpt/pci.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
 export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -171,6 +177,8 @@ class XenVgpu {
   readonly dmaRefs = new Map<number, number>();
   foreignMapped = false;
   msiCap = -1;
+  /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
+  afCap = -1;
   msiEnabled = false;
   crashed = false;
   detached = false;
@@ -271,6 +279,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     crashedIds.add(v.info.id);
     ctx.count("domain_crashed");
     ctx.log(`vGPU ${v.info.id} (${v.info.vm}): emulation error (${why}): domain paused, crashed`);
+    ops?.vgpuDeactivate(v.info.id); // a paused domain's vGPU is no longer scheduled
   };
 
   /**
@@ -335,14 +344,13 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
 
   /** A config write seen by the ioreq server: follow the guest's MSI enable bit. */
   const cfgWrite = (v: XenVgpu, off: number, size: number, val: number): void => {
-    const o = ops!;
-    const id = v.info.id;
-    o.emulateCfgWrite(id, off, size, val);
-    if (v.msiCap < 0) v.msiCap = findMsiCap({ cfgRead: (a, n) => o.emulateCfgRead(id, a, n) });
-    const ctl = v.msiCap + PCI_MSI_FLAGS;
-    if (off <= ctl && ctl < off + size) {
-      v.msiEnabled = (o.emulateCfgRead(id, ctl, 2) & PCI_MSI_FLAGS_ENABLE) !== 0;
-    }
+    const e = forwardCfgWrite(ops!, v.info.id, v, off, size, val);
+    if (e === "flr") {
+      // the ioreq server (QEMU in dom0) sees the guest's FLR and resets the vGPU
+      ctx.count("flr");
+      v.msiEnabled = false;
+      ops!.vgpuReset(v.info.id);
+    } else if (e !== "none") v.msiEnabled = e === "msi-on";
   };
 
   /** Builds the foreign mapping of all guest RAM on first use. */
@@ -374,6 +382,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
 
   const backend: XenBackend = {
     name: "xen",
+    contract: MPT_CONTRACT_VERSION,
     costs,
 
     hostInit(o: GvtOps): void {
@@ -480,6 +489,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         if (m < 0) return MPT_EFAULT;
         if (i === 0) base = m;
         else if (m !== base + i) return MPT_EINVAL;
+        // a 2 MiB GPU page entry addresses an aligned range only
+        if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
       }
       for (let i = 0; i < pages; i++) logDirty(v, gfn + i);
       const dma = base * PAGE;
@@ -550,7 +561,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         ctx.count("paused_domain_access");
         return allOnes(size);
       }
-      const cfg = v.info.cfg;
+      const cfg = v.detached ? undefined : v.info.cfg; // the ioreq server is gone after detach
       if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
         const r = roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, false, 0, false);
         return r < 0 ? allOnes(size) : r;
@@ -573,7 +584,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         ctx.count("paused_domain_access");
         return;
       }
-      const cfg = v.info.cfg;
+      const cfg = v.detached ? undefined : v.info.cfg; // the ioreq server is gone after detach
       if (cfg !== undefined && gpa >= cfg && gpa < cfg + CFG_SIZE) {
         roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, true, value, false);
         return;
@@ -647,6 +658,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         dmaRefs: [...v.dmaRefs],
         foreignMapped: v.foreignMapped,
         msiCap: v.msiCap,
+        afCap: v.afCap,
         msiEnabled: v.msiEnabled,
         crashed: v.crashed,
         detached: v.detached,
@@ -683,6 +695,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       for (const [dma, r] of dmaRefs) v.dmaRefs.set(dma, r);
       v.foreignMapped = bool(s, "foreignMapped");
       v.msiCap = num(s, "msiCap");
+      v.afCap = num(s, "afCap");
       v.msiEnabled = bool(s, "msiEnabled");
       v.crashed = bool(s, "crashed");
       v.detached = bool(s, "detached");

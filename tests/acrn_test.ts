@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { runPluginKit } from "../cli/conformance_runs.ts";
+import { formatConformance } from "../core/mpt/conformance.ts";
 import { BAR0, CFG, fault, GUEST_RAM, rig } from "./fixtures/mpt_setup.ts";
 import { MPT_OK } from "../core/mpt/types.ts";
 import { ACRN_DEFAULT_COSTS } from "../plugins/acrn.ts";
@@ -140,4 +142,10 @@ Deno.test("acrn: injected faults are contained by the gate and reported per VM",
   r.gate.takeCost();
   r.gate.gfnToMfn(1, 3);
   assert.equal(r.gate.takeCost(), 50_000 + A.gpa2hpa_hc);
+});
+
+Deno.test("acrn: passes the whole conformance kit (op-by-op rules and the scenario stage)", async () => {
+  const r = await runPluginKit("acrn");
+  assert.equal(r.failed, 0, formatConformance(r));
+  assert.ok(r.passed >= 40);
 });

@@ -19,11 +19,14 @@ async function setup(host: Partial<HostSpec> = {}, maxShadowPages = 0) {
     new DataView(b.buffer).setBigUint64(0, BigInt(val), true);
     mem.write(gfn * 4096 + i * 8, b);
   };
+  // back the 2M page at 0x400 with host frames that are contiguous and 2 MiB aligned
+  while (mem.host.allocFrame(99) >= 0 && mem.host.allocated % 512 !== 0) { /* filler */ }
+  for (let k = 0; k < 512; k++) mem.mfnOf(0x400 + k);
   put(PML4, 0, PDP * 4096 + 3);
   put(PDP, 0, PD * 4096 + 3);
   put(PD, 0, PT * 4096 + 3);
   for (let i = 0; i < 8; i++) put(PT, i, (0x200 + i) * 4096 + 3);
-  put(PD, 1, 0x400 * 4096 + 3 + 0x80); // 2M page (host-contiguous: mapped whole)
+  put(PD, 1, 0x400 * 4096 + 3 + 0x80); // 2M page (host-contiguous, aligned: mapped whole)
   mem.write(0x610 * 4096, new Uint8Array(8)); // touch a frame first: 0x600.. is not contiguous
   put(PD, 3, 0x600 * 4096 + 3 + 0x80); // 2M page that must be split
   put(PD, 2, PT64 * 4096 + 3 + (1 << 11)); // PT of 64K pages

@@ -122,8 +122,14 @@ Deno.test("kvm: a 2 MiB mapping needs host-contiguous frames", async () => {
   }
   assert.equal(r.gate.dmaMapGuestPage(1, 1024, 2 * 1024 * 1024), MPT_EINVAL);
   assert.equal(r.ctx.counter("dma_map_not_contiguous"), 1);
-  const dma = r.gate.dmaMapGuestPage(1, 4096, 2 * 1024 * 1024); // untouched: contiguous
-  assert.ok(dma >= 0);
+  // contiguous but not 2 MiB aligned: the GPU's 2 MiB entry would reach the frames below
+  while ((r.host.allocFrame(99) + 2) % 512 !== 0) { /* steer the next frame off alignment */ }
+  assert.equal(r.gate.dmaMapGuestPage(1, 4096, 2 * 1024 * 1024), MPT_EINVAL);
+  assert.equal(r.ctx.counter("dma_map_not_aligned"), 1);
+  // contiguous and aligned: one mapping of 512 pinned pages
+  while ((r.host.allocFrame(99) + 1) % 512 !== 0) { /* steer the next frame onto alignment */ }
+  const dma = r.gate.dmaMapGuestPage(1, 8192, 2 * 1024 * 1024);
+  assert.ok(dma >= 0 && dma % (2 * 1024 * 1024) === 0, `${dma}`);
   assert.equal(r.ctx.counter("pages_pinned"), 512);
 });
 

@@ -41,12 +41,21 @@ Deno.test("nativeOps: optional ops native vs fallback; generic dmaPin fallback b
   const n = k.gate.nativeOps();
   assert.ok(n.native.includes("dmaPinGuestPage"));
   assert.ok(n.fallback.includes("mapGfnToMfn") && n.fallback.includes("setTrapArea"));
-  const t = await rig("template");
-  assert.ok(t.gate.nativeOps().fallback.includes("dmaPinGuestPage"));
+  const t = await rig(fixture("minimal_backend.ts").href);
+  for (const op of ["dmaPinGuestPage", "isValidGfn", "detachVgpu", "mapGfnToMfn"]) {
+    assert.ok(t.gate.nativeOps().fallback.includes(op), op);
+  }
   const dma = t.gate.dmaMapGuestPage(1, 400, 4096);
   assert.equal(t.gate.dmaPinGuestPage(1, dma), MPT_OK);
   assert.equal(t.gate.dmaPinGuestPage(1, 12345 * 4096), MPT_EINVAL);
-  assert.equal(t.gate.setTrapArea(1, 0, 4096, true), MPT_OK, "absent optional op: OK");
+  assert.equal(t.gate.mapGfnToMfn(1, 0, 0, 1, true), MPT_OK, "absent optional op: OK");
+  // absent isValidGfn: every gfn is valid (as mpt.h); the DMA map then fails for a hole
+  assert.equal(t.gate.isValidGfn(1, 64 * 1024 * 1024 / 4096 + 9), true);
+  assert.ok(t.gate.dmaMapGuestPage(1, 64 * 1024 * 1024 / 4096 + 9, 4096) < 0);
+  // absent detachVgpu: the gate forgets the handle; the id can be attached again
+  t.gate.detachVgpu(1);
+  assert.equal(t.gate.isAttached(1), false);
+  assert.equal(t.gate.errors.length, 0);
 });
 
 Deno.test("fault error: returns each op's failure value without calling the backend", async () => {
@@ -180,6 +189,7 @@ for (const name of ["kvm", "template"]) {
     assert.equal(r.gate.disablePageTrack(1, 9), MPT_OK);
     r.gate.guestMemWrite(1, 9 * 4096, 4, 0x99);
     assert.equal(r.gvt.wp.length, 1);
+    r.gate.setTrapArea(1, 0xf000_0000, 0xf100_0000, true); // as the core does at BAR set-up
     r.gate.guestMmioWrite(1, 0xf000_0000 + 0x2000, 4, 5);
     assert.deepEqual(r.gvt.writes.at(-1), { id: 1, off: 0x2000, size: 4, value: 5 });
     r.gate.detachVgpu(1);

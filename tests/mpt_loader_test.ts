@@ -10,7 +10,7 @@ import {
   resolvePlugin,
   validateBackend,
 } from "../core/mpt/loader.ts";
-import { OPTIONAL_OPS, REQUIRED_OPS } from "../core/mpt/types.ts";
+import { MPT_CONTRACT_VERSION, OPTIONAL_OPS, REQUIRED_OPS } from "../core/mpt/types.ts";
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const ctx = () => new SimBackendContext(new Sim(1));
@@ -84,11 +84,15 @@ Deno.test("no default export / module that throws / missing file", async () => {
 });
 
 Deno.test("validateBackend reports every missing op of an empty object", () => {
-  const p = validateBackend({ name: "x", costs: {} });
+  const p = validateBackend({ name: "x", contract: MPT_CONTRACT_VERSION, costs: {} });
   assert.equal(p.length, REQUIRED_OPS.length);
   for (const op of REQUIRED_OPS) assert.ok(p.includes(`missing required op '${op}'`), op);
   assert.deepEqual(validateBackend(null), ["factory returned null, expected a backend object"]);
-  const withBadOptional: Record<string, unknown> = { name: "x", costs: {} };
+  const withBadOptional: Record<string, unknown> = {
+    name: "x",
+    contract: MPT_CONTRACT_VERSION,
+    costs: {},
+  };
   for (const op of REQUIRED_OPS) withBadOptional[op] = () => 0;
   for (const op of OPTIONAL_OPS) withBadOptional[op] = 1;
   assert.equal(validateBackend(withBadOptional).length, OPTIONAL_OPS.length);
@@ -117,4 +121,41 @@ Deno.test("openBackend: op cost overrides go to the gate, other names to the bac
   assert.equal(o.ctx.label, "plugins/kvm.ts (kvm)");
   const bad = await openBackend(sim, { name: "nope", params: {}, costs: {}, faults: [] });
   assert.ok(isLoadError(bad));
+});
+
+Deno.test("contract version: a backend declares it; the loader refuses none or another, saying why", () => {
+  const ok = { ...Object.fromEntries(REQUIRED_OPS.map((o) => [o, () => 0])), name: "x", costs: {} };
+  assert.deepEqual(validateBackend({ ...ok, contract: MPT_CONTRACT_VERSION }), []);
+  assert.deepEqual(validateBackend(ok), [
+    `declares no MPT contract version: add 'contract: MPT_CONTRACT_VERSION' (from ` +
+    `@gvtsim/gvtsim/mpt) to the backend; this gvtsim implements contract ${MPT_CONTRACT_VERSION}`,
+  ]);
+  const [old] = validateBackend({ ...ok, contract: 1 });
+  assert.match(
+    old,
+    /^is written for MPT contract a number \(1\), but this gvtsim implements contract 2 /,
+  );
+  assert.match(old, /"Contract versions"/);
+});
+
+Deno.test("contract version: a plugin file without it cannot be loaded (file and reason named)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gvtsim_contract_" });
+  try {
+    const src = await Deno.readTextFile(new URL("../plugins/template.ts", import.meta.url));
+    const root = new URL("..", import.meta.url).pathname;
+    await Deno.writeTextFile(
+      `${dir}/old.ts`,
+      src.replaceAll(`"../mpt.ts"`, `"${root}mpt.ts"`).replace(
+        "contract: MPT_CONTRACT_VERSION,",
+        "contract: 1,",
+      ),
+    );
+    const e = await loadErr(`${dir}/old.ts`);
+    assert.match(
+      e.message,
+      /old\.ts: is written for MPT contract a number \(1\), but this gvtsim implements contract 2/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -198,13 +198,13 @@ for (const hypervisor of ["kvm", "xen"]) {
 
 Deno.test("snapshot: a backend without save/restore falls back to replay and is named", async () => {
   const r = await roundTrip(MIXED, {
-    hypervisor: "plugins/template.ts",
+    hypervisor: "tests/fixtures/minimal_backend.ts",
     until: 160 * MS,
     at: 70 * MS,
   });
   assert.equal(
     r.ckErr,
-    "checkpoint restored by replay only: backend template cannot serialise its state (no save/restore)\n",
+    "checkpoint restored by replay only: backend minimal cannot serialise its state (no save/restore)\n",
   );
   const snap = readCheckpoint(r.path) as SnapshotFile;
   assert.equal(snap.version, 1);

@@ -5,7 +5,7 @@ import { formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
 import { formatScenario } from "../dsl/format.ts";
 import { simulate } from "../cli/run.ts";
 import { ReplSession } from "../cli/repl_session.ts";
-import { World, WorldError } from "../core/world.ts";
+import { type World, WorldError } from "../core/world.ts";
 import { WorldWindows } from "../core/metrics/windows.ts";
 import type { Scenario } from "../core/scenario.ts";
 

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { runPluginKit } from "../cli/conformance_runs.ts";
+import { formatConformance } from "../core/mpt/conformance.ts";
 import { BAR0, CFG, fault, GUEST_RAM, rig } from "./fixtures/mpt_setup.ts";
 import { MPT_EIO, MPT_OK } from "../core/mpt/types.ts";
 import { XEN_DEFAULT_COSTS, type XenBackend } from "../plugins/xen.ts";
@@ -228,4 +230,10 @@ Deno.test("xen: detach destroys the ioreq server state; re-attach gets fresh slo
   assert.equal(r.ctx.counter("ioreq_slot_3"), 1, "4 vCPUs, 4 slots");
   r.gate.guestMemWrite(1, 9 * 4096, 4, 1);
   assert.equal(r.gvt.wp.length, 0, "page type reset by detach");
+});
+
+Deno.test("xen: passes the whole conformance kit (op-by-op rules and the scenario stage)", async () => {
+  const r = await runPluginKit("xen");
+  assert.equal(r.failed, 0, formatConformance(r));
+  assert.ok(r.passed >= 40);
 });

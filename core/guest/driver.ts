@@ -34,8 +34,12 @@ import type { MisbehaviourKind } from "../scenario.ts";
 import type { VgpuInfo } from "../mpt/types.ts";
 import type { MsiReceiver } from "../mpt/context.ts";
 import {
+  findCap,
   findMsiCap,
   MSI_ADDRESS_BASE,
+  PCI_AF_CTRL,
+  PCI_AF_CTRL_FLR,
+  PCI_CAP_ID_AF,
   PCI_MSI_ADDRESS_LO,
   PCI_MSI_DATA_32,
   PCI_MSI_DATA_64,
@@ -571,6 +575,20 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.wr(DSPSURF_A, this.fb[0].gma);
     this.wr(PIPECONF_A, PIPECONF_ENABLE >>> 0);
     return true;
+  }
+
+  /**
+   * Asks the device for a function-level reset: sets the FLR bit of the Advanced Features
+   * capability in config space (`pcie_flr`/`pci_af_flr`). The hypervisor's device model sees
+   * the write and resets the vGPU; then the driver starts over ({@link reset}).
+   */
+  flr(): void {
+    if (this.cfgBase >= 0) {
+      const af = findCap({ cfgRead: (o, s) => this.cfgRd(o, s) }, PCI_CAP_ID_AF);
+      if (af >= 0) this.cfgWr(af + PCI_AF_CTRL, 1, PCI_AF_CTRL_FLR);
+      this.port.takeCost();
+    }
+    this.reset();
   }
 
   /**

@@ -4,6 +4,7 @@
  * relocation, and the MSI capability the guest enables and programs.
  */
 
+import { PCI_AF_CTRL, PCI_CAP_ID_AF } from "../mpt/pci.ts";
 import {
   MSI_ADDRESS_HI,
   MSI_ADDRESS_LO,
@@ -47,6 +48,12 @@ function wr(cfg: Uint8Array, off: number, size: number, value: number): void {
 }
 
 /**
+ * Where the Advanced Features capability (FLR) sits. A guest's FLR request is not acted on by
+ * the mediator: the hypervisor's device model sees the write and calls `GvtOps.vgpuReset`.
+ */
+export const AF_CAP = 0xd0;
+
+/**
  * Initial config space of a vGPU (`intel_vgpu_init_cfg_space`), identified as the physical
  * device `deviceId`.
  */
@@ -63,8 +70,12 @@ export function initCfgSpace(v: Vgpu, deviceId: number): void {
   wr(c, 0x2c, 4, (deviceId << 16) | PCI_VENDOR_ID_INTEL);
   c[0x34] = MSI_CAP;
   c[0x3d] = 1; // INTA
-  c[MSI_CAP] = 0x05; // MSI capability id, end of list
+  c[MSI_CAP] = 0x05; // MSI capability id
+  c[MSI_CAP + 1] = AF_CAP; // next: Advanced Features (FLR), the end of the list
   wr(c, MSI_FLAGS, 2, 0x0080); // 64-bit capable, disabled
+  c[AF_CAP] = PCI_CAP_ID_AF;
+  c[AF_CAP + 2] = 6; // length
+  c[AF_CAP + 3] = 0x03; // AF_CAP: transactions pending, FLR capable
   v.bar0 = 0;
   v.bar2 = 0;
 }
@@ -140,6 +151,8 @@ export function cfgWrite(
     return;
   }
   if (off >= MSI_CAP && off < MSI_CAP + 2) return; // cap id / next pointer
+  if (off >= AF_CAP && off < AF_CAP + PCI_AF_CTRL) return; // AF id, next, length, caps
+  if (off >= AF_CAP + PCI_AF_CTRL && off < AF_CAP + 6) return; // FLR: the hypervisor's job, self-clearing
   if (off === MSI_FLAGS) {
     c[off] = (c[off] & 0x80) | (value & 0x01);
     if (size > 1) c[off + 1] = 0;

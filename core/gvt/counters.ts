@@ -82,9 +82,9 @@ const ENGINE_LABELS = ["rcs", "bcs", "vcs", "vecs"];
 /** Counters of one vGPU. */
 export class VgpuCounters {
   /** MMIO traps by {@link TRAP_CLASSES} index. */
-  readonly traps = new Float64Array(TRAP_CLASSES.length);
+  readonly traps: Float64Array = new Float64Array(TRAP_CLASSES.length);
   /** Rejected MMIO accesses by {@link MMIO_ERROR_KINDS} index. */
-  readonly mmioErrors = new Float64Array(MMIO_ERROR_KINDS.length);
+  readonly mmioErrors: Float64Array = new Float64Array(MMIO_ERROR_KINDS.length);
   /** GGTT entry writes (complete 8-byte entries). */
   ggttWrites = 0;
   /** 4-byte GGTT half writes. */
@@ -124,13 +124,13 @@ export class VgpuCounters {
   /** PPGTT mm destroyed. */
   ppgttDestroy = 0;
   /** Commands scanned per engine. */
-  readonly cmdsScanned = new Float64Array(N_ENGINES);
+  readonly cmdsScanned: Float64Array = new Float64Array(N_ENGINES);
   /** Dwords scanned per engine. */
-  readonly dwordsScanned = new Float64Array(N_ENGINES);
+  readonly dwordsScanned: Float64Array = new Float64Array(N_ENGINES);
   /** Batch buffers shadowed. */
   batchesShadowed = 0;
   /** Scanner violations by {@link VIOLATION_KINDS} index. */
-  readonly violations = new Float64Array(VIOLATION_KINDS.length);
+  readonly violations: Float64Array = new Float64Array(VIOLATION_KINDS.length);
   /** Workloads created / completed / dropped. */
   workloadsCreated = 0;
   /** Workloads completed. */
@@ -138,13 +138,13 @@ export class VgpuCounters {
   /** Workloads dropped (violation, reset, failsafe). */
   workloadsDropped = 0;
   /** Workloads completed per engine. */
-  readonly completedPerEngine = new Float64Array(N_ENGINES);
+  readonly completedPerEngine: Float64Array = new Float64Array(N_ENGINES);
   /** Engine busy time of this vGPU's workloads (ns) per engine. */
-  readonly busyNs = new Float64Array(N_ENGINES);
+  readonly busyNs: Float64Array = new Float64Array(N_ENGINES);
   /** Per engine, each completed workload's execution as a (start, end) pair (ns). */
   readonly busySpans: Samples[] = Array.from({ length: N_ENGINES }, () => new Samples());
   /** Submission (ELSP) to completion latency samples (ns). */
-  readonly latency = new Samples();
+  readonly latency: Samples = new Samples();
   /** Times this vGPU was scheduled in. */
   scheduledIn = 0;
   /** Time the scheduler gave this vGPU (ns). */

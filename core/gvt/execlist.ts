@@ -35,7 +35,7 @@ import {
 /** One ELSP submission: two descriptors (lo, hi dwords each). */
 export class ExeclistSlot {
   /** Descriptor dwords: [lo0, hi0, lo1, hi1]. */
-  readonly desc = new Uint32Array(4);
+  readonly desc: Uint32Array = new Uint32Array(4);
   /** Element currently running inside the slot (0 or 1). */
   element = 0;
 
@@ -48,7 +48,7 @@ export class ExeclistSlot {
 /** Per-engine virtual execlist state of one vGPU. */
 export class VirtualExeclist {
   /** ELSP dwords collected so far (index 3 - writes, as the kernel stores them). */
-  readonly elsp = new Uint32Array(4);
+  readonly elsp: Uint32Array = new Uint32Array(4);
   /** ELSP writes collected (0..3). */
   elspIndex = 0;
   /** The two virtual slots. */

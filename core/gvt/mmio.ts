@@ -77,11 +77,11 @@ export interface MmioHooks {
 /** The handler table (shared by all vGPUs). */
 export class MmioTable {
   /** Handler index per register dword (0 = default). */
-  readonly handlerOf = new Uint8Array(MMIO_SIZE >>> 2);
+  readonly handlerOf: Uint8Array = new Uint8Array(MMIO_SIZE >>> 2);
   /** Flags per register dword. */
-  readonly flags = new Uint16Array(MMIO_SIZE >>> 2);
+  readonly flags: Uint16Array = new Uint16Array(MMIO_SIZE >>> 2);
   /** Read-only bits per register dword. */
-  readonly roMask = new Uint32Array(MMIO_SIZE >>> 2);
+  readonly roMask: Uint32Array = new Uint32Array(MMIO_SIZE >>> 2);
   /** Trap class per register dword. */
   readonly cls: Uint8Array = new Uint8Array(MMIO_SIZE >>> 2).fill(TC.untracked);
   /** Handlers by index. */

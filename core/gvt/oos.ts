@@ -23,7 +23,7 @@ export interface OosOwner {
 /** One snapshot page. */
 export class OosPage {
   /** Guest entries at attach/sync time. */
-  readonly mem = new Float64Array(PT_ENTRIES);
+  readonly mem: Float64Array = new Float64Array(PT_ENTRIES);
   /** The shadow page it belongs to. */
   owner: OosOwner | null = null;
 }
@@ -36,7 +36,7 @@ export class OosPool {
 
   /** Creates a OosPool.
    * @param size maximum pages */
-  constructor(readonly size = OOS_POOL_PAGES) {}
+  constructor(readonly size: number = OOS_POOL_PAGES) {}
 
   /** Pages attached now. */
   get used(): number {

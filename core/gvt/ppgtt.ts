@@ -27,13 +27,13 @@ export const LEVEL_PT = 1, LEVEL_PD = 2, LEVEL_PDP = 3, LEVEL_PML4 = 4;
 /** One shadow page table page. */
 export class ShadowPage implements OosOwner {
   /** Guest entries as last shadowed. */
-  readonly guest = new Float64Array(PT_ENTRIES);
+  readonly guest: Float64Array = new Float64Array(PT_ENTRIES);
   /** Device address mapped by each leaf entry (-1: none). */
   readonly dma: Float64Array = new Float64Array(PT_ENTRIES).fill(-1);
   /** Child shadow pages of non-leaf entries. */
   readonly children: (ShadowPage | null)[];
   /** Entries awaiting post-shadow. */
-  readonly postShadow = new Uint8Array(PT_ENTRIES);
+  readonly postShadow: Uint8Array = new Uint8Array(PT_ENTRIES);
   /** Number of entries flagged in `postShadow`. */
   postCount = 0;
   /** References (parent entries and mm roots). */
@@ -102,7 +102,7 @@ export interface PpgttOptions {
 /** A vGPU's PPGTT shadowing state. */
 export class VgpuPpgtt {
   /** Shadow pages by guest frame. */
-  readonly byGfn = new Map<number, ShadowPage>();
+  readonly byGfn: Map<number, ShadowPage> = new Map<number, ShadowPage>();
   /** mms in LRU order (least recently pinned first). */
   readonly mms: PpgttMm[] = [];
   /** Shadow pages with post-shadow entries. */

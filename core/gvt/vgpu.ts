@@ -150,7 +150,7 @@ export interface AvailableType {
 /** The mediator. */
 export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   /** Global counters. */
-  readonly globalCounters = new GvtCounters();
+  readonly globalCounters: GvtCounters = new GvtCounters();
   /** vGPUs by id (index 0 is the idle vGPU: always null). */
   readonly vgpus: (Vgpu | null)[] = new Array(8).fill(null);
   /** Partitioning of graphics memory and fences. */
@@ -441,6 +441,23 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     v.counters.traps[TC.cfg]++;
     if (this.tracerRef !== null) this.tracerRef.trap(v.id, TC.cfg, true);
     cfgWrite(v, this.gate, this.gpu.apertureSize, offset, size, value);
+  }
+
+  /** {@inheritDoc GvtOps.vgpuReset} */
+  vgpuReset(vgpuId: number): void {
+    this.resetVgpu(vgpuId, "dmlr");
+  }
+
+  /** {@inheritDoc GvtOps.vgpuActivate} */
+  vgpuActivate(vgpuId: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v && !v.sched.active) this.sched.startSchedule(v);
+  }
+
+  /** {@inheritDoc GvtOps.vgpuDeactivate} */
+  vgpuDeactivate(vgpuId: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v && v.sched.active) this.sched.stopSchedule(v);
   }
 
   /** {@inheritDoc GvtOps.writeProtectHandler} */

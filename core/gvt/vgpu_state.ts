@@ -46,11 +46,11 @@ export class VgpuSchedData {
 /** One vGPU. */
 export class Vgpu {
   /** Virtual registers: 2 MiB, one dword per register. */
-  readonly vreg = new Uint32Array(MMIO_SIZE >>> 2);
+  readonly vreg: Uint32Array = new Uint32Array(MMIO_SIZE >>> 2);
   /** Virtual PCI config space. */
-  readonly vcfg = new Uint8Array(CFG_SPACE_SIZE);
+  readonly vcfg: Uint8Array = new Uint8Array(CFG_SPACE_SIZE);
   /** Counters. */
-  readonly counters = new VgpuCounters();
+  readonly counters: VgpuCounters = new VgpuCounters();
   /** Virtual execlists, one per engine. */
   readonly execlists: VirtualExeclist[] = [];
   /** Workload queues per engine (FIFO). */
@@ -66,7 +66,7 @@ export class Vgpu {
   /** The guest read PVINFO (it is PV-aware). */
   pvAware = false;
   /** Execlist submission enabled per engine (RING_MODE run-list). */
-  readonly runList = new Uint8Array(NUM_ENGINES);
+  readonly runList: Uint8Array = new Uint8Array(NUM_ENGINES);
   /** Engines with a TLB invalidation pending until the next switch to this vGPU. */
   tlbPending = 0;
   /** Vblank timer generation (bumped to cancel). */
@@ -74,7 +74,7 @@ export class Vgpu {
   /** Vblank timer armed. */
   vblankOn = false;
   /** Pending flip-done events per pipe. */
-  readonly flipPending = new Uint8Array(3);
+  readonly flipPending: Uint8Array = new Uint8Array(3);
   /** Guest-physical base of BAR0 as the guest programmed it. */
   bar0 = 0;
   /** Guest-physical base of BAR2. */

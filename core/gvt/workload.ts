@@ -62,7 +62,7 @@ export class Workload {
   /** Descriptor high dword (context id). */
   ctxId = 0;
   /** The ELSP submission it came from: [lo0, hi0, lo1, hi1]. */
-  readonly elsp = new Uint32Array(4);
+  readonly elsp: Uint32Array = new Uint32Array(4);
   /** First workload of its ELSP submission (emulates schedule-in at dispatch). */
   emulateScheduleIn = false;
   /** Guest ring start (GGTT address). */
@@ -78,11 +78,11 @@ export class Workload {
   /** PPGTT levels (3 or 4). */
   levels: 3 | 4 = 4;
   /** Guest PDP / PML4 values. */
-  readonly pdps = new Float64Array(4);
+  readonly pdps: Float64Array = new Float64Array(4);
   /** The PPGTT mm (reference held while the workload lives). */
   mm: PpgttMm | null = null;
   /** Scan results (shadow ring, batches, patched interrupts, flips). */
-  readonly scan = new ScanResult();
+  readonly scan: ScanResult = new ScanResult();
   /** Shadow context buffer. */
   shadowCtx: HostBuffer | null = null;
   /** Host context id used on the hardware. */

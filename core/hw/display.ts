@@ -23,9 +23,9 @@ import {
 /** The display engine. */
 export class Display implements EventSink {
   /** Vblanks per pipe. */
-  readonly vblanks = new Float64Array(NUM_PIPES);
+  readonly vblanks: Float64Array = new Float64Array(NUM_PIPES);
   /** Completed flips per pipe. */
-  readonly flips = new Float64Array(NUM_PIPES);
+  readonly flips: Float64Array = new Float64Array(NUM_PIPES);
   /** Vblank period in ns. */
   readonly period: number;
   private readonly timer = new Float64Array(NUM_PIPES).fill(-1);

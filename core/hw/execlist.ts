@@ -105,17 +105,17 @@ export interface ExeclistHost {
 /** Execlist state of all engines. */
 export class Execlists implements EventSink {
   /** ENGINE_IDLE / BUSY / HUNG per engine. */
-  readonly state = new Int32Array(4);
+  readonly state: Int32Array = new Int32Array(4);
   /** Busy time per engine (ns). */
-  readonly busyNs = new Float64Array(4);
+  readonly busyNs: Float64Array = new Float64Array(4);
   /** Context elements executed per engine. */
-  readonly elements = new Float64Array(4);
+  readonly elements: Float64Array = new Float64Array(4);
   /** Submissions (4th ELSP write) per engine. */
-  readonly submissions = new Float64Array(4);
+  readonly submissions: Float64Array = new Float64Array(4);
   /** Submissions ignored (hung engine, run list disabled, invalid element 0). */
-  readonly ignored = new Float64Array(4);
+  readonly ignored: Float64Array = new Float64Array(4);
   /** CSB events written per engine. */
-  readonly csbEvents = new Float64Array(4);
+  readonly csbEvents: Float64Array = new Float64Array(4);
   /** Bitmask of engines present. */
   present = 0xf;
   /** Context restore time added to every element (ns). */

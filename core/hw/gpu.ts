@@ -163,7 +163,7 @@ export class Gpu {
   /** Host physical memory. */
   readonly memory: HostMemory;
   /** BAR0 register space as dwords (2 MiB). */
-  readonly regs = new Uint32Array(MMIO_SIZE / 4);
+  readonly regs: Uint32Array = new Uint32Array(MMIO_SIZE / 4);
   /** The register-definition table. */
   readonly registerDefs: readonly RegDef[];
   /** GGTT entries: low dwords. */

@@ -36,9 +36,9 @@ const SUMMARY: readonly (readonly [number, number])[] = [
 /** Interrupt state over the GPU's register array. */
 export class IrqUnit {
   /** Events raised, per group. */
-  readonly raised = new Float64Array(IRQ_GROUPS);
+  readonly raised: Float64Array = new Float64Array(IRQ_GROUPS);
   /** Events dropped by IMR, per group. */
-  readonly masked = new Float64Array(IRQ_GROUPS);
+  readonly masked: Float64Array = new Float64Array(IRQ_GROUPS);
   /** MSIs requested (line assertions). */
   assertions = 0;
   private line = false;

@@ -94,13 +94,13 @@ const MAX_CMD_DWORDS = Math.max(
 /** Per-run statistics kept by the streamers (plain typed arrays, shared by all engines). */
 export class StreamerStats {
   /** Commands executed per engine and kind: index engine * NUM_KINDS + kind. */
-  readonly byKind = new Float64Array(4 * NUM_KINDS);
+  readonly byKind: Float64Array = new Float64Array(4 * NUM_KINDS);
   /** Commands executed per command id (all engines). */
-  readonly byId = new Float64Array(COMMANDS.length);
+  readonly byId: Float64Array = new Float64Array(COMMANDS.length);
   /** Dwords executed per engine. */
-  readonly dwords = new Float64Array(4);
+  readonly dwords: Float64Array = new Float64Array(4);
   /** Batch buffers started per engine. */
-  readonly batches = new Float64Array(4);
+  readonly batches: Float64Array = new Float64Array(4);
   /** Bytes moved by blits. */
   blitBytes = 0;
   /** Writes dropped because they hit the scratch frame. */
@@ -126,7 +126,7 @@ export class CommandStreamer {
   /** PPGTT mode. */
   ppgtt: number = PPGTT_NONE;
   /** PPGTT roots: PML4 (4-level) or PDP0..3 (3-level), physical addresses. */
-  readonly roots = new Float64Array(4);
+  readonly roots: Float64Array = new Float64Array(4);
   /** Ring start (GGTT address), size (bytes), head and tail (byte offsets). */
   ringStart = 0;
   /** Ring size in bytes. */

@@ -7,7 +7,7 @@
 /** Growable Float64Array; `data[0 .. length)` are the values. */
 export class Samples {
   /** Values; only the first `length` are valid. */
-  data = new Float64Array(256);
+  data: Float64Array = new Float64Array(256);
   /** Number of samples. */
   length = 0;
 

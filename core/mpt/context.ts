@@ -52,6 +52,9 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
   /** Time charged inside timer callbacks (background work on nobody's critical path). */
   backgroundCost = 0;
 
+  /** The scenario's parameters as given (before the read tracking). */
+  private readonly given: Readonly<Record<string, number | string | boolean>>;
+  private readonly readKeys = new Set<string>();
   private charged = 0;
   private readonly timers: ((() => void) | null)[] = [];
   private readonly freeTimers: number[] = [];
@@ -71,8 +74,32 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
    */
   constructor(
     private readonly sim: Sim,
-    readonly params: Readonly<Record<string, number | string | boolean>> = {},
-  ) {}
+    params: Readonly<Record<string, number | string | boolean>> = {},
+  ) {
+    this.given = params;
+    const read = this.readKeys;
+    this.params = new Proxy(params, {
+      get(t, k) {
+        if (typeof k === "string") read.add(k);
+        return Reflect.get(t, k);
+      },
+      ownKeys(t) {
+        for (const k of Object.keys(t)) read.add(k); // a backend that iterates reads them all
+        return Reflect.ownKeys(t);
+      },
+    });
+  }
+
+  /** Parameters the scenario set for this hypervisor (reads are tracked). */
+  readonly params: Readonly<Record<string, number | string | boolean>>;
+
+  /**
+   * Parameters the backend never read: a typo, or a parameter of another backend (a scenario
+   * written for one backend and compared under another).
+   */
+  unreadParams(): string[] {
+    return Object.keys(this.given).filter((k) => !this.readKeys.has(k));
+  }
 
   /** Registers (or, with undefined, removes) the guest memory of a vGPU's VM. */
   setGuestMemory(vgpuId: number, view: GuestMemoryView | undefined): void {

@@ -4,7 +4,7 @@
  *
  * - maps the core's vGPU id to the backend's handle (from `attachVgpu`),
  * - counts the call per op and per vGPU,
- * - charges the op's declared cost (`backend.costs[op]`, else {@link DEFAULT_COSTS}, unless
+ * - charges the op's declared cost (`backend.costs[op]`, else the op table's default, unless
  *   the scenario overrides it) plus whatever the backend added with `ctx.charge()`, into an
  *   accumulator the caller drains with {@link MptGate.takeCost} and delays by,
  * - applies the scenario's fault-injection rules ({@link FaultRule}) and records each fault,
@@ -12,10 +12,9 @@
  *   naming plugin, op and vGPU; it never rethrows and returns the op's failure value, so a
  *   broken plugin can never stop a run: the core reacts (scratch page, failsafe, dropped MSI).
  *
- * Failure values: errno-returning ops give a negative errno ({@link MPT_EIO} for an injected
- * error, {@link MPT_ENOMEM} for DMA mapping), `injectMsi`/`isValidGfn`/`attachVgpu` give
- * false, `gfnToMfn`/`fromVirtToMfn` give -1, `guestMmioRead` gives all ones of its size, and
- * void ops do nothing.
+ * What each op returns on failure, what an absent optional op falls back to and what a
+ * "wrong" fault does are rows of the op table ({@link MPT_OPS}, core/mpt/ops.ts); one generic
+ * call path applies them, and each public method is a typed one-line wrapper.
  */
 
 import type { Sim } from "../sim/sim.ts";
@@ -24,47 +23,18 @@ import {
   type GvtOps,
   type Handle,
   MPT_EINVAL,
-  MPT_EIO,
-  MPT_ENOMEM,
   MPT_OK,
   type MptBackend,
-  OPTIONAL_OPS,
+  type MptOpKey,
   type VgpuInfo,
 } from "./types.ts";
+import { GATED_OPS, MPT_OPS, type MptOpSpec } from "./ops.ts";
+
+/** Name of one op the gate wraps. */
+export type MptOpName = Exclude<MptOpKey, "crashed" | "opFailed">;
 
 /** Every op the gate wraps, in a fixed order (index = op number in {@link MptGate.opCount}). */
-export const MPT_OP_NAMES = [
-  "hostInit",
-  "hostExit",
-  "attachVgpu",
-  "detachVgpu",
-  "injectMsi",
-  "fromVirtToMfn",
-  "enablePageTrack",
-  "disablePageTrack",
-  "readGpa",
-  "writeGpa",
-  "gfnToMfn",
-  "dmaMapGuestPage",
-  "dmaUnmapGuestPage",
-  "dmaPinGuestPage",
-  "mapGfnToMfn",
-  "setTrapArea",
-  "isValidGfn",
-  "setOpregion",
-  "setEdid",
-  "getVfioDevice",
-  "putVfioDevice",
-  "guestMmioRead",
-  "guestMmioWrite",
-  "guestMemWrite",
-  "vgpuDescheduled",
-  "save",
-  "restore",
-] as const;
-
-/** Name of one wrapped op. */
-export type MptOpName = typeof MPT_OP_NAMES[number];
+export const MPT_OP_NAMES: readonly MptOpName[] = GATED_OPS.map((o) => o.name as MptOpName);
 
 const OP_INDEX: Record<string, number> = {};
 MPT_OP_NAMES.forEach((n, i) => OP_INDEX[n] = i);
@@ -74,69 +44,44 @@ export function isMptOpName(name: string): name is MptOpName {
   return Object.hasOwn(OP_INDEX, name);
 }
 
-const O_HOST_INIT = 0,
-  O_HOST_EXIT = 1,
-  O_ATTACH = 2,
-  O_DETACH = 3,
-  O_MSI = 4,
-  O_VIRT_TO_MFN = 5,
-  O_PT_ON = 6,
-  O_PT_OFF = 7,
-  O_READ_GPA = 8,
-  O_WRITE_GPA = 9,
-  O_GFN_TO_MFN = 10,
-  O_DMA_MAP = 11,
-  O_DMA_UNMAP = 12,
-  O_DMA_PIN = 13,
-  O_MAP_GFN = 14,
-  O_TRAP_AREA = 15,
-  O_VALID_GFN = 16,
-  O_OPREGION = 17,
-  O_EDID = 18,
-  O_GET_VFIO = 19,
-  O_PUT_VFIO = 20,
-  O_MMIO_READ = 21,
-  O_MMIO_WRITE = 22,
-  O_MEM_WRITE = 23,
-  O_DESCHED = 24,
-  O_SAVE = 25,
-  O_RESTORE = 26;
 const N_OPS = MPT_OP_NAMES.length;
+const at = (name: MptOpName): number => OP_INDEX[name];
+const O_HOST_INIT = at("hostInit"),
+  O_HOST_EXIT = at("hostExit"),
+  O_ATTACH = at("attachVgpu"),
+  O_DETACH = at("detachVgpu"),
+  O_MSI = at("injectMsi"),
+  O_VIRT_TO_MFN = at("fromVirtToMfn"),
+  O_PT_ON = at("enablePageTrack"),
+  O_PT_OFF = at("disablePageTrack"),
+  O_READ_GPA = at("readGpa"),
+  O_WRITE_GPA = at("writeGpa"),
+  O_GFN_TO_MFN = at("gfnToMfn"),
+  O_DMA_MAP = at("dmaMapGuestPage"),
+  O_DMA_UNMAP = at("dmaUnmapGuestPage"),
+  O_DMA_PIN = at("dmaPinGuestPage"),
+  O_MAP_GFN = at("mapGfnToMfn"),
+  O_TRAP_AREA = at("setTrapArea"),
+  O_VALID_GFN = at("isValidGfn"),
+  O_OPREGION = at("setOpregion"),
+  O_EDID = at("setEdid"),
+  O_GET_VFIO = at("getVfioDevice"),
+  O_PUT_VFIO = at("putVfioDevice"),
+  O_MMIO_READ = at("guestMmioRead"),
+  O_MMIO_WRITE = at("guestMmioWrite"),
+  O_MEM_WRITE = at("guestMemWrite"),
+  O_DESCHED = at("vgpuDescheduled"),
+  O_SAVE = at("save"),
+  O_RESTORE = at("restore");
 
 /**
- * Costs (ns) the gate charges per call when a backend declares none for an op: a generic
- * hypercall-like price. Guest memory writes cost nothing by default (plain stores; a backend
- * charges when one traps); MMIO accesses default to a few microseconds of trap round trip.
+ * Costs (ns) the gate charges per call when a backend declares none for an op (the op
+ * table's `cost` column): a generic hypercall-like price. Guest memory writes cost nothing by
+ * default (plain stores; a backend charges when one traps).
  */
-export const DEFAULT_COSTS: Readonly<Record<MptOpName, number>> = {
-  hostInit: 0,
-  hostExit: 0,
-  attachVgpu: 10_000,
-  detachVgpu: 10_000,
-  injectMsi: 1_000,
-  fromVirtToMfn: 200,
-  enablePageTrack: 1_000,
-  disablePageTrack: 1_000,
-  readGpa: 200,
-  writeGpa: 200,
-  gfnToMfn: 100,
-  dmaMapGuestPage: 500,
-  dmaUnmapGuestPage: 300,
-  dmaPinGuestPage: 100,
-  mapGfnToMfn: 2_000,
-  setTrapArea: 2_000,
-  isValidGfn: 50,
-  setOpregion: 5_000,
-  setEdid: 5_000,
-  getVfioDevice: 100,
-  putVfioDevice: 100,
-  guestMmioRead: 3_000,
-  guestMmioWrite: 3_000,
-  guestMemWrite: 0,
-  vgpuDescheduled: 0,
-  save: 0,
-  restore: 0,
-};
+export const DEFAULT_COSTS: Readonly<Record<MptOpName, number>> = Object.fromEntries(
+  GATED_OPS.map((o) => [o.name, o.cost]),
+) as Record<MptOpName, number>;
 
 /** A backend op threw (or returned a value of the wrong type). */
 export interface PluginError {
@@ -242,13 +187,16 @@ export class MptGate {
   private readonly vmNames: string[] = new Array(MAX_VGPUS).fill("");
   private readonly infos: (VgpuInfo | null)[] = new Array(MAX_VGPUS).fill(null);
   private readonly rulesByOp: FaultState[][] = [];
-  private readonly has: boolean[] = new Array(N_OPS).fill(false);
+  private readonly fns: (BackendFn | null)[] = [];
+  /** Per op: 1 if it takes a handle (a per-vGPU op other than attach), for the fast path. */
+  private readonly withHandle = new Uint8Array(N_OPS);
+  /** Per op: what its result must be (0 anything, 1 a number, 2 a boolean). */
+  private readonly resultType = new Uint8Array(N_OPS);
   private readonly pinFallback: Map<number, number>[] = [];
   private readonly charged: ChargeSource | undefined;
   private readonly wrongDma: number;
   private pending = 0;
   private ruleCount = 0;
-  private curAct = ACT_NONE;
 
   /**
    * Creates it.
@@ -271,8 +219,16 @@ export class MptGate {
     for (let i = 0; i < N_OPS; i++) {
       const name = MPT_OP_NAMES[i];
       this.rulesByOp.push([]);
-      const b = (backend as unknown as Record<string, unknown>)[name];
-      this.has[i] = typeof b === "function";
+      const f = (backend as unknown as Record<string, unknown>)[name];
+      // bound once: a bound call is as cheap as a method call, `f.call(backend, ...)` is not
+      this.fns.push(typeof f === "function" ? (f as BackendFn).bind(backend) : null);
+      const s = GATED_OPS[i];
+      this.withHandle[i] = s.vgpu && i !== O_ATTACH ? 1 : 0;
+      this.resultType[i] = s.returns === "bool"
+        ? 2
+        : s.returns === "void" || s.returns === "handle" || s.returns === "state"
+        ? 0
+        : 1;
       const o = options.costs?.[name];
       const d = declared[name];
       this.costOf[i] = validCost(o) ? o : validCost(d) ? d : DEFAULT_COSTS[name];
@@ -330,9 +286,10 @@ export class MptGate {
   /** Which optional ops the backend implements natively and which use the generic fallback. */
   nativeOps(): NativeOps {
     const native: string[] = [], fallback: string[] = [];
-    for (const op of OPTIONAL_OPS) {
-      const has = op in OP_INDEX ? this.has[OP_INDEX[op]] : typeof this.backend[op] === "function";
-      (has ? native : fallback).push(op);
+    for (const o of MPT_OPS) {
+      if (o.required) continue;
+      const f = (this.backend as unknown as Record<string, unknown>)[o.name];
+      (typeof f === "function" ? native : fallback).push(o.name);
     }
     return { native, fallback };
   }
@@ -342,261 +299,104 @@ export class MptGate {
     return vgpuId >= 0 && vgpuId < MAX_VGPUS && this.attached[vgpuId] === 1;
   }
 
-  // ---- lifecycle --------------------------------------------------------------------------
+  /** The description a vGPU was attached with (null if not attached). */
+  infoOf(id: number): VgpuInfo | null {
+    return this.infos[id] ?? null;
+  }
+
+  // ---- life cycle --------------------------------------------------------------------------
 
   /** Registers the backend and hands it the core's callbacks; false if it failed. */
   hostInit(ops: GvtOps): boolean {
-    const act = this.pre(O_HOST_INIT, 0);
-    let ok = act !== ACT_ERROR;
-    if (ok && this.has[O_HOST_INIT]) {
-      try {
-        this.injectThrow(O_HOST_INIT);
-        this.backend.hostInit!(ops);
-      } catch (e) {
-        ok = this.fail(O_HOST_INIT, 0, e);
-      }
-    }
-    this.post(O_HOST_INIT, 0);
-    return ok;
+    return this.call(O_HOST_INIT, 0, ops, 0, 0, 0) !== FAILED;
   }
 
   /** Unregisters the backend. */
   hostExit(): void {
-    const act = this.pre(O_HOST_EXIT, 0);
-    if (act !== ACT_ERROR && this.has[O_HOST_EXIT]) {
-      try {
-        this.injectThrow(O_HOST_EXIT);
-        this.backend.hostExit!();
-      } catch (e) {
-        this.fail(O_HOST_EXIT, 0, e);
-      }
-    }
-    this.post(O_HOST_EXIT, 0);
-  }
-
-  /** The description a vGPU was attached with (null if not attached). */
-  infoOf(id: number): VgpuInfo | null {
-    return this.infos[id] ?? null;
+    this.call(O_HOST_EXIT, 0, 0, 0, 0, 0);
   }
 
   /** Creates the backend's per-vGPU state; false if the backend failed (vGPU not attached). */
   attachVgpu(info: VgpuInfo): boolean {
     const id = info.id;
     if (!(id >= 0 && id < MAX_VGPUS) || this.attached[id] === 1) {
-      this.gateError(O_ATTACH, id, `vGPU ${id} cannot be attached (bad id or already attached)`);
+      this.record(
+        "gate",
+        O_ATTACH,
+        id,
+        `vGPU ${id} cannot be attached (bad id or already attached)`,
+      );
       return false;
     }
     this.vmNames[id] = info.vm;
-    const act = this.pre(O_ATTACH, id);
-    let ok = act !== ACT_ERROR;
-    let handle: Handle = info;
-    if (ok && this.has[O_ATTACH]) {
-      try {
-        this.injectThrow(O_ATTACH);
-        handle = this.backend.attachVgpu!(info);
-      } catch (e) {
-        ok = this.fail(O_ATTACH, id, e);
-      }
-    }
-    if (ok) {
-      this.handles[id] = handle;
-      this.attached[id] = 1;
-      this.infos[id] = { ...info };
-    }
-    this.post(O_ATTACH, id);
-    return ok;
+    const h = this.call(O_ATTACH, id, info, 0, 0, 0);
+    if (h === FAILED) return false;
+    this.handles[id] = this.fns[O_ATTACH] === null ? info : h;
+    this.attached[id] = 1;
+    this.infos[id] = { ...info };
+    return true;
   }
 
-  /** Destroys the backend's per-vGPU state. */
+  /** Destroys the backend's per-vGPU state (the gate forgets the handle either way). */
   detachVgpu(id: number): void {
-    if (!this.check(O_DETACH, id)) return;
-    const act = this.pre(O_DETACH, id);
-    if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_DETACH);
-        this.backend.detachVgpu(this.handles[id]);
-      } catch (e) {
-        this.fail(O_DETACH, id, e);
-      }
-    }
+    if (!this.isAttached(id)) return void this.notAttached(O_DETACH, id);
+    this.call(O_DETACH, id, 0, 0, 0, 0);
     this.attached[id] = 0;
     this.handles[id] = undefined;
     this.infos[id] = null;
     this.pinFallback[id].clear();
-    this.post(O_DETACH, id);
   }
-
-  // ---- interrupts ---------------------------------------------------------------------------
 
   /** Injects the guest's MSI; true if delivered. A "wrong" fault reports true but drops it. */
   injectMsi(id: number, addr: number, data: number): boolean {
-    if (!this.check(O_MSI, id)) return false;
-    const act = this.pre(O_MSI, id);
-    let r = false;
-    if (act === ACT_WRONG) r = true;
-    else if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_MSI);
-        r = this.backend.injectMsi(this.handles[id], addr, data);
-        if (typeof r !== "boolean") r = this.badType(O_MSI, id, r, "a boolean");
-      } catch (e) {
-        r = this.fail(O_MSI, id, e);
-      }
-    }
-    this.post(O_MSI, id);
-    return r;
+    return this.call(O_MSI, id, addr, data, 0, 0) as boolean;
   }
-
-  // ---- page tracking ----------------------------------------------------------------------
 
   /** Write-protects a guest page; MPT_OK or a negative errno. */
   enablePageTrack(id: number, gfn: number): number {
-    return this.errnoOp(O_PT_ON, id, gfn);
+    return this.call(O_PT_ON, id, gfn, 0, 0, 0) as number;
   }
 
   /** Removes write protection from a guest page; MPT_OK or a negative errno. */
   disablePageTrack(id: number, gfn: number): number {
-    return this.errnoOp(O_PT_OFF, id, gfn);
+    return this.call(O_PT_OFF, id, gfn, 0, 0, 0) as number;
   }
-
-  // ---- guest memory -----------------------------------------------------------------------
 
   /** Copies guest-physical memory into `buf`; MPT_OK or a negative errno. */
   readGpa(id: number, gpa: number, buf: Uint8Array): number {
-    if (!this.check(O_READ_GPA, id)) return MPT_EINVAL;
-    const act = this.pre(O_READ_GPA, id);
-    let r = MPT_EIO;
-    if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_READ_GPA);
-        r = this.backend.readGpa(this.handles[id], gpa, buf);
-        if (typeof r !== "number") {
-          this.badType(O_READ_GPA, id, r, "a number");
-          r = MPT_EIO;
-        }
-      } catch (e) {
-        this.fail(O_READ_GPA, id, e);
-        r = MPT_EIO;
-      }
-      if (act === ACT_WRONG && r === MPT_OK) buf.fill(0xa5);
-    }
-    this.post(O_READ_GPA, id);
-    return r;
+    return this.call(O_READ_GPA, id, gpa, buf, 0, 0) as number;
   }
 
-  /** Copies `buf` into guest-physical memory; MPT_OK or a negative errno. A "wrong" fault
-   * reports success without writing. */
+  /** Copies `buf` into guest-physical memory; MPT_OK or a negative errno. */
   writeGpa(id: number, gpa: number, buf: Uint8Array): number {
-    if (!this.check(O_WRITE_GPA, id)) return MPT_EINVAL;
-    const act = this.pre(O_WRITE_GPA, id);
-    let r = MPT_EIO;
-    if (act === ACT_WRONG) r = MPT_OK;
-    else if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_WRITE_GPA);
-        r = this.backend.writeGpa(this.handles[id], gpa, buf);
-        if (typeof r !== "number") {
-          this.badType(O_WRITE_GPA, id, r, "a number");
-          r = MPT_EIO;
-        }
-      } catch (e) {
-        this.fail(O_WRITE_GPA, id, e);
-        r = MPT_EIO;
-      }
-    }
-    this.post(O_WRITE_GPA, id);
-    return r;
+    return this.call(O_WRITE_GPA, id, gpa, buf, 0, 0) as number;
   }
 
   /** Guest frame to machine frame, or -1. A "wrong" fault returns the next frame. */
   gfnToMfn(id: number, gfn: number): number {
-    if (!this.check(O_GFN_TO_MFN, id)) return -1;
-    const act = this.pre(O_GFN_TO_MFN, id);
-    let r = -1;
-    if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_GFN_TO_MFN);
-        r = this.backend.gfnToMfn(this.handles[id], gfn);
-        if (typeof r !== "number") {
-          this.badType(O_GFN_TO_MFN, id, r, "a number");
-          r = -1;
-        }
-      } catch (e) {
-        this.fail(O_GFN_TO_MFN, id, e);
-        r = -1;
-      }
-      if (act === ACT_WRONG && r >= 0) r = r + 1;
-    }
-    this.post(O_GFN_TO_MFN, id);
-    return r;
+    return this.call(O_GFN_TO_MFN, id, gfn, 0, 0, 0) as number;
   }
 
-  /** Host virtual address to machine frame, or -1 (native only; no fallback). */
+  /** Host virtual address to machine frame, or -1 (absent op: -1). */
   fromVirtToMfn(addr: number): number {
-    const act = this.pre(O_VIRT_TO_MFN, 0);
-    let r = -1;
-    if (act !== ACT_ERROR && this.has[O_VIRT_TO_MFN]) {
-      try {
-        this.injectThrow(O_VIRT_TO_MFN);
-        r = this.backend.fromVirtToMfn!(addr);
-        if (typeof r !== "number") {
-          this.badType(O_VIRT_TO_MFN, 0, r, "a number");
-          r = -1;
-        }
-      } catch (e) {
-        this.fail(O_VIRT_TO_MFN, 0, e);
-        r = -1;
-      }
-      if (act === ACT_WRONG && r >= 0) r = r + 1;
-    }
-    this.post(O_VIRT_TO_MFN, 0);
-    return r;
+    return this.call(O_VIRT_TO_MFN, 0, addr, 0, 0, 0) as number;
   }
-
-  // ---- DMA --------------------------------------------------------------------------------
 
   /**
-   * Pins a guest page and returns its DMA address, or a negative errno. A "wrong" fault
-   * returns the address of a page the VM does not own.
+   * Maps a guest page (4 KiB or 2 MiB) for DMA and returns its device address, or a negative
+   * errno. A "wrong" fault returns the address of a page the VM does not own.
    */
   dmaMapGuestPage(id: number, gfn: number, size: number): number {
-    if (!this.check(O_DMA_MAP, id)) return MPT_EINVAL;
-    const act = this.pre(O_DMA_MAP, id);
-    let r = MPT_ENOMEM;
-    if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_DMA_MAP);
-        r = this.backend.dmaMapGuestPage(this.handles[id], gfn, size);
-        if (typeof r !== "number") {
-          this.badType(O_DMA_MAP, id, r, "a number");
-          r = MPT_ENOMEM;
-        }
-      } catch (e) {
-        this.fail(O_DMA_MAP, id, e);
-        r = MPT_ENOMEM;
-      }
-      if (r >= 0 && !this.has[O_DMA_PIN]) {
-        this.pinFallback[id].set(r, gfn * 2 + (size > 4096 ? 1 : 0));
-      }
-      if (act === ACT_WRONG && r >= 0) r = this.wrongDma;
+    const r = this.call(O_DMA_MAP, id, gfn, size, 0, 0) as number;
+    if (r >= 0 && this.fns[O_DMA_PIN] === null && r !== this.wrongDma) {
+      this.pinFallback[id].set(r, gfn * 2 + (size > 4096 ? 1 : 0));
     }
-    this.post(O_DMA_MAP, id);
     return r;
   }
 
   /** Drops one reference of a DMA mapping. */
   dmaUnmapGuestPage(id: number, dma: number): void {
-    if (!this.check(O_DMA_UNMAP, id)) return;
-    const act = this.pre(O_DMA_UNMAP, id);
-    if (act === ACT_NONE) {
-      try {
-        this.injectThrow(O_DMA_UNMAP);
-        this.backend.dmaUnmapGuestPage(this.handles[id], dma);
-      } catch (e) {
-        this.fail(O_DMA_UNMAP, id, e);
-      }
-    }
-    this.post(O_DMA_UNMAP, id);
+    this.call(O_DMA_UNMAP, id, dma, 0, 0, 0);
   }
 
   /**
@@ -604,299 +404,229 @@ export class MptGate {
    * for backends without it: map the same guest page once more.
    */
   dmaPinGuestPage(id: number, dma: number): number {
-    if (!this.check(O_DMA_PIN, id)) return MPT_EINVAL;
-    const act = this.pre(O_DMA_PIN, id);
-    let r = MPT_ENOMEM;
-    if (act === ACT_WRONG) r = MPT_OK;
-    else if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_DMA_PIN);
-        if (this.has[O_DMA_PIN]) {
-          r = this.backend.dmaPinGuestPage!(this.handles[id], dma);
-          if (typeof r !== "number") {
-            this.badType(O_DMA_PIN, id, r, "a number");
-            r = MPT_ENOMEM;
-          }
-        } else {
-          const key = this.pinFallback[id].get(dma);
-          if (key === undefined) r = MPT_EINVAL;
-          else {
-            const again = this.backend.dmaMapGuestPage(
-              this.handles[id],
-              Math.floor(key / 2),
-              key % 2 === 1 ? 2 * 1024 * 1024 : 4096,
-            );
-            r = again === dma ? MPT_OK : again < 0 ? again : MPT_EINVAL;
-          }
-        }
-      } catch (e) {
-        this.fail(O_DMA_PIN, id, e);
-        r = MPT_ENOMEM;
-      }
-    }
-    this.post(O_DMA_PIN, id);
-    return r;
+    return this.call(O_DMA_PIN, id, dma, 0, 0, 0) as number;
   }
 
-  // ---- optional mapping ops -----------------------------------------------------------------
-
-  /** Maps/unmaps `nr` machine frames at `gfn` (aperture slice); MPT_OK when the backend lacks the op. */
+  /** Maps/unmaps `nr` machine frames at `gfn` (aperture slice); MPT_OK when absent. */
   mapGfnToMfn(id: number, gfn: number, mfn: number, nr: number, map: boolean): number {
-    if (!this.check(O_MAP_GFN, id)) return MPT_EINVAL;
-    const act = this.pre(O_MAP_GFN, id);
-    let r = MPT_EIO;
-    if (act === ACT_WRONG) r = MPT_OK;
-    else if (act !== ACT_ERROR) {
-      r = MPT_OK;
-      if (this.has[O_MAP_GFN]) {
-        try {
-          this.injectThrow(O_MAP_GFN);
-          r = this.backend.mapGfnToMfn!(this.handles[id], gfn, mfn, nr, map);
-          if (typeof r !== "number") {
-            this.badType(O_MAP_GFN, id, r, "a number");
-            r = MPT_EIO;
-          }
-        } catch (e) {
-          this.fail(O_MAP_GFN, id, e);
-          r = MPT_EIO;
-        }
-      }
-    }
-    this.post(O_MAP_GFN, id);
-    return r;
+    return this.call(O_MAP_GFN, id, gfn, mfn, nr, map) as number;
   }
 
-  /** Asks the hypervisor to trap [start, end); MPT_OK when the backend lacks the op. */
+  /** Asks the hypervisor to trap [start, end); MPT_OK when absent. */
   setTrapArea(id: number, start: number, end: number, map: boolean): number {
-    if (!this.check(O_TRAP_AREA, id)) return MPT_EINVAL;
-    const act = this.pre(O_TRAP_AREA, id);
-    let r = MPT_EIO;
-    if (act === ACT_WRONG) r = MPT_OK;
-    else if (act !== ACT_ERROR) {
-      r = MPT_OK;
-      if (this.has[O_TRAP_AREA]) {
-        try {
-          this.injectThrow(O_TRAP_AREA);
-          r = this.backend.setTrapArea!(this.handles[id], start, end, map);
-          if (typeof r !== "number") {
-            this.badType(O_TRAP_AREA, id, r, "a number");
-            r = MPT_EIO;
-          }
-        } catch (e) {
-          this.fail(O_TRAP_AREA, id, e);
-          r = MPT_EIO;
-        }
-      }
-    }
-    this.post(O_TRAP_AREA, id);
-    return r;
+    return this.call(O_TRAP_AREA, id, start, end, map, 0) as number;
   }
 
-  /** Is this guest frame backed? A "wrong" fault inverts the answer. */
+  /** Is this guest frame backed? Absent op: true (as upstream). A "wrong" fault inverts. */
   isValidGfn(id: number, gfn: number): boolean {
-    if (!this.check(O_VALID_GFN, id)) return false;
-    const act = this.pre(O_VALID_GFN, id);
-    let r = false;
-    if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_VALID_GFN);
-        r = this.backend.isValidGfn(this.handles[id], gfn);
-        if (typeof r !== "boolean") r = this.badType(O_VALID_GFN, id, r, "a boolean");
-      } catch (e) {
-        r = this.fail(O_VALID_GFN, id, e);
-      }
-      if (act === ACT_WRONG) r = !r;
-    }
-    this.post(O_VALID_GFN, id);
-    return r;
+    return this.call(O_VALID_GFN, id, gfn, 0, 0, 0) as boolean;
   }
 
-  /** Exposes the virtual OpRegion; MPT_OK when the backend lacks the op. */
+  /** Exposes the virtual OpRegion; MPT_OK when absent. */
   setOpregion(id: number): number {
-    return this.optErrnoOp(O_OPREGION, id, 0);
+    return this.call(O_OPREGION, id, 0, 0, 0, 0) as number;
   }
 
-  /** Exposes a virtual EDID on `port`; MPT_OK when the backend lacks the op. */
+  /** Exposes a virtual EDID on `port`; MPT_OK when absent. */
   setEdid(id: number, port: number): number {
-    return this.optErrnoOp(O_EDID, id, port);
+    return this.call(O_EDID, id, port, 0, 0, 0) as number;
   }
 
-  /** dma-buf export reference; MPT_OK when the backend lacks the op. */
+  /** dma-buf export reference; MPT_OK when absent. */
   getVfioDevice(id: number): number {
-    return this.optErrnoOp(O_GET_VFIO, id, 0);
+    return this.call(O_GET_VFIO, id, 0, 0, 0, 0) as number;
   }
 
   /** Drops a dma-buf export reference. */
   putVfioDevice(id: number): void {
-    this.optErrnoOp(O_PUT_VFIO, id, 0);
+    this.call(O_PUT_VFIO, id, 0, 0, 0, 0);
   }
 
   /** Tells the backend the vGPU was scheduled out (a backend may flush a dirty log). */
   vgpuDescheduled(id: number): void {
-    this.optErrnoOp(O_DESCHED, id, 0);
+    this.call(O_DESCHED, id, 0, 0, 0, 0);
   }
 
   /** Serialises the backend's vGPU state (undefined if unsupported or failed). */
   save(id: number): unknown {
-    if (!this.check(O_SAVE, id)) return undefined;
-    const act = this.pre(O_SAVE, id);
-    let r: unknown = undefined;
-    if (act === ACT_NONE && this.has[O_SAVE]) {
-      try {
-        r = this.backend.save!(this.handles[id]);
-      } catch (e) {
-        this.fail(O_SAVE, id, e);
-        r = undefined;
-      }
-    } else if (act === ACT_THROW) this.fail(O_SAVE, id, new InjectedThrow("save"));
-    this.post(O_SAVE, id);
-    return r;
+    const r = this.call(O_SAVE, id, 0, 0, 0, 0);
+    return r === FAILED || r === null ? undefined : r;
   }
 
   /** Restores state returned by {@link save}; false if unsupported or failed. */
   restore(id: number, state: unknown): boolean {
-    if (!this.check(O_RESTORE, id)) return false;
-    const act = this.pre(O_RESTORE, id);
-    let ok = false;
-    if (act === ACT_NONE && this.has[O_RESTORE]) {
-      try {
-        this.backend.restore!(this.handles[id], state);
-        ok = true;
-      } catch (e) {
-        ok = this.fail(O_RESTORE, id, e);
-      }
-    } else if (act === ACT_THROW) this.fail(O_RESTORE, id, new InjectedThrow("restore"));
-    this.post(O_RESTORE, id);
-    return ok;
+    const r = this.call(O_RESTORE, id, state, 0, 0, 0);
+    return r !== FAILED && this.fns[O_RESTORE] !== null;
   }
 
-  // ---- guest side -----------------------------------------------------------------------------
+  // The three trap-path entry points run for every guest access: each has its own call site
+  // into the backend (monomorphic, so the backend's op can be inlined) when no fault rule is
+  // set; everything else goes through the one generic path.
 
-  /** The guest CPU reads BAR0 at `gpa`. Failure gives all ones of `size` bytes. */
+  /** The guest CPU reads BAR0/config space at `gpa`. Failure gives all ones of `size` bytes. */
   guestMmioRead(id: number, gpa: number, size: number): number {
-    if (!this.check(O_MMIO_READ, id)) return allOnes(size);
-    const act = this.pre(O_MMIO_READ, id);
-    let r = allOnes(size);
-    if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(O_MMIO_READ);
-        r = this.backend.guestMmioRead(this.handles[id], gpa, size);
-        if (typeof r !== "number") {
-          this.badType(O_MMIO_READ, id, r, "a number");
-          r = allOnes(size);
-        }
-      } catch (e) {
-        this.fail(O_MMIO_READ, id, e);
-        this.emulationFailed(O_MMIO_READ, id);
-        r = allOnes(size);
-      }
-      if (act === ACT_WRONG) r = r % 2 === 0 ? r + 1 : r - 1;
-    } else this.emulationFailed(O_MMIO_READ, id);
-    this.post(O_MMIO_READ, id);
-    return r;
+    const f = this.fns[O_MMIO_READ];
+    if (f === null || !this.fast(id)) return this.call(O_MMIO_READ, id, gpa, size, 0, 0) as number;
+    let r: unknown;
+    try {
+      r = f(this.handles[id], gpa, size);
+    } catch (e) {
+      r = this.caught(O_MMIO_READ, id, e, size);
+    }
+    return this.done(O_MMIO_READ, id, r, size) as number;
   }
 
-  /** The guest CPU writes BAR0 at `gpa`. A failure or "wrong" fault drops the write. */
+  /** The guest CPU writes BAR0/config space at `gpa`. A failure or "wrong" fault drops it. */
   guestMmioWrite(id: number, gpa: number, size: number, value: number): void {
-    if (!this.check(O_MMIO_WRITE, id)) return;
-    const act = this.pre(O_MMIO_WRITE, id);
-    if (act === ACT_NONE || act === ACT_THROW) {
-      try {
-        this.injectThrow(O_MMIO_WRITE);
-        this.backend.guestMmioWrite(this.handles[id], gpa, size, value);
-      } catch (e) {
-        this.fail(O_MMIO_WRITE, id, e);
-        this.emulationFailed(O_MMIO_WRITE, id);
-      }
-    } else if (act === ACT_ERROR) this.emulationFailed(O_MMIO_WRITE, id);
-    this.post(O_MMIO_WRITE, id);
+    const f = this.fns[O_MMIO_WRITE];
+    if (f === null || !this.fast(id)) return void this.call(O_MMIO_WRITE, id, gpa, size, value, 0);
+    try {
+      f(this.handles[id], gpa, size, value);
+    } catch (e) {
+      this.caught(O_MMIO_WRITE, id, e, size);
+    }
+    this.done(O_MMIO_WRITE, id, undefined, size);
   }
 
   /** The guest CPU writes its RAM (trapped by the backend if the page is tracked). */
   guestMemWrite(id: number, gpa: number, size: number, value: number): void {
-    if (!this.check(O_MEM_WRITE, id)) return;
-    const act = this.pre(O_MEM_WRITE, id);
-    if (act === ACT_NONE || act === ACT_THROW) {
-      try {
-        this.injectThrow(O_MEM_WRITE);
-        this.backend.guestMemWrite(this.handles[id], gpa, size, value);
-      } catch (e) {
-        this.fail(O_MEM_WRITE, id, e);
-        this.emulationFailed(O_MEM_WRITE, id);
-      }
-    } else if (act === ACT_ERROR) this.emulationFailed(O_MEM_WRITE, id);
-    this.post(O_MEM_WRITE, id);
+    const f = this.fns[O_MEM_WRITE];
+    if (f === null || !this.fast(id)) return void this.call(O_MEM_WRITE, id, gpa, size, value, 0);
+    try {
+      f(this.handles[id], gpa, size, value);
+    } catch (e) {
+      this.caught(O_MEM_WRITE, id, e, size);
+    }
+    this.done(O_MEM_WRITE, id, undefined, size);
   }
 
-  // ---- internals ------------------------------------------------------------------------------
+  /** True when a call may take the fast path: no fault rules, the vGPU attached. */
+  private fast(id: number): boolean {
+    return this.ruleCount === 0 && id >= 0 && id < MAX_VGPUS && this.attached[id] === 1;
+  }
 
-  /** Page-track ops: errno result, fault handling, containment. */
-  private errnoOp(op: number, id: number, gfn: number): number {
-    if (!this.check(op, id)) return MPT_EINVAL;
-    const act = this.pre(op, id);
-    let r = MPT_EIO;
-    if (act === ACT_WRONG) r = MPT_OK;
-    else if (act !== ACT_ERROR) {
-      try {
-        this.injectThrow(op);
-        const h = this.handles[id];
-        r = op === O_PT_ON
-          ? this.backend.enablePageTrack(h, gfn)
-          : this.backend.disablePageTrack(h, gfn);
-        if (typeof r !== "number") {
-          this.badType(op, id, r, "a number");
-          r = MPT_EIO;
-        }
-      } catch (e) {
-        this.fail(op, id, e);
-        r = MPT_EIO;
-      }
+  /** A backend op threw on the fast path: record it; the op's failure value. */
+  private caught(op: number, id: number, e: unknown, b: unknown): unknown {
+    this.fail(op, id, e);
+    const s = GATED_OPS[op];
+    if (s.trap) this.emulationFailed(op, id);
+    return failureOf(s, b);
+  }
+
+  /** Ends a fast-path call: type check, count, costs; the result. */
+  private done(op: number, id: number, r: unknown, b: unknown): unknown {
+    const t = this.resultType[op];
+    if (t !== 0 && typeof r !== (t === 1 ? "number" : "boolean")) {
+      r = this.badType(op, id, r, GATED_OPS[op], b);
     }
+    this.counts[op * MAX_VGPUS + id]++;
     this.post(op, id);
     return r;
   }
 
-  /** Optional errno/void ops with an MPT_OK fallback when absent. */
-  private optErrnoOp(op: number, id: number, arg: number): number {
-    if (!this.check(op, id)) return MPT_EINVAL;
-    const act = this.pre(op, id);
-    let r = MPT_EIO;
-    if (act === ACT_WRONG) r = MPT_OK;
-    else if (act !== ACT_ERROR) {
-      r = MPT_OK;
-      if (this.has[op]) {
-        try {
-          this.injectThrow(op);
-          const h = this.handles[id];
-          const b = this.backend;
-          let v: unknown = MPT_OK;
-          if (op === O_OPREGION) v = b.setOpregion!(h);
-          else if (op === O_EDID) v = b.setEdid!(h, arg);
-          else if (op === O_GET_VFIO) v = b.getVfioDevice!(h);
-          else if (op === O_PUT_VFIO) b.putVfioDevice!(h);
-          else b.vgpuDescheduled!(h);
-          if (typeof v === "number") r = v;
-          else {
-            this.badType(op, id, v, "a number");
-            r = MPT_EIO;
-          }
-        } catch (e) {
-          this.fail(op, id, e);
-          r = MPT_EIO;
-        }
-      } else if (act === ACT_THROW) {
-        this.fail(op, id, new InjectedThrow(MPT_OP_NAMES[op]));
-        r = MPT_EIO;
-      }
+  /** Whether the backend reports the vGPU's domain crashed (false if it cannot tell). */
+  crashed(id: number): boolean {
+    if (typeof this.backend.crashed !== "function") return false;
+    try {
+      return this.backend.crashed(id) === true;
+    } catch (e) {
+      this.fail(O_MMIO_READ, id, e);
+      return false;
     }
-    this.post(op, id);
+  }
+
+  // ---- the one call path ------------------------------------------------------------------
+
+  /**
+   * Calls op `op` for vGPU `id` with up to four arguments after the handle, applying the op
+   * table's row: attachment check, fault rules, absent-op fallback, type check, containment,
+   * the "wrong" transformation, costs. Allocation-free on the hot path.
+   */
+  private call(op: number, id: number, a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+    // fast path (no fault rules, the backend has the op, the vGPU is attached): the trap path
+    // runs here millions of times per run
+    const f = this.fns[op];
+    if (f !== null && this.withHandle[op] === 1 && this.fast(id)) {
+      let r: unknown;
+      try {
+        r = f(this.handles[id], a, b, c, d);
+      } catch (e) {
+        r = this.caught(op, id, e, b);
+      }
+      return this.done(op, id, r, b);
+    }
+    const s = GATED_OPS[op];
+    const withHandle = s.vgpu && op !== O_ATTACH;
+    if (withHandle && !this.isAttached(id)) return this.notAttached(op, id, b);
+    const vid = s.vgpu ? id : 0;
+    const act = this.pre(op, vid);
+    let r: unknown;
+    if (act === ACT_ERROR) {
+      r = failureOf(s, b);
+      if (s.trap) this.emulationFailed(op, vid);
+    } else if (act === ACT_WRONG && (s.wrong === "ok" || s.wrong === "skip")) {
+      r = s.wrong === "ok" ? okOf(s) : failureOf(s, b);
+    } else {
+      try {
+        if (act === ACT_THROW) throw new InjectedThrow(s.name);
+        if (f === null) r = op === O_DMA_PIN ? this.pinByRemap(id, a as number) : s.absent;
+        else {
+          r = withHandle ? f(this.handles[id], a, b, c, d) : f(a);
+          if (!typeMatches(s, r)) r = this.badType(op, vid, r, s, b);
+        }
+      } catch (e) {
+        this.fail(op, vid, e);
+        r = failureOf(s, b);
+        if (s.trap) this.emulationFailed(op, vid);
+      }
+      if (act === ACT_WRONG) r = this.wrongOf(s, r, b);
+    }
+    this.post(op, vid);
     return r;
+  }
+
+  /** The generic dmaPinGuestPage: map the address's gfn once more (same address = pinned). */
+  private pinByRemap(id: number, dma: number): number {
+    const key = this.pinFallback[id].get(dma);
+    if (key === undefined) return MPT_EINVAL;
+    const f = this.fns[O_DMA_MAP]!;
+    const again = f(
+      this.handles[id],
+      Math.floor(key / 2),
+      key % 2 ? HUGE : PAGE,
+    );
+    return again === dma ? MPT_OK : typeof again === "number" && again < 0 ? again : MPT_EINVAL;
+  }
+
+  /** The answer of a "wrong" fault that let the backend run. */
+  private wrongOf(s: MptOpSpec, r: unknown, b: unknown): unknown {
+    switch (s.wrong) {
+      case "poison":
+        if (r === MPT_OK) (b as Uint8Array).fill(0xa5);
+        return r;
+      case "next":
+        return (r as number) >= 0 ? (r as number) + 1 : r;
+      case "foreign":
+        return (r as number) >= 0 ? this.wrongDma : r;
+      case "invert":
+        return !r;
+      case "flip":
+        return (r as number) % 2 === 0 ? (r as number) + 1 : (r as number) - 1;
+      default:
+        return r;
+    }
+  }
+
+  /** An op on a vGPU that is not attached: a gate error and the op's failure value. */
+  private notAttached(op: number, id: number, b: unknown = 0): unknown {
+    const s = GATED_OPS[op];
+    this.record("gate", op, id >= 0 && id < MAX_VGPUS ? id : 0, `vGPU ${id} is not attached`);
+    return s.returns === "errno" || s.returns === "dma" ? MPT_EINVAL : failureOf(s, b);
   }
 
   /** Counts the call and evaluates fault rules; returns the action to apply. */
   private pre(op: number, id: number): number {
     this.counts[op * MAX_VGPUS + id]++;
-    this.curAct = ACT_NONE;
     if (this.ruleCount === 0) return ACT_NONE;
     const rules = this.rulesByOp[op];
     let act = ACT_NONE;
@@ -926,13 +656,7 @@ export class MptGate {
         act = r.action === "error" ? ACT_ERROR : r.action === "throw" ? ACT_THROW : ACT_WRONG;
       }
     }
-    this.curAct = act;
     return act;
-  }
-
-  /** Throws inside the backend call when a "throw" fault is active. */
-  private injectThrow(op: number): void {
-    if (this.curAct === ACT_THROW) throw new InjectedThrow(MPT_OP_NAMES[op]);
   }
 
   /** Charges the op's declared cost and the backend's own charges. */
@@ -940,7 +664,6 @@ export class MptGate {
     let c = this.costOf[op];
     if (this.charged !== undefined) c += this.charged.takeCharged();
     if (c > 0) this.addCost(id, c);
-    this.curAct = ACT_NONE;
   }
 
   /** Adds time to the pending cost and the per-vGPU total. */
@@ -948,13 +671,6 @@ export class MptGate {
     this.pending += ns;
     this.totalCost += ns;
     this.costByVgpu[id] += ns;
-  }
-
-  /** True if the vGPU is attached; records a gate error otherwise. */
-  private check(op: number, id: number): boolean {
-    if (id >= 0 && id < MAX_VGPUS && this.attached[id] === 1) return true;
-    this.gateError(op, id >= 0 && id < MAX_VGPUS ? id : 0, `vGPU ${id} is not attached`);
-    return false;
   }
 
   /**
@@ -970,40 +686,24 @@ export class MptGate {
     }
   }
 
-  /** Whether the backend reports the vGPU's domain crashed (false if it cannot tell). */
-  crashed(id: number): boolean {
-    if (typeof this.backend.crashed !== "function") return false;
-    try {
-      return this.backend.crashed(id) === true;
-    } catch (e) {
-      this.fail(O_MMIO_READ, id, e);
-      return false;
-    }
-  }
-
-  /** Records a misuse of the gate (not the plugin's fault). */
-  private gateError(op: number, id: number, message: string): void {
-    this.record("gate", op, id, message);
-  }
-
-  /** Records a backend exception; returns false (the failure value of boolean ops). */
-  private fail(op: number, id: number, e: unknown): false {
+  /** Records a backend exception. */
+  private fail(op: number, id: number, e: unknown): void {
     const msg = e instanceof Error
       ? `${e.name === "Error" ? "" : e.name + ": "}${e.message}`
       : String(e);
     this.record(this.plugin, op, id, msg);
-    return false;
   }
 
-  /** Records a return value of the wrong type; returns false. */
-  private badType(op: number, id: number, v: unknown, want: string): false {
+  /** Records a return value of the wrong type; returns the op's failure value. */
+  private badType(op: number, id: number, v: unknown, s: MptOpSpec, b: unknown): unknown {
+    const want = s.returns === "bool" ? "a boolean" : "a number";
     this.record(
       this.plugin,
       op,
       id,
       `returned ${v === null ? "null" : typeof v}, expected ${want}`,
     );
-    return false;
+    return failureOf(s, b);
   }
 
   /** Records an error (bounded list, total count). */
@@ -1013,6 +713,41 @@ export class MptGate {
       this.errors.push({ plugin, op: MPT_OP_NAMES[op], vgpuId: id, message, at: this.sim.now });
     }
   }
+}
+
+/** A backend method as the gate calls it (bound to the backend). */
+type BackendFn = (...args: unknown[]) => unknown;
+
+const PAGE = 4096, HUGE = 2 * 1024 * 1024;
+
+/** What a void, handle or state op gives when it failed (callers compare with it). */
+const FAILED: unique symbol = Symbol("failed");
+
+/** Does a backend's return value have the op's type? */
+function typeMatches(s: MptOpSpec, r: unknown): boolean {
+  switch (s.returns) {
+    case "bool":
+      return typeof r === "boolean";
+    case "void":
+    case "handle":
+    case "state":
+      return true;
+    default:
+      return typeof r === "number";
+  }
+}
+
+/** The op's failure value (all ones of the access size for a read). */
+function failureOf(s: MptOpSpec, size: unknown): unknown {
+  const f = s.failure;
+  if (f === "all ones") return allOnes(size as number);
+  if (f === null) return FAILED;
+  return f;
+}
+
+/** What a "wrong" fault of kind `ok` reports. */
+function okOf(s: MptOpSpec): unknown {
+  return s.returns === "bool" ? true : MPT_OK;
 }
 
 function validCost(v: unknown): v is number {

@@ -10,7 +10,7 @@
  */
 
 import type { BackendContext, MptBackend } from "./types.ts";
-import { OPTIONAL_OPS, REQUIRED_OPS } from "./types.ts";
+import { MPT_CONTRACT_VERSION, OPTIONAL_OPS, REQUIRED_OPS } from "./types.ts";
 
 /** A successfully loaded backend. */
 export interface LoadedBackend {
@@ -140,6 +140,19 @@ export function validateBackend(backend: unknown): string[] {
   const problems: string[] = [];
   if (typeof b.name !== "string" || b.name.length === 0) {
     problems.push(`'name' is ${describe(b.name)}, expected a non-empty string`);
+  }
+  if (b.contract === undefined) {
+    problems.push(
+      `declares no MPT contract version: add 'contract: MPT_CONTRACT_VERSION' (from ` +
+        `@gvtsim/gvtsim/mpt) to the backend; this gvtsim implements contract ` +
+        `${MPT_CONTRACT_VERSION}`,
+    );
+  } else if (b.contract !== MPT_CONTRACT_VERSION) {
+    problems.push(
+      `is written for MPT contract ${describe(b.contract)}, but this gvtsim implements ` +
+        `contract ${MPT_CONTRACT_VERSION} (docs/plugins.md, "Contract versions", says what ` +
+        `changed): port it and declare 'contract: ${MPT_CONTRACT_VERSION}'`,
+    );
   }
   const costs = b.costs;
   if (costs === null || typeof costs !== "object") {

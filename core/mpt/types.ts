@@ -14,6 +14,17 @@
  * backend adds variable work (a cache miss, a chunked hypercall) with `ctx.charge(ns)`.
  */
 
+import { OPTIONAL_OP_NAMES, REQUIRED_OP_NAMES } from "./ops.ts";
+
+/**
+ * The version of the MPT contract this gvtsim implements. A backend declares the version it
+ * was written for as {@link MptBackend.contract}; the loader refuses any other. Version 2:
+ * `isValidGfn` and `detachVgpu` optional (as upstream), 2 MiB DMA mappings must reach exactly
+ * the guest's frames, life-cycle callbacks in {@link GvtOps} (reset on a guest FLR,
+ * activate, deactivate), the conformance kit's life-cycle and access-shape rules.
+ */
+export const MPT_CONTRACT_VERSION = 2;
+
 /** Result codes of ops that can fail (0 = ok), as the kernel's negative errno values. */
 export const MPT_OK = 0;
 /** Invalid argument. */
@@ -64,6 +75,20 @@ export interface GvtOps {
   /** A write hit a write-protected guest page: the write has NOT been done; the core
    * applies it to guest memory (through writeGpa) and updates its shadows. */
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void;
+  /**
+   * The hypervisor resets the vGPU's device: a function-level reset the guest asked for in
+   * config space (the AF capability's FLR bit), a device reset ioctl, a domain reboot. The
+   * mediator does a device-model-level reset (`intel_gvt_ops.vgpu_reset`): engines, GTTs,
+   * registers, config space; the backend drops its own per-device state (MSI enable) itself.
+   */
+  vgpuReset(vgpuId: number): void;
+  /** The VM runs again: the mediator schedules the vGPU (`intel_gvt_ops.vgpu_activate`). */
+  vgpuActivate(vgpuId: number): void;
+  /**
+   * The VM stopped running (its domain crashed or is being torn down): the mediator stops
+   * scheduling the vGPU; work already on the GPU completes (`intel_gvt_ops.vgpu_deactivate`).
+   */
+  vgpuDeactivate(vgpuId: number): void;
 }
 
 /** What a backend factory is given: only what a backend may touch. */
@@ -113,6 +138,8 @@ export type CostModel = Record<string, number>;
 export interface MptBackend {
   /** Backend name for reports and errors. */
   readonly name: string;
+  /** The MPT contract version the backend was written for ({@link MPT_CONTRACT_VERSION}). */
+  readonly contract: number;
   /** Declared costs (ns) per op; the core charges them per call. */
   readonly costs: CostModel;
 
@@ -122,8 +149,8 @@ export interface MptBackend {
   hostExit?(): void;
   /** Creates per-vGPU backend state. (optional in later kernels) */
   attachVgpu?(vgpu: VgpuInfo): Handle;
-  /** Destroys per-vGPU state. */
-  detachVgpu(handle: Handle): void;
+  /** Destroys per-vGPU state (optional, as upstream: absent, the gate just forgets the handle). */
+  detachVgpu?(handle: Handle): void;
   /** Delivers the guest's MSI; returns false if it was dropped. */
   injectMsi(handle: Handle, addr: number, data: number): boolean;
   /** Host virtual address to machine frame (used for the OpRegion on type-1 hypervisors); -1 if unknown. */
@@ -148,8 +175,9 @@ export interface MptBackend {
   mapGfnToMfn?(handle: Handle, gfn: number, mfn: number, nr: number, map: boolean): number;
   /** Asks the hypervisor to trap a guest-physical range (BAR0) (optional). */
   setTrapArea?(handle: Handle, start: number, end: number, map: boolean): number;
-  /** Is this guest frame backed? */
-  isValidGfn(handle: Handle, gfn: number): boolean;
+  /** Is this guest frame backed? (optional, as upstream: absent, every gfn is valid and an
+   * invalid one fails in `dmaMapGuestPage`) */
+  isValidGfn?(handle: Handle, gfn: number): boolean;
   /** Exposes the virtual OpRegion. */
   setOpregion?(handle: Handle): number;
   /** Exposes a virtual EDID on a port. */
@@ -186,39 +214,11 @@ export interface MptBackend {
 /** A plugin module's default export. */
 export type BackendFactory = (ctx: BackendContext) => MptBackend;
 
-/** MPT ops that a backend must implement (everything else is optional). */
-export const REQUIRED_OPS = [
-  "detachVgpu",
-  "injectMsi",
-  "enablePageTrack",
-  "disablePageTrack",
-  "readGpa",
-  "writeGpa",
-  "gfnToMfn",
-  "dmaMapGuestPage",
-  "dmaUnmapGuestPage",
-  "isValidGfn",
-  "guestMmioRead",
-  "guestMmioWrite",
-  "guestMemWrite",
-] as const;
+/** The name of an MPT op (a backend method), e.g. "dmaMapGuestPage". */
+export type MptOpKey = Exclude<keyof MptBackend, "name" | "costs" | "contract">;
 
-/** Optional ops (later kernels made these optional). */
-export const OPTIONAL_OPS = [
-  "hostInit",
-  "hostExit",
-  "attachVgpu",
-  "fromVirtToMfn",
-  "dmaPinGuestPage",
-  "mapGfnToMfn",
-  "setTrapArea",
-  "setOpregion",
-  "setEdid",
-  "getVfioDevice",
-  "putVfioDevice",
-  "vgpuDescheduled",
-  "crashed",
-  "opFailed",
-  "save",
-  "restore",
-] as const;
+/** MPT ops that a backend must implement (the op table's required rows, core/mpt/ops.ts). */
+export const REQUIRED_OPS: readonly MptOpKey[] = REQUIRED_OP_NAMES;
+
+/** Optional ops: the gate falls back to the op table's generic behaviour when absent. */
+export const OPTIONAL_OPS: readonly MptOpKey[] = OPTIONAL_OP_NAMES;
