@@ -87,7 +87,7 @@ const variants: [string, () => Promise<void>][] = [
   ["12 x gvtsim run, one at a time", () => processes(1)],
   ["12 x gvtsim run, two at a time", () => processes(2)],
   ["gvtsim sweep -j 1 (one process)", () => sweepOnce(1)],
-  ["gvtsim sweep -j 2 (two Workers)", () => sweepOnce(2)],
+  ["gvtsim sweep -j 2 (+1 Worker)", () => sweepOnce(2)],
 ];
 const best = new Map<string, number>();
 for (let i = 0; i < repeat; i++) {

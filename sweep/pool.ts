@@ -1,14 +1,19 @@
 /**
- * Runs jobs on a small pool of long-lived Deno Workers (sweep/worker.ts), or in the calling
- * thread when one job runs at a time. Workers inherit the process's permissions (read and
- * write), so a run in a worker can do exactly what `gvtsim run` can.
+ * Runs jobs N at a time: one lane in the calling thread (its modules are loaded already) and
+ * N-1 lanes on long-lived Deno Workers (sweep/worker.ts), each kept one job ahead so that it
+ * never waits while the calling thread simulates. Workers inherit the process's permissions
+ * (read and write), so a run in a worker can do exactly what `gvtsim run` can.
  */
 
 import { type RunJob, runJob, type RunOutput } from "./run_one.ts";
 
+/** Jobs a worker holds at once: the one it runs and the next. */
+const AHEAD = 2;
+
 /**
- * Runs every job, at most `jobs` at once, calling `done` as each finishes (in completion
- * order). A worker that dies fails its job with the error and is replaced.
+ * Runs every job, at most `jobs` at once, calling `started` as each begins and `done` as each
+ * finishes (in completion order). A worker that dies fails its jobs with the error and is
+ * replaced.
  */
 export async function runPool(
   work: readonly RunJob[],
@@ -16,54 +21,63 @@ export async function runPool(
   done: (out: RunOutput) => void,
   started: (job: RunJob) => void = () => {},
 ): Promise<void> {
-  if (jobs <= 1 || work.length <= 1) {
-    for (const job of work) {
+  const queue = [...work];
+  const lanes = Math.max(1, Math.min(jobs, work.length));
+  const local = async (): Promise<void> => {
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
       started(job);
       done(await runJob(job));
     }
-    return;
-  }
-  const queue = [...work];
-  const url = new URL("./worker.ts", import.meta.url);
-  const lane = async (): Promise<void> => {
-    let worker: Worker | undefined;
-    try {
-      for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
-        worker ??= new Worker(url, { type: "module" });
-        started(job);
-        const out = await ask(worker, job);
-        if (out.error?.startsWith(WORKER_DIED)) {
-          worker.terminate();
-          worker = undefined;
-        }
-        done(out);
-      }
-    } finally {
-      worker?.terminate();
-    }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, work.length) }, lane));
+  await Promise.all([
+    local(),
+    ...Array.from({ length: lanes - 1 }, () => remote(queue, done, started)),
+  ]);
 }
 
-const WORKER_DIED = "worker failed: ";
-
-/** Sends one job and waits for its reply, or for the worker to fail. */
-function ask(worker: Worker, job: RunJob): Promise<RunOutput> {
-  return new Promise((resolve) => {
-    const fail = (why: string) =>
-      resolve({
+/** One worker lane: takes jobs from `queue` until it is empty. */
+async function remote(
+  queue: RunJob[],
+  done: (out: RunOutput) => void,
+  started: (job: RunJob) => void,
+): Promise<void> {
+  const url = new URL("./worker.ts", import.meta.url);
+  while (queue.length > 0) {
+    const worker = new Worker(url, { type: "module" });
+    const inFlight = new Map<number, RunJob>();
+    const crashed = await new Promise<string | undefined>((finish) => {
+      const feed = () => {
+        while (inFlight.size < AHEAD) {
+          const job = queue.shift();
+          if (job === undefined) break;
+          inFlight.set(job.run, job);
+          started(job);
+          worker.postMessage(job);
+        }
+        if (inFlight.size === 0) finish(undefined);
+      };
+      worker.onmessage = (e: MessageEvent<RunOutput>) => {
+        inFlight.delete(e.data.run);
+        done(e.data);
+        feed();
+      };
+      worker.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        finish(e.message);
+      };
+      worker.onmessageerror = () => finish("its reply could not be read");
+      feed();
+    });
+    worker.terminate();
+    if (crashed === undefined) return;
+    for (const job of inFlight.values()) {
+      done({
         run: job.run,
-        error: WORKER_DIED + why,
+        error: `worker failed: ${crashed}`,
         latencyCdf: {},
         randomDraws: false,
         wallMs: 0,
       });
-    worker.onmessage = (e: MessageEvent<RunOutput>) => resolve(e.data);
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      fail(e.message);
-    };
-    worker.onmessageerror = () => fail("its reply could not be read");
-    worker.postMessage(job);
-  });
+    }
+  }
 }

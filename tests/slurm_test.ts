@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { missingSlurm, startCluster } from "./slurm_cluster.ts";
 import { sweep, SweepError } from "../sweep/sweep.ts";
+import { mergeSweeps } from "../sweep/merge.ts";
 import { DB_FILE } from "../sweep/db.ts";
 import { dumpSweep as dump } from "./sweep_util.ts";
 
@@ -82,6 +83,11 @@ Deno.test("slurm: the emitted job array runs on a real cluster and merges to the
     const merged = dump(out);
     assert.equal(merged.runs.length, 4);
     assert.deepEqual(merged, dump(`${tmp}/local`));
+    // and `sweep merge` of the shards the array left gives the same again
+    assert.deepEqual(await mergeSweeps([`${out}/shards/0`, `${out}/shards/1`], `${tmp}/again`), {
+      runs: 4,
+    });
+    assert.deepEqual(dump(`${tmp}/again`), merged);
     for (const f of ["runs.jsonl", "summary.csv", "report.html"]) {
       assert.equal(
         await Deno.readTextFile(`${out}/${f}`),
