@@ -19,6 +19,38 @@ export interface CheckFilesOptions {
   out?: (text: string) => void;
   /** Scenario parameter values, `NAME=VALUE` each (`-D`), applied to every file. */
   defines?: readonly string[];
+  /** Print one JSON object ({@link CheckReport}) to stdout instead of text. */
+  json?: boolean;
+}
+
+/** One diagnostic in `check --json`. */
+export interface CheckDiagnostic {
+  /** File as given. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column. */
+  column: number;
+  /** Length of the offending text. */
+  length: number;
+  /** "error" or "warning". */
+  severity: "error" | "warning";
+  /** What is wrong. */
+  message: string;
+  /** A hint or the numbers behind the decision, when there is one. */
+  hint?: string;
+}
+
+/** What `check --json` prints. */
+export interface CheckReport {
+  /** `gvtsim.check/1`. */
+  schema: string;
+  /** No file has an error. */
+  ok: boolean;
+  /** Per file: whether it checked without errors. */
+  files: { file: string; ok: boolean }[];
+  /** Every diagnostic of every file, in file order. */
+  diagnostics: CheckDiagnostic[];
 }
 
 /** One line per parameter: `  param slice = 2ms  (time, from -D; default 1ms)`. */
@@ -52,8 +84,25 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
   const out = opts.out ?? ((s: string) => void Deno.stdout.writeSync(enc.encode(s)));
   let failed = paths.length === 0;
   if (paths.length === 0) err("check: no scenario files given\n");
+  const report: CheckReport = { schema: "gvtsim.check/1", ok: true, files: [], diagnostics: [] };
   for (const p of paths) {
     const r = loadScenario(p, { readFile: opts.readFile, defines: opts.defines });
+    if (opts.json) {
+      report.files.push({ file: p, ok: r.scenario !== undefined });
+      for (const d of r.diagnostics) {
+        report.diagnostics.push({
+          file: d.file,
+          line: d.line,
+          column: d.col,
+          length: d.len,
+          severity: d.severity,
+          message: d.message,
+          ...(d.note ? { hint: d.note } : {}),
+        });
+      }
+      if (!r.scenario) failed = true;
+      continue;
+    }
     if (r.diagnostics.length > 0) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
     if (!r.scenario) {
       failed = true;
@@ -69,6 +118,10 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
         })\n` + paramLines(r.params),
       );
     }
+  }
+  if (opts.json) {
+    report.ok = !failed;
+    out(JSON.stringify(report, null, 2) + "\n");
   }
   return Promise.resolve(failed ? 2 : 0);
 }

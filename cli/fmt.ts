@@ -8,6 +8,7 @@
 
 import { formatDiagnostics } from "../dsl/mod.ts";
 import { formatScenario } from "../dsl/format.ts";
+import { writeAtomic } from "./output.ts";
 
 /** Options of {@link fmtFiles}. */
 export interface FmtOptions {
@@ -23,21 +24,6 @@ export interface FmtOptions {
 
 async function readAllStdin(): Promise<string> {
   return await new Response(Deno.stdin.readable).text();
-}
-
-/** Writes `text` to `path` through a temporary file in the same directory and a rename. */
-export function writeFileAtomic(path: string, text: string): void {
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
-  const tmp = `${dir}.${path.slice(dir.length)}.${Deno.pid}.tmp`;
-  try {
-    Deno.writeTextFileSync(tmp, text);
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never created */ }
-    throw e;
-  }
 }
 
 /** Formats each file (or `-`); returns the exit code. */
@@ -72,7 +58,7 @@ export async function fmtFiles(paths: string[], opts: FmtOptions = {}): Promise<
     }
     if (path === "-") out(r.text);
     else if (r.text !== text) {
-      writeFileAtomic(path, r.text);
+      writeAtomic(path, r.text);
       out(`formatted ${path}\n`);
     }
   }

@@ -5,9 +5,8 @@
  * @module
  */
 
-import { COMPLETIONS, loadScenario, parseScenarioText } from "../dsl/mod.ts";
+import { loadScenario, parseScenarioText } from "../dsl/mod.ts";
 import type { Expr, Scenario, TimelineAction } from "../core/scenario.ts";
-import { ENGINE_NAMES } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import { parseDuration } from "../core/units.ts";
 import { collectResults } from "../core/metrics/collect.ts";
@@ -32,6 +31,7 @@ import {
   ReplError,
   showCounters,
   showGgtt,
+  showMem,
   showPpgtt,
   showQueues,
   showReg,
@@ -43,7 +43,10 @@ import {
   vgpuOf,
   vmByName,
 } from "./repl_inspect.ts";
-import { formatNs } from "./table.ts";
+import { formatTime } from "./table.ts";
+import { Breakpoints } from "./repl_break.ts";
+import { describeEvent } from "./repl_events.ts";
+import { completeArgs } from "./repl_complete.ts";
 import { type Interrupts, NO_INTERRUPTS, pollStop, runInterruptibly } from "./interrupt.ts";
 import { commitStaged, planOutputs } from "./output.ts";
 import { TraceSpool } from "./trace_file.ts";
@@ -79,6 +82,7 @@ export class ReplSession {
   private readonly watches: Watch[] = [];
   /** The current world's trace, spooled to a temporary file (`trace save`). */
   private spool: TraceSpool | null = null;
+  private readonly breaks = new Breakpoints();
 
   /** @param defines scenario parameter values (`-D NAME=VALUE`) applied to every `load` */
   constructor(private readonly defines: readonly string[] = []) {}
@@ -86,7 +90,7 @@ export class ReplSession {
   /** The prompt: scenario name and simulated time. */
   prompt(): string {
     return this.world
-      ? `gvtsim ${this.scenario?.name ?? ""} ${formatNs(this.world.sim.now)}> `
+      ? `gvtsim ${this.scenario?.name ?? ""} ${formatTime(this.world.sim.now)}> `
       : "gvtsim> ";
   }
 
@@ -161,7 +165,20 @@ export class ReplSession {
         return showCounters(this.need(), a1);
       case "trace":
         if (a1 === "save") return this.saveTrace(a2);
-        return showTrace(this.need(), a1);
+        return showTrace(this.need(), words.slice(1));
+      case "mem":
+        return showMem(this.need(), a1, a2, a3);
+      case "break":
+        return a1 === undefined ? this.breaks.show() : this.breaks.add(
+          this.need(),
+          words.slice(1),
+          (cond) => this.parseCondition(cond),
+        );
+      case "delete":
+        return this.breaks.delete(a1);
+      case "continue":
+      case "c":
+        return await this.continueRun();
       case "events":
         return this.events(a1);
       case "mmio":
@@ -215,7 +232,7 @@ export class ReplSession {
     this.checkpointPath = undefined;
     return `loaded ${r.scenario.name} (${path}): ${world.vms.length} VMs, hypervisor ${world.gate.backend.name}, ` +
       `scheduler ${world.gvt.sched.policy.name}, seed ${world.sim.streams.seed}, runs ${
-        formatNs(r.scenario.duration)
+        formatTime(r.scenario.duration)
       }`;
   }
 
@@ -240,7 +257,7 @@ export class ReplSession {
       ? ` (${snap.replayReason ?? `backend ${snap.backend.name} cannot serialise its state`})`
       : "";
     return `restored ${r.scenario.name} at ${
-      formatNs(snap.checkpoint.t)
+      formatTime(snap.checkpoint.t)
     } from ${path}: ${how}, digest verified${note}`;
   }
 
@@ -255,6 +272,7 @@ export class ReplSession {
     this.spool?.close();
     this.spool = world.trace ? new TraceSpool(world.trace, world.sim) : null;
     this.world = world;
+    this.breaks.clear(); // they name the old world's VMs and registers
     this.scenario = scenario;
     this.scenarioPath = path;
     this.sources = sources;
@@ -278,16 +296,50 @@ export class ReplSession {
     const w = this.need();
     const d = this.duration(s);
     const before = w.sim.dispatched, t0 = w.sim.now;
+    if (this.breaks.any) return await this.runToBreak(t0 + d);
     if (!await runInterruptibly(w, t0 + d, { interrupts: this.interrupts })) {
       return this.after(
-        `interrupted after ${formatNs(w.sim.now - t0)}: now ${formatNs(w.sim.now)}, ${
+        `interrupted after ${formatTime(w.sim.now - t0)}: now ${formatTime(w.sim.now)}, ${
           w.sim.dispatched - before
         } events`,
       );
     }
     return this.after(
-      `ran ${formatNs(d)}: now ${formatNs(w.sim.now)}, ${w.sim.dispatched - before} events`,
+      `ran ${formatTime(d)}: now ${formatTime(w.sim.now)}, ${w.sim.dispatched - before} events`,
     );
+  }
+
+  /** Runs event by event to `target`, stopping at the first breakpoint hit; Ctrl-C stops it. */
+  private async runToBreak(target: number): Promise<string> {
+    const w = this.need();
+    const before = w.sim.dispatched, t0 = w.sim.now;
+    const so = () => `after ${formatTime(w.sim.now - t0)}, ${w.sim.dispatched - before} events`;
+    for (let n = 1; w.sim.peekTime() <= target; n++) {
+      w.sim.step();
+      const hit = this.breaks.check(w.sim.now);
+      if (hit) return this.after(`${hit}\nstopped at ${formatTime(w.sim.now)} (${so()})`);
+      if (n % 1024 === 0 && await pollStop(this.interrupts)) {
+        return this.after(`interrupted at ${formatTime(w.sim.now)} (${so()})`);
+      }
+    }
+    w.run(target);
+    return this.after(`ran to ${formatTime(w.sim.now)} (${so()}); no breakpoint hit`);
+  }
+
+  /** `continue`: runs to the end of the scenario's run, stopping at breakpoints. */
+  private async continueRun(): Promise<string> {
+    const w = this.need();
+    const end = this.scenario?.duration ?? w.sim.now;
+    if (w.sim.now >= end) return `at the end of the run (${formatTime(end)}); use run <duration>`;
+    return this.breaks.any ? await this.runToBreak(end) : await this.runFor(`${end - w.sim.now}ns`);
+  }
+
+  /** A `break when` condition, checked like an expectation of the loaded scenario. */
+  private parseCondition(text: string) {
+    const { scenario, line } = this.parseSnippet(text, (s) => `expect ${s}`);
+    const ex = scenario.expects.find((e) => e.loc.file === this.scenarioPath && e.loc.line >= line);
+    if (!ex) throw new ReplError(`'${text}' is not a condition (e.g. fps(a) < 30)`);
+    return ex;
   }
 
   /** `events [n]`: the next pending events. */
@@ -297,7 +349,7 @@ export class ReplSession {
     const evs = pendingEvents(w.sim);
     if (!evs.length) return "no event pending";
     const lines = evs.slice(0, k).map((e) =>
-      `${formatNs(e.t).padStart(9)}  #${e.seq}  ${e.sink} kind ${e.kind} arg ${e.arg}`
+      `${formatTime(e.t).padStart(13)}  #${e.seq}  ${describeEvent(w, e)}`
     );
     if (evs.length > k) lines.push(`(${evs.length - k} more)`);
     return lines.join("\n");
@@ -310,9 +362,7 @@ export class ReplSession {
     const next = pendingEvents(w.sim)[0];
     if (!next || !w.sim.step()) return "no event pending";
     const lines = [
-      `event ${w.sim.dispatched} at ${
-        formatNs(w.sim.now)
-      }: ${next.sink} kind ${next.kind} arg ${next.arg}`,
+      `event ${w.sim.dispatched} at ${formatTime(w.sim.now)}: ${describeEvent(w, next)}`,
     ];
     if (w.trace) {
       for (const r of w.trace.last(w.trace.count - tr)) lines.push("  " + traceLine(w, r).trim());
@@ -344,7 +394,7 @@ export class ReplSession {
       w.sim.step();
       if (n % 1024 === 0 && await pollStop(this.interrupts)) {
         return this.after(
-          `interrupted after ${formatNs(w.sim.now - t0)}; now ${formatNs(w.sim.now)}`,
+          `interrupted after ${formatTime(w.sim.now - t0)}; now ${formatTime(w.sim.now)}`,
         );
       }
       if (probe() !== start) {
@@ -357,12 +407,12 @@ export class ReplSession {
           extra = `: ${f.vm} ${f.reason} (${f.detail})`;
         }
         return this.after(
-          `${label} at ${formatNs(w.sim.now)} (after ${formatNs(w.sim.now - t0)})${extra}`,
+          `${label} at ${formatTime(w.sim.now)} (after ${formatTime(w.sim.now - t0)})${extra}`,
         );
       }
     }
     w.run(cap);
-    return this.after(`no ${label} within ${formatNs(cap - t0)}; now ${formatNs(w.sim.now)}`);
+    return this.after(`no ${label} within ${formatTime(cap - t0)}; now ${formatTime(w.sim.now)}`);
   }
 
   /** Appends the watches to a message. */
@@ -428,7 +478,7 @@ export class ReplSession {
     this.record(stmt, { kind: "timeline", action });
     applyJournalAction(w, { kind: "timeline", action });
     const vm = "vm" in action ? w.vm(action.vm) : undefined;
-    return `${stmt}: applied at ${formatNs(w.sim.now)}${
+    return `${stmt}: applied at ${formatTime(w.sim.now)}${
       vm ? ` (${vm.spec.name} is ${w.stateOf(vm)})` : ""
     }`;
   }
@@ -514,7 +564,7 @@ export class ReplSession {
     const digest = snap instanceof SnapshotError ? "" : `, digest ${snap.digest}`;
     return [
       `saved checkpoint at ${
-        formatNs(w.sim.now)
+        formatTime(w.sim.now)
       } to ${path} (${this.journal.length} journal entries${digest})`,
       ...notes,
     ].join("\n");
@@ -547,26 +597,13 @@ export class ReplSession {
 
   /** Completion candidates for the text before the cursor: [matches, the word completed]. */
   complete(line: string): [string[], string] {
-    const m = /(\S*)$/.exec(line);
+    const m = /([^\s(),]*)$/.exec(line);
     const word = m ? m[1] : "";
-    const first = line.trimStart().split(/\s+/).length <= 1;
-    const pool = new Set<string>();
-    const w = this.world;
-    if (first) {
-      for (const c of REPL_COMMANDS) pool.add(c.name);
-      for (const c of DSL_ACTIONS) pool.add(c);
-    } else if (/^\s*help\s+\S*$/.test(line)) {
-      for (const c of REPL_COMMANDS) pool.add(c.name);
-      for (const c of DSL_ACTIONS) pool.add(c);
-    }
-    if (w) { for (const vm of w.vms) pool.add(vm.spec.name); }
-    for (const e of ENGINE_NAMES) pool.add(e);
-    if (!first) {
-      for (const k of COMPLETIONS) pool.add(k);
-      for (const x of ["irq", "switch", "failsafe", "aperture", "hidden", "all"]) pool.add(x);
-    }
-    if (w && (!first || word.length > 0)) { for (const d of w.gpu.registerDefs) pool.add(d.name); }
-    const all = [...pool];
+    const done = line.slice(0, line.length - word.length).trim().split(/[\s(),]+/).filter(Boolean);
+    const pool = done.length === 0
+      ? [...REPL_COMMANDS.map((c) => c.name), ...DSL_ACTIONS]
+      : completeArgs(this.world, done);
+    const all = [...new Set(pool)];
     let hits = all.filter((c) => c.startsWith(word));
     if (!hits.length) hits = all.filter((c) => c.toLowerCase().startsWith(word.toLowerCase()));
     hits.sort();

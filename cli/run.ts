@@ -4,7 +4,7 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, resolveInclude } from "../dsl/mod.ts";
+import { formatDiagnostics, loadScenario, readSource, resolveInclude } from "../dsl/mod.ts";
 import { seriesCsvPath } from "./csv.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
@@ -122,7 +122,7 @@ function withCliFaults(
     if (p.endsWith(CLI_FAULTS)) {
       return faults.map((f) => `timeline { at 0s fault ${f} }`).join("\n") + "\n";
     }
-    const text = Deno.readTextFileSync(p);
+    const text = readSource(p);
     return p === main ? `${text}\ninclude "${CLI_FAULTS}"\n` : text;
   };
 }

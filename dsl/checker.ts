@@ -51,7 +51,7 @@ import type {
   ValueAst,
 } from "./ast.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 import {
   FAULT_ACTIONS,
   findFunction,
@@ -1704,7 +1704,7 @@ class Checker {
   // ---- whole scenario ----------------------------------------------------------------------
 
   run(items: ItemAst[], mainFile: string): Scenario {
-    let name = mainFile.replace(/^.*[\\/]/, "").replace(/\.gvt$/, "");
+    let name = mainFile === "-" ? "stdin" : mainFile.replace(/^.*[\\/]/, "").replace(/\.gvt$/, "");
     // `scenario` and `seed` of included files are ignored: the main file names the run.
     const scen = items.filter((i) => i.k === "scenario" && i.span.file === mainFile);
     if (scen[0]?.k === "scenario") name = scen[0].name;

@@ -41,11 +41,13 @@ import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { scenarioParser } from "./parser.ts";
 import { fixKeywordTypos } from "./typos.ts";
+import { readSource } from "./source.ts";
 import { AstBuilder } from "./visitor.ts";
 import { DEFINES_FILE, type ParamInfo, ParamScope } from "./params.ts";
 
 export { type Diagnostic, formatDiagnostics, type FormatOptions } from "./diagnostics.ts";
 export { KEYWORDS, SOFT_KEYWORDS } from "./lexer.ts";
+export { readSource, STDIN_PATH } from "./source.ts";
 export {
   type ArgKind,
   findFunction,
@@ -98,7 +100,7 @@ export const COMPLETIONS: readonly string[] = [
 
 /** Options of {@link loadScenario} and {@link parseScenarioText}. */
 export interface LoadOptions {
-  /** Reads a file (default `Deno.readTextFileSync`); may throw, which becomes a diagnostic. */
+  /** Reads a file (default {@link readSource}: `-` is stdin); may throw, which becomes a diagnostic. */
   readFile?: (path: string) => string;
   /** Seed override (the CLI's `--seed`). */
   seed?: number;
@@ -297,7 +299,7 @@ function run(
 ): LoadResult {
   const scope = new ParamScope(scenarioLexer.tokenize(text).tokens, file, opts.defines ?? []);
   const l: Loader = {
-    readFile: opts.readFile ?? ((p) => Deno.readTextFileSync(p)),
+    readFile: opts.readFile ?? readSource,
     scope,
     sources,
     diags: [],
@@ -347,7 +349,7 @@ export function loadScenario(path: string, opts: LoadOptions = {}): LoadResult {
   const sources = new Map<string, string>();
   let text: string;
   try {
-    text = (opts.readFile ?? ((p) => Deno.readTextFileSync(p)))(path);
+    text = (opts.readFile ?? readSource)(path);
   } catch (e) {
     return {
       diagnostics: [{

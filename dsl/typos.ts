@@ -16,7 +16,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { firstKeywords } from "./first_words.ts";
 import { VM_SETTINGS } from "./functions.ts";
 import { Identifier, KEYWORD_TOKENS } from "./lexer.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 
 /** Per block: the rule its statements follow, and the names that may start one. */
 const STATEMENTS: Partial<Record<Block, { rule: string; names: readonly string[] }>> = {

@@ -79,6 +79,7 @@ Deno.test("no default export / module that throws / missing file", async () => {
   assert.match(c.file, /does_not_exist\.ts$/);
   const d = await loadErr("no_such_builtin");
   assert.equal(d.file, "plugins/no_such_builtin.ts");
+  assert.match(d.problems[0], /^unknown hypervisor backend 'no_such_builtin'; built-in backends: /);
   const e = await loadErr("https://example.com/x.ts");
   assert.match(e.problems[0], /only local plugins/);
 });

@@ -9,6 +9,7 @@
  * cost model.
  */
 
+import { closest } from "../suggest.ts";
 import type { BackendContext, MptBackend } from "./types.ts";
 import { MPT_CONTRACT_VERSION, OPTIONAL_OPS, REQUIRED_OPS } from "./types.ts";
 
@@ -81,6 +82,27 @@ function fileName(u: URL): string {
   return u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href;
 }
 
+function isFile(u: URL): boolean {
+  try {
+    return Deno.statSync(u).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** The backends in plugins/ that a bare name selects (the template is not one). */
+export function builtinBackends(): string[] {
+  try {
+    return [...Deno.readDirSync(PLUGIN_DIR)]
+      .map((e) => e.name)
+      .filter((n) => n.endsWith(".ts") && !n.endsWith("_test.ts") && n !== "template.ts")
+      .map((n) => n.slice(0, -3))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /** The message of an exception without its stack trace. */
 export function errorMessage(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
@@ -104,6 +126,15 @@ export async function loadBackend(
   }
   if (url.protocol !== "file:") {
     return new LoadError(file, [`only local plugins (paths or file: URLs) can be loaded`]);
+  }
+  if (typeof spec === "string" && BUILTIN_NAME.test(spec) && !isFile(url)) {
+    const names = builtinBackends();
+    const guess = closest(spec, names);
+    return new LoadError(file, [
+      `unknown hypervisor backend '${spec}'; built-in backends: ${names.join(", ")}` +
+      (guess ? ` (did you mean '${guess}'?)` : "") +
+      `; a plugin is named by its path, e.g. ./my_backend.ts`,
+    ]);
   }
   let mod: Record<string, unknown>;
   try {
