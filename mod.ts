@@ -78,10 +78,12 @@ export { WorldWindows } from "./core/metrics/windows.ts";
 export {
   DRIVER_THREAD,
   GPU_PID,
+  type TraceClock,
   type TraceCounter,
   type TraceInstant,
   TraceLog,
   type TraceRecord,
+  type TraceSink,
   type TraceSlice,
 } from "./core/metrics/trace.ts";
 

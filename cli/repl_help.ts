@@ -115,11 +115,14 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
   },
   {
     name: "trace",
-    usage: "trace [n] [filter]",
-    summary: "the last n trace events (default 20), optionally only those with every filter word",
+    usage: "trace [n] [filter] | trace save <path>",
+    summary:
+      "the last n trace events (default 20), optionally filtered; or the whole trace to a file",
     detail:
       "Slices, instants and counters recorded since the world was built. Filter words keep the\n" +
-      "lines that contain all of them (case-insensitive): trace 10 irq game, trace switch, trace rcs.",
+      "lines that contain all of them (case-insensitive): trace 10 irq game, trace switch, trace rcs.\n" +
+      "The REPL keeps the last 4096 records in memory and spools the rest to a temporary file:\n" +
+      "`trace save <path>` writes the whole trace so far as `run --trace` does (written atomically).",
   },
   {
     name: "events",

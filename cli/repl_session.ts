@@ -52,8 +52,9 @@ import { Breakpoints } from "./repl_break.ts";
 import { describeEvent } from "./repl_events.ts";
 import { completeArgs } from "./repl_complete.ts";
 import { type Interrupts, NO_INTERRUPTS, pollStop, runInterruptibly } from "./interrupt.ts";
-import { planOutputs } from "./output.ts";
+import { commitStaged, planOutputs } from "./output.ts";
 import { parseSnippet, type SnippetContext, SnippetError, timelineAction } from "./snippet.ts";
+import { TraceSpool } from "./trace_file.ts";
 
 /** Default cap of `until` (simulated ns). */
 const UNTIL_CAP_NS = 1e9;
@@ -84,6 +85,8 @@ export class ReplSession {
   /** The checkpoint file the world came from, if any (an input `save` must not replace). */
   private checkpointPath: string | undefined;
   private readonly watches: Watch[] = [];
+  /** The current world's trace, spooled to a temporary file (`trace save`). */
+  private spool: TraceSpool | null = null;
   private readonly breaks = new Breakpoints();
 
   /** @param defines scenario parameter values (`-D NAME=VALUE`) applied to every `load` */
@@ -169,6 +172,7 @@ export class ReplSession {
       case "counters":
         return showCounters(this.need(), a1);
       case "trace":
+        if (a1 === "save") return this.saveTrace(a2);
         return showTrace(this.need(), words.slice(1));
       case "mem":
         return showMem(this.need(), a1, a2, a3);
@@ -283,6 +287,8 @@ export class ReplSession {
     sources: Map<string, string>,
     journal: JournalEntry[],
   ): void {
+    this.spool?.close();
+    this.spool = world.trace ? new TraceSpool(world.trace, world.sim) : null;
     this.world = world;
     this.breaks.clear(); // they name the old world's VMs and registers
     this.scenario = scenario;
@@ -370,14 +376,14 @@ export class ReplSession {
   /** `step`: one event. */
   private stepOne(): string {
     const w = this.need();
-    const tr = w.trace?.records.length ?? 0;
+    const tr = w.trace?.count ?? 0;
     const next = pendingEvents(w.sim)[0];
     if (!next || !w.sim.step()) return "no event pending";
     const lines = [
       `event ${w.sim.dispatched} at ${formatTime(w.sim.now)}: ${describeEvent(w, next)}`,
     ];
     if (w.trace) {
-      for (const r of w.trace.records.slice(tr)) lines.push("  " + traceLine(w, r).trim());
+      for (const r of w.trace.last(w.trace.count - tr)) lines.push("  " + traceLine(w, r).trim());
     }
     return this.after(lines.join("\n"));
   }
@@ -557,6 +563,29 @@ export class ReplSession {
       } to ${path} (${this.journal.length} journal entries, digest ${written.digest})`,
       ...written.notes,
     ].join("\n");
+  }
+
+  /** `trace save <path>`: the whole trace since the world was loaded, as `run --trace` writes it. */
+  private saveTrace(path: string | undefined): string {
+    const w = this.need();
+    if (path === undefined) throw new ReplError("usage: trace save <path>");
+    if (!this.spool || !w.trace) throw new ReplError("tracing is off in this world");
+    const inputs = [...this.sources.keys()];
+    if (this.checkpointPath !== undefined) inputs.push(this.checkpointPath);
+    const bad = planOutputs([{ flag: "trace save", path }], inputs);
+    if (bad) throw new ReplError(bad.message);
+    try {
+      commitStaged([this.spool.save(path, collectResults(w))]);
+    } catch (e) {
+      throw new ReplError(`cannot write '${path}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return `saved the trace (${w.trace.count} records) to ${path}`;
+  }
+
+  /** Ends the session's resources (the trace spool). */
+  close(): void {
+    this.spool?.close();
+    this.spool = null;
   }
 
   // ---------------------------------------------------------------- completion

@@ -224,6 +224,8 @@ export function checkpointWriter(
 ): (world: World) => string | undefined {
   return (world) => {
     try {
+      // Records that settled go to the trace file now: the checkpoint holds only the rest.
+      world.trace?.settle();
       const w = writeCheckpoint(out, world, {
         file: scenarioPath,
         sources,
@@ -250,6 +252,8 @@ export async function simulateRestored(
     interrupts?: Interrupts;
     /** The plugin file a plugin checkpoint was taken with (`--hypervisor PATH`). */
     plugin?: string;
+    /** Called with the restored world before it runs on (e.g. to stream its trace). */
+    onWorld?: (world: World) => void;
   },
 ): Promise<{ world: World; results: Results } | WorldError> {
   const snap = readCheckpoint(path);
@@ -263,6 +267,7 @@ export async function simulateRestored(
       `the run ends at ${until} ns, before the checkpoint at ${world.sim.now} ns`,
     );
   }
+  opts.onWorld?.(world);
   const start = world.sim.now;
   const done = await runInterruptibly(world, until, {
     interrupts: opts.interrupts,

@@ -63,6 +63,8 @@ import { InvariantChecker } from "./gvt/invariant.ts";
 import { GmPartition, RangeAllocator } from "./gvt/resources.ts";
 import { GvtCounters, VgpuCounters } from "./gvt/counters.ts";
 import { Samples } from "./metrics/samples.ts";
+import { CompletionHistory, PointHistory, SpanHistory } from "./metrics/history.ts";
+import { LogHistogram } from "./metrics/histogram.ts";
 import { OosPage, OosPool } from "./gvt/oos.ts";
 import { GvtScheduler } from "./gvt/sched.ts";
 import { Vgpu, VgpuSchedData } from "./gvt/vgpu_state.ts";
@@ -137,6 +139,10 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   RangeAllocator,
   GvtCounters,
   Samples,
+  SpanHistory,
+  PointHistory,
+  CompletionHistory,
+  LogHistogram,
   VgpuCounters,
   OosPage,
   OosPool,
