@@ -4,17 +4,24 @@
  * @module
  */
 import { object, or } from "@optique/core/constructs";
-import { message } from "@optique/core/message";
+import { lineBreak, type Message, message, text } from "@optique/core/message";
 import { multiple, optional, withDefault } from "@optique/core/modifiers";
 import { argument, command, constant, flag, option } from "@optique/core/primitives";
 import { integer, string } from "@optique/core/valueparser";
 import { run } from "@optique/run";
 import { duration, size } from "./cli/args.ts";
-import { typesTable } from "./cli/types.ts";
+import { shortUsageError } from "./cli/usage_error.ts";
+import { VERSION } from "./cli/version.ts";
+import { typesInfo, typesTable } from "./cli/types.ts";
 
 const scenarioArg = argument(string({ metavar: "SCENARIO" }), {
-  description: message`Scenario file (.gvt).`,
+  description: message`Scenario file (.gvt); - reads it from stdin.`,
 });
+
+/** An "Examples:" footer: one command line per line. */
+function examples(...lines: string[]): Message {
+  return [text("Examples:"), ...lines.flatMap((l) => [lineBreak(), text("  " + l)])];
+}
 
 /** `-D NAME=VALUE` (repeatable): a scenario parameter's value instead of its `param` default. */
 const defines = multiple(
@@ -92,7 +99,16 @@ const runCmd = command(
       }),
     ),
   }),
-  { description: message`Simulate a scenario and check its expectations.` },
+  {
+    description: message`Simulate a scenario and check its expectations.`,
+    footer: examples(
+      "gvtsim run scenarios/demo.gvt",
+      "gvtsim run scenarios/weights.gvt --seed 7 --json out.json --report out.html",
+      "gvtsim run scenarios/demo.gvt --hypervisor xen --until 2s -q",
+      "gvtsim run scenarios/sweep.gvt -D slice=2ms",
+      "cat scenarios/demo.gvt | gvtsim run - --json -",
+    ),
+  },
 );
 
 const replCmd = command(
@@ -109,6 +125,7 @@ const replCmd = command(
   {
     description:
       message`Interactive console: load, run, step, inspect and steer a world; save and load checkpoints.`,
+    footer: examples("gvtsim repl scenarios/demo.gvt", "gvtsim repl demo.ckpt"),
   },
 );
 
@@ -116,10 +133,29 @@ const checkCmd = command(
   "check",
   object({
     cmd: constant("check"),
-    files: multiple(argument(string({ metavar: "SCENARIO" })), { min: 1 }),
+    files: multiple(
+      argument(string({ metavar: "SCENARIO" }), {
+        description: message`Scenario files to check; - reads one from stdin.`,
+      }),
+      { min: 1 },
+    ),
     defines,
+    json: withDefault(
+      flag("--json", {
+        description:
+          message`Print the diagnostics as one JSON object (file, line, column, length, severity, message, hint).`,
+      }),
+      false,
+    ),
   }),
-  { description: message`Parse and check scenarios without simulating them.` },
+  {
+    description: message`Parse and check scenarios without simulating them (exit 2 on any error).`,
+    footer: examples(
+      "gvtsim check scenarios/*.gvt",
+      "gvtsim check --json scenarios/demo.gvt",
+      "gvtsim check - < scenarios/demo.gvt",
+    ),
+  },
 );
 
 const typesCmd = command(
@@ -131,8 +167,15 @@ const typesCmd = command(
         description: message`Aperture size (repeatable); default 512MiB and 1GiB.`,
       }),
     ),
+    json: withDefault(
+      flag("--json", { description: message`Print the types as JSON (sizes in bytes).` }),
+      false,
+    ),
   }),
-  { description: message`List vGPU types with their resources and available instances.` },
+  {
+    description: message`List vGPU types with their resources and available instances.`,
+    footer: examples("gvtsim types", "gvtsim types --aperture 256MiB --json"),
+  },
 );
 
 const scanCmd = command(
@@ -183,7 +226,10 @@ const syntaxCmd = command(
       description: message`Write the grammar's syntax diagrams (works offline).`,
     }),
   }),
-  { description: message`Write railroad diagrams of the scenario language.` },
+  {
+    description: message`Write railroad diagrams of the scenario language.`,
+    footer: examples("gvtsim syntax --html grammar.html"),
+  },
 );
 
 const compareCmd = command(
@@ -192,10 +238,18 @@ const compareCmd = command(
     cmd: constant("compare"),
     scenario: scenarioArg,
     hypervisors: option("--hypervisors", string({ metavar: "A,B,..." }), {
-      description: message`Comma-separated backends to compare.`,
+      description: message`Comma-separated backends to compare: kvm, xen, acrn or plugin paths.`,
     }),
-    seed: optional(option("--seed", integer({ min: 0 }))),
-    until: optional(option("--until", duration())),
+    seed: optional(
+      option("--seed", integer({ min: 0 }), {
+        description: message`Seed for every run (overrides the scenario's).`,
+      }),
+    ),
+    until: optional(
+      option("--until", duration(), {
+        description: message`Simulated time of every run (overrides the timeline's run).`,
+      }),
+    ),
     defines,
     json: optional(
       option("--json", string({ metavar: "PATH|-" }), {
@@ -206,6 +260,10 @@ const compareCmd = command(
   {
     description:
       message`Run one scenario under several hypervisors and show the results side by side.`,
+    footer: examples(
+      "gvtsim compare scenarios/kvm_vs_xen.gvt --hypervisors kvm,xen,acrn",
+      "gvtsim compare scenarios/demo.gvt --hypervisors kvm,./my_backend.ts --json -",
+    ),
   },
 );
 
@@ -303,7 +361,9 @@ const pluginCmd = command(
       "test",
       object({
         cmd: constant("plugin-test"),
-        plugin: argument(string({ metavar: "PLUGIN" })),
+        plugin: argument(string({ metavar: "PLUGIN" }), {
+          description: message`The backend: a built-in name (kvm, xen, acrn) or a module path.`,
+        }),
         json: withDefault(
           flag("--json", {
             description:
@@ -312,25 +372,48 @@ const pluginCmd = command(
           false,
         ),
       }),
-      { description: message`Check a backend against the mediator's contract.` },
+      {
+        description: message`Check a backend against the mediator's contract.`,
+        footer: examples(
+          "gvtsim plugin test xen",
+          "gvtsim plugin test ./my_backend.ts --json",
+        ),
+      },
     ),
     command(
       "new",
       object({
         cmd: constant("plugin-new"),
-        name: argument(string({ metavar: "NAME" })),
-        dir: withDefault(option("--dir", string({ metavar: "DIR" })), "."),
+        name: argument(string({ metavar: "NAME" }), {
+          description: message`Name of the backend (its module, test and deno.json are written).`,
+        }),
+        dir: withDefault(
+          option("--dir", string({ metavar: "DIR" }), {
+            description: message`Directory to write into (default: the current one).`,
+          }),
+          ".",
+        ),
       }),
-      { description: message`Scaffold a new backend and its test.` },
+      {
+        description: message`Scaffold a new backend and its test.`,
+        footer: examples("gvtsim plugin new mygt --dir ../mygt"),
+      },
     ),
     command(
       "build",
       object({
         cmd: constant("plugin-build"),
-        entry: argument(string({ metavar: "ENTRY" })),
-        out: option("-o", "--out", string({ metavar: "OUT" })),
+        entry: argument(string({ metavar: "ENTRY" }), {
+          description: message`The backend module to bundle.`,
+        }),
+        out: option("-o", "--out", string({ metavar: "OUT" }), {
+          description: message`The bundled ES module to write.`,
+        }),
       }),
-      { description: message`Bundle a backend into one ESM file with esbuild.` },
+      {
+        description: message`Bundle a backend into one ESM file with esbuild.`,
+        footer: examples("deno task plugin-build ./mybackend.ts -o mybackend.js"),
+      },
     ),
   ),
   { description: message`Hypervisor plugins: test, scaffold, bundle.` },
@@ -355,7 +438,12 @@ const fmtCmd = command(
   }),
   {
     description:
-      message`Format scenarios: indentation, spacing, aligned declarations and comments (comments kept, idempotent). E.g. gvtsim fmt scenarios/*.gvt; gvtsim fmt --check scenarios/*.gvt.`,
+      message`Format scenarios: indentation, spacing, aligned declarations and comments (comments kept, idempotent).`,
+    footer: examples(
+      "gvtsim fmt scenarios/*.gvt",
+      "gvtsim fmt --check scenarios/*.gvt",
+      "gvtsim fmt - < messy.gvt",
+    ),
   },
 );
 
@@ -382,14 +470,59 @@ const parser = or(
   or(sweepCmd, reportCmd),
 );
 
-const args = run(parser, {
-  programName: "gvtsim",
-  brief: message`Scriptable emulator of mediated pass-through GPU virtualization (GVT-g).`,
-  help: "both",
-  completion: { command: { names: ["completions"] } },
-  errorExitCode: 2,
-  aboveError: "none", // a usage error is one line (`--help` has the rest)
-});
+/** Commands by name, for usage errors that show only the command's own usage. */
+const COMMANDS = {
+  run: runCmd,
+  check: checkCmd,
+  types: typesCmd,
+  syntax: syntaxCmd,
+  compare: compareCmd,
+  plugin: pluginCmd,
+  repl: replCmd,
+  fmt: fmtCmd,
+  lsp: lspCmd,
+};
+
+/** Thrown by the runner's exit hook so a usage error can be reworded before exiting. */
+class ParseExit {
+  constructor(readonly code: number) {}
+}
+
+let parseError = "";
+const argv = [...Deno.args];
+let parsed;
+try {
+  parsed = run(parser, {
+    args: argv,
+    programName: "gvtsim",
+    brief: message`Scriptable emulator of mediated pass-through GPU virtualization (GVT-g).`,
+    examples: examples(
+      "gvtsim run scenarios/demo.gvt",
+      "gvtsim check scenarios/*.gvt",
+      "gvtsim run --help",
+    ),
+    footer:
+      message`Exit codes: 0 ok, 1 an expectation failed (fmt --check: unformatted), 2 invalid input or usage.`,
+    help: "both",
+    version: { value: `gvtsim ${VERSION}`, option: true, command: true },
+    completion: { command: { names: ["completions"] } },
+    aboveError: "none",
+    errorExitCode: 2,
+    stderr: (t) => void (parseError += t + "\n"),
+    onExit: (code) => {
+      throw new ParseExit(code);
+    },
+  });
+} catch (e) {
+  if (!(e instanceof ParseExit)) throw e;
+  if (parseError !== "") {
+    console.error(
+      e.code === 0 ? parseError.trimEnd() : shortUsageError(parseError, argv, COMMANDS),
+    );
+  }
+  Deno.exit(e.code);
+}
+const args = parsed;
 
 const color = Deno.env.get("NO_COLOR") === undefined && Deno.stdout.isTerminal();
 
@@ -407,11 +540,11 @@ async function main(): Promise<number> {
     }
     case "check": {
       const { checkFiles } = await import("./cli/check.ts");
-      return checkFiles([...args.files], { defines: args.defines });
+      return checkFiles([...args.files], { defines: args.defines, json: args.json });
     }
     case "types": {
       const aps = args.aperture.length ? [...args.aperture] : [512 * 1024 ** 2, 1024 ** 3];
-      console.log(typesTable(aps));
+      console.log(args.json ? JSON.stringify(typesInfo(aps), null, 2) : typesTable(aps));
       return 0;
     }
     case "scan": {

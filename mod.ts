@@ -78,10 +78,12 @@ export { WorldWindows } from "./core/metrics/windows.ts";
 export {
   DRIVER_THREAD,
   GPU_PID,
+  type TraceClock,
   type TraceCounter,
   type TraceInstant,
   TraceLog,
   type TraceRecord,
+  type TraceSink,
   type TraceSlice,
 } from "./core/metrics/trace.ts";
 
@@ -96,6 +98,8 @@ export {
   loadBackend,
   type LoadedBackend,
   LoadError,
+  type PluginLoadOptions,
+  type PluginSource,
   resolvePlugin,
   validateBackend,
 } from "./core/mpt/loader.ts";
@@ -114,6 +118,7 @@ export {
   type CheckResult,
   type ConformanceOptions,
   type ConformanceReport,
+  type Coverage,
   formatConformance,
   runConformance,
 } from "./core/mpt/conformance.ts";

@@ -1,17 +1,22 @@
 /**
- * The "holds" model of bench/anchors/: K processes, each holding N times for an
- * exponential delay. Runs it on gvtsim's kernel (EventSink state machines and generator
- * processes) and, when present, on the anchors (a bare JS heap loop, SimPy 2), printing
- * events/s and the ratios. Usage: deno run -A bench/holds.ts [K] [N]
+ * The "holds" model of bench/anchors/: K processes, each holding N times for an exponential
+ * delay. Runs it on gvtsim's kernel (EventSink state machines, and generator processes) and
+ * on the anchors, all with the same K and N, each run in its own process under the same
+ * runtime (Deno for gvtsim and the JS heap anchor; SimPy 2 under /usr/bin/python3, Debian's
+ * python3-simpy): rounds of every runner in a rotating order, then per runner the median and
+ * spread of events/s, and per round the ratios, with their median and spread.
+ *
+ *   deno run -A bench/holds.ts [K] [N] [--rounds R]
+ *   deno run -A bench/holds.ts --one sinks|generators K N      (one run; prints "<x> Mev/s")
  */
 import { type EventSink, Sim } from "../core/sim/sim.ts";
 
-const K = Number(Deno.args[0] ?? 1000), N = Number(Deno.args[1] ?? 1000);
-
 /** One holding process as a state machine: no allocation per event. */
 class Holder implements EventSink {
-  left = N;
-  constructor(private readonly sim: Sim, private readonly rnd: () => number) {}
+  left: number;
+  constructor(private readonly sim: Sim, private readonly rnd: () => number, n: number) {
+    this.left = n;
+  }
   onEvent(): void {
     if (this.left-- > 0) this.sim.schedule(Math.round(-Math.log(1 - this.rnd()) * 1000), this, 0);
   }
@@ -22,16 +27,18 @@ function lcg() {
   return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
 }
 
-function runSinks(): number {
+/** Events per second of the state-machine model. */
+export function runSinks(K: number, N: number): number {
   const sim = new Sim(1);
   const rnd = lcg();
-  for (let k = 0; k < K; k++) sim.schedule(0, new Holder(sim, rnd), 0);
+  for (let k = 0; k < K; k++) sim.schedule(0, new Holder(sim, rnd, N), 0);
   const t0 = performance.now();
   sim.run();
   return (sim.dispatched - K) / ((performance.now() - t0) / 1000);
 }
 
-function runGenerators(): number {
+/** Events per second of the generator model. */
+export function runGenerators(K: number, N: number): number {
   const sim = new Sim(1);
   const rnd = lcg();
   function* proc() {
@@ -43,37 +50,113 @@ function runGenerators(): number {
   return (sim.dispatched - K) / ((performance.now() - t0) / 1000);
 }
 
-async function anchor(cmd: string, args: string[]): Promise<number | undefined> {
+/** A runner: how to start it in a process of its own. */
+interface Runner {
+  name: string;
+  cmd: string;
+  args: string[];
+}
+
+const here = new URL(".", import.meta.url).pathname;
+
+function runners(K: number, N: number): Runner[] {
+  const deno = Deno.execPath(), self = new URL(import.meta.url).pathname;
+  return [
+    {
+      name: "gvtsim sinks",
+      cmd: deno,
+      args: ["run", "-A", self, "--one", "sinks", `${K}`, `${N}`],
+    },
+    {
+      name: "gvtsim generators",
+      cmd: deno,
+      args: ["run", "-A", self, "--one", "generators", `${K}`, `${N}`],
+    },
+    {
+      name: "js-heap anchor",
+      cmd: deno,
+      args: ["run", `${here}anchors/js_heap_holds.mjs`, `${K}`, `${N}`],
+    },
+    {
+      name: "simpy2 anchor",
+      cmd: "/usr/bin/python3",
+      args: [`${here}anchors/simpy2_holds.py`, `${K}`, `${N}`],
+    },
+  ];
+}
+
+/** Events/s of one run, or undefined when the runner is missing. */
+async function measure(r: Runner): Promise<number | undefined> {
   try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+    const out = await new Deno.Command(r.cmd, { args: r.args, stdout: "piped", stderr: "null" })
+      .output();
     const m = /([\d.]+) Mev\/s/.exec(new TextDecoder().decode(out.stdout));
-    return m ? Number(m[1]) * 1e6 : undefined;
+    return out.success && m ? Number(m[1]) * 1e6 : undefined;
   } catch {
     return undefined;
   }
 }
 
-const here = new URL(".", import.meta.url).pathname;
-const anchors = `${here}anchors/`;
-const sinks = runSinks();
-const gens = runGenerators();
-const js = await anchor(Deno.execPath(), ["run", `${anchors}js_heap_holds.mjs`, `${K}`, `${N}`]);
-const simpy = await anchor("/usr/bin/python3", [
-  `${anchors}simpy2_holds.py`,
-  `${K}`,
-  `${Math.min(N, 100)}`,
-]);
-const f = (x: number) => `${(x / 1e6).toFixed(2)} Mev/s`;
-console.log(`holds K=${K} N=${N}`);
-console.log(`gvtsim sinks       ${f(sinks)}`);
-console.log(`gvtsim generators  ${f(gens)}`);
-if (js) {
-  console.log(
-    `js-heap anchor     ${f(js)}  sinks/anchor ${(sinks / js).toFixed(2)}x  gen/anchor ${
-      (gens / js).toFixed(2)
-    }x`,
-  );
-} else console.log("js-heap anchor     (not found)");
-if (simpy) {
-  console.log(`simpy2 anchor      ${f(simpy)}  sinks/simpy ${(sinks / simpy).toFixed(1)}x`);
-} else console.log("simpy2 anchor      (python3-simpy not installed)");
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** "median [min..max]" of a list. */
+function spread(xs: number[], f: (x: number) => string): string {
+  return `${f(median(xs))} [${f(Math.min(...xs))}..${f(Math.max(...xs))}]`;
+}
+
+function arg(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "--one") {
+    const [, what, k, n] = Deno.args;
+    const rate = what === "generators"
+      ? runGenerators(Number(k), Number(n))
+      : runSinks(Number(k), Number(n));
+    console.log(`${what} K=${k} N=${n} ${(rate / 1e6).toFixed(3)} Mev/s`);
+  } else {
+    const pos = Deno.args.filter((a, i) =>
+      !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--")
+    );
+    const K = Number(pos[0] ?? 1000), N = Number(pos[1] ?? 1000);
+    const rounds = Number(arg("--rounds") ?? 5);
+    const rs = runners(K, N);
+    const rates = new Map<string, (number | undefined)[]>(rs.map((r) => [r.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      // a rotating order, so no runner always follows the same one
+      for (let i = 0; i < rs.length; i++) {
+        const r = rs[(i + round) % rs.length];
+        rates.get(r.name)![round] = await measure(r);
+      }
+    }
+    const mev = (x: number) => (x / 1e6).toFixed(2);
+    console.log(
+      `holds K=${K} N=${N}: ${K * N} events per run, ${rounds} rounds in rotating order, ` +
+        `each run a fresh process (deno ${Deno.version.deno}); median [min..max]`,
+    );
+    for (const r of rs) {
+      const xs = rates.get(r.name)!.filter((x): x is number => x !== undefined);
+      console.log(
+        `${r.name.padEnd(18)} ${xs.length ? `${spread(xs, mev)} Mev/s` : "(not available)"}`,
+      );
+    }
+    const ratio = (a: string, b: string) => {
+      const xa = rates.get(a)!, xb = rates.get(b)!;
+      const rs: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        if (xa[i] !== undefined && xb[i] !== undefined) rs.push(xa[i]! / xb[i]!);
+      }
+      if (rs.length) {
+        console.log(`${`${a} / ${b}`.padEnd(38)} ${spread(rs, (x) => `${x.toFixed(2)}x`)}`);
+      }
+    };
+    ratio("gvtsim sinks", "js-heap anchor");
+    ratio("gvtsim generators", "js-heap anchor");
+    ratio("gvtsim sinks", "simpy2 anchor");
+  }
+}

@@ -9,6 +9,10 @@
  * As a script:   deno run -A bench/scale_bench.ts [--seconds 10] [--hv kvm,xen] [--no-invariants] [--repeat 1]
  * Profile:       deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof bench/scale_bench.ts --hv kvm
  *                (then: deno run -A bench/scale_bench.ts --profile /tmp/prof/<file>.cpuprofile)
+ * Matrix:        deno run -A bench/scale_bench.ts --matrix [--vms 1,2,4,7] [--durations 10,40,160]
+ *                (each run in a fresh process: simulated s per wall s and peak RSS, traced or not)
+ * Side by side:  deno run -A bench/scale_bench.ts --versus /path/to/old/checkout [--rounds 5]
+ *                (this checkout and another one alternately, same arguments: the speed-up)
  * Under `deno bench` (deno task bench) it registers a short variant (1 s simulated, kvm)
  * instead, so the bench suite stays quick.
  */
@@ -16,13 +20,18 @@ import { formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
 import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
 import type { Scenario } from "../core/scenario.ts";
+import { TraceFile } from "../cli/trace_file.ts";
 
 const FIXTURE = new URL("../tests/fixtures/scenarios/scale7.gvt", import.meta.url).pathname;
 
-/** The scale scenario, optionally with the invariant checker off. */
-export function scaleScenario(opts: { invariants?: boolean } = {}): Scenario {
+/** The scale scenario, optionally with the invariant checker off or another number of VMs. */
+export function scaleScenario(opts: { invariants?: boolean; vms?: number } = {}): Scenario {
   let text = Deno.readTextFileSync(FIXTURE);
   if (opts.invariants === false) text = text.replace("invariants on", "invariants off");
+  if (opts.vms !== undefined && opts.vms !== 7) {
+    // its expectations name guest7: only the seven-VM world keeps them
+    text = text.replace("vm guest[7]", `vm guest[${opts.vms}]`).replace(/^expect .*$/gm, "");
+  }
   const r = parseScenarioText(text, FIXTURE);
   if (!r.scenario) throw new Error(formatDiagnostics(r.diagnostics, r.sources));
   return r.scenario;
@@ -72,6 +81,58 @@ export async function runScale(
     switches: r.scheduler.switches,
     violations: r.isolation.violations,
   };
+}
+
+/** One cell of the matrix: a world of `vms` busy vGPUs run for `seconds`, traced or not. */
+export interface MatrixRun {
+  vms: number;
+  seconds: number;
+  traced: boolean;
+  wallS: number;
+  /** Simulated seconds per wall second (world creation included). */
+  ratio: number;
+  /** Peak resident set size of the process (MiB), from /proc/self/status (Linux). */
+  peakRssMiB: number | null;
+  /** Size of the trace written (MiB). */
+  traceMiB: number;
+}
+
+/** Peak RSS of this process in MiB (Linux's VmHWM), null elsewhere. */
+function peakRss(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs one matrix cell in this process (kvm, invariants on; a trace streams to a temp file). */
+export async function runMatrixCell(
+  vms: number,
+  seconds: number,
+  traced: boolean,
+): Promise<MatrixRun> {
+  const t0 = performance.now();
+  const w = await World.create(scaleScenario({ vms }), { trace: traced });
+  if (w instanceof WorldError) throw new Error(w.message);
+  let traceMiB = 0;
+  const path = traced ? Deno.makeTempFileSync({ suffix: ".trace.json" }) : "";
+  try {
+    const file = traced ? TraceFile.open(path) : null;
+    if (file) file.attach(w.trace!, w.sim);
+    w.run(seconds * 1e9);
+    const results = collectResults(w);
+    if (file) {
+      const staged = file.finish(w.trace!, results);
+      traceMiB = Deno.statSync(staged.tmp).size / 2 ** 20;
+      Deno.removeSync(staged.tmp);
+    }
+  } finally {
+    if (path) Deno.removeSync(path);
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  return { vms, seconds, traced, wallS, ratio: seconds / wallS, peakRssMiB: peakRss(), traceMiB };
 }
 
 /** Self and inclusive time by function of a V8 .cpuprofile (top `n`), as printable lines. */
@@ -139,9 +200,111 @@ function arg(name: string): string | undefined {
   return i >= 0 ? Deno.args[i + 1] : undefined;
 }
 
+/** Runs every cell in a fresh process and prints one row each. */
+async function matrix(vmsList: number[], durations: number[]): Promise<void> {
+  const self = new URL(import.meta.url).pathname;
+  console.log(
+    `scale matrix: busy V5_8 vGPUs (kvm, invariants on), each cell a fresh process ` +
+      `(${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno})`,
+  );
+  console.log("vms  sim s  traced   wall s   sim/wall  peak RSS MiB  trace MiB");
+  for (const vms of vmsList) {
+    for (const seconds of durations) {
+      for (const traced of [false, true]) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", self, "--cell", `${vms}`, `${seconds}`, traced ? "traced" : "plain"],
+          stdout: "piped",
+          stderr: "inherit",
+        }).output();
+        const line = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+        if (!out.success || !line.startsWith("{")) {
+          console.log(`${vms} ${seconds} ${traced}: failed`);
+          continue;
+        }
+        const r = JSON.parse(line) as MatrixRun;
+        console.log(
+          [
+            String(vms).padStart(3),
+            String(seconds).padStart(6),
+            (traced ? "yes" : "no").padStart(7),
+            r.wallS.toFixed(2).padStart(8),
+            `${r.ratio.toFixed(1)}x`.padStart(10),
+            (r.peakRssMiB === null ? "n/a" : r.peakRssMiB.toFixed(0)).padStart(13),
+            (traced ? r.traceMiB.toFixed(1) : "-").padStart(10),
+          ].join(" "),
+        );
+      }
+    }
+  }
+}
+
+/** The first "12.3x" (simulated/wall) of each measured line a scale bench printed. */
+function ratiosOf(text: string): number[] {
+  const out: number[] = [];
+  for (const line of text.split("\n")) {
+    if (!/^(kvm|xen)/.test(line)) continue;
+    const m = /\s(\d+(?:\.\d+)?)x(\s|$)/.exec(line);
+    if (m) out.push(Number(m[1]));
+  }
+  return out;
+}
+
+/** This checkout against another one: alternate runs with the same arguments, the speed-up. */
+async function versus(old: string, rounds: number, args: string[]): Promise<void> {
+  const run = async (dir: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${dir}/bench/scale_bench.ts`, ...args],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const r = ratiosOf(new TextDecoder().decode(out.stdout));
+    if (!out.success || r.length === 0) throw new Error(`${dir}: the scale bench failed`);
+    return r.reduce((a, b) => a + b, 0) / r.length;
+  };
+  const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  console.log(`side by side: ${here} (new) vs ${old} (old), scale_bench.ts ${args.join(" ")}`);
+  console.log("round   old sim/wall   new sim/wall   new/old");
+  const speedups: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    // alternate which goes first, so neither always runs on a warmer machine
+    const [a, b] = i % 2 === 0 ? [old, here] : [here, old];
+    const ra = await run(a), rb = await run(b);
+    const [o, n] = a === old ? [ra, rb] : [rb, ra];
+    speedups.push(n / o);
+    console.log(
+      `${String(i + 1).padStart(5)} ${o.toFixed(1).padStart(13)}x ${n.toFixed(1).padStart(13)}x ${
+        (n / o).toFixed(2).padStart(8)
+      }x`,
+    );
+  }
+  const s = [...speedups].sort((x, y) => x - y);
+  const med = s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  console.log(
+    `speed-up new/old: median ${med.toFixed(2)}x [${s[0].toFixed(2)}..${s.at(-1)!.toFixed(2)}]`,
+  );
+}
+
 if (import.meta.main) {
   const prof = arg("--profile");
-  if (prof) {
+  const cell = Deno.args.indexOf("--cell");
+  const old = arg("--versus");
+  if (cell >= 0) {
+    const [vms, seconds, traced] = Deno.args.slice(cell + 1);
+    console.log(
+      JSON.stringify(await runMatrixCell(Number(vms), Number(seconds), traced === "traced")),
+    );
+  } else if (Deno.args.includes("--matrix")) {
+    const list = (name: string, d: string) => (arg(name) ?? d).split(",").map(Number);
+    await matrix(list("--vms", "1,2,4,7"), list("--durations", "10,40,160"));
+  } else if (old) {
+    const rest: string[] = [];
+    for (let i = 0; i < Deno.args.length; i++) {
+      if (Deno.args[i] === "--versus" || Deno.args[i] === "--rounds") i++;
+      else rest.push(Deno.args[i]);
+    }
+    await versus(old, Number(arg("--rounds") ?? 5), rest.length ? rest : ["--hv", "kvm"]);
+  } else if (prof) {
     console.log(profileTop(prof, Number(arg("--top") ?? 20)).join("\n"));
   } else {
     const seconds = Number(arg("--seconds") ?? 10);

@@ -3,7 +3,8 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, type ParamInfo } from "../dsl/mod.ts";
+import { formatDiagnostics, loadScenario, type ParamInfo, resolveInclude } from "../dsl/mod.ts";
+import { resolvePlugin } from "../core/mpt/loader.ts";
 
 /** Options of {@link checkFiles}. */
 export interface CheckFilesOptions {
@@ -19,6 +20,38 @@ export interface CheckFilesOptions {
   out?: (text: string) => void;
   /** Scenario parameter values, `NAME=VALUE` each (`-D`), applied to every file. */
   defines?: readonly string[];
+  /** Print one JSON object ({@link CheckReport}) to stdout instead of text. */
+  json?: boolean;
+}
+
+/** One diagnostic in `check --json`. */
+export interface CheckDiagnostic {
+  /** File as given. */
+  file: string;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column. */
+  column: number;
+  /** Length of the offending text. */
+  length: number;
+  /** "error" or "warning". */
+  severity: "error" | "warning";
+  /** What is wrong. */
+  message: string;
+  /** A hint or the numbers behind the decision, when there is one. */
+  hint?: string;
+}
+
+/** What `check --json` prints. */
+export interface CheckReport {
+  /** `gvtsim.check/1`. */
+  schema: string;
+  /** No file has an error. */
+  ok: boolean;
+  /** Per file: whether it checked without errors. */
+  files: { file: string; ok: boolean }[];
+  /** Every diagnostic of every file, in file order. */
+  diagnostics: CheckDiagnostic[];
 }
 
 /** One line per parameter: `  param slice = 2ms  (time, from -D; default 1ms)`. */
@@ -52,8 +85,25 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
   const out = opts.out ?? ((s: string) => void Deno.stdout.writeSync(enc.encode(s)));
   let failed = paths.length === 0;
   if (paths.length === 0) err("check: no scenario files given\n");
+  const report: CheckReport = { schema: "gvtsim.check/1", ok: true, files: [], diagnostics: [] };
   for (const p of paths) {
     const r = loadScenario(p, { readFile: opts.readFile, defines: opts.defines });
+    if (opts.json) {
+      report.files.push({ file: p, ok: r.scenario !== undefined });
+      for (const d of r.diagnostics) {
+        report.diagnostics.push({
+          file: d.file,
+          line: d.line,
+          column: d.col,
+          length: d.len,
+          severity: d.severity,
+          message: d.message,
+          ...(d.note ? { hint: d.note } : {}),
+        });
+      }
+      if (!r.scenario) failed = true;
+      continue;
+    }
     if (r.diagnostics.length > 0) err(formatDiagnostics(r.diagnostics, r.sources, { color }));
     if (!r.scenario) {
       failed = true;
@@ -66,9 +116,26 @@ export function checkFiles(paths: string[], opts: CheckFilesOptions = {}): Promi
           Object.keys(s.workloads).length
         } workload(s), ${s.timeline.length} timeline event(s), ${s.expects.length} expectation(s)${
           r.params.length ? `, ${r.params.length} parameter(s)` : ""
-        })\n` + paramLines(r.params),
+        })\n` + `  ${pluginLine(s.hypervisor.name, s.hypervisor.loc?.file ?? p)}\n` +
+          paramLines(r.params),
       );
     }
   }
+  if (opts.json) {
+    report.ok = !failed;
+    out(JSON.stringify(report, null, 2) + "\n");
+  }
   return Promise.resolve(failed ? 2 : 0);
+}
+
+/**
+ * Which code the scenario's hypervisor line would run: a built-in backend, or a plugin file
+ * (resolved against the scenario that names it) — code a user should know about before `run`.
+ */
+function pluginLine(name: string, from: string): string {
+  if (/^[a-z][a-z0-9_-]*$/.test(name)) {
+    return `hypervisor ${name}: built-in backend plugins/${name}.ts`;
+  }
+  const file = name.startsWith("file:") ? resolvePlugin(name).file : resolveInclude(from, name);
+  return `hypervisor "${name}": loads plugin code from ${file}`;
 }

@@ -6,9 +6,9 @@
 
 import { WorldError } from "../core/world.ts";
 import type { Results } from "../core/metrics/results.ts";
-import { loadOrReport, paramWarnings, simulate } from "./run.ts";
+import { loadForRun, paramWarnings, simulate } from "./run.ts";
 import { formatNs, formatPct, table } from "./table.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { planOutputs, writeAtomic } from "./output.ts";
 
 const enc = new TextEncoder();
 
@@ -49,8 +49,17 @@ export async function compareHypervisors(
     err("compare: --hypervisors needs at least one backend\n");
     return 2;
   }
-  const scenario = loadOrReport(path, o.seed, err, false, [], o.defines);
+  const { scenario, sources } = loadForRun(path, o.seed, err, false, [], o.defines);
   if (!scenario) return 2;
+  if (o.json !== undefined) {
+    const bad = planOutputs([{ flag: "--json", path: o.json, stdoutOk: true }], [
+      ...sources.keys(),
+    ]);
+    if (bad) {
+      err(`error: ${bad.message}\n`);
+      return 2;
+    }
+  }
   const runs: { hv: string; r: Results }[] = [];
   for (const hv of hypervisors) {
     const res = await simulate(scenario, { seed: o.seed, until: o.until, hypervisor: hv });
@@ -77,7 +86,7 @@ export async function compareHypervisors(
     };
     const text = JSON.stringify(doc, null, 2) + "\n";
     if (o.json === "-") out(text);
-    else await writeFileAtomic(o.json, text);
+    else writeAtomic(o.json, text);
   }
   return 0;
 }

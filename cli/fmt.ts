@@ -6,8 +6,9 @@
  * @module
  */
 
-import { formatDiagnostics } from "../dsl/mod.ts";
+import { formatDiagnostics, MAX_FILE_BYTES, readScenarioFile } from "../dsl/mod.ts";
 import { formatScenario } from "../dsl/format.ts";
+import { writeAtomic } from "./output.ts";
 
 /** Options of {@link fmtFiles}. */
 export interface FmtOptions {
@@ -21,23 +22,19 @@ export interface FmtOptions {
   readStdin?: () => Promise<string>;
 }
 
+/** All of stdin, at most a scenario file's size. */
 async function readAllStdin(): Promise<string> {
-  return await new Response(Deno.stdin.readable).text();
-}
-
-/** Writes `text` to `path` through a temporary file in the same directory and a rename. */
-export function writeFileAtomic(path: string, text: string): void {
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
-  const tmp = `${dir}.${path.slice(dir.length)}.${Deno.pid}.tmp`;
-  try {
-    Deno.writeTextFileSync(tmp, text);
-    Deno.renameSync(tmp, path);
-  } catch (e) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never created */ }
-    throw e;
+  const dec = new TextDecoder();
+  let text = "";
+  for await (const chunk of Deno.stdin.readable) {
+    text += dec.decode(chunk, { stream: true });
+    if (text.length > MAX_FILE_BYTES) {
+      throw new Error(
+        `larger than ${MAX_FILE_BYTES / 1024} KiB, the limit of a scenario file`,
+      );
+    }
   }
+  return text + dec.decode();
 }
 
 /** Formats each file (or `-`); returns the exit code. */
@@ -49,7 +46,7 @@ export async function fmtFiles(paths: string[], opts: FmtOptions = {}): Promise<
   for (const path of paths) {
     let text: string;
     try {
-      text = path === "-" ? await (opts.readStdin ?? readAllStdin)() : Deno.readTextFileSync(path);
+      text = path === "-" ? await (opts.readStdin ?? readAllStdin)() : readScenarioFile(path);
     } catch (e) {
       err(`gvtsim fmt: cannot read '${path}': ${e instanceof Error ? e.message : String(e)}\n`);
       code = 2;
@@ -72,7 +69,7 @@ export async function fmtFiles(paths: string[], opts: FmtOptions = {}): Promise<
     }
     if (path === "-") out(r.text);
     else if (r.text !== text) {
-      writeFileAtomic(path, r.text);
+      writeAtomic(path, r.text);
       out(`formatted ${path}\n`);
     }
   }

@@ -21,7 +21,7 @@ import {
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type { Diagnostic, ItemAst, Span } from "../dsl/mod.ts";
-import { parseFile, parseScenarioText, resolveInclude } from "../dsl/mod.ts";
+import { parseFile, parseScenarioText, readScenarioFile, resolveInclude } from "../dsl/mod.ts";
 import { type CompletionKind, completionsAt } from "../dsl/complete.ts";
 import { hoverText } from "../dsl/hover.ts";
 import { declarations, statementExtent, wordAt } from "../dsl/symbols.ts";
@@ -99,7 +99,7 @@ export function startLsp(): Promise<number> {
 
   const readFile = (path: string): string => {
     const open = docs.get(pathToUri(path));
-    return open ? open.getText() : Deno.readTextFileSync(path);
+    return open ? open.getText() : readScenarioFile(path, { include: true });
   };
 
   /** `check`'s diagnostics of one document; those of included files point at the include. */

@@ -198,6 +198,56 @@ export function stageFile(path: string, data: string | Uint8Array): StagedFile {
   return { path, tmp };
 }
 
+/** A staged file written piece by piece (a trace streamed while the run goes). */
+export interface StagedStream {
+  /** Where it goes and where it is now. */
+  readonly staged: StagedFile;
+  /** Appends text or bytes. */
+  write(data: string | Uint8Array): void;
+  /** Flushes and closes it; {@link commitStaged} then renames it into place. */
+  close(): StagedFile;
+}
+
+/**
+ * Opens a new temporary file next to `path` to be written in pieces ({@link StagedStream}),
+ * so output that does not fit in memory is still replaced atomically: until
+ * {@link commitStaged} renames it, the file at `path` is untouched, and an interrupt removes
+ * it ({@link discardAllStaged}).
+ */
+export function stageStream(path: string): StagedStream {
+  const tmp = tempFile(path);
+  pending.add(tmp);
+  let f: Deno.FsFile;
+  try {
+    Deno.chmodSync(tmp, modeOf(path));
+    f = Deno.openSync(tmp, { write: true, truncate: true });
+  } catch (e) {
+    discardStaged([{ path, tmp }]);
+    throw e;
+  }
+  const staged = { path, tmp };
+  const enc = new TextEncoder();
+  let open = true;
+  return {
+    staged,
+    write(data) {
+      const bytes = typeof data === "string" ? enc.encode(data) : data;
+      for (let off = 0; off < bytes.length;) off += f.writeSync(bytes.subarray(off));
+    },
+    close() {
+      if (open) {
+        open = false;
+        try {
+          f.syncSync();
+        } finally {
+          f.close();
+        }
+      }
+      return staged;
+    },
+  };
+}
+
 /** Renames staged files into place (each rename is atomic: readers see old or new, never a part). */
 export function commitStaged(files: readonly StagedFile[]): void {
   for (const f of files) {

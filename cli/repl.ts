@@ -64,7 +64,11 @@ export async function startRepl(path?: string, defines: readonly string[] = []):
       running = false;
     }
   };
-  return isTerminal() ? await interactive(session, exec, path) : await piped(session, exec, path);
+  try {
+    return isTerminal() ? await interactive(session, exec, path) : await piped(session, exec, path);
+  } finally {
+    session.close();
+  }
 }
 
 type Exec = (line: string) => Promise<string>;

@@ -44,8 +44,8 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
     usage: "step [duration]",
     summary: "dispatch one event, or advance by a duration",
     detail:
-      "Without an argument, dispatches exactly one event and says what it was (its sink and\n" +
-      "kind) and when. With a duration it is `run`.",
+      "Without an argument, dispatches exactly one event and says what it was (e.g. scheduler\n" +
+      "tick, rcs execution done) and when. With a duration it is `run` (breakpoints apply).",
   },
   {
     name: "until",
@@ -63,7 +63,7 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
   },
   {
     name: "vm",
-    usage: "vm <name>",
+    usage: "vm <vm>",
     summary: "the state of one VM's vGPU",
     detail:
       "Slices, fences, BARs, failsafe, PV-awareness, run-list engines, queue depths, scheduler data\n" +
@@ -71,7 +71,7 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
   },
   {
     name: "reg",
-    usage: "reg <vm> <name | offset>",
+    usage: "reg <vm> <register | offset>",
     summary: "a register: the guest's view (vreg) against the hardware value",
     detail:
       "The register by i915 name (e.g. RCS_RING_TAIL, case-insensitive) or BAR0 offset (0x2030).\n" +
@@ -115,20 +115,26 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
   },
   {
     name: "trace",
-    usage: "trace [n]",
-    summary: "the last n trace events (default 20)",
-    detail: "Slices, instants and counters recorded since the world was built.",
+    usage: "trace [n] [filter] | trace save <path>",
+    summary:
+      "the last n trace events (default 20), optionally filtered; or the whole trace to a file",
+    detail:
+      "Slices, instants and counters recorded since the world was built. Filter words keep the\n" +
+      "lines that contain all of them (case-insensitive): trace 10 irq game, trace switch, trace rcs.\n" +
+      "The REPL keeps the last 4096 records in memory and spools the rest to a temporary file:\n" +
+      "`trace save <path>` writes the whole trace so far as `run --trace` does (written atomically).",
   },
   {
     name: "events",
     usage: "events [n]",
     summary: "the next n pending events of the simulation queue (default 10)",
     detail:
-      "Time, insertion sequence, receiving object (class), kind and argument, in firing order.",
+      "Time, insertion sequence and what each event is (scheduler tick, rcs execution done,\n" +
+      "virtual vblank of game, ...) with the receiving class, in firing order.",
   },
   {
     name: "mmio",
-    usage: "mmio <vm> <reg | offset> <value>",
+    usage: "mmio <vm> <register | offset> <value>",
     summary: "a 4-byte guest MMIO write through the hypervisor backend",
     detail:
       "Writes BAR0 + offset as the guest's CPU would: the backend traps it and the mediator emulates\n" +
@@ -156,6 +162,37 @@ export const REPL_COMMANDS: readonly ReplCommandHelp[] = [
     detail:
       "Stores the scenario sources, seed, overrides, the journal of actions applied here and a digest\n" +
       "of the whole state; `load <path>` brings it back (see docs/repl.md).",
+  },
+  {
+    name: "mem",
+    usage: "mem <vm> <gpa> [bytes]",
+    summary: "a hex dump of guest memory (default 64 bytes, at most 4096)",
+    detail:
+      "Reads the VM's RAM at a guest physical address (decimal or 0x hex) through its memory map,\n" +
+      "16 bytes a line with ASCII; e.g. mem game 0x1000 128. `ggtt` dumps the graphics translation.",
+  },
+  {
+    name: "break",
+    usage: "break reg <vm> <register> | irq <vm> | failsafe | when <condition>",
+    summary: "stop run/step/continue at a register change, interrupt, failsafe or condition",
+    detail:
+      "break reg game RCS_RING_TAIL  stops when the VM's virtual register changes (a watchpoint);\n" +
+      "break irq game                stops at the VM's next interrupt;\n" +
+      "break failsafe                stops when any vGPU enters failsafe;\n" +
+      "break when fps(game) < 30     stops when the condition becomes true (checked every 1ms).\n" +
+      "`break` alone lists them; `delete <n | all>` removes them; loading a world clears them.",
+  },
+  {
+    name: "delete",
+    usage: "delete [n | all]",
+    summary: "remove a breakpoint (or all)",
+    detail: "The numbers are those `break` lists.",
+  },
+  {
+    name: "continue",
+    usage: "continue",
+    summary: "run to the end of the scenario's run, stopping at breakpoints (also c)",
+    detail: "Like run with the time left until the timeline's `run` length.",
   },
   {
     name: "help",

@@ -17,7 +17,7 @@ import { pteFrame } from "../core/hw/pte.ts";
 import type { Vgpu } from "../core/gvt/vgpu_state.ts";
 import type { TraceRecord } from "../core/metrics/trace.ts";
 import { threadName } from "./trace.ts";
-import { formatBytes, formatNs, formatPct, table } from "./table.ts";
+import { formatBytes, formatPct, formatTime, table } from "./table.ts";
 
 /** A user-facing error: printed as one line. */
 export class ReplError extends Error {}
@@ -150,8 +150,8 @@ export function showVm(w: World, name: string | undefined): string {
     }, TLB pending ${hex(v.tlbPending, 1)}`,
     `  queues ${ENGINE_NAMES.map((n, e) => `${n} ${v.queues[e].length}`).join(", ")}`,
     `  sched weight ${v.sched.weight}, active ${v.sched.active}, allocated ${
-      formatNs(v.sched.allocatedTs)
-    }, left ${formatNs(v.sched.leftTs)}, held ${formatNs(v.sched.schedTime)}`,
+      formatTime(v.sched.allocatedTs)
+    }, left ${formatTime(v.sched.leftTs)}, held ${formatTime(v.sched.schedTime)}`,
     `  traps ${
       c.traps.reduce((a, b) => a + b, 0)
     }, GGTT writes ${c.ggttWrites}, page-track ${c.wpTraps}, workloads ${c.workloadsCreated}/${c.workloadsCompleted} done, ` +
@@ -266,7 +266,7 @@ export function showQueues(w: World, vmName: string | undefined): string {
     "engines: " + ENGINE_NAMES.map((n, e) => {
       const r = running[e];
       return `${n} ${
-        r ? `running ${r.vgpu.vm} ctx ${r.ctxId} since ${formatNs(r.startTime)}` : "idle"
+        r ? `running ${r.vgpu.vm} ctx ${r.ctxId} since ${formatTime(r.startTime)}` : "idle"
       }`;
     }).join("; "),
   );
@@ -281,7 +281,7 @@ export function showQueues(w: World, vmName: string | undefined): string {
       if (!q.length) return `  ${n}: empty`;
       const items = q.slice(0, 4).map((wl) =>
         `${WL_STATES[wl.state] ?? wl.state} ctx ${wl.ctxId} head ${wl.head} tail ${wl.tail} @${
-          formatNs(wl.submitTime)
+          formatTime(wl.submitTime)
         }`
       );
       return `  ${n}: ${q.length} queued: ${items.join("; ")}${q.length > 4 ? "; ..." : ""}`;
@@ -297,9 +297,9 @@ export function showSched(w: World): string {
   const cur = s.current;
   const lines = [
     `policy ${s.policy.name}, tick ${
-      formatNs(s.policy.tickNs)
+      formatTime(s.policy.tickNs)
     }, ${w.gvt.globalCounters.switches} switches, ` +
-    `current ${cur ? `${cur.vm} (vGPU ${cur.id}) since ${formatNs(s.schedInTime)}` : "idle"}${
+    `current ${cur ? `${cur.vm} (vGPU ${cur.id}) since ${formatTime(s.schedInTime)}` : "idle"}${
       s.needReschedule ? ", switch pending" : ""
     }`,
   ];
@@ -311,9 +311,9 @@ export function showSched(w: World): string {
       String(v.id),
       String(v.sched.weight),
       v.sched.active ? "yes" : "no",
-      formatNs(v.sched.allocatedTs),
-      formatNs(v.sched.leftTs),
-      formatNs(v.sched.schedTime),
+      formatTime(v.sched.allocatedTs),
+      formatTime(v.sched.leftTs),
+      formatTime(v.sched.schedTime),
       formatPct(now > 0 ? v.counters.busyNs[0] / now : 0),
     ]);
   }
@@ -364,25 +364,56 @@ function pidName(w: World, pid: number): string {
 /** One trace record as a line. */
 export function traceLine(w: World, r: TraceRecord): string {
   if (r.ph === "X") {
-    return `${formatNs(r.ts).padStart(9)}  slice   ${pidName(w, r.pid)}/${
+    return `${formatTime(r.ts).padStart(13)}  slice   ${pidName(w, r.pid)}/${
       threadName(r.tid)
-    } ${r.name} (${formatNs(r.dur)})`;
+    } ${r.name} (${formatTime(r.dur)})`;
   }
   if (r.ph === "i") {
-    return `${formatNs(r.ts).padStart(9)}  instant ${pidName(w, r.pid)}/${
+    return `${formatTime(r.ts).padStart(13)}  instant ${pidName(w, r.pid)}/${
       threadName(r.tid)
     } ${r.name}`;
   }
-  return `${formatNs(r.ts).padStart(9)}  counter ${pidName(w, r.pid)} ${r.name} = ${r.value}`;
+  return `${formatTime(r.ts).padStart(13)}  counter ${pidName(w, r.pid)} ${r.name} = ${r.value}`;
 }
 
 /** `trace [n]`. */
-export function showTrace(w: World, n: string | undefined): string {
+export function showTrace(w: World, args: string[]): string {
   if (!w.trace) return "tracing is off in this world";
-  const k = n === undefined ? 20 : parseNumber(n, "count");
-  const recs = w.trace.last(k);
-  if (!recs.length) return "(no trace events yet)";
-  return recs.map((r) => traceLine(w, r)).join("\n");
+  const counted = args.length > 0 && /^[0-9]/.test(args[0]);
+  const k = counted ? parseNumber(args[0], "count") : 20;
+  const words = (counted ? args.slice(1) : args).map((x) => x.toLowerCase());
+  // the last k lines that contain every filter word (VM, engine, kind: irq, trap, switch ...)
+  const lines: string[] = [];
+  const recs = w.trace.records;
+  for (let i = recs.length - 1; i >= 0 && lines.length < k; i--) {
+    const line = traceLine(w, recs[i]);
+    const low = line.toLowerCase();
+    if (words.every((x) => low.includes(x))) lines.push(line);
+  }
+  if (!lines.length) {
+    return words.length ? `(no trace events match ${words.join(" ")})` : "(no trace events yet)";
+  }
+  return lines.reverse().join("\n");
+}
+
+/** `mem <vm> <gpa> [bytes]`: a hex dump of guest memory (16 bytes a line, with ASCII). */
+export function showMem(w: World, name: string | undefined, at: string | undefined, n?: string) {
+  const vm = vmByName(w, name);
+  if (!vm.mem) throw new ReplError(`VM ${vm.spec.name} has no memory (state ${w.stateOf(vm)})`);
+  const gpa = parseNumber(at, "guest physical address");
+  const len = Math.min(n === undefined ? 64 : parseNumber(n, "byte count"), 4096);
+  const buf = new Uint8Array(len);
+  if (!vm.mem.read(gpa, buf)) {
+    throw new ReplError(`${hex(gpa)}..${hex(gpa + len)} is outside ${vm.spec.name}'s memory`);
+  }
+  const out: string[] = [];
+  for (let o = 0; o < len; o += 16) {
+    const row = buf.subarray(o, Math.min(len, o + 16));
+    const hexes = [...row].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    const ascii = [...row].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : ".")).join("");
+    out.push(`${hex(gpa + o, 10)}  ${hexes.padEnd(47)}  ${ascii}`);
+  }
+  return out.join("\n");
 }
 
 /** What a bare word names (VM, engine, register), with what can be done with it; undefined if nothing. */

@@ -5,9 +5,8 @@
  * @module
  */
 
-import { COMPLETIONS, loadScenario, parseScenarioText } from "../dsl/mod.ts";
-import type { Expr, Scenario, TimelineAction } from "../core/scenario.ts";
-import { ENGINE_NAMES } from "../core/scenario.ts";
+import { escapeControls, loadScenario } from "../dsl/mod.ts";
+import type { Expr, Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import { parseDuration } from "../core/units.ts";
 import { collectResults } from "../core/metrics/collect.ts";
@@ -15,7 +14,6 @@ import { evalExpr } from "../core/metrics/expect.ts";
 import { WorldWindows } from "../core/metrics/windows.ts";
 import {
   applyJournalAction,
-  decodeSnapshot,
   type JournalAction,
   type JournalEntry,
   pendingEvents,
@@ -23,7 +21,12 @@ import {
   SNAPSHOT_VERSION_REPLAY,
   SnapshotError,
 } from "../core/snapshot.ts";
-import { readCheckpoint, restoreWorld, writeCheckpoint } from "./repl_snapshot.ts";
+import {
+  readCheckpoint,
+  restoreWorld,
+  writeCheckpoint,
+  type WrittenCheckpoint,
+} from "./repl_snapshot.ts";
 import { commandHelp, DSL_ACTIONS, helpText, REPL_COMMANDS } from "./repl_help.ts";
 import {
   describeName,
@@ -32,6 +35,7 @@ import {
   ReplError,
   showCounters,
   showGgtt,
+  showMem,
   showPpgtt,
   showQueues,
   showReg,
@@ -43,9 +47,14 @@ import {
   vgpuOf,
   vmByName,
 } from "./repl_inspect.ts";
-import { formatNs } from "./table.ts";
+import { formatTime } from "./table.ts";
+import { Breakpoints } from "./repl_break.ts";
+import { describeEvent } from "./repl_events.ts";
+import { completeArgs } from "./repl_complete.ts";
 import { type Interrupts, NO_INTERRUPTS, pollStop, runInterruptibly } from "./interrupt.ts";
-import { planOutputs } from "./output.ts";
+import { commitStaged, planOutputs } from "./output.ts";
+import { parseSnippet, type SnippetContext, SnippetError, timelineAction } from "./snippet.ts";
+import { TraceSpool } from "./trace_file.ts";
 
 /** Default cap of `until` (simulated ns). */
 const UNTIL_CAP_NS = 1e9;
@@ -76,6 +85,9 @@ export class ReplSession {
   /** The checkpoint file the world came from, if any (an input `save` must not replace). */
   private checkpointPath: string | undefined;
   private readonly watches: Watch[] = [];
+  /** The current world's trace, spooled to a temporary file (`trace save`). */
+  private spool: TraceSpool | null = null;
+  private readonly breaks = new Breakpoints();
 
   /** @param defines scenario parameter values (`-D NAME=VALUE`) applied to every `load` */
   constructor(private readonly defines: readonly string[] = []) {}
@@ -83,7 +95,7 @@ export class ReplSession {
   /** The prompt: scenario name and simulated time. */
   prompt(): string {
     return this.world
-      ? `gvtsim ${this.scenario?.name ?? ""} ${formatNs(this.world.sim.now)}> `
+      ? `gvtsim ${this.scenario?.name ?? ""} ${formatTime(this.world.sim.now)}> `
       : "gvtsim> ";
   }
 
@@ -99,8 +111,9 @@ export class ReplSession {
       return out;
     } catch (e) {
       this.failed = true;
-      if (e instanceof ReplError) return `error: ${e.message}`;
-      return `error: ${e instanceof Error ? e.message : String(e)}`;
+      // one line; messages may quote file contents: show control characters, never send them
+      const msg = e instanceof Error ? e.message : String(e);
+      return `error: ${escapeControls(msg.replaceAll("\n", "; "))}`;
     }
   }
 
@@ -126,8 +139,10 @@ export class ReplSession {
         this.done = true;
         return "";
       case "load":
-        if (a1 === undefined) throw new ReplError("usage: load <scenario.gvt | checkpoint>");
-        return await this.load(a1);
+        if (a1 === undefined) {
+          throw new ReplError("usage: load <scenario.gvt | checkpoint [plugin file]>");
+        }
+        return await this.load(a1, a2);
       case "reload":
         if (!this.scenarioPath) throw new ReplError("nothing loaded yet");
         return await this.loadScenarioFile(this.scenarioPath);
@@ -157,7 +172,21 @@ export class ReplSession {
       case "counters":
         return showCounters(this.need(), a1);
       case "trace":
-        return showTrace(this.need(), a1);
+        if (a1 === "save") return this.saveTrace(a2);
+        return showTrace(this.need(), words.slice(1));
+      case "mem":
+        return showMem(this.need(), a1, a2, a3);
+      case "break":
+        return a1 === undefined ? this.breaks.show() : this.breaks.add(
+          this.need(),
+          words.slice(1),
+          (cond) => this.parseCondition(cond),
+        );
+      case "delete":
+        return this.breaks.delete(a1);
+      case "continue":
+      case "c":
+        return await this.continueRun();
       case "events":
         return this.events(a1);
       case "mmio":
@@ -180,15 +209,25 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- loading
 
-  /** `load`: a checkpoint (JSON) or a scenario file. */
-  private async load(path: string): Promise<string> {
+  /** `load`: a checkpoint (JSON; with the plugin file it was taken with, if any) or a scenario. */
+  private async load(path: string, plugin?: string): Promise<string> {
     let head = "";
     try {
-      head = Deno.readTextFileSync(path).trimStart().slice(0, 1);
+      if (!Deno.statSync(path).isFile) throw new Error("not a regular file");
+      using f = Deno.openSync(path);
+      const buf = new Uint8Array(64);
+      head = new TextDecoder().decode(buf.subarray(0, f.readSync(buf) ?? 0)).trimStart()
+        .slice(0, 1);
     } catch (e) {
       throw new ReplError(`cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`);
     }
-    return head === "{" ? await this.loadCheckpoint(path) : await this.loadScenarioFile(path);
+    if (head === "{") return await this.loadCheckpoint(path, plugin);
+    if (plugin !== undefined) {
+      throw new ReplError(
+        "a plugin file is given with a checkpoint only (a scenario names its own)",
+      );
+    }
+    return await this.loadScenarioFile(path);
   }
 
   /** Builds a fresh world from a scenario file. */
@@ -211,22 +250,22 @@ export class ReplSession {
     this.checkpointPath = undefined;
     return `loaded ${r.scenario.name} (${path}): ${world.vms.length} VMs, hypervisor ${world.gate.backend.name}, ` +
       `scheduler ${world.gvt.sched.policy.name}, seed ${world.sim.streams.seed}, runs ${
-        formatNs(r.scenario.duration)
+        formatTime(r.scenario.duration)
       }`;
   }
 
   /** Restores the world of a checkpoint file. */
-  private async loadCheckpoint(path: string): Promise<string> {
+  private async loadCheckpoint(path: string, plugin?: string): Promise<string> {
     const snap = readCheckpoint(path);
     if (snap instanceof SnapshotError) throw new ReplError(snap.message);
-    const r = await restoreWorld(snap, { trace: true });
+    const r = await restoreWorld(snap, { trace: true, plugin });
     if (r instanceof SnapshotError) throw new ReplError(`${path}: ${r.message}`);
     this.install(
       r.world,
       r.scenario,
       snap.scenario.file,
       new Map(Object.entries(snap.scenario.sources)),
-      snap.journal,
+      r.snapshot.journal,
     );
     this.checkpointPath = path;
     const how = r.replayed
@@ -236,7 +275,7 @@ export class ReplSession {
       ? ` (${snap.replayReason ?? `backend ${snap.backend.name} cannot serialise its state`})`
       : "";
     return `restored ${r.scenario.name} at ${
-      formatNs(snap.checkpoint.t)
+      formatTime(snap.checkpoint.t)
     } from ${path}: ${how}, digest verified${note}`;
   }
 
@@ -248,7 +287,10 @@ export class ReplSession {
     sources: Map<string, string>,
     journal: JournalEntry[],
   ): void {
+    this.spool?.close();
+    this.spool = world.trace ? new TraceSpool(world.trace, world.sim) : null;
     this.world = world;
+    this.breaks.clear(); // they name the old world's VMs and registers
     this.scenario = scenario;
     this.scenarioPath = path;
     this.sources = sources;
@@ -272,16 +314,50 @@ export class ReplSession {
     const w = this.need();
     const d = this.duration(s);
     const before = w.sim.dispatched, t0 = w.sim.now;
+    if (this.breaks.any) return await this.runToBreak(t0 + d);
     if (!await runInterruptibly(w, t0 + d, { interrupts: this.interrupts })) {
       return this.after(
-        `interrupted after ${formatNs(w.sim.now - t0)}: now ${formatNs(w.sim.now)}, ${
+        `interrupted after ${formatTime(w.sim.now - t0)}: now ${formatTime(w.sim.now)}, ${
           w.sim.dispatched - before
         } events`,
       );
     }
     return this.after(
-      `ran ${formatNs(d)}: now ${formatNs(w.sim.now)}, ${w.sim.dispatched - before} events`,
+      `ran ${formatTime(d)}: now ${formatTime(w.sim.now)}, ${w.sim.dispatched - before} events`,
     );
+  }
+
+  /** Runs event by event to `target`, stopping at the first breakpoint hit; Ctrl-C stops it. */
+  private async runToBreak(target: number): Promise<string> {
+    const w = this.need();
+    const before = w.sim.dispatched, t0 = w.sim.now;
+    const so = () => `after ${formatTime(w.sim.now - t0)}, ${w.sim.dispatched - before} events`;
+    for (let n = 1; w.sim.peekTime() <= target; n++) {
+      w.sim.step();
+      const hit = this.breaks.check(w.sim.now);
+      if (hit) return this.after(`${hit}\nstopped at ${formatTime(w.sim.now)} (${so()})`);
+      if (n % 1024 === 0 && await pollStop(this.interrupts)) {
+        return this.after(`interrupted at ${formatTime(w.sim.now)} (${so()})`);
+      }
+    }
+    w.run(target);
+    return this.after(`ran to ${formatTime(w.sim.now)} (${so()}); no breakpoint hit`);
+  }
+
+  /** `continue`: runs to the end of the scenario's run, stopping at breakpoints. */
+  private async continueRun(): Promise<string> {
+    const w = this.need();
+    const end = this.scenario?.duration ?? w.sim.now;
+    if (w.sim.now >= end) return `at the end of the run (${formatTime(end)}); use run <duration>`;
+    return this.breaks.any ? await this.runToBreak(end) : await this.runFor(`${end - w.sim.now}ns`);
+  }
+
+  /** A `break when` condition, checked like an expectation of the loaded scenario. */
+  private parseCondition(text: string) {
+    const { scenario, line } = this.parseSnippet(text, (s) => `expect ${s}`);
+    const ex = scenario.expects.find((e) => e.loc.file === this.scenarioPath && e.loc.line >= line);
+    if (!ex) throw new ReplError(`'${text}' is not a condition (e.g. fps(a) < 30)`);
+    return ex;
   }
 
   /** `events [n]`: the next pending events. */
@@ -291,7 +367,7 @@ export class ReplSession {
     const evs = pendingEvents(w.sim);
     if (!evs.length) return "no event pending";
     const lines = evs.slice(0, k).map((e) =>
-      `${formatNs(e.t).padStart(9)}  #${e.seq}  ${e.sink} kind ${e.kind} arg ${e.arg}`
+      `${formatTime(e.t).padStart(13)}  #${e.seq}  ${describeEvent(w, e)}`
     );
     if (evs.length > k) lines.push(`(${evs.length - k} more)`);
     return lines.join("\n");
@@ -300,16 +376,14 @@ export class ReplSession {
   /** `step`: one event. */
   private stepOne(): string {
     const w = this.need();
-    const tr = w.trace?.records.length ?? 0;
+    const tr = w.trace?.count ?? 0;
     const next = pendingEvents(w.sim)[0];
     if (!next || !w.sim.step()) return "no event pending";
     const lines = [
-      `event ${w.sim.dispatched} at ${
-        formatNs(w.sim.now)
-      }: ${next.sink} kind ${next.kind} arg ${next.arg}`,
+      `event ${w.sim.dispatched} at ${formatTime(w.sim.now)}: ${describeEvent(w, next)}`,
     ];
     if (w.trace) {
-      for (const r of w.trace.records.slice(tr)) lines.push("  " + traceLine(w, r).trim());
+      for (const r of w.trace.last(w.trace.count - tr)) lines.push("  " + traceLine(w, r).trim());
     }
     return this.after(lines.join("\n"));
   }
@@ -338,7 +412,7 @@ export class ReplSession {
       w.sim.step();
       if (n % 1024 === 0 && await pollStop(this.interrupts)) {
         return this.after(
-          `interrupted after ${formatNs(w.sim.now - t0)}; now ${formatNs(w.sim.now)}`,
+          `interrupted after ${formatTime(w.sim.now - t0)}; now ${formatTime(w.sim.now)}`,
         );
       }
       if (probe() !== start) {
@@ -351,12 +425,12 @@ export class ReplSession {
           extra = `: ${f.vm} ${f.reason} (${f.detail})`;
         }
         return this.after(
-          `${label} at ${formatNs(w.sim.now)} (after ${formatNs(w.sim.now - t0)})${extra}`,
+          `${label} at ${formatTime(w.sim.now)} (after ${formatTime(w.sim.now - t0)})${extra}`,
         );
       }
     }
     w.run(cap);
-    return this.after(`no ${label} within ${formatNs(cap - t0)}; now ${formatNs(w.sim.now)}`);
+    return this.after(`no ${label} within ${formatTime(cap - t0)}; now ${formatTime(w.sim.now)}`);
   }
 
   /** Appends the watches to a message. */
@@ -377,52 +451,31 @@ export class ReplSession {
 
   // ---------------------------------------------------------------- acting
 
+  /** The loaded scenario, as snippets are checked against it. */
+  private snippetContext(): SnippetContext {
+    if (!this.scenario) throw new ReplError("no world: load a scenario first");
+    return { file: this.scenarioPath, sources: this.sources, seed: this.world?.sim.streams.seed };
+  }
+
   /** Parses a snippet appended to the main scenario file; diagnostics on it become errors. */
   private parseSnippet(
     user: string,
     wrap: (s: string) => string,
   ): { scenario: Scenario; line: number } {
-    if (!this.scenario) throw new ReplError("no world: load a scenario first");
-    if (/[{};#\n]/.test(user)) {
-      throw new ReplError("one statement, without braces, ';' or comments");
-    }
-    const snippet = wrap(user);
-    const file = this.scenarioPath, src = this.sources.get(file) ?? "";
-    const base = src.endsWith("\n") ? src : src + "\n";
-    const line = base.split("\n").length;
-    const text = base + snippet + "\n";
-    const readFile = (p: string): string => {
-      const s = this.sources.get(p);
-      if (s === undefined) throw new Error(`'${p}' was not part of the loaded scenario`);
-      return s;
-    };
-    const r = parseScenarioText(text, file, { readFile, seed: this.world?.sim.streams.seed });
-    const mine = r.diagnostics.filter((d) =>
-      d.severity === "error" && d.file === file && d.line >= line
-    );
-    if (mine.length) {
-      throw new ReplError(mine[0].message.replace("found '}'", "found the end of the statement"));
-    }
-    if (!r.scenario) {
-      const d = r.diagnostics.find((x) => x.severity === "error");
-      throw new ReplError(d ? `${d.file}:${d.line}: ${d.message}` : "the statement does not check");
-    }
-    return { scenario: r.scenario, line };
+    const r = parseSnippet(this.snippetContext(), user, wrap);
+    if (r instanceof SnippetError) throw new ReplError(r.message);
+    return r;
   }
 
   /** A DSL timeline statement applied now (and journalled). */
   private timeline(stmt: string): string {
     const w = this.need();
-    const { scenario, line } = this.parseSnippet(stmt, (s) => `timeline { at 0s ${s} }`);
-    const evs = scenario.timeline.filter((e) =>
-      e.loc.file === this.scenarioPath && e.loc.line >= line
-    );
-    if (evs.length !== 1) throw new ReplError(`'${stmt}' is not one timeline statement`);
-    const action: TimelineAction = evs[0].action;
+    const action = timelineAction(this.snippetContext(), stmt);
+    if (action instanceof SnippetError) throw new ReplError(action.message);
     this.record(stmt, { kind: "timeline", action });
     applyJournalAction(w, { kind: "timeline", action });
     const vm = "vm" in action ? w.vm(action.vm) : undefined;
-    return `${stmt}: applied at ${formatNs(w.sim.now)}${
+    return `${stmt}: applied at ${formatTime(w.sim.now)}${
       vm ? ` (${vm.spec.name} is ${w.stateOf(vm)})` : ""
     }`;
   }
@@ -494,9 +547,9 @@ export class ReplSession {
     if (this.checkpointPath !== undefined) inputs.push(this.checkpointPath);
     const bad = planOutputs([{ flag: "save", path }], inputs);
     if (bad) throw new ReplError(bad.message);
-    let notes: string[];
+    let written: WrittenCheckpoint;
     try {
-      notes = writeCheckpoint(path, w, {
+      written = writeCheckpoint(path, w, {
         file: this.scenarioPath,
         sources: this.sources,
         journal: this.journal,
@@ -504,40 +557,48 @@ export class ReplSession {
     } catch (e) {
       throw new ReplError(`cannot write '${path}': ${e instanceof Error ? e.message : String(e)}`);
     }
-    const snap = decodeSnapshot(Deno.readTextFileSync(path));
-    const digest = snap instanceof SnapshotError ? "" : `, digest ${snap.digest}`;
     return [
       `saved checkpoint at ${
-        formatNs(w.sim.now)
-      } to ${path} (${this.journal.length} journal entries${digest})`,
-      ...notes,
+        formatTime(w.sim.now)
+      } to ${path} (${this.journal.length} journal entries, digest ${written.digest})`,
+      ...written.notes,
     ].join("\n");
+  }
+
+  /** `trace save <path>`: the whole trace since the world was loaded, as `run --trace` writes it. */
+  private saveTrace(path: string | undefined): string {
+    const w = this.need();
+    if (path === undefined) throw new ReplError("usage: trace save <path>");
+    if (!this.spool || !w.trace) throw new ReplError("tracing is off in this world");
+    const inputs = [...this.sources.keys()];
+    if (this.checkpointPath !== undefined) inputs.push(this.checkpointPath);
+    const bad = planOutputs([{ flag: "trace save", path }], inputs);
+    if (bad) throw new ReplError(bad.message);
+    try {
+      commitStaged([this.spool.save(path, collectResults(w))]);
+    } catch (e) {
+      throw new ReplError(`cannot write '${path}': ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return `saved the trace (${w.trace.count} records) to ${path}`;
+  }
+
+  /** Ends the session's resources (the trace spool). */
+  close(): void {
+    this.spool?.close();
+    this.spool = null;
   }
 
   // ---------------------------------------------------------------- completion
 
   /** Completion candidates for the text before the cursor: [matches, the word completed]. */
   complete(line: string): [string[], string] {
-    const m = /(\S*)$/.exec(line);
+    const m = /([^\s(),]*)$/.exec(line);
     const word = m ? m[1] : "";
-    const first = line.trimStart().split(/\s+/).length <= 1;
-    const pool = new Set<string>();
-    const w = this.world;
-    if (first) {
-      for (const c of REPL_COMMANDS) pool.add(c.name);
-      for (const c of DSL_ACTIONS) pool.add(c);
-    } else if (/^\s*help\s+\S*$/.test(line)) {
-      for (const c of REPL_COMMANDS) pool.add(c.name);
-      for (const c of DSL_ACTIONS) pool.add(c);
-    }
-    if (w) { for (const vm of w.vms) pool.add(vm.spec.name); }
-    for (const e of ENGINE_NAMES) pool.add(e);
-    if (!first) {
-      for (const k of COMPLETIONS) pool.add(k);
-      for (const x of ["irq", "switch", "failsafe", "aperture", "hidden", "all"]) pool.add(x);
-    }
-    if (w && (!first || word.length > 0)) { for (const d of w.gpu.registerDefs) pool.add(d.name); }
-    const all = [...pool];
+    const done = line.slice(0, line.length - word.length).trim().split(/[\s(),]+/).filter(Boolean);
+    const pool = done.length === 0
+      ? [...REPL_COMMANDS.map((c) => c.name), ...DSL_ACTIONS]
+      : completeArgs(this.world, done);
+    const all = [...new Set(pool)];
     let hits = all.filter((c) => c.startsWith(word));
     if (!hits.length) hits = all.filter((c) => c.toLowerCase().startsWith(word.toLowerCase()));
     hits.sort();

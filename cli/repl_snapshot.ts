@@ -10,9 +10,10 @@ import { DEFINES_FILE, formatDiagnostics, parseScenarioText } from "../dsl/mod.t
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
 import type { Results } from "../core/metrics/results.ts";
+import { CHECKPOINT_LIMITS, decodeSnapshot } from "../core/snapshot_decode.ts";
+import { SnippetError, timelineAction } from "./snippet.ts";
 import {
   backendNote,
-  decodeSnapshot,
   encodeSnapshot,
   type JournalEntry,
   makeSnapshot,
@@ -32,9 +33,8 @@ export function scenarioFromSources(
   seed: number,
 ): Scenario | SnapshotError {
   const readFile = (p: string): string => {
-    const s = sources[p];
-    if (s === undefined) throw new Error(`'${p}' is not in the checkpoint`);
-    return s;
+    if (!Object.hasOwn(sources, p)) throw new Error(`'${p}' is not in the checkpoint`);
+    return sources[p];
   };
   // `-D` values are stored as the (-D) pseudo-source, one NAME=VALUE per line
   const defines = sources[DEFINES_FILE]?.split("\n");
@@ -46,27 +46,48 @@ export function scenarioFromSources(
   return r.scenario;
 }
 
-/** Writes a checkpoint file; returns the notes to show (why it fell back to replay). */
+/** A written checkpoint: its digest and the notes to show (why it fell back to replay). */
+export interface WrittenCheckpoint {
+  /** The state digest recorded. */
+  digest: string;
+  /** Notes for the user. */
+  notes: string[];
+}
+
+/** Writes a checkpoint file atomically. */
 export function writeCheckpoint(
   path: string,
   world: World,
   input: {
     file: string;
     sources: ReadonlyMap<string, string> | Record<string, string>;
-    overrides?: { hypervisor?: string; until?: number };
+    overrides?: { until?: number };
     journal?: readonly JournalEntry[];
   },
-): string[] {
+): WrittenCheckpoint {
   const snap = makeSnapshot(world, input);
   writeAtomic(path, encodeSnapshot(snap));
   const note = backendNote(snap);
-  return note ? [note] : [];
+  return { digest: snap.digest, notes: note ? [note] : [] };
 }
 
-/** Reads and validates a checkpoint file. */
+/**
+ * Reads and validates a checkpoint file: a regular file of at most
+ * {@link CHECKPOINT_LIMITS}.fileBytes, checked before it is read, then decoded against the
+ * schema (core/snapshot_decode.ts).
+ */
 export function readCheckpoint(path: string): SnapshotFile | SnapshotError {
   let text: string;
   try {
+    const st = Deno.statSync(path);
+    if (!st.isFile) return new SnapshotError(`${path}: not a regular file`);
+    if (st.size > CHECKPOINT_LIMITS.fileBytes) {
+      return new SnapshotError(
+        `${path}: larger than the ${
+          CHECKPOINT_LIMITS.fileBytes / 1024 / 1024
+        } MiB a checkpoint may be`,
+      );
+    }
     text = Deno.readTextFileSync(path);
   } catch (e) {
     return new SnapshotError(
@@ -90,29 +111,97 @@ export interface RestoredWorld {
 }
 
 /**
+ * Checks the journal against the scenario: a timeline entry's action is derived again from
+ * its text by the DSL (the stored action object is not trusted); an MMIO write must name a
+ * VM of the scenario. Returns the journal to replay.
+ */
+function verifyJournal(
+  snap: SnapshotFile,
+  scenario: Scenario,
+): JournalEntry[] | SnapshotError {
+  const ctx = {
+    file: snap.scenario.file,
+    sources: new Map(Object.entries(snap.scenario.sources)),
+    seed: snap.seed,
+  };
+  const out: JournalEntry[] = [];
+  for (const [i, e] of snap.journal.entries()) {
+    if (e.action.kind === "mmio") {
+      const vm = e.action.vm;
+      if (!scenario.vms.some((v) => v.name === vm)) {
+        return new SnapshotError(
+          `checkpoint journal entry ${i + 1}: no VM '${vm}' in the scenario`,
+        );
+      }
+      out.push(e);
+      continue;
+    }
+    const action = timelineAction(ctx, e.text);
+    if (action instanceof SnippetError) {
+      return new SnapshotError(
+        `checkpoint journal entry ${i + 1} ('${e.text}'): ${action.message}`,
+      );
+    }
+    out.push({ ...e, action: { kind: "timeline", action } });
+  }
+  return out;
+}
+
+/**
+ * Which backend code a restore may run: the built-in backend the checkpoint names, or the
+ * plugin file the user names (`plugin`), whose content hash must be the recorded one. The
+ * scenario's own `hypervisor "path"` is never used: a checkpoint does not name code.
+ */
+function backendFor(
+  snap: SnapshotFile,
+  plugin: string | undefined,
+): { hypervisor: string; pluginSha256?: string } | SnapshotError {
+  const rec = snap.backend.plugin;
+  if ("builtin" in rec) {
+    if (plugin !== undefined && plugin !== rec.builtin) {
+      return new SnapshotError(
+        `the checkpoint was taken with the built-in backend ${rec.builtin}, not '${plugin}'`,
+      );
+    }
+    return { hypervisor: rec.builtin };
+  }
+  if (plugin === undefined) {
+    return new SnapshotError(
+      `the checkpoint was taken with a plugin file (${rec.file}, sha256 ${
+        rec.sha256.slice(0, 16)
+      }...): name that file to restore it (run --restore CK --hypervisor PATH, REPL load CK PATH)`,
+    );
+  }
+  return { hypervisor: plugin, pluginSha256: rec.sha256 };
+}
+
+/**
  * Rebuilds the world of a checkpoint and brings it to the checkpoint (digest verified): a heap
  * snapshot by laying its data over the rebuilt world, a replay checkpoint by replaying it.
+ * Everything in the file is checked first — the scenario sources by the DSL, the journal, the
+ * backend to load — and only then is a backend imported and a world built.
  * A heap snapshot taken with a trace recording (or without) restores into a world built the
  * same way; asking for the other (`trace`) restores it by replay instead.
  */
 export async function restoreWorld(
   snap: SnapshotFile,
-  opts: { trace?: boolean } = {},
+  opts: { trace?: boolean; plugin?: string } = {},
 ): Promise<RestoredWorld | SnapshotError> {
   const scenario = scenarioFromSources(snap.scenario.file, snap.scenario.sources, snap.seed);
   if (scenario instanceof SnapshotError) return scenario;
-  const heapTrace = heapHasTrace(snap);
+  const journal = verifyJournal(snap, scenario);
+  if (journal instanceof SnapshotError) return journal;
+  const backend = backendFor(snap, opts.plugin);
+  if (backend instanceof SnapshotError) return backend;
+  const checked: SnapshotFile = { ...snap, journal };
+  const heapTrace = heapHasTrace(checked);
   const trace = opts.trace ?? heapTrace;
-  const world = await World.create(scenario, {
-    seed: snap.seed,
-    hypervisor: snap.overrides.hypervisor,
-    trace,
-  });
+  const world = await World.create(scenario, { seed: snap.seed, trace, ...backend });
   if (world instanceof WorldError) return new SnapshotError(world.message);
   const replayed = heapTrace === undefined || trace !== heapTrace;
-  const err = restoreInto(world, snap, { replay: replayed });
+  const err = restoreInto(world, checked, { replay: replayed });
   if (err) return err;
-  return { world, scenario, snapshot: snap, replayed };
+  return { world, scenario, snapshot: checked, replayed };
 }
 
 /** Whether a heap snapshot's world recorded a trace (undefined for replay checkpoints). */
@@ -130,18 +219,19 @@ export function checkpointWriter(
   scenarioPath: string,
   sources: ReadonlyMap<string, string>,
   out: string,
-  o: { hypervisor?: string; until?: number },
+  o: { until?: number },
   note: (s: string) => void,
 ): (world: World) => string | undefined {
   return (world) => {
     try {
-      for (
-        const n of writeCheckpoint(out, world, {
-          file: scenarioPath,
-          sources,
-          overrides: { hypervisor: o.hypervisor, until: o.until },
-        })
-      ) note(`${n}\n`);
+      // Records that settled go to the trace file now: the checkpoint holds only the rest.
+      world.trace?.settle();
+      const w = writeCheckpoint(out, world, {
+        file: scenarioPath,
+        sources,
+        overrides: { until: o.until },
+      });
+      for (const n of w.notes) note(`${n}\n`);
       return undefined;
     } catch (e) {
       return `cannot write checkpoint '${out}': ${e instanceof Error ? e.message : String(e)}`;
@@ -155,11 +245,20 @@ export function checkpointWriter(
  */
 export async function simulateRestored(
   path: string,
-  opts: { until?: number; trace?: boolean; progress?: Progress; interrupts?: Interrupts },
+  opts: {
+    until?: number;
+    trace?: boolean;
+    progress?: Progress;
+    interrupts?: Interrupts;
+    /** The plugin file a plugin checkpoint was taken with (`--hypervisor PATH`). */
+    plugin?: string;
+    /** Called with the restored world before it runs on (e.g. to stream its trace). */
+    onWorld?: (world: World) => void;
+  },
 ): Promise<{ world: World; results: Results } | WorldError> {
   const snap = readCheckpoint(path);
   if (snap instanceof SnapshotError) return new WorldError(snap.message);
-  const r = await restoreWorld(snap, { trace: opts.trace });
+  const r = await restoreWorld(snap, { trace: opts.trace, plugin: opts.plugin });
   if (r instanceof SnapshotError) return new WorldError(r.message);
   const { world, scenario } = r;
   const until = opts.until ?? snap.overrides.until ?? scenario.duration;
@@ -168,6 +267,7 @@ export async function simulateRestored(
       `the run ends at ${until} ns, before the checkpoint at ${world.sim.now} ns`,
     );
   }
+  opts.onWorld?.(world);
   const start = world.sim.now;
   const done = await runInterruptibly(world, until, {
     interrupts: opts.interrupts,

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { formatDiagnostics, loadScenario, resolveInclude } from "../dsl/mod.ts";
+import {
+  escapeControls,
+  formatDiagnostics,
+  loadScenario,
+  readSource,
+  resolveInclude,
+} from "../dsl/mod.ts";
 import { seriesCsvPath } from "./csv.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { World, WorldError } from "../core/world.ts";
@@ -14,6 +20,7 @@ import { nativeBaseline, usesNative } from "../core/native_baseline.ts";
 import { renderSummary } from "./summary.ts";
 import { Progress } from "./progress.ts";
 import { EXIT_INTERRUPTED, type Interrupts, runInterruptibly, turnEventLoop } from "./interrupt.ts";
+import { TraceFile } from "./trace_file.ts";
 import {
   commitStaged,
   discardStaged,
@@ -121,7 +128,7 @@ function withCliFaults(
     if (p.endsWith(CLI_FAULTS)) {
       return faults.map((f) => `timeline { at 0s fault ${f} }`).join("\n") + "\n";
     }
-    const text = Deno.readTextFileSync(p);
+    const text = readSource(p, { include: p !== main });
     return p === main ? `${text}\ninclude "${CLI_FAULTS}"\n` : text;
   };
 }
@@ -147,6 +154,8 @@ export async function simulate(
     checkpoint?: { at: number; save: (world: World) => string | undefined };
     /** Stop requests: an interrupted run gives a {@link WorldError} saying so. */
     interrupts?: Interrupts;
+    /** Called with the world once built, before it runs (e.g. to stream its trace). */
+    onWorld?: (world: World) => void;
   },
 ): Promise<{ world: World; results: Results } | WorldError> {
   const until = opts.until ?? scenario.duration;
@@ -160,6 +169,7 @@ export async function simulate(
     trace: opts.trace,
   });
   if (world instanceof WorldError) return world;
+  opts.onWorld?.(world);
   const progress = (t: number) => opts.progress?.update(t / until);
   const run = (to: number) =>
     runInterruptibly(world, to, { interrupts: opts.interrupts, onSlice: progress });
@@ -212,6 +222,14 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   }
   const progress = new Progress(err, o.progress ?? isTerminal());
   let sim: Awaited<ReturnType<typeof simulate>>;
+  // The trace is streamed into a staged file while the run goes (opened once the outputs
+  // were checked); it replaces the target only with the other outputs, at the end.
+  let traceFile: TraceFile | undefined;
+  const streamTrace = (world: World) => {
+    if (o.trace === undefined || !world.trace) return;
+    traceFile = TraceFile.open(o.trace);
+    traceFile.attach(world.trace, world.sim);
+  };
   const plugin = o.hypervisor !== undefined && isPluginPath(o.hypervisor) ? [o.hypervisor] : [];
   if (o.restore !== undefined) {
     const bad = planOutputs(outputRequests(o), [o.restore, ...plugin]);
@@ -223,6 +241,8 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       trace: o.trace !== undefined,
       progress,
       interrupts: o.interrupts,
+      plugin: o.hypervisor,
+      onWorld: streamTrace,
     });
   } else {
     const { scenario, sources } = loadForRun(path, o.seed, err, o.color, o.faults, o.defines);
@@ -250,11 +270,15 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
       progress,
       checkpoint,
       interrupts: o.interrupts,
+      onWorld: streamTrace,
     });
   }
   if (sim instanceof WorldError) {
+    traceFile?.discard();
     progress.done();
-    err(`${path}: error: ${sim.message}\n`);
+    // one problem a line (a plugin's load errors); control characters shown, never sent
+    const msg = sim.message.split("\n").map(escapeControls).join("\n");
+    err(`${path}: error: ${msg}\n`);
     return { code: o.interrupts?.requested() ? EXIT_INTERRUPTED : 2 };
   }
   const { world, results } = sim;
@@ -268,15 +292,18 @@ export async function runScenario(path: string, o: RunOptions = {}): Promise<Run
   } else if (failed) say(renderSummary(results, { color: o.color, onlyFailures: true }));
   const staged: StagedFile[] = [];
   try {
-    await writeOutputs(world, results, o, out, staged);
+    if (traceFile && world.trace) staged.push(traceFile.finish(world.trace, results));
+    await writeOutputs(results, o, out, staged);
     if (o.interrupts?.requested()) {
       discardStaged(staged);
+      traceFile?.discard();
       err("interrupted: no output written\n");
       return { code: EXIT_INTERRUPTED, results };
     }
     commitStaged(staged);
   } catch (e) {
     discardStaged(staged);
+    traceFile?.discard();
     err(`error: ${e instanceof Error ? e.message : String(e)}\n`);
     return { code: 2, results };
   }
@@ -298,7 +325,6 @@ function isPluginPath(spec: string): boolean {
  * yet); `--json -` goes to stdout at once. The caller commits or discards `staged`.
  */
 async function writeOutputs(
-  world: World,
   results: Results,
   o: RunOptions,
   out: (s: string) => void,
@@ -316,10 +342,6 @@ async function writeOutputs(
   if (o.csv !== undefined) {
     const { csvOutputs } = await import("./csv.ts");
     for (const f of csvOutputs(o.csv, results)) await stage(f.path, f.text);
-  }
-  if (o.trace !== undefined && world.trace) {
-    const { traceJson } = await import("./trace.ts");
-    await stage(o.trace, traceJson(world.trace, results));
   }
   if (o.report !== undefined) {
     const { reportHtml } = await import("./report.ts");

@@ -16,7 +16,7 @@ import { type Platform, PLATFORM_IDS, platformOf } from "../core/hw/platform.ts"
 import { cmdAccessOffsets } from "../core/hw/regdefs.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { builtinTypes } from "../core/vgpu_types.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { planOutputs, writeAtomic } from "./output.ts";
 
 /** Options of `gvtsim scan`. */
 export interface ScanCliOptions {
@@ -199,6 +199,10 @@ export async function scanCommand(file: string, o: ScanCliOptions = {}): Promise
       );
     }
     const ranges = o.gmRanges && o.gmRanges.length ? o.gmRanges.map(parseRange) : defaultSlices();
+    if (o.json !== undefined) {
+      const bad = planOutputs([{ flag: "--json", path: o.json, stdoutOk: true }], [file]);
+      if (bad) throw new ScanInputError(bad.message);
+    }
     let text: string;
     try {
       text = await read(file);
@@ -219,7 +223,7 @@ export async function scanCommand(file: string, o: ScanCliOptions = {}): Promise
       };
       const json = JSON.stringify(doc, null, 2) + "\n";
       if (o.json === "-") out(json.trimEnd());
-      else await writeFileAtomic(o.json, json);
+      else writeAtomic(o.json, json);
     }
     if (o.json !== "-") {
       const where = ranges.map(([a, b]) => `${hex(a)}-${hex(b)}`).join(", ");

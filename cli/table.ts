@@ -26,6 +26,24 @@ export function formatNs(ns: number): string {
   return `${Math.round(ns)}ns`;
 }
 
+/**
+ * A simulated time in the unit that fits, exact to the nanosecond (trailing zeros dropped):
+ * `750ns`, `12.5us`, `2.013457ms`, `2.013456789s`, `10ms`.
+ */
+export function formatTime(ns: number): string {
+  if (ns < 0) return `-${formatTime(-ns)}`;
+  const n = Math.round(ns);
+  const [digits, unit] = n >= 1e9
+    ? [9, "s"]
+    : n >= 1e6
+    ? [6, "ms"]
+    : n >= 1e3
+    ? [3, "us"]
+    : [0, "ns"];
+  const text = (n / 10 ** digits).toFixed(digits);
+  return (digits > 0 ? text.replace(/\.?0+$/, "") : text) + unit;
+}
+
 /** 0.1234 -> "12.3%". */
 export function formatPct(fraction: number): string {
   return `${(fraction * 100).toFixed(1)}%`;

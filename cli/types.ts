@@ -30,6 +30,48 @@ export const DEFAULT_TYPES_HOST: TypesHost = {
   hostFences: 4,
 };
 
+/** One vGPU type with what it needs and how many fit, as `types --json` prints it. */
+export interface TypeInfo {
+  /** The mdev type name, e.g. `i915-GVTg_V5_4`. */
+  mdev: string;
+  /** The type's short name, e.g. `V5_4`. */
+  type: string;
+  /** Aperture per instance (bytes). */
+  aperture: number;
+  /** Hidden GGTT memory per instance (bytes). */
+  hidden: number;
+  /** Fence registers per instance. */
+  fences: number;
+  /** Scheduler weight. */
+  weight: number;
+  /** Display resolution, `WxH`. */
+  resolution: string;
+  /** Available instances on an empty host, by host aperture size (bytes, as a string key). */
+  available: Record<string, number>;
+}
+
+/** The types with their resources and available instances for each aperture size. */
+export function typesInfo(
+  apertures: number[],
+  types: readonly VgpuTypeSpec[] = BUILTIN_TYPES,
+  host: TypesHost = DEFAULT_TYPES_HOST,
+): TypeInfo[] {
+  return types.map((t) => ({
+    mdev: `i915-GVTg_${t.name}`,
+    type: t.name,
+    aperture: t.aperture,
+    hidden: t.hidden,
+    fences: t.fences,
+    weight: t.weight,
+    resolution: `${t.width}x${t.height}`,
+    available: Object.fromEntries(
+      apertures.map((
+        a,
+      ) => [String(a), availableInstances(t, initialFree({ ...host, aperture: a }))]),
+    ),
+  }));
+}
+
 /** Renders the types table: one `available (aperture X)` column per aperture size. */
 export function typesTable(
   apertures: number[],
@@ -38,19 +80,14 @@ export function typesTable(
 ): string {
   const head = ["type", "aperture", "hidden", "fences", "weight", "resolution"];
   for (const a of apertures) head.push(`avail@${formatBytes(a)}`);
-  const rows = types.map((t) => {
-    const row = [
-      `i915-GVTg_${t.name}`,
-      formatBytes(t.aperture),
-      formatBytes(t.hidden),
-      String(t.fences),
-      String(t.weight),
-      `${t.width}x${t.height}`,
-    ];
-    for (const a of apertures) {
-      row.push(String(availableInstances(t, initialFree({ ...host, aperture: a }))));
-    }
-    return row;
-  });
+  const rows = typesInfo(apertures, types, host).map((t) => [
+    t.mdev,
+    formatBytes(t.aperture),
+    formatBytes(t.hidden),
+    String(t.fences),
+    String(t.weight),
+    t.resolution,
+    ...apertures.map((a) => String(t.available[String(a)])),
+  ]);
   return table(head, rows);
 }

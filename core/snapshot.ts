@@ -26,13 +26,20 @@ import type { EventSink, Sim } from "./sim/sim.ts";
 import type { MptBackend, VgpuInfo } from "./mpt/types.ts";
 import { GVT_MAX_VGPU } from "./vgpu_types.ts";
 import { captureHeap, HeapError, type HeapSnapshot, restoreHeap } from "./snapshot_state.ts";
+import type { PluginSource } from "./mpt/loader.ts";
+import type { LazyInt32Array } from "./hw/lazy_array.ts";
+import { PAGE_CHUNK } from "./hw/memory.ts";
+import { createHash } from "node:crypto";
 
 /** Format tag of a checkpoint file. */
 export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
-/** Version of a heap-snapshot checkpoint (the world's data), the one this build prefers. */
-export const SNAPSHOT_VERSION = 2;
+/**
+ * Version of a heap-snapshot checkpoint (the world's data), the one this build prefers.
+ * Versions 1 and 2 (before checkpoints stopped naming plugin paths) are not read.
+ */
+export const SNAPSHOT_VERSION = 4;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 1;
+export const SNAPSHOT_VERSION_REPLAY = 3;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -59,6 +66,11 @@ export interface JournalEntry extends SimPosition {
 export interface BackendSnapshot {
   /** Backend name. */
   name: string;
+  /**
+   * Which code it was: a built-in backend's name, or the SHA-256 of the plugin file (never a
+   * path to load: restoring needs the user to name a file with that content).
+   */
+  plugin: PluginSource;
   /** True when the backend implements `save` and `restore`. */
   serialisable: boolean;
   /** `save(handle)` result per vGPU id (serialisable backends only). */
@@ -73,12 +85,17 @@ export interface SnapshotFile {
   format: string;
   /** {@link SNAPSHOT_VERSION} (heap) or {@link SNAPSHOT_VERSION_REPLAY} (replay). */
   version: number;
+  /**
+   * SHA-256 of the file's text (with this field zeroed): binds the digest to every byte, so
+   * accidental damage is detected. Anyone can recompute it: it does not prove who wrote it.
+   */
+  sha256: string;
   /** The scenario: main file path (as loaded) and the text of every file read. */
   scenario: { file: string; sources: Record<string, string> };
   /** Effective seed of the run. */
   seed: number;
-  /** Overrides of the run (absent when not given). */
-  overrides: { hypervisor?: string; until?: number };
+  /** Overrides of the run (absent when not given). The backend is in {@link backend}. */
+  overrides: { until?: number };
   /** Actions applied from outside the scenario, in order. */
   journal: JournalEntry[];
   /** Where the checkpoint was taken. */
@@ -208,8 +225,8 @@ interface SimQueueView {
 
 /** The private page store of {@link HostMemory}, read for the digest. */
 interface MemoryView {
-  pages: (Uint32Array | null)[];
-  owners: Int32Array;
+  pages: ((Uint32Array | null)[] | null)[];
+  owners: LazyInt32Array;
 }
 
 /** The gate's private handle table, for calling a backend's save/restore without accounting. */
@@ -281,15 +298,21 @@ function hashMemory(w: World): string {
   const h = new Fnv1a64();
   const m = w.gpu.memory as unknown as MemoryView;
   h.num(w.gpu.memory.allocated);
-  h.view(m.owners);
-  for (let mfn = 0; mfn < m.pages.length; mfn++) {
-    const p = m.pages[mfn];
-    if (p === null || p === undefined) continue;
-    let nonzero = false;
-    for (let i = 0; i < p.length && !nonzero; i++) nonzero = p[i] !== 0;
-    if (!nonzero) continue; // a materialised zero page equals an untouched one
+  m.owners.forEachSet((mfn, owner) => {
     h.num(mfn);
-    h.view(p);
+    h.num(owner);
+  });
+  for (let k = 0; k < m.pages.length; k++) {
+    const chunk = m.pages[k];
+    for (let j = 0; chunk !== null && j < chunk.length; j++) {
+      const p = chunk[j];
+      if (p === null) continue;
+      let nonzero = false;
+      for (let i = 0; i < p.length && !nonzero; i++) nonzero = p[i] !== 0;
+      if (!nonzero) continue; // a materialised zero page equals an untouched one
+      h.num(k * PAGE_CHUNK + j);
+      h.view(p);
+    }
   }
   return h.hex();
 }
@@ -387,7 +410,12 @@ export function backendSerialisable(b: MptBackend): boolean {
  */
 export function saveBackend(w: World): BackendSnapshot {
   const b = w.gate.backend;
-  const out: BackendSnapshot = { name: b.name, serialisable: backendSerialisable(b), states: {} };
+  const out: BackendSnapshot = {
+    name: b.name,
+    plugin: w.pluginSource,
+    serialisable: backendSerialisable(b),
+    states: {},
+  };
   if (!out.serialisable) return out;
   out.infos = {};
   const handles = (w.gate as unknown as GateView).handles;
@@ -502,7 +530,7 @@ export interface SnapshotInput {
   /** Every source file read, by path. */
   sources: ReadonlyMap<string, string> | Record<string, string>;
   /** Overrides of the run. */
-  overrides?: { hypervisor?: string; until?: number };
+  overrides?: { until?: number };
   /** Journal so far. */
   journal?: readonly JournalEntry[];
 }
@@ -538,7 +566,6 @@ export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
     ? Object.fromEntries(input.sources)
     : { ...input.sources };
   const overrides: SnapshotFile["overrides"] = {};
-  if (input.overrides?.hypervisor !== undefined) overrides.hypervisor = input.overrides.hypervisor;
   if (input.overrides?.until !== undefined) overrides.until = input.overrides.until;
   const backend = saveBackend(w);
   let reason = heapRefusal(w, backend);
@@ -551,6 +578,7 @@ export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
   const file: SnapshotFile = {
     format: SNAPSHOT_FORMAT,
     version: heap ? SNAPSHOT_VERSION : SNAPSHOT_VERSION_REPLAY,
+    sha256: "",
     scenario: { file: input.file, sources: sources as Record<string, string> },
     seed: w.sim.streams.seed,
     overrides,
@@ -572,109 +600,37 @@ export function backendNote(s: SnapshotFile): string | undefined {
     : undefined;
 }
 
-/** Serialises a checkpoint (stable JSON). */
+/** Placeholder of the `sha256` field while the file's hash is computed. */
+const NO_SHA = "0".repeat(64);
+
+/**
+ * Serialises a checkpoint: stable JSON, the header first (format, version, sha256 on lines 2
+ * to 4), the heap compact, one record a line; `sha256` is the SHA-256 of the text with that
+ * field's 64 digits zeroed.
+ */
 export function encodeSnapshot(s: SnapshotFile): string {
-  if (s.heap === undefined) return JSON.stringify(s, null, 1) + "\n";
-  // The header stays readable; the heap (large) is written compact, one record a line.
-  const { heap, ...head } = s;
-  const text = JSON.stringify(head, null, 1);
-  const records = heap.objects.map((r) => JSON.stringify(r)).join(",\n");
-  return `${text.slice(0, -2)},\n "heap": {"objects": [\n${records}\n]}\n}\n`;
+  const { heap, format, version, sha256: _, ...rest } = s;
+  const head = { format, version, sha256: NO_SHA, ...rest };
+  let text: string;
+  if (heap === undefined) text = JSON.stringify(head, null, 1) + "\n";
+  else {
+    // The header stays readable; the heap (large) is written compact, one record a line.
+    const records = heap.objects.map((r) => JSON.stringify(r)).join(",\n");
+    text = `${
+      JSON.stringify(head, null, 1).slice(0, -2)
+    },\n "heap": {"objects": [\n${records}\n]}\n}\n`;
+  }
+  return text.replace(NO_SHA, contentSha256(text));
 }
 
-const isObj = (x: unknown): x is Record<string, unknown> =>
-  typeof x === "object" && x !== null && !Array.isArray(x);
-const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
-
-/** Parses and validates a checkpoint file's text. */
-export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
-  let x: unknown;
-  try {
-    x = JSON.parse(text);
-  } catch (e) {
-    return new SnapshotError(
-      `not a checkpoint file: ${e instanceof Error ? e.message : String(e)}`,
-    );
-  }
-  if (!isObj(x) || x.format !== SNAPSHOT_FORMAT) {
-    return new SnapshotError(`not a checkpoint file (format is not '${SNAPSHOT_FORMAT}')`);
-  }
-  if (x.version !== SNAPSHOT_VERSION && x.version !== SNAPSHOT_VERSION_REPLAY) {
-    return new SnapshotError(
-      `checkpoint format version ${
-        String(x.version)
-      } is not supported (this build reads versions ${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION})`,
-    );
-  }
-  const heap = x.heap;
-  if (x.version === SNAPSHOT_VERSION && (!isObj(heap) || !Array.isArray(heap.objects))) {
-    return new SnapshotError("heap checkpoint has no heap");
-  }
-  if (x.version === SNAPSHOT_VERSION && !isObj((x.backend as Record<string, unknown>)?.infos)) {
-    return new SnapshotError("heap checkpoint has no vGPU descriptions");
-  }
-  const sc = x.scenario;
-  if (
-    !isObj(sc) || typeof sc.file !== "string" || !isObj(sc.sources) ||
-    typeof sc.sources[sc.file] !== "string"
-  ) {
-    return new SnapshotError("checkpoint has no scenario sources");
-  }
-  if (!Object.values(sc.sources).every((v) => typeof v === "string")) {
-    return new SnapshotError("checkpoint scenario sources are not text");
-  }
-  if (!isNum(x.seed)) return new SnapshotError("checkpoint has no seed");
-  const cp = x.checkpoint;
-  if (!isObj(cp) || !isNum(cp.t) || !isNum(cp.dispatched)) {
-    return new SnapshotError("checkpoint has no position");
-  }
-  if (typeof x.digest !== "string" || !isObj(x.parts)) {
-    return new SnapshotError("checkpoint has no digest");
-  }
-  if (!Array.isArray(x.journal)) return new SnapshotError("checkpoint has no journal");
-  for (const [i, e] of x.journal.entries()) {
-    if (
-      !isObj(e) || !isNum(e.t) || !isNum(e.dispatched) || typeof e.text !== "string" ||
-      !isObj(e.action)
-    ) {
-      return new SnapshotError(`checkpoint journal entry ${i + 1} is malformed`);
-    }
-    if (e.t > cp.t || e.dispatched > cp.dispatched) {
-      return new SnapshotError(`checkpoint journal entry ${i + 1} lies after the checkpoint`);
-    }
-  }
-  const ov = isObj(x.overrides) ? x.overrides : {};
-  const b = x.backend;
-  if (
-    !isObj(b) || typeof b.name !== "string" || typeof b.serialisable !== "boolean" ||
-    !isObj(b.states)
-  ) {
-    return new SnapshotError("checkpoint has no backend record");
-  }
-  const out: SnapshotFile = {
-    format: SNAPSHOT_FORMAT,
-    version: x.version,
-    scenario: { file: sc.file, sources: sc.sources as Record<string, string> },
-    seed: x.seed,
-    overrides: {
-      ...(typeof ov.hypervisor === "string" ? { hypervisor: ov.hypervisor } : {}),
-      ...(isNum(ov.until) ? { until: ov.until } : {}),
-    },
-    journal: x.journal as JournalEntry[],
-    checkpoint: { t: cp.t, dispatched: cp.dispatched },
-    digest: x.digest,
-    parts: x.parts as Record<string, string>,
-    backend: {
-      name: b.name,
-      serialisable: b.serialisable,
-      states: b.states as Record<string, unknown>,
-      ...(isObj(b.infos) ? { infos: b.infos as Record<string, VgpuInfo> } : {}),
-    },
-  };
-  if (x.version === SNAPSHOT_VERSION) out.heap = heap as unknown as HeapSnapshot;
-  else if (typeof x.replayReason === "string") out.replayReason = x.replayReason;
-  return out;
+/** SHA-256 (hex) of a checkpoint's text whose `sha256` field holds {@link NO_SHA}. */
+export function contentSha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
+
+/** The header's `sha256` line: where it is, and the digest the file claims. */
+export const SHA_LINE =
+  /^\{\n "format": "[^"\n]*",\n "version": \d+,\n "sha256": "([0-9a-f]{64})",\n/;
 
 /**
  * Re-creates the backend's per-vGPU handles of a heap snapshot in a restored world: the

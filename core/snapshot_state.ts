@@ -63,6 +63,8 @@ import { InvariantChecker } from "./gvt/invariant.ts";
 import { GmPartition, RangeAllocator } from "./gvt/resources.ts";
 import { GvtCounters, VgpuCounters } from "./gvt/counters.ts";
 import { Samples } from "./metrics/samples.ts";
+import { CompletionHistory, PointHistory, SpanHistory } from "./metrics/history.ts";
+import { LogHistogram } from "./metrics/histogram.ts";
 import { OosPage, OosPool } from "./gvt/oos.ts";
 import { GvtScheduler } from "./gvt/sched.ts";
 import { Vgpu, VgpuSchedData } from "./gvt/vgpu_state.ts";
@@ -72,6 +74,7 @@ import { Execlists } from "./hw/execlist.ts";
 import { CommandFault } from "./hw/fault.ts";
 import { Gpu } from "./hw/gpu.ts";
 import { HostMemory } from "./hw/memory.ts";
+import { LazyInt32Array } from "./hw/lazy_array.ts";
 import { Display } from "./hw/display.ts";
 import { IrqUnit } from "./hw/irq.ts";
 import { PciConfig } from "./hw/pci.ts";
@@ -136,6 +139,10 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   RangeAllocator,
   GvtCounters,
   Samples,
+  SpanHistory,
+  PointHistory,
+  CompletionHistory,
+  LogHistogram,
   VgpuCounters,
   OosPage,
   OosPool,
@@ -149,6 +156,7 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   Execlists,
   Gpu,
   HostMemory,
+  LazyInt32Array,
   Display,
   IrqUnit,
   PciConfig,
@@ -500,6 +508,132 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
   return bad !== undefined ? new HeapError(bad) : { objects };
 }
 
+// ------------------------------------------------------------------------------ validation
+
+/** Bounds a heap snapshot read from a file must respect (checked before anything is built). */
+export interface HeapLimits {
+  /** Most records. */
+  records: number;
+  /** Largest single buffer (bytes). */
+  bufferBytes: number;
+  /** Most elements of a sparse array. */
+  sparseLength: number;
+  /** Most bytes all buffers and sparse arrays (8 bytes an element) may describe together. */
+  totalBytes: number;
+}
+
+const isInt = (x: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): x is number =>
+  typeof x === "number" && Number.isInteger(x) && x >= min && x <= max;
+
+const NUMBER_TAGS = new Set(["NaN", "Infinity", "-Infinity", "-0"]);
+
+/**
+ * Checks untrusted data against the heap-snapshot schema: every record's kind and fields,
+ * every reference in range, class and typed-array names from the registries, buffer segments
+ * and typed-array views inside their buffers, and the size limits. Returns the snapshot, or
+ * the first problem (with the record index). Iterative and linear in the input.
+ */
+export function validateHeap(x: unknown, limits: HeapLimits): HeapSnapshot | string {
+  if (typeof x !== "object" || x === null || !Array.isArray((x as HeapSnapshot).objects)) {
+    return "heap has no records";
+  }
+  const recs = (x as { objects: unknown[] }).objects;
+  if (recs.length === 0 || recs.length > limits.records) {
+    return `heap has ${recs.length} records (1 to ${limits.records} allowed)`;
+  }
+  const n = recs.length;
+  let total = 0;
+  const value = (v: unknown): boolean => {
+    if (v === null || typeof v === "string" || typeof v === "boolean") return true;
+    if (typeof v === "number") return Number.isFinite(v);
+    if (typeof v !== "object" || Array.isArray(v)) return false;
+    const keys = Object.keys(v);
+    if (keys.length !== 1) return false;
+    const o = v as Record<string, unknown>;
+    if (keys[0] === "$r") return isInt(o.$r, 0, n - 1);
+    if (keys[0] === "$u") return o.$u === 1;
+    if (keys[0] === "$n") return typeof o.$n === "string" && NUMBER_TAGS.has(o.$n);
+    return false;
+  };
+  const values = (e: unknown): boolean => Array.isArray(e) && e.every(value);
+  const pairs = (e: unknown, first: (k: unknown) => boolean): boolean =>
+    Array.isArray(e) &&
+    e.every((kv) => Array.isArray(kv) && kv.length === 2 && first(kv[0]) && value(kv[1]));
+  for (let i = 0; i < n; i++) {
+    const r = recs[i] as Record<string, unknown>;
+    const bad = (why: string) => `heap record ${i}: ${why}`;
+    if (typeof r !== "object" || r === null || Array.isArray(r)) return bad("not an object");
+    if (typeof r.p !== "string" || r.p.length > 4096) return bad("no path");
+    switch (r.k) {
+      case "o": {
+        if (
+          r.c !== undefined && r.c !== "null" && !Object.hasOwn(SNAPSHOT_CLASSES, r.c as string)
+        ) {
+          return bad(`unknown class ${JSON.stringify(r.c)}`);
+        }
+        const f = r.f;
+        if (typeof f !== "object" || f === null || Array.isArray(f)) return bad("no fields");
+        for (const v of Object.values(f)) if (!value(v)) return bad("a field holds a bad value");
+        break;
+      }
+      case "a":
+      case "s":
+        if (!values(r.e)) return bad("bad elements");
+        break;
+      case "m":
+        if (!pairs(r.e, value)) return bad("bad entries");
+        break;
+      case "sa": {
+        if (!isInt(r.n, 0, limits.sparseLength)) {
+          return bad(`sparse array length must be 0..${limits.sparseLength}`);
+        }
+        const len = r.n;
+        if (!pairs(r.e, (k) => isInt(k, 0, len - 1))) return bad("bad sparse entries");
+        total += 8 * len;
+        break;
+      }
+      case "b": {
+        if (!isInt(r.n, 0, limits.bufferBytes)) {
+          return bad(`buffer size must be 0..${limits.bufferBytes} bytes`);
+        }
+        const size = r.n;
+        if (!Array.isArray(r.d)) return bad("bad buffer segments");
+        for (const sg of r.d as unknown[]) {
+          if (!Array.isArray(sg) || !isInt(sg[0], 0, size)) return bad("bad buffer segment");
+          const ok = sg.length === 2
+            ? typeof sg[1] === "string" && sg[0] + Math.ceil(sg[1].length / 4) * 3 <= size + 2
+            : sg.length === 3 && isInt(sg[1], 0, size - sg[0]) && sg[1] % 4 === 0 &&
+              isInt(sg[2], 0, 0xffffffff);
+          if (!ok) return bad("bad buffer segment");
+        }
+        total += size;
+        break;
+      }
+      case "t": {
+        const C = Object.hasOwn(TYPED, r.c as string) ? TYPED[r.c as string] : undefined;
+        if (C === undefined) return bad(`unknown typed array ${JSON.stringify(r.c)}`);
+        const buf = isInt(r.b, 0, n - 1) ? recs[r.b] as Record<string, unknown> : undefined;
+        if (buf?.k !== "b" || !isInt(buf.n)) return bad("view of no buffer");
+        const width = (C as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+        if (!isInt(r.o) || !isInt(r.n) || r.o % width !== 0 || r.o + r.n * width > buf.n) {
+          return bad("view outside its buffer");
+        }
+        break;
+      }
+      case "f":
+        break;
+      default:
+        return bad(`unknown kind ${JSON.stringify(r.k)}`);
+    }
+    if (total > limits.totalBytes) {
+      return `heap describes more than ${limits.totalBytes} bytes of data`;
+    }
+  }
+  const w = recs[0] as Record<string, unknown>;
+  if (w.k !== "o" || w.c !== "World" || w.p !== "w") return "heap record 0 is not the world";
+  return x as HeapSnapshot;
+}
+
 // ------------------------------------------------------------------------------ restore
 
 function kindOf(x: object): string {
@@ -522,12 +656,17 @@ function classOf(x: object): string | undefined {
 /**
  * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
  * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
- * A {@link HeapError} when the snapshot is malformed or needs a function the fresh world
- * does not have.
+ * A {@link HeapError} when the snapshot is malformed, needs a function the fresh world
+ * does not have, or would allocate more than `maxNewBytes` (default {@link heapAllowance})
+ * of objects the fresh world does not have (checked before anything is allocated).
  */
-export function restoreHeap(fresh: World, snap: HeapSnapshot): HeapError | undefined {
+export function restoreHeap(
+  fresh: World,
+  snap: HeapSnapshot,
+  maxNewBytes: number = heapAllowance(snap),
+): HeapError | undefined {
   try {
-    return restoreHeapUnchecked(fresh, snap);
+    return restoreHeapUnchecked(fresh, snap, maxNewBytes);
   } catch (e) {
     return new HeapError(
       `heap snapshot is malformed: ${e instanceof Error ? e.message : String(e)}`,
@@ -535,13 +674,55 @@ export function restoreHeap(fresh: World, snap: HeapSnapshot): HeapError | undef
   }
 }
 
-function restoreHeapUnchecked(fresh: World, snap: HeapSnapshot): HeapError | undefined {
+/**
+ * Bytes restoring would allocate beyond what the rebuilt world already has: buffers with no
+ * fresh buffer of the same size at their path, and sparse arrays (8 bytes an element).
+ */
+function createdBytes(recs: readonly HeapRecord[], byPath: ReadonlyMap<string, object>): number {
+  const used = new Set<object>();
+  let bytes = 0;
+  for (const r of recs) {
+    if (r.k === "sa") bytes += 8 * r.n;
+    if (r.k !== "b") continue;
+    const old = byPath.get(r.p);
+    if (old instanceof ArrayBuffer && !used.has(old) && old.byteLength === r.n) used.add(old);
+    else bytes += r.n;
+  }
+  return bytes;
+}
+
+/**
+ * What a heap snapshot may allocate beyond the rebuilt world (see {@link restoreHeap}): a
+ * fixed 64 MiB plus four bytes per base64 character it carries, so a small file cannot make
+ * gvtsim allocate much (zero runs and repeated words are cheap to write, not to allocate).
+ */
+export function heapAllowance(snap: HeapSnapshot): number {
+  let chars = 0;
+  for (const r of snap.objects) {
+    if (r.k !== "b") continue;
+    for (const sg of r.d) if (sg.length === 2) chars += sg[1].length;
+  }
+  return 64 * 1024 * 1024 + 4 * chars;
+}
+
+function restoreHeapUnchecked(
+  fresh: World,
+  snap: HeapSnapshot,
+  maxNewBytes: number,
+): HeapError | undefined {
   const recs = snap.objects;
   if (!Array.isArray(recs) || recs.length === 0 || recs[0].k !== "o" || recs[0].c !== "World") {
     return new HeapError("heap snapshot has no world");
   }
   const byPath = new Map<string, object>();
   walk(fresh, (x, p) => byPath.set(p, x));
+  const newBytes = createdBytes(recs, byPath);
+  if (newBytes > maxNewBytes) {
+    return new HeapError(
+      `the snapshot would create ${newBytes} bytes of objects the rebuilt world does not have ` +
+        `(at most ${maxNewBytes} for a file of this size)`,
+    );
+  }
   const used = new Set<object>();
   const objs: (object | undefined)[] = new Array(recs.length);
   const reused: boolean[] = new Array(recs.length).fill(false);

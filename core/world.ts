@@ -9,7 +9,7 @@ import { Gpu, gpuConfigFromHost } from "./hw/gpu.ts";
 import { type EventSink, Sim } from "./sim/sim.ts";
 import type { Scenario, TimelineEvent, VmSpec, WorkloadSpec } from "./scenario.ts";
 import { openBackend } from "./mpt/open.ts";
-import { isLoadError } from "./mpt/loader.ts";
+import { isLoadError, type PluginSource } from "./mpt/loader.ts";
 import type { MptGate } from "./mpt/gate.ts";
 import type { SimBackendContext } from "./mpt/context.ts";
 import { Gvt, isCreateError } from "./gvt/vgpu.ts";
@@ -103,6 +103,8 @@ export interface WorldOptions {
   seed?: number;
   /** Overrides the scenario's hypervisor (built-in name or plugin path). */
   hypervisor?: string;
+  /** Load the plugin only if its file's SHA-256 is this (restoring a checkpoint). */
+  pluginSha256?: string;
   /** Record a trace. */
   trace?: boolean;
   /** Sampling period of the time series (ns; default the scenario's `report { period }`, 100 ms). */
@@ -111,12 +113,25 @@ export interface WorldOptions {
 
 const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
 
+/**
+ * Samples the time series keep at most: when full, each two neighbouring samples merge into
+ * one (their mean share, the later queue depth and time) and the series' period doubles, so
+ * a long run's series stays this size.
+ */
+export const SERIES_MAX = 8192;
+
 /** One assembled, runnable system. */
 export class World implements EventSink {
   /** VMs in declaration order. */
   readonly vms: VmRuntime[];
-  /** Time series sampled every {@link samplePeriod}. */
+  /** Time series, one sample every {@link seriesPeriod} (at most {@link SERIES_MAX}). */
   readonly series: { t: number[]; share: number[][]; queue: number[][] };
+  /** Samples merged into one series sample (doubles each time the series fills). */
+  seriesStride = 1;
+  /** Render shares summed over the samples of the series sample being built, per VM. */
+  private readonly shareSum: number[];
+  /** Samples in the series sample being built. */
+  private strideFill = 0;
   /** The trace, when recording. */
   readonly trace: TraceLog | null;
   /** @internal The mediator's and guest drivers' tracer over {@link trace}, when recording. */
@@ -145,10 +160,13 @@ export class World implements EventSink {
     /** @internal the mediator */
     readonly gvt: Gvt,
     readonly backendLabel: string,
+    /** Which backend code runs (built-in name or plugin content hash): what a checkpoint records. */
+    readonly pluginSource: PluginSource,
     opts: WorldOptions,
   ) {
     this.vms = scenario.vms.map((s, i) => new VmRuntime(s, i));
     this.series = { t: [], share: this.vms.map(() => []), queue: this.vms.map(() => []) };
+    this.shareSum = this.vms.map(() => 0);
     this.trace = opts.trace ? new TraceLog() : null;
     this.samplePeriod = opts.samplePeriod ?? scenario.report.periodNs ?? 100 * 1e6;
     this.tracer = null;
@@ -194,7 +212,7 @@ export class World implements EventSink {
       ? absolute(hv.loc.file)
       : `${Deno.cwd()}/`;
     const base = new URL(`file://${from}`);
-    const opened = await openBackend(sim, hv, base);
+    const opened = await openBackend(sim, hv, base, { sha256: opts.pluginSha256 });
     if (isLoadError(opened)) return new WorldError(opened.message);
     const gvt = new Gvt(sim, gpu, opened.gate, {
       host: scenario.host,
@@ -204,7 +222,17 @@ export class World implements EventSink {
     if (!gvt.backendReady) {
       return new WorldError(`hypervisor backend ${opened.label} refused hostInit`);
     }
-    const w = new World(scenario, sim, gpu, opened.gate, opened.ctx, gvt, opened.label, opts);
+    const w = new World(
+      scenario,
+      sim,
+      gpu,
+      opened.gate,
+      opened.ctx,
+      gvt,
+      opened.label,
+      opened.source,
+      opts,
+    );
     for (const vm of w.vms) {
       if (!vm.spec.autostart) continue;
       if (vm.spec.start === 0) {
@@ -424,6 +452,28 @@ export class World implements EventSink {
     return this.gate.crashed(vgpuId);
   }
 
+  /** Period of the stored series (ns): the sampling period times the samples merged. */
+  get seriesPeriod(): number {
+    return this.samplePeriod * this.seriesStride;
+  }
+
+  /** Halves the series: neighbouring samples merge, the period doubles. */
+  private compactSeries(): void {
+    const s = this.series, n = s.t.length >> 1;
+    for (let k = 0; k < n; k++) s.t[k] = s.t[2 * k + 1];
+    s.t.length = n;
+    for (let i = 0; i < this.vms.length; i++) {
+      const sh = s.share[i], q = s.queue[i];
+      for (let k = 0; k < n; k++) {
+        sh[k] = (sh[2 * k] + sh[2 * k + 1]) / 2;
+        q[k] = q[2 * k + 1];
+      }
+      sh.length = n;
+      q.length = n;
+    }
+    this.seriesStride *= 2;
+  }
+
   /** Samples shares and queue depths; pauses VMs whose domain crashed. */
   private sample(): void {
     const now = this.sim.now;
@@ -436,26 +486,31 @@ export class World implements EventSink {
         this.mark(vm, "crashed");
       }
     }
-    this.series.t.push(now);
+    const store = ++this.strideFill === this.seriesStride;
+    if (store) {
+      this.strideFill = 0;
+      this.series.t.push(now);
+    }
     this.vms.forEach((vm, i) => {
       // Busy time up to now, a running workload's part included: each period gets exactly
       // the render time that fell in it, so a sample never exceeds 1.
       const busy = busyAt(this, vm, 0, now);
-      this.series.share[i].push(Math.max(0, busy - vm.lastBusy) / this.samplePeriod);
+      const share = Math.max(0, busy - vm.lastBusy) / this.samplePeriod;
       vm.lastBusy = busy;
       let q = 0;
       if (vm.vgpu) { for (const queue of vm.vgpu.queues) q += queue.length; }
-      this.series.queue[i].push(q);
+      this.shareSum[i] += share;
+      if (store) {
+        this.series.share[i].push(this.shareSum[i] / this.seriesStride);
+        this.series.queue[i].push(q);
+        this.shareSum[i] = 0;
+      }
       if (this.trace) {
-        this.trace.counter(
-          now,
-          vm.owner,
-          "GPU share",
-          this.series.share[i][this.series.share[i].length - 1],
-        );
+        this.trace.counter(now, vm.owner, "GPU share", share);
         this.trace.counter(now, vm.owner, "queue depth", q);
       }
     });
+    if (this.series.t.length >= SERIES_MAX) this.compactSeries();
   }
 
   /** Records a life-cycle instant in the trace. */

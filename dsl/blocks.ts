@@ -21,14 +21,14 @@ export type Block =
   | "timeline"
   | "report";
 
-/** A token with its block and whether it is the first token of a statement. */
+/** A token with its block and where it is in its statement. */
 export interface PlacedToken {
   /** The token. */
   token: IToken;
   /** The innermost block it is in. */
   block: Block;
-  /** The tokens of its statement before it (in the same block). */
-  before: IToken[];
+  /** How many tokens of its statement come before it (0: it starts a statement). */
+  position: number;
 }
 
 /** The block a `{` opens, from the statement before it and the block around it. */
@@ -63,11 +63,12 @@ export function placeTokens(
   const placed: PlacedToken[] = [];
   for (const t of tokens) {
     const n = t.tokenType.name;
-    placed.push({ token: t, block: stack[stack.length - 1], before: stmt });
+    placed.push({ token: t, block: stack[stack.length - 1], position: stmt.length });
     if (n === "LCurly") stack.push(blockOf(stmt, stack[stack.length - 1]));
     else if (n === "RCurly" && stack.length > 1) stack.pop();
+    // a fresh array per statement, appended in place: linear in the tokens
     if (isSep(t) || n === "LCurly" || n === "RCurly") stmt = [];
-    else stmt = [...stmt, t];
+    else stmt.push(t);
   }
   return { placed, end: { block: stack[stack.length - 1], before: stmt } };
 }

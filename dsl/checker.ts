@@ -4,6 +4,8 @@
  * the host's graphics memory (docs/domain.md section 2) with the numbers behind the decision.
  */
 
+import { pluginPathProblem } from "../core/mpt/loader.ts";
+import { type MptOpName, OP_FAULT_WINDOW } from "../core/mpt/gate.ts";
 import {
   type CommandMix,
   type Dist,
@@ -65,7 +67,7 @@ import type {
   ValueAst,
 } from "./ast.ts";
 import type { Diagnostic } from "./diagnostics.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 import {
   FAULT_ACTIONS,
   findFunction,
@@ -619,6 +621,11 @@ class Checker {
       );
       return undefined;
     }
+    const notPlugin = st.isPath ? pluginPathProblem(st.name) : undefined;
+    if (notPlugin) {
+      this.err(st.span, `hypervisor "${st.name}": ${notPlugin}`);
+      return undefined;
+    }
     const hv: HypervisorSpec = {
       name: st.name,
       params: {},
@@ -669,6 +676,21 @@ class Checker {
     const ops: readonly string[] = MPT_OP_NAMES;
     if (!ops.includes(f.op)) {
       this.err(f.opSpan, unknown("MPT op", f.op, ops));
+      ok = false;
+    }
+    const window = OP_FAULT_WINDOW[f.op as MptOpName];
+    if (window === "never") {
+      this.err(
+        f.opSpan,
+        `a fault on '${f.op}' could never fire: the op is not called through the gate during a run`,
+      );
+      ok = false;
+    } else if (window === "start" && (at !== undefined || f.at || f.after)) {
+      this.err(
+        f.opSpan,
+        `a fault on '${f.op}' fires only from the hypervisor block without 'at' or 'after' ` +
+          "(the op is called once, when the world is built)",
+      );
       ok = false;
     }
     if (!FAULT_ACTIONS.includes(f.action)) {
@@ -1789,7 +1811,7 @@ class Checker {
   // ---- whole scenario ----------------------------------------------------------------------
 
   run(items: ItemAst[], mainFile: string): Scenario {
-    let name = mainFile.replace(/^.*[\\/]/, "").replace(/\.gvt$/, "");
+    let name = mainFile === "-" ? "stdin" : mainFile.replace(/^.*[\\/]/, "").replace(/\.gvt$/, "");
     // `scenario` and `seed` of included files are ignored: the main file names the run.
     const scen = items.filter((i) => i.k === "scenario" && i.span.file === mainFile);
     if (scen[0]?.k === "scenario") name = scen[0].name;

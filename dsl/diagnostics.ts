@@ -27,6 +27,24 @@ export interface FormatOptions {
   color?: boolean;
 }
 
+/**
+ * Characters a terminal would act on (C0/C1 controls, DEL), or that reorder or break what it
+ * shows (bidi overrides and isolates, line and paragraph separators), except tab.
+ */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with terminal control characters shown as escapes (`\x1b`, `\u{202e}`). */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, "0")}` : `\\u{${n.toString(16)}}`;
+  });
+}
+
+/** Longest source excerpt shown (characters); longer lines show a window around the column. */
+const EXCERPT = 160;
+
 const RED = "\x1b[1;31m";
 const YEL = "\x1b[1;33m";
 const BOLD = "\x1b[1m";
@@ -54,8 +72,8 @@ export function formatDiagnostics(
     const sev = d.severity === "error"
       ? (c ? RED + "error" + OFF : "error")
       : (c ? YEL + "warning" + OFF : "warning");
-    const head = `${d.file}:${d.line}:${d.col}:`;
-    out.push(`${c ? BOLD + head + OFF : head} ${sev}: ${d.message}`);
+    const head = `${escapeControls(d.file)}:${d.line}:${d.col}:`;
+    out.push(`${c ? BOLD + head + OFF : head} ${sev}: ${escapeControls(d.message)}`);
     const src = sources.get(d.file);
     if (src !== undefined) {
       let lines = lineCache.get(d.file);
@@ -63,15 +81,27 @@ export function formatDiagnostics(
         lines = src.split("\n");
         lineCache.set(d.file, lines);
       }
-      const text = (lines[d.line - 1] ?? "").replace(/\r$/, "").replace(/\t/g, " ");
+      let raw = (lines[d.line - 1] ?? "").replace(/\r$/, "").replace(/\t/g, " ");
+      let col = d.col;
+      if (raw.length > EXCERPT) {
+        // a long line is shown as a window around the column
+        const from = Math.max(0, Math.min(col - 1 - EXCERPT / 2, raw.length - EXCERPT));
+        raw = (from > 0 ? "..." : "") + raw.slice(from, from + EXCERPT) +
+          (from + EXCERPT < raw.length ? "..." : "");
+        col = col - from + (from > 0 ? 3 : 0);
+      }
+      const text = escapeControls(raw);
+      // columns count the raw line; the caret goes under the escaped text
+      const before = escapeControls(raw.slice(0, col - 1)).length;
+      const under = escapeControls(raw.slice(col - 1, col - 1 + d.len)).length;
       const num = String(d.line);
       const pad = " ".repeat(Math.max(4, num.length));
-      const underline = "^" + "~".repeat(Math.max(0, Math.min(d.len, text.length - d.col + 1) - 1));
+      const underline = "^" + "~".repeat(Math.max(0, Math.min(under, text.length - before) - 1));
       out.push(`${num.padStart(pad.length)} | ${text}`);
-      const caret = " ".repeat(Math.max(0, d.col - 1)) + underline;
+      const caret = " ".repeat(Math.max(0, before)) + underline;
       out.push(`${pad} | ${c ? CYAN + caret + OFF : caret}`);
     }
-    if (d.note) out.push(`${" ".repeat(4)} = note: ${d.note}`);
+    if (d.note) out.push(`${" ".repeat(4)} = note: ${escapeControls(d.note)}`);
   }
   return out.length ? out.join("\n") + "\n" : "";
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { IRecognitionException, IToken } from "chevrotain";
+import type { CstNode, IRecognitionException, IToken } from "chevrotain";
 import type { Scenario } from "../core/scenario.ts";
 import type { FileAst, ItemAst, Span } from "./ast.ts";
 import { checkItems } from "./checker.ts";
@@ -39,13 +39,28 @@ import {
 } from "./functions.ts";
 import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
-import { scenarioParser } from "./parser.ts";
+import { MAX_SYNTAX_ERRORS, resetErrorBudget, scenarioParser, TooManyErrors } from "./parser.ts";
+import { nestingProblem, sizeProblem } from "./limits.ts";
 import { fixKeywordTypos } from "./typos.ts";
+import { readSource } from "./source.ts";
 import { AstBuilder } from "./visitor.ts";
 import { DEFINES_FILE, type ParamInfo, ParamScope } from "./params.ts";
 
-export { type Diagnostic, formatDiagnostics, type FormatOptions } from "./diagnostics.ts";
+export {
+  type Diagnostic,
+  escapeControls,
+  formatDiagnostics,
+  type FormatOptions,
+} from "./diagnostics.ts";
+export {
+  MAX_FILE_BYTES,
+  MAX_NESTING,
+  MAX_OPERATORS,
+  MAX_TOTAL_BYTES,
+  readScenarioFile,
+} from "./limits.ts";
 export { KEYWORDS, SOFT_KEYWORDS } from "./lexer.ts";
+export { readSource, STDIN_PATH } from "./source.ts";
 export {
   type ArgKind,
   findFunction,
@@ -98,7 +113,7 @@ export const COMPLETIONS: readonly string[] = [
 
 /** Options of {@link loadScenario} and {@link parseScenarioText}. */
 export interface LoadOptions {
-  /** Reads a file (default `Deno.readTextFileSync`); may throw, which becomes a diagnostic. */
+  /** Reads a file (default {@link readSource}: `-` is stdin); may throw, which becomes a diagnostic. */
   readFile?: (path: string) => string;
   /** Seed override (the CLI's `--seed`). */
   seed?: number;
@@ -176,21 +191,43 @@ export function parseFile(text: string, file: string, scope?: ParamScope): Parse
         : `unexpected character '${printable(ch.slice(0, 1))}'`,
     });
   }
+  const tooDeep = nestingProblem(lex.tokens, file);
+  if (tooDeep) {
+    // the parser and checker recurse per level: such input is refused, not parsed
+    diagnostics.push(tooDeep);
+    return { ast: { file, items: [] }, diagnostics };
+  }
   const fixed = fixKeywordTypos(lex.tokens, file);
   diagnostics.push(...fixed.diagnostics);
   const params = scope ?? new ParamScope(fixed.tokens, file, []);
   const sub = params.substitute(fixed.tokens, file);
   diagnostics.push(...sub.diagnostics);
   scenarioParser.input = sub.tokens;
-  const cst = scenarioParser.file();
+  resetErrorBudget();
+  let cst: CstNode | undefined;
+  try {
+    cst = scenarioParser.file();
+  } catch (e) {
+    if (!(e instanceof TooManyErrors)) throw e;
+  }
   const errs: IRecognitionException[] = scenarioParser.errors;
   const seen = new Set<string>();
+  let last: Span | undefined;
   for (const e of errs) {
     const s = tokenSpan(file, text, e.token);
+    last = s;
     const key = `${s.line}:${s.col}:${e.message}`;
     if (seen.has(key) || params.followsFromUnknown(s)) continue;
     seen.add(key);
     diagnostics.push({ ...s, severity: "error", message: e.message });
+  }
+  if (cst === undefined) {
+    diagnostics.push({
+      ...(last ?? endOf(file, text)),
+      severity: "error",
+      message: `more than ${MAX_SYNTAX_ERRORS} syntax errors: the rest of the file is not read`,
+    });
+    return { ast: { file, items: [] }, diagnostics };
   }
   let ast: FileAst = { file, items: [] };
   try {
@@ -237,6 +274,8 @@ export function resolveInclude(from: string, inc: string): string {
 
 interface Loader {
   readFile: (p: string) => string;
+  /** Characters of every source read so far. */
+  total: number;
   scope: ParamScope;
   sources: Map<string, string>;
   diags: Diagnostic[];
@@ -273,6 +312,9 @@ function expand(l: Loader, file: string, text: string, stack: string[]): ItemAst
     let src: string;
     try {
       src = l.readFile(target);
+      l.total += src.length;
+      const big = sizeProblem(target, src, l.total);
+      if (big) throw new Error(big.message);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       l.diags.push({
@@ -295,9 +337,15 @@ function run(
   opts: LoadOptions,
   sources: Map<string, string>,
 ): LoadResult {
+  const big = sizeProblem(file, text, text.length);
+  if (big) {
+    sources.set(file, "");
+    return { diagnostics: [big], sources, params: [] };
+  }
   const scope = new ParamScope(scenarioLexer.tokenize(text).tokens, file, opts.defines ?? []);
   const l: Loader = {
-    readFile: opts.readFile ?? ((p) => Deno.readTextFileSync(p)),
+    readFile: opts.readFile ?? ((p) => readSource(p, { include: true })),
+    total: text.length,
     scope,
     sources,
     diags: [],
@@ -320,7 +368,12 @@ function run(
     );
     const failed = diagnostics.some((d) => d.severity === "error");
     const params = scope.list();
-    return { scenario: failed ? undefined : checked.scenario, diagnostics, sources, params };
+    return {
+      scenario: failed ? undefined : checked.scenario,
+      diagnostics: capDiagnostics(diagnostics),
+      sources,
+      params,
+    };
   } catch (e) {
     // The checker is written not to throw; this keeps the promise if it ever does.
     return {
@@ -338,6 +391,22 @@ function run(
   }
 }
 
+/** Most diagnostics reported for one scenario; the rest are counted in a last one. */
+export const MAX_DIAGNOSTICS = 200;
+
+function capDiagnostics(diags: Diagnostic[]): Diagnostic[] {
+  if (diags.length <= MAX_DIAGNOSTICS) return diags;
+  const shown = diags.slice(0, MAX_DIAGNOSTICS);
+  const last = shown[shown.length - 1];
+  const more = diags.length - MAX_DIAGNOSTICS;
+  return [...shown, {
+    ...last,
+    severity: "error",
+    message: `${more} more diagnostic${more === 1 ? "" : "s"} not shown`,
+    note: undefined,
+  }];
+}
+
 /**
  * Loads, parses and checks a scenario file and the files it includes (`include "x.gvt"`,
  * relative to the including file; each file once; a cycle is an error). Never throws:
@@ -347,7 +416,7 @@ export function loadScenario(path: string, opts: LoadOptions = {}): LoadResult {
   const sources = new Map<string, string>();
   let text: string;
   try {
-    text = (opts.readFile ?? ((p) => Deno.readTextFileSync(p)))(path);
+    text = (opts.readFile ?? readSource)(path);
   } catch (e) {
     return {
       diagnostics: [{

@@ -53,6 +53,7 @@ const RULE_NAMES: Record<string, string> = {
   primary: "an expression",
   call: "a function call",
   arg: "a function argument",
+  quantity: "a number",
   reportDecl: "report",
 };
 
@@ -89,20 +90,46 @@ function ruleName(r: string): string {
   return RULE_NAMES[r] ?? r;
 }
 
+/** Most syntax errors one parse reports before it stops (see {@link TooManyErrors}). */
+export const MAX_SYNTAX_ERRORS = 25;
+
+/**
+ * Thrown (by the message provider, the one hook that sees every error) when a parse finds
+ * more than {@link MAX_SYNTAX_ERRORS} errors: Chevrotain's recovery costs a scan of the rest
+ * of the input per error and recurses per error, so thousands of errors would take quadratic
+ * time and overflow the stack. The parse stops; the errors found so far are reported.
+ */
+export class TooManyErrors extends Error {}
+
+let errorsLeft = MAX_SYNTAX_ERRORS;
+
+/** Starts counting syntax errors for a new parse. */
+export function resetErrorBudget(): void {
+  errorsLeft = MAX_SYNTAX_ERRORS;
+}
+
+function spend(): void {
+  if (--errorsLeft < 0) throw new TooManyErrors(`more than ${MAX_SYNTAX_ERRORS} syntax errors`);
+}
+
 /** Short "expected X but found Y" messages instead of Chevrotain's verbose defaults. */
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName: r }) {
+    spend();
     if (expected.name === "EOF") return `${unexpected(actual)}: expected ${TOP_LEVEL}`;
     return `expected ${label(expected)} in ${ruleName(r)} but found ${what(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
+    spend();
     return `${unexpected(firstRedundant)}: expected ${TOP_LEVEL}`;
   },
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName: r }) {
+    spend();
     const paths = expectedPathsPerAlt.flat();
     return `${unexpected(actual[0])} in ${ruleName(r)}: expected ${firstTokens(paths)}`;
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName: r }) {
+    spend();
     return `${unexpected(actual[0])} in ${ruleName(r)}: expected ${
       firstTokens(expectedIterationPaths)
     }`;
@@ -310,21 +337,7 @@ export class ScenarioParser extends CstParser {
   /** A number (optionally negative), a string, a name, or a call such as `exp(2ms)`. */
   value = this.RULE("value", () => {
     this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Quantity);
-          this.OPTION3(() => {
-            this.CONSUME(T.DotDot);
-            this.OPTION4(() => this.CONSUME3(T.Quantity));
-          });
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME2(T.DotDot);
-          this.CONSUME4(T.Quantity);
-        },
-      },
+      { ALT: () => this.SUBRULE(this.quantity) },
       {
         ALT: () => {
           this.CONSUME(T.Minus);
@@ -688,6 +701,13 @@ export class ScenarioParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.Word) },
       { ALT: () => this.CONSUME(T.StringLit) },
+      { ALT: () => this.SUBRULE(this.quantity) },
+    ]);
+  });
+
+  /** A number, or a measurement window: `A..B`, `A..` (to the end), `..B` (from 0). */
+  quantity = this.RULE("quantity", () => {
+    this.OR([
       {
         ALT: () => {
           this.CONSUME(T.Quantity);

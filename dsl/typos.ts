@@ -16,7 +16,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { firstKeywords } from "./first_words.ts";
 import { VM_SETTINGS } from "./functions.ts";
 import { Identifier, KEYWORD_TOKENS } from "./lexer.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../core/suggest.ts";
 
 /** Per block: the rule its statements follow, and the names that may start one. */
 const STATEMENTS: Partial<Record<Block, { rule: string; names: readonly string[] }>> = {
@@ -44,9 +44,9 @@ export function fixKeywordTypos(
   const skip = new Set<number>();
   const { placed } = placeTokens(tokens);
   for (let i = 0; i < placed.length; i++) {
-    const { token: t, block, before } = placed[i];
+    const { token: t, block, position } = placed[i];
     const st = STATEMENTS[block];
-    if (!st || before.length > 0 || t.tokenType !== Identifier || st.names.includes(t.image)) {
+    if (!st || position > 0 || t.tokenType !== Identifier || st.names.includes(t.image)) {
       continue;
     }
     const keywords = firstKeywords(st.rule);
@@ -70,16 +70,17 @@ export function fixKeywordTypos(
       message: `unexpected '${t.image}': expected a declaration (${keywords.join(", ")})`,
     });
     // leave out the whole statement, its blocks included
-    let depth = 0;
+    let depth = 0, last = i;
     for (let j = i; j < tokens.length; j++) {
       const n = tokens[j].tokenType.name;
       if (depth === 0 && (n === "Newline" || n === "Semi")) break;
       if (n === "LCurly") depth++;
       else if (n === "RCurly") depth--;
       skip.add(j);
+      last = j;
       if (depth < 0) break;
     }
-    i = Math.max(i, ...skip);
+    i = Math.max(i, last); // go on after the statement left out
   }
   return { tokens: skip.size ? tokens.filter((_, j) => !skip.has(j)) : tokens, diagnostics };
 }

@@ -355,10 +355,13 @@ export class AstBuilder extends BaseVisitor {
     return { key: key.name, values: this.subs<ValueAst>(this.nodes(ctx, "value")), span: key.span };
   }
 
-  /** A window in a value or argument (`A..B`, `A..`, `..B`), or undefined if there is none. */
-  private range(ctx: Ctx): ValueAst | undefined {
+  /** A number, or a window (`A..B`, `A..`, `..B`), in a value or an argument. */
+  quantity(ctx: Ctx): ValueAst | undefined {
     const dd = this.tok(ctx, "DotDot");
-    if (!dd) return undefined;
+    if (!dd) {
+      const n = this.num(this.tok(ctx, "Quantity"));
+      return n ? { k: "num", num: n, span: n.span } : undefined;
+    }
     let from: NumLit | undefined, to: NumLit | undefined;
     for (let i = 0; i < (ctx["Quantity"]?.length ?? 0); i++) {
       const q = this.tok(ctx, "Quantity", i);
@@ -374,8 +377,8 @@ export class AstBuilder extends BaseVisitor {
 
   /** value */
   value(ctx: Ctx): ValueAst | undefined {
-    const r = this.range(ctx);
-    if (r) return r;
+    const qn = this.node(ctx, "quantity");
+    if (qn) return this.sub<ValueAst>(qn);
     const q = this.tok(ctx, "Quantity");
     if (q) {
       const n = this.num(q, !!this.tok(ctx, "Minus"));
@@ -727,13 +730,8 @@ export class AstBuilder extends BaseVisitor {
 
   /** call argument */
   arg(ctx: Ctx): ValueAst | undefined {
-    const r = this.range(ctx);
-    if (r) return r;
-    const q = this.tok(ctx, "Quantity");
-    if (q) {
-      const n = this.num(q);
-      return n ? { k: "num", num: n, span: n.span } : undefined;
-    }
+    const qn = this.node(ctx, "quantity");
+    if (qn) return this.sub<ValueAst>(qn);
     const s = this.tok(ctx, "StringLit");
     if (s) return { k: "str", value: unquote(s.image), span: this.span(s) };
     const id = this.ident(ctx, "Word");

@@ -9,7 +9,7 @@ import { plannedRuns } from "./grid.ts";
 import { writeSweepOutputs } from "./sweep.ts";
 import { summarizePoints } from "./summary.ts";
 import { sweepReportHtml } from "./report.ts";
-import { writeFileAtomic } from "../cli/atomic.ts";
+import { writeAtomic } from "../cli/output.ts";
 
 function realPath(p: string): string {
   try {
@@ -124,11 +124,15 @@ export async function mergeSweeps(
 }
 
 /** Redraws DIR/report.html from DIR/results.db; why not, as one line. */
-export async function regenerateReport(dir: string): Promise<string | undefined> {
+export function regenerateReport(dir: string): Promise<string | undefined> {
+  return Promise.resolve(regenerate(dir));
+}
+
+function regenerate(dir: string): string | undefined {
   const db = SweepDb.openExisting(`${dir}/${DB_FILE}`);
   if (typeof db === "string") return db;
   try {
-    await writeFileAtomic(`${dir}/report.html`, sweepReportHtml(db, summarizePoints(db)));
+    writeAtomic(`${dir}/report.html`, sweepReportHtml(db, summarizePoints(db)));
     return undefined;
   } catch (e) {
     return `${dir}/report.html: ${e instanceof Error ? e.message : String(e)}`;

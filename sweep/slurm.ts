@@ -5,6 +5,8 @@
  * `gvtsim sweep merge`, which gives what the sweep in one process would have given.
  */
 
+import { gvtsimTaskFlags } from "../cli/task_flags.ts";
+
 /** What the script needs. */
 export interface SlurmOptions {
   /** Scenario file, as given (relative to the submit directory). */
@@ -41,16 +43,8 @@ export function shellQuote(s: string): string {
  */
 export function gvtsimCommand(): string[] {
   const main = new URL("../main.ts", import.meta.url).pathname;
-  let flags = ["--allow-read", "--allow-write"];
-  try {
-    const cfg = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url)));
-    const words = String(cfg.tasks?.gvtsim ?? "").trim().split(/\s+/);
-    if (words[0] === "deno" && words[1] === "run" && words[words.length - 1] === "main.ts") {
-      flags = words.slice(2, -1);
-    }
-  } catch {
-    // deno.json unreadable: the two permissions a sweep needs
-  }
+  // deno.json unreadable: the two permissions a sweep needs
+  const flags = gvtsimTaskFlags() ?? ["--allow-read", "--allow-write"];
   return [Deno.execPath(), "run", ...flags, main];
 }
 

@@ -7,7 +7,7 @@
 
 import { formatDiagnostics, type LoadResult, loadScenario } from "../dsl/mod.ts";
 import { RESULTS_SCHEMA } from "../core/metrics/results.ts";
-import { writeFileAtomic } from "../cli/atomic.ts";
+import { writeAtomic } from "../cli/output.ts";
 import {
   type Axis,
   gridPoints,
@@ -296,9 +296,10 @@ function randomnessWarning(
 }
 
 /** Writes runs.jsonl, summary.csv and report.html of a sweep directory from its database. */
-export async function writeSweepOutputs(dir: string, db: SweepDb): Promise<void> {
-  await writeFileAtomic(`${dir}/runs.jsonl`, db.jsonLines().map((l) => l + "\n").join(""));
+export function writeSweepOutputs(dir: string, db: SweepDb): Promise<void> {
+  writeAtomic(`${dir}/runs.jsonl`, db.jsonLines().map((l) => l + "\n").join(""));
   const points = summarizePoints(db);
-  await writeFileAtomic(`${dir}/summary.csv`, summaryCsv(db, points));
-  await writeFileAtomic(`${dir}/report.html`, sweepReportHtml(db, points));
+  writeAtomic(`${dir}/summary.csv`, summaryCsv(db, points));
+  writeAtomic(`${dir}/report.html`, sweepReportHtml(db, points));
+  return Promise.resolve();
 }

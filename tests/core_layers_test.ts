@@ -8,8 +8,15 @@ import assert from "node:assert/strict";
 
 const CORE = new URL("../core/", import.meta.url);
 
-/** Leaf modules at core/'s root every layer may use (plain data and units). */
-const LEAVES = ["scenario.ts", "units.ts", "vgpu_types.ts"];
+/** Leaf modules at core/'s root every layer may use (plain data, units, name suggestions). */
+const LEAVES = ["scenario.ts", "units.ts", "vgpu_types.ts", "suggest.ts"];
+/** Recorders in core/metrics/ that know no layer above them: the models may feed them. */
+const METRIC_LEAVES = [
+  "metrics/trace.ts",
+  "metrics/samples.ts",
+  "metrics/history.ts",
+  "metrics/histogram.ts",
+];
 /** What each layer (directory of core/) may import besides itself and the leaves. */
 const ALLOWED: Record<string, string[]> = {
   sim: [],
@@ -18,8 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   workload: ["sim", "cmd"],
   native: ["sim", "hw", "cmd", "workload"],
   mpt: ["sim", "hw"],
-  guest: ["sim", "hw", "cmd", "mpt", "workload", "metrics/trace.ts", "metrics/samples.ts"],
-  gvt: ["sim", "hw", "cmd", "mpt", "metrics/trace.ts", "metrics/samples.ts"],
+  guest: ["sim", "hw", "cmd", "mpt", "workload", ...METRIC_LEAVES],
+  gvt: ["sim", "hw", "cmd", "mpt", ...METRIC_LEAVES],
 };
 /** Named exceptions, each with its reason. */
 const EXCEPTIONS: Record<string, string> = {

@@ -97,7 +97,7 @@ Deno.test("latency stats: histogram, percentiles, flat guest record", async () =
   assert.equal(s.percentile(99), 99_000);
   assert.equal(s.min, 1000);
   assert.equal(s.mean, 50_500);
-  assert.equal(s.histogram.reduce((a, b) => a + b, 0), 100);
+  assert.equal(s.histogram.count, 100);
   const m = new GuestMetrics();
   m.submitted[1] = 3;
   m.completed[1] = 2;

@@ -75,10 +75,18 @@ Deno.test("no default export / module that throws / missing file", async () => {
   const b = await loadErr(fixture("plugin_import_throws.ts"));
   assert.equal(b.problems[0], "cannot import: module init failed");
   const c = await loadErr(fixture("does_not_exist.ts"));
-  assert.match(c.problems[0], /^cannot import: /);
+  assert.equal(c.problems[0], "no such file");
   assert.match(c.file, /does_not_exist\.ts$/);
   const d = await loadErr("no_such_builtin");
   assert.equal(d.file, "plugins/no_such_builtin.ts");
+  assert.match(d.problems[0], /^unknown hypervisor backend 'no_such_builtin'; built-in backends: /);
+  // only .ts/.js/.mjs regular files are imported (Deno would run any other file as JavaScript)
+  const f = await loadErr(fixture("scenarios/containment.gvt"));
+  assert.match(f.problems[0], /^a plugin must be a \.ts, \.js or \.mjs file/);
+  const dir = await Deno.makeTempDir({ suffix: ".ts" });
+  const g = await loadErr(new URL(`file://${dir}`));
+  assert.match(g.problems[0], /is not a regular file$/);
+  await Deno.remove(dir);
   const e = await loadErr("https://example.com/x.ts");
   assert.match(e.problems[0], /only local plugins/);
 });

@@ -3,7 +3,8 @@
  * key and socket), slurmctld and slurmd, a slurm.conf in a temporary directory, free ports.
  * Nothing outside that directory is touched; {@link SlurmCluster.stop} ends every daemon it
  * started (by pid) and removes the directory. Needs Debian's slurmctld, slurmd, slurm-client
- * and munge (.ci/run installs them).
+ * and munge (.ci/run installs them). The daemons are children of the test process, in the
+ * foreground; a test killed outright leaves them running, as any child would.
  */
 
 const BINARIES = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo"];
@@ -84,23 +85,29 @@ async function exec(
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
-/** Is the process running (not gone, not a zombie waiting for a parent that never reaps)? */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
+/** Waits until `path` exists (a daemon's socket), or throws when the daemon exits first. */
+async function waitFor(
+  path: string,
+  d: { name: string; child: Deno.ChildProcess },
+  log: string,
+): Promise<void> {
+  let exited: Deno.CommandStatus | undefined;
+  d.child.status.then((s) => exited = s);
+  for (let i = 0; i < 300; i++) {
+    try {
+      Deno.statSync(path);
+      return;
+    } catch {
+      // not yet
+    }
+    if (exited) {
+      throw new Error(
+        `${d.name} exited (${exited.code}): ${await Deno.readTextFile(log).catch(() => "")}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const n = Number(Deno.readTextFileSync(path).trim());
-    return Number.isInteger(n) && n > 1 ? n : undefined;
-  } catch {
-    return undefined;
-  }
+  throw new Error(`${d.name} did not create ${path} in 6 s`);
 }
 
 /** Starts munged, slurmctld and slurmd; resolves when the node is idle (or throws). */
@@ -109,18 +116,38 @@ export async function startCluster(cpus = 2): Promise<SlurmCluster> {
   const user = (await exec("id", ["-un"])).out.trim();
   const conf = `${dir}/slurm.conf`;
   const env = { SLURM_CONF: conf };
+  // The daemons run in the foreground as this process's children: stopping one is a signal
+  // to a handle we own and a wait for its exit status (no pid files, no zombies).
+  const daemons: { name: string; child: Deno.ChildProcess }[] = [];
+  const start = async (name: string, args: string[]) => {
+    const child = new Deno.Command(await which(name) ?? name, {
+      args,
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    daemons.push({ name, child });
+  };
   const stop = async () => {
-    for (const f of ["slurmd.pid", "slurmctld.pid", "munged.pid"]) {
-      const pid = readPid(`${dir}/${f}`);
-      if (pid === undefined || !alive(pid)) continue;
+    for (const { child } of daemons.reverse()) {
       try {
-        Deno.kill(pid, "SIGTERM");
+        child.kill("SIGTERM");
       } catch {
-        // already gone
+        // it has exited already
       }
-      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-      if (alive(pid)) Deno.kill(pid, "SIGKILL");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const gone = await Promise.race([
+        child.status.then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), 5000)),
+      ]);
+      clearTimeout(timer);
+      if (!gone) {
+        child.kill("SIGKILL");
+        await child.status;
+      }
     }
+    daemons.length = 0;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
@@ -163,7 +190,8 @@ export async function startCluster(cpus = 2): Promise<SlurmCluster> {
         "",
       ].join("\n"),
     );
-    const m = await exec(await which("munged") ?? "munged", [
+    await start("munged", [
+      "--foreground",
       "--force",
       `--socket=${dir}/munge.sock`,
       `--key-file=${dir}/munge.key`,
@@ -171,14 +199,16 @@ export async function startCluster(cpus = 2): Promise<SlurmCluster> {
       `--log-file=${dir}/munged.log`,
       `--seed-file=${dir}/munged.seed`,
     ]);
-    if (m.code !== 0) throw new Error(`munged did not start: ${m.err}`);
-    const c = await exec(await which("slurmctld") ?? "slurmctld", ["-f", conf, "-i"], env);
-    if (c.code !== 0) throw new Error(`slurmctld did not start: ${c.err}`);
-    const d = await exec(await which("slurmd") ?? "slurmd", ["-f", conf, "-N", "localhost"], env);
-    if (d.code !== 0) throw new Error(`slurmd did not start: ${d.err}`);
+    await waitFor(`${dir}/munge.sock`, daemons[0], `${dir}/munged.log`);
+    await start("slurmctld", ["-D", "-f", conf, "-i"]);
+    await start("slurmd", ["-D", "-f", conf, "-N", "localhost"]);
     for (let i = 0;; i++) {
       const s = await exec("sinfo", ["-h", "-o", "%T"], env);
       if (s.out.trim() === "idle") break;
+      for (const d of daemons) {
+        const st = await Promise.race([d.child.status, Promise.resolve(undefined)]);
+        if (st) throw new Error(`${d.name} exited (${st.code}) during set-up; see ${dir}`);
+      }
       if (i > 300) {
         throw new Error(
           `the node did not become idle: ${s.out}${s.err}\n${await Deno.readTextFile(

@@ -99,6 +99,11 @@ Deno.test("slurm: the emitted job array runs on a real cluster and merges to the
   } finally {
     if (job !== undefined) await cluster.cancel(job);
     await cluster.stop();
+    const ps = await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output();
+    const left = new TextDecoder().decode(ps.stdout).split("\n").filter((l) =>
+      l.includes(cluster.dir)
+    );
+    assert.deepEqual(left, [], "every daemon the test started has stopped");
     await Deno.remove(tmp, { recursive: true });
   }
 });

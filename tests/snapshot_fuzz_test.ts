@@ -9,13 +9,8 @@ import fc from "fast-check";
 import { parseScenarioText } from "../dsl/mod.ts";
 import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
-import {
-  decodeSnapshot,
-  encodeSnapshot,
-  makeSnapshot,
-  SNAPSHOT_VERSION,
-  SnapshotError,
-} from "../core/snapshot.ts";
+import { encodeSnapshot, makeSnapshot, SNAPSHOT_VERSION, SnapshotError } from "../core/snapshot.ts";
+import { decodeSnapshot } from "../core/snapshot_decode.ts";
 import { restoreWorld } from "../cli/repl_snapshot.ts";
 
 const MS = 1e6;

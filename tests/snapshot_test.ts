@@ -6,15 +6,17 @@ import { loadScenario } from "../dsl/mod.ts";
 import { World } from "../core/world.ts";
 import { Sim } from "../core/sim/sim.ts";
 import {
-  decodeSnapshot,
   encodeSnapshot,
   makeSnapshot,
   restoreBackend,
   restoreInto,
+  SNAPSHOT_VERSION,
+  SNAPSHOT_VERSION_REPLAY,
   SnapshotError,
   type SnapshotFile,
   worldDigest,
 } from "../core/snapshot.ts";
+import { decodeSnapshot } from "../core/snapshot_decode.ts";
 import { readCheckpoint, restoreWorld } from "../cli/repl_snapshot.ts";
 
 const SCENARIO = "scenarios/weights.gvt";
@@ -58,6 +60,7 @@ async function roundTrip(
     checkpointAt: o.at,
     checkpoint: `${dir}/c.ckpt`,
   });
+  // a plugin checkpoint restores only with the plugin file named again (its hash is checked)
   await runScenario("", {
     restore: `${dir}/c.ckpt`,
     json: `${dir}/restored.json`,
@@ -65,6 +68,7 @@ async function roundTrip(
     progress: false,
     out: () => {},
     err: () => {},
+    ...(o.hypervisor ? { hypervisor: o.hypervisor } : {}),
   });
   const read = (n: string) => Deno.readTextFile(`${dir}/${n}`);
   return {
@@ -125,7 +129,7 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
 
   const snap = readCheckpoint(`${dir}/c.ckpt`) as SnapshotFile;
   assert.equal(snap.format, "gvtsim-snapshot");
-  assert.equal(snap.version, 2);
+  assert.equal(snap.version, SNAPSHOT_VERSION);
   assert.ok(snap.heap && snap.heap.objects.length > 100);
   assert.equal(snap.heap.objects[0].p, "w");
   assert.equal(snap.checkpoint.t, 120 * MS);
@@ -161,7 +165,7 @@ Deno.test("snapshot: heap restores re-simulate nothing, whatever the checkpoint 
       file: SCENARIO,
       sources: { [SCENARIO]: await Deno.readTextFile(SCENARIO) },
     });
-    assert.equal(snap.version, 2);
+    assert.equal(snap.version, SNAPSHOT_VERSION);
     const { result, steps } = await countingSteps(() => restoreWorld(snap));
     assert.ok(!(result instanceof SnapshotError), String((result as SnapshotError).message));
     assert.equal(steps, 0, `restoring at ${t} ns dispatches no event`);
@@ -187,7 +191,7 @@ for (const hypervisor of ["kvm", "xen"]) {
     assert.equal(r.ck, r.plain, "taking the checkpoint does not perturb the run");
     assert.equal(r.restored, r.plain, "the restored run continues exactly");
     const snap = readCheckpoint(r.path) as SnapshotFile;
-    assert.equal(snap.version, 2);
+    assert.equal(snap.version, SNAPSHOT_VERSION);
     assert.equal(snap.backend.name, hypervisor);
     const res = JSON.parse(r.plain);
     const evil = res.vms.find((v: { name: string }) => v.name === "evil");
@@ -207,7 +211,7 @@ Deno.test("snapshot: a backend without save/restore falls back to replay and is 
     "checkpoint restored by replay only: backend minimal cannot serialise its state (no save/restore)\n",
   );
   const snap = readCheckpoint(r.path) as SnapshotFile;
-  assert.equal(snap.version, 1);
+  assert.equal(snap.version, SNAPSHOT_VERSION_REPLAY);
   assert.equal(snap.heap, undefined);
   assert.equal(snap.backend.serialisable, false);
   assert.equal(r.ck, r.plain);
@@ -221,11 +225,14 @@ Deno.test("snapshot: a pending backend timer closure refuses the heap snapshot, 
   w.run(10 * MS);
   w.ctx.after(5 * MS, () => w.ctx.count("flush"));
   const snap = makeSnapshot(w, { file: SCENARIO, sources: { [SCENARIO]: "" } });
-  assert.equal(snap.version, 1);
+  assert.equal(snap.version, SNAPSHOT_VERSION_REPLAY);
   assert.match(snap.replayReason!, /^backend kvm has 1 timer\(s\) set with after\(\) pending/);
   w.run(20 * MS);
   assert.equal(w.ctx.pendingTimers(), 0);
-  assert.equal(makeSnapshot(w, { file: SCENARIO, sources: { [SCENARIO]: "" } }).version, 2);
+  assert.equal(
+    makeSnapshot(w, { file: SCENARIO, sources: { [SCENARIO]: "" } }).version,
+    SNAPSHOT_VERSION,
+  );
 });
 
 Deno.test("snapshot: a REPL session's journal replays to the same state and continues identically", async () => {
@@ -258,9 +265,9 @@ Deno.test("snapshot: a REPL session's journal replays to the same state and cont
   );
   // The same file as a replay checkpoint (a heap file holds the journal too).
   const asReplay = JSON.parse(await Deno.readTextFile(`${dir}/s.ckpt`));
-  asReplay.version = 1;
+  asReplay.version = SNAPSHOT_VERSION_REPLAY;
   delete asReplay.heap;
-  await Deno.writeTextFile(`${dir}/r.ckpt`, JSON.stringify(asReplay));
+  await Deno.writeTextFile(`${dir}/r.ckpt`, encodeSnapshot(asReplay));
   const d = new ReplSession();
   assert.match(
     await d.exec(`load ${dir}/r.ckpt`),
@@ -294,10 +301,12 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
   await s.exec("run 5ms");
   await s.exec(`save ${dir}/ok.ckpt`);
   const good = JSON.parse(await Deno.readTextFile(`${dir}/ok.ckpt`));
+  // Tampering as an attacker would: the edited file is encoded again, with its content digest
+  // recomputed (anyone can), so what refuses it is the schema and the state checks.
   const write = async (name: string, f: (x: Record<string, unknown>) => void) => {
     const x = structuredClone(good);
     f(x);
-    await Deno.writeTextFile(`${dir}/${name}`, JSON.stringify(x));
+    await Deno.writeTextFile(`${dir}/${name}`, encodeSnapshot(x as unknown as SnapshotFile));
     return `${dir}/${name}`;
   };
   type Rec = { p: string; f: Record<string, number> };
@@ -305,7 +314,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     (x.heap as { objects: Rec[] }).objects.find((r) => r.p === path)!;
   /** The heap file as a replay checkpoint (it holds the journal too), then `f`. */
   const asReplay = (f: (x: Record<string, unknown>) => void) => (x: Record<string, unknown>) => {
-    x.version = 1;
+    x.version = 3;
     delete x.heap;
     f(x);
   };
@@ -317,15 +326,47 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     ],
     [
       "version",
-      (x) => x.version = 3,
-      /checkpoint format version 3 is not supported \(this build reads versions 1 and 2\)/,
+      (x) => x.version = 2,
+      /checkpoint format version 2 is not supported \(this build reads versions 3 and 4; older/,
     ],
     [
       "format",
       (x) => x.format = "other",
-      /not a checkpoint file \(format is not 'gvtsim-snapshot'\)/,
+      /not a checkpoint file \(it must start with the 'gvtsim-snapshot' header\)/,
     ],
-    ["noheap", (x) => delete x.heap, /heap checkpoint has no heap/],
+    ["noheap", (x) => delete x.heap, /heap checkpoint: heap has no records/],
+    [
+      "plugin-path",
+      (x) => (x.overrides as Record<string, string>).hypervisor = "./evil.gvt",
+      /^checkpoint overrides are malformed$/,
+    ],
+    [
+      "plugin-hash",
+      (x) =>
+        (x.backend as Record<string, unknown>).plugin = { sha256: "ab".repeat(32), file: "x.ts" },
+      /^the checkpoint was taken with a plugin file \(x\.ts, sha256 abababababababab\.\.\.\): name that file/,
+    ],
+    [
+      "plugin-name",
+      (x) => (x.backend as Record<string, unknown>).plugin = { builtin: "../../tmp/evil" },
+      /^checkpoint backend record names no built-in backend or plugin hash$/,
+    ],
+    [
+      "sparse",
+      (x) => (x.heap as { objects: unknown[] }).objects.push({ k: "sa", p: "w.x", n: 1e15, e: [] }),
+      /^heap checkpoint: heap record \d+: sparse array length must be 0\.\.67108864$/,
+    ],
+    [
+      "buffer",
+      (x) =>
+        (x.heap as { objects: unknown[] }).objects.push({ k: "b", p: "w.x", n: 2 ** 31, d: [] }),
+      /^heap checkpoint: heap record \d+: buffer size must be 0\.\.268435456 bytes$/,
+    ],
+    [
+      "type-confused",
+      (x) => ((x.backend as { infos: Record<string, unknown> }).infos["1"] = "vm"),
+      /^checkpoint vGPU description '1' is malformed$/,
+    ],
     [
       "heap-sim",
       (x) => heapRec(x, "w.sim").f.dispatched += 1,
@@ -334,7 +375,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     [
       "heap-class",
       (x) => (heapRec(x, "w") as unknown as { c: string }).c = "Nope",
-      /^heap snapshot has no world$/,
+      /^heap checkpoint: heap record 0: unknown class "Nope"$/,
     ],
     [
       "backend-state",
@@ -356,10 +397,15 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     ["seed", asReplay((x) => x.seed = 43), /^checkpoint digest mismatch .* \(differs in: .*rng/],
     [
       "journal",
-      asReplay((x) =>
-        (x.journal as { action: { action: { weight: number } } }[])[0].action.action.weight = 7
-      ),
+      // the action is derived again from the entry's text: editing the action object alone
+      // changes nothing, editing the text changes what is replayed
+      asReplay((x) => (x.journal as { text: string }[])[0].text = "weight heavy 7"),
       /^checkpoint digest mismatch .*differs in: .*vgpus/,
+    ],
+    [
+      "journal-vm",
+      asReplay((x) => (x.journal as { text: string }[])[0].text = "weight nobody 7"),
+      /^checkpoint journal entry 1 \('weight nobody 7'\): unknown vm 'nobody'/,
     ],
     [
       "position",
@@ -391,6 +437,13 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
   assert.match(err, /^.*digest: error: checkpoint digest mismatch at 35000000 ns/);
   assert.equal(err.trim().split("\n").length, 1);
   assert.ok(decodeSnapshot("{") instanceof SnapshotError);
+  // damage without a recomputed digest: one changed byte
+  const text = await Deno.readTextFile(`${dir}/ok.ckpt`);
+  const damaged = decodeSnapshot(text.replace('"seed": 42', '"seed": 43'));
+  assert.match(
+    (damaged as SnapshotError).message,
+    /^checkpoint content digest mismatch: the file was changed or damaged after it was written$/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -414,7 +467,7 @@ Deno.test("snapshot: the digest tracks the state; serialisable backends are save
   assert.deepEqual(worldDigest(w1), d1, "restoring a backend's own state changes nothing");
   const decoded = decodeSnapshot(encodeSnapshot(snap));
   assert.ok(!(decoded instanceof SnapshotError));
-  assert.deepEqual(decoded, snap);
+  assert.deepEqual(decoded, { ...snap, sha256: (decoded as SnapshotFile).sha256 });
   const busy = await World.create(scenario) as World;
   busy.run(MS);
   assert.match((restoreInto(busy, snap) as SnapshotError).message, /freshly built world/);

@@ -3,14 +3,15 @@
  * deno.json, so tests prove what the task grants and refuses.
  */
 
+import { gvtsimTaskFlags } from "../cli/task_flags.ts";
+
 const root = new URL("..", import.meta.url).pathname;
 
 /** The `deno run` flags of the `gvtsim` task (everything between `run` and `main.ts`). */
 export function taskFlags(): string[] {
-  const cfg = JSON.parse(Deno.readTextFileSync(`${root}deno.json`));
-  const words = (cfg.tasks.gvtsim as string).split(/\s+/);
-  const i = words.indexOf("run"), j = words.indexOf("main.ts");
-  return words.slice(i + 1, j);
+  const flags = gvtsimTaskFlags();
+  if (flags === undefined) throw new Error("deno.json has no `deno run ... main.ts` gvtsim task");
+  return flags;
 }
 
 /** What a finished CLI process gave. */

@@ -1203,7 +1203,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
         const lat = now - s.inflightTime[s.head];
         this.metrics.latency[e].record(lat);
         this.metrics.latencyAll.record(lat);
-        this.metrics.completions.push2(now, lat);
+        this.metrics.completions.push(now, lat);
         this.metrics.completed[e]++;
         const obj = s.inflightObj[s.head];
         if (obj !== null) this.releaseBatch(obj);

@@ -9,6 +9,7 @@
  */
 
 import { type HostMemory, PAGE_SHIFT, PAGE_SIZE } from "../hw/memory.ts";
+import { LazyInt32Array } from "../hw/lazy_array.ts";
 import type { GuestMemoryView } from "../mpt/types.ts";
 
 const UNBACKED = -1;
@@ -33,7 +34,8 @@ export class GuestMemory implements GuestMemoryView {
   /** Guest accesses that hit a hole, an out-of-range frame, or failed to allocate. */
   faults = 0;
 
-  private readonly map: Int32Array;
+  /** gfn -> mfn, {@link UNBACKED} or {@link HOLE}; chunks allocated as frames are touched. */
+  private readonly map: LazyInt32Array;
   private readonly freeList: number[] = [];
   private next: number;
   private released = false;
@@ -52,9 +54,9 @@ export class GuestMemory implements GuestMemoryView {
     options: GuestMemoryOptions = {},
   ) {
     this.frames = Math.max(0, Math.floor(bytes / PAGE_SIZE));
-    this.map = new Int32Array(this.frames).fill(UNBACKED);
+    this.map = new LazyInt32Array(this.frames, UNBACKED);
     for (const [a, b] of options.holes ?? []) {
-      for (let g = Math.max(0, a); g < Math.min(b, this.frames); g++) this.map[g] = HOLE;
+      for (let g = Math.max(0, a); g < Math.min(b, this.frames); g++) this.map.set(g, HOLE);
     }
     this.next = Math.min(options.reservedLow ?? 256, this.frames);
   }
@@ -66,17 +68,17 @@ export class GuestMemory implements GuestMemoryView {
 
   /** True if `gfn` is RAM of this VM (in range and not in a hole). Allocates nothing. */
   isBacked(gfn: number): boolean {
-    return Number.isInteger(gfn) && gfn >= 0 && gfn < this.frames && this.map[gfn] !== HOLE;
+    return Number.isInteger(gfn) && gfn >= 0 && gfn < this.frames && this.map.get(gfn) !== HOLE;
   }
 
   /** The host frame backing `gfn` (allocated on first use), or -1 if not RAM / out of memory. */
   mfnOf(gfn: number): number {
     if (!this.isBacked(gfn) || this.released) return -1;
-    let m = this.map[gfn];
+    let m = this.map.get(gfn);
     if (m < 0) {
       m = this.host.allocFrame(this.owner);
       if (m < 0) return -1;
-      this.map[gfn] = m;
+      this.map.set(gfn, m);
       this.resident++;
     }
     return m;
@@ -84,7 +86,7 @@ export class GuestMemory implements GuestMemoryView {
 
   /** The host frame of `gfn` if already allocated, else -1 (no allocation). */
   residentMfn(gfn: number): number {
-    return this.isBacked(gfn) ? Math.max(-1, this.map[gfn]) : -1;
+    return this.isBacked(gfn) ? Math.max(-1, this.map.get(gfn)) : -1;
   }
 
   /** True if every frame of `[gpa, gpa + len)` is RAM. */
@@ -144,7 +146,7 @@ export class GuestMemory implements GuestMemoryView {
       this.faults++;
       return 0;
     }
-    const m = this.map[g];
+    const m = this.map.get(g);
     return m < 0 ? 0 : this.host.read32(m * PAGE_SIZE + (gpa & 0xffc));
   }
 
@@ -214,11 +216,11 @@ export class GuestMemory implements GuestMemoryView {
     let g = -1;
     if (this.freeList.length > 0) g = this.freeList.pop()!;
     else {
-      while (this.next < this.frames && this.map[this.next] === HOLE) this.next++;
+      while (this.next < this.frames && this.map.get(this.next) === HOLE) this.next++;
       if (this.next < this.frames) g = this.next++;
     }
     if (g < 0) return -1;
-    const m = this.map[g];
+    const m = this.map.get(g);
     if (m >= 0) this.host.page(m).fill(0);
     this.pagesInUse++;
     return g;
@@ -238,13 +240,12 @@ export class GuestMemory implements GuestMemoryView {
 
   /** Frees every host frame (the VM is destroyed); all later accesses fail. */
   release(): void {
-    for (let g = 0; g < this.frames; g++) {
-      const m = this.map[g];
+    this.map.forEachSet((g, m) => {
       if (m >= 0) {
         this.host.freeFrame(m);
-        this.map[g] = UNBACKED;
+        this.map.set(g, UNBACKED);
       }
-    }
+    });
     this.resident = 0;
     this.released = true;
   }

@@ -4,15 +4,19 @@
  */
 
 import { NUM_ENGINES } from "../hw/regs.ts";
-import { Samples } from "../metrics/samples.ts";
+import { CompletionHistory, PointHistory } from "../metrics/history.ts";
+import { LogHistogram } from "../metrics/histogram.ts";
 
-/** Most latency samples kept for exact percentiles (the histogram keeps counting). */
-export const MAX_LATENCY_SAMPLES = 1 << 18;
-const BUCKETS = 48;
+/** Up to this many samples, percentiles are exact; beyond, they come from the histogram. */
+export const EXACT_LATENCY_SAMPLES = 1 << 14;
+/** Sub-bucket bits of the latency histogram: percentiles within 2^-8 (0.39%) beyond the exact ones. */
+export const LATENCY_BITS = 7;
 
 /**
- * Latency recorder: count/sum/min/max, a log2 histogram (bucket b holds [2^b, 2^(b+1)) ns)
- * and the first {@link MAX_LATENCY_SAMPLES} samples in a typed array for percentiles.
+ * Latency recorder in fixed memory: count, sum, min, max, a log-linear histogram of every
+ * sample ({@link LogHistogram}, {@link LATENCY_BITS}) and the first
+ * {@link EXACT_LATENCY_SAMPLES} samples. Percentiles are exact (nearest rank) while the count
+ * is at most that; after, they come from the histogram, within 0.39% of the exact value.
  */
 export class LatencyStats {
   /** Samples recorded. */
@@ -23,9 +27,9 @@ export class LatencyStats {
   min: number = Infinity;
   /** Largest sample (ns). */
   max = 0;
-  /** log2 histogram of samples in ns. */
-  readonly histogram: Uint32Array = new Uint32Array(BUCKETS);
-  private samples = new Float64Array(1024);
+  /** Every sample (ns), bucketed. */
+  readonly histogram: LogHistogram = new LogHistogram(LATENCY_BITS, 48);
+  private samples = new Float64Array(256);
   private kept = 0;
 
   /** Records one sample (ns). */
@@ -34,9 +38,8 @@ export class LatencyStats {
     this.sum += ns;
     if (ns < this.min) this.min = ns;
     if (ns > this.max) this.max = ns;
-    const b = ns < 1 ? 0 : Math.min(BUCKETS - 1, Math.floor(Math.log2(ns)));
-    this.histogram[b]++;
-    if (this.kept < MAX_LATENCY_SAMPLES) {
+    this.histogram.add(ns);
+    if (this.kept < EXACT_LATENCY_SAMPLES) {
       if (this.kept === this.samples.length) {
         const s = new Float64Array(this.samples.length * 2);
         s.set(this.samples);
@@ -51,17 +54,15 @@ export class LatencyStats {
     return this.count === 0 ? 0 : this.sum / this.count;
   }
 
-  /** The p-th percentile (0..100) of the kept samples (nearest rank), 0 when empty. */
+  /** The p-th percentile (0..100, nearest rank; see {@link LatencyStats}), 0 when empty. */
   percentile(p: number): number {
-    if (this.kept === 0) return 0;
-    const s = this.samples.slice(0, this.kept).sort();
-    const rank = Math.min(this.kept - 1, Math.max(0, Math.ceil((p / 100) * this.kept) - 1));
-    return s[rank];
+    return this.quantiles([p])[0];
   }
 
   /** Several percentiles (0..100, nearest rank) with one sort; zeros when empty. */
   quantiles(ps: readonly number[]): number[] {
     if (this.kept === 0) return ps.map(() => 0);
+    if (this.count > this.kept) return ps.map((p) => this.histogram.quantile(p));
     const s = this.samples.slice(0, this.kept).sort();
     return ps.map((p) =>
       s[Math.min(this.kept - 1, Math.max(0, Math.ceil((p / 100) * this.kept) - 1))]
@@ -80,9 +81,9 @@ export class GuestMetrics {
   /** Submission latency over all engines. */
   readonly latencyAll: LatencyStats = new LatencyStats();
   /** Every completion the driver observed as a (time, latency) pair (ns), for windows. */
-  readonly completions: Samples = new Samples();
+  readonly completions: CompletionHistory = new CompletionHistory();
   /** Time of every frame shown (ns), for windows. */
-  readonly frameTimes: Samples = new Samples();
+  readonly frameTimes: PointHistory = new PointHistory();
   /** ELSP submissions (4 dword writes each) per engine. */
   readonly elspSubmits: Float64Array = new Float64Array(NUM_ENGINES);
   /** Flips requested. */

@@ -5,7 +5,7 @@
  * (`"mmio.elsp": 12`) for the results.
  */
 
-import { Samples } from "../metrics/samples.ts";
+import { SpanHistory } from "../metrics/history.ts";
 
 /** Register classes MMIO traps are counted by. */
 export const TRAP_CLASSES = [
@@ -141,10 +141,8 @@ export class VgpuCounters {
   readonly completedPerEngine: Float64Array = new Float64Array(N_ENGINES);
   /** Engine busy time of this vGPU's workloads (ns) per engine. */
   readonly busyNs: Float64Array = new Float64Array(N_ENGINES);
-  /** Per engine, each completed workload's execution as a (start, end) pair (ns). */
-  readonly busySpans: Samples[] = Array.from({ length: N_ENGINES }, () => new Samples());
-  /** Submission (ELSP) to completion latency samples (ns). */
-  readonly latency: Samples = new Samples();
+  /** Per engine, each completed workload's execution span (ns), for windows. */
+  readonly busySpans: SpanHistory[] = Array.from({ length: N_ENGINES }, () => new SpanHistory());
   /** Times this vGPU was scheduled in. */
   scheduledIn = 0;
   /** Time the scheduler gave this vGPU (ns). */

@@ -327,7 +327,7 @@ export class Dispatcher implements EventSink, CsbSink {
   private complete(w: Workload, ok: boolean): void {
     const d = this.d, v = w.vgpu, e = w.engine, c = v.counters, now = d.sim.now;
     c.busyNs[e] += now - w.startTime;
-    c.busySpans[e].push2(w.startTime, now);
+    c.busySpans[e].push(w.startTime, now);
     if (this.tracer !== null) {
       this.tracer.workloadEnd(
         v.id,
@@ -359,7 +359,6 @@ export class Dispatcher implements EventSink, CsbSink {
       for (let i = 0; i + 1 < flips.length; i += 2) this.emulateFlip(v, flips[i], flips[i + 1]);
       c.workloadsCompleted++;
       c.completedPerEngine[e]++;
-      c.latency.push(now - w.submitTime);
       this.finish(w, WL_DONE);
     }
     d.sched.onWorkloadComplete();

@@ -1,11 +1,15 @@
 /**
  * Host physical memory as sparse 4 KiB frames. A frame's storage (a Uint32Array) is
  * allocated lazily on first access; every frame carries an owner tag so isolation can be
- * checked later (host = 0, scratch = -1, free = -2, VM ids >= 1).
+ * checked later (host = 0, scratch = -1, free = -2, VM ids >= 1). The frame tables are
+ * two-level and lazy too (chunks of {@link PAGE_CHUNK} frames), so memory of any size
+ * costs only what a run touches.
  *
  * Addresses are byte addresses held in JS numbers (exact up to 2^53). Accesses outside the
  * memory read as 0 and are dropped on write; {@link HostMemory.badAccesses} counts them.
  */
+
+import { LazyInt32Array } from "./lazy_array.ts";
 
 /** Owner tag of a frame nobody owns. */
 export const OWNER_FREE: number = -2;
@@ -21,6 +25,9 @@ export const PAGE_SHIFT = 12;
 
 const ZERO_PAGE = new Uint32Array(1024);
 
+/** Frames per chunk of the page table. */
+export const PAGE_CHUNK = 1024;
+
 /** Sparse host physical memory with per-frame owner tags. */
 export class HostMemory {
   /** Number of 4 KiB frames. */
@@ -34,8 +41,9 @@ export class HostMemory {
   /** Out-of-range accesses seen (reads returned 0, writes dropped). */
   badAccesses = 0;
 
-  private readonly pages: (Uint32Array | null)[];
-  private readonly owners: Int32Array;
+  /** Frame storage by chunk: `pages[mfn / PAGE_CHUNK][mfn % PAGE_CHUNK]` (null: none yet). */
+  private readonly pages: ((Uint32Array | null)[] | null)[];
+  private readonly owners: LazyInt32Array;
   private lowestFree = 0;
 
   /**
@@ -45,9 +53,15 @@ export class HostMemory {
   constructor(bytes: number) {
     this.frames = Math.max(1, Math.floor(bytes / PAGE_SIZE));
     this.bytes = this.frames * PAGE_SIZE;
-    this.pages = new Array(this.frames).fill(null);
-    this.owners = new Int32Array(this.frames).fill(OWNER_FREE);
+    this.pages = new Array(Math.ceil(this.frames / PAGE_CHUNK)).fill(null);
+    this.owners = new LazyInt32Array(this.frames, OWNER_FREE);
     this.scratchMfn = this.allocFrame(OWNER_SCRATCH);
+  }
+
+  /** The storage of a frame, if it has any. */
+  private stored(mfn: number): Uint32Array | null {
+    const c = this.pages[Math.floor(mfn / PAGE_CHUNK)];
+    return c === null ? null : c[mfn % PAGE_CHUNK];
   }
 
   /**
@@ -55,14 +69,12 @@ export class HostMemory {
    * memory is exhausted.
    */
   allocFrame(owner: number): number {
-    const o = this.owners;
-    let m = this.lowestFree;
-    while (m < this.frames && o[m] !== OWNER_FREE) m++;
-    if (m >= this.frames) {
+    const m = this.owners.indexOf(OWNER_FREE, this.lowestFree);
+    if (m < 0) {
       this.lowestFree = this.frames;
       return -1;
     }
-    o[m] = owner;
+    this.owners.set(m, owner);
     this.lowestFree = m + 1;
     this.allocated++;
     return m; // storage, if any, was zeroed when the frame was freed
@@ -70,22 +82,24 @@ export class HostMemory {
 
   /** Frees a frame (its contents are discarded). Freeing a free or out-of-range frame is a no-op. */
   freeFrame(mfn: number): void {
-    if (mfn < 0 || mfn >= this.frames || this.owners[mfn] === OWNER_FREE) return;
-    this.owners[mfn] = OWNER_FREE;
+    if (mfn < 0 || mfn >= this.frames || this.owners.get(mfn) === OWNER_FREE) return;
+    this.owners.set(mfn, OWNER_FREE);
     // Keep the storage for the next owner (shadow pages churn): zeroing beats a new array.
-    this.pages[mfn]?.fill(0);
+    this.stored(mfn)?.fill(0);
     this.allocated--;
     if (mfn < this.lowestFree) this.lowestFree = mfn;
   }
 
   /** Owner tag of a frame ({@link OWNER_FREE} for free frames, -3 when out of range). */
   ownerOf(mfn: number): number {
-    return mfn >= 0 && mfn < this.frames ? this.owners[mfn] : -3;
+    return mfn >= 0 && mfn < this.frames ? this.owners.get(mfn) : -3;
   }
 
   /** Changes the owner tag of an allocated frame (e.g. a page handed to a VM). */
   setOwner(mfn: number, owner: number): void {
-    if (mfn >= 0 && mfn < this.frames && this.owners[mfn] !== OWNER_FREE) this.owners[mfn] = owner;
+    if (mfn >= 0 && mfn < this.frames && this.owners.get(mfn) !== OWNER_FREE) {
+      this.owners.set(mfn, owner);
+    }
   }
 
   /** True if `pa` lies inside memory. */
@@ -100,10 +114,16 @@ export class HostMemory {
       ZERO_PAGE.fill(0);
       return ZERO_PAGE;
     }
-    let p = this.pages[mfn];
+    const k = Math.floor(mfn / PAGE_CHUNK);
+    let c = this.pages[k];
+    if (c === null) {
+      c = new Array(PAGE_CHUNK).fill(null);
+      this.pages[k] = c;
+    }
+    let p = c[mfn % PAGE_CHUNK];
     if (p === null) {
       p = new Uint32Array(1024);
-      this.pages[mfn] = p;
+      c[mfn % PAGE_CHUNK] = p;
     }
     return p;
   }
@@ -114,8 +134,7 @@ export class HostMemory {
       this.badAccesses++;
       return 0;
     }
-    const mfn = Math.floor(pa / PAGE_SIZE);
-    const p = this.pages[mfn];
+    const p = this.stored(Math.floor(pa / PAGE_SIZE));
     return p === null ? 0 : p[(pa & 0xfff) >>> 2];
   }
 
@@ -150,7 +169,7 @@ export class HostMemory {
         this.badAccesses++;
         buf.fill(0, done, done + n);
       } else {
-        const p = this.pages[Math.floor(a / PAGE_SIZE)];
+        const p = this.stored(Math.floor(a / PAGE_SIZE));
         if (p === null) buf.fill(0, done, done + n);
         else buf.set(new Uint8Array(p.buffer, off, n), done);
       }

@@ -4,13 +4,7 @@ import { ENGINE_NAMES, type EngineName } from "../scenario.ts";
 import type { World } from "../world.ts";
 import { globalCounterRecord, TC, TRAP_CLASSES, vgpuCounterRecord } from "../gvt/counters.ts";
 import { guestMetricsRecord } from "../guest/metrics.ts";
-import {
-  type EngineUse,
-  type Results,
-  RESULTS_SCHEMA,
-  summarizeLatency,
-  type VmResult,
-} from "./results.ts";
+import { type EngineUse, type Results, RESULTS_SCHEMA, type VmResult } from "./results.ts";
 import { busyAt, resolveWindow, VmWindow, WorldWindows } from "./windows.ts";
 import { evaluateExpectations } from "./expect.ts";
 import { MPT_OP_NAMES } from "../mpt/gate.ts";
@@ -56,8 +50,8 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     const m = vm.driver?.metrics;
     const active = vw ? vw.active() : vm.activeUntil(now);
     const completed = m ? m.completed.reduce((a, b) => a + b, 0) : 0;
-    const inWindow = vw ? vw.latencies() : null;
-    const done = inWindow ? inWindow.length : completed;
+    const inWindow = vw ? vw.latency() : null;
+    const done = inWindow ? inWindow.count : completed;
     const frames = vw ? vw.frames() : m?.frames ?? 0;
     const traps: Record<string, number> = { mmio: 0, gtt: 0, pagetrack: 0, cfg: 0, total: 0 };
     for (const c of all) {
@@ -93,7 +87,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       submitted: m ? m.submitted.reduce((a, b) => a + b, 0) : 0,
       completed,
       throughput,
-      latency: inWindow ? summarizeLatency(inWindow) : {
+      latency: inWindow ?? {
         count: lat?.count ?? 0,
         mean: lat ? Math.round(lat.mean) : 0,
         p50: lat?.percentile(50) ?? 0,
@@ -143,6 +137,13 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
         message: e.message,
       })),
       faultsInjected: w.gate.faultCount,
+      faults: w.gate.faultsInjected.map((f) => ({
+        op: f.op,
+        vm: f.vgpuId > 0 ? w.vmNameOfVgpu(f.vgpuId, f.at) : "-",
+        action: f.action,
+        t: f.at,
+        rule: `${f.loc.file}:${f.loc.line}`,
+      })),
     },
     scheduler: {
       policy: w.gvt.sched.policy.name,
@@ -173,7 +174,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     isolation: { checked: w.scenario.host.invariants, violations: g["invariant.violations"] },
     expectations: [],
     series: {
-      periodNs: w.samplePeriod,
+      periodNs: w.seriesPeriod,
       t: [...w.series.t],
       share: Object.fromEntries(
         w.vms.map((vm, i) => [vm.spec.name, w.series.share[i].map(round4)]),

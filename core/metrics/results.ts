@@ -137,6 +137,11 @@ export interface Results {
     counters: Record<string, number>;
     errors: { plugin: string; op: string; vm: string; message: string }[];
     faultsInjected: number;
+    /**
+     * Each injected fault (the first 4096; `faultsInjected` counts all): op, VM (`-` for ops
+     * not tied to a vGPU), action, time (ns) and where the rule was written.
+     */
+    faults: { op: string; vm: string; action: string; t: number; rule: string }[];
   };
   /** Scheduler. */
   scheduler: {

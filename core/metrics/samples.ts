@@ -1,7 +1,7 @@
 /**
- * A growable list of numbers in one typed array (appending allocates only when it doubles):
- * latency samples, and the time-resolved records that measurement windows are computed from
- * (busy spans as start, end pairs; completions as time, latency pairs; frame times).
+ * A growable list of numbers in one typed array (appending allocates only when it doubles),
+ * for short records such as the stretches a VM ran. Records that grow with the run's length
+ * (execution spans, completions, frames) use the bounded histories of ./history.ts instead.
  */
 
 /** Growable Float64Array; `data[0 .. length)` are the values. */

@@ -85,32 +85,166 @@ export interface TraceCounter {
 /** Any trace record. */
 export type TraceRecord = TraceSlice | TraceInstant | TraceCounter;
 
-/** Collects trace records up to a cap (the oldest are kept; drops are counted). */
+/**
+ * Receives trace records in recording order, each once, when it can no longer change
+ * ({@link TraceLog.streamTo}): `run --trace` renders them to the output file as the run goes.
+ */
+export interface TraceSink {
+  /** Takes the next records (the array is the sink's to keep). */
+  write(records: TraceRecord[]): void;
+}
+
+/** What a streaming log needs to know about the present (the simulation). */
+export interface TraceClock {
+  /** The current simulated time (ns). */
+  readonly now: number;
+}
+
+/** Records kept unwritten before a streaming log hands the settled ones to its sink. */
+export const TRACE_FLUSH_RECORDS = 64;
+
+/** The most recent records a streaming log keeps in memory by default ({@link TraceLog.last}). */
+export const TRACE_RECENT_RECORDS = 4096;
+
+/**
+ * A log's sink and clock, outside the log's own fields: a world's heap snapshot walks the
+ * log's data (its unwritten and recent records), never the open output file.
+ */
+const streams = new WeakMap<TraceLog, { sink: TraceSink; clock: TraceClock }>();
+
+/**
+ * Collects trace records. By default it keeps them all in memory (at most {@link cap}; later
+ * ones are counted in {@link dropped}), for a renderer to read from {@link records}. Once
+ * {@link streamTo} gives it a sink, it hands records to the sink as they settle and keeps
+ * only a ring of the most recent ones, so its memory does not grow with the run.
+ *
+ * A trap instant stays open while the simulated time has not moved past it (the tracer adds
+ * further traps of the same guest operation to its `count`), so the sink receives a record
+ * only when it is final.
+ */
 export class TraceLog {
-  /** Records in time of recording. */
-  readonly records: TraceRecord[] = [];
+  /** Records accepted so far (not counting {@link dropped}). */
+  count = 0;
   /** Records not kept because the cap was reached. */
   dropped = 0;
   /** Names of processes by pid. */
   readonly processNames: Map<number, string> = new Map<number, string>([[GPU_PID, "GPU"]]);
   /**
-   * Slices begun and not ended yet, by key ({@link begin}); not in {@link records} until
-   * {@link end}. A renderer closes the ones still open at the end of the run.
+   * Slices begun and not ended yet, by key ({@link begin}); not recorded until {@link end}.
+   * A renderer closes the ones still open at the end of the run.
    */
   readonly open: Map<number, TraceSlice> = new Map();
+  /** In memory: every record; streaming: the records not yet handed to the sink. */
+  private kept: TraceRecord[] = [];
+  /** Streaming: the most recent records, a ring of {@link recentCap} ({@link last}). */
+  private recentRing: TraceRecord[] = [];
+  private recentNext = 0;
+  private recentCap = 0;
 
-  /** @param cap the most records kept */
-  /** Creates an empty log keeping at most `cap` records. */
-  constructor(readonly cap = 2_000_000) {}
+  /** The most records kept (in memory or handed to the sink); later ones are dropped. */
+  cap: number;
+
+  /** Creates an empty log keeping at most `cap` records (in memory or written). */
+  constructor(cap = 2_000_000) {
+    this.cap = cap;
+  }
+
+  /** True once the log hands its records to a sink ({@link streamTo}). */
+  get streaming(): boolean {
+    return streams.has(this);
+  }
+
+  /**
+   * Hands every record, from now on and any kept so far, to `sink` as it settles, keeping
+   * only the `recent` most recent ones in memory (none with 0). `cap` replaces the log's cap.
+   */
+  streamTo(
+    sink: TraceSink,
+    clock: TraceClock,
+    opts: { recent?: number; cap?: number } = {},
+  ): void {
+    streams.set(this, { sink, clock });
+    this.cap = opts.cap ?? this.cap;
+    this.recentCap = Math.max(0, opts.recent ?? TRACE_RECENT_RECORDS);
+    this.recentRing = [];
+    this.recentNext = 0;
+    for (const r of this.kept) this.remember(r);
+    this.settle();
+  }
+
+  /**
+   * Records in memory, oldest first: all of them, or while streaming the most recent ones
+   * (at most the ring's size).
+   */
+  get records(): TraceRecord[] {
+    if (!this.streaming) return this.kept;
+    const ring = this.recentRing;
+    if (ring.length < this.recentCap) return ring.slice();
+    return [...ring.slice(this.recentNext), ...ring.slice(0, this.recentNext)];
+  }
+
+  /** The last `n` records (while streaming, at most the ring's size). */
+  last(n: number): TraceRecord[] {
+    const all = this.records;
+    return all.slice(Math.max(0, all.length - n));
+  }
 
   /** Keeps a record unless the cap is reached; true if kept. */
   private push(r: TraceRecord): boolean {
-    if (this.records.length < this.cap) {
-      this.records.push(r);
-      return true;
+    if (this.count >= this.cap) {
+      this.dropped++;
+      return false;
     }
-    this.dropped++;
-    return false;
+    this.count++;
+    this.kept.push(r);
+    const s = streams.get(this);
+    if (s !== undefined) {
+      this.remember(r);
+      if (this.kept.length >= TRACE_FLUSH_RECORDS) this.settle();
+    }
+    return true;
+  }
+
+  /** Adds a record to the ring of recent ones. */
+  private remember(r: TraceRecord): void {
+    if (this.recentCap === 0) return;
+    if (this.recentRing.length < this.recentCap) this.recentRing.push(r);
+    else this.recentRing[this.recentNext] = r;
+    this.recentNext = (this.recentNext + 1) % this.recentCap;
+  }
+
+  /**
+   * Streaming: hands the records that can no longer change to the sink (all but trap
+   * instants at the present, which may still gain a count).
+   */
+  settle(): void {
+    const s = streams.get(this);
+    if (s === undefined || this.kept.length === 0) return;
+    const now = s.clock.now, kept = this.kept;
+    let n = 0;
+    while (n < kept.length) {
+      const r = kept[n];
+      if (r.ph === "i" && r.cat === "trap" && r.ts >= now) break;
+      n++;
+    }
+    if (n === 0) return;
+    this.kept = kept.slice(n);
+    kept.length = n;
+    s.sink.write(kept);
+  }
+
+  /** Streaming: hands every record still kept to the sink (the run is over). */
+  flush(): void {
+    const s = streams.get(this);
+    if (s === undefined || this.kept.length === 0) return;
+    const kept = this.kept;
+    this.kept = [];
+    s.sink.write(kept);
+  }
+
+  /** Streaming: the records not handed to the sink yet (trap instants at the present). */
+  unsettled(): readonly TraceRecord[] {
+    return this.streaming ? this.kept : [];
   }
 
   /** Records a complete slice (`flow`: a flow ending in it). */
@@ -163,7 +297,7 @@ export class TraceLog {
 
   /**
    * Begins a slice under `key` (one open slice per key; an open one under the same key is
-   * ended first). It enters {@link records} when {@link end} closes it.
+   * ended first). It is recorded when {@link end} closes it.
    */
   begin(
     key: number,
@@ -196,10 +330,5 @@ export class TraceLog {
   /** Records a counter sample. */
   counter(ts: number, pid: number, name: string, value: number): void {
     this.push({ ph: "C", ts, pid, name, value });
-  }
-
-  /** The last `n` records. */
-  last(n: number): TraceRecord[] {
-    return this.records.slice(Math.max(0, this.records.length - n));
   }
 }

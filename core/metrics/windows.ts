@@ -14,7 +14,7 @@ import type { VmRuntime, World } from "../world.ts";
 import type { VgpuCounters } from "../gvt/counters.ts";
 import { WL_RUNNING } from "../gvt/workload.ts";
 import { type LatencySummary, summarizeLatency } from "./results.ts";
-import { spanOverlap } from "./samples.ts";
+import type { CompletionSet } from "./history.ts";
 
 /** Every vGPU the VM had (a stop and a new start gives it a new one). */
 function countersOf(vm: VmRuntime): VgpuCounters[] {
@@ -73,7 +73,7 @@ export class VmWindow {
   /** Time the engine ran the VM's workloads within the window (ns). */
   busy(engine: number): number {
     let t = 0;
-    for (const c of countersOf(this.vm)) t += spanOverlap(c.busySpans[engine], this.from, this.to);
+    for (const c of countersOf(this.vm)) t += c.busySpans[engine].overlap(this.from, this.to);
     const s = runningSince(this.w, this.vm, engine);
     if (s >= 0) t += Math.max(0, this.to - Math.max(s, this.from));
     return t;
@@ -91,26 +91,15 @@ export class VmWindow {
 
   /** Frames shown within the window. */
   frames(): number {
-    const f = this.vm.driver?.metrics.frameTimes;
-    if (!f) return 0;
-    let n = 0;
-    for (let i = 0; i < f.length; i++) if (f.data[i] >= this.from && f.data[i] < this.to) n++;
-    return n;
+    return this.vm.driver?.metrics.frameTimes.count(this.from, this.to) ?? 0;
   }
 
-  /** Latencies (ns) of the completions the guest observed within the window. */
-  latencies(): number[] {
-    const c = this.vm.driver?.metrics.completions, out: number[] = [];
-    if (!c) return out;
-    for (let i = 0; i + 1 < c.length; i += 2) {
-      if (c.data[i] >= this.from && c.data[i] < this.to) out.push(c.data[i + 1]);
-    }
-    return out;
-  }
-
-  /** The latency summary of the window's completions. */
+  /** The latency summary (with the count) of the completions the guest observed within the window. */
   latency(): LatencySummary {
-    return summarizeLatency(this.latencies());
+    const c = this.vm.driver?.metrics.completions;
+    return summarizeCompletions(
+      c ? c.within(this.from, this.to) : { exact: [], folded: null, foldedSum: 0 },
+    );
   }
 
   /** A per-second rate of `n` events over the time the VM ran in the window. */
@@ -145,11 +134,34 @@ export class WorldWindows implements WindowedValues {
       case "fps":
         return v.rate(v.frames());
       case "throughput":
-        return v.rate(v.latencies().length);
+        return v.rate(v.latency().count);
       default:
         throw new WindowError(`${fn}() has no window`);
     }
   }
+}
+
+/**
+ * The latency summary of a window's completions: exact (nearest rank) when all of them are
+ * still kept exactly, else from the folded buckets with the exact ones added (quantiles within
+ * 3.1%, see core/metrics/history.ts).
+ */
+export function summarizeCompletions(c: CompletionSet): LatencySummary {
+  const h = c.folded;
+  if (h === null) return summarizeLatency(c.exact);
+  let sum = c.foldedSum;
+  for (const v of c.exact) {
+    h.add(v);
+    sum += v;
+  }
+  return {
+    count: h.count,
+    mean: Math.round(sum / h.count),
+    p50: h.quantile(50),
+    p90: h.quantile(90),
+    p99: h.quantile(99),
+    max: h.max,
+  };
 }
 
 function engineIndex(name: string | number): number {

@@ -9,6 +9,8 @@
  * cost model.
  */
 
+import { createHash } from "node:crypto";
+import { closest } from "../suggest.ts";
 import type { BackendContext, MptBackend } from "./types.ts";
 import { MPT_CONTRACT_VERSION, OPTIONAL_OPS, REQUIRED_OPS } from "./types.ts";
 
@@ -20,7 +22,34 @@ export interface LoadedBackend {
   label: string;
   /** The module URL that was imported. */
   url: string;
+  /** Which code ran: a built-in backend's name, or a plugin file's content hash. */
+  source: PluginSource;
 }
+
+/**
+ * The identity of a backend's code, as a checkpoint records it: a built-in name, or the
+ * SHA-256 of the plugin file's bytes (the entry module only: what it imports is not
+ * covered, so bundle a plugin into one file, `gvtsim plugin build`, to pin all of it).
+ */
+export type PluginSource = { builtin: string } | { sha256: string; file: string };
+
+/** Extensions a plugin file may have (anything else is not imported: Deno would run it as JS). */
+export const PLUGIN_EXTENSIONS: readonly string[] = [".ts", ".js", ".mjs"];
+
+/** Why a path cannot be a plugin file (wrong extension), or undefined. */
+export function pluginPathProblem(path: string): string | undefined {
+  return PLUGIN_EXTENSIONS.some((x) => path.endsWith(x))
+    ? undefined
+    : "a plugin must be a .ts, .js or .mjs file (built-in backends are named without quotes)";
+}
+
+/** Hex SHA-256 of bytes. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Content hash at first import, by module URL: an import of a changed file would be stale. */
+const importedHash = new Map<string, string>();
 
 /** Why a plugin could not be loaded. */
 export class LoadError {
@@ -81,20 +110,80 @@ function fileName(u: URL): string {
   return u.protocol === "file:" ? decodeURIComponent(u.pathname) : u.href;
 }
 
+function isFile(u: URL): boolean {
+  try {
+    return Deno.statSync(u).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** The backends in plugins/ that a bare name selects (the template is not one). */
+export function builtinBackends(): string[] {
+  try {
+    return [...Deno.readDirSync(PLUGIN_DIR)]
+      .map((e) => e.name)
+      .filter((n) => n.endsWith(".ts") && !n.endsWith("_test.ts") && n !== "template.ts")
+      .map((n) => n.slice(0, -3))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /** The message of an exception without its stack trace. */
 export function errorMessage(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
-  return raw.split("\n").filter((l) => !/^\s+at /.test(l)).join("\n").trim();
+  // one line: stack lines dropped, the rest (Deno's numbered causes) joined
+  return raw.split("\n").filter((l) => !/^\s+at /.test(l)).map((l) => l.trim()).filter(Boolean)
+    .join(" ");
+}
+
+/** Largest plugin file read (its bytes are hashed before the import). */
+export const MAX_PLUGIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads and checks a plugin file before anything is imported: a regular `.ts`/`.js`/`.mjs`
+ * file of at most {@link MAX_PLUGIN_BYTES}; returns its source identity, or the problem.
+ */
+function inspectPlugin(url: URL, file: string, builtin: string | undefined): PluginSource | string {
+  const path = decodeURIComponent(url.pathname);
+  if (builtin === undefined) {
+    const bad = pluginPathProblem(path);
+    if (bad) return bad;
+  }
+  try {
+    const st = Deno.statSync(url);
+    if (!st.isFile) return `${file} is not a regular file`;
+    if (st.size > MAX_PLUGIN_BYTES) {
+      return `the file is larger than ${MAX_PLUGIN_BYTES / 1024 / 1024} MiB`;
+    }
+    if (builtin !== undefined) return { builtin };
+    return { sha256: sha256Hex(Deno.readFileSync(url)), file };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      return builtin !== undefined ? `no built-in backend '${builtin}'` : "no such file";
+    }
+    return `cannot read: ${errorMessage(e)}`;
+  }
+}
+
+/** Options of {@link loadBackend}. */
+export interface PluginLoadOptions {
+  /** Load only if the plugin file's SHA-256 is this (a checkpoint's recorded plugin). */
+  sha256?: string;
 }
 
 /**
- * Imports a plugin, runs its factory with `ctx` and validates the backend's shape.
- * Never throws: every failure is a {@link LoadError}.
+ * Imports a plugin, runs its factory with `ctx` and validates the backend's shape. A path
+ * must name a regular `.ts`/`.js`/`.mjs` file; its bytes are hashed before the import (and,
+ * with `opts.sha256`, must match). Never throws: every failure is a {@link LoadError}.
  */
 export async function loadBackend(
   spec: string | URL,
   ctx: BackendContext,
   base?: string | URL,
+  opts: PluginLoadOptions = {},
 ): Promise<LoadedBackend | LoadError> {
   let url: URL, file: string;
   try {
@@ -104,6 +193,38 @@ export async function loadBackend(
   }
   if (url.protocol !== "file:") {
     return new LoadError(file, [`only local plugins (paths or file: URLs) can be loaded`]);
+  }
+  if (typeof spec === "string" && BUILTIN_NAME.test(spec) && !isFile(url)) {
+    const names = builtinBackends();
+    const guess = closest(spec, names);
+    return new LoadError(file, [
+      `unknown hypervisor backend '${spec}'; built-in backends: ${names.join(", ")}` +
+      (guess ? ` (did you mean '${guess}'?)` : "") +
+      `; a plugin is named by its path, e.g. ./my_backend.ts`,
+    ]);
+  }
+  const builtin = typeof spec === "string" && BUILTIN_NAME.test(spec) ? spec : undefined;
+  const source = inspectPlugin(url, file, builtin);
+  if (typeof source === "string") return new LoadError(file, [source]);
+  if ("sha256" in source) {
+    if (opts.sha256 !== undefined && source.sha256 !== opts.sha256) {
+      return new LoadError(file, [
+        `content does not match the checkpoint's plugin (sha256 ${
+          source.sha256.slice(0, 16)
+        }..., recorded ${opts.sha256.slice(0, 16)}...)`,
+      ]);
+    }
+    const first = importedHash.get(url.href);
+    if (first !== undefined && first !== source.sha256) {
+      return new LoadError(file, [
+        "the file changed since this process imported it; start gvtsim again to load the new code",
+      ]);
+    }
+    importedHash.set(url.href, source.sha256);
+  } else if (opts.sha256 !== undefined) {
+    return new LoadError(file, [
+      "a built-in backend cannot stand for the checkpoint's plugin file",
+    ]);
   }
   let mod: Record<string, unknown>;
   try {
@@ -128,7 +249,7 @@ export async function loadBackend(
   const problems = validateBackend(backend);
   if (problems.length > 0) return new LoadError(file, problems);
   const b = backend as MptBackend;
-  return { backend: b, label: `${file} (${b.name})`, url: url.href };
+  return { backend: b, label: `${file} (${b.name})`, url: url.href, source };
 }
 
 /** Checks a backend object against the MPT contract; returns one line per problem. */

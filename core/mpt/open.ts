@@ -11,7 +11,13 @@ import type { Sim } from "../sim/sim.ts";
 import type { HypervisorSpec } from "../scenario.ts";
 import { SimBackendContext } from "./context.ts";
 import { isMptOpName, MptGate } from "./gate.ts";
-import { isLoadError, loadBackend, type LoadError } from "./loader.ts";
+import {
+  isLoadError,
+  loadBackend,
+  type LoadError,
+  type PluginLoadOptions,
+  type PluginSource,
+} from "./loader.ts";
 
 /** A backend ready for a run. */
 export interface OpenedBackend {
@@ -23,6 +29,8 @@ export interface OpenedBackend {
   label: string;
   /** Module URL imported. */
   url: string;
+  /** Which code ran (built-in name or plugin content hash). */
+  source: PluginSource;
 }
 
 /** Loads and wraps the backend a scenario names; a {@link LoadError} if it cannot be loaded. */
@@ -30,6 +38,7 @@ export async function openBackend(
   sim: Sim,
   spec: Pick<HypervisorSpec, "name" | "params" | "costs" | "faults">,
   base?: string | URL,
+  load: PluginLoadOptions = {},
 ): Promise<OpenedBackend | LoadError> {
   const opCosts: Record<string, number> = {};
   const params: Record<string, number | string | boolean> = { ...spec.params };
@@ -38,12 +47,12 @@ export async function openBackend(
     else params[k] = v;
   }
   const ctx = new SimBackendContext(sim, params);
-  const loaded = await loadBackend(spec.name, ctx, base);
+  const loaded = await loadBackend(spec.name, ctx, base, load);
   if (isLoadError(loaded)) return loaded;
   ctx.label = loaded.label;
   const gate = new MptGate(sim, loaded.backend, loaded.label, spec.faults, {
     charged: ctx,
     costs: opCosts,
   });
-  return { gate, ctx, label: loaded.label, url: loaded.url };
+  return { gate, ctx, label: loaded.label, url: loaded.url, source: loaded.source };
 }
