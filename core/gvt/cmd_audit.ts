@@ -68,7 +68,6 @@ import { registerOffset } from "../hw/regdefs.ts";
 import { BCS, MMIO_SIZE, RCS } from "../hw/regs.ts";
 import type { ViolationKind } from "./counters.ts";
 
-
 /** Buffer kinds: the ring, a first-level and a second-level batch. */
 export const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2;
 
