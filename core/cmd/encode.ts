@@ -6,6 +6,8 @@
 
 import { fieldValue } from "../hw/bits.ts";
 import {
+  ARB_ENABLE,
+  ATOMIC_OPCODE,
   BB_2ND_LEVEL,
   BB_PPGTT,
   bltCorner,
@@ -17,17 +19,30 @@ import {
   CMD_GMA_BYTE,
   CMD_GMA_PAGE,
   CMD_GMA_QW,
+  COND_BB_END_COMPARE_SEMAPHORE,
   DISPLAY_FLIP_PLANE,
+  FLIP_PLANE_CODES,
+  FLUSH_DW_INVALIDATE_TLB,
   FLUSH_DW_USE_GTT,
+  MEDIA_INTERFACE_DESCRIPTOR,
   MI_USE_GGTT_BIT,
   NOTIFY,
+  PIPE_CONTROL_CS_STALL,
   PIPE_CONTROL_GLOBAL_GTT,
   PIPE_CONTROL_MMIO_WRITE_BIT,
+  PIPELINE_SELECT_MASK,
+  PIPELINE_SELECT_PIPELINE,
   POST_SYNC_OP,
   POST_SYNC_WRITE_IMM,
   POST_SYNC_WRITE_TIMESTAMP,
   putCmdAddress,
+  REPORT_PERF_USE_GGTT,
+  SEMAPHORE_POLL,
   STORE_INDEX_OFFSET,
+  WALKER_RES_X,
+  WALKER_RES_Y,
+  XY_BLT_WRITE_ALPHA,
+  XY_BLT_WRITE_RGB,
 } from "./fields.ts";
 import { cmdId, header, ID } from "./table.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
@@ -35,44 +50,31 @@ import { entryHi, entryLo } from "../hw/pte.ts";
 
 const ID_PIPELINE_SELECT = cmdId("PIPELINE_SELECT");
 
+// Flag values the encoders and their callers combine (the fields are in core/cmd/fields.ts).
 /** MI_USE_GGTT / MI_SRM_LRM_GLOBAL_GTT / MI_SEMAPHORE_GLOBAL_GTT (dw0 bit 22). */
 export const MI_USE_GGTT: number = MI_USE_GGTT_BIT.mask;
-/** MI_CONDITIONAL_BATCH_BUFFER_END: compare semaphore (bit 21). */
-const COND_BB_END_COMPARE_SEMAPHORE = 1 << 21;
-/** MI_ARB_ON_OFF: enable arbitration (bit 0). */
-export const MI_ARB_ENABLE = 1 << 0;
-/** MI_FLUSH_DW: post-sync op "store dword" (bits 15:14 = 1). */
-const MI_FLUSH_DW_OP_STOREDW = fieldValue(POST_SYNC_OP, POST_SYNC_WRITE_IMM);
-/** MI_FLUSH_DW: invalidate TLB (bit 18). */
-export const MI_INVALIDATE_TLB = 1 << 18;
-/** PIPE_CONTROL dw1: CS stall. */
-export const PIPE_CONTROL_CS_STALL = 1 << 20;
-/** PIPE_CONTROL dw1: post-sync write immediate (QW write, op 1). */
-const PIPE_CONTROL_QW_WRITE = fieldValue(POST_SYNC_OP, POST_SYNC_WRITE_IMM);
-/** PIPE_CONTROL dw1: post-sync write timestamp (op 3). */
+/** MI_ARB_ON_OFF: enable arbitration. */
+export const MI_ARB_ENABLE: number = ARB_ENABLE.mask;
+/** MI_FLUSH_DW: invalidate the TLBs. */
+export const MI_INVALIDATE_TLB: number = FLUSH_DW_INVALIDATE_TLB.mask;
+/** Post-sync operation "write immediate data" (PIPE_CONTROL dw1, MI_FLUSH_DW dw0). */
+const POST_SYNC_IMM = fieldValue(POST_SYNC_OP, POST_SYNC_WRITE_IMM);
+/** PIPE_CONTROL dw1: post-sync write of the timestamp. */
 export const PIPE_CONTROL_WRITE_TIMESTAMP: number = fieldValue(
   POST_SYNC_OP,
   POST_SYNC_WRITE_TIMESTAMP,
 );
-/** PIPE_CONTROL dw1: render target cache flush. */
-export const PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH = 1 << 12;
-/** PIPE_CONTROL dw1: depth cache flush. */
-export const PIPE_CONTROL_DEPTH_CACHE_FLUSH = 1 << 0;
-/** PIPE_CONTROL dw1: DC flush. */
-export const PIPE_CONTROL_DC_FLUSH_ENABLE = 1 << 5;
-/** XY blits: write alpha channel. */
-export const XY_BLT_WRITE_ALPHA = 1 << 21;
-/** XY blits: write RGB channels. */
-export const XY_BLT_WRITE_RGB = 1 << 20;
+const PIPE_CONTROL_STALL = PIPE_CONTROL_CS_STALL.mask;
+const XY_BLT_WRITE_ARGB = XY_BLT_WRITE_ALPHA.mask | XY_BLT_WRITE_RGB.mask;
 /** BR13: 32 bpp colour depth. */
 export const BLT_DEPTH_32: number = fieldValue(BR13_DEPTH, 3);
 /** BR13: ROP source copy. */
 export const BLT_ROP_SRC_COPY: number = fieldValue(BR13_ROP, 0xcc);
 /** BR13: ROP pattern (colour) copy. */
 export const BLT_ROP_COLOR_COPY: number = fieldValue(BR13_ROP, 0xf0);
-/** MI_DISPLAY_FLIP plane codes: primary A, B, C. */
-const MI_DISPLAY_FLIP_IVB_PLANE: readonly number[] = [0, 1, 4].map((p) =>
-  fieldValue(DISPLAY_FLIP_PLANE, p)
+/** MI_DISPLAY_FLIP dw0 plane code of each pipe's primary plane. */
+const PRIMARY_PLANE_CODE: readonly number[] = [0, 1, 2].map((pipe) =>
+  fieldValue(DISPLAY_FLIP_PLANE, FLIP_PLANE_CODES.findIndex((c) => c.primary && c.pipe === pipe))
 );
 /** PIPELINE_SELECT pipelines. */
 export const PIPELINE_SELECT_3D = 0, PIPELINE_SELECT_MEDIA = 1, PIPELINE_SELECT_GPGPU = 2;
@@ -169,7 +171,7 @@ export function emitFlushDw(
   ggtt: boolean,
   notify: boolean,
 ): number {
-  const post = gma >= 0 ? MI_FLUSH_DW_OP_STOREDW : 0;
+  const post = gma >= 0 ? POST_SYNC_IMM : 0;
   out[o] = header(ID.MI_FLUSH_DW, 4, post | (notify ? NOTIFY.mask : 0) | MI_INVALIDATE_TLB);
   if (gma >= 0) putCmdAddress(out, o + 1, gma, CMD_GMA_QW, ggtt ? FLUSH_DW_USE_GTT.mask : 0);
   else out[o + 1] = out[o + 2] = 0;
@@ -190,8 +192,8 @@ export function emitPipeControl(
   ggtt: boolean,
   notify: boolean,
 ): number {
-  let dw1 = flags | PIPE_CONTROL_CS_STALL;
-  if (gma >= 0) dw1 |= PIPE_CONTROL_QW_WRITE | (ggtt ? PIPE_CONTROL_GLOBAL_GTT.mask : 0);
+  let dw1 = flags | PIPE_CONTROL_STALL;
+  if (gma >= 0) dw1 |= POST_SYNC_IMM | (ggtt ? PIPE_CONTROL_GLOBAL_GTT.mask : 0);
   if (notify) dw1 |= NOTIFY.mask;
   out[o] = header(ID.PIPE_CONTROL, 6);
   out[o + 1] = dw1 >>> 0;
@@ -210,7 +212,7 @@ export function emitPipeControlRegWrite(
   value: number,
 ): number {
   out[o] = header(ID.PIPE_CONTROL, 6);
-  out[o + 1] = (PIPE_CONTROL_CS_STALL | PIPE_CONTROL_MMIO_WRITE_BIT.mask) >>> 0;
+  out[o + 1] = (PIPE_CONTROL_STALL | PIPE_CONTROL_MMIO_WRITE_BIT.mask) >>> 0;
   out[o + 2] = reg >>> 0;
   out[o + 3] = 0;
   out[o + 4] = value >>> 0;
@@ -226,7 +228,7 @@ export function emitDisplayFlip(
   pitch: number,
   surfGma: number,
 ): number {
-  out[o] = header(ID.MI_DISPLAY_FLIP, 3, MI_DISPLAY_FLIP_IVB_PLANE[pipe] ?? 0);
+  out[o] = header(ID.MI_DISPLAY_FLIP, 3, PRIMARY_PLANE_CODE[pipe] ?? 0);
   out[o + 1] = pitch >>> 0;
   out[o + 2] = (surfGma & CMD_GMA_PAGE.mask) >>> 0;
   return o + 3;
@@ -250,7 +252,7 @@ export function emitXySrcCopyBlt(
   srcX: number,
   srcY: number,
 ): number {
-  out[o] = header(ID.XY_SRC_COPY_BLT, 10, XY_BLT_WRITE_ALPHA | XY_BLT_WRITE_RGB);
+  out[o] = header(ID.XY_SRC_COPY_BLT, 10, XY_BLT_WRITE_ARGB);
   out[o + 1] = (BLT_DEPTH_32 | BLT_ROP_SRC_COPY | fieldValue(BR13_PITCH, dstPitch)) >>> 0;
   out[o + 2] = bltCorner(x1, y1);
   out[o + 3] = bltCorner(x2, y2);
@@ -273,7 +275,7 @@ export function emitXyColorBlt(
   y2: number,
   color: number,
 ): number {
-  out[o] = header(ID.XY_COLOR_BLT, 7, XY_BLT_WRITE_ALPHA | XY_BLT_WRITE_RGB);
+  out[o] = header(ID.XY_COLOR_BLT, 7, XY_BLT_WRITE_ARGB);
   out[o + 1] = (BLT_DEPTH_32 | BLT_ROP_COLOR_COPY | fieldValue(BR13_PITCH, pitch)) >>> 0;
   out[o + 2] = bltCorner(x1, y1);
   out[o + 3] = bltCorner(x2, y2);
@@ -284,7 +286,8 @@ export function emitXyColorBlt(
 
 /** PIPELINE_SELECT (gen9, with the mask bits 9:8). */
 export function emitPipelineSelect(out: Uint32Array, o: number, pipeline: number): number {
-  out[o] = header(ID_PIPELINE_SELECT, 1, (3 << 8) | (pipeline & 3));
+  const mask = PIPELINE_SELECT_MASK.mask;
+  out[o] = header(ID_PIPELINE_SELECT, 1, mask | fieldValue(PIPELINE_SELECT_PIPELINE, pipeline));
   return o + 1;
 }
 
@@ -308,7 +311,7 @@ export function emit3dPrimitive(
 /** MEDIA_OBJECT (6 dwords). */
 export function emitMediaObject(out: Uint32Array, o: number, interfaceDescriptor: number): number {
   out[o] = header(ID.MEDIA_OBJECT, 6);
-  out[o + 1] = interfaceDescriptor & 0x3f;
+  out[o + 1] = fieldValue(MEDIA_INTERFACE_DESCRIPTOR, interfaceDescriptor);
   out.fill(0, o + 2, o + 6);
   return o + 6;
 }
@@ -317,7 +320,7 @@ export function emitMediaObject(out: Uint32Array, o: number, interfaceDescriptor
 export function emitMediaObjectWalker(out: Uint32Array, o: number, w: number, h: number): number {
   out[o] = header(ID.MEDIA_OBJECT_WALKER, 17);
   out.fill(0, o + 1, o + 17);
-  out[o + 10] = ((h & 0x3ff) << 16 | (w & 0x3ff)) >>> 0; // global resolution
+  out[o + 10] = (fieldValue(WALKER_RES_Y, h) | fieldValue(WALKER_RES_X, w)) >>> 0; // global resolution
   return o + 17;
 }
 
@@ -357,7 +360,7 @@ export function emitUpdateGtt(
 
 /** MI_SEMAPHORE_WAIT (rejected): poll `gma` until it is >= `value` (GGTT). */
 export function emitSemaphoreWait(out: Uint32Array, o: number, gma: number, value: number): number {
-  out[o] = header(ID.MI_SEMAPHORE_WAIT, 4, MI_USE_GGTT | (1 << 15));
+  out[o] = header(ID.MI_SEMAPHORE_WAIT, 4, MI_USE_GGTT | SEMAPHORE_POLL.mask);
   out[o + 1] = value >>> 0;
   putCmdAddress(out, o + 2, gma, CMD_GMA);
   return o + 4;
@@ -366,7 +369,7 @@ export function emitSemaphoreWait(out: Uint32Array, o: number, gma: number, valu
 /** MI_REPORT_PERF_COUNT (rejected): write a performance report to `gma` (GGTT). */
 export function emitReportPerfCount(out: Uint32Array, o: number, gma: number, id: number): number {
   out[o] = header(ID.MI_REPORT_PERF_COUNT, 4);
-  putCmdAddress(out, o + 1, gma, CMD_GMA_64B, 1);
+  putCmdAddress(out, o + 1, gma, CMD_GMA_64B, REPORT_PERF_USE_GGTT.mask);
   out[o + 3] = id >>> 0;
   return o + 4;
 }
@@ -398,11 +401,8 @@ export function emitConditionalBatchBufferEnd(
   gma: number,
   value: number,
 ): number {
-  out[o] = header(
-    ID.MI_CONDITIONAL_BATCH_BUFFER_END,
-    4,
-    MI_USE_GGTT | COND_BB_END_COMPARE_SEMAPHORE,
-  );
+  const flags = MI_USE_GGTT | COND_BB_END_COMPARE_SEMAPHORE.mask;
+  out[o] = header(ID.MI_CONDITIONAL_BATCH_BUFFER_END, 4, flags);
   out[o + 1] = value >>> 0;
   putCmdAddress(out, o + 2, gma, CMD_GMA_QW);
   return o + 4;
@@ -438,7 +438,7 @@ export function emitAtomic(
   op: number,
   ggtt: boolean,
 ): number {
-  out[o] = header(ID.MI_ATOMIC, 3, (ggtt ? MI_USE_GGTT : 0) | ((op & 0xff) << 8));
+  out[o] = header(ID.MI_ATOMIC, 3, (ggtt ? MI_USE_GGTT : 0) | fieldValue(ATOMIC_OPCODE, op));
   putCmdAddress(out, o + 1, gma, CMD_GMA);
   return o + 3;
 }

@@ -109,7 +109,7 @@ import {
 } from "../hw/regs.ts";
 import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW } from "../hw/pte.ts";
 import type { GuestMemory } from "./memory.ts";
-import { maskedEnable } from "../hw/bits.ts";
+import { hi32, lo32, maskedEnable } from "../hw/bits.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
 import {
   contextDescriptor,
@@ -494,8 +494,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     }
     // gen8_ppgtt_notify_vgt: pdp[0] = PML4, then g2v notify
     const pml4Gpa = this.pml4 * PAGE_SIZE;
-    this.wr(P + PVINFO.pdp, pml4Gpa >>> 0);
-    this.wr(P + PVINFO.pdp + 4, Math.floor(pml4Gpa / 4294967296));
+    this.wr(P + PVINFO.pdp, lo32(pml4Gpa));
+    this.wr(P + PVINFO.pdp + 4, hi32(pml4Gpa));
     this.wr(P + PVINFO.g2vNotify, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
 
     // misbehaviour store target: a GGTT page outside both slices

@@ -8,6 +8,7 @@
  * tables, rings, contexts and buffers are guest pages it hands out.
  */
 
+import { hi32, join64, lo32 } from "../hw/bits.ts";
 import { type HostMemory, PAGE_SHIFT, PAGE_SIZE } from "../hw/memory.ts";
 import { LazyInt32Array } from "../hw/lazy_array.ts";
 import type { GuestMemoryView } from "../mpt/types.ts";
@@ -163,12 +164,12 @@ export class GuestMemory implements GuestMemoryView {
 
   /** Reads a 64-bit value at `gpa` (8-byte aligned) as a number. */
   read64(gpa: number): number {
-    return this.read32(gpa) + this.read32(gpa + 4) * 4294967296;
+    return join64(this.read32(gpa), this.read32(gpa + 4));
   }
 
   /** Writes a 64-bit value (non-negative, up to 2^53) at `gpa`; false if not RAM. */
   write64(gpa: number, v: number): boolean {
-    return this.write32(gpa, v >>> 0) && this.write32(gpa + 4, Math.floor(v / 4294967296) >>> 0);
+    return this.write32(gpa, lo32(v)) && this.write32(gpa + 4, hi32(v));
   }
 
   /** Writes `size` (1, 2, 4 or 8) bytes of `value` little endian at `gpa`; false if not RAM. */

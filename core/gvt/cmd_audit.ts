@@ -46,6 +46,8 @@ import {
   X_SRM,
 } from "../cmd/table.ts";
 import {
+  ATOMIC_INLINE,
+  ATOMIC_SIZE,
   BB_2ND_LEVEL,
   BB_PPGTT,
   CMD_GMA,
@@ -59,10 +61,13 @@ import {
   PIPE_CONTROL_MMIO_WRITE_BIT,
   POST_SYNC_OP,
   POST_SYNC_WRITE_IMM,
+  POST_SYNC_WRITE_PS_DEPTH,
   POST_SYNC_WRITE_TIMESTAMP,
+  SDI_CORE,
+  SDI_QWORD,
   STORE_INDEX,
 } from "../cmd/fields.ts";
-import { bit, field, getField, isSet } from "../hw/bits.ts";
+import { getField, isSet } from "../hw/bits.ts";
 import type { Platform } from "../hw/platform.ts";
 import { registerOffset } from "../hw/regdefs.ts";
 import { BCS, MMIO_SIZE, RCS } from "../hw/regs.ts";
@@ -70,11 +75,6 @@ import type { ViolationKind } from "./counters.ts";
 
 /** Buffer kinds: the ring, a first-level and a second-level batch. */
 export const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2;
-
-/** MI_ATOMIC dw0: data size (bits 20:19) and inline data (bit 18). */
-const ATOMIC_SIZE = field(20, 19), ATOMIC_INLINE = bit(18);
-/** MI_STORE_DATA_IMM: qword store (dw0 bit 21) and core select (dw1 bit 0). */
-const SDI_QWORD = bit(21), SDI_CORE = bit(0);
 
 /** Largest surface a command may address (`max_surface_size`, 36 MiB). */
 export const MAX_SURFACE_SIZE = 36 * 1024 * 1024;
@@ -262,7 +262,9 @@ export function auditCommand(
         return auditReg(cmdReg(buf[ip + 2]), "pipe_ctrl", name, env, out);
       }
       const postSync = getField(dw1, POST_SYNC_OP);
-      if (postSync === 2) return auditReg(PS_DEPTH_COUNT, "pipe_ctrl", name, env, out);
+      if (postSync === POST_SYNC_WRITE_PS_DEPTH) {
+        return auditReg(PS_DEPTH_COUNT, "pipe_ctrl", name, env, out);
+      }
       if (postSync === POST_SYNC_WRITE_TIMESTAMP) {
         return auditReg(RCS_TIMESTAMP, "pipe_ctrl", name, env, out);
       }

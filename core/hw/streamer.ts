@@ -51,7 +51,7 @@ import {
 } from "../cmd/table.ts";
 import { CommandFault, type CommandFaultKind } from "./fault.ts";
 import type { HostMemory } from "./memory.ts";
-import { OWNER_SCRATCH, PAGE_SIZE } from "./memory.ts";
+import { OWNER_SCRATCH, PAGE_SIZE, pageDword, pageOffset } from "./memory.ts";
 import {
   BB_2ND_LEVEL,
   BB_PPGTT,
@@ -74,7 +74,7 @@ import {
   STORE_INDEX_OFFSET,
   UPDATE_GTT_OFFSET,
 } from "../cmd/fields.ts";
-import { getField, isSet } from "./bits.ts";
+import { byteOf, getField, isSet, withByte } from "./bits.ts";
 import { ENGINES } from "./engines.ts";
 import {
   entryAddress,
@@ -119,7 +119,8 @@ export interface StreamerHost {
 /** PPGTT mode of a context. */
 export const PPGTT_NONE = 0, PPGTT_L3 = 3, PPGTT_L4 = 4;
 
-const TWO32 = 4294967296;
+/** A legacy (3-level) PPGTT maps 4 GiB, a 4-level one 256 TiB. */
+const LEGACY_PPGTT_SPAN = 2 ** 32, PPGTT_L4_SPAN = 2 ** 48;
 const MAX_COMMANDS = 1 << 22;
 const EMPTY = new Uint32Array(1024);
 /** Longest command with an effect (the only ones kept while their effect is pending). */
@@ -230,12 +231,12 @@ export class CommandStreamer {
     const mem = this.host.memory;
     let pd: number;
     if (this.ppgtt === PPGTT_L4) {
-      if (gma >= 2 ** 48) return -1;
+      if (gma >= PPGTT_L4_SPAN) return -1;
       const pdp = this.entry(mem, this.roots[0], ptIndex(gma, LEVEL_PML4));
       if (pdp < 0) return -1;
       pd = this.entry(mem, pdp, ptIndex(gma, LEVEL_PDP));
     } else if (this.ppgtt === PPGTT_L3) {
-      if (gma >= TWO32) return -1;
+      if (gma >= LEGACY_PPGTT_SPAN) return -1;
       pd = this.roots[legacyPdpIndex(gma)];
       if (pd === 0) return -1;
     } else return -1;
@@ -298,7 +299,7 @@ export class CommandStreamer {
       this.setFault("isolation", gma, dw0, `write to frame ${mfn} owned by ${o}`);
       return false;
     }
-    mem.page(mfn)[(pa & 0xfff) >>> 2] = value;
+    mem.page(mfn)[pageDword(pa)] = value;
     return true;
   }
 
@@ -371,7 +372,7 @@ export class CommandStreamer {
         curVpn = vpn;
         curSpace = space;
       }
-      const idx = (gma & 0xfff) >>> 2;
+      const idx = pageDword(gma);
       const dw0 = page[idx];
       const id = decode(dw0, engine);
       if (id < 0) {
@@ -705,7 +706,7 @@ export class CommandStreamer {
         this.dPage = mem.page(dmfn);
         this.dVpn = dvpn;
       }
-      const doff = da & 0xfff;
+      const doff = pageOffset(da);
       let chunk = Math.min(n - done, PAGE_SIZE - doff);
       let sp: Uint32Array = EMPTY, soff = 0;
       if (copy) {
@@ -720,7 +721,7 @@ export class CommandStreamer {
           this.sVpn = svpn;
         }
         sp = this.sPage;
-        soff = sa & 0xfff;
+        soff = pageOffset(sa);
         chunk = Math.min(chunk, PAGE_SIZE - soff);
       }
       if (this.dScratch) {
@@ -738,17 +739,14 @@ export class CommandStreamer {
         } else {
           for (let i = 0; i < chunk; i++) {
             const sb = soff + i, db = doff + i;
-            const v = (sp[sb >>> 2] >>> ((sb & 3) * 8)) & 0xff;
-            const sh = (db & 3) * 8;
-            dp[db >>> 2] = (dp[db >>> 2] & ~(0xff << sh)) | (v << sh);
+            dp[db >>> 2] = withByte(dp[db >>> 2], db & 3, byteOf(sp[sb >>> 2], sb & 3));
           }
         }
       } else if (((doff | chunk) & 3) === 0) dp.fill(color, doff >>> 2, (doff + chunk) >>> 2);
       else {
         for (let i = 0; i < chunk; i++) {
-          const db = doff + i, sh = (db & 3) * 8;
-          const v = (color >>> (((dst + done + i) & 3) * 8)) & 0xff;
-          dp[db >>> 2] = (dp[db >>> 2] & ~(0xff << sh)) | (v << sh);
+          const db = doff + i;
+          dp[db >>> 2] = withByte(dp[db >>> 2], db & 3, byteOf(color, (dst + done + i) & 3));
         }
       }
       done += chunk;
