@@ -3,7 +3,8 @@
  * rule, per platform and engine, --gm-range, --json, stdin, and exit codes 0 / 1 / 2.
  */
 import assert from "node:assert/strict";
-import { type ScanCliOptions, scanCommand } from "../cli/scan.ts";
+import { MAX_SCAN_BYTES, type ScanCliOptions, scanCommand } from "../cli/scan.ts";
+import { MAX_BATCH_DWORDS } from "../core/gvt/scanner.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const main = new URL("../main.ts", import.meta.url).pathname;
@@ -124,4 +125,48 @@ Deno.test("scan: --gm-range sets the slices; --json; bad input exits 2", async (
   const err: string[] = [];
   assert.equal(await scanCommand("/nonexistent/x.txt", { err: (x) => err.push(x) }), 2);
   assert.match(err[0], /cannot read \/nonexistent\/x.txt/);
+});
+
+Deno.test("scan: input is bounded: /dev/zero, an endless stdin, a huge file, too many dwords exit 2", async () => {
+  // a device is not a regular file: refused before anything is read
+  const dev = await gvtsim(["scan", "/dev/zero"]);
+  assert.equal(dev.code, 2);
+  assert.match(dev.err, /cannot read \/dev\/zero: not a regular file/);
+  // an endless standard input stops one byte past the limit
+  const endless = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `exec "$0" run --allow-read --allow-write "$1" scan - < /dev/zero`,
+      Deno.execPath(),
+      main,
+    ],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(endless.code, 2);
+  const msg = new TextDecoder().decode(endless.stderr);
+  assert.match(msg, /cannot read -: larger than 16384 KiB, the limit of a command stream/);
+  const dir = await Deno.makeTempDir();
+  try {
+    // a sparse file past the limit
+    const big = `${dir}/big.txt`;
+    using f = await Deno.create(big);
+    await f.truncate(MAX_SCAN_BYTES + 1);
+    const err: string[] = [];
+    assert.equal(await scanCommand(big, { out: () => {}, err: (x) => err.push(x) }), 2);
+    assert.match(err[0], /larger than 16384 KiB, the limit of a command stream/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // within the byte limit but more dwords than the longest batch the mediator shadows
+  const err: string[] = [];
+  const code = await scanCommand("-", {
+    out: () => {},
+    err: (x) => err.push(x),
+    read: () => Promise.resolve("0 ".repeat(MAX_BATCH_DWORDS + 1)),
+  });
+  assert.equal(code, 2);
+  assert.match(err[0], /-:1: error: more than 1048576 dwords, the longest batch GVT-g shadows/);
 });
