@@ -683,6 +683,9 @@ export function engineId(name: EngineName): number {
 // (0 = unknown). An opcode narrower than the key leaves free bits below it: every value of
 // them decodes to the same command.
 const KEY_SPAN = 1 << DECODE_KEY.width;
+// The key's bits as local constants: decode runs once per command in the streamer and the
+// scanner.
+const KEY_MASK = DECODE_KEY.mask, KEY_SHIFT = DECODE_KEY.lo;
 const LUT = new Int16Array(4 * KEY_SPAN);
 for (let id = 0; id < COMMANDS.length; id++) {
   const c = COMMANDS[id];
@@ -696,7 +699,7 @@ for (let id = 0; id < COMMANDS.length; id++) {
 
 /** Decodes a command header for an engine: the command id, or -1 if unknown there. */
 export function decode(dw0: number, engine: number): number {
-  return LUT[engine * KEY_SPAN + getField(dw0, DECODE_KEY)] - 1;
+  return LUT[engine * KEY_SPAN + ((dw0 & KEY_MASK) >>> KEY_SHIFT)] - 1;
 }
 
 /** Length in dwords of command `id` whose first dword is `dw0`. */
