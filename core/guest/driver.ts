@@ -61,6 +61,7 @@ import {
 } from "../cmd/batch.ts";
 import { emitBatchBufferEnd, emitNoop, emitUpdateGtt } from "../cmd/encode.ts";
 import {
+  DISPLAY_PLANE_ENABLE,
   DSPCNTR_A,
   DSPSTRIDE_A,
   DSPSURF_A,
@@ -110,7 +111,7 @@ import {
 import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW } from "../hw/pte.ts";
 import type { GuestMemory } from "./memory.ts";
 import { hi32, lo32, maskedEnable } from "../hw/bits.ts";
-import { PAGE_SIZE } from "../hw/memory.ts";
+import { PAGE_SIZE, pageDword, pageOffset } from "../hw/memory.ts";
 import {
   contextDescriptor,
   CTX_RING_TAIL,
@@ -577,7 +578,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       this.fb.push(o);
     }
     this.wr(DSPSTRIDE_A, this.width * 4);
-    this.wr(DSPCNTR_A, (1 << 31) >>> 0);
+    this.wr(DSPCNTR_A, DISPLAY_PLANE_ENABLE);
     this.wr(DSPSURF_A, this.fb[0].gma);
     this.wr(PIPECONF_A, PIPECONF_ENABLE >>> 0);
     return true;
@@ -749,12 +750,12 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     let i = 0;
     while (i < n) {
       const off = byteOff + i * 4;
-      const inPage = Math.min(n - i, (PAGE_SIZE - (off & (PAGE_SIZE - 1))) >>> 2);
+      const inPage = Math.min(n - i, (PAGE_SIZE - pageOffset(off)) >>> 2);
       const mfn = mem.mfnOf(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
       else {host.page(mfn).set(
           src.subarray(from + i, from + i + inPage),
-          (off & (PAGE_SIZE - 1)) >>> 2,
+          pageDword(off),
         );}
       i += inPage;
     }

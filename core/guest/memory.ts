@@ -8,8 +8,8 @@
  * tables, rings, contexts and buffers are guest pages it hands out.
  */
 
-import { hi32, join64, lo32 } from "../hw/bits.ts";
-import { type HostMemory, PAGE_SHIFT, PAGE_SIZE } from "../hw/memory.ts";
+import { hi32, join64, lo32, withByte } from "../hw/bits.ts";
+import { type HostMemory, PAGE_SHIFT, PAGE_SIZE, pageOffset } from "../hw/memory.ts";
 import { LazyInt32Array } from "../hw/lazy_array.ts";
 import type { GuestMemoryView } from "../mpt/types.ts";
 
@@ -108,7 +108,7 @@ export class GuestMemory implements GuestMemoryView {
     let done = 0;
     while (done < buf.length) {
       const a = gpa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
       const m = this.residentMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) buf.fill(0, done, done + n);
@@ -127,7 +127,7 @@ export class GuestMemory implements GuestMemoryView {
     let done = 0;
     while (done < buf.length) {
       const a = gpa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
       const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
       if (m < 0) {
@@ -187,10 +187,9 @@ export class GuestMemory implements GuestMemoryView {
       const a = gpa + i;
       const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
       if (m < 0) return false;
-      const pa = m * PAGE_SIZE + (a & 0xfff);
+      const pa = m * PAGE_SIZE + pageOffset(a);
       const word = this.host.read32(pa - (pa & 3));
-      const sh = (pa & 3) * 8;
-      this.host.write32(pa - (pa & 3), ((word & ~(0xff << sh)) | ((v & 0xff) << sh)) >>> 0);
+      this.host.write32(pa - (pa & 3), withByte(word, pa & 3, v));
       v = Math.floor(v / 256);
     }
     return true;

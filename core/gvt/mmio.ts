@@ -281,6 +281,8 @@ export class MmioEmulator {
     const data = ro !== 0 ? ((old & ro) | (value & ~ro)) >>> 0 : value;
     t.handlers[t.handlerOf[idx]].write(v, idx, data);
     if ((t.flags[idx] & F_MODE_MASK) !== 0) {
+      // handlers.c intel_vgpu_mmio_reg_rw: the written mask keeps the handler's bits, the
+      // others (the enables included) keep their old value.
       const mask = data >>> 16;
       v.vreg[idx] = ((old & ~mask) | (v.vreg[idx] & mask)) >>> 0;
     }

@@ -21,6 +21,7 @@ import {
   LEVEL_PML4,
   LEVEL_PT,
   PT_ENTRIES,
+  pteFlags,
   pteFrame,
 } from "../hw/pte.ts";
 import type { MptGate } from "../mpt/gate.ts";
@@ -365,7 +366,7 @@ export class PpgttShadow {
 
   /** Shadows guest entry `e` (present) at index `i` of `spt`. */
   private shadowEntry(s: VgpuPpgtt, spt: ShadowPage, i: number, e: number): void {
-    const flags = e & 0xfff;
+    const flags = pteFlags(e);
     const gfn = pteFrame(e);
     const scratch = this.mem.scratchMfn * PAGE_SIZE + 1;
     if (spt.level === LEVEL_PT) {

@@ -11,7 +11,7 @@
  * host (native driver or mediator) handles them in its own event.
  */
 
-import { hi32, join64, lo32 } from "./bits.ts";
+import { hi32, join64, lo32, maskedMerge } from "./bits.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import type { EngineName, HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
@@ -374,10 +374,8 @@ export class Gpu {
     if (f & REG_RO) return;
     const old = this.regs[i];
     let nv: number;
-    if (f & REG_MASKED) {
-      const m = v >>> 16;
-      nv = ((old & ~m) | (v & m)) & 0xffff;
-    } else if (f & REG_W1C) nv = old & ~v;
+    if (f & REG_MASKED) nv = maskedMerge(old, v);
+    else if (f & REG_W1C) nv = old & ~v;
     else nv = v;
     const ro = this.ro[i];
     if (ro !== 0) nv = (nv & ~ro) | (old & ro);

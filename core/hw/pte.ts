@@ -71,6 +71,11 @@ export function pteFrame(e: number): number {
   return Math.floor((e % ADDR_SPAN) / PAGE_SIZE);
 }
 
+/** The flag bits (11:0) of an entry held as one number. */
+export function pteFlags(e: number): number {
+  return e & FLAG_MASK;
+}
+
 /** Entry `e` pointed at the page-aligned address `addr`, flags kept (`gen8_gtt_set_pfn`). */
 export function pteWithAddr(e: number, addr: number): number {
   return addr - (addr % PAGE_SIZE) + (e & FLAG_MASK);
