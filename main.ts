@@ -330,7 +330,10 @@ const pluginCmd = command(
         entry: argument(string({ metavar: "ENTRY" })),
         out: option("-o", "--out", string({ metavar: "OUT" })),
       }),
-      { description: message`Bundle a backend into one ESM file with esbuild.` },
+      {
+        description:
+          message`Bundle a backend into one ESM file with esbuild. It starts a subprocess: run it as ${"deno task plugin-build ENTRY -o OUT"}, not through the gvtsim task.`,
+      },
     ),
   ),
   { description: message`Hypervisor plugins: test, scaffold, bundle.` },

@@ -110,7 +110,8 @@ export async function pluginNew(
   try {
     const pkg = JSON.parse(await Deno.readTextFile(new URL("deno.json", GVTSIM_ROOT)));
     const template = await Deno.readTextFile(new URL("plugins/template.ts", GVTSIM_ROOT));
-    const test = await Deno.readTextFile(new URL("templates/backend_test.ts.tmpl", GVTSIM_ROOT));
+    const test = (await Deno.readTextFile(new URL("templates/backend_test.tmpl.ts", GVTSIM_ROOT)))
+      .replace(/^\/\/ gvtsim:.*\n/, "");
     const config = await Deno.readTextFile(new URL("templates/deno.json.tmpl", GVTSIM_ROOT));
     const backend = template
       .replace(/^ \* template: /m, ` * ${name}: `)
@@ -163,16 +164,26 @@ export async function pluginBuild(
     err(`plugin build: ${bad.message}\n`);
     return 2;
   }
+  // Bundling is the one command that starts a subprocess (esbuild's binary, which also reads
+  // its settings from the environment): the plain `gvtsim` task grants neither, the
+  // `plugin-build` task does. Say so before esbuild fails with a permission error.
+  const missing = BUILD_PERMISSIONS.filter((p) => Deno.permissions.querySync(p).state !== "granted")
+    .map((p) => `--allow-${p.name}`);
+  if (missing.length > 0) {
+    err(
+      `plugin build: bundling starts esbuild, which needs ${missing.join(" and ")}; ` +
+        `\`deno task gvtsim\` and the installed \`gvtsim\` command do not grant ${
+          missing.length > 1 ? "them" : "it"
+        }.\n` +
+        `  run: deno task plugin-build ${entry} -o ${outFile}\n`,
+    );
+    return 2;
+  }
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
   } catch (e) {
-    // Bundling is the one command that runs a subprocess: the plain `gvtsim` task does not
-    // grant that, `deno task plugin-build` does.
-    err(
-      `plugin build: cannot start esbuild: ${errorMessage(e)}\n` +
-        `  (bundling needs --allow-run and --allow-env: use \`deno task plugin-build ENTRY -o OUT\`)\n`,
-    );
+    err(`plugin build: cannot start esbuild: ${errorMessage(e)}\n`);
     return 2;
   }
   try {
@@ -216,6 +227,11 @@ export async function pluginBuild(
   out(`built ${outPath} (${size} bytes): backend '${loaded.backend.name}' loads\n`);
   return 0;
 }
+
+/** What bundling needs beyond read/write: esbuild reads its env and spawns its binary. */
+const BUILD_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [{ name: "run" }, {
+  name: "env",
+}];
 
 /** The parts of gvtsim's deno.json the bundler needs. */
 interface PackageJson {
