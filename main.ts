@@ -304,6 +304,12 @@ const pluginCmd = command(
       object({
         cmd: constant("plugin-test"),
         plugin: argument(string({ metavar: "PLUGIN" })),
+        params: multiple(
+          option("--param", string({ metavar: "NAME=VALUE" }), {
+            description:
+              message`A backend parameter, as a scenario's hypervisor block sets it (e.g. --param iommu=gpa; repeatable).`,
+          }),
+        ),
         json: withDefault(
           flag("--json", {
             description:
@@ -434,8 +440,13 @@ async function main(): Promise<number> {
       );
     }
     case "plugin-test": {
-      const { pluginTest } = await import("./cli/plugin.ts");
-      return pluginTest(args.plugin, { json: args.json });
+      const { parseParams, pluginTest } = await import("./cli/plugin.ts");
+      const params = parseParams(args.params);
+      if (typeof params === "string") {
+        console.error(`plugin test: ${params}`);
+        return 2;
+      }
+      return pluginTest(args.plugin, { json: args.json, params });
     }
     case "plugin-new": {
       const { pluginNew } = await import("./cli/plugin.ts");

@@ -14,7 +14,7 @@
  */
 
 import {
-  type CheckResult,
+  type ConformanceOptions,
   type ConformanceReport,
   formatConformance,
   runConformance,
@@ -38,9 +38,7 @@ export interface PluginTestOptions extends PluginCliOptions {
   params?: Readonly<Record<string, number | string | boolean>>;
   /** Second-stage checks, passed to the conformance kit (default: the short scenario runs of
    * cli/conformance_runs.ts; `null` for none). */
-  extraChecks?:
-    | ((spec: string | URL, calls: Record<string, number>) => Promise<CheckResult[]>)
-    | null;
+  extraChecks?: ConformanceOptions["extraChecks"] | null;
   /** Print the report as JSON (schema `gvtsim.conformance/1`) instead of the table. */
   json?: boolean;
 }
@@ -53,6 +51,32 @@ const stderr = (s: string) => void Deno.stderr.writeSync(enc.encode(s));
 
 /** gvtsim's repository root (templates and core are found from here). */
 const GVTSIM_ROOT = new URL("../", import.meta.url);
+
+/**
+ * Backend parameters from `--param NAME=VALUE` flags: a number, on/off (true/false, yes/no)
+ * as a boolean, anything else as a string; a usage message for a malformed one.
+ */
+export function parseParams(
+  flags: readonly string[],
+): Record<string, number | string | boolean> | string {
+  const out: Record<string, number | string | boolean> = {};
+  for (const f of flags) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(f);
+    if (m === null) return `--param ${f}: expected NAME=VALUE`;
+    const v = m[2];
+    out[m[1]] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v in PARAM_BOOLS ? PARAM_BOOLS[v] : v;
+  }
+  return out;
+}
+
+const PARAM_BOOLS: Record<string, boolean> = {
+  on: true,
+  off: false,
+  true: true,
+  false: false,
+  yes: true,
+  no: false,
+};
 
 /** Names `plugin new` accepts: a lower-case identifier usable as a file name. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9_]*$/;

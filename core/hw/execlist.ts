@@ -98,6 +98,8 @@ export interface ExeclistHost {
   ggttTranslate(gma: number): number;
   /** Owner tag of the context whose image is at `lrca`. */
   contextOwner(lrca: number): number;
+  /** IOMMU domain of the context whose image is at `lrca`. */
+  contextDomain(lrca: number): number;
   /** Records a command fault. */
   recordFault(f: CommandFault): void;
 }
@@ -245,6 +247,7 @@ export class Execlists implements EventSink {
     s.ctxId = ctxId;
     const lrca = (lo & 0xfffff000) >>> 0;
     s.owner = host.contextOwner(lrca);
+    s.domain = host.contextDomain(lrca);
     const mode = (lo >>> 3) & 3;
     const statePa = host.ggttTranslate(lrca + 4096);
     if (statePa < 0 || (mode !== LEGACY_32B_CONTEXT && mode !== LEGACY_64B_CONTEXT)) {

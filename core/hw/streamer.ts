@@ -50,6 +50,7 @@ import {
 } from "../cmd/table.ts";
 import { CommandFault, type CommandFaultKind } from "./fault.ts";
 import type { HostMemory } from "./memory.ts";
+import { type Iommu, SCRATCH_IOVA } from "./iommu.ts";
 import { OWNER_SCRATCH } from "./memory.ts";
 import {
   GT_RENDER_PIPECTL_NOTIFY_INTERRUPT,
@@ -62,6 +63,8 @@ import {
 export interface StreamerHost {
   /** Host memory. */
   readonly memory: HostMemory;
+  /** DMA remapping of PPGTT leaf addresses. */
+  readonly iommu: Iommu;
   /** GGTT translation: pa or -1. */
   ggttTranslate(gma: number): number;
   /** Writes a GGTT entry (MI_UPDATE_GTT). */
@@ -123,6 +126,8 @@ export class CommandStreamer {
   ctxId = 0;
   /** Owner tag of the context. */
   owner = 0;
+  /** IOMMU domain its PPGTT leaf addresses are translated in (0: the host's). */
+  domain = 0;
   /** PPGTT mode. */
   ppgtt: number = PPGTT_NONE;
   /** PPGTT roots: PML4 (4-level) or PDP0..3 (3-level), physical addresses. */
@@ -204,9 +209,19 @@ export class CommandStreamer {
     const pdeLo = mem.read32(pdeAddr);
     if (!(pdeLo & 1)) return -1;
     const pt = ((pdeLo & 0xfffff000) >>> 0) + (mem.read32(pdeAddr + 4) & 0x7f) * TWO32;
-    if (pdeLo & 0x80) return pt - (pt % 0x200000) + (gma % 0x200000); // 2 MiB page
+    if (pdeLo & 0x80) return this.dma(pt - (pt % 0x200000) + (gma % 0x200000)); // 2 MiB page
     const page = this.entry(mem, pt, Math.floor(gma / 4096) & 0x1ff);
-    return page < 0 ? -1 : page + (gma & 0xfff);
+    return page < 0 ? -1 : this.dma(page + (gma & 0xfff));
+  }
+
+  /**
+   * A leaf's device address as host physical address: the page walk itself reads the host's
+   * shadow tables, the data pages are the vGPU's, in its IOMMU domain.
+   */
+  private dma(addr: number): number {
+    return this.domain === 0 && addr < SCRATCH_IOVA
+      ? addr
+      : this.host.iommu.translate(this.domain, addr);
   }
 
   /** Reads a present page-table entry: the next-level address, or -1. */
