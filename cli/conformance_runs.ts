@@ -120,7 +120,7 @@ async function twice(
 export async function scenarioChecks(
   spec: string | URL,
   calls: Record<string, number> = {},
-  params: Params = {},
+  params: Readonly<Record<string, number | string | boolean>> = {},
 ): Promise<CheckResult[]> {
   const path = spec instanceof URL ? spec.href : spec;
   const [a, sameA] = await twice(BASIC, "conformance.gvt", path, params, calls);

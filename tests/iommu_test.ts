@@ -8,7 +8,7 @@ import { DMA_LIMIT, Iommu, SCRATCH_IOVA } from "../core/hw/iommu.ts";
 import { parseScenarioText } from "../dsl/mod.ts";
 import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
-import { pteFrame } from "../core/gvt/gtt.ts";
+import { pteFrame } from "../core/hw/pte.ts";
 
 Deno.test("iommu: passthrough until attached, then exactly the mapped pages; scratch in every domain", () => {
   const io = new Iommu(1000, 0);

@@ -491,7 +491,12 @@ export const KIT_CHECKS: readonly KitCheck[] = [
         for (const gfn of [20, 21, 300, 301]) {
           maps.push([id, gfn, PAGE_SIZE, r.gate.dmaMapGuestPage(id, gfn, PAGE_SIZE)]);
         }
-        maps.push([id, L.hugeAligned, PAGE_SIZE_2M, r.gate.dmaMapGuestPage(id, L.hugeAligned, PAGE_SIZE_2M)]);
+        maps.push([
+          id,
+          L.hugeAligned,
+          PAGE_SIZE_2M,
+          r.gate.dmaMapGuestPage(id, L.hugeAligned, PAGE_SIZE_2M),
+        ]);
       }
       const translated = [1, 2].filter((id) => r.iommu.translating[id] === 1);
       paths.add(translated.length > 0 ? "iommu translated" : "iommu passthrough");
