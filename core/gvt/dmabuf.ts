@@ -1,16 +1,16 @@
 /**
- * Plane query and dma-buf export (i915 gvt/dmabuf.c): how a hypervisor's display (QEMU's
- * console through VFIO) shows a guest's screen without copying it. The backend asks
+ * Plane query and dma-buf export (i915 gvt/dmabuf.c): how a hypervisor's display (a device
+ * model's console) shows a guest's screen without copying it. The backend asks
  * {@link DmabufExport.queryPlane} for the guest's primary plane (`intel_vgpu_query_plane`,
  * VFIO_DEVICE_QUERY_GFX_PLANE): the mediator decodes the plane registers, checks that the
  * framebuffer lies in the vGPU's GGTT slices and hands out a dma-buf object id, the same one
- * while the framebuffer does not change; a new object holds a reference on the VFIO device
+ * while the framebuffer does not change; a new object holds a reference on the device
  * (`getVfioDevice`). {@link DmabufExport.getDmabuf} exports the object
  * (`intel_vgpu_get_dmabuf`, VFIO_DEVICE_GET_GFX_DMABUF): every page's device address, read from
  * the framebuffer's GGTT entries, is pinned (`dmaPinGuestPage`, as `vgpu_gem_get_pages`), so
  * the pages stay while the display reads them even if the guest remaps them.
  * {@link DmabufExport.putDmabuf} is the display closing it: the pins go (`dmaUnmapGuestPage`)
- * and, with the object's last reference, the VFIO device reference (`putVfioDevice`).
+ * and, with the object's last reference, the device reference (`putVfioDevice`).
  * Destroying the vGPU releases whatever is left (`intel_vgpu_dmabuf_cleanup`).
  */
 
@@ -76,7 +76,7 @@ export class VgpuDmabufs {
 
 /** Plane query and dma-buf export over the MPT gate. */
 export class DmabufExport {
-  /** @param gate the MPT gate (VFIO device references, DMA pins) */
+  /** @param gate the MPT gate (device references, DMA pins) */
   constructor(private readonly gate: MptGate) {}
 
   /**
@@ -165,7 +165,7 @@ export class DmabufExport {
     v.dmabufs.objects.clear();
   }
 
-  /** Drops one reference; the object goes with the last, and its VFIO device reference. */
+  /** Drops one reference; the object goes with the last, and its device reference. */
   private release(v: Vgpu, obj: DmabufObject): void {
     if (--obj.refs > 0) return;
     v.dmabufs.objects.delete(obj.id);

@@ -2,9 +2,9 @@
  * The virtual OpRegion (i915 gvt/opregion.c): two host pages per vGPU holding the ACPI
  * OpRegion the guest's graphics driver reads. The guest's firmware writes the guest-physical
  * address it reserved for them to ASLS (config space 0xfc). A hypervisor that maps host frames
- * into the guest (Xen's foreign mapping) is asked for the machine frame of each page's host
+ * into the guest (a foreign mapping) is asked for the machine frame of each page's host
  * address (`fromVirtToMfn`) and maps it at the guest's frame (`mapGfnToMfn`), as
- * `map_vgpu_opregion` does; a backend that exposes the OpRegion its own way (KVM's VFIO region,
+ * `map_vgpu_opregion` does; a backend that exposes the OpRegion its own way (a device region,
  * through `setOpregion`) answers -1 and nothing is mapped. A new ASLS value moves the mapping.
  *
  * Host addresses in the simulation are host physical addresses (the host's direct map).

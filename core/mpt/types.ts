@@ -119,8 +119,9 @@ export interface GvtOps {
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void;
   /**
    * The hypervisor's toolstack creates a vGPU of `type` for VM `vm` and starts the VM with it
-   * (`intel_gvt_ops.vgpu_create`, as XenGT does when a domain with a vGPU is created and
-   * kvmgt when an mdev is created for a VM): the guest boots, the vGPU is attached through
+   * (`intel_gvt_ops.vgpu_create`, as a type-1 toolstack does when a domain with a vGPU is
+   * created, or a type-2 one when a mediated device is created for a VM): the guest boots,
+   * the vGPU is attached through
    * `attachVgpu` before this returns. Returns the new vGPU id, or a negative errno:
    * {@link MPT_EINVAL} unknown VM or type, {@link MPT_EBUSY} the VM already runs with a vGPU,
    * {@link MPT_ENOSPC} the type does not fit now, {@link MPT_ENODEV} no VMs to create for.
@@ -150,7 +151,7 @@ export interface GvtOps {
    * The hypervisor's display asks for the guest's plane ({@link PLANE_PRIMARY} or
    * {@link PLANE_CURSOR}; `intel_gvt_ops.vgpu_query_plane`, VFIO_DEVICE_QUERY_GFX_PLANE):
    * its description with a dma-buf id, 0 when the plane is not ready, or a negative errno. A
-   * new dma-buf object takes a VFIO device reference (`getVfioDevice`).
+   * new dma-buf object takes a device reference (`getVfioDevice`).
    */
   vgpuQueryPlane(vgpuId: number, plane: number): PlaneInfo | number;
   /**
@@ -161,7 +162,7 @@ export interface GvtOps {
   vgpuGetDmabuf(vgpuId: number, dmabufId: number): number;
   /**
    * The display closed an export (the dma-buf's last file reference went): its pages are
-   * unpinned and, with the object's last reference, the VFIO device reference dropped
+   * unpinned and, with the object's last reference, the device reference dropped
    * (`putVfioDevice`).
    */
   vgpuPutDmabuf(vgpuId: number, handle: number): void;
@@ -169,7 +170,8 @@ export interface GvtOps {
 
 /**
  * One vGPU's IOMMU domain as its backend programs it (the hypervisor's DMA-remapping
- * interface: VFIO's type1 IOMMU, Xen's IOMMU page tables, ...). Until {@link attach} the
+ * interface: a type-2 host's IOMMU container, a type-1 hypervisor's IOMMU page tables,
+ * ...). Until {@link attach} the
  * domain is passthrough: a device address `dmaMapGuestPage` returns is a host physical
  * address. After it, device addresses are IOVAs the backend chooses (e.g. IOVA = the guest
  * physical address): the GPU reaches, page by page, exactly the host frames mapped here.
