@@ -3,8 +3,8 @@
  * address the GPU uses need not be a host physical address: each vGPU has its own domain
  * (its id; PASID-granular translation, as with Scalable IOV or SR-IOV virtual functions), and
  * a hypervisor backend that attaches the domain hands out IOVAs (e.g. IOVA = guest-physical
- * address, as a type-2 hypervisor maps a VM's memory) and maps each 4 KiB IOVA page to the host frame behind
- * it. A domain nobody attached is passthrough (device address = host physical address, as with
+ * address, as a type-2 hypervisor maps a VM's memory) and maps each 4 KiB IOVA page to the
+ * host frame behind it. A domain nobody attached is passthrough (device address = host physical address, as with
  * `iommu=pt`), and domain 0, the host's (the mediator's shadow page tables, shadow contexts
  * and rings, the native driver), always is.
  *
