@@ -111,6 +111,7 @@ import {
 import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from "../hw/pte.ts";
 import type { GuestMemory } from "./memory.ts";
 import { hi32, lo32, maskedEnable } from "../hw/bits.ts";
+import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
 import { PAGE_SIZE, pageDword, pageOffset } from "../hw/memory.ts";
 import {
   contextDescriptor,
@@ -1128,7 +1129,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
         this.wr(elsp, 0);
         this.wr(elsp, 0);
         this.wr(elsp, this.rng.int(0, 0x7fffffff));
-        this.wr(elsp, ((this.rng.int(0, 0x7fffffff) & ~0xfff) | GEN8_CTX_VALID) >>> 0);
+        const lrca = this.rng.int(0, 0x7fffffff) & CTX_DESC_FIELDS.lrca.mask;
+        this.wr(elsp, (lrca | GEN8_CTX_VALID) >>> 0);
         if (this.tracer !== null) this.tracer.submitEnd(this.id, e);
         break;
       }

@@ -17,7 +17,7 @@ import type { EngineName, HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
 import { type CommandFault, GttFault, MmioFault } from "./fault.ts";
 import { Iommu, SCRATCH_IOVA } from "./iommu.ts";
-import { HostMemory, OWNER_HOST, PAGE_SIZE } from "./memory.ts";
+import { HostMemory, OWNER_HOST, PAGE_SIZE, pageOffset } from "./memory.ts";
 import { entryAddress, entryPresent } from "./pte.ts";
 import { engineIdOf, engineIrqMask, ENGINES } from "./engines.ts";
 import { IrqUnit } from "./irq.ts";
@@ -363,7 +363,7 @@ export class Gpu {
     switch (this.sem[i]) {
       case SEM_TIMESTAMP: {
         const ticks = Math.floor((this.sim.now * 12) / 1000);
-        return (offset & 0xfff) === RING_TIMESTAMP_UDW ? hi32(ticks) : lo32(ticks);
+        return pageOffset(offset) === RING_TIMESTAMP_UDW ? hi32(ticks) : lo32(ticks);
       }
       case SEM_EXECLIST_STATUS: {
         const e = this.unit[i];
