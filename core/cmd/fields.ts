@@ -114,8 +114,8 @@ export const SDI_CORE: BitField = bit(0);
 export const ATOMIC_OPCODE: BitField = field(15, 8);
 /** MI_ATOMIC dword 0: data size (bits 20:19: dword, qword, octword) and inline data (bit 18). */
 export const ATOMIC_SIZE: BitField = field(20, 19), ATOMIC_INLINE: BitField = bit(18);
-/** MI_SEMAPHORE_WAIT dword 0: polling mode (bit 15) and compare operation (bits 14:12). */
-export const SEMAPHORE_POLL: BitField = bit(15), SEMAPHORE_COMPARE: BitField = field(14, 12);
+/** MI_SEMAPHORE_WAIT dword 0: polling mode (bit 15). */
+export const SEMAPHORE_POLL: BitField = bit(15);
 /** MI_CONDITIONAL_BATCH_BUFFER_END dword 0: compare against semaphore data (bit 21). */
 export const COND_BB_END_COMPARE_SEMAPHORE: BitField = bit(21);
 /** MI_REPORT_PERF_COUNT dword 1: the address is a global-GTT address (bit 0). */
