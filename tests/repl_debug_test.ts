@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { ReplSession } from "../cli/repl.ts";
-import { EVENT_DESCRIBERS } from "../cli/repl_events.ts";
 import { REPL_COMMANDS } from "../cli/repl_help.ts";
 import { pendingEvents } from "../core/snapshot.ts";
 
@@ -114,12 +113,20 @@ Deno.test("repl debug: completion knows which argument comes next", async () => 
 Deno.test("repl debug: every event sink of a running world has names, every command help", async () => {
   const s = new ReplSession();
   await s.exec("load scenarios/faults.gvt");
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (let i = 0; i < 40; i++) {
-    for (const e of pendingEvents(s.world!.sim)) seen.add(e.sink);
+    for (const e of pendingEvents(s.world!.sim)) {
+      const d = e.target.describeEvent?.(e.kind, e.arg);
+      assert.ok(d, `no names for ${e.sink}'s events`);
+      seen.set(e.sink, d);
+    }
     await s.exec("run 20ms");
   }
-  for (const sink of seen) assert.ok(sink in EVENT_DESCRIBERS, `no names for ${sink}'s events`);
+  for (const sink of ["World", "GvtScheduler", "VirtualDisplay", "WorkloadRunner"]) {
+    assert.ok(seen.has(sink), `${sink} had no pending event in 800 ms`);
+  }
+  // A vGPU id is named with its VM in the REPL's listing.
+  assert.match(await s.exec("events 200"), /virtual vblank of vGPU 2 \(noisy\) \(VirtualDisplay\)/);
   for (const c of REPL_COMMANDS) {
     assert.match(await s.exec(`help ${c.name}`), new RegExp(`^${c.name}`), c.name);
   }
