@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { gvtsimTask } from "./task_util.ts";
 
-
 const gvtsim = (args: string[], stdin?: string) => gvtsimTask(args, { stdin });
 
 const SMALL = [
@@ -121,6 +120,7 @@ Deno.test("cli: an unknown backend lists the built-in ones", async () => {
 
 Deno.test("cli: every command's --help describes every option and shows examples", async () => {
   const commands = [
+    [],
     ["run"],
     ["check"],
     ["types"],
@@ -136,6 +136,7 @@ Deno.test("cli: every command's --help describes every option and shows examples
     const r = await gvtsim([...c, "--help"]);
     assert.equal(r.code, 0, `${c.join(" ")}: ${r.err}`);
     assert.match(r.out, /Examples:\n {2}(gvtsim|deno task) /, c.join(" "));
+    assert.equal(r.out.split("Examples:").length, 2, `${c.join(" ")}: one Examples section`);
     // option and argument lines: a term, two or more spaces, a description
     const terms = r.out.split("\n").filter((l) => /^ {2}(-|[A-Z][A-Z|,.-]*\b)/.test(l));
     assert.ok(terms.length > 0, c.join(" "));

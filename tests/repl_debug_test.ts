@@ -9,7 +9,6 @@ import { REPL_COMMANDS } from "../cli/repl_help.ts";
 import { pendingEvents } from "../core/snapshot.ts";
 import { gvtsimTask } from "./task_util.ts";
 
-
 async function repl(script: string[]): Promise<{ code: number; out: string; err: string }> {
   const home = await Deno.makeTempDir();
   try {
