@@ -9,7 +9,7 @@
  * memory read as 0 and are dropped on write; {@link HostMemory.badAccesses} counts them.
  */
 
-import { hi32, join64 } from "./bits.ts";
+import { hi32, join64, lo32 } from "./bits.ts";
 import { LazyInt32Array } from "./lazy_array.ts";
 
 /** Owner tag of a frame nobody owns. */
@@ -165,7 +165,7 @@ export class HostMemory {
 
   /** Writes a 64-bit value (a non-negative integer up to 2^53) at `pa`. */
   write64(pa: number, v: number): void {
-    this.write32(pa, v >>> 0);
+    this.write32(pa, lo32(v));
     this.write32(pa + 4, hi32(v));
   }
 
