@@ -4,35 +4,10 @@
  * "did you mean", unknown backends listed, and every option described with examples in --help.
  */
 import assert from "node:assert/strict";
+import { gvtsimTask } from "./task_util.ts";
 
-const main = new URL("../main.ts", import.meta.url).pathname;
-const root = new URL("..", import.meta.url).pathname;
-
-async function gvtsim(args: string[], stdin?: string) {
-  const p = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY,XDG_RUNTIME_DIR",
-      main,
-      ...args,
-    ],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const r = await p.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+/** `gvtsim ARGS` with the task's permissions, `stdin` fed to it. */
+const gvtsim = (args: string[], stdin?: string) => gvtsimTask(args, { stdin });
 
 const SMALL = [
   "vm a { type V5_4; run w }",

@@ -8,26 +8,17 @@ import { ReplSession } from "../cli/repl.ts";
 import { EVENT_DESCRIBERS } from "../cli/repl_events.ts";
 import { REPL_COMMANDS } from "../cli/repl_help.ts";
 import { pendingEvents } from "../core/snapshot.ts";
+import { type CliResult, gvtsimTask } from "./task_util.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-
-async function repl(script: string[]): Promise<{ code: number; out: string; err: string }> {
+/** `gvtsim repl scenarios/demo.gvt` with the task's permissions, `script` on its stdin. */
+async function repl(script: string[]): Promise<CliResult> {
   const home = await Deno.makeTempDir();
-  const p = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "repl", "scenarios/demo.gvt"],
-    cwd: root,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { HOME: home, NO_COLOR: "1" },
-  }).spawn();
-  const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script.join("\n") + "\n"));
-  await w.close();
-  const r = await p.output();
+  const r = await gvtsimTask(["repl", "scenarios/demo.gvt"], {
+    stdin: script.join("\n") + "\n",
+    env: { HOME: home },
+  });
   await Deno.remove(home, { recursive: true });
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+  return r;
 }
 
 Deno.test("repl debug: breakpoints and watchpoints stop run and continue", async () => {
