@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { ReplSession } from "../cli/repl.ts";
-import { EVENT_DESCRIBERS } from "../cli/repl_events.ts";
+import { describeEvent, EVENT_DESCRIBERS } from "../cli/repl_events.ts";
 import { REPL_COMMANDS } from "../cli/repl_help.ts";
 import { pendingEvents } from "../core/snapshot.ts";
+import { EXECLIST_TYPES } from "../core/hw/execlist.ts";
 import { type CliResult, gvtsimTask } from "./task_util.ts";
 
 /** `gvtsim repl scenarios/demo.gvt` with the task's permissions, `script` on its stdin. */
@@ -106,11 +107,28 @@ Deno.test("repl debug: every event sink of a running world has names, every comm
   const s = new ReplSession();
   await s.exec("load scenarios/faults.gvt");
   const seen = new Set<string>();
+  const names = new Set<string>();
   for (let i = 0; i < 40; i++) {
-    for (const e of pendingEvents(s.world!.sim)) seen.add(e.sink);
+    for (const e of pendingEvents(s.world!.sim)) {
+      seen.add(e.sink);
+      const name = describeEvent(s.world!, e);
+      names.add(name.replace(/ \(\w+\)$/, ""));
+      // every kind scheduled is in its sink's table (no "<sink> event N" fallback)
+      assert.doesNotMatch(
+        name,
+        /^(world|scheduler|dispatcher|backend) event \d+|^\w+ event \d+ \(Execlists|kind \d+ arg/,
+      );
+    }
     await s.exec("run 20ms");
   }
   for (const sink of seen) assert.ok(sink in EVENT_DESCRIBERS, `no names for ${sink}'s events`);
+  for (const n of ["scheduler tick", "metrics sample"]) {
+    assert.ok(names.has(n), `'${n}' among ${[...names].join(", ")}`);
+  }
+  // an execlist event's kind is engine * EXECLIST_TYPES + type
+  const ex = (kind: number) => describeEvent(s.world!, { sink: "Execlists", kind, arg: 0 });
+  assert.equal(ex(EXECLIST_TYPES), "bcs execution done (Execlists)");
+  assert.equal(ex(2), "rcs memory effects (Execlists)");
   for (const c of REPL_COMMANDS) {
     assert.match(await s.exec(`help ${c.name}`), new RegExp(`^${c.name}`), c.name);
   }

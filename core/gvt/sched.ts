@@ -7,7 +7,7 @@
  */
 
 import type { SchedulerSpec } from "../scenario.ts";
-import type { EventSink, Sim } from "../sim/sim.ts";
+import type { EventKind, EventSink, Sim } from "../sim/sim.ts";
 import type { GvtCounters } from "./counters.ts";
 import { createPolicy, IDLE, KEEP, type SchedPolicy } from "./policies/mod.ts";
 import type { GvtTracer } from "./tracer.ts";
@@ -26,6 +26,12 @@ export interface SchedHost {
 }
 
 const EV_TICK = 0, EV_KICK = 1;
+
+/** The scheduler's events, by kind. */
+export const SCHED_EVENTS: Readonly<Record<number, EventKind>> = {
+  [EV_TICK]: { what: "scheduler tick" },
+  [EV_KICK]: { what: "scheduler kick" },
+};
 const NO_TARGET = -2;
 
 /** The scheduler. */

@@ -5,7 +5,7 @@
  * and drained by the {@link MptGate} after each op (see {@link ChargeSource}).
  */
 
-import type { EventSink, Sim } from "../sim/sim.ts";
+import type { EventKind, EventSink, Sim } from "../sim/sim.ts";
 import type { ChargeSource } from "./gate.ts";
 import type { BackendContext, GuestMemoryView } from "./types.ts";
 
@@ -28,6 +28,12 @@ export interface MsiReceiver {
 
 const EV_TIMER = 0;
 const EV_MSI = 1;
+
+/** The backend context's events, by kind. */
+export const CONTEXT_EVENTS: Readonly<Record<number, EventKind>> = {
+  [EV_TIMER]: { what: "backend timer %", arg: "slot" },
+  [EV_MSI]: { what: "MSI delivery to %", arg: "vgpu" },
+};
 
 /** A problem raised by a backend's own timer callback. */
 export interface BackendTimerError {

@@ -13,6 +13,20 @@
 
 import { Streams } from "./rng.ts";
 
+/** What an event's arg identifies (how a debugger prints it). */
+export type EventArg = "vm" | "vgpu" | "engine" | "timeline" | "slot";
+
+/**
+ * One of a sink's event kinds as a debugger shows it (the REPL's `events`): a sink keeps a
+ * table of these keyed by its own kind constants, so the names cannot drift from the kinds.
+ */
+export interface EventKind {
+  /** What happens; a `%` stands for the arg (e.g. "start of VM %"). */
+  readonly what: string;
+  /** What the arg identifies, when `what` shows it. */
+  readonly arg?: EventArg;
+}
+
 /** Receives events. `kind` and `arg` are the integers given to {@link Sim.schedule}. */
 export interface EventSink {
   /** Called when an event scheduled for this sink fires. */
