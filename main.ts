@@ -21,6 +21,11 @@ const scenarioArg = argument(string({ metavar: "SCENARIO" }), {
 const EXIT_CODES =
   "Exit codes: 0 ok, 1 an expectation failed (fmt --check: unformatted), 2 invalid input or usage.";
 
+/** Command lines, one per line (optique titles the program's `examples` itself). */
+function exampleLines(...lines: string[]): Message {
+  return lines.flatMap((l, i) => i === 0 ? [text(l)] : [lineBreak(), text(l)]);
+}
+
 /** A command's footer: "Examples:", one command line per line, and the exit codes. */
 function examples(...lines: string[]): Message {
   return [
@@ -30,11 +35,6 @@ function examples(...lines: string[]): Message {
     lineBreak(),
     text(EXIT_CODES),
   ];
-}
-
-/** The lines of the top-level help's examples (the runner writes their heading itself). */
-function exampleLines(...lines: string[]): Message {
-  return lines.flatMap((l, i) => i === 0 ? [text(l)] : [lineBreak(), text(l)]);
 }
 
 /** `-D NAME=VALUE` (repeatable): a scenario parameter's value instead of its `param` default. */

@@ -6,7 +6,7 @@
  */
 
 import { Gpu, gpuConfigFromHost } from "./hw/gpu.ts";
-import { type EventKind, type EventSink, Sim } from "./sim/sim.ts";
+import { type EventSink, Sim } from "./sim/sim.ts";
 import type { Scenario, TimelineEvent, VmSpec, WorkloadSpec } from "./scenario.ts";
 import { openBackend } from "./mpt/open.ts";
 import { isLoadError, type PluginSource } from "./mpt/loader.ts";
@@ -113,13 +113,6 @@ export interface WorldOptions {
 }
 
 const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
-
-/** The world's events, by kind. */
-export const WORLD_EVENTS: Readonly<Record<number, EventKind>> = {
-  [EV_TIMELINE]: { what: "timeline event %", arg: "timeline" },
-  [EV_SAMPLE]: { what: "metrics sample" },
-  [EV_START]: { what: "start of VM %", arg: "vm" },
-};
 
 /**
  * Samples the time series keep at most: when full, each two neighbouring samples merge into
@@ -269,6 +262,15 @@ export class World implements EventSink, VmHost {
   /** The workload a VM runs. */
   workloadOf(vm: VmRuntime): WorkloadSpec {
     return this.scenario.workloads[vm.spec.workload];
+  }
+
+  /** @internal timeline, delayed starts and sampling */
+  describeEvent(kind: number, arg: number): string {
+    if (kind === EV_TIMELINE) {
+      return `timeline event ${arg + 1} (${this.scenario.timeline[arg]?.action.kind ?? "?"})`;
+    }
+    if (kind === EV_START) return `start of VM ${this.vms[arg]?.spec.name ?? arg}`;
+    return kind === EV_SAMPLE ? "metrics sample" : `world event ${kind}`;
   }
 
   /** @internal timeline, delayed starts and sampling */

@@ -29,7 +29,7 @@ import {
   VM_STATES,
   WAIT_CONDITIONS,
 } from "./functions.ts";
-import { KEYWORDS, ParamRef } from "./lexer.ts";
+import { KEYWORDS } from "./lexer.ts";
 import { firstKeywords } from "./first_words.ts";
 
 /** Where the generated grammar lives, relative to the repository root. */
@@ -37,8 +37,6 @@ export const GRAMMAR_PATH = "editors/vscode/syntaxes/gvt.tmLanguage.json";
 
 /** A name of the language (the lexer's Identifier, inner `-` allowed). */
 const NAME = "[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*";
-/** A parameter reference, `$NAME`: the lexer's own pattern. */
-const PARAM_REF = (ParamRef.PATTERN as RegExp).source;
 /** Word boundaries that treat `-` inside a name as part of it (`gvirt-rr`, `x-for`). */
 const BEFORE = "(?<![A-Za-z0-9_-])";
 const AFTER = "(?![A-Za-z0-9_]|-[A-Za-z0-9_])";
@@ -133,11 +131,10 @@ export function textmateGrammar(): Record<string, unknown> {
             },
           },
           {
-            // `param NAME VALUE` (a scenario's, or a backend's inside `hypervisor { }`)
             match: `${BEFORE}(param)\\s+(${NAME})`,
             captures: {
               1: { name: "storage.type.param.gvt" },
-              2: { name: "variable.other.parameter.gvt" },
+              2: { name: "variable.other.constant.parameter.gvt" },
             },
           },
           {
@@ -149,8 +146,11 @@ export function textmateGrammar(): Record<string, unknown> {
           },
         ],
       },
-      // `$NAME` stands for a parameter's value wherever a value goes.
-      parameter: { match: PARAM_REF, name: "variable.other.parameter.gvt" },
+      // `$NAME` stands for a parameter's value (dsl/lexer.ts ParamRef).
+      parameter: {
+        match: "\\$[A-Za-z_][A-Za-z0-9_]*",
+        name: "variable.other.constant.parameter.gvt",
+      },
       reference: {
         // `run game` in a vm block names a workload (`run 5s` in the timeline is a number).
         match: `${BEFORE}(run)\\s+(${NAME})`,

@@ -7,7 +7,7 @@ export const MAIN: string = new URL("../main.ts", import.meta.url).pathname;
 /** The repository root, absolute, with a trailing slash. */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
 
-/** Runs `gvtsim ARGS...` from the repository root with the task's permissions. */
+/** Runs `gvtsim ARGS...` from the repository root; exit code, stdout and stderr. */
 export function gvtsim(...args: string[]): Promise<CliResult> {
   return gvtsimTask(args);
 }

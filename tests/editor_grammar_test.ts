@@ -73,9 +73,8 @@ function expected(kind: string, image: string, prev: string | undefined, next?: 
   if (kind === "Comment") return ["comment.line.gvt"];
   if (kind === "StringLit") return ["string.quoted.double.gvt"];
   if (kind === "Quantity") return ["constant.numeric.gvt"];
-  if (kind === "ParamRef") return ["variable.other.parameter.gvt"];
-  if (prev === "Kw_param") return ["variable.other.parameter.gvt"]; // its name, declared
   if (prev === "Kw_scenario") return ["entity.name.section.gvt"]; // any word names the run
+  if (kind === "ParamRef" || prev === "Kw_param") return ["variable.other.constant.parameter.gvt"];
   if (kind.startsWith("Kw_")) {
     const named = prev === "Kw_vm" || prev === "Kw_workload" || prev === "Kw_type" ||
       prev === "Kw_run";
@@ -152,10 +151,10 @@ Deno.test("grammar: parameters, declared and referenced", async () => {
   const [decl, use] = colour(g, "param n_vm 4\nvm w[$n_vm] { type V5_4; run $load }");
   const at = (line: string[][], col: number) => line[col].slice(1).join(" ");
   assert.match(at(decl, 0), /storage\.type\.param/);
-  assert.match(at(decl, 6), /variable\.other\.parameter/); // n_vm
+  assert.match(at(decl, 6), /variable\.other\.constant\.parameter/); // n_vm
   assert.match(at(decl, 11), /constant\.numeric/);
   for (const col of [5, 9, 29, 33]) {
-    assert.match(at(use, col), /variable\.other\.parameter/, `${col}`);
+    assert.match(at(use, col), /variable\.other\.constant\.parameter/, `${col}`);
   }
   assert.doesNotMatch(at(use, 10), /parameter/); // ']'
 });

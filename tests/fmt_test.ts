@@ -14,7 +14,6 @@ const root = new URL("..", import.meta.url).pathname;
 const files = [...Deno.readDirSync(root + "scenarios")].filter((e) => e.name.endsWith(".gvt"))
   .map((e) => "scenarios/" + e.name).sort();
 
-/** `gvtsim ARGS` with the task's permissions, `stdin` fed to it. */
 const gvtsim = (args: string[], stdin?: string) => gvtsimTask(args, { stdin });
 
 /** The checked scenario without source locations (what the file means). */

@@ -49,7 +49,7 @@ import {
 } from "../hw/csb.ts";
 import type { Gpu } from "../hw/gpu.ts";
 import type { MptGate } from "../mpt/gate.ts";
-import type { EventKind, EventSink, Sim } from "../sim/sim.ts";
+import type { EventSink, Sim } from "../sim/sim.ts";
 import { type GvtCounters, VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
 import { type CsbSink, emulateScheduleIn, emulateScheduleOut } from "./execlist.ts";
 import { type SwitchWork, switchWork } from "./mmio_context.ts";
@@ -114,12 +114,6 @@ export interface DispatchDeps {
 
 const EV_KICK = 0, EV_SUBMIT = 1;
 
-/** The dispatcher's events, by kind. */
-export const DISPATCH_EVENTS: Readonly<Record<number, EventKind>> = {
-  [EV_KICK]: { what: "dispatcher kick" },
-  [EV_SUBMIT]: { what: "submission to % done", arg: "engine" },
-};
-
 /** The dispatcher and the host side of the physical GPU's completion interrupts. */
 export class Dispatcher implements EventSink, CsbSink {
   /** Workload in flight per engine (any vGPU). */
@@ -159,6 +153,13 @@ export class Dispatcher implements EventSink, CsbSink {
     if (this.kickPending) return;
     this.kickPending = true;
     this.d.sim.schedule(0, this, EV_KICK);
+  }
+
+  /** @internal dispatch events */
+  describeEvent(kind: number, arg: number): string {
+    return kind === EV_KICK
+      ? "dispatcher kick"
+      : `submission to ${ENGINES[arg]?.name ?? `engine ${arg}`} done`;
   }
 
   /** @internal dispatch events */

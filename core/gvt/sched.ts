@@ -7,7 +7,7 @@
  */
 
 import type { SchedulerSpec } from "../scenario.ts";
-import type { EventKind, EventSink, Sim } from "../sim/sim.ts";
+import type { EventSink, Sim } from "../sim/sim.ts";
 import type { GvtCounters } from "./counters.ts";
 import { createPolicy, IDLE, KEEP, type SchedPolicy } from "./policies/mod.ts";
 import type { GvtTracer } from "./tracer.ts";
@@ -26,12 +26,6 @@ export interface SchedHost {
 }
 
 const EV_TICK = 0, EV_KICK = 1;
-
-/** The scheduler's events, by kind. */
-export const SCHED_EVENTS: Readonly<Record<number, EventKind>> = {
-  [EV_TICK]: { what: "scheduler tick" },
-  [EV_KICK]: { what: "scheduler kick" },
-};
 const NO_TARGET = -2;
 
 /** The scheduler. */
@@ -132,6 +126,11 @@ export class GvtScheduler implements EventSink {
     if (this.kickPending || !this.running) return;
     this.kickPending = true;
     this.sim.schedule(0, this, EV_KICK);
+  }
+
+  /** @internal timer tick, or a kick */
+  describeEvent(kind: number): string {
+    return kind === EV_TICK ? "scheduler tick" : "scheduler kick";
   }
 
   /** Timer tick, or a kick. */

@@ -23,7 +23,7 @@
  * context-switch interrupt) comes after the last command's effects.
  */
 
-import type { EventKind, EventSink, Sim } from "../sim/sim.ts";
+import type { EventSink, Sim } from "../sim/sim.ts";
 import { CommandFault } from "./fault.ts";
 import {
   CSB_ENTRIES,
@@ -72,17 +72,8 @@ import { type CommandStreamer, PPGTT_L3, PPGTT_L4, PPGTT_NONE } from "./streamer
 /** Engine states. */
 export const ENGINE_IDLE = 0, ENGINE_BUSY = 1, ENGINE_HUNG = 2;
 
-/** Event types (kind = engine * EXECLIST_TYPES + type): element done, hung, an effect due. */
+/** Event types (kind = engine * 4 + type): element done, hung, a command's effect due. */
 const EV_DONE = 0, EV_HANG = 1, EV_EFFECT = 2;
-/** Event types per engine in an execlist event's kind. */
-export const EXECLIST_TYPES = 4;
-
-/** The execlist front end's event types (an event's kind % {@link EXECLIST_TYPES}). */
-export const EXECLIST_EVENTS: Readonly<Record<number, EventKind>> = {
-  [EV_DONE]: { what: "execution done" },
-  [EV_HANG]: { what: "hang check" },
-  [EV_EFFECT]: { what: "memory effects" },
-};
 
 /** What the execlist front end needs from the GPU. */
 export interface ExeclistHost {
@@ -260,7 +251,7 @@ export class Execlists implements EventSink {
       host.recordFault(
         new CommandFault("bad_context", e, ctxId, s.owner, lrca, 0, host.sim.now, why),
       );
-      this.event[e] = host.sim.schedule(1, this, e * EXECLIST_TYPES + EV_HANG);
+      this.event[e] = host.sim.schedule(1, this, e * 4 + EV_HANG);
       return;
     }
     this.statePa[e] = statePa;
@@ -294,21 +285,28 @@ export class Execlists implements EventSink {
     r[(b + RING_BBADDR) >> 2] = s.bbaddr >>> 0;
     if (d < 0) {
       host.recordFault(s.fault!);
-      this.event[e] = host.sim.schedule(
-        Math.max(1, lead + s.partialCost),
-        this,
-        e * EXECLIST_TYPES + EV_HANG,
-      );
+      this.event[e] = host.sim.schedule(Math.max(1, lead + s.partialCost), this, e * 4 + EV_HANG);
     } else if (s.pending) {
-      this.event[e] = host.sim.schedule(lead + d, this, e * EXECLIST_TYPES + EV_EFFECT);
+      this.event[e] = host.sim.schedule(lead + d, this, e * 4 + EV_EFFECT);
     } else {
-      this.event[e] = host.sim.schedule(Math.max(1, lead + d), this, e * EXECLIST_TYPES + EV_DONE);
+      this.event[e] = host.sim.schedule(Math.max(1, lead + d), this, e * 4 + EV_DONE);
     }
   }
 
-  /** @internal a command's effect falls due, or the element completes / hangs, on an engine */
+  /** @internal a command's effect falls due, or the element completes / hangs, on `kind >> 2` */
+  describeEvent(kind: number): string {
+    const type = kind & 3;
+    const what = type === EV_DONE
+      ? "execution done"
+      : type === EV_HANG
+      ? "hang check"
+      : "memory effects";
+    return `${ENGINES[kind >> 2]?.name ?? `engine ${kind >> 2}`} ${what}`;
+  }
+
+  /** @internal a command's effect falls due, or the element completes / hangs, on `kind >> 2` */
   onEvent(kind: number): void {
-    const e = (kind / EXECLIST_TYPES) | 0, type = kind % EXECLIST_TYPES;
+    const e = kind >> 2, type = kind & 3;
     this.event[e] = -1;
     if (type === EV_EFFECT) {
       this.step(e, 0);

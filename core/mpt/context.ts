@@ -5,7 +5,7 @@
  * and drained by the {@link MptGate} after each op (see {@link ChargeSource}).
  */
 
-import type { EventKind, EventSink, Sim } from "../sim/sim.ts";
+import type { EventSink, Sim } from "../sim/sim.ts";
 import type { ChargeSource } from "./gate.ts";
 import type { BackendContext, GuestMemoryView, IommuDomainView } from "./types.ts";
 import { Iommu } from "../hw/iommu.ts";
@@ -69,12 +69,6 @@ export interface MsiReceiver {
 
 const EV_TIMER = 0;
 const EV_MSI = 1;
-
-/** The backend context's events, by kind. */
-export const CONTEXT_EVENTS: Readonly<Record<number, EventKind>> = {
-  [EV_TIMER]: { what: "backend timer %", arg: "slot" },
-  [EV_MSI]: { what: "MSI delivery to %", arg: "vgpu" },
-};
 
 /** A problem raised by a backend's own timer callback. */
 export interface BackendTimerError {
@@ -219,6 +213,11 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
     let n = 0;
     for (const t of this.timers) if (t !== null && t !== undefined) n++;
     return n;
+  }
+
+  /** @internal fires a backend timer or delivers an MSI */
+  describeEvent(kind: number, slot: number): string {
+    return kind === EV_MSI ? `MSI delivery to vGPU ${slot}` : `backend timer ${slot}`;
   }
 
   /** @internal fires a backend timer or delivers an MSI */

@@ -13,24 +13,15 @@
 
 import { Streams } from "./rng.ts";
 
-/** What an event's arg identifies (how a debugger prints it). */
-export type EventArg = "vm" | "vgpu" | "engine" | "timeline" | "slot";
-
-/**
- * One of a sink's event kinds as a debugger shows it (the REPL's `events`): a sink keeps a
- * table of these keyed by its own kind constants, so the names cannot drift from the kinds.
- */
-export interface EventKind {
-  /** What happens; a `%` stands for the arg (e.g. "start of VM %"). */
-  readonly what: string;
-  /** What the arg identifies, when `what` shows it. */
-  readonly arg?: EventArg;
-}
-
 /** Receives events. `kind` and `arg` are the integers given to {@link Sim.schedule}. */
 export interface EventSink {
   /** Called when an event scheduled for this sink fires. */
   onEvent(kind: number, arg: number): void;
+  /**
+   * What an event of this sink means, in words (for debuggers such as the REPL's `events`),
+   * told next to the sink's event constants so names and numbers cannot drift apart.
+   */
+  describeEvent?(kind: number, arg: number): string;
 }
 
 /** A generator process: yields a delay in ns, or {@link WAIT} to sleep until woken. */
@@ -283,6 +274,11 @@ export abstract class Resumable implements EventSink {
       this.resumeDue = false;
       this.sim.schedule(0, this, 0);
     }
+  }
+
+  /** @internal a resumption fell due */
+  describeEvent(): string {
+    return `resume ${this.constructor.name}`;
   }
 
   /** @internal a resumption fell due */
