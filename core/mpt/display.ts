@@ -5,7 +5,7 @@
  * the type-2 device model's dma-buf display update; its "free dmabufs" step). Exporting pins
  * the framebuffer's pages (`dmaPinGuestPage`) and takes a device reference
  * (`getVfioDevice`); closing the last export of an object drops both. One implementation for
- * backends (plugins/kvm.ts) and the conformance kit's whole-system stage.
+ * backends with a display console of their own and the conformance kit's whole-system stage.
  * @module
  */
 
