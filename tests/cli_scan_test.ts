@@ -8,36 +8,10 @@ import { MAX_BATCH_DWORDS } from "../core/gvt/scanner.ts";
 import * as enc from "../core/cmd/encode.ts";
 import { POST_SYNC_OP } from "../core/cmd/fields.ts";
 import { csGpr, RCS } from "../core/hw/regs.ts";
+import { gvtsimTask, taskFlags } from "./task_util.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const main = new URL("../main.ts", import.meta.url).pathname;
-
-async function gvtsim(
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string; err: string }> {
-  const p = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY",
-      main,
-      ...args,
-    ],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin));
-  await w.close();
-  const r = await p.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+/** `gvtsim ARGS` with the task's permissions, `stdin` fed to it. */
+const gvtsim = (args: string[], stdin = "") => gvtsimTask(args, { stdin });
 
 // MI_LOAD_REGISTER_IMM (RING_MODE), SRM of CACHE_MODE_1 to the slices, MI_OP_2E, BB_END.
 const STREAM = `
@@ -136,12 +110,16 @@ Deno.test("scan: input is bounded: /dev/zero, an endless stdin, a huge file, too
   assert.equal(dev.code, 2);
   assert.match(dev.err, /cannot read \/dev\/zero: not a regular file/);
   // an endless standard input stops one byte past the limit
+  const root = new URL("..", import.meta.url).pathname;
   const endless = await new Deno.Command("sh", {
     args: [
       "-c",
-      `exec "$0" run --allow-read --allow-write "$1" scan - < /dev/zero`,
+      `exec "$@" scan - < /dev/zero`,
+      "sh",
       Deno.execPath(),
-      main,
+      "run",
+      ...taskFlags(),
+      `${root}main.ts`,
     ],
     cwd: root,
     env: { NO_COLOR: "1" },
