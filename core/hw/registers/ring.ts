@@ -81,6 +81,14 @@ export const EXECLIST_STATUS_FIELDS = {
   el0Active: bit(18),
 } as const;
 
+/** CSFE_CHICKEN1 fields (gen9). */
+export const CSFE_CHICKEN1_FIELDS = {
+  /** Bit 3 (0x8 upstream, unnamed): gvt/handlers.c `csfe_chicken1_mmio_write` refuses it. */
+  bit3: bit(3),
+  /** Bit 4 (0x10 upstream, unnamed): refused the same way. */
+  bit4: bit(4),
+} as const;
+
 /** CONTEXT_STATUS_PTR fields (`struct execlist_context_status_pointer_format`). */
 export const CSB_PTR_FIELDS = {
   /** Write pointer: the last entry the GPU wrote (7 after reset: none yet). */
@@ -154,7 +162,14 @@ export const RING_ROWS: readonly RegRow[] = [
   },
   { name: "IMR", offset: 0xa8, reset: 0xffffffff },
   { name: "INSTPM", offset: 0xc0, access: "masked", cmd: D_ALL },
-  { name: "CSFE_CHICKEN1", offset: 0xd4, access: "masked", exists: D_SKL_PLUS, cmd: D_SKL_PLUS },
+  {
+    name: "CSFE_CHICKEN1",
+    offset: 0xd4,
+    access: "masked",
+    exists: D_SKL_PLUS,
+    cmd: D_SKL_PLUS,
+    fields: CSFE_CHICKEN1_FIELDS,
+  },
   { name: "BBSTATE", offset: 0x110, access: "ro" },
   { name: "RING_134", offset: 0x134, cmd: D_ALL },
   { name: "BBADDR", offset: 0x140, access: "ro", gmadr: true },
