@@ -27,6 +27,24 @@ export const RING_CTL_FIELDS = {
   pages: field(20, 12),
 } as const;
 
+/** RING_START fields: the ring's page-aligned graphics address. */
+export const RING_START_FIELDS = {
+  /** Address bits 31:12. */
+  address: field(31, 12),
+} as const;
+
+/** RING_CONTEXT_CONTROL fields (masked). */
+export const CONTEXT_CONTROL_FIELDS = {
+  /** CTX_CTRL_INHIBIT_SYN_CTX_SWITCH. */
+  inhibitSynCtxSwitch: bit(3),
+} as const;
+
+/** RING_BBSTATE fields. */
+export const BBSTATE_FIELDS = {
+  /** RING_BB_PPGTT: the current batch runs from the PPGTT. */
+  ppgtt: bit(5),
+} as const;
+
 /** HWS_PGA fields: the hardware status page's graphics address. */
 export const HWS_PGA_FIELDS = {
   /** Page-aligned graphics address of the status page. */
@@ -141,7 +159,7 @@ export const RING_ROWS: readonly RegRow[] = [
   { name: "RING_EXCC", offset: 0x28, cmd: D_ALL },
   { name: "RING_TAIL", offset: 0x30 },
   { name: "RING_HEAD", offset: 0x34 },
-  { name: "RING_START", offset: 0x38, gmadr: true },
+  { name: "RING_START", offset: 0x38, gmadr: true, fields: RING_START_FIELDS },
   { name: "RING_CTL", offset: 0x3c, fields: RING_CTL_FIELDS },
   { name: "RING_SYNC_0", offset: 0x40, cmd: D_ALL },
   { name: "RING_SYNC_1", offset: 0x44, cmd: D_ALL },
@@ -170,7 +188,7 @@ export const RING_ROWS: readonly RegRow[] = [
     cmd: D_SKL_PLUS,
     fields: CSFE_CHICKEN1_FIELDS,
   },
-  { name: "BBSTATE", offset: 0x110, access: "ro" },
+  { name: "BBSTATE", offset: 0x110, access: "ro", fields: BBSTATE_FIELDS },
   { name: "RING_134", offset: 0x134, cmd: D_ALL },
   { name: "BBADDR", offset: 0x140, access: "ro", gmadr: true },
   { name: "ELSP", offset: 0x230, sem: SEM_ELSP, fields: CTX_DESC_FIELDS },
@@ -182,7 +200,7 @@ export const RING_ROWS: readonly RegRow[] = [
     fields: EXECLIST_STATUS_FIELDS,
   },
   { name: "EXECLIST_STATUS_HI", offset: 0x238, access: "ro", sem: SEM_EXECLIST_STATUS },
-  { name: "CONTEXT_CONTROL", offset: 0x244, cmd: D_ALL },
+  { name: "CONTEXT_CONTROL", offset: 0x244, cmd: D_ALL, fields: CONTEXT_CONTROL_FIELDS },
   {
     name: "PDP",
     offset: 0x270,
