@@ -29,6 +29,7 @@ import {
   RESULT_FUNCTIONS,
   SCHEDULER_PARAMS,
   SWITCH_WORDS,
+  MIGRATE_OPTIONS,
   TIMELINE_ACTIONS,
   TRAP_KINDS,
   TYPE_SETTINGS,
@@ -107,6 +108,7 @@ export const COMPLETIONS: readonly string[] = [
     ...Object.keys(DISTRIBUTIONS),
     ...REPORT_SETTINGS,
     ...TIMELINE_ACTIONS,
+    ...MIGRATE_OPTIONS,
     ...SWITCH_WORDS,
   ]),
 ].sort();

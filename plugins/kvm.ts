@@ -85,6 +85,12 @@ export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
   gfn_to_pfn: 200,
   /** Memslot lookup. */
   memslot_lookup: 100,
+  /** KVM_SET_USER_MEMORY_REGION toggling KVM_MEM_LOG_DIRTY_PAGES (write-protects every spte). */
+  dirty_log_toggle: 20_000,
+  /** KVM_GET_DIRTY_LOG: the ioctl and the bitmap copy. */
+  dirty_log_get: 10_000,
+  /** ... plus re-write-protecting each dirty page it returns. */
+  dirty_log_per_page: 40,
   /** Opening the mdev (attach). */
   mdev_open: 50_000,
   /** Releasing the mdev (detach). */
@@ -114,6 +120,8 @@ class KvmVgpu {
   readonly byGfn = new Map<number, GvtDma>();
   readonly byDma = new Map<number, GvtDma>();
   eventfd = false;
+  /** KVM_MEM_LOG_DIRTY_PAGES is set on the VM's memslots (live migration). */
+  dirtyLogging = false;
   /** Set at detach (the mdev is released: its VFIO regions answer nothing). */
   released = false;
   msiCap = -1;
@@ -151,6 +159,9 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     unpin: cost("unpin_page"),
     gpa: cost("gpa_rw"),
     gpaKib: cost("gpa_rw_per_kib"),
+    dirtyToggle: cost("dirty_log_toggle"),
+    dirtyGet: cost("dirty_log_get"),
+    dirtyPage: cost("dirty_log_per_page"),
   };
   const installEventfd = p.eventfd !== false;
   let ops: GvtOps | null = null;
@@ -177,6 +188,8 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioRead: C.mmioExit,
     guestMmioWrite: C.mmioExit,
     guestMemWrite: 0,
+    dirtyLog: 0, // charged by the op (dirty_log_toggle)
+    dirtyLogSync: 0, // charged by the op (dirty_log_get + per page)
   };
   for (const k of Object.keys(KVM_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
 
@@ -466,6 +479,24 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
     },
 
+    dirtyLog(h: Handle, on: boolean): number {
+      const v = st(h);
+      if (v.mem.logDirty === undefined) return MPT_EINVAL; // memory without dirty tracking
+      ctx.charge(C.dirtyToggle);
+      v.mem.logDirty(on);
+      v.dirtyLogging = on;
+      return MPT_OK;
+    },
+
+    dirtyLogSync(h: Handle, bitmap: Uint8Array): number {
+      const v = st(h);
+      if (!v.dirtyLogging || v.mem.takeDirty === undefined) return MPT_EINVAL;
+      const n = v.mem.takeDirty(bitmap);
+      ctx.charge(C.dirtyGet + C.dirtyPage * Math.max(0, n));
+      ctx.count("dirty_log_pages", Math.max(0, n));
+      return n < 0 ? MPT_EINVAL : MPT_OK;
+    },
+
     save(h: Handle): unknown {
       const v = st(h);
       const entries = [...v.byGfn.values()];
@@ -475,6 +506,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.size, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         eventfd: v.eventfd,
+        dirtyLogging: v.dirtyLogging,
         released: v.released,
         msiCap: v.msiCap,
         afCap: v.afCap,
@@ -500,6 +532,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.eventfd = bool(s, "eventfd");
+      v.dirtyLogging = s.dirtyLogging === true;
       v.released = s.released === true;
       v.msiCap = num(s, "msiCap");
       v.afCap = num(s, "afCap");

@@ -335,6 +335,28 @@ export const MPT_OPS: readonly MptOpSpec[] = [
   op("vgpuDescheduled", "", false, 0, "void", "flush per-schedule state, e.g. a dirty log", {
     fallback: "nothing",
   }),
+  op(
+    "dirtyLog",
+    "",
+    false,
+    20_000,
+    "errno",
+    "start (`on`) or stop logging the VM's dirty pages (KVM: KVM_MEM_LOG_DIRTY_PAGES on the memslots; Xen: log-dirty shadow mode); live migration's pre-copy",
+    {
+      fallback: "0 (no log: every page counts as dirty in each round)",
+    },
+  ),
+  op(
+    "dirtyLogSync",
+    "",
+    false,
+    5_000,
+    "errno",
+    "get-and-clear: `bitmap[gfn] = 1` for each page the guest CPU wrote since the last call (KVM_GET_DIRTY_LOG; Xen XEN_DOMCTL_SHADOW_OP_CLEAN); GPU writes are not in it",
+    {
+      fallback: "every page of the bitmap set (each round resends all of RAM)",
+    },
+  ),
   op("save", "", false, 0, "state", "snapshot this handle's whole state (JSON-like)", {
     fallback: "no snapshot (replay)",
     failureNote: "undefined",
