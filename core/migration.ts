@@ -1,7 +1,7 @@
 /**
  * Live migration of a running VM and its vGPU between two hosts of a world, in the manner of
- * gMig (VEE'18, TPDS'20), with the hypervisor's side played here (what QEMU's migration
- * thread does):
+ * gMig (VEE'18, TPDS'20), with the hypervisor's side played here (what the device model's
+ * migration thread does):
  *
  * 1. Set-up: the target host creates the vGPU at the same graphics-memory slices (the guest
  *    ballooned for them) and the VM's RAM; the source backend starts its dirty log
@@ -42,10 +42,8 @@ import {
   type VgpuMigrationState,
 } from "./gvt/migrate.ts";
 import { PCI_BAR0, PCI_BAR2 } from "./gvt/cfg.ts";
+import { MIGRATION_THREAD } from "./metrics/trace.ts";
 import { MSI_ADDRESS_HI, MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS, PCI_COMMAND } from "./hw/pci.ts";
-
-/** Trace thread of a VM's migration phases. */
-export const MIGRATION_THREAD = 11;
 
 /** How often the source checks whether the engines finished the vGPU's work (ns). */
 export const QUIESCE_POLL_NS = 50_000;

@@ -41,8 +41,7 @@ export class GuestMemory implements GuestMemoryView {
   private released = false;
   /**
    * The dirty log (one byte per frame) while logging is on, else null: what the MMU's dirty
-   * tracking (EPT dirty bits / PML on KVM, log-dirty shadow mode on Xen) records of the
-   * guest's CPU writes. GPU writes never reach it (they go to host frames directly).
+   * tracking (dirty bits or write protection of all RAM) records of the guest's CPU writes. GPU writes never reach it (they go to host frames directly).
    */
   private dirty: Uint8Array | null = null;
 

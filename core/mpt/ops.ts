@@ -341,7 +341,7 @@ export const MPT_OPS: readonly MptOpSpec[] = [
     false,
     20_000,
     "errno",
-    "start (`on`) or stop logging the VM's dirty pages (KVM: KVM_MEM_LOG_DIRTY_PAGES on the memslots; Xen: log-dirty shadow mode); live migration's pre-copy",
+    "start (`on`) or stop logging the VM's dirty pages (the MMU's dirty tracking of all guest RAM); live migration's pre-copy",
     {
       fallback: "0 (no log: every page counts as dirty in each round)",
     },
@@ -352,7 +352,7 @@ export const MPT_OPS: readonly MptOpSpec[] = [
     false,
     5_000,
     "errno",
-    "get-and-clear: `bitmap[gfn] = 1` for each page the guest CPU wrote since the last call (KVM_GET_DIRTY_LOG; Xen XEN_DOMCTL_SHADOW_OP_CLEAN); GPU writes are not in it",
+    "get-and-clear: `bitmap[gfn] = 1` for each page the guest CPU wrote since the last call; GPU writes are not in it",
     {
       fallback: "every page of the bitmap set (each round resends all of RAM)",
     },

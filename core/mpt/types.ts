@@ -132,8 +132,8 @@ export interface GuestMemoryView {
   /** Is `gfn` RAM of this VM (a memslot), without allocating it? (absent: `mfnOf(gfn) >= 0`) */
   isBacked?(gfn: number): boolean;
   /**
-   * Starts (empty) or stops the MMU's log of the guest's CPU writes (EPT dirty bits / PML on
-   * KVM, log-dirty shadow mode on Xen). Absent: the memory keeps no log.
+   * Starts (empty) or stops the MMU's log of the guest's CPU writes (dirty bits or write
+   * protection of all guest RAM). Absent: the memory keeps no log.
    */
   logDirty?(on: boolean): void;
   /**
