@@ -335,7 +335,9 @@ function migrationSection(r: Results): string {
       ).join("")
     }</tbody></table></div>`;
   const rounds = (r.migrations ?? []).map((m) =>
-    `<details><summary>${esc(`${m.vm}: ${m.from} -> ${m.to}, ${m.rounds.length} pre-copy rounds`)}` +
+    `<details><summary>${
+      esc(`${m.vm}: ${m.from} -> ${m.to}, ${m.rounds.length} pre-copy rounds`)
+    }` +
     `</summary><table><thead><tr><th>round</th><th>start</th><th>length</th><th>pages</th></tr>` +
     `</thead><tbody>${
       m.rounds.map((x) =>
@@ -357,7 +359,8 @@ function migrationSection(r: Results): string {
       ? `<h3>Hosts</h3><div class="scroll"><table><thead><tr><th class="l">host</th>` +
         `<th class="l">gpu</th><th class="l">hypervisor</th><th class="l">VMs at the end</th>` +
         `<th>rcs busy</th><th>violations</th></tr></thead><tbody>${hosts}</tbody></table></div>`
-      : "") + `</section>\n`;
+      : "") +
+    `</section>\n`;
 }
 
 function counters(r: Results): string {

@@ -84,10 +84,14 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     const gpu = Object.entries(r.gpu.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
       .join(", ");
     lines.push(
-      `gpu${r.hosts ? ` (host ${r.hosts[0].name})` : ""}: ${gpu}; ${r.gpu.counters.commands ?? 0} commands executed, ${
-        r.gpu.counters.msis ?? 0
-      } interrupts (MSI), ${r.vms.reduce((a, v) => a + v.frames, 0)} guest frames flipped`,
-      `scheduler${r.hosts ? ` (host ${r.hosts[0].name})` : ""}: ${r.scheduler.switches} vGPU switches, ${
+      `gpu${r.hosts ? ` (host ${r.hosts[0].name})` : ""}: ${gpu}; ${
+        r.gpu.counters.commands ?? 0
+      } commands executed, ${r.gpu.counters.msis ?? 0} interrupts (MSI), ${
+        r.vms.reduce((a, v) => a + v.frames, 0)
+      } guest frames flipped`,
+      `scheduler${
+        r.hosts ? ` (host ${r.hosts[0].name})` : ""
+      }: ${r.scheduler.switches} vGPU switches, ${
         formatNs(r.scheduler.drainWaitNs)
       } waiting for engines to drain`,
       `isolation: ${
@@ -99,9 +103,9 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
       const util = Object.entries(h.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
         .join(", ");
       lines.push(
-        `host ${h.name} (${h.gpu}, ${h.hypervisor}): vms ${h.vms.join(" ") || "-"}; ${util}; ${
-          h.violations
-        } violations`,
+        `host ${h.name} (${h.gpu}, ${h.hypervisor}): vms ${
+          h.vms.join(" ") || "-"
+        }; ${util}; ${h.violations} violations`,
       );
     }
     for (const e of r.hypervisor.errors.slice(0, 5)) {

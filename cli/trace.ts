@@ -26,8 +26,8 @@
 import type { Results } from "../core/metrics/results.ts";
 import {
   DRIVER_THREAD,
-  MIGRATION_THREAD,
   GPU_PID,
+  MIGRATION_THREAD,
   SCHED_THREAD,
   type TraceLog,
   type TraceRecord,

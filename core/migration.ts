@@ -99,7 +99,7 @@ export class Migration implements EventSink {
   /** When it was asked for (ns). */
   readonly start: number;
   /** When the VM ran again on the target, or gave up (ns; -1 while under way). */
-  end = -1;
+  end: number = -1;
   /** "running", "done" or "failed". */
   outcome: "running" | "done" | "failed" = "running";
   /** Why it failed. */
@@ -107,9 +107,9 @@ export class Migration implements EventSink {
   /** Pre-copy rounds. */
   readonly rounds: MigrationRound[] = [];
   /** vCPUs stopped (ns; -1 before). */
-  stoppedAt = -1;
+  stoppedAt: number = -1;
   /** Engines idle for the vGPU (ns; -1 before). */
-  quiescedAt = -1;
+  quiescedAt: number = -1;
   /** VM stopped, from vCPU stop to its first instruction on the target (ns). */
   downtimeNs = 0;
   /** Pages sent in pre-copy rounds. */
@@ -169,6 +169,7 @@ export class Migration implements EventSink {
     return Math.ceil((bytes / this.options.bandwidth) * 1e9);
   }
 
+  /** Gives up: the target's vGPU and RAM go; after a stop, the VM runs on at the source. */
   private fail(why: string): void {
     this.outcome = "failed";
     this.reason = why;
@@ -193,6 +194,7 @@ export class Migration implements EventSink {
     this.w.mark(rt, `migration to ${this.to} failed`);
   }
 
+  /** Checks the VM and the target, creates the target vGPU, starts the dirty log. */
   private begin(): void {
     const rt = this.rt, v = rt.vgpu;
     if (rt.migrating) return this.fail(`${this.vm} is already migrating`);
@@ -306,6 +308,7 @@ export class Migration implements EventSink {
     );
   }
 
+  /** Ends the current pre-copy round at `now` (and traces it). */
   private closeRound(now: number): void {
     const r = this.rounds[this.rounds.length - 1];
     r.end = now;
@@ -319,6 +322,7 @@ export class Migration implements EventSink {
     }
   }
 
+  /** How many of `pages` are backed by host frames on the source. */
   private countResident(pages: Uint8Array): number {
     const m = this.rt.mem!;
     let n = 0;

@@ -293,7 +293,9 @@ export class World implements EventSink {
       });
       if (!gvt.backendReady) {
         return new WorldError(
-          `hypervisor backend ${opened.label} refused hostInit${d.name ? ` on host ${d.name}` : ""}`,
+          `hypervisor backend ${opened.label} refused hostInit${
+            d.name ? ` on host ${d.name}` : ""
+          }`,
         );
       }
       hosts.push(
@@ -596,7 +598,7 @@ export class World implements EventSink {
     this.vms.forEach((vm, i) => {
       // Busy time up to now, a running workload's part included: each period gets exactly
       // the render time that fell in it, so a sample never exceeds 1.
-      const busy = busyAt(this, vm, 0, now);
+      const busy = busyAt(vm, 0, now);
       const share = Math.max(0, busy - vm.lastBusy) / this.samplePeriod;
       vm.lastBusy = busy;
       let q = 0;

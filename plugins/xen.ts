@@ -649,7 +649,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       ctx.count("dirty_flushes");
       ctx.count("dirty_pages_flushed", gfns.length);
       ctx.count("dirty_extents_flushed", extents);
-      if (v.logged !== null) for (const g of gfns) if (g < v.logged.length) v.logged[g] = 1;
+      if (v.logged !== null) { for (const g of gfns) if (g < v.logged.length) v.logged[g] = 1; }
       v.dirty.clear();
     },
 

@@ -330,11 +330,12 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     }
     const res = this.partition.allocate(type, p.at);
     if (isShortage(res)) {
-      const why = p.at && res.free.aperture >= res.need.aperture && res.free.hidden >= res.need.hidden
-        ? `cannot create vGPU of type ${type.name} for vm "${p.vm}": its slices (aperture at ${
-          mib(p.at.aperture)
-        }, hidden at ${mib(p.at.hidden)}) are not free on this host`
-        : shortageMessage(type.name, p.vm, res);
+      const why =
+        p.at && res.free.aperture >= res.need.aperture && res.free.hidden >= res.need.hidden
+          ? `cannot create vGPU of type ${type.name} for vm "${p.vm}": its slices (aperture at ${
+            mib(p.at.aperture)
+          }, hidden at ${mib(p.at.hidden)}) are not free on this host`
+          : shortageMessage(type.name, p.vm, res);
       return { error: "no_resources", message: why };
     }
     const v = new Vgpu(

@@ -52,7 +52,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
         engines[n] = { busyNs, share: busyNs / (vw.to - vw.from) };
         return;
       }
-      const busyNs = busyAt(w, vm, e, now); // a workload still running counts up to now
+      const busyNs = busyAt(vm, e, now); // a workload still running counts up to now
       engines[n] = { busyNs, share: now > 0 ? busyNs / now : 0 };
     });
     const m = vm.driver?.metrics;

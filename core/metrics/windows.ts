@@ -30,7 +30,7 @@ function runningSince(vm: VmRuntime, engine: number): number {
 }
 
 /** Time the engine ran the VM's workloads up to `t` (<= now), counting a running one. */
-export function busyAt(w: World, vm: VmRuntime, engine: number, t: number): number {
+export function busyAt(vm: VmRuntime, engine: number, t: number): number {
   let busy = 0;
   for (const c of countersOf(vm)) busy += c.busyNs[engine];
   const s = runningSince(vm, engine);
