@@ -65,6 +65,8 @@ export {
   type WorldOptions,
 } from "./core/world.ts";
 export { Migration, type MigrationRound } from "./core/migration.ts";
+export type { VmHost } from "./core/gvt/vgpu.ts";
+export { Iommu, type IommuMapResult } from "./core/hw/iommu.ts";
 export { collectResults, type NativeBaseline } from "./core/metrics/collect.ts";
 export {
   type EngineUse,

@@ -211,7 +211,7 @@ export class Migration implements EventSink {
     this.dst.ctx.setGuestMemory(id, mem);
     const t = this.dst.gvt.createVgpu({
       vm: this.vm,
-      type: rt.spec.type,
+      type: v.type.name,
       weight: v.sched.weight,
       memory: rt.spec.memory,
       vcpus: rt.spec.vcpus,

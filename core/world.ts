@@ -19,7 +19,8 @@ import { openBackend } from "./mpt/open.ts";
 import { isLoadError, type PluginSource } from "./mpt/loader.ts";
 import type { MptGate } from "./mpt/gate.ts";
 import type { SimBackendContext } from "./mpt/context.ts";
-import { Gvt, isCreateError } from "./gvt/vgpu.ts";
+import { Gvt, isCreateError, type VmHost } from "./gvt/vgpu.ts";
+import { MPT_EBUSY, MPT_EINVAL, MPT_ENOSPC, MPT_OK } from "./mpt/types.ts";
 import type { Vgpu } from "./gvt/vgpu_state.ts";
 import type { VgpuCounters } from "./gvt/counters.ts";
 import { GuestMemory } from "./guest/memory.ts";
@@ -41,8 +42,11 @@ const CFG_GPA = 0xd000_0000;
 /** A VM's life-cycle state as the world tracks it (failsafe/crashed come from below). */
 export type VmState = "off" | "running" | "paused" | "stopped" | "rejected";
 
-/** One host of the world: its GPU, its hypervisor backend behind its gate, its mediator. */
-export class HostRuntime {
+/**
+ * One host of the world: its GPU, its hypervisor backend behind its gate, its mediator. It is
+ * its mediator's {@link VmHost}: the toolstack's create/destroy reach the world through it.
+ */
+export class HostRuntime implements VmHost {
   /**
    * When the host's vGPU management path (attach and detach through the backend, serialised
    * as mdev create/remove are) is free again (ns).
@@ -72,6 +76,19 @@ export class HostRuntime {
     /** Which backend code runs. */
     readonly pluginSource: PluginSource,
   ) {}
+
+  /** @internal The world it belongs to (set when the world is built). */
+  world!: World;
+
+  /** {@inheritDoc VmHost.createVgpuFor} */
+  createVgpuFor(name: string, type: string): number {
+    return this.world.createVgpuFor(name, type);
+  }
+
+  /** {@inheritDoc VmHost.destroyVgpuOf} */
+  destroyVgpuOf(id: number): number {
+    return this.world.destroyVgpuOf(id, this);
+  }
 
   /** The live vGPU with this id on this host, as a VM of `vms`. */
   vmOfVgpu(vms: readonly VmRuntime[], id: number): VmRuntime | undefined {
@@ -178,7 +195,7 @@ const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
 export const SERIES_MAX = 8192;
 
 /** One assembled, runnable system. */
-export class World implements EventSink {
+export class World implements EventSink, VmHost {
   /** VMs in declaration order. */
   readonly vms: VmRuntime[];
   /** Time series, one sample every {@link seriesPeriod} (at most {@link SERIES_MAX}). */
@@ -222,6 +239,10 @@ export class World implements EventSink {
     hosts: HostRuntime[],
   ) {
     this.hosts = hosts;
+    for (const h of hosts) {
+      h.world = this;
+      h.gvt.vmHost = h; // the toolstack's create/destroy (GvtOps.vgpuCreate/Destroy) land here
+    }
     this.vms = scenario.vms.map((s, i) => new VmRuntime(s, i));
     for (const vm of this.vms) vm.host = this.hostNamed(vm.spec.host) ?? hosts[0];
     this.series = { t: [], share: this.vms.map(() => []), queue: this.vms.map(() => []) };
@@ -286,6 +307,7 @@ export class World implements EventSink {
       const base = new URL(`file://${from}`);
       const opened = await openBackend(sim, hv, base, { sha256: opts.pluginSha256 });
       if (isLoadError(opened)) return new WorldError(opened.message);
+      opened.ctx.setIommu(gpu.iommu); // the backend programs the platform's IOMMU
       const gvt = new Gvt(sim, gpu, opened.gate, {
         host: d.host,
         types: scenario.types,
@@ -369,11 +391,12 @@ export class World implements EventSink {
 
   /**
    * Starts a VM: its RAM, its vGPU (a message with the numbers if it does not fit), its
-   * guest driver and its workload. Returns an error message, or undefined.
+   * guest driver and its workload. Returns an error message, or undefined. `typeName`: the
+   * vGPU type when the hypervisor's toolstack names one (default the VM's).
    */
-  startVm(vm: VmRuntime): string | undefined {
+  startVm(vm: VmRuntime, typeName: string = vm.spec.type): string | undefined {
     if (vm.state === "running" || vm.state === "paused") return undefined;
-    const type = findType(this.scenario.types, vm.spec.type);
+    const type = findType(this.scenario.types, typeName);
     const h = vm.host;
     const id = h.gvt.nextVgpuId();
     const mem = new GuestMemory(h.gpu.memory, vm.owner, vm.spec.memory);
@@ -381,7 +404,7 @@ export class World implements EventSink {
     const v = id > 0
       ? h.gvt.createVgpu({
         vm: vm.spec.name,
-        type: vm.spec.type,
+        type: typeName,
         weight: vm.spec.weight,
         memory: vm.spec.memory,
         vcpus: vm.spec.vcpus,
@@ -454,6 +477,25 @@ export class World implements EventSink {
     h.mgmtFreeAt = Math.max(this.sim.now, h.mgmtFreeAt) + h.gate.takeCost();
     vm.state = "stopped";
     this.mark(vm, "stop");
+  }
+
+  /** {@inheritDoc VmHost.createVgpuFor} */
+  createVgpuFor(name: string, type: string): number {
+    const vm = this.vm(name);
+    if (vm === undefined || findType(this.scenario.types, type) === undefined) return MPT_EINVAL;
+    if (vm.state === "running" || vm.state === "paused") return MPT_EBUSY;
+    return this.startVm(vm, type) === undefined ? vm.vgpu!.id : MPT_ENOSPC;
+  }
+
+  /** {@inheritDoc VmHost.destroyVgpuOf} (a vGPU of `host`, by default the first) */
+  destroyVgpuOf(id: number, host: HostRuntime = this.hosts[0]): number {
+    const vm = host.vmOfVgpu(this.vms, id);
+    if (vm === undefined) {
+      host.gvt.destroyVgpu(id);
+      return MPT_OK;
+    }
+    this.stopVm(vm);
+    return MPT_OK;
   }
 
   /** Pauses a VM's vCPUs (work already queued on the GPU still runs). */

@@ -1,14 +1,17 @@
 /**
  * The isolation invariant checker (switchable): every physical GGTT entry in a vGPU's
  * slices and every PPGTT shadow leaf must point to a frame owned by that vGPU's VM or to
- * scratch (HostMemory.ownerOf), and no command of a guest's workload may write outside that
+ * scratch (HostMemory.ownerOf). Entries hold device addresses: the checker resolves each
+ * through the vGPU's IOMMU domain (core/hw/iommu.ts), as the GPU does, so an IOVA that maps
+ * to another VM's frame is a violation, and so is one that maps to nothing (owner -3: the
+ * backend handed out an address its domain does not map). No command of a guest's workload may write outside that
  * VM — the GPU runs shadow contexts tagged with the VM's owner and refuses (and records as
  * an "isolation" fault) any write to a frame of another owner; the checker counts those.
  */
 
 import type { Gpu } from "../hw/gpu.ts";
-import { OWNER_SCRATCH } from "../hw/memory.ts";
-import { entryFrame, entryPresent } from "../hw/pte.ts";
+import { OWNER_SCRATCH, PAGE_SIZE } from "../hw/memory.ts";
+import { entryAddress, entryPresent } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
@@ -60,9 +63,13 @@ export class InvariantChecker {
     }
   }
 
-  /** -999 if `frame` is the VM's or scratch, else its owner tag. */
-  private frameOk(owner: number, frame: number): number {
-    const o = this.gpu.memory.ownerOf(frame);
+  /**
+   * -999 if device address `addr` of IOMMU domain `domain` reaches a frame of the VM or
+   * scratch, else the owner tag of what it reaches (-3: nothing).
+   */
+  private reachOk(owner: number, domain: number, addr: number): number {
+    const pa = this.gpu.iommu.resolve(domain, addr);
+    const o = pa < 0 ? -3 : this.gpu.memory.ownerOf(Math.floor(pa / PAGE_SIZE));
     return o === owner || o === OWNER_SCRATCH ? -999 : o;
   }
 
@@ -74,17 +81,16 @@ export class InvariantChecker {
   checkDirtyGgtt(vgpus: readonly (Vgpu | null)[]): number {
     if (!this.enabled) return 0;
     const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
-    const lo = gpu.ggttLo, hi = gpu.ggttHi, mem = gpu.memory;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, dom = gpu.ggttDomain;
     let found = 0;
     for (let i = 0; i < n; i++) {
       const idx = list[i];
       if (!entryPresent(lo[idx])) continue;
       const v = sliceOwner(vgpus, idx);
       if (v === null) continue; // the host's own entries
-      const frame = entryFrame(lo[idx], hi[idx]);
-      const o = mem.ownerOf(frame);
-      if (o !== v.owner && o !== OWNER_SCRATCH) {
-        this.record(v, "ggtt", idx, o);
+      const bad = this.reachOk(v.owner, dom[idx], entryAddress(lo[idx], hi[idx]));
+      if (bad !== -999) {
+        this.record(v, "ggtt", idx, bad);
         found++;
       }
     }
@@ -97,27 +103,25 @@ export class InvariantChecker {
     if (!this.enabled) return 0;
     this.counters.invariantChecks++;
     let found = 0;
-    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
-    const owners = this.gpu.memory;
+    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
     for (let r = 0; r < 2; r++) {
       const first = r === 0 ? g.apIndex : g.hiIndex;
       const end = first + (r === 0 ? g.apCount : g.hiCount);
       for (let idx = first; idx < end; idx++) {
         const l = lo[idx];
         if (!entryPresent(l)) continue;
-        const frame = entryFrame(l, hi[idx]);
-        const o = owners.ownerOf(frame);
-        if (o !== owner && o !== OWNER_SCRATCH) {
-          this.record(v, "ggtt", idx, o);
+        const bad = this.reachOk(owner, dom[idx], entryAddress(l, hi[idx]));
+        if (bad !== -999) {
+          this.record(v, "ggtt", idx, bad);
           found++;
         }
       }
     }
     if (v.ppgtt) {
-      this.ppgtt.forEachLeaf(v.ppgtt, (frame) => {
-        const bad = this.frameOk(owner, frame);
+      this.ppgtt.forEachLeaf(v.ppgtt, (addr) => {
+        const bad = this.reachOk(owner, v.id, addr);
         if (bad !== -999) {
-          this.record(v, "ppgtt", frame, bad);
+          this.record(v, "ppgtt", Math.floor(addr / PAGE_SIZE), bad);
           found++;
         }
       });
