@@ -221,23 +221,32 @@ export class World implements EventSink, VmHost {
   /** (time, host, vGPU id, VM) of every vGPU creation: ids are reused after a VM stops. */
   private readonly idHistory: { t: number; host: number; id: number; vm: string }[] = [];
 
+  /** @internal The first host's physical GPU. */
+  readonly gpu: Gpu;
+  /** The first host's backend behind its gate. */
+  readonly gate: MptGate;
+  /** The first host's backend context. */
+  readonly ctx: SimBackendContext;
+  /** @internal The first host's mediator. */
+  readonly gvt: Gvt;
+  /** The first host's backend label. */
+  readonly backendLabel: string;
+  /** Which backend code runs (built-in name or plugin content hash): what a checkpoint records. */
+  readonly pluginSource: PluginSource;
+
   private constructor(
     readonly scenario: Scenario,
     readonly sim: Sim,
-    /** @internal the physical GPU */
-    readonly gpu: Gpu,
-    /** The backend behind its gate. */
-    readonly gate: MptGate,
-    /** The backend's context. */
-    readonly ctx: SimBackendContext,
-    /** @internal the mediator */
-    readonly gvt: Gvt,
-    readonly backendLabel: string,
-    /** Which backend code runs (built-in name or plugin content hash): what a checkpoint records. */
-    readonly pluginSource: PluginSource,
     opts: WorldOptions,
     hosts: HostRuntime[],
   ) {
+    const h0 = hosts[0];
+    this.gpu = h0.gpu;
+    this.gate = h0.gate;
+    this.ctx = h0.ctx;
+    this.gvt = h0.gvt;
+    this.backendLabel = h0.backendLabel;
+    this.pluginSource = h0.pluginSource;
     this.hosts = hosts;
     for (const h of hosts) {
       h.world = this;
@@ -334,19 +343,7 @@ export class World implements EventSink, VmHost {
         ),
       );
     }
-    const h0 = hosts[0];
-    const w = new World(
-      scenario,
-      sim,
-      h0.gpu,
-      h0.gate,
-      h0.ctx,
-      h0.gvt,
-      h0.backendLabel,
-      h0.pluginSource,
-      opts,
-      hosts,
-    );
+    const w = new World(scenario, sim, opts, hosts);
     for (const vm of w.vms) {
       if (!vm.spec.autostart) continue;
       if (vm.spec.start === 0) {

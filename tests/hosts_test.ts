@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { gvtsim } from "./cli_util.ts";
+import { hostSpec } from "./gvt_util.ts";
 import { scenario } from "./migration_util.ts";
 import { GmPartition, isShortage } from "../core/gvt/resources.ts";
 import { GuestMemory } from "../core/guest/memory.ts";
@@ -15,7 +16,7 @@ import { isLoadError, loadBackend } from "../core/mpt/loader.ts";
 import { MptGate } from "../core/mpt/gate.ts";
 import { builtinTypes, findType } from "../core/vgpu_types.ts";
 
-const MiB = 1024 * 1024, GiB = 1024 * MiB;
+const MiB = 1024 * 1024;
 
 Deno.test("hosts and migrate are checked: names, one unnamed host, same GPU, not the same host", async () => {
   const cases: [string, RegExp][] = [
@@ -62,22 +63,7 @@ Deno.test("hosts and migrate are checked: names, one unnamed host, same GPU, not
 Deno.test("a target host allocates the exact slices a migrated guest ballooned for", () => {
   const types = builtinTypes("V5");
   const t = findType(types, "V5_4")!;
-  const host = {
-    gpu: "skylake",
-    aperture: 512 * MiB,
-    ggtt: 4 * GiB,
-    fences: 32,
-    engines: [],
-    hostAperture: 128 * MiB,
-    hostHidden: 384 * MiB,
-    hostFences: 4,
-    refreshHz: 60,
-    outOfSync: false,
-    invariants: true,
-    scanPpgttBatches: false,
-    commandCosts: {},
-  } as const;
-  const p = new GmPartition({ ...host, engines: [] });
+  const p = new GmPartition(hostSpec());
   const first = p.allocate(t);
   assert.ok(!isShortage(first));
   const at = { aperture: first.aperture.base + t.aperture, hidden: first.hidden.base + t.hidden };
