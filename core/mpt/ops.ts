@@ -431,9 +431,9 @@ function failureText(o: MptOpSpec): string {
 }
 
 const CALLED_TEXT: Record<MptCalled, string> = {
-  run: "in runs",
-  build: "at build",
-  never: "never (kit)",
+  run: "called",
+  build: "once, at build",
+  never: "not called",
 };
 
 /** The op table of docs/plugins.md, rendered from {@link MPT_OPS} (markdown). */
@@ -445,7 +445,7 @@ export function mptOpTable(): string {
     failureText(o),
     o.required ? "-" : o.fallback,
     o.gated ? o.cost.toLocaleString("en-US").replaceAll(",", " ") : "-",
-    CALLED_TEXT[o.called],
+    o.gated ? CALLED_TEXT[o.called] : "queried",
     o.upstream === "" ? "(gvtsim)" : `\`${o.upstream}\``,
   ]);
   const head = [
@@ -455,7 +455,7 @@ export function mptOpTable(): string {
     "failure value",
     "if absent",
     "default ns",
-    "core calls it",
+    "in a run",
     "upstream",
   ];
   const w = head.map((h, i) => Math.max(h.length, 3, ...rows.map((r) => r[i].length)));
