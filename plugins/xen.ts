@@ -76,13 +76,14 @@ import {
 import {
   allOnes,
   bool,
-  loadSparseBytes,
+  loadSparseFrames,
   num,
   record,
   rows,
-  sparseBytes,
+  sparseFrames,
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
+import { LazyInt32Array } from "../core/hw/lazy_array.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
 export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -181,7 +182,7 @@ class XenVgpu {
   nextVcpu = 0;
   trapStart = 0;
   trapEnd = 0;
-  readonly ioreqPages: Uint8Array;
+  readonly ioreqPages: LazyInt32Array;
   readonly dirty = new Set<number>();
   readonly dmaRefs = new Map<number, number>();
   foreignMapped = false;
@@ -196,7 +197,7 @@ class XenVgpu {
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView, firstPort: number) {
     const n = Math.max(1, info.vcpus | 0);
     for (let i = 0; i < n; i++) this.slots.push(new IoreqSlot(firstPort + i));
-    this.ioreqPages = new Uint8Array(mem.frames);
+    this.ioreqPages = new LazyInt32Array(mem.frames, 0);
   }
 }
 
@@ -443,7 +444,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       }
       if (v.foreignMapped) ctx.charge(C.unmapForeign);
       v.foreignMapped = false;
-      v.ioreqPages.fill(0);
+      v.ioreqPages.clear();
       v.dmaRefs.clear();
       v.dirty.clear();
       v.trapStart = v.trapEnd = 0;
@@ -474,8 +475,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       const v = st(h);
       if (v.crashed) return MPT_EIO;
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      if (v.ioreqPages[gfn] === 0) {
-        v.ioreqPages[gfn] = 1;
+      if (v.ioreqPages.get(gfn) === 0) {
+        v.ioreqPages.set(gfn, 1);
         ctx.count("p2m_ioreq_server_pages");
       }
       return MPT_OK;
@@ -485,7 +486,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       const v = st(h);
       if (v.crashed) return MPT_EIO;
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      v.ioreqPages[gfn] = 0;
+      v.ioreqPages.set(gfn, 0);
       return MPT_OK;
     },
 
@@ -640,7 +641,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         return;
       }
       const gfn = Math.floor(gpa / PAGE_SIZE);
-      if (gfn >= 0 && gfn < v.ioreqPages.length && v.ioreqPages[gfn] === 1) {
+      if (gfn >= 0 && gfn < v.ioreqPages.length && v.ioreqPages.get(gfn) === 1) {
         ctx.charge(C.exit + C.p2mFault);
         ctx.count("p2m_ioreq_faults");
         roundTrip(v, IOREQ_TYPE_COPY, gpa, size, true, value, true);
@@ -686,7 +687,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         nextVcpu: v.nextVcpu,
         trapStart: v.trapStart,
         trapEnd: v.trapEnd,
-        ioreqPages: sparseBytes(v.ioreqPages),
+        ioreqPages: sparseFrames(v.ioreqPages),
         dirty: [...v.dirty],
         dmaRefs: [...v.dmaRefs],
         foreignMapped: v.foreignMapped,
@@ -712,7 +713,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       if (!Array.isArray(crashedList) || !crashedList.every(Number.isInteger)) {
         throw new Error("saved crashedIds is malformed");
       }
-      loadSparseBytes(v.ioreqPages, s.ioreqPages, "ioreq pages");
+      loadSparseFrames(v.ioreqPages, s.ioreqPages, "ioreq pages");
       v.slots.length = 0;
       for (const [port, state, type, addr, size, dir, data] of slots) {
         const q = new IoreqSlot(port);
