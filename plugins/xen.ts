@@ -76,13 +76,14 @@ import {
 import {
   allOnes,
   bool,
-  loadSparseBytes,
+  loadSparseFrames,
   num,
   record,
   rows,
-  sparseBytes,
+  sparseFrames,
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
+import { LazyInt32Array } from "../core/hw/lazy_array.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
 export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -187,7 +188,7 @@ class XenVgpu {
   nextVcpu = 0;
   trapStart = 0;
   trapEnd = 0;
-  readonly ioreqPages: Uint8Array;
+  readonly ioreqPages: LazyInt32Array;
   readonly dirty = new Set<number>();
   /**
    * Xen's log-dirty bitmap while log-dirty mode is on (null: off): the pages the backend
@@ -208,7 +209,7 @@ class XenVgpu {
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView, firstPort: number) {
     const n = Math.max(1, info.vcpus | 0);
     for (let i = 0; i < n; i++) this.slots.push(new IoreqSlot(firstPort + i));
-    this.ioreqPages = new Uint8Array(mem.frames);
+    this.ioreqPages = new LazyInt32Array(mem.frames, 0);
   }
 }
 
@@ -460,7 +461,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       }
       if (v.foreignMapped) ctx.charge(C.unmapForeign);
       v.foreignMapped = false;
-      v.ioreqPages.fill(0);
+      v.ioreqPages.clear();
       v.dmaRefs.clear();
       v.dirty.clear();
       v.trapStart = v.trapEnd = 0;
@@ -491,8 +492,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       const v = st(h);
       if (v.crashed) return MPT_EIO;
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      if (v.ioreqPages[gfn] === 0) {
-        v.ioreqPages[gfn] = 1;
+      if (v.ioreqPages.get(gfn) === 0) {
+        v.ioreqPages.set(gfn, 1);
         ctx.count("p2m_ioreq_server_pages");
       }
       return MPT_OK;
@@ -502,7 +503,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       const v = st(h);
       if (v.crashed) return MPT_EIO;
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      v.ioreqPages[gfn] = 0;
+      v.ioreqPages.set(gfn, 0);
       return MPT_OK;
     },
 
@@ -657,7 +658,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         return;
       }
       const gfn = Math.floor(gpa / PAGE_SIZE);
-      if (gfn >= 0 && gfn < v.ioreqPages.length && v.ioreqPages[gfn] === 1) {
+      if (gfn >= 0 && gfn < v.ioreqPages.length && v.ioreqPages.get(gfn) === 1) {
         ctx.charge(C.exit + C.p2mFault);
         ctx.count("p2m_ioreq_faults");
         roundTrip(v, IOREQ_TYPE_COPY, gpa, size, true, value, true);
@@ -732,9 +733,9 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         nextVcpu: v.nextVcpu,
         trapStart: v.trapStart,
         trapEnd: v.trapEnd,
-        ioreqPages: sparseBytes(v.ioreqPages),
+        ioreqPages: sparseFrames(v.ioreqPages),
         dirty: [...v.dirty],
-        logged: v.logged === null ? null : sparseBytes(v.logged),
+        logged: v.logged === null ? null : [...v.logged.keys()].filter((g) => v.logged![g] !== 0),
         dmaRefs: [...v.dmaRefs],
         foreignMapped: v.foreignMapped,
         msiCap: v.msiCap,
@@ -759,7 +760,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       if (!Array.isArray(crashedList) || !crashedList.every(Number.isInteger)) {
         throw new Error("saved crashedIds is malformed");
       }
-      loadSparseBytes(v.ioreqPages, s.ioreqPages, "ioreq pages");
+      loadSparseFrames(v.ioreqPages, s.ioreqPages, "ioreq pages");
       v.slots.length = 0;
       for (const [port, state, type, addr, size, dir, data] of slots) {
         const q = new IoreqSlot(port);
@@ -773,8 +774,13 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       for (const g of dirty as number[]) v.dirty.add(g);
       if (s.logged === null || s.logged === undefined) v.logged = null;
       else {
+        const gfns = s.logged;
+        if (
+          !Array.isArray(gfns) ||
+          !gfns.every((g) => Number.isInteger(g) && g >= 0 && g < v.mem.frames)
+        ) throw new Error("saved log-dirty bitmap is malformed");
         v.logged = new Uint8Array(v.mem.frames);
-        loadSparseBytes(v.logged, s.logged, "log-dirty bitmap");
+        for (const g of gfns as number[]) v.logged[g] = 1;
       }
       v.dmaRefs.clear();
       for (const [dma, r] of dmaRefs) v.dmaRefs.set(dma, r);

@@ -455,10 +455,10 @@ function failureText(o: MptOpSpec): string {
 }
 
 const CALLED_TEXT: Record<MptCalled, string> = {
-  run: "in runs",
-  build: "at build",
+  run: "called",
+  build: "once, at build",
   migration: "in migrations",
-  never: "never (kit)",
+  never: "not called",
 };
 
 /** The op table of docs/plugins.md, rendered from {@link MPT_OPS} (markdown). */
@@ -470,7 +470,7 @@ export function mptOpTable(): string {
     failureText(o),
     o.required ? "-" : o.fallback,
     o.gated ? o.cost.toLocaleString("en-US").replaceAll(",", " ") : "-",
-    CALLED_TEXT[o.called],
+    o.gated ? CALLED_TEXT[o.called] : "queried",
     o.upstream === "" ? "(gvtsim)" : `\`${o.upstream}\``,
   ]);
   const head = [
@@ -480,7 +480,7 @@ export function mptOpTable(): string {
     "failure value",
     "if absent",
     "default ns",
-    "core calls it",
+    "in a run",
     "upstream",
   ];
   const w = head.map((h, i) => Math.max(h.length, 3, ...rows.map((r) => r[i].length)));
