@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   bit,
+  bytesAt,
   field,
   getField,
   isMaskedDisabled,
@@ -12,6 +13,7 @@ import {
   maskedEnable,
   maskedMerge,
   setField,
+  withBytes,
 } from "../core/hw/bits.ts";
 import { PLATFORM_IDS, PLATFORMS } from "../core/hw/platform.ts";
 import {
@@ -90,6 +92,13 @@ Deno.test("bits: fields, masked registers (i915 REG_GENMASK, _MASKED_BIT_ENABLE)
   assert.ok(isMaskedDisabled(0x80000000, 1 << 15));
   assert.equal(maskedMerge(0x00ff, 0x000f0000), 0x00f0);
   assert.throws(() => field(3, 5), RangeError);
+  // sub-dword and 64-bit byte access
+  assert.equal(bytesAt(0x11223344, 1, 2), 0x2233);
+  assert.equal(bytesAt(0x11223344, 3, 1), 0x11);
+  assert.equal(bytesAt(0x1_8000_0001, 2, 4), 0x00018000);
+  assert.equal(withBytes(0x11223344, 1, 2, 0xabcdef), 0x11cdef44);
+  assert.equal(withBytes(0x11223344, 1, 3, 0xabcdef), 0xabcdef44);
+  assert.equal(withBytes(0x11223344, 0, 4, 2 ** 33 + 7), 7);
   const s = EXECLIST_STATUS_FIELDS;
   assert.deepEqual([s.queueFull.lo, s.el1Valid.lo, s.el0Valid.lo, s.el0Active.lo], [2, 3, 4, 18]);
 });

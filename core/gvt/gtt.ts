@@ -8,7 +8,7 @@
  * virtual GGTT keeps the guest's value for reads; the previous host mapping is unmapped.
  */
 
-import { hi32, join64, lo32, withByte } from "../hw/bits.ts";
+import { bytesAt, hi32, join64, lo32, withByte } from "../hw/bits.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
 import { entryPresent, GEN8_PAGE_PRESENT, pteFrame, pteWithAddr } from "../hw/pte.ts";
 import { SCRATCH_IOVA } from "../hw/iommu.ts";
@@ -153,8 +153,7 @@ export class GgttShadow {
     const e = g.guest[s];
     const byte = off & 7;
     if (size === 8 && byte === 0) return e;
-    const shifted = Math.floor(e / 2 ** (8 * byte));
-    return size >= 4 ? lo32(shifted) : shifted % 2 ** (8 * size);
+    return bytesAt(e, byte, size);
   }
 
   /** Shadows a complete guest entry into the physical GGTT. */

@@ -7,7 +7,7 @@
  * masked-register semantics, and in failsafe turns every access into a plain copy.
  */
 
-import { hi32, join64, lo32 } from "../hw/bits.ts";
+import { bytesAt, hi32, join64, lo32, withBytes } from "../hw/bits.ts";
 import { BAR0_SIZE, GTT_OFFSET, MMIO_SIZE } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import { type FailsafeReason, MMIO_ERROR_KINDS, TC } from "./counters.ts";
@@ -201,8 +201,7 @@ export class MmioEmulator {
     }
     let d = this.readDword(v, idx);
     if (byte + size > 4) d = join64(d, this.readDword(v, idx + 1));
-    const shifted = Math.floor(d / 2 ** (8 * byte));
-    return size >= 4 ? lo32(shifted) : shifted % 2 ** (8 * size);
+    return bytesAt(d, byte, size);
   }
 
   /** One register dword through its handler (plain copy in failsafe). */
@@ -262,9 +261,8 @@ export class MmioEmulator {
       const di = (offset + i) >>> 2;
       const b0 = (offset + i) & 3;
       const n = Math.min(4 - b0, size - i);
-      const mask = n === 4 ? 0xffffffff : (((1 << (8 * n)) - 1) << (8 * b0)) >>> 0;
-      const part = (Math.floor(value / 2 ** (8 * i)) % 2 ** (8 * n)) * 2 ** (8 * b0);
-      this.writeDword(v, di, ((v.vreg[di] & ~mask) | (part & mask)) >>> 0);
+      const part = Math.floor(value / 2 ** (8 * i));
+      this.writeDword(v, di, withBytes(v.vreg[di], b0, n, part));
       i += n;
     }
   }

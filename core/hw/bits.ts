@@ -111,6 +111,24 @@ export function withByte(v: number, i: number, b: number): number {
   return ((v & ~(0xff << sh)) | ((b & 0xff) << sh)) >>> 0;
 }
 
+/**
+ * The `size` bytes (1 to 4) at byte `at` of the little-endian value `v` (a dword, or a
+ * 64-bit value up to 2^53 with `at + size <= 8`): a sub-dword or unaligned register read.
+ */
+export function bytesAt(v: number, at: number, size: number): number {
+  const shifted = Math.floor(v / 2 ** (8 * at));
+  return size >= 4 ? lo32(shifted) : shifted % 2 ** (8 * size);
+}
+
+/**
+ * Dword `v` with its `size` bytes (1 to 4) at byte `at` (`at + size <= 4`) replaced by the
+ * low bytes of `x`: a sub-dword register write.
+ */
+export function withBytes(v: number, at: number, size: number, x: number): number {
+  const sh = at * 8, m = size >= 4 ? 0xffffffff : (1 << (8 * size)) - 1;
+  return ((v & ~(m << sh)) | ((x & m) << sh)) >>> 0;
+}
+
 /** Stores `v` as four little-endian bytes at `off` of `bytes` (the GPU's byte order). */
 export function putLe32(bytes: Uint8Array, off: number, v: number): void {
   for (let i = 0; i < 4; i++) bytes[off + i] = byteOf(v, i);

@@ -11,7 +11,7 @@
  * host (native driver or mediator) handles them in its own event.
  */
 
-import { hi32, join64, lo32, maskedMerge } from "./bits.ts";
+import { bytesAt, hi32, join64, lo32, maskedMerge, withBytes } from "./bits.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import { ENGINE_NAMES, type EngineName, type HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
@@ -305,15 +305,14 @@ export class Gpu {
     this.mmioReads++;
     if (offset >= GTT_OFFSET) {
       const idx = (offset - GTT_OFFSET) >>> 3;
-      const v = join64(this.ggttLo[idx], this.ggttHi[idx]);
-      if (size === 8) return v;
+      if (size === 8) return join64(this.ggttLo[idx], this.ggttHi[idx]);
+      // one dword of the entry (a 64-bit number is exact only up to 2^53)
       const dw = (offset & 4) ? this.ggttHi[idx] : this.ggttLo[idx];
-      return size === 4 ? dw : (dw >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
+      return size === 4 ? dw : bytesAt(dw, offset & 3, size);
     }
     if (size === 8) return join64(this.readReg(offset), this.readReg(offset + 4));
     const dw = this.readReg(offset & ~3);
-    if (size === 4) return dw;
-    return (dw >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
+    return size === 4 ? dw : bytesAt(dw, offset & 3, size);
   }
 
   /** 32-bit MMIO read for callers that know the offset is valid (faults read as 0). */
@@ -335,11 +334,7 @@ export class Gpu {
       if (size === 8) this.ggttWrite(idx, value);
       else {
         const arr = (offset & 4) ? this.ggttHi : this.ggttLo;
-        if (size === 4) arr[idx] = value;
-        else {
-          const sh = (offset & 3) * 8, m = size === 2 ? 0xffff : 0xff;
-          arr[idx] = (arr[idx] & ~(m << sh)) | ((value & m) << sh);
-        }
+        arr[idx] = size === 4 ? value : withBytes(arr[idx], offset & 3, size, value);
         this.ggttWrites++;
         this.markGgttDirty(idx);
       }
@@ -350,9 +345,8 @@ export class Gpu {
       this.writeReg(offset + 4, hi32(value));
     } else if (size === 4) this.writeReg(offset, value >>> 0);
     else {
-      const a = offset & ~3, sh = (offset & 3) * 8, m = size === 2 ? 0xffff : 0xff;
-      const old = this.regs[a >> 2];
-      this.writeReg(a, ((old & ~(m << sh)) | ((value & m) << sh)) >>> 0);
+      const a = offset & ~3;
+      this.writeReg(a, withBytes(this.regs[a >> 2], offset & 3, size, value));
     }
     return null;
   }
