@@ -112,7 +112,7 @@ import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from ".
 import type { GuestMemory } from "./memory.ts";
 import { hi32, lo32, maskedEnable } from "../hw/bits.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
-import { PAGE_SIZE, pageDword, pageOffset } from "../hw/memory.ts";
+import { bytesToPageEnd, PAGE_SIZE, pageDword, pageOffset } from "../hw/memory.ts";
 import {
   contextDescriptor,
   CTX_RING_TAIL,
@@ -779,7 +779,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     let i = 0;
     while (i < n) {
       const off = byteOff + i * 4;
-      const inPage = Math.min(n - i, (PAGE_SIZE - pageOffset(off)) >>> 2);
+      const inPage = Math.min(n - i, bytesToPageEnd(off) >>> 2);
       const mfn = mem.writableMfn(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
       else {host.page(mfn).set(

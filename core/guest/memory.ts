@@ -9,7 +9,13 @@
  */
 
 import { hi32, join64, lo32, withByte } from "../hw/bits.ts";
-import { type HostMemory, PAGE_SHIFT, PAGE_SIZE, pageOffset } from "../hw/memory.ts";
+import {
+  bytesToPageEnd,
+  type HostMemory,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  pageOffset,
+} from "../hw/memory.ts";
 import { LazyInt32Array } from "../hw/lazy_array.ts";
 import type { GuestMemoryView } from "../mpt/types.ts";
 
@@ -170,7 +176,7 @@ export class GuestMemory implements GuestMemoryView {
     while (done < buf.length) {
       const a = gpa + done;
       const off = pageOffset(a);
-      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      const n = Math.min(bytesToPageEnd(a), buf.length - done);
       const m = this.residentMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) buf.fill(0, done, done + n);
       else this.host.readBytes(m * PAGE_SIZE + off, buf.subarray(done, done + n));
@@ -189,7 +195,7 @@ export class GuestMemory implements GuestMemoryView {
     while (done < buf.length) {
       const a = gpa + done;
       const off = pageOffset(a);
-      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      const n = Math.min(bytesToPageEnd(a), buf.length - done);
       const m = this.writableMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) {
         this.faults++;

@@ -10,7 +10,7 @@
  * emulated at completion. The first violation stops the scan.
  */
 
-import { PAGE_SIZE } from "../hw/memory.ts";
+import { bytesToPageEnd, PAGE_SIZE } from "../hw/memory.ts";
 import {
   cmdLength,
   COMMANDS,
@@ -186,7 +186,7 @@ export class Scanner implements AuditEnv {
       const n = Math.min(
         dwords - copied,
         (ringSize - off) >>> 2,
-        (PAGE_SIZE - (off % PAGE_SIZE)) >>> 2,
+        bytesToPageEnd(off) >>> 2,
       );
       if (!this.readGgtt(ringStart + off, n, copied)) {
         return this.fail("ring_range", `ring page at ${hex(ringStart + off)} not readable`);
@@ -296,7 +296,7 @@ export class Scanner implements AuditEnv {
       while (ip >= have) {
         if (have >= MAX_BATCH_DWORDS) return -1;
         const a = gma + have * 4;
-        const n = (PAGE_SIZE - (a % PAGE_SIZE)) >>> 2;
+        const n = bytesToPageEnd(a) >>> 2;
         this.ensureStage(have + n + 16);
         const ok = ppgtt ? this.readPpgtt(a, n, have) : this.readGgtt(a, n, have);
         if (!ok) return -1;
@@ -312,7 +312,7 @@ export class Scanner implements AuditEnv {
         // chained batch: this buffer ends at the start command
         while (ip + len > have) {
           const a = gma + have * 4;
-          const n = (PAGE_SIZE - (a % PAGE_SIZE)) >>> 2;
+          const n = bytesToPageEnd(a) >>> 2;
           this.ensureStage(have + n + 16);
           if (!(ppgtt ? this.readPpgtt(a, n, have) : this.readGgtt(a, n, have))) return -1;
           have += n;

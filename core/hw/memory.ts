@@ -36,6 +36,11 @@ export function pageDword(a: number): number {
   return (a & (PAGE_SIZE - 1)) >>> 2;
 }
 
+/** Bytes from address `a` to the end of its page. */
+export function bytesToPageEnd(a: number): number {
+  return PAGE_SIZE - pageOffset(a);
+}
+
 /** Frames per chunk of the page table. */
 export const PAGE_CHUNK = 1024;
 
@@ -175,7 +180,7 @@ export class HostMemory {
     while (done < buf.length) {
       const a = pa + done;
       const off = pageOffset(a);
-      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      const n = Math.min(bytesToPageEnd(a), buf.length - done);
       if (a < 0 || a + n > this.bytes) {
         this.badAccesses++;
         buf.fill(0, done, done + n);
@@ -194,7 +199,7 @@ export class HostMemory {
     while (done < buf.length) {
       const a = pa + done;
       const off = pageOffset(a);
-      const n = Math.min(PAGE_SIZE - off, buf.length - done);
+      const n = Math.min(bytesToPageEnd(a), buf.length - done);
       if (a < 0 || a + n > this.bytes) this.badAccesses++;
       else {
         const p = this.page(Math.floor(a / PAGE_SIZE));
