@@ -60,6 +60,7 @@ import {
   zeroMix,
 } from "../cmd/batch.ts";
 import { emitBatchBufferEnd, emitNoop, emitUpdateGtt } from "../cmd/encode.ts";
+import { CMD_TYPE } from "../cmd/fields.ts";
 import {
   DISPLAY_PLANE_ENABLE,
   DSPCNTR_A,
@@ -110,7 +111,7 @@ import {
 } from "../hw/regs.ts";
 import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from "../hw/pte.ts";
 import type { GuestMemory } from "./memory.ts";
-import { hi32, lo32, maskedEnable } from "../hw/bits.ts";
+import { fieldValue, hi32, lo32, maskedEnable } from "../hw/bits.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
 import { bytesToPageEnd, PAGE_SIZE, pageDword, pageOffset } from "../hw/memory.ts";
 import {
@@ -1124,7 +1125,9 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       case "ring_garbage":
         if (s) {
           const st = this.staging;
-          for (let i = 0; i < n; i++) st[i] = (0xe0000000 | this.rng.int(0, 0x1fffffff)) >>> 0;
+          // headers of command type 7, which no engine decodes
+          const bad = fieldValue(CMD_TYPE, 7), rest = ~CMD_TYPE.mask >>> 0;
+          for (let i = 0; i < n; i++) st[i] = (bad | (this.rng.int(0, rest) & rest)) >>> 0;
           this.ringWrite(s, st, Math.min(n, RING_DWORDS / 2));
           if (s.elspOut < 2) this.elspSubmit(e, s);
         }
