@@ -34,6 +34,7 @@ import {
   availableInstances,
   builtinTypes,
   findType,
+  GSCALE_MAX_VGPU,
   GVT_MAX_VGPU,
   initialFree,
 } from "../core/vgpu_types.ts";
@@ -607,6 +608,13 @@ class Checker {
         if (b !== undefined) host.scanPpgttBatches = b;
         return;
       }
+      case "gscale": {
+        // Absent when off, so an upstream scenario's spec (and hash) stays as it was.
+        const b = this.bool(s);
+        if (b === true) host.gscale = true;
+        else if (b === false) delete host.gscale;
+        return;
+      }
       default:
         this.err(s.span, unknown("host setting", s.key, HOST_KEYS));
     }
@@ -1175,7 +1183,7 @@ class Checker {
         }
         seen.set(name, it.span);
         if (type && hostOk) {
-          const avail = availableInstances(type, free);
+          const avail = availableInstances(type, free, host.gscale === true);
           if (avail < 1) {
             if (!capacityReported) {
               capacityReported = true;
@@ -1189,7 +1197,9 @@ class Checker {
                   placed === 1 ? "" : "s"
                 } only ${formatSize(free.aperture)} aperture, ${
                   formatSize(free.hidden)
-                } hidden, ${free.fences} fences and ${free.ids} of ${GVT_MAX_VGPU} vGPU ids are free`,
+                } hidden, ${free.fences} fences and ${free.ids} of ${
+                  host.gscale ? GSCALE_MAX_VGPU : GVT_MAX_VGPU
+                } vGPU ids are free`,
                 `host aperture ${formatSize(host.aperture)} minus ${
                   formatSize(host.hostAperture)
                 } kept by the host; GGTT ${formatSize(host.ggtt)}; ${
@@ -1199,9 +1209,11 @@ class Checker {
             }
             ok = false;
           } else {
-            free.aperture -= type.aperture;
-            free.hidden -= type.hidden;
-            free.fences -= type.fences;
+            if (!host.gscale) {
+              free.aperture -= type.aperture;
+              free.hidden -= type.hidden;
+              free.fences -= type.fences;
+            }
             free.ids -= 1;
             placed++;
           }
@@ -1953,7 +1965,7 @@ function describe(v: ValueAst): string {
 function availabilityNote(types: VgpuTypeSpec[], host: HostSpec): string {
   const free = initialFree(host);
   return "available instances on an empty host: " +
-    types.map((t) => `${t.name}: ${availableInstances(t, free)}`).join(", ");
+    types.map((t) => `${t.name}: ${availableInstances(t, free, host.gscale === true)}`).join(", ");
 }
 
 const HOST_KEYS = [
@@ -1968,6 +1980,7 @@ const HOST_KEYS = [
   "out_of_sync",
   "invariants",
   "scan_ppgtt",
+  "gscale",
 ];
 
 /** Host setting names (for completion). */

@@ -4,12 +4,18 @@
  * scratch (HostMemory.ownerOf), and no command of a guest's workload may write outside that
  * VM — the GPU runs shadow contexts tagged with the VM's owner and refuses (and records as
  * an "isolation" fault) any write to a frame of another owner; the checker counts those.
+ *
+ * gScale mode (core/gvt/gscale.ts) shares slices, so a physical entry belongs to the vGPU
+ * holding its slot (or borrowing its fence pool range), and each vGPU, running or not, is
+ * checked through what it can reach: its private GTT (what the GPU uses when it runs) and
+ * the frames its CPU reaches through the aperture ("aperture" violations).
  */
 
 import type { Gpu } from "../hw/gpu.ts";
 import { OWNER_SCRATCH } from "../hw/memory.ts";
-import { entryFrame, entryPresent } from "../hw/pte.ts";
+import { entryFrame, entryPresent, pteFrame } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
+import type { Gscale } from "./gscale.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
@@ -17,7 +23,7 @@ import type { Vgpu } from "./vgpu_state.ts";
 export interface InvariantViolation {
   /** vGPU id. */
   vgpuId: number;
-  /** "ggtt", "ppgtt" or "gpu_write". */
+  /** "ggtt", "ppgtt", "gpu_write", or (gScale) "private_gtt" / "aperture". */
   where: string;
   /** GGTT index, frame or graphics address concerned. */
   at: number;
@@ -33,6 +39,8 @@ export class InvariantChecker {
   enabled: boolean;
   /** Violations found (first 1000). */
   readonly violations: InvariantViolation[] = [];
+  /** gScale mode state (null: upstream, every slice belongs to one vGPU). */
+  gscale: Gscale | null = null;
   private faultsSeen = 0;
 
   /**
@@ -79,7 +87,7 @@ export class InvariantChecker {
     for (let i = 0; i < n; i++) {
       const idx = list[i];
       if (!entryPresent(lo[idx])) continue;
-      const v = sliceOwner(vgpus, idx);
+      const v = this.gscale === null ? sliceOwner(vgpus, idx) : this.sharedOwner(idx);
       if (v === null) continue; // the host's own entries
       const frame = entryFrame(lo[idx], hi[idx]);
       const o = mem.ownerOf(frame);
@@ -92,6 +100,42 @@ export class InvariantChecker {
     return found;
   }
 
+  /** gScale: the vGPU a physical entry belongs to (slot holder or fence pool borrower). */
+  private sharedOwner(idx: number): Vgpu | null {
+    const gs = this.gscale!;
+    const id = gs.holderOf(idx) || gs.poolOwnerOf(idx);
+    return id > 0 ? gs.vgpu(id) : null;
+  }
+
+  /**
+   * gScale: a vGPU's private GTT entries and the frames its CPU reaches through the aperture,
+   * whether it runs or not. Returns violations found.
+   */
+  private checkPrivate(v: Vgpu, owner: number): number {
+    const gs = this.gscale!, g = v.ggtt, p = g.priv!, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
+    const physical = (i: number) => lo[i] + hi[i] * 4294967296;
+    let found = 0;
+    for (let i = 0; i < p.usedCount; i++) {
+      const s = p.used[i], e = p.entries[s];
+      if (entryPresent(e)) {
+        const bad = this.frameOk(owner, pteFrame(e));
+        if (bad !== -999) {
+          this.record(v, "private_gtt", g.indexOf(s), bad);
+          found++;
+        }
+      }
+      if (s < g.apCount) {
+        const frame = gs.cpuApertureFrame(v, s, physical);
+        const bad = frame < 0 ? -999 : this.frameOk(owner, frame);
+        if (bad !== -999) {
+          this.record(v, "aperture", g.indexOf(s), bad);
+          found++;
+        }
+      }
+    }
+    return found;
+  }
+
   /** Checks one vGPU's physical GGTT slices and PPGTT shadows; returns violations found. */
   checkVgpu(v: Vgpu, owner: number): number {
     if (!this.enabled) return 0;
@@ -99,7 +143,10 @@ export class InvariantChecker {
     let found = 0;
     const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
     const owners = this.gpu.memory;
+    if (g.priv !== null) found += this.checkPrivate(v, owner);
     for (let r = 0; r < 2; r++) {
+      // gScale: a shared slot's physical entries are its holder's, checked with the holder
+      if (g.priv !== null && !this.gscale!.holds(v.id, g, r === 0 ? 0 : g.apCount)) continue;
       const first = r === 0 ? g.apIndex : g.hiIndex;
       const end = first + (r === 0 ? g.apCount : g.hiCount);
       for (let idx = first; idx < end; idx++) {

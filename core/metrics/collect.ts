@@ -99,6 +99,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       counters: sorted({
         ...addUp(all.map(vgpuCounterRecord)),
         ...(v ? backendCounters(w, v.id) : {}),
+        ...(v ? w.gvt.gscaleRecord(v) : {}),
         ...(m
           ? Object.fromEntries(
             Object.entries(guestMetricsRecord(m)).map(([k, x]) => [`guest.${k}`, x]),
@@ -170,7 +171,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       }),
     },
     vms,
-    counters: sorted(g),
+    counters: sorted({ ...g, ...w.gvt.gscaleRecord() }),
     isolation: { checked: w.scenario.host.invariants, violations: g["invariant.violations"] },
     expectations: [],
     series: {
