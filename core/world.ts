@@ -18,7 +18,7 @@ import type { VgpuCounters } from "./gvt/counters.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestDriver } from "./guest/driver.ts";
 import { WorkloadRunner } from "./workload/runner.ts";
-import { findType } from "./vgpu_types.ts";
+import { findType, GSCALE_MAX_VGPU } from "./vgpu_types.ts";
 import { DRIVER_THREAD, GPU_PID, TraceLog } from "./metrics/trace.ts";
 import { TraceLogTracer } from "./gvt/tracer.ts";
 import { Samples, spanOverlap } from "./metrics/samples.ts";
@@ -212,7 +212,13 @@ export class World implements EventSink {
       ? absolute(hv.loc.file)
       : `${Deno.cwd()}/`;
     const base = new URL(`file://${from}`);
-    const opened = await openBackend(sim, hv, base, { sha256: opts.pluginSha256 });
+    const opened = await openBackend(
+      sim,
+      hv,
+      base,
+      { sha256: opts.pluginSha256 },
+      scenario.host.gscale ? { maxVgpus: GSCALE_MAX_VGPU + 1 } : {},
+    );
     if (isLoadError(opened)) return new WorldError(opened.message);
     const gvt = new Gvt(sim, gpu, opened.gate, {
       host: scenario.host,
