@@ -14,6 +14,7 @@ import type { MptGate } from "./mpt/gate.ts";
 import type { SimBackendContext } from "./mpt/context.ts";
 import { Gvt, isCreateError } from "./gvt/vgpu.ts";
 import type { Vgpu } from "./gvt/vgpu_state.ts";
+import type { GscaleOptions } from "./gvt/gscale.ts";
 import type { VgpuCounters } from "./gvt/counters.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestDriver } from "./guest/driver.ts";
@@ -109,6 +110,8 @@ export interface WorldOptions {
   trace?: boolean;
   /** Sampling period of the time series (ns; default the scenario's `report { period }`, 100 ms). */
   samplePeriod?: number;
+  /** gScale mode options when the host has `gscale on` (benchmarks compare copy strategies). */
+  gscale?: GscaleOptions;
 }
 
 const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
@@ -224,6 +227,7 @@ export class World implements EventSink {
       host: scenario.host,
       types: scenario.types,
       scheduler: scenario.scheduler,
+      gscale: opts.gscale,
     });
     if (!gvt.backendReady) {
       return new WorldError(`hypervisor backend ${opened.label} refused hostInit`);
