@@ -10,8 +10,10 @@ const SCENARIO = "scenarios/gscale15.gvt";
 Deno.test("gscale CLI: 15 guests render on a 2 GiB GGTT / 512 MiB aperture, 0 violations", async () => {
   const json = await Deno.makeTempFile({ suffix: ".json" });
   try {
-    const r = await gvtsim("run", SCENARIO, "--until", "2.5s", "--json", json, "-q");
+    const r = await gvtsim("run", SCENARIO, "--until", "2.5s", "--json", json);
     assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /isolation: 0 violations/);
+    assert.match(r.out, /gscale: [1-9]\d* GTT slot loads, [1-9]\d* entries copied/);
     const res = JSON.parse(await Deno.readTextFile(json));
     assert.equal(res.vms.length, 15);
     for (const vm of res.vms) {
