@@ -58,3 +58,40 @@ Deno.test("gscale CLI: a bad value is a located error listing on|off", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("gscale CLI: a checkpoint of a gScale world restores to the same results", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const common = ["-D", "N=4", "--until", "2.6s", "-q"];
+    const a = await gvtsim(
+      "run",
+      SCENARIO,
+      ...common,
+      "--checkpoint-at",
+      "2.3s",
+      "--checkpoint",
+      `${dir}/c.ckpt`,
+      "--json",
+      `${dir}/a.json`,
+    );
+    assert.equal(a.code, 0, a.err);
+    const b = await gvtsim(
+      "run",
+      "--restore",
+      `${dir}/c.ckpt`,
+      "--until",
+      "2.6s",
+      "--json",
+      `${dir}/b.json`,
+      "-q",
+    );
+    assert.equal(b.code, 0, b.err);
+    const ra = JSON.parse(await Deno.readTextFile(`${dir}/a.json`));
+    const rb = JSON.parse(await Deno.readTextFile(`${dir}/b.json`));
+    assert.ok(ra.counters["gscale.copies"] > 0);
+    assert.deepEqual(rb.counters, ra.counters);
+    assert.deepEqual(rb.vms, ra.vms);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
