@@ -137,6 +137,12 @@ Deno.test("gscale: fences borrow from the pool, are taken back when it runs out,
   fence(a, 0, false);
   assert.equal(a.res.fences[0], -1);
   assert.equal(r.gvt.checkInvariants(), 0);
+  // the full sweep looks at the pool ranges a borrower maps: plant b's frame in one of a's
+  const [first] = gs.loanRanges(a)[0];
+  r.gpu.ggttWrite(first, b.ggtt.priv!.entries[0]);
+  r.gpu.clearGgttDirty();
+  assert.equal(r.gvt.checkInvariants(), 1);
+  assert.equal(r.gvt.invariants.violations[0].owner, b.owner);
 });
 
 Deno.test("gscale: slots are fresh while the ranges have room, then shared least-used first", () => {

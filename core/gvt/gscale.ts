@@ -419,6 +419,17 @@ export class Gscale {
     this.pool.release(l.range);
   }
 
+  /** GGTT index ranges [first, end) of the pool that `v`'s fence loans map. */
+  loanRanges(v: Vgpu): [number, number][] {
+    const out: [number, number][] = [];
+    for (const l of this.loans) {
+      if (l === null || l.vgpu !== v.id) continue;
+      const first = l.range.base / PAGE_SIZE;
+      out.push([first, first + l.range.size / PAGE_SIZE]);
+    }
+    return out;
+  }
+
   /** The vGPU whose fenced pages pool entry `index` maps (0: none). */
   poolOwnerOf(index: number): number {
     for (const l of this.loans) {

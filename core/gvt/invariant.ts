@@ -115,6 +115,16 @@ export class InvariantChecker {
     const gs = this.gscale!, g = v.ggtt, p = g.priv!, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
     const physical = (i: number) => lo[i] + hi[i] * 4294967296;
     let found = 0;
+    for (const [first, end] of gs.loanRanges(v)) { // fence pool ranges it borrows
+      for (let idx = first; idx < end; idx++) {
+        if (!entryPresent(lo[idx])) continue;
+        const bad = this.frameOk(owner, entryFrame(lo[idx], hi[idx]));
+        if (bad !== -999) {
+          this.record(v, "ggtt", idx, bad);
+          found++;
+        }
+      }
+    }
     for (let i = 0; i < p.usedCount; i++) {
       const s = p.used[i], e = p.entries[s];
       if (entryPresent(e)) {
