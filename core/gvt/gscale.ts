@@ -32,7 +32,8 @@ import { PAGE_SIZE } from "../hw/memory.ts";
 import { entryPresent, pteFrame } from "../hw/pte.ts";
 import { FENCE_REG_GEN6_LO } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
-import type { GgttPort, VirtualGgtt } from "./gtt.ts";
+import type { Gpu } from "../hw/gpu.ts";
+import type { VirtualGgtt } from "./gtt.ts";
 import { type GmRange, RangeAllocator } from "./resources.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
@@ -156,7 +157,7 @@ export class Gscale {
 
   /**
    * Creates the gScale state.
-   * @param port the physical GGTT
+   * @param port the physical GPU (GGTT, its IOMMU domains, fence registers)
    * @param gate MPT gate (ladder mappings)
    * @param blank the entry of an unmapped slot (scratch, not present)
    * @param vgpuById live vGPUs
@@ -165,7 +166,7 @@ export class Gscale {
    * @param opts options
    */
   constructor(
-    private readonly port: GgttPort & { mmioWrite(off: number, size: number, v: number): void },
+    private readonly port: Gpu,
     private readonly gate: MptGate,
     private readonly blank: number,
     private readonly vgpuById: (id: number) => Vgpu | null,
@@ -220,7 +221,7 @@ export class Gscale {
   /** Points the guest's aperture page of slot `s` at the entry's frame (EPT, `mapGfnToMfn`). */
   private ladder(id: number, g: VirtualGgtt, s: number, entry: number): void {
     const p = g.priv!;
-    const frame = entryPresent(entry) ? pteFrame(entry) : -1;
+    const frame = this.frameOf(id, entry);
     const old = p.ladder[s];
     if (old === frame) return;
     const v = this.vgpuById(id);
@@ -236,14 +237,21 @@ export class Gscale {
     }
   }
 
+  /** The host frame a present entry's device address reaches in IOMMU `domain` (-1: none). */
+  private frameOf(domain: number, entry: number): number {
+    if (!entryPresent(entry)) return -1;
+    const pa = this.port.iommu.resolve(domain, pteFrame(entry) * PAGE_SIZE);
+    return pa < 0 ? -1 : Math.floor(pa / PAGE_SIZE);
+  }
+
   /**
    * The host frame a CPU access of vGPU `v` to aperture slot `s` reaches: its ladder mapping,
    * or (ladder mapping off) the host aperture, i.e. whatever the physical GGTT holds there.
    */
-  cpuApertureFrame(v: Vgpu, s: number, physical: (index: number) => number): number {
+  cpuApertureFrame(v: Vgpu, s: number): number {
     if (this.ladderOn) return v.ggtt.priv!.ladder[s];
-    const e = physical(v.ggtt.apIndex + s);
-    return entryPresent(e) ? pteFrame(e) : -1;
+    const gpu = this.port, idx = v.ggtt.apIndex + s;
+    return this.frameOf(gpu.ggttDomain[idx], gpu.ggttLo[idx] + gpu.ggttHi[idx] * 2 ** 32);
   }
 
   /**
@@ -302,6 +310,7 @@ export class Gscale {
         }
       }
     }
+    this.port.setGgttDomain(first, count, v.id); // its device addresses, its IOMMU domain
     this.holders.set(first, v.id);
     this.stats.copies++;
     this.stats.entriesCopied += written;
@@ -311,8 +320,11 @@ export class Gscale {
 
   /** A vGPU goes away: its slots hold nobody, its fences return to the pool. */
   detach(v: Vgpu): void {
-    for (const first of [v.ggtt.apIndex, v.ggtt.hiIndex]) {
-      if (this.holders.get(first) === v.id) this.holders.delete(first);
+    const g = v.ggtt;
+    for (const [first, count] of [[g.apIndex, g.apCount], [g.hiIndex, g.hiCount]]) {
+      if (this.holders.get(first) !== v.id) continue;
+      this.holders.delete(first);
+      this.port.setGgttDomain(first, count, 0);
     }
     this.returnFences(v);
   }
@@ -370,6 +382,7 @@ export class Gscale {
       const e = p.written(first + k) ? p.entries[first + k] : this.blank;
       this.port.ggttWrite(base + k, e);
     }
+    this.port.setGgttDomain(base, pages, v.id);
     const off = FENCE_REG_GEN6_LO + 8 * phys;
     this.port.mmioWrite(off, 4, ((lo & ~FENCE_ADDR) | range.base) >>> 0);
     this.port.mmioWrite(
@@ -414,8 +427,9 @@ export class Gscale {
     const off = FENCE_REG_GEN6_LO + 8 * (this.firstPoolFence + slot);
     this.port.mmioWrite(off, 4, 0);
     this.port.mmioWrite(off + 4, 4, 0);
-    const base = l.range.base / PAGE_SIZE;
-    for (let k = 0; k < l.range.size / PAGE_SIZE; k++) this.port.ggttWrite(base + k, this.blank);
+    const base = l.range.base / PAGE_SIZE, pages = l.range.size / PAGE_SIZE;
+    for (let k = 0; k < pages; k++) this.port.ggttWrite(base + k, this.blank);
+    this.port.setGgttDomain(base, pages, 0);
     this.pool.release(l.range);
   }
 

@@ -1,19 +1,22 @@
 /**
  * The isolation invariant checker (switchable): every physical GGTT entry in a vGPU's
  * slices and every PPGTT shadow leaf must point to a frame owned by that vGPU's VM or to
- * scratch (HostMemory.ownerOf), and no command of a guest's workload may write outside that
+ * scratch (HostMemory.ownerOf). Entries hold device addresses: the checker resolves each
+ * through the vGPU's IOMMU domain (core/hw/iommu.ts), as the GPU does, so an IOVA that maps
+ * to another VM's frame is a violation, and so is one that maps to nothing (owner -3: the
+ * backend handed out an address its domain does not map). No command of a guest's workload may write outside that
  * VM — the GPU runs shadow contexts tagged with the VM's owner and refuses (and records as
  * an "isolation" fault) any write to a frame of another owner; the checker counts those.
  *
  * gScale mode (core/gvt/gscale.ts) shares slices, so a physical entry belongs to the vGPU
  * holding its slot (or borrowing its fence pool range), and each vGPU, running or not, is
- * checked through what it can reach: its private GTT (what the GPU uses when it runs) and
- * the frames its CPU reaches through the aperture ("aperture" violations).
+ * checked through what it can reach: its private GTT (what the GPU uses when it runs, in its
+ * own IOMMU domain) and the frames its CPU reaches through the aperture ("aperture").
  */
 
 import type { Gpu } from "../hw/gpu.ts";
-import { OWNER_SCRATCH } from "../hw/memory.ts";
-import { entryFrame, entryPresent, pteFrame } from "../hw/pte.ts";
+import { OWNER_SCRATCH, PAGE_SIZE } from "../hw/memory.ts";
+import { entryAddress, entryPresent, pteFrame } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
 import type { Gscale } from "./gscale.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
@@ -68,9 +71,13 @@ export class InvariantChecker {
     }
   }
 
-  /** -999 if `frame` is the VM's or scratch, else its owner tag. */
-  private frameOk(owner: number, frame: number): number {
-    const o = this.gpu.memory.ownerOf(frame);
+  /**
+   * -999 if device address `addr` of IOMMU domain `domain` reaches a frame of the VM or
+   * scratch, else the owner tag of what it reaches (-3: nothing).
+   */
+  private reachOk(owner: number, domain: number, addr: number): number {
+    const pa = this.gpu.iommu.resolve(domain, addr);
+    const o = pa < 0 ? -3 : this.gpu.memory.ownerOf(Math.floor(pa / PAGE_SIZE));
     return o === owner || o === OWNER_SCRATCH ? -999 : o;
   }
 
@@ -82,17 +89,16 @@ export class InvariantChecker {
   checkDirtyGgtt(vgpus: readonly (Vgpu | null)[]): number {
     if (!this.enabled) return 0;
     const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
-    const lo = gpu.ggttLo, hi = gpu.ggttHi, mem = gpu.memory;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, dom = gpu.ggttDomain;
     let found = 0;
     for (let i = 0; i < n; i++) {
       const idx = list[i];
       if (!entryPresent(lo[idx])) continue;
       const v = this.gscale === null ? sliceOwner(vgpus, idx) : this.sharedOwner(idx);
       if (v === null) continue; // the host's own entries
-      const frame = entryFrame(lo[idx], hi[idx]);
-      const o = mem.ownerOf(frame);
-      if (o !== v.owner && o !== OWNER_SCRATCH) {
-        this.record(v, "ggtt", idx, o);
+      const bad = this.reachOk(v.owner, dom[idx], entryAddress(lo[idx], hi[idx]));
+      if (bad !== -999) {
+        this.record(v, "ggtt", idx, bad);
         found++;
       }
     }
@@ -108,42 +114,42 @@ export class InvariantChecker {
   }
 
   /**
-   * gScale: a vGPU's private GTT entries and the frames its CPU reaches through the aperture,
-   * whether it runs or not. Returns violations found.
+   * gScale: the fence pool ranges a vGPU borrows, its private GTT entries and the frames its
+   * CPU reaches through the aperture, whether it runs or not. Returns violations found.
    */
   private checkPrivate(v: Vgpu, owner: number): number {
-    const gs = this.gscale!, g = v.ggtt, p = g.priv!, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
-    const physical = (i: number) => lo[i] + hi[i] * 4294967296;
+    const gs = this.gscale!, g = v.ggtt, p = g.priv!;
+    const lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
     let found = 0;
-    for (const [first, end] of gs.loanRanges(v)) { // fence pool ranges it borrows
+    const bad = (where: string, at: number, o: number) => {
+      if (o === -999) return;
+      this.record(v, where, at, o);
+      found++;
+    };
+    for (const [first, end] of gs.loanRanges(v)) {
       for (let idx = first; idx < end; idx++) {
-        if (!entryPresent(lo[idx])) continue;
-        const bad = this.frameOk(owner, entryFrame(lo[idx], hi[idx]));
-        if (bad !== -999) {
-          this.record(v, "ggtt", idx, bad);
-          found++;
+        if (entryPresent(lo[idx])) {
+          bad("ggtt", idx, this.reachOk(owner, dom[idx], entryAddress(lo[idx], hi[idx])));
         }
       }
     }
     for (let i = 0; i < p.usedCount; i++) {
       const s = p.used[i], e = p.entries[s];
       if (entryPresent(e)) {
-        const bad = this.frameOk(owner, pteFrame(e));
-        if (bad !== -999) {
-          this.record(v, "private_gtt", g.indexOf(s), bad);
-          found++;
-        }
+        bad("private_gtt", g.indexOf(s), this.reachOk(owner, v.id, pteFrame(e) * PAGE_SIZE));
       }
       if (s < g.apCount) {
-        const frame = gs.cpuApertureFrame(v, s, physical);
-        const bad = frame < 0 ? -999 : this.frameOk(owner, frame);
-        if (bad !== -999) {
-          this.record(v, "aperture", g.indexOf(s), bad);
-          found++;
-        }
+        const frame = gs.cpuApertureFrame(v, s);
+        if (frame >= 0) bad("aperture", g.indexOf(s), this.frameOk(owner, frame));
       }
     }
     return found;
+  }
+
+  /** -999 if host frame `frame` is the VM's or scratch, else its owner tag. */
+  private frameOk(owner: number, frame: number): number {
+    const o = this.gpu.memory.ownerOf(frame);
+    return o === owner || o === OWNER_SCRATCH ? -999 : o;
   }
 
   /** Checks one vGPU's physical GGTT slices and PPGTT shadows; returns violations found. */
@@ -151,8 +157,7 @@ export class InvariantChecker {
     if (!this.enabled) return 0;
     this.counters.invariantChecks++;
     let found = 0;
-    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
-    const owners = this.gpu.memory;
+    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
     if (g.priv !== null) found += this.checkPrivate(v, owner);
     for (let r = 0; r < 2; r++) {
       // gScale: a shared slot's physical entries are its holder's, checked with the holder
@@ -162,19 +167,18 @@ export class InvariantChecker {
       for (let idx = first; idx < end; idx++) {
         const l = lo[idx];
         if (!entryPresent(l)) continue;
-        const frame = entryFrame(l, hi[idx]);
-        const o = owners.ownerOf(frame);
-        if (o !== owner && o !== OWNER_SCRATCH) {
-          this.record(v, "ggtt", idx, o);
+        const bad = this.reachOk(owner, dom[idx], entryAddress(l, hi[idx]));
+        if (bad !== -999) {
+          this.record(v, "ggtt", idx, bad);
           found++;
         }
       }
     }
     if (v.ppgtt) {
-      this.ppgtt.forEachLeaf(v.ppgtt, (frame) => {
-        const bad = this.frameOk(owner, frame);
+      this.ppgtt.forEachLeaf(v.ppgtt, (addr) => {
+        const bad = this.reachOk(owner, v.id, addr);
         if (bad !== -999) {
-          this.record(v, "ppgtt", frame, bad);
+          this.record(v, "ppgtt", Math.floor(addr / PAGE_SIZE), bad);
           found++;
         }
       });
