@@ -4,36 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { type ScanCliOptions, scanCommand } from "../cli/scan.ts";
+import { gvtsimTask } from "./task_util.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const main = new URL("../main.ts", import.meta.url).pathname;
-
-async function gvtsim(
-  args: string[],
-  stdin = "",
-): Promise<{ code: number; out: string; err: string }> {
-  const p = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY",
-      main,
-      ...args,
-    ],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin));
-  await w.close();
-  const r = await p.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+/** `gvtsim ARGS` with the task's permissions, `stdin` fed to it. */
+const gvtsim = (args: string[], stdin = "") => gvtsimTask(args, { stdin });
 
 // MI_LOAD_REGISTER_IMM (RING_MODE), SRM of CACHE_MODE_1 to the slices, MI_OP_2E, BB_END.
 const STREAM = `
