@@ -72,6 +72,19 @@ export class RangeAllocator {
     return null;
   }
 
+  /** Allocates exactly [base, base + size) if it lies inside and is free, else null. */
+  allocAt(base: number, size: number): GmRange | null {
+    if (base < this.start || base + size > this.end) return null;
+    let i = 0;
+    while (i < this.used.length && this.used[i].base < base) i++;
+    const prev = i > 0 ? this.used[i - 1] : null;
+    if (prev !== null && prev.base + prev.size > base) return null;
+    if (i < this.used.length && this.used[i].base < base + size) return null;
+    const r = { base, size };
+    this.used.splice(i, 0, r);
+    return r;
+  }
+
   release(r: GmRange): void {
     const i = this.used.findIndex((u) => u.base === r.base);
     if (i >= 0) this.used.splice(i, 1);
@@ -148,14 +161,24 @@ export class GmPartition {
     return availableInstances(t, this.free(), this.shared);
   }
 
-  /** Allocates a vGPU's resources, or describes the shortage. */
-  allocate(t: VgpuTypeSpec): VgpuResources | ResourceShortage {
+  /**
+   * Allocates a vGPU's resources, or describes the shortage. With `at`, the slices must start
+   * at exactly those graphics addresses (a migrated guest keeps the slices it ballooned for).
+   */
+  allocate(
+    t: VgpuTypeSpec,
+    at?: { aperture: number; hidden: number },
+  ): VgpuResources | ResourceShortage {
     const free = this.free();
     const need = { aperture: t.aperture, hidden: t.hidden, fences: t.fences, ids: 1 };
     if (availableInstances(t, free, this.shared) < 1) return { need, free };
-    if (this.shared) return this.allocateShared(t) ?? { need, free };
-    const aperture = this.low.alloc(t.aperture);
-    const hidden = aperture ? this.high.alloc(t.hidden) : null;
+    if (this.shared) return this.allocateShared(t, at) ?? { need, free };
+    const aperture = at ? this.low.allocAt(at.aperture, t.aperture) : this.low.alloc(t.aperture);
+    const hidden = !aperture
+      ? null
+      : at
+      ? this.high.allocAt(at.hidden, t.hidden)
+      : this.high.alloc(t.hidden);
     if (!aperture || !hidden) {
       if (aperture) this.low.release(aperture);
       return { need, free }; // fragmented
@@ -183,9 +206,12 @@ export class GmPartition {
    * gScale: a fresh slice while the range has room, else the slot of the same size with the
    * fewest users (slot sharing); fences are virtual until the fence pool lends one.
    */
-  private allocateShared(t: VgpuTypeSpec): VgpuResources | null {
-    const aperture = this.sharedSlot(this.low, t.aperture);
-    const hidden = aperture ? this.sharedSlot(this.high, t.hidden) : null;
+  private allocateShared(
+    t: VgpuTypeSpec,
+    at?: { aperture: number; hidden: number },
+  ): VgpuResources | null {
+    const aperture = this.sharedSlot(this.low, t.aperture, at?.aperture);
+    const hidden = aperture ? this.sharedSlot(this.high, t.hidden, at?.hidden) : null;
     if (!aperture || !hidden) {
       if (aperture) this.unshare(aperture);
       return null; // a size no slot can hold (mixed types filled the range with smaller ones)
@@ -196,8 +222,19 @@ export class GmPartition {
   /**
    * A new slot in `r`, or the least shared existing slot of that size (a larger one when no
    * slot has the size: the vGPU uses its first `size` bytes); null if no slot can hold it.
+   * With `base` (a migrated guest keeps its addresses): the slot starting there, or a new one.
    */
-  private sharedSlot(r: RangeAllocator, size: number): GmRange | null {
+  private sharedSlot(r: RangeAllocator, size: number, base?: number): GmRange | null {
+    if (base !== undefined) {
+      const s = this.slots.find((x) => x.range.base === base && x.range.size >= size);
+      if (s) {
+        s.users++;
+        return { base, size };
+      }
+      const placed = r.allocAt(base, size);
+      if (placed) this.slots.push({ range: placed, users: 1 });
+      return placed;
+    }
     const fresh = r.alloc(size);
     if (fresh) {
       this.slots.push({ range: fresh, users: 1 });

@@ -83,6 +83,10 @@ import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
 import { createWorkload, isWorkloadError, type Workload } from "./workload.ts";
 
+function mib(b: number): string {
+  return `${Math.round(b / (1024 * 1024))} MiB`;
+}
+
 /** Default guest-physical base of BAR0 (programmed as firmware would). */
 export const DEFAULT_BAR0_GPA = 0xf000_0000;
 /** Default guest-physical base of BAR2 (64-bit, above 4 GiB). */
@@ -131,6 +135,11 @@ export interface CreateVgpuParams {
   owner?: number;
   /** Guest-physical base of the config-space window (default {@link DEFAULT_CFG_GPA}). */
   cfg?: number;
+  /**
+   * Exact graphics addresses of the aperture and hidden slices (a migration target: the
+   * guest keeps the slices it ballooned for); absent: first fit.
+   */
+  at?: { aperture: number; hidden: number };
 }
 
 /** Why a vGPU could not be created. */
@@ -359,9 +368,15 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
         })`,
       };
     }
-    const res = this.partition.allocate(type);
+    const res = this.partition.allocate(type, p.at);
     if (isShortage(res)) {
-      return { error: "no_resources", message: shortageMessage(type.name, p.vm, res) };
+      const why =
+        p.at && res.free.aperture >= res.need.aperture && res.free.hidden >= res.need.hidden
+          ? `cannot create vGPU of type ${type.name} for vm "${p.vm}": its slices (aperture at ${
+            mib(p.at.aperture)
+          }, hidden at ${mib(p.at.hidden)}) are not free on this host`
+          : shortageMessage(type.name, p.vm, res);
+      return { error: "no_resources", message: why };
     }
     const v = new Vgpu(
       res.id,
