@@ -996,6 +996,7 @@ class Checker {
           const k = s.key as
             | "draw"
             | "blit"
+            | "fill"
             | "media"
             | "compute"
             | "store"

@@ -88,7 +88,8 @@ Deno.test("a running VM migrates to another host, keeps running, and its downtim
     assert.ok(m.hashing && !b.hashing);
     assert.ok(m.gpuHashed > 0 && b.gpuHashed === 0);
     assert.ok(b.gpuResent + b.stopDirtyPages >= b.gpuPages, "without: all of them");
-    assert.ok(m.gpuResent < b.gpuResent / 5, `${m.gpuResent} vs ${b.gpuResent}`);
+    // with hashing only the render target the GPU rewrites each frame goes again
+    assert.ok(m.gpuResent > 0 && m.gpuResent < b.gpuResent / 2, `${m.gpuResent} vs ${b.gpuResent}`);
     assert.ok(m.stopPages < b.stopPages);
     assert.ok(m.downtimeNs < b.downtimeNs, `${m.downtimeNs} vs ${b.downtimeNs}`);
     assert.equal(b.stalePages, 0);
