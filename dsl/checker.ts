@@ -1004,6 +1004,7 @@ class Checker {
           const k = s.key as
             | "draw"
             | "blit"
+            | "fill"
             | "media"
             | "compute"
             | "store"
