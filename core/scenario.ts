@@ -54,6 +54,11 @@ export interface HostSpec {
   invariants: boolean;
   /** Scan non-privileged (PPGTT) batch buffers too. */
   scanPpgttBatches: boolean;
+  /**
+   * Blits move their pixels (default true). Off: a blit takes the same time, walks and checks
+   * the same pages and faults alike, but copies nothing (for runs whose surfaces nobody reads).
+   */
+  blitData?: boolean;
   /** Per-command cost overrides for the GPU cost model: command name -> ns. */
   commandCosts: Record<string, number>;
 }

@@ -432,6 +432,7 @@ class Checker {
       outOfSync: false,
       invariants: true,
       scanPpgttBatches: false,
+      blitData: true,
       commandCosts: {},
     };
     const mainFile = items.find((i) => i.k === "host")?.span.file ?? "";
@@ -605,6 +606,11 @@ class Checker {
       case "scan_ppgtt": {
         const b = this.bool(s);
         if (b !== undefined) host.scanPpgttBatches = b;
+        return;
+      }
+      case "blit_data": {
+        const b = this.bool(s);
+        if (b !== undefined) host.blitData = b;
         return;
       }
       default:
@@ -1968,6 +1974,7 @@ const HOST_KEYS = [
   "out_of_sync",
   "invariants",
   "scan_ppgtt",
+  "blit_data",
 ];
 
 /** Host setting names (for completion). */

@@ -10,6 +10,7 @@ import type { Gpu } from "../hw/gpu.ts";
 import { OWNER_SCRATCH } from "../hw/memory.ts";
 import { entryFrame, entryPresent } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
+import type { VirtualGgtt } from "./gtt.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
@@ -34,6 +35,14 @@ export class InvariantChecker {
   /** Violations found (first 1000). */
   readonly violations: InvariantViolation[] = [];
   private faultsSeen = 0;
+  /**
+   * By vGPU id: the virtual GGTT whose slices the last sweep found clean (no violation), and
+   * `HostMemory.ownerLosses` then. While both hold, the slices can only have changed through
+   * entries written since, which are in the GPU's dirty list: a sweep checks those alone and
+   * finds what a full one would.
+   */
+  private readonly cleanGgtt: (VirtualGgtt | null)[] = [];
+  private readonly cleanAt: number[] = [];
 
   /**
    * Creates a InvariantChecker.
@@ -53,6 +62,7 @@ export class InvariantChecker {
 
   /** Counts and records one violation. */
   private record(v: Vgpu | null, where: string, at: number, owner: number): void {
+    if (v && where === "ggtt") this.cleanGgtt[v.id] = null;
     this.counters.invariantViolations++;
     if (v) v.counters.invariantViolations++;
     if (this.violations.length < 1000) {
@@ -98,8 +108,10 @@ export class InvariantChecker {
     this.counters.invariantChecks++;
     let found = 0;
     const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
-    const owners = this.gpu.memory;
-    for (let r = 0; r < 2; r++) {
+    const owners = this.gpu.memory, losses = owners.ownerLosses;
+    const clean = this.cleanGgtt[v.id] === g && this.cleanAt[v.id] === losses &&
+      this.dirtyClean(g, owner);
+    for (let r = 0; r < 2 && !clean; r++) {
       const first = r === 0 ? g.apIndex : g.hiIndex;
       const end = first + (r === 0 ? g.apCount : g.hiCount);
       for (let idx = first; idx < end; idx++) {
@@ -113,6 +125,8 @@ export class InvariantChecker {
         }
       }
     }
+    this.cleanGgtt[v.id] = found === 0 ? g : null;
+    this.cleanAt[v.id] = losses;
     if (v.ppgtt) {
       this.ppgtt.forEachLeaf(v.ppgtt, (frame) => {
         const bad = this.frameOk(owner, frame);
@@ -123,6 +137,19 @@ export class InvariantChecker {
       });
     }
     return found;
+  }
+
+  /** Whether every entry of `g`'s slices in the GPU's dirty list points at a legal frame. */
+  private dirtyClean(g: VirtualGgtt, owner: number): boolean {
+    const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, mem = gpu.memory;
+    for (let i = 0; i < n; i++) {
+      const idx = list[i];
+      if (g.slot(idx) < 0 || !entryPresent(lo[idx])) continue;
+      const o = mem.ownerOf(entryFrame(lo[idx], hi[idx]));
+      if (o !== owner && o !== OWNER_SCRATCH) return false;
+    }
+    return true;
   }
 
   /**

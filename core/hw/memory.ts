@@ -40,6 +40,12 @@ export class HostMemory {
   allocated = 0;
   /** Out-of-range accesses seen (reads returned 0, writes dropped). */
   badAccesses = 0;
+  /**
+   * Times a frame stopped being a VM's or scratch: only then can a GTT entry that pointed
+   * legally at a frame become an isolation violation without being written (the invariant
+   * checker skips its sweep while this stays the same).
+   */
+  ownerLosses = 0;
 
   /** Frame storage by chunk: `pages[mfn / PAGE_CHUNK][mfn % PAGE_CHUNK]` (null: none yet). */
   private readonly pages: ((Uint32Array | null)[] | null)[];
@@ -82,7 +88,10 @@ export class HostMemory {
 
   /** Frees a frame (its contents are discarded). Freeing a free or out-of-range frame is a no-op. */
   freeFrame(mfn: number): void {
-    if (mfn < 0 || mfn >= this.frames || this.owners.get(mfn) === OWNER_FREE) return;
+    if (mfn < 0 || mfn >= this.frames) return;
+    const old = this.owners.get(mfn);
+    if (old === OWNER_FREE) return;
+    if (old !== OWNER_HOST) this.ownerLosses++;
     this.owners.set(mfn, OWNER_FREE);
     // Keep the storage for the next owner (shadow pages churn): zeroing beats a new array.
     this.stored(mfn)?.fill(0);
@@ -97,7 +106,10 @@ export class HostMemory {
 
   /** Changes the owner tag of an allocated frame (e.g. a page handed to a VM). */
   setOwner(mfn: number, owner: number): void {
-    if (mfn >= 0 && mfn < this.frames && this.owners.get(mfn) !== OWNER_FREE) {
+    if (mfn < 0 || mfn >= this.frames) return;
+    const old = this.owners.get(mfn);
+    if (old !== OWNER_FREE) {
+      if (old !== owner && old !== OWNER_HOST) this.ownerLosses++;
       this.owners.set(mfn, owner);
     }
   }
@@ -105,6 +117,14 @@ export class HostMemory {
   /** True if `pa` lies inside memory. */
   valid(pa: number): boolean {
     return pa >= 0 && pa < this.bytes;
+  }
+
+  /**
+   * The storage of frame `mfn` if it has any, without creating it: null means the frame
+   * reads as zeros (and for out-of-range frames).
+   */
+  peek(mfn: number): Uint32Array | null {
+    return mfn >= 0 && mfn < this.frames ? this.stored(mfn) : null;
   }
 
   /** The storage of frame `mfn` (created on first use). Out-of-range mfns get a shared zero page. */
