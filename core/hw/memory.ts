@@ -27,6 +27,8 @@ const ZERO_PAGE = new Uint32Array(1024);
 
 /** Frames per chunk of the page table. */
 export const PAGE_CHUNK = 1024;
+/** log2 of {@link PAGE_CHUNK}: frame numbers (below 2^32) split with shifts, not divisions. */
+const CHUNK_SHIFT = 10;
 
 /** Sparse host physical memory with per-frame owner tags. */
 export class HostMemory {
@@ -54,10 +56,11 @@ export class HostMemory {
 
   /**
    * Creates the instance.
-   * @param bytes memory size, rounded down to whole frames (at least one frame)
+   * @param bytes memory size, rounded down to whole frames (at least one, at most 2^32)
    */
   constructor(bytes: number) {
-    this.frames = Math.max(1, Math.floor(bytes / PAGE_SIZE));
+    // at most 2^32 frames (16 TiB): frame numbers are split with 32-bit shifts
+    this.frames = Math.min(2 ** 32, Math.max(1, Math.floor(bytes / PAGE_SIZE)));
     this.bytes = this.frames * PAGE_SIZE;
     this.pages = new Array(Math.ceil(this.frames / PAGE_CHUNK)).fill(null);
     this.owners = new LazyInt32Array(this.frames, OWNER_FREE);
@@ -66,8 +69,8 @@ export class HostMemory {
 
   /** The storage of a frame, if it has any. */
   private stored(mfn: number): Uint32Array | null {
-    const c = this.pages[Math.floor(mfn / PAGE_CHUNK)];
-    return c === null ? null : c[mfn % PAGE_CHUNK];
+    const c = this.pages[mfn >>> CHUNK_SHIFT];
+    return c === null ? null : c[mfn & (PAGE_CHUNK - 1)];
   }
 
   /**
@@ -134,16 +137,16 @@ export class HostMemory {
       ZERO_PAGE.fill(0);
       return ZERO_PAGE;
     }
-    const k = Math.floor(mfn / PAGE_CHUNK);
+    const k = mfn >>> CHUNK_SHIFT;
     let c = this.pages[k];
     if (c === null) {
       c = new Array(PAGE_CHUNK).fill(null);
       this.pages[k] = c;
     }
-    let p = c[mfn % PAGE_CHUNK];
+    let p = c[mfn & (PAGE_CHUNK - 1)];
     if (p === null) {
       p = new Uint32Array(1024);
-      c[mfn % PAGE_CHUNK] = p;
+      c[mfn & (PAGE_CHUNK - 1)] = p;
     }
     return p;
   }
