@@ -364,6 +364,12 @@ const pluginCmd = command(
         plugin: argument(string({ metavar: "PLUGIN" }), {
           description: message`The backend: a built-in name (kvm, xen, acrn) or a module path.`,
         }),
+        params: multiple(
+          option("--param", string({ metavar: "NAME=VALUE" }), {
+            description:
+              message`A backend parameter, as a scenario's hypervisor block sets it (e.g. --param iommu=gpa; repeatable).`,
+          }),
+        ),
         json: withDefault(
           flag("--json", {
             description:
@@ -411,7 +417,8 @@ const pluginCmd = command(
         }),
       }),
       {
-        description: message`Bundle a backend into one ESM file with esbuild.`,
+        description:
+          message`Bundle a backend into one ESM file with esbuild. It starts a subprocess: run it as ${"deno task plugin-build ENTRY -o OUT"}, not through the gvtsim task.`,
         footer: examples("deno task plugin-build ./mybackend.ts -o mybackend.js"),
       },
     ),
@@ -564,8 +571,13 @@ async function main(): Promise<number> {
       );
     }
     case "plugin-test": {
-      const { pluginTest } = await import("./cli/plugin.ts");
-      return pluginTest(args.plugin, { json: args.json });
+      const { parseParams, pluginTest } = await import("./cli/plugin.ts");
+      const params = parseParams(args.params);
+      if (typeof params === "string") {
+        console.error(`plugin test: ${params}`);
+        return 2;
+      }
+      return pluginTest(args.plugin, { json: args.json, params });
     }
     case "plugin-new": {
       const { pluginNew } = await import("./cli/plugin.ts");

@@ -57,6 +57,8 @@ export {
 
 // World and results
 export { VmRuntime, type VmState, World, WorldError, type WorldOptions } from "./core/world.ts";
+export type { VmHost } from "./core/gvt/vgpu.ts";
+export { Iommu, type IommuMapResult } from "./core/hw/iommu.ts";
 export { collectResults, type NativeBaseline } from "./core/metrics/collect.ts";
 export {
   type EngineUse,

@@ -37,20 +37,25 @@ timeline { at 200ms misbehave evil ring_garbage; run 400ms }
 `;
 
 /**
- * Life cycle under load: detach and re-attach (stop/start), FLR (reset), pause, a late VM.
+ * Life cycle under load: detach and re-attach (stop/start), FLR (reset), pause, a late VM,
+ * 2 MiB guest pages (one 2 MiB dmaMapGuestPage each, or 512 4 KiB ones when refused) and a
+ * display console (`display`: a backend whose device model shows the guests' screens queries
+ * their planes and exports dma-bufs, which pins framebuffer pages and takes VFIO device
+ * references; a backend without one ignores the parameter).
  * Start-up priority stays on (every workload is periodic, so nobody hogs): without it a vGPU
  * created mid-stage gets no time slice until the next stage-0 balance, as upstream.
  */
 const STRESS = `
 scenario conformance_stress
 seed 11
-host skylake { aperture 512MiB; invariants on; hypervisor kvm; scheduler gvt }
+host skylake { aperture 512MiB; invariants on; hypervisor kvm { param display 33ms }; scheduler gvt }
 vm a { type V5_8; run mix }
 vm b { type V5_8; run churn; start 0s }
 vm c { type V5_8; run mix; start 50ms }
-vm d { type V5_8; run churn }
+vm d { type V5_8; run huge }
 workload mix { every 5ms { rcs batch { draw 8; store 1 }; bcs batch { blit 1 }; wait completion; flip } }
 workload churn { every 4ms { map 16 pages; pte_rewrite 32; unmap 16 pages; vcs batch { media 2 }; wait completion } }
+workload huge { every 20ms { map 2 huge pages; pte_rewrite 16; rcs batch { draw 4; store 1 }; wait completion; unmap 1 huge pages } }
 timeline {
   at 80ms stop b; at 90ms start b; at 120ms reset a; at 150ms pause d; at 170ms resume d
   at 200ms stop c; at 210ms start c; at 240ms reset b; run 300ms
@@ -61,15 +66,21 @@ function check(op: string, name: string, ok: boolean, reason: string): CheckResu
   return { op, check: name, ok, reason: ok ? "" : reason };
 }
 
+/** Backend parameters of a kit run. */
+type Params = Readonly<Record<string, number | string | boolean>>;
+
 /** One run: its results and its MPT calls, or why it could not run. */
 async function runOnce(
   text: string,
   file: string,
   spec: string,
+  params: Params,
   calls?: Record<string, number>,
 ): Promise<Results | string> {
   const parsed = parseScenarioText(text, file);
   if (!parsed.scenario) return `internal: ${file} does not check`;
+  const hv = parsed.scenario.hypervisor;
+  parsed.scenario.hypervisor = { ...hv, params: { ...hv.params, ...params } };
   const world = await World.create(parsed.scenario, { hypervisor: spec });
   if (world instanceof WorldError) return world.message;
   world.run();
@@ -84,10 +95,11 @@ async function twice(
   text: string,
   file: string,
   spec: string,
+  params: Params,
   calls: Record<string, number>,
 ): Promise<[Results | string, CheckResult]> {
-  const a = await runOnce(text, file, spec, calls);
-  const b = await runOnce(text, file, spec);
+  const a = await runOnce(text, file, spec, params, calls);
+  const b = await runOnce(text, file, spec, params);
   if (typeof a === "string") return [a, check("scenario", "runs", false, a)];
   const diff = typeof b === "string" ? `second run failed: ${b}` : firstDifference(a, b, "results");
   return [
@@ -102,15 +114,16 @@ async function twice(
 }
 
 /**
- * Runs the scenario stage against a plugin (path, URL or built-in name); adds the MPT calls
- * the runs made to `calls` (the kit's coverage).
+ * Runs the scenario stage against a plugin (path, URL or built-in name) with backend
+ * parameters `params`; adds the MPT calls the runs made to `calls` (the kit's coverage).
  */
 export async function scenarioChecks(
   spec: string | URL,
   calls: Record<string, number> = {},
+  params: Readonly<Record<string, number | string | boolean>> = {},
 ): Promise<CheckResult[]> {
   const path = spec instanceof URL ? spec.href : spec;
-  const [a, sameA] = await twice(BASIC, "conformance.gvt", path, calls);
+  const [a, sameA] = await twice(BASIC, "conformance.gvt", path, params, calls);
   if (typeof a === "string") {
     return [check("scenario", "a world can be built on the backend", false, a)];
   }
@@ -162,18 +175,27 @@ export async function scenarioChecks(
     ),
     sameA,
   ];
-  const [s, sameS] = await twice(STRESS, "conformance_stress.gvt", path, calls);
+  const [s, sameS] = await twice(STRESS, "conformance_stress.gvt", path, params, calls);
   if (typeof s === "string") {
     out.push(check("scenario", "the life-cycle stress run works", false, s));
     return out;
   }
   const stalled = s.vms.filter((v) => v.completed === 0).map((v) => `${v.name} (${v.state})`);
+  const huge = s.vms.find((v) => v.name === "d")!;
   out.push(
     check(
       "detachVgpu",
       "stop/start, reset and pause under load: every VM keeps working",
       stalled.length === 0,
       `VMs that completed no batch after detach/re-attach or reset: ${stalled.join(", ")}`,
+    ),
+    check(
+      "dmaMapGuestPage",
+      "guests' 2 MiB pages are shadowed: mapped whole (2 MiB) or split (512 x 4 KiB)",
+      (huge.counters["ppgtt.huge_whole"] ?? 0) + (huge.counters["ppgtt.huge_split"] ?? 0) > 0,
+      `VM d mapped ${huge.counters["guest.huge_pages_mapped"] ?? 0} huge pages, ` +
+        `${huge.counters["ppgtt.huge_whole"] ?? 0} mapped whole, ` +
+        `${huge.counters["ppgtt.huge_split"] ?? 0} split`,
     ),
     check(
       "dmaMapGuestPage",

@@ -14,7 +14,7 @@
  */
 
 import {
-  type CheckResult,
+  type ConformanceOptions,
   type ConformanceReport,
   formatConformance,
   runConformance,
@@ -38,9 +38,7 @@ export interface PluginTestOptions extends PluginCliOptions {
   params?: Readonly<Record<string, number | string | boolean>>;
   /** Second-stage checks, passed to the conformance kit (default: the short scenario runs of
    * cli/conformance_runs.ts; `null` for none). */
-  extraChecks?:
-    | ((spec: string | URL, calls: Record<string, number>) => Promise<CheckResult[]>)
-    | null;
+  extraChecks?: ConformanceOptions["extraChecks"] | null;
   /** Print the report as JSON (schema `gvtsim.conformance/1`) instead of the table. */
   json?: boolean;
 }
@@ -53,6 +51,32 @@ const stderr = (s: string) => void Deno.stderr.writeSync(enc.encode(s));
 
 /** gvtsim's repository root (templates and core are found from here). */
 const GVTSIM_ROOT = new URL("../", import.meta.url);
+
+/**
+ * Backend parameters from `--param NAME=VALUE` flags: a number, on/off (true/false, yes/no)
+ * as a boolean, anything else as a string; a usage message for a malformed one.
+ */
+export function parseParams(
+  flags: readonly string[],
+): Record<string, number | string | boolean> | string {
+  const out: Record<string, number | string | boolean> = {};
+  for (const f of flags) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(f);
+    if (m === null) return `--param ${f}: expected NAME=VALUE`;
+    const v = m[2];
+    out[m[1]] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v in PARAM_BOOLS ? PARAM_BOOLS[v] : v;
+  }
+  return out;
+}
+
+const PARAM_BOOLS: Record<string, boolean> = {
+  on: true,
+  off: false,
+  true: true,
+  false: false,
+  yes: true,
+  no: false,
+};
 
 /** Names `plugin new` accepts: a lower-case identifier usable as a file name. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9_]*$/;
@@ -110,7 +134,8 @@ export async function pluginNew(
   try {
     const pkg = JSON.parse(await Deno.readTextFile(new URL("deno.json", GVTSIM_ROOT)));
     const template = await Deno.readTextFile(new URL("plugins/template.ts", GVTSIM_ROOT));
-    const test = await Deno.readTextFile(new URL("templates/backend_test.ts.tmpl", GVTSIM_ROOT));
+    const test = (await Deno.readTextFile(new URL("templates/backend_test.tmpl.ts", GVTSIM_ROOT)))
+      .replace(/^\/\/ gvtsim:.*\n/, "");
     const config = await Deno.readTextFile(new URL("templates/deno.json.tmpl", GVTSIM_ROOT));
     const backend = template
       .replace(/^ \* template: /m, ` * ${name}: `)
@@ -163,16 +188,26 @@ export async function pluginBuild(
     err(`plugin build: ${bad.message}\n`);
     return 2;
   }
+  // Bundling is the one command that starts a subprocess (esbuild's binary, which also reads
+  // its settings from the environment): the plain `gvtsim` task grants neither, the
+  // `plugin-build` task does. Say so before esbuild fails with a permission error.
+  const missing = BUILD_PERMISSIONS.filter((p) => Deno.permissions.querySync(p).state !== "granted")
+    .map((p) => `--allow-${p.name}`);
+  if (missing.length > 0) {
+    err(
+      `plugin build: bundling starts esbuild, which needs ${missing.join(" and ")}; ` +
+        `\`deno task gvtsim\` and the installed \`gvtsim\` command do not grant ${
+          missing.length > 1 ? "them" : "it"
+        }.\n` +
+        `  run: deno task plugin-build ${entry} -o ${outFile}\n`,
+    );
+    return 2;
+  }
   let esbuild: typeof import("esbuild");
   try {
     esbuild = await import("esbuild");
   } catch (e) {
-    // Bundling is the one command that runs a subprocess: the plain `gvtsim` task does not
-    // grant that, `deno task plugin-build` does.
-    err(
-      `plugin build: cannot start esbuild: ${errorMessage(e)}\n` +
-        `  (bundling needs --allow-run and --allow-env: use \`deno task plugin-build ENTRY -o OUT\`)\n`,
-    );
+    err(`plugin build: cannot start esbuild: ${errorMessage(e)}\n`);
     return 2;
   }
   try {
@@ -216,6 +251,11 @@ export async function pluginBuild(
   out(`built ${outPath} (${size} bytes): backend '${loaded.backend.name}' loads\n`);
   return 0;
 }
+
+/** What bundling needs beyond read/write: esbuild reads its env and spawns its binary. */
+const BUILD_PERMISSIONS: readonly Deno.PermissionDescriptor[] = [{ name: "run" }, {
+  name: "env",
+}];
 
 /** The parts of gvtsim's deno.json the bundler needs. */
 interface PackageJson {

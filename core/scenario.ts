@@ -177,8 +177,10 @@ export type WorkloadOp =
   | { op: "every"; period: number; body: WorkloadOp[]; loc: Loc }
   | { op: "repeat"; count: number | "forever"; body: WorkloadOp[]; loc: Loc }
   | { op: "choose"; options: { weight: number; body: WorkloadOp[] }[]; loc: Loc }
-  | { op: "map"; pages: Dist; loc: Loc }
-  | { op: "unmap"; pages: Dist; loc: Loc }
+  /** `huge`: 2 MiB pages (one PPGTT page-directory entry each) instead of 4 KiB pages. */
+  | { op: "map"; pages: Dist; huge?: boolean; loc: Loc }
+  /** `huge`: the 2 MiB pages `map ... huge` mapped. */
+  | { op: "unmap"; pages: Dist; huge?: boolean; loc: Loc }
   | { op: "pte_rewrite"; count: Dist; loc: Loc }
   | { op: "misbehave"; kind: MisbehaviourKind; count: number; loc: Loc };
 

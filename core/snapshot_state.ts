@@ -27,7 +27,8 @@ import { VmRuntime } from "./world.ts";
 import { Process, Sim } from "./sim/sim.ts";
 import { Rng, Streams } from "./sim/rng.ts";
 import { FaultState, MptGate } from "./mpt/gate.ts";
-import { SimBackendContext } from "./mpt/context.ts";
+import { IommuDomain, SimBackendContext } from "./mpt/context.ts";
+import { Iommu } from "./hw/iommu.ts";
 import { TraceLog } from "./metrics/trace.ts";
 import { TraceLogTracer } from "./gvt/tracer.ts";
 import { Gvt } from "./gvt/vgpu.ts";
@@ -68,6 +69,8 @@ import { LogHistogram } from "./metrics/histogram.ts";
 import { OosPage, OosPool } from "./gvt/oos.ts";
 import { GvtScheduler } from "./gvt/sched.ts";
 import { Vgpu, VgpuSchedData } from "./gvt/vgpu_state.ts";
+import { VgpuOpregion } from "./gvt/opregion.ts";
+import { DmabufExport, DmabufHandle, DmabufObject, VgpuDmabufs } from "./gvt/dmabuf.ts";
 import { VirtualIrq } from "./gvt/irq.ts";
 import { CommandStreamer, StreamerStats } from "./hw/streamer.ts";
 import { Execlists } from "./hw/execlist.ts";
@@ -97,6 +100,8 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   MptGate,
   FaultState,
   SimBackendContext,
+  IommuDomain,
+  Iommu,
   TraceLog,
   TraceLogTracer,
   Gvt,
@@ -149,6 +154,11 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   GvtScheduler,
   Vgpu,
   VgpuSchedData,
+  VgpuOpregion,
+  DmabufExport,
+  DmabufHandle,
+  DmabufObject,
+  VgpuDmabufs,
   VirtualIrq,
   CommandStreamer,
   StreamerStats,

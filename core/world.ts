@@ -12,7 +12,8 @@ import { openBackend } from "./mpt/open.ts";
 import { isLoadError, type PluginSource } from "./mpt/loader.ts";
 import type { MptGate } from "./mpt/gate.ts";
 import type { SimBackendContext } from "./mpt/context.ts";
-import { Gvt, isCreateError } from "./gvt/vgpu.ts";
+import { Gvt, isCreateError, type VmHost } from "./gvt/vgpu.ts";
+import { MPT_EBUSY, MPT_EINVAL, MPT_ENOSPC, MPT_OK } from "./mpt/types.ts";
 import type { Vgpu } from "./gvt/vgpu_state.ts";
 import type { VgpuCounters } from "./gvt/counters.ts";
 import { GuestMemory } from "./guest/memory.ts";
@@ -121,7 +122,7 @@ const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
 export const SERIES_MAX = 8192;
 
 /** One assembled, runnable system. */
-export class World implements EventSink {
+export class World implements EventSink, VmHost {
   /** VMs in declaration order. */
   readonly vms: VmRuntime[];
   /** Time series, one sample every {@link seriesPeriod} (at most {@link SERIES_MAX}). */
@@ -214,6 +215,7 @@ export class World implements EventSink {
     const base = new URL(`file://${from}`);
     const opened = await openBackend(sim, hv, base, { sha256: opts.pluginSha256 });
     if (isLoadError(opened)) return new WorldError(opened.message);
+    opened.ctx.setIommu(gpu.iommu); // the backend programs the platform's IOMMU
     const gvt = new Gvt(sim, gpu, opened.gate, {
       host: scenario.host,
       types: scenario.types,
@@ -233,6 +235,7 @@ export class World implements EventSink {
       opened.source,
       opts,
     );
+    gvt.vmHost = w; // the toolstack's create/destroy (GvtOps.vgpuCreate/Destroy) lands here
     for (const vm of w.vms) {
       if (!vm.spec.autostart) continue;
       if (vm.spec.start === 0) {
@@ -277,18 +280,19 @@ export class World implements EventSink {
 
   /**
    * Starts a VM: its RAM, its vGPU (a message with the numbers if it does not fit), its
-   * guest driver and its workload. Returns an error message, or undefined.
+   * guest driver and its workload. Returns an error message, or undefined. `typeName`: the
+   * vGPU type when the hypervisor's toolstack names one (default the VM's).
    */
-  startVm(vm: VmRuntime): string | undefined {
+  startVm(vm: VmRuntime, typeName: string = vm.spec.type): string | undefined {
     if (vm.state === "running" || vm.state === "paused") return undefined;
-    const type = findType(this.scenario.types, vm.spec.type);
+    const type = findType(this.scenario.types, typeName);
     const id = this.gvt.nextVgpuId();
     const mem = new GuestMemory(this.gpu.memory, vm.owner, vm.spec.memory);
     if (id > 0) this.ctx.setGuestMemory(id, mem);
     const v = id > 0
       ? this.gvt.createVgpu({
         vm: vm.spec.name,
-        type: vm.spec.type,
+        type: typeName,
         weight: vm.spec.weight,
         memory: vm.spec.memory,
         vcpus: vm.spec.vcpus,
@@ -360,6 +364,25 @@ export class World implements EventSink {
     this.mgmtFreeAt = Math.max(this.sim.now, this.mgmtFreeAt) + this.gate.takeCost();
     vm.state = "stopped";
     this.mark(vm, "stop");
+  }
+
+  /** {@inheritDoc VmHost.createVgpuFor} */
+  createVgpuFor(name: string, type: string): number {
+    const vm = this.vm(name);
+    if (vm === undefined || findType(this.scenario.types, type) === undefined) return MPT_EINVAL;
+    if (vm.state === "running" || vm.state === "paused") return MPT_EBUSY;
+    return this.startVm(vm, type) === undefined ? vm.vgpu!.id : MPT_ENOSPC;
+  }
+
+  /** {@inheritDoc VmHost.destroyVgpuOf} */
+  destroyVgpuOf(id: number): number {
+    const vm = this.vmOfVgpu(id);
+    if (vm === undefined) {
+      this.gvt.destroyVgpu(id);
+      return MPT_OK;
+    }
+    this.stopVm(vm);
+    return MPT_OK;
   }
 
   /** Pauses a VM's vCPUs (work already queued on the GPU still runs). */

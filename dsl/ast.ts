@@ -90,7 +90,8 @@ export type OpAst =
   | { k: "wait"; what: string; whatSpan: Span; span: Span }
   | { k: "flip"; span: Span }
   | { k: "choose"; options: { weight: NumLit; body: OpAst[] }[]; span: Span }
-  | { k: "map" | "unmap" | "pte_rewrite"; value: ValueAst; span: Span }
+  | { k: "map" | "unmap"; value: ValueAst; huge: boolean; span: Span }
+  | { k: "pte_rewrite"; value: ValueAst; span: Span }
   | { k: "misbehave"; kind: string; kindSpan: Span; count?: NumLit; span: Span };
 
 /** A timeline entry. */

@@ -1030,8 +1030,12 @@ class Checker {
       }
       case "map":
       case "unmap": {
-        const d = this.dist(op.value, "none", `${op.k} page count`, 0, 1 << 20);
-        return d ? { op: op.k, pages: d, loc: l } : undefined;
+        const what = `${op.k} ${op.huge ? "huge " : ""}page count`;
+        const d = this.dist(op.value, "none", what, 0, op.huge ? 1 << 11 : 1 << 20);
+        if (!d) return undefined;
+        return op.huge
+          ? { op: op.k, pages: d, huge: true, loc: l }
+          : { op: op.k, pages: d, loc: l };
       }
       case "pte_rewrite": {
         const d = this.dist(op.value, "none", "pte_rewrite count", 0, 1 << 20);

@@ -195,6 +195,8 @@ export const Map_: TokenType = kw("map");
 export const Unmap: TokenType = kw("unmap");
 /** `pages` */
 export const Pages: TokenType = kw("pages", true);
+/** `huge` (`map N huge pages`: 2 MiB pages) */
+export const Huge: TokenType = kw("huge", true);
 /** `pte_rewrite` */
 export const PteRewrite: TokenType = kw("pte_rewrite");
 /** `misbehave` */
@@ -245,6 +247,7 @@ export const KEYWORD_TOKENS: readonly TokenType[] = [
   Map_,
   Unmap,
   Pages,
+  Huge,
   PteRewrite,
   Misbehave,
   Timeline,
@@ -260,6 +263,7 @@ export const KEYWORD_TOKENS: readonly TokenType[] = [
 export const SOFT_KEYWORDS: readonly string[] = [
   "batch",
   "pages",
+  "huge",
   "calls",
   "after",
   "for",

@@ -513,6 +513,7 @@ export class ScenarioParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Map_);
           this.SUBRULE2(this.value);
+          this.OPTION5(() => this.CONSUME(T.Huge));
           this.OPTION2(() => this.CONSUME(T.Pages));
         },
       },
@@ -520,6 +521,7 @@ export class ScenarioParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Unmap);
           this.SUBRULE3(this.value);
+          this.OPTION6(() => this.CONSUME2(T.Huge));
           this.OPTION3(() => this.CONSUME2(T.Pages));
         },
       },

@@ -505,11 +505,15 @@ export class AstBuilder extends BaseVisitor {
     }
     if (ctx["Kw_flip"]) return { k: "flip", span };
     if (ctx["chooseOp"]) return this.sub<OpAst>(this.node(ctx, "chooseOp"));
-    for (const k of ["map", "unmap", "pte_rewrite"] as const) {
+    for (const k of ["map", "unmap"] as const) {
       if (ctx["Kw_" + k]) {
         const v = this.sub<ValueAst>(this.node(ctx, "value"));
-        return v ? { k, value: v, span } : undefined;
+        return v ? { k, value: v, huge: ctx["Kw_huge"] !== undefined, span } : undefined;
       }
+    }
+    if (ctx["Kw_pte_rewrite"]) {
+      const v = this.sub<ValueAst>(this.node(ctx, "value"));
+      return v ? { k: "pte_rewrite", value: v, span } : undefined;
     }
     if (ctx["Kw_misbehave"]) {
       const kind = this.ident(ctx);

@@ -90,6 +90,11 @@ export const KEYWORD_DOCS: Readonly<Record<string, WordDoc>> = {
   map: { syntax: "map N pages", doc: "Maps guest pages through the GTT." },
   unmap: { syntax: "unmap N pages", doc: "Unmaps guest pages from the GTT." },
   pages: { syntax: "map N pages", doc: "A count of 4 KiB pages." },
+  huge: {
+    syntax: "map N huge pages",
+    doc:
+      "2 MiB pages: one PPGTT page-directory entry each (mapped whole or split by the mediator).",
+  },
   pte_rewrite: {
     syntax: "pte_rewrite N",
     doc: "Rewrites N PPGTT entries (write-protected page-table pages trap).",

@@ -14,15 +14,28 @@
  *   (`page_track_fault`: EPT violation, write emulation) and the core's write-protect
  *   handler is called; untracked writes are plain stores.
  * - DMA: one 4 KiB page at a time pinned through VFIO (`pin_page`) and mapped
- *   (`dma_map_page`), cached in two trees — by gfn and by dma address — with refcounts; a
- *   2 MiB mapping needs 512 host-contiguous frames or fails with -EINVAL. Hits and misses
- *   are counted (`dma_cache_hit`, `dma_cache_miss`). The device address is the host
- *   physical address (identity IOMMU domain).
+ *   (`dma_map_page`), cached in two trees — by gfn and by dma address — with refcounts. Hits
+ *   and misses are counted (`dma_cache_hit`, `dma_cache_miss`). Parameter `iommu` says what a
+ *   device address is:
+ *   - `"passthrough"` (default; the host IOMMU in pass-through mode, `iommu=pt`): the host
+ *     physical address. A 2 MiB mapping needs 512 host-contiguous frames, 2 MiB aligned, or
+ *     fails with -EINVAL (the core then splits the guest's 2 MiB page).
+ *   - `"gpa"`: the vGPU's IOMMU domain is attached and maps IOVA = the guest-physical
+ *     address, page by page, as VFIO maps a VM's memory for an assigned device. A 2 MiB
+ *     mapping then needs only a 2 MiB aligned guest range, wherever its host frames are.
  * - Guest memory: the VFIO rw path (`gpa_rw` + `gpa_rw_per_kib`). `isValidGfn`: is the gfn
  *   in a memslot.
+ * - Display (parameter `display`, a refresh period; absent: no console): QEMU's vfio display
+ *   refreshes its console every period (`vfio_display_dmabuf_update`): it queries the primary
+ *   plane (`GvtOps.vgpuQueryPlane`), exports a dma-buf for a framebuffer it has not shown yet
+ *   (`GvtOps.vgpuGetDmabuf`: the mediator pins its pages with `dmaPinGuestPage` and takes a
+ *   VFIO device reference with `getVfioDevice`) and closes the ones no longer shown
+ *   (`GvtOps.vgpuPutDmabuf`), as `vfio_display_free_dmabufs` does; each refresh costs
+ *   `display_query`. Counted `dmabuf_exported`, `dmabuf_closed`. (A console's timer is a
+ *   closure: a checkpoint of a run with a console replays.)
  *
  * Parameters: any cost name below (ns) overrides that cost; `eventfd` (boolean, default
- * true) as described above.
+ * true), `iommu` (`"passthrough"` or `"gpa"`) and `display` (ns) as described above.
  */
 
 import type {
@@ -32,6 +45,7 @@ import type {
   GuestMemoryView,
   GvtOps,
   Handle,
+  IommuDomainView,
   MptBackend,
   VgpuInfo,
 } from "../core/mpt/types.ts";
@@ -43,6 +57,7 @@ import {
   MPT_OK,
   PAGE_SIZE,
   PAGE_SIZE_2M,
+  PLANE_PRIMARY,
 } from "../core/mpt/types.ts";
 import {
   allOnes,
@@ -91,6 +106,8 @@ export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
   mdev_release: 30_000,
   /** Registering the OpRegion / EDID VFIO regions. */
   vfio_region: 10_000,
+  /** One console refresh: the QUERY_GFX_PLANE ioctl (and GET_GFX_DMABUF when new). */
+  display_query: 5_000,
 };
 
 const MiB = 1024 * 1024;
@@ -121,13 +138,24 @@ class KvmVgpu {
   /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
   afCap = -1;
   vfioRefs = 0;
+  /** The console's dma-buf exports: dma-buf id -> export handle. */
+  readonly shown = new Map<number, number>();
   opregion = false;
   edidPorts = 0;
   readonly scratch = new Uint8Array(8);
   readonly views: Uint8Array[] = [];
+  /** With `iommu: "gpa"`: the vGPU's IOMMU domain, and per gfn the live mappings covering it. */
+  readonly dom: IommuDomainView | null;
+  readonly iovaRefs: Uint16Array;
 
-  constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView) {
+  constructor(
+    readonly info: VgpuInfo,
+    readonly mem: GuestMemoryView,
+    dom: IommuDomainView | null,
+  ) {
     this.tracked = new Uint8Array(mem.frames);
+    this.dom = dom;
+    this.iovaRefs = new Uint16Array(dom === null ? 0 : mem.frames);
     for (let n = 0; n <= 8; n++) this.views.push(this.scratch.subarray(0, n));
   }
 }
@@ -154,6 +182,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     gpaKib: cost("gpa_rw_per_kib"),
   };
   const installEventfd = p.eventfd !== false;
+  const displayNs = typeof p.display === "number" && p.display > 0 ? p.display : 0;
+  const iovaGpa = p.iommu === "gpa";
+  if (p.iommu !== undefined && p.iommu !== "gpa" && p.iommu !== "passthrough") {
+    ctx.log(`unknown iommu mode ${JSON.stringify(p.iommu)}: using passthrough`);
+  }
   let ops: GvtOps | null = null;
 
   const costs: CostModel = {
@@ -251,16 +284,71 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     }
   };
 
+  /** One console refresh of QEMU's vfio display, then the next one. */
+  const refresh = (v: KvmVgpu): void => {
+    if (v.released || ops === null) return;
+    ctx.charge(cost("display_query"));
+    const id = v.info.id;
+    const plane = ops.vgpuQueryPlane(id, PLANE_PRIMARY);
+    if (typeof plane === "object") {
+      if (!v.shown.has(plane.dmabufId)) {
+        const handle = ops.vgpuGetDmabuf(id, plane.dmabufId);
+        if (handle > 0) {
+          v.shown.set(plane.dmabufId, handle);
+          ctx.count("dmabuf_exported");
+        } else ctx.count("dmabuf_export_failed");
+      }
+      for (const [dmabuf, handle] of v.shown) {
+        if (dmabuf === plane.dmabufId) continue;
+        ops.vgpuPutDmabuf(id, handle); // vfio_display_free_dmabufs: not shown any more
+        v.shown.delete(dmabuf);
+        ctx.count("dmabuf_closed");
+      }
+    }
+    ctx.after(displayNs, () => refresh(v));
+  };
+
   const unpin = (v: KvmVgpu, e: GvtDma): void => {
     ctx.charge(C.unpin * (e.size / PAGE_SIZE));
     v.byGfn.delete(e.gfn);
     v.byDma.delete(e.dma);
+    if (v.dom !== null) unmapIova(v, e.gfn, e.size / PAGE_SIZE);
     ctx.count("pages_unpinned", e.size / PAGE_SIZE);
+  };
+
+  /** Drops the IOVA pages of `pages` gfns from `gfn` no other mapping still covers. */
+  const unmapIova = (v: KvmVgpu, gfn: number, pages: number): void => {
+    for (let g = gfn; g < gfn + pages; g++) {
+      if (v.iovaRefs[g] > 0 && --v.iovaRefs[g] === 0) v.dom!.unmap(g * PAGE_SIZE);
+    }
+  };
+
+  /** IOVA = GPA: pin every page and map it in the vGPU's domain; the IOVA, or an errno. */
+  const mapIova = (v: KvmVgpu, gfn: number, pages: number): number => {
+    if (gfn % pages !== 0) {
+      // a 2 MiB GPU page entry addresses an aligned range: here the IOVA is the GPA
+      ctx.count("dma_map_not_aligned");
+      return MPT_EINVAL;
+    }
+    for (let i = 0; i < pages; i++) {
+      const g = gfn + i;
+      const m = isBacked(v, g) ? v.mem.mfnOf(g) : -1;
+      ctx.charge(C.pin);
+      if (m < 0 || (v.iovaRefs[g] === 0 && !v.dom!.map(g * PAGE_SIZE, m))) {
+        unmapIova(v, gfn, i);
+        return MPT_EFAULT;
+      }
+      v.iovaRefs[g]++;
+    }
+    ctx.charge(C.dmaMap);
+    ctx.count("pages_pinned", pages);
+    return gfn * PAGE_SIZE;
   };
 
   /** `gvt_dma_map_page`: pin every 4 KiB page, require host contiguity, map. */
   const mapPage = (v: KvmVgpu, gfn: number, size: number): number => {
     const pages = size / PAGE_SIZE;
+    if (v.dom !== null) return mapIova(v, gfn, pages);
     let base = -1;
     for (let i = 0; i < pages; i++) {
       const g = gfn + i;
@@ -298,7 +386,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
 
     attachVgpu(info: VgpuInfo): Handle {
-      return new KvmVgpu(info, ctx.guestMemory(info.id));
+      const dom = iovaGpa ? ctx.iommuDomain(info.id) : null;
+      dom?.attach(); // VFIO attaches the device to the domain of the VM's container
+      const v = new KvmVgpu(info, ctx.guestMemory(info.id), dom);
+      if (displayNs > 0) ctx.after(displayNs, () => refresh(v));
+      return v;
     },
 
     detachVgpu(h: Handle): void {
@@ -308,6 +400,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.tracked.fill(0);
       v.trackedCount = 0;
       v.eventfd = false;
+      v.shown.clear(); // the mediator released the exports with the vGPU
     },
 
     injectMsi(h: Handle, addr: number, data: number): boolean {
@@ -485,6 +578,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         msiCap: v.msiCap,
         afCap: v.afCap,
         vfioRefs: v.vfioRefs,
+        shown: [...v.shown],
         opregion: v.opregion,
         edidPorts: v.edidPorts,
       };
@@ -501,8 +595,15 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         throw new Error("saved byDma refers to no mapping");
       }
       v.trackedCount = num(s, "trackedCount");
+      for (const e of v.byGfn.values()) if (v.dom !== null) unmapIova(v, e.gfn, e.size / PAGE_SIZE);
       v.byGfn.clear();
-      for (const [k, e] of entries) v.byGfn.set(k, e);
+      for (const [k, e] of entries) {
+        v.byGfn.set(k, e);
+        // the domain's mappings follow the restored pins (mapping a page again is harmless)
+        if (v.dom !== null && mapIova(v, e.gfn, e.size / PAGE_SIZE) !== e.dma) {
+          throw new Error(`saved mapping of gfn ${e.gfn} cannot be mapped again`);
+        }
+      }
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.eventfd = bool(s, "eventfd");
@@ -510,6 +611,8 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.msiCap = num(s, "msiCap");
       v.afCap = num(s, "afCap");
       v.vfioRefs = num(s, "vfioRefs");
+      v.shown.clear();
+      for (const [dmabuf, handle] of rows(s, "shown", 2)) v.shown.set(dmabuf, handle);
       v.opregion = bool(s, "opregion");
       v.edidPorts = num(s, "edidPorts");
     },

@@ -43,8 +43,15 @@
  *   are dropped, page-track changes fail. `crashed(vgpuId)` tells the core, and
  *   `opFailed(vgpuId, op)` lets the core report an injected fault on a trap-path op, which
  *   Xen treats as an emulation error too.
+ * - After a crash the toolstack acts as the domain's `on_crash` setting says (parameter
+ *   `on_crash`): `preserve` (default) keeps the crashed domain paused; `destroy` destroys it
+ *   `crash_teardown` later (default 50 ms: libxl's watch fires, the domain is torn down),
+ *   destroying its vGPU through `GvtOps.vgpuDestroy` (`xengt_vgpu_destroy`); `restart` then
+ *   creates the domain again with a vGPU of the same type (`GvtOps.vgpuCreate`): the guest
+ *   boots afresh. Counted `domain_destroyed`, `domain_restarted` (`domain_restart_failed`).
  *
- * Parameters: any cost name below (ns) overrides that cost; `domctl_max_pages` as above.
+ * Parameters: any cost name below (ns) overrides that cost; `domctl_max_pages`, `on_crash`
+ * and `crash_teardown` as above.
  */
 
 import type {
@@ -133,6 +140,9 @@ export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
   /** Mapping the virtual OpRegion pages into the guest (two-page memory mapping). */
   opregion_map: 10_000,
 };
+
+/** Default time from a domain crash to the toolstack destroying it (`on_crash`), ns. */
+export const CRASH_TEARDOWN_NS = 50_000_000;
 
 /** Default largest chunk (pages) XEN_DOMCTL_memory_mapping accepts before -E2BIG. */
 export const XEN_DOMCTL_MAX_PAGES = 64;
@@ -233,6 +243,13 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     bind: cost("evtchn_bind"),
     unmapForeign: cost("foreign_unmap"),
   };
+  const onCrash = p.on_crash === "destroy" || p.on_crash === "restart" ? p.on_crash : "preserve";
+  if (p.on_crash !== undefined && onCrash !== p.on_crash) {
+    ctx.log(`unknown on_crash ${JSON.stringify(p.on_crash)}: preserving crashed domains`);
+  }
+  const teardownNs = typeof p.crash_teardown === "number" && p.crash_teardown >= 0
+    ? p.crash_teardown
+    : CRASH_TEARDOWN_NS;
   let ops: GvtOps | null = null;
   let nextPort = 1;
   const crashedIds = new Set<number>();
@@ -279,6 +296,20 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     ctx.count("domain_crashed");
     ctx.log(`vGPU ${v.info.id} (${v.info.vm}): emulation error (${why}): domain paused, crashed`);
     ops?.vgpuDeactivate(v.info.id); // a paused domain's vGPU is no longer scheduled
+    if (onCrash !== "preserve") ctx.after(teardownNs, () => teardown(v));
+  };
+
+  /** The toolstack's on_crash action: destroy the domain and its vGPU, maybe create it again. */
+  const teardown = (v: XenVgpu): void => {
+    if (v.detached || ops === null) return;
+    const { id, vm, type } = v.info;
+    ctx.count("domain_destroyed");
+    ctx.log(`vGPU ${id} (${vm}): on_crash ${onCrash}: domain destroyed`);
+    ops.vgpuDestroy(id);
+    if (onCrash !== "restart" || type === undefined) return;
+    const again = ops.vgpuCreate(vm, type);
+    ctx.count(again > 0 ? "domain_restarted" : "domain_restart_failed");
+    ctx.log(`${vm}: domain created again: ${again > 0 ? `vGPU ${again}` : `error ${again}`}`);
   };
 
   /**
@@ -406,7 +437,10 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       const v = st(h);
       if (v.detached) return;
       v.detached = true;
-      if (attached.get(v.info.id) === v) attached.delete(v.info.id);
+      if (attached.get(v.info.id) === v) {
+        attached.delete(v.info.id);
+        crashedIds.delete(v.info.id); // the domain is gone
+      }
       if (v.foreignMapped) ctx.charge(C.unmapForeign);
       v.foreignMapped = false;
       v.ioreqPages.fill(0);

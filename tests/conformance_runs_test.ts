@@ -7,7 +7,7 @@ Deno.test("scenario stage: kvm runs the whole system and the life cycle cleanly"
   for (const name of ["kvm"]) {
     const calls: Record<string, number> = {};
     const checks = await scenarioChecks(name, calls);
-    assert.equal(checks.length, 12);
+    assert.equal(checks.length, 13);
     for (const c of checks) assert.ok(c.ok, `${name}: ${c.check}: ${c.reason}`);
     for (const op of ["attachVgpu", "detachVgpu", "dmaMapGuestPage", "injectMsi"]) {
       assert.ok((calls[op] ?? 0) > 0, `${name}: the runs call ${op}`);

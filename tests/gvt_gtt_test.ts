@@ -13,7 +13,12 @@ async function one() {
   const rd = (i: number, size = 8, off = 0) =>
     r.gvt.emulateMmioRead(v.id, GTT_OFFSET + i * 8 + off, size);
   const hw = (i: number) => r.gpu.ggttLo[i] + r.gpu.ggttHi[i] * 4294967296;
-  return { r, v, mem, idx, wr, rd, hw };
+  /** Owner of the frame the GPU reaches through entry `i` (its device address, its domain). */
+  const reaches = (i: number) => {
+    const pa = r.gpu.iommu.resolve(r.gpu.ggttDomain[i], hw(i) - (hw(i) % 4096));
+    return r.gpu.memory.ownerOf(Math.floor(pa / 4096));
+  };
+  return { r, v, mem, idx, wr, rd, hw, reaches };
 }
 
 Deno.test("gtt: a present entry is DMA-mapped, the host entry gets the device address", async () => {
@@ -47,7 +52,7 @@ Deno.test("gtt: writes outside the slices are dropped silently and counted; read
 });
 
 Deno.test("gtt: 4-byte halves are held until the other half arrives", async () => {
-  const { r, v, mem, idx, wr, rd, hw } = await one();
+  const { v, mem, idx, wr, rd, hw, reaches } = await one();
   const e = 0x2_0000_0000 + 0x700 * 4096 + 1; // bit 33 set in the high half
   const gfn = Math.floor(e / 4096);
   wr(idx, e % 4294967296, 4, 0);
@@ -60,28 +65,28 @@ Deno.test("gtt: 4-byte halves are held until the other half arrives", async () =
   // gfn beyond guest RAM: invalid -> scratch
   assert.equal(mem.isBacked(gfn), false);
   assert.equal(v.counters.ggttScratch, 1);
-  assert.equal(r.gpu.memory.ownerOf(Math.floor(hw(idx) / 4096)), OWNER_SCRATCH);
+  assert.equal(reaches(idx), OWNER_SCRATCH);
 });
 
 Deno.test("gtt: invalid gfn or a failed DMA map -> scratch page", async () => {
-  const { r, v, idx, wr, hw } = await one();
+  const { r, v, idx, wr, reaches } = await one();
   wr(idx, 0x10_0000 * 4096 + 1); // 4 GiB: not backed
-  assert.equal(r.gpu.memory.ownerOf(Math.floor(hw(idx) / 4096)), OWNER_SCRATCH);
+  assert.equal(reaches(idx), OWNER_SCRATCH);
   r.gate.addFault({ op: "dmaMapGuestPage", action: "error", loc: { file: "t", line: 1, col: 1 } });
   wr(idx + 1, 0x800 * 4096 + 1);
-  assert.equal(r.gpu.memory.ownerOf(Math.floor(hw(idx + 1) / 4096)), OWNER_SCRATCH);
+  assert.equal(reaches(idx + 1), OWNER_SCRATCH);
   assert.equal(v.counters.dmaMapFailures, 1);
   assert.equal(v.counters.ggttScratch, 2);
   assert.equal(r.gvt.checkInvariants(), 0);
 });
 
 Deno.test("gtt: device-model reset points every slice entry at scratch", async () => {
-  const { r, v, idx, wr, rd, hw } = await one();
+  const { r, v, idx, wr, rd, hw, reaches } = await one();
   wr(idx, 0x500 * 4096 + 1);
   wr(idx + 1, 0x501 * 4096 + 1);
   r.gvt.resetVgpu(v.id, "dmlr");
   assert.equal(rd(idx), 0);
   assert.equal(hw(idx) % 2, 0);
-  assert.equal(r.gpu.memory.ownerOf(Math.floor(hw(idx) / 4096)), OWNER_SCRATCH);
+  assert.equal(reaches(idx), OWNER_SCRATCH);
   assert.equal(v.counters.dmaUnmaps, 2);
 });

@@ -19,44 +19,74 @@ async function sh(args: string[], cwd: string): Promise<{ code: number; text: st
   return { code: r.code, text: dec(r.stdout) + dec(r.stderr) };
 }
 
-const GVTSIM = ["run", "--allow-read", "--allow-write", "--allow-env", `${ROOT}main.ts`];
+/** The gvtsim CLI with the `gvtsim` task's permissions (read, write, a few env names). */
+const GVTSIM = [
+  "run",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY,XDG_RUNTIME_DIR",
+  `${ROOT}main.ts`,
+];
 
+/** A short run: enough to boot a guest through the backend and complete work. */
+const TINY = `scenario tiny
+host skylake { hypervisor kvm }
+vm a { type V5_4; run w }
+workload w { loop { rcs batch { draw 4; store 1 }; wait completion } }
+timeline { run 60ms }
+`;
+
+// One scaffolded project and one bundle serve every step. What needs a Deno of its own runs
+// as a subprocess, concurrently: the project's `deno test` (Deno resolves the package through
+// the project's deno.json `links`), `gvtsim plugin test --json` and `gvtsim run` of the
+// bundle (gvtsim's CLI with the task's permissions). Scaffolding and bundling are the same
+// functions the CLI calls, run here in-process.
 Deno.test("plugin SDK end to end: a project scaffolded outside the checkout imports the contract by package name, passes deno test, plugin test --json, plugin build and a run of its bundle", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "gvtsim_sdk_" });
   const proj = `${tmp}/acme`;
   try {
-    const made = await sh([...GVTSIM, "plugin", "new", "acmegt", "--dir", proj], ROOT);
-    assert.equal(made.code, 0, made.text);
+    const made = sink();
+    assert.equal(await pluginNew("acmegt", proj, made), 0, made.lines.join(""));
     const src = await Deno.readTextFile(`${proj}/acmegt.ts`);
     assert.match(src, /from "@gvtsim\/gvtsim\/mpt";/);
     assert.match(src, /name: "acmegt"/);
     assert.doesNotMatch(src, /\.\.\/|__NAME__|__GVTSIM__|"template"/);
+    const testSrc = await Deno.readTextFile(`${proj}/acmegt_test.ts`);
+    assert.match(testSrc, /^\/\*\*/, "the scaffolded test starts with its doc comment");
+    assert.match(testSrc, /from "@gvtsim\/gvtsim\/kit";[^]*"\.\/acmegt\.ts"/);
     const config = JSON.parse(await Deno.readTextFile(`${proj}/deno.json`));
     assert.deepEqual(config.links, [relativePath(proj, ROOT.replace(/\/$/, ""))]);
-    // the project's own test, run as its author would: the whole kit, offline
-    const test = await sh(["test", "-A"], proj);
+    // bundle (esbuild resolves the package name as the loader does)
+    const out = `${proj}/acmegt.js`;
+    const built = sink();
+    assert.equal(await pluginBuild(`${proj}/acmegt.ts`, out, built), 0, built.lines.join(""));
+    assert.match(built.lines.join(""), /backend 'acmegt' loads/);
+    assert.doesNotMatch(await Deno.readTextFile(out), /^\s*import\s/m, "self-contained");
+    await Deno.writeTextFile(`${proj}/tiny.gvt`, TINY);
+    const [types, test, kit, run] = await Promise.all([
+      // the project resolves the contract's types by package name (the scaffolded test's own
+      // types are checked by gvtsim's `deno task check`: templates/backend_test.tmpl.ts)
+      sh(["check", "acmegt.ts"], proj),
+      // the project's own test, run as its author would: the whole kit, offline
+      sh(["test", "-A", "--no-check"], proj),
+      // gvtsim's CLI on the same file: the same kit, as JSON
+      sh([...GVTSIM, "plugin", "test", `${proj}/acmegt.ts`, "--json"], ROOT),
+      // the bundle as a scenario's hypervisor
+      sh([...GVTSIM, "run", `${proj}/tiny.gvt`, "--hypervisor", out], ROOT),
+    ]);
+    assert.equal(types.code, 0, types.text);
     assert.equal(test.code, 0, test.text);
     assert.match(test.text, /acmegt passes the gvtsim conformance kit \.\.\. .*ok/);
-    // gvtsim's CLI on the same file: the same kit, as JSON
-    const kit = await sh([...GVTSIM, "plugin", "test", `${proj}/acmegt.ts`, "--json"], ROOT);
     assert.equal(kit.code, 0, kit.text);
     const report = JSON.parse(kit.text);
     assert.equal(report.schema, "gvtsim.conformance/1");
     assert.equal(report.failed, 0);
     assert.ok(report.passed >= 40);
     assert.deepEqual(report.coverage.notCalled, []);
-    // bundle (esbuild resolves the package name as the loader does), then run the bundle
-    const out = `${proj}/acmegt.js`;
-    const built = await sh(
-      ["run", "-A", `${ROOT}main.ts`, "plugin", "build", `${proj}/acmegt.ts`, "-o", out],
-      ROOT,
-    );
-    assert.equal(built.code, 0, built.text);
-    assert.match(built.text, /backend 'acmegt' loads/);
-    assert.doesNotMatch(await Deno.readTextFile(out), /^\s*import\s/m, "self-contained");
-    const run = await sh([...GVTSIM, "run", "scenarios/weights.gvt", "--hypervisor", out], ROOT);
-    assert.ok(run.code === 0 || run.code === 1, run.text);
+    assert.equal(run.code, 0, run.text);
     assert.match(run.text, /hypervisor acmegt/);
+    assert.match(run.text, /^a\s+V5_4\s+running\s+\d+\s+[1-9][\d.]*%/m, "the guest ran work");
+    assert.match(run.text, /plugin errors 0/);
     // never overwrites; bad names are usage errors
     const again = sink();
     assert.equal(await pluginNew("acmegt", proj, again), 2, "never overwrites");
@@ -67,16 +97,39 @@ Deno.test("plugin SDK end to end: a project scaffolded outside the checkout impo
   }
 });
 
+Deno.test("plugin build under the gvtsim task says to use the plugin-build task (exit 2)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gvtsim_build_" });
+  try {
+    const r = await sh(
+      [...GVTSIM, "plugin", "build", "plugins/template.ts", "-o", `${dir}/t.js`],
+      ROOT,
+    );
+    assert.equal(r.code, 2, r.text);
+    assert.match(r.text, /needs --allow-run and --allow-env/);
+    assert.match(
+      r.text,
+      new RegExp(`run: deno task plugin-build plugins/template\\.ts -o ${dir}/t\\.js`),
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/t.js`), "nothing written");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("plugin test: exit 1 on a failed check, 2 when the plugin cannot be loaded", async () => {
   const s = sink();
-  assert.equal(await pluginTest("tests/fixtures/broken_backend.ts", s), 1);
+  const quick = { extraChecks: null }; // the op-by-op rules decide these exit codes
+  assert.equal(await pluginTest("tests/fixtures/broken_backend.ts", { ...s, ...quick }), 1);
   assert.match(s.lines.join(""), /FAIL/);
   const m = sink();
   assert.equal(await pluginTest("tests/fixtures/plugin_no_default.ts", m), 2);
   assert.match(m.lines.join(""), /cannot load plugin:\n.*no default export/);
   assert.equal(await pluginTest("tests/fixtures/does_not_exist.ts", sink()), 2);
   const j = sink();
-  assert.equal(await pluginTest("tests/fixtures/mutants/cfg_width.ts", { ...j, json: true }), 1);
+  assert.equal(
+    await pluginTest("tests/fixtures/mutants/cfg_width.ts", { ...j, ...quick, json: true }),
+    1,
+  );
   const report = JSON.parse(j.lines.join(""));
   assert.equal(report.loaded, true);
   assert.ok(report.checks.some((c: { ok: boolean; op: string }) => !c.ok && c.op === "injectMsi"));

@@ -107,7 +107,7 @@ import {
   VGT_MAGIC_LO,
   VGT_PVINFO_PAGE,
 } from "../hw/regs.ts";
-import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW } from "../hw/pte.ts";
+import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from "../hw/pte.ts";
 import type { GuestMemory } from "./memory.ts";
 import { maskedEnable } from "../hw/bits.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
@@ -133,6 +133,7 @@ import {
   platformOfDeviceId,
   PLATFORMS,
 } from "../hw/platform.ts";
+import { PCI_ASLS } from "../hw/pci.ts";
 import { GuestMetrics } from "./metrics.ts";
 import type { GuestTracer } from "../metrics/trace.ts";
 
@@ -181,10 +182,13 @@ export interface GuestDriverOptions {
 /** Driver state. */
 export type GuestDriverState = "off" | "running" | "failed";
 
+const HUGE = PAGE_SIZE_2M;
 const RING_BYTES = 4 * PAGE_SIZE;
 const RING_DWORDS = RING_BYTES / 4;
 const HWS_SEQNO_DW = 0x30; // I915_GEM_HWS_INDEX
 const PPGTT_HEAP = 0x100000; // first user VA
+/** Where the firmware puts the OpRegion: the last two pages of the low 1 MiB it reserves. */
+const OPREGION_GPA = 0xfe000;
 const IDLE_NS = 1_000_000;
 const MSI_DATA = 0x41;
 const BLIT_W = 64, BLIT_H = 64, BLIT_PITCH = BLIT_W * 4;
@@ -332,6 +336,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private vaNext = PPGTT_HEAP;
   private readonly churn: number[] = []; // VAs mapped by `map`
   private readonly churnGfn: number[] = [];
+  private readonly hugeVa: number[] = []; // 2 MiB pages mapped by `map ... huge`
+  private readonly hugeGfn: number[] = [];
   private rewriteCursor = 0;
   private spareGfn = -1;
   private staging = new Uint32Array(4096);
@@ -444,6 +450,11 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     // PCI enumeration enables memory decode before the driver probes BAR0; on hypervisors
     // that trap BAR0 through a trap area, that is what maps it (cfg_write -> set_trap_area).
     if (this.cfgBase >= 0) this.cfgWr(0x04, 2, this.cfgRd(0x04, 2) | 0x6);
+    // The firmware reserved the OpRegion's pages and says where (ASLS); i915's
+    // intel_opregion_setup reads it back.
+    if (this.cfgBase >= 0 && this.cfgRd(PCI_ASLS, 4) !== OPREGION_GPA) {
+      this.cfgWr(PCI_ASLS, 4, OPREGION_GPA);
+    }
     // The device id says which platform (i915_pci.c): the context image sizes follow it.
     if (this.cfgBase >= 0) {
       this.platform = platformOfDeviceId(this.cfgRd(0x02, 2))?.id ?? DEFAULT_PLATFORM.id;
@@ -604,6 +615,9 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   reset(): void {
     for (const g of this.owned) this.mem.freePage(g);
     this.owned.clear();
+    for (const g of this.hugeGfn) this.mem.freeHugePage(g);
+    this.hugeVa.length = 0;
+    this.hugeGfn.length = 0;
     this.eng.fill(null);
     this.free.clear();
     this.fb.length = 0;
@@ -694,13 +708,16 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
 
   /** Walks/creates the 4-level tables for `va` and returns the PT gfn, or -1. */
   private ptFor(va: number): number {
-    const l4 = Math.floor(va / 2 ** 39), l3 = Math.floor(va / 2 ** 30);
     const l2 = Math.floor(va / 2 ** 21);
+    const pd = this.pdFor(va);
+    return pd < 0 ? -1 : this.table(pd, l2 % 512, 2 ** 20 + l2);
+  }
+
+  /** Walks/creates the tables down to the page directory of `va`; its gfn, or -1. */
+  private pdFor(va: number): number {
+    const l4 = Math.floor(va / 2 ** 39), l3 = Math.floor(va / 2 ** 30);
     const pdp = this.table(this.pml4, l4 % 512, l4);
-    if (pdp < 0) return -1;
-    const pd = this.table(pdp, l3 % 512, 2 ** 10 + l3);
-    if (pd < 0) return -1;
-    return this.table(pd, l2 % 512, 2 ** 20 + l2);
+    return pdp < 0 ? -1 : this.table(pdp, l3 % 512, 2 ** 10 + l3);
   }
 
   /** The next-level table under entry `idx` of `parent` (created and linked if absent). */
@@ -939,11 +956,15 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     return WAIT;
   }
 
-  /** Maps `n` fresh guest pages into the PPGTT (page-table writes trap when tracked). */
-  mapPages(n: number): number {
+  /**
+   * Maps `n` fresh guest pages into the PPGTT (page-table writes trap when tracked); `huge`:
+   * 2 MiB pages, each one page-directory entry with the PS bit over 512 aligned guest frames.
+   */
+  mapPages(n: number, huge = false): number {
     const b = this.boot();
     if (this.state !== "running") return b + IDLE_NS;
     this.port.takeCost();
+    if (huge) return b + this.mapHuge(n);
     for (let i = 0; i < n; i++) {
       const g = this.page();
       if (g < 0) break;
@@ -960,11 +981,12 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     return b + this.spent();
   }
 
-  /** Unmaps the `n` most recently mapped pages (PTE cleared) and frees them. */
-  unmapPages(n: number): number {
+  /** Unmaps the `n` most recently mapped pages of that size (entry cleared) and frees them. */
+  unmapPages(n: number, huge = false): number {
     const b = this.boot();
     if (this.state !== "running") return b + IDLE_NS;
     this.port.takeCost();
+    if (huge) return b + this.unmapHuge(n);
     for (let i = 0; i < n && this.churn.length > 0; i++) {
       const va = this.churn.pop()!;
       const g = this.churnGfn.pop()!;
@@ -975,6 +997,47 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       if (this.rewriteCursor >= this.churn.length) this.rewriteCursor = 0;
     }
     return b + this.spent();
+  }
+
+  /** `map N huge pages`: 2 MiB pages at fresh 2 MiB aligned VAs; the CPU time spent. */
+  private mapHuge(n: number): number {
+    for (let i = 0; i < n; i++) {
+      const g = this.mem.allocHuge();
+      if (g < 0) break;
+      const va = Math.ceil(this.vaNext / HUGE) * HUGE;
+      const pd = this.pdFor(va);
+      if (pd < 0) {
+        this.mem.freeHugePage(g);
+        break;
+      }
+      this.vaNext = va + HUGE;
+      this.pteWrite(
+        pd,
+        Math.floor(va / HUGE) % 512,
+        g * PAGE_SIZE + GEN8_PAGE_PRESENT + GEN8_PAGE_RW + GEN8_PDE_PS_2M,
+      );
+      this.hugeVa.push(va);
+      this.hugeGfn.push(g);
+      this.metrics.hugePagesMapped++;
+    }
+    return this.spent();
+  }
+
+  /** `unmap N huge pages`: the most recently mapped 2 MiB pages; the CPU time spent. */
+  private unmapHuge(n: number): number {
+    for (let i = 0; i < n && this.hugeVa.length > 0; i++) {
+      const va = this.hugeVa.pop()!, g = this.hugeGfn.pop()!;
+      const pd = this.pdFor(va);
+      if (pd >= 0) this.pteWrite(pd, Math.floor(va / HUGE) % 512, 0);
+      this.mem.freeHugePage(g);
+      this.metrics.hugePagesUnmapped++;
+    }
+    return this.spent();
+  }
+
+  /** The 2 MiB pages mapped now: [graphics (PPGTT) address, first gfn] each. */
+  hugeMappings(): [number, number][] {
+    return this.hugeVa.map((va, i) => [va, this.hugeGfn[i]]);
   }
 
   /**

@@ -14,6 +14,8 @@ import type { GuestMemoryView } from "../mpt/types.ts";
 
 const UNBACKED = -1;
 const HOLE = -2;
+/** Frames in a 2 MiB page. */
+const HUGE_FRAMES = 512;
 
 /** Options of a guest memory. */
 export interface GuestMemoryOptions {
@@ -38,6 +40,9 @@ export class GuestMemory implements GuestMemoryView {
   private readonly map: LazyInt32Array;
   private readonly freeList: number[] = [];
   private next: number;
+  /** 2 MiB pages come from the top of RAM down to here; 4 KiB pages stay below it. */
+  private hugeFloor: number;
+  private readonly freeHuge: number[] = [];
   private released = false;
 
   /**
@@ -59,6 +64,7 @@ export class GuestMemory implements GuestMemoryView {
       for (let g = Math.max(0, a); g < Math.min(b, this.frames); g++) this.map.set(g, HOLE);
     }
     this.next = Math.min(options.reservedLow ?? 256, this.frames);
+    this.hugeFloor = this.frames - (this.frames % HUGE_FRAMES);
   }
 
   /** Total guest frames (same as {@link frames}). */
@@ -216,8 +222,8 @@ export class GuestMemory implements GuestMemoryView {
     let g = -1;
     if (this.freeList.length > 0) g = this.freeList.pop()!;
     else {
-      while (this.next < this.frames && this.map.get(this.next) === HOLE) this.next++;
-      if (this.next < this.frames) g = this.next++;
+      while (this.next < this.hugeFloor && this.map.get(this.next) === HOLE) this.next++;
+      if (this.next < this.hugeFloor) g = this.next++;
     }
     if (g < 0) return -1;
     const m = this.map.get(g);
@@ -231,6 +237,35 @@ export class GuestMemory implements GuestMemoryView {
     if (!this.isBacked(gfn)) return;
     this.freeList.push(gfn);
     this.pagesInUse--;
+  }
+
+  /**
+   * Allocates one zeroed 2 MiB guest page (512 frames, the first 512-aligned) for a huge
+   * PPGTT mapping, from the top of RAM down; returns its first gfn, or -1.
+   */
+  allocHuge(): number {
+    let g = this.freeHuge.length > 0 ? this.freeHuge.pop()! : -1;
+    while (g < 0 && this.hugeFloor - HUGE_FRAMES >= this.next) {
+      const c = this.hugeFloor - HUGE_FRAMES;
+      this.hugeFloor = c;
+      let holes = false;
+      for (let k = 0; k < HUGE_FRAMES && !holes; k++) holes = this.map.get(c + k) === HOLE;
+      if (!holes) g = c;
+    }
+    if (g < 0) return -1;
+    for (let k = 0; k < HUGE_FRAMES; k++) {
+      const m = this.map.get(g + k);
+      if (m >= 0) this.host.page(m).fill(0);
+    }
+    this.pagesInUse += HUGE_FRAMES;
+    return g;
+  }
+
+  /** Returns a 2 MiB page from {@link allocHuge}. */
+  freeHugePage(gfn: number): void {
+    if (!this.isBacked(gfn) || gfn % HUGE_FRAMES !== 0) return;
+    this.freeHuge.push(gfn);
+    this.pagesInUse -= HUGE_FRAMES;
   }
 
   /** Guest-physical address of a gfn. */

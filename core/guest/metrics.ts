@@ -110,6 +110,10 @@ export class GuestMetrics {
   pagesMapped = 0;
   /** Pages unmapped. */
   pagesUnmapped = 0;
+  /** 2 MiB pages mapped by `map N huge pages`. */
+  hugePagesMapped = 0;
+  /** 2 MiB pages unmapped. */
+  hugePagesUnmapped = 0;
   /** Misbehaviour actions performed. */
   misbehaviours = 0;
   /** Guest time spent in trapped accesses (ns, gate costs). */
@@ -157,6 +161,8 @@ export function guestMetricsRecord(m: GuestMetrics): Record<string, number> {
   r["ppgtt_writes"] = m.ppgttWrites;
   r["pages_mapped"] = m.pagesMapped;
   r["pages_unmapped"] = m.pagesUnmapped;
+  r["huge_pages_mapped"] = m.hugePagesMapped;
+  r["huge_pages_unmapped"] = m.hugePagesUnmapped;
   r["misbehaviours"] = m.misbehaviours;
   r["trap_time_ns"] = Math.round(m.trapTime);
   r["boot_ns"] = m.bootTime;

@@ -11,6 +11,7 @@ import {
   MSI_CAP,
   MSI_DATA,
   MSI_FLAGS,
+  PCI_ASLS,
   PCI_BASE_ADDRESS_0,
   PCI_BASE_ADDRESS_2,
   PCI_BASE_ADDRESS_4,
@@ -20,6 +21,7 @@ import {
 import { BAR0_SIZE } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { Vgpu } from "./vgpu_state.ts";
+import { opregionBaseWrite } from "./opregion.ts";
 
 /** PCI_COMMAND memory-space enable. */
 export const PCI_COMMAND_MEMORY = 1 << 1;
@@ -159,6 +161,7 @@ export function cfgWrite(
     return;
   }
   wr(c, off, size, value);
+  if (off === PCI_ASLS && size === 4) opregionBaseWrite(v, gate, value >>> 0);
 }
 
 function updateBars(v: Vgpu): void {

@@ -99,6 +99,14 @@ export class VgpuCounters {
   dmaMapFailures = 0;
   /** DMA unmaps. */
   dmaUnmaps = 0;
+  /** dma-buf objects created for the hypervisor's display (plane queries). */
+  dmabufObjects = 0;
+  /** dma-buf exports (framebuffer pinned for the display). */
+  dmabufExports = 0;
+  /** Guest 2 MiB PPGTT pages mapped whole (one 2 MiB DMA mapping). */
+  huge2MWhole = 0;
+  /** Guest 2 MiB PPGTT pages split into 512 4 KiB mappings (the 2 MiB map failed). */
+  huge2MSplit = 0;
   /** GGTT writes that re-wrote the same guest entry (the mapping was reused). */
   ggttCacheHits = 0;
   /** PPGTT shadow pages allocated / freed. */
@@ -236,6 +244,10 @@ export function vgpuCounterRecord(c: VgpuCounters): Record<string, number> {
     ["dma.map", c.dmaMaps],
     ["dma.map_fail", c.dmaMapFailures],
     ["dma.unmap", c.dmaUnmaps],
+    ["dmabuf.objects", c.dmabufObjects],
+    ["dmabuf.exports", c.dmabufExports],
+    ["ppgtt.huge_whole", c.huge2MWhole],
+    ["ppgtt.huge_split", c.huge2MSplit],
     ["ppgtt.spt_alloc", c.sptAlloc],
     ["ppgtt.spt_free", c.sptFree],
     ["ppgtt.wp_traps", c.wpTraps],

@@ -271,7 +271,7 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     this.seq = (this.seq + 1) & 0xfffff;
     w.hwCtxId = ((v.id << 20) | this.seq) >>> 0;
-    d.gpu.setContextOwner(ctx.gma, d.ownerOf(v));
+    d.gpu.setContextOwner(ctx.gma, d.ownerOf(v), v.id); // its PPGTT leaves: the vGPU's domain
     return true;
   }
 

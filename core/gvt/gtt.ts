@@ -10,6 +10,7 @@
 
 import { PAGE_SIZE } from "../hw/memory.ts";
 import { entryPresent, GEN8_PAGE_PRESENT, pteFrame, pteWithAddr } from "../hw/pte.ts";
+import { SCRATCH_IOVA } from "../hw/iommu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { VgpuCounters } from "./counters.ts";
 import type { VgpuResources } from "./resources.ts";
@@ -77,21 +78,22 @@ export class VirtualGgtt {
 
 /** GGTT emulation shared by all vGPUs. */
 export class GgttShadow {
-  /** Host entry for scratch (present, pointing at the scratch frame). */
+  /**
+   * Host entry for scratch (present, pointing at the host's scratch page at its reserved
+   * device address, valid in every IOMMU domain).
+   */
   readonly scratchEntry: number;
 
   /**
    * Creates a GgttShadow.
    * @param gate MPT gate (DMA map/unmap, gfn validity)
    * @param port the physical GGTT
-   * @param scratchMfn the host scratch frame
    */
   constructor(
     private readonly gate: MptGate,
     private readonly port: GgttPort,
-    scratchMfn: number,
   ) {
-    this.scratchEntry = scratchMfn * PAGE_SIZE + GEN8_PAGE_PRESENT;
+    this.scratchEntry = SCRATCH_IOVA + GEN8_PAGE_PRESENT;
   }
 
   /**

@@ -1,14 +1,17 @@
 /**
  * The isolation invariant checker (switchable): every physical GGTT entry in a vGPU's
  * slices and every PPGTT shadow leaf must point to a frame owned by that vGPU's VM or to
- * scratch (HostMemory.ownerOf), and no command of a guest's workload may write outside that
+ * scratch (HostMemory.ownerOf). Entries hold device addresses: the checker resolves each
+ * through the vGPU's IOMMU domain (core/hw/iommu.ts), as the GPU does, so an IOVA that maps
+ * to another VM's frame is a violation, and so is one that maps to nothing (owner -3: the
+ * backend handed out an address its domain does not map). No command of a guest's workload may write outside that
  * VM — the GPU runs shadow contexts tagged with the VM's owner and refuses (and records as
  * an "isolation" fault) any write to a frame of another owner; the checker counts those.
  */
 
 import type { Gpu } from "../hw/gpu.ts";
-import { OWNER_SCRATCH } from "../hw/memory.ts";
-import { entryFrame, entryPresent } from "../hw/pte.ts";
+import { OWNER_SCRATCH, PAGE_SIZE } from "../hw/memory.ts";
+import { entryAddress, entryPresent } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
 import type { VirtualGgtt } from "./gtt.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
@@ -37,9 +40,9 @@ export class InvariantChecker {
   private faultsSeen = 0;
   /**
    * By vGPU id: the virtual GGTT whose slices the last sweep found clean (no violation), and
-   * `HostMemory.ownerLosses` then. While both hold, the slices can only have changed through
-   * entries written since, which are in the GPU's dirty list: a sweep checks those alone and
-   * finds what a full one would.
+   * {@link legality} then. While both hold, the slices can only have changed through entries
+   * written since, which are in the GPU's dirty list: a sweep checks those alone and finds
+   * what a full one would.
    */
   private readonly cleanGgtt: (VirtualGgtt | null)[] = [];
   private readonly cleanAt: number[] = [];
@@ -70,9 +73,13 @@ export class InvariantChecker {
     }
   }
 
-  /** -999 if `frame` is the VM's or scratch, else its owner tag. */
-  private frameOk(owner: number, frame: number): number {
-    const o = this.gpu.memory.ownerOf(frame);
+  /**
+   * -999 if device address `addr` of IOMMU domain `domain` reaches a frame of the VM or
+   * scratch, else the owner tag of what it reaches (-3: nothing).
+   */
+  private reachOk(owner: number, domain: number, addr: number): number {
+    const pa = this.gpu.iommu.resolve(domain, addr);
+    const o = pa < 0 ? -3 : this.gpu.memory.ownerOf(Math.floor(pa / PAGE_SIZE));
     return o === owner || o === OWNER_SCRATCH ? -999 : o;
   }
 
@@ -84,17 +91,16 @@ export class InvariantChecker {
   checkDirtyGgtt(vgpus: readonly (Vgpu | null)[]): number {
     if (!this.enabled) return 0;
     const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
-    const lo = gpu.ggttLo, hi = gpu.ggttHi, mem = gpu.memory;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, dom = gpu.ggttDomain;
     let found = 0;
     for (let i = 0; i < n; i++) {
       const idx = list[i];
       if (!entryPresent(lo[idx])) continue;
       const v = sliceOwner(vgpus, idx);
       if (v === null) continue; // the host's own entries
-      const frame = entryFrame(lo[idx], hi[idx]);
-      const o = mem.ownerOf(frame);
-      if (o !== v.owner && o !== OWNER_SCRATCH) {
-        this.record(v, "ggtt", idx, o);
+      const bad = this.reachOk(v.owner, dom[idx], entryAddress(lo[idx], hi[idx]));
+      if (bad !== -999) {
+        this.record(v, "ggtt", idx, bad);
         found++;
       }
     }
@@ -107,9 +113,9 @@ export class InvariantChecker {
     if (!this.enabled) return 0;
     this.counters.invariantChecks++;
     let found = 0;
-    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi;
-    const owners = this.gpu.memory, losses = owners.ownerLosses;
-    const clean = this.cleanGgtt[v.id] === g && this.cleanAt[v.id] === losses &&
+    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
+    const epoch = this.legality();
+    const clean = this.cleanGgtt[v.id] === g && this.cleanAt[v.id] === epoch &&
       this.dirtyClean(g, owner);
     for (let r = 0; r < 2 && !clean; r++) {
       const first = r === 0 ? g.apIndex : g.hiIndex;
@@ -117,21 +123,20 @@ export class InvariantChecker {
       for (let idx = first; idx < end; idx++) {
         const l = lo[idx];
         if (!entryPresent(l)) continue;
-        const frame = entryFrame(l, hi[idx]);
-        const o = owners.ownerOf(frame);
-        if (o !== owner && o !== OWNER_SCRATCH) {
-          this.record(v, "ggtt", idx, o);
+        const bad = this.reachOk(owner, dom[idx], entryAddress(l, hi[idx]));
+        if (bad !== -999) {
+          this.record(v, "ggtt", idx, bad);
           found++;
         }
       }
     }
     this.cleanGgtt[v.id] = found === 0 ? g : null;
-    this.cleanAt[v.id] = losses;
+    this.cleanAt[v.id] = epoch;
     if (v.ppgtt) {
-      this.ppgtt.forEachLeaf(v.ppgtt, (frame) => {
-        const bad = this.frameOk(owner, frame);
+      this.ppgtt.forEachLeaf(v.ppgtt, (addr) => {
+        const bad = this.reachOk(owner, v.id, addr);
         if (bad !== -999) {
-          this.record(v, "ppgtt", frame, bad);
+          this.record(v, "ppgtt", Math.floor(addr / PAGE_SIZE), bad);
           found++;
         }
       });
@@ -139,15 +144,22 @@ export class InvariantChecker {
     return found;
   }
 
-  /** Whether every entry of `g`'s slices in the GPU's dirty list points at a legal frame. */
+  /**
+   * Changes that can make an unwritten entry illegal: a frame that stopped being a VM's or
+   * scratch, an IOMMU mapping removed or a domain attached or reset. Only grows.
+   */
+  private legality(): number {
+    return this.gpu.memory.ownerLosses + this.gpu.iommu.changes;
+  }
+
+  /** Whether every entry of `g`'s slices in the GPU's dirty list reaches a legal frame. */
   private dirtyClean(g: VirtualGgtt, owner: number): boolean {
     const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
-    const lo = gpu.ggttLo, hi = gpu.ggttHi, mem = gpu.memory;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, dom = gpu.ggttDomain;
     for (let i = 0; i < n; i++) {
       const idx = list[i];
       if (g.slot(idx) < 0 || !entryPresent(lo[idx])) continue;
-      const o = mem.ownerOf(entryFrame(lo[idx], hi[idx]));
-      if (o !== owner && o !== OWNER_SCRATCH) return false;
+      if (this.reachOk(owner, dom[idx], entryAddress(lo[idx], hi[idx])) !== -999) return false;
     }
     return true;
   }

@@ -22,11 +22,14 @@ import {
   PT_ENTRIES,
   pteFrame,
 } from "../hw/pte.ts";
+import { SCRATCH_IOVA } from "../hw/iommu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { VgpuCounters } from "./counters.ts";
 import type { OosOwner, OosPage, OosPool } from "./oos.ts";
 
 const TWO32 = 4294967296;
+/** A leaf pointing at the host's scratch page (its device address is valid in every domain). */
+const SCRATCH_LEAF = SCRATCH_IOVA + 1;
 
 /** One shadow page table page. */
 export class ShadowPage implements OosOwner {
@@ -368,7 +371,7 @@ export class PpgttShadow {
   private shadowEntry(s: VgpuPpgtt, spt: ShadowPage, i: number, e: number): void {
     const flags = e & 0xfff;
     const gfn = pteFrame(e);
-    const scratch = this.mem.scratchMfn * PAGE_SIZE + 1;
+    const scratch = SCRATCH_LEAF;
     if (spt.level === LEVEL_PT) {
       if (spt.ips64k) {
         if (i % 16 !== 0) return;
@@ -387,15 +390,18 @@ export class PpgttShadow {
     if (spt.level === LEVEL_PD && (flags & GEN8_PDE_PS_2M) !== 0) {
       const dma = this.mapLeaf(s, gfn, 512 * PAGE_SIZE);
       if (dma >= 0) {
+        s.counters.huge2MWhole++;
         spt.dma[i] = dma;
         this.setShadow(spt, i, dma + flags);
         return;
       }
+      s.counters.huge2MSplit++;
       this.setShadow(spt, i, this.split2M(s, spt, i, gfn, flags));
       return;
     }
     if (spt.level === LEVEL_PDP && (flags & GEN8_PDE_PS_2M) !== 0) {
-      this.setShadow(spt, i, scratch); // 1G pages are not supported
+      // 1G pages are not supported: a table pointer (host physical) to the empty scratch page
+      this.setShadow(spt, i, this.mem.scratchMfn * PAGE_SIZE + 1);
       return;
     }
     const child = this.getPage(s, gfn, spt.level - 1, (flags & GEN8_PDE_IPS_64K) !== 0);
@@ -415,7 +421,7 @@ export class PpgttShadow {
     this.livePages++;
     s.splitPages++;
     s.counters.sptAlloc++;
-    const scratch = this.mem.scratchMfn * PAGE_SIZE + 1;
+    const scratch = SCRATCH_LEAF;
     for (let k = 0; k < PT_ENTRIES; k++) {
       const dma = this.mapLeaf(s, gfn + k, PAGE_SIZE);
       child.dma[k] = dma;
@@ -608,10 +614,11 @@ export class PpgttShadow {
   }
 
   /**
-   * Visits every present leaf of a vGPU's shadows: `visit(frame, shadowPage)` per mapped
-   * 4 KiB frame (2M leaves give their first and last frame). Used by the invariant checker.
+   * Visits every present leaf of a vGPU's shadows: `visit(addr)` with the device address of
+   * each mapped 4 KiB page (a 2M leaf gives its 512 pages). Used by the invariant checker,
+   * which translates them in the vGPU's IOMMU domain.
    */
-  forEachLeaf(s: VgpuPpgtt, visit: (frame: number) => void): void {
+  forEachLeaf(s: VgpuPpgtt, visit: (addr: number) => void): void {
     const seen = new Set<ShadowPage>();
     const walk = (spt: ShadowPage) => {
       if (seen.has(spt)) return;
@@ -622,9 +629,8 @@ export class PpgttShadow {
         const ch = spt.level > LEVEL_PT ? spt.children[i] : null;
         if (ch) walk(ch);
         else if (spt.level === LEVEL_PD && spt.dma[i] >= 0) {
-          visit(pteFrame(se));
-          visit(pteFrame(se) + PT_ENTRIES - 1);
-        } else visit(pteFrame(se));
+          for (let k = 0; k < PT_ENTRIES; k++) visit((pteFrame(se) + k) * PAGE_SIZE);
+        } else visit(pteFrame(se) * PAGE_SIZE);
       }
     };
     for (const spt of s.byGfn.values()) walk(spt);

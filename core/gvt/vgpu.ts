@@ -37,7 +37,8 @@ import {
   VGT_PVINFO_PAGE,
 } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
-import type { GvtOps } from "../mpt/types.ts";
+import type { GvtOps, PlaneInfo } from "../mpt/types.ts";
+import { MPT_EINVAL, MPT_ENODEV, MPT_OK } from "../mpt/types.ts";
 import type { HostSpec, SchedulerSpec, VgpuTypeSpec } from "../scenario.ts";
 import { MS, type Sim } from "../sim/sim.ts";
 import { findType } from "../vgpu_types.ts";
@@ -65,6 +66,8 @@ import {
 import { GgttShadow } from "./gtt.ts";
 import { buildMmioTable } from "./handlers.ts";
 import { HostGm } from "./host_gm.ts";
+import { allocOpregion, freeOpregion, unmapOpregion } from "./opregion.ts";
+import { DmabufExport } from "./dmabuf.ts";
 import { InvariantChecker } from "./invariant.ts";
 import { VirtualIrq } from "./irq.ts";
 import { MmioEmulator, type MmioHooks } from "./mmio.ts";
@@ -139,6 +142,18 @@ export function isCreateError(x: Vgpu | CreateError): x is CreateError {
   return (x as CreateError).error !== undefined;
 }
 
+/**
+ * Who owns the VMs (the world): creates and destroys a VM's vGPU when the hypervisor's
+ * toolstack asks through `GvtOps.vgpuCreate` / `vgpuDestroy`, since a vGPU serves a VM the
+ * mediator knows nothing else about (its RAM, its guest).
+ */
+export interface VmHost {
+  /** Starts VM `vm` with a new vGPU of `type`; the vGPU id, or a negative errno. */
+  createVgpuFor(vm: string, type: string): number;
+  /** Stops the VM of vGPU `id`, destroying the vGPU; 0, or a negative errno. */
+  destroyVgpuOf(id: number): number;
+}
+
 /** A type and how many more instances fit. */
 export interface AvailableType {
   /** The type. */
@@ -177,10 +192,14 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   readonly dispatcher: Dispatcher;
   /** Isolation invariant checker. */
   readonly invariants: InvariantChecker;
+  /** Plane query and dma-buf export for the hypervisor's display. */
+  readonly dmabuf: DmabufExport;
   /** Failsafe entries with their reasons and details (first 1000). */
   readonly failsafeLog: { vm: string; reason: FailsafeReason; detail: string; at: number }[] = [];
   /** The backend accepted the callbacks. */
   readonly backendReady: boolean;
+  /** The VMs' owner, for toolstack-driven create/destroy (null: none; create fails). */
+  vmHost: VmHost | null = null;
   private readonly snapshot: Uint32Array;
   private lastCheck = -Infinity;
   private checksSinceFull = FULL_CHECK_EVERY;
@@ -219,7 +238,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     this.snapshot = gpu.mmioSnapshot();
     this.irq = new VirtualIrq(gate);
     this.display = new VirtualDisplay(sim, this.irq, (id) => this.vgpuById(id), host.refreshHz);
-    this.ggtt = new GgttShadow(gate, gpu, gpu.memory.scratchMfn);
+    this.ggtt = new GgttShadow(gate, gpu);
     this.oosPool = new OosPool(config.oosPoolPages ?? OOS_POOL_PAGES);
     this.ppgtt = new PpgttShadow(gate, gpu.memory, this.oosPool, {
       outOfSync: host.outOfSync,
@@ -256,6 +275,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       guestError: (w, kind, detail) => this.workloadFailed(w.vgpu, w.engine, kind, detail),
     });
     this.invariants = new InvariantChecker(gpu, this.ppgtt, this.globalCounters, host.invariants);
+    this.dmabuf = new DmabufExport(gate);
     this.initHardware();
     this.backendReady = gate.hostInit(this);
   }
@@ -339,6 +359,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     initCfgSpace(v, this.gpu.config.platform.deviceId);
     this.programBars(v);
     v.ppgtt = this.ppgtt.createSpace(v.id, v.counters);
+    this.setSliceDomain(v, v.id);
     const ok = this.gate.attachVgpu({
       id: v.id,
       vm: p.vm,
@@ -347,16 +368,26 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       bar0: v.bar0,
       bar2: v.bar2,
       cfg: p.cfg ?? DEFAULT_CFG_GPA,
+      type: type.name,
     });
     if (!ok) {
+      this.setSliceDomain(v, 0);
+      this.gpu.iommu.reset(v.id);
       this.ppgtt.dropSpace(v.ppgtt);
       this.partition.release(res);
       return { error: "backend", message: `the backend failed to attach vGPU ${v.id} (${p.vm})` };
     }
     this.vgpus[v.id] = v;
+    allocOpregion(v.opregion, this.gpu.memory, v.owner);
     this.gate.setOpregion(v.id);
     this.gate.setEdid(v.id, 0);
     return v;
+  }
+
+  /** The IOMMU domain the GPU translates the vGPU's GGTT slices in (its id; 0 when gone). */
+  private setSliceDomain(v: Vgpu, domain: number): void {
+    this.gpu.setGgttDomain(v.ggtt.apIndex, v.ggtt.apCount, domain);
+    this.gpu.setGgttDomain(v.ggtt.hiIndex, v.ggtt.hiCount, domain);
   }
 
   /** Programs BAR0/BAR2 with the default guest-physical bases, as firmware would. */
@@ -373,13 +404,27 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   destroyVgpu(id: number): boolean {
     const v = this.vgpuById(id);
     if (!v) return false;
+    this.dmabuf.cleanup(v);
     resetVgpu(this, v, "gt");
     v.destroyed = true;
     this.display.stop(v);
     if (v.ppgtt) this.ppgtt.dropSpace(v.ppgtt);
     this.ggtt.resetSlices(v.id, v.ggtt, v.counters);
     this.clearFences(v);
+    unmapOpregion(v, this.gate);
     this.gate.detachVgpu(v.id);
+    // the device leaves the vGPU's IOMMU domain; what the backend did not unmap is a leak
+    this.setSliceDomain(v, 0);
+    const left = this.gpu.iommu.reset(v.id);
+    if (left > 0) {
+      this.gate.reportViolation(
+        "detachVgpu",
+        v.id,
+        `${left} IOMMU mapping(s) of vGPU ${v.id} (${v.vm}) outlived detach: every IOVA page a ` +
+          `backend maps must be unmapped by the time detachVgpu returns`,
+      );
+    }
+    freeOpregion(v.opregion, this.gpu.memory);
     this.partition.release(v.res);
     this.vgpus[v.id] = null;
     return true;
@@ -447,6 +492,19 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     cfgWrite(v, this.gate, this.gpu.apertureSize, offset, size, value);
   }
 
+  /** {@inheritDoc GvtOps.vgpuCreate} */
+  vgpuCreate(vm: string, type: string): number {
+    return this.vmHost === null ? MPT_ENODEV : this.vmHost.createVgpuFor(vm, type);
+  }
+
+  /** {@inheritDoc GvtOps.vgpuDestroy} */
+  vgpuDestroy(vgpuId: number): number {
+    if (this.vgpuById(vgpuId) === null) return MPT_EINVAL;
+    if (this.vmHost !== null) return this.vmHost.destroyVgpuOf(vgpuId);
+    this.destroyVgpu(vgpuId);
+    return MPT_OK;
+  }
+
   /** {@inheritDoc GvtOps.vgpuReset} */
   vgpuReset(vgpuId: number): void {
     this.resetVgpu(vgpuId, "dmlr");
@@ -456,6 +514,24 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   vgpuActivate(vgpuId: number): void {
     const v = this.vgpuById(vgpuId);
     if (v && !v.sched.active) this.sched.startSchedule(v);
+  }
+
+  /** {@inheritDoc GvtOps.vgpuQueryPlane} */
+  vgpuQueryPlane(vgpuId: number, plane: number): PlaneInfo | number {
+    const v = this.vgpuById(vgpuId);
+    return v ? this.dmabuf.queryPlane(v, plane) : MPT_EINVAL;
+  }
+
+  /** {@inheritDoc GvtOps.vgpuGetDmabuf} */
+  vgpuGetDmabuf(vgpuId: number, dmabufId: number): number {
+    const v = this.vgpuById(vgpuId);
+    return v ? this.dmabuf.getDmabuf(v, dmabufId) : MPT_EINVAL;
+  }
+
+  /** {@inheritDoc GvtOps.vgpuPutDmabuf} */
+  vgpuPutDmabuf(vgpuId: number, handle: number): void {
+    const v = this.vgpuById(vgpuId);
+    if (v) this.dmabuf.putDmabuf(v, handle);
   }
 
   /** {@inheritDoc GvtOps.vgpuDeactivate} */

@@ -4,6 +4,8 @@
  * display, failsafe status and counters.
  */
 
+import { VgpuOpregion } from "./opregion.ts";
+import { VgpuDmabufs } from "./dmabuf.ts";
 import { MMIO_SIZE, NUM_ENGINES } from "../hw/regs.ts";
 import type { VgpuTypeSpec } from "../scenario.ts";
 import { type FailsafeReason, VgpuCounters } from "./counters.ts";
@@ -49,6 +51,10 @@ export class Vgpu {
   readonly vreg: Uint32Array = new Uint32Array(MMIO_SIZE >>> 2);
   /** Virtual PCI config space. */
   readonly vcfg: Uint8Array = new Uint8Array(CFG_SPACE_SIZE);
+  /** dma-buf objects and exports of its display (core/gvt/dmabuf.ts). */
+  readonly dmabufs: VgpuDmabufs = new VgpuDmabufs();
+  /** The virtual OpRegion (its host pages and where the guest has them mapped). */
+  readonly opregion: VgpuOpregion = new VgpuOpregion();
   /** Counters. */
   readonly counters: VgpuCounters = new VgpuCounters();
   /** Virtual execlists, one per engine. */

@@ -91,6 +91,8 @@ export interface ExeclistHost {
   ggttTranslate(gma: number): number;
   /** Owner tag of the context whose image is at `lrca`. */
   contextOwner(lrca: number): number;
+  /** IOMMU domain of the context whose image is at `lrca`. */
+  contextDomain(lrca: number): number;
   /** Records a command fault. */
   recordFault(f: CommandFault): void;
 }
@@ -241,6 +243,7 @@ export class Execlists implements EventSink {
     s.ctxId = ctxId;
     const lrca = descLrca(lo);
     s.owner = host.contextOwner(lrca);
+    s.domain = host.contextDomain(lrca);
     const mode = descAddressingMode(lo);
     const statePa = host.ggttTranslate(lrca + LRC_STATE_PN * PAGE_SIZE);
     if (statePa < 0 || (mode !== LEGACY_32B_CONTEXT && mode !== LEGACY_64B_CONTEXT)) {

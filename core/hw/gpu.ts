@@ -15,6 +15,7 @@ import type { EventSink, Sim } from "../sim/sim.ts";
 import type { EngineName, HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
 import { type CommandFault, GttFault, MmioFault } from "./fault.ts";
+import { Iommu, SCRATCH_IOVA } from "./iommu.ts";
 import { HostMemory, OWNER_HOST, PAGE_SIZE } from "./memory.ts";
 import { entryAddress, entryPresent } from "./pte.ts";
 import { engineIdOf, engineIrqMask, ENGINES } from "./engines.ts";
@@ -164,6 +165,13 @@ export class Gpu {
   readonly config: Readonly<GpuConfig>;
   /** Host physical memory. */
   readonly memory: HostMemory;
+  /** DMA remapping between the GPU and host memory (one domain per vGPU, 0 the host's). */
+  readonly iommu: Iommu;
+  /**
+   * The IOMMU domain of each GGTT entry's device address: a vGPU's slices hold addresses its
+   * backend mapped in its domain; everything else is the host's (0).
+   */
+  readonly ggttDomain: Uint8Array;
   /** BAR0 register space as dwords (2 MiB). */
   readonly regs: Uint32Array = new Uint32Array(MMIO_SIZE / 4);
   /** The register-definition table. */
@@ -204,6 +212,7 @@ export class Gpu {
   private readonly ro = new Uint32Array(MMIO_SIZE / 4);
   private readonly reset0 = new Uint32Array(MMIO_SIZE / 4);
   private readonly ctxOwners = new Map<number, number>();
+  private readonly ctxDomains = new Map<number, number>();
   private msis = 0;
   private msisDisabled = 0;
   private mmioReads = 0;
@@ -223,7 +232,9 @@ export class Gpu {
     this.config = { ...SKYLAKE_GT2, ...config };
     const c = this.config;
     this.memory = new HostMemory(c.hostMemoryBytes);
+    this.iommu = new Iommu(this.memory.frames, this.memory.scratchMfn);
     this.ggttEntries = Math.floor(c.ggtt / PAGE_SIZE);
+    this.ggttDomain = new Uint8Array(this.ggttEntries);
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
     this.dirtyFlag = new Uint8Array(this.ggttEntries);
@@ -553,26 +564,46 @@ export class Gpu {
     this.dirtyList[this.dirtyCount++] = index;
   }
 
-  /** Translates a graphics address through the GGTT: physical address, or -1. */
+  /**
+   * Translates a graphics address through the GGTT and the entry's IOMMU domain: host
+   * physical address, or -1.
+   */
   ggttTranslate(gma: number): number {
     const idx = Math.floor(gma / PAGE_SIZE);
     if (idx < 0 || idx >= this.ggttEntries) return -1;
     const lo = this.ggttLo[idx];
     if (!entryPresent(lo)) return -1;
-    const pa = entryAddress(lo, this.ggttHi[idx]) + (gma % PAGE_SIZE);
-    return pa < this.memory.bytes ? pa : -1;
+    let pa = entryAddress(lo, this.ggttHi[idx]) + (gma % PAGE_SIZE);
+    const d = this.ggttDomain[idx];
+    if (d !== 0 || pa >= SCRATCH_IOVA) pa = this.iommu.translate(d, pa);
+    return pa >= 0 && pa < this.memory.bytes ? pa : -1;
+  }
+
+  /** Sets the IOMMU domain of GGTT entries [first, first + count) (a vGPU's slice, or 0). */
+  setGgttDomain(first: number, count: number, domain: number): void {
+    this.ggttDomain.fill(domain, Math.max(0, first), Math.min(this.ggttEntries, first + count));
   }
 
   // ------------------------------------------------------------------ contexts
 
-  /** Tags the context whose image is at GGTT address `lrca` with an owner. */
-  setContextOwner(lrca: number, owner: number): void {
+  /**
+   * Tags the context whose image is at GGTT address `lrca` with an owner, and the IOMMU
+   * domain its PPGTT's leaf addresses are translated in (0: the host's).
+   */
+  setContextOwner(lrca: number, owner: number, domain = 0): void {
     this.ctxOwners.set(lrca - (lrca % PAGE_SIZE), owner);
+    if (domain !== 0) this.ctxDomains.set(lrca - (lrca % PAGE_SIZE), domain);
   }
 
   /** Removes a context owner tag. */
   clearContextOwner(lrca: number): void {
     this.ctxOwners.delete(lrca - (lrca % PAGE_SIZE));
+    this.ctxDomains.delete(lrca - (lrca % PAGE_SIZE));
+  }
+
+  /** The IOMMU domain of the context at `lrca` (0 when untagged: the host's). */
+  contextDomain(lrca: number): number {
+    return this.ctxDomains.get(lrca) ?? 0;
   }
 
   /**

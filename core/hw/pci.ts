@@ -16,6 +16,8 @@ export const PCI_BASE_ADDRESS_2 = 0x18;
 export const PCI_BASE_ADDRESS_4 = 0x20;
 /** Config offset of the command register. */
 export const PCI_COMMAND = 0x04;
+/** ASLS: guest-physical address of the ACPI OpRegion, written by firmware (i915 `ASLS`). */
+export const PCI_ASLS = 0xfc;
 /** Offset of the MSI capability. */
 export const MSI_CAP = 0x90;
 /** MSI message control register (cap + 2): enable bit 0, 64-bit bit 7. */

@@ -50,6 +50,7 @@ import {
 } from "../cmd/table.ts";
 import { CommandFault, type CommandFaultKind } from "./fault.ts";
 import type { HostMemory } from "./memory.ts";
+import { type Iommu, SCRATCH_IOVA } from "./iommu.ts";
 import { OWNER_SCRATCH, PAGE_SIZE } from "./memory.ts";
 import { ENGINES } from "./engines.ts";
 import {
@@ -75,6 +76,8 @@ import {
 export interface StreamerHost {
   /** Host memory. */
   readonly memory: HostMemory;
+  /** DMA remapping of PPGTT leaf addresses. */
+  readonly iommu: Iommu;
   /** GGTT translation: pa or -1. */
   ggttTranslate(gma: number): number;
   /** Writes a GGTT entry (MI_UPDATE_GTT). */
@@ -140,6 +143,8 @@ export class CommandStreamer {
   ctxId = 0;
   /** Owner tag of the context. */
   owner = 0;
+  /** IOMMU domain its PPGTT leaf addresses are translated in (0: the host's). */
+  domain = 0;
   /** PPGTT mode. */
   ppgtt: number = PPGTT_NONE;
   /** PPGTT roots: PML4 (4-level) or PDP0..3 (3-level), physical addresses. */
@@ -224,9 +229,19 @@ export class CommandStreamer {
     const pdeLo = mem.read32(pdeAddr);
     if (!entryPresent(pdeLo)) return -1;
     const pt = entryAddress(pdeLo, mem.read32(pdeAddr + 4));
-    if (pdeLo & GEN8_PDE_PS_2M) return pt - (pt % PAGE_SIZE_2M) + (gma % PAGE_SIZE_2M); // 2 MiB page
+    if (pdeLo & GEN8_PDE_PS_2M) return this.dma(pt - (pt % PAGE_SIZE_2M) + (gma % PAGE_SIZE_2M)); // 2 MiB page
     const page = this.entry(mem, pt, ptIndex(gma, LEVEL_PT));
-    return page < 0 ? -1 : page + (gma % PAGE_SIZE);
+    return page < 0 ? -1 : this.dma(page + (gma % PAGE_SIZE));
+  }
+
+  /**
+   * A leaf's device address as host physical address: the page walk itself reads the host's
+   * shadow tables, the data pages are the vGPU's, in its IOMMU domain.
+   */
+  private dma(addr: number): number {
+    return this.domain === 0 && addr < SCRATCH_IOVA
+      ? addr
+      : this.host.iommu.translate(this.domain, addr);
   }
 
   /** Reads a present page-table entry: the next-level address, or -1. */

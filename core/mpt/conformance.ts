@@ -83,10 +83,14 @@ export interface ConformanceOptions {
   params?: Readonly<Record<string, number | string | boolean>>;
   /**
    * More checks to run after the op-by-op ones (e.g. short scenario runs under the world
-   * runner); `calls` adds to the coverage. An exception becomes one failed check named
-   * `extraChecks`.
+   * runner, with the same backend `params`); `calls` adds to the coverage. An exception
+   * becomes one failed check named `extraChecks`.
    */
-  extraChecks?: (spec: string | URL, calls: Record<string, number>) => Promise<CheckResult[]>;
+  extraChecks?: (
+    spec: string | URL,
+    calls: Record<string, number>,
+    params: Readonly<Record<string, number | string | boolean>>,
+  ) => Promise<CheckResult[]>;
 }
 
 /**
@@ -170,7 +174,7 @@ export async function runConformance(
 
   if (options.extraChecks !== undefined) {
     try {
-      report.checks.push(...await options.extraChecks(pluginSpec, calls));
+      report.checks.push(...await options.extraChecks(pluginSpec, calls, options.params ?? {}));
     } catch (e) {
       report.checks.push({
         op: "extraChecks",

@@ -7,7 +7,8 @@
 
 import type { EventSink, Sim } from "../sim/sim.ts";
 import type { ChargeSource } from "./gate.ts";
-import type { BackendContext, GuestMemoryView } from "./types.ts";
+import type { BackendContext, GuestMemoryView, IommuDomainView } from "./types.ts";
+import { Iommu } from "../hw/iommu.ts";
 
 /** A guest memory view with no frames: what a backend sees for an unknown vGPU. */
 export const EMPTY_GUEST_MEMORY: GuestMemoryView = {
@@ -16,6 +17,46 @@ export const EMPTY_GUEST_MEMORY: GuestMemoryView = {
   read: () => false,
   write: () => false,
 };
+
+/** A backend's view of one domain of the platform's {@link Iommu}. */
+export class IommuDomain implements IommuDomainView {
+  /**
+   * Creates the view.
+   * @param iommu the IOMMU
+   * @param domain the domain (the vGPU id)
+   */
+  constructor(private readonly iommu: Iommu, readonly domain: number) {}
+
+  /** {@inheritDoc IommuDomainView.attached} */
+  get attached(): boolean {
+    return this.iommu.translating[this.domain] === 1;
+  }
+
+  /** {@inheritDoc IommuDomainView.mappedPages} */
+  get mappedPages(): number {
+    return this.iommu.mapped[this.domain] ?? 0;
+  }
+
+  /** {@inheritDoc IommuDomainView.attach} */
+  attach(): void {
+    this.iommu.attach(this.domain);
+  }
+
+  /** {@inheritDoc IommuDomainView.map} */
+  map(iova: number, mfn: number): boolean {
+    return this.iommu.map(this.domain, iova, mfn) === "ok";
+  }
+
+  /** {@inheritDoc IommuDomainView.unmap} */
+  unmap(iova: number): void {
+    this.iommu.unmap(this.domain, iova);
+  }
+
+  /** {@inheritDoc IommuDomainView.lookup} */
+  lookup(iova: number): number {
+    return this.iommu.lookup(this.domain, iova);
+  }
+}
 
 /** Most log lines / timer errors kept (all are counted). */
 export const MAX_LOG_LINES = 10_000;
@@ -59,6 +100,8 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
   private readonly timers: ((() => void) | null)[] = [];
   private readonly freeTimers: number[] = [];
   private readonly memories: (GuestMemoryView | undefined)[] = [];
+  private iommu: Iommu | null = null;
+  private readonly domains: IommuDomain[] = [];
   private readonly receivers: (MsiReceiver | undefined)[] = [];
   private readonly msiAddr: number[] = [];
   private readonly msiData: number[] = [];
@@ -104,6 +147,23 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
   /** Registers (or, with undefined, removes) the guest memory of a vGPU's VM. */
   setGuestMemory(vgpuId: number, view: GuestMemoryView | undefined): void {
     this.memories[vgpuId] = view;
+  }
+
+  /** The platform's IOMMU the backend programs (the GPU's; a standalone one until set). */
+  setIommu(iommu: Iommu): void {
+    this.iommu = iommu;
+    this.domains.length = 0;
+  }
+
+  /** The IOMMU domain of a vGPU (the domain id is the vGPU id). */
+  iommuDomain(vgpuId: number): IommuDomainView {
+    let d = this.domains[vgpuId];
+    if (d === undefined) {
+      this.iommu ??= new Iommu(2 ** 27, 0);
+      d = new IommuDomain(this.iommu, vgpuId);
+      this.domains[vgpuId] = d;
+    }
+    return d;
   }
 
   /** Registers (or removes) the guest CPU model that receives a vGPU's MSIs. */

@@ -540,6 +540,14 @@ export class MptGate {
     return r;
   }
 
+  /**
+   * Records a broken rule the core found after an op returned (e.g. IOMMU mappings a
+   * detached vGPU left behind): a plugin error naming the op, like an exception.
+   */
+  reportViolation(op: MptOpName, id: number, message: string): void {
+    this.record(this.plugin, OP_INDEX[op], id >= 0 && id < MAX_VGPUS ? id : 0, message);
+  }
+
   /** Whether the backend reports the vGPU's domain crashed (false if it cannot tell). */
   crashed(id: number): boolean {
     if (typeof this.backend.crashed !== "function") return false;

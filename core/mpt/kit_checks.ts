@@ -111,11 +111,24 @@ function pattern(size: number, seed: number): number {
   return v;
 }
 
-/** Frames the device reaches through a DMA address, page by page (identity IOMMU). */
-function deviceFrames(dma: number, pages: number): number[] {
+/**
+ * Host frames the device reaches from DMA address `dma` of vGPU `id`, page by page, through
+ * the vGPU's IOMMU domain (identity while the backend leaves it passthrough; -1: nothing).
+ */
+function deviceFrames(r: KitRig, id: number, dma: number, pages: number): number[] {
   const out: number[] = [];
-  for (let k = 0; k < pages; k++) out.push(Math.floor(dma / PAGE_SIZE) + k);
+  for (let k = 0; k < pages; k++) {
+    const pa = r.iommu.resolve(id, dma + k * PAGE_SIZE);
+    out.push(pa < 0 ? -1 : Math.floor(pa / PAGE_SIZE));
+  }
   return out;
+}
+
+/** What a host frame is, for messages: "host frame N (owner O)" or "nothing". */
+function frameText(r: KitRig, f: number): string {
+  return f < 0
+    ? "no host frame (the IOMMU domain maps nothing there)"
+    : `host frame ${f} (owner ${r.host.ownerOf(f)})`;
 }
 
 /** Checks that a 2 MiB mapping of `gfn` is either refused or exactly the VM's frames. */
@@ -132,16 +145,18 @@ function hugeMapping(r: KitRig, gfn: number, what: string, paths: Set<string>): 
       `GPU's 2 MiB page entry ignores the low bits, so the device would reach the frames ` +
       `below it (expected an aligned address or a negative errno)`,
   );
-  const frames = deviceFrames(dma, 512);
+  const frames = deviceFrames(r, 1, dma, 512);
   for (let k = 0; k < 512; k++) {
     const want = r.mems[1].mfnOf(gfn + k);
     if (frames[k] !== want) {
       const owner = r.host.ownerOf(frames[k]);
       throw new CheckFailed(
         `dmaMapGuestPage(gfn ${gfn}, 2 MiB) over ${what} = ${hex(dma)}: page ${k} of the ` +
-          `mapping is host frame ${frames[k]} (owner ${owner}), but gfn ${gfn + k} is frame ` +
-          `${want}: the device would DMA into ${owner === 1 ? "the wrong page" : "another VM"} ` +
-          `(expected a negative errno when the frames are not one contiguous aligned range)`,
+          `mapping reaches ${frameText(r, frames[k])}, but gfn ${gfn + k} is frame ${want}: ` +
+          `the device would DMA into ${
+            frames[k] < 0 ? "nothing (a fault)" : owner === 1 ? "the wrong page" : "another VM"
+          } (expected a negative errno when the device cannot reach the 512 frames as one ` +
+          `aligned range)`,
       );
     }
   }
@@ -187,6 +202,12 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       r.gate.setTrapArea(1, L.bar0, L.bar0 + L.bar0Size, true);
       r.gate.detachVgpu(1);
       paths.add("use after detach");
+      const left = r.iommu.mapped[1];
+      expect(
+        left === 0,
+        `after detachVgpu(h), ${left} IOVA page(s) are still mapped in vGPU 1's IOMMU domain: ` +
+          `the DMA mapping of gfn ${gfn} outlived detach (the device could still reach it)`,
+      );
       r.core.clearLog();
       const b = r.backend;
       if (typeof b.dmaPinGuestPage === "function") {
@@ -295,18 +316,24 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       const a1 = r.gate.dmaMapGuestPage(1, 70, PAGE_SIZE),
         a2 = r.gate.dmaMapGuestPage(2, 70, PAGE_SIZE);
       expect(a1 >= 0 && a2 >= 0, `dmaMapGuestPage(gfn 70) = ${a1} / ${a2} on vGPU 1 / 2`);
-      const o2 = r.host.ownerOf(Math.floor(a2 / PAGE_SIZE));
+      // each address is the vGPU's own: in its own IOMMU domain it reaches its own frame (with
+      // IOVA = GPA both are the same number, in two domains)
+      const f1 = deviceFrames(r, 1, a1, 1)[0], f2 = deviceFrames(r, 2, a2, 1)[0];
+      const o2 = r.host.ownerOf(f2);
       expect(
-        a1 !== a2 && o2 === 2,
-        `gfn 70 of vGPU 2 maps to ${hex(a2)} (host frame owned by ${o2}), vGPU 1's to ` +
-          `${hex(a1)}: vGPU 2 would DMA into ${o2 === 1 ? "vGPU 1's" : "a foreign"} page`,
+        f2 === r.mems[2].residentMfn(70) && f1 === r.mems[1].residentMfn(70),
+        `gfn 70 of vGPU 2 maps to ${hex(a2)}, which reaches ${frameText(r, f2)}; vGPU 1's to ` +
+          `${hex(a1)} (${frameText(r, f1)}): vGPU 2 would DMA into ${
+            o2 === 1 ? "vGPU 1's page" : f2 < 0 ? "nothing" : "a foreign page"
+          }`,
       );
       if (native(r, "dmaPinGuestPage")) {
-        const p = r.gate.dmaPinGuestPage(2, a1);
+        const only1 = r.gate.dmaMapGuestPage(1, 71, PAGE_SIZE);
+        const p = r.gate.dmaPinGuestPage(2, only1);
         expect(
           p < 0,
-          `dmaPinGuestPage on vGPU 2 of vGPU 1's address ${hex(a1)} = ${p}: mappings are ` +
-            `shared between vGPUs (expected a negative errno)`,
+          `dmaPinGuestPage on vGPU 2 of ${hex(only1)}, an address only vGPU 1 mapped, = ${p}: ` +
+            `mappings are shared between vGPUs (expected a negative errno)`,
         );
       }
       enableMsi(r, 1, 2);
@@ -354,12 +381,14 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       expect(a1 === a2, `gfn 100 mapped twice gave ${hex(a1)} then ${hex(a2)}, expected equal`);
       expect(a1 !== b, `gfns 100 and 101 both map to ${hex(a1)}, expected distinct addresses`);
       expect(a1 % PAGE_SIZE === 0, `DMA address ${hex(a1)} is not page aligned`);
-      const f = deviceFrames(a1, 1)[0];
-      expect(
-        f === r.mems[1].residentMfn(100),
-        `DMA address ${hex(a1)} of gfn 100 reaches host frame ${f} (owner ` +
-          `${r.host.ownerOf(f)}), not the frame backing gfn 100 (${r.mems[1].residentMfn(100)})`,
-      );
+      for (const [gfn, a] of [[100, a1], [101, b]]) {
+        const f = deviceFrames(r, 1, a, 1)[0];
+        expect(
+          f === r.mems[1].residentMfn(gfn),
+          `DMA address ${hex(a)} of gfn ${gfn} reaches ${frameText(r, f)}, not the frame ` +
+            `backing gfn ${gfn} (${r.mems[1].residentMfn(gfn)})`,
+        );
+      }
     },
   },
   {
@@ -413,6 +442,17 @@ export const KIT_CHECKS: readonly KitCheck[] = [
               `unmapped: the refcount did not return to zero (leak), expected a negative errno`,
           );
         }
+        const stale = deviceFrames(r, 1, a, size / PAGE_SIZE).findIndex((f) => f >= 0);
+        if (r.iommu.translating[1] === 1) {
+          expect(
+            stale < 0,
+            `after every map and pin of ${what} was unmapped, device address ` +
+              `${hex(a + stale * PAGE_SIZE)} still reaches ${
+                frameText(r, deviceFrames(r, 1, a + stale * PAGE_SIZE, 1)[0])
+              } through vGPU 1's IOMMU domain: a stale IOMMU mapping (the device could DMA ` +
+              `into a page the guest reuses)`,
+          );
+        }
         const fresh = r.gate.dmaMapGuestPage(1, gfn, size);
         expect(fresh >= 0, `mapping ${what} again after full release = ${fresh}`);
         r.gate.dmaUnmapGuestPage(1, fresh);
@@ -439,6 +479,50 @@ export const KIT_CHECKS: readonly KitCheck[] = [
       expect(b < 0, `dmaMapGuestPage(gfn past the end) = ${hex(b)}, expected a negative errno`);
       const c = r.gate.dmaMapGuestPage(1, 10, 3 * PAGE_SIZE);
       expect(c < 0, `dmaMapGuestPage(gfn 10, 12 KiB) = ${hex(c)}: only 4 KiB and 2 MiB exist`);
+    },
+  },
+  {
+    op: "dmaMapGuestPage",
+    rule: "IOMMU: each vGPU's domain maps only its VM's frames, each DMA address to its gfn's",
+    async run(rig, paths) {
+      const r = await rig({ vms: 2 });
+      const maps: [number, number, number, number][] = []; // vGPU, gfn, size, address
+      for (const id of [1, 2]) {
+        for (const gfn of [20, 21, 300, 301]) {
+          maps.push([id, gfn, PAGE_SIZE, r.gate.dmaMapGuestPage(id, gfn, PAGE_SIZE)]);
+        }
+        maps.push([
+          id,
+          L.hugeAligned,
+          PAGE_SIZE_2M,
+          r.gate.dmaMapGuestPage(id, L.hugeAligned, PAGE_SIZE_2M),
+        ]);
+      }
+      const translated = [1, 2].filter((id) => r.iommu.translating[id] === 1);
+      paths.add(translated.length > 0 ? "iommu translated" : "iommu passthrough");
+      for (const [id, gfn, size, a] of maps) {
+        if (a < 0) {
+          expect(size === PAGE_SIZE_2M, `dmaMapGuestPage(vGPU ${id}, gfn ${gfn}) = ${a} for RAM`);
+          continue;
+        }
+        const frames = deviceFrames(r, id, a, size / PAGE_SIZE);
+        const k = frames.findIndex((f, i) => f !== r.mems[id].residentMfn(gfn + i));
+        expect(
+          k < 0,
+          `vGPU ${id}'s dmaMapGuestPage(gfn ${gfn}) = ${hex(a)}: page ${k} reaches ` +
+            `${frameText(r, frames[k])} in its IOMMU domain, not gfn ${gfn + k}'s frame ` +
+            `${r.mems[id].residentMfn(gfn + k)}`,
+        );
+      }
+      for (const id of translated) {
+        const foreign = r.iommu.mappings(id).find(([, m]) => r.host.ownerOf(m) !== id);
+        expect(
+          foreign === undefined,
+          `vGPU ${id}'s IOMMU domain maps IOVA ${hex(foreign?.[0] ?? 0)} to host frame ` +
+            `${foreign?.[1]} (owner ${r.host.ownerOf(foreign?.[1] ?? -1)}): the device could ` +
+            `DMA into memory that is not its VM's`,
+        );
+      }
     },
   },
   {

@@ -8,17 +8,21 @@
  * Each VM's RAM has an MMIO hole and three 2 MiB ranges whose host frames are laid out on
  * purpose: contiguous and 2 MiB aligned, contiguous but one frame off alignment, and
  * scattered. A backend's 2 MiB DMA mapping is right only if the device sees exactly the
- * guest's frames, in order, at an aligned device address.
+ * guest's frames, in order, at an aligned device address. The device sees through an IOMMU
+ * ({@link Iommu}, one domain per vGPU): passthrough unless the backend attaches the domain
+ * and hands out IOVAs.
  * @module
  */
 
 import { Sim } from "../sim/sim.ts";
 import { HostMemory } from "../hw/memory.ts";
+import { Iommu } from "../hw/iommu.ts";
 import { GuestMemory } from "../guest/memory.ts";
 import { SimBackendContext } from "./context.ts";
 import { isLoadError, loadBackend } from "./loader.ts";
 import { MptGate } from "./gate.ts";
-import type { GvtOps, Handle, MptBackend, VgpuInfo } from "./types.ts";
+import type { GvtOps, Handle, MptBackend, PlaneInfo, VgpuInfo } from "./types.ts";
+import { MPT_EINVAL, MPT_ENODEV, MPT_OK, PLANE_PRIMARY } from "./types.ts";
 
 /** Guest-physical layout of the kit's test VMs. */
 export const CONFORMANCE_LAYOUT = {
@@ -63,6 +67,17 @@ export interface SeenAccess {
 
 const OTHER_OWNER = 99;
 
+/** The plane the stand-in core shows every vGPU: a 64x64 framebuffer at graphics address 0. */
+const STAND_IN_PLANE: PlaneInfo = {
+  dmabufId: 1,
+  start: 0,
+  width: 64,
+  height: 64,
+  stride: 256,
+  size: 16384,
+  drmFormat: 0x34325258,
+};
+
 /** The stand-in GVT-g core the kit hands the backend in `hostInit`. */
 export class KitCore implements GvtOps {
   /** emulateMmioRead calls. */
@@ -75,8 +90,10 @@ export class KitCore implements GvtOps {
   readonly cfgWrites: SeenAccess[] = [];
   /** writeProtectHandler calls. */
   readonly wp: SeenAccess[] = [];
-  /** Life-cycle callbacks the backend drove: [callback, vGPU id]. */
+  /** Life-cycle and display callbacks the backend drove: [callback, vGPU id]. */
   readonly lifecycle: [string, number][] = [];
+  /** dma-buf exports handed out. */
+  exports = 0;
   private readonly regs = new Map<number, number>();
   private readonly cfgs = new Map<number, Uint8Array>();
 
@@ -168,6 +185,27 @@ export class KitCore implements GvtOps {
     this.lifecycle.push(["vgpuDeactivate", id]);
   }
 
+  // The stand-in has no VMs (creating one fails cleanly) and shows one fixed primary plane.
+  vgpuCreate(vm: string, type: string): number {
+    this.lifecycle.push([`vgpuCreate ${vm} ${type}`, 0]);
+    return MPT_ENODEV; // no VMs to create for
+  }
+  vgpuDestroy(id: number): number {
+    this.lifecycle.push(["vgpuDestroy", id]);
+    return MPT_OK;
+  }
+  vgpuQueryPlane(id: number, plane: number): PlaneInfo | number {
+    this.lifecycle.push(["vgpuQueryPlane", id]);
+    return plane === PLANE_PRIMARY ? STAND_IN_PLANE : 0;
+  }
+  vgpuGetDmabuf(id: number, dmabufId: number): number {
+    this.lifecycle.push(["vgpuGetDmabuf", id]);
+    return dmabufId === STAND_IN_PLANE.dmabufId ? ++this.exports : MPT_EINVAL;
+  }
+  vgpuPutDmabuf(id: number, _handle: number): void {
+    this.lifecycle.push(["vgpuPutDmabuf", id]);
+  }
+
   /** Forgets every recorded call. */
   clearLog(): void {
     for (const l of [this.reads, this.writes, this.cfgReads, this.cfgWrites, this.wp]) l.length = 0;
@@ -180,6 +218,8 @@ export interface KitRig {
   sim: Sim;
   /** Host memory. */
   host: HostMemory;
+  /** The IOMMU the backend programs (domain = vGPU id; passthrough unless it attaches one). */
+  iommu: Iommu;
   /** Guest memory by vGPU id (1 and, with two VMs, 2). */
   mems: GuestMemory[];
   /** The backend's context. */
@@ -230,6 +270,8 @@ export async function makeRig(
   const sim = new Sim(1);
   const host = new HostMemory(96 * 1024 * 1024);
   const ctx = new SimBackendContext(sim, params);
+  const iommu = new Iommu(host.frames, host.scratchMfn);
+  ctx.setIommu(iommu);
   const L = CONFORMANCE_LAYOUT;
   const vms = opts.vms ?? 1;
   const mems: GuestMemory[] = [];
@@ -259,6 +301,7 @@ export async function makeRig(
   const r: KitRig = {
     sim,
     host,
+    iommu,
     mems,
     ctx,
     gate,

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { closest } from "../suggest.ts";
 import type { BackendContext, MptBackend } from "./types.ts";
-import { MPT_CONTRACT_VERSION, OPTIONAL_OPS, REQUIRED_OPS } from "./types.ts";
+import { MPT_CONTRACT_OLDEST, MPT_CONTRACT_VERSION, OPTIONAL_OPS, REQUIRED_OPS } from "./types.ts";
 
 /** A successfully loaded backend. */
 export interface LoadedBackend {
@@ -268,11 +268,16 @@ export function validateBackend(backend: unknown): string[] {
         `@gvtsim/gvtsim/mpt) to the backend; this gvtsim implements contract ` +
         `${MPT_CONTRACT_VERSION}`,
     );
-  } else if (b.contract !== MPT_CONTRACT_VERSION) {
+  } else if (
+    !Number.isInteger(b.contract) || (b.contract as number) < MPT_CONTRACT_OLDEST ||
+    (b.contract as number) > MPT_CONTRACT_VERSION
+  ) {
+    const newer = typeof b.contract === "number" && b.contract > MPT_CONTRACT_VERSION;
     problems.push(
       `is written for MPT contract ${describe(b.contract)}, but this gvtsim implements ` +
-        `contract ${MPT_CONTRACT_VERSION} (docs/plugins.md, "Contract versions", says what ` +
-        `changed): port it and declare 'contract: ${MPT_CONTRACT_VERSION}'`,
+        `contract ${MPT_CONTRACT_VERSION} (and accepts ${MPT_CONTRACT_OLDEST}..` +
+        `${MPT_CONTRACT_VERSION}; docs/plugins.md, "Contract versions", says what changed): ` +
+        (newer ? `use a newer gvtsim` : `port it and declare 'contract: ${MPT_CONTRACT_VERSION}'`),
     );
   }
   const costs = b.costs;

@@ -242,7 +242,7 @@ export const MPT_OPS: readonly MptOpSpec[] = [
     true,
     500,
     "dma",
-    "a device address for the gfn's 4 KiB or 2 MiB page, stable per gfn, distinct per gfn, refcounted, reaching only this VM's frames (2 MiB: the whole range); not RAM: negative errno (the core uses scratch)",
+    "a device address for the gfn's 4 KiB or 2 MiB page (host physical, or an IOVA the vGPU's IOMMU domain maps), stable per gfn, distinct per gfn, refcounted, reaching only this VM's frames (2 MiB: the whole range); not RAM: negative errno (the core uses scratch)",
     {
       wrong: "foreign",
     },
@@ -292,10 +292,18 @@ export const MPT_OPS: readonly MptOpSpec[] = [
   op("setEdid", "set_edid", false, 5_000, "errno", "0 (expose a virtual EDID on a port)", {
     fallback: "0",
   }),
-  op("getVfioDevice", "get_vfio_device", false, 100, "errno", "0 (dma-buf export reference)", {
-    fallback: "0",
-  }),
-  op("putVfioDevice", "put_vfio_device", false, 100, "void", "drop a dma-buf export reference", {
+  op(
+    "getVfioDevice",
+    "get_vfio_device",
+    false,
+    100,
+    "errno",
+    "0 (a reference for a new dma-buf object of the display)",
+    {
+      fallback: "0",
+    },
+  ),
+  op("putVfioDevice", "put_vfio_device", false, 100, "void", "drop a dma-buf object's reference", {
     fallback: "nothing",
   }),
   op(

@@ -23,12 +23,18 @@ export { PAGE_SIZE_2M } from "../hw/pte.ts";
 
 /**
  * The version of the MPT contract this gvtsim implements. A backend declares the version it
- * was written for as {@link MptBackend.contract}; the loader refuses any other. Version 2:
- * `isValidGfn` and `detachVgpu` optional (as upstream), 2 MiB DMA mappings must reach exactly
- * the guest's frames, life-cycle callbacks in {@link GvtOps} (reset on a guest FLR,
- * activate, deactivate), the conformance kit's life-cycle and access-shape rules.
+ * was written for as {@link MptBackend.contract}; the loader accepts it from
+ * {@link MPT_CONTRACT_OLDEST} (what changed since only added to what a backend may use) up to
+ * this one and refuses any other. Version 2: `isValidGfn` and `detachVgpu` optional (as
+ * upstream), 2 MiB DMA mappings must reach exactly the guest's frames, life-cycle callbacks
+ * in {@link GvtOps} (reset on a guest FLR, activate, deactivate). Version 3: IOMMU domains
+ * (`BackendContext.iommuDomain`: device addresses may be IOVAs), `GvtOps.vgpuCreate` /
+ * `vgpuDestroy`, the display's plane query and dma-buf export (`GvtOps.vgpuQueryPlane`,
+ * `vgpuGetDmabuf`, `vgpuPutDmabuf`), `VgpuInfo.type`.
  */
-export const MPT_CONTRACT_VERSION = 2;
+export const MPT_CONTRACT_VERSION = 3;
+/** The oldest contract version a backend may still declare (see {@link MPT_CONTRACT_VERSION}). */
+export const MPT_CONTRACT_OLDEST = 2;
 
 /** Result codes of ops that can fail (0 = ok), as the kernel's negative errno values. */
 export const MPT_OK = 0;
@@ -40,6 +46,12 @@ export const MPT_ENOMEM: number = -12;
 export const MPT_EFAULT: number = -14;
 /** I/O error (a failed hypercall). */
 export const MPT_EIO: number = -5;
+/** Busy (e.g. the VM already has a vGPU). */
+export const MPT_EBUSY: number = -16;
+/** No such device (e.g. no VM host to create a vGPU for). */
+export const MPT_ENODEV: number = -19;
+/** No space left (the vGPU type does not fit). */
+export const MPT_ENOSPC: number = -28;
 
 /** What the backend is told about a vGPU when it is attached. */
 export interface VgpuInfo {
@@ -55,6 +67,8 @@ export interface VgpuInfo {
   bar0: number;
   /** Guest-physical base of BAR2 (the aperture slice as the guest sees it). */
   bar2: number;
+  /** The vGPU type (what `GvtOps.vgpuCreate` takes to create one like it again). */
+  type?: string;
   /**
    * Guest-physical base of the device's 4 KiB PCI config-space window (ECAM), where the
    * guest CPU model reads and writes config space through `guestMmioRead/Write`; absent:
@@ -65,6 +79,29 @@ export interface VgpuInfo {
 
 /** An opaque per-vGPU backend handle (the backend's own state object). */
 export type Handle = unknown;
+
+/** `GvtOps.vgpuQueryPlane`'s plane: the primary plane (DRM_PLANE_TYPE_PRIMARY). */
+export const PLANE_PRIMARY = 1;
+/** `GvtOps.vgpuQueryPlane`'s plane: the cursor plane (DRM_PLANE_TYPE_CURSOR). */
+export const PLANE_CURSOR = 2;
+
+/** A guest display plane as `GvtOps.vgpuQueryPlane` describes it (`vfio_device_gfx_plane_info`). */
+export interface PlaneInfo {
+  /** The dma-buf object of the plane's current framebuffer (the same while it is unchanged). */
+  dmabufId: number;
+  /** The framebuffer's graphics address (in the vGPU's GGTT slices). */
+  start: number;
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** Bytes per line. */
+  stride: number;
+  /** Bytes. */
+  size: number;
+  /** DRM fourcc of the pixel format. */
+  drmFormat: number;
+}
 
 /** Callbacks the core gives a backend in `hostInit` (i915's `intel_gvt_ops`). */
 export interface GvtOps {
@@ -81,6 +118,22 @@ export interface GvtOps {
    * applies it to guest memory (through writeGpa) and updates its shadows. */
   writeProtectHandler(vgpuId: number, gpa: number, size: number, value: number): void;
   /**
+   * The hypervisor's toolstack creates a vGPU of `type` for VM `vm` and starts the VM with it
+   * (`intel_gvt_ops.vgpu_create`, as a type-1 toolstack does when a domain with a vGPU is
+   * created, or a type-2 one when a mediated device is created for a VM): the guest boots,
+   * the vGPU is attached through
+   * `attachVgpu` before this returns. Returns the new vGPU id, or a negative errno:
+   * {@link MPT_EINVAL} unknown VM or type, {@link MPT_EBUSY} the VM already runs with a vGPU,
+   * {@link MPT_ENOSPC} the type does not fit now, {@link MPT_ENODEV} no VMs to create for.
+   */
+  vgpuCreate(vm: string, type: string): number;
+  /**
+   * The toolstack destroys vGPU `vgpuId` with its VM's domain (`intel_gvt_ops.vgpu_destroy`):
+   * the VM stops, the vGPU's resources are freed, `detachVgpu` is called before this
+   * returns. 0, or {@link MPT_EINVAL} for an unknown vGPU.
+   */
+  vgpuDestroy(vgpuId: number): number;
+  /**
    * The hypervisor resets the vGPU's device: a function-level reset the guest asked for in
    * config space (the AF capability's FLR bit), a device reset ioctl, a domain reboot. The
    * mediator does a device-model-level reset (`intel_gvt_ops.vgpu_reset`): engines, GTTs,
@@ -94,6 +147,54 @@ export interface GvtOps {
    * scheduling the vGPU; work already on the GPU completes (`intel_gvt_ops.vgpu_deactivate`).
    */
   vgpuDeactivate(vgpuId: number): void;
+  /**
+   * The hypervisor's display asks for the guest's plane ({@link PLANE_PRIMARY} or
+   * {@link PLANE_CURSOR}; `intel_gvt_ops.vgpu_query_plane`, VFIO_DEVICE_QUERY_GFX_PLANE):
+   * its description with a dma-buf id, 0 when the plane is not ready, or a negative errno. A
+   * new dma-buf object takes a device reference (`getVfioDevice`).
+   */
+  vgpuQueryPlane(vgpuId: number, plane: number): PlaneInfo | number;
+  /**
+   * Exports dma-buf object `dmabufId` (`intel_gvt_ops.vgpu_get_dmabuf`,
+   * VFIO_DEVICE_GET_GFX_DMABUF): pins every framebuffer page (`dmaPinGuestPage`) and returns
+   * an export handle (> 0), or a negative errno.
+   */
+  vgpuGetDmabuf(vgpuId: number, dmabufId: number): number;
+  /**
+   * The display closed an export (the dma-buf's last file reference went): its pages are
+   * unpinned and, with the object's last reference, the device reference dropped
+   * (`putVfioDevice`).
+   */
+  vgpuPutDmabuf(vgpuId: number, handle: number): void;
+}
+
+/**
+ * One vGPU's IOMMU domain as its backend programs it (the hypervisor's DMA-remapping
+ * interface: a type-2 host's IOMMU container, a type-1 hypervisor's IOMMU page tables,
+ * ...). Until {@link attach} the
+ * domain is passthrough: a device address `dmaMapGuestPage` returns is a host physical
+ * address. After it, device addresses are IOVAs the backend chooses (e.g. IOVA = the guest
+ * physical address): the GPU reaches, page by page, exactly the host frames mapped here.
+ * The core detaches the domain and drops what is left when the vGPU is destroyed.
+ */
+export interface IommuDomainView {
+  /** Whether translation is on (after {@link attach}). */
+  readonly attached: boolean;
+  /** IOVA pages mapped now. */
+  readonly mappedPages: number;
+  /** Turns translation on for this vGPU (`iommu_attach_device`). */
+  attach(): void;
+  /**
+   * Maps the 4 KiB IOVA page at `iova` to host frame `mfn`; false if refused: an IOVA
+   * outside the 39-bit device space (or the host's reserved last page), a frame outside host
+   * memory, or a page already mapped to another frame. Mapping the same frame again is a
+   * no-op (true).
+   */
+  map(iova: number, mfn: number): boolean;
+  /** Unmaps the IOVA page at `iova` (nothing if it is not mapped). */
+  unmap(iova: number): void;
+  /** The host frame the IOVA page at `iova` maps to, or -1. */
+  lookup(iova: number): number;
 }
 
 /** What a backend factory is given: only what a backend may touch. */
@@ -112,6 +213,8 @@ export interface BackendContext {
   count(name: string, n?: number): void;
   /** The guest RAM of one attached VM: frames 0..frames-1, 4 KiB each. */
   guestMemory(vgpuId: number): GuestMemoryView;
+  /** The IOMMU domain the GPU translates a vGPU's DMA addresses in. */
+  iommuDomain(vgpuId: number): IommuDomainView;
   /**
    * Delivers an MSI (address, data) to the VM's virtual CPU after `delayNs` (the
    * hypervisor's interrupt-injection latency); the guest's interrupt handler runs then.

@@ -85,6 +85,8 @@ import { type DriverPort, type Waker, WorkloadRunner } from "../workload/runner.
 import { RangeAllocator } from "./ggtt_alloc.ts";
 import { Ppgtt4 } from "./ppgtt.ts";
 
+/** 4 KiB pages in a 2 MiB page. */
+const PAGES_PER_HUGE = 512;
 const MiB = 1024 * 1024;
 const RCS_ID = 0;
 /** Dwords of the scratch buffer batches are built in. */
@@ -706,8 +708,12 @@ export class NativeClient implements DriverPort, EventSink {
     this.waitVblankFlag = true;
     return WAIT;
   }
-  /** DriverPort: allocates and maps pages. */
-  mapPages(n: number): number {
+  /**
+   * DriverPort: allocates and maps pages. A 2 MiB page is its 512 frames, paid as one map
+   * (one page-directory entry natively).
+   */
+  mapPages(n: number, huge = false): number {
+    if (huge) return this.mapPages(n * PAGES_PER_HUGE) / PAGES_PER_HUGE;
     const drv = this.drv;
     for (let i = 0; i < n; i++) {
       const mfn = drv.gpu.memory.allocFrame(drv.opts.owner);
@@ -726,8 +732,9 @@ export class NativeClient implements DriverPort, EventSink {
     }
     return n * drv.costs.mapPage;
   }
-  /** DriverPort: unmaps and frees the oldest mapped pages. */
-  unmapPages(n: number): number {
+  /** DriverPort: unmaps and frees the oldest mapped pages (2 MiB ones as their 512 frames). */
+  unmapPages(n: number, huge = false): number {
+    if (huge) return this.unmapPages(n * PAGES_PER_HUGE) / PAGES_PER_HUGE;
     const drv = this.drv;
     let done = 0;
     while (done < n && this.mapHead < this.mapped.length) {

@@ -45,10 +45,13 @@ export interface DriverPort {
   waitCompletion(engine: number): number;
   /** Waits for the next vblank. */
   waitVblank(): number;
-  /** Allocates and maps `n` pages into the process's graphics address space. */
-  mapPages(n: number): number;
-  /** Unmaps and frees `n` previously mapped pages (fewer if fewer are mapped). */
-  unmapPages(n: number): number;
+  /**
+   * Allocates and maps `n` pages into the process's graphics address space (`huge`: 2 MiB
+   * pages, one page-directory entry each).
+   */
+  mapPages(n: number, huge?: boolean): number;
+  /** Unmaps and frees `n` previously mapped pages of that size (fewer if fewer are mapped). */
+  unmapPages(n: number, huge?: boolean): number;
   /** Rewrites `n` page-table entries (the "massive update" pattern). */
   pteRewrite(n: number): number;
   /** Performs a deliberate misbehaviour `count` times. */
@@ -283,11 +286,11 @@ export class WorkloadRunner extends Resumable implements Waker {
         }
         case "map":
           c.maps++;
-          r = port.mapPages(sampleCount(op.pages, rng));
+          r = port.mapPages(sampleCount(op.pages, rng), op.huge === true);
           break;
         case "unmap":
           c.unmaps++;
-          r = port.unmapPages(sampleCount(op.pages, rng));
+          r = port.unmapPages(sampleCount(op.pages, rng), op.huge === true);
           break;
         case "pte_rewrite":
           c.pteRewrites++;
