@@ -18,7 +18,12 @@ const scenarioArg = argument(string({ metavar: "SCENARIO" }), {
   description: message`Scenario file (.gvt); - reads it from stdin.`,
 });
 
-/** An "Examples:" footer: one command line per line. */
+/** Command lines, one per line (optique titles the program's `examples` itself). */
+function exampleLines(...lines: string[]): Message {
+  return lines.flatMap((l, i) => i === 0 ? [text(l)] : [lineBreak(), text(l)]);
+}
+
+/** An "Examples:" footer of a command's help: one command line per line. */
 function examples(...lines: string[]): Message {
   return [text("Examples:"), ...lines.flatMap((l) => [lineBreak(), text("  " + l)])];
 }
@@ -503,7 +508,7 @@ try {
     args: argv,
     programName: "gvtsim",
     brief: message`Scriptable emulator of mediated pass-through GPU virtualization (GVT-g).`,
-    examples: examples(
+    examples: exampleLines(
       "gvtsim run scenarios/demo.gvt",
       "gvtsim check scenarios/*.gvt",
       "gvtsim run --help",

@@ -22,6 +22,7 @@ export * from "./core/mpt/types.ts";
 export {
   GATED_OPS,
   MPT_OPS,
+  type MptCalled,
   mptOp,
   type MptOpSpec,
   mptOpTable,
@@ -31,6 +32,7 @@ export {
   REQUIRED_OP_NAMES,
 } from "./core/mpt/ops.ts";
 export * from "./core/mpt/pci.ts";
+export { type ConsoleRefresh, refreshConsole } from "./core/mpt/display.ts";
 export {
   allOnes,
   bool,

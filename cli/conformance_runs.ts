@@ -19,6 +19,10 @@ import {
   runConformance,
 } from "../core/mpt/conformance.ts";
 import { firstDifference } from "../core/mpt/kit_checks.ts";
+import { GATED_OPS } from "../core/mpt/ops.ts";
+import { refreshConsole } from "../core/mpt/display.ts";
+import type { EventSink } from "../core/sim/sim.ts";
+import type { Vgpu } from "../core/gvt/vgpu_state.ts";
 import type { Results } from "../core/metrics/results.ts";
 
 // Start-up priority (2 s upstream) is off: with it the first busy vGPU would hog the GPU
@@ -62,6 +66,42 @@ timeline {
 }
 `;
 
+/** The kit console's refresh period (a 30 Hz display). */
+const CONSOLE_NS = 33_000_000;
+
+/**
+ * The kit's display console in the stress run: every {@link CONSOLE_NS} it shows each VM's
+ * primary plane (core/mpt/display.ts), as a device model's console would, so that every
+ * backend's dma-buf path runs under load: framebuffer pins (`dmaPinGuestPage`) and device
+ * references (`getVfioDevice`/`putVfioDevice`) across detach, re-attach and reset.
+ */
+class KitConsole implements EventSink {
+  /** Per VM: the vGPU shown and its exports (dma-buf id -> handle). */
+  private readonly shown = new Map<string, { vgpu: Vgpu; exports: Map<number, number> }>();
+
+  constructor(private readonly world: World) {
+    world.sim.schedule(CONSOLE_NS, this, 0);
+  }
+
+  onEvent(): void {
+    for (const vm of this.world.vms) {
+      const v = vm.vgpu;
+      if (v === null) continue;
+      let s = this.shown.get(vm.spec.name);
+      // a new vGPU (stop/start): the old one's exports went with it
+      if (s === undefined || s.vgpu !== v) {
+        s = { vgpu: v, exports: new Map() };
+        this.shown.set(vm.spec.name, s);
+      }
+      refreshConsole(this.world.gvt, v.id, s.exports);
+    }
+    this.world.sim.schedule(CONSOLE_NS, this, 0);
+  }
+}
+
+/** Ops the core calls through the gate in a run (MPT_OPS `called`): the stress run's due. */
+const RUN_OPS = GATED_OPS.filter((o) => o.called !== "never").map((o) => o.name);
+
 function check(op: string, name: string, ok: boolean, reason: string): CheckResult {
   return { op, check: name, ok, reason: ok ? "" : reason };
 }
@@ -76,6 +116,7 @@ async function runOnce(
   spec: string,
   params: Params,
   calls?: Record<string, number>,
+  display = false,
 ): Promise<Results | string> {
   const parsed = parseScenarioText(text, file);
   if (!parsed.scenario) return `internal: ${file} does not check`;
@@ -83,6 +124,7 @@ async function runOnce(
   parsed.scenario.hypervisor = { ...hv, params: { ...hv.params, ...params } };
   const world = await World.create(parsed.scenario, { hypervisor: spec });
   if (world instanceof WorldError) return world.message;
+  if (display) new KitConsole(world);
   world.run();
   if (calls !== undefined) {
     for (const [op, n] of Object.entries(world.gate.opCounts)) calls[op] = (calls[op] ?? 0) + n;
@@ -97,9 +139,10 @@ async function twice(
   spec: string,
   params: Params,
   calls: Record<string, number>,
+  display = false,
 ): Promise<[Results | string, CheckResult]> {
-  const a = await runOnce(text, file, spec, params, calls);
-  const b = await runOnce(text, file, spec, params);
+  const a = await runOnce(text, file, spec, params, calls, display);
+  const b = await runOnce(text, file, spec, params, undefined, display);
   if (typeof a === "string") return [a, check("scenario", "runs", false, a)];
   const diff = typeof b === "string" ? `second run failed: ${b}` : firstDifference(a, b, "results");
   return [
@@ -175,14 +218,23 @@ export async function scenarioChecks(
     ),
     sameA,
   ];
-  const [s, sameS] = await twice(STRESS, "conformance_stress.gvt", path, params, calls);
+  const stressCalls: Record<string, number> = {};
+  const [s, sameS] = await twice(STRESS, "conformance_stress.gvt", path, params, stressCalls, true);
+  for (const [op, n] of Object.entries(stressCalls)) calls[op] = (calls[op] ?? 0) + n;
   if (typeof s === "string") {
     out.push(check("scenario", "the life-cycle stress run works", false, s));
     return out;
   }
   const stalled = s.vms.filter((v) => v.completed === 0).map((v) => `${v.name} (${v.state})`);
   const huge = s.vms.find((v) => v.name === "d")!;
+  const uncalled = RUN_OPS.filter((op) => !(stressCalls[op] > 0));
   out.push(
+    check(
+      "all ops",
+      "the stress run calls every op a run can call (2 MiB maps, display exports included)",
+      uncalled.length === 0,
+      `never called in the stress run: ${uncalled.join(", ")}`,
+    ),
     check(
       "detachVgpu",
       "stop/start, reset and pause under load: every VM keeps working",

@@ -273,6 +273,8 @@ export interface PendingEvent {
   arg: number;
   /** Class name of the sink that receives it. */
   sink: string;
+  /** The sink itself (it can say what the event means: `describeEvent`). */
+  target: EventSink;
 }
 
 /** The live (not cancelled) pending events, in firing order. Reads the queue, never changes it. */
@@ -288,6 +290,7 @@ export function pendingEvents(sim: Sim): PendingEvent[] {
       kind: s.kindOf[slot],
       arg: s.argOf[slot],
       sink: sinkName(sink),
+      target: sink,
     });
   }
   return out.sort((a, b) => a.t - b.t || a.seq - b.seq);

@@ -265,6 +265,15 @@ export class World implements EventSink, VmHost {
   }
 
   /** @internal timeline, delayed starts and sampling */
+  describeEvent(kind: number, arg: number): string {
+    if (kind === EV_TIMELINE) {
+      return `timeline event ${arg + 1} (${this.scenario.timeline[arg]?.action.kind ?? "?"})`;
+    }
+    if (kind === EV_START) return `start of VM ${this.vms[arg]?.spec.name ?? arg}`;
+    return kind === EV_SAMPLE ? "metrics sample" : `world event ${kind}`;
+  }
+
+  /** @internal timeline, delayed starts and sampling */
   onEvent(kind: number, arg: number): void {
     if (kind === EV_TIMELINE) {
       this.applied++;

@@ -84,6 +84,7 @@ export function textmateGrammar(): Record<string, unknown> {
       "comment",
       "string",
       "declaration",
+      "parameter",
       "reference",
       "call",
       "number",
@@ -130,6 +131,13 @@ export function textmateGrammar(): Record<string, unknown> {
             },
           },
           {
+            match: `${BEFORE}(param)\\s+(${NAME})`,
+            captures: {
+              1: { name: "storage.type.param.gvt" },
+              2: { name: "variable.other.constant.parameter.gvt" },
+            },
+          },
+          {
             match: `${BEFORE}(scenario)\\s+(${NAME})`,
             captures: {
               1: { name: "storage.type.scenario.gvt" },
@@ -137,6 +145,11 @@ export function textmateGrammar(): Record<string, unknown> {
             },
           },
         ],
+      },
+      // `$NAME` stands for a parameter's value (dsl/lexer.ts ParamRef).
+      parameter: {
+        match: "\\$[A-Za-z_][A-Za-z0-9_]*",
+        name: "variable.other.constant.parameter.gvt",
       },
       reference: {
         // `run game` in a vm block names a workload (`run 5s` in the timeline is a number).

@@ -57,7 +57,6 @@ import {
   MPT_OK,
   PAGE_SIZE,
   PAGE_SIZE_2M,
-  PLANE_PRIMARY,
 } from "../core/mpt/types.ts";
 import {
   allOnes,
@@ -69,6 +68,7 @@ import {
   sparseBytes,
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
+import { refreshConsole } from "../core/mpt/display.ts";
 
 /** Default costs (ns) of the KVMGT trap and mapping paths. */
 export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -288,23 +288,10 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const refresh = (v: KvmVgpu): void => {
     if (v.released || ops === null) return;
     ctx.charge(cost("display_query"));
-    const id = v.info.id;
-    const plane = ops.vgpuQueryPlane(id, PLANE_PRIMARY);
-    if (typeof plane === "object") {
-      if (!v.shown.has(plane.dmabufId)) {
-        const handle = ops.vgpuGetDmabuf(id, plane.dmabufId);
-        if (handle > 0) {
-          v.shown.set(plane.dmabufId, handle);
-          ctx.count("dmabuf_exported");
-        } else ctx.count("dmabuf_export_failed");
-      }
-      for (const [dmabuf, handle] of v.shown) {
-        if (dmabuf === plane.dmabufId) continue;
-        ops.vgpuPutDmabuf(id, handle); // vfio_display_free_dmabufs: not shown any more
-        v.shown.delete(dmabuf);
-        ctx.count("dmabuf_closed");
-      }
-    }
+    const r = refreshConsole(ops, v.info.id, v.shown);
+    if (r.exported > 0) ctx.count("dmabuf_exported", r.exported);
+    if (r.failed > 0) ctx.count("dmabuf_export_failed", r.failed);
+    if (r.closed > 0) ctx.count("dmabuf_closed", r.closed); // vfio_display_free_dmabufs
     ctx.after(displayNs, () => refresh(v));
   };
 

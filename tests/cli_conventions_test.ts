@@ -4,35 +4,9 @@
  * "did you mean", unknown backends listed, and every option described with examples in --help.
  */
 import assert from "node:assert/strict";
+import { gvtsimTask } from "./task_util.ts";
 
-const main = new URL("../main.ts", import.meta.url).pathname;
-const root = new URL("..", import.meta.url).pathname;
-
-async function gvtsim(args: string[], stdin?: string) {
-  const p = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY,XDG_RUNTIME_DIR",
-      main,
-      ...args,
-    ],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const r = await p.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+const gvtsim = (args: string[], stdin?: string) => gvtsimTask(args, { stdin });
 
 const SMALL = [
   "vm a { type V5_4; run w }",
@@ -146,6 +120,7 @@ Deno.test("cli: an unknown backend lists the built-in ones", async () => {
 
 Deno.test("cli: every command's --help describes every option and shows examples", async () => {
   const commands = [
+    [],
     ["run"],
     ["check"],
     ["types"],
@@ -161,6 +136,7 @@ Deno.test("cli: every command's --help describes every option and shows examples
     const r = await gvtsim([...c, "--help"]);
     assert.equal(r.code, 0, `${c.join(" ")}: ${r.err}`);
     assert.match(r.out, /Examples:\n {2}(gvtsim|deno task) /, c.join(" "));
+    assert.equal(r.out.split("Examples:").length, 2, `${c.join(" ")}: one Examples section`);
     // option and argument lines: a term, two or more spaces, a description
     const terms = r.out.split("\n").filter((l) => /^ {2}(-|[A-Z][A-Z|,.-]*\b)/.test(l));
     assert.ok(terms.length > 0, c.join(" "));

@@ -1,19 +1,32 @@
 import assert from "node:assert/strict";
 import { runPluginKit, scenarioChecks } from "../cli/conformance_runs.ts";
 import { MPT_OP_NAMES } from "../core/mpt/gate.ts";
+import { GATED_OPS } from "../core/mpt/ops.ts";
 
 // xen and acrn run the whole kit in their own test files
-Deno.test("scenario stage: kvm runs the whole system and the life cycle cleanly", async () => {
-  for (const name of ["kvm"]) {
+Deno.test("scenario stage: kvm (host physical and IOVA = GPA) runs the whole system and the life cycle cleanly", async () => {
+  for (const iommu of ["passthrough", "gpa"]) {
+    const name = `kvm iommu=${iommu}`;
     const calls: Record<string, number> = {};
-    const checks = await scenarioChecks(name, calls);
-    assert.equal(checks.length, 13);
+    const checks = await scenarioChecks("kvm", calls, { iommu });
+    assert.equal(checks.length, 14);
     for (const c of checks) assert.ok(c.ok, `${name}: ${c.check}: ${c.reason}`);
-    for (const op of ["attachVgpu", "detachVgpu", "dmaMapGuestPage", "injectMsi"]) {
+    assert.ok(checks.some((c) => c.op === "all ops" && /every op a run can call/.test(c.check)));
+    // the runs call every op but the ones the core never calls during a run
+    const never = GATED_OPS.filter((o) => o.called === "never").map((o) => o.name);
+    assert.deepEqual(never, ["hostExit", "gfnToMfn", "save", "restore"]);
+    for (const op of MPT_OP_NAMES.filter((o) => !never.includes(o))) {
       assert.ok((calls[op] ?? 0) > 0, `${name}: the runs call ${op}`);
     }
     assert.ok(calls.detachVgpu >= 2, "the stress run stops VMs (detach)");
   }
+});
+
+Deno.test("scenario stage: ops the stress run never got to call are named", async () => {
+  const checks = await scenarioChecks("tests/fixtures/no_display.ts");
+  const c = checks.find((x) => x.op === "all ops");
+  assert.ok(c && !c.ok, JSON.stringify(checks, null, 1));
+  assert.equal(c.reason, "never called in the stress run: dmaPinGuestPage, putVfioDevice");
 });
 
 Deno.test("scenario stage: a broken backend's errors during a run are named", async () => {

@@ -74,6 +74,7 @@ function expected(kind: string, image: string, prev: string | undefined, next?: 
   if (kind === "StringLit") return ["string.quoted.double.gvt"];
   if (kind === "Quantity") return ["constant.numeric.gvt"];
   if (prev === "Kw_scenario") return ["entity.name.section.gvt"]; // any word names the run
+  if (kind === "ParamRef" || prev === "Kw_param") return ["variable.other.constant.parameter.gvt"];
   if (kind.startsWith("Kw_")) {
     const named = prev === "Kw_vm" || prev === "Kw_workload" || prev === "Kw_type" ||
       prev === "Kw_run";

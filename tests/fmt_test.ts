@@ -8,30 +8,13 @@ import fc from "fast-check";
 import { formatScenario } from "../dsl/format.ts";
 import { parseScenarioText } from "../dsl/mod.ts";
 import { scenarioLexer } from "../dsl/lexer.ts";
+import { gvtsimTask } from "./task_util.ts";
 
-const main = new URL("../main.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
 const files = [...Deno.readDirSync(root + "scenarios")].filter((e) => e.name.endsWith(".gvt"))
   .map((e) => "scenarios/" + e.name).sort();
 
-async function gvtsim(args: string[], stdin?: string) {
-  const p = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", main, ...args],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = p.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const r = await p.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+const gvtsim = (args: string[], stdin?: string) => gvtsimTask(args, { stdin });
 
 /** The checked scenario without source locations (what the file means). */
 function meaning(text: string, file: string): string {

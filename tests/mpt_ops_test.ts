@@ -6,6 +6,7 @@ import { MptGate } from "../core/mpt/gate.ts";
 import { isLoadError, loadBackend } from "../core/mpt/loader.ts";
 import { SimBackendContext } from "../core/mpt/context.ts";
 import { Sim } from "../core/sim/sim.ts";
+import { formatResult, parseScenarioText } from "../dsl/mod.ts";
 
 Deno.test("op table: the docs' op table is the one rendered from MPT_OPS", async () => {
   const doc = await Deno.readTextFile(new URL("../docs/plugins.md", import.meta.url));
@@ -46,5 +47,22 @@ Deno.test("docs: the native-vs-fallback table of docs/plugins.md is what the gat
         assert.equal(cells[2 + i], native.includes(op) ? "native" : "fallback", `${name} ${op}`);
       }
     }
+  }
+});
+
+Deno.test("op table: a fault rule on an op the core never calls in a run is refused, located", () => {
+  const never = GATED_OPS.filter((o) => o.called === "never").map((o) => o.name);
+  assert.deepEqual(never, ["hostExit", "gfnToMfn", "save", "restore"]);
+  for (const op of never) {
+    const r = parseScenarioText(
+      `scenario f\nhost skylake { hypervisor kvm { fault ${op} error } }\n` +
+        `vm a { type V5_4; run w }\nworkload w { loop { think 1ms } }\ntimeline { run 1ms }\n`,
+      "f.gvt",
+    );
+    assert.equal(r.scenario, undefined, op);
+    assert.match(
+      formatResult(r),
+      new RegExp(`f\\.gvt:2:\\d+: error: a fault on '${op}' could never fire`),
+    );
   }
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { pluginBuild, pluginNew, pluginTest, relativePath } from "../cli/plugin.ts";
 import { runConformance } from "../core/mpt/conformance.ts";
+import { taskRunFlags } from "../cli/task_flags.ts";
 
 const PLUGINS = decodeURIComponent(new URL("../plugins", import.meta.url).pathname);
 
@@ -19,14 +20,10 @@ async function sh(args: string[], cwd: string): Promise<{ code: number; text: st
   return { code: r.code, text: dec(r.stdout) + dec(r.stderr) };
 }
 
-/** The gvtsim CLI with the `gvtsim` task's permissions (read, write, a few env names). */
-const GVTSIM = [
-  "run",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env=NO_COLOR,HOME,GVTSIM_HISTORY,XDG_RUNTIME_DIR",
-  `${ROOT}main.ts`,
-];
+/** The gvtsim CLI as a deno.json task runs it: the task's own flags (permissions). */
+const task = (name: string) => ["run", ...taskRunFlags(name)!, `${ROOT}main.ts`];
+/** `deno task gvtsim` (read, write, a few env names). */
+const GVTSIM = task("gvtsim");
 
 /** A short run: enough to boot a guest through the backend and complete work. */
 const TINY = `scenario tiny
@@ -36,11 +33,11 @@ workload w { loop { rcs batch { draw 4; store 1 }; wait completion } }
 timeline { run 60ms }
 `;
 
-// One scaffolded project and one bundle serve every step. What needs a Deno of its own runs
-// as a subprocess, concurrently: the project's `deno test` (Deno resolves the package through
-// the project's deno.json `links`), `gvtsim plugin test --json` and `gvtsim run` of the
-// bundle (gvtsim's CLI with the task's permissions). Scaffolding and bundling are the same
-// functions the CLI calls, run here in-process.
+// One scaffolded project serves every step, each a subprocess as its user would start it, all
+// concurrently but the run of the bundle, which follows the build: the project's `deno check`
+// and `deno test` (Deno resolves the package through the project's deno.json `links`),
+// `gvtsim plugin test --json` and `deno task plugin-build` then `gvtsim run` of the bundle
+// (gvtsim's CLI with each task's flags). Scaffolding is the function the CLI calls, in-process.
 Deno.test("plugin SDK end to end: a project scaffolded outside the checkout imports the contract by package name, passes deno test, plugin test --json, plugin build and a run of its bundle", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "gvtsim_sdk_" });
   const proj = `${tmp}/acme`;
@@ -56,14 +53,9 @@ Deno.test("plugin SDK end to end: a project scaffolded outside the checkout impo
     assert.match(testSrc, /from "@gvtsim\/gvtsim\/kit";[^]*"\.\/acmegt\.ts"/);
     const config = JSON.parse(await Deno.readTextFile(`${proj}/deno.json`));
     assert.deepEqual(config.links, [relativePath(proj, ROOT.replace(/\/$/, ""))]);
-    // bundle (esbuild resolves the package name as the loader does)
     const out = `${proj}/acmegt.js`;
-    const built = sink();
-    assert.equal(await pluginBuild(`${proj}/acmegt.ts`, out, built), 0, built.lines.join(""));
-    assert.match(built.lines.join(""), /backend 'acmegt' loads/);
-    assert.doesNotMatch(await Deno.readTextFile(out), /^\s*import\s/m, "self-contained");
     await Deno.writeTextFile(`${proj}/tiny.gvt`, TINY);
-    const [types, test, kit, run] = await Promise.all([
+    const [types, test, kit, [built, run]] = await Promise.all([
       // the project resolves the contract's types by package name (the scaffolded test's own
       // types are checked by gvtsim's `deno task check`: templates/backend_test.tmpl.ts)
       sh(["check", "acmegt.ts"], proj),
@@ -71,9 +63,16 @@ Deno.test("plugin SDK end to end: a project scaffolded outside the checkout impo
       sh(["test", "-A", "--no-check"], proj),
       // gvtsim's CLI on the same file: the same kit, as JSON
       sh([...GVTSIM, "plugin", "test", `${proj}/acmegt.ts`, "--json"], ROOT),
-      // the bundle as a scenario's hypervisor
-      sh([...GVTSIM, "run", `${proj}/tiny.gvt`, "--hypervisor", out], ROOT),
+      // bundle (esbuild resolves the package name as the loader does), then run the bundle as
+      // a scenario's hypervisor
+      sh([...task("plugin-build"), "plugin", "build", `${proj}/acmegt.ts`, "-o", out], ROOT)
+        .then(async (
+          b,
+        ) => [b, await sh([...GVTSIM, "run", `${proj}/tiny.gvt`, "--hypervisor", out], ROOT)]),
     ]);
+    assert.equal(built.code, 0, built.text);
+    assert.match(built.text, /backend 'acmegt' loads/);
+    assert.doesNotMatch(await Deno.readTextFile(out), /^\s*import\s/m, "self-contained");
     assert.equal(types.code, 0, types.text);
     assert.equal(test.code, 0, test.text);
     assert.match(test.text, /acmegt passes the gvtsim conformance kit \.\.\. .*ok/);

@@ -5,29 +5,20 @@
  */
 import assert from "node:assert/strict";
 import { ReplSession } from "../cli/repl.ts";
-import { EVENT_DESCRIBERS } from "../cli/repl_events.ts";
 import { REPL_COMMANDS } from "../cli/repl_help.ts";
 import { pendingEvents } from "../core/snapshot.ts";
-
-const root = new URL("..", import.meta.url).pathname;
+import { gvtsimTask } from "./task_util.ts";
 
 async function repl(script: string[]): Promise<{ code: number; out: string; err: string }> {
   const home = await Deno.makeTempDir();
-  const p = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "repl", "scenarios/demo.gvt"],
-    cwd: root,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { HOME: home, NO_COLOR: "1" },
-  }).spawn();
-  const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode(script.join("\n") + "\n"));
-  await w.close();
-  const r = await p.output();
-  await Deno.remove(home, { recursive: true });
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+  try {
+    return await gvtsimTask(["repl", "scenarios/demo.gvt"], {
+      stdin: script.join("\n") + "\n",
+      env: { HOME: home },
+    });
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 }
 
 Deno.test("repl debug: breakpoints and watchpoints stop run and continue", async () => {
@@ -114,12 +105,20 @@ Deno.test("repl debug: completion knows which argument comes next", async () => 
 Deno.test("repl debug: every event sink of a running world has names, every command help", async () => {
   const s = new ReplSession();
   await s.exec("load scenarios/faults.gvt");
-  const seen = new Set<string>();
+  const seen = new Map<string, string>();
   for (let i = 0; i < 40; i++) {
-    for (const e of pendingEvents(s.world!.sim)) seen.add(e.sink);
+    for (const e of pendingEvents(s.world!.sim)) {
+      const d = e.target.describeEvent?.(e.kind, e.arg);
+      assert.ok(d, `no names for ${e.sink}'s events`);
+      seen.set(e.sink, d);
+    }
     await s.exec("run 20ms");
   }
-  for (const sink of seen) assert.ok(sink in EVENT_DESCRIBERS, `no names for ${sink}'s events`);
+  for (const sink of ["World", "GvtScheduler", "VirtualDisplay", "WorkloadRunner"]) {
+    assert.ok(seen.has(sink), `${sink} had no pending event in 800 ms`);
+  }
+  // A vGPU id is named with its VM in the REPL's listing.
+  assert.match(await s.exec("events 200"), /virtual vblank of vGPU 2 \(noisy\) \(VirtualDisplay\)/);
   for (const c of REPL_COMMANDS) {
     assert.match(await s.exec(`help ${c.name}`), new RegExp(`^${c.name}`), c.name);
   }

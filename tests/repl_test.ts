@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { historyPath, ReplSession } from "../cli/repl.ts";
+import { gvtsimTask } from "./task_util.ts";
 
 const SCENARIO = "scenarios/weights.gvt";
 
@@ -296,23 +297,14 @@ Deno.test("repl: the history file is $GVTSIM_HISTORY, else ~/.gvtsim_history, el
 
 Deno.test("repl: the real front end works on piped stdin (no terminal)", async () => {
   const home = await Deno.makeTempDir();
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "repl", SCENARIO],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { HOME: home, NO_COLOR: "1" },
+  const { code, out, err } = await gvtsimTask(["repl", SCENARIO], {
+    stdin: "run 10ms\nvms\npause light\nhelp run\nbogus\nvms\n",
+    env: { HOME: home },
   });
-  const p = cmd.spawn();
-  const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode("run 10ms\nvms\npause light\nhelp run\nbogus\nvms\n"));
-  await w.close();
-  const { code, stdout, stderr } = await p.output();
-  const out = new TextDecoder().decode(stdout);
   assert.equal(
     code,
     2,
-    "a piped script stops at its first error: " + new TextDecoder().decode(stderr),
+    "a piped script stops at its first error: " + err,
   );
   assert.match(out, /^loaded weights \(scenarios\/weights\.gvt\)/);
   assert.match(out, /gvtsim weights 0ns> ran 10ms: now 10ms/);

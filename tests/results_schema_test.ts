@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { RESULTS_SCHEMA_PATH, resultsJsonSchemaText } from "../core/metrics/results_schema_gen.ts";
 import { schemaErrors } from "./results_schema.ts";
+import { gvtsimTask } from "./task_util.ts";
 
 const root = new URL("..", import.meta.url);
 
@@ -15,24 +16,8 @@ Deno.test("results schema: the shipped file is generated from the TypeScript typ
 });
 
 Deno.test("results schema: `gvtsim run --json -` output validates; broken results do not", async () => {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "main.ts",
-      "run",
-      "scenarios/faults.gvt",
-      "--json",
-      "-",
-      "--until",
-      "500ms",
-    ],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const json = JSON.parse(new TextDecoder().decode(r.stdout));
+  const r = await gvtsimTask(["run", "scenarios/faults.gvt", "--json", "-", "--until", "500ms"]);
+  const json = JSON.parse(r.out);
   assert.deepEqual(schemaErrors(json), []);
   assert.deepEqual(schemaErrors({ ...json, schema: "gvtsim.results/0" }), [
     "/schema must be equal to constant",

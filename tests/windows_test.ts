@@ -8,6 +8,7 @@ import { ReplSession } from "../cli/repl_session.ts";
 import { type World, WorldError } from "../core/world.ts";
 import { WorldWindows } from "../core/metrics/windows.ts";
 import type { Scenario } from "../core/scenario.ts";
+import { gvtsimTask } from "./task_util.ts";
 
 const S = 1e9;
 const HEAD = "scenario w\nseed 3\nhost skylake { hypervisor kvm; scheduler gvt }\n" +
@@ -173,13 +174,7 @@ Deno.test("windows: the CLI runs windowed expectations (exit 0, and 1 when one f
     const path = `${dir}/w.gvt`;
     const run = async (expect: string) => {
       await Deno.writeTextFile(path, HEAD + "timeline { run 2500ms }\n" + expect);
-      const p = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname, "run", path],
-        stdout: "piped",
-        stderr: "piped",
-      });
-      const o = await p.output();
-      return { code: o.code, out: new TextDecoder().decode(o.stdout) };
+      return await gvtsimTask(["run", path]);
     };
     const ok = await run("expect share(a, rcs, 2s..) / share(b, rcs, 2s..) within 15% of 2\n");
     assert.equal(ok.code, 0, ok.out);

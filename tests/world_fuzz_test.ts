@@ -24,7 +24,6 @@ const OPS = [
   "injectMsi",
   "enablePageTrack",
   "guestMmioWrite",
-  "gfnToMfn",
 ];
 const ACTIONS = ["error", "throw", "wrong", "delay 20us"];
 

@@ -1166,6 +1166,11 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     }
   }
 
+  /** @internal the interrupt handler's resumption */
+  describeEvent(): string {
+    return "guest interrupt handler";
+  }
+
   /**
    * @internal The interrupt handler, resumed by its events: sleeps until an MSI, handles it
    * (taking the time its accesses cost), applies the effects, then wakes a waiting workload.

@@ -156,6 +156,13 @@ export class Dispatcher implements EventSink, CsbSink {
   }
 
   /** @internal dispatch events */
+  describeEvent(kind: number, arg: number): string {
+    return kind === EV_KICK
+      ? "dispatcher kick"
+      : `submission to ${ENGINES[arg]?.name ?? `engine ${arg}`} done`;
+  }
+
+  /** @internal dispatch events */
   onEvent(kind: number, arg: number): void {
     this.mptNs += this.d.gate.takeCost();
     this.d.counters.pluginErrors = this.d.gate.errorCount;

@@ -67,6 +67,11 @@ export class VirtualDisplay implements EventSink {
   }
 
   /** @internal one vblank of vGPU `kind` (arg: timer generation) */
+  describeEvent(kind: number): string {
+    return `virtual vblank of vGPU ${kind}`;
+  }
+
+  /** @internal one vblank of vGPU `kind` (arg: timer generation) */
   onEvent(kind: number, arg: number): void {
     const v = this.vgpuById(kind);
     if (!v || !v.vblankOn || arg !== v.vblankGen) return;

@@ -128,6 +128,11 @@ export class GvtScheduler implements EventSink {
     this.sim.schedule(0, this, EV_KICK);
   }
 
+  /** @internal timer tick, or a kick */
+  describeEvent(kind: number): string {
+    return kind === EV_TICK ? "scheduler tick" : "scheduler kick";
+  }
+
   /** Timer tick, or a kick. */
   onEvent(kind: number): void {
     if (kind === EV_KICK) {

@@ -88,6 +88,11 @@ export class Display implements EventSink {
   }
 
   /** @internal vblank of pipe `kind` */
+  describeEvent(pipe: number): string {
+    return `vblank of pipe ${String.fromCharCode(65 + pipe)}`;
+  }
+
+  /** @internal vblank of pipe `kind` */
   onEvent(pipe: number): void {
     const s = pipe * PIPE_STRIDE;
     this.timer[pipe] = this.sim.schedule(this.period, this, pipe);

@@ -294,6 +294,17 @@ export class Execlists implements EventSink {
   }
 
   /** @internal a command's effect falls due, or the element completes / hangs, on `kind >> 2` */
+  describeEvent(kind: number): string {
+    const type = kind & 3;
+    const what = type === EV_DONE
+      ? "execution done"
+      : type === EV_HANG
+      ? "hang check"
+      : "memory effects";
+    return `${ENGINES[kind >> 2]?.name ?? `engine ${kind >> 2}`} ${what}`;
+  }
+
+  /** @internal a command's effect falls due, or the element completes / hangs, on `kind >> 2` */
   onEvent(kind: number): void {
     const e = kind >> 2, type = kind & 3;
     this.event[e] = -1;

@@ -216,6 +216,11 @@ export class SimBackendContext implements BackendContext, ChargeSource, EventSin
   }
 
   /** @internal fires a backend timer or delivers an MSI */
+  describeEvent(kind: number, slot: number): string {
+    return kind === EV_MSI ? `MSI delivery to vGPU ${slot}` : `backend timer ${slot}`;
+  }
+
+  /** @internal fires a backend timer or delivers an MSI */
   onEvent(kind: number, slot: number): void {
     if (kind === EV_MSI) {
       const r = this.receivers[slot];

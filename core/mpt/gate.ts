@@ -42,18 +42,19 @@ const OP_INDEX: Record<string, number> = {};
 MPT_OP_NAMES.forEach((n, i) => OP_INDEX[n] = i);
 
 /**
- * When fault rules on an op can take effect, for ops the gate does not call throughout a run:
- * `hostInit` is called once, when the world is built (so only rules present from the start,
- * in the scenario's hypervisor block and active at the first call, apply); `hostExit` is never
- * called during a run, and checkpoints call `save`/`restore` on the backend directly (a rule
- * on them could never fire).
+ * When fault rules on an op can take effect, for ops the gate does not call throughout a run
+ * (core/mpt/ops.ts `called`): `start` for ops called once, when the world is built (only
+ * rules present from the start, in the scenario's hypervisor block and active at the first
+ * call, apply); `never` for ops the core never calls through the gate in a run (a rule on
+ * them could never fire).
  */
-export const OP_FAULT_WINDOW: Readonly<Partial<Record<MptOpName, "start" | "never">>> = {
-  hostInit: "start",
-  hostExit: "never",
-  save: "never",
-  restore: "never",
-};
+export const OP_FAULT_WINDOW: Readonly<Partial<Record<MptOpName, "start" | "never">>> = Object
+  .fromEntries(
+    GATED_OPS.filter((o) => o.called !== "run").map((o) => [
+      o.name,
+      o.called === "build" ? "start" : "never",
+    ]),
+  );
 
 /** True if `name` is an op a fault rule may target. */
 export function isMptOpName(name: string): name is MptOpName {

@@ -274,7 +274,9 @@ export function validateBackend(backend: unknown): string[] {
   ) {
     const newer = typeof b.contract === "number" && b.contract > MPT_CONTRACT_VERSION;
     problems.push(
-      `is written for MPT contract ${describe(b.contract)}, but this gvtsim implements ` +
+      `is written for MPT contract ${
+        typeof b.contract === "number" ? b.contract : describe(b.contract)
+      }, but this gvtsim implements ` +
         `contract ${MPT_CONTRACT_VERSION} (and accepts ${MPT_CONTRACT_OLDEST}..` +
         `${MPT_CONTRACT_VERSION}; docs/plugins.md, "Contract versions", says what changed): ` +
         (newer ? `use a newer gvtsim` : `port it and declare 'contract: ${MPT_CONTRACT_VERSION}'`),

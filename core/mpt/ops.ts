@@ -44,6 +44,15 @@ export type MptReturn =
  */
 export type MptWrong = "ok" | "skip" | "none" | "poison" | "next" | "foreign" | "invert" | "flip";
 
+/**
+ * When the core calls an op through the gate: `run` throughout a run, `build` once when the
+ * world is built, `never` (only the conformance kit calls it: checkpoints call `save`/
+ * `restore` on the backend directly, nothing unregisters the backend during a run, and no
+ * core path asks for a guest frame's machine frame). Fault rules on `never` ops could never
+ * fire; the kit's whole-system stage must see every `run`/`build` op called.
+ */
+export type MptCalled = "run" | "build" | "never";
+
 /** One MPT op, as the gate, the loader and the docs see it. */
 export interface MptOpSpec {
   /** The op's name (a backend method). */
@@ -72,6 +81,8 @@ export interface MptOpSpec {
   readonly gated: boolean;
   /** What a `wrong` fault does. */
   readonly wrong: MptWrong;
+  /** When the core calls it through the gate. */
+  readonly called: MptCalled;
   /** What the core expects of the backend (docs text). */
   readonly contract: string;
 }
@@ -115,6 +126,7 @@ function op(
     trap: false,
     gated: true,
     wrong: returns === "errno" ? "ok" : returns === "void" ? "skip" : "none",
+    called: "run",
     contract,
     ...more,
   };
@@ -137,11 +149,13 @@ export const MPT_OPS: readonly MptOpSpec[] = [
       vgpu: false,
       fallback: "nothing (the backend gets no callbacks)",
       failureNote: "init failed",
+      called: "build",
     },
   ),
   op("hostExit", "host_exit", false, 0, "void", "drop everything", {
     vgpu: false,
     fallback: "nothing",
+    called: "never",
   }),
   op(
     "attachVgpu",
@@ -234,6 +248,9 @@ export const MPT_OPS: readonly MptOpSpec[] = [
     "the machine frame backing the gfn; -1 if not RAM",
     {
       wrong: "next",
+      // upstream's one caller is gtt.c is_2MB_gtt_possible (is the host page huge?), which
+      // gvtsim does not model: a 2 MiB entry is shadowed whole when dmaMapGuestPage maps it
+      called: "never",
     },
   ),
   op(
@@ -347,6 +364,7 @@ export const MPT_OPS: readonly MptOpSpec[] = [
     fallback: "no snapshot (replay)",
     failureNote: "undefined",
     wrong: "skip",
+    called: "never",
   }),
   op(
     "restore",
@@ -359,6 +377,7 @@ export const MPT_OPS: readonly MptOpSpec[] = [
       fallback: "no snapshot (replay)",
       failureNote: "restore fails",
       wrong: "skip",
+      called: "never",
     },
   ),
   op("crashed", "", false, 0, "bool", "whether the VM's domain was crashed by an emulation error", {
@@ -411,6 +430,12 @@ function failureText(o: MptOpSpec): string {
   return String(f);
 }
 
+const CALLED_TEXT: Record<MptCalled, string> = {
+  run: "in runs",
+  build: "at build",
+  never: "never (kit)",
+};
+
 /** The op table of docs/plugins.md, rendered from {@link MPT_OPS} (markdown). */
 export function mptOpTable(): string {
   const rows = MPT_OPS.map((o) => [
@@ -420,6 +445,7 @@ export function mptOpTable(): string {
     failureText(o),
     o.required ? "-" : o.fallback,
     o.gated ? o.cost.toLocaleString("en-US").replaceAll(",", " ") : "-",
+    CALLED_TEXT[o.called],
     o.upstream === "" ? "(gvtsim)" : `\`${o.upstream}\``,
   ]);
   const head = [
@@ -429,6 +455,7 @@ export function mptOpTable(): string {
     "failure value",
     "if absent",
     "default ns",
+    "core calls it",
     "upstream",
   ];
   const w = head.map((h, i) => Math.max(h.length, 3, ...rows.map((r) => r[i].length)));

@@ -355,6 +355,11 @@ export class NativeDriver implements EventSink {
   }
 
   /** @internal the MSI handler (i915 gen8_irq_handler shape) */
+  describeEvent(): string {
+    return "native interrupt handler";
+  }
+
+  /** @internal the MSI handler (i915 gen8_irq_handler shape) */
   onEvent(): void {
     this.interrupts++;
     this.w(GEN8_MASTER_IRQ, 0);
@@ -855,6 +860,11 @@ export class NativeClient implements DriverPort, EventSink {
     c.completed = c.submitted;
     this.statusPage[engine * 16] = c.submitted;
     ctxSet(c.statePage, CTX_RING_HEAD, c.tail);
+  }
+
+  /** @internal delayed wake: resumes the workload process */
+  describeEvent(): string {
+    return "native workload wake";
   }
 
   /** @internal delayed wake: resumes the workload process */

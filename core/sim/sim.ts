@@ -17,6 +17,11 @@ import { Streams } from "./rng.ts";
 export interface EventSink {
   /** Called when an event scheduled for this sink fires. */
   onEvent(kind: number, arg: number): void;
+  /**
+   * What an event of this sink means, in words (for debuggers such as the REPL's `events`),
+   * told next to the sink's event constants so names and numbers cannot drift apart.
+   */
+  describeEvent?(kind: number, arg: number): string;
 }
 
 /** A generator process: yields a delay in ns, or {@link WAIT} to sleep until woken. */
@@ -269,6 +274,11 @@ export abstract class Resumable implements EventSink {
       this.resumeDue = false;
       this.sim.schedule(0, this, 0);
     }
+  }
+
+  /** @internal a resumption fell due */
+  describeEvent(): string {
+    return `resume ${this.constructor.name}`;
   }
 
   /** @internal a resumption fell due */

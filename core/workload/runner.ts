@@ -186,6 +186,11 @@ export class WorkloadRunner extends Resumable implements Waker {
     this.timed.pop();
   }
 
+  /** @internal the workload interpreter's next step falls due */
+  override describeEvent(): string {
+    return "workload step";
+  }
+
   /**
    * Runs the body from where it stopped to its next delay (ns), {@link WAIT}, or
    * {@link DONE}; the continuation point is kept in `phase`, the loops in the frame stack.
