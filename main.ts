@@ -18,14 +18,23 @@ const scenarioArg = argument(string({ metavar: "SCENARIO" }), {
   description: message`Scenario file (.gvt); - reads it from stdin.`,
 });
 
+const EXIT_CODES =
+  "Exit codes: 0 ok, 1 an expectation failed (fmt --check: unformatted), 2 invalid input or usage.";
+
 /** Command lines, one per line (optique titles the program's `examples` itself). */
 function exampleLines(...lines: string[]): Message {
   return lines.flatMap((l, i) => i === 0 ? [text(l)] : [lineBreak(), text(l)]);
 }
 
-/** An "Examples:" footer of a command's help: one command line per line. */
+/** A command's footer: "Examples:", one command line per line, and the exit codes. */
 function examples(...lines: string[]): Message {
-  return [text("Examples:"), ...lines.flatMap((l) => [lineBreak(), text("  " + l)])];
+  return [
+    text("Examples:"),
+    ...lines.flatMap((l) => [lineBreak(), text("  " + l)]),
+    lineBreak(),
+    lineBreak(),
+    text(EXIT_CODES),
+  ];
 }
 
 /** `-D NAME=VALUE` (repeatable): a scenario parameter's value instead of its `param` default. */
@@ -220,6 +229,11 @@ const scanCmd = command(
   {
     description:
       message`Would GVT-g accept this command stream? One verdict per command, with the upstream rule for a rejection; exit 1 if any is rejected.`,
+    footer: examples(
+      "gvtsim scan stream.txt",
+      "gvtsim scan --platform broadwell --engine bcs --batch --json - batch.txt",
+      "echo '0x11000001 0x229c 0x80008000 0x05000000' | gvtsim scan -",
+    ),
   },
 );
 
@@ -279,7 +293,12 @@ const sweepCmd = command(
       "merge",
       object({
         cmd: constant("sweep-merge"),
-        dirs: multiple(argument(string({ metavar: "DIR" })), { min: 1 }),
+        dirs: multiple(
+          argument(string({ metavar: "DIR" }), {
+            description: message`A shard's results directory (--out of a --shard run).`,
+          }),
+          { min: 1 },
+        ),
         out: option("--out", string({ metavar: "DIR" }), {
           description: message`The merged results directory.`,
         }),
@@ -287,6 +306,7 @@ const sweepCmd = command(
       {
         description:
           message`Merge the directories of a sweep's shards into one, identical to the sweep run at once.`,
+        footer: examples("gvtsim sweep merge out/study/shards/*/ --out out/study"),
       },
     ),
     object({
@@ -345,6 +365,11 @@ const sweepCmd = command(
   {
     description:
       message`Run a scenario over a grid of parameter values and seeds, in parallel, into a results directory.`,
+    footer: examples(
+      "gvtsim sweep scenarios/sweep.gvt -D policy=gvt,gvirt-rr -D workers=1,2 --seeds 1..3 --out out/study",
+      "gvtsim sweep scenarios/sweep.gvt -D workers=1,2,4 --shard 0/4 --out out/study/shards/0",
+      "gvtsim sweep scenarios/sweep.gvt -D workers=1,2,4 --out out/study --emit slurm > study.sbatch",
+    ),
   },
 );
 
@@ -356,7 +381,10 @@ const reportCmd = command(
       description: message`A sweep's results directory.`,
     }),
   }),
-  { description: message`Redraw DIR/report.html from a sweep's results database.` },
+  {
+    description: message`Redraw DIR/report.html from a sweep's results database.`,
+    footer: examples("gvtsim report out/study"),
+  },
 );
 
 const pluginCmd = command(
@@ -465,6 +493,9 @@ const lspCmd = command(
   {
     description:
       message`Language server for .gvt files over stdio (diagnostics, completion, hover, go to definition, outline); editors start it, see editors/README.md.`,
+    footer: examples(
+      "gvtsim lsp    (an editor's language client starts it and talks JSON-RPC on stdin/stdout)",
+    ),
   },
 );
 
@@ -493,6 +524,9 @@ const COMMANDS = {
   repl: replCmd,
   fmt: fmtCmd,
   lsp: lspCmd,
+  scan: scanCmd,
+  sweep: sweepCmd,
+  report: reportCmd,
 };
 
 /** Thrown by the runner's exit hook so a usage error can be reworded before exiting. */
@@ -513,8 +547,7 @@ try {
       "gvtsim check scenarios/*.gvt",
       "gvtsim run --help",
     ),
-    footer:
-      message`Exit codes: 0 ok, 1 an expectation failed (fmt --check: unformatted), 2 invalid input or usage.`,
+    footer: [text(EXIT_CODES)],
     help: "both",
     version: { value: `gvtsim ${VERSION}`, option: true, command: true },
     completion: { command: { names: ["completions"] } },

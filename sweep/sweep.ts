@@ -93,7 +93,7 @@ interface PointPlan {
  * input is bad.
  *
  * ```ts
- * import { sweep } from "./mod.ts";
+ * import { sweep } from "@gvtsim/gvtsim";
  * const s = await sweep({
  *   file: "scenarios/sweep.gvt",
  *   params: { policy: ["gvt", "gvirt-rr"], workers: [1, 2] },

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { gvtsimTask } from "./task_util.ts";
 
+/** `gvtsim ARGS` with the task's permissions, `stdin` fed to it. */
 const gvtsim = (args: string[], stdin?: string) => gvtsimTask(args, { stdin });
 
 const SMALL = [
@@ -118,31 +119,51 @@ Deno.test("cli: an unknown backend lists the built-in ones", async () => {
   assert.doesNotMatch(r.err, /Module not found/);
 });
 
+/** Every command (and subcommand) the top-level usage lists, but help, version, completions. */
+async function allCommands(): Promise<string[][]> {
+  const top = await gvtsim(["--help"]);
+  const out: string[][] = [];
+  const usage = top.out.slice(top.out.indexOf("Usage:")).split("\n\n")[0];
+  for (const line of usage.split("\n")) {
+    const m = /^(?:Usage:| +)\s*gvtsim ((?:[a-z]+ )*[a-z]+)(?: \((\w+) )?/.exec(line);
+    if (!m || ["help", "version", "completions"].includes(m[1])) continue;
+    const words = m[1].split(" ");
+    out.push(words);
+    if (m[2]) out.push([...words, m[2]]); // `gvtsim sweep (merge ... | ...)`
+  }
+  return out;
+}
+
 Deno.test("cli: every command's --help describes every option and shows examples", async () => {
-  const commands = [
-    [],
-    ["run"],
-    ["check"],
-    ["types"],
-    ["syntax"],
-    ["compare"],
-    ["plugin", "test"],
-    ["plugin", "new"],
-    ["plugin", "build"],
-    ["repl"],
-    ["fmt"],
-  ];
-  for (const c of commands) {
-    const r = await gvtsim([...c, "--help"]);
+  const commands = [[], ...await allCommands()]; // [] is the top-level help
+  for (
+    const c of ["run", "check", "scan", "sweep", "sweep merge", "report", "lsp", "plugin test"]
+  ) {
+    assert.ok(commands.some((x) => x.join(" ") === c), `${c} in ${commands.join("; ")}`);
+  }
+  const helps = await Promise.all(commands.map((c) => gvtsim([...c, "--help"])));
+  commands.forEach((c, i) => {
+    const r = helps[i];
     assert.equal(r.code, 0, `${c.join(" ")}: ${r.err}`);
-    assert.match(r.out, /Examples:\n {2}(gvtsim|deno task) /, c.join(" "));
+    assert.match(r.out, /Examples:\n {2}(gvtsim|deno task|echo|cat) /, c.join(" "));
     assert.equal(r.out.split("Examples:").length, 2, `${c.join(" ")}: one Examples section`);
+    assert.match(r.out, /\nExit codes: 0 ok, 1 /, c.join(" "));
     // option and argument lines: a term, two or more spaces, a description
     const terms = r.out.split("\n").filter((l) => /^ {2}(-|[A-Z][A-Z|,.-]*\b)/.test(l));
-    assert.ok(terms.length > 0, c.join(" "));
     for (const l of terms) {
       if (/^ {2}(-h, )?--help/.test(l)) continue;
       assert.match(l, /^ {2}\S.*?\S {2,}\S/, `${c.join(" ")}: no description: '${l}'`);
     }
-  }
+  });
+});
+
+Deno.test("cli: a usage error of any command shows that command's usage", async () => {
+  const commands = await allCommands();
+  const errors = await Promise.all(commands.map((c) => gvtsim([...c, "--no-such-option"])));
+  commands.forEach((c, i) => {
+    const r = errors[i];
+    assert.equal(r.code, 2, c.join(" "));
+    assert.match(r.err, new RegExp(`^gvtsim ${c[0]}: `), `${c.join(" ")}: ${r.err}`);
+    assert.match(r.err, /\nUsage: gvtsim /, c.join(" "));
+  });
 });

@@ -145,3 +145,16 @@ Deno.test("grammar: names containing keywords and '-' stay names", async () => {
   assert.match(scopeAt(42), /entity\.name\.vm/); // x-for: 'for' is not a keyword here
   assert.match(scopeAt(57), /variable\.other\.workload/); // remap: no 'map' inside
 });
+
+Deno.test("grammar: parameters, declared and referenced", async () => {
+  const g = await loadGrammar();
+  const [decl, use] = colour(g, "param n_vm 4\nvm w[$n_vm] { type V5_4; run $load }");
+  const at = (line: string[][], col: number) => line[col].slice(1).join(" ");
+  assert.match(at(decl, 0), /storage\.type\.param/);
+  assert.match(at(decl, 6), /variable\.other\.constant\.parameter/); // n_vm
+  assert.match(at(decl, 11), /constant\.numeric/);
+  for (const col of [5, 9, 29, 33]) {
+    assert.match(at(use, col), /variable\.other\.constant\.parameter/, `${col}`);
+  }
+  assert.doesNotMatch(at(use, 10), /parameter/); // ']'
+});

@@ -8,7 +8,8 @@
  * tables, rings, contexts and buffers are guest pages it hands out.
  */
 
-import { type HostMemory, PAGE_SHIFT, PAGE_SIZE } from "../hw/memory.ts";
+import { hi32, join64, lo32, withByte } from "../hw/bits.ts";
+import { type HostMemory, PAGE_SHIFT, PAGE_SIZE, pageOffset } from "../hw/memory.ts";
 import { LazyInt32Array } from "../hw/lazy_array.ts";
 import type { GuestMemoryView } from "../mpt/types.ts";
 
@@ -44,6 +45,11 @@ export class GuestMemory implements GuestMemoryView {
   private hugeFloor: number;
   private readonly freeHuge: number[] = [];
   private released = false;
+  /**
+   * The dirty log (one byte per frame) while logging is on, else null: what the MMU's dirty
+   * tracking (dirty bits or write protection of all RAM) records of the guest's CPU writes. GPU writes never reach it (they go to host frames directly).
+   */
+  private dirty: Uint8Array | null = null;
 
   /**
    * Creates it.
@@ -90,6 +96,56 @@ export class GuestMemory implements GuestMemoryView {
     return m;
   }
 
+  /** {@link mfnOf} for a CPU write: the frame is recorded in the dirty log while it is on. */
+  writableMfn(gfn: number): number {
+    const m = this.mfnOf(gfn);
+    if (m >= 0 && this.dirty !== null) this.dirty[gfn] = 1;
+    return m;
+  }
+
+  /** Starts (a fresh, empty log) or stops the dirty log of CPU writes. */
+  logDirty(on: boolean): void {
+    this.dirty = on ? new Uint8Array(this.frames) : null;
+  }
+
+  /**
+   * Moves the frames written since the last call into `into` (`into[gfn] = 1`) and clears
+   * the log (get-and-clear, as KVM_GET_DIRTY_LOG); returns how many, or -1 if logging is off.
+   */
+  takeDirty(into: Uint8Array): number {
+    const d = this.dirty;
+    if (d === null) return -1;
+    let n = 0;
+    for (let g = 0; g < d.length; g++) {
+      if (d[g] !== 0) {
+        into[g] = 1;
+        d[g] = 0;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Every guest frame backed by a host frame now (allocated), ascending. */
+  residentFrames(): number[] {
+    const out: number[] = [];
+    this.map.forEachSet((g, m) => {
+      if (m >= 0) out.push(g);
+    });
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Takes over the page allocator of `from` (the same VM's RAM on another host after a
+   * migration): which pages the guest kernel handed out and which are free.
+   */
+  adoptAllocator(from: GuestMemory): void {
+    this.freeList.length = 0;
+    this.freeList.push(...from.freeList);
+    this.next = from.next;
+    this.pagesInUse = from.pagesInUse;
+  }
+
   /** The host frame of `gfn` if already allocated, else -1 (no allocation). */
   residentMfn(gfn: number): number {
     return this.isBacked(gfn) ? Math.max(-1, this.map.get(gfn)) : -1;
@@ -113,7 +169,7 @@ export class GuestMemory implements GuestMemoryView {
     let done = 0;
     while (done < buf.length) {
       const a = gpa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
       const m = this.residentMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) buf.fill(0, done, done + n);
@@ -132,9 +188,9 @@ export class GuestMemory implements GuestMemoryView {
     let done = 0;
     while (done < buf.length) {
       const a = gpa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
-      const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
+      const m = this.writableMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) {
         this.faults++;
         return false;
@@ -158,7 +214,7 @@ export class GuestMemory implements GuestMemoryView {
 
   /** Writes a 32-bit value at `gpa` (4-byte aligned); false if not RAM. */
   write32(gpa: number, v: number): boolean {
-    const m = this.mfnOf(Math.floor(gpa / PAGE_SIZE));
+    const m = this.writableMfn(Math.floor(gpa / PAGE_SIZE));
     if (m < 0) {
       this.faults++;
       return false;
@@ -169,12 +225,12 @@ export class GuestMemory implements GuestMemoryView {
 
   /** Reads a 64-bit value at `gpa` (8-byte aligned) as a number. */
   read64(gpa: number): number {
-    return this.read32(gpa) + this.read32(gpa + 4) * 4294967296;
+    return join64(this.read32(gpa), this.read32(gpa + 4));
   }
 
   /** Writes a 64-bit value (non-negative, up to 2^53) at `gpa`; false if not RAM. */
   write64(gpa: number, v: number): boolean {
-    return this.write32(gpa, v >>> 0) && this.write32(gpa + 4, Math.floor(v / 4294967296) >>> 0);
+    return this.write32(gpa, lo32(v)) && this.write32(gpa + 4, hi32(v));
   }
 
   /** Writes `size` (1, 2, 4 or 8) bytes of `value` little endian at `gpa`; false if not RAM. */
@@ -190,12 +246,11 @@ export class GuestMemory implements GuestMemoryView {
     let v = value;
     for (let i = 0; i < size; i++) {
       const a = gpa + i;
-      const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
+      const m = this.writableMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) return false;
-      const pa = m * PAGE_SIZE + (a & 0xfff);
+      const pa = m * PAGE_SIZE + pageOffset(a);
       const word = this.host.read32(pa - (pa & 3));
-      const sh = (pa & 3) * 8;
-      this.host.write32(pa - (pa & 3), ((word & ~(0xff << sh)) | ((v & 0xff) << sh)) >>> 0);
+      this.host.write32(pa - (pa & 3), withByte(word, pa & 3, v));
       v = Math.floor(v / 256);
     }
     return true;
@@ -227,7 +282,10 @@ export class GuestMemory implements GuestMemoryView {
     }
     if (g < 0) return -1;
     const m = this.map.get(g);
-    if (m >= 0) this.host.page(m).fill(0);
+    if (m >= 0) {
+      this.host.page(m).fill(0);
+      if (this.dirty !== null) this.dirty[g] = 1;
+    }
     this.pagesInUse++;
     return g;
   }

@@ -15,8 +15,9 @@
  */
 
 import { ENGINES } from "../hw/engines.ts";
-import { isSet } from "../hw/bits.ts";
+import { hi32, isSet, lo32 } from "../hw/bits.ts";
 import type { Gpu } from "../hw/gpu.ts";
+import { entryValue } from "../hw/pte.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
 import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS } from "../hw/pci.ts";
 import {
@@ -81,6 +82,10 @@ import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
 import { createWorkload, isWorkloadError, type Workload } from "./workload.ts";
 
+function mib(b: number): string {
+  return `${Math.round(b / (1024 * 1024))} MiB`;
+}
+
 /** Default guest-physical base of BAR0 (programmed as firmware would). */
 export const DEFAULT_BAR0_GPA = 0xf000_0000;
 /** Default guest-physical base of BAR2 (64-bit, above 4 GiB). */
@@ -127,6 +132,11 @@ export interface CreateVgpuParams {
   owner?: number;
   /** Guest-physical base of the config-space window (default {@link DEFAULT_CFG_GPA}). */
   cfg?: number;
+  /**
+   * Exact graphics addresses of the aperture and hidden slices (a migration target: the
+   * guest keeps the slices it ballooned for); absent: first fit.
+   */
+  at?: { aperture: number; hidden: number };
 }
 
 /** Why a vGPU could not be created. */
@@ -339,9 +349,15 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
         })`,
       };
     }
-    const res = this.partition.allocate(type);
+    const res = this.partition.allocate(type, p.at);
     if (isShortage(res)) {
-      return { error: "no_resources", message: shortageMessage(type.name, p.vm, res) };
+      const why =
+        p.at && res.free.aperture >= res.need.aperture && res.free.hidden >= res.need.hidden
+          ? `cannot create vGPU of type ${type.name} for vm "${p.vm}": its slices (aperture at ${
+            mib(p.at.aperture)
+          }, hidden at ${mib(p.at.hidden)}) are not free on this host`
+          : shortageMessage(type.name, p.vm, res);
+      return { error: "no_resources", message: why };
     }
     const v = new Vgpu(
       res.id,
@@ -394,10 +410,10 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   private programBars(v: Vgpu): void {
     const w = (off: number, val: number) =>
       cfgWrite(v, this.gate, this.gpu.apertureSize, off, 4, val);
-    w(PCI_BAR0, DEFAULT_BAR0_GPA % 4294967296);
-    w(PCI_BAR0 + 4, Math.floor(DEFAULT_BAR0_GPA / 4294967296));
-    w(PCI_BAR2, DEFAULT_BAR2_GPA % 4294967296);
-    w(PCI_BAR2 + 4, Math.floor(DEFAULT_BAR2_GPA / 4294967296));
+    w(PCI_BAR0, lo32(DEFAULT_BAR0_GPA));
+    w(PCI_BAR0 + 4, hi32(DEFAULT_BAR0_GPA));
+    w(PCI_BAR2, lo32(DEFAULT_BAR2_GPA));
+    w(PCI_BAR2 + 4, hi32(DEFAULT_BAR2_GPA));
   }
 
   /** Destroys a vGPU (`intel_gvt_destroy_vgpu`); its resources become free. */
@@ -636,7 +652,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     if (!v.ppgtt) return;
     const base = (VGT_PVINFO_PAGE + PVINFO.pdp) >>> 2;
     const pdps = [0, 1, 2, 3].map((i) =>
-      v.vreg[base + 2 * i] + (v.vreg[base + 2 * i + 1] & 0x7f) * 4294967296
+      entryValue(v.vreg[base + 2 * i], v.vreg[base + 2 * i + 1])
     );
     switch (code) {
       case VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE:
