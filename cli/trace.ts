@@ -23,6 +23,7 @@
  * is written as a 1 us slice.
  */
 
+import { ENGINES } from "../core/hw/engines.ts";
 import type { Results } from "../core/metrics/results.ts";
 import {
   DRIVER_THREAD,
@@ -36,7 +37,7 @@ import {
 } from "../core/metrics/trace.ts";
 
 /** Display names of engine threads 0..3 (i915 order). */
-export const ENGINE_THREAD_NAMES: readonly string[] = ["RCS", "BCS", "VCS", "VECS"];
+export const ENGINE_THREAD_NAMES: readonly string[] = ENGINES.map((e) => e.prefix);
 
 /** Name of the per-VM driver thread ({@link DRIVER_THREAD}). */
 export const DRIVER_THREAD_NAME = "driver";

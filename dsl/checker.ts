@@ -37,6 +37,7 @@ import {
   availableInstances,
   builtinTypes,
   findType,
+  GSCALE_MAX_VGPU,
   GVT_MAX_VGPU,
   initialFree,
 } from "../core/vgpu_types.ts";
@@ -499,7 +500,6 @@ class Checker {
       outOfSync: false,
       invariants: true,
       scanPpgttBatches: false,
-      blitData: true,
       commandCosts: {},
     };
     const mainFile = h?.span.file ?? items.find((i) => i.k === "host")?.span.file ?? "";
@@ -666,8 +666,17 @@ class Checker {
         return;
       }
       case "blit_data": {
+        // Absent when on (the default), so other scenarios' specs (and hashes) stay as they were.
         const b = this.bool(s);
-        if (b !== undefined) host.blitData = b;
+        if (b === false) host.blitData = false;
+        else if (b === true) delete host.blitData;
+        return;
+      }
+      case "gscale": {
+        // Absent when off, so an upstream scenario's spec (and hash) stays as it was.
+        const b = this.bool(s);
+        if (b === true) host.gscale = true;
+        else if (b === false) delete host.gscale;
         return;
       }
       default:
@@ -1002,6 +1011,7 @@ class Checker {
           const k = s.key as
             | "draw"
             | "blit"
+            | "fill"
             | "media"
             | "compute"
             | "store"
@@ -1278,7 +1288,7 @@ class Checker {
         const free = freeOf(hostKey, hs);
         const placed = placedOn.get(hostKey) ?? 0;
         if (type && hostOk) {
-          const avail = availableInstances(type, free);
+          const avail = availableInstances(type, free, hs.gscale === true);
           if (avail < 1) {
             if (!capacityReported) {
               capacityReported = true;
@@ -1292,7 +1302,9 @@ class Checker {
                   placed === 1 ? "" : "s"
                 } only ${formatSize(free.aperture)} aperture, ${
                   formatSize(free.hidden)
-                } hidden, ${free.fences} fences and ${free.ids} of ${GVT_MAX_VGPU} vGPU ids are free`,
+                } hidden, ${free.fences} fences and ${free.ids} of ${
+                  hs.gscale ? GSCALE_MAX_VGPU : GVT_MAX_VGPU
+                } vGPU ids are free`,
                 `host${onHost ? ` ${onHost.name}` : ""} aperture ${formatSize(hs.aperture)} minus ${
                   formatSize(hs.hostAperture)
                 } kept by the host; GGTT ${formatSize(hs.ggtt)}; ${availabilityNote(types, hs)}`,
@@ -1300,9 +1312,11 @@ class Checker {
             }
             ok = false;
           } else {
-            free.aperture -= type.aperture;
-            free.hidden -= type.hidden;
-            free.fences -= type.fences;
+            if (!hs.gscale) {
+              free.aperture -= type.aperture;
+              free.hidden -= type.hidden;
+              free.fences -= type.fences;
+            }
             free.ids -= 1;
             placedOn.set(hostKey, placed + 1);
           }
@@ -2150,7 +2164,7 @@ function describe(v: ValueAst): string {
 function availabilityNote(types: VgpuTypeSpec[], host: HostSpec): string {
   const free = initialFree(host);
   return "available instances on an empty host: " +
-    types.map((t) => `${t.name}: ${availableInstances(t, free)}`).join(", ");
+    types.map((t) => `${t.name}: ${availableInstances(t, free, host.gscale === true)}`).join(", ");
 }
 
 /**
@@ -2178,6 +2192,7 @@ const HOST_KEYS = [
   "invariants",
   "scan_ppgtt",
   "blit_data",
+  "gscale",
 ];
 
 /** Host setting names (for completion). */
