@@ -170,7 +170,8 @@ export class InvariantChecker {
     const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
     if (g.priv !== null) found += this.checkPrivate(v, owner);
     const epoch = this.legality();
-    const clean = this.cleanGgtt[v.id] === g && this.cleanAt[v.id] === epoch &&
+    // (not under gScale: who holds a shared slot changes without its entries changing)
+    const clean = g.priv === null && this.cleanGgtt[v.id] === g && this.cleanAt[v.id] === epoch &&
       this.dirtyClean(g, owner);
     for (let r = 0; r < 2 && !clean; r++) {
       // gScale: a shared slot's physical entries are its holder's, checked with the holder
