@@ -182,3 +182,22 @@ expect violations() == 0
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a VM stopped during its migration: the migration fails, the target keeps nothing", async () => {
+  const text = scenario({
+    migrate: "migrate x to b\n  at 1010ms stop x",
+    expects: "expect violations() == 0\nexpect fps(victim) >= 55",
+  });
+  const { code, out, err, r, dir } = await run(text);
+  try {
+    assert.equal(code, 0, out + err);
+    const m = only(r);
+    assert.equal(m.outcome, "failed");
+    assert.match(m.reason ?? "", /x was stopped/);
+    assert.equal(r!.vms.find((v) => v.name === "x")!.state, "stopped");
+    assert.deepEqual(r!.hosts!.map((h) => h.vms), [["web"], ["victim"]]);
+    assert.equal(r!.hosts![1].violations, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
