@@ -201,3 +201,21 @@ Deno.test("a VM stopped during its migration: the migration fails, the target ke
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a second migration of a VM already migrating is refused; the first one completes", async () => {
+  const text = scenario({
+    migrate: "migrate x to b\n  at 1001ms migrate x to c",
+    expects: "expect violations() == 0\nexpect fps(x, 1500ms..) >= 55",
+  }).replace("host b skylake { hypervisor kvm }", "$&\nhost c skylake { hypervisor kvm }");
+  const { code, out, err, r, dir } = await run(text);
+  try {
+    assert.equal(code, 0, out + err);
+    assert.deepEqual(r!.migrations!.map((m) => [m.to, m.outcome, m.reason]), [
+      ["b", "done", undefined],
+      ["c", "failed", "x is already migrating"],
+    ]);
+    assert.equal(r!.vms.find((v) => v.name === "x")!.host, "b");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
