@@ -54,6 +54,11 @@ export interface HostSpec {
   invariants: boolean;
   /** Scan non-privileged (PPGTT) batch buffers too. */
   scanPpgttBatches: boolean;
+  /**
+   * gScale mode (beyond upstream; absent: off): private per-vGPU GTTs copied into the GGTT
+   * when a vGPU runs, ladder mapping, a fence pool, shared slices (core/gvt/gscale.ts).
+   */
+  gscale?: boolean;
   /** Per-command cost overrides for the GPU cost model: command name -> ns. */
   commandCosts: Record<string, number>;
 }

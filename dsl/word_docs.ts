@@ -147,6 +147,10 @@ export const SETTING_DOCS: Readonly<Record<string, WordDoc>> = {
   out_of_sync: { syntax: "out_of_sync on|off", doc: "Out-of-sync shadow PPGTT pages (off)." },
   invariants: { syntax: "invariants on|off", doc: "Checks the isolation invariant (on)." },
   scan_ppgtt: { syntax: "scan_ppgtt on|off", doc: "Also scans non-privileged batches (off)." },
+  gscale: {
+    syntax: "gscale on|off",
+    doc: "gScale mode (off): private GTTs, shared slices, fence pool, up to 4095 vGPUs.",
+  },
   timeslice: { syntax: "timeslice TIME", doc: "Scheduler time slice." },
   balance: { syntax: "balance TIME", doc: "Scheduler balance period (time-slice refill)." },
   credit_reset: { syntax: "credit_reset TIME", doc: "Period after which credits are reset." },
