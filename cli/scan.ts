@@ -11,12 +11,17 @@ import { decode } from "../core/cmd/table.ts";
 import { type AuditEnv, auditStream, BUF_BB1, BUF_RING } from "../core/gvt/cmd_audit.ts";
 import { VIOLATION_TABLE, violationIsFatal } from "../core/gvt/counters.ts";
 import { GmPartition } from "../core/gvt/resources.ts";
+import { MAX_BATCH_DWORDS } from "../core/gvt/scanner.ts";
 import { engineIdOf } from "../core/hw/engines.ts";
 import { type Platform, PLATFORM_IDS, platformOf } from "../core/hw/platform.ts";
 import { cmdAccessOffsets } from "../core/hw/regdefs.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { builtinTypes } from "../core/vgpu_types.ts";
+import { readBounded, readBoundedFile } from "../dsl/limits.ts";
 import { planOutputs, writeAtomic } from "./output.ts";
+
+/** What the size limits call the input. */
+const STREAM = "a command stream";
 
 /** Options of `gvtsim scan`. */
 export interface ScanCliOptions {
@@ -59,6 +64,12 @@ export interface ScanVerdict {
   /** True if the rejection puts the vGPU in failsafe. */
   failsafe?: boolean;
 }
+
+/**
+ * The most text `gvtsim scan` reads: a stream of {@link MAX_BATCH_DWORDS} dwords (the
+ * longest batch the mediator shadows) written as `0x` hex with a separator is 11 MiB.
+ */
+export const MAX_SCAN_BYTES = 16 * 1024 * 1024;
 
 /** A bad input: exit code 2 with this message. */
 class ScanInputError extends Error {}
@@ -127,6 +138,13 @@ export function parseDwords(text: string, file: string): Uint32Array {
             `  ${line}\n  ${" ".repeat(col - 1)}${"^".repeat(m[0].length)}`,
         );
       }
+      if (out.length === MAX_BATCH_DWORDS) {
+        throw new ScanInputError(
+          `${file}:${
+            i + 1
+          }: error: more than ${MAX_BATCH_DWORDS} dwords, the longest batch GVT-g shadows`,
+        );
+      }
       out.push(v);
     }
   });
@@ -183,8 +201,12 @@ function textLine(v: ScanVerdict): string {
 export async function scanCommand(file: string, o: ScanCliOptions = {}): Promise<number> {
   const out = o.out ?? ((s: string) => console.log(s));
   const err = o.err ?? ((s: string) => console.error(s));
-  const read = o.read ??
-    ((p: string) => p === "-" ? new Response(Deno.stdin.readable).text() : Deno.readTextFile(p));
+  const read = o.read ?? ((p: string) =>
+    Promise.resolve(
+      p === "-"
+        ? readBounded(Deno.stdin, MAX_SCAN_BYTES, STREAM)
+        : readBoundedFile(p, MAX_SCAN_BYTES, STREAM),
+    ));
   try {
     const platform = platformOf(o.platform ?? "skylake");
     if (!platform) {

@@ -25,34 +25,28 @@ export const MAX_NESTING = 64;
 /** Most arithmetic operators in one statement. */
 export const MAX_OPERATORS = 64;
 
+/** Something read synchronously a chunk at a time (a file, standard input). */
+export interface SyncReader {
+  /** Reads into `buf`; the byte count, or null / 0 at the end. */
+  readSync(buf: Uint8Array): number | null;
+}
+
 /**
- * Reads a scenario file from disk: a regular file (not a directory, device or pipe) of at
- * most {@link MAX_FILE_BYTES}; with `include`, also a `.gvt` file. Throws an Error with a
- * one-line reason otherwise.
+ * Reads `r` to its end as UTF-8 text, never more than one byte past `limit` (a size from
+ * stat can be wrong: /proc files say 0, /dev/zero never ends). Throws an Error naming `what`
+ * when the input is larger.
  */
-export function readScenarioFile(path: string, o: { include?: boolean } = {}): string {
-  if (o.include && !path.endsWith(".gvt")) {
-    throw new Error("only .gvt scenario files can be included");
-  }
-  const st = Deno.statSync(path);
-  if (!st.isFile) throw new Error("not a regular file");
-  using f = Deno.openSync(path);
-  // read to the end, but never more than one byte past the limit (a size from stat can be
-  // wrong: /proc files say 0)
+export function readBounded(r: SyncReader, limit: number, what: string): string {
   const chunks: Uint8Array[] = [];
   let n = 0;
-  while (n <= MAX_FILE_BYTES) {
-    const buf = new Uint8Array(Math.min(64 * 1024, MAX_FILE_BYTES + 1 - n));
-    const got = f.readSync(buf);
+  while (n <= limit) {
+    const buf = new Uint8Array(Math.min(64 * 1024, limit + 1 - n));
+    const got = r.readSync(buf);
     if (got === null || got === 0) break;
     chunks.push(buf.subarray(0, got));
     n += got;
   }
-  if (n > MAX_FILE_BYTES) {
-    throw new Error(
-      `larger than ${MAX_FILE_BYTES / 1024} KiB, the limit of a scenario file`,
-    );
-  }
+  if (n > limit) throw new Error(`larger than ${limit / 1024} KiB, the limit of ${what}`);
   const all = new Uint8Array(n);
   let off = 0;
   for (const c of chunks) {
@@ -60,6 +54,31 @@ export function readScenarioFile(path: string, o: { include?: boolean } = {}): s
     off += c.length;
   }
   return new TextDecoder().decode(all);
+}
+
+/**
+ * Reads a regular file (not a directory, device or pipe) of at most `limit` bytes with
+ * {@link readBounded}; throws an Error with a one-line reason otherwise.
+ */
+export function readBoundedFile(path: string, limit: number, what: string): string {
+  const st = Deno.statSync(path);
+  if (!st.isFile) throw new Error("not a regular file");
+  using f = Deno.openSync(path);
+  return readBounded(f, limit, what);
+}
+
+/** What the scenario size limit is called in messages. */
+export const SCENARIO_FILE = "a scenario file";
+
+/**
+ * Reads a scenario file from disk: a regular file of at most {@link MAX_FILE_BYTES}; with
+ * `include`, also a `.gvt` file. Throws an Error with a one-line reason otherwise.
+ */
+export function readScenarioFile(path: string, o: { include?: boolean } = {}): string {
+  if (o.include && !path.endsWith(".gvt")) {
+    throw new Error("only .gvt scenario files can be included");
+  }
+  return readBoundedFile(path, MAX_FILE_BYTES, SCENARIO_FILE);
 }
 
 /** A diagnostic at the start of `file` when `text` is too large, else undefined. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { MAX_FILE_BYTES, readScenarioFile } from "./limits.ts";
+import { MAX_FILE_BYTES, readBounded, readScenarioFile, SCENARIO_FILE } from "./limits.ts";
 
 /** The path that means standard input. */
 export const STDIN_PATH = "-";
@@ -13,25 +13,7 @@ let stdinText: string | undefined;
 
 /** All of standard input, read synchronously the first time and remembered. */
 function readStdinSync(): string {
-  if (stdinText !== undefined) return stdinText;
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(65536);
-  for (let total = 0;;) {
-    const n = Deno.stdin.readSync(buf);
-    if (n === null || n === 0) break;
-    chunks.push(buf.slice(0, n));
-    total += n;
-    if (total > MAX_FILE_BYTES) {
-      throw new Error(`larger than ${MAX_FILE_BYTES / 1024} KiB, the limit of a scenario file`);
-    }
-  }
-  const all = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    all.set(c, o);
-    o += c.length;
-  }
-  stdinText = new TextDecoder().decode(all);
+  stdinText ??= readBounded(Deno.stdin, MAX_FILE_BYTES, SCENARIO_FILE);
   return stdinText;
 }
 

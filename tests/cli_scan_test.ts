@@ -3,8 +3,12 @@
  * rule, per platform and engine, --gm-range, --json, stdin, and exit codes 0 / 1 / 2.
  */
 import assert from "node:assert/strict";
-import { type ScanCliOptions, scanCommand } from "../cli/scan.ts";
-import { gvtsimTask } from "./task_util.ts";
+import { MAX_SCAN_BYTES, type ScanCliOptions, scanCommand } from "../cli/scan.ts";
+import { MAX_BATCH_DWORDS } from "../core/gvt/scanner.ts";
+import * as enc from "../core/cmd/encode.ts";
+import { POST_SYNC_OP } from "../core/cmd/fields.ts";
+import { csGpr, RCS } from "../core/hw/regs.ts";
+import { gvtsimTask, taskFlags } from "./task_util.ts";
 
 /** `gvtsim ARGS` with the task's permissions, `stdin` fed to it. */
 const gvtsim = (args: string[], stdin = "") => gvtsimTask(args, { stdin });
@@ -98,4 +102,87 @@ Deno.test("scan: --gm-range sets the slices; --json; bad input exits 2", async (
   const err: string[] = [];
   assert.equal(await scanCommand("/nonexistent/x.txt", { err: (x) => err.push(x) }), 2);
   assert.match(err[0], /cannot read \/nonexistent\/x.txt/);
+});
+
+Deno.test("scan: input is bounded: /dev/zero, an endless stdin, a huge file, too many dwords exit 2", async () => {
+  // a device is not a regular file: refused before anything is read
+  const dev = await gvtsim(["scan", "/dev/zero"]);
+  assert.equal(dev.code, 2);
+  assert.match(dev.err, /cannot read \/dev\/zero: not a regular file/);
+  // an endless standard input stops one byte past the limit
+  const root = new URL("..", import.meta.url).pathname;
+  const endless = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      `exec "$@" scan - < /dev/zero`,
+      "sh",
+      Deno.execPath(),
+      "run",
+      ...taskFlags(),
+      `${root}main.ts`,
+    ],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(endless.code, 2);
+  const msg = new TextDecoder().decode(endless.stderr);
+  assert.match(msg, /cannot read -: larger than 16384 KiB, the limit of a command stream/);
+  const dir = await Deno.makeTempDir();
+  try {
+    // a sparse file past the limit
+    const big = `${dir}/big.txt`;
+    using f = await Deno.create(big);
+    await f.truncate(MAX_SCAN_BYTES + 1);
+    const err: string[] = [];
+    assert.equal(await scanCommand(big, { out: () => {}, err: (x) => err.push(x) }), 2);
+    assert.match(err[0], /larger than 16384 KiB, the limit of a command stream/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // within the byte limit but more dwords than the longest batch the mediator shadows
+  const err: string[] = [];
+  const code = await scanCommand("-", {
+    out: () => {},
+    err: (x) => err.push(x),
+    read: () => Promise.resolve("0 ".repeat(MAX_BATCH_DWORDS + 1)),
+  });
+  assert.equal(code, 2);
+  assert.match(err[0], /-:1: error: more than 1048576 dwords, the longest batch GVT-g shadows/);
+});
+
+Deno.test("scan: the issue's scanner rules through the CLI (cmd_reg_handler CS_GPR, cmd_handler_mi_op_2e, cmd_handler_mi_op_2f, cmd_handler_pipe_control)", async () => {
+  const buf = new Uint32Array(64);
+  let o = 0;
+  const at: number[] = [];
+  const put = (emit: (b: Uint32Array, at: number) => number) => {
+    at.push(o);
+    o = emit(buf, o);
+  };
+  put((b, i) => enc.emitLri(b, i, csGpr(RCS, 0), 1)); // CS_GPR: F_CMD_ACCESS on Broxton only
+  put((b, i) => enc.emitMemToMem(b, i, 0x1000, 0x2000)); // MI_OP_2E: always rejected
+  put((b, i) => enc.emitAtomic(b, i, 0x1000, 1, true)); // MI_ATOMIC via the GGTT: audited
+  put((b, i) => enc.emitAtomic(b, i, 0x1000, 1, false)); // via the PPGTT: not audited
+  put((b, i) => {
+    const n = enc.emitPipeControl(b, i, 0, 0x1000, 0, true, false);
+    b[i + 1] = (b[i + 1] & ~POST_SYNC_OP.mask | enc.PIPE_CONTROL_WRITE_TIMESTAMP) >>> 0;
+    return n;
+  }); // a timestamp post-sync write: only post-sync 1 is audited
+  const text = Array.from(buf.subarray(0, o), (d) => "0x" + d.toString(16)).join(" ");
+  const r = await gvtsim(["scan", "--json", "-", "-"], text);
+  assert.equal(r.code, 1, r.err);
+  const doc = JSON.parse(r.out);
+  const v = (i: number) => doc.commands.find((c: { at: number }) => c.at === at[i]);
+  assert.equal(v(0).command, "MI_LOAD_REGISTER_IMM");
+  assert.equal(v(0).rule, "cmd_parser.c cmd_reg_handler");
+  assert.equal(v(0).errno, "-EBADRQC");
+  assert.equal(v(1).command, "MI_OP_2E");
+  assert.equal(v(1).verdict, "rejected");
+  assert.equal(v(1).errno, "-EBADRQC");
+  assert.equal(v(2).command, "MI_OP_2F");
+  assert.equal(v(2).rule, "cmd_parser.c cmd_address_audit");
+  assert.equal(v(3).verdict, "accepted");
+  assert.equal(v(4).command, "PIPE_CONTROL");
+  assert.equal(v(4).verdict, "accepted");
 });

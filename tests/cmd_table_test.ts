@@ -15,6 +15,33 @@ import {
   op3dMedia,
 } from "../core/cmd/table.ts";
 import * as enc from "../core/cmd/encode.ts";
+import {
+  CMD_GMA_QW,
+  CMD_TYPE,
+  cmdAddress,
+  cmdReg,
+  DISPLAY_FLIP_PLANE,
+  flipPrimaryPipe,
+  flipSurface,
+  FLUSH_DW_USE_GTT,
+  MI_USE_GGTT_BIT,
+  NOTIFY,
+  opcodeField,
+  PIPE_CONTROL_GLOBAL_GTT,
+  POST_SYNC_OP,
+  POST_SYNC_WRITE_IMM,
+  putCmdAddress,
+} from "../core/cmd/fields.ts";
+import {
+  byteOf,
+  fieldValue,
+  getField,
+  hi32,
+  isSet,
+  join64,
+  lo32,
+  withByte,
+} from "../core/hw/bits.ts";
 
 Deno.test("table: broad, unique names, every command decodes to itself on its engines", () => {
   assert.ok(COMMANDS.length >= 150, `only ${COMMANDS.length} commands`);
@@ -111,4 +138,41 @@ Deno.test("table: cost overrides by name; unknown names reported", () => {
   assert.equal(cost[ID["3DPRIMITIVE"]], 123);
   assert.equal(cost[ID.MI_NOOP], COMMANDS[ID.MI_NOOP].cost);
   assert.deepEqual(unknown, ["NOT_A_COMMAND"]);
+});
+
+Deno.test("fields: command fields round-trip through the encoder, the decoder and the readers", () => {
+  // header fields: the type bits and the opcode of every command, whatever its free bits
+  COMMANDS.forEach((c, id) => {
+    const dw0 = header(id, c.flags & F_LEN_CONST ? c.len : c.validLen || 3);
+    assert.equal(getField(dw0, CMD_TYPE), c.type, c.name);
+    assert.equal(getField(dw0, opcodeField(c.type)), c.opcode, c.name);
+  });
+  assert.equal(
+    decode(header(ID.MI_STORE_DATA_IMM, 4) | MI_USE_GGTT_BIT.mask, 0),
+    ID.MI_STORE_DATA_IMM,
+  );
+  // addresses: 48-bit graphics addresses in two dwords, alignment per field
+  const out = new Uint32Array(4);
+  putCmdAddress(out, 1, 0x1234_5678_9abc, CMD_GMA_QW, FLUSH_DW_USE_GTT.mask);
+  assert.deepEqual([...out.subarray(1, 3)], [0x5678_9ab8 | 4, 0x1234]);
+  assert.equal(cmdAddress(out, 1, CMD_GMA_QW), 0x1234_5678_9ab8);
+  assert.equal(cmdReg(0x0000_229d), 0x229c);
+  // the encoder writes what the streamer and the scanner read back
+  const buf = new Uint32Array(6);
+  enc.emitPipeControl(buf, 0, 0, 0x2000, 7, true, true);
+  assert.equal(getField(buf[1], POST_SYNC_OP), POST_SYNC_WRITE_IMM);
+  assert.ok(isSet(buf[1], NOTIFY) && isSet(buf[1], PIPE_CONTROL_GLOBAL_GTT));
+  assert.equal(cmdAddress(buf, 2, CMD_GMA_QW), 0x2000);
+  const flip = new Uint32Array(3);
+  for (const pipe of [0, 1, 2]) {
+    enc.emitDisplayFlip(flip, 0, pipe, 0x4000, 0x10_0000);
+    assert.equal(flipPrimaryPipe(flip[0]), pipe);
+    assert.equal(flipSurface(flip[2]), 0x10_0000);
+  }
+  assert.equal(flipPrimaryPipe(fieldValue(DISPLAY_FLIP_PLANE, 2)), -1, "a sprite plane");
+  // 64-bit quantities and bytes
+  assert.deepEqual([lo32(2 ** 40 + 5), hi32(2 ** 40 + 5)], [5, 256]);
+  assert.equal(join64(0xffffffff, 0x7f), 2 ** 39 - 1);
+  assert.equal(withByte(0x11223344, 2, 0xab), 0x11ab3344);
+  assert.equal(byteOf(0x11223344, 3), 0x11);
 });

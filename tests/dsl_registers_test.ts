@@ -112,3 +112,15 @@ Deno.test("dsl + scanner: a MOCS load is fine on gen9 and fails safe on broadwel
   assert.equal(k.r.vms[0].completed, 0, "the workload (and the engine's queue) failed");
   assert.ok((k.r.vms[0].counters["scan.violation.register_op"] ?? 0) >= 1);
 });
+
+Deno.test("dsl + scanner: srm only to L3SQCREG4 / 0x21f0 (cmd_reg_handler, -EPERM, no failsafe); raw MI_OP_2E dwords fail safe (cmd_handler_mi_op_2e)", async () => {
+  assert.equal((await run("skylake", "srm 1 GEN8_L3SQCREG4")).r.vms[0].completed, 3);
+  const srm = await run("skylake", "srm 1 CACHE_MODE_1");
+  assert.notEqual(srm.r.vms[0].state, "failsafe", "-EPERM: no failsafe");
+  assert.equal(srm.r.vms[0].completed, 0);
+  assert.ok((srm.r.vms[0].counters["scan.violation.register_op"] ?? 0) >= 1);
+  // MI_OP_2E (MI_MEM_TO_MEM), five dwords, written raw
+  const m2m = await run("skylake", "dwords 0x17000003 0 0 0 0");
+  assert.equal(m2m.r.vms[0].state, "failsafe");
+  assert.match(m2m.w.gvt.failsafeLog[0].detail, /MI_OP_2E/);
+});

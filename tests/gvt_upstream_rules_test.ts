@@ -17,9 +17,13 @@ import {
   emitNoop,
   emitPipeControl,
   emitStoreRegisterMem,
-  PIPE_CONTROL_CS_STALL,
   PIPE_CONTROL_WRITE_TIMESTAMP,
 } from "../core/cmd/encode.ts";
+import {
+  PIPE_CONTROL_CS_STALL,
+  PIPE_CONTROL_GLOBAL_GTT,
+  PIPE_CONTROL_MMIO_WRITE_BIT,
+} from "../core/cmd/fields.ts";
 import { ScanResult } from "../core/gvt/scanner.ts";
 import { VIOLATION_KINDS, violationIsFatal } from "../core/gvt/counters.ts";
 import { registerOffset } from "../core/hw/regdefs.ts";
@@ -157,13 +161,15 @@ Deno.test("cmd_parser.c cmd_handler_pipe_control: the address is audited only fo
   assert.equal(scan((o) => emitPipeControl(o, 0, 0, host, 1, true, false)).kind, "address");
   const ts = scan((o) => {
     const n = emitPipeControl(o, 0, 0, host, 0, true, false);
-    o[1] = (PIPE_CONTROL_CS_STALL | PIPE_CONTROL_WRITE_TIMESTAMP | (1 << 24)) >>> 0;
+    o[1] =
+      (PIPE_CONTROL_CS_STALL.mask | PIPE_CONTROL_WRITE_TIMESTAMP | PIPE_CONTROL_GLOBAL_GTT.mask) >>>
+      0;
     return n;
   });
   assert.equal(ts.kind, "ok", "a timestamp post-sync write is not audited");
   const reg = scan((o) => {
     const n = emitPipeControl(o, 0, 0, -1, 0, false, false);
-    o[1] |= 1 << 23; // register post-sync write
+    o[1] |= PIPE_CONTROL_MMIO_WRITE_BIT.mask; // register post-sync write
     o[2] = 0x44200;
     return n;
   });

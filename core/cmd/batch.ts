@@ -31,13 +31,15 @@ import {
   emitStoreRegisterMem,
   emitUserInterrupt,
   emitXySrcCopyBlt,
-  PIPE_CONTROL_DC_FLUSH_ENABLE,
-  PIPE_CONTROL_DEPTH_CACHE_FLUSH,
-  PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH,
   PIPELINE_SELECT_3D,
   PIPELINE_SELECT_GPGPU,
   PIPELINE_SELECT_MEDIA,
 } from "./encode.ts";
+import {
+  PIPE_CONTROL_DC_FLUSH_ENABLE,
+  PIPE_CONTROL_DEPTH_CACHE_FLUSH,
+  PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH,
+} from "./fields.ts";
 import { cmdId } from "./table.ts";
 
 /** Resolved command counts of one batch, and the registers / raw dwords it names. */
@@ -251,7 +253,7 @@ export function buildBatch(
       o = emitPipeControl(
         out,
         o,
-        PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH | PIPE_CONTROL_DEPTH_CACHE_FLUSH,
+        PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH.mask | PIPE_CONTROL_DEPTH_CACHE_FLUSH.mask,
         -1,
         0,
         false,
@@ -357,7 +359,7 @@ export function emitRingRequest(
   o = emitArbOnOff(out, o, true);
   o = emitBatchBufferStart(out, o, batchGma, batchPpgtt, false);
   if (engine === RCS) {
-    o = emitPipeControl(out, o, PIPE_CONTROL_DC_FLUSH_ENABLE, seqnoGma, seqno, true, false);
+    o = emitPipeControl(out, o, PIPE_CONTROL_DC_FLUSH_ENABLE.mask, seqnoGma, seqno, true, false);
   } else {
     o = emitFlushDw(out, o, seqnoGma, seqno, true, false);
   }

@@ -4,68 +4,80 @@
  * without allocation. Headers come from the shared table ({@link header}).
  */
 
+import { fieldValue } from "../hw/bits.ts";
 import {
-  cmdId,
-  header,
-  ID,
-  MI_FLUSH_DW_USE_GTT,
-  PIPE_CONTROL_GLOBAL_GTT_IVB,
-  PIPE_CONTROL_MMIO_WRITE,
-} from "./table.ts";
+  ARB_ENABLE,
+  ATOMIC_OPCODE,
+  BB_2ND_LEVEL,
+  BB_PPGTT,
+  bltCorner,
+  BR13_DEPTH,
+  BR13_PITCH,
+  BR13_ROP,
+  CMD_GMA,
+  CMD_GMA_64B,
+  CMD_GMA_BYTE,
+  CMD_GMA_PAGE,
+  CMD_GMA_QW,
+  COND_BB_END_COMPARE_SEMAPHORE,
+  DISPLAY_FLIP_PLANE,
+  FLIP_PLANE_CODES,
+  FLUSH_DW_INVALIDATE_TLB,
+  FLUSH_DW_USE_GTT,
+  MEDIA_INTERFACE_DESCRIPTOR,
+  MI_USE_GGTT_BIT,
+  NOTIFY,
+  PIPE_CONTROL_CS_STALL,
+  PIPE_CONTROL_GLOBAL_GTT,
+  PIPE_CONTROL_MMIO_WRITE_BIT,
+  PIPELINE_SELECT_MASK,
+  PIPELINE_SELECT_PIPELINE,
+  POST_SYNC_OP,
+  POST_SYNC_WRITE_IMM,
+  POST_SYNC_WRITE_TIMESTAMP,
+  putCmdAddress,
+  REPORT_PERF_USE_GGTT,
+  SEMAPHORE_POLL,
+  STORE_INDEX_OFFSET,
+  WALKER_RES_X,
+  WALKER_RES_Y,
+  XY_BLT_WRITE_ALPHA,
+  XY_BLT_WRITE_RGB,
+} from "./fields.ts";
+import { cmdId, header, ID } from "./table.ts";
+import { PAGE_SIZE } from "../hw/memory.ts";
+import { entryHi, entryLo } from "../hw/pte.ts";
 
 const ID_PIPELINE_SELECT = cmdId("PIPELINE_SELECT");
 
+// Flag values the encoders and their callers combine (the fields are in core/cmd/fields.ts).
 /** MI_USE_GGTT / MI_SRM_LRM_GLOBAL_GTT / MI_SEMAPHORE_GLOBAL_GTT (dw0 bit 22). */
-export const MI_USE_GGTT = 1 << 22;
-/** MI_BATCH_BUFFER_START: address space indicator, PPGTT (bit 8). */
-export const MI_BATCH_PPGTT_GEN8 = 1 << 8;
-/** MI_BATCH_BUFFER_START: second-level batch (bit 22). */
-export const MI_BATCH_2ND_LEVEL = 1 << 22;
-/** MI_ARB_ON_OFF: enable arbitration (bit 0). */
-export const MI_ARB_ENABLE = 1 << 0;
-/** MI_FLUSH_DW: post-sync op "store dword" (bits 15:14 = 1). */
-export const MI_FLUSH_DW_OP_STOREDW = 1 << 14;
-/** MI_FLUSH_DW: notify (bit 8). */
-export const MI_FLUSH_DW_NOTIFY = 1 << 8;
-/** MI_FLUSH_DW: invalidate TLB (bit 18). */
-export const MI_INVALIDATE_TLB = 1 << 18;
-/** PIPE_CONTROL dw1: CS stall. */
-export const PIPE_CONTROL_CS_STALL = 1 << 20;
-/** PIPE_CONTROL dw1: post-sync write immediate (QW write, op 1). */
-export const PIPE_CONTROL_QW_WRITE = 1 << 14;
-/** PIPE_CONTROL dw1: post-sync write timestamp (op 3). */
-export const PIPE_CONTROL_WRITE_TIMESTAMP = 3 << 14;
-/** PIPE_CONTROL dw1: notify (raises PIPE_CONTROL notify interrupt). */
-export const PIPE_CONTROL_NOTIFY = 1 << 8;
-/** PIPE_CONTROL dw1: render target cache flush. */
-export const PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH = 1 << 12;
-/** PIPE_CONTROL dw1: depth cache flush. */
-export const PIPE_CONTROL_DEPTH_CACHE_FLUSH = 1 << 0;
-/** PIPE_CONTROL dw1: DC flush. */
-export const PIPE_CONTROL_DC_FLUSH_ENABLE = 1 << 5;
-/** XY blits: write alpha channel. */
-export const XY_BLT_WRITE_ALPHA = 1 << 21;
-/** XY blits: write RGB channels. */
-export const XY_BLT_WRITE_RGB = 1 << 20;
+export const MI_USE_GGTT: number = MI_USE_GGTT_BIT.mask;
+/** MI_ARB_ON_OFF: enable arbitration. */
+export const MI_ARB_ENABLE: number = ARB_ENABLE.mask;
+/** MI_FLUSH_DW: invalidate the TLBs. */
+export const MI_INVALIDATE_TLB: number = FLUSH_DW_INVALIDATE_TLB.mask;
+/** Post-sync operation "write immediate data" (PIPE_CONTROL dw1, MI_FLUSH_DW dw0). */
+const POST_SYNC_IMM = fieldValue(POST_SYNC_OP, POST_SYNC_WRITE_IMM);
+/** PIPE_CONTROL dw1: post-sync write of the timestamp. */
+export const PIPE_CONTROL_WRITE_TIMESTAMP: number = fieldValue(
+  POST_SYNC_OP,
+  POST_SYNC_WRITE_TIMESTAMP,
+);
+const PIPE_CONTROL_STALL = PIPE_CONTROL_CS_STALL.mask;
+const XY_BLT_WRITE_ARGB = XY_BLT_WRITE_ALPHA.mask | XY_BLT_WRITE_RGB.mask;
 /** BR13: 32 bpp colour depth. */
-export const BLT_DEPTH_32 = 3 << 24;
+export const BLT_DEPTH_32: number = fieldValue(BR13_DEPTH, 3);
 /** BR13: ROP source copy. */
-export const BLT_ROP_SRC_COPY = 0xcc << 16;
+export const BLT_ROP_SRC_COPY: number = fieldValue(BR13_ROP, 0xcc);
 /** BR13: ROP pattern (colour) copy. */
-export const BLT_ROP_COLOR_COPY = 0xf0 << 16;
-/** MI_DISPLAY_FLIP plane codes (dw0 bits 21:19): primary A, B, C. */
-export const MI_DISPLAY_FLIP_IVB_PLANE: readonly number[] = [0 << 19, 1 << 19, 4 << 19];
+export const BLT_ROP_COLOR_COPY: number = fieldValue(BR13_ROP, 0xf0);
+/** MI_DISPLAY_FLIP dw0 plane code of each pipe's primary plane. */
+const PRIMARY_PLANE_CODE: readonly number[] = [0, 1, 2].map((pipe) =>
+  fieldValue(DISPLAY_FLIP_PLANE, FLIP_PLANE_CODES.findIndex((c) => c.primary && c.pipe === pipe))
+);
 /** PIPELINE_SELECT pipelines. */
 export const PIPELINE_SELECT_3D = 0, PIPELINE_SELECT_MEDIA = 1, PIPELINE_SELECT_GPGPU = 2;
-
-const U32 = 4294967296;
-
-function lo(a: number): number {
-  return a >>> 0;
-}
-function hi(a: number): number {
-  return Math.floor(a / U32) >>> 0;
-}
 
 /** MI_NOOP. */
 export function emitNoop(out: Uint32Array, o: number): number {
@@ -99,10 +111,9 @@ export function emitBatchBufferStart(
   ppgtt: boolean,
   secondLevel = false,
 ): number {
-  const f = (ppgtt ? MI_BATCH_PPGTT_GEN8 : 0) | (secondLevel ? MI_BATCH_2ND_LEVEL : 0);
+  const f = (ppgtt ? BB_PPGTT.mask : 0) | (secondLevel ? BB_2ND_LEVEL.mask : 0);
   out[o] = header(ID.MI_BATCH_BUFFER_START, 3, f);
-  out[o + 1] = lo(gma) & ~3;
-  out[o + 2] = hi(gma) & 0xffff;
+  putCmdAddress(out, o + 1, gma, CMD_GMA);
   return o + 3;
 }
 
@@ -129,8 +140,7 @@ export function emitStoreDataImm(
   ggtt: boolean,
 ): number {
   out[o] = header(ID.MI_STORE_DATA_IMM, 4, ggtt ? MI_USE_GGTT : 0);
-  out[o + 1] = lo(gma) & ~3;
-  out[o + 2] = hi(gma);
+  putCmdAddress(out, o + 1, gma, CMD_GMA);
   out[o + 3] = value >>> 0;
   return o + 4;
 }
@@ -145,8 +155,7 @@ export function emitStoreRegisterMem(
 ): number {
   out[o] = header(ID.MI_STORE_REGISTER_MEM, 4, ggtt ? MI_USE_GGTT : 0);
   out[o + 1] = reg;
-  out[o + 2] = lo(gma) & ~3;
-  out[o + 3] = hi(gma);
+  putCmdAddress(out, o + 2, gma, CMD_GMA);
   return o + 4;
 }
 
@@ -162,10 +171,10 @@ export function emitFlushDw(
   ggtt: boolean,
   notify: boolean,
 ): number {
-  const post = gma >= 0 ? MI_FLUSH_DW_OP_STOREDW : 0;
-  out[o] = header(ID.MI_FLUSH_DW, 4, post | (notify ? MI_FLUSH_DW_NOTIFY : 0) | MI_INVALIDATE_TLB);
-  out[o + 1] = gma >= 0 ? (lo(gma) & ~7) | (ggtt ? MI_FLUSH_DW_USE_GTT : 0) : 0;
-  out[o + 2] = gma >= 0 ? hi(gma) : 0;
+  const post = gma >= 0 ? POST_SYNC_IMM : 0;
+  out[o] = header(ID.MI_FLUSH_DW, 4, post | (notify ? NOTIFY.mask : 0) | MI_INVALIDATE_TLB);
+  if (gma >= 0) putCmdAddress(out, o + 1, gma, CMD_GMA_QW, ggtt ? FLUSH_DW_USE_GTT.mask : 0);
+  else out[o + 1] = out[o + 2] = 0;
   out[o + 3] = value >>> 0;
   return o + 4;
 }
@@ -183,13 +192,13 @@ export function emitPipeControl(
   ggtt: boolean,
   notify: boolean,
 ): number {
-  let dw1 = flags | PIPE_CONTROL_CS_STALL;
-  if (gma >= 0) dw1 |= PIPE_CONTROL_QW_WRITE | (ggtt ? PIPE_CONTROL_GLOBAL_GTT_IVB : 0);
-  if (notify) dw1 |= PIPE_CONTROL_NOTIFY;
+  let dw1 = flags | PIPE_CONTROL_STALL;
+  if (gma >= 0) dw1 |= POST_SYNC_IMM | (ggtt ? PIPE_CONTROL_GLOBAL_GTT.mask : 0);
+  if (notify) dw1 |= NOTIFY.mask;
   out[o] = header(ID.PIPE_CONTROL, 6);
   out[o + 1] = dw1 >>> 0;
-  out[o + 2] = gma >= 0 ? lo(gma) & ~7 : 0;
-  out[o + 3] = gma >= 0 ? hi(gma) : 0;
+  if (gma >= 0) putCmdAddress(out, o + 2, gma, CMD_GMA_QW);
+  else out[o + 2] = out[o + 3] = 0;
   out[o + 4] = value >>> 0;
   out[o + 5] = 0;
   return o + 6;
@@ -203,7 +212,7 @@ export function emitPipeControlRegWrite(
   value: number,
 ): number {
   out[o] = header(ID.PIPE_CONTROL, 6);
-  out[o + 1] = (PIPE_CONTROL_CS_STALL | PIPE_CONTROL_MMIO_WRITE) >>> 0;
+  out[o + 1] = (PIPE_CONTROL_STALL | PIPE_CONTROL_MMIO_WRITE_BIT.mask) >>> 0;
   out[o + 2] = reg >>> 0;
   out[o + 3] = 0;
   out[o + 4] = value >>> 0;
@@ -219,9 +228,9 @@ export function emitDisplayFlip(
   pitch: number,
   surfGma: number,
 ): number {
-  out[o] = header(ID.MI_DISPLAY_FLIP, 3, MI_DISPLAY_FLIP_IVB_PLANE[pipe] ?? 0);
+  out[o] = header(ID.MI_DISPLAY_FLIP, 3, PRIMARY_PLANE_CODE[pipe] ?? 0);
   out[o + 1] = pitch >>> 0;
-  out[o + 2] = lo(surfGma) & ~0xfff;
+  out[o + 2] = (surfGma & CMD_GMA_PAGE.mask) >>> 0;
   return o + 3;
 }
 
@@ -243,16 +252,14 @@ export function emitXySrcCopyBlt(
   srcX: number,
   srcY: number,
 ): number {
-  out[o] = header(ID.XY_SRC_COPY_BLT, 10, XY_BLT_WRITE_ALPHA | XY_BLT_WRITE_RGB);
-  out[o + 1] = (BLT_DEPTH_32 | BLT_ROP_SRC_COPY | (dstPitch & 0xffff)) >>> 0;
-  out[o + 2] = ((y1 << 16) | (x1 & 0xffff)) >>> 0;
-  out[o + 3] = ((y2 << 16) | (x2 & 0xffff)) >>> 0;
-  out[o + 4] = lo(dst);
-  out[o + 5] = hi(dst);
-  out[o + 6] = ((srcY << 16) | (srcX & 0xffff)) >>> 0;
-  out[o + 7] = srcPitch & 0xffff;
-  out[o + 8] = lo(src);
-  out[o + 9] = hi(src);
+  out[o] = header(ID.XY_SRC_COPY_BLT, 10, XY_BLT_WRITE_ARGB);
+  out[o + 1] = (BLT_DEPTH_32 | BLT_ROP_SRC_COPY | fieldValue(BR13_PITCH, dstPitch)) >>> 0;
+  out[o + 2] = bltCorner(x1, y1);
+  out[o + 3] = bltCorner(x2, y2);
+  putCmdAddress(out, o + 4, dst, CMD_GMA_BYTE);
+  out[o + 6] = bltCorner(srcX, srcY);
+  out[o + 7] = fieldValue(BR13_PITCH, srcPitch);
+  putCmdAddress(out, o + 8, src, CMD_GMA_BYTE);
   return o + 10;
 }
 
@@ -268,19 +275,19 @@ export function emitXyColorBlt(
   y2: number,
   color: number,
 ): number {
-  out[o] = header(ID.XY_COLOR_BLT, 7, XY_BLT_WRITE_ALPHA | XY_BLT_WRITE_RGB);
-  out[o + 1] = (BLT_DEPTH_32 | BLT_ROP_COLOR_COPY | (pitch & 0xffff)) >>> 0;
-  out[o + 2] = ((y1 << 16) | (x1 & 0xffff)) >>> 0;
-  out[o + 3] = ((y2 << 16) | (x2 & 0xffff)) >>> 0;
-  out[o + 4] = lo(dst);
-  out[o + 5] = hi(dst);
+  out[o] = header(ID.XY_COLOR_BLT, 7, XY_BLT_WRITE_ARGB);
+  out[o + 1] = (BLT_DEPTH_32 | BLT_ROP_COLOR_COPY | fieldValue(BR13_PITCH, pitch)) >>> 0;
+  out[o + 2] = bltCorner(x1, y1);
+  out[o + 3] = bltCorner(x2, y2);
+  putCmdAddress(out, o + 4, dst, CMD_GMA_BYTE);
   out[o + 6] = color >>> 0;
   return o + 7;
 }
 
 /** PIPELINE_SELECT (gen9, with the mask bits 9:8). */
 export function emitPipelineSelect(out: Uint32Array, o: number, pipeline: number): number {
-  out[o] = header(ID_PIPELINE_SELECT, 1, (3 << 8) | (pipeline & 3));
+  const mask = PIPELINE_SELECT_MASK.mask;
+  out[o] = header(ID_PIPELINE_SELECT, 1, mask | fieldValue(PIPELINE_SELECT_PIPELINE, pipeline));
   return o + 1;
 }
 
@@ -304,7 +311,7 @@ export function emit3dPrimitive(
 /** MEDIA_OBJECT (6 dwords). */
 export function emitMediaObject(out: Uint32Array, o: number, interfaceDescriptor: number): number {
   out[o] = header(ID.MEDIA_OBJECT, 6);
-  out[o + 1] = interfaceDescriptor & 0x3f;
+  out[o + 1] = fieldValue(MEDIA_INTERFACE_DESCRIPTOR, interfaceDescriptor);
   out.fill(0, o + 2, o + 6);
   return o + 6;
 }
@@ -313,7 +320,7 @@ export function emitMediaObject(out: Uint32Array, o: number, interfaceDescriptor
 export function emitMediaObjectWalker(out: Uint32Array, o: number, w: number, h: number): number {
   out[o] = header(ID.MEDIA_OBJECT_WALKER, 17);
   out.fill(0, o + 1, o + 17);
-  out[o + 10] = ((h & 0x3ff) << 16 | (w & 0x3ff)) >>> 0; // global resolution
+  out[o + 10] = (fieldValue(WALKER_RES_Y, h) | fieldValue(WALKER_RES_X, w)) >>> 0; // global resolution
   return o + 17;
 }
 
@@ -345,26 +352,24 @@ export function emitUpdateGtt(
   out[o] = header(ID.MI_UPDATE_GTT, 2 + 2 * count);
   out[o + 1] = ggttOffset >>> 0;
   for (let i = 0; i < count; i++) {
-    out[o + 2 + 2 * i] = lo(pte + i * 4096);
-    out[o + 3 + 2 * i] = hi(pte + i * 4096);
+    out[o + 2 + 2 * i] = entryLo(pte + i * PAGE_SIZE, 0);
+    out[o + 3 + 2 * i] = entryHi(pte + i * PAGE_SIZE);
   }
   return o + 2 + 2 * count;
 }
 
 /** MI_SEMAPHORE_WAIT (rejected): poll `gma` until it is >= `value` (GGTT). */
 export function emitSemaphoreWait(out: Uint32Array, o: number, gma: number, value: number): number {
-  out[o] = header(ID.MI_SEMAPHORE_WAIT, 4, MI_USE_GGTT | (1 << 15));
+  out[o] = header(ID.MI_SEMAPHORE_WAIT, 4, MI_USE_GGTT | SEMAPHORE_POLL.mask);
   out[o + 1] = value >>> 0;
-  out[o + 2] = lo(gma) & ~3;
-  out[o + 3] = hi(gma);
+  putCmdAddress(out, o + 2, gma, CMD_GMA);
   return o + 4;
 }
 
 /** MI_REPORT_PERF_COUNT (rejected): write a performance report to `gma` (GGTT). */
 export function emitReportPerfCount(out: Uint32Array, o: number, gma: number, id: number): number {
   out[o] = header(ID.MI_REPORT_PERF_COUNT, 4);
-  out[o + 1] = (lo(gma) & ~0x3f) | 1;
-  out[o + 2] = hi(gma);
+  putCmdAddress(out, o + 1, gma, CMD_GMA_64B, REPORT_PERF_USE_GGTT.mask);
   out[o + 3] = id >>> 0;
   return o + 4;
 }
@@ -377,7 +382,7 @@ export function emitStoreDataIndex(
   value: number,
 ): number {
   out[o] = header(ID.MI_STORE_DATA_INDEX, 3);
-  out[o + 1] = (index << 2) >>> 0;
+  out[o + 1] = fieldValue(STORE_INDEX_OFFSET, index);
   out[o + 2] = value >>> 0;
   return o + 3;
 }
@@ -385,8 +390,7 @@ export function emitStoreDataIndex(
 /** MI_CLFLUSH (rejected): flush the cache lines of the page at `gma` (GGTT). */
 export function emitClflush(out: Uint32Array, o: number, gma: number): number {
   out[o] = header(ID.MI_CLFLUSH, 3, MI_USE_GGTT);
-  out[o + 1] = lo(gma) & ~0xfff;
-  out[o + 2] = hi(gma);
+  putCmdAddress(out, o + 1, gma, CMD_GMA_PAGE);
   return o + 3;
 }
 
@@ -397,10 +401,10 @@ export function emitConditionalBatchBufferEnd(
   gma: number,
   value: number,
 ): number {
-  out[o] = header(ID.MI_CONDITIONAL_BATCH_BUFFER_END, 4, MI_USE_GGTT | (1 << 21));
+  const flags = MI_USE_GGTT | COND_BB_END_COMPARE_SEMAPHORE.mask;
+  out[o] = header(ID.MI_CONDITIONAL_BATCH_BUFFER_END, 4, flags);
   out[o + 1] = value >>> 0;
-  out[o + 2] = lo(gma) & ~7;
-  out[o + 3] = hi(gma);
+  putCmdAddress(out, o + 2, gma, CMD_GMA_QW);
   return o + 4;
 }
 
@@ -414,8 +418,7 @@ export function emitLoadRegisterMem(
 ): number {
   out[o] = header(ID.MI_LOAD_REGISTER_MEM, 4, ggtt ? MI_USE_GGTT : 0);
   out[o + 1] = reg >>> 0;
-  out[o + 2] = lo(gma) & ~3;
-  out[o + 3] = hi(gma);
+  putCmdAddress(out, o + 2, gma, CMD_GMA);
   return o + 4;
 }
 
@@ -435,18 +438,15 @@ export function emitAtomic(
   op: number,
   ggtt: boolean,
 ): number {
-  out[o] = header(ID.MI_ATOMIC, 3, (ggtt ? MI_USE_GGTT : 0) | ((op & 0xff) << 8));
-  out[o + 1] = lo(gma) & ~3;
-  out[o + 2] = hi(gma) & 0xffff;
+  out[o] = header(ID.MI_ATOMIC, 3, (ggtt ? MI_USE_GGTT : 0) | fieldValue(ATOMIC_OPCODE, op));
+  putCmdAddress(out, o + 1, gma, CMD_GMA);
   return o + 3;
 }
 
 /** MI_OP_2E, MI_MEM_TO_MEM (rejected, 5 dwords): copy a dword from `src` to `dst`. */
 export function emitMemToMem(out: Uint32Array, o: number, dst: number, src: number): number {
   out[o] = header(ID.MI_OP_2E, 5);
-  out[o + 1] = lo(dst) & ~3;
-  out[o + 2] = hi(dst);
-  out[o + 3] = lo(src) & ~3;
-  out[o + 4] = hi(src);
+  putCmdAddress(out, o + 1, dst, CMD_GMA);
+  putCmdAddress(out, o + 3, src, CMD_GMA);
   return o + 5;
 }

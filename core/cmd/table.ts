@@ -3,11 +3,13 @@
  * mediator's scanner and the GPU's command streamer. Data after i915 gvt `cmd_parser.c`
  * (`cmd_info[]`, the `OP_*` macros and `get_opcode`/`get_cmd_length`):
  *
- * - command type = dw0[31:29]: 0 MI, 2 2D (blitter), 3 3D/media (render), MFX (video),
- *   VEBOX (video enhancement);
+ * - command type = dw0[31:29] (`CMD_TYPE`): 0 MI, 2 2D (blitter), 3 3D/media (render), MFX
+ *   (video), VEBOX (video enhancement);
  * - opcode = dw0 >> (32 - width), width 9 (MI), 10 (2D), 16 (3D/media/MFX/VEBOX), so the
  *   opcode values below are exactly the kernel's `OP_*` constants;
- * - length = `len` dwords when `F_LEN_CONST`, else `(dw0 & ((1 << len) - 1)) + 2`.
+ * - length = `len` dwords when `F_LEN_CONST`, else the low `len` bits of dw0 + 2.
+ *
+ * The bit positions of these and of every other command field live in core/cmd/fields.ts.
  *
  * Addresses: gen8+ commands carry 64-bit graphics addresses (two dwords); `addr` lists the
  * dword index of the low half. `ggttDw`/`ggttMask` locate the bit that selects the global
@@ -19,6 +21,26 @@
  */
 
 import type { EngineName } from "../scenario.ts";
+import { type BitField, fieldValue, getField } from "../hw/bits.ts";
+import {
+  DECODE_KEY,
+  FLUSH_DW_USE_GTT,
+  lengthField,
+  MI_USE_GGTT_BIT,
+  OP2D_OPCODE,
+  OP2D_TYPE,
+  OP3D_OPCODE,
+  OP3D_SUBOPCODE,
+  OP3D_SUBTYPE,
+  OP3D_TYPE,
+  opcodeField,
+  OPMFX_SUBOPA,
+  OPMFX_SUBOPB,
+  PIPE_CONTROL_GLOBAL_GTT,
+  PIPE_CONTROL_MMIO_WRITE_BIT,
+  POST_SYNC_OP,
+  REPORT_PERF_USE_GGTT,
+} from "./fields.ts";
 
 /** Command type MI (dw0[31:29] = 0). */
 export const CMD_TYPE_MI = 0;
@@ -112,6 +134,8 @@ export interface CmdInfo {
   readonly opcode: number;
   /** Opcode width in bits: 9 (MI), 10 (2D), 16 (3D/media). */
   readonly opWidth: number;
+  /** Where the opcode sits in dw0 (core/cmd/fields.ts OPCODE_*). */
+  readonly opField: BitField;
   /** F_* flags. */
   readonly flags: number;
   /** Engines (R_* bits). */
@@ -144,16 +168,11 @@ export interface CmdInfo {
   readonly cost: number;
 }
 
-const OP_LEN_MI = 9, OP_LEN_2D = 10, OP_LEN_3D = 16;
-const MI_USE_GGTT = 1 << 22;
-/** PIPE_CONTROL dw1: destination address in the global GTT. */
-export const PIPE_CONTROL_GLOBAL_GTT_IVB = 1 << 24;
-/** PIPE_CONTROL dw1: post-sync write goes to the register in dw2 (data in dw4). */
-export const PIPE_CONTROL_MMIO_WRITE = 1 << 23;
-/** Post-sync operation field (bits 15:14) of PIPE_CONTROL dw1 / MI_FLUSH_DW dw0. */
-export const POST_SYNC_OP_MASK = 3 << 14;
-/** MI_FLUSH_DW address dword: use the global GTT. */
-export const MI_FLUSH_DW_USE_GTT = 1 << 2;
+const MI_USE_GGTT = MI_USE_GGTT_BIT.mask;
+const PIPE_CONTROL_GLOBAL_GTT_IVB = PIPE_CONTROL_GLOBAL_GTT.mask;
+const PIPE_CONTROL_MMIO_WRITE = PIPE_CONTROL_MMIO_WRITE_BIT.mask;
+const POST_SYNC_OP_MASK = POST_SYNC_OP.mask;
+const MI_FLUSH_DW_USE_GTT = FLUSH_DW_USE_GTT.mask;
 
 type Spec = [
   name: string,
@@ -180,15 +199,17 @@ type Spec = [
 
 /** OP_3D_MEDIA(sub_type, opcode, sub_opcode). */
 export function op3dMedia(subType: number, opcode: number, subOpcode: number): number {
-  return (3 << 13) | (subType << 11) | (opcode << 8) | subOpcode;
+  return fieldValue(OP3D_TYPE, CMD_TYPE_3D_MEDIA) | fieldValue(OP3D_SUBTYPE, subType) |
+    fieldValue(OP3D_OPCODE, opcode) | fieldValue(OP3D_SUBOPCODE, subOpcode);
 }
 /** OP_MFX(pipeline, op, sub_opa, sub_opb) (also OP_VEB). */
 export function opMfx(pipeline: number, op: number, subA: number, subB: number): number {
-  return (3 << 13) | (pipeline << 11) | (op << 8) | (subA << 5) | subB;
+  return fieldValue(OP3D_TYPE, CMD_TYPE_3D_MEDIA) | fieldValue(OP3D_SUBTYPE, pipeline) |
+    fieldValue(OP3D_OPCODE, op) | fieldValue(OPMFX_SUBOPA, subA) | fieldValue(OPMFX_SUBOPB, subB);
 }
 /** OP_2D(x). */
 export function op2d(x: number): number {
-  return (2 << 7) | x;
+  return fieldValue(OP2D_TYPE, CMD_TYPE_2D) | fieldValue(OP2D_OPCODE, x);
 }
 
 const MI = CMD_TYPE_MI, D2 = CMD_TYPE_2D, D3 = CMD_TYPE_3D_MEDIA;
@@ -289,7 +310,7 @@ const SPECS: Spec[] = [
     {
       addr: [1],
       ggttDw: 1,
-      ggttMask: 1,
+      ggttMask: REPORT_PERF_USE_GGTT.mask,
       validLen: 4,
     },
   ),
@@ -554,12 +575,13 @@ const SPECS: Spec[] = [
 
 function build(s: Spec): CmdInfo {
   const [name, type, opcode, flags, rings, len, kind, exec, cost, extra] = s;
-  const opWidth = type === MI ? OP_LEN_MI : type === D2 ? OP_LEN_2D : OP_LEN_3D;
+  const opField = opcodeField(type);
   return {
     name,
     type,
     opcode,
-    opWidth,
+    opWidth: opField.width,
+    opField,
     flags,
     rings,
     len,
@@ -604,7 +626,7 @@ export const CMD = {
   /** 1 if length is constant. */
   lenConst: Int32Array.from(COMMANDS, (c) => (c.flags & F_LEN_CONST) ? c.len : 0),
   /** Length mask for variable-length commands. */
-  lenMask: Int32Array.from(COMMANDS, (c) => (c.flags & F_LEN_CONST) ? 0 : (1 << c.len) - 1),
+  lenMask: Int32Array.from(COMMANDS, (c) => (c.flags & F_LEN_CONST) ? 0 : lengthField(c.len).mask),
   /** Kind per command. */
   kind: Uint8Array.from(COMMANDS, (c) => c.kind),
   /** Execution action per command. */
@@ -657,28 +679,27 @@ export function engineId(name: EngineName): number {
   return name === "rcs" ? 0 : name === "bcs" ? 1 : name === "vcs" ? 2 : 3;
 }
 
-// Decode lookup: per engine, indexed by dw0 >>> 16; value = command id + 1 (0 = unknown).
-const LUT = new Int16Array(4 << 16);
+// Decode lookup: per engine, indexed by dw0's DECODE_KEY bits; value = command id + 1
+// (0 = unknown). An opcode narrower than the key leaves free bits below it: every value of
+// them decodes to the same command.
+const KEY_SPAN = 1 << DECODE_KEY.width;
+// The key's bits as local constants: decode runs once per command in the streamer and the
+// scanner.
+const KEY_MASK = DECODE_KEY.mask, KEY_SHIFT = DECODE_KEY.lo;
+const LUT = new Int16Array(4 * KEY_SPAN);
 for (let id = 0; id < COMMANDS.length; id++) {
   const c = COMMANDS[id];
+  const key = getField(fieldValue(c.opField, c.opcode), DECODE_KEY);
+  const free = 2 ** (DECODE_KEY.width - c.opWidth);
   for (let e = 0; e < 4; e++) {
-    if (!(c.rings & (1 << e))) continue;
-    const base = e << 16;
-    if (c.type === MI) {
-      // dw0[31:29]=0, opcode dw0[28:23]; dw0[22:16] are free bits.
-      for (let lo = 0; lo < 128; lo++) LUT[base | (c.opcode << 7) | lo] = id + 1;
-    } else if (c.type === D2) {
-      // opcode = dw0 >> 22 (10 bits incl. type); dw0[21:16] free.
-      for (let lo = 0; lo < 64; lo++) LUT[base | (c.opcode << 6) | lo] = id + 1;
-    } else {
-      LUT[base | c.opcode] = id + 1;
-    }
+    if (!(c.rings & ENGINE_RING_BIT[e])) continue;
+    LUT.fill(id + 1, e * KEY_SPAN + key, e * KEY_SPAN + key + free);
   }
 }
 
 /** Decodes a command header for an engine: the command id, or -1 if unknown there. */
 export function decode(dw0: number, engine: number): number {
-  return LUT[(engine << 16) | (dw0 >>> 16)] - 1;
+  return LUT[engine * KEY_SPAN + ((dw0 & KEY_MASK) >>> KEY_SHIFT)] - 1;
 }
 
 /** Length in dwords of command `id` whose first dword is `dw0`. */
@@ -690,9 +711,8 @@ export function cmdLength(id: number, dw0: number): number {
 /** Builds dw0 for a command id with the given length in dwords and extra flag bits. */
 export function header(id: number, lengthDw: number, flags = 0): number {
   const c = COMMANDS[id];
-  const opBits = (c.opcode << (32 - c.opWidth)) >>> 0;
-  const lenBits = (c.flags & F_LEN_CONST) ? 0 : (lengthDw - 2) & ((1 << c.len) - 1);
-  return (opBits | flags | lenBits) >>> 0;
+  const lenBits = (c.flags & F_LEN_CONST) ? 0 : (lengthDw - 2) & CMD.lenMask[id];
+  return (fieldValue(c.opField, c.opcode) | flags | lenBits) >>> 0;
 }
 
 /**
@@ -710,4 +730,9 @@ export function costTable(
     else cost[id] = overrides[name];
   }
   return { cost, unknown };
+}
+
+/** True if command `c` at `buf[at]` addresses the global GTT (its use-GGTT bit is set). */
+export function usesGgtt(c: CmdInfo, buf: ArrayLike<number>, at = 0): boolean {
+  return c.ggttDw >= 0 && (buf[at + c.ggttDw] & c.ggttMask) !== 0;
 }

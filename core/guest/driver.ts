@@ -61,6 +61,7 @@ import {
 } from "../cmd/batch.ts";
 import { emitBatchBufferEnd, emitNoop, emitUpdateGtt } from "../cmd/encode.ts";
 import {
+  DISPLAY_PLANE_ENABLE,
   DSPCNTR_A,
   DSPSTRIDE_A,
   DSPSURF_A,
@@ -109,8 +110,9 @@ import {
 } from "../hw/regs.ts";
 import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from "../hw/pte.ts";
 import type { GuestMemory } from "./memory.ts";
-import { maskedEnable } from "../hw/bits.ts";
-import { PAGE_SIZE } from "../hw/memory.ts";
+import { hi32, lo32, maskedEnable } from "../hw/bits.ts";
+import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
+import { PAGE_SIZE, pageDword, pageOffset } from "../hw/memory.ts";
 import {
   contextDescriptor,
   CTX_RING_TAIL,
@@ -505,8 +507,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     }
     // gen8_ppgtt_notify_vgt: pdp[0] = PML4, then g2v notify
     const pml4Gpa = this.pml4 * PAGE_SIZE;
-    this.wr(P + PVINFO.pdp, pml4Gpa >>> 0);
-    this.wr(P + PVINFO.pdp + 4, Math.floor(pml4Gpa / 4294967296));
+    this.wr(P + PVINFO.pdp, lo32(pml4Gpa));
+    this.wr(P + PVINFO.pdp + 4, hi32(pml4Gpa));
     this.wr(P + PVINFO.g2vNotify, VGT_G2V_PPGTT_L4_PAGE_TABLE_CREATE);
 
     // misbehaviour store target: a GGTT page outside both slices
@@ -588,7 +590,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       this.fb.push(o);
     }
     this.wr(DSPSTRIDE_A, this.width * 4);
-    this.wr(DSPCNTR_A, (1 << 31) >>> 0);
+    this.wr(DSPCNTR_A, DISPLAY_PLANE_ENABLE);
     this.wr(DSPSURF_A, this.fb[0].gma);
     this.wr(PIPECONF_A, PIPECONF_ENABLE >>> 0);
     return true;
@@ -766,12 +768,12 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     let i = 0;
     while (i < n) {
       const off = byteOff + i * 4;
-      const inPage = Math.min(n - i, (PAGE_SIZE - (off & (PAGE_SIZE - 1))) >>> 2);
+      const inPage = Math.min(n - i, (PAGE_SIZE - pageOffset(off)) >>> 2);
       const mfn = mem.mfnOf(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
       else {host.page(mfn).set(
           src.subarray(from + i, from + i + inPage),
-          (off & (PAGE_SIZE - 1)) >>> 2,
+          pageDword(off),
         );}
       i += inPage;
     }
@@ -1127,7 +1129,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
         this.wr(elsp, 0);
         this.wr(elsp, 0);
         this.wr(elsp, this.rng.int(0, 0x7fffffff));
-        this.wr(elsp, ((this.rng.int(0, 0x7fffffff) & ~0xfff) | GEN8_CTX_VALID) >>> 0);
+        const lrca = this.rng.int(0, 0x7fffffff) & CTX_DESC_FIELDS.lrca.mask;
+        this.wr(elsp, (lrca | GEN8_CTX_VALID) >>> 0);
         if (this.tracer !== null) this.tracer.submitEnd(this.id, e);
         break;
       }

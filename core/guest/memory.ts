@@ -8,7 +8,8 @@
  * tables, rings, contexts and buffers are guest pages it hands out.
  */
 
-import { type HostMemory, PAGE_SHIFT, PAGE_SIZE } from "../hw/memory.ts";
+import { hi32, join64, lo32, withByte } from "../hw/bits.ts";
+import { type HostMemory, PAGE_SHIFT, PAGE_SIZE, pageOffset } from "../hw/memory.ts";
 import { LazyInt32Array } from "../hw/lazy_array.ts";
 import type { GuestMemoryView } from "../mpt/types.ts";
 
@@ -113,7 +114,7 @@ export class GuestMemory implements GuestMemoryView {
     let done = 0;
     while (done < buf.length) {
       const a = gpa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
       const m = this.residentMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) buf.fill(0, done, done + n);
@@ -132,7 +133,7 @@ export class GuestMemory implements GuestMemoryView {
     let done = 0;
     while (done < buf.length) {
       const a = gpa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
       const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
       if (m < 0) {
@@ -169,12 +170,12 @@ export class GuestMemory implements GuestMemoryView {
 
   /** Reads a 64-bit value at `gpa` (8-byte aligned) as a number. */
   read64(gpa: number): number {
-    return this.read32(gpa) + this.read32(gpa + 4) * 4294967296;
+    return join64(this.read32(gpa), this.read32(gpa + 4));
   }
 
   /** Writes a 64-bit value (non-negative, up to 2^53) at `gpa`; false if not RAM. */
   write64(gpa: number, v: number): boolean {
-    return this.write32(gpa, v >>> 0) && this.write32(gpa + 4, Math.floor(v / 4294967296) >>> 0);
+    return this.write32(gpa, lo32(v)) && this.write32(gpa + 4, hi32(v));
   }
 
   /** Writes `size` (1, 2, 4 or 8) bytes of `value` little endian at `gpa`; false if not RAM. */
@@ -192,10 +193,9 @@ export class GuestMemory implements GuestMemoryView {
       const a = gpa + i;
       const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
       if (m < 0) return false;
-      const pa = m * PAGE_SIZE + (a & 0xfff);
+      const pa = m * PAGE_SIZE + pageOffset(a);
       const word = this.host.read32(pa - (pa & 3));
-      const sh = (pa & 3) * 8;
-      this.host.write32(pa - (pa & 3), ((word & ~(0xff << sh)) | ((v & 0xff) << sh)) >>> 0);
+      this.host.write32(pa - (pa & 3), withByte(word, pa & 3, v));
       v = Math.floor(v / 256);
     }
     return true;

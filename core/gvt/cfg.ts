@@ -4,6 +4,7 @@
  * relocation, and the MSI capability the guest enables and programs.
  */
 
+import { hi32, join64 } from "../hw/bits.ts";
 import { PCI_AF_CTRL, PCI_CAP_ID_AF } from "../mpt/pci.ts";
 import {
   MSI_ADDRESS_HI,
@@ -89,7 +90,7 @@ export function msiEnabled(cfg: Uint8Array): boolean {
 
 /** The MSI address the guest programmed. */
 export function msiAddress(cfg: Uint8Array): number {
-  return rd(cfg, MSI_ADDRESS_LO, 4) + rd(cfg, MSI_ADDRESS_HI, 4) * 4294967296;
+  return join64(rd(cfg, MSI_ADDRESS_LO, 4), rd(cfg, MSI_ADDRESS_HI, 4));
 }
 
 /** The MSI data the guest programmed. */
@@ -132,7 +133,7 @@ export function cfgWrite(
     const flags = low & (bar === PCI_BAR4 ? 0x3 : 0xf);
     if (size === 4 && value >>> 0 === 0xffffffff) {
       const sz = barSize(bar, apertureSize);
-      if (hi) wr(c, off, 4, (~Math.floor((sz - 1) / 4294967296)) >>> 0);
+      if (hi) wr(c, off, 4, ~hi32(sz - 1) >>> 0);
       else wr(c, off, 4, ((~(sz - 1) & 0xfffffff0) | flags) >>> 0);
       return;
     }
@@ -166,8 +167,8 @@ export function cfgWrite(
 
 function updateBars(v: Vgpu): void {
   const c = v.vcfg;
-  v.bar0 = ((rd(c, PCI_BAR0, 4) & 0xfffffff0) >>> 0) + rd(c, PCI_BAR0 + 4, 4) * 4294967296;
-  v.bar2 = ((rd(c, PCI_BAR2, 4) & 0xfffffff0) >>> 0) + rd(c, PCI_BAR2 + 4, 4) * 4294967296;
+  v.bar0 = join64(rd(c, PCI_BAR0, 4) & 0xfffffff0, rd(c, PCI_BAR0 + 4, 4));
+  v.bar2 = join64(rd(c, PCI_BAR2, 4) & 0xfffffff0, rd(c, PCI_BAR2 + 4, 4));
 }
 
 /**

@@ -35,9 +35,6 @@ import {
   cmdLength,
   COMMANDS,
   F_SCAN_REJECT,
-  PIPE_CONTROL_GLOBAL_GTT_IVB,
-  PIPE_CONTROL_MMIO_WRITE,
-  POST_SYNC_OP_MASK,
   X_ATOMIC,
   X_BB_START,
   X_FLUSH_DW,
@@ -48,41 +45,36 @@ import {
   X_SDI,
   X_SRM,
 } from "../cmd/table.ts";
-import { bit, field, getField, isSet } from "../hw/bits.ts";
+import {
+  ATOMIC_INLINE,
+  ATOMIC_SIZE,
+  BB_2ND_LEVEL,
+  BB_PPGTT,
+  CMD_GMA,
+  CMD_GMA_QW,
+  CMD_REG_INHIBIT,
+  cmdAddress,
+  cmdReg,
+  FLUSH_DW_USE_GTT,
+  MI_USE_GGTT_BIT,
+  PIPE_CONTROL_GLOBAL_GTT,
+  PIPE_CONTROL_MMIO_WRITE_BIT,
+  POST_SYNC_OP,
+  POST_SYNC_WRITE_IMM,
+  POST_SYNC_WRITE_PS_DEPTH,
+  POST_SYNC_WRITE_TIMESTAMP,
+  SDI_CORE,
+  SDI_QWORD,
+  STORE_INDEX,
+} from "../cmd/fields.ts";
+import { getField, isSet } from "../hw/bits.ts";
 import type { Platform } from "../hw/platform.ts";
 import { registerOffset } from "../hw/regdefs.ts";
 import { BCS, MMIO_SIZE, RCS } from "../hw/regs.ts";
 import type { ViolationKind } from "./counters.ts";
 
-const TWO32 = 4294967296;
-
 /** Buffer kinds: the ring, a first-level and a second-level batch. */
 export const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2;
-
-/** MI_* dword 0: use the global GTT (bit 22). */
-const MI_USE_GGTT = bit(22);
-/** Register field of a register dword (`cmd_reg`: bits 22:2). */
-const CMD_REG = field(22, 2);
-/** Broadwell's forbidden register bits (`cmd_reg_inhibit`: bits 22:18). */
-const CMD_REG_INHIBIT = field(22, 18);
-/** Graphics address bits 31:2 of a low address dword (`cmd_gma`). */
-const CMD_GMA = field(31, 2);
-/** Graphics address bits 15:0 of a high address dword (`cmd_gma_hi`). */
-const CMD_GMA_HI = field(15, 0);
-/** Qword address bits 31:3 (PIPE_CONTROL, MI_FLUSH_DW). */
-const GMA_QW = field(31, 3);
-/** MI_BATCH_BUFFER_START: second-level batch (bit 22). */
-export const BB_2ND_LEVEL = bit(22);
-/** MI_BATCH_BUFFER_START: PPGTT (non-privileged) batch (bit 8). */
-export const BB_PPGTT = bit(8);
-/** PIPE_CONTROL dw1 / MI_FLUSH_DW dw0: store-data index mode (bit 21). */
-const STORE_INDEX = bit(21);
-/** MI_FLUSH_DW address dword: the address is a GGTT address (bit 2). */
-const FLUSH_DW_GGTT = bit(2);
-/** MI_ATOMIC dw0: data size (bits 20:19) and inline data (bit 18). */
-const ATOMIC_SIZE = field(20, 19), ATOMIC_INLINE = bit(18);
-/** MI_STORE_DATA_IMM: qword store (dw0 bit 21) and core select (dw1 bit 0). */
-const SDI_QWORD = bit(21), SDI_CORE = bit(0);
 
 /** Largest surface a command may address (`max_surface_size`, 36 MiB). */
 export const MAX_SURFACE_SIZE = 36 * 1024 * 1024;
@@ -211,11 +203,6 @@ function checkLength(
   return refuse(out, "unknown_command", `${name} with length ${n} (expected ${valid})`, rule);
 }
 
-/** A 64-bit graphics address from a low dword (bits `lo`) and a high dword (bits 15:0). */
-function gma64(low: number, lowField: typeof CMD_GMA, high: number): number {
-  return ((low & lowField.mask) >>> 0) + getField(high, CMD_GMA_HI) * TWO32;
-}
-
 /**
  * Audits command `id` (length `n`) at `buf[ip]`, in a buffer of kind `type` (BUF_*), under
  * upstream's rules; true if accepted, else `out` says why.
@@ -242,7 +229,7 @@ export function auditCommand(
   switch (info.exec) {
     case X_LRI:
       for (let k = 1; k + 1 < n; k += 2) {
-        const reg = getField(buf[ip + k], CMD_REG) * 4;
+        const reg = cmdReg(buf[ip + k]);
         const exempt = env.engine === BCS && reg === DERRMR;
         if (bdw && env.engine !== RCS && !exempt && inhibited(buf[ip + k])) {
           return refuseInhibited(buf[ip + k], name, "cmd_handler_lri", out);
@@ -255,8 +242,8 @@ export function auditCommand(
       if (bdw && (inhibited(src) || inhibited(dst))) {
         return refuseInhibited(inhibited(src) ? src : dst, name, "cmd_handler_lrr", out);
       }
-      return auditReg(getField(src, CMD_REG) * 4, "lrr-src", name, env, out) &&
-        auditReg(getField(dst, CMD_REG) * 4, "lrr-dst", name, env, out);
+      return auditReg(cmdReg(src), "lrr-src", name, env, out) &&
+        auditReg(cmdReg(dst), "lrr-dst", name, env, out);
     }
     case X_LRM:
     case X_SRM: {
@@ -264,46 +251,50 @@ export function auditCommand(
       if (lrm && bdw && inhibited(buf[ip + 1])) {
         return refuseInhibited(buf[ip + 1], name, "cmd_handler_lrm", out);
       }
-      const reg = getField(buf[ip + 1], CMD_REG) * 4;
+      const reg = cmdReg(buf[ip + 1]);
       if (!auditReg(reg, lrm ? "lrm" : "srm", name, env, out)) return false;
-      if (!isSet(dw0, MI_USE_GGTT)) return true;
-      return auditAddress(gma64(buf[ip + 2], CMD_GMA, buf[ip + 3]), 4, false, name, env, out);
+      if (!isSet(dw0, MI_USE_GGTT_BIT)) return true;
+      return auditAddress(cmdAddress(buf, ip + 2), 4, false, name, env, out);
     }
     case X_PIPE_CONTROL: {
       const dw1 = buf[ip + 1];
-      if (dw1 & PIPE_CONTROL_MMIO_WRITE) {
-        return auditReg(getField(buf[ip + 2], CMD_REG) * 4, "pipe_ctrl", name, env, out);
+      if (isSet(dw1, PIPE_CONTROL_MMIO_WRITE_BIT)) {
+        return auditReg(cmdReg(buf[ip + 2]), "pipe_ctrl", name, env, out);
       }
-      const postSync = (dw1 & POST_SYNC_OP_MASK) >>> 14;
-      if (postSync === 2) return auditReg(PS_DEPTH_COUNT, "pipe_ctrl", name, env, out);
-      if (postSync === 3) return auditReg(RCS_TIMESTAMP, "pipe_ctrl", name, env, out);
-      if (postSync === 1 && (dw1 & PIPE_CONTROL_GLOBAL_GTT_IVB)) {
-        const gma = gma64(buf[ip + 2], GMA_QW, buf[ip + 3]);
+      const postSync = getField(dw1, POST_SYNC_OP);
+      if (postSync === POST_SYNC_WRITE_PS_DEPTH) {
+        return auditReg(PS_DEPTH_COUNT, "pipe_ctrl", name, env, out);
+      }
+      if (postSync === POST_SYNC_WRITE_TIMESTAMP) {
+        return auditReg(RCS_TIMESTAMP, "pipe_ctrl", name, env, out);
+      }
+      if (postSync === POST_SYNC_WRITE_IMM && isSet(dw1, PIPE_CONTROL_GLOBAL_GTT)) {
+        const gma = cmdAddress(buf, ip + 2, CMD_GMA_QW);
         return auditAddress(gma, 8, isSet(dw1, STORE_INDEX), name, env, out);
       }
       return true;
     }
     case X_FLUSH_DW: {
       if (n !== 4 && n !== 5) return checkLength(n, 4, name, "cmd_handler_mi_flush_dw", out);
-      if ((dw0 & POST_SYNC_OP_MASK) === 0 || !isSet(buf[ip + 1], FLUSH_DW_GGTT)) return true;
-      const gma = gma64(buf[ip + 1], GMA_QW, buf[ip + 2]);
+      if (getField(dw0, POST_SYNC_OP) === 0 || !isSet(buf[ip + 1], FLUSH_DW_USE_GTT)) return true;
+      const gma = cmdAddress(buf, ip + 1, CMD_GMA_QW);
       return auditAddress(gma, 8, isSet(dw0, STORE_INDEX), name, env, out);
     }
     case X_SDI: {
-      if (!isSet(dw0, MI_USE_GGTT)) return true;
+      if (!isSet(dw0, MI_USE_GGTT_BIT)) return true;
       const valid = isSet(dw0, SDI_QWORD) ? 5 : 4;
       if (!checkLength(n, valid, name, "cmd_handler_mi_store_data_imm", out)) return false;
       const size = (n - 3) * 4;
       const core = isSet(buf[ip + 1], SDI_CORE) ? 1 : 0;
-      const gma = gma64(buf[ip + 1], CMD_GMA, buf[ip + 2]) + size * core;
+      const gma = cmdAddress(buf, ip + 1) + size * core;
       return auditAddress(gma, size, false, name, env, out);
     }
     case X_ATOMIC: {
-      if (!isSet(dw0, MI_USE_GGTT)) return true;
+      if (!isSet(dw0, MI_USE_GGTT_BIT)) return true;
       const valid = isSet(dw0, ATOMIC_INLINE) ? 11 : 3;
       if (!checkLength(n, valid, name, "cmd_handler_mi_op_2f", out)) return false;
       const size = 4 * 2 ** getField(dw0, ATOMIC_SIZE);
-      return auditAddress(gma64(buf[ip + 1], CMD_GMA, buf[ip + 2]), size, false, name, env, out);
+      return auditAddress(cmdAddress(buf, ip + 1), size, false, name, env, out);
     }
     case X_BB_START: {
       const rule = "cmd_handler_mi_batch_buffer_start";
@@ -329,8 +320,7 @@ export function auditCommand(
 
 /** The graphics address MI_BATCH_BUFFER_START at `buf[ip]` (length `n`) jumps to. */
 export function batchTarget(buf: Uint32Array, ip: number, n: number): number {
-  const low = (buf[ip + 1] & CMD_GMA.mask) >>> 0;
-  return low + (n > 2 ? getField(buf[ip + 2], CMD_GMA_HI) * TWO32 : 0);
+  return n > 2 ? cmdAddress(buf, ip + 1) : (buf[ip + 1] & CMD_GMA.mask) >>> 0;
 }
 
 /** One command of a stream as {@link auditStream} judges it. */

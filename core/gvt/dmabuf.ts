@@ -14,7 +14,8 @@
  * Destroying the vGPU releases whatever is left (`intel_vgpu_dmabuf_cleanup`).
  */
 
-import { DSPCNTR_A, DSPSTRIDE_A, DSPSURF_A } from "../hw/regs.ts";
+import { PAGE_SIZE } from "../hw/memory.ts";
+import { DISPLAY_PLANE_ENABLE, DSPCNTR_A, DSPSTRIDE_A, DSPSURF_A } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import {
   MPT_EFAULT,
@@ -25,10 +26,8 @@ import {
 } from "../mpt/types.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
-const PAGE = 4096;
 /** DRM_FORMAT_XRGB8888 ('XR24'), the format of the guest's framebuffers. */
 export const DRM_FORMAT_XRGB8888 = 0x34325258;
-const PLANE_ENABLE = 0x80000000;
 
 /** One dma-buf object (`struct intel_vgpu_dmabuf_obj`). */
 export class DmabufObject {
@@ -87,12 +86,12 @@ export class DmabufExport {
     if (plane === PLANE_CURSOR) return 0;
     if (plane !== PLANE_PRIMARY) return MPT_EINVAL;
     const r = v.vreg;
-    if ((r[DSPCNTR_A >>> 2] & PLANE_ENABLE) === 0) return 0;
+    if ((r[DSPCNTR_A >>> 2] & DISPLAY_PLANE_ENABLE) === 0) return 0;
     const start = r[DSPSURF_A >>> 2] >>> 0;
     const stride = r[DSPSTRIDE_A >>> 2] >>> 0;
     const size = stride * v.type.height;
     if (size === 0) return MPT_EINVAL;
-    if (start % PAGE !== 0 || !inSlices(v, start, size)) return MPT_EFAULT;
+    if (start % PAGE_SIZE !== 0 || !inSlices(v, start, size)) return MPT_EFAULT;
     const d = v.dmabufs;
     let obj: DmabufObject | undefined;
     for (const o of d.objects.values()) {
@@ -127,10 +126,10 @@ export class DmabufExport {
     const d = v.dmabufs;
     const obj = d.objects.get(id);
     if (obj === undefined) return MPT_EINVAL;
-    const pages = Math.ceil(obj.size / PAGE);
+    const pages = Math.ceil(obj.size / PAGE_SIZE);
     const pinned = new Float64Array(pages);
     for (let i = 0; i < pages; i++) {
-      const s = v.ggtt.slot(obj.start / PAGE + i);
+      const s = v.ggtt.slot(obj.start / PAGE_SIZE + i);
       const dma = s < 0 ? -1 : v.ggtt.dma[s];
       if (dma < 0 || this.gate.dmaPinGuestPage(v.id, dma) < 0) {
         for (let k = 0; k < i; k++) this.gate.dmaUnmapGuestPage(v.id, pinned[k]);

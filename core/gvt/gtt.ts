@@ -8,14 +8,13 @@
  * virtual GGTT keeps the guest's value for reads; the previous host mapping is unmapped.
  */
 
+import { hi32, join64, lo32, withByte } from "../hw/bits.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
 import { entryPresent, GEN8_PAGE_PRESENT, pteFrame, pteWithAddr } from "../hw/pte.ts";
 import { SCRATCH_IOVA } from "../hw/iommu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { VgpuCounters } from "./counters.ts";
 import type { VgpuResources } from "./resources.ts";
-
-const TWO32 = 4294967296;
 
 /** The physical GGTT as the mediator writes it. */
 export interface GgttPort {
@@ -127,14 +126,14 @@ export class GgttShadow {
     }
     // Partial write: merge the bytes into the guest value, hold until both halves arrive.
     c.ggttPartialWrites++;
-    let lo = g.guest[s] % TWO32, hi = Math.floor(g.guest[s] / TWO32);
+    let lo = lo32(g.guest[s]), hi = hi32(g.guest[s]);
     for (let i = 0; i < size && byte + i < 8; i++) {
       const b = Math.floor(value / 2 ** (8 * i)) & 0xff;
       const at = byte + i;
-      if (at < 4) lo = ((lo & ~(0xff << (8 * at))) | (b << (8 * at))) >>> 0;
-      else hi = ((hi & ~(0xff << (8 * (at - 4)))) | (b << (8 * (at - 4)))) >>> 0;
+      if (at < 4) lo = withByte(lo, at, b);
+      else hi = withByte(hi, at - 4, b);
     }
-    g.guest[s] = hi * TWO32 + lo;
+    g.guest[s] = join64(lo, hi);
     if (failsafe) return;
     g.partial[s] |= byte < 4 ? 1 : 2;
     if (byte + size > 4 && byte < 4) g.partial[s] |= 2;
@@ -155,7 +154,7 @@ export class GgttShadow {
     const byte = off & 7;
     if (size === 8 && byte === 0) return e;
     const shifted = Math.floor(e / 2 ** (8 * byte));
-    return size >= 4 ? shifted % TWO32 : shifted % 2 ** (8 * size);
+    return size >= 4 ? lo32(shifted) : shifted % 2 ** (8 * size);
   }
 
   /** Shadows a complete guest entry into the physical GGTT. */

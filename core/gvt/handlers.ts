@@ -7,7 +7,14 @@
  * register table (core/hw/regdefs.ts).
  */
 
-import { fieldValue, getField, isMaskedEnabled, isSet, maskedEnable } from "../hw/bits.ts";
+import {
+  fieldValue,
+  getField,
+  isMaskedEnabled,
+  isSet,
+  maskedEnable,
+  maskedMerge,
+} from "../hw/bits.ts";
 import { engineOfOffset, engineOfTlbReg, ENGINES } from "../hw/engines.ts";
 import { onPlatform, type Platform } from "../hw/platform.ts";
 import { AUX_CTL_FIELDS, AUX_MSG_FIELDS } from "../hw/registers/display.ts";
@@ -248,9 +255,7 @@ export class ForcewakeHandler implements MmioHandler {
     return v.vreg[idx];
   }
   write(v: Vgpu, idx: number, value: number): void {
-    const old = v.vreg[idx];
-    const mask = value >>> 16;
-    const now = ((old & ~mask) | (value & mask)) & 0xffff;
+    const now = maskedMerge(v.vreg[idx], value);
     v.vreg[idx] = now;
     for (const [req, ack] of this.pairs) if (req >>> 2 === idx) v.vreg[ack >>> 2] = now;
   }

@@ -7,27 +7,15 @@
  */
 
 import {
-  GEN8_DE_MISC_IRQ,
-  GEN8_DE_PCH_IRQ,
-  GEN8_DE_PIPE_A_IRQ,
-  GEN8_DE_PIPE_B_IRQ,
-  GEN8_DE_PIPE_C_IRQ,
-  GEN8_DE_PORT_IRQ,
-  GEN8_GT_BCS_IRQ,
-  GEN8_GT_PM_IRQ,
-  GEN8_GT_RCS_IRQ,
-  GEN8_GT_VCS1_IRQ,
-  GEN8_GT_VCS2_IRQ,
-  GEN8_GT_VECS_IRQ,
   GEN8_MASTER_IRQ,
   GEN8_MASTER_IRQ_CONTROL,
-  GEN8_PCU_IRQ,
   IRQ_GROUP_BASE,
   IRQ_GROUPS,
   IRQ_IER,
   IRQ_IIR,
   IRQ_IMR,
 } from "../hw/regs.ts";
+import { groupSummary, IRQ_SUMMARY_BITS } from "../hw/registers/irq.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import { msiAddress, msiData, msiEnabled } from "./cfg.ts";
 import type { GvtTracer } from "./tracer.ts";
@@ -37,41 +25,6 @@ const MASTER = GEN8_MASTER_IRQ >>> 2;
 const IIR_IDX = Int32Array.from(IRQ_GROUP_BASE, (b) => (b + IRQ_IIR) >>> 2);
 const IER_IDX = Int32Array.from(IRQ_GROUP_BASE, (b) => (b + IRQ_IER) >>> 2);
 const IMR_IDX = Int32Array.from(IRQ_GROUP_BASE, (b) => (b + IRQ_IMR) >>> 2);
-const SUMMARY_BITS = GEN8_GT_RCS_IRQ | GEN8_GT_BCS_IRQ | GEN8_GT_VCS1_IRQ | GEN8_GT_VCS2_IRQ |
-  GEN8_GT_PM_IRQ | GEN8_GT_VECS_IRQ | GEN8_DE_PIPE_A_IRQ | GEN8_DE_PIPE_B_IRQ |
-  GEN8_DE_PIPE_C_IRQ | GEN8_DE_PORT_IRQ | GEN8_DE_MISC_IRQ | GEN8_DE_PCH_IRQ | GEN8_PCU_IRQ;
-
-/** Master summary bit(s) of one group given its pending bits (IIR & IER). */
-function summaryOf(group: number, pending: number): number {
-  if (pending === 0) return 0;
-  switch (group) {
-    case 0:
-      return ((pending & 0xffff) ? GEN8_GT_RCS_IRQ : 0) |
-        ((pending >>> 16) ? GEN8_GT_BCS_IRQ : 0);
-    case 1:
-      return ((pending & 0xffff) ? GEN8_GT_VCS1_IRQ : 0) |
-        ((pending >>> 16) ? GEN8_GT_VCS2_IRQ : 0);
-    case 2:
-      return GEN8_GT_PM_IRQ;
-    case 3:
-      return GEN8_GT_VECS_IRQ;
-    case 4:
-      return GEN8_DE_PIPE_A_IRQ;
-    case 5:
-      return GEN8_DE_PIPE_B_IRQ;
-    case 6:
-      return GEN8_DE_PIPE_C_IRQ;
-    case 7:
-      return GEN8_DE_PORT_IRQ;
-    case 8:
-      return GEN8_DE_MISC_IRQ;
-    case 9:
-      return GEN8_PCU_IRQ;
-    default:
-      return GEN8_DE_PCH_IRQ;
-  }
-}
-
 /** The virtual interrupt controller shared by all vGPUs. */
 export class VirtualIrq {
   /** Trace hooks (null: not tracing). */
@@ -102,8 +55,8 @@ export class VirtualIrq {
   update(v: Vgpu, inject: boolean): void {
     const r = v.vreg;
     let summary = 0;
-    for (let g = 0; g < IRQ_GROUPS; g++) summary |= summaryOf(g, r[IIR_IDX[g]] & r[IER_IDX[g]]);
-    r[MASTER] = ((r[MASTER] & ~SUMMARY_BITS) | summary) >>> 0;
+    for (let g = 0; g < IRQ_GROUPS; g++) summary |= groupSummary(g, r[IIR_IDX[g]] & r[IER_IDX[g]]);
+    r[MASTER] = ((r[MASTER] & ~IRQ_SUMMARY_BITS) | summary) >>> 0;
     if (inject && (r[MASTER] & GEN8_MASTER_IRQ_CONTROL) !== 0 && summary !== 0) this.inject(v);
   }
 

@@ -7,6 +7,7 @@
  * masked-register semantics, and in failsafe turns every access into a plain copy.
  */
 
+import { hi32, join64, lo32 } from "../hw/bits.ts";
 import { BAR0_SIZE, GTT_OFFSET, MMIO_SIZE } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import { type FailsafeReason, MMIO_ERROR_KINDS, TC } from "./counters.ts";
@@ -132,8 +133,6 @@ export interface MmioAccessError {
   write: boolean;
 }
 
-const TWO32 = 4294967296;
-
 /** The trap entry point for BAR0 accesses. */
 export class MmioEmulator {
   /** Most recent rejected access. */
@@ -198,12 +197,12 @@ export class MmioEmulator {
     t.flags[idx] |= F_ACCESSED;
     const byte = offset & 3;
     if (size === 8 && byte === 0) {
-      return this.readDword(v, idx) + this.readDword(v, idx + 1) * TWO32;
+      return join64(this.readDword(v, idx), this.readDword(v, idx + 1));
     }
     let d = this.readDword(v, idx);
-    if (byte + size > 4) d += this.readDword(v, idx + 1) * TWO32;
+    if (byte + size > 4) d = join64(d, this.readDword(v, idx + 1));
     const shifted = Math.floor(d / 2 ** (8 * byte));
-    return size >= 4 ? shifted % TWO32 : shifted % 2 ** (8 * size);
+    return size >= 4 ? lo32(shifted) : shifted % 2 ** (8 * size);
   }
 
   /** One register dword through its handler (plain copy in failsafe). */
@@ -254,8 +253,8 @@ export class MmioEmulator {
       return;
     }
     if (byte === 0 && size === 8) {
-      this.writeDword(v, idx, value % TWO32);
-      this.writeDword(v, idx + 1, Math.floor(value / TWO32) >>> 0);
+      this.writeDword(v, idx, lo32(value));
+      this.writeDword(v, idx + 1, hi32(value));
       return;
     }
     // Sub-dword (or unaligned) write: merge bytes into the current dword(s).
@@ -282,6 +281,8 @@ export class MmioEmulator {
     const data = ro !== 0 ? ((old & ro) | (value & ~ro)) >>> 0 : value;
     t.handlers[t.handlerOf[idx]].write(v, idx, data);
     if ((t.flags[idx] & F_MODE_MASK) !== 0) {
+      // handlers.c intel_vgpu_mmio_reg_rw: the written mask keeps the handler's bits, the
+      // others (the enables included) keep their old value.
       const mask = data >>> 16;
       v.vreg[idx] = ((old & ~mask) | (v.vreg[idx] & mask)) >>> 0;
     }

@@ -10,7 +10,7 @@
  * Host addresses in the simulation are host physical addresses (the host's direct map).
  */
 
-import type { HostMemory } from "../hw/memory.ts";
+import { type HostMemory, PAGE_SIZE } from "../hw/memory.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
@@ -18,7 +18,6 @@ import type { Vgpu } from "./vgpu_state.ts";
 export const OPREGION_PAGES = 2;
 /** The OpRegion header signature (`OPREGION_SIGNATURE`). */
 const SIGNATURE = "IntelGraphicsMem";
-const PAGE = 4096;
 
 /** The OpRegion of one vGPU. */
 export class VgpuOpregion {
@@ -44,10 +43,10 @@ export function allocOpregion(o: VgpuOpregion, mem: HostMemory, owner: number): 
 export function opregionBaseWrite(v: Vgpu, gate: MptGate, gpa: number): void {
   const o = v.opregion;
   unmapOpregion(v, gate);
-  if (gpa === 0 || gpa % PAGE !== 0) return;
-  const gfn = gpa / PAGE;
+  if (gpa === 0 || gpa % PAGE_SIZE !== 0) return;
+  const gfn = gpa / PAGE_SIZE;
   for (let i = 0; i < OPREGION_PAGES; i++) {
-    const mfn = o.mfns[i] < 0 ? -1 : gate.fromVirtToMfn(o.mfns[i] * PAGE);
+    const mfn = o.mfns[i] < 0 ? -1 : gate.fromVirtToMfn(o.mfns[i] * PAGE_SIZE);
     if (mfn < 0) return; // exposed otherwise (setOpregion), or nothing to map
     gate.mapGfnToMfn(v.id, gfn + i, mfn, 1, true);
     o.gfn = gfn;
@@ -59,7 +58,7 @@ export function unmapOpregion(v: Vgpu, gate: MptGate): void {
   const o = v.opregion;
   if (o.gfn < 0) return;
   for (let i = 0; i < OPREGION_PAGES; i++) {
-    const mfn = gate.fromVirtToMfn(o.mfns[i] * PAGE);
+    const mfn = gate.fromVirtToMfn(o.mfns[i] * PAGE_SIZE);
     if (mfn >= 0) gate.mapGfnToMfn(v.id, o.gfn + i, mfn, 1, false);
   }
   o.gfn = -1;

@@ -10,6 +10,7 @@
  * Optional out-of-sync pages: see oos.ts.
  */
 
+import { hi32, join64, lo32 } from "../hw/bits.ts";
 import { type HostMemory, OWNER_HOST, PAGE_SIZE } from "../hw/memory.ts";
 import {
   entryPresent,
@@ -20,6 +21,7 @@ import {
   LEVEL_PML4,
   LEVEL_PT,
   PT_ENTRIES,
+  pteFlags,
   pteFrame,
 } from "../hw/pte.ts";
 import { SCRATCH_IOVA } from "../hw/iommu.ts";
@@ -27,7 +29,6 @@ import type { MptGate } from "../mpt/gate.ts";
 import type { VgpuCounters } from "./counters.ts";
 import type { OosOwner, OosPage, OosPool } from "./oos.ts";
 
-const TWO32 = 4294967296;
 /** A leaf pointing at the host's scratch page (its device address is valid in every domain). */
 const SCRATCH_LEAF = SCRATCH_IOVA + 1;
 
@@ -313,7 +314,7 @@ export class PpgttShadow {
     const buf = this.bufs[level], w = this.words[level];
     if (this.gate.readGpa(s.vgpuId, gfn * PAGE_SIZE, buf) < 0) buf.fill(0);
     for (let i = 0; i < PT_ENTRIES; i++) {
-      const e = w[2 * i] + w[2 * i + 1] * TWO32;
+      const e = join64(w[2 * i], w[2 * i + 1]);
       spt.guest[i] = e;
       if (e % 2 === 1) this.shadowEntry(s, spt, i, e);
     }
@@ -348,14 +349,14 @@ export class PpgttShadow {
   /** Writes shadow entry `i` into the shadow page's host frame. */
   private setShadow(spt: ShadowPage, i: number, v: number): void {
     const p = this.mem.page(spt.mfn);
-    p[2 * i] = v % TWO32;
-    p[2 * i + 1] = Math.floor(v / TWO32);
+    p[2 * i] = lo32(v);
+    p[2 * i + 1] = hi32(v);
   }
 
   /** Reads a shadow entry (for checks and tests). */
   shadowEntry64(spt: ShadowPage, i: number): number {
     const p = this.mem.page(spt.mfn);
-    return p[2 * i] + p[2 * i + 1] * TWO32;
+    return join64(p[2 * i], p[2 * i + 1]);
   }
 
   /** DMA-maps a leaf guest page; -1 (scratch) if invalid or the map fails. */
@@ -369,7 +370,7 @@ export class PpgttShadow {
 
   /** Shadows guest entry `e` (present) at index `i` of `spt`. */
   private shadowEntry(s: VgpuPpgtt, spt: ShadowPage, i: number, e: number): void {
-    const flags = e & 0xfff;
+    const flags = pteFlags(e);
     const gfn = pteFrame(e);
     const scratch = SCRATCH_LEAF;
     if (spt.level === LEVEL_PT) {
@@ -572,7 +573,7 @@ export class PpgttShadow {
     if (this.gate.readGpa(s.vgpuId, spt.gfn * PAGE_SIZE, buf) < 0) return;
     const snap = spt.oos!.mem;
     for (let i = 0; i < PT_ENTRIES; i++) {
-      const e = w[2 * i] + w[2 * i + 1] * TWO32;
+      const e = join64(w[2 * i], w[2 * i + 1]);
       if (e !== snap[i]) {
         snap[i] = e;
         this.updateEntry(s, spt, i, e);
@@ -602,7 +603,7 @@ export class PpgttShadow {
       for (let i = 0; i < PT_ENTRIES; i++) {
         if (!spt.postShadow[i]) continue;
         spt.postShadow[i] = 0;
-        const e = w[2 * i] + w[2 * i + 1] * TWO32;
+        const e = join64(w[2 * i], w[2 * i + 1]);
         spt.guest[i] = -1;
         this.updateEntry(s, spt, i, e);
         if (spt.oos) spt.oos.mem[i] = e;

@@ -25,12 +25,19 @@ import {
 import type { Platform } from "../hw/platform.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import {
+  BB_2ND_LEVEL,
+  BB_PPGTT,
+  CMD_GMA,
+  flipPrimaryPipe,
+  flipSurface,
+  putCmdAddress,
+} from "../cmd/fields.ts";
+import { isSet } from "../hw/bits.ts";
+import {
   auditCommand,
   type AuditEnv,
   AuditVerdict,
   batchTarget,
-  BB_2ND_LEVEL,
-  BB_PPGTT,
   BUF_BB1,
   BUF_BB2,
   BUF_RING,
@@ -301,7 +308,7 @@ export class Scanner implements AuditEnv {
       const len = cmdLength(id, dw0);
       const x = COMMANDS[id].exec;
       if (x === X_BB_END) return ip + 1;
-      if (x === X_BB_START && (dw0 & BB_2ND_LEVEL.mask) === 0) {
+      if (x === X_BB_START && !isSet(dw0, BB_2ND_LEVEL)) {
         // chained batch: this buffer ends at the start command
         while (ip + len > have) {
           const a = gma + have * 4;
@@ -359,9 +366,9 @@ export class Scanner implements AuditEnv {
           this.res.userInterrupts++;
           break;
         case X_DISPLAY_FLIP: {
-          const pipe = (buf[ip] >>> 19) & 7;
-          const surf = (buf[ip + 2] & ~0xfff) >>> 0;
-          this.res.flips.push(pipe === 4 ? 2 : pipe & 1, surf);
+          // Only primary planes are modelled; a sprite flip is dropped with the command.
+          const pipe = flipPrimaryPipe(buf[ip]);
+          if (pipe >= 0) this.res.flips.push(pipe, flipSurface(buf[ip + 2]));
           for (let k = 0; k < n; k++) buf[ip + k] = NOOP;
           break;
         }
@@ -373,7 +380,7 @@ export class Scanner implements AuditEnv {
           break;
         case X_BB_START:
           if (!this.startBatch(buf, ip, n)) return false;
-          if (type !== BUF_RING && (dw0 & BB_2ND_LEVEL.mask) === 0) {
+          if (type !== BUF_RING && !isSet(dw0, BB_2ND_LEVEL)) {
             ip = len; // chained: this buffer ends here
             continue;
           }
@@ -393,9 +400,9 @@ export class Scanner implements AuditEnv {
    */
   private startBatch(buf: Uint32Array, ip: number, n: number): boolean {
     const dw0 = buf[ip];
-    const second = (dw0 & BB_2ND_LEVEL.mask) !== 0;
+    const second = isSet(dw0, BB_2ND_LEVEL);
     const gma = batchTarget(buf, ip, n);
-    const ppgtt = (dw0 & BB_PPGTT.mask) !== 0;
+    const ppgtt = isSet(dw0, BB_PPGTT);
     if (ppgtt && !this.options.scanPpgttBatches) return true;
     // The parent buffer is a copy, so fetching may reuse the stage.
     const len = this.fetchBatch(gma, ppgtt);
@@ -420,8 +427,8 @@ export class Scanner implements AuditEnv {
     this.vgpu!.counters.batchesShadowed++;
     if (!this.scanBuffer(copy, len, second ? BUF_BB2 : BUF_BB1)) return false;
     this.hostGm.writeDwords(host, 0, copy, len);
-    buf[ip + 1] = host.gma >>> 0;
-    if (n > 2) buf[ip + 2] = Math.floor(host.gma / 4294967296);
+    if (n > 2) putCmdAddress(buf, ip + 1, host.gma, CMD_GMA);
+    else buf[ip + 1] = host.gma >>> 0;
     return true;
   }
 }

@@ -17,7 +17,14 @@
  * @module
  */
 
-import { NUM_ENGINES } from "../hw/regs.ts";
+import { engineIrqBits, ENGINES } from "../hw/engines.ts";
+import {
+  GEN8_PIPE_VBLANK,
+  GEN9_PIPE_PLANE1_FLIP_DONE,
+  GT_CONTEXT_SWITCH_INTERRUPT,
+  GT_RENDER_USER_INTERRUPT,
+  NUM_ENGINES,
+} from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { Sim } from "../sim/sim.ts";
 import {
@@ -70,16 +77,17 @@ export const ENGINE_NAMES: readonly string[] = ["rcs", "bcs", "vcs", "vecs"];
 /** Name of a virtual interrupt event (group, bits) as shown in traces. */
 export function irqEventName(group: number, bits: number): string {
   if (group <= 3) {
-    // GT groups: 16 bits per engine; bit 0 user interrupt, bit 8 context switch.
-    const low = bits & 0xffff ? bits & 0xffff : bits >>> 16;
-    if (low & (1 << 8)) return "irq context_switch";
-    if (low & 1) return "irq user";
+    // GT groups: 16 bits per engine (the engine's half of the register).
+    let own = 0;
+    for (const x of ENGINES) if (x.irqGroup === group) own |= engineIrqBits(x.id, bits);
+    if (own & GT_CONTEXT_SWITCH_INTERRUPT) return "irq context_switch";
+    if (own & GT_RENDER_USER_INTERRUPT) return "irq user";
     return `irq gt${group}`;
   }
   if (group <= 6) {
     const pipe = "ABC"[group - 4];
-    if (bits & (1 << 3)) return `irq flip_done ${pipe}`;
-    if (bits & 1) return `irq vblank ${pipe}`;
+    if (bits & GEN9_PIPE_PLANE1_FLIP_DONE) return `irq flip_done ${pipe}`;
+    if (bits & GEN8_PIPE_VBLANK) return `irq vblank ${pipe}`;
     return `irq pipe ${pipe}`;
   }
   return `irq group${group}`;

@@ -15,8 +15,9 @@
  */
 
 import { ENGINES } from "../hw/engines.ts";
-import { isSet } from "../hw/bits.ts";
+import { hi32, isSet, lo32 } from "../hw/bits.ts";
 import type { Gpu } from "../hw/gpu.ts";
+import { entryValue } from "../hw/pte.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
 import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS } from "../hw/pci.ts";
 import {
@@ -394,10 +395,10 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   private programBars(v: Vgpu): void {
     const w = (off: number, val: number) =>
       cfgWrite(v, this.gate, this.gpu.apertureSize, off, 4, val);
-    w(PCI_BAR0, DEFAULT_BAR0_GPA % 4294967296);
-    w(PCI_BAR0 + 4, Math.floor(DEFAULT_BAR0_GPA / 4294967296));
-    w(PCI_BAR2, DEFAULT_BAR2_GPA % 4294967296);
-    w(PCI_BAR2 + 4, Math.floor(DEFAULT_BAR2_GPA / 4294967296));
+    w(PCI_BAR0, lo32(DEFAULT_BAR0_GPA));
+    w(PCI_BAR0 + 4, hi32(DEFAULT_BAR0_GPA));
+    w(PCI_BAR2, lo32(DEFAULT_BAR2_GPA));
+    w(PCI_BAR2 + 4, hi32(DEFAULT_BAR2_GPA));
   }
 
   /** Destroys a vGPU (`intel_gvt_destroy_vgpu`); its resources become free. */
@@ -636,7 +637,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     if (!v.ppgtt) return;
     const base = (VGT_PVINFO_PAGE + PVINFO.pdp) >>> 2;
     const pdps = [0, 1, 2, 3].map((i) =>
-      v.vreg[base + 2 * i] + (v.vreg[base + 2 * i + 1] & 0x7f) * 4294967296
+      entryValue(v.vreg[base + 2 * i], v.vreg[base + 2 * i + 1])
     );
     switch (code) {
       case VGT_G2V_PPGTT_L3_PAGE_TABLE_CREATE:

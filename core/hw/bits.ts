@@ -31,17 +31,17 @@ export function bit(n: number): BitField {
 
 /** The value of field `f` in `v` (`REG_FIELD_GET`). */
 export function getField(v: number, f: BitField): number {
-  return ((v & f.mask) >>> 0) / 2 ** f.lo;
+  return (v & f.mask) >>> f.lo;
 }
 
 /** `v` with field `f` set to `x` (excess bits of `x` dropped). */
 export function setField(v: number, f: BitField, x: number): number {
-  return ((v & ~f.mask) | ((x * 2 ** f.lo) & f.mask)) >>> 0;
+  return ((v & ~f.mask) | ((x << f.lo) & f.mask)) >>> 0;
 }
 
 /** `x` placed in field `f` (`REG_FIELD_PREP`). */
 export function fieldValue(f: BitField, x: number): number {
-  return ((x * 2 ** f.lo) & f.mask) >>> 0;
+  return ((x << f.lo) & f.mask) >>> 0;
 }
 
 /** True if the one-bit (or any bit of the) field `f` is set in `v`. */
@@ -78,10 +78,40 @@ export function maskedMerge(old: number, v: number): number {
   return ((old & ~m) | (v & m)) & 0xffff;
 }
 
+/**
+ * A 64-bit quantity (an address, a page-table entry, a counter) as a JavaScript number and
+ * its two dwords, the way registers, GTT entries and command addresses hold it. Exact up to
+ * 2^53.
+ */
+const TWO32 = 4294967296;
+
+/** The low dword of `v` (`lower_32_bits`). */
+export function lo32(v: number): number {
+  return v % TWO32 >>> 0;
+}
+
+/** The high dword of `v` (`upper_32_bits`). */
+export function hi32(v: number): number {
+  return Math.floor(v / TWO32) >>> 0;
+}
+
+/** The number whose low dword is `lo` and high dword `hi`. */
+export function join64(lo: number, hi: number): number {
+  return (lo >>> 0) + (hi >>> 0) * TWO32;
+}
+
+/** Byte `i` (0-3, little-endian) of dword `v`. */
+export function byteOf(v: number, i: number): number {
+  return (v >>> (i * 8)) & 0xff;
+}
+
+/** Dword `v` with its byte `i` (0-3, little-endian) replaced by `b`. */
+export function withByte(v: number, i: number, b: number): number {
+  const sh = i * 8;
+  return ((v & ~(0xff << sh)) | ((b & 0xff) << sh)) >>> 0;
+}
+
 /** Stores `v` as four little-endian bytes at `off` of `bytes` (the GPU's byte order). */
 export function putLe32(bytes: Uint8Array, off: number, v: number): void {
-  bytes[off] = v & 0xff;
-  bytes[off + 1] = (v >>> 8) & 0xff;
-  bytes[off + 2] = (v >>> 16) & 0xff;
-  bytes[off + 3] = (v >>> 24) & 0xff;
+  for (let i = 0; i < 4; i++) bytes[off + i] = byteOf(v, i);
 }

@@ -14,9 +14,10 @@
  */
 
 import { header, ID } from "../cmd/table.ts";
-import { fieldValue, getField, isSet, maskedEnable } from "./bits.ts";
+import { fieldValue, getField, hi32, isSet, lo32, maskedEnable } from "./bits.ts";
 import { ENGINES } from "./engines.ts";
 import { PAGE_SIZE } from "./memory.ts";
+import { entryAddress } from "./pte.ts";
 import { CTX_DESC_FIELDS, RING_CTL_FIELDS } from "./registers/ring.ts";
 import {
   RCS,
@@ -75,7 +76,6 @@ export const CTX_PDP0_LDW = 0x32;
 const PDP_LDW = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
 const PDP_UDW = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
 
-const TWO32 = 4294967296;
 /** Page-aligned part of an address dword. */
 const PAGE_MASK = 0xfffff000;
 
@@ -154,14 +154,13 @@ export function writeContextRing(
 
 /** PPGTT root `i` (PDPi; with 4 levels PDP0 holds the PML4) of register-state page `state`. */
 export function contextRoot(state: Uint32Array, i: number): number {
-  return ((ctxGet(state, PDP_LDW[i]) & PAGE_MASK) >>> 0) +
-    (ctxGet(state, PDP_UDW[i]) & 0x7f) * TWO32;
+  return entryAddress(ctxGet(state, PDP_LDW[i]), ctxGet(state, PDP_UDW[i]));
 }
 
 /** Sets PPGTT root `i` of `state` to the address `root`. */
 export function setContextRoot(state: Uint32Array, i: number, root: number): void {
-  ctxSet(state, PDP_LDW[i], root % TWO32);
-  ctxSet(state, PDP_UDW[i], Math.floor(root / TWO32));
+  ctxSet(state, PDP_LDW[i], lo32(root));
+  ctxSet(state, PDP_UDW[i], hi32(root));
 }
 
 /** Ring registers only the context image names (offsets from the ring base). */

@@ -23,6 +23,7 @@
  */
 
 import type { EngineName } from "../scenario.ts";
+import { pageOffset } from "./memory.ts";
 
 /** Forcewake domains of gen9 (`FW_DOMAIN_ID_*`); gen8 has only the render one. */
 export type ForcewakeDomain = "render" | "blitter" | "media";
@@ -134,7 +135,7 @@ export function engineIdOf(name: string): number {
  * (gvt/handlers.c `intel_gvt_render_mmio_to_engine`).
  */
 export function engineOfOffset(offset: number): number {
-  const page = offset - (offset & 0xfff);
+  const page = offset - pageOffset(offset);
   for (const e of ENGINES) if (e.mmioBase === page) return e.id;
   return -1;
 }

@@ -47,7 +47,9 @@ import {
   LRC_STATE_PN,
   readContextRing,
 } from "./context.ts";
+import { fieldValue } from "./bits.ts";
 import { engineIrqMask, ENGINES } from "./engines.ts";
+import { EXECLIST_STATUS_FIELDS } from "./registers/ring.ts";
 import { PAGE_SIZE } from "./memory.ts";
 import {
   GEN8_CTX_STATUS_ACTIVE_IDLE,
@@ -156,11 +158,14 @@ export class Execlists implements EventSink {
 
   /** EXECLIST_STATUS_LO value (gvt's execlist_status_format). */
   statusLo(engine: number): number {
-    if (this.state[engine] !== ENGINE_BUSY) return 1 << 16;
+    const S = EXECLIST_STATUS_FIELDS;
+    let v = S.arbitrationEnable.mask;
+    if (this.state[engine] !== ENGINE_BUSY) return v;
     const c = this.cur[engine];
-    let v = (1 << 16) | (1 << 4) | ((c + 1) << 14) | (c === 0 ? 1 << 18 : 1 << 17);
-    if (this.count[engine] === 2) v |= 1 << 3;
-    if (this.pendCount[engine] > 0) v |= 1 << 2;
+    v |= S.el0Valid.mask | fieldValue(S.activeElement, c + 1) |
+      (c === 0 ? S.el0Active : S.el1Active).mask;
+    if (this.count[engine] === 2) v |= S.el1Valid.mask;
+    if (this.pendCount[engine] > 0) v |= S.queueFull.mask;
     return v >>> 0;
   }
 

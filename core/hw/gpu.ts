@@ -11,12 +11,13 @@
  * host (native driver or mediator) handles them in its own event.
  */
 
+import { hi32, join64, lo32, maskedMerge } from "./bits.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import type { EngineName, HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
 import { type CommandFault, GttFault, MmioFault } from "./fault.ts";
 import { Iommu, SCRATCH_IOVA } from "./iommu.ts";
-import { HostMemory, OWNER_HOST, PAGE_SIZE } from "./memory.ts";
+import { HostMemory, OWNER_HOST, PAGE_SIZE, pageOffset } from "./memory.ts";
 import { entryAddress, entryPresent } from "./pte.ts";
 import { engineIdOf, engineIrqMask, ENGINES } from "./engines.ts";
 import { IrqUnit } from "./irq.ts";
@@ -57,7 +58,6 @@ import {
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const TWO32 = 4294967296;
 const costTableNames: readonly string[] = COMMANDS.map((c) => c.name);
 
 /** GPU configuration (all sizes in bytes). */
@@ -305,12 +305,12 @@ export class Gpu {
     this.mmioReads++;
     if (offset >= GTT_OFFSET) {
       const idx = (offset - GTT_OFFSET) >>> 3;
-      const v = this.ggttLo[idx] + this.ggttHi[idx] * TWO32;
+      const v = join64(this.ggttLo[idx], this.ggttHi[idx]);
       if (size === 8) return v;
       const dw = (offset & 4) ? this.ggttHi[idx] : this.ggttLo[idx];
       return size === 4 ? dw : (dw >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
     }
-    if (size === 8) return this.readReg(offset) + this.readReg(offset + 4) * TWO32;
+    if (size === 8) return join64(this.readReg(offset), this.readReg(offset + 4));
     const dw = this.readReg(offset & ~3);
     if (size === 4) return dw;
     return (dw >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
@@ -346,8 +346,8 @@ export class Gpu {
       return null;
     }
     if (size === 8) {
-      this.writeReg(offset, value >>> 0);
-      this.writeReg(offset + 4, Math.floor(value / TWO32) >>> 0);
+      this.writeReg(offset, lo32(value));
+      this.writeReg(offset + 4, hi32(value));
     } else if (size === 4) this.writeReg(offset, value >>> 0);
     else {
       const a = offset & ~3, sh = (offset & 3) * 8, m = size === 2 ? 0xffff : 0xff;
@@ -363,9 +363,7 @@ export class Gpu {
     switch (this.sem[i]) {
       case SEM_TIMESTAMP: {
         const ticks = Math.floor((this.sim.now * 12) / 1000);
-        return (offset & 0xfff) === RING_TIMESTAMP_UDW
-          ? Math.floor(ticks / TWO32) >>> 0
-          : ticks >>> 0;
+        return pageOffset(offset) === RING_TIMESTAMP_UDW ? hi32(ticks) : lo32(ticks);
       }
       case SEM_EXECLIST_STATUS: {
         const e = this.unit[i];
@@ -387,10 +385,8 @@ export class Gpu {
     if (f & REG_RO) return;
     const old = this.regs[i];
     let nv: number;
-    if (f & REG_MASKED) {
-      const m = v >>> 16;
-      nv = ((old & ~m) | (v & m)) & 0xffff;
-    } else if (f & REG_W1C) nv = old & ~v;
+    if (f & REG_MASKED) nv = maskedMerge(old, v);
+    else if (f & REG_W1C) nv = old & ~v;
     else nv = v;
     const ro = this.ro[i];
     if (ro !== 0) nv = (nv & ~ro) | (old & ro);
@@ -514,7 +510,7 @@ export class Gpu {
     if (index < 0 || index >= this.ggttEntries || index !== Math.floor(index)) {
       return new GttFault("out_of_range", index);
     }
-    return this.ggttLo[index] + this.ggttHi[index] * TWO32;
+    return join64(this.ggttLo[index], this.ggttHi[index]);
   }
 
   /** Writes GGTT entry `index`; returns a fault or null. */
@@ -522,8 +518,8 @@ export class Gpu {
     if (index < 0 || index >= this.ggttEntries || index !== Math.floor(index)) {
       return new GttFault("out_of_range", index);
     }
-    this.ggttLo[index] = pte >>> 0;
-    this.ggttHi[index] = Math.floor(pte / TWO32) >>> 0;
+    this.ggttLo[index] = lo32(pte);
+    this.ggttHi[index] = hi32(pte);
     this.ggttWrites++;
     this.markGgttDirty(index);
     return null;

@@ -16,14 +16,15 @@
  * numbers, -1 = not mapped): a translation is two typed-array reads and allocates nothing.
  */
 
-const PAGE = 4096;
+import { PAGE_SIZE, pageOffset } from "./memory.ts";
+
 const LEAF = 512;
-const HUGE = PAGE * LEAF;
+const HUGE = PAGE_SIZE * LEAF;
 
 /** Device addresses are 39 bits (gen8 PTE address bits 38:12). */
 export const DMA_LIMIT: number = 2 ** 39;
 /** The device address of the host's scratch page in every domain (the last 4 KiB page). */
-export const SCRATCH_IOVA: number = DMA_LIMIT - PAGE;
+export const SCRATCH_IOVA: number = DMA_LIMIT - PAGE_SIZE;
 /** Domains: the host's (0) and one per vGPU id. */
 export const IOMMU_DOMAINS = 16;
 
@@ -64,11 +65,11 @@ export class Iommu {
   /** What {@link translate} answers, without counting a fault (for checkers and tools). */
   resolve(domain: number, addr: number): number {
     if (addr >= SCRATCH_IOVA) {
-      return addr < DMA_LIMIT ? this.scratchMfn * PAGE + (addr & 0xfff) : -1;
+      return addr < DMA_LIMIT ? this.scratchMfn * PAGE_SIZE + pageOffset(addr) : -1;
     }
     if (this.translating[domain] === 0) return addr;
     const m = this.lookup(domain, addr);
-    return m < 0 ? -1 : m * PAGE + (addr & 0xfff);
+    return m < 0 ? -1 : m * PAGE_SIZE + pageOffset(addr);
   }
 
   /** The host frame IOVA page `iova` maps to in `domain`, or -1 (passthrough: not asked). */
@@ -76,7 +77,7 @@ export class Iommu {
     const dir = this.dirs[domain];
     const i = Math.floor(iova / HUGE);
     const leaf = i >= 0 && i < dir.length ? dir[i] : null;
-    return leaf === null ? -1 : leaf[Math.floor(iova / PAGE) % LEAF];
+    return leaf === null ? -1 : leaf[Math.floor(iova / PAGE_SIZE) % LEAF];
   }
 
   /** Turns translation on for `domain` (a backend attached it: `iommu_attach_device`). */
@@ -102,7 +103,7 @@ export class Iommu {
       leaf = new Int32Array(LEAF).fill(-1);
       dir[i] = leaf;
     }
-    const k = Math.floor(iova / PAGE) % LEAF;
+    const k = Math.floor(iova / PAGE_SIZE) % LEAF;
     if (leaf[k] === mfn) return "ok";
     if (leaf[k] >= 0) return "busy";
     leaf[k] = mfn;
@@ -117,7 +118,7 @@ export class Iommu {
     const i = Math.floor(iova / HUGE);
     const leaf = i < dir.length ? dir[i] : null;
     if (leaf === null) return;
-    const k = Math.floor(iova / PAGE) % LEAF;
+    const k = Math.floor(iova / PAGE_SIZE) % LEAF;
     if (leaf[k] < 0) return;
     leaf[k] = -1;
     this.mapped[domain]--;
@@ -129,7 +130,9 @@ export class Iommu {
     if (!validDomain(domain)) return out;
     this.dirs[domain].forEach((leaf, i) => {
       if (leaf === null) return;
-      for (let k = 0; k < LEAF; k++) if (leaf[k] >= 0) out.push([i * HUGE + k * PAGE, leaf[k]]);
+      for (let k = 0; k < LEAF; k++) {
+        if (leaf[k] >= 0) out.push([i * HUGE + k * PAGE_SIZE, leaf[k]]);
+      }
     });
     return out;
   }

@@ -17,21 +17,7 @@ import {
   IRQ_IMR,
   IRQ_ISR,
 } from "./regs.ts";
-
-/** Master summary bits of each group: [low 16 bits, high 16 bits]. */
-const SUMMARY: readonly (readonly [number, number])[] = [
-  [1 << 0, 1 << 1], // GT0: RCS, BCS
-  [1 << 2, 1 << 3], // GT1: VCS1, VCS2
-  [1 << 4, 1 << 4], // GT2: PM
-  [1 << 6, 1 << 6], // GT3: VECS
-  [1 << 16, 1 << 16], // pipe A
-  [1 << 17, 1 << 17], // pipe B
-  [1 << 18, 1 << 18], // pipe C
-  [1 << 20, 1 << 20], // DE port
-  [1 << 22, 1 << 22], // DE misc
-  [1 << 30, 1 << 30], // PCU
-  [1 << 23, 1 << 23], // PCH
-];
+import { groupSummary } from "./registers/irq.ts";
 
 /** Interrupt state over the GPU's register array. */
 export class IrqUnit {
@@ -71,9 +57,7 @@ export class IrqUnit {
     for (let g = 0; g < IRQ_GROUPS; g++) {
       const base = IRQ_GROUP_BASE[g] >> 2;
       const p = r[base + (IRQ_IIR >> 2)] & r[base + (IRQ_IER >> 2)];
-      if (p === 0) continue;
-      if (p & 0xffff) s |= SUMMARY[g][0];
-      if (p >>> 16) s |= SUMMARY[g][1];
+      if (p !== 0) s |= groupSummary(g, p);
     }
     return s >>> 0;
   }

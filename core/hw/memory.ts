@@ -9,6 +9,7 @@
  * memory read as 0 and are dropped on write; {@link HostMemory.badAccesses} counts them.
  */
 
+import { hi32, join64, lo32 } from "./bits.ts";
 import { LazyInt32Array } from "./lazy_array.ts";
 
 /** Owner tag of a frame nobody owns. */
@@ -24,6 +25,16 @@ export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
 
 const ZERO_PAGE = new Uint32Array(1024);
+
+/** The byte offset of address `a` within its page. */
+export function pageOffset(a: number): number {
+  return a & (PAGE_SIZE - 1);
+}
+
+/** The index of the dword holding address `a` within its page (a page is 1024 dwords). */
+export function pageDword(a: number): number {
+  return (a & (PAGE_SIZE - 1)) >>> 2;
+}
 
 /** Frames per chunk of the page table. */
 export const PAGE_CHUNK = 1024;
@@ -135,7 +146,7 @@ export class HostMemory {
       return 0;
     }
     const p = this.stored(Math.floor(pa / PAGE_SIZE));
-    return p === null ? 0 : p[(pa & 0xfff) >>> 2];
+    return p === null ? 0 : p[pageDword(pa)];
   }
 
   /** Writes a 32-bit value at `pa` (4-byte aligned; low bits ignored). */
@@ -144,18 +155,18 @@ export class HostMemory {
       this.badAccesses++;
       return;
     }
-    this.page(Math.floor(pa / PAGE_SIZE))[(pa & 0xfff) >>> 2] = v;
+    this.page(Math.floor(pa / PAGE_SIZE))[pageDword(pa)] = v;
   }
 
   /** Reads a 64-bit value at `pa` (8-byte aligned) as a number (exact up to 2^53). */
   read64(pa: number): number {
-    return this.read32(pa) + this.read32(pa + 4) * 4294967296;
+    return join64(this.read32(pa), this.read32(pa + 4));
   }
 
   /** Writes a 64-bit value (a non-negative integer up to 2^53) at `pa`. */
   write64(pa: number, v: number): void {
-    this.write32(pa, v >>> 0);
-    this.write32(pa + 4, Math.floor(v / 4294967296) >>> 0);
+    this.write32(pa, lo32(v));
+    this.write32(pa + 4, hi32(v));
   }
 
   /** Copies `buf.length` bytes starting at `pa` into `buf`. */
@@ -163,7 +174,7 @@ export class HostMemory {
     let done = 0;
     while (done < buf.length) {
       const a = pa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
       if (a < 0 || a + n > this.bytes) {
         this.badAccesses++;
@@ -182,7 +193,7 @@ export class HostMemory {
     let done = 0;
     while (done < buf.length) {
       const a = pa + done;
-      const off = a & 0xfff;
+      const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
       if (a < 0 || a + n > this.bytes) this.badAccesses++;
       else {

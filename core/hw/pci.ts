@@ -4,6 +4,7 @@
  * semantics, and an MSI capability (single vector, 64-bit address).
  */
 
+import { byteOf, hi32, join64 } from "./bits.ts";
 import { MmioFault } from "./fault.ts";
 
 /** Intel's PCI vendor id. */
@@ -100,7 +101,7 @@ export class PciConfig {
 
   /** MSI address (64-bit as a number). */
   get msiAddress(): number {
-    return this.r32(MSI_ADDRESS_LO) + this.r32(MSI_ADDRESS_HI) * 4294967296;
+    return join64(this.r32(MSI_ADDRESS_LO), this.r32(MSI_ADDRESS_HI));
   }
 
   /** MSI data. */
@@ -112,7 +113,7 @@ export class PciConfig {
   barBase(n: number): number {
     const off = PCI_BASE_ADDRESS_0 + 4 * n;
     if (n === 4) return this.r32(off) & ~3;
-    return (this.r32(off) & ~0xf) + this.r32(off + 4) * 4294967296;
+    return join64(this.r32(off) & ~0xf, this.r32(off + 4));
   }
 
   /** Writes one BAR byte with size-mask semantics. */
@@ -127,9 +128,7 @@ export class PciConfig {
       this.b[o] = (byte & mask & ~keep) | (this.b[o] & keep);
     } else if (bar === 1 || bar === 3) {
       const size = this.barSize[bar - 1];
-      const hiMask = size > 0xffffffff
-        ? (~(Math.floor(size / 4294967296) - 1) >>> (8 * k)) & 0xff
-        : 0xff;
+      const hiMask = size > 0xffffffff ? byteOf(~(hi32(size) - 1), k) : 0xff;
       this.b[o] = byte & hiMask;
     }
   }

@@ -8,6 +8,7 @@
  * per level over 4 KiB pages), gvt/gtt.c (`gen8_gtt_get_pfn`, `gen8_gtt_set_pfn`).
  */
 
+import { type BitField, field, getField, hi32, join64, lo32 } from "./bits.ts";
 import { PAGE_SIZE } from "./memory.ts";
 
 /** Entry present. */
@@ -28,13 +29,17 @@ export const LEVEL_PT = 1, LEVEL_PD = 2, LEVEL_PDP = 3, LEVEL_PML4 = 4;
 /** Entries per table (512 eight-byte entries in a page). */
 export const PT_ENTRIES = 512;
 
-const TWO32 = 4294967296;
 /** Bytes an entry's address covers below bit 39. */
 const ADDR_SPAN = 2 ** 39;
-/** Flag bits of an entry (11:0). */
-const FLAG_MASK = 0xfff;
-/** Frames in 4 GiB: frame of the upper dword's address bits. */
-const FRAMES_PER_4G = TWO32 / PAGE_SIZE;
+/** Flag bits of an entry's lower dword (11:0). */
+const ENTRY_FLAGS: BitField = field(11, 0);
+/** Address bits 31:12 in an entry's lower dword. */
+const ENTRY_ADDR_LO: BitField = field(31, 12);
+/** Address bits 38:32 in an entry's upper dword (its bits 6:0). */
+const ENTRY_ADDR_HI: BitField = field(6, 0);
+/** Which of a legacy PPGTT's four PDPs maps an address: its bits 31:30. */
+const LEGACY_PDP: BitField = field(31, 30);
+const FLAG_MASK = ENTRY_FLAGS.mask;
 
 /** Index into the level-`level` table of the address `gma` (`gen8_pd_index`). */
 export function ptIndex(gma: number, level: number): number {
@@ -43,7 +48,7 @@ export function ptIndex(gma: number, level: number): number {
 
 /** Which of the 4 PDPs of a legacy 32-bit (3-level) PPGTT maps `gma`. */
 export function legacyPdpIndex(gma: number): number {
-  return (gma >>> 30) & 3;
+  return getField(gma, LEGACY_PDP);
 }
 
 /** True if an entry (its lower dword, or the whole entry as a number) is present. */
@@ -53,17 +58,22 @@ export function entryPresent(lo: number): boolean {
 
 /** Address an entry given as its two dwords points at (bits 38:12). */
 export function entryAddress(lo: number, hi: number): number {
-  return ((lo & ~FLAG_MASK) >>> 0) + (hi & 0x7f) * TWO32;
+  return join64(lo & ENTRY_ADDR_LO.mask, getField(hi, ENTRY_ADDR_HI));
 }
 
 /** Frame an entry given as its two dwords points at. */
 export function entryFrame(lo: number, hi: number): number {
-  return (lo >>> 12) + (hi & 0x7f) * FRAMES_PER_4G;
+  return entryAddress(lo, hi) / PAGE_SIZE;
 }
 
 /** Frame of an entry held as one number (`gen8_gtt_get_pfn`). */
 export function pteFrame(e: number): number {
   return Math.floor((e % ADDR_SPAN) / PAGE_SIZE);
+}
+
+/** The flag bits (11:0) of an entry held as one number. */
+export function pteFlags(e: number): number {
+  return e & FLAG_MASK;
 }
 
 /** Entry `e` pointed at the page-aligned address `addr`, flags kept (`gen8_gtt_set_pfn`). */
@@ -78,10 +88,15 @@ export function pteOf(addr: number, flags: number): number {
 
 /** Lower dword of an entry pointing at `addr` with `flags`. */
 export function entryLo(addr: number, flags: number): number {
-  return ((addr % TWO32) | flags) >>> 0;
+  return (lo32(addr) | flags) >>> 0;
 }
 
 /** Upper dword of an entry pointing at `addr`. */
 export function entryHi(addr: number): number {
-  return Math.floor(addr / TWO32);
+  return hi32(addr);
+}
+
+/** An entry given as its two dwords, as one number (address bits 38:12 and the flags). */
+export function entryValue(lo: number, hi: number): number {
+  return join64(lo, getField(hi, ENTRY_ADDR_HI));
 }

@@ -6,7 +6,13 @@
  */
 
 import { ENGINES } from "./engines.ts";
-import { DISPLAY_ROWS, NUM_PIPES, PIPE_STRIDE, PIPECONF_FIELDS } from "./registers/display.ts";
+import {
+  DISPLAY_ROWS,
+  DSPCNTR_FIELDS,
+  NUM_PIPES,
+  PIPE_STRIDE,
+  PIPECONF_FIELDS,
+} from "./registers/display.ts";
 import { FENCE_REG_BASE, FORCEWAKE, GDRST as GDRST_OFFSET, GDRST_FIELDS } from "./registers/gt.ts";
 import {
   GEN8_MASTER_IRQ as MASTER_IRQ,
@@ -272,6 +278,8 @@ export const PIPE_FRMCOUNT_A: number = display("PIPEA_FRMCOUNT");
 export const PIPE_FLIPCOUNT_A: number = display("PIPEA_FLIPCOUNT");
 /** Primary plane control DSPCNTR(pipe) = 0x70180 + 0x1000 pipe. */
 export const DSPCNTR_A: number = display("DSPACNTR");
+/** DSPCNTR: the plane is enabled (DISP_ENABLE). */
+export const DISPLAY_PLANE_ENABLE: number = DSPCNTR_FIELDS.enable.mask;
 /** Primary plane stride DSPSTRIDE(pipe). */
 export const DSPSTRIDE_A: number = display("DSPASTRIDE");
 /** Primary plane surface DSPSURF(pipe) = 0x7019c + 0x1000 pipe (write arms a flip). */

@@ -28,6 +28,7 @@ import {
   decode,
   F_LEN_CONST,
   NUM_KINDS,
+  usesGgtt,
   X_BB_END,
   X_BB_START,
   X_BLT_COPY,
@@ -51,11 +52,35 @@ import {
 import { CommandFault, type CommandFaultKind } from "./fault.ts";
 import type { HostMemory } from "./memory.ts";
 import { type Iommu, SCRATCH_IOVA } from "./iommu.ts";
-import { OWNER_SCRATCH, PAGE_SIZE } from "./memory.ts";
+import { OWNER_SCRATCH, PAGE_SIZE, pageDword, pageOffset } from "./memory.ts";
+import {
+  BB_2ND_LEVEL,
+  BB_PPGTT,
+  BLT_X,
+  BLT_Y,
+  bltBytesPerPixel,
+  BR13_PITCH,
+  CMD_GMA_64B,
+  CMD_GMA_BYTE,
+  CMD_GMA_QW,
+  cmdAddress,
+  cmdReg,
+  flipPrimaryPipe,
+  flipSurface,
+  NOTIFY,
+  PIPE_CONTROL_MMIO_WRITE_BIT,
+  POST_SYNC_OP,
+  POST_SYNC_WRITE_IMM,
+  POST_SYNC_WRITE_TIMESTAMP,
+  STORE_INDEX_OFFSET,
+  UPDATE_GTT_OFFSET,
+} from "../cmd/fields.ts";
+import { byteOf, getField, isSet, withByte } from "./bits.ts";
 import { ENGINES } from "./engines.ts";
 import {
   entryAddress,
   entryPresent,
+  entryValue,
   GEN8_PDE_PS_2M,
   legacyPdpIndex,
   LEVEL_PD,
@@ -97,7 +122,8 @@ export interface StreamerHost {
 /** PPGTT mode of a context. */
 export const PPGTT_NONE = 0, PPGTT_L3 = 3, PPGTT_L4 = 4;
 
-const TWO32 = 4294967296;
+/** A legacy (3-level) PPGTT maps 4 GiB, a 4-level one 256 TiB. */
+const LEGACY_PPGTT_SPAN = 2 ** 32, PPGTT_L4_SPAN = 2 ** 48;
 const MAX_COMMANDS = 1 << 22;
 const EMPTY = new Uint32Array(1024);
 /** Longest command with an effect (the only ones kept while their effect is pending). */
@@ -176,6 +202,8 @@ export class CommandStreamer {
   // ---- the pending command: its dwords as fetched, and how it was reached ----
   private readonly pend = new Uint32Array(MAX_CMD_DWORDS);
   private pendX = X_NONE;
+  /** Command id of the pending command. */
+  private pendId = 0;
   private pendLen = 0;
   private pendGma = 0;
   private pendPriv = false;
@@ -208,12 +236,12 @@ export class CommandStreamer {
     const mem = this.host.memory;
     let pd: number;
     if (this.ppgtt === PPGTT_L4) {
-      if (gma >= 2 ** 48) return -1;
+      if (gma >= PPGTT_L4_SPAN) return -1;
       const pdp = this.entry(mem, this.roots[0], ptIndex(gma, LEVEL_PML4));
       if (pdp < 0) return -1;
       pd = this.entry(mem, pdp, ptIndex(gma, LEVEL_PDP));
     } else if (this.ppgtt === PPGTT_L3) {
-      if (gma >= TWO32) return -1;
+      if (gma >= LEGACY_PPGTT_SPAN) return -1;
       pd = this.roots[legacyPdpIndex(gma)];
       if (pd === 0) return -1;
     } else return -1;
@@ -286,7 +314,7 @@ export class CommandStreamer {
       this.setFault("isolation", gma, dw0, `write to frame ${mfn} owned by ${o}`);
       return false;
     }
-    mem.page(mfn)[(pa & 0xfff) >>> 2] = value;
+    mem.page(mfn)[pageDword(pa)] = value;
     return true;
   }
 
@@ -359,7 +387,7 @@ export class CommandStreamer {
         curVpn = vpn;
         curSpace = space;
       }
-      const idx = (gma & 0xfff) >>> 2;
+      const idx = pageDword(gma);
       const dw0 = page[idx];
       const id = decode(dw0, engine);
       if (id < 0) {
@@ -404,9 +432,9 @@ export class CommandStreamer {
       const x = execs[id];
       if (x === X_NONE || x === X_SEMAPHORE_WAIT) continue; // time only (semaphores taken as signalled)
       if (x === X_BB_START) {
-        const target = ((buf[b + 1] & ~3) >>> 0) + (buf[b + 2] & 0xffff) * TWO32;
-        const ppgttBit = (dw0 >>> 8) & 1;
-        const second = (dw0 >>> 22) & 1;
+        const target = cmdAddress(buf, b + 1);
+        const ppgttBit = getField(dw0, BB_PPGTT);
+        const second = isSet(dw0, BB_2ND_LEVEL);
         this.cost = cost;
         if (ppgttBit && this.ppgtt === 0) {
           return this.setFault("bad_context", gma, dw0, "PPGTT batch without a PPGTT");
@@ -453,6 +481,7 @@ export class CommandStreamer {
       const pend = this.pend;
       for (let i = 0; i < len; i++) pend[i] = buf[b + i];
       this.pendX = x;
+      this.pendId = id;
       this.pendLen = len;
       this.pendGma = gma;
       this.pendPriv = level === 0 || asi === 0;
@@ -494,70 +523,68 @@ export class CommandStreamer {
   private apply(): boolean {
     const host = this.host, buf = this.pend, len = this.pendLen, dw0 = buf[0];
     const privileged = this.pendPriv, gma = this.pendGma;
-    const dataSpace = this.ppgtt !== 0 ? 1 : 0;
+    // The command's use-GGTT bit counts only in a privileged buffer.
+    const sp = usesGgtt(COMMANDS[this.pendId], buf) && privileged ? 0 : this.ppgtt !== 0 ? 1 : 0;
     this.stats.timedEffects++;
     switch (this.pendX) {
       case X_LRI:
-        for (let i = 1; i + 1 < len; i += 2) host.cmdRegWrite(buf[i] & 0x7ffffc, buf[i + 1]);
+        for (let i = 1; i + 1 < len; i += 2) host.cmdRegWrite(cmdReg(buf[i]), buf[i + 1]);
         return true;
       case X_SDI: {
-        const a = ((buf[1] & ~3) >>> 0) + buf[2] * TWO32;
-        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+        const a = cmdAddress(buf, 1);
         if (!this.store(a, sp, buf[3], dw0)) return false;
         return len < 5 || this.store(a + 4, sp, buf[4], dw0);
       }
       case X_SRM: {
-        const a = ((buf[2] & ~3) >>> 0) + buf[3] * TWO32;
-        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
-        return this.store(a, sp, host.cmdRegRead(buf[1] & 0x7ffffc), dw0);
+        return this.store(cmdAddress(buf, 2), sp, host.cmdRegRead(cmdReg(buf[1])), dw0);
       }
       case X_LRM: {
-        const a = ((buf[2] & ~3) >>> 0) + buf[3] * TWO32;
-        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+        const a = cmdAddress(buf, 2);
         const v = this.load(a, sp);
         if (v < 0) {
           this.setFault("bad_address", a, dw0, "MI_LOAD_REGISTER_MEM source");
           return false;
         }
-        host.cmdRegWrite(buf[1] & 0x7ffffc, v);
+        host.cmdRegWrite(cmdReg(buf[1]), v);
         return true;
       }
       case X_LRR:
-        host.cmdRegWrite(buf[2] & 0x7ffffc, host.cmdRegRead(buf[1] & 0x7ffffc));
+        host.cmdRegWrite(cmdReg(buf[2]), host.cmdRegRead(cmdReg(buf[1])));
         return true;
       case X_FLUSH_DW: {
-        const op = (dw0 >>> 14) & 3;
+        const op = getField(dw0, POST_SYNC_OP);
         if (op !== 0) {
-          const a = ((buf[1] & ~7) >>> 0) + buf[2] * TWO32;
-          const sp = (buf[1] & 4) && privileged ? 0 : dataSpace;
-          const v = op === 3 ? this.timestamp() : buf[3];
-          if (!this.store(a, sp, v, dw0)) return false;
-          if (len >= 5 && !this.store(a + 4, sp, op === 3 ? 0 : buf[4], dw0)) return false;
+          const a = cmdAddress(buf, 1, CMD_GMA_QW);
+          const ts = op === POST_SYNC_WRITE_TIMESTAMP;
+          if (!this.store(a, sp, ts ? this.timestamp() : buf[3], dw0)) return false;
+          if (len >= 5 && !this.store(a + 4, sp, ts ? 0 : buf[4], dw0)) return false;
         }
-        if (dw0 & (1 << 8)) host.commandInterrupt(this.engine, GT_RENDER_PIPECTL_NOTIFY_INTERRUPT);
+        if (isSet(dw0, NOTIFY)) {
+          host.commandInterrupt(this.engine, GT_RENDER_PIPECTL_NOTIFY_INTERRUPT);
+        }
         return true;
       }
       case X_PIPE_CONTROL: {
         const dw1 = buf[1];
-        const op = (dw1 >>> 14) & 3;
-        if (dw1 & (1 << 23)) host.cmdRegWrite(buf[2] & 0x7ffffc, buf[4]);
+        const op = getField(dw1, POST_SYNC_OP);
+        if (isSet(dw1, PIPE_CONTROL_MMIO_WRITE_BIT)) host.cmdRegWrite(cmdReg(buf[2]), buf[4]);
         else if (op !== 0 && len >= 6) {
-          const a = ((buf[2] & ~7) >>> 0) + buf[3] * TWO32;
-          const sp = (dw1 & (1 << 24)) && privileged ? 0 : dataSpace;
-          const lo = op === 1 ? buf[4] : op === 3 ? this.timestamp() : 0;
-          const hi = op === 1 ? buf[5] : 0;
+          const a = cmdAddress(buf, 2, CMD_GMA_QW);
+          const imm = op === POST_SYNC_WRITE_IMM;
+          const lo = imm ? buf[4] : op === POST_SYNC_WRITE_TIMESTAMP ? this.timestamp() : 0;
+          const hi = imm ? buf[5] : 0;
           if (!this.store(a, sp, lo, dw0) || !this.store(a + 4, sp, hi, dw0)) return false;
         }
-        if (dw1 & (1 << 8)) host.commandInterrupt(this.engine, GT_RENDER_PIPECTL_NOTIFY_INTERRUPT);
+        if (isSet(dw1, NOTIFY)) {
+          host.commandInterrupt(this.engine, GT_RENDER_PIPECTL_NOTIFY_INTERRUPT);
+        }
         return true;
       }
       case X_USER_INTERRUPT:
         host.commandInterrupt(this.engine, GT_RENDER_USER_INTERRUPT);
         return true;
       case X_DISPLAY_FLIP: {
-        const plane = (dw0 >>> 19) & 7;
-        const pipe = plane === 0 ? 0 : plane === 1 ? 1 : plane === 4 ? 2 : -1;
-        host.commandFlip(pipe, (buf[2] & 0xfffff000) >>> 0);
+        host.commandFlip(flipPrimaryPipe(dw0), flipSurface(buf[2]));
         return true;
       }
       case X_BLT_COPY:
@@ -566,22 +593,21 @@ export class CommandStreamer {
       case X_STORE_INDEX: {
         const hwsPga = host.cmdRegRead(ENGINES[this.engine].mmioBase + RING_HWS_PGA);
         const hws = (hwsPga & HWS_PGA_FIELDS.address.mask) >>> 0;
-        return this.store(hws + (buf[1] & 0xffc), 0, buf[2], dw0);
+        return this.store(hws + (buf[1] & STORE_INDEX_OFFSET.mask), 0, buf[2], dw0);
       }
       case X_UPDATE_GTT: {
         if (!privileged) {
           this.setFault("privilege", gma, dw0, "MI_UPDATE_GTT");
           return false;
         }
-        const first = buf[1] >>> 3;
+        const first = getField(buf[1], UPDATE_GTT_OFFSET);
         for (let i = 2; i + 1 < len; i += 2) {
-          host.ggttWrite(first + ((i - 2) >> 1), buf[i] + (buf[i + 1] & 0x7f) * TWO32);
+          host.ggttWrite(first + ((i - 2) >> 1), entryValue(buf[i], buf[i + 1]));
         }
         return true;
       }
       case X_COND_BB_END: {
-        const a = ((buf[2] & ~7) >>> 0) + buf[3] * TWO32;
-        const sp = (dw0 & (1 << 22)) && privileged ? 0 : dataSpace;
+        const a = cmdAddress(buf, 2, CMD_GMA_QW);
         const v = this.load(a, sp);
         if (v < 0) {
           this.setFault("bad_address", a, dw0, "conditional end source");
@@ -600,8 +626,7 @@ export class CommandStreamer {
         return true;
       }
       case X_REPORT_PERF: {
-        const a = ((buf[1] & ~0x3f) >>> 0) + buf[2] * TWO32;
-        const sp = (buf[1] & 1) && privileged ? 0 : dataSpace;
+        const a = cmdAddress(buf, 1, CMD_GMA_64B);
         return this.store(a, sp, buf[3], dw0) && this.store(a + 4, sp, this.timestamp(), dw0);
       }
       default:
@@ -631,19 +656,19 @@ export class CommandStreamer {
   ): boolean {
     const copy = x === X_BLT_COPY;
     const br13 = buf[1];
-    const cpp = bytesPerPixel(br13);
-    const dstPitch = br13 & 0xffff;
-    const x1 = buf[2] & 0xffff, y1 = buf[2] >>> 16;
-    const x2 = buf[3] & 0xffff, y2 = buf[3] >>> 16;
+    const cpp = bltBytesPerPixel(br13);
+    const dstPitch = getField(br13, BR13_PITCH);
+    const x1 = getField(buf[2], BLT_X), y1 = getField(buf[2], BLT_Y);
+    const x2 = getField(buf[3], BLT_X), y2 = getField(buf[3], BLT_Y);
     if (x2 <= x1 || y2 <= y1) return true;
-    const dst = buf[4] + buf[5] * TWO32;
+    const dst = cmdAddress(buf, 4, CMD_GMA_BYTE);
     const rowBytes = (x2 - x1) * cpp;
     let src = 0, srcPitch = 0, sx = 0, sy = 0;
     if (copy) {
-      sx = buf[6] & 0xffff;
-      sy = buf[6] >>> 16;
-      srcPitch = buf[7] & 0xffff;
-      src = buf[8] + buf[9] * TWO32;
+      sx = getField(buf[6], BLT_X);
+      sy = getField(buf[6], BLT_Y);
+      srcPitch = getField(buf[7], BR13_PITCH);
+      src = cmdAddress(buf, 8, CMD_GMA_BYTE);
     }
     const color = copy ? 0 : buf[6];
     this.dVpn = -1;
@@ -696,7 +721,7 @@ export class CommandStreamer {
         this.dPage = mem.page(dmfn);
         this.dVpn = dvpn;
       }
-      const doff = da & 0xfff;
+      const doff = pageOffset(da);
       let chunk = Math.min(n - done, PAGE_SIZE - doff);
       let sp: Uint32Array = EMPTY, soff = 0;
       if (copy) {
@@ -711,7 +736,7 @@ export class CommandStreamer {
           this.sVpn = svpn;
         }
         sp = this.sPage;
-        soff = sa & 0xfff;
+        soff = pageOffset(sa);
         chunk = Math.min(chunk, PAGE_SIZE - soff);
       }
       if (this.dScratch) {
@@ -729,17 +754,14 @@ export class CommandStreamer {
         } else {
           for (let i = 0; i < chunk; i++) {
             const sb = soff + i, db = doff + i;
-            const v = (sp[sb >>> 2] >>> ((sb & 3) * 8)) & 0xff;
-            const sh = (db & 3) * 8;
-            dp[db >>> 2] = (dp[db >>> 2] & ~(0xff << sh)) | (v << sh);
+            dp[db >>> 2] = withByte(dp[db >>> 2], db & 3, byteOf(sp[sb >>> 2], sb & 3));
           }
         }
       } else if (((doff | chunk) & 3) === 0) dp.fill(color, doff >>> 2, (doff + chunk) >>> 2);
       else {
         for (let i = 0; i < chunk; i++) {
-          const db = doff + i, sh = (db & 3) * 8;
-          const v = (color >>> (((dst + done + i) & 3) * 8)) & 0xff;
-          dp[db >>> 2] = (dp[db >>> 2] & ~(0xff << sh)) | (v << sh);
+          const db = doff + i;
+          dp[db >>> 2] = withByte(dp[db >>> 2], db & 3, byteOf(color, (dst + done + i) & 3));
         }
       }
       done += chunk;
@@ -755,24 +777,19 @@ export class CommandStreamer {
  * write, write a register or notify.
  */
 function hasEffect(x: number, dw0: number, dw1: number): boolean {
-  if (x === X_FLUSH_DW) return ((dw0 >>> 14) & 3) !== 0 || (dw0 & (1 << 8)) !== 0;
+  if (x === X_FLUSH_DW) return getField(dw0, POST_SYNC_OP) !== 0 || isSet(dw0, NOTIFY);
   if (x === X_PIPE_CONTROL) {
-    return ((dw1 >>> 14) & 3) !== 0 || (dw1 & ((1 << 23) | (1 << 8))) !== 0;
+    return getField(dw1, POST_SYNC_OP) !== 0 || isSet(dw1, PIPE_CONTROL_MMIO_WRITE_BIT) ||
+      isSet(dw1, NOTIFY);
   }
   return true;
-}
-
-/** Bytes per pixel of a blit (BR13 colour depth). */
-function bytesPerPixel(br13: number): number {
-  const depth = (br13 >>> 24) & 3;
-  return depth === 3 ? 4 : depth === 0 ? 1 : 2;
 }
 
 /** Bytes a blit at `buf[b]` moves, or -1 if the command is too short. */
 function blitBytes(x: number, buf: Uint32Array, b: number, len: number): number {
   if (len < (x === X_BLT_COPY ? 10 : 7)) return -1;
-  const x1 = buf[b + 2] & 0xffff, y1 = buf[b + 2] >>> 16;
-  const x2 = buf[b + 3] & 0xffff, y2 = buf[b + 3] >>> 16;
+  const x1 = getField(buf[b + 2], BLT_X), y1 = getField(buf[b + 2], BLT_Y);
+  const x2 = getField(buf[b + 3], BLT_X), y2 = getField(buf[b + 3], BLT_Y);
   if (x2 <= x1 || y2 <= y1) return 0;
-  return (x2 - x1) * bytesPerPixel(buf[b + 1]) * (y2 - y1);
+  return (x2 - x1) * bltBytesPerPixel(buf[b + 1]) * (y2 - y1);
 }

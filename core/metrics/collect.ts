@@ -154,6 +154,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       ),
     },
     gpu: {
+      platform: w.gpu.config.platform.id,
       engines: gpuEngines,
       counters: sorted({
         msis: gpuC.msis,

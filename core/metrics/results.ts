@@ -152,6 +152,8 @@ export interface Results {
   };
   /** Physical GPU. */
   gpu: {
+    /** Its platform profile (`host broadwell | skylake | kabylake | coffeelake`). */
+    platform: string;
     engines: Record<string, { busyNs: number; utilization: number }>;
     counters: Record<string, number>;
   };

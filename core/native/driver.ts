@@ -28,7 +28,7 @@ import type { EventSink, Sim } from "../sim/sim.ts";
 import { WAIT } from "../sim/sim.ts";
 import type { MisbehaviourKind, WorkloadSpec } from "../scenario.ts";
 import type { Gpu } from "../hw/gpu.ts";
-import { OWNER_HOST, PAGE_SIZE } from "../hw/memory.ts";
+import { OWNER_HOST, PAGE_SIZE, pageDword } from "../hw/memory.ts";
 import { entryAddress, entryPresent, GEN8_PAGE_PRESENT, GEN8_PAGE_RW } from "../hw/pte.ts";
 import { maskedEnable } from "../hw/bits.ts";
 import {
@@ -41,6 +41,7 @@ import {
 } from "../hw/context.ts";
 import { engineIrqBits, engineIrqMask, ENGINES } from "../hw/engines.ts";
 import {
+  DISPLAY_PLANE_ENABLE,
   DSPCNTR_A,
   DSPSTRIDE_A,
   DSPSURF_A,
@@ -287,7 +288,7 @@ export class NativeDriver implements EventSink {
     // Display: two framebuffers in the aperture, pipe A on.
     const fbPages = Math.ceil((this.opts.width * this.opts.height * 4) / PAGE_SIZE);
     for (let i = 0; i < 2; i++) this.fb.push(this.allocGgtt(this.aperture, fbPages).gma);
-    this.w(DSPCNTR_A, 1 << 31);
+    this.w(DSPCNTR_A, DISPLAY_PLANE_ENABLE);
     this.w(DSPSTRIDE_A, this.opts.width * 4);
     this.w(DSPSURF_A, this.fb[0]);
     this.w(PIPECONF_A, PIPECONF_ENABLE);
@@ -638,7 +639,7 @@ export class NativeClient implements DriverPort, EventSink {
 
   /** Writes one ring dword. */
   private ringWrite(c: EngineCtx, off: number, v: number): void {
-    this.drv.gpu.memory.page(c.ringMfns[off >>> 12])[(off & 0xfff) >>> 2] = v;
+    this.drv.gpu.memory.page(c.ringMfns[Math.floor(off / PAGE_SIZE)])[pageDword(off)] = v;
   }
 
   /** Reallocates a batch slot with at least `pages` pages. */

@@ -29,6 +29,12 @@ export const PIPECONF_FIELDS = {
   state: bit(30),
 } as const;
 
+/** DSPCNTR (primary plane control) fields. */
+export const DSPCNTR_FIELDS = {
+  /** DISP_ENABLE: the plane scans out. */
+  enable: bit(31),
+} as const;
+
 /** DP_AUX_CH_CTL fields. */
 export const AUX_CTL_FIELDS = {
   /** DP_AUX_CH_CTL_SEND_BUSY: start a transaction. */
@@ -88,7 +94,13 @@ function pipeRows(): RegRow[] {
         access: "ro",
         unit: p,
       },
-      { name: `DSP${n}CNTR`, group: "DSPCNTR", offset: 0x70180 + s, unit: p },
+      {
+        name: `DSP${n}CNTR`,
+        group: "DSPCNTR",
+        offset: 0x70180 + s,
+        fields: DSPCNTR_FIELDS,
+        unit: p,
+      },
       { name: `DSP${n}STRIDE`, group: "DSPSTRIDE", offset: 0x70188 + s, unit: p },
       {
         name: `DSP${n}SURF`,

@@ -8,7 +8,7 @@
  * gvt/interrupt.c (IIR write-1-to-clear, master enable bit 31).
  */
 
-import { bit } from "../bits.ts";
+import { bit, field } from "../bits.ts";
 import { type RegRow, SEM_IRQ, SEM_MASTER_IRQ } from "./row.ts";
 
 /** GEN8_MASTER_IRQ. */
@@ -49,6 +49,26 @@ export const IRQ_GROUP_TABLE: readonly IrqGroup[] = [
   { name: "PCU", base: 0x444e0, summaryLo: 1 << 30, summaryHi: 1 << 30 },
   { name: "PCH", base: 0xc4000, summaryLo: 1 << 23, summaryHi: 1 << 23 },
 ];
+
+/** The halves of a group register: GT0 and GT1 hold two engines' 16 bits each. */
+const GROUP_LO = field(15, 0), GROUP_HI = field(31, 16);
+const SUMMARY_LO = Int32Array.from(IRQ_GROUP_TABLE, (g) => g.summaryLo);
+const SUMMARY_HI = Int32Array.from(IRQ_GROUP_TABLE, (g) => g.summaryHi);
+
+/** Every master summary bit (the master register's bits the groups own). */
+export const IRQ_SUMMARY_BITS: number = IRQ_GROUP_TABLE.reduce(
+  (m, g) => m | g.summaryLo | g.summaryHi,
+  0,
+) >>> 0;
+
+/**
+ * The master summary bits group `group` raises for its pending bits `pending` (IIR & IER):
+ * gvt/interrupt.c `update_upstream_irq`, i915 `gen8_gt_irq_handler`.
+ */
+export function groupSummary(group: number, pending: number): number {
+  return ((pending & GROUP_LO.mask) !== 0 ? SUMMARY_LO[group] : 0) |
+    ((pending & GROUP_HI.mask) !== 0 ? SUMMARY_HI[group] : 0);
+}
 
 /** The interrupt rows. */
 export const IRQ_ROWS: readonly RegRow[] = [
