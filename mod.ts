@@ -56,14 +56,25 @@ export {
 } from "./core/vgpu_types.ts";
 
 // World and results
-export { VmRuntime, type VmState, World, WorldError, type WorldOptions } from "./core/world.ts";
+export {
+  HostRuntime,
+  VmRuntime,
+  type VmState,
+  World,
+  WorldError,
+  type WorldOptions,
+} from "./core/world.ts";
+export { Migration, type MigrationRound } from "./core/migration.ts";
 export type { VmHost } from "./core/gvt/vgpu.ts";
 export { Iommu, type IommuMapResult } from "./core/hw/iommu.ts";
 export { collectResults, type NativeBaseline } from "./core/metrics/collect.ts";
 export {
   type EngineUse,
   type ExpectationResult,
+  type HostResult,
   type LatencySummary,
+  type MigrationResult,
+  type MigrationRoundResult,
   type Results,
   RESULTS_SCHEMA,
   type Series,

@@ -12,7 +12,8 @@
  *   {@link MPT_OPS} (required/optional, failure values, fallbacks, default costs) and
  *   {@link MPT_CONTRACT_VERSION}, which a backend declares as `contract`.
  * - Helpers: PCI config-space facts to follow the guest's MSI set-up, saved-state readers for
- *   `save`/`restore`.
+ *   `save`/`restore`, per-frame state that costs nothing for frames never touched
+ *   ({@link LazyInt32Array}: a guest may have a terabyte of RAM), a display console's refresh.
  * The conformance kit that checks a backend is the SDK's other entry, `@gvtsim/gvtsim/kit`
  * (kit.ts); this one stays small so a bundled backend carries nothing else.
  * @module
@@ -37,8 +38,11 @@ export {
   allOnes,
   bool,
   loadSparseBytes,
+  loadSparseFrames,
   num,
   record,
   rows,
   sparseBytes,
+  sparseFrames,
 } from "./core/mpt/saved_state.ts";
+export { LazyInt32Array } from "./core/hw/lazy_array.ts";

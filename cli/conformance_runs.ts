@@ -2,8 +2,10 @@
  * The conformance kit's second stage: short runs of the whole system under the backend being
  * tested (guests boot through its traps, page tracking shadows their page tables, interrupts
  * arrive through its MSI path, a misbehaving guest is contained), and a stress run that drives
- * the life cycle (stop, start, reset, pause) so detach, re-attach and FLR happen mid-run.
- * Each run is done twice and must give byte-identical results; a difference is reported at
+ * the life cycle (stop, start, reset, pause) so detach, re-attach and FLR happen mid-run, maps
+ * 2 MiB guest pages, shows every guest's screen on a display console (dma-buf exports) and
+ * round-trips the live backend's state through save and restore; it must call every op a run
+ * can call. Each run is done twice and must give byte-identical results; a difference is reported at
  * its first field. {@link runPluginKit} is the whole kit (op-by-op rules + this stage), what
  * `gvtsim plugin test` and a scaffolded plugin's `deno test` both run.
  * @module
@@ -24,6 +26,7 @@ import { refreshConsole } from "../core/mpt/display.ts";
 import type { EventSink } from "../core/sim/sim.ts";
 import type { Vgpu } from "../core/gvt/vgpu_state.ts";
 import type { Results } from "../core/metrics/results.ts";
+import { restoreBackend, saveBackend } from "../core/snapshot.ts";
 
 // Start-up priority (2 s upstream) is off: with it the first busy vGPU would hog the GPU
 // for the whole short run and the others would barely be scheduled.
@@ -99,8 +102,48 @@ class KitConsole implements EventSink {
   }
 }
 
-/** Ops the core calls through the gate in a run (MPT_OPS `called`): the stress run's due. */
-const RUN_OPS = GATED_OPS.filter((o) => o.called !== "never").map((o) => o.name);
+/**
+ * Instants of the stress run (ns) at which the kit saves the live backend's state, restores it
+ * and saves again: after a stop/start, while VM d is paused, right after VM b's reset.
+ */
+const ROUND_TRIPS_NS = [100_000_000, 160_000_000, 245_000_000];
+
+/**
+ * save -> restore -> save of every attached vGPU's backend state in a live world (what a
+ * checkpoint and its restore do to the backend), with real pins, IOMMU mappings, tracked pages
+ * and dma-bufs; the first difference or restore error is kept.
+ */
+class LiveRoundTrips implements EventSink {
+  /** Round trips done. */
+  trips = 0;
+  /** The first problem, or "". */
+  problem = "";
+
+  constructor(private readonly world: World) {
+    for (const t of ROUND_TRIPS_NS) world.sim.schedule(t, this, 0);
+  }
+
+  onEvent(): void {
+    const w = this.world;
+    const before = saveBackend(w);
+    if (this.problem !== "" || !before.serialisable) return;
+    const errors = restoreBackend(w, before);
+    const after = saveBackend(w);
+    this.trips++;
+    const when = `at ${w.sim.now / 1e6} ms`;
+    const diff = firstDifference(before.states, after.states, "states");
+    if (errors.length > 0) this.problem = `${when}, restore failed: ${errors[0]}`;
+    else if (diff !== "") this.problem = `${when}, restore changed the state: ${diff}`;
+  }
+}
+
+/**
+ * Ops the core calls through the gate in a run (MPT_OPS `called`): the stress run's due (one
+ * host: the migration ops are the op-by-op rules' to check).
+ */
+const RUN_OPS = GATED_OPS.filter((o) => o.called === "run" || o.called === "build").map((o) =>
+  o.name
+);
 
 function check(op: string, name: string, ok: boolean, reason: string): CheckResult {
   return { op, check: name, ok, reason: ok ? "" : reason };
@@ -116,7 +159,7 @@ async function runOnce(
   spec: string,
   params: Params,
   calls?: Record<string, number>,
-  display = false,
+  setup?: (w: World) => void,
 ): Promise<Results | string> {
   const parsed = parseScenarioText(text, file);
   if (!parsed.scenario) return `internal: ${file} does not check`;
@@ -124,7 +167,7 @@ async function runOnce(
   parsed.scenario.hypervisor = { ...hv, params: { ...hv.params, ...params } };
   const world = await World.create(parsed.scenario, { hypervisor: spec });
   if (world instanceof WorldError) return world.message;
-  if (display) new KitConsole(world);
+  setup?.(world);
   world.run();
   if (calls !== undefined) {
     for (const [op, n] of Object.entries(world.gate.opCounts)) calls[op] = (calls[op] ?? 0) + n;
@@ -139,10 +182,10 @@ async function twice(
   spec: string,
   params: Params,
   calls: Record<string, number>,
-  display = false,
+  setup?: (w: World) => void,
 ): Promise<[Results | string, CheckResult]> {
-  const a = await runOnce(text, file, spec, params, calls, display);
-  const b = await runOnce(text, file, spec, params, undefined, display);
+  const a = await runOnce(text, file, spec, params, calls, setup);
+  const b = await runOnce(text, file, spec, params, undefined, setup);
   if (typeof a === "string") return [a, check("scenario", "runs", false, a)];
   const diff = typeof b === "string" ? `second run failed: ${b}` : firstDifference(a, b, "results");
   return [
@@ -219,7 +262,18 @@ export async function scenarioChecks(
     sameA,
   ];
   const stressCalls: Record<string, number> = {};
-  const [s, sameS] = await twice(STRESS, "conformance_stress.gvt", path, params, stressCalls, true);
+  const trips: LiveRoundTrips[] = [];
+  const [s, sameS] = await twice(
+    STRESS,
+    "conformance_stress.gvt",
+    path,
+    params,
+    stressCalls,
+    (w) => {
+      new KitConsole(w);
+      trips.push(new LiveRoundTrips(w));
+    },
+  );
   for (const [op, n] of Object.entries(stressCalls)) calls[op] = (calls[op] ?? 0) + n;
   if (typeof s === "string") {
     out.push(check("scenario", "the life-cycle stress run works", false, s));
@@ -234,6 +288,12 @@ export async function scenarioChecks(
       "the stress run calls every op a run can call (2 MiB maps, display exports included)",
       uncalled.length === 0,
       `never called in the stress run: ${uncalled.join(", ")}`,
+    ),
+    check(
+      "restore",
+      "save -> restore -> save of the live backend mid-run gives the same state, field by field",
+      trips[0].problem === "",
+      trips[0].problem,
     ),
     check(
       "detachVgpu",

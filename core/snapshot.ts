@@ -543,6 +543,10 @@ export interface SnapshotInput {
  * or undefined when it can.
  */
 export function heapRefusal(w: World, backend: BackendSnapshot): string | undefined {
+  if (w.hosts.length > 1) {
+    return `the scenario has ${w.hosts.length} hosts; a heap snapshot holds one host's backend ` +
+      "state, so the checkpoint replays the journal";
+  }
   if (!backend.serialisable) {
     return `backend ${backend.name} cannot serialise its state (no save/restore)`;
   }

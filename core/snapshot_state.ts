@@ -23,7 +23,8 @@
  */
 
 import { World } from "./world.ts";
-import { VmRuntime } from "./world.ts";
+import { HostRuntime, VmRuntime } from "./world.ts";
+import { Migration } from "./migration.ts";
 import { Process, Sim } from "./sim/sim.ts";
 import { Rng, Streams } from "./sim/rng.ts";
 import { FaultState, MptGate } from "./mpt/gate.ts";
@@ -93,6 +94,8 @@ type AnyClass = { readonly prototype: object };
 export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   World,
   VmRuntime,
+  HostRuntime,
+  Migration,
   Sim,
   Process,
   Rng,

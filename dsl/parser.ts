@@ -202,10 +202,13 @@ export class ScenarioParser extends CstParser {
     this.CONSUME(T.StringLit);
   });
 
-  /** host [GPU] [{ ... }] */
+  /** host [GPU] [{ ... }], or host NAME GPU [{ ... }] (one of several named hosts) */
   hostDecl = this.RULE("hostDecl", () => {
     this.CONSUME(T.Host);
-    this.OPTION(() => this.CONSUME(T.Identifier));
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier);
+      this.OPTION3(() => this.CONSUME2(T.Identifier));
+    });
     this.OPTION2(() => this.SUBRULE(this.hostBlock));
   });
 
@@ -407,9 +410,15 @@ export class ScenarioParser extends CstParser {
     this.CONSUME(T.RCurly);
   });
 
-  /** type NAME | run WORKLOAD | setting */
+  /** type NAME | run WORKLOAD | host NAME | setting */
   vmStmt = this.RULE("vmStmt", () => {
     this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Host);
+          this.CONSUME3(T.Identifier);
+        },
+      },
       {
         ALT: () => {
           this.CONSUME(T.Type);

@@ -65,13 +65,14 @@ import {
 import {
   allOnes,
   bool,
-  loadSparseBytes,
+  loadSparseFrames,
   num,
   record,
   rows,
-  sparseBytes,
+  sparseFrames,
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
+import { LazyInt32Array } from "../core/hw/lazy_array.ts";
 
 /** Default costs (ns) of the ACRN paths, each with the reason for its size. */
 export const ACRN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -162,7 +163,7 @@ class AcrnVgpu {
   nextVcpu = 0;
   rangeStart = 0;
   rangeEnd = 0;
-  readonly wp: Uint8Array;
+  readonly wp: LazyInt32Array;
   readonly byGfn = new Map<number, DmaEntry>();
   readonly byDma = new Map<number, DmaEntry>();
   msiCap = -1;
@@ -177,7 +178,7 @@ class AcrnVgpu {
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView) {
     const n = Math.min(ACRN_IO_REQUEST_MAX, Math.max(1, info.vcpus | 0));
     for (let i = 0; i < n; i++) this.slots.push(new IoRequest());
-    this.wp = new Uint8Array(mem.frames);
+    this.wp = new LazyInt32Array(mem.frames, 0);
   }
 }
 
@@ -341,7 +342,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.destroyed = true;
       v.byGfn.clear();
       v.byDma.clear();
-      v.wp.fill(0);
+      v.wp.clear();
       v.rangeStart = v.rangeEnd = 0;
       v.msiEnabled = false;
       v.awakeUntil = -1;
@@ -361,8 +362,8 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     enablePageTrack(h: Handle, gfn: number): number {
       const v = st(h);
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      if (v.wp[gfn] === 0) {
-        v.wp[gfn] = 1;
+      if (v.wp.get(gfn) === 0) {
+        v.wp.set(gfn, 1);
         ctx.count("ept_write_protected");
       }
       return MPT_OK;
@@ -371,7 +372,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     disablePageTrack(h: Handle, gfn: number): number {
       const v = st(h);
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      v.wp[gfn] = 0;
+      v.wp.set(gfn, 0);
       return MPT_OK;
     },
 
@@ -498,7 +499,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
       const gfn = Math.floor(gpa / PAGE_SIZE);
-      if (gfn >= 0 && gfn < v.wp.length && v.wp[gfn] === 1) {
+      if (gfn >= 0 && gfn < v.wp.length && v.wp.get(gfn) === 1) {
         ctx.charge(C.exit + C.wpFault);
         ctx.count("ept_wp_faults");
         request(v, ACRN_IOREQ_TYPE_WP, gpa, size, true, value);
@@ -522,7 +523,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         nextVcpu: v.nextVcpu,
         rangeStart: v.rangeStart,
         rangeEnd: v.rangeEnd,
-        wp: sparseBytes(v.wp),
+        wp: sparseFrames(v.wp),
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         msiCap: v.msiCap,
@@ -543,7 +544,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       if (!byDma.every(([, i]) => Number.isInteger(i) && i >= 0 && i < entries.length)) {
         throw new Error("saved byDma refers to no mapping");
       }
-      loadSparseBytes(v.wp, s.wp, "write-protected pages");
+      loadSparseFrames(v.wp, s.wp, "write-protected pages");
       v.slots.length = 0;
       for (const [state, type, addr, size, value] of slots) {
         const q = new IoRequest();

@@ -61,13 +61,14 @@ import {
 import {
   allOnes,
   bool,
-  loadSparseBytes,
+  loadSparseFrames,
   num,
   record,
   rows,
-  sparseBytes,
+  sparseFrames,
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
+import { LazyInt32Array } from "../core/hw/lazy_array.ts";
 import { refreshConsole } from "../core/mpt/display.ts";
 
 /** Default costs (ns) of the KVMGT trap and mapping paths. */
@@ -100,6 +101,12 @@ export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
   gfn_to_pfn: 200,
   /** Memslot lookup. */
   memslot_lookup: 100,
+  /** KVM_SET_USER_MEMORY_REGION toggling KVM_MEM_LOG_DIRTY_PAGES (write-protects every spte). */
+  dirty_log_toggle: 20_000,
+  /** KVM_GET_DIRTY_LOG: the ioctl and the bitmap copy. */
+  dirty_log_get: 10_000,
+  /** ... plus re-write-protecting each dirty page it returns. */
+  dirty_log_per_page: 40,
   /** Opening the mdev (attach). */
   mdev_open: 50_000,
   /** Releasing the mdev (detach). */
@@ -126,11 +133,13 @@ class GvtDma {
 
 /** Per-vGPU state (`struct kvmgt_vdev`). */
 class KvmVgpu {
-  readonly tracked: Uint8Array;
+  readonly tracked: LazyInt32Array;
   trackedCount = 0;
   readonly byGfn = new Map<number, GvtDma>();
   readonly byDma = new Map<number, GvtDma>();
   eventfd = false;
+  /** KVM_MEM_LOG_DIRTY_PAGES is set on the VM's memslots (live migration). */
+  dirtyLogging = false;
   /** Set at detach (the mdev is released: its VFIO regions answer nothing). */
   released = false;
   msiCap = -1;
@@ -145,16 +154,16 @@ class KvmVgpu {
   readonly views: Uint8Array[] = [];
   /** With `iommu: "gpa"`: the vGPU's IOMMU domain, and per gfn the live mappings covering it. */
   readonly dom: IommuDomainView | null;
-  readonly iovaRefs: Uint16Array;
+  readonly iovaRefs: LazyInt32Array;
 
   constructor(
     readonly info: VgpuInfo,
     readonly mem: GuestMemoryView,
     dom: IommuDomainView | null,
   ) {
-    this.tracked = new Uint8Array(mem.frames);
+    this.tracked = new LazyInt32Array(mem.frames, 0);
     this.dom = dom;
-    this.iovaRefs = new Uint16Array(dom === null ? 0 : mem.frames);
+    this.iovaRefs = new LazyInt32Array(dom === null ? 0 : mem.frames, 0);
     for (let n = 0; n <= 8; n++) this.views.push(this.scratch.subarray(0, n));
   }
 }
@@ -179,6 +188,9 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     unpin: cost("unpin_page"),
     gpa: cost("gpa_rw"),
     gpaKib: cost("gpa_rw_per_kib"),
+    dirtyToggle: cost("dirty_log_toggle"),
+    dirtyGet: cost("dirty_log_get"),
+    dirtyPage: cost("dirty_log_per_page"),
   };
   const installEventfd = p.eventfd !== false;
   const displayNs = typeof p.display === "number" && p.display > 0 ? p.display : 0;
@@ -210,6 +222,8 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioRead: C.mmioExit,
     guestMmioWrite: C.mmioExit,
     guestMemWrite: 0,
+    dirtyLog: 0, // charged by the op (dirty_log_toggle)
+    dirtyLogSync: 0, // charged by the op (dirty_log_get + per page)
   };
   for (const k of Object.keys(KVM_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
 
@@ -300,7 +314,10 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   /** Drops the IOVA pages of `pages` gfns from `gfn` no other mapping still covers. */
   const unmapIova = (v: KvmVgpu, gfn: number, pages: number): void => {
     for (let g = gfn; g < gfn + pages; g++) {
-      if (v.iovaRefs[g] > 0 && --v.iovaRefs[g] === 0) v.dom!.unmap(g * PAGE_SIZE);
+      const n = v.iovaRefs.get(g);
+      if (n <= 0) continue;
+      v.iovaRefs.set(g, n - 1);
+      if (n === 1) v.dom!.unmap(g * PAGE_SIZE);
     }
   };
 
@@ -315,11 +332,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       const g = gfn + i;
       const m = isBacked(v, g) ? v.mem.mfnOf(g) : -1;
       ctx.charge(C.pin);
-      if (m < 0 || (v.iovaRefs[g] === 0 && !v.dom!.map(g * PAGE_SIZE, m))) {
+      if (m < 0 || (v.iovaRefs.get(g) === 0 && !v.dom!.map(g * PAGE_SIZE, m))) {
         unmapIova(v, gfn, i);
         return MPT_EFAULT;
       }
-      v.iovaRefs[g]++;
+      v.iovaRefs.set(g, v.iovaRefs.get(g) + 1);
     }
     ctx.charge(C.dmaMap);
     ctx.count("pages_pinned", pages);
@@ -378,7 +395,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       const v = st(h);
       v.released = true;
       for (const e of [...v.byGfn.values()]) unpin(v, e);
-      v.tracked.fill(0);
+      v.tracked.clear();
       v.trackedCount = 0;
       v.eventfd = false;
       v.shown.clear(); // the mediator released the exports with the vGPU
@@ -398,8 +415,8 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     enablePageTrack(h: Handle, gfn: number): number {
       const v = st(h);
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      if (v.tracked[gfn] === 0) {
-        v.tracked[gfn] = 1;
+      if (v.tracked.get(gfn) === 0) {
+        v.tracked.set(gfn, 1);
         v.trackedCount++;
       }
       return MPT_OK;
@@ -408,8 +425,8 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     disablePageTrack(h: Handle, gfn: number): number {
       const v = st(h);
       if (!isBacked(v, gfn)) return MPT_EINVAL;
-      if (v.tracked[gfn] === 1) {
-        v.tracked[gfn] = 0;
+      if (v.tracked.get(gfn) === 1) {
+        v.tracked.set(gfn, 0);
         v.trackedCount--;
       }
       return MPT_OK;
@@ -531,7 +548,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMemWrite(h: Handle, gpa: number, size: number, value: number): void {
       const v = st(h);
       const gfn = Math.floor(gpa / PAGE_SIZE);
-      if (gfn >= 0 && gfn < v.tracked.length && v.tracked[gfn] === 1 && ops !== null) {
+      if (gfn >= 0 && gfn < v.tracked.length && v.tracked.get(gfn) === 1 && ops !== null) {
         ctx.charge(C.ptFault);
         ctx.count("page_track_faults");
         ops.writeProtectHandler(v.info.id, gpa, size, value);
@@ -546,15 +563,34 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
     },
 
+    dirtyLog(h: Handle, on: boolean): number {
+      const v = st(h);
+      if (v.mem.logDirty === undefined) return MPT_EINVAL; // memory without dirty tracking
+      ctx.charge(C.dirtyToggle);
+      v.mem.logDirty(on);
+      v.dirtyLogging = on;
+      return MPT_OK;
+    },
+
+    dirtyLogSync(h: Handle, bitmap: Uint8Array): number {
+      const v = st(h);
+      if (!v.dirtyLogging || v.mem.takeDirty === undefined) return MPT_EINVAL;
+      const n = v.mem.takeDirty(bitmap);
+      ctx.charge(C.dirtyGet + C.dirtyPage * Math.max(0, n));
+      ctx.count("dirty_log_pages", Math.max(0, n));
+      return n < 0 ? MPT_EINVAL : MPT_OK;
+    },
+
     save(h: Handle): unknown {
       const v = st(h);
       const entries = [...v.byGfn.values()];
       return {
-        tracked: sparseBytes(v.tracked),
+        tracked: sparseFrames(v.tracked),
         trackedCount: v.trackedCount,
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.size, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         eventfd: v.eventfd,
+        dirtyLogging: v.dirtyLogging,
         released: v.released,
         msiCap: v.msiCap,
         afCap: v.afCap,
@@ -567,7 +603,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     restore(h: Handle, state: unknown): void {
       const v = st(h), s = record(state);
-      loadSparseBytes(v.tracked, s.tracked, "tracked pages");
+      loadSparseFrames(v.tracked, s.tracked, "tracked pages");
       const entries = rows(s, "byGfn", 5).map(([k, gfn, dma, size, ref]) =>
         [k, new GvtDma(gfn, dma, size, ref)] as const
       );
@@ -588,6 +624,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.eventfd = bool(s, "eventfd");
+      v.dirtyLogging = s.dirtyLogging === true;
       v.released = s.released === true;
       v.msiCap = num(s, "msiCap");
       v.afCap = num(s, "afCap");

@@ -40,7 +40,8 @@ import {
   type GuestMemoryView,
   type GvtOps,
   type Handle,
-  loadSparseBytes,
+  LazyInt32Array,
+  loadSparseFrames,
   MPT_CONTRACT_VERSION,
   MPT_EFAULT,
   MPT_EINVAL,
@@ -53,7 +54,7 @@ import {
   PCI_CFG_SPACE_EXP_SIZE,
   record,
   rows,
-  sparseBytes,
+  sparseFrames,
   type VgpuInfo,
 } from "../mpt.ts";
 
@@ -62,7 +63,7 @@ const BAR0_SIZE = 16 * 1024 * 1024;
 /** Per-vGPU state: the handle. */
 class VgpuState {
   /** 1 for write-protected guest frames. */
-  readonly tracked: Uint8Array;
+  readonly tracked: LazyInt32Array;
   /** DMA address -> [references, size]. */
   readonly refs = new Map<number, number[]>();
   /** Claimed BAR0 range [start, end) (empty until setTrapArea). */
@@ -78,7 +79,7 @@ class VgpuState {
   readonly bytes = new Uint8Array(8);
 
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView) {
-    this.tracked = new Uint8Array(mem.frames);
+    this.tracked = new LazyInt32Array(mem.frames, 0);
   }
 }
 
@@ -156,7 +157,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       const v = st(h);
       v.detached = true;
       v.refs.clear();
-      v.tracked.fill(0);
+      v.tracked.clear();
       v.trapStart = v.trapEnd = 0;
       v.msiEnabled = false;
     },
@@ -169,13 +170,13 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     enablePageTrack(h: Handle, gfn: number): number {
       const v = st(h);
       if (v.detached || !backed(v, gfn)) return MPT_EINVAL;
-      v.tracked[gfn] = 1;
+      v.tracked.set(gfn, 1);
       return MPT_OK;
     },
     disablePageTrack(h: Handle, gfn: number): number {
       const v = st(h);
       if (v.detached || !backed(v, gfn)) return MPT_EINVAL;
-      v.tracked[gfn] = 0;
+      v.tracked.set(gfn, 0);
       return MPT_OK;
     },
     readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
@@ -249,7 +250,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       const v = st(h);
       if (v.detached || !validSize(size)) return;
       const gfn = Math.floor(gpa / PAGE_SIZE);
-      if (gfn >= 0 && gfn < v.tracked.length && v.tracked[gfn] === 1 && ops !== null) {
+      if (gfn >= 0 && gfn < v.tracked.length && v.tracked.get(gfn) === 1 && ops !== null) {
         ctx.charge(costs.page_track_fault);
         ops.writeProtectHandler(v.info.id, gpa, size, value);
         return;
@@ -265,7 +266,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     save(h: Handle): unknown {
       const v = st(h);
       return {
-        tracked: sparseBytes(v.tracked),
+        tracked: sparseFrames(v.tracked),
         refs: [...v.refs].map(([dma, [n, size]]) => [dma, n, size]),
         trapStart: v.trapStart,
         trapEnd: v.trapEnd,
@@ -277,7 +278,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
     restore(h: Handle, state: unknown): void {
       const v = st(h), s = record(state);
-      loadSparseBytes(v.tracked, s.tracked, "tracked pages");
+      loadSparseFrames(v.tracked, s.tracked, "tracked pages");
       v.refs.clear();
       for (const [dma, n, size] of rows(s, "refs", 3)) v.refs.set(dma, [n, size]);
       v.trapStart = num(s, "trapStart");

@@ -306,12 +306,12 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   tracer: GuestTracer | null = null;
 
   private readonly sim: Sim;
-  private readonly port: GuestTrapPort;
-  private readonly id: number;
+  private port: GuestTrapPort;
+  private id: number;
   /** The device's platform (from its PCI id at boot). */
   private platform: PlatformId = DEFAULT_PLATFORM.id;
   private readonly bar0: number;
-  private readonly mem: GuestMemory;
+  private mem: GuestMemory;
   private readonly rng: Rng;
   private readonly engines: readonly number[];
   private readonly width: number;
@@ -384,6 +384,17 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
 
   private readonly cfgBase: number;
   private readonly misOpts: DriverBatchOptions;
+
+  /**
+   * The VM now runs on another host (the switch-over of a live migration): its traps reach
+   * the target's hypervisor, which knows its vGPU as `id`, and its RAM is the target's copy.
+   * The guest itself notices nothing: same BARs, same graphics addresses, same pages.
+   */
+  migrated(port: GuestTrapPort, id: number, mem: GuestMemory): void {
+    this.port = port;
+    this.id = id;
+    this.mem = mem;
+  }
 
   // ---- MMIO helpers (every access is a trap through the port) --------------------------------
 
@@ -769,7 +780,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     while (i < n) {
       const off = byteOff + i * 4;
       const inPage = Math.min(n - i, (PAGE_SIZE - pageOffset(off)) >>> 2);
-      const mfn = mem.mfnOf(Math.floor(o.gpa(off) / PAGE_SIZE));
+      const mfn = mem.writableMfn(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
       else {host.page(mfn).set(
           src.subarray(from + i, from + i + inPage),

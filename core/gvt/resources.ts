@@ -63,6 +63,19 @@ export class RangeAllocator {
     return null;
   }
 
+  /** Allocates exactly [base, base + size) if it lies inside and is free, else null. */
+  allocAt(base: number, size: number): GmRange | null {
+    if (base < this.start || base + size > this.end) return null;
+    let i = 0;
+    while (i < this.used.length && this.used[i].base < base) i++;
+    const prev = i > 0 ? this.used[i - 1] : null;
+    if (prev !== null && prev.base + prev.size > base) return null;
+    if (i < this.used.length && this.used[i].base < base + size) return null;
+    const r = { base, size };
+    this.used.splice(i, 0, r);
+    return r;
+  }
+
   release(r: GmRange): void {
     const i = this.used.findIndex((u) => u.base === r.base);
     if (i >= 0) this.used.splice(i, 1);
@@ -111,13 +124,23 @@ export class GmPartition {
     return availableInstances(t, this.free());
   }
 
-  /** Allocates a vGPU's resources, or describes the shortage. */
-  allocate(t: VgpuTypeSpec): VgpuResources | ResourceShortage {
+  /**
+   * Allocates a vGPU's resources, or describes the shortage. With `at`, the slices must start
+   * at exactly those graphics addresses (a migrated guest keeps the slices it ballooned for).
+   */
+  allocate(
+    t: VgpuTypeSpec,
+    at?: { aperture: number; hidden: number },
+  ): VgpuResources | ResourceShortage {
     const free = this.free();
     const need = { aperture: t.aperture, hidden: t.hidden, fences: t.fences, ids: 1 };
     if (availableInstances(t, free) < 1) return { need, free };
-    const aperture = this.low.alloc(t.aperture);
-    const hidden = aperture ? this.high.alloc(t.hidden) : null;
+    const aperture = at ? this.low.allocAt(at.aperture, t.aperture) : this.low.alloc(t.aperture);
+    const hidden = !aperture
+      ? null
+      : at
+      ? this.high.allocAt(at.hidden, t.hidden)
+      : this.high.alloc(t.hidden);
     if (!aperture || !hidden) {
       if (aperture) this.low.release(aperture);
       return { need, free }; // fragmented

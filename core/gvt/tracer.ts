@@ -18,6 +18,7 @@
  */
 
 import { engineIrqBits, ENGINES } from "../hw/engines.ts";
+import { ENGINE_NAMES } from "../scenario.ts";
 import {
   GEN8_PIPE_VBLANK,
   GEN9_PIPE_PLANE1_FLIP_DONE,
@@ -70,9 +71,6 @@ export interface GvtTracer extends GuestTracer {
   /** Mediator: the command scanner (or workload creation) found a violation. */
   violation(vgpuId: number, kind: string, detail: string): void;
 }
-
-/** Lower-case engine names (i915 order). */
-export const ENGINE_NAMES: readonly string[] = ["rcs", "bcs", "vcs", "vecs"];
 
 /** Name of a virtual interrupt event (group, bits) as shown in traces. */
 export function irqEventName(group: number, bits: number): string {

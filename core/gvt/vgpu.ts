@@ -15,11 +15,11 @@
  */
 
 import { ENGINES } from "../hw/engines.ts";
-import { hi32, isSet, lo32 } from "../hw/bits.ts";
+import { hi32, isSet, lo32, maskedEnable } from "../hw/bits.ts";
 import type { Gpu } from "../hw/gpu.ts";
 import { entryValue } from "../hw/pte.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
-import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS } from "../hw/pci.ts";
+import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS, MSI_FLAGS_FIELDS, PCI_COMMAND } from "../hw/pci.ts";
 import {
   FENCE_REG_GEN6_LO,
   GEN8_MASTER_IRQ,
@@ -43,7 +43,7 @@ import { MPT_EINVAL, MPT_ENODEV, MPT_OK } from "../mpt/types.ts";
 import type { HostSpec, SchedulerSpec, VgpuTypeSpec } from "../scenario.ts";
 import { MS, type Sim } from "../sim/sim.ts";
 import { findType } from "../vgpu_types.ts";
-import { cfgRead, cfgWrite, initCfgSpace, PCI_BAR0, PCI_BAR2 } from "./cfg.ts";
+import { cfgRead, cfgWrite, initCfgSpace, PCI_BAR0, PCI_BAR2, PCI_COMMAND_MEMORY } from "./cfg.ts";
 import {
   type FailsafeReason,
   globalCounterRecord,
@@ -81,6 +81,10 @@ import { GvtScheduler, type SchedHost } from "./sched.ts";
 import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
 import { createWorkload, isWorkloadError, type Workload } from "./workload.ts";
+
+function mib(b: number): string {
+  return `${Math.round(b / (1024 * 1024))} MiB`;
+}
 
 /** Default guest-physical base of BAR0 (programmed as firmware would). */
 export const DEFAULT_BAR0_GPA = 0xf000_0000;
@@ -128,6 +132,11 @@ export interface CreateVgpuParams {
   owner?: number;
   /** Guest-physical base of the config-space window (default {@link DEFAULT_CFG_GPA}). */
   cfg?: number;
+  /**
+   * Exact graphics addresses of the aperture and hidden slices (a migration target: the
+   * guest keeps the slices it ballooned for); absent: first fit.
+   */
+  at?: { aperture: number; hidden: number };
 }
 
 /** Why a vGPU could not be created. */
@@ -287,17 +296,13 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     gpu.onMsi = this.dispatcher.msiSink;
     gpu.cfgWrite(MSI_ADDRESS_LO, 4, 0xfee00000);
     gpu.cfgWrite(MSI_DATA, 2, 0x4021);
-    gpu.cfgWrite(MSI_FLAGS, 2, 1);
+    gpu.cfgWrite(MSI_FLAGS, 2, MSI_FLAGS_FIELDS.enable.mask);
     for (const g of [0, 1, 3]) {
       gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IMR, 4, 0);
       gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IER, 4, 0xffffffff);
     }
     for (let e = 0; e < NUM_ENGINES; e++) {
-      gpu.mmioWrite(
-        ENGINES[e].mmioBase + RING_MODE,
-        4,
-        (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE,
-      );
+      gpu.mmioWrite(ENGINES[e].mmioBase + RING_MODE, 4, maskedEnable(GFX_RUN_LIST_ENABLE));
     }
     gpu.mmioWrite(GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL);
   }
@@ -340,9 +345,15 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
         })`,
       };
     }
-    const res = this.partition.allocate(type);
+    const res = this.partition.allocate(type, p.at);
     if (isShortage(res)) {
-      return { error: "no_resources", message: shortageMessage(type.name, p.vm, res) };
+      const why =
+        p.at && res.free.aperture >= res.need.aperture && res.free.hidden >= res.need.hidden
+          ? `cannot create vGPU of type ${type.name} for vm "${p.vm}": its slices (aperture at ${
+            mib(p.at.aperture)
+          }, hidden at ${mib(p.at.hidden)}) are not free on this host`
+          : shortageMessage(type.name, p.vm, res);
+      return { error: "no_resources", message: why };
     }
     const v = new Vgpu(
       res.id,
@@ -753,8 +764,10 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
 
   /** {@inheritDoc ResetHost.resetCfg} */
   resetCfg(v: Vgpu): void {
-    const memOn = (v.vcfg[4] & 2) !== 0;
-    if (memOn) cfgWrite(v, this.gate, this.gpu.apertureSize, 4, 2, v.vcfg[4] & ~2);
+    const cmd = v.vcfg[PCI_COMMAND];
+    if (cmd & PCI_COMMAND_MEMORY) {
+      cfgWrite(v, this.gate, this.gpu.apertureSize, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+    }
     initCfgSpace(v, this.gpu.config.platform.deviceId);
     this.programBars(v);
   }

@@ -13,7 +13,7 @@
 
 import { hi32, join64, lo32, maskedMerge } from "./bits.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
-import type { EngineName, HostSpec } from "../scenario.ts";
+import { ENGINE_NAMES, type EngineName, type HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
 import { type CommandFault, GttFault, MmioFault } from "./fault.ts";
 import { Iommu, SCRATCH_IOVA } from "./iommu.ts";
@@ -89,7 +89,7 @@ export const SKYLAKE_GT2: Readonly<GpuConfig> = {
   aperture: 512 * MiB,
   ggtt: 4 * GiB,
   fences: 32,
-  engines: ["rcs", "bcs", "vcs", "vecs"],
+  engines: [...ENGINE_NAMES],
   hostMemoryBytes: 4 * GiB,
   refreshHz: 60,
   commandCosts: {},

@@ -41,6 +41,11 @@ export class LazyInt32Array {
     c[i & MASK] = v;
   }
 
+  /** Sets every entry back to the fill value (drops all storage). */
+  clear(): void {
+    this.chunks.fill(null);
+  }
+
   /** The first index >= `from` whose entry is `v`, or -1. */
   indexOf(v: number, from = 0): number {
     for (let k = Math.max(0, from) >>> SHIFT; k < this.chunks.length; k++) {

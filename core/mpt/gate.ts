@@ -50,7 +50,7 @@ MPT_OP_NAMES.forEach((n, i) => OP_INDEX[n] = i);
  */
 export const OP_FAULT_WINDOW: Readonly<Partial<Record<MptOpName, "start" | "never">>> = Object
   .fromEntries(
-    GATED_OPS.filter((o) => o.called !== "run").map((o) => [
+    GATED_OPS.filter((o) => o.called === "build" || o.called === "never").map((o) => [
       o.name,
       o.called === "build" ? "start" : "never",
     ]),
@@ -88,6 +88,8 @@ const O_HOST_INIT = at("hostInit"),
   O_MMIO_WRITE = at("guestMmioWrite"),
   O_MEM_WRITE = at("guestMemWrite"),
   O_DESCHED = at("vgpuDescheduled"),
+  O_DIRTY_LOG = at("dirtyLog"),
+  O_DIRTY_SYNC = at("dirtyLogSync"),
   O_SAVE = at("save"),
   O_RESTORE = at("restore");
 
@@ -462,6 +464,24 @@ export class MptGate {
   /** Tells the backend the vGPU was scheduled out (a backend may flush a dirty log). */
   vgpuDescheduled(id: number): void {
     this.call(O_DESCHED, id, 0, 0, 0, 0);
+  }
+
+  /** Starts or stops the VM's dirty-page log; MPT_OK when absent (there is then no log). */
+  dirtyLog(id: number, on: boolean): number {
+    return this.call(O_DIRTY_LOG, id, on, 0, 0, 0) as number;
+  }
+
+  /**
+   * Get-and-clear of the dirty log into `bitmap` (one byte per guest frame); MPT_OK or a
+   * negative errno. Generic fallback for a backend without a log: every page is dirty.
+   */
+  dirtyLogSync(id: number, bitmap: Uint8Array): number {
+    if (this.fns[O_DIRTY_SYNC] === null && this.isAttached(id)) {
+      this.call(O_DIRTY_SYNC, id, bitmap, 0, 0, 0); // counted and costed like a native call
+      bitmap.fill(1);
+      return MPT_OK;
+    }
+    return this.call(O_DIRTY_SYNC, id, bitmap, 0, 0, 0) as number;
   }
 
   /** Serialises the backend's vGPU state (undefined if unsupported or failed). */

@@ -1,9 +1,11 @@
 /**
  * Helpers for backends' `save` / `restore` (snapshots) and their trap paths: sparse byte maps
- * as (index, value) pairs, and typed field readers that reject a malformed saved state with a
+ * and lazy per-frame arrays as (index, value) pairs, and typed field readers that reject a malformed saved state with a
  * message naming the field. Shared by the built-in backends; third-party ones may use them.
  * @module
  */
+
+import type { LazyInt32Array } from "../hw/lazy_array.ts";
 
 /** Non-zero bytes of `u` as flat (index, value) pairs (a snapshot of a sparse byte map). */
 export function sparseBytes(u: Uint8Array): number[] {
@@ -22,6 +24,29 @@ export function loadSparseBytes(u: Uint8Array, pairs: unknown, what: string): vo
       throw new Error(`bad ${what}`);
     }
     u[at] = v;
+  }
+}
+
+/**
+ * A lazy per-frame array as `[index, value, ...]` pairs of its non-zero entries, in index order
+ * (the same format as {@link sparseBytes}, without a pass over every frame).
+ */
+export function sparseFrames(a: LazyInt32Array): number[] {
+  const out: number[] = [];
+  a.forEachSet((i, v) => void out.push(i, v));
+  return out;
+}
+
+/** Writes pairs from {@link sparseFrames} (or {@link sparseBytes}) back into `a`, cleared first. */
+export function loadSparseFrames(a: LazyInt32Array, pairs: unknown, what: string): void {
+  if (!Array.isArray(pairs) || pairs.length % 2 !== 0) throw new Error(`bad ${what}`);
+  a.clear();
+  for (let i = 0; i < pairs.length; i += 2) {
+    const at = pairs[i], v = pairs[i + 1];
+    if (!Number.isInteger(at) || at < 0 || at >= a.length || !Number.isInteger(v)) {
+      throw new Error(`bad ${what}`);
+    }
+    a.set(at, v);
   }
 }
 

@@ -1,0 +1,30 @@
+/**
+ * The SDK's per-frame state for backends (`LazyInt32Array` with `sparseFrames` /
+ * `loadSparseFrames`): a terabyte guest costs nothing until frames are touched, and a saved
+ * set round-trips in the pairs format `sparseBytes` used.
+ */
+import assert from "node:assert/strict";
+import { LazyInt32Array, loadSparseFrames, sparseBytes, sparseFrames } from "../mpt.ts";
+
+const TIB_FRAMES = 2 ** 28; // 1 TiB of 4 KiB frames
+
+Deno.test("frame state: a terabyte of frames, a few set, saved as sorted pairs and restored", () => {
+  const a = new LazyInt32Array(TIB_FRAMES, 0);
+  for (const g of [TIB_FRAMES - 1, 5, 70_000]) a.set(g, 1);
+  a.set(6, 0); // writing the fill allocates nothing and changes nothing
+  assert.deepEqual(sparseFrames(a), [5, 1, 70_000, 1, TIB_FRAMES - 1, 1]);
+  const small = new Uint8Array(8);
+  small[3] = 1;
+  const b = new LazyInt32Array(TIB_FRAMES, 0);
+  b.set(9, 1); // restoring replaces what was there
+  loadSparseFrames(b, sparseFrames(a), "tracked pages");
+  assert.deepEqual(sparseFrames(b), sparseFrames(a));
+  assert.equal(b.get(9), 0);
+  loadSparseFrames(b, sparseBytes(small), "tracked pages"); // the older helper's format
+  assert.deepEqual(sparseFrames(b), [3, 1]);
+  b.clear();
+  assert.deepEqual(sparseFrames(b), []);
+  for (const bad of [[1], [TIB_FRAMES, 1], [-1, 1], [0.5, 1], [0, "x"], "x"]) {
+    assert.throws(() => loadSparseFrames(b, bad, "tracked pages"), /^Error: bad tracked pages$/);
+  }
+});
