@@ -142,7 +142,11 @@ export function showVm(w: World, name: string | undefined): string {
     `  vGPU ${v.id} (owner tag ${v.owner}), BAR0 ${hex(v.bar0, 8)}, BAR2 ${hex(v.bar2, 10)}`,
     `  aperture ${hex(v.res.aperture.base)} +${formatBytes(v.res.aperture.size)}, hidden ${
       hex(v.res.hidden.base, 9)
-    } +${formatBytes(v.res.hidden.size)}, fences ${v.res.fences.join(",")}`,
+    } +${formatBytes(v.res.hidden.size)}, fences ${
+      // gScale: fences are virtual, "-" until the pool lends a physical one
+      v.ggtt.priv === null
+        ? v.res.fences.join(",")
+        : `${v.res.fences.map((f) => f < 0 ? "-" : f).join(",")} (pool)`}`,
     `  failsafe ${v.failsafe ? `yes (${v.failsafeReason})` : "no"}, PV-aware ${
       v.pvAware ? "yes" : "no"
     }, run-list ${ENGINE_NAMES.filter((_, e) => v.runList[e]).join(",") || "none"}, vblank ${

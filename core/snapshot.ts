@@ -391,7 +391,8 @@ function hashMediator(w: World): string {
 function crashedIds(w: World): number[] {
   const b = w.gate.backend, out: number[] = [];
   if (typeof b.crashed !== "function") return out;
-  for (let id = 1; id <= GVT_MAX_VGPU; id++) {
+  const last = Math.max(GVT_MAX_VGPU, w.gvt.vgpus.length - 1); // gScale ids go past 7
+  for (let id = 1; id <= last; id++) {
     try {
       if (b.crashed(id) === true) out.push(id);
     } catch {

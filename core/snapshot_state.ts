@@ -36,6 +36,7 @@ import { Gvt } from "./gvt/vgpu.ts";
 import { ExeclistSlot, VirtualExeclist } from "./gvt/execlist.ts";
 import { Scanner, ScanResult } from "./gvt/scanner.ts";
 import { GgttShadow, VirtualGgtt } from "./gvt/gtt.ts";
+import { Gscale, PrivateGtt } from "./gvt/gscale.ts";
 import {
   AuxChHandler,
   CsfeChickenHandler,
@@ -114,6 +115,8 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   Scanner,
   GgttShadow,
   VirtualGgtt,
+  Gscale,
+  PrivateGtt,
   ElspHandler,
   FenceHandler,
   ForcewakeHandler,

@@ -16,7 +16,7 @@ workload game {
   map 3000 pages
   at 60fps {
     rcs batch { draw 100; store 4 }
-    bcs batch { blit 8 }
+    bcs batch { blit 8; fill 1 }
     wait completion
     flip
     wait vblank

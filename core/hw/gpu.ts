@@ -82,6 +82,8 @@ export interface GpuConfig {
   contextSwitchNs: number;
   /** Platform profile: which registers exist and what commands may write. */
   platform: Platform;
+  /** IOMMU domains (the host's and one per vGPU id; default 16, gScale mode asks for more). */
+  iommuDomains?: number;
 }
 
 /** Default configuration: gen9 Skylake GT2. */
@@ -167,7 +169,7 @@ export class Gpu {
    * The IOMMU domain of each GGTT entry's device address: a vGPU's slices hold addresses its
    * backend mapped in its domain; everything else is the host's (0).
    */
-  readonly ggttDomain: Uint8Array;
+  readonly ggttDomain: Uint16Array;
   /** BAR0 register space as dwords (2 MiB). */
   readonly regs: Uint32Array = new Uint32Array(MMIO_SIZE / 4);
   /** The register-definition table. */
@@ -228,9 +230,9 @@ export class Gpu {
     this.config = { ...SKYLAKE_GT2, ...config };
     const c = this.config;
     this.memory = new HostMemory(c.hostMemoryBytes);
-    this.iommu = new Iommu(this.memory.frames, this.memory.scratchMfn);
+    this.iommu = new Iommu(this.memory.frames, this.memory.scratchMfn, c.iommuDomains);
     this.ggttEntries = Math.floor(c.ggtt / PAGE_SIZE);
-    this.ggttDomain = new Uint8Array(this.ggttEntries);
+    this.ggttDomain = new Uint16Array(this.ggttEntries);
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
     this.dirtyFlag = new Uint8Array(this.ggttEntries);
