@@ -21,7 +21,8 @@
  */
 
 import type { TimelineAction } from "./scenario.ts";
-import type { World } from "./world.ts";
+import type { HostRuntime, World } from "./world.ts";
+import type { Gpu } from "./hw/gpu.ts";
 import type { EventSink, Sim } from "./sim/sim.ts";
 import type { MptBackend, VgpuInfo } from "./mpt/types.ts";
 import { GVT_MAX_VGPU } from "./vgpu_types.ts";
@@ -320,10 +321,10 @@ function hashRng(w: World): string {
   return h.hex();
 }
 
-function hashMemory(w: World): string {
+function hashMemory(w: World, gpu: Gpu = w.gpu): string {
   const h = new Fnv1a64();
-  const m = w.gpu.memory as unknown as MemoryView;
-  h.num(w.gpu.memory.allocated);
+  const m = gpu.memory as unknown as MemoryView;
+  h.num(gpu.memory.allocated);
   // owner tags a chunk of frames at a time (a chunk holding only free frames counts as absent)
   const free = m.owners.fill;
   m.owners.forEachChunk((k, c) => {
@@ -348,23 +349,23 @@ function hashMemory(w: World): string {
   return h.hex();
 }
 
-function hashGgtt(w: World): string {
+function hashGgtt(w: World, gpu: Gpu = w.gpu): string {
   const h = new Fnv1a64();
-  h.view(w.gpu.ggttLo);
-  h.view(w.gpu.ggttHi);
+  h.view(gpu.ggttLo);
+  h.view(gpu.ggttHi);
   return h.hex();
 }
 
-function hashGpu(w: World): string {
+function hashGpu(w: World, gpu: Gpu = w.gpu): string {
   const h = new Fnv1a64();
-  h.view(w.gpu.regs);
-  h.value(w.gpu.counters());
+  h.view(gpu.regs);
+  h.value(gpu.counters());
   return h.hex();
 }
 
-function hashVgpus(w: World): string {
+function hashVgpus(w: World, host: HostRuntime = w.hosts[0]): string {
   const h = new Fnv1a64();
-  for (const v of w.gvt.vgpus) {
+  for (const v of host.gvt.vgpus) {
     if (!v) {
       h.word(0);
       continue;
@@ -391,24 +392,38 @@ function hashVgpus(w: World): string {
     h.view(v.runList);
     for (const q of v.queues) h.word(q.length);
   }
-  for (const vm of w.vms) h.value([vm.state, vm.since, vm.activeNs, vm.lastBusy]);
+  if (host === w.hosts[0]) {
+    for (const vm of w.vms) h.value([vm.state, vm.since, vm.activeNs, vm.lastBusy]);
+  }
   return h.hex();
 }
 
-function hashMediator(w: World): string {
+function hashMediator(w: World, host: HostRuntime = w.hosts[0]): string {
   const h = new Fnv1a64();
-  h.value(w.gvt.globalCounters);
-  h.value(w.gvt.sched.switchLog);
-  h.value(w.gvt.failsafeLog);
-  h.str(w.gvt.sched.policy.name);
-  h.num(w.gvt.sched.current?.id ?? 0);
-  h.num(w.gate.totalCost);
-  h.num(w.gate.faultCount);
-  h.num(w.gate.errorCount);
-  h.value(w.gate.opCounts);
-  h.value(w.ctx.counters);
-  h.num(w.applied);
-  for (const id of crashedIds(w)) h.num(id);
+  const gvt = host.gvt, gate = host.gate;
+  h.value(gvt.globalCounters);
+  h.value(gvt.sched.switchLog);
+  h.value(gvt.failsafeLog);
+  h.str(gvt.sched.policy.name);
+  h.num(gvt.sched.current?.id ?? 0);
+  h.num(gate.totalCost);
+  h.num(gate.faultCount);
+  h.num(gate.errorCount);
+  h.value(gate.opCounts);
+  h.value(host.ctx.counters);
+  if (host === w.hosts[0]) {
+    h.num(w.applied);
+    for (const id of crashedIds(w)) h.num(id);
+  }
+  return h.hex();
+}
+
+/** One more host of a multi-host world, in one part: its memory, GGTT, GPU, vGPUs, mediator. */
+function hashHost(w: World, host: HostRuntime): string {
+  const h = new Fnv1a64();
+  for (const part of [hashMemory, hashGgtt, hashGpu]) h.str(part(w, host.gpu));
+  h.str(hashVgpus(w, host));
+  h.str(hashMediator(w, host));
   return h.hex();
 }
 
@@ -501,6 +516,8 @@ export function worldDigest(
     mediator: hashMediator(w),
     backend: backend.hex(),
   };
+  // further hosts (a single-host world's digest is unchanged)
+  for (const host of w.hosts.slice(1)) parts[`host ${host.name}`] = hashHost(w, host);
   const all = new Fnv1a64();
   for (const [k, v] of Object.entries(parts)) {
     all.str(k);

@@ -73,8 +73,14 @@ Deno.test("gscale CLI: a checkpoint of a gScale world restores to the same resul
       `${dir}/c.ckpt`,
       "--json",
       `${dir}/a.json`,
+      "--trace",
+      `${dir}/t.json`,
     );
     assert.equal(a.code, 0, a.err);
+    const copies = JSON.parse(await Deno.readTextFile(`${dir}/t.json`)).traceEvents.filter(
+      (e: { name: string }) => e.name === "gscale copy",
+    );
+    assert.ok(copies.length > 0 && copies[0].args.entries > 0, "copies are in the trace");
     const b = await gvtsim(
       "run",
       "--restore",

@@ -8,6 +8,8 @@ import { GmPartition, isShortage } from "../core/gvt/resources.ts";
 import { builtinTypes, GSCALE_FENCE_POOL, GSCALE_MAX_VGPU } from "../core/vgpu_types.ts";
 import type { Vgpu } from "../core/gvt/vgpu_state.ts";
 import type { GvtRig } from "./gvt_util.ts";
+import { completionsAt } from "../dsl/complete.ts";
+import { hoverText } from "../dsl/hover.ts";
 
 const PAGE = 4096;
 /** 2 GiB GGTT / 512 MiB aperture (the Haswell figures gScale used), gScale on. */
@@ -210,4 +212,14 @@ Deno.test("gscale: off keeps upstream partitioning and counters", async () => {
   const a = addVgpu(r, { vm: "a", type: "V5_2" });
   assert.equal(a.ggtt.priv, null);
   assert.ok(!Object.keys(r.gvt.counters().global).some((k) => k.startsWith("gscale.")));
+});
+
+Deno.test("gscale: the editor completes the host setting and its on|off, and hovers it", () => {
+  const text = "host skylake {\n  gs";
+  const settings = completionsAt(text, text.length, []).map((c) => c.label);
+  assert.ok(settings.includes("gscale"), settings.join(" "));
+  const value = "host skylake {\n  gscale ";
+  const values = completionsAt(value, value.length, []).map((c) => c.label);
+  assert.ok(values.includes("on") && values.includes("off"), values.join(" "));
+  assert.match(hoverText("gscale", []) ?? "", /gScale mode/);
 });

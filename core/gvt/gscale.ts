@@ -34,6 +34,7 @@ import { FENCE_REG_GEN6_LO } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { Gpu } from "../hw/gpu.ts";
 import type { VirtualGgtt } from "./gtt.ts";
+import type { GvtTracer } from "./tracer.ts";
 import { type GmRange, RangeAllocator } from "./resources.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
@@ -144,6 +145,8 @@ export class Gscale {
     fenceLends: 0,
     fenceReclaims: 0,
   };
+  /** Trace hooks (null: not tracing). */
+  tracer: GvtTracer | null = null;
   /** Ladder mapping on. */
   readonly ladderOn: boolean;
   /** Dirty-entry optimisation on. */
@@ -268,6 +271,7 @@ export class Gscale {
     const ns = written * GSCALE_ENTRY_NS;
     this.stats.copyNs += ns;
     g.priv!.copyNs += ns;
+    if (written > 0 && this.tracer !== null) this.tracer.gttCopy(v.id, written, ns);
     return ns;
   }
 

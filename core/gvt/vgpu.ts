@@ -233,6 +233,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     this.irq.tracer = t;
     this.sched.tracer = t;
     this.dispatcher.tracer = t;
+    if (this.gscale !== null) this.gscale.tracer = t;
   }
 
   /**
