@@ -108,12 +108,14 @@ function ownerName(w: World, owner: number): string {
   return w.vms[owner - 1]?.spec.name ?? `owner ${owner}`;
 }
 
-/** `vms`. */
+/** `vms` (with the host column when the scenario has several hosts: vGPU ids are per host). */
 export function showVms(w: World): string {
+  const hosts = w.scenario.hosts !== undefined;
   const rows = w.vms.map((vm) => {
     const v = vm.vgpu, m = vm.driver?.metrics;
     return [
       vm.spec.name,
+      ...(hosts ? [vm.host.name] : []),
       w.stateOf(vm),
       vm.spec.type,
       v && !v.destroyed ? String(v.id) : "-",
@@ -123,7 +125,8 @@ export function showVms(w: World): string {
       String(m?.irqs ?? 0),
     ];
   });
-  return table(["vm", "state", "type", "vgpu", "weight", "frames", "batches", "irqs"], rows);
+  const head = ["state", "type", "vgpu", "weight", "frames", "batches", "irqs"];
+  return table(["vm", ...(hosts ? ["host"] : []), ...head], rows);
 }
 
 /** `vm <name>`. */

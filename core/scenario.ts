@@ -55,6 +55,11 @@ export interface HostSpec {
   /** Scan non-privileged (PPGTT) batch buffers too. */
   scanPpgttBatches: boolean;
   /**
+   * Blits move their pixels (absent: on). Off: a blit takes the same time, walks and checks
+   * the same pages and faults alike, but copies nothing (for runs whose surfaces nobody reads).
+   */
+  blitData?: boolean;
+  /**
    * gScale mode (beyond upstream; absent: off): private per-vGPU GTTs copied into the GGTT
    * when a vGPU runs, ladder mapping, a fence pool, shared slices (core/gvt/gscale.ts).
    */

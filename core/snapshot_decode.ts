@@ -105,8 +105,8 @@ function header(text: string): { version: number } | Bad {
   if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_REPLAY) {
     return new Bad(
       `checkpoint format version ${version} is not supported (this build reads versions ` +
-        `${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION}; older checkpoints named plugin ` +
-        "paths: write them again)",
+        `${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION}; older checkpoints had another ` +
+        "digest or named plugin paths: write them again)",
     );
   }
   const sha = SHA_LINE.exec(text);

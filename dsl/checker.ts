@@ -665,6 +665,13 @@ class Checker {
         if (b !== undefined) host.scanPpgttBatches = b;
         return;
       }
+      case "blit_data": {
+        // Absent when on (the default), so other scenarios' specs (and hashes) stay as they were.
+        const b = this.bool(s);
+        if (b === false) host.blitData = false;
+        else if (b === true) delete host.blitData;
+        return;
+      }
       case "gscale": {
         // Absent when off, so an upstream scenario's spec (and hash) stays as it was.
         const b = this.bool(s);
@@ -2184,6 +2191,7 @@ const HOST_KEYS = [
   "out_of_sync",
   "invariants",
   "scan_ppgtt",
+  "blit_data",
   "gscale",
 ];
 

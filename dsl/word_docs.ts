@@ -147,6 +147,10 @@ export const SETTING_DOCS: Readonly<Record<string, WordDoc>> = {
   out_of_sync: { syntax: "out_of_sync on|off", doc: "Out-of-sync shadow PPGTT pages (off)." },
   invariants: { syntax: "invariants on|off", doc: "Checks the isolation invariant (on)." },
   scan_ppgtt: { syntax: "scan_ppgtt on|off", doc: "Also scans non-privileged batches (off)." },
+  blit_data: {
+    syntax: "blit_data on|off",
+    doc: "Blits move their pixels (on); off: same time, pages and faults, no copying.",
+  },
   gscale: {
     syntax: "gscale on|off",
     doc: "gScale mode (off): private GTTs, shared slices, fence pool, up to 4095 vGPUs.",

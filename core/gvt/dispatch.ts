@@ -75,7 +75,7 @@ export interface DispatchCosts {
 
 /** Default dispatch costs. */
 export const DEFAULT_DISPATCH_COSTS: DispatchCosts = {
-  regAccessNs: 100,
+  regAccessNs: 150,
   tlbInvalidateNs: 1_000,
   prepareNs: 3_000,
 };

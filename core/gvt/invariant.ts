@@ -18,6 +18,7 @@ import type { Gpu } from "../hw/gpu.ts";
 import { OWNER_SCRATCH, PAGE_SIZE } from "../hw/memory.ts";
 import { entryAddress, entryPresent, pteFrame } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
+import type { VirtualGgtt } from "./gtt.ts";
 import type { Gscale } from "./gscale.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
@@ -45,6 +46,14 @@ export class InvariantChecker {
   /** gScale mode state (null: upstream, every slice belongs to one vGPU). */
   gscale: Gscale | null = null;
   private faultsSeen = 0;
+  /**
+   * By vGPU id: the virtual GGTT whose slices the last sweep found clean (no violation), and
+   * {@link legality} then. While both hold, the slices can only have changed through entries
+   * written since, which are in the GPU's dirty list: a sweep checks those alone and finds
+   * what a full one would.
+   */
+  private readonly cleanGgtt: (VirtualGgtt | null)[] = [];
+  private readonly cleanAt: number[] = [];
 
   /**
    * Creates a InvariantChecker.
@@ -64,6 +73,7 @@ export class InvariantChecker {
 
   /** Counts and records one violation. */
   private record(v: Vgpu | null, where: string, at: number, owner: number): void {
+    if (v && where === "ggtt") this.cleanGgtt[v.id] = null;
     this.counters.invariantViolations++;
     if (v) v.counters.invariantViolations++;
     if (this.violations.length < 1000) {
@@ -159,7 +169,11 @@ export class InvariantChecker {
     let found = 0;
     const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
     if (g.priv !== null) found += this.checkPrivate(v, owner);
-    for (let r = 0; r < 2; r++) {
+    const epoch = this.legality();
+    // (not under gScale: who holds a shared slot changes without its entries changing)
+    const clean = g.priv === null && this.cleanGgtt[v.id] === g && this.cleanAt[v.id] === epoch &&
+      this.dirtyClean(g, owner);
+    for (let r = 0; r < 2 && !clean; r++) {
       // gScale: a shared slot's physical entries are its holder's, checked with the holder
       if (g.priv !== null && !this.gscale!.holds(v.id, g, r === 0 ? 0 : g.apCount)) continue;
       const first = r === 0 ? g.apIndex : g.hiIndex;
@@ -174,6 +188,8 @@ export class InvariantChecker {
         }
       }
     }
+    this.cleanGgtt[v.id] = found === 0 ? g : null;
+    this.cleanAt[v.id] = epoch;
     if (v.ppgtt) {
       this.ppgtt.forEachLeaf(v.ppgtt, (addr) => {
         const bad = this.reachOk(owner, v.id, addr);
@@ -184,6 +200,26 @@ export class InvariantChecker {
       });
     }
     return found;
+  }
+
+  /**
+   * Changes that can make an unwritten entry illegal: a frame that stopped being a VM's or
+   * scratch, an IOMMU mapping removed or a domain attached or reset. Only grows.
+   */
+  private legality(): number {
+    return this.gpu.memory.ownerLosses + this.gpu.iommu.changes;
+  }
+
+  /** Whether every entry of `g`'s slices in the GPU's dirty list reaches a legal frame. */
+  private dirtyClean(g: VirtualGgtt, owner: number): boolean {
+    const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, dom = gpu.ggttDomain;
+    for (let i = 0; i < n; i++) {
+      const idx = list[i];
+      if (g.slot(idx) < 0 || !entryPresent(lo[idx])) continue;
+      if (this.reachOk(owner, dom[idx], entryAddress(lo[idx], hi[idx])) !== -999) return false;
+    }
+    return true;
   }
 
   /**

@@ -78,6 +78,8 @@ export interface GpuConfig {
   commandCosts: Record<string, number>;
   /** Blit throughput in bytes per ns (default 8, i.e. 8 GB/s). */
   blitBytesPerNs: number;
+  /** Blits move their pixels (default true; false: cost, page walk and checks only). */
+  blitData: boolean;
   /** Time to switch in (restore) a logical ring context per element (default 1000 ns). */
   contextSwitchNs: number;
   /** Platform profile: which registers exist and what commands may write. */
@@ -96,6 +98,7 @@ export const SKYLAKE_GT2: Readonly<GpuConfig> = {
   refreshHz: 60,
   commandCosts: {},
   blitBytesPerNs: 8,
+  blitData: true,
   contextSwitchNs: 1000,
   platform: DEFAULT_PLATFORM,
 };
@@ -108,6 +111,7 @@ export function gpuConfigFromHost(host: HostSpec): Partial<GpuConfig> {
     fences: host.fences,
     engines: [...host.engines],
     refreshHz: host.refreshHz,
+    blitData: host.blitData ?? true,
     commandCosts: { ...host.commandCosts },
     platform: platformOf(host.gpu) ?? DEFAULT_PLATFORM,
   };
@@ -253,7 +257,7 @@ export class Gpu {
     this.unknownCosts = costs.unknown;
     this.commandCosts = costs.cost;
     this.streamers = ENGINES.map((_, e) =>
-      new CommandStreamer(this, e, this.streamerStats, costs.cost, c.blitBytesPerNs)
+      new CommandStreamer(this, e, this.streamerStats, costs.cost, c.blitBytesPerNs, c.blitData)
     );
     this.execlists = new Execlists(this);
     this.execlists.contextSwitchNs = c.contextSwitchNs;

@@ -39,6 +39,11 @@ export class Iommu {
   readonly mapped: Float64Array;
   /** Translations that found no mapping (the DMA fails, as an IOMMU fault). */
   faults = 0;
+  /**
+   * Mappings removed and domains attached or reset so far: what can make an address that
+   * reached a frame reach another or none (the invariant checker skips sweeps meanwhile).
+   */
+  changes = 0;
   /** Per domain: directory of 2 MiB leaves by `iova / 2 MiB` (null: nothing mapped there). */
   private readonly dirs: (Int32Array | null)[][] = [];
 
@@ -94,7 +99,10 @@ export class Iommu {
 
   /** Turns translation on for `domain` (a backend attached it: `iommu_attach_device`). */
   attach(domain: number): void {
-    if (this.valid(domain)) this.translating[domain] = 1;
+    if (this.valid(domain) && this.translating[domain] === 0) {
+      this.translating[domain] = 1;
+      this.changes++;
+    }
   }
 
   /**
@@ -134,6 +142,7 @@ export class Iommu {
     if (leaf[k] < 0) return;
     leaf[k] = -1;
     this.mapped[domain]--;
+    this.changes++;
   }
 
   /** Every mapping of `domain` as (IOVA, host frame) pairs, in IOVA order (for checkers). */
@@ -156,6 +165,7 @@ export class Iommu {
   reset(domain: number): number {
     if (!this.valid(domain)) return 0;
     const left = this.mapped[domain];
+    this.changes++;
     this.dirs[domain].length = 0;
     this.mapped[domain] = 0;
     this.translating[domain] = 0;

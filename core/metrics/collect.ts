@@ -238,7 +238,8 @@ function hostResults(w: World): HostResult[] {
       name: h.name,
       gpu: h.spec.gpu,
       hypervisor: h.gate.backend.name,
-      vms: w.vms.filter((vm) => vm.host === h && vm.vgpu !== null).map((vm) => vm.spec.name),
+      vms: w.vms.filter((vm) => vm.host === h && vm.vgpu !== null && !vm.vgpu.destroyed)
+        .map((vm) => vm.spec.name),
       engines,
       violations: h.gvt.globalCounters.invariantViolations,
       switches: h.gvt.globalCounters.switches,
