@@ -51,9 +51,12 @@ export {
   BUILTIN_TYPES,
   findType,
   type FreeResources,
+  GSCALE_FENCE_POOL,
+  GSCALE_MAX_VGPU,
   GVT_MAX_VGPU,
   initialFree,
 } from "./core/vgpu_types.ts";
+export { GSCALE_ENTRY_NS, type GscaleOptions, type GscaleStats } from "./core/gvt/gscale.ts";
 
 // World and results
 export {
@@ -126,7 +129,7 @@ export {
 } from "./core/mpt/gate.ts";
 export { openBackend, type OpenedBackend } from "./core/mpt/open.ts";
 export { type BackendTimerError, type MsiReceiver, SimBackendContext } from "./core/mpt/context.ts";
-export type { ChargeSource } from "./core/mpt/gate.ts";
+export type { ChargeSource, GateOptions } from "./core/mpt/gate.ts";
 export {
   type CheckResult,
   type ConformanceOptions,

@@ -111,6 +111,14 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     for (const e of r.hypervisor.errors.slice(0, 5)) {
       lines.push(`  plugin ${e.plugin} op ${e.op} (vm ${e.vm}): ${e.message}`);
     }
+    const c = r.counters;
+    if (c["gscale.copies"] !== undefined) { // gScale mode only
+      lines.push(
+        `gscale: ${c["gscale.copies"]} GTT slot loads, ${c["gscale.entries_copied"]} entries ` +
+          `copied (${formatNs(c["gscale.copy_ns"])}), ${c["gscale.ladder_maps"]} ladder ` +
+          `mappings, ${c["gscale.fence_lends"]} fence loans`,
+      );
+    }
   }
   if (r.expectations.length) {
     if (!o.onlyFailures) lines.push("");

@@ -175,9 +175,12 @@ export class Migration implements EventSink {
     this.reason = why;
     this.end = this.w.sim.now;
     const rt = this.rt;
-    rt.migrating = false;
-    rt.frozen = false;
-    if (this.srcVgpu !== null && !this.srcVgpu.destroyed) {
+    if (this.target !== null) {
+      // this migration had started (a refused one leaves another one's flags alone)
+      rt.migrating = false;
+      rt.frozen = false;
+    }
+    if (this.target !== null && this.srcVgpu !== null && !this.srcVgpu.destroyed) {
       this.src.gate.dirtyLog(this.srcVgpu.id, false);
       // stop-and-copy had started: the VM runs on where it was
       if (this.stoppedAt >= 0) {

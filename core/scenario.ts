@@ -54,6 +54,16 @@ export interface HostSpec {
   invariants: boolean;
   /** Scan non-privileged (PPGTT) batch buffers too. */
   scanPpgttBatches: boolean;
+  /**
+   * Blits move their pixels (absent: on). Off: a blit takes the same time, walks and checks
+   * the same pages and faults alike, but copies nothing (for runs whose surfaces nobody reads).
+   */
+  blitData?: boolean;
+  /**
+   * gScale mode (beyond upstream; absent: off): private per-vGPU GTTs copied into the GGTT
+   * when a vGPU runs, ladder mapping, a fence pool, shared slices (core/gvt/gscale.ts).
+   */
+  gscale?: boolean;
   /** Per-command cost overrides for the GPU cost model: command name -> ns. */
   commandCosts: Record<string, number>;
 }
@@ -143,6 +153,11 @@ export interface CommandMix {
   compute: Dist;
   /** MI_STORE_DATA_IMM writes. */
   store: Dist;
+  /**
+   * XY_COLOR_BLT fills of the VM's render target (its display resolution, 32 bpp), each with a
+   * colour that changes every batch: pages the GPU rewrites every frame.
+   */
+  fill?: Dist;
   /** MI_LOAD_REGISTER_IMM writes (by default to registers every platform whitelists). */
   lri: Dist;
   /** Registers the `lri` loads write, cycled (absent: the engine's defaults). */

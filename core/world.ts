@@ -22,11 +22,12 @@ import type { SimBackendContext } from "./mpt/context.ts";
 import { Gvt, isCreateError, type VmHost } from "./gvt/vgpu.ts";
 import { MPT_EBUSY, MPT_EINVAL, MPT_ENOSPC, MPT_OK } from "./mpt/types.ts";
 import type { Vgpu } from "./gvt/vgpu_state.ts";
+import type { GscaleOptions } from "./gvt/gscale.ts";
 import type { VgpuCounters } from "./gvt/counters.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestDriver } from "./guest/driver.ts";
 import { WorkloadRunner } from "./workload/runner.ts";
-import { findType } from "./vgpu_types.ts";
+import { findType, GSCALE_MAX_VGPU } from "./vgpu_types.ts";
 import { DRIVER_THREAD, GPU_PID, TraceLog } from "./metrics/trace.ts";
 import { TraceLogTracer } from "./gvt/tracer.ts";
 import { Samples, spanOverlap } from "./metrics/samples.ts";
@@ -183,6 +184,8 @@ export interface WorldOptions {
   trace?: boolean;
   /** Sampling period of the time series (ns; default the scenario's `report { period }`, 100 ms). */
   samplePeriod?: number;
+  /** gScale mode options when the host has `gscale on` (benchmarks compare copy strategies). */
+  gscale?: GscaleOptions;
 }
 
 const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
@@ -304,6 +307,8 @@ export class World implements EventSink, VmHost {
       const gpu = new Gpu(sim, {
         ...gpuConfigFromHost(d.host),
         hostMemoryBytes: 2 * GiB + guestRam,
+        // gScale mode: an IOMMU domain per vGPU id past upstream's 7
+        ...(d.host.gscale ? { iommuDomains: GSCALE_MAX_VGPU + 1 } : {}),
       });
       const hv = opts.hypervisor ? { ...d.hypervisor, name: opts.hypervisor } : d.hypervisor;
       // A plugin path is relative to the scenario that names it, or to the working directory
@@ -314,13 +319,20 @@ export class World implements EventSink, VmHost {
         ? absolute(hv.loc.file)
         : `${Deno.cwd()}/`;
       const base = new URL(`file://${from}`);
-      const opened = await openBackend(sim, hv, base, { sha256: opts.pluginSha256 });
+      const opened = await openBackend(
+        sim,
+        hv,
+        base,
+        { sha256: opts.pluginSha256 },
+        d.host.gscale ? { maxVgpus: GSCALE_MAX_VGPU + 1 } : {},
+      );
       if (isLoadError(opened)) return new WorldError(opened.message);
       opened.ctx.setIommu(gpu.iommu); // the backend programs the platform's IOMMU
       const gvt = new Gvt(sim, gpu, opened.gate, {
         host: d.host,
         types: scenario.types,
         scheduler: d.scheduler,
+        gscale: opts.gscale,
       });
       if (!gvt.backendReady) {
         return new WorldError(

@@ -37,6 +37,7 @@ import {
   availableInstances,
   builtinTypes,
   findType,
+  GSCALE_MAX_VGPU,
   GVT_MAX_VGPU,
   initialFree,
 } from "../core/vgpu_types.ts";
@@ -664,6 +665,20 @@ class Checker {
         if (b !== undefined) host.scanPpgttBatches = b;
         return;
       }
+      case "blit_data": {
+        // Absent when on (the default), so other scenarios' specs (and hashes) stay as they were.
+        const b = this.bool(s);
+        if (b === false) host.blitData = false;
+        else if (b === true) delete host.blitData;
+        return;
+      }
+      case "gscale": {
+        // Absent when off, so an upstream scenario's spec (and hash) stays as it was.
+        const b = this.bool(s);
+        if (b === true) host.gscale = true;
+        else if (b === false) delete host.gscale;
+        return;
+      }
       default:
         this.err(s.span, unknown("host setting", s.key, HOST_KEYS));
     }
@@ -996,6 +1011,7 @@ class Checker {
           const k = s.key as
             | "draw"
             | "blit"
+            | "fill"
             | "media"
             | "compute"
             | "store"
@@ -1272,7 +1288,7 @@ class Checker {
         const free = freeOf(hostKey, hs);
         const placed = placedOn.get(hostKey) ?? 0;
         if (type && hostOk) {
-          const avail = availableInstances(type, free);
+          const avail = availableInstances(type, free, hs.gscale === true);
           if (avail < 1) {
             if (!capacityReported) {
               capacityReported = true;
@@ -1286,7 +1302,9 @@ class Checker {
                   placed === 1 ? "" : "s"
                 } only ${formatSize(free.aperture)} aperture, ${
                   formatSize(free.hidden)
-                } hidden, ${free.fences} fences and ${free.ids} of ${GVT_MAX_VGPU} vGPU ids are free`,
+                } hidden, ${free.fences} fences and ${free.ids} of ${
+                  hs.gscale ? GSCALE_MAX_VGPU : GVT_MAX_VGPU
+                } vGPU ids are free`,
                 `host${onHost ? ` ${onHost.name}` : ""} aperture ${formatSize(hs.aperture)} minus ${
                   formatSize(hs.hostAperture)
                 } kept by the host; GGTT ${formatSize(hs.ggtt)}; ${availabilityNote(types, hs)}`,
@@ -1294,9 +1312,11 @@ class Checker {
             }
             ok = false;
           } else {
-            free.aperture -= type.aperture;
-            free.hidden -= type.hidden;
-            free.fences -= type.fences;
+            if (!hs.gscale) {
+              free.aperture -= type.aperture;
+              free.hidden -= type.hidden;
+              free.fences -= type.fences;
+            }
             free.ids -= 1;
             placedOn.set(hostKey, placed + 1);
           }
@@ -2144,7 +2164,7 @@ function describe(v: ValueAst): string {
 function availabilityNote(types: VgpuTypeSpec[], host: HostSpec): string {
   const free = initialFree(host);
   return "available instances on an empty host: " +
-    types.map((t) => `${t.name}: ${availableInstances(t, free)}`).join(", ");
+    types.map((t) => `${t.name}: ${availableInstances(t, free, host.gscale === true)}`).join(", ");
 }
 
 /**
@@ -2171,6 +2191,8 @@ const HOST_KEYS = [
   "out_of_sync",
   "invariants",
   "scan_ppgtt",
+  "blit_data",
+  "gscale",
 ];
 
 /** Host setting names (for completion). */

@@ -63,7 +63,7 @@ export interface Completion {
   doc?: string;
 }
 
-const SWITCHES = ["out_of_sync", "invariants", "scan_ppgtt"];
+const SWITCHES = ["out_of_sync", "invariants", "scan_ppgtt", "gscale", "blit_data"];
 
 /** The signature of a result function, e.g. `latency(vm, percentile)`. */
 export function signature(name: string): string | undefined {

@@ -237,6 +237,7 @@ export const TYPE_SETTINGS: readonly string[] = [
 export const MIX_KINDS: readonly string[] = [
   "draw",
   "blit",
+  "fill",
   "media",
   "compute",
   "store",

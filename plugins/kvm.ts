@@ -118,6 +118,7 @@ export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
 };
 
 const MiB = 1024 * 1024;
+const TWO32 = 4294967296;
 const BAR0_SIZE = 16 * MiB;
 const GTT_START = 8 * MiB;
 
@@ -250,6 +251,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const bar0Access = (v: KvmVgpu, off: number, count: number, write: boolean, val: number) => {
     if (count === 8 && off % 8 === 0 && off >= GTT_START && off < BAR0_SIZE) {
       return rwPiece(v, off, 8, write, val);
+    }
+    if (count === 4 && off % 4 === 0) {
+      // the common dword access: the loop below with its one piece
+      const r = rwPiece(v, off, 4, write, write ? Math.floor(val) % TWO32 : 0);
+      return write ? 0 : ((r % TWO32) + TWO32) % TWO32;
     }
     let done = 0, result = 0, scale = 1;
     while (done < count) {

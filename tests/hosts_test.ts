@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { gvtsim } from "./cli_util.ts";
+import { gvtsimTask } from "./task_util.ts";
 import { hostSpec } from "./gvt_util.ts";
 import { scenario } from "./migration_util.ts";
 import { GmPartition, isShortage } from "../core/gvt/resources.ts";
@@ -122,5 +123,25 @@ Deno.test("MPT dirtyLog/dirtyLogSync: kvm and xen answer from the log, the fallb
       assert.equal(bits[3], 1);
     }
     assert.equal(gate.opCount("dirtyLogSync", 1), 1);
+  }
+});
+
+Deno.test("REPL: vms shows each VM's host; a multi-host checkpoint replays and verifies every host", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/m.gvt`, scenario());
+    const r = await gvtsimTask(["repl", "m.gvt"], {
+      cwd: dir,
+      stdin: "run 1500ms\nvms\nsave c.ckpt\nload c.ckpt\nvms\n",
+    });
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /vm +host +state/);
+    assert.match(r.out, /x +b +running/, "x runs on b after its migration at 1 s");
+    assert.match(r.out, /the scenario has 2 hosts; .* replays the journal/);
+    assert.match(r.out, /digest verified/);
+    const ck = JSON.parse(await Deno.readTextFile(`${dir}/c.ckpt`));
+    assert.ok("host b" in ck.parts, "the digest covers host b");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,37 +1,13 @@
 /**
  * Several hosts in one scenario and gMig-style live migration, through `gvtsim run` (a
  * subprocess, as a user runs it): results, summary, trace and report; hashing on and off; the
- * dirty log of kvm and xen and the fallback; a target that cannot take the VM.
- * (tests/hosts_test.ts: the DSL's checks and the pieces underneath.)
+ * dirty log of kvm and xen and the fallback. (tests/migration_edge_test.ts: failures and edges;
+ * tests/hosts_test.ts: the DSL's checks and the pieces underneath.)
  */
 import assert from "node:assert/strict";
-import { gvtsim } from "./cli_util.ts";
-import type { MigrationResult, Results } from "../core/metrics/results.ts";
-import { scenario } from "./migration_util.ts";
+import { only, run, scenario } from "./migration_util.ts";
 
 const MiB = 1024 * 1024;
-
-async function run(
-  text: string,
-  ...args: string[]
-): Promise<{ code: number; out: string; err: string; r?: Results; dir: string }> {
-  const dir = await Deno.makeTempDir();
-  const file = `${dir}/mig.gvt`, json = `${dir}/out.json`;
-  await Deno.writeTextFile(file, text);
-  const abs = args.map((a) => (/\.(json|html)$/.test(a) ? `${dir}/${a}` : a));
-  const p = await gvtsim("run", file, "--json", json, ...abs);
-  let r: Results | undefined;
-  try {
-    r = JSON.parse(await Deno.readTextFile(json));
-  } catch { /* no results (invalid input) */ }
-  return { ...p, r, dir };
-}
-
-function only(r: Results | undefined): MigrationResult {
-  assert.ok(r?.migrations, "results have a migrations table");
-  assert.equal(r.migrations.length, 1);
-  return r.migrations[0];
-}
 
 Deno.test("a running VM migrates to another host, keeps running, and its downtime and rounds are reported; hashing resends fewer pages", async () => {
   const on = await run(scenario(), "--trace", "t.json", "--report", "r.html");
@@ -88,7 +64,8 @@ Deno.test("a running VM migrates to another host, keeps running, and its downtim
     assert.ok(m.hashing && !b.hashing);
     assert.ok(m.gpuHashed > 0 && b.gpuHashed === 0);
     assert.ok(b.gpuResent + b.stopDirtyPages >= b.gpuPages, "without: all of them");
-    assert.ok(m.gpuResent < b.gpuResent / 5, `${m.gpuResent} vs ${b.gpuResent}`);
+    // with hashing only the render target the GPU rewrites each frame goes again
+    assert.ok(m.gpuResent > 0 && m.gpuResent < b.gpuResent / 2, `${m.gpuResent} vs ${b.gpuResent}`);
     assert.ok(m.stopPages < b.stopPages);
     assert.ok(m.downtimeNs < b.downtimeNs, `${m.downtimeNs} vs ${b.downtimeNs}`);
     assert.equal(b.stalePages, 0);
@@ -119,28 +96,5 @@ Deno.test("xen logs dirty pages natively; a backend without the ops falls back t
   } finally {
     await Deno.remove(xen.dir, { recursive: true });
     await Deno.remove(acrn.dir, { recursive: true });
-  }
-});
-
-Deno.test("a target without the VM's slices free refuses the migration and the VM runs on where it was", async () => {
-  // a second V5_4 on b takes the slices x uses on a; web never migrates
-  const text = scenario({
-    extraVm: "vm squatter { host b; type V5_4; run game }",
-    expects: "expect fps(x) >= 55\nexpect violations() == 0\nexpect downtime(x) < 1s\n" +
-      "expect downtime(web) < 1s",
-  });
-  const { code, out, r, dir } = await run(text);
-  try {
-    assert.equal(code, 1, out);
-    const m = only(r);
-    assert.equal(m.outcome, "failed");
-    assert.match(m.reason ?? "", /slices .* are not free on this host/);
-    assert.equal(r!.vms.find((v) => v.name === "x")!.host, "a");
-    assert.deepEqual(r!.expectations.map((e) => e.pass), [true, true, false, false]);
-    assert.match(out, /x -> b: cannot create vGPU/);
-    assert.match(out, /x completed no live migration/);
-    assert.match(out, /web completed no live migration/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 });

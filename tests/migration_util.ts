@@ -1,4 +1,8 @@
-/** The two-host scenario the migration tests vary. */
+/** The two-host scenario the migration tests vary, and running it through the CLI. */
+
+import assert from "node:assert/strict";
+import { gvtsim } from "./cli_util.ts";
+import type { MigrationResult, Results } from "../core/metrics/results.ts";
 
 /** Two Skylake hosts; x moves from a to b at 1 s, where the victim renders. */
 export function scenario(
@@ -16,7 +20,7 @@ workload game {
   map 3000 pages
   at 60fps {
     rcs batch { draw 100; store 4 }
-    bcs batch { blit 8 }
+    bcs batch { blit 8; fill 1 }
     wait completion
     flip
     wait vblank
@@ -34,4 +38,28 @@ expect fps(victim) >= 55
 expect violations() == 0`
   }
 `;
+}
+
+/** Runs a scenario text with `gvtsim run --json` (and `args`), in a temp dir. */
+export async function run(
+  text: string,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string; r?: Results; dir: string }> {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/mig.gvt`, json = `${dir}/out.json`;
+  await Deno.writeTextFile(file, text);
+  const abs = args.map((a) => (/\.(json|html)$/.test(a) ? `${dir}/${a}` : a));
+  const p = await gvtsim("run", file, "--json", json, ...abs);
+  let r: Results | undefined;
+  try {
+    r = JSON.parse(await Deno.readTextFile(json));
+  } catch { /* no results (invalid input) */ }
+  return { ...p, r, dir };
+}
+
+/** The run's one migration. */
+export function only(r: Results | undefined): MigrationResult {
+  assert.ok(r?.migrations, "results have a migrations table");
+  assert.equal(r.migrations.length, 1);
+  return r.migrations[0];
 }

@@ -182,6 +182,7 @@ function updateBars(v: Vgpu): void {
 function mapBars(v: Vgpu, gate: MptGate, map: boolean): void {
   if (map) updateBars(v);
   gate.setTrapArea(v.id, v.bar0, v.bar0 + BAR0_SIZE, map);
+  if (v.ggtt.priv !== null) return; // gScale: ladder mapping, entry by entry (gscale.ts)
   const a = v.res.aperture;
   gate.mapGfnToMfn(
     v.id,

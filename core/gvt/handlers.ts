@@ -288,8 +288,7 @@ export class FenceHandler implements MmioHandler {
     const n = this.fence(v, idx);
     if (n < 0) return;
     v.vreg[idx] = value >>> 0;
-    const hi = ((idx << 2) - FENCE_REG_GEN6_LO) & 4;
-    this.h.hwWrite(FENCE_REG_GEN6_LO + 8 * v.res.fences[n] + hi, value >>> 0);
+    this.h.fenceWritten(v, n, ((idx << 2) - FENCE_REG_GEN6_LO) & 4, value >>> 0);
   }
 }
 

@@ -64,6 +64,8 @@ export interface GvtTracer extends GuestTracer {
   msi(vgpuId: number, injected: boolean): void;
   /** Mediator: the scheduler switched from vGPU `fromId` to `toId` (0: idle). */
   vgpuSwitch(fromId: number, toId: number): void;
+  /** Mediator (gScale mode): `entries` GGTT entries of the vGPU were copied in, costing `ns`. */
+  gttCopy(vgpuId: number, entries: number, ns: number): void;
   /** Mediator: the vGPU entered failsafe. */
   failsafe(vgpuId: number, reason: string, detail: string): void;
   /** Mediator: the vGPU was reset. */
@@ -268,6 +270,12 @@ export class TraceLogTracer implements GvtTracer {
     log.instant(now, GPU_PID, SCHED_THREAD, `switch to ${to}`, 0, { from, to }, "sched");
     if (toId > 0) log.begin(KEY_SCHED, now, GPU_PID, SCHED_THREAD, to, 0, { vm: to }, "sched");
     this.poll();
+  }
+
+  /** {@inheritDoc GvtTracer.gttCopy} */
+  gttCopy(vgpuId: number, entries: number, ns: number): void {
+    const args = { vm: this.d.nameOf(vgpuId), entries, ns };
+    this.d.log.instant(this.d.sim.now, GPU_PID, SCHED_THREAD, "gscale copy", 0, args, "sched");
   }
 
   /** {@inheritDoc GvtTracer.failsafe} */

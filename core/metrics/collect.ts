@@ -109,6 +109,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       counters: sorted({
         ...addUp(all.map(vgpuCounterRecord)),
         ...(v ? backendCounters(vm.host.gate, v.id) : {}),
+        ...(v ? vm.host.gvt.gscaleRecord(v) : {}),
         ...(m
           ? Object.fromEntries(
             Object.entries(guestMetricsRecord(m)).map(([k, x]) => [`guest.${k}`, x]),
@@ -182,7 +183,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       }),
     },
     vms,
-    counters: sorted(g),
+    counters: sorted({ ...g, ...gscaleCounters(w) }),
     isolation: {
       checked: w.hosts.some((h) => h.spec.invariants),
       violations: w.hosts.reduce(
@@ -237,7 +238,8 @@ function hostResults(w: World): HostResult[] {
       name: h.name,
       gpu: h.spec.gpu,
       hypervisor: h.gate.backend.name,
-      vms: w.vms.filter((vm) => vm.host === h && vm.vgpu !== null).map((vm) => vm.spec.name),
+      vms: w.vms.filter((vm) => vm.host === h && vm.vgpu !== null && !vm.vgpu.destroyed)
+        .map((vm) => vm.spec.name),
       engines,
       violations: h.gvt.globalCounters.invariantViolations,
       switches: h.gvt.globalCounters.switches,
@@ -292,4 +294,13 @@ function switches(w: World): Results["switches"] {
 
 function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
+}
+
+/** gScale counters summed over the hosts in gScale mode (none: upstream keeps its keys). */
+function gscaleCounters(w: World): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const h of w.hosts) {
+    for (const [k, x] of Object.entries(h.gvt.gscaleRecord() ?? {})) out[k] = (out[k] ?? 0) + x;
+  }
+  return out;
 }
