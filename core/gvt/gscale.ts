@@ -10,9 +10,10 @@
  *   vGPU that last ran there (the slot's holder).
  * - **Copy on switch** ({@link Gscale.load}): before a vGPU's first workload after a switch,
  *   its entries are copied into each slot it does not hold. The cost is the number of
- *   entries written times {@link GSCALE_ENTRY_NS}. Dirty-entry optimisation (gScale only
- *   copies what changed): only entries the incoming vGPU has populated and those the
- *   outgoing holder populated (scrubbed to scratch) are written, not the whole slot.
+ *   entries written times {@link GSCALE_ENTRY_NS}. Dirty entries only (gvtsim's reading of
+ *   gScale's on-demand copy, not its exact algorithm): the entries the incoming vGPU has
+ *   populated and those the outgoing holder populated (scrubbed to scratch) are written,
+ *   not the whole slot; {@link GscaleOptions.dirtyOnly} false copies whole slots.
  * - **No switch-in of idle vGPUs**: the copy happens when a workload is dispatched, so a vGPU
  *   the scheduler passes over, or one without work, costs no copy.
  * - **Ladder mapping**: the CPU reaches a vGPU's aperture through BAR2; upstream maps BAR2 to
