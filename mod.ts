@@ -51,19 +51,33 @@ export {
   BUILTIN_TYPES,
   findType,
   type FreeResources,
+  GSCALE_FENCE_POOL,
+  GSCALE_MAX_VGPU,
   GVT_MAX_VGPU,
   initialFree,
 } from "./core/vgpu_types.ts";
+export { GSCALE_ENTRY_NS, type GscaleOptions, type GscaleStats } from "./core/gvt/gscale.ts";
 
 // World and results
-export { VmRuntime, type VmState, World, WorldError, type WorldOptions } from "./core/world.ts";
+export {
+  HostRuntime,
+  VmRuntime,
+  type VmState,
+  World,
+  WorldError,
+  type WorldOptions,
+} from "./core/world.ts";
+export { Migration, type MigrationRound } from "./core/migration.ts";
 export type { VmHost } from "./core/gvt/vgpu.ts";
 export { Iommu, type IommuMapResult } from "./core/hw/iommu.ts";
 export { collectResults, type NativeBaseline } from "./core/metrics/collect.ts";
 export {
   type EngineUse,
   type ExpectationResult,
+  type HostResult,
   type LatencySummary,
+  type MigrationResult,
+  type MigrationRoundResult,
   type Results,
   RESULTS_SCHEMA,
   type Series,
@@ -115,7 +129,7 @@ export {
 } from "./core/mpt/gate.ts";
 export { openBackend, type OpenedBackend } from "./core/mpt/open.ts";
 export { type BackendTimerError, type MsiReceiver, SimBackendContext } from "./core/mpt/context.ts";
-export type { ChargeSource } from "./core/mpt/gate.ts";
+export type { ChargeSource, GateOptions } from "./core/mpt/gate.ts";
 export {
   type CheckResult,
   type ConformanceOptions,

@@ -21,6 +21,7 @@ import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { TraceFile } from "../cli/trace_file.ts";
+import process from "node:process";
 
 const FIXTURE = new URL("../tests/fixtures/scenarios/scale7.gvt", import.meta.url).pathname;
 
@@ -46,6 +47,10 @@ export interface ScaleRun {
   createS: number;
   /** Simulated seconds per wall second. */
   ratio: number;
+  /** CPU seconds of the process during the run (user + system, all threads). */
+  cpuS: number;
+  /** Simulated seconds per CPU second (moves less with the machine's load than `ratio`). */
+  cpuRatio: number;
   events: number;
   eventsPerWallS: number;
   batches: number;
@@ -61,6 +66,7 @@ export async function runScale(
   invariants = true,
 ): Promise<ScaleRun> {
   const s = scaleScenario({ invariants });
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const w = await World.create(s, { hypervisor });
   if (w instanceof WorldError) throw new Error(w.message);
@@ -68,12 +74,15 @@ export async function runScale(
   w.run(seconds * 1e9);
   const r = collectResults(w);
   const wallS = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0), cpuS = (c.user + c.system) / 1e6;
   return {
     hypervisor: w.gate.backend.name,
     simulatedS: w.sim.now / 1e9,
     wallS,
     createS,
     ratio: w.sim.now / 1e9 / wallS,
+    cpuS,
+    cpuRatio: w.sim.now / 1e9 / cpuS,
     events: w.sim.dispatched,
     eventsPerWallS: w.sim.dispatched / wallS,
     batches: r.vms.reduce((a, v) => a + v.completed, 0),
@@ -238,19 +247,28 @@ async function matrix(vmsList: number[], durations: number[]): Promise<void> {
   }
 }
 
-/** The first "12.3x" (simulated/wall) of each measured line a scale bench printed. */
-function ratiosOf(text: string): number[] {
-  const out: number[] = [];
+/**
+ * The "12.3x" figures of each measured line a scale bench printed: simulated/wall, then
+ * simulated/CPU (when the checkout's bench prints it).
+ */
+function ratiosOf(text: string): { wall: number[]; cpu: number[] } {
+  const out = { wall: [] as number[], cpu: [] as number[] };
   for (const line of text.split("\n")) {
     if (!/^(kvm|xen)/.test(line)) continue;
-    const m = /\s(\d+(?:\.\d+)?)x(\s|$)/.exec(line);
-    if (m) out.push(Number(m[1]));
+    const m = [...line.matchAll(/\s(\d+(?:\.\d+)?)x(?=\s|$)/g)].map((x) => Number(x[1]));
+    if (m.length > 0) out.wall.push(m[0]);
+    if (m.length > 1) out.cpu.push(m[1]);
   }
   return out;
 }
 
-/** This checkout against another one: alternate runs with the same arguments, the speed-up. */
+/**
+ * This checkout against another one: alternate runs with the same arguments, the speed-up in
+ * simulated seconds per wall second and, when both benches print it, per CPU second (on a
+ * shared machine the CPU figure is the one to go by).
+ */
 async function versus(old: string, rounds: number, args: string[]): Promise<void> {
+  const mean = (xs: number[]) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
   const run = async (dir: string) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${dir}/bench/scale_bench.ts`, ...args],
@@ -259,30 +277,39 @@ async function versus(old: string, rounds: number, args: string[]): Promise<void
       stderr: "inherit",
     }).output();
     const r = ratiosOf(new TextDecoder().decode(out.stdout));
-    if (!out.success || r.length === 0) throw new Error(`${dir}: the scale bench failed`);
-    return r.reduce((a, b) => a + b, 0) / r.length;
+    if (!out.success || r.wall.length === 0) throw new Error(`${dir}: the scale bench failed`);
+    return { wall: mean(r.wall), cpu: mean(r.cpu) };
   };
   const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   console.log(`side by side: ${here} (new) vs ${old} (old), scale_bench.ts ${args.join(" ")}`);
-  console.log("round   old sim/wall   new sim/wall   new/old");
-  const speedups: number[] = [];
+  console.log(
+    "round   old sim/wall   new sim/wall   new/old   old sim/cpu   new sim/cpu   new/old",
+  );
+  const wall: number[] = [], cpu: number[] = [];
   for (let i = 0; i < rounds; i++) {
     // alternate which goes first, so neither always runs on a warmer machine
     const [a, b] = i % 2 === 0 ? [old, here] : [here, old];
     const ra = await run(a), rb = await run(b);
     const [o, n] = a === old ? [ra, rb] : [rb, ra];
-    speedups.push(n / o);
+    wall.push(n.wall / o.wall);
+    cpu.push(n.cpu / o.cpu);
     console.log(
-      `${String(i + 1).padStart(5)} ${o.toFixed(1).padStart(13)}x ${n.toFixed(1).padStart(13)}x ${
-        (n / o).toFixed(2).padStart(8)
-      }x`,
+      `${String(i + 1).padStart(5)} ${o.wall.toFixed(1).padStart(13)}x ${
+        n.wall.toFixed(1).padStart(13)
+      }x ${(n.wall / o.wall).toFixed(2).padStart(8)}x ${o.cpu.toFixed(1).padStart(12)}x ${
+        n.cpu.toFixed(1).padStart(12)
+      }x ${(n.cpu / o.cpu).toFixed(2).padStart(8)}x`,
     );
   }
-  const s = [...speedups].sort((x, y) => x - y);
-  const med = s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  console.log(
-    `speed-up new/old: median ${med.toFixed(2)}x [${s[0].toFixed(2)}..${s.at(-1)!.toFixed(2)}]`,
-  );
+  const summary = (xs: number[]) => {
+    const s = xs.filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+    if (s.length === 0) return "n/a (the old bench prints no CPU figure)";
+    const med = s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    return `median ${med.toFixed(2)}x [${s[0].toFixed(2)}..${s.at(-1)!.toFixed(2)}]`;
+  };
+  console.log(`speed-up new/old, sim per wall s: ${summary(wall)}`);
+  console.log(`speed-up new/old, sim per CPU s:  ${summary(cpu)}`);
+  console.log(`load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 }
 
 if (import.meta.main) {
@@ -316,7 +343,7 @@ if (import.meta.main) {
         ` (${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno})`,
     );
     console.log(
-      "hv    sim s   wall s  (create)   sim/wall   events   Mev/wall-s   batches    traps  switches  viol",
+      "hv    sim s   wall s  (create)   sim/wall   sim/cpu   events   Mev/wall-s   batches    traps  switches  viol",
     );
     for (const hv of hvs) {
       for (let k = 0; k < repeat; k++) {
@@ -328,6 +355,7 @@ if (import.meta.main) {
             r.wallS.toFixed(3).padStart(8),
             `(${r.createS.toFixed(3)})`.padStart(10),
             `${r.ratio.toFixed(1)}x`.padStart(10),
+            `${r.cpuRatio.toFixed(1)}x`.padStart(9),
             String(r.events).padStart(8),
             (r.eventsPerWallS / 1e6).toFixed(3).padStart(12),
             String(r.batches).padStart(9),

@@ -50,6 +50,7 @@ const KINDS: Record<CompletionKind, CompletionItemKind> = {
   vm: CompletionItemKind.Class,
   workload: CompletionItemKind.Method,
   type: CompletionItemKind.Struct,
+  host: CompletionItemKind.Module,
   value: CompletionItemKind.EnumMember,
 };
 
@@ -84,7 +85,7 @@ function symbolName(it: ItemAst): string {
     case "include":
       return `include "${it.path}"`;
     case "host":
-      return `host ${it.gpu ?? ""}`.trim();
+      return `host ${it.name ? `${it.name} ` : ""}${it.gpu ?? ""}`.trim();
     case "expect":
       return `expect ${it.text}`;
     default:

@@ -108,12 +108,14 @@ function ownerName(w: World, owner: number): string {
   return w.vms[owner - 1]?.spec.name ?? `owner ${owner}`;
 }
 
-/** `vms`. */
+/** `vms` (with the host column when the scenario has several hosts: vGPU ids are per host). */
 export function showVms(w: World): string {
+  const hosts = w.scenario.hosts !== undefined;
   const rows = w.vms.map((vm) => {
     const v = vm.vgpu, m = vm.driver?.metrics;
     return [
       vm.spec.name,
+      ...(hosts ? [vm.host.name] : []),
       w.stateOf(vm),
       vm.spec.type,
       v && !v.destroyed ? String(v.id) : "-",
@@ -123,7 +125,8 @@ export function showVms(w: World): string {
       String(m?.irqs ?? 0),
     ];
   });
-  return table(["vm", "state", "type", "vgpu", "weight", "frames", "batches", "irqs"], rows);
+  const head = ["state", "type", "vgpu", "weight", "frames", "batches", "irqs"];
+  return table(["vm", ...(hosts ? ["host"] : []), ...head], rows);
 }
 
 /** `vm <name>`. */
@@ -142,7 +145,11 @@ export function showVm(w: World, name: string | undefined): string {
     `  vGPU ${v.id} (owner tag ${v.owner}), BAR0 ${hex(v.bar0, 8)}, BAR2 ${hex(v.bar2, 10)}`,
     `  aperture ${hex(v.res.aperture.base)} +${formatBytes(v.res.aperture.size)}, hidden ${
       hex(v.res.hidden.base, 9)
-    } +${formatBytes(v.res.hidden.size)}, fences ${v.res.fences.join(",")}`,
+    } +${formatBytes(v.res.hidden.size)}, fences ${
+      // gScale: fences are virtual, "-" until the pool lends a physical one
+      v.ggtt.priv === null
+        ? v.res.fences.join(",")
+        : `${v.res.fences.map((f) => f < 0 ? "-" : f).join(",")} (pool)`}`,
     `  failsafe ${v.failsafe ? `yes (${v.failsafeReason})` : "no"}, PV-aware ${
       v.pvAware ? "yes" : "no"
     }, run-list ${ENGINE_NAMES.filter((_, e) => v.runList[e]).join(",") || "none"}, vblank ${

@@ -19,6 +19,7 @@ import { esc, grouped } from "./report_client/svg.ts";
 import { formatNs, formatPct } from "./table.ts";
 import { REPORT_CLIENT_JS } from "./report_client_bundle.ts";
 import { showValue } from "../core/metrics/expect.ts";
+import { migrationRows } from "./report_tables.ts";
 
 /** The client bundle could not be built (a broken or missing `cli/report_client/`). */
 export class ReportBuildError extends Error {
@@ -320,6 +321,48 @@ function errorsTable(r: Results): string {
     }</tbody></table></div></section>`;
 }
 
+/** The live migrations (rounds, pages, downtime) and the hosts, in a multi-host run. */
+function migrationSection(r: Results): string {
+  if (!r.hosts && !r.migrations?.length) return "";
+  const { head, rows } = migrationRows(r);
+  const mig = rows.length === 0
+    ? `<p class="muted">No live migration.</p>`
+    : `<div class="scroll"><table><thead><tr>${
+      head.map((h, i) => `<th${i < 4 ? ' class="l"' : ""}>${esc(h)}</th>`).join("")
+    }</tr></thead><tbody>${
+      rows.map((row) =>
+        `<tr>${row.map((c, i) => `<td${i < 4 ? ' class="l"' : ""}>${esc(c)}</td>`).join("")}</tr>`
+      ).join("")
+    }</tbody></table></div>`;
+  const rounds = (r.migrations ?? []).map((m) =>
+    `<details><summary>${
+      esc(`${m.vm}: ${m.from} -> ${m.to}, ${m.rounds.length} pre-copy rounds`)
+    }` +
+    `</summary><table><thead><tr><th>round</th><th>start</th><th>length</th><th>pages</th></tr>` +
+    `</thead><tbody>${
+      m.rounds.map((x) =>
+        `<tr><td>${x.round}</td><td>${esc(formatNs(x.start))}</td><td>${
+          esc(x.end >= 0 ? formatNs(x.end - x.start) : "-")
+        }</td><td>${grouped(x.pages)}</td></tr>`
+      ).join("")
+    }</tbody></table>${m.reason ? `<p>${esc(m.reason)}</p>` : ""}</details>`
+  ).join("");
+  const hosts = (r.hosts ?? []).map((h) =>
+    `<tr><td class="l">${esc(h.name)}</td><td class="l">${esc(h.gpu)}</td><td class="l">${
+      esc(h.hypervisor)
+    }</td><td class="l">${esc(h.vms.join(" ") || "-")}</td><td>${
+      esc(formatPct(h.engines.rcs?.utilization ?? 0))
+    }</td><td>${h.violations}</td></tr>`
+  ).join("");
+  return `<section id="migration"><h2>Migration</h2>${mig}${rounds}` +
+    (hosts
+      ? `<h3>Hosts</h3><div class="scroll"><table><thead><tr><th class="l">host</th>` +
+        `<th class="l">gpu</th><th class="l">hypervisor</th><th class="l">VMs at the end</th>` +
+        `<th>rcs busy</th><th>violations</th></tr></thead><tbody>${hosts}</tbody></table></div>`
+      : "") +
+    `</section>\n`;
+}
+
 function counters(r: Results): string {
   const parts = [
     counterTable("Mediator counters", r.counters),
@@ -351,7 +394,7 @@ export function reportPage(results: Results, clientJs: string): string {
 <section id="vms"><h2>Virtual machines</h2>${vmTable(r)}</section>
 <section id="charts"><h2>Charts</h2>${charts()}</section>
 <section id="expectations"><h2>Expectations</h2>${expectations(r)}</section>
-${errorsTable(r)}${counters(r)}
+${migrationSection(r)}${errorsTable(r)}${counters(r)}
 </main>
 <footer>gvtsim &middot; results schema <code>${esc(r.schema)}</code></footer>
 <script type="application/json" id="${RESULTS_SCRIPT_ID}">${scriptJson(r)}</script>

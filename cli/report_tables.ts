@@ -110,6 +110,62 @@ function render(title: string, r: Results, cols: Column[]): string {
   }`;
 }
 
+/** KiB, MiB or GiB of `pages` 4 KiB pages. */
+function pagesSize(pages: number): string {
+  const kib = pages * 4;
+  return kib >= 1024 * 1024
+    ? `${(kib / 1048576).toFixed(1)} GiB`
+    : kib >= 1024
+    ? `${(kib / 1024).toFixed(1)} MiB`
+    : `${kib} KiB`;
+}
+
+/** The header and rows of the migration table (one row per live migration). */
+export function migrationRows(r: Results): { head: string[]; rows: string[][] } {
+  const head = [
+    "vm",
+    "from",
+    "to",
+    "outcome",
+    "rounds",
+    "pre-copy",
+    "stop-copy",
+    "gpu pages",
+    "gpu resent",
+    "hashing",
+    "state",
+    "downtime",
+    "total",
+  ];
+  const rows = (r.migrations ?? []).map((m) => [
+    m.vm,
+    m.from,
+    m.to,
+    m.outcome,
+    String(m.rounds.length),
+    pagesSize(m.precopyPages),
+    pagesSize(m.stopPages),
+    String(m.gpuPages),
+    String(m.gpuResent),
+    m.hashing ? "on" : "off",
+    pagesSize(Math.ceil(m.stateBytes / 4096)),
+    m.outcome === "done" ? formatNs(m.downtimeNs) : "-",
+    m.end >= 0 ? formatNs(m.end - m.start) : "-",
+  ]);
+  return { head, rows };
+}
+
+/** The live migrations as a terminal table, with the reasons of failed ones below it. */
+export function migrationTable(r: Results): string {
+  const { head, rows } = migrationRows(r);
+  const notes = (r.migrations ?? []).filter((m) => m.reason).map((m) =>
+    `${m.vm} -> ${m.to}: ${m.reason}`
+  );
+  return ["migration", rows.length ? table(head, rows) : "(no live migration)", ...notes].join(
+    "\n",
+  ) + "\n";
+}
+
 /** The tables and metrics a scenario's `report` section selected, in its order. */
 export function reportTables(
   r: Results,
@@ -117,7 +173,10 @@ export function reportTables(
   metrics: readonly string[],
 ): string {
   const out: string[] = [];
-  for (const t of tables) if (TABLES[t]) out.push(render(t, r, TABLES[t]));
+  for (const t of tables) {
+    if (TABLES[t]) out.push(render(t, r, TABLES[t]));
+    else if (t === "migration" && !r.migrations?.length) out.push(migrationTable(r).trimEnd());
+  }
   if (metrics.length > 0) out.push(render("metrics", r, metricColumns(metrics)));
   return out.length ? out.join("\n\n") + "\n" : "";
 }

@@ -3,7 +3,7 @@
 import type { Results } from "../core/metrics/results.ts";
 import { formatNs, formatPct, table } from "./table.ts";
 import { showValue } from "../core/metrics/expect.ts";
-import { reportTables } from "./report_tables.ts";
+import { migrationTable, reportTables } from "./report_tables.ts";
 
 /** Options of {@link renderSummary}. */
 export interface SummaryOptions {
@@ -74,6 +74,7 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     lines.push(table(head, rows), "");
     const extra = reportTables(r, o.tables ?? [], o.metrics ?? []);
     if (extra) lines.push(extra);
+    if (r.migrations?.length) lines.push(migrationTable(r));
     for (const v of r.vms) {
       if (v.stateReason) lines.push(`${v.name}: ${v.state}: ${v.stateReason}`);
       if (v.nativePct !== undefined) {
@@ -83,10 +84,14 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     const gpu = Object.entries(r.gpu.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
       .join(", ");
     lines.push(
-      `gpu: ${gpu}; ${r.gpu.counters.commands ?? 0} commands executed, ${
-        r.gpu.counters.msis ?? 0
-      } interrupts (MSI), ${r.vms.reduce((a, v) => a + v.frames, 0)} guest frames flipped`,
-      `scheduler: ${r.scheduler.switches} vGPU switches, ${
+      `gpu${r.hosts ? ` (host ${r.hosts[0].name})` : ""}: ${gpu}; ${
+        r.gpu.counters.commands ?? 0
+      } commands executed, ${r.gpu.counters.msis ?? 0} interrupts (MSI), ${
+        r.vms.reduce((a, v) => a + v.frames, 0)
+      } guest frames flipped`,
+      `scheduler${
+        r.hosts ? ` (host ${r.hosts[0].name})` : ""
+      }: ${r.scheduler.switches} vGPU switches, ${
         formatNs(r.scheduler.drainWaitNs)
       } waiting for engines to drain`,
       `isolation: ${
@@ -94,8 +99,25 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
       }; ` +
         `plugin errors ${r.hypervisor.errors.length}, faults injected ${r.hypervisor.faultsInjected}`,
     );
+    for (const h of r.hosts ?? []) {
+      const util = Object.entries(h.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
+        .join(", ");
+      lines.push(
+        `host ${h.name} (${h.gpu}, ${h.hypervisor}): vms ${
+          h.vms.join(" ") || "-"
+        }; ${util}; ${h.violations} violations`,
+      );
+    }
     for (const e of r.hypervisor.errors.slice(0, 5)) {
       lines.push(`  plugin ${e.plugin} op ${e.op} (vm ${e.vm}): ${e.message}`);
+    }
+    const c = r.counters;
+    if (c["gscale.copies"] !== undefined) { // gScale mode only
+      lines.push(
+        `gscale: ${c["gscale.copies"]} GTT slot loads, ${c["gscale.entries_copied"]} entries ` +
+          `copied (${formatNs(c["gscale.copy_ns"])}), ${c["gscale.ladder_maps"]} ladder ` +
+          `mappings, ${c["gscale.fence_lends"]} fence loans`,
+      );
     }
   }
   if (r.expectations.length) {

@@ -23,10 +23,12 @@
  * is written as a 1 us slice.
  */
 
+import { ENGINES } from "../core/hw/engines.ts";
 import type { Results } from "../core/metrics/results.ts";
 import {
   DRIVER_THREAD,
   GPU_PID,
+  MIGRATION_THREAD,
   SCHED_THREAD,
   type TraceLog,
   type TraceRecord,
@@ -35,10 +37,13 @@ import {
 } from "../core/metrics/trace.ts";
 
 /** Display names of engine threads 0..3 (i915 order). */
-export const ENGINE_THREAD_NAMES: readonly string[] = ["RCS", "BCS", "VCS", "VECS"];
+export const ENGINE_THREAD_NAMES: readonly string[] = ENGINES.map((e) => e.prefix);
 
 /** Name of the per-VM driver thread ({@link DRIVER_THREAD}). */
 export const DRIVER_THREAD_NAME = "driver";
+
+/** Name of a VM's live-migration thread ({@link MIGRATION_THREAD}). */
+export const MIGRATION_THREAD_NAME = "migration";
 
 /** Name of the GPU process's scheduler thread ({@link SCHED_THREAD}). */
 export const SCHED_THREAD_NAME = "scheduler";
@@ -96,6 +101,7 @@ export function threadName(tid: number): string {
   if (tid >= 0 && tid < ENGINE_THREAD_NAMES.length) return ENGINE_THREAD_NAMES[tid];
   if (tid === DRIVER_THREAD) return DRIVER_THREAD_NAME;
   if (tid === SCHED_THREAD) return SCHED_THREAD_NAME;
+  if (tid === MIGRATION_THREAD) return MIGRATION_THREAD_NAME;
   return `thread ${tid}`;
 }
 

@@ -54,6 +54,16 @@ export interface HostSpec {
   invariants: boolean;
   /** Scan non-privileged (PPGTT) batch buffers too. */
   scanPpgttBatches: boolean;
+  /**
+   * Blits move their pixels (absent: on). Off: a blit takes the same time, walks and checks
+   * the same pages and faults alike, but copies nothing (for runs whose surfaces nobody reads).
+   */
+  blitData?: boolean;
+  /**
+   * gScale mode (beyond upstream; absent: off): private per-vGPU GTTs copied into the GGTT
+   * when a vGPU runs, ladder mapping, a fence pool, shared slices (core/gvt/gscale.ts).
+   */
+  gscale?: boolean;
   /** Per-command cost overrides for the GPU cost model: command name -> ns. */
   commandCosts: Record<string, number>;
 }
@@ -143,6 +153,11 @@ export interface CommandMix {
   compute: Dist;
   /** MI_STORE_DATA_IMM writes. */
   store: Dist;
+  /**
+   * XY_COLOR_BLT fills of the VM's render target (its display resolution, 32 bpp), each with a
+   * colour that changes every batch: pages the GPU rewrites every frame.
+   */
+  fill?: Dist;
   /** MI_LOAD_REGISTER_IMM writes (by default to registers every platform whitelists). */
   lri: Dist;
   /** Registers the `lri` loads write, cycled (absent: the engine's defaults). */
@@ -209,6 +224,36 @@ export interface VmSpec {
   memory: number;
   /** Where it was declared. */
   loc: Loc;
+  /** The named host it starts on (multi-host scenarios); absent: the first host. */
+  host?: string;
+}
+
+/** One named host of a multi-host scenario (`host a skylake { ... }`). */
+export interface HostDecl {
+  /** Host name. */
+  name: string;
+  /** Its GPU and settings. */
+  host: HostSpec;
+  /** Its hypervisor backend. */
+  hypervisor: HypervisorSpec;
+  /** Its vGPU scheduler. */
+  scheduler: SchedulerSpec;
+  /** Where it was declared. */
+  loc: Loc;
+}
+
+/** Settings of one live migration (`migrate VM to HOST ...`), gMig style. */
+export interface MigrationOptions {
+  /** Migration link bandwidth (bytes per second). */
+  bandwidth: number;
+  /** Hash GPU-writable pages and resend only changed ones at stop-and-copy (gMig's Software Dirty Page). */
+  hashing: boolean;
+  /** Downtime the pre-copy aims for: stop-and-copy starts once the rest fits in it (ns). */
+  maxDowntime: number;
+  /** Most pre-copy rounds before stop-and-copy is forced. */
+  maxRounds: number;
+  /** Time to hash one 4 KiB page (ns). */
+  hashCost: number;
 }
 
 /** A timeline action. */
@@ -217,7 +262,8 @@ export type TimelineAction =
   | { kind: "weight"; vm: string; weight: number }
   | { kind: "fault"; rule: FaultRule }
   | { kind: "policy"; scheduler: SchedulerSpec }
-  | { kind: "misbehave"; vm: string; misbehaviour: MisbehaviourKind; count: number };
+  | { kind: "misbehave"; vm: string; misbehaviour: MisbehaviourKind; count: number }
+  | { kind: "migrate"; vm: string; to: string; options: MigrationOptions };
 
 /** A timeline entry. */
 export interface TimelineEvent {
@@ -279,8 +325,13 @@ export interface Scenario {
   file: string;
   /** Seed (from the file, overridable on the CLI). */
   seed: number;
-  /** Host. */
+  /** Host (the first named host in a multi-host scenario). */
   host: HostSpec;
+  /**
+   * Named hosts in declaration order (`host a skylake {...}`); `hosts[0]` is {@link host}
+   * with {@link hypervisor} and {@link scheduler}. Absent: one unnamed host, as before.
+   */
+  hosts?: HostDecl[];
   /** Effective vGPU type table: built-ins plus user types (user overrides win). */
   types: VgpuTypeSpec[];
   /** Hypervisor. */

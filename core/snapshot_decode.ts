@@ -12,7 +12,7 @@
  * @module
  */
 
-import { GVT_MAX_VGPU } from "./vgpu_types.ts";
+import { GSCALE_MAX_VGPU } from "./vgpu_types.ts";
 import type { PluginSource } from "./mpt/loader.ts";
 import { type HeapLimits, validateHeap } from "./snapshot_state.ts";
 import {
@@ -105,8 +105,8 @@ function header(text: string): { version: number } | Bad {
   if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_REPLAY) {
     return new Bad(
       `checkpoint format version ${version} is not supported (this build reads versions ` +
-        `${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION}; older checkpoints named plugin ` +
-        "paths: write them again)",
+        `${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION}; older checkpoints had another ` +
+        "digest or named plugin paths: write them again)",
     );
   }
   const sha = SHA_LINE.exec(text);
@@ -218,7 +218,7 @@ function backendOf(x: unknown, heap: boolean): BackendSnapshot | Bad {
     return new Bad("checkpoint backend record names no built-in backend or plugin hash");
   }
   for (const [id, st] of Object.entries(x.states)) {
-    if (!VGPU_ID.test(id) || Number(id) > GVT_MAX_VGPU) {
+    if (!VGPU_ID.test(id) || Number(id) > GSCALE_MAX_VGPU) {
       return new Bad(`checkpoint backend state for a bad vGPU id '${id.slice(0, 16)}'`);
     }
     if (depthOf(st, CHECKPOINT_LIMITS.stateDepth) > CHECKPOINT_LIMITS.stateDepth) {

@@ -23,7 +23,8 @@
  */
 
 import { World } from "./world.ts";
-import { VmRuntime } from "./world.ts";
+import { HostRuntime, VmRuntime } from "./world.ts";
+import { Migration } from "./migration.ts";
 import { Process, Sim } from "./sim/sim.ts";
 import { Rng, Streams } from "./sim/rng.ts";
 import { FaultState, MptGate } from "./mpt/gate.ts";
@@ -35,6 +36,7 @@ import { Gvt } from "./gvt/vgpu.ts";
 import { ExeclistSlot, VirtualExeclist } from "./gvt/execlist.ts";
 import { Scanner, ScanResult } from "./gvt/scanner.ts";
 import { GgttShadow, VirtualGgtt } from "./gvt/gtt.ts";
+import { Gscale, PrivateGtt } from "./gvt/gscale.ts";
 import {
   AuxChHandler,
   CsfeChickenHandler,
@@ -93,6 +95,8 @@ type AnyClass = { readonly prototype: object };
 export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   World,
   VmRuntime,
+  HostRuntime,
+  Migration,
   Sim,
   Process,
   Rng,
@@ -111,6 +115,8 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   Scanner,
   GgttShadow,
   VirtualGgtt,
+  Gscale,
+  PrivateGtt,
   ElspHandler,
   FenceHandler,
   ForcewakeHandler,
@@ -216,10 +222,14 @@ export type HeapRecord =
   | { k: "f"; p: string };
 
 /**
- * A run of a buffer: `[offset, base64]` (bytes) or `[offset, bytes, word]` (`bytes / 4`
- * copies of one 32-bit little-endian word). Bytes not covered by a segment are zero.
+ * A run of a buffer: `[offset, base64]` (bytes), `[offset, bytes, word]` (`bytes / 4` copies
+ * of one 32-bit little-endian word) or `[offset, bytes, lo, hi]` (`bytes / 8` copies of one
+ * 64-bit pattern, low word first). Bytes not covered by a segment are zero.
  */
-export type BufferSegment = [number, string] | [number, number, number];
+export type BufferSegment =
+  | [number, string]
+  | [number, number, number]
+  | [number, number, number, number];
 
 /** The object graph of a world: records in walk order; record 0 is the world. */
 export interface HeapSnapshot {
@@ -245,97 +255,67 @@ const nameOfProto = new Map<object, string>(
   Object.entries(SNAPSHOT_CLASSES).map(([n, c]) => [c.prototype as object, n]),
 );
 
-// ------------------------------------------------------------------------------ base64
-
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_INDEX = new Int16Array(128).fill(-1);
-for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
-
-/** Bytes as base64. */
-export function toBase64(u: Uint8Array): string {
-  const parts: string[] = [];
-  const CHUNK = 3 * 4096;
-  for (let s = 0; s < u.length; s += CHUNK) {
-    let out = "";
-    const e = Math.min(u.length, s + CHUNK);
-    for (let i = s; i < e; i += 3) {
-      const a = u[i], b = i + 1 < e ? u[i + 1] : 0, c = i + 2 < e ? u[i + 2] : 0;
-      const n = (a << 16) | (b << 8) | c;
-      out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] +
-        (i + 1 < e ? B64[(n >> 6) & 63] : "=") + (i + 2 < e ? B64[n & 63] : "=");
-    }
-    parts.push(out);
-  }
-  return parts.join("");
-}
-
-/** Base64 back to bytes; null when the text is not base64 of `n` bytes. */
-export function fromBase64(s: string, n: number): Uint8Array | null {
-  const u = new Uint8Array(n);
-  if (s.length !== Math.ceil(n / 3) * 4) return null;
-  let o = 0;
-  for (let i = 0; i < s.length; i += 4) {
-    const q = [0, 1, 2, 3].map((k) => {
-      const ch = s.charCodeAt(i + k);
-      return ch === 61 ? 0 : ch < 128 ? B64_INDEX[ch] : -1;
-    });
-    if (q.some((x) => x < 0)) return null;
-    const v = (q[0] << 18) | (q[1] << 12) | (q[2] << 6) | q[3];
-    if (o < n) u[o++] = (v >> 16) & 255;
-    if (o < n) u[o++] = (v >> 8) & 255;
-    if (o < n) u[o++] = v & 255;
-  }
-  return u;
-}
+// ------------------------------------------------------------------------------ buffers
 
 const BLOCK = 1024;
 
-/** Kind of one block of a buffer: 0 zero, 1 one repeated word (in `word[0]`), 2 raw bytes. */
+/**
+ * Kind of one block of a buffer: 0 zero, 1 one repeated 32-bit word, 3 one repeated 64-bit
+ * pattern (`pat` gets its low and high words), 2 anything else (raw bytes).
+ */
 function blockKind(
   u: Uint8Array,
   w: Uint32Array | null,
   at: number,
   end: number,
-  word: number[],
+  pat: number[],
 ): number {
-  if (w !== null && (end - at) % 4 === 0) {
-    const first = w[at / 4];
-    let same = true;
-    for (let i = at / 4 + 1; i < end / 4 && same; i++) same = w[i] === first;
-    if (same) {
-      word[0] = first;
-      return first === 0 ? 0 : 1;
-    }
-    return 2;
+  if (w !== null && (end - at) % 8 === 0) {
+    const i0 = at >>> 2, i1 = end >>> 2, lo = w[i0], hi = w[i0 + 1];
+    for (let i = i0 + 2; i < i1; i += 2) if (w[i] !== lo || w[i + 1] !== hi) return 2;
+    pat[0] = lo;
+    pat[1] = hi;
+    return lo !== hi ? 3 : lo === 0 ? 0 : 1;
   }
   for (let i = at; i < end; i++) if (u[i] !== 0) return 2;
   return 0;
 }
 
-/** A buffer as segments (zero runs left out, runs of one word folded). */
+/**
+ * A buffer as segments: zero runs left out, runs of one 32-bit word or one 64-bit pattern
+ * (a Float64Array of -1, say) folded, the rest as base64.
+ */
 export function encodeBuffer(buf: ArrayBuffer): BufferSegment[] {
   const u = new Uint8Array(buf);
-  const w = buf.byteLength % 4 === 0 ? new Uint32Array(buf) : null;
+  const w = buf.byteLength % 8 === 0 ? new Uint32Array(buf) : null;
   const out: BufferSegment[] = [];
-  const word = [0];
-  let rawStart = -1, fillStart = -1, fillWord = 0;
+  const pat = [0, 0];
+  let rawStart = -1, fillStart = -1, fillLo = 0, fillHi = 0;
   const flushRaw = (end: number) => {
-    if (rawStart >= 0) out.push([rawStart, toBase64(u.subarray(rawStart, end))]);
+    if (rawStart >= 0) out.push([rawStart, u.subarray(rawStart, end).toBase64()]);
     rawStart = -1;
   };
   const flushFill = (end: number) => {
-    if (fillStart >= 0) out.push([fillStart, end - fillStart, fillWord]);
+    if (fillStart >= 0) {
+      out.push(
+        fillLo === fillHi
+          ? [fillStart, end - fillStart, fillLo]
+          : [fillStart, end - fillStart, fillLo, fillHi],
+      );
+    }
     fillStart = -1;
   };
   for (let at = 0; at < u.length; at += BLOCK) {
     const end = Math.min(u.length, at + BLOCK);
-    const k = blockKind(u, w, at, end, word);
-    if (k !== 1 || word[0] !== fillWord) flushFill(at);
+    const k = blockKind(u, w, at, end, pat);
+    const fill = k === 1 || k === 3;
+    if (!fill || pat[0] !== fillLo || pat[1] !== fillHi) flushFill(at);
     if (k !== 2) flushRaw(at);
-    if (k === 1) {
+    if (fill) {
       if (fillStart < 0) {
         fillStart = at;
-        fillWord = word[0];
+        fillLo = pat[0];
+        fillHi = pat[1];
       }
     } else if (k === 2 && rawStart < 0) rawStart = at;
   }
@@ -344,28 +324,52 @@ export function encodeBuffer(buf: ArrayBuffer): BufferSegment[] {
   return out;
 }
 
-/** Writes segments from {@link encodeBuffer} into `buf` (zeroed first); false if malformed. */
-export function decodeBuffer(buf: ArrayBuffer, segs: unknown): boolean {
+/** Bytes a base64 segment's text stands for (padding counted off). */
+function base64Bytes(s: string): number {
+  return Math.floor((s.length / 4) * 3) - (s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0);
+}
+
+/**
+ * Writes segments from {@link encodeBuffer} into `buf` (zeroed first, unless `zeroed` says it
+ * is a new buffer); false if malformed.
+ */
+export function decodeBuffer(buf: ArrayBuffer, segs: unknown, zeroed = false): boolean {
   if (!Array.isArray(segs)) return false;
   const u = new Uint8Array(buf);
-  u.fill(0);
+  if (!zeroed) u.fill(0);
   const dv = new DataView(buf);
+  const words = buf.byteLength % 4 === 0 ? new Uint32Array(buf) : null;
   for (const sg of segs) {
     if (!Array.isArray(sg)) return false;
     const at = sg[0];
     if (!Number.isInteger(at) || at < 0 || at > u.length) return false;
     if (sg.length === 2 && typeof sg[1] === "string") {
-      const n = Math.floor((sg[1].length / 4) * 3) -
-        (sg[1].endsWith("==") ? 2 : sg[1].endsWith("=") ? 1 : 0);
-      const bytes = fromBase64(sg[1], n);
-      if (bytes === null || at + n > u.length) return false;
-      u.set(bytes, at);
-    } else if (sg.length === 3) {
-      const [, n, word] = sg;
-      if (!Number.isInteger(n) || n % 4 !== 0 || at + n > u.length || !Number.isInteger(word)) {
+      const s = sg[1], n = base64Bytes(s);
+      if (s.length % 4 !== 0 || at + n > u.length) return false;
+      try {
+        // decoded in place; strict: no whitespace, no stray bits in the last group
+        const r = u.subarray(at, at + n).setFromBase64(s, { lastChunkHandling: "strict" });
+        if (r.read !== s.length || r.written !== n) return false;
+      } catch {
         return false;
       }
-      for (let i = at; i < at + n; i += 4) dv.setUint32(i, word >>> 0, true);
+    } else if (sg.length === 3 || sg.length === 4) {
+      const n = sg[1], lo = sg[2], hi = sg.length === 4 ? sg[3] : lo;
+      const step = sg.length === 4 ? 8 : 4;
+      if (
+        !Number.isInteger(n) || n % step !== 0 || at + n > u.length || !Number.isInteger(lo) ||
+        !Number.isInteger(hi)
+      ) {
+        return false;
+      }
+      if (step === 4 && words !== null && at % 4 === 0) {
+        words.fill(lo >>> 0, at / 4, (at + n) / 4);
+        continue;
+      }
+      for (let i = at; i < at + n; i += step) {
+        dv.setUint32(i, lo >>> 0, true);
+        if (step === 8) dv.setUint32(i + 4, hi >>> 0, true);
+      }
     } else return false;
   }
   return true;
@@ -612,8 +616,9 @@ export function validateHeap(x: unknown, limits: HeapLimits): HeapSnapshot | str
           if (!Array.isArray(sg) || !isInt(sg[0], 0, size)) return bad("bad buffer segment");
           const ok = sg.length === 2
             ? typeof sg[1] === "string" && sg[0] + Math.ceil(sg[1].length / 4) * 3 <= size + 2
-            : sg.length === 3 && isInt(sg[1], 0, size - sg[0]) && sg[1] % 4 === 0 &&
-              isInt(sg[2], 0, 0xffffffff);
+            : (sg.length === 3 || sg.length === 4) && isInt(sg[1], 0, size - sg[0]) &&
+              sg[1] % (4 * (sg.length - 2)) === 0 && isInt(sg[2], 0, 0xffffffff) &&
+              (sg.length === 3 || isInt(sg[3], 0, 0xffffffff));
           if (!ok) return bad("bad buffer segment");
         }
         total += size;
@@ -664,19 +669,28 @@ function classOf(x: object): string | undefined {
 }
 
 /**
+ * Where a backend can write the world's buffers while its handles are attached and restored
+ * (through its context: guest memory, timers and MSIs, counters; and the gate's accounting).
+ */
+export const BACKEND_REACH: readonly string[] = ["w.ctx.", "w.sim.", "w.gate.", "w.gpu.memory."];
+
+/**
  * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
  * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
  * A {@link HeapError} when the snapshot is malformed, needs a function the fresh world
  * does not have, or would allocate more than `maxNewBytes` (default {@link heapAllowance})
  * of objects the fresh world does not have (checked before anything is allocated).
+ * `buffersUnder`: lay again only the buffers under these path prefixes (a second pass over
+ * a world restored once, whose other buffers nothing has written since).
  */
 export function restoreHeap(
   fresh: World,
   snap: HeapSnapshot,
   maxNewBytes: number = heapAllowance(snap),
+  buffersUnder?: readonly string[],
 ): HeapError | undefined {
   try {
-    return restoreHeapUnchecked(fresh, snap, maxNewBytes);
+    return restoreHeapUnchecked(fresh, snap, maxNewBytes, buffersUnder);
   } catch (e) {
     return new HeapError(
       `heap snapshot is malformed: ${e instanceof Error ? e.message : String(e)}`,
@@ -719,6 +733,7 @@ function restoreHeapUnchecked(
   fresh: World,
   snap: HeapSnapshot,
   maxNewBytes: number,
+  buffersUnder: readonly string[] | undefined,
 ): HeapError | undefined {
   const recs = snap.objects;
   if (!Array.isArray(recs) || recs.length === 0 || recs[0].k !== "o" || recs[0].c !== "World") {
@@ -807,7 +822,8 @@ function restoreHeapUnchecked(
     const r = recs[i], x = objs[i];
     if (x === undefined || r.k === "f" || r.k === "t") continue;
     if (r.k === "b") {
-      if (!decodeBuffer(x as ArrayBuffer, r.d)) {
+      if (reused[i] && buffersUnder && !buffersUnder.some((p) => r.p.startsWith(p))) continue;
+      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i])) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
     } else if (r.k === "a") {

@@ -11,6 +11,21 @@ const MiB = 1024 * 1024;
 export const GVT_MAX_VGPU = 7;
 
 /**
+ * The largest vGPU id with `gscale on`. Graphics memory and fences no longer bound the count
+ * (slices are shared, fences pooled), so the bound is the narrowest field a vGPU id travels
+ * in: the mediator's shadow context id is `(vgpu id << 20) | sequence` in the 32-bit upper
+ * dword of the ELSP descriptor (core/gvt/dispatch.ts), which leaves 12 bits for the id.
+ * (PVINFO `vgt_id` is 32 bits wide and the owner tags of host frames are 32 bits.)
+ */
+export const GSCALE_MAX_VGPU = 4095;
+
+/**
+ * The fence memory space pool of gScale mode: the top of the aperture the mediator keeps
+ * for fenced (tiled) ranges, which ladder mapping would otherwise bypass (core/gvt/gscale.ts).
+ */
+export const GSCALE_FENCE_POOL = 32 * MiB;
+
+/**
  * The built-in types of a platform (vgpu.c `intel_gvt_init_vgpu_types`: `vgpu_types[]`, named
  * `GVTg_V4_<n>` on gen8 (Broadwell) and `GVTg_V5_<n>` on gen9): the same resources on every
  * platform, `prefix` ("V4" or "V5", Platform.typePrefix) in the name.
@@ -49,9 +64,17 @@ export interface FreeResources {
 
 /**
  * Available instances of a type: min over aperture, hidden and fences of
- * (free / per-instance need), and the id limit.
+ * (free / per-instance need), and the id limit. With `shared` (gScale mode) slices are
+ * shared and fences pooled: a type that fits the sharable ranges at all is limited by ids.
  */
-export function availableInstances(t: VgpuTypeSpec, free: FreeResources): number {
+export function availableInstances(
+  t: VgpuTypeSpec,
+  free: FreeResources,
+  shared = false,
+): number {
+  if (shared) {
+    return t.aperture <= free.aperture && t.hidden <= free.hidden ? Math.max(0, free.ids) : 0;
+  }
   return Math.max(
     0,
     Math.min(
@@ -72,13 +95,15 @@ export function initialFree(
     hostAperture: number;
     hostHidden: number;
     hostFences: number;
+    gscale?: boolean;
   },
 ): FreeResources {
+  const shared = host.gscale === true;
   return {
-    aperture: host.aperture - host.hostAperture,
+    aperture: host.aperture - host.hostAperture - (shared ? GSCALE_FENCE_POOL : 0),
     hidden: host.ggtt - host.aperture - host.hostHidden,
     fences: host.fences - host.hostFences,
-    ids: GVT_MAX_VGPU,
+    ids: shared ? GSCALE_MAX_VGPU : GVT_MAX_VGPU,
   };
 }
 

@@ -7,7 +7,14 @@
 
 import { Gpu, gpuConfigFromHost } from "./hw/gpu.ts";
 import { type EventSink, Sim } from "./sim/sim.ts";
-import type { Scenario, TimelineEvent, VmSpec, WorkloadSpec } from "./scenario.ts";
+import type {
+  HostDecl,
+  HostSpec,
+  Scenario,
+  TimelineEvent,
+  VmSpec,
+  WorkloadSpec,
+} from "./scenario.ts";
 import { openBackend } from "./mpt/open.ts";
 import { isLoadError, type PluginSource } from "./mpt/loader.ts";
 import type { MptGate } from "./mpt/gate.ts";
@@ -15,15 +22,17 @@ import type { SimBackendContext } from "./mpt/context.ts";
 import { Gvt, isCreateError, type VmHost } from "./gvt/vgpu.ts";
 import { MPT_EBUSY, MPT_EINVAL, MPT_ENOSPC, MPT_OK } from "./mpt/types.ts";
 import type { Vgpu } from "./gvt/vgpu_state.ts";
+import type { GscaleOptions } from "./gvt/gscale.ts";
 import type { VgpuCounters } from "./gvt/counters.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestDriver } from "./guest/driver.ts";
 import { WorkloadRunner } from "./workload/runner.ts";
-import { findType } from "./vgpu_types.ts";
+import { findType, GSCALE_MAX_VGPU } from "./vgpu_types.ts";
 import { DRIVER_THREAD, GPU_PID, TraceLog } from "./metrics/trace.ts";
 import { TraceLogTracer } from "./gvt/tracer.ts";
 import { Samples, spanOverlap } from "./metrics/samples.ts";
 import { busyAt } from "./metrics/windows.ts";
+import { Migration } from "./migration.ts";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -33,6 +42,65 @@ const CFG_GPA = 0xd000_0000;
 
 /** A VM's life-cycle state as the world tracks it (failsafe/crashed come from below). */
 export type VmState = "off" | "running" | "paused" | "stopped" | "rejected";
+
+/**
+ * One host of the world: its GPU, its hypervisor backend behind its gate, its mediator. It is
+ * its mediator's {@link VmHost}: the toolstack's create/destroy reach the world through it.
+ */
+export class HostRuntime implements VmHost {
+  /**
+   * When the host's vGPU management path (attach and detach through the backend, serialised
+   * as mdev create/remove are) is free again (ns).
+   */
+  mgmtFreeAt = 0;
+  /** @internal The mediator's tracer over the world's trace, when recording. */
+  tracer: TraceLogTracer | null = null;
+
+  /** Creates it (the world does, one per declared host). */
+  constructor(
+    /** Host name ("" for the single unnamed host). */
+    readonly name: string,
+    /** Declaration order (0-based). */
+    readonly index: number,
+    /** Its settings. */
+    readonly spec: HostSpec,
+    /** @internal the physical GPU */
+    readonly gpu: Gpu,
+    /** The backend behind its gate. */
+    readonly gate: MptGate,
+    /** The backend's context. */
+    readonly ctx: SimBackendContext,
+    /** @internal the mediator */
+    readonly gvt: Gvt,
+    /** The backend's label (file and name). */
+    readonly backendLabel: string,
+    /** Which backend code runs. */
+    readonly pluginSource: PluginSource,
+  ) {}
+
+  /** @internal The world it belongs to (set when the world is built). */
+  world!: World;
+
+  /** {@inheritDoc VmHost.createVgpuFor} */
+  createVgpuFor(name: string, type: string): number {
+    return this.world.createVgpuFor(name, type);
+  }
+
+  /** {@inheritDoc VmHost.destroyVgpuOf} */
+  destroyVgpuOf(id: number): number {
+    return this.world.destroyVgpuOf(id, this);
+  }
+
+  /** The live vGPU with this id on this host, as a VM of `vms`. */
+  vmOfVgpu(vms: readonly VmRuntime[], id: number): VmRuntime | undefined {
+    for (const vm of vms) {
+      if (vm.host === this && vm.vgpu !== null && vm.vgpu.id === id && !vm.vgpu.destroyed) {
+        return vm;
+      }
+    }
+    return undefined;
+  }
+}
 
 /** One VM of the world. */
 export class VmRuntime {
@@ -60,6 +128,12 @@ export class VmRuntime {
   lastBusy = 0;
   /** @internal Counters of the vGPUs this VM had before a stop and a new start (results add them up). */
   readonly earlierCounters: VgpuCounters[] = [];
+  /** The host it runs on now (a live migration moves it). */
+  host!: HostRuntime;
+  /** @internal A live migration of this VM is under way. */
+  migrating = false;
+  /** @internal Its vCPUs are stopped for a migration's stop-and-copy (a resume waits). */
+  frozen = false;
 
   /**
    * @param spec the VM's declaration
@@ -110,6 +184,8 @@ export interface WorldOptions {
   trace?: boolean;
   /** Sampling period of the time series (ns; default the scenario's `report { period }`, 100 ms). */
   samplePeriod?: number;
+  /** gScale mode options when the host has `gscale on` (benchmarks compare copy strategies). */
+  gscale?: GscaleOptions;
 }
 
 const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
@@ -141,31 +217,46 @@ export class World implements EventSink, VmHost {
   readonly samplePeriod: number;
   /** Timeline entries already applied. */
   applied = 0;
-  /**
-   * When the host's vGPU management path (attach and detach through the backend, serialised as
-   * mdev create/remove are) is free again (ns).
-   */
-  mgmtFreeAt = 0;
-  /** (time, vGPU id, VM) of every vGPU creation: ids are reused after a VM stops. */
-  private readonly idHistory: { t: number; id: number; vm: string }[] = [];
+  /** The hosts in declaration order (one, unnamed, unless the scenario names several). */
+  readonly hosts: HostRuntime[];
+  /** Live migrations started so far, in order. */
+  readonly migrations: Migration[] = [];
+  /** (time, host, vGPU id, VM) of every vGPU creation: ids are reused after a VM stops. */
+  private readonly idHistory: { t: number; host: number; id: number; vm: string }[] = [];
+
+  /** @internal The first host's physical GPU. */
+  readonly gpu: Gpu;
+  /** The first host's backend behind its gate. */
+  readonly gate: MptGate;
+  /** The first host's backend context. */
+  readonly ctx: SimBackendContext;
+  /** @internal The first host's mediator. */
+  readonly gvt: Gvt;
+  /** The first host's backend label. */
+  readonly backendLabel: string;
+  /** Which backend code runs (built-in name or plugin content hash): what a checkpoint records. */
+  readonly pluginSource: PluginSource;
 
   private constructor(
     readonly scenario: Scenario,
     readonly sim: Sim,
-    /** @internal the physical GPU */
-    readonly gpu: Gpu,
-    /** The backend behind its gate. */
-    readonly gate: MptGate,
-    /** The backend's context. */
-    readonly ctx: SimBackendContext,
-    /** @internal the mediator */
-    readonly gvt: Gvt,
-    readonly backendLabel: string,
-    /** Which backend code runs (built-in name or plugin content hash): what a checkpoint records. */
-    readonly pluginSource: PluginSource,
     opts: WorldOptions,
+    hosts: HostRuntime[],
   ) {
+    const h0 = hosts[0];
+    this.gpu = h0.gpu;
+    this.gate = h0.gate;
+    this.ctx = h0.ctx;
+    this.gvt = h0.gvt;
+    this.backendLabel = h0.backendLabel;
+    this.pluginSource = h0.pluginSource;
+    this.hosts = hosts;
+    for (const h of hosts) {
+      h.world = this;
+      h.gvt.vmHost = h; // the toolstack's create/destroy (GvtOps.vgpuCreate/Destroy) land here
+    }
     this.vms = scenario.vms.map((s, i) => new VmRuntime(s, i));
+    for (const vm of this.vms) vm.host = this.hostNamed(vm.spec.host) ?? hosts[0];
     this.series = { t: [], share: this.vms.map(() => []), queue: this.vms.map(() => []) };
     this.shareSum = this.vms.map(() => 0);
     this.trace = opts.trace ? new TraceLog() : null;
@@ -175,67 +266,96 @@ export class World implements EventSink, VmHost {
       for (const vm of this.vms) {
         this.trace.processNames.set(vm.owner, vm.spec.name);
       }
-      this.tracer = new TraceLogTracer({
-        log: this.trace,
-        sim,
-        gate,
-        pidOf: (id) => this.vmOfVgpu(id)?.owner ?? GPU_PID,
-        nameOf: (id) => this.vmOfVgpu(id)?.spec.name ?? `vgpu${id}`,
-      });
-      gvt.tracer = this.tracer;
+      for (const h of hosts) {
+        const log = this.trace;
+        h.tracer = new TraceLogTracer({
+          log,
+          sim,
+          gate: h.gate,
+          pidOf: (id) => h.vmOfVgpu(this.vms, id)?.owner ?? GPU_PID,
+          nameOf: (id) => h.vmOfVgpu(this.vms, id)?.spec.name ?? `vgpu${id}`,
+        });
+        h.gvt.tracer = h.tracer;
+      }
+      this.tracer = hosts[0].tracer;
     }
   }
 
-  /** The VM whose vGPU has id `id` now (ids are reused after a VM stops). */
-  private vmOfVgpu(id: number): VmRuntime | undefined {
-    for (const vm of this.vms) {
-      if (vm.vgpu !== null && vm.vgpu.id === id && !vm.vgpu.destroyed) return vm;
-    }
-    return undefined;
+  /** A host by name (undefined: no such host, or no name given). */
+  hostNamed(name: string | undefined): HostRuntime | undefined {
+    return name === undefined ? undefined : this.hosts.find((h) => h.name === name);
+  }
+
+  /** When the first host's vGPU management path is free again (ns). */
+  get mgmtFreeAt(): number {
+    return this.hosts[0].mgmtFreeAt;
   }
 
   /** Builds the world; a {@link WorldError} for a backend that cannot load or a VM that cannot fit at t=0. */
   static async create(scenario: Scenario, opts: WorldOptions = {}): Promise<World | WorldError> {
     const sim = new Sim(opts.seed ?? scenario.seed);
     const guestRam = scenario.vms.reduce((a, v) => a + v.memory, 0);
-    const gpu = new Gpu(sim, {
-      ...gpuConfigFromHost(scenario.host),
-      hostMemoryBytes: 2 * GiB + guestRam,
-    });
-    const hv = opts.hypervisor
-      ? { ...scenario.hypervisor, name: opts.hypervisor }
-      : scenario.hypervisor;
-    // A plugin path is relative to the scenario that names it, or to the working directory
-    // when it comes from the command line.
-    const from = opts.hypervisor
-      ? `${Deno.cwd()}/`
-      : hv.loc?.file
-      ? absolute(hv.loc.file)
-      : `${Deno.cwd()}/`;
-    const base = new URL(`file://${from}`);
-    const opened = await openBackend(sim, hv, base, { sha256: opts.pluginSha256 });
-    if (isLoadError(opened)) return new WorldError(opened.message);
-    opened.ctx.setIommu(gpu.iommu); // the backend programs the platform's IOMMU
-    const gvt = new Gvt(sim, gpu, opened.gate, {
+    const decls: HostDecl[] = scenario.hosts ?? [{
+      name: "",
       host: scenario.host,
-      types: scenario.types,
+      hypervisor: scenario.hypervisor,
       scheduler: scenario.scheduler,
-    });
-    if (!gvt.backendReady) {
-      return new WorldError(`hypervisor backend ${opened.label} refused hostInit`);
+      loc: scenario.hypervisor.loc,
+    }];
+    const hosts: HostRuntime[] = [];
+    for (const d of decls) {
+      const gpu = new Gpu(sim, {
+        ...gpuConfigFromHost(d.host),
+        hostMemoryBytes: 2 * GiB + guestRam,
+        // gScale mode: an IOMMU domain per vGPU id past upstream's 7
+        ...(d.host.gscale ? { iommuDomains: GSCALE_MAX_VGPU + 1 } : {}),
+      });
+      const hv = opts.hypervisor ? { ...d.hypervisor, name: opts.hypervisor } : d.hypervisor;
+      // A plugin path is relative to the scenario that names it, or to the working directory
+      // when it comes from the command line.
+      const from = opts.hypervisor
+        ? `${Deno.cwd()}/`
+        : hv.loc?.file
+        ? absolute(hv.loc.file)
+        : `${Deno.cwd()}/`;
+      const base = new URL(`file://${from}`);
+      const opened = await openBackend(
+        sim,
+        hv,
+        base,
+        { sha256: opts.pluginSha256 },
+        d.host.gscale ? { maxVgpus: GSCALE_MAX_VGPU + 1 } : {},
+      );
+      if (isLoadError(opened)) return new WorldError(opened.message);
+      opened.ctx.setIommu(gpu.iommu); // the backend programs the platform's IOMMU
+      const gvt = new Gvt(sim, gpu, opened.gate, {
+        host: d.host,
+        types: scenario.types,
+        scheduler: d.scheduler,
+        gscale: opts.gscale,
+      });
+      if (!gvt.backendReady) {
+        return new WorldError(
+          `hypervisor backend ${opened.label} refused hostInit${
+            d.name ? ` on host ${d.name}` : ""
+          }`,
+        );
+      }
+      hosts.push(
+        new HostRuntime(
+          d.name,
+          hosts.length,
+          d.host,
+          gpu,
+          opened.gate,
+          opened.ctx,
+          gvt,
+          opened.label,
+          opened.source,
+        ),
+      );
     }
-    const w = new World(
-      scenario,
-      sim,
-      gpu,
-      opened.gate,
-      opened.ctx,
-      gvt,
-      opened.label,
-      opened.source,
-      opts,
-    );
-    gvt.vmHost = w; // the toolstack's create/destroy (GvtOps.vgpuCreate/Destroy) lands here
+    const w = new World(scenario, sim, opts, hosts);
     for (const vm of w.vms) {
       if (!vm.spec.autostart) continue;
       if (vm.spec.start === 0) {
@@ -251,7 +371,7 @@ export class World implements EventSink, VmHost {
   /** Runs until `until` (ns; default the scenario's duration). */
   run(until = this.scenario.duration): void {
     this.sim.runUntil(until);
-    if (this.tracer !== null) this.tracer.poll();
+    for (const h of this.hosts) if (h.tracer !== null) h.tracer.poll();
   }
 
   /** A VM by name. */
@@ -295,11 +415,12 @@ export class World implements EventSink, VmHost {
   startVm(vm: VmRuntime, typeName: string = vm.spec.type): string | undefined {
     if (vm.state === "running" || vm.state === "paused") return undefined;
     const type = findType(this.scenario.types, typeName);
-    const id = this.gvt.nextVgpuId();
-    const mem = new GuestMemory(this.gpu.memory, vm.owner, vm.spec.memory);
-    if (id > 0) this.ctx.setGuestMemory(id, mem);
+    const h = vm.host;
+    const id = h.gvt.nextVgpuId();
+    const mem = new GuestMemory(h.gpu.memory, vm.owner, vm.spec.memory);
+    if (id > 0) h.ctx.setGuestMemory(id, mem);
     const v = id > 0
-      ? this.gvt.createVgpu({
+      ? h.gvt.createVgpu({
         vm: vm.spec.name,
         type: typeName,
         weight: vm.spec.weight,
@@ -320,7 +441,7 @@ export class World implements EventSink, VmHost {
     }
     const driver = new GuestDriver({
       sim: this.sim,
-      port: this.gate,
+      port: h.gate,
       info: {
         id: v.id,
         vm: v.vm,
@@ -336,15 +457,15 @@ export class World implements EventSink, VmHost {
       height: type?.height,
       metrics: vm.driver?.metrics, // a restarted VM keeps counting
     });
-    this.ctx.setMsiReceiver(v.id, driver);
-    driver.tracer = this.tracer;
+    h.ctx.setMsiReceiver(v.id, driver);
+    driver.tracer = h.tracer;
     const runner = new WorkloadRunner(
       this.sim,
       this.workloadOf(vm),
       driver,
       this.sim.streams.stream(`vm:${vm.spec.name}`),
     );
-    this.idHistory.push({ t: this.sim.now, id: v.id, vm: vm.spec.name });
+    this.noteVgpu(h, v.id, vm);
     if (vm.vgpu) vm.earlierCounters.push(vm.vgpu.counters);
     Object.assign(vm, {
       vgpu: v,
@@ -356,8 +477,8 @@ export class World implements EventSink, VmHost {
     });
     // Attaching takes simulated time: the guest's first instruction waits for the backend's
     // attach (and the OpRegion/EDID set-up), after any attach or detach still in progress.
-    const begin = Math.max(this.sim.now, this.mgmtFreeAt) + this.gate.takeCost();
-    this.mgmtFreeAt = begin;
+    const begin = Math.max(this.sim.now, h.mgmtFreeAt) + h.gate.takeCost();
+    h.mgmtFreeAt = begin;
     vm.proc = runner.spawn(begin - this.sim.now);
     this.mark(vm, "start");
     return undefined;
@@ -368,9 +489,10 @@ export class World implements EventSink, VmHost {
     if (vm.state !== "running" && vm.state !== "paused") return;
     vm.leaveRunning(this.sim.now);
     vm.proc?.suspend();
-    if (vm.vgpu) this.gvt.destroyVgpu(vm.vgpu.id);
+    const h = vm.host;
+    if (vm.vgpu) h.gvt.destroyVgpu(vm.vgpu.id);
     // detaching occupies the management path: a VM started right after waits for it
-    this.mgmtFreeAt = Math.max(this.sim.now, this.mgmtFreeAt) + this.gate.takeCost();
+    h.mgmtFreeAt = Math.max(this.sim.now, h.mgmtFreeAt) + h.gate.takeCost();
     vm.state = "stopped";
     this.mark(vm, "stop");
   }
@@ -383,11 +505,11 @@ export class World implements EventSink, VmHost {
     return this.startVm(vm, type) === undefined ? vm.vgpu!.id : MPT_ENOSPC;
   }
 
-  /** {@inheritDoc VmHost.destroyVgpuOf} */
-  destroyVgpuOf(id: number): number {
-    const vm = this.vmOfVgpu(id);
+  /** {@inheritDoc VmHost.destroyVgpuOf} (a vGPU of `host`, by default the first) */
+  destroyVgpuOf(id: number, host: HostRuntime = this.hosts[0]): number {
+    const vm = host.vmOfVgpu(this.vms, id);
     if (vm === undefined) {
-      this.gvt.destroyVgpu(id);
+      host.gvt.destroyVgpu(id);
       return MPT_OK;
     }
     this.stopVm(vm);
@@ -408,7 +530,7 @@ export class World implements EventSink, VmHost {
     if (vm.state !== "paused") return;
     vm.since = this.sim.now;
     vm.state = "running";
-    vm.proc?.resume();
+    if (!vm.frozen) vm.proc?.resume();
     this.mark(vm, "resume");
   }
 
@@ -446,15 +568,20 @@ export class World implements EventSink, VmHost {
       }
       case "weight": {
         const vm = this.vm(a.vm);
-        if (vm?.vgpu) this.gvt.setWeight(vm.vgpu.id, a.weight);
+        if (vm?.vgpu) vm.host.gvt.setWeight(vm.vgpu.id, a.weight);
         break;
       }
       case "fault":
-        this.gate.addFault(a.rule);
+        for (const h of this.hosts) h.gate.addFault(a.rule);
         break;
       case "policy":
-        this.gvt.setPolicy(a.scheduler);
+        for (const h of this.hosts) h.gvt.setPolicy(a.scheduler);
         break;
+      case "migrate": {
+        const vm = this.vm(a.vm), to = this.hostNamed(a.to);
+        if (vm && to) this.migrations.push(new Migration(this, vm, to, a.options));
+        break;
+      }
       case "misbehave": {
         const vm = this.vm(a.vm);
         if (vm?.driver && vm.state === "running") vm.driver.misbehave(a.misbehaviour, a.count);
@@ -463,23 +590,28 @@ export class World implements EventSink, VmHost {
     }
   }
 
-  /** The VM that held vGPU `id` at time `t`. */
-  vmNameOfVgpu(id: number, t: number): string {
+  /** @internal Records that `vm` got vGPU `id` on host `h` now (ids are per host, reused). */
+  noteVgpu(h: HostRuntime, id: number, vm: VmRuntime): void {
+    this.idHistory.push({ t: this.sim.now, host: h.index, id, vm: vm.spec.name });
+  }
+
+  /** The VM that held vGPU `id` of a host (default the first) at time `t`. */
+  vmNameOfVgpu(id: number, t: number, host = 0): string {
     let name = `vgpu${id}`;
-    for (const h of this.idHistory) if (h.id === id && h.t <= t) name = h.vm;
+    for (const h of this.idHistory) if (h.id === id && h.host === host && h.t <= t) name = h.vm;
     return name;
   }
 
   /** The state a user sees: failsafe and crashed override the life-cycle state. */
   stateOf(vm: VmRuntime): string {
-    if (vm.vgpu && this.backendCrashed(vm.vgpu.id)) return "crashed";
+    if (vm.vgpu && vm.host.gate.crashed(vm.vgpu.id)) return "crashed";
     if (vm.vgpu?.failsafe && vm.state !== "stopped") return "failsafe";
     if (vm.driver?.state === "failed" && vm.state === "running") return "failed";
     if (vm.state === "running" && vm.runner?.finished) return "idle";
     return vm.state;
   }
 
-  /** Whether the backend reports the VM's domain crashed (optional backend query). */
+  /** Whether the first host's backend reports the VM's domain crashed (optional backend query). */
   backendCrashed(vgpuId: number): boolean {
     return this.gate.crashed(vgpuId);
   }
@@ -511,7 +643,7 @@ export class World implements EventSink, VmHost {
     const now = this.sim.now;
     for (const vm of this.vms) {
       // A crashed domain is paused by its hypervisor: its vCPUs run no more.
-      if (vm.state === "running" && vm.vgpu && this.backendCrashed(vm.vgpu.id)) {
+      if (vm.state === "running" && vm.vgpu && vm.host.gate.crashed(vm.vgpu.id)) {
         vm.leaveRunning(now);
         vm.proc?.suspend();
         vm.state = "paused";
@@ -526,7 +658,7 @@ export class World implements EventSink, VmHost {
     this.vms.forEach((vm, i) => {
       // Busy time up to now, a running workload's part included: each period gets exactly
       // the render time that fell in it, so a sample never exceeds 1.
-      const busy = busyAt(this, vm, 0, now);
+      const busy = busyAt(vm, 0, now);
       const share = Math.max(0, busy - vm.lastBusy) / this.samplePeriod;
       vm.lastBusy = busy;
       let q = 0;
@@ -546,7 +678,7 @@ export class World implements EventSink, VmHost {
   }
 
   /** Records a life-cycle instant in the trace. */
-  private mark(vm: VmRuntime, what: string): void {
+  mark(vm: VmRuntime, what: string): void {
     this.trace?.instant(this.sim.now, vm.owner, DRIVER_THREAD, what, 0, undefined, "vm");
   }
 }

@@ -130,7 +130,16 @@ export type ItemAst =
   | { k: "warmup"; value: NumLit; span: Span }
   | { k: "include"; path: string; span: Span }
   | { k: "param"; name: string; value: ValueAst; span: Span }
-  | { k: "host"; gpu?: string; gpuSpan?: Span; stmts: HostStmtAst[]; span: Span }
+  | {
+    k: "host";
+    /** Host name (`host a skylake`); absent for the single unnamed host. */
+    name?: string;
+    nameSpan?: Span;
+    gpu?: string;
+    gpuSpan?: Span;
+    stmts: HostStmtAst[];
+    span: Span;
+  }
   | { k: "type"; name: string; settings: SettingAst[]; span: Span }
   | { k: "vm"; name: string; count?: NumLit; stmts: VmStmtAst[]; span: Span }
   | { k: "workload"; name: string; body: OpAst[]; span: Span }
@@ -140,7 +149,7 @@ export type ItemAst =
 
 /** A vm statement. */
 export type VmStmtAst =
-  | { k: "type" | "run"; name: string; span: Span }
+  | { k: "type" | "run" | "host"; name: string; span: Span }
   | { k: "setting"; setting: SettingAst };
 
 /** One parsed file. */

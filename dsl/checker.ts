@@ -14,16 +14,19 @@ import {
   type Expectation,
   type Expr,
   type FaultRule,
+  type HostDecl,
   type HostSpec,
   type HypervisorSpec,
   type Loc,
   type MeasureWindow,
+  type MigrationOptions,
   type MisbehaviourKind,
   type PolicyName,
   type Predicate,
   type ReportSpec,
   type Scenario,
   type SchedulerSpec,
+  type TimelineAction,
   type TimelineEvent,
   type VgpuTypeSpec,
   type VmSpec,
@@ -34,6 +37,7 @@ import {
   availableInstances,
   builtinTypes,
   findType,
+  GSCALE_MAX_VGPU,
   GVT_MAX_VGPU,
   initialFree,
 } from "../core/vgpu_types.ts";
@@ -73,6 +77,7 @@ import {
   findFunction,
   GPU_PROFILES,
   HYPERVISORS,
+  MIGRATE_OPTIONS,
   MISBEHAVIOURS,
   MIX_KINDS,
   PERCENTILES,
@@ -135,6 +140,8 @@ const BOOL_WORDS: Record<string, boolean> = {
   no: false,
 };
 
+type HostItem = Extract<ItemAst, { k: "host" }>;
+
 /** `unknown X 'n'; expected one of: a, b (did you mean 'c'?)` */
 export function unknownName(what: string, name: string, choices: readonly string[]): string {
   const best = closest(name, choices);
@@ -166,6 +173,10 @@ class Checker {
   readonly diags: Diagnostic[] = [];
   private vmNames = new Set<string>();
   private hostEngines: EngineName[] = [...ENGINE_NAMES];
+  /** The named hosts (absent: one unnamed host). */
+  private hostDecls: HostDecl[] | undefined;
+  /** Each VM's host as the timeline's migrations so far leave it. */
+  private readonly vmHost = new Map<string, string>();
 
   constructor(private readonly opts: CheckOptions) {}
 
@@ -418,7 +429,64 @@ class Checker {
 
   // ---- host --------------------------------------------------------------------------------
 
-  host(items: ItemAst[]): { host: HostSpec; hv: HypervisorSpec; sched: SchedulerSpec } {
+  /**
+   * The host(s): one unnamed `host [GPU] {...}` as always, or several named ones
+   * (`host a skylake {...}`), every one named. The first is the scenario's `host`.
+   */
+  host(
+    items: ItemAst[],
+  ): { host: HostSpec; hv: HypervisorSpec; sched: SchedulerSpec; decls?: HostDecl[] } {
+    const hosts = items.filter((i): i is HostItem => i.k === "host");
+    const named = hosts.filter((h) => h.name !== undefined);
+    if (named.length === 0) {
+      for (const h of hosts.slice(1)) {
+        this.err(
+          h.span,
+          `duplicate host: a scenario has one host (first declared at ${hosts[0].span.file}:${
+            hosts[0].span.line
+          }); to declare several, name each: 'host a skylake { ... }'`,
+        );
+      }
+      return this.hostOne(items, hosts[0]);
+    }
+    const decls: HostDecl[] = [];
+    for (const h of hosts) {
+      if (h.name === undefined) {
+        this.err(
+          h.span,
+          `a host without a name among named hosts: name it too, e.g. 'host b ${
+            h.gpu ?? "skylake"
+          } { ... }'`,
+        );
+        continue;
+      }
+      const prev = decls.find((d) => d.name === h.name);
+      if (prev) {
+        this.err(
+          h.nameSpan ?? h.span,
+          `duplicate host '${h.name}' (first declared at ${prev.loc.file}:${prev.loc.line})`,
+        );
+        continue;
+      }
+      const one = this.hostOne(items, h);
+      decls.push({
+        name: h.name,
+        host: one.host,
+        hypervisor: one.hv,
+        scheduler: one.sched,
+        loc: loc(h.nameSpan ?? h.span),
+      });
+    }
+    if (decls.length === 0) return this.hostOne(items, undefined);
+    this.hostEngines = decls[0].host.engines;
+    return { host: decls[0].host, hv: decls[0].hypervisor, sched: decls[0].scheduler, decls };
+  }
+
+  /** One host item (or the defaults when there is none). */
+  hostOne(
+    items: ItemAst[],
+    h: HostItem | undefined,
+  ): { host: HostSpec; hv: HypervisorSpec; sched: SchedulerSpec } {
     const host: HostSpec = {
       gpu: "skylake",
       aperture: 512 * MiB,
@@ -434,7 +502,7 @@ class Checker {
       scanPpgttBatches: false,
       commandCosts: {},
     };
-    const mainFile = items.find((i) => i.k === "host")?.span.file ?? "";
+    const mainFile = h?.span.file ?? items.find((i) => i.k === "host")?.span.file ?? "";
     let hv: HypervisorSpec = {
       name: "kvm",
       params: {},
@@ -443,16 +511,6 @@ class Checker {
       loc: { file: mainFile, line: 1, col: 1 },
     };
     let sched: SchedulerSpec = { policy: "gvt", params: {} };
-    const hosts = items.filter((i): i is Extract<ItemAst, { k: "host" }> => i.k === "host");
-    for (const h of hosts.slice(1)) {
-      this.err(
-        h.span,
-        `duplicate host: a scenario has one host (first declared at ${hosts[0].span.file}:${
-          hosts[0].span.line
-        })`,
-      );
-    }
-    const h = hosts[0];
     if (!h) return { host, hv, sched };
     if (h.gpu !== undefined && h.gpuSpan) {
       if (GPU_PROFILES.includes(h.gpu)) host.gpu = h.gpu;
@@ -605,6 +663,20 @@ class Checker {
       case "scan_ppgtt": {
         const b = this.bool(s);
         if (b !== undefined) host.scanPpgttBatches = b;
+        return;
+      }
+      case "blit_data": {
+        // Absent when on (the default), so other scenarios' specs (and hashes) stay as they were.
+        const b = this.bool(s);
+        if (b === false) host.blitData = false;
+        else if (b === true) delete host.blitData;
+        return;
+      }
+      case "gscale": {
+        // Absent when off, so an upstream scenario's spec (and hash) stays as it was.
+        const b = this.bool(s);
+        if (b === true) host.gscale = true;
+        else if (b === false) delete host.gscale;
         return;
       }
       default:
@@ -939,6 +1011,7 @@ class Checker {
           const k = s.key as
             | "draw"
             | "blit"
+            | "fill"
             | "media"
             | "compute"
             | "store"
@@ -1065,12 +1138,21 @@ class Checker {
     items: ItemAst[],
     types: VgpuTypeSpec[],
     workloads: Record<string, WorkloadSpec>,
-    host: HostSpec,
+    firstHost: HostSpec,
+    decls?: HostDecl[],
   ): VmSpec[] {
     const out: VmSpec[] = [];
     const seen = new Map<string, Span>();
-    const free = initialFree(host);
-    let placed = 0;
+    // what is still free on each host (key "" is the first, or only, host)
+    const frees = new Map<string, ReturnType<typeof initialFree>>();
+    const placedOn = new Map<string, number>();
+    const freeOf = (name: string, h: HostSpec) => {
+      let f = frees.get(name);
+      if (!f) frees.set(name, f = initialFree(h));
+      return f;
+    };
+    const host = firstHost;
+    const free = freeOf("", host);
     let hostOk = true;
     if (free.aperture < 0 || free.hidden < 0 || free.fences < 0) {
       hostOk = false;
@@ -1102,6 +1184,7 @@ class Checker {
       let start: number | undefined;
       let vcpus = 1;
       let memory = 2 * GiB;
+      let onHost: HostDecl | undefined;
       const keys = new Set<string>();
       let ok = true;
       for (const st of it.stmts) {
@@ -1117,6 +1200,20 @@ class Checker {
           if (st.k === "type") {
             typeName = st.name;
             typeSpan = st.span;
+          } else if (st.k === "host") {
+            if (!decls) {
+              this.err(
+                st.span,
+                `vm '${it.name}' names host '${st.name}', but the scenario has one unnamed host; name the hosts, e.g. 'host ${st.name} skylake { ... }'`,
+              );
+              ok = false;
+            } else {
+              onHost = decls.find((d) => d.name === st.name);
+              if (!onHost) {
+                this.err(st.span, unknown("host", st.name, decls.map((d) => d.name)));
+                ok = false;
+              }
+            }
           } else {
             workload = st.name;
             wlSpan = st.span;
@@ -1127,7 +1224,15 @@ class Checker {
         if (!["weight", "start", "vcpus", "memory"].includes(s.key)) {
           this.err(
             s.span,
-            unknown("vm setting", s.key, ["type", "run", "weight", "start", "vcpus", "memory"]),
+            unknown("vm setting", s.key, [
+              "type",
+              "run",
+              "host",
+              "weight",
+              "start",
+              "vcpus",
+              "memory",
+            ]),
           );
           ok = false;
           continue;
@@ -1178,8 +1283,12 @@ class Checker {
           continue;
         }
         seen.set(name, it.span);
+        const hostKey = onHost && decls && onHost !== decls[0] ? onHost.name : "";
+        const hs = onHost?.host ?? host;
+        const free = freeOf(hostKey, hs);
+        const placed = placedOn.get(hostKey) ?? 0;
         if (type && hostOk) {
-          const avail = availableInstances(type, free);
+          const avail = availableInstances(type, free, hs.gscale === true);
           if (avail < 1) {
             if (!capacityReported) {
               capacityReported = true;
@@ -1193,21 +1302,23 @@ class Checker {
                   placed === 1 ? "" : "s"
                 } only ${formatSize(free.aperture)} aperture, ${
                   formatSize(free.hidden)
-                } hidden, ${free.fences} fences and ${free.ids} of ${GVT_MAX_VGPU} vGPU ids are free`,
-                `host aperture ${formatSize(host.aperture)} minus ${
-                  formatSize(host.hostAperture)
-                } kept by the host; GGTT ${formatSize(host.ggtt)}; ${
-                  availabilityNote(types, host)
-                }`,
+                } hidden, ${free.fences} fences and ${free.ids} of ${
+                  hs.gscale ? GSCALE_MAX_VGPU : GVT_MAX_VGPU
+                } vGPU ids are free`,
+                `host${onHost ? ` ${onHost.name}` : ""} aperture ${formatSize(hs.aperture)} minus ${
+                  formatSize(hs.hostAperture)
+                } kept by the host; GGTT ${formatSize(hs.ggtt)}; ${availabilityNote(types, hs)}`,
               );
             }
             ok = false;
           } else {
-            free.aperture -= type.aperture;
-            free.hidden -= type.hidden;
-            free.fences -= type.fences;
+            if (!hs.gscale) {
+              free.aperture -= type.aperture;
+              free.hidden -= type.hidden;
+              free.fences -= type.fences;
+            }
             free.ids -= 1;
-            placed++;
+            placedOn.set(hostKey, placed + 1);
           }
         }
         if (ok && type && workload !== undefined) {
@@ -1221,6 +1332,7 @@ class Checker {
             vcpus,
             memory,
             loc: loc(it.span),
+            ...(onHost ? { host: onHost.name } : {}),
           });
         }
       }
@@ -1303,6 +1415,11 @@ class Checker {
         }
         continue;
       }
+      if (a.key === "migrate") {
+        const m = this.migrate(a);
+        if (m) events.push({ at, action: m, loc: l });
+        continue;
+      }
       if (a.key === "policy") {
         const [p, ...rest] = a.values;
         if (!p || p.k !== "id") {
@@ -1338,6 +1455,7 @@ class Checker {
           ...VM_ACTIONS,
           "weight",
           "policy",
+          "migrate",
           "fault",
           "misbehave",
         ]),
@@ -1355,6 +1473,92 @@ class Checker {
     const sorted = events.map((e, i) => ({ e, i })).sort((x, y) => x.e.at - y.e.at || x.i - y.i)
       .map((x) => x.e);
     return { events: sorted, duration: dur, durSpan };
+  }
+
+  /**
+   * `migrate VM to HOST [bandwidth SIZE] [hashing on|off] [max_downtime TIME] [max_rounds N]
+   * [hash_cost TIME]`: the VM's host (as earlier migrations left it) must differ from the
+   * target, and both must have the same GPU.
+   */
+  migrate(a: SettingAst): Extract<TimelineAction, { kind: "migrate" }> | undefined {
+    const [v, to, h, ...rest] = a.values;
+    const usage = "'migrate' takes a vm and a host, e.g. 'at 2s migrate desktop to b'";
+    if (!v || v.k !== "id" || !to || to.k !== "id" || to.name !== "to" || !h || h.k !== "id") {
+      this.err(v?.span ?? a.span, usage);
+      return undefined;
+    }
+    if (!this.vmRef(v.name, v.span)) return undefined;
+    const decls = this.hostDecls;
+    if (!decls) {
+      this.err(
+        h.span,
+        `'migrate' needs named hosts: declare them as 'host a skylake { ... }' and 'host ${h.name} skylake { ... }'`,
+      );
+      return undefined;
+    }
+    const target = decls.find((d) => d.name === h.name);
+    if (!target) {
+      this.err(h.span, unknown("host", h.name, decls.map((d) => d.name)));
+      return undefined;
+    }
+    const options: MigrationOptions = { ...DEFAULT_MIGRATION };
+    let ok = true;
+    for (let i = 0; i < rest.length; i += 2) {
+      const k = rest[i], val = rest[i + 1];
+      if (k.k !== "id" || !MIGRATE_OPTIONS.includes(k.name)) {
+        this.err(
+          k.span,
+          k.k === "id"
+            ? unknown("migrate option", k.name, MIGRATE_OPTIONS)
+            : `expected a migrate option (${MIGRATE_OPTIONS.join(", ")}), found ${describe(k)}`,
+        );
+        return undefined;
+      }
+      if (!val) {
+        this.err(k.span, `'${k.name}' needs a value`);
+        return undefined;
+      }
+      const setting: SettingAst = { key: k.name, values: [val], span: k.span };
+      if (k.name === "hashing") {
+        const b = this.bool(setting);
+        if (b === undefined) ok = false;
+        else options.hashing = b;
+        continue;
+      }
+      const n = this.numOf(val, `'${k.name}'`);
+      if (!n) {
+        ok = false;
+        continue;
+      }
+      const x = k.name === "bandwidth"
+        ? this.size(n, "bandwidth", MiB, 1024 * GiB)
+        : k.name === "max_downtime"
+        ? this.time(n, "max_downtime", 1000, 60 * S)
+        : k.name === "max_rounds"
+        ? this.count(n, "max_rounds", 1, 1000)
+        : this.time(n, "hash_cost", 0, 1e6);
+      if (x === undefined) ok = false;
+      else if (k.name === "bandwidth") options.bandwidth = x;
+      else if (k.name === "max_downtime") options.maxDowntime = x;
+      else if (k.name === "max_rounds") options.maxRounds = x;
+      else options.hashCost = x;
+    }
+    if (!ok) return undefined;
+    const cur = this.vmHost.get(v.name) ?? decls[0].name;
+    const src = decls.find((d) => d.name === cur)!;
+    if (cur === target.name) {
+      this.err(h.span, `'${v.name}' already runs on host '${cur}' at that time`);
+      return undefined;
+    }
+    if (src.host.gpu !== target.host.gpu) {
+      this.err(
+        h.span,
+        `cannot migrate '${v.name}' from host '${cur}' (${src.host.gpu}) to host '${target.name}' (${target.host.gpu}): a vGPU migrates only between GPUs of the same kind`,
+      );
+      return undefined;
+    }
+    this.vmHost.set(v.name, target.name);
+    return { kind: "migrate", vm: v.name, to: target.name, options };
   }
 
   /**
@@ -1838,7 +2042,8 @@ class Checker {
     if (warmups[0]) warmup = this.time(warmups[0].value, "warmup");
 
     this.declareVms(items);
-    const { host, hv, sched } = this.host(items);
+    const { host, hv, sched, decls } = this.host(items);
+    this.hostDecls = decls;
     const types = this.types(items, host);
 
     const workloads: Record<string, WorkloadSpec> = {};
@@ -1856,7 +2061,8 @@ class Checker {
       wlSpans.set(it.name, it.span);
       workloads[it.name] = { name: it.name, body: this.ops(it.body), loc: loc(it.span) };
     }
-    const vms = this.vms(items, types, workloads, host);
+    const vms = this.vms(items, types, workloads, host, decls);
+    for (const vm of vms) if (vm.host) this.vmHost.set(vm.name, vm.host);
     const { events, duration } = this.timeline(items);
     const started = new Set<string>();
     for (const e of events) if (e.action.kind === "start") started.add(e.action.vm);
@@ -1895,6 +2101,7 @@ class Checker {
       file: mainFile,
       seed,
       host,
+      ...(decls ? { hosts: decls } : {}),
       types,
       hypervisor: hv,
       scheduler: sched,
@@ -1957,8 +2164,20 @@ function describe(v: ValueAst): string {
 function availabilityNote(types: VgpuTypeSpec[], host: HostSpec): string {
   const free = initialFree(host);
   return "available instances on an empty host: " +
-    types.map((t) => `${t.name}: ${availableInstances(t, free)}`).join(", ");
+    types.map((t) => `${t.name}: ${availableInstances(t, free, host.gscale === true)}`).join(", ");
 }
+
+/**
+ * Defaults of a migration: a 10 Gbit/s link, gMig's hashing on, QEMU's default downtime
+ * goal (300 ms) and round limit (30), 1 us to hash a 4 KiB page in software (4 GB/s).
+ */
+export const DEFAULT_MIGRATION: Readonly<MigrationOptions> = {
+  bandwidth: 1.25e9,
+  hashing: true,
+  maxDowntime: 300e6,
+  maxRounds: 30,
+  hashCost: 1000,
+};
 
 const HOST_KEYS = [
   "aperture",
@@ -1972,6 +2191,8 @@ const HOST_KEYS = [
   "out_of_sync",
   "invariants",
   "scan_ppgtt",
+  "blit_data",
+  "gscale",
 ];
 
 /** Host setting names (for completion). */

@@ -17,6 +17,7 @@ import {
   findFunction,
   GPU_PROFILES,
   HYPERVISORS,
+  MIGRATE_OPTIONS,
   MISBEHAVIOURS,
   MIX_KINDS,
   PERCENTILES,
@@ -47,6 +48,7 @@ export type CompletionKind =
   | "vm"
   | "workload"
   | "type"
+  | "host"
   | "value";
 
 /** One completion. */
@@ -61,7 +63,7 @@ export interface Completion {
   doc?: string;
 }
 
-const SWITCHES = ["out_of_sync", "invariants", "scan_ppgtt"];
+const SWITCHES = ["out_of_sync", "invariants", "scan_ppgtt", "gscale", "blit_data"];
 
 /** The signature of a result function, e.g. `latency(vm, percentile)`. */
 export function signature(name: string): string | undefined {
@@ -197,6 +199,7 @@ function forStatement(block: Block, stmt: IToken[], decls: readonly Declaration[
         return [...values(BUILTIN_TYPES.map((t) => t.name), "vGPU type"), ...names(decls, "type")];
       }
       if (prev === "run") return names(decls, "workload");
+      if (prev === "host") return names(decls, "host");
       return [];
     case "ops":
       if (words.length === 1 && (ENGINE_NAMES as readonly string[]).includes(prev)) {
@@ -224,6 +227,14 @@ function forStatement(block: Block, stmt: IToken[], decls: readonly Declaration[
         return values(MISBEHAVIOURS, "misbehaviour");
       }
       if (words[2] === "policy" && words.length % 2 === 0) return settings(SCHEDULER_PARAMS);
+      if (words[2] === "migrate") {
+        // at T migrate VM to HOST (OPTION VALUE)*
+        if (words.length === 3) return vms();
+        if (words.length === 4) return values(["to"]);
+        if (words.length === 5) return names(decls, "host");
+        if (words.length % 2 === 0) return settings(MIGRATE_OPTIONS);
+        if (prev === "hashing") return values(SWITCH_WORDS);
+      }
       return [];
     case "report":
       if (words[0] === "tables") return values(REPORT_TABLES, "report table");

@@ -108,6 +108,14 @@ export const RESULT_FUNCTIONS: readonly ResultFunction[] = [
     doc: "isolation-invariant violations (a vGPU touching memory outside its slices)",
   },
   {
+    name: "downtime",
+    args: ["vm"],
+    minArgs: 1,
+    unit: "ns",
+    doc: "time the VM stood still in its live migrations (vCPU stop to first instruction " +
+      "on the target host), summed over those that completed",
+  },
+  {
     name: "counter",
     args: ["vm", "string"],
     minArgs: 2,
@@ -170,6 +178,7 @@ export const REPORT_TABLES: readonly string[] = [
   "shadow",
   "irq",
   "expects",
+  "migration",
 ];
 
 /** Scheduler policies. */
@@ -228,6 +237,7 @@ export const TYPE_SETTINGS: readonly string[] = [
 export const MIX_KINDS: readonly string[] = [
   "draw",
   "blit",
+  "fill",
   "media",
   "compute",
   "store",
@@ -250,5 +260,14 @@ export const SWITCH_WORDS: readonly string[] = ["on", "off", "true", "false", "y
 /** Settings of a `report` block. */
 export const REPORT_SETTINGS: readonly string[] = ["tables", "metrics", "window", "period"];
 
+/** Options of a timeline `migrate VM to HOST` (`bandwidth 1GiB hashing off` ...). */
+export const MIGRATE_OPTIONS: readonly string[] = [
+  "bandwidth",
+  "hashing",
+  "max_downtime",
+  "max_rounds",
+  "hash_cost",
+];
+
 /** Timeline actions besides `fault` and `misbehave`. */
-export const TIMELINE_ACTIONS: readonly string[] = [...VM_ACTIONS, "weight", "policy"];
+export const TIMELINE_ACTIONS: readonly string[] = [...VM_ACTIONS, "weight", "policy", "migrate"];

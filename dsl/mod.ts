@@ -20,6 +20,7 @@ import {
   FAULT_ACTIONS,
   GPU_PROFILES,
   HYPERVISORS,
+  MIGRATE_OPTIONS,
   MISBEHAVIOURS,
   MIX_KINDS,
   PERCENTILES,
@@ -107,6 +108,7 @@ export const COMPLETIONS: readonly string[] = [
     ...Object.keys(DISTRIBUTIONS),
     ...REPORT_SETTINGS,
     ...TIMELINE_ACTIONS,
+    ...MIGRATE_OPTIONS,
     ...SWITCH_WORDS,
   ]),
 ].sort();

@@ -136,13 +136,22 @@ const messages: IParserErrorMessageProvider = {
   },
 };
 
-/** The scenario grammar. Create once ({@link scenarioParser}); reuse by setting `input`. */
+/**
+ * The scenario grammar. Create once ({@link scenarioParser}); reuse by setting `input`.
+ * Chevrotain's grammar validation (ambiguities, left recursion: a third of the set-up) runs
+ * only when asked: the grammar is fixed, and tests/dsl_grammar_valid_test.ts validates it.
+ */
 export class ScenarioParser extends CstParser {
-  constructor() {
+  /**
+   * Builds the parser.
+   * @param opts `validate`: run Chevrotain's grammar validations (throws on a bad grammar)
+   */
+  constructor(opts: { validate?: boolean } = {}) {
     super(T.ALL_TOKENS as TokenType[], {
       recoveryEnabled: true,
       maxLookahead: 3,
       errorMessageProvider: messages,
+      skipValidations: opts.validate !== true,
     });
     this.performSelfAnalysis();
   }
@@ -202,10 +211,13 @@ export class ScenarioParser extends CstParser {
     this.CONSUME(T.StringLit);
   });
 
-  /** host [GPU] [{ ... }] */
+  /** host [GPU] [{ ... }], or host NAME GPU [{ ... }] (one of several named hosts) */
   hostDecl = this.RULE("hostDecl", () => {
     this.CONSUME(T.Host);
-    this.OPTION(() => this.CONSUME(T.Identifier));
+    this.OPTION(() => {
+      this.CONSUME(T.Identifier);
+      this.OPTION3(() => this.CONSUME2(T.Identifier));
+    });
     this.OPTION2(() => this.SUBRULE(this.hostBlock));
   });
 
@@ -407,9 +419,15 @@ export class ScenarioParser extends CstParser {
     this.CONSUME(T.RCurly);
   });
 
-  /** type NAME | run WORKLOAD | setting */
+  /** type NAME | run WORKLOAD | host NAME | setting */
   vmStmt = this.RULE("vmStmt", () => {
     this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(T.Host);
+          this.CONSUME3(T.Identifier);
+        },
+      },
       {
         ALT: () => {
           this.CONSUME(T.Type);

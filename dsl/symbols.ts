@@ -1,6 +1,6 @@
 /**
  * What a scenario declares and where, for editors: VMs (with `vm w[3]` expanded to w1..w3),
- * workloads and types across a file and its includes, the extent of each top-level item, and
+ * workloads, types and named hosts across a file and its includes, the extent of each top-level item, and
  * the word under a position. Syntax only: it works on files that do not check yet.
  * @module
  */
@@ -15,7 +15,7 @@ export interface Declaration {
   /** The name as used elsewhere (`worker2` for the second of `vm worker[4]`). */
   name: string;
   /** What it is. */
-  kind: "vm" | "workload" | "type";
+  kind: "vm" | "workload" | "type" | "host";
   /** Where its name is written. */
   span: Span;
   /** The declaring item. */
@@ -53,6 +53,8 @@ export function declarations(
         out.push({ name: it.name, kind: "vm", span: it.span, item: it });
       } else if (it.k === "workload" || it.k === "type") {
         out.push({ name: it.name, kind: it.k, span: it.span, item: it });
+      } else if (it.k === "host" && it.name !== undefined) {
+        out.push({ name: it.name, kind: "host", span: it.nameSpan ?? it.span, item: it });
       }
     }
   };

@@ -196,10 +196,13 @@ export class AstBuilder extends BaseVisitor {
 
   /** host */
   hostDecl(ctx: Ctx): ItemAst {
-    const g = this.ident(ctx);
+    const named = this.tok(ctx, "Identifier", 1) !== undefined;
+    const n = named ? this.ident(ctx) : undefined;
+    const g = this.ident(ctx, "Identifier", named ? 1 : 0);
     const block = this.node(ctx, "hostBlock");
     return {
       k: "host",
+      ...(n ? { name: n.name, nameSpan: n.span } : {}),
       gpu: g?.name,
       gpuSpan: g?.span,
       stmts: block ? this.subs<HostStmtAst>(this.nodes(block.children, "hostStmt")) : [],
@@ -446,7 +449,8 @@ export class AstBuilder extends BaseVisitor {
     }
     const id = this.ident(ctx);
     if (!id) return undefined;
-    return { k: ctx["Kw_type"] ? "type" : "run", name: id.name, span: id.span };
+    const k = ctx["Kw_type"] ? "type" : ctx["Kw_host"] ? "host" : "run";
+    return { k, name: id.name, span: id.span };
   }
 
   /** workload NAME { ... } */

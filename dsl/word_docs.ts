@@ -64,7 +64,7 @@ export const KEYWORD_DOCS: Readonly<Record<string, WordDoc>> = {
   },
   batch: {
     syntax:
-      "ENGINE batch [{ draw N; blit N; media N; compute N; store N; lri N [REG...]; srm N [REG...]; lrm N [REG...]; lrr N SRC DST; dwords V... }]",
+      "ENGINE batch [{ draw N; blit N; fill N; media N; compute N; store N; lri N [REG...]; srm N [REG...]; lrm N [REG...]; lrr N SRC DST; dwords V... }]",
     doc: "Submits one batch buffer to rcs, bcs, vcs or vecs with that many commands of each kind.",
   },
   every: { syntax: "every PERIOD { steps }", doc: "Runs the body every period, forever." },
@@ -147,6 +147,14 @@ export const SETTING_DOCS: Readonly<Record<string, WordDoc>> = {
   out_of_sync: { syntax: "out_of_sync on|off", doc: "Out-of-sync shadow PPGTT pages (off)." },
   invariants: { syntax: "invariants on|off", doc: "Checks the isolation invariant (on)." },
   scan_ppgtt: { syntax: "scan_ppgtt on|off", doc: "Also scans non-privileged batches (off)." },
+  blit_data: {
+    syntax: "blit_data on|off",
+    doc: "Blits move their pixels (on); off: same time, pages and faults, no copying.",
+  },
+  gscale: {
+    syntax: "gscale on|off",
+    doc: "gScale mode (off): private GTTs, shared slices, fence pool, up to 4095 vGPUs.",
+  },
   timeslice: { syntax: "timeslice TIME", doc: "Scheduler time slice." },
   balance: { syntax: "balance TIME", doc: "Scheduler balance period (time-slice refill)." },
   credit_reset: { syntax: "credit_reset TIME", doc: "Period after which credits are reset." },
@@ -168,6 +176,11 @@ export const SETTING_DOCS: Readonly<Record<string, WordDoc>> = {
   memory: { syntax: "memory SIZE", doc: "Guest RAM of a VM (default 2GiB)." },
   draw: { syntax: "draw N", doc: "3D draw commands in a batch (3DPRIMITIVE)." },
   blit: { syntax: "blit N", doc: "Blitter copies in a batch (XY_SRC_COPY_BLT)." },
+  fill: {
+    syntax: "fill N",
+    doc: "Blitter fills of the VM's display-sized render target with a new colour each batch " +
+      "(XY_COLOR_BLT): pages the GPU rewrites every frame.",
+  },
   media: { syntax: "media N", doc: "Media commands in a batch." },
   compute: { syntax: "compute N", doc: "Compute walker commands in a batch." },
   store: { syntax: "store N", doc: "MI_STORE_DATA_IMM commands in a batch." },

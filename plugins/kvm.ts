@@ -101,6 +101,12 @@ export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
   gfn_to_pfn: 200,
   /** Memslot lookup. */
   memslot_lookup: 100,
+  /** KVM_SET_USER_MEMORY_REGION toggling KVM_MEM_LOG_DIRTY_PAGES (write-protects every spte). */
+  dirty_log_toggle: 20_000,
+  /** KVM_GET_DIRTY_LOG: the ioctl and the bitmap copy. */
+  dirty_log_get: 10_000,
+  /** ... plus re-write-protecting each dirty page it returns. */
+  dirty_log_per_page: 40,
   /** Opening the mdev (attach). */
   mdev_open: 50_000,
   /** Releasing the mdev (detach). */
@@ -112,6 +118,7 @@ export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
 };
 
 const MiB = 1024 * 1024;
+const TWO32 = 4294967296;
 const BAR0_SIZE = 16 * MiB;
 const GTT_START = 8 * MiB;
 
@@ -132,6 +139,8 @@ class KvmVgpu {
   readonly byGfn = new Map<number, GvtDma>();
   readonly byDma = new Map<number, GvtDma>();
   eventfd = false;
+  /** KVM_MEM_LOG_DIRTY_PAGES is set on the VM's memslots (live migration). */
+  dirtyLogging = false;
   /** Set at detach (the mdev is released: its VFIO regions answer nothing). */
   released = false;
   msiCap = -1;
@@ -180,6 +189,9 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     unpin: cost("unpin_page"),
     gpa: cost("gpa_rw"),
     gpaKib: cost("gpa_rw_per_kib"),
+    dirtyToggle: cost("dirty_log_toggle"),
+    dirtyGet: cost("dirty_log_get"),
+    dirtyPage: cost("dirty_log_per_page"),
   };
   const installEventfd = p.eventfd !== false;
   const displayNs = typeof p.display === "number" && p.display > 0 ? p.display : 0;
@@ -211,6 +223,8 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioRead: C.mmioExit,
     guestMmioWrite: C.mmioExit,
     guestMemWrite: 0,
+    dirtyLog: 0, // charged by the op (dirty_log_toggle)
+    dirtyLogSync: 0, // charged by the op (dirty_log_get + per page)
   };
   for (const k of Object.keys(KVM_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
 
@@ -237,6 +251,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const bar0Access = (v: KvmVgpu, off: number, count: number, write: boolean, val: number) => {
     if (count === 8 && off % 8 === 0 && off >= GTT_START && off < BAR0_SIZE) {
       return rwPiece(v, off, 8, write, val);
+    }
+    if (count === 4 && off % 4 === 0) {
+      // the common dword access: the loop below with its one piece
+      const r = rwPiece(v, off, 4, write, write ? Math.floor(val) % TWO32 : 0);
+      return write ? 0 : ((r % TWO32) + TWO32) % TWO32;
     }
     let done = 0, result = 0, scale = 1;
     while (done < count) {
@@ -550,6 +569,24 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
     },
 
+    dirtyLog(h: Handle, on: boolean): number {
+      const v = st(h);
+      if (v.mem.logDirty === undefined) return MPT_EINVAL; // memory without dirty tracking
+      ctx.charge(C.dirtyToggle);
+      v.mem.logDirty(on);
+      v.dirtyLogging = on;
+      return MPT_OK;
+    },
+
+    dirtyLogSync(h: Handle, bitmap: Uint8Array): number {
+      const v = st(h);
+      if (!v.dirtyLogging || v.mem.takeDirty === undefined) return MPT_EINVAL;
+      const n = v.mem.takeDirty(bitmap);
+      ctx.charge(C.dirtyGet + C.dirtyPage * Math.max(0, n));
+      ctx.count("dirty_log_pages", Math.max(0, n));
+      return n < 0 ? MPT_EINVAL : MPT_OK;
+    },
+
     save(h: Handle): unknown {
       const v = st(h);
       const entries = [...v.byGfn.values()];
@@ -559,6 +596,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.size, e.ref]),
         byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
         eventfd: v.eventfd,
+        dirtyLogging: v.dirtyLogging,
         released: v.released,
         msiCap: v.msiCap,
         afCap: v.afCap,
@@ -592,6 +630,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.byDma.clear();
       for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.eventfd = bool(s, "eventfd");
+      v.dirtyLogging = s.dirtyLogging === true;
       v.released = s.released === true;
       v.msiCap = num(s, "msiCap");
       v.afCap = num(s, "afCap");

@@ -114,6 +114,12 @@ export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
   dirty_flush: 1_500,
   /** ... plus per contiguous extent of dirty gfns (p2m log-dirty bitmap updates). */
   dirty_flush_per_extent: 100,
+  /** XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY / OFF (p2m of all RAM switched to log-dirty). */
+  logdirty_toggle: 30_000,
+  /** XEN_DOMCTL_SHADOW_OP_CLEAN: the hypercall and the bitmap copy. */
+  logdirty_clean: 15_000,
+  /** ... plus resetting each dirty page to read-only in the p2m. */
+  logdirty_per_page: 60,
   /** Building the foreign mapping of guest RAM: fixed part (privcmd, VMA setup). */
   foreign_map_base: 40_000,
   /** ... plus per MiB of guest RAM (256 p2m lookups and PTE installs). */
@@ -184,6 +190,12 @@ class XenVgpu {
   trapEnd = 0;
   readonly ioreqPages: LazyInt32Array;
   readonly dirty = new Set<number>();
+  /**
+   * Xen's log-dirty bitmap while log-dirty mode is on (null: off): the pages the backend
+   * reported through XEN_DMOP_modified_memory (GPU-mapped pages) since the last CLEAN; the
+   * CPU's writes are in the guest memory's own log.
+   */
+  logged: Uint8Array | null = null;
   readonly dmaRefs = new Map<number, number>();
   foreignMapped = false;
   msiCap = -1;
@@ -236,6 +248,9 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     msiLatency: cost("msi_latency"),
     flush: cost("dirty_flush"),
     flushExtent: cost("dirty_flush_per_extent"),
+    logToggle: cost("logdirty_toggle"),
+    logClean: cost("logdirty_clean"),
+    logPage: cost("logdirty_per_page"),
     mapBase: cost("foreign_map_base"),
     mapMib: cost("foreign_map_per_mib"),
     copyKib: cost("gpa_copy_per_kib"),
@@ -279,6 +294,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     guestMmioWrite: C.exit,
     guestMemWrite: 0,
     vgpuDescheduled: 0,
+    dirtyLog: 0, // charged by the op (logdirty_toggle)
+    dirtyLogSync: 0, // charged by the op (logdirty_clean + per page)
   };
   for (const k of Object.keys(XEN_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
 
@@ -667,7 +684,36 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       ctx.count("dirty_flushes");
       ctx.count("dirty_pages_flushed", gfns.length);
       ctx.count("dirty_extents_flushed", extents);
+      if (v.logged !== null) { for (const g of gfns) if (g < v.logged.length) v.logged[g] = 1; }
       v.dirty.clear();
+    },
+
+    dirtyLog(h: Handle, on: boolean): number {
+      const v = st(h);
+      if (v.mem.logDirty === undefined) return MPT_EINVAL;
+      ctx.charge(C.logToggle);
+      v.mem.logDirty(on);
+      v.logged = on ? new Uint8Array(v.mem.frames) : null;
+      return MPT_OK;
+    },
+
+    dirtyLogSync(h: Handle, bitmap: Uint8Array): number {
+      const v = st(h);
+      const log = v.logged;
+      if (log === null || v.mem.takeDirty === undefined) return MPT_EINVAL;
+      backend.vgpuDescheduled!(h); // XEN_DMOP_modified_memory of what is pending first
+      let n = Math.max(0, v.mem.takeDirty(bitmap));
+      for (let g = 0; g < log.length; g++) {
+        if (log[g] === 0) continue;
+        log[g] = 0;
+        if (bitmap[g] === 0) {
+          bitmap[g] = 1;
+          n++;
+        }
+      }
+      ctx.charge(C.logClean + C.logPage * n);
+      ctx.count("logdirty_pages", n);
+      return MPT_OK;
     },
 
     crashed(vgpuId: number): boolean {
@@ -689,6 +735,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         trapEnd: v.trapEnd,
         ioreqPages: sparseFrames(v.ioreqPages),
         dirty: [...v.dirty],
+        logged: v.logged === null ? null : [...v.logged.keys()].filter((g) => v.logged![g] !== 0),
         dmaRefs: [...v.dmaRefs],
         foreignMapped: v.foreignMapped,
         msiCap: v.msiCap,
@@ -725,6 +772,16 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       v.trapEnd = num(s, "trapEnd");
       v.dirty.clear();
       for (const g of dirty as number[]) v.dirty.add(g);
+      if (s.logged === null || s.logged === undefined) v.logged = null;
+      else {
+        const gfns = s.logged;
+        if (
+          !Array.isArray(gfns) ||
+          !gfns.every((g) => Number.isInteger(g) && g >= 0 && g < v.mem.frames)
+        ) throw new Error("saved log-dirty bitmap is malformed");
+        v.logged = new Uint8Array(v.mem.frames);
+        for (const g of gfns as number[]) v.logged[g] = 1;
+      }
       v.dmaRefs.clear();
       for (const [dma, r] of dmaRefs) v.dmaRefs.set(dma, r);
       v.foreignMapped = bool(s, "foreignMapped");

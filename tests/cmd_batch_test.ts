@@ -94,3 +94,27 @@ Deno.test("batch: ring request = ARB on, batch start, breadcrumb, user interrupt
     ]);
   }
 });
+
+Deno.test("batch: fill N clears render targets 0..N-1 with this batch's colour (XY_COLOR_BLT)", () => {
+  const targets = [0x100000, 0x900000].map((gma) => ({ gma, width: 1920, height: 1200, color: 7 }));
+  const o: BatchOptions = { ...opts, fillTarget: (i) => targets[i] };
+  const mix: MixCounts = { draw: 0, blit: 1, media: 0, compute: 0, store: 0, lri: 0, fill: 2 };
+  const buf = new Uint32Array(256);
+  const n = buildBatch(mix, 1, o, buf, 0);
+  assert.equal(n, batchLength(mix, 1));
+  const names = walk(buf, n, 1);
+  assert.deepEqual(names.filter((c) => c === "XY_COLOR_BLT").length, 2);
+  const at = (k: number) => {
+    let seen = 0;
+    for (let p = 0; p < n;) {
+      const id = decode(buf[p], 1);
+      if (COMMANDS[id].name === "XY_COLOR_BLT" && seen++ === k) return p;
+      p += cmdLength(id, buf[p]);
+    }
+    return -1;
+  };
+  assert.equal(buf[at(0) + 4], 0x100000);
+  assert.equal(buf[at(1) + 4], 0x900000);
+  assert.equal(buf[at(1) + 6], 7);
+  assert.throws(() => buildBatch(mix, 1, opts, buf, 0), /needs BatchOptions.fillTarget/);
+});

@@ -33,8 +33,8 @@ Deno.test("conformance: the coverage line names ops never called and the paths t
     assert.ok(r.coverage.paths.includes(p), `path ${p}`);
   }
   const line = coverageLine({ ...r.coverage, notCalled: ["fromVirtToMfn"] });
-  assert.match(line, /^coverage: 26\/27 ops called \(never called: fromVirtToMfn\); \d+ paths: /);
-  assert.match(formatConformance(r), /^coverage: 27\/27 ops called; \d+ paths: bar0 read 1B, /m);
+  assert.match(line, /^coverage: 28\/29 ops called \(never called: fromVirtToMfn\); \d+ paths: /);
+  assert.match(formatConformance(r), /^coverage: 29\/29 ops called; \d+ paths: bar0 read 1B, /m);
 });
 
 Deno.test("conformance: a freshly scaffolded backend passes", async () => {

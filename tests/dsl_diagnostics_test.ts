@@ -57,13 +57,13 @@ names.gvt:5:10: error: duplicate workload 'game' (first declared at names.gvt:4)
 names.gvt:6:24: error: unknown vm 'desktp'; expected one of: desktop, batch (did you mean 'desktop'?)
    6 | timeline { at 1s pause desktp; at 2s frobnicate desktop }
      |                        ^~~~~~
-names.gvt:6:38: error: unknown timeline action 'frobnicate'; expected one of: start, stop, pause, resume, reset, weight, policy, fault, misbehave
+names.gvt:6:38: error: unknown timeline action 'frobnicate'; expected one of: start, stop, pause, resume, reset, weight, policy, migrate, fault, misbehave
    6 | timeline { at 1s pause desktp; at 2s frobnicate desktop }
      |                                      ^~~~~~~~~~
 names.gvt:7:12: error: unknown vm 'deskop'; expected one of: desktop, batch (did you mean 'desktop'?)
    7 | expect fps(deskop) >= 55
      |            ^~~~~~
-names.gvt:8:8: error: unknown function 'lateny'; expected one of: fps, frames, share, busy, latency, traps, throughput, violations, counter, gcounter, native_pct, state (did you mean 'latency'?)
+names.gvt:8:8: error: unknown function 'lateny'; expected one of: fps, frames, share, busy, latency, traps, throughput, violations, downtime, counter, gcounter, native_pct, state (did you mean 'latency'?)
    8 | expect lateny(desktop, p99) < 5ms
      |        ^~~~~~
 `,

@@ -187,7 +187,7 @@ report { period 50us }
   // the series' busy time equals the engine's busy time up to its last sample
   const busy = r.series.share.a.reduce((s, x) => s + x * r.series.periodNs, 0);
   const { busyAt } = await import("../core/metrics/windows.ts");
-  const truth = busyAt(w, w.vms[0], 0, last);
+  const truth = busyAt(w.vms[0], 0, last);
   assert.ok(
     Math.abs(busy - truth) <= r.series.t.length * 0.5e-4 * r.series.periodNs,
     `${busy} vs ${truth}`,

@@ -312,9 +312,12 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
   type Rec = { p: string; f: Record<string, number> };
   const heapRec = (x: Record<string, unknown>, path: string): Rec =>
     (x.heap as { objects: Rec[] }).objects.find((r) => r.p === path)!;
+  /** The first record whose path ends with `tail` (paths depend on the world's layout). */
+  const heapRecEnding = (x: Record<string, unknown>, tail: string): Rec =>
+    (x.heap as { objects: Rec[] }).objects.find((r) => r.p.endsWith(tail))!;
   /** The heap file as a replay checkpoint (it holds the journal too), then `f`. */
   const asReplay = (f: (x: Record<string, unknown>) => void) => (x: Record<string, unknown>) => {
-    x.version = 3;
+    x.version = SNAPSHOT_VERSION_REPLAY;
     delete x.heap;
     f(x);
   };
@@ -326,8 +329,8 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     ],
     [
       "version",
-      (x) => x.version = 2,
-      /checkpoint format version 2 is not supported \(this build reads versions 3 and 4; older/,
+      (x) => x.version = 4,
+      /checkpoint format version 4 is not supported \(this build reads versions 5 and 6; older checkpoints had another digest/,
     ],
     [
       "format",
@@ -371,6 +374,29 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
       "heap-sim",
       (x) => heapRec(x, "w.sim").f.dispatched += 1,
       /^checkpoint digest mismatch .* \(differs in: sim\)$/,
+    ],
+    [
+      // the GGTT DMA table of a vGPU is one 64-bit fill (-1: unmapped) with mapped runs in it
+      "heap-ggtt-dma",
+      (x) => {
+        const r = heapRecEnding(x, ".ggtt.dma.buffer") as unknown as {
+          d: number[][];
+        };
+        const fill = r.d.find((sg) => sg.length === 4)!;
+        fill[3] = (fill[3] ^ 1) >>> 0;
+      },
+      /^checkpoint digest mismatch .* \(differs in: vgpus\)$/,
+    ],
+    [
+      "heap-base64",
+      (x) => {
+        const r = heapRecEnding(x, ".ggtt.guest.buffer") as unknown as {
+          d: [number, string][];
+        };
+        const raw = r.d.find((sg) => typeof sg[1] === "string")!;
+        raw[1] = ` ${raw[1].slice(1)}`;
+      },
+      /^heap snapshot is malformed|bad buffer contents/,
     ],
     [
       "heap-class",
@@ -418,7 +444,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     const snap = readCheckpoint(path);
     const err = snap instanceof SnapshotError ? snap : await restoreWorld(snap);
     assert.ok(err instanceof SnapshotError, `${name} is refused`);
-    assert.match(err.message.replace(`${path}: `, ""), re, name);
+    assert.match(err.message.replace(`${path}: `, ""), re, `${name}: ${err.message}`);
     assert.equal(err.message.split("\n").length, 1);
     if (name !== "digest" && name !== "seed") continue;
     const line = await s.exec(`load ${path}`);

@@ -30,6 +30,7 @@ import {
   emitStoreDataImm,
   emitStoreRegisterMem,
   emitUserInterrupt,
+  emitXyColorBlt,
   emitXySrcCopyBlt,
   PIPELINE_SELECT_3D,
   PIPELINE_SELECT_GPGPU,
@@ -48,6 +49,8 @@ export interface MixCounts {
   draw: number;
   /** XY_SRC_COPY_BLT blits. */
   blit: number;
+  /** XY_COLOR_BLT fills of the render target (blitter). */
+  fill?: number;
   /** Media commands. */
   media: number;
   /** GPGPU walkers. */
@@ -92,6 +95,7 @@ export function zeroMix(m: MixCounts): void {
     m.srm =
     m.lrm =
     m.lrr =
+    m.fill =
       0;
   m.lriRegs =
     m.srmRegs =
@@ -104,6 +108,18 @@ export function zeroMix(m: MixCounts): void {
 /** Copies `src` into `dst` (register lists and raw dwords are shared, not copied). */
 export function copyMix(dst: MixCounts, src: Readonly<MixCounts>): void {
   Object.assign(dst, src);
+}
+
+/** Where a `fill` command writes: a 32 bpp surface and this batch's colour. */
+export interface FillTarget {
+  /** Graphics address. */
+  gma: number;
+  /** Width in pixels (the pitch is width * 4). */
+  width: number;
+  /** Height in rows. */
+  height: number;
+  /** Colour of this batch's fills. */
+  color: number;
 }
 
 /** Addresses and parameters a batch needs. */
@@ -124,6 +140,12 @@ export interface BatchOptions {
   blitWidth: number;
   /** Blit height in rows. */
   blitHeight: number;
+  /**
+   * Render target `i` of the batch's fills (fill i clears target i, as a renderer clears each
+   * surface of its G-buffer), allocated on first use so a workload without fills has none, with
+   * this batch's colour.
+   */
+  fillTarget?(i: number): FillTarget;
   /** Register written by register load `i` (default: {@link defaultLriReg}). */
   lriReg?(i: number): number;
   /** Value of register load `i` (default: i). */
@@ -210,6 +232,7 @@ export function batchLength(mix: MixCounts, engine: number): number {
     if (mix.compute > 0) n += COMPUTE_SETUP + mix.compute * COMPUTE_EACH + MSF;
   } else if (engine === BCS) {
     if (mix.blit > 0) n += mix.blit * 10 + FLUSH_DW;
+    if ((mix.fill ?? 0) > 0) n += mix.fill! * 7 + FLUSH_DW;
   } else if (engine === VCS) {
     if (mix.media > 0) n += VCS_SETUP + mix.media * VCS_EACH + FLUSH_DW;
   } else if (engine === VECS) {
@@ -280,6 +303,17 @@ export function buildBatch(
       const w = opts.blitWidth, h = opts.blitHeight, p = opts.blitPitch;
       for (let i = 0; i < mix.blit; i++) {
         o = emitXySrcCopyBlt(out, o, opts.blitDst, p, 0, 0, w, h, opts.blitSrc, p, 0, 0);
+      }
+      o = emitFlushDw(out, o, -1, 0, false, false);
+    }
+    const fills = mix.fill ?? 0;
+    if (fills > 0) {
+      if (opts.fillTarget === undefined) {
+        throw new Error("a batch with fills needs BatchOptions.fillTarget");
+      }
+      for (let i = 0; i < fills; i++) {
+        const t = opts.fillTarget(i);
+        o = emitXyColorBlt(out, o, t.gma, t.width * 4, 0, 0, t.width, t.height, t.color);
       }
       o = emitFlushDw(out, o, -1, 0, false, false);
     }

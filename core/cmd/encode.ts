@@ -337,7 +337,7 @@ export function emitGpgpuWalker(out: Uint32Array, o: number, x: number, y: numbe
 /** Any table command with a zero payload of `lengthDw` dwords (state commands). */
 export function emitGeneric(out: Uint32Array, o: number, id: number, lengthDw: number): number {
   out[o] = header(id, lengthDw);
-  out.fill(0, o + 1, o + lengthDw);
+  for (let i = o + 1; i < o + lengthDw; i++) out[i] = 0; // short: cheaper than fill()
   return o + lengthDw;
 }
 

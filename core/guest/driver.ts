@@ -55,6 +55,7 @@ import {
   copyMix,
   emitRingRequest,
   emptyMix,
+  type FillTarget,
   type MixCounts,
   ringRequestLength,
   zeroMix,
@@ -250,6 +251,8 @@ export class DriverBatchOptions implements BatchOptions {
   readonly blitWidth = BLIT_W;
   /** Blit height in rows. */
   readonly blitHeight = BLIT_H;
+  /** The render targets `fill` commands clear (the driver allocates them as needed). */
+  readonly fills: FillTarget[] = [];
 
   /**
    * Creates it.
@@ -266,6 +269,11 @@ export class DriverBatchOptions implements BatchOptions {
   /** Value of store `i`. */
   storeValue(i: number): number {
     return i;
+  }
+
+  /** Render target `i` of `fill` (the driver allocates them before a batch needs them). */
+  fillTarget(i: number): FillTarget {
+    return this.fills[i];
   }
 
   /** Register written by load `i`: GDRST when misbehaving, else the engine's default. */
@@ -306,12 +314,12 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   tracer: GuestTracer | null = null;
 
   private readonly sim: Sim;
-  private readonly port: GuestTrapPort;
-  private readonly id: number;
+  private port: GuestTrapPort;
+  private id: number;
   /** The device's platform (from its PCI id at boot). */
   private platform: PlatformId = DEFAULT_PLATFORM.id;
   private readonly bar0: number;
-  private readonly mem: GuestMemory;
+  private mem: GuestMemory;
   private readonly rng: Rng;
   private readonly engines: readonly number[];
   private readonly width: number;
@@ -358,6 +366,8 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   private readonly irqIir = new Uint32Array(16);
   private readonly csbFreed = new Int32Array(NUM_ENGINES);
   private cpu = 0;
+  /** Batches with fills so far (their colour). */
+  private fillSeq = 0;
   private readonly opts: DriverBatchOptions;
 
   /** Creates it.
@@ -384,6 +394,17 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
 
   private readonly cfgBase: number;
   private readonly misOpts: DriverBatchOptions;
+
+  /**
+   * The VM now runs on another host (the switch-over of a live migration): its traps reach
+   * the target's hypervisor, which knows its vGPU as `id`, and its RAM is the target's copy.
+   * The guest itself notices nothing: same BARs, same graphics addresses, same pages.
+   */
+  migrated(port: GuestTrapPort, id: number, mem: GuestMemory): void {
+    this.port = port;
+    this.id = id;
+    this.mem = mem;
+  }
 
   // ---- MMIO helpers (every access is a trap through the port) --------------------------------
 
@@ -769,7 +790,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     while (i < n) {
       const off = byteOff + i * 4;
       const inPage = Math.min(n - i, (PAGE_SIZE - pageOffset(off)) >>> 2);
-      const mfn = mem.mfnOf(Math.floor(o.gpa(off) / PAGE_SIZE));
+      const mfn = mem.writableMfn(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
       else {host.page(mfn).set(
           src.subarray(from + i, from + i + inPage),
@@ -869,9 +890,27 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
     this.opts.blitSrc = this.blitSrc!.gma;
     this.opts.blitDst = this.blitDst!.gma;
     this.opts.storeBase = s.store!.gma;
+    if ((mix.fill ?? 0) > 0 && !this.prepareFill(opts, mix.fill!)) return false;
     buildBatch(mix, e, opts, this.staging, 0);
     this.writeDwords(obj, 0, this.staging, 0, len);
     this.request(e, s, obj, !ggtt);
+    return true;
+  }
+
+  /**
+   * Allocates the `n` render targets of a batch's fills when first needed (display-sized
+   * surfaces, so workloads without fills keep their memory layout) and picks this batch's
+   * colour: every frame rewrites their pages with new contents. False if memory ran out.
+   */
+  private prepareFill(opts: DriverBatchOptions, n: number): boolean {
+    const fills = opts.fills, pages = Math.ceil((this.width * 4 * this.height) / PAGE_SIZE);
+    while (fills.length < n) {
+      const o = opts.ggtt ? this.ggttObject(pages, false) : this.ppgttObject(pages);
+      if (o === null) return false;
+      fills.push({ gma: o.gma, width: this.width, height: this.height, color: 0 });
+    }
+    const color = (++this.fillSeq * 0x9e3779b1) >>> 0;
+    for (let i = 0; i < n; i++) fills[i].color = color;
     return true;
   }
 

@@ -45,6 +45,11 @@ export class GuestMemory implements GuestMemoryView {
   private hugeFloor: number;
   private readonly freeHuge: number[] = [];
   private released = false;
+  /**
+   * The dirty log (one byte per frame) while logging is on, else null: what the MMU's dirty
+   * tracking (dirty bits or write protection of all RAM) records of the guest's CPU writes. GPU writes never reach it (they go to host frames directly).
+   */
+  private dirty: Uint8Array | null = null;
 
   /**
    * Creates it.
@@ -91,6 +96,56 @@ export class GuestMemory implements GuestMemoryView {
     return m;
   }
 
+  /** {@link mfnOf} for a CPU write: the frame is recorded in the dirty log while it is on. */
+  writableMfn(gfn: number): number {
+    const m = this.mfnOf(gfn);
+    if (m >= 0 && this.dirty !== null) this.dirty[gfn] = 1;
+    return m;
+  }
+
+  /** Starts (a fresh, empty log) or stops the dirty log of CPU writes. */
+  logDirty(on: boolean): void {
+    this.dirty = on ? new Uint8Array(this.frames) : null;
+  }
+
+  /**
+   * Moves the frames written since the last call into `into` (`into[gfn] = 1`) and clears
+   * the log (get-and-clear, as KVM_GET_DIRTY_LOG); returns how many, or -1 if logging is off.
+   */
+  takeDirty(into: Uint8Array): number {
+    const d = this.dirty;
+    if (d === null) return -1;
+    let n = 0;
+    for (let g = 0; g < d.length; g++) {
+      if (d[g] !== 0) {
+        into[g] = 1;
+        d[g] = 0;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Every guest frame backed by a host frame now (allocated), ascending. */
+  residentFrames(): number[] {
+    const out: number[] = [];
+    this.map.forEachSet((g, m) => {
+      if (m >= 0) out.push(g);
+    });
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Takes over the page allocator of `from` (the same VM's RAM on another host after a
+   * migration): which pages the guest kernel handed out and which are free.
+   */
+  adoptAllocator(from: GuestMemory): void {
+    this.freeList.length = 0;
+    this.freeList.push(...from.freeList);
+    this.next = from.next;
+    this.pagesInUse = from.pagesInUse;
+  }
+
   /** The host frame of `gfn` if already allocated, else -1 (no allocation). */
   residentMfn(gfn: number): number {
     return this.isBacked(gfn) ? Math.max(-1, this.map.get(gfn)) : -1;
@@ -135,7 +190,7 @@ export class GuestMemory implements GuestMemoryView {
       const a = gpa + done;
       const off = pageOffset(a);
       const n = Math.min(PAGE_SIZE - off, buf.length - done);
-      const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
+      const m = this.writableMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) {
         this.faults++;
         return false;
@@ -159,7 +214,7 @@ export class GuestMemory implements GuestMemoryView {
 
   /** Writes a 32-bit value at `gpa` (4-byte aligned); false if not RAM. */
   write32(gpa: number, v: number): boolean {
-    const m = this.mfnOf(Math.floor(gpa / PAGE_SIZE));
+    const m = this.writableMfn(Math.floor(gpa / PAGE_SIZE));
     if (m < 0) {
       this.faults++;
       return false;
@@ -191,7 +246,7 @@ export class GuestMemory implements GuestMemoryView {
     let v = value;
     for (let i = 0; i < size; i++) {
       const a = gpa + i;
-      const m = this.mfnOf(Math.floor(a / PAGE_SIZE));
+      const m = this.writableMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) return false;
       const pa = m * PAGE_SIZE + pageOffset(a);
       const word = this.host.read32(pa - (pa & 3));
@@ -227,7 +282,10 @@ export class GuestMemory implements GuestMemoryView {
     }
     if (g < 0) return -1;
     const m = this.map.get(g);
-    if (m >= 0) this.host.page(m).fill(0);
+    if (m >= 0) {
+      this.host.page(m).fill(0);
+      if (this.dirty !== null) this.dirty[g] = 1;
+    }
     this.pagesInUse++;
     return g;
   }

@@ -3,6 +3,7 @@
  * completed per engine, submission latency, frames flipped, interrupts handled, traps).
  */
 
+import { ENGINE_NAMES } from "../scenario.ts";
 import { NUM_ENGINES } from "../hw/regs.ts";
 import { CompletionHistory, PointHistory } from "../metrics/history.ts";
 import { LogHistogram } from "../metrics/histogram.ts";
@@ -124,8 +125,6 @@ export class GuestMetrics {
   bootTime = 0;
 }
 
-const ENGINE_KEYS = ["rcs", "bcs", "vcs", "vecs"] as const;
-
 /**
  * Flattens guest metrics into a record for results (`"batches.rcs": 12`,
  * `"latency.p99_ns": 81000`, ...). Engines with no submissions are omitted.
@@ -137,7 +136,7 @@ export function guestMetricsRecord(m: GuestMetrics): Record<string, number> {
     sub += m.submitted[e];
     done += m.completed[e];
     if (m.submitted[e] === 0) continue;
-    const k = ENGINE_KEYS[e];
+    const k = ENGINE_NAMES[e];
     r[`batches.${k}`] = m.submitted[e];
     r[`completed.${k}`] = m.completed[e];
     r[`latency.${k}.mean_ns`] = Math.round(m.latency[e].mean);

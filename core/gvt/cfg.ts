@@ -7,11 +7,14 @@
 import { hi32, join64 } from "../hw/bits.ts";
 import { PCI_AF_CTRL, PCI_CAP_ID_AF } from "../mpt/pci.ts";
 import {
+  BAR_MEM_FLAGS,
+  barFlags,
   MSI_ADDRESS_HI,
   MSI_ADDRESS_LO,
   MSI_CAP,
   MSI_DATA,
   MSI_FLAGS,
+  msiFlagsWrite,
   PCI_ASLS,
   PCI_BASE_ADDRESS_0,
   PCI_BASE_ADDRESS_2,
@@ -130,17 +133,18 @@ export function cfgWrite(
     const bar = off < PCI_BAR2 ? PCI_BAR0 : off < PCI_BAR4 ? PCI_BAR2 : PCI_BAR4;
     const hi = bar !== PCI_BAR4 && off === bar + 4;
     const low = rd(c, bar, 4);
-    const flags = low & (bar === PCI_BAR4 ? 0x3 : 0xf);
+    const flagBits = barFlags(bar === PCI_BAR4).mask;
+    const flags = low & flagBits;
     if (size === 4 && value >>> 0 === 0xffffffff) {
       const sz = barSize(bar, apertureSize);
       if (hi) wr(c, off, 4, ~hi32(sz - 1) >>> 0);
-      else wr(c, off, 4, ((~(sz - 1) & 0xfffffff0) | flags) >>> 0);
+      else wr(c, off, 4, ((~(sz - 1) & ~flagBits) | flags) >>> 0);
       return;
     }
     const enabled = (c[PCI_COMMAND] & PCI_COMMAND_MEMORY) !== 0;
     if (enabled) mapBars(v, gate, false);
     if (hi) wr(c, off, 4, value >>> 0);
-    else wr(c, off, 4, ((value & ~(bar === PCI_BAR4 ? 0x3 : 0xf)) | flags) >>> 0);
+    else wr(c, off, 4, ((value & ~flagBits) | flags) >>> 0);
     updateBars(v);
     if (enabled) mapBars(v, gate, true);
     return;
@@ -157,7 +161,7 @@ export function cfgWrite(
   if (off >= AF_CAP && off < AF_CAP + PCI_AF_CTRL) return; // AF id, next, length, caps
   if (off >= AF_CAP + PCI_AF_CTRL && off < AF_CAP + 6) return; // FLR: the hypervisor's job, self-clearing
   if (off === MSI_FLAGS) {
-    c[off] = (c[off] & 0x80) | (value & 0x01);
+    c[off] = msiFlagsWrite(c[off], value);
     if (size > 1) c[off + 1] = 0;
     return;
   }
@@ -167,8 +171,8 @@ export function cfgWrite(
 
 function updateBars(v: Vgpu): void {
   const c = v.vcfg;
-  v.bar0 = join64(rd(c, PCI_BAR0, 4) & 0xfffffff0, rd(c, PCI_BAR0 + 4, 4));
-  v.bar2 = join64(rd(c, PCI_BAR2, 4) & 0xfffffff0, rd(c, PCI_BAR2 + 4, 4));
+  v.bar0 = join64(rd(c, PCI_BAR0, 4) & ~BAR_MEM_FLAGS.mask, rd(c, PCI_BAR0 + 4, 4));
+  v.bar2 = join64(rd(c, PCI_BAR2, 4) & ~BAR_MEM_FLAGS.mask, rd(c, PCI_BAR2 + 4, 4));
 }
 
 /**
@@ -178,6 +182,7 @@ function updateBars(v: Vgpu): void {
 function mapBars(v: Vgpu, gate: MptGate, map: boolean): void {
   if (map) updateBars(v);
   gate.setTrapArea(v.id, v.bar0, v.bar0 + BAR0_SIZE, map);
+  if (v.ggtt.priv !== null) return; // gScale: ladder mapping, entry by entry (gscale.ts)
   const a = v.res.aperture;
   gate.mapGfnToMfn(
     v.id,

@@ -5,6 +5,7 @@
  * (`"mmio.elsp": 12`) for the results.
  */
 
+import { ENGINE_NAMES } from "../scenario.ts";
 import { SpanHistory } from "../metrics/history.ts";
 
 /** Register classes MMIO traps are counted by. */
@@ -77,7 +78,6 @@ export type FailsafeReason = typeof FAILSAFE_REASONS[number];
 
 /** Engines in hardware order. */
 export const N_ENGINES = 4;
-const ENGINE_LABELS = ["rcs", "bcs", "vcs", "vecs"];
 
 /** Counters of one vGPU. */
 export class VgpuCounters {
@@ -229,7 +229,7 @@ export function vgpuCounterRecord(c: VgpuCounters): Record<string, number> {
   MMIO_ERROR_KINDS.forEach((n, i) => put(out, `mmio_error.${n}`, c.mmioErrors[i]));
   VIOLATION_KINDS.forEach((n, i) => put(out, `scan.violation.${n}`, c.violations[i]));
   for (let e = 0; e < N_ENGINES; e++) {
-    const l = ENGINE_LABELS[e];
+    const l = ENGINE_NAMES[e];
     put(out, `scan.cmds.${l}`, c.cmdsScanned[e]);
     put(out, `scan.dwords.${l}`, c.dwordsScanned[e]);
     put(out, `busy_ns.${l}`, c.busyNs[e]);

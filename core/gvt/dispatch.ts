@@ -56,6 +56,7 @@ import { type SwitchWork, switchWork } from "./mmio_context.ts";
 import type { HostGm } from "./host_gm.ts";
 import type { VirtualIrq } from "./irq.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
+import type { Gscale } from "./gscale.ts";
 import type { Scanner } from "./scanner.ts";
 import type { GvtScheduler } from "./sched.ts";
 import type { GvtTracer } from "./tracer.ts";
@@ -74,7 +75,7 @@ export interface DispatchCosts {
 
 /** Default dispatch costs. */
 export const DEFAULT_DISPATCH_COSTS: DispatchCosts = {
-  regAccessNs: 100,
+  regAccessNs: 150,
   tlbInvalidateNs: 1_000,
   prepareNs: 3_000,
 };
@@ -105,6 +106,8 @@ export interface DispatchDeps {
   hostRegs: Uint32Array;
   /** Owner tag of a vGPU's VM (for shadow contexts). */
   ownerOf(v: Vgpu): number;
+  /** gScale mode: copies a vGPU's private GTT in before it runs (null: upstream). */
+  gscale: Gscale | null;
   /**
    * A workload failed before it ran: `kind` is the scanner's violation (null: it could not
    * be prepared); the mediator decides between failsafe and failing the engine's queue.
@@ -212,6 +215,7 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     if (!this.shadowContext(w)) return this.drop(w, "guest context not readable");
     let cost = d.costs.prepareNs + w.scan.costNs;
+    if (d.gscale !== null) cost += d.gscale.load(v);
     const prev = this.engineOwner[e];
     if (prev !== v) {
       const sw = switchWork(

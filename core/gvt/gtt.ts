@@ -14,6 +14,7 @@ import { entryPresent, GEN8_PAGE_PRESENT, pteFrame, pteWithAddr } from "../hw/pt
 import { SCRATCH_IOVA } from "../hw/iommu.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { VgpuCounters } from "./counters.ts";
+import type { Gscale, PrivateGtt } from "./gscale.ts";
 import type { VgpuResources } from "./resources.ts";
 
 /** The physical GGTT as the mediator writes it. */
@@ -38,6 +39,8 @@ export class VirtualGgtt {
   readonly dma: Float64Array;
   /** Halves written of an incomplete entry (bit 0 low, bit 1 high). */
   readonly partial: Uint8Array;
+  /** gScale mode: the private shadow GTT (null upstream: host entries go to the GGTT). */
+  priv: PrivateGtt | null = null;
 
   /** Creates a VirtualGgtt.
    * @param res the vGPU's slices */
@@ -82,6 +85,8 @@ export class GgttShadow {
    * device address, valid in every IOMMU domain).
    */
   readonly scratchEntry: number;
+  /** gScale mode: host entries go through the private GTTs (null: upstream). */
+  gscale: Gscale | null = null;
 
   /**
    * Creates a GgttShadow.
@@ -142,8 +147,14 @@ export class GgttShadow {
       this.commit(vgpuId, g, c, s, index, g.guest[s]);
     } else {
       this.unmapSlot(vgpuId, g, c, s);
-      this.port.ggttWrite(index, this.scratchEntry - GEN8_PAGE_PRESENT);
+      this.put(vgpuId, g, s, index, this.scratchEntry - GEN8_PAGE_PRESENT);
     }
+  }
+
+  /** Writes a host entry of a vGPU's slice: to the GGTT, or through its private GTT (gScale). */
+  private put(vgpuId: number, g: VirtualGgtt, s: number, index: number, entry: number): void {
+    if (g.priv === null) this.port.ggttWrite(index, entry);
+    else this.gscale!.write(vgpuId, g, s, index, entry);
   }
 
   /** Guest read of `size` bytes at `off` of the GTT window: the guest value, 0 outside. */
@@ -191,7 +202,7 @@ export class GgttShadow {
         }
       }
     }
-    this.port.ggttWrite(index, host);
+    this.put(vgpuId, g, s, index, host);
   }
 
   /** Unmaps the DMA mapping of a slot, if any. */
@@ -209,13 +220,16 @@ export class GgttShadow {
    * mappings and clearing the virtual GGTT (device-model reset and destroy).
    */
   resetSlices(vgpuId: number, g: VirtualGgtt, c: VgpuCounters): void {
-    const n = g.guest.length;
+    const p = g.priv;
+    // gScale: only the entries ever written hold anything (shared slots stay the holder's).
+    const n = p === null ? g.guest.length : p.usedCount;
     const blank = this.scratchEntry - GEN8_PAGE_PRESENT;
-    for (let s = 0; s < n; s++) {
+    for (let i = 0; i < n; i++) {
+      const s = p === null ? i : p.used[i];
       this.unmapSlot(vgpuId, g, c, s);
       g.guest[s] = 0;
       g.partial[s] = 0;
-      this.port.ggttWrite(g.indexOf(s), blank);
+      this.put(vgpuId, g, s, g.indexOf(s), blank);
     }
   }
 }

@@ -15,6 +15,7 @@ import {
   maskedEnable,
   maskedMerge,
 } from "../hw/bits.ts";
+import { CSFE_CHICKEN1_FIELDS } from "../hw/registers/ring.ts";
 import { engineOfOffset, engineOfTlbReg, ENGINES } from "../hw/engines.ts";
 import { onPlatform, type Platform } from "../hw/platform.ts";
 import { AUX_CTL_FIELDS, AUX_MSG_FIELDS } from "../hw/registers/display.ts";
@@ -229,6 +230,8 @@ export class RingModeHandler implements MmioHandler {
   }
 }
 
+const CSFE_BIT3 = CSFE_CHICKEN1_FIELDS.bit3.mask, CSFE_BIT4 = CSFE_CHICKEN1_FIELDS.bit4.mask;
+
 /**
  * CSFE_CHICKEN1 (gen9, `csfe_chicken1_mmio_write`): bits 3 and 4 are stripped and enabling
  * either puts the vGPU in failsafe.
@@ -239,8 +242,8 @@ export class CsfeChickenHandler implements MmioHandler {
     return v.vreg[idx];
   }
   write(v: Vgpu, idx: number, value: number): void {
-    v.vreg[idx] = (value & ~maskedEnable(0x18)) >>> 0;
-    if (isMaskedEnabled(value, 0x10) || isMaskedEnabled(value, 0x8)) {
+    v.vreg[idx] = (value & ~maskedEnable(CSFE_BIT3 | CSFE_BIT4)) >>> 0;
+    if (isMaskedEnabled(value, CSFE_BIT4) || isMaskedEnabled(value, CSFE_BIT3)) {
       this.h.enterFailsafe(v, "unsupported_guest", "CSFE_CHICKEN1 bit 3 or 4 enabled");
     }
   }
@@ -285,8 +288,7 @@ export class FenceHandler implements MmioHandler {
     const n = this.fence(v, idx);
     if (n < 0) return;
     v.vreg[idx] = value >>> 0;
-    const hi = ((idx << 2) - FENCE_REG_GEN6_LO) & 4;
-    this.h.hwWrite(FENCE_REG_GEN6_LO + 8 * v.res.fences[n] + hi, value >>> 0);
+    this.h.fenceWritten(v, n, ((idx << 2) - FENCE_REG_GEN6_LO) & 4, value >>> 0);
   }
 }
 

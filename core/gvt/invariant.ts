@@ -7,12 +7,19 @@
  * backend handed out an address its domain does not map). No command of a guest's workload may write outside that
  * VM — the GPU runs shadow contexts tagged with the VM's owner and refuses (and records as
  * an "isolation" fault) any write to a frame of another owner; the checker counts those.
+ *
+ * gScale mode (core/gvt/gscale.ts) shares slices, so a physical entry belongs to the vGPU
+ * holding its slot (or borrowing its fence pool range), and each vGPU, running or not, is
+ * checked through what it can reach: its private GTT (what the GPU uses when it runs, in its
+ * own IOMMU domain) and the frames its CPU reaches through the aperture ("aperture").
  */
 
 import type { Gpu } from "../hw/gpu.ts";
 import { OWNER_SCRATCH, PAGE_SIZE } from "../hw/memory.ts";
-import { entryAddress, entryPresent } from "../hw/pte.ts";
+import { entryAddress, entryPresent, pteFrame } from "../hw/pte.ts";
 import type { GvtCounters } from "./counters.ts";
+import type { VirtualGgtt } from "./gtt.ts";
+import type { Gscale } from "./gscale.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
@@ -20,7 +27,7 @@ import type { Vgpu } from "./vgpu_state.ts";
 export interface InvariantViolation {
   /** vGPU id. */
   vgpuId: number;
-  /** "ggtt", "ppgtt" or "gpu_write". */
+  /** "ggtt", "ppgtt", "gpu_write", or (gScale) "private_gtt" / "aperture". */
   where: string;
   /** GGTT index, frame or graphics address concerned. */
   at: number;
@@ -36,7 +43,17 @@ export class InvariantChecker {
   enabled: boolean;
   /** Violations found (first 1000). */
   readonly violations: InvariantViolation[] = [];
+  /** gScale mode state (null: upstream, every slice belongs to one vGPU). */
+  gscale: Gscale | null = null;
   private faultsSeen = 0;
+  /**
+   * By vGPU id: the virtual GGTT whose slices the last sweep found clean (no violation), and
+   * {@link legality} then. While both hold, the slices can only have changed through entries
+   * written since, which are in the GPU's dirty list: a sweep checks those alone and finds
+   * what a full one would.
+   */
+  private readonly cleanGgtt: (VirtualGgtt | null)[] = [];
+  private readonly cleanAt: number[] = [];
 
   /**
    * Creates a InvariantChecker.
@@ -56,6 +73,7 @@ export class InvariantChecker {
 
   /** Counts and records one violation. */
   private record(v: Vgpu | null, where: string, at: number, owner: number): void {
+    if (v && where === "ggtt") this.cleanGgtt[v.id] = null;
     this.counters.invariantViolations++;
     if (v) v.counters.invariantViolations++;
     if (this.violations.length < 1000) {
@@ -86,7 +104,7 @@ export class InvariantChecker {
     for (let i = 0; i < n; i++) {
       const idx = list[i];
       if (!entryPresent(lo[idx])) continue;
-      const v = sliceOwner(vgpus, idx);
+      const v = this.gscale === null ? sliceOwner(vgpus, idx) : this.sharedOwner(idx);
       if (v === null) continue; // the host's own entries
       const bad = this.reachOk(v.owner, dom[idx], entryAddress(lo[idx], hi[idx]));
       if (bad !== -999) {
@@ -98,13 +116,66 @@ export class InvariantChecker {
     return found;
   }
 
+  /** gScale: the vGPU a physical entry belongs to (slot holder or fence pool borrower). */
+  private sharedOwner(idx: number): Vgpu | null {
+    const gs = this.gscale!;
+    const id = gs.holderOf(idx) || gs.poolOwnerOf(idx);
+    return id > 0 ? gs.vgpu(id) : null;
+  }
+
+  /**
+   * gScale: the fence pool ranges a vGPU borrows, its private GTT entries and the frames its
+   * CPU reaches through the aperture, whether it runs or not. Returns violations found.
+   */
+  private checkPrivate(v: Vgpu, owner: number): number {
+    const gs = this.gscale!, g = v.ggtt, p = g.priv!;
+    const lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
+    let found = 0;
+    const bad = (where: string, at: number, o: number) => {
+      if (o === -999) return;
+      this.record(v, where, at, o);
+      found++;
+    };
+    for (const [first, end] of gs.loanRanges(v)) {
+      for (let idx = first; idx < end; idx++) {
+        if (entryPresent(lo[idx])) {
+          bad("ggtt", idx, this.reachOk(owner, dom[idx], entryAddress(lo[idx], hi[idx])));
+        }
+      }
+    }
+    for (let i = 0; i < p.usedCount; i++) {
+      const s = p.used[i], e = p.entries[s];
+      if (entryPresent(e)) {
+        bad("private_gtt", g.indexOf(s), this.reachOk(owner, v.id, pteFrame(e) * PAGE_SIZE));
+      }
+      if (s < g.apCount) {
+        const frame = gs.cpuApertureFrame(v, s);
+        if (frame >= 0) bad("aperture", g.indexOf(s), this.frameOk(owner, frame));
+      }
+    }
+    return found;
+  }
+
+  /** -999 if host frame `frame` is the VM's or scratch, else its owner tag. */
+  private frameOk(owner: number, frame: number): number {
+    const o = this.gpu.memory.ownerOf(frame);
+    return o === owner || o === OWNER_SCRATCH ? -999 : o;
+  }
+
   /** Checks one vGPU's physical GGTT slices and PPGTT shadows; returns violations found. */
   checkVgpu(v: Vgpu, owner: number): number {
     if (!this.enabled) return 0;
     this.counters.invariantChecks++;
     let found = 0;
     const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
-    for (let r = 0; r < 2; r++) {
+    if (g.priv !== null) found += this.checkPrivate(v, owner);
+    const epoch = this.legality();
+    // (not under gScale: who holds a shared slot changes without its entries changing)
+    const clean = g.priv === null && this.cleanGgtt[v.id] === g && this.cleanAt[v.id] === epoch &&
+      this.dirtyClean(g, owner);
+    for (let r = 0; r < 2 && !clean; r++) {
+      // gScale: a shared slot's physical entries are its holder's, checked with the holder
+      if (g.priv !== null && !this.gscale!.holds(v.id, g, r === 0 ? 0 : g.apCount)) continue;
       const first = r === 0 ? g.apIndex : g.hiIndex;
       const end = first + (r === 0 ? g.apCount : g.hiCount);
       for (let idx = first; idx < end; idx++) {
@@ -117,6 +188,8 @@ export class InvariantChecker {
         }
       }
     }
+    this.cleanGgtt[v.id] = found === 0 ? g : null;
+    this.cleanAt[v.id] = epoch;
     if (v.ppgtt) {
       this.ppgtt.forEachLeaf(v.ppgtt, (addr) => {
         const bad = this.reachOk(owner, v.id, addr);
@@ -127,6 +200,26 @@ export class InvariantChecker {
       });
     }
     return found;
+  }
+
+  /**
+   * Changes that can make an unwritten entry illegal: a frame that stopped being a VM's or
+   * scratch, an IOMMU mapping removed or a domain attached or reset. Only grows.
+   */
+  private legality(): number {
+    return this.gpu.memory.ownerLosses + this.gpu.iommu.changes;
+  }
+
+  /** Whether every entry of `g`'s slices in the GPU's dirty list reaches a legal frame. */
+  private dirtyClean(g: VirtualGgtt, owner: number): boolean {
+    const gpu = this.gpu, list = gpu.ggttDirty, n = gpu.ggttDirtyCount;
+    const lo = gpu.ggttLo, hi = gpu.ggttHi, dom = gpu.ggttDomain;
+    for (let i = 0; i < n; i++) {
+      const idx = list[i];
+      if (g.slot(idx) < 0 || !entryPresent(lo[idx])) continue;
+      if (this.reachOk(owner, dom[idx], entryAddress(lo[idx], hi[idx])) !== -999) return false;
+    }
+    return true;
   }
 
   /**

@@ -73,6 +73,11 @@ export interface MmioHooks {
   hwWrite(offset: number, value: number): void;
   /** Re-evaluates the vblank timer of a vGPU after a pipe configuration change. */
   updateVblank(v: Vgpu): void;
+  /**
+   * The guest wrote dword `hi` (0 lower, 4 upper) of its fence `n` (already in vreg): the
+   * value reaches the vGPU's physical fence (gScale: a fence lent from the pool).
+   */
+  fenceWritten(v: Vgpu, n: number, hi: number, value: number): void;
 }
 
 /** The handler table (shared by all vGPUs). */

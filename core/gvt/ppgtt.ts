@@ -615,6 +615,29 @@ export class PpgttShadow {
   }
 
   /**
+   * Visits the guest frame of every DMA-mapped leaf of a vGPU's shadows (the guest pages its
+   * GPU can reach through PPGTT; a 2M leaf gives all 512 frames). Live migration hashes them.
+   */
+  forEachGuestLeaf(s: VgpuPpgtt, visit: (gfn: number) => void): void {
+    for (const spt of s.byGfn.values()) {
+      for (let i = 0; i < PT_ENTRIES; i++) {
+        if (spt.level === LEVEL_PD) {
+          const ch = spt.children[i];
+          if (spt.dma[i] >= 0) {
+            const g = pteFrame(spt.guest[i]);
+            for (let k = 0; k < PT_ENTRIES; k++) visit(g + k);
+          } else if (ch !== null && ch.splitBase >= 0) {
+            for (let k = 0; k < PT_ENTRIES; k++) if (ch.dma[k] >= 0) visit(ch.splitBase + k);
+          }
+        } else if (spt.level === LEVEL_PT && spt.dma[i] >= 0) {
+          const k = spt.ips64k ? i % 16 : 0;
+          visit(pteFrame(spt.guest[i - k]) + k);
+        }
+      }
+    }
+  }
+
+  /**
    * Visits every present leaf of a vGPU's shadows: `visit(addr)` with the device address of
    * each mapped 4 KiB page (a 2M leaf gives its 512 pages). Used by the invariant checker,
    * which translates them in the vGPU's IOMMU domain.

@@ -5,7 +5,13 @@
  */
 
 import type { HostSpec, VgpuTypeSpec } from "../scenario.ts";
-import { availableInstances, type FreeResources, GVT_MAX_VGPU } from "../vgpu_types.ts";
+import {
+  availableInstances,
+  type FreeResources,
+  GSCALE_FENCE_POOL,
+  GSCALE_MAX_VGPU,
+  GVT_MAX_VGPU,
+} from "../vgpu_types.ts";
 
 /** One allocated range of graphics addresses. */
 export interface GmRange {
@@ -23,7 +29,10 @@ export interface VgpuResources {
   aperture: GmRange;
   /** Hidden (high) slice. */
   hidden: GmRange;
-  /** Physical fence register numbers, in the order the guest sees them. */
+  /**
+   * Physical fence register numbers, in the order the guest sees them. In gScale mode the
+   * fences are virtual: -1 until the fence pool lends one (core/gvt/gscale.ts).
+   */
   fences: number[];
 }
 
@@ -63,10 +72,34 @@ export class RangeAllocator {
     return null;
   }
 
+  /** Allocates exactly [base, base + size) if it lies inside and is free, else null. */
+  allocAt(base: number, size: number): GmRange | null {
+    if (base < this.start || base + size > this.end) return null;
+    let i = 0;
+    while (i < this.used.length && this.used[i].base < base) i++;
+    const prev = i > 0 ? this.used[i - 1] : null;
+    if (prev !== null && prev.base + prev.size > base) return null;
+    if (i < this.used.length && this.used[i].base < base + size) return null;
+    const r = { base, size };
+    this.used.splice(i, 0, r);
+    return r;
+  }
+
   release(r: GmRange): void {
     const i = this.used.findIndex((u) => u.base === r.base);
     if (i >= 0) this.used.splice(i, 1);
   }
+}
+
+/**
+ * A slice of graphics memory that several vGPUs of gScale mode share (slot sharing): each
+ * sees the same graphics addresses; only one vGPU's entries are in the physical GGTT.
+ */
+interface SharedSlot {
+  /** The range. */
+  range: GmRange;
+  /** vGPUs using it. */
+  users: number;
 }
 
 /** The host's partitioning state. */
@@ -75,28 +108,45 @@ export class GmPartition {
   readonly hostAperture: GmRange;
   /** Host-reserved hidden range. */
   readonly hostHidden: GmRange;
+  /** gScale mode: the fence memory space pool at the top of the aperture (else size 0). */
+  readonly fencePool: GmRange;
+  /** gScale mode: slices are shared when the ranges run out (slot sharing). */
+  readonly shared: boolean;
   private readonly low: RangeAllocator;
   private readonly high: RangeAllocator;
   private readonly fenceUsed: Uint8Array;
-  private readonly idUsed = new Uint8Array(GVT_MAX_VGPU + 1);
+  private readonly idUsed: Uint8Array;
+  private readonly slots: SharedSlot[] = [];
 
   /** Creates a GmPartition.
    * @param host the host's sizes */
   constructor(readonly host: HostSpec) {
+    this.shared = host.gscale === true;
+    const pool = this.shared ? GSCALE_FENCE_POOL : 0;
     this.hostAperture = { base: 0, size: host.hostAperture };
     this.hostHidden = { base: host.aperture, size: host.hostHidden };
-    this.low = new RangeAllocator(host.hostAperture, host.aperture);
+    this.fencePool = { base: host.aperture - pool, size: pool };
+    this.low = new RangeAllocator(host.hostAperture, host.aperture - pool);
     this.high = new RangeAllocator(host.aperture + host.hostHidden, host.ggtt);
     this.fenceUsed = new Uint8Array(host.fences);
     for (let i = 0; i < host.hostFences && i < host.fences; i++) this.fenceUsed[i] = 1;
+    this.idUsed = new Uint8Array((this.shared ? GSCALE_MAX_VGPU : GVT_MAX_VGPU) + 1);
     this.idUsed[0] = 1; // the idle vGPU
   }
 
-  /** Free resources now. */
+  /** Free resources now (gScale mode: the sharable ranges, which sharing never uses up). */
   free(): FreeResources {
     let fences = 0, ids = 0;
     for (const f of this.fenceUsed) if (f === 0) fences++;
     for (const u of this.idUsed) if (u === 0) ids++;
+    if (this.shared) {
+      return {
+        aperture: this.low.end - this.low.start,
+        hidden: this.high.end - this.high.start,
+        fences,
+        ids,
+      };
+    }
     return { aperture: this.low.free, hidden: this.high.free, fences, ids };
   }
 
@@ -108,23 +158,32 @@ export class GmPartition {
 
   /** Instances of `t` that can still be created. */
   available(t: VgpuTypeSpec): number {
-    return availableInstances(t, this.free());
+    return availableInstances(t, this.free(), this.shared);
   }
 
-  /** Allocates a vGPU's resources, or describes the shortage. */
-  allocate(t: VgpuTypeSpec): VgpuResources | ResourceShortage {
+  /**
+   * Allocates a vGPU's resources, or describes the shortage. With `at`, the slices must start
+   * at exactly those graphics addresses (a migrated guest keeps the slices it ballooned for).
+   */
+  allocate(
+    t: VgpuTypeSpec,
+    at?: { aperture: number; hidden: number },
+  ): VgpuResources | ResourceShortage {
     const free = this.free();
     const need = { aperture: t.aperture, hidden: t.hidden, fences: t.fences, ids: 1 };
-    if (availableInstances(t, free) < 1) return { need, free };
-    const aperture = this.low.alloc(t.aperture);
-    const hidden = aperture ? this.high.alloc(t.hidden) : null;
+    if (availableInstances(t, free, this.shared) < 1) return { need, free };
+    if (this.shared) return this.allocateShared(t, at) ?? { need, free };
+    const aperture = at ? this.low.allocAt(at.aperture, t.aperture) : this.low.alloc(t.aperture);
+    const hidden = !aperture
+      ? null
+      : at
+      ? this.high.allocAt(at.hidden, t.hidden)
+      : this.high.alloc(t.hidden);
     if (!aperture || !hidden) {
       if (aperture) this.low.release(aperture);
       return { need, free }; // fragmented
     }
-    let id = 1;
-    while (this.idUsed[id] === 1) id++;
-    this.idUsed[id] = 1;
+    const id = this.takeId();
     const fences: number[] = [];
     for (let i = 0; i < this.fenceUsed.length && fences.length < t.fences; i++) {
       if (this.fenceUsed[i] === 0) {
@@ -135,11 +194,98 @@ export class GmPartition {
     return { id, aperture, hidden, fences };
   }
 
+  /** The lowest free vGPU id (the caller checked one is free). */
+  private takeId(): number {
+    let id = 1;
+    while (this.idUsed[id] === 1) id++;
+    this.idUsed[id] = 1;
+    return id;
+  }
+
+  /**
+   * gScale: a fresh slice while the range has room, else the slot of the same size with the
+   * fewest users (slot sharing); fences are virtual until the fence pool lends one.
+   */
+  private allocateShared(
+    t: VgpuTypeSpec,
+    at?: { aperture: number; hidden: number },
+  ): VgpuResources | null {
+    const aperture = this.sharedSlot(this.low, t.aperture, at?.aperture);
+    const hidden = aperture ? this.sharedSlot(this.high, t.hidden, at?.hidden) : null;
+    if (!aperture || !hidden) {
+      if (aperture) this.unshare(aperture);
+      return null; // a size no slot can hold (mixed types filled the range with smaller ones)
+    }
+    return { id: this.takeId(), aperture, hidden, fences: new Array(t.fences).fill(-1) };
+  }
+
+  /**
+   * A new slot in `r`, or the least shared existing slot of that size (a larger one when no
+   * slot has the size: the vGPU uses its first `size` bytes); null if no slot can hold it.
+   * With `base` (a migrated guest keeps its addresses): the slot starting there, or a new one.
+   */
+  private sharedSlot(r: RangeAllocator, size: number, base?: number): GmRange | null {
+    if (base !== undefined) {
+      const s = this.slots.find((x) => x.range.base === base && x.range.size >= size);
+      if (s) {
+        s.users++;
+        return { base, size };
+      }
+      const placed = r.allocAt(base, size);
+      if (placed) this.slots.push({ range: placed, users: 1 });
+      return placed;
+    }
+    const fresh = r.alloc(size);
+    if (fresh) {
+      this.slots.push({ range: fresh, users: 1 });
+      return fresh;
+    }
+    let best: SharedSlot | null = null;
+    for (const s of this.slots) {
+      const inRange = s.range.base >= r.start && s.range.base < r.end;
+      if (inRange && s.range.size === size && (best === null || s.users < best.users)) best = s;
+    }
+    if (best === null) {
+      // Only sizes never allocated before can miss (mixed types): take the first that fits.
+      for (const s of this.slots) {
+        if (s.range.base >= r.start && s.range.base < r.end && s.range.size >= size) {
+          best = s;
+          break;
+        }
+      }
+    }
+    if (best === null) return null;
+    best.users++;
+    return { base: best.range.base, size };
+  }
+
+  /** Drops one user of the slot at `g.base`; the last one frees the range. */
+  private unshare(g: GmRange): void {
+    const i = this.slots.findIndex((s) => s.range.base === g.base);
+    if (i >= 0 && --this.slots[i].users === 0) {
+      const whole = this.slots[i].range;
+      this.slots.splice(i, 1);
+      this.low.release(whole);
+      this.high.release(whole);
+    }
+  }
+
+  /** How many vGPUs share the slot starting at graphics address `base` (0: none). */
+  slotUsers(base: number): number {
+    for (const s of this.slots) if (s.range.base === base) return s.users;
+    return 0;
+  }
+
   /** Returns a vGPU's resources. */
   release(r: VgpuResources): void {
-    this.low.release(r.aperture);
-    this.high.release(r.hidden);
-    for (const f of r.fences) this.fenceUsed[f] = 0;
+    if (this.shared) {
+      this.unshare(r.aperture);
+      this.unshare(r.hidden);
+    } else {
+      this.low.release(r.aperture);
+      this.high.release(r.hidden);
+      for (const f of r.fences) this.fenceUsed[f] = 0;
+    }
     this.idUsed[r.id] = 0;
   }
 }

@@ -18,6 +18,7 @@
  */
 
 import { engineIrqBits, ENGINES } from "../hw/engines.ts";
+import { ENGINE_NAMES } from "../scenario.ts";
 import {
   GEN8_PIPE_VBLANK,
   GEN9_PIPE_PLANE1_FLIP_DONE,
@@ -63,6 +64,8 @@ export interface GvtTracer extends GuestTracer {
   msi(vgpuId: number, injected: boolean): void;
   /** Mediator: the scheduler switched from vGPU `fromId` to `toId` (0: idle). */
   vgpuSwitch(fromId: number, toId: number): void;
+  /** Mediator (gScale mode): `entries` GGTT entries of the vGPU were copied in, costing `ns`. */
+  gttCopy(vgpuId: number, entries: number, ns: number): void;
   /** Mediator: the vGPU entered failsafe. */
   failsafe(vgpuId: number, reason: string, detail: string): void;
   /** Mediator: the vGPU was reset. */
@@ -70,9 +73,6 @@ export interface GvtTracer extends GuestTracer {
   /** Mediator: the command scanner (or workload creation) found a violation. */
   violation(vgpuId: number, kind: string, detail: string): void;
 }
-
-/** Lower-case engine names (i915 order). */
-export const ENGINE_NAMES: readonly string[] = ["rcs", "bcs", "vcs", "vecs"];
 
 /** Name of a virtual interrupt event (group, bits) as shown in traces. */
 export function irqEventName(group: number, bits: number): string {
@@ -270,6 +270,12 @@ export class TraceLogTracer implements GvtTracer {
     log.instant(now, GPU_PID, SCHED_THREAD, `switch to ${to}`, 0, { from, to }, "sched");
     if (toId > 0) log.begin(KEY_SCHED, now, GPU_PID, SCHED_THREAD, to, 0, { vm: to }, "sched");
     this.poll();
+  }
+
+  /** {@inheritDoc GvtTracer.gttCopy} */
+  gttCopy(vgpuId: number, entries: number, ns: number): void {
+    const args = { vm: this.d.nameOf(vgpuId), entries, ns };
+    this.d.log.instant(this.d.sim.now, GPU_PID, SCHED_THREAD, "gscale copy", 0, args, "sched");
   }
 
   /** {@inheritDoc GvtTracer.failsafe} */

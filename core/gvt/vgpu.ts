@@ -15,11 +15,11 @@
  */
 
 import { ENGINES } from "../hw/engines.ts";
-import { hi32, isSet, lo32 } from "../hw/bits.ts";
+import { hi32, isSet, lo32, maskedEnable } from "../hw/bits.ts";
 import type { Gpu } from "../hw/gpu.ts";
-import { entryValue } from "../hw/pte.ts";
+import { entryValue, GEN8_PAGE_PRESENT } from "../hw/pte.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
-import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS } from "../hw/pci.ts";
+import { MSI_ADDRESS_LO, MSI_DATA, MSI_FLAGS, MSI_FLAGS_FIELDS, PCI_COMMAND } from "../hw/pci.ts";
 import {
   FENCE_REG_GEN6_LO,
   GEN8_MASTER_IRQ,
@@ -43,7 +43,7 @@ import { MPT_EINVAL, MPT_ENODEV, MPT_OK } from "../mpt/types.ts";
 import type { HostSpec, SchedulerSpec, VgpuTypeSpec } from "../scenario.ts";
 import { MS, type Sim } from "../sim/sim.ts";
 import { findType } from "../vgpu_types.ts";
-import { cfgRead, cfgWrite, initCfgSpace, PCI_BAR0, PCI_BAR2 } from "./cfg.ts";
+import { cfgRead, cfgWrite, initCfgSpace, PCI_BAR0, PCI_BAR2, PCI_COMMAND_MEMORY } from "./cfg.ts";
 import {
   type FailsafeReason,
   globalCounterRecord,
@@ -64,6 +64,7 @@ import {
   type ResetKind,
   resetVgpu,
 } from "./failsafe.ts";
+import { Gscale, type GscaleOptions } from "./gscale.ts";
 import { GgttShadow } from "./gtt.ts";
 import { buildMmioTable } from "./handlers.ts";
 import { HostGm } from "./host_gm.ts";
@@ -81,6 +82,10 @@ import { GvtScheduler, type SchedHost } from "./sched.ts";
 import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
 import { createWorkload, isWorkloadError, type Workload } from "./workload.ts";
+
+function mib(b: number): string {
+  return `${Math.round(b / (1024 * 1024))} MiB`;
+}
 
 /** Default guest-physical base of BAR0 (programmed as firmware would). */
 export const DEFAULT_BAR0_GPA = 0xf000_0000;
@@ -110,6 +115,8 @@ export interface GvtConfig {
   maxShadowPages?: number;
   /** OOS pool size (default 8192). */
   oosPoolPages?: number;
+  /** gScale mode options (used when `host.gscale`; defaults: ladder and dirty-only copies on). */
+  gscale?: GscaleOptions;
 }
 
 /** Parameters of {@link Gvt.createVgpu}. */
@@ -128,6 +135,11 @@ export interface CreateVgpuParams {
   owner?: number;
   /** Guest-physical base of the config-space window (default {@link DEFAULT_CFG_GPA}). */
   cfg?: number;
+  /**
+   * Exact graphics addresses of the aperture and hidden slices (a migration target: the
+   * guest keeps the slices it ballooned for); absent: first fit.
+   */
+  at?: { aperture: number; hidden: number };
 }
 
 /** Why a vGPU could not be created. */
@@ -197,6 +209,8 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   readonly dmabuf: DmabufExport;
   /** Failsafe entries with their reasons and details (first 1000). */
   readonly failsafeLog: { vm: string; reason: FailsafeReason; detail: string; at: number }[] = [];
+  /** gScale mode state (null: upstream partitioning). */
+  readonly gscale: Gscale | null;
   /** The backend accepted the callbacks. */
   readonly backendReady: boolean;
   /** The VMs' owner, for toolstack-driven create/destroy (null: none; create fails). */
@@ -219,6 +233,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     this.irq.tracer = t;
     this.sched.tracer = t;
     this.dispatcher.tracer = t;
+    if (this.gscale !== null) this.gscale.tracer = t;
   }
 
   /**
@@ -240,6 +255,18 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     this.irq = new VirtualIrq(gate);
     this.display = new VirtualDisplay(sim, this.irq, (id) => this.vgpuById(id), host.refreshHz);
     this.ggtt = new GgttShadow(gate, gpu);
+    this.gscale = host.gscale
+      ? new Gscale(
+        gpu,
+        gate,
+        this.ggtt.scratchEntry - GEN8_PAGE_PRESENT,
+        (id) => this.vgpuById(id),
+        this.partition.fencePool,
+        [host.hostFences, host.fences],
+        config.gscale,
+      )
+      : null;
+    this.ggtt.gscale = this.gscale;
     this.oosPool = new OosPool(config.oosPoolPages ?? OOS_POOL_PAGES);
     this.ppgtt = new PpgttShadow(gate, gpu.memory, this.oosPool, {
       outOfSync: host.outOfSync,
@@ -273,9 +300,11 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       costs: { ...DEFAULT_DISPATCH_COSTS, ...config.dispatchCosts },
       hostRegs: this.snapshot,
       ownerOf: (v) => v.owner,
+      gscale: this.gscale,
       guestError: (w, kind, detail) => this.workloadFailed(w.vgpu, w.engine, kind, detail),
     });
     this.invariants = new InvariantChecker(gpu, this.ppgtt, this.globalCounters, host.invariants);
+    this.invariants.gscale = this.gscale;
     this.dmabuf = new DmabufExport(gate);
     this.initHardware();
     this.backendReady = gate.hostInit(this);
@@ -287,17 +316,13 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     gpu.onMsi = this.dispatcher.msiSink;
     gpu.cfgWrite(MSI_ADDRESS_LO, 4, 0xfee00000);
     gpu.cfgWrite(MSI_DATA, 2, 0x4021);
-    gpu.cfgWrite(MSI_FLAGS, 2, 1);
+    gpu.cfgWrite(MSI_FLAGS, 2, MSI_FLAGS_FIELDS.enable.mask);
     for (const g of [0, 1, 3]) {
       gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IMR, 4, 0);
       gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IER, 4, 0xffffffff);
     }
     for (let e = 0; e < NUM_ENGINES; e++) {
-      gpu.mmioWrite(
-        ENGINES[e].mmioBase + RING_MODE,
-        4,
-        (GFX_RUN_LIST_ENABLE << 16) | GFX_RUN_LIST_ENABLE,
-      );
+      gpu.mmioWrite(ENGINES[e].mmioBase + RING_MODE, 4, maskedEnable(GFX_RUN_LIST_ENABLE));
     }
     gpu.mmioWrite(GEN8_MASTER_IRQ, 4, GEN8_MASTER_IRQ_CONTROL);
   }
@@ -340,9 +365,15 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
         })`,
       };
     }
-    const res = this.partition.allocate(type);
+    const res = this.partition.allocate(type, p.at);
     if (isShortage(res)) {
-      return { error: "no_resources", message: shortageMessage(type.name, p.vm, res) };
+      const why =
+        p.at && res.free.aperture >= res.need.aperture && res.free.hidden >= res.need.hidden
+          ? `cannot create vGPU of type ${type.name} for vm "${p.vm}": its slices (aperture at ${
+            mib(p.at.aperture)
+          }, hidden at ${mib(p.at.hidden)}) are not free on this host`
+          : shortageMessage(type.name, p.vm, res);
+      return { error: "no_resources", message: why };
     }
     const v = new Vgpu(
       res.id,
@@ -354,6 +385,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       p.weight ?? type.weight,
       p.owner ?? res.id,
     );
+    if (this.gscale !== null) this.gscale.attach(v.ggtt);
     v.vreg.set(this.snapshot);
     populatePvinfo(v.vreg, res);
     for (let e = 0; e < NUM_ENGINES; e++) resetCsb(v.vreg, e);
@@ -378,6 +410,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       this.partition.release(res);
       return { error: "backend", message: `the backend failed to attach vGPU ${v.id} (${p.vm})` };
     }
+    while (this.vgpus.length <= v.id) this.vgpus.push(null); // gScale ids go past 7
     this.vgpus[v.id] = v;
     allocOpregion(v.opregion, this.gpu.memory, v.owner);
     this.gate.setOpregion(v.id);
@@ -387,6 +420,8 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
 
   /** The IOMMU domain the GPU translates the vGPU's GGTT slices in (its id; 0 when gone). */
   private setSliceDomain(v: Vgpu, domain: number): void {
+    // gScale: a shared slot is translated in its holder's domain, set when one loads it
+    if (this.gscale !== null) return;
     this.gpu.setGgttDomain(v.ggtt.apIndex, v.ggtt.apCount, domain);
     this.gpu.setGgttDomain(v.ggtt.hiIndex, v.ggtt.hiCount, domain);
   }
@@ -412,6 +447,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     if (v.ppgtt) this.ppgtt.dropSpace(v.ppgtt);
     this.ggtt.resetSlices(v.id, v.ggtt, v.counters);
     this.clearFences(v);
+    if (this.gscale !== null) this.gscale.detach(v);
     unmapOpregion(v, this.gate);
     this.gate.detachVgpu(v.id);
     // the device leaves the vGPU's IOMMU domain; what the backend did not unmap is a leak
@@ -678,6 +714,12 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     this.display.update(v);
   }
 
+  /** {@inheritDoc MmioHooks.fenceWritten} */
+  fenceWritten(v: Vgpu, n: number, hi: number, value: number): void {
+    if (this.gscale !== null) this.gscale.fenceWritten(v, n);
+    else this.gpu.mmioWrite(FENCE_REG_GEN6_LO + 8 * v.res.fences[n] + hi, 4, value);
+  }
+
   // ------------------------------------------------------------------ SchedHost
 
   /** {@inheritDoc SchedHost.anyEngineBusy} */
@@ -729,6 +771,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
 
   /** {@inheritDoc ResetHost.clearFences} */
   clearFences(v: Vgpu): void {
+    if (this.gscale !== null) return this.gscale.returnFences(v);
     for (const f of v.res.fences) {
       this.gpu.mmioWrite(FENCE_REG_GEN6_LO + 8 * f, 4, 0);
       this.gpu.mmioWrite(FENCE_REG_GEN6_LO + 8 * f + 4, 4, 0);
@@ -753,8 +796,10 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
 
   /** {@inheritDoc ResetHost.resetCfg} */
   resetCfg(v: Vgpu): void {
-    const memOn = (v.vcfg[4] & 2) !== 0;
-    if (memOn) cfgWrite(v, this.gate, this.gpu.apertureSize, 4, 2, v.vcfg[4] & ~2);
+    const cmd = v.vcfg[PCI_COMMAND];
+    if (cmd & PCI_COMMAND_MEMORY) {
+      cfgWrite(v, this.gate, this.gpu.apertureSize, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+    }
     initCfgSpace(v, this.gpu.config.platform.deviceId);
     this.programBars(v);
   }
@@ -788,6 +833,38 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     global["ppgtt.live_pages"] = this.ppgtt.livePages;
     global["oos.pool_used"] = this.oosPool.used;
     global["dispatch.mpt_ns"] = this.dispatcher.mptNs;
+    if (this.gscale !== null) {
+      Object.assign(global, this.gscaleRecord());
+      for (const v of this.vgpus) if (v) Object.assign(vgpus[v.vm], this.gscaleRecord(v));
+    }
     return { global, vgpus };
+  }
+
+  /**
+   * gScale mode's counters, mediator-wide or (with `v`) one vGPU's; null upstream, so
+   * upstream results keep exactly their keys.
+   */
+  gscaleRecord(v?: Vgpu): Record<string, number> | null {
+    const gs = this.gscale;
+    if (gs === null) return null;
+    if (v !== undefined) {
+      const p = v.ggtt.priv;
+      return p === null ? {} : {
+        "gscale.entries_copied": p.entriesCopied,
+        "gscale.copy_ns": p.copyNs,
+        "gscale.slot_users": this.partition.slotUsers(v.res.hidden.base),
+      };
+    }
+    const st = gs.stats;
+    return {
+      "gscale.copies": st.copies,
+      "gscale.copies_skipped": st.copiesSkipped,
+      "gscale.entries_copied": st.entriesCopied,
+      "gscale.copy_ns": st.copyNs,
+      "gscale.ladder_maps": st.ladderMaps,
+      "gscale.ladder_unmaps": st.ladderUnmaps,
+      "gscale.fence_lends": st.fenceLends,
+      "gscale.fence_reclaims": st.fenceReclaims,
+    };
   }
 }

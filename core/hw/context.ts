@@ -18,7 +18,13 @@ import { fieldValue, getField, hi32, isSet, lo32, maskedEnable } from "./bits.ts
 import { ENGINES } from "./engines.ts";
 import { PAGE_SIZE } from "./memory.ts";
 import { entryAddress } from "./pte.ts";
-import { CTX_DESC_FIELDS, RING_CTL_FIELDS } from "./registers/ring.ts";
+import {
+  BBSTATE_FIELDS,
+  CONTEXT_CONTROL_FIELDS,
+  CTX_DESC_FIELDS,
+  RING_CTL_FIELDS,
+  RING_START_FIELDS,
+} from "./registers/ring.ts";
 import {
   RCS,
   RING_BBADDR,
@@ -77,7 +83,6 @@ const PDP_LDW = [CTX_PDP0_LDW, CTX_PDP1_LDW, CTX_PDP2_LDW, CTX_PDP3_LDW];
 const PDP_UDW = [CTX_PDP0_UDW, CTX_PDP1_UDW, CTX_PDP2_UDW, CTX_PDP3_UDW];
 
 /** Page-aligned part of an address dword. */
-const PAGE_MASK = 0xfffff000;
 
 /** The value in register-state slot `slot`. */
 export function ctxGet(state: Uint32Array, slot: number): number {
@@ -131,7 +136,7 @@ export function readContextRing(state: Uint32Array, out: ContextRing): ContextRi
   const size = ringBytes(ctl);
   out.ctl = ctl;
   out.valid = isSet(ctl, RING_CTL_FIELDS.valid);
-  out.start = (ctxGet(state, CTX_RING_BUFFER_START) & PAGE_MASK) >>> 0;
+  out.start = (ctxGet(state, CTX_RING_BUFFER_START) & RING_START_FIELDS.address.mask) >>> 0;
   out.size = size;
   out.head = ctxGet(state, CTX_RING_HEAD) & (size - 1) & ~3;
   out.tail = ctxGet(state, CTX_RING_TAIL) & (size - 1) & ~3;
@@ -169,10 +174,6 @@ const RING_SBBADDR_UDW = 0x11c, RING_SBBADDR = 0x114, RING_SBBSTATE = 0x118;
 const RING_BB_PER_CTX_PTR = 0x1c0, RING_INDIRECT_CTX = 0x1c4, RING_INDIRECT_CTX_OFFSET = 0x1c8;
 /** GEN8_R_PWR_CLK_STATE (absolute; render only). */
 const GEN8_R_PWR_CLK_STATE = 0x20c8;
-/** CTX_CTRL_INHIBIT_SYN_CTX_SWITCH in RING_CONTEXT_CONTROL (masked). */
-const CTX_CTRL_INHIBIT_SYN_CTX_SWITCH = 1 << 3;
-/** RING_BB_PPGTT in RING_BBSTATE. */
-const RING_BB_PPGTT = 1 << 5;
 
 /**
  * The register-state rows of gen8/gen9 (`init_reg_state`): [slot, ring register, render
@@ -234,8 +235,8 @@ export function initRegState(
     if (!renderOnly || render) state[slot] = base + reg;
   }
   if (render) state[CTX_R_PWR_CLK_STATE] = GEN8_R_PWR_CLK_STATE;
-  ctxSet(state, CTX_CONTEXT_CONTROL, maskedEnable(CTX_CTRL_INHIBIT_SYN_CTX_SWITCH));
-  ctxSet(state, CTX_BB_STATE, RING_BB_PPGTT);
+  ctxSet(state, CTX_CONTEXT_CONTROL, maskedEnable(CONTEXT_CONTROL_FIELDS.inhibitSynCtxSwitch.mask));
+  ctxSet(state, CTX_BB_STATE, BBSTATE_FIELDS.ppgtt.mask);
   writeContextRing(state, ringGma, ringBytes, 0, 0);
   setContextRoot(state, 0, pml4);
 }

@@ -13,7 +13,7 @@
 
 import { hi32, join64, lo32, maskedMerge } from "./bits.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
-import type { EngineName, HostSpec } from "../scenario.ts";
+import { ENGINE_NAMES, type EngineName, type HostSpec } from "../scenario.ts";
 import { COMMANDS, costTable, KIND_NAMES, NUM_KINDS } from "../cmd/table.ts";
 import { type CommandFault, GttFault, MmioFault } from "./fault.ts";
 import { Iommu, SCRATCH_IOVA } from "./iommu.ts";
@@ -78,10 +78,14 @@ export interface GpuConfig {
   commandCosts: Record<string, number>;
   /** Blit throughput in bytes per ns (default 8, i.e. 8 GB/s). */
   blitBytesPerNs: number;
+  /** Blits move their pixels (default true; false: cost, page walk and checks only). */
+  blitData: boolean;
   /** Time to switch in (restore) a logical ring context per element (default 1000 ns). */
   contextSwitchNs: number;
   /** Platform profile: which registers exist and what commands may write. */
   platform: Platform;
+  /** IOMMU domains (the host's and one per vGPU id; default 16, gScale mode asks for more). */
+  iommuDomains?: number;
 }
 
 /** Default configuration: gen9 Skylake GT2. */
@@ -89,11 +93,12 @@ export const SKYLAKE_GT2: Readonly<GpuConfig> = {
   aperture: 512 * MiB,
   ggtt: 4 * GiB,
   fences: 32,
-  engines: ["rcs", "bcs", "vcs", "vecs"],
+  engines: [...ENGINE_NAMES],
   hostMemoryBytes: 4 * GiB,
   refreshHz: 60,
   commandCosts: {},
   blitBytesPerNs: 8,
+  blitData: true,
   contextSwitchNs: 1000,
   platform: DEFAULT_PLATFORM,
 };
@@ -106,6 +111,7 @@ export function gpuConfigFromHost(host: HostSpec): Partial<GpuConfig> {
     fences: host.fences,
     engines: [...host.engines],
     refreshHz: host.refreshHz,
+    blitData: host.blitData ?? true,
     commandCosts: { ...host.commandCosts },
     platform: platformOf(host.gpu) ?? DEFAULT_PLATFORM,
   };
@@ -167,7 +173,7 @@ export class Gpu {
    * The IOMMU domain of each GGTT entry's device address: a vGPU's slices hold addresses its
    * backend mapped in its domain; everything else is the host's (0).
    */
-  readonly ggttDomain: Uint8Array;
+  readonly ggttDomain: Uint16Array;
   /** BAR0 register space as dwords (2 MiB). */
   readonly regs: Uint32Array = new Uint32Array(MMIO_SIZE / 4);
   /** The register-definition table. */
@@ -228,9 +234,9 @@ export class Gpu {
     this.config = { ...SKYLAKE_GT2, ...config };
     const c = this.config;
     this.memory = new HostMemory(c.hostMemoryBytes);
-    this.iommu = new Iommu(this.memory.frames, this.memory.scratchMfn);
+    this.iommu = new Iommu(this.memory.frames, this.memory.scratchMfn, c.iommuDomains);
     this.ggttEntries = Math.floor(c.ggtt / PAGE_SIZE);
-    this.ggttDomain = new Uint8Array(this.ggttEntries);
+    this.ggttDomain = new Uint16Array(this.ggttEntries);
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
     this.dirtyFlag = new Uint8Array(this.ggttEntries);
@@ -251,7 +257,7 @@ export class Gpu {
     this.unknownCosts = costs.unknown;
     this.commandCosts = costs.cost;
     this.streamers = ENGINES.map((_, e) =>
-      new CommandStreamer(this, e, this.streamerStats, costs.cost, c.blitBytesPerNs)
+      new CommandStreamer(this, e, this.streamerStats, costs.cost, c.blitBytesPerNs, c.blitData)
     );
     this.execlists = new Execlists(this);
     this.execlists.contextSwitchNs = c.contextSwitchNs;

@@ -25,7 +25,7 @@ const HUGE = PAGE_SIZE * LEAF;
 export const DMA_LIMIT: number = 2 ** 39;
 /** The device address of the host's scratch page in every domain (the last 4 KiB page). */
 export const SCRATCH_IOVA: number = DMA_LIMIT - PAGE_SIZE;
-/** Domains: the host's (0) and one per vGPU id. */
+/** Domains by default: the host's (0) and one per vGPU id (gScale mode asks for more). */
 export const IOMMU_DOMAINS = 16;
 
 /** A mapping the IOMMU refused. */
@@ -34,11 +34,16 @@ export type IommuMapResult = "ok" | "bad_iova" | "bad_frame" | "busy";
 /** The platform's IOMMU: one table per domain. */
 export class Iommu {
   /** Per domain: 1 while translation is on (a backend attached it), 0 passthrough. */
-  readonly translating: Uint8Array = new Uint8Array(IOMMU_DOMAINS);
+  readonly translating: Uint8Array;
   /** Per domain: IOVA pages mapped now. */
-  readonly mapped: Float64Array = new Float64Array(IOMMU_DOMAINS);
+  readonly mapped: Float64Array;
   /** Translations that found no mapping (the DMA fails, as an IOMMU fault). */
   faults = 0;
+  /**
+   * Mappings removed and domains attached or reset so far: what can make an address that
+   * reached a frame reach another or none (the invariant checker skips sweeps meanwhile).
+   */
+  changes = 0;
   /** Per domain: directory of 2 MiB leaves by `iova / 2 MiB` (null: nothing mapped there). */
   private readonly dirs: (Int32Array | null)[][] = [];
 
@@ -46,9 +51,16 @@ export class Iommu {
    * Creates the IOMMU of a host.
    * @param frames host memory frames (a mapping must name one of them)
    * @param scratchMfn the host's scratch frame, reachable at {@link SCRATCH_IOVA}
+   * @param domains domains it has: the host's and vGPU ids 1 .. domains - 1
    */
-  constructor(readonly frames: number, readonly scratchMfn: number) {
-    for (let d = 0; d < IOMMU_DOMAINS; d++) this.dirs.push([]);
+  constructor(
+    readonly frames: number,
+    readonly scratchMfn: number,
+    readonly domains: number = IOMMU_DOMAINS,
+  ) {
+    this.translating = new Uint8Array(domains);
+    this.mapped = new Float64Array(domains);
+    for (let d = 0; d < domains; d++) this.dirs.push([]);
   }
 
   /**
@@ -80,9 +92,17 @@ export class Iommu {
     return leaf === null ? -1 : leaf[Math.floor(iova / PAGE_SIZE) % LEAF];
   }
 
+  /** A vGPU domain this IOMMU has (not the host's 0). */
+  private valid(d: number): boolean {
+    return Number.isInteger(d) && d > 0 && d < this.domains;
+  }
+
   /** Turns translation on for `domain` (a backend attached it: `iommu_attach_device`). */
   attach(domain: number): void {
-    if (domain > 0 && domain < IOMMU_DOMAINS) this.translating[domain] = 1;
+    if (this.valid(domain) && this.translating[domain] === 0) {
+      this.translating[domain] = 1;
+      this.changes++;
+    }
   }
 
   /**
@@ -91,7 +111,7 @@ export class Iommu {
    * 39-bit space or in the reserved scratch page, or a frame outside host memory.
    */
   map(domain: number, iova: number, mfn: number): IommuMapResult {
-    if (!validDomain(domain) || !Number.isInteger(iova) || iova < 0 || iova >= SCRATCH_IOVA) {
+    if (!this.valid(domain) || !Number.isInteger(iova) || iova < 0 || iova >= SCRATCH_IOVA) {
       return "bad_iova";
     }
     if (!Number.isInteger(mfn) || mfn < 0 || mfn >= this.frames) return "bad_frame";
@@ -113,7 +133,7 @@ export class Iommu {
 
   /** Unmaps IOVA page `iova` of `domain` (nothing if not mapped). */
   unmap(domain: number, iova: number): void {
-    if (!validDomain(domain) || !(iova >= 0)) return;
+    if (!this.valid(domain) || !(iova >= 0)) return;
     const dir = this.dirs[domain];
     const i = Math.floor(iova / HUGE);
     const leaf = i < dir.length ? dir[i] : null;
@@ -122,12 +142,13 @@ export class Iommu {
     if (leaf[k] < 0) return;
     leaf[k] = -1;
     this.mapped[domain]--;
+    this.changes++;
   }
 
   /** Every mapping of `domain` as (IOVA, host frame) pairs, in IOVA order (for checkers). */
   mappings(domain: number): [number, number][] {
     const out: [number, number][] = [];
-    if (!validDomain(domain)) return out;
+    if (!this.valid(domain)) return out;
     this.dirs[domain].forEach((leaf, i) => {
       if (leaf === null) return;
       for (let k = 0; k < LEAF; k++) {
@@ -142,15 +163,12 @@ export class Iommu {
    * passthrough again for the next vGPU with that id. Returns the mappings that were left.
    */
   reset(domain: number): number {
-    if (!validDomain(domain)) return 0;
+    if (!this.valid(domain)) return 0;
     const left = this.mapped[domain];
+    this.changes++;
     this.dirs[domain].length = 0;
     this.mapped[domain] = 0;
     this.translating[domain] = 0;
     return left;
   }
-}
-
-function validDomain(d: number): boolean {
-  return Number.isInteger(d) && d > 0 && d < IOMMU_DOMAINS;
 }

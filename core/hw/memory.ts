@@ -38,6 +38,8 @@ export function pageDword(a: number): number {
 
 /** Frames per chunk of the page table. */
 export const PAGE_CHUNK = 1024;
+/** log2 of {@link PAGE_CHUNK}: frame numbers (below 2^32) split with shifts, not divisions. */
+const CHUNK_SHIFT = 10;
 
 /** Sparse host physical memory with per-frame owner tags. */
 export class HostMemory {
@@ -51,6 +53,12 @@ export class HostMemory {
   allocated = 0;
   /** Out-of-range accesses seen (reads returned 0, writes dropped). */
   badAccesses = 0;
+  /**
+   * Times a frame stopped being a VM's or scratch: only then can a GTT entry that pointed
+   * legally at a frame become an isolation violation without being written (the invariant
+   * checker skips its sweep while this stays the same).
+   */
+  ownerLosses = 0;
 
   /** Frame storage by chunk: `pages[mfn / PAGE_CHUNK][mfn % PAGE_CHUNK]` (null: none yet). */
   private readonly pages: ((Uint32Array | null)[] | null)[];
@@ -59,10 +67,11 @@ export class HostMemory {
 
   /**
    * Creates the instance.
-   * @param bytes memory size, rounded down to whole frames (at least one frame)
+   * @param bytes memory size, rounded down to whole frames (at least one, at most 2^32)
    */
   constructor(bytes: number) {
-    this.frames = Math.max(1, Math.floor(bytes / PAGE_SIZE));
+    // at most 2^32 frames (16 TiB): frame numbers are split with 32-bit shifts
+    this.frames = Math.min(2 ** 32, Math.max(1, Math.floor(bytes / PAGE_SIZE)));
     this.bytes = this.frames * PAGE_SIZE;
     this.pages = new Array(Math.ceil(this.frames / PAGE_CHUNK)).fill(null);
     this.owners = new LazyInt32Array(this.frames, OWNER_FREE);
@@ -71,8 +80,8 @@ export class HostMemory {
 
   /** The storage of a frame, if it has any. */
   private stored(mfn: number): Uint32Array | null {
-    const c = this.pages[Math.floor(mfn / PAGE_CHUNK)];
-    return c === null ? null : c[mfn % PAGE_CHUNK];
+    const c = this.pages[mfn >>> CHUNK_SHIFT];
+    return c === null ? null : c[mfn & (PAGE_CHUNK - 1)];
   }
 
   /**
@@ -93,7 +102,10 @@ export class HostMemory {
 
   /** Frees a frame (its contents are discarded). Freeing a free or out-of-range frame is a no-op. */
   freeFrame(mfn: number): void {
-    if (mfn < 0 || mfn >= this.frames || this.owners.get(mfn) === OWNER_FREE) return;
+    if (mfn < 0 || mfn >= this.frames) return;
+    const old = this.owners.get(mfn);
+    if (old === OWNER_FREE) return;
+    if (old !== OWNER_HOST) this.ownerLosses++;
     this.owners.set(mfn, OWNER_FREE);
     // Keep the storage for the next owner (shadow pages churn): zeroing beats a new array.
     this.stored(mfn)?.fill(0);
@@ -108,7 +120,10 @@ export class HostMemory {
 
   /** Changes the owner tag of an allocated frame (e.g. a page handed to a VM). */
   setOwner(mfn: number, owner: number): void {
-    if (mfn >= 0 && mfn < this.frames && this.owners.get(mfn) !== OWNER_FREE) {
+    if (mfn < 0 || mfn >= this.frames) return;
+    const old = this.owners.get(mfn);
+    if (old !== OWNER_FREE) {
+      if (old !== owner && old !== OWNER_HOST) this.ownerLosses++;
       this.owners.set(mfn, owner);
     }
   }
@@ -118,6 +133,14 @@ export class HostMemory {
     return pa >= 0 && pa < this.bytes;
   }
 
+  /**
+   * The storage of frame `mfn` if it has any, without creating it: null means the frame
+   * reads as zeros (and for out-of-range frames).
+   */
+  peek(mfn: number): Uint32Array | null {
+    return mfn >= 0 && mfn < this.frames ? this.stored(mfn) : null;
+  }
+
   /** The storage of frame `mfn` (created on first use). Out-of-range mfns get a shared zero page. */
   page(mfn: number): Uint32Array {
     if (mfn < 0 || mfn >= this.frames) {
@@ -125,16 +148,16 @@ export class HostMemory {
       ZERO_PAGE.fill(0);
       return ZERO_PAGE;
     }
-    const k = Math.floor(mfn / PAGE_CHUNK);
+    const k = mfn >>> CHUNK_SHIFT;
     let c = this.pages[k];
     if (c === null) {
       c = new Array(PAGE_CHUNK).fill(null);
       this.pages[k] = c;
     }
-    let p = c[mfn % PAGE_CHUNK];
+    let p = c[mfn & (PAGE_CHUNK - 1)];
     if (p === null) {
       p = new Uint32Array(1024);
-      c[mfn % PAGE_CHUNK] = p;
+      c[mfn & (PAGE_CHUNK - 1)] = p;
     }
     return p;
   }

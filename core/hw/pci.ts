@@ -4,7 +4,7 @@
  * semantics, and an MSI capability (single vector, 64-bit address).
  */
 
-import { byteOf, hi32, join64 } from "./bits.ts";
+import { bit, type BitField, byteOf, field, hi32, join64 } from "./bits.ts";
 import { MmioFault } from "./fault.ts";
 
 /** Intel's PCI vendor id. */
@@ -29,6 +29,27 @@ export const MSI_ADDRESS_LO: number = MSI_CAP + 4;
 export const MSI_ADDRESS_HI: number = MSI_CAP + 8;
 /** MSI data (cap + 0xc). */
 export const MSI_DATA: number = MSI_CAP + 0xc;
+
+/** MSI message control fields (pci_regs.h): enable (writable), 64-bit address (read-only). */
+export const MSI_FLAGS_FIELDS = {
+  /** PCI_MSI_FLAGS_ENABLE. */
+  enable: bit(0),
+  /** PCI_MSI_FLAGS_64BIT. */
+  is64: bit(7),
+} as const;
+
+/** The low flag bits of a BAR: memory BARs 3:0 (type, prefetchable), I/O BARs 1:0. */
+export const BAR_MEM_FLAGS: BitField = field(3, 0), BAR_IO_FLAGS: BitField = field(1, 0);
+
+/** The flag field of BAR `io` (I/O) or memory. */
+export function barFlags(io: boolean): BitField {
+  return io ? BAR_IO_FLAGS : BAR_MEM_FLAGS;
+}
+
+/** The MSI control byte after writing `byte` over `old`: only the enable bit changes. */
+export function msiFlagsWrite(old: number, byte: number): number {
+  return (old & MSI_FLAGS_FIELDS.is64.mask) | (byte & MSI_FLAGS_FIELDS.enable.mask);
+}
 
 /** The 256-byte configuration space. */
 export class PciConfig {
@@ -87,7 +108,7 @@ export class PciConfig {
       const byte = (value >>> (8 * i)) & 0xff;
       if (o >= 0x10 && o < 0x28) this.barByte(o, byte);
       else if (o === PCI_COMMAND || o === PCI_COMMAND + 1) this.b[o] = byte;
-      else if (o === MSI_FLAGS) this.b[o] = (this.b[o] & 0x80) | (byte & 0x01);
+      else if (o === MSI_FLAGS) this.b[o] = msiFlagsWrite(this.b[o], byte);
       else if (o >= MSI_ADDRESS_LO && o < MSI_DATA + 2) this.b[o] = byte;
       else if (o === 0x3c) this.b[o] = byte; // interrupt line
     }
@@ -96,7 +117,7 @@ export class PciConfig {
 
   /** True when the driver enabled MSI. */
   get msiEnabled(): boolean {
-    return (this.b[MSI_FLAGS] & 1) !== 0;
+    return (this.b[MSI_FLAGS] & MSI_FLAGS_FIELDS.enable.mask) !== 0;
   }
 
   /** MSI address (64-bit as a number). */
@@ -112,8 +133,8 @@ export class PciConfig {
   /** Guest-physical/host-physical base programmed into BAR `n` (0, 2 or 4). */
   barBase(n: number): number {
     const off = PCI_BASE_ADDRESS_0 + 4 * n;
-    if (n === 4) return this.r32(off) & ~3;
-    return join64(this.r32(off) & ~0xf, this.r32(off + 4));
+    if (n === 4) return (this.r32(off) & ~BAR_IO_FLAGS.mask) >>> 0;
+    return join64(this.r32(off) & ~BAR_MEM_FLAGS.mask, this.r32(off + 4));
   }
 
   /** Writes one BAR byte with size-mask semantics. */
@@ -122,7 +143,7 @@ export class PciConfig {
     const bar = rel >> 2, k = rel & 3;
     if (bar === 0 || bar === 2 || bar === 4) {
       const size = this.barSize[bar];
-      const lowBits = bar === 4 ? 0x3 : 0xf;
+      const lowBits = barFlags(bar === 4).mask;
       const mask = (~(size - 1) >>> (8 * k)) & 0xff;
       const keep = k === 0 ? lowBits : 0;
       this.b[o] = (byte & mask & ~keep) | (this.b[o] & keep);

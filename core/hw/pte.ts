@@ -41,9 +41,12 @@ const ENTRY_ADDR_HI: BitField = field(6, 0);
 const LEGACY_PDP: BitField = field(31, 30);
 const FLAG_MASK = ENTRY_FLAGS.mask;
 
+/** Bytes one entry of a level-`level` table maps (4 KiB, 2 MiB, 1 GiB, 512 GiB), by level. */
+const LEVEL_SPAN = [0, 2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39];
+
 /** Index into the level-`level` table of the address `gma` (`gen8_pd_index`). */
 export function ptIndex(gma: number, level: number): number {
-  return Math.floor(gma / 2 ** (12 + 9 * (level - 1))) % PT_ENTRIES;
+  return Math.floor(gma / LEVEL_SPAN[level]) % PT_ENTRIES;
 }
 
 /** Which of the 4 PDPs of a legacy 32-bit (3-level) PPGTT maps `gma`. */

@@ -126,6 +126,8 @@ export const PPGTT_NONE = 0, PPGTT_L3 = 3, PPGTT_L4 = 4;
 const LEGACY_PPGTT_SPAN = 2 ** 32, PPGTT_L4_SPAN = 2 ** 48;
 const MAX_COMMANDS = 1 << 22;
 const EMPTY = new Uint32Array(1024);
+/** A page of zeros, never written: the source of a blit from a page that has no storage. */
+const ZEROS = new Uint32Array(1024);
 /** Longest command with an effect (the only ones kept while their effect is pending). */
 const MAX_CMD_DWORDS = Math.max(
   ...COMMANDS.filter((c) => c.exec !== X_NONE).map((c) =>
@@ -159,6 +161,8 @@ export class CommandStreamer {
   costs: Float64Array;
   /** Blit throughput (bytes per ns). */
   blitBytesPerNs: number;
+  /** Blits move their pixels; false: same cost, page walk and checks, nothing copied. */
+  readonly blitData: boolean;
 
   // ---- context of the current element (set by the execlist front end) ----
   /** Context id (for faults). */
@@ -219,6 +223,7 @@ export class CommandStreamer {
    * @param stats statistics shared by the engines
    * @param costs ns per command id
    * @param blitBytesPerNs blit throughput
+   * @param blitData whether blits move their pixels (host setting `blit_data`)
    */
   constructor(
     private readonly host: StreamerHost,
@@ -226,9 +231,11 @@ export class CommandStreamer {
     readonly stats: StreamerStats,
     costs: Float64Array,
     blitBytesPerNs: number,
+    blitData = true,
   ) {
     this.costs = costs;
     this.blitBytesPerNs = blitBytesPerNs;
+    this.blitData = blitData;
   }
 
   /** Translates `gma` in the context's PPGTT; pa or -1. */
@@ -682,15 +689,19 @@ export class CommandStreamer {
     return true;
   }
 
-  /** Destination page cache of the blit in progress (vpn, page, 1 = scratch). */
+  /** Destination page of the blit in progress (vpn, frame, whether it is scratch). */
   private dVpn = -1;
-  private dPage: Uint32Array = EMPTY;
+  private dMfn = -1;
   private dScratch = false;
-  /** Source page cache of the blit in progress. */
+  /** Source page of the blit in progress (vpn, frame). */
   private sVpn = -1;
-  private sPage: Uint32Array = EMPTY;
+  private sMfn = -1;
 
-  /** Copies (or fills) one blit row page by page, checking ownership of every target page. */
+  /**
+   * Copies (or fills) one blit row page by page, checking ownership of every target page.
+   * A page never written reads as zeros and has no storage yet: copying such a page (or
+   * filling with 0) onto another such page changes nothing, so neither is created.
+   */
   private copyRow(
     copy: boolean,
     dst: number,
@@ -718,12 +729,12 @@ export class CommandStreamer {
           return false;
         }
         this.dScratch = owner === OWNER_SCRATCH;
-        this.dPage = mem.page(dmfn);
+        this.dMfn = dmfn;
         this.dVpn = dvpn;
       }
       const doff = pageOffset(da);
       let chunk = Math.min(n - done, PAGE_SIZE - doff);
-      let sp: Uint32Array = EMPTY, soff = 0;
+      let soff = 0;
       if (copy) {
         const sa = src + done, svpn = Math.floor(sa / PAGE_SIZE);
         if (svpn !== this.sVpn) {
@@ -732,10 +743,9 @@ export class CommandStreamer {
             this.setFault("bad_address", sa, dw0, "blit source");
             return false;
           }
-          this.sPage = mem.page(Math.floor(spa / PAGE_SIZE));
+          this.sMfn = Math.floor(spa / PAGE_SIZE);
           this.sVpn = svpn;
         }
-        sp = this.sPage;
         soff = pageOffset(sa);
         chunk = Math.min(chunk, PAGE_SIZE - soff);
       }
@@ -744,13 +754,25 @@ export class CommandStreamer {
         done += chunk;
         continue;
       }
-      const dp = this.dPage;
+      if (!this.blitData) {
+        done += chunk;
+        continue;
+      }
+      const sp = copy ? mem.peek(this.sMfn) ?? ZEROS : ZEROS;
+      if ((copy ? sp === ZEROS : color === 0) && mem.peek(this.dMfn) === null) {
+        done += chunk; // zeros onto zeros
+        continue;
+      }
+      const dp = mem.page(this.dMfn);
       if (copy) {
         if (((doff | soff | chunk) & 3) === 0) {
           const di = doff >>> 2, si = soff >>> 2, m = chunk >>> 2;
           // native copies; copyWithin handles an overlap within one page like memmove
           if (sp === dp) dp.copyWithin(di, si, si + m);
-          else dp.set(sp.subarray(si, si + m), di);
+          else if (m <= 256) {
+            // a row of a small surface: a word loop beats making a view for set()
+            for (let k = 0; k < m; k++) dp[di + k] = sp[si + k];
+          } else dp.set(sp.subarray(si, si + m), di);
         } else {
           for (let i = 0; i < chunk; i++) {
             const sb = soff + i, db = doff + i;

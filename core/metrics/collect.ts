@@ -4,7 +4,15 @@ import { ENGINE_NAMES, type EngineName } from "../scenario.ts";
 import type { World } from "../world.ts";
 import { globalCounterRecord, TC, TRAP_CLASSES, vgpuCounterRecord } from "../gvt/counters.ts";
 import { guestMetricsRecord } from "../guest/metrics.ts";
-import { type EngineUse, type Results, RESULTS_SCHEMA, type VmResult } from "./results.ts";
+import {
+  type EngineUse,
+  type HostResult,
+  type MigrationResult,
+  type Results,
+  RESULTS_SCHEMA,
+  type VmResult,
+} from "./results.ts";
+import type { MptGate } from "../mpt/gate.ts";
 import { busyAt, resolveWindow, VmWindow, WorldWindows } from "./windows.ts";
 import { evaluateExpectations } from "./expect.ts";
 import { MPT_OP_NAMES } from "../mpt/gate.ts";
@@ -44,7 +52,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
         engines[n] = { busyNs, share: busyNs / (vw.to - vw.from) };
         return;
       }
-      const busyNs = busyAt(w, vm, e, now); // a workload still running counts up to now
+      const busyNs = busyAt(vm, e, now); // a workload still running counts up to now
       engines[n] = { busyNs, share: now > 0 ? busyNs / now : 0 };
     });
     const m = vm.driver?.metrics;
@@ -72,12 +80,14 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       : state === "failed"
       ? `guest driver: ${vm.driver?.bootError}`
       : v?.failsafe
-      ? `${v.failsafeReason}: ${w.gvt.failsafeLog.find((f) => f.vm === vm.spec.name)?.detail ?? ""}`
+      ? `${v.failsafeReason}: ${
+        vm.host.gvt.failsafeLog.find((f) => f.vm === vm.spec.name)?.detail ?? ""
+      }`
       : undefined;
     const r: VmResult = {
       name: vm.spec.name,
       type: vm.spec.type,
-      hypervisor: w.gate.backend.name,
+      hypervisor: vm.host.gate.backend.name,
       state,
       weight: v?.sched.weight ?? vm.spec.weight ?? 0,
       vgpuId: v?.id ?? 0,
@@ -98,7 +108,8 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       traps,
       counters: sorted({
         ...addUp(all.map(vgpuCounterRecord)),
-        ...(v ? backendCounters(w, v.id) : {}),
+        ...(v ? backendCounters(vm.host.gate, v.id) : {}),
+        ...(v ? vm.host.gvt.gscaleRecord(v) : {}),
         ...(m
           ? Object.fromEntries(
             Object.entries(guestMetricsRecord(m)).map(([k, x]) => [`guest.${k}`, x]),
@@ -108,6 +119,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     };
     if (reason !== undefined) r.stateReason = reason;
     if (base !== undefined) r.nativePct = base > 0 ? (throughput / base) * 100 : 0;
+    if (w.scenario.hosts) r.host = vm.host.name;
     return r;
   });
 
@@ -171,8 +183,14 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       }),
     },
     vms,
-    counters: sorted(g),
-    isolation: { checked: w.scenario.host.invariants, violations: g["invariant.violations"] },
+    counters: sorted({ ...g, ...gscaleCounters(w) }),
+    isolation: {
+      checked: w.hosts.some((h) => h.spec.invariants),
+      violations: w.hosts.reduce(
+        (n, h) => n + h.gvt.globalCounters.invariantViolations,
+        0,
+      ),
+    },
     expectations: [],
     series: {
       periodNs: w.seriesPeriod,
@@ -183,6 +201,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       queue: Object.fromEntries(w.vms.map((vm, i) => [vm.spec.name, [...w.series.queue[i]]])),
     },
     switches: switches(w),
+    ...(w.scenario.hosts ? { hosts: hostResults(w), migrations: migrationResults(w) } : {}),
   };
   results.expectations = evaluateExpectations(results, w.scenario.expects, new WorldWindows(w));
   return results;
@@ -197,14 +216,65 @@ function addUp(records: Record<string, number>[]): Record<string, number> {
 }
 
 /** Per-vGPU backend work: calls per MPT op, total backend time, and interrupt delivery cost. */
-function backendCounters(w: World, id: number): Record<string, number> {
-  const out: Record<string, number> = { "hv.ns": w.gate.costFor(id) };
+function backendCounters(gate: MptGate, id: number): Record<string, number> {
+  const out: Record<string, number> = { "hv.ns": gate.costFor(id) };
   for (const op of MPT_OP_NAMES) {
-    const n = w.gate.opCount(op, id);
+    const n = gate.opCount(op, id);
     if (n > 0) out[`hv.calls.${op}`] = n;
   }
-  out["hv.msi_ns"] = w.gate.opCount("injectMsi", id) * w.gate.costOfOp("injectMsi");
+  out["hv.msi_ns"] = gate.opCount("injectMsi", id) * gate.costOfOp("injectMsi");
   return out;
+}
+
+/** Each host of a multi-host world: its GPU's use, its VMs, its isolation checker. */
+function hostResults(w: World): HostResult[] {
+  const now = w.sim.now;
+  return w.hosts.map((h) => {
+    const c = h.gpu.counters(), engines: HostResult["engines"] = {};
+    ENGINE_NAMES.forEach((n, e) => {
+      engines[n] = { busyNs: c.busyNs[e], utilization: now > 0 ? c.busyNs[e] / now : 0 };
+    });
+    return {
+      name: h.name,
+      gpu: h.spec.gpu,
+      hypervisor: h.gate.backend.name,
+      vms: w.vms.filter((vm) => vm.host === h && vm.vgpu !== null && !vm.vgpu.destroyed)
+        .map((vm) => vm.spec.name),
+      engines,
+      violations: h.gvt.globalCounters.invariantViolations,
+      switches: h.gvt.globalCounters.switches,
+    };
+  });
+}
+
+/** The world's live migrations as results. */
+function migrationResults(w: World): MigrationResult[] {
+  return w.migrations.map((m) => ({
+    vm: m.vm,
+    from: m.from,
+    to: m.to,
+    outcome: m.outcome,
+    ...(m.reason ? { reason: m.reason } : {}),
+    start: m.start,
+    end: m.end,
+    downtimeNs: m.downtimeNs,
+    stoppedAt: m.stoppedAt,
+    quiescedAt: m.quiescedAt,
+    rounds: m.rounds.map((r) => ({ ...r })),
+    pagesSent: m.pagesSent,
+    precopyPages: m.precopyPages,
+    stopPages: m.stopPages,
+    stopDirtyPages: m.stopDirtyPages,
+    gpuPages: m.gpuPages,
+    gpuHashed: m.gpuHashed,
+    gpuResent: m.gpuResent,
+    stateBytes: m.stateBytes,
+    queuedWorkloads: m.queuedWorkloads,
+    stalePages: m.stalePages,
+    hashing: m.options.hashing,
+    bandwidth: m.options.bandwidth,
+    nativeDirtyLog: m.nativeDirtyLog,
+  }));
 }
 
 function sum(a: ArrayLike<number>): number {
@@ -224,4 +294,13 @@ function switches(w: World): Results["switches"] {
 
 function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
+}
+
+/** gScale counters summed over the hosts in gScale mode (none: upstream keeps its keys). */
+function gscaleCounters(w: World): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const h of w.hosts) {
+    for (const [k, x] of Object.entries(h.gvt.gscaleRecord() ?? {})) out[k] = (out[k] ?? 0) + x;
+  }
+  return out;
 }

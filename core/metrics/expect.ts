@@ -53,6 +53,12 @@ export function callValue(r: Results, fn: string, args: (string | number)[]): nu
       return vm().throughput;
     case "violations":
       return r.isolation.violations;
+    case "downtime": {
+      const name = vm().name;
+      const done = (r.migrations ?? []).filter((m) => m.vm === name && m.outcome === "done");
+      if (done.length === 0) throw new EvalError(`${name} completed no live migration`);
+      return done.reduce((t, m) => t + m.downtimeNs, 0);
+    }
     case "counter":
       return vm().counters[String(args[1])] ?? 0;
     case "gcounter":

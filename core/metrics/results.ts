@@ -69,6 +69,90 @@ export interface VmResult {
   counters: Record<string, number>;
   /** Throughput as % of a native run of the same workload (when computed). */
   nativePct?: number;
+  /** The host it runs on at the end (multi-host scenarios only). */
+  host?: string;
+}
+
+/** One host of a multi-host scenario. */
+export interface HostResult {
+  /** Host name. */
+  name: string;
+  /** GPU profile. */
+  gpu: string;
+  /** Hypervisor backend name. */
+  hypervisor: string;
+  /** VMs on it at the end. */
+  vms: string[];
+  /** Engine utilisation of its GPU (0..1). */
+  engines: Record<string, { busyNs: number; utilization: number }>;
+  /** Its isolation checker's violations. */
+  violations: number;
+  /** vGPU switches of its scheduler. */
+  switches: number;
+}
+
+/** One pre-copy round of a live migration. */
+export interface MigrationRoundResult {
+  /** Round number (1-based). */
+  round: number;
+  /** Start (ns). */
+  start: number;
+  /** End (ns). */
+  end: number;
+  /** Pages (4 KiB) sent. */
+  pages: number;
+}
+
+/** One live migration (`migrate VM to HOST`). */
+export interface MigrationResult {
+  /** VM name. */
+  vm: string;
+  /** Source host. */
+  from: string;
+  /** Target host. */
+  to: string;
+  /** "done", "failed", or "running" when the run ended first. */
+  outcome: string;
+  /** Why it failed (or what the target could not restore). */
+  reason?: string;
+  /** When it was asked for (ns). */
+  start: number;
+  /** When the VM ran again on the target or the migration gave up (ns; -1: under way). */
+  end: number;
+  /** VM stopped: vCPU stop to first instruction on the target (ns). */
+  downtimeNs: number;
+  /** Stop-and-copy began (ns; -1: not reached). */
+  stoppedAt: number;
+  /** The engines finished the vGPU's running work (ns; -1: not reached). */
+  quiescedAt: number;
+  /** Pre-copy rounds. */
+  rounds: MigrationRoundResult[];
+  /** Pages sent in all. */
+  pagesSent: number;
+  /** ... in pre-copy rounds. */
+  precopyPages: number;
+  /** ... at stop-and-copy (CPU-dirty and GPU-changed pages). */
+  stopPages: number;
+  /** CPU-dirty pages sent at stop-and-copy. */
+  stopDirtyPages: number;
+  /** GPU-reachable guest pages at stop-and-copy. */
+  gpuPages: number;
+  /** GPU-reachable pages hashed at stop-and-copy (hashing on). */
+  gpuHashed: number;
+  /** GPU-reachable pages resent at stop-and-copy (changed hash; all of them without hashing). */
+  gpuResent: number;
+  /** Bytes of vGPU device state sent. */
+  stateBytes: number;
+  /** Queued workloads that moved with the vGPU. */
+  queuedWorkloads: number;
+  /** Pages whose target copy differed from the source at the switch-over (0: complete). */
+  stalePages: number;
+  /** Hashing of GPU-reachable pages (gMig's software dirty page) was on. */
+  hashing: boolean;
+  /** Link bandwidth (bytes/s). */
+  bandwidth: number;
+  /** The source backend logged dirty pages natively (else every page counted as dirty). */
+  nativeDirtyLog: boolean;
 }
 
 /** One evaluated expectation. */
@@ -169,6 +253,10 @@ export interface Results {
   series: Series;
   /** Scheduler switches (capped). */
   switches: SwitchRecord[];
+  /** The hosts, when the scenario declares several (the figures above are the first host's). */
+  hosts?: HostResult[];
+  /** Live migrations in the order they started (multi-host scenarios). */
+  migrations?: MigrationResult[];
 }
 
 /** Percentiles of unsorted samples (ns); sorts a copy. */

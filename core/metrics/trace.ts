@@ -21,6 +21,8 @@ export interface GuestTracer {
 export const GPU_PID = 0;
 /** Thread id for a VM's guest-driver / trap activity. */
 export const DRIVER_THREAD = 10;
+/** Thread id of a VM's live-migration phases (pre-copy rounds, stop-and-copy). */
+export const MIGRATION_THREAD = 11;
 /** Thread id of the mediator's scheduler on the GPU process (vGPU switches, time slices). */
 export const SCHED_THREAD = 8;
 

@@ -22,18 +22,18 @@ function countersOf(vm: VmRuntime): VgpuCounters[] {
 }
 
 /** Start of the workload of `vm` running on `engine` now, or -1. */
-function runningSince(w: World, vm: VmRuntime, engine: number): number {
-  const r = w.gvt.dispatcher.running[engine];
+function runningSince(vm: VmRuntime, engine: number): number {
+  const r = vm.host.gvt.dispatcher.running[engine];
   return r !== null && vm.vgpu !== null && r.vgpu === vm.vgpu && r.state === WL_RUNNING
     ? r.startTime
     : -1;
 }
 
 /** Time the engine ran the VM's workloads up to `t` (<= now), counting a running one. */
-export function busyAt(w: World, vm: VmRuntime, engine: number, t: number): number {
+export function busyAt(vm: VmRuntime, engine: number, t: number): number {
   let busy = 0;
   for (const c of countersOf(vm)) busy += c.busyNs[engine];
-  const s = runningSince(w, vm, engine);
+  const s = runningSince(vm, engine);
   return s >= 0 && t > s ? busy + t - s : busy;
 }
 
@@ -74,7 +74,7 @@ export class VmWindow {
   busy(engine: number): number {
     let t = 0;
     for (const c of countersOf(this.vm)) t += c.busySpans[engine].overlap(this.from, this.to);
-    const s = runningSince(this.w, this.vm, engine);
+    const s = runningSince(this.vm, engine);
     if (s >= 0) t += Math.max(0, this.to - Math.max(s, this.from));
     return t;
   }

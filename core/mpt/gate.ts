@@ -50,7 +50,7 @@ MPT_OP_NAMES.forEach((n, i) => OP_INDEX[n] = i);
  */
 export const OP_FAULT_WINDOW: Readonly<Partial<Record<MptOpName, "start" | "never">>> = Object
   .fromEntries(
-    GATED_OPS.filter((o) => o.called !== "run").map((o) => [
+    GATED_OPS.filter((o) => o.called === "build" || o.called === "never").map((o) => [
       o.name,
       o.called === "build" ? "start" : "never",
     ]),
@@ -88,6 +88,8 @@ const O_HOST_INIT = at("hostInit"),
   O_MMIO_WRITE = at("guestMmioWrite"),
   O_MEM_WRITE = at("guestMemWrite"),
   O_DESCHED = at("vgpuDescheduled"),
+  O_DIRTY_LOG = at("dirtyLog"),
+  O_DIRTY_SYNC = at("dirtyLogSync"),
   O_SAVE = at("save"),
   O_RESTORE = at("restore");
 
@@ -145,12 +147,15 @@ export interface GateOptions {
    * own. Default 0 (machine frame 0, which no VM ever owns).
    */
   wrongDmaAddress?: number;
+  /** vGPU ids the gate tracks: 0 .. maxVgpus - 1 (default 16; gScale mode needs more). */
+  maxVgpus?: number;
 }
 
 /** Most errors / injected faults kept as records (all are counted). */
 export const MAX_RECORDS = 4096;
 
 const ACT_NONE = 0, ACT_ERROR = 1, ACT_THROW = 2, ACT_WRONG = 3;
+/** vGPU ids a gate tracks by default (upstream's 7 and room for tests). */
 const MAX_VGPUS = 16;
 
 /** Runtime state of one fault rule. */
@@ -196,13 +201,14 @@ export class MptGate {
   /** Total ns charged through this gate. */
   totalCost = 0;
 
-  private readonly counts = new Float64Array(N_OPS * MAX_VGPUS);
+  private readonly maxVgpus: number;
+  private readonly counts: Float64Array;
   private readonly costOf = new Float64Array(N_OPS);
-  private readonly costByVgpu = new Float64Array(MAX_VGPUS);
-  private readonly handles: Handle[] = new Array(MAX_VGPUS).fill(undefined);
-  private readonly attached = new Uint8Array(MAX_VGPUS);
-  private readonly vmNames: string[] = new Array(MAX_VGPUS).fill("");
-  private readonly infos: (VgpuInfo | null)[] = new Array(MAX_VGPUS).fill(null);
+  private readonly costByVgpu: Float64Array;
+  private readonly handles: Handle[];
+  private readonly attached: Uint8Array;
+  private readonly vmNames: string[];
+  private readonly infos: (VgpuInfo | null)[];
   private readonly rulesByOp: FaultState[][] = [];
   private readonly fns: (BackendFn | null)[] = [];
   /** Per op: 1 if it takes a handle (a per-vGPU op other than attach), for the fast path. */
@@ -232,6 +238,13 @@ export class MptGate {
   ) {
     this.charged = options.charged;
     this.wrongDma = options.wrongDmaAddress ?? 0;
+    const max = this.maxVgpus = options.maxVgpus ?? MAX_VGPUS;
+    this.counts = new Float64Array(N_OPS * max);
+    this.costByVgpu = new Float64Array(max);
+    this.handles = new Array(max).fill(undefined);
+    this.attached = new Uint8Array(max);
+    this.vmNames = new Array(max).fill("");
+    this.infos = new Array(max).fill(null);
     const declared = backend.costs ?? {};
     for (let i = 0; i < N_OPS; i++) {
       const name = MPT_OP_NAMES[i];
@@ -250,7 +263,7 @@ export class MptGate {
       const d = declared[name];
       this.costOf[i] = validCost(o) ? o : validCost(d) ? d : DEFAULT_COSTS[name];
     }
-    for (let i = 0; i < MAX_VGPUS; i++) this.pinFallback.push(new Map());
+    for (let i = 0; i < max; i++) this.pinFallback.push(new Map());
     for (const r of faults) this.addFault(r);
   }
 
@@ -273,10 +286,10 @@ export class MptGate {
   opCount(op: MptOpName, vgpuId?: number): number {
     const i = OP_INDEX[op];
     if (vgpuId !== undefined) {
-      return vgpuId >= 0 && vgpuId < MAX_VGPUS ? this.counts[i * MAX_VGPUS + vgpuId] : 0;
+      return vgpuId >= 0 && vgpuId < this.maxVgpus ? this.counts[i * this.maxVgpus + vgpuId] : 0;
     }
     let s = 0;
-    for (let v = 0; v < MAX_VGPUS; v++) s += this.counts[i * MAX_VGPUS + v];
+    for (let v = 0; v < this.maxVgpus; v++) s += this.counts[i * this.maxVgpus + v];
     return s;
   }
 
@@ -292,7 +305,7 @@ export class MptGate {
 
   /** Total ns charged for one vGPU's ops. */
   costFor(vgpuId: number): number {
-    return vgpuId >= 0 && vgpuId < MAX_VGPUS ? this.costByVgpu[vgpuId] : 0;
+    return vgpuId >= 0 && vgpuId < this.maxVgpus ? this.costByVgpu[vgpuId] : 0;
   }
 
   /** The cost (ns) the gate charges per call of `op`. */
@@ -313,7 +326,7 @@ export class MptGate {
 
   /** True if the vGPU is attached. */
   isAttached(vgpuId: number): boolean {
-    return vgpuId >= 0 && vgpuId < MAX_VGPUS && this.attached[vgpuId] === 1;
+    return vgpuId >= 0 && vgpuId < this.maxVgpus && this.attached[vgpuId] === 1;
   }
 
   /** The description a vGPU was attached with (null if not attached). */
@@ -336,7 +349,7 @@ export class MptGate {
   /** Creates the backend's per-vGPU state; false if the backend failed (vGPU not attached). */
   attachVgpu(info: VgpuInfo): boolean {
     const id = info.id;
-    if (!(id >= 0 && id < MAX_VGPUS) || this.attached[id] === 1) {
+    if (!(id >= 0 && id < this.maxVgpus) || this.attached[id] === 1) {
       this.record(
         "gate",
         O_ATTACH,
@@ -464,6 +477,24 @@ export class MptGate {
     this.call(O_DESCHED, id, 0, 0, 0, 0);
   }
 
+  /** Starts or stops the VM's dirty-page log; MPT_OK when absent (there is then no log). */
+  dirtyLog(id: number, on: boolean): number {
+    return this.call(O_DIRTY_LOG, id, on, 0, 0, 0) as number;
+  }
+
+  /**
+   * Get-and-clear of the dirty log into `bitmap` (one byte per guest frame); MPT_OK or a
+   * negative errno. Generic fallback for a backend without a log: every page is dirty.
+   */
+  dirtyLogSync(id: number, bitmap: Uint8Array): number {
+    if (this.fns[O_DIRTY_SYNC] === null && this.isAttached(id)) {
+      this.call(O_DIRTY_SYNC, id, bitmap, 0, 0, 0); // counted and costed like a native call
+      bitmap.fill(1);
+      return MPT_OK;
+    }
+    return this.call(O_DIRTY_SYNC, id, bitmap, 0, 0, 0) as number;
+  }
+
   /** Serialises the backend's vGPU state (undefined if unsupported or failed). */
   save(id: number): unknown {
     const r = this.call(O_SAVE, id, 0, 0, 0, 0);
@@ -519,7 +550,7 @@ export class MptGate {
 
   /** True when a call may take the fast path: no fault rules, the vGPU attached. */
   private fast(id: number): boolean {
-    return this.ruleCount === 0 && id >= 0 && id < MAX_VGPUS && this.attached[id] === 1;
+    return this.ruleCount === 0 && id >= 0 && id < this.maxVgpus && this.attached[id] === 1;
   }
 
   /** A backend op threw on the fast path: record it; the op's failure value. */
@@ -536,7 +567,7 @@ export class MptGate {
     if (t !== 0 && typeof r !== (t === 1 ? "number" : "boolean")) {
       r = this.badType(op, id, r, GATED_OPS[op], b);
     }
-    this.counts[op * MAX_VGPUS + id]++;
+    this.counts[op * this.maxVgpus + id]++;
     this.post(op, id);
     return r;
   }
@@ -645,13 +676,13 @@ export class MptGate {
   /** An op on a vGPU that is not attached: a gate error and the op's failure value. */
   private notAttached(op: number, id: number, b: unknown = 0): unknown {
     const s = GATED_OPS[op];
-    this.record("gate", op, id >= 0 && id < MAX_VGPUS ? id : 0, `vGPU ${id} is not attached`);
+    this.record("gate", op, id >= 0 && id < this.maxVgpus ? id : 0, `vGPU ${id} is not attached`);
     return s.returns === "errno" || s.returns === "dma" ? MPT_EINVAL : failureOf(s, b);
   }
 
   /** Counts the call and evaluates fault rules; returns the action to apply. */
   private pre(op: number, id: number): number {
-    this.counts[op * MAX_VGPUS + id]++;
+    this.counts[op * this.maxVgpus + id]++;
     if (this.ruleCount === 0) return ACT_NONE;
     const rules = this.rulesByOp[op];
     let act = ACT_NONE;

@@ -585,6 +585,37 @@ export const KIT_CHECKS: readonly KitCheck[] = [
     },
   },
   {
+    op: "dirtyLogSync",
+    rule: "reports each page the guest wrote since the last call, then clears",
+    async run(rig) {
+      const r = await rig();
+      const on = r.gate.dirtyLog(1, true);
+      expect(on === MPT_OK, `dirtyLog(on) = ${on}, expected 0`);
+      const mem = r.mems[1];
+      mem.write32(40 * PAGE_SIZE, 1);
+      mem.write32(41 * PAGE_SIZE + 8, 2);
+      const bits = new Uint8Array(mem.frames);
+      const s1 = r.gate.dirtyLogSync(1, bits);
+      expect(s1 === MPT_OK, `dirtyLogSync = ${s1}, expected 0`);
+      expect(
+        bits[40] === 1 && bits[41] === 1,
+        `dirtyLogSync after guest writes to gfns 40 and 41 reported ${bits[40]}, ${bits[41]}: ` +
+          `a live migration would leave those pages stale on the target (expected 1, 1)`,
+      );
+      if (native(r, "dirtyLogSync")) {
+        const again = new Uint8Array(mem.frames);
+        r.gate.dirtyLogSync(1, again);
+        expect(
+          again[40] === 0 && again[41] === 0,
+          `a second dirtyLogSync with no writes in between reported gfn 40/41 again: the log ` +
+            `is get-and-clear (expected 0, 0)`,
+        );
+      }
+      const off = r.gate.dirtyLog(1, false);
+      expect(off === MPT_OK, `dirtyLog(off) = ${off}, expected 0`);
+    },
+  },
+  {
     op: "readGpa",
     rule: "round trip across a page boundary",
     async run(rig) {

@@ -10,7 +10,7 @@
 import type { Sim } from "../sim/sim.ts";
 import type { HypervisorSpec } from "../scenario.ts";
 import { SimBackendContext } from "./context.ts";
-import { isMptOpName, MptGate } from "./gate.ts";
+import { type GateOptions, isMptOpName, MptGate } from "./gate.ts";
 import {
   isLoadError,
   loadBackend,
@@ -39,6 +39,7 @@ export async function openBackend(
   spec: Pick<HypervisorSpec, "name" | "params" | "costs" | "faults">,
   base?: string | URL,
   load: PluginLoadOptions = {},
+  gateOptions: Pick<GateOptions, "maxVgpus"> = {},
 ): Promise<OpenedBackend | LoadError> {
   const opCosts: Record<string, number> = {};
   const params: Record<string, number | string | boolean> = { ...spec.params };
@@ -53,6 +54,7 @@ export async function openBackend(
   const gate = new MptGate(sim, loaded.backend, loaded.label, spec.faults, {
     charged: ctx,
     costs: opCosts,
+    ...gateOptions,
   });
   return { gate, ctx, label: loaded.label, url: loaded.url, source: loaded.source };
 }

@@ -46,12 +46,12 @@ export type MptWrong = "ok" | "skip" | "none" | "poison" | "next" | "foreign" | 
 
 /**
  * When the core calls an op through the gate: `run` throughout a run, `build` once when the
- * world is built, `never` (only the conformance kit calls it: checkpoints call `save`/
+ * world is built, `migration` while a VM migrates between hosts (timeline `migrate`), `never` (only the conformance kit calls it: checkpoints call `save`/
  * `restore` on the backend directly, nothing unregisters the backend during a run, and no
  * core path asks for a guest frame's machine frame). Fault rules on `never` ops could never
  * fire; the kit's whole-system stage must see every `run`/`build` op called.
  */
-export type MptCalled = "run" | "build" | "never";
+export type MptCalled = "run" | "build" | "migration" | "never";
 
 /** One MPT op, as the gate, the loader and the docs see it. */
 export interface MptOpSpec {
@@ -360,6 +360,30 @@ export const MPT_OPS: readonly MptOpSpec[] = [
   op("vgpuDescheduled", "", false, 0, "void", "flush per-schedule state, e.g. a dirty log", {
     fallback: "nothing",
   }),
+  op(
+    "dirtyLog",
+    "",
+    false,
+    20_000,
+    "errno",
+    "start (`on`) or stop logging the VM's dirty pages (the MMU's dirty tracking of all guest RAM); live migration's pre-copy",
+    {
+      fallback: "0 (no log: every page counts as dirty in each round)",
+      called: "migration",
+    },
+  ),
+  op(
+    "dirtyLogSync",
+    "",
+    false,
+    5_000,
+    "errno",
+    "get-and-clear: `bitmap[gfn] = 1` for each page the guest CPU wrote since the last call; GPU writes are not in it",
+    {
+      fallback: "every page of the bitmap set (each round resends all of RAM)",
+      called: "migration",
+    },
+  ),
   op("save", "", false, 0, "state", "snapshot this handle's whole state (JSON-like)", {
     fallback: "no snapshot (replay)",
     failureNote: "undefined",
@@ -433,6 +457,7 @@ function failureText(o: MptOpSpec): string {
 const CALLED_TEXT: Record<MptCalled, string> = {
   run: "called",
   build: "once, at build",
+  migration: "in migrations",
   never: "not called",
 };
 

@@ -4,6 +4,8 @@
  * Advanced Features capability (FLR) of integrated GPUs.
  */
 
+import { MSI_FLAGS_FIELDS } from "../hw/pci.ts";
+
 /** Bytes of a PCI Express function's config space (PCI_CFG_SPACE_EXP_SIZE). */
 export const PCI_CFG_SPACE_EXP_SIZE = 4096;
 /** Offset of the capability-list pointer in config space. */
@@ -13,9 +15,9 @@ export const PCI_CAP_ID_MSI = 0x05;
 /** MSI message control (within the capability). */
 export const PCI_MSI_FLAGS = 0x02;
 /** MSI enable bit of the message control word. */
-export const PCI_MSI_FLAGS_ENABLE = 0x0001;
+export const PCI_MSI_FLAGS_ENABLE: number = MSI_FLAGS_FIELDS.enable.mask;
 /** 64-bit address capable bit of the message control word. */
-export const PCI_MSI_FLAGS_64BIT = 0x0080;
+export const PCI_MSI_FLAGS_64BIT: number = MSI_FLAGS_FIELDS.is64.mask;
 /** MSI message address, low dword. */
 export const PCI_MSI_ADDRESS_LO = 0x04;
 /** MSI message data for 32-bit capabilities. */

@@ -234,6 +234,16 @@ export interface GuestMemoryView {
   write(gpa: number, buf: Uint8Array): boolean;
   /** Is `gfn` RAM of this VM (a memslot), without allocating it? (absent: `mfnOf(gfn) >= 0`) */
   isBacked?(gfn: number): boolean;
+  /**
+   * Starts (empty) or stops the MMU's log of the guest's CPU writes (dirty bits or write
+   * protection of all guest RAM). Absent: the memory keeps no log.
+   */
+  logDirty?(on: boolean): void;
+  /**
+   * Get-and-clear of that log: `into[gfn] = 1` for every frame the CPU wrote since the last
+   * call; returns how many, or -1 if logging is off. GPU writes are never in it.
+   */
+  takeDirty?(into: Uint8Array): number;
 }
 
 /** Declared time costs in ns, by op name (plus backend-specific names). */
@@ -303,6 +313,16 @@ export interface MptBackend {
   guestMemWrite(handle: Handle, gpa: number, size: number, value: number): void;
   /** Called when the vGPU is scheduled out (a backend with a dirty log flushes it here). */
   vgpuDescheduled?(handle: Handle): void;
+  /**
+   * Starts (`on`) or stops logging the VM's dirty guest pages for live migration; MPT_OK or a
+   * negative errno.
+   */
+  dirtyLog?(handle: Handle, on: boolean): number;
+  /**
+   * Get-and-clear of the dirty log: sets `bitmap[gfn] = 1` for each page written since the
+   * last call (or since logging started); MPT_OK or a negative errno.
+   */
+  dirtyLogSync?(handle: Handle, bitmap: Uint8Array): number;
 
   /** Whether the VM's domain was crashed by an emulation error (optional; type-1 designs). */
   crashed?(vgpuId: number): boolean;

@@ -78,6 +78,7 @@ import {
   copyMix,
   emitRingRequest,
   emptyMix,
+  type FillTarget,
   type MixCounts,
   ringRequestLength,
 } from "../cmd/batch.ts";
@@ -449,6 +450,8 @@ export class NativeClient implements DriverPort, EventSink {
   private scratch = new Uint32Array(SCRATCH_DWORDS);
   private readonly ringScratch = new Uint32Array(64);
   private curSeq = 0;
+  /** The render targets `fill` commands clear (allocated at first use). */
+  private readonly fills: FillTarget[] = [];
   /** A flip waits until the requests submitted before it completed (per-engine seqnos). */
   private flipQueued = false;
   private readonly flipFence = new Float64Array(NUM_ENGINES);
@@ -474,6 +477,18 @@ export class NativeClient implements DriverPort, EventSink {
       this.writeData(this.blitSrc + i * 4, (index << 24) ^ i);
     }
     for (let e = 0; e < NUM_ENGINES; e++) this.ctx.push(this.createContext(e));
+  }
+
+  /** Display-sized render target `i` of `fill` (allocated at first use), coloured per batch. */
+  private fillTarget(i: number): FillTarget {
+    const o = this.drv.opts;
+    while (this.fills.length <= i) {
+      const gma = this.allocData(Math.ceil((o.width * 4 * o.height) / PAGE_SIZE));
+      this.fills.push({ gma, width: o.width, height: o.height, color: 0 });
+    }
+    const f = this.fills[i];
+    f.color = (this.curSeq * 0x9e3779b1) >>> 0;
+    return f;
   }
 
   /** Allocates `pages` data pages in the client's address space (PPGTT VA or GGTT). */
@@ -564,6 +579,7 @@ export class NativeClient implements DriverPort, EventSink {
       blitPitch: o.blitWidth * 4,
       blitWidth: o.blitWidth,
       blitHeight: o.blitHeight,
+      fillTarget: (i: number) => this.fillTarget(i),
     };
     this.drv.gpu.mmioWrite(ENGINES[e].mmioBase + RING_HWS_PGA, 4, this.statusGma);
     return c;

@@ -249,6 +249,7 @@ export class WorkloadRunner extends Resumable implements Waker {
           mix.srm = op.mix.srm ? sampleCount(op.mix.srm, rng) : 0;
           mix.lrm = op.mix.lrm ? sampleCount(op.mix.lrm, rng) : 0;
           mix.lrr = op.mix.lrr ? sampleCount(op.mix.lrr, rng) : 0;
+          mix.fill = op.mix.fill ? sampleCount(op.mix.fill, rng) : 0;
           mix.lriRegs = op.mix.lriRegs ?? null;
           mix.srmRegs = op.mix.srmRegs ?? null;
           mix.lrmRegs = op.mix.lrmRegs ?? null;

@@ -5,8 +5,9 @@
  * - `best-effort`: NVIDIA vGPU best effort: round robin skipping idle vGPUs, 2 ms slices up
  *   to 8 vGPUs, 1 ms above.
  * - `equal-share`: every running vGPU gets an equal slice in turn, used or not.
- * - `fixed-share`: the period is cut into `slots` fixed slices (default 7, the id limit);
- *   vGPU id n owns slot n-1 whether or not it has work or other slots are used.
+ * - `fixed-share`: the period is cut into `slots` fixed slices (default 7, the id limit, or the
+ *   largest id on the run queue when gScale mode goes past it); vGPU id n owns slot n-1
+ *   whether or not it has work or other slots are used.
  */
 
 import { MS } from "../../sim/sim.ts";
@@ -25,6 +26,8 @@ export class SlicePolicy implements SchedPolicy {
   private readonly fixedSlice: number;
   private readonly skipIdle: boolean;
   private readonly slots: number;
+  /** No `slots` given: ids past 7 (gScale mode) add slots rather than never run. */
+  private readonly slotsByIds: boolean;
 
   /**
    * Creates a SlicePolicy.
@@ -42,6 +45,7 @@ export class SlicePolicy implements SchedPolicy {
     this.drainQueues = name === "gvirt-rr";
     this.skipIdle = name === "gvirt-rr" || name === "best-effort";
     this.slots = params.slots ?? GVT_MAX_VGPU;
+    this.slotsByIds = params.slots === undefined;
     this.tickNs = Math.min(1 * MS, this.fixedSlice || 1 * MS);
   }
 
@@ -78,7 +82,9 @@ export class SlicePolicy implements SchedPolicy {
   pick(now: number, current: Vgpu | null, since: number): number {
     const slice = this.slice();
     if (this.name === "fixed-share") {
-      const slot = Math.floor(now / slice) % this.slots;
+      let slots = this.slots;
+      if (this.slotsByIds) { for (const v of this.runq) if (v.id > slots) slots = v.id; }
+      const slot = Math.floor(now / slice) % slots;
       for (const v of this.runq) if (v.id - 1 === slot) return v.id;
       return IDLE;
     }

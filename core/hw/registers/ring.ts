@@ -27,6 +27,24 @@ export const RING_CTL_FIELDS = {
   pages: field(20, 12),
 } as const;
 
+/** RING_START fields: the ring's page-aligned graphics address. */
+export const RING_START_FIELDS = {
+  /** Address bits 31:12. */
+  address: field(31, 12),
+} as const;
+
+/** RING_CONTEXT_CONTROL fields (masked). */
+export const CONTEXT_CONTROL_FIELDS = {
+  /** CTX_CTRL_INHIBIT_SYN_CTX_SWITCH. */
+  inhibitSynCtxSwitch: bit(3),
+} as const;
+
+/** RING_BBSTATE fields. */
+export const BBSTATE_FIELDS = {
+  /** RING_BB_PPGTT: the current batch runs from the PPGTT. */
+  ppgtt: bit(5),
+} as const;
+
 /** HWS_PGA fields: the hardware status page's graphics address. */
 export const HWS_PGA_FIELDS = {
   /** Page-aligned graphics address of the status page. */
@@ -81,6 +99,14 @@ export const EXECLIST_STATUS_FIELDS = {
   el0Active: bit(18),
 } as const;
 
+/** CSFE_CHICKEN1 fields (gen9). */
+export const CSFE_CHICKEN1_FIELDS = {
+  /** Bit 3 (0x8 upstream, unnamed): gvt/handlers.c `csfe_chicken1_mmio_write` refuses it. */
+  bit3: bit(3),
+  /** Bit 4 (0x10 upstream, unnamed): refused the same way. */
+  bit4: bit(4),
+} as const;
+
 /** CONTEXT_STATUS_PTR fields (`struct execlist_context_status_pointer_format`). */
 export const CSB_PTR_FIELDS = {
   /** Write pointer: the last entry the GPU wrote (7 after reset: none yet). */
@@ -133,7 +159,7 @@ export const RING_ROWS: readonly RegRow[] = [
   { name: "RING_EXCC", offset: 0x28, cmd: D_ALL },
   { name: "RING_TAIL", offset: 0x30 },
   { name: "RING_HEAD", offset: 0x34 },
-  { name: "RING_START", offset: 0x38, gmadr: true },
+  { name: "RING_START", offset: 0x38, gmadr: true, fields: RING_START_FIELDS },
   { name: "RING_CTL", offset: 0x3c, fields: RING_CTL_FIELDS },
   { name: "RING_SYNC_0", offset: 0x40, cmd: D_ALL },
   { name: "RING_SYNC_1", offset: 0x44, cmd: D_ALL },
@@ -154,8 +180,15 @@ export const RING_ROWS: readonly RegRow[] = [
   },
   { name: "IMR", offset: 0xa8, reset: 0xffffffff },
   { name: "INSTPM", offset: 0xc0, access: "masked", cmd: D_ALL },
-  { name: "CSFE_CHICKEN1", offset: 0xd4, access: "masked", exists: D_SKL_PLUS, cmd: D_SKL_PLUS },
-  { name: "BBSTATE", offset: 0x110, access: "ro" },
+  {
+    name: "CSFE_CHICKEN1",
+    offset: 0xd4,
+    access: "masked",
+    exists: D_SKL_PLUS,
+    cmd: D_SKL_PLUS,
+    fields: CSFE_CHICKEN1_FIELDS,
+  },
+  { name: "BBSTATE", offset: 0x110, access: "ro", fields: BBSTATE_FIELDS },
   { name: "RING_134", offset: 0x134, cmd: D_ALL },
   { name: "BBADDR", offset: 0x140, access: "ro", gmadr: true },
   { name: "ELSP", offset: 0x230, sem: SEM_ELSP, fields: CTX_DESC_FIELDS },
@@ -167,7 +200,7 @@ export const RING_ROWS: readonly RegRow[] = [
     fields: EXECLIST_STATUS_FIELDS,
   },
   { name: "EXECLIST_STATUS_HI", offset: 0x238, access: "ro", sem: SEM_EXECLIST_STATUS },
-  { name: "CONTEXT_CONTROL", offset: 0x244, cmd: D_ALL },
+  { name: "CONTEXT_CONTROL", offset: 0x244, cmd: D_ALL, fields: CONTEXT_CONTROL_FIELDS },
   {
     name: "PDP",
     offset: 0x270,

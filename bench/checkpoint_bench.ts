@@ -1,0 +1,205 @@
+/**
+ * Checkpoints worth taking (issue 15): scenarios/contention7.gvt (seven busy vGPUs) run from
+ * 0 to 10 s, against a checkpoint taken at 5 s and restored to finish at 10 s. Every phase
+ * runs in a fresh process (so each pays the same start-up and cold JIT), in rounds; it prints
+ * per phase the median wall time and spread, the checkpoint's size, and the ratios the issue
+ * asks for: restore-and-finish / full run (aim < 0.5), save / run to 5 s and restore / run to
+ * 5 s (aim < 0.2 each).
+ *
+ *   deno run -A bench/checkpoint_bench.ts [--rounds 5] [--at 5] [--until 10]
+ *   deno run -A bench/checkpoint_bench.ts --one full|save|restore AT UNTIL PATH   (one phase)
+ *
+ * The machine is shared, so each figure is the process's CPU time (user + system, all its
+ * threads), which moves much less with the load than wall time; wall time is printed too.
+ * Phases (CPU ms, inside the process, module loading excluded):
+ * - full: parse + build the world + run to UNTIL + collect results.
+ * - save: parse + build + run to AT (`toAt`), then make + encode + write the checkpoint
+ *   (`save`).
+ * - restore: read + decode + rebuild + lay the heap over it + verify the digest (`restore`),
+ *   then run on to UNTIL + collect results (`finish`).
+ */
+import { formatDiagnostics, parseScenarioText } from "../dsl/mod.ts";
+import { World, WorldError } from "../core/world.ts";
+import { collectResults } from "../core/metrics/collect.ts";
+import { readCheckpoint, restoreWorld, writeCheckpoint } from "../cli/repl_snapshot.ts";
+import { SnapshotError } from "../core/snapshot.ts";
+import process from "node:process";
+
+const SCENARIO = new URL("../scenarios/contention7.gvt", import.meta.url).pathname;
+
+/** What one phase measured (milliseconds). */
+export interface PhaseRun {
+  phase: string;
+  /** Total CPU time of the phase. */
+  ms: number;
+  /** Its wall time. */
+  wallMs: number;
+  /** CPU time of its parts, by name. */
+  parts: Record<string, number>;
+  /** Checkpoint size in bytes (save only). */
+  bytes?: number;
+}
+
+async function build(): Promise<World> {
+  const text = Deno.readTextFileSync(SCENARIO);
+  const r = parseScenarioText(text, SCENARIO);
+  if (!r.scenario) throw new Error(formatDiagnostics(r.diagnostics, r.sources));
+  const w = await World.create(r.scenario);
+  if (w instanceof WorldError) throw new Error(w.message);
+  return w;
+}
+
+/** Runs one phase in this process. */
+export async function runPhase(
+  phase: string,
+  atS: number,
+  untilS: number,
+  path: string,
+): Promise<PhaseRun> {
+  const w0 = performance.now(), t0 = cpuMs();
+  const wall = () => performance.now() - w0;
+  if (phase === "full") {
+    const w = await build();
+    w.run(untilS * 1e9);
+    collectResults(w);
+    return { phase, ms: cpuMs() - t0, wallMs: wall(), parts: {} };
+  }
+  if (phase === "save") {
+    const w = await build();
+    w.run(atS * 1e9);
+    const t1 = cpuMs();
+    writeCheckpoint(path, w, {
+      file: SCENARIO,
+      sources: { [SCENARIO]: Deno.readTextFileSync(SCENARIO) },
+      overrides: { until: untilS * 1e9 },
+    });
+    const t2 = cpuMs();
+    return {
+      phase,
+      ms: t2 - t0,
+      wallMs: wall(),
+      parts: { toAt: t1 - t0, save: t2 - t1 },
+      bytes: Deno.statSync(path).size,
+    };
+  }
+  if (phase === "restore") {
+    const snap = readCheckpoint(path);
+    if (snap instanceof SnapshotError) throw new Error(snap.message);
+    const r = await restoreWorld(snap);
+    if (r instanceof SnapshotError) throw new Error(r.message);
+    if (r.replayed) throw new Error("the checkpoint was restored by replay, not from its heap");
+    const t1 = cpuMs();
+    r.world.run(untilS * 1e9);
+    collectResults(r.world);
+    const t2 = cpuMs();
+    return { phase, ms: t2 - t0, wallMs: wall(), parts: { restore: t1 - t0, finish: t2 - t1 } };
+  }
+  throw new Error(`unknown phase ${phase}`);
+}
+
+/** CPU time of this process so far (user + system, ms). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function arg(name: string, d: string): string {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : d;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs: number[]) => `[${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
+
+async function rounds(n: number, atS: number, untilS: number): Promise<void> {
+  const self = new URL(import.meta.url).pathname;
+  const path = Deno.makeTempFileSync({ suffix: ".ckpt.json" });
+  const one = async (phase: string): Promise<PhaseRun> => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", self, "--one", phase, `${atS}`, `${untilS}`, path],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const line = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+    if (!out.success || !line.startsWith("{")) throw new Error(`phase ${phase} failed`);
+    return JSON.parse(line) as PhaseRun;
+  };
+  console.log(
+    `checkpoint: contention7 (7 busy vGPUs), checkpoint at ${atS} s, run to ${untilS} s; ` +
+      `each phase a fresh process (${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno})`,
+  );
+  console.log(
+    "CPU ms:  round   full   to-at    save  restore  finish   size MB   (wall ms: full save restore+finish)",
+  );
+  const got: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (got[k] ??= []).push(v);
+  try {
+    for (let i = 0; i < n; i++) {
+      // rotate the order, so no phase always runs on a warmer machine
+      const order = ["full", "save", "restore"];
+      const rot = [...order.slice(i % 2), ...order.slice(0, i % 2)];
+      if (rot[0] === "restore") rot.push(rot.shift()!); // restore needs this round's save
+      const runs: Record<string, PhaseRun> = {};
+      for (const p of rot) runs[p] = await one(p);
+      const f = runs.full.ms, s = runs.save, r = runs.restore;
+      add("full", f);
+      add("toAt", s.parts.toAt);
+      add("save", s.parts.save);
+      add("restore", r.parts.restore);
+      add("finish", r.parts.finish);
+      add("bytes", s.bytes ?? 0);
+      add("restoreFinish", r.ms);
+      add("wallFull", runs.full.wallMs);
+      add("wallRestoreFinish", r.wallMs);
+      console.log(
+        [
+          String(i + 1).padStart(14),
+          f.toFixed(0).padStart(6),
+          s.parts.toAt.toFixed(0).padStart(7),
+          s.parts.save.toFixed(0).padStart(7),
+          r.parts.restore.toFixed(0).padStart(8),
+          r.parts.finish.toFixed(0).padStart(7),
+          ((s.bytes ?? 0) / 1e6).toFixed(2).padStart(9),
+          `   (${runs.full.wallMs.toFixed(0)} ${s.wallMs.toFixed(0)} ${r.wallMs.toFixed(0)})`,
+        ].join(" "),
+      );
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+  const m = (k: string) => median(got[k]);
+  console.log(
+    `medians (CPU): full ${m("full").toFixed(0)} ms ${spread(got.full)}, run to ${atS} s ${
+      m("toAt").toFixed(0)
+    } ms, save ${m("save").toFixed(0)} ms ${spread(got.save)}, restore ${
+      m("restore").toFixed(0)
+    } ms ${spread(got.restore)}, finish ${m("finish").toFixed(0)} ms; checkpoint ${
+      (m("bytes") / 1e6).toFixed(2)
+    } MB; wall: full ${m("wallFull").toFixed(0)} ms, restore + finish ${
+      m("wallRestoreFinish").toFixed(0)
+    } ms; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
+  );
+  console.log(
+    `restore + finish / full run: ${(m("restoreFinish") / m("full")).toFixed(2)} (aim < 0.5); ` +
+      `save / run to ${atS} s: ${(m("save") / m("toAt")).toFixed(2)}; restore / run to ${atS} s: ${
+        (m("restore") / m("toAt")).toFixed(2)
+      } (aim < 0.2 each)`,
+  );
+}
+
+if (import.meta.main) {
+  const one = Deno.args.indexOf("--one");
+  if (one >= 0) {
+    const [phase, at, until, path] = Deno.args.slice(one + 1);
+    console.log(JSON.stringify(await runPhase(phase, Number(at), Number(until), path)));
+  } else {
+    await rounds(
+      Number(arg("--rounds", "5")),
+      Number(arg("--at", "5")),
+      Number(arg("--until", "10")),
+    );
+  }
+}

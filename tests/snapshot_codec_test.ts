@@ -1,0 +1,113 @@
+/**
+ * The checkpoint's buffer codec and digest (core/snapshot_state.ts, core/snapshot.ts):
+ * buffers round-trip through their segments, fills of one 32-bit word or one 64-bit pattern
+ * are folded (a GGTT DMA table is mostly -1), malformed segments are refused, and the digest
+ * changes with any one word.
+ */
+import assert from "node:assert/strict";
+import {
+  type BufferSegment,
+  decodeBuffer,
+  encodeBuffer,
+  validateHeap,
+} from "../core/snapshot_state.ts";
+import { Fnv1a64 } from "../core/snapshot.ts";
+import { CHECKPOINT_LIMITS } from "../core/snapshot_decode.ts";
+
+function roundTrip(buf: ArrayBuffer): BufferSegment[] {
+  const segs = encodeBuffer(buf);
+  const back = new ArrayBuffer(buf.byteLength);
+  assert.equal(decodeBuffer(back, JSON.parse(JSON.stringify(segs))), true);
+  assert.deepEqual(new Uint8Array(back), new Uint8Array(buf));
+  // decoding over a buffer holding other data zeroes what no segment covers
+  const dirty = new Uint8Array(buf.byteLength).fill(0x5a);
+  assert.equal(decodeBuffer(dirty.buffer, segs), true);
+  assert.deepEqual(dirty, new Uint8Array(buf));
+  return segs;
+}
+
+Deno.test("snapshot codec: a DMA table of -1 with mapped runs folds to 64-bit fills", () => {
+  const dma = new Float64Array(114_688).fill(-1);
+  for (let i = 0; i < 300; i++) dma[5000 + i] = 0x10_0000_0000 + i * 4096;
+  const segs = roundTrip(dma.buffer);
+  const fills = segs.filter((s) => s.length === 4);
+  assert.equal(fills.length, 2, "one fill before the mapped run, one after");
+  assert.deepEqual(fills[0].slice(2), [0, 0xbff00000], "-1 as low word, high word");
+  const raw = segs.filter((s) => s.length === 2).reduce((n, s) => n + String(s[1]).length, 0);
+  assert.ok(raw < 6000, `only the mapped run is base64 (${raw} chars)`);
+  assert.ok(JSON.stringify(segs).length < dma.byteLength / 100);
+});
+
+Deno.test("snapshot codec: zeros, 32-bit fills, raw bytes and odd sizes round-trip", () => {
+  assert.deepEqual(roundTrip(new ArrayBuffer(8192)), [], "zeros are left out");
+  const words = new Uint32Array(4096).fill(0xdeadbeef);
+  words.fill(0, 1024, 2048);
+  assert.deepEqual(roundTrip(words.buffer), [[0, 4096, 0xdeadbeef], [8192, 8192, 0xdeadbeef]]);
+  const bytes = new Uint8Array(3001);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+  const segs = roundTrip(bytes.buffer);
+  assert.equal(segs.length, 1);
+  assert.equal(typeof segs[0][1], "string");
+  roundTrip(new Uint8Array([0, 0, 0, 1, 0]).buffer);
+});
+
+Deno.test("snapshot codec: malformed segments are refused", () => {
+  const buf = new ArrayBuffer(64);
+  const good = encodeBuffer(new Uint8Array(64).fill(3).buffer);
+  assert.equal(decodeBuffer(buf, good), true);
+  const b64 = new Uint8Array([1, 2, 3, 4, 5, 6]).toBase64();
+  for (
+    const bad of [
+      [[0, ` ${b64.slice(1)}`]], // whitespace
+      [[0, `${b64}\n`]],
+      [[0, "AQ=A"]], // padding inside
+      [[0, "AR=="]], // stray bits in the last group
+      [[62, b64]], // past the end
+      [[0, 12, 1, 2]], // a 64-bit fill of 12 bytes
+      [[0, 16, 1.5]],
+      [[0]],
+      "nope",
+    ]
+  ) {
+    assert.equal(decodeBuffer(buf, bad), false, JSON.stringify(bad));
+  }
+  const heap = (d: unknown[]) => ({
+    objects: [{ k: "o", p: "w", c: "World", f: { b: { $r: 1 } } }, { k: "b", p: "w.b", n: 64, d }],
+  });
+  assert.equal(
+    typeof validateHeap(heap([[0, 64, 1, 0xbff00000]]), CHECKPOINT_LIMITS.heap),
+    "object",
+  );
+  for (const d of [[[0, 64, 1, -1]], [[0, 60, 1, 2]], [[8, 64, 1, 2]], [[0, 64, 1, 2, 3]]]) {
+    assert.match(
+      String(validateHeap(heap(d), CHECKPOINT_LIMITS.heap)),
+      /bad buffer segment/,
+      JSON.stringify(d),
+    );
+  }
+});
+
+Deno.test("snapshot digest: changing any one word, or any one bit of it, changes the digest", () => {
+  const words = new Uint32Array(4096);
+  for (let i = 0; i < words.length; i++) words[i] = Math.imul(i, 0x9e3779b1) >>> 0;
+  const digest = (w: Uint32Array) => {
+    const h = new Fnv1a64();
+    h.view(w);
+    return h.hex();
+  };
+  const base = digest(words);
+  const seen = new Set([base]);
+  for (const at of [0, 1, 2047, 4095]) {
+    for (const bit of [0, 7, 15, 16, 24, 31]) {
+      const w = words.slice();
+      w[at] ^= 1 << bit;
+      const d = digest(w);
+      assert.ok(!seen.has(d), `word ${at} bit ${bit}`);
+      seen.add(d);
+    }
+  }
+  // swapping two words changes it too (order matters)
+  const w = words.slice();
+  [w[10], w[11]] = [w[11], w[10]];
+  assert.notEqual(digest(w), base);
+});
