@@ -114,7 +114,7 @@ import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from ".
 import type { GuestMemory } from "./memory.ts";
 import { fieldValue, hi32, lo32, maskedEnable } from "../hw/bits.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
-import { bytesToPageEnd, PAGE_SIZE, pageDword, pageOffset } from "../hw/memory.ts";
+import { bytesToPageEnd, PAGE_SIZE, pageDword } from "../hw/memory.ts";
 import {
   contextDescriptor,
   CTX_RING_TAIL,
