@@ -15,7 +15,7 @@ import { MAX_BATCH_DWORDS } from "../core/gvt/scanner.ts";
 import { engineIdOf } from "../core/hw/engines.ts";
 import { type Platform, PLATFORM_IDS, platformOf } from "../core/hw/platform.ts";
 import { cmdAccessOffsets } from "../core/hw/regdefs.ts";
-import { ENGINE_NAMES } from "../core/scenario.ts";
+import { defaultHostSpec, ENGINE_NAMES } from "../core/scenario.ts";
 import { builtinTypes } from "../core/vgpu_types.ts";
 import { readBounded, readBoundedFile } from "../dsl/limits.ts";
 import { planOutputs, writeAtomic } from "./output.ts";
@@ -74,25 +74,9 @@ export const MAX_SCAN_BYTES = 16 * 1024 * 1024;
 /** A bad input: exit code 2 with this message. */
 class ScanInputError extends Error {}
 
-const MiB = 1024 * 1024;
-
 /** The slices the first V5_4 vGPU gets on a default host (512 MiB aperture, 4 GiB GGTT). */
 export function defaultSlices(): [number, number][] {
-  const part = new GmPartition({
-    gpu: "skylake",
-    aperture: 512 * MiB,
-    ggtt: 4096 * MiB,
-    fences: 32,
-    engines: [...ENGINE_NAMES],
-    hostAperture: 128 * MiB,
-    hostHidden: 384 * MiB,
-    hostFences: 4,
-    refreshHz: 60,
-    outOfSync: false,
-    invariants: false,
-    scanPpgttBatches: false,
-    commandCosts: {},
-  });
+  const part = new GmPartition(defaultHostSpec());
   const r = part.allocate(builtinTypes("V5")[1]);
   if (!("aperture" in r)) throw new Error("the default host has no room for a V5_4");
   return [

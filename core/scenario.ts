@@ -68,6 +68,26 @@ export interface HostSpec {
   commandCosts: Record<string, number>;
 }
 
+/** A host as a scenario without `host` settings gets it (Skylake GT2 defaults, docs/domain.md). */
+export function defaultHostSpec(): HostSpec {
+  const MiB = 1024 * 1024;
+  return {
+    gpu: "skylake",
+    aperture: 512 * MiB,
+    ggtt: 4096 * MiB,
+    fences: 32,
+    engines: [...ENGINE_NAMES],
+    hostAperture: 128 * MiB,
+    hostHidden: 384 * MiB,
+    hostFences: 4,
+    refreshHz: 60,
+    outOfSync: false,
+    invariants: true,
+    scanPpgttBatches: false,
+    commandCosts: {},
+  };
+}
+
 /** A fault injected into one backend op. */
 export interface FaultRule {
   /** MPT op name, e.g. "dmaMapGuestPage". */

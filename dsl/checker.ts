@@ -8,6 +8,7 @@ import { pluginPathProblem } from "../core/mpt/loader.ts";
 import { type MptOpName, OP_FAULT_WINDOW } from "../core/mpt/gate.ts";
 import {
   type CommandMix,
+  defaultHostSpec,
   type Dist,
   ENGINE_NAMES,
   type EngineName,
@@ -487,21 +488,7 @@ class Checker {
     items: ItemAst[],
     h: HostItem | undefined,
   ): { host: HostSpec; hv: HypervisorSpec; sched: SchedulerSpec } {
-    const host: HostSpec = {
-      gpu: "skylake",
-      aperture: 512 * MiB,
-      ggtt: 4 * GiB,
-      fences: 32,
-      engines: [...ENGINE_NAMES],
-      hostAperture: 128 * MiB,
-      hostHidden: 384 * MiB,
-      hostFences: 4,
-      refreshHz: 60,
-      outOfSync: false,
-      invariants: true,
-      scanPpgttBatches: false,
-      commandCosts: {},
-    };
+    const host: HostSpec = defaultHostSpec();
     const mainFile = h?.span.file ?? items.find((i) => i.k === "host")?.span.file ?? "";
     let hv: HypervisorSpec = {
       name: "kvm",
