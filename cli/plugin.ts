@@ -44,6 +44,7 @@ export interface PluginTestOptions extends PluginCliOptions {
 }
 
 import { runPluginKit } from "./conformance_runs.ts";
+import { BOOL_WORDS } from "../dsl/functions.ts";
 
 const enc = new TextEncoder();
 const stdout = (s: string) => void Deno.stdout.writeSync(enc.encode(s));
@@ -64,19 +65,10 @@ export function parseParams(
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(f);
     if (m === null) return `--param ${f}: expected NAME=VALUE`;
     const v = m[2];
-    out[m[1]] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v in PARAM_BOOLS ? PARAM_BOOLS[v] : v;
+    out[m[1]] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v in BOOL_WORDS ? BOOL_WORDS[v] : v;
   }
   return out;
 }
-
-const PARAM_BOOLS: Record<string, boolean> = {
-  on: true,
-  off: false,
-  true: true,
-  false: false,
-  yes: true,
-  no: false,
-};
 
 /** Names `plugin new` accepts: a lower-case identifier usable as a file name. */
 export const PLUGIN_NAME = /^[a-z][a-z0-9_]*$/;

@@ -74,6 +74,7 @@ import type {
 import type { Diagnostic } from "./diagnostics.ts";
 import { closest } from "../core/suggest.ts";
 import {
+  BOOL_WORDS,
   FAULT_ACTIONS,
   findFunction,
   GPU_PROFILES,
@@ -131,15 +132,6 @@ export interface CheckResult {
   /** Semantic diagnostics in discovery order. */
   diagnostics: Diagnostic[];
 }
-
-const BOOL_WORDS: Record<string, boolean> = {
-  on: true,
-  off: false,
-  true: true,
-  false: false,
-  yes: true,
-  no: false,
-};
 
 type HostItem = Extract<ItemAst, { k: "host" }>;
 

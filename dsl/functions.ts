@@ -271,3 +271,13 @@ export const MIGRATE_OPTIONS: readonly string[] = [
 
 /** Timeline actions besides `fault` and `misbehave`. */
 export const TIMELINE_ACTIONS: readonly string[] = [...VM_ACTIONS, "weight", "policy", "migrate"];
+
+/** Words a switch or a boolean backend parameter may take, and what each means. */
+export const BOOL_WORDS: Readonly<Record<string, boolean>> = {
+  on: true,
+  off: false,
+  true: true,
+  false: false,
+  yes: true,
+  no: false,
+};
