@@ -276,7 +276,7 @@ export abstract class Resumable implements EventSink {
     }
   }
 
-  /** @internal a resumption fell due */
+  /** @internal what its pending resumption is, in words (subclasses name their step) */
   describeEvent(): string {
     return `resume ${this.constructor.name}`;
   }
