@@ -2,7 +2,7 @@
  * Shadow contexts (core/gvt/shadow_ctx.ts): one per vGPU and engine, the engine-context copy
  * skipped for the context shadowed last, and what goes back at completion. Each test is named
  * after the upstream function (Linux drivers/gpu/drm/i915/gvt/) whose rule it checks, driven
- * through the guest driver's own submissions and the vGPU's MMIO.
+ * through the guest driver's own submissions and the vGPU's MMIO, and through `gvtsim run`.
  */
 import assert from "node:assert/strict";
 import { MS } from "../core/sim/sim.ts";
@@ -18,6 +18,7 @@ import {
 import { CONTEXT_CONTROL_FIELDS } from "../core/hw/registers/ring.ts";
 import { GTT_OFFSET, RCS } from "../core/hw/regs.ts";
 import { addGuest, gvtRig, mix } from "./gvt_util.ts";
+import { gvtsim } from "./cli_util.ts";
 
 const PAGE = 4096;
 
@@ -145,4 +146,15 @@ Deno.test("scheduler.c populate_shadow_context: one guest-memory read per run of
   before = reads();
   run();
   assert.equal(reads() - before, skipped + 1, "pages 2..21 in one read");
+});
+
+Deno.test("gvtsim run: the results count the engine-context copies made and skipped per VM", async () => {
+  const out = await gvtsim("run", "scenarios/ten_ms_batches.gvt", "--json", "-");
+  assert.equal(out.code, 0, out.err);
+  const res = JSON.parse(out.out) as { vms: { counters: Record<string, number> }[] };
+  for (const vm of res.vms) {
+    const c = vm.counters;
+    assert.equal(c["shadow_ctx.populated"], 1, "one guest context, copied once");
+    assert.equal(c["shadow_ctx.skipped"], c["workloads.completed"] - 1);
+  }
 });

@@ -213,11 +213,15 @@ function copyRuns(
     if (base >= 0 && (p === pages || gfn * PAGE_SIZE !== base + (p - first) * PAGE_SIZE)) {
       const n = p - first;
       if (back) {
-        for (let k = 0; k < n; k++) RUN_WORDS.set(mem.page(img.mfns[first + k]), k * 1024);
+        for (let k = 0; k < n; k++) {
+          const src = mem.peek(img.mfns[first + k]); // null: never written, reads as zeros
+          if (src === null) RUN_WORDS.fill(0, k * 1024, (k + 1) * 1024);
+          else RUN_WORDS.set(src, k * 1024);
+        }
         gate.writeGpa(v.id, base, RUNS[n]);
       } else {
         if (gate.readGpa(v.id, base, RUNS[n]) < 0) return false;
-        for (let k = 0; k < n; k++) copyPage(k * 1024, mem.page(img.mfns[first + k]));
+        for (let k = 0; k < n; k++) copyPage(k * 1024, mem, img.mfns[first + k]);
       }
       base = -1;
     }
@@ -229,7 +233,17 @@ function copyRuns(
   return true;
 }
 
-/** Copies one page of the run buffer, from word `at`, into `dst` (no view allocated). */
-function copyPage(at: number, dst: Uint32Array): void {
+/**
+ * Copies one page of the run buffer, from word `at`, into frame `mfn`; a page of zeros onto a
+ * frame that was never written (it reads as zeros already) gives it no storage.
+ */
+function copyPage(at: number, mem: HostMemory, mfn: number): void {
+  let dst = mem.peek(mfn);
+  if (dst === null) {
+    let i = 0;
+    while (i < 1024 && RUN_WORDS[at + i] === 0) i++;
+    if (i === 1024) return;
+    dst = mem.page(mfn);
+  }
   for (let i = 0; i < 1024; i++) dst[i] = RUN_WORDS[at + i];
 }
