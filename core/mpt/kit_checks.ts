@@ -1155,7 +1155,9 @@ export function firstDifference(a: unknown, b: unknown, path: string): string {
   const ka = Object.keys(a), kb = Object.keys(b);
   for (const k of ka) {
     const sub = Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`;
-    if (!Object.hasOwn(b, k)) return `${sub}: ${show((a as Record<string, unknown>)[k])} vs (missing)`;
+    if (!Object.hasOwn(b, k)) {
+      return `${sub}: ${show((a as Record<string, unknown>)[k])} vs (missing)`;
+    }
     const d = firstDifference(
       (a as Record<string, unknown>)[k],
       (b as Record<string, unknown>)[k],
