@@ -1,7 +1,9 @@
 /**
  * The "holds" model of bench/anchors/: K processes, each holding N times for an exponential
  * delay. Runs it on gvtsim's kernel (EventSink state machines, and generator processes) and
- * on the anchors, all with the same K and N, each run in its own process under the same
+ * on the anchors, all with the same K and N: js_heap_holds.mjs (the reference loop issue 15's
+ * ">= 2x" criterion is measured against), js_heap_typed_holds.mjs (our faster rewrite of it, the
+ * stronger comparison) and SimPy 2; each run in its own process under the same
  * runtime (Deno for gvtsim and the JS heap anchor; SimPy 2 under /usr/bin/python3, Debian's
  * python3-simpy): rounds of every runner in a rotating order, then per runner the median and
  * spread of events/s, and per round the ratios, with their median and spread.
@@ -73,9 +75,14 @@ function runners(K: number, N: number): Runner[] {
       args: ["run", "-A", self, "--one", "generators", `${K}`, `${N}`],
     },
     {
-      name: "js-heap anchor",
+      name: "js-heap reference",
       cmd: deno,
       args: ["run", `${here}anchors/js_heap_holds.mjs`, `${K}`, `${N}`],
+    },
+    {
+      name: "js-heap typed",
+      cmd: deno,
+      args: ["run", `${here}anchors/js_heap_typed_holds.mjs`, `${K}`, `${N}`],
     },
     {
       name: "simpy2 anchor",
@@ -142,7 +149,7 @@ if (import.meta.main) {
     for (const r of rs) {
       const xs = rates.get(r.name)!.filter((x): x is number => x !== undefined);
       console.log(
-        `${r.name.padEnd(18)} ${xs.length ? `${spread(xs, mev)} Mev/s` : "(not available)"}`,
+        `${r.name.padEnd(19)} ${xs.length ? `${spread(xs, mev)} Mev/s` : "(not available)"}`,
       );
     }
     const ratio = (a: string, b: string) => {
@@ -152,11 +159,13 @@ if (import.meta.main) {
         if (xa[i] !== undefined && xb[i] !== undefined) rs.push(xa[i]! / xb[i]!);
       }
       if (rs.length) {
-        console.log(`${`${a} / ${b}`.padEnd(38)} ${spread(rs, (x) => `${x.toFixed(2)}x`)}`);
+        console.log(`${`${a} / ${b}`.padEnd(40)} ${spread(rs, (x) => `${x.toFixed(2)}x`)}`);
       }
     };
-    ratio("gvtsim sinks", "js-heap anchor");
-    ratio("gvtsim generators", "js-heap anchor");
+    ratio("gvtsim sinks", "js-heap reference");
+    ratio("gvtsim sinks", "js-heap typed");
+    ratio("gvtsim generators", "js-heap reference");
+    ratio("gvtsim generators", "js-heap typed");
     ratio("gvtsim sinks", "simpy2 anchor");
   }
 }
