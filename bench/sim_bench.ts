@@ -1,12 +1,13 @@
 /**
  * Event kernel: schedule + dispatch of a trivial event, beside a bare binary-heap loop (the
- * anchor's data structure inlined, no cancel, no sinks) as the baseline. 64 pending events,
- * 200,000 dispatches per iteration; events/s = 200,000 / the reported time.
+ * anchor's data structure inlined: no cancel, no sinks, no ids) as the baseline. Each sink
+ * reschedules itself with a fixed period; 64 pending events (periods 100..163 ns, as a small
+ * world has) and 1000 (periods 500..1499 ns, the holds model's size); 200,000 dispatches per
+ * iteration, so events/s = 200,000 / the reported time.
  */
 import { type EventSink, Sim } from "../core/sim/sim.ts";
 
 const EVENTS = 200_000;
-const PENDING = 64;
 
 class Tick implements EventSink {
   constructor(private readonly sim: Sim, private readonly period: number) {}
@@ -15,9 +16,12 @@ class Tick implements EventSink {
   }
 }
 
-Deno.bench("bare binary heap (baseline)", { group: "kernel", baseline: true }, () => {
-  const t = new Float64Array(PENDING + 1), q = new Float64Array(PENDING + 1);
-  const who = new Int32Array(PENDING + 1);
+/** Period of pending event k of n. */
+const period = (k: number, n: number) => (n <= 64 ? 100 : 500) + k;
+
+function bareHeap(pending: number): void {
+  const t = new Float64Array(pending + 1), q = new Float64Array(pending + 1);
+  const who = new Int32Array(pending + 1);
   let n = 0, seq = 0;
   const push = (time: number, w: number) => {
     let i = n++;
@@ -29,7 +33,7 @@ Deno.bench("bare binary heap (baseline)", { group: "kernel", baseline: true }, (
     }
     t[i] = time, q[i] = seq++, who[i] = w;
   };
-  for (let k = 0; k < PENDING; k++) push(k, k);
+  for (let k = 0; k < pending; k++) push(k, k);
   for (let e = 0; e < EVENTS; e++) {
     const now = t[0], w = who[0];
     const lt = t[--n], lq = q[n], lw = who[n];
@@ -43,12 +47,22 @@ Deno.bench("bare binary heap (baseline)", { group: "kernel", baseline: true }, (
       i = m;
     }
     t[i] = lt, q[i] = lq, who[i] = lw;
-    push(now + 100 + w, w);
+    push(now + period(w, pending), w);
   }
-});
+}
 
-Deno.bench("gvtsim Sim.schedule + dispatch", { group: "kernel" }, () => {
+function kernel(pending: number): void {
   const sim = new Sim(1);
-  for (let k = 0; k < PENDING; k++) sim.schedule(k, new Tick(sim, 100 + k), 0);
+  for (let k = 0; k < pending; k++) sim.schedule(k, new Tick(sim, period(k, pending)), 0);
   for (let e = 0; e < EVENTS; e++) sim.step();
-});
+}
+
+for (const pending of [64, 1000]) {
+  const group = `kernel, ${pending} pending`;
+  Deno.bench(`bare binary heap (baseline), ${pending} pending`, { group, baseline: true }, () => {
+    bareHeap(pending);
+  });
+  Deno.bench(`gvtsim Sim.schedule + dispatch, ${pending} pending`, { group }, () => {
+    kernel(pending);
+  });
+}

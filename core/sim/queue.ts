@@ -94,7 +94,8 @@ export class EventQueue {
   private used = 0;
 
   // The wheel.
-  private cursor = 0;
+  /** The cursor's digit 0: the cursor is start[0] + cursor0. */
+  private cursor0 = 0;
   /** Start of the cursor's block at each level (a multiple of SPAN[k]). */
   private start = new Float64Array(LEVELS);
   /** End of the cursor's block at each level: times from here belong to a higher level. */
@@ -143,7 +144,7 @@ export class EventQueue {
     const head = this.head, bits = this.bits;
     for (;;) {
       // first occupied level-0 slot at or after the cursor's
-      const p = this.cursor - this.start[0];
+      const p = this.cursor0;
       let w = p >> 5, x = bits[w] & (-1 << (p & 31));
       while (x === 0 && ++w < WORDS) x = bits[w];
       if (x === 0) {
@@ -156,7 +157,7 @@ export class EventQueue {
       const slot = head[i], n = this.next[slot];
       head[i] = n;
       if (n < 0) bits[w] ^= bit;
-      this.cursor = t;
+      this.cursor0 = i;
       this.size--;
       if (this.sinks[slot] !== null) return slot;
       this.release(slot);
@@ -174,7 +175,7 @@ export class EventQueue {
   peekTime(): number {
     const head = this.head, bits = this.bits;
     for (;;) {
-      const p = this.cursor - this.start[0];
+      const p = this.cursor0;
       let w = p >> 5, x = bits[w] & (-1 << (p & 31));
       while (x === 0 && ++w < WORDS) x = bits[w];
       if (x !== 0) {
@@ -251,7 +252,7 @@ export class EventQueue {
     let s = this.head[i];
     this.head[i] = -1;
     this.bits[i >> 5] &= ~(1 << (i & 31));
-    this.cursor = from;
+    this.cursor0 = 0;
     for (let m = 0; m < k; m++) {
       this.start[m] = from;
       this.end[m] = from + SPAN[m];
@@ -282,11 +283,11 @@ export class EventQueue {
 
   /** Puts the cursor of an empty wheel at `t`. */
   private rebase(t: number): void {
-    this.cursor = t;
     for (let k = 0; k < LEVELS; k++) {
       this.start[k] = Math.floor(t / SPAN[k]) * SPAN[k];
       this.end[k] = this.start[k] + SPAN[k];
     }
+    this.cursor0 = t - this.start[0];
   }
 
   /** Doubles the per-slot arrays. */
