@@ -52,7 +52,7 @@ export function runGenerators(K: number, N: number): number {
   return (sim.dispatched - K) / ((performance.now() - t0) / 1000);
 }
 
-/** A runner: how to start it in a process of its own. */
+/** A runner: how to start it in a process of its own ("{N}" in args stands for N). */
 interface Runner {
   name: string;
   cmd: string;
@@ -61,46 +61,72 @@ interface Runner {
 
 const here = new URL(".", import.meta.url).pathname;
 
-function runners(K: number, N: number): Runner[] {
+function runners(K: number): Runner[] {
   const deno = Deno.execPath(), self = new URL(import.meta.url).pathname;
   return [
     {
       name: "gvtsim sinks",
       cmd: deno,
-      args: ["run", "-A", self, "--one", "sinks", `${K}`, `${N}`],
+      args: ["run", "-A", self, "--one", "sinks", `${K}`, "{N}"],
     },
     {
       name: "gvtsim generators",
       cmd: deno,
-      args: ["run", "-A", self, "--one", "generators", `${K}`, `${N}`],
+      args: ["run", "-A", self, "--one", "generators", `${K}`, "{N}"],
     },
     {
       name: "js-heap reference",
       cmd: deno,
-      args: ["run", `${here}anchors/js_heap_holds.mjs`, `${K}`, `${N}`],
+      args: ["run", `${here}anchors/js_heap_holds.mjs`, `${K}`, "{N}"],
     },
     {
       name: "js-heap typed",
       cmd: deno,
-      args: ["run", `${here}anchors/js_heap_typed_holds.mjs`, `${K}`, `${N}`],
+      args: ["run", `${here}anchors/js_heap_typed_holds.mjs`, `${K}`, "{N}"],
     },
     {
       name: "simpy2 anchor",
       cmd: "/usr/bin/python3",
-      args: [`${here}anchors/simpy2_holds.py`, `${K}`, `${N}`],
+      args: [`${here}anchors/simpy2_holds.py`, `${K}`, "{N}"],
     },
   ];
 }
 
-/** Events/s of one run, or undefined when the runner is missing. */
-async function measure(r: Runner): Promise<number | undefined> {
+const TIME = "/usr/bin/time";
+const hasTime = (() => {
   try {
-    const out = await new Deno.Command(r.cmd, { args: r.args, stdout: "piped", stderr: "null" })
-      .output();
+    return Deno.statSync(TIME).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/** One run: events/s as the runner reports it (wall clock), and the process's CPU seconds. */
+interface Run {
+  wall?: number;
+  cpu?: number;
+}
+
+/** One run of a runner with N holds, or undefined when the runner is missing or fails. */
+async function measure(r: Runner, N: number): Promise<Run | undefined> {
+  const tmp = hasTime ? await Deno.makeTempFile({ prefix: "holds-time-" }) : "";
+  try {
+    const args = r.args.map((a) => (a === "{N}" ? `${N}` : a));
+    const out = hasTime
+      ? await new Deno.Command(TIME, {
+        args: ["-f", "%U %S", "-o", tmp, r.cmd, ...args],
+        stdout: "piped",
+        stderr: "null",
+      }).output()
+      : await new Deno.Command(r.cmd, { args, stdout: "piped", stderr: "null" }).output();
+    if (!out.success) return undefined;
     const m = /([\d.]+) Mev\/s/.exec(new TextDecoder().decode(out.stdout));
-    return out.success && m ? Number(m[1]) * 1e6 : undefined;
+    const [user, sys] = hasTime ? (await Deno.readTextFile(tmp)).trim().split(" ").map(Number) : [];
+    return { wall: m ? Number(m[1]) * 1e6 : undefined, cpu: hasTime ? user + sys : undefined };
   } catch {
     return undefined;
+  } finally {
+    if (tmp) await Deno.remove(tmp).catch(() => {});
   }
 }
 
@@ -132,35 +158,46 @@ if (import.meta.main) {
     );
     const K = Number(pos[0] ?? 1000), N = Number(pos[1] ?? 1000);
     const rounds = Number(arg("--rounds") ?? 5);
-    const rs = runners(K, N);
-    const rates = new Map<string, (number | undefined)[]>(rs.map((r) => [r.name, []]));
+    const rs = runners(K);
+    // per runner and round: events/s by the runner's own clock, and by CPU time: K*N events over
+    // the CPU seconds of the run minus those of the same run with N = 0 (start-up, compiling,
+    // creating the K processes), so the fixed cost of a fresh process is left out
+    const wall = new Map<string, (number | undefined)[]>(rs.map((r) => [r.name, []]));
+    const cpu = new Map<string, (number | undefined)[]>(rs.map((r) => [r.name, []]));
     for (let round = 0; round < rounds; round++) {
       // a rotating order, so no runner always follows the same one
       for (let i = 0; i < rs.length; i++) {
         const r = rs[(i + round) % rs.length];
-        rates.get(r.name)![round] = await measure(r);
+        const run = await measure(r, N), idle = await measure(r, 0);
+        wall.get(r.name)![round] = run?.wall;
+        const busy = run?.cpu !== undefined && idle?.cpu !== undefined ? run.cpu - idle.cpu : 0;
+        cpu.get(r.name)![round] = busy > 0 ? (K * N) / busy : undefined;
       }
     }
     const mev = (x: number) => (x / 1e6).toFixed(2);
+    const load = Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
     console.log(
       `holds K=${K} N=${N}: ${K * N} events per run, ${rounds} rounds in rotating order, ` +
-        `each run a fresh process (deno ${Deno.version.deno}); median [min..max]`,
+        `each run a fresh process (deno ${Deno.version.deno}); median [min..max]; ` +
+        `load average ${load}`,
     );
+    const have = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
+    console.log(`${"".padEnd(19)} ${"wall (runner's clock)".padEnd(26)} CPU time (${TIME})`);
     for (const r of rs) {
-      const xs = rates.get(r.name)!.filter((x): x is number => x !== undefined);
-      console.log(
-        `${r.name.padEnd(19)} ${xs.length ? `${spread(xs, mev)} Mev/s` : "(not available)"}`,
-      );
+      const w = have(wall.get(r.name)!), c = have(cpu.get(r.name)!);
+      const show = (xs: number[]) => (xs.length ? `${spread(xs, mev)} Mev/s` : "(not available)");
+      console.log(`${r.name.padEnd(19)} ${show(w).padEnd(26)} ${show(c)}`);
     }
     const ratio = (a: string, b: string) => {
-      const xa = rates.get(a)!, xb = rates.get(b)!;
-      const rs: number[] = [];
-      for (let i = 0; i < rounds; i++) {
-        if (xa[i] !== undefined && xb[i] !== undefined) rs.push(xa[i]! / xb[i]!);
-      }
-      if (rs.length) {
-        console.log(`${`${a} / ${b}`.padEnd(40)} ${spread(rs, (x) => `${x.toFixed(2)}x`)}`);
-      }
+      const per = (m: Map<string, (number | undefined)[]>) => {
+        const xa = m.get(a)!, xb = m.get(b)!;
+        const rs: number[] = [];
+        for (let i = 0; i < rounds; i++) {
+          if (xa[i] !== undefined && xb[i] !== undefined) rs.push(xa[i]! / xb[i]!);
+        }
+        return rs.length ? spread(rs, (x) => `${x.toFixed(2)}x`) : "-";
+      };
+      console.log(`${`${a} / ${b}`.padEnd(40)} wall ${per(wall).padEnd(22)} CPU ${per(cpu)}`);
     };
     ratio("gvtsim sinks", "js-heap reference");
     ratio("gvtsim sinks", "js-heap typed");
