@@ -57,6 +57,7 @@ const delay = fc.oneof(
   fc.integer({ min: 0, max: 70_000 }),
   fc.integer({ min: 0, max: 2 ** 26 }),
   fc.integer({ min: 0, max: 2 ** 44 }),
+  fc.integer({ min: 0, max: 2 ** 50 }),
 );
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: delay.map((d) => ({ op: "schedule" as const, delay: d })) },

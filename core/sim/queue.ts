@@ -87,7 +87,8 @@ export class EventQueue {
   /** @internal */
   sinks: (EventSink | null)[] = new Array(1024).fill(null);
   private seqs = new Float64Array(1024);
-  private gens = new Int32Array(1024);
+  // float64, so the id's multiply never overflows an int32 (that would deoptimise `add`)
+  private gens = new Float64Array(1024);
   private next = new Int32Array(1024);
   private free = new Int32Array(1024);
   private freeTop = 0;
@@ -303,7 +304,7 @@ export class EventQueue {
     this.seqs = g(this.seqs, Float64Array);
     this.kinds = g(this.kinds, Int32Array);
     this.args = g(this.args, Float64Array);
-    this.gens = g(this.gens, Int32Array);
+    this.gens = g(this.gens, Float64Array);
     this.next = g(this.next, Int32Array);
     this.free = g(this.free, Int32Array);
     const n = this.sinks.length;
