@@ -3,12 +3,14 @@
  * delay. Runs it on gvtsim's kernel (EventSink state machines, and generator processes) and
  * on the anchors, all with the same K and N: js_heap_holds.mjs (the reference loop issue 15's
  * ">= 2x" criterion is measured against), js_heap_typed_holds.mjs (our faster rewrite of it, the
- * stronger comparison) and SimPy 2; each run in its own process under the same
- * runtime (Deno for gvtsim and the JS heap anchor; SimPy 2 under /usr/bin/python3, Debian's
- * python3-simpy): rounds of every runner in a rotating order, then per runner the median and
- * spread of events/s, and per round the ratios, with their median and spread.
+ * stronger comparison) and SimPy 2; each run in its own process under the same runtime (Deno
+ * for gvtsim and the JS heap anchors; SimPy 2 under /usr/bin/python3, Debian's python3-simpy):
+ * rounds of every runner in a rotating order, then per runner the median and spread of events/s,
+ * by the runner's own clock (wall) and by CPU time (steadier on a loaded machine), and per round
+ * the ratios, with their median and spread.
  *
- *   deno run -A bench/holds.ts [K] [N] [--rounds R]
+ *   deno run -A bench/holds.ts [K] [N] [--rounds R] [--versus /path/to/old/checkout]
+ *                  (--versus adds that checkout's kernel, "old sinks", run the same way)
  *   deno run -A bench/holds.ts --one sinks|generators K N      (one run; prints "<x> Mev/s")
  */
 import { type EventSink, Sim } from "../core/sim/sim.ts";
@@ -61,9 +63,16 @@ interface Runner {
 
 const here = new URL(".", import.meta.url).pathname;
 
-function runners(K: number): Runner[] {
+function runners(K: number, old?: string): Runner[] {
   const deno = Deno.execPath(), self = new URL(import.meta.url).pathname;
+  // another checkout's kernel, through its own bench/holds.ts --one
+  const versus: Runner[] = old === undefined ? [] : [{
+    name: "old sinks",
+    cmd: deno,
+    args: ["run", "-A", `${old}/bench/holds.ts`, "--one", "sinks", `${K}`, "{N}"],
+  }];
   return [
+    ...versus,
     {
       name: "gvtsim sinks",
       cmd: deno,
@@ -158,7 +167,8 @@ if (import.meta.main) {
     );
     const K = Number(pos[0] ?? 1000), N = Number(pos[1] ?? 1000);
     const rounds = Number(arg("--rounds") ?? 5);
-    const rs = runners(K);
+    const old = arg("--versus");
+    const rs = runners(K, old);
     // per runner and round: events/s by the runner's own clock, and by CPU time: K*N events over
     // the CPU seconds of the run minus those of the same run with N = 0 (start-up, compiling,
     // creating the K processes), so the fixed cost of a fresh process is left out
@@ -204,5 +214,9 @@ if (import.meta.main) {
     ratio("gvtsim generators", "js-heap reference");
     ratio("gvtsim generators", "js-heap typed");
     ratio("gvtsim sinks", "simpy2 anchor");
+    if (old !== undefined) {
+      ratio("gvtsim sinks", "old sinks");
+      ratio("old sinks", "js-heap reference");
+    }
   }
 }
