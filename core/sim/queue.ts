@@ -20,9 +20,10 @@
  *   six times, each in O(1), whatever the number of pending events.
  *
  * Seven levels of eight bits cover every safe integer time (< 2^53 ns, 104 days). Invariant:
- * cursor <= the kernel's clock <= every pending time (the clock never runs behind the cursor:
- * the cursor moves only to a time the clock then reaches; an empty wheel is re-based at the
- * clock when the next event comes).
+ * cursor <= the kernel's clock <= every pending time. The clock never runs behind the cursor:
+ * the cursor moves only to a time the clock then reaches (the event taken, or the bound of a
+ * `runUntil`), or past the last entry, and an empty wheel is re-based at the clock when the next
+ * event comes.
  *
  * Entries live in recycled slots of parallel typed arrays (no allocation per event once the
  * arrays have grown). Cancelling is lazy: the entry's sink is cleared and the entry is dropped

@@ -4,9 +4,10 @@
  * were scheduled and every run is deterministic.
  *
  * Hot path: an event is (sink, kind, arg) in the typed arrays of the queue (core/sim/queue.ts,
- * a timing wheel); scheduling allocates nothing once the arrays have grown to the working size. Sequential logic is written either as an {@link EventSink}
- * state machine (`onEvent(kind, arg)`) or as a generator process ({@link Sim.spawn}) that
- * yields delays in nanoseconds. The world uses state machines only: their state is plain data,
+ * a timing wheel); scheduling allocates nothing once the arrays have grown to the working size.
+ * Sequential logic is written either as an {@link EventSink} state machine
+ * (`onEvent(kind, arg)`) or as a generator process ({@link Sim.spawn}) that yields delays in
+ * nanoseconds. The world uses state machines only: their state is plain data,
  * which a heap snapshot can capture; a generator's suspended state cannot be.
  */
 
