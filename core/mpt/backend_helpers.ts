@@ -2,9 +2,9 @@
  * Pieces most hypervisor backends need, written once: the cost-parameter rule, "is this gfn
  * RAM", the BAR0 range `setTrapArea` claims, guest-memory copies charged per KiB, a guest's
  * plain store, and a DMA address that is the host physical address of a 4 KiB or 2 MiB page.
- * The built-in backends (plugins/kvm.ts, xen.ts, acrn.ts) and the template use them; a
- * backend whose hypervisor does a thing differently writes its own (kvm pins every page of a
- * mapping before it checks alignment, for instance).
+ * The built-in backends in plugins/ and the template use them; a backend whose hypervisor
+ * does a thing differently writes its own (one that pins every page of a mapping before it
+ * checks alignment, for instance).
  * @module
  */
 
@@ -166,8 +166,8 @@ export interface DmaMapping {
 
 /**
  * A backend's DMA mappings found both by gfn (to reuse a mapping) and by device address (to
- * unmap or pin it), as kvmgt keeps `struct gvt_dma` in two trees. Saved as `byGfn` rows
- * (the key, then the mapping's numbers) and `byDma` rows (the key, then the index of its
+ * unmap or pin it), as a mediated-device driver keeps them in two trees. Saved as `byGfn`
+ * rows (the key, then the mapping's numbers) and `byDma` rows (the key, then the index of its
  * mapping among the `byGfn` rows), so a mapping shared by both is restored once.
  */
 export class DmaCache<M extends DmaMapping> {
