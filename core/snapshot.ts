@@ -732,22 +732,21 @@ function restoreHeapInto(w: World, s: SnapshotFile): SnapshotError | undefined {
       `the checkpoint holds the state of backend ${s.backend.name}; backend ${w.gate.backend.name} cannot take it`,
     );
   }
-  const heap = s.heap!;
   const fresh = [...(w.gate as unknown as GateView).handles];
-  const first = restoreHeap(w, heap);
-  if (first) return new SnapshotError(first.message);
+  const laid = restoreHeap(w, s.heap!);
+  if (laid instanceof HeapError) return new SnapshotError(laid.message);
   // The saved handles are restored against the restored world (a backend checks its state
   // against the world's memory), and attaching them touches the world's data (the context's
-  // counters, charges): the snapshot's data is laid over it once more, every object reused,
-  // buffers only where a backend can write.
+  // counters, charges): the snapshot's data is laid over the same objects once more, buffers
+  // only where a backend can write.
   const errs = rebuildHandles(w, fresh, s.backend);
   if (errs.length) {
     return new SnapshotError(
       `backend ${s.backend.name} refused its saved state: ${errs.join("; ")}`,
     );
   }
-  const second = restoreHeap(w, heap, undefined, BACKEND_REACH);
-  return second ? new SnapshotError(second.message) : undefined;
+  const again = laid.relay(BACKEND_REACH);
+  return again ? new SnapshotError(again.message) : undefined;
 }
 
 /**

@@ -87,6 +87,7 @@ import { WorkloadRunner } from "./workload/runner.ts";
 import { DriverBatchOptions, EngineState, GfxObject, GuestDriver } from "./guest/driver.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestMetrics, LatencyStats } from "./guest/metrics.ts";
+import { fillPattern, isZero, sameBytes, zeroRange } from "./snapshot_bytes.ts";
 
 /** A class, as far as a snapshot needs one: its prototype. */
 type AnyClass = { readonly prototype: object };
@@ -261,7 +262,8 @@ const BLOCK = 1024;
 
 /**
  * Kind of one block of a buffer: 0 zero, 1 one repeated 32-bit word, 3 one repeated 64-bit
- * pattern (`pat` gets its low and high words), 2 anything else (raw bytes).
+ * pattern (`pat` gets its low and high words), 2 anything else (raw bytes). A block is one
+ * repeated 64-bit pattern when it equals itself shifted by 8 bytes (one native compare).
  */
 function blockKind(
   u: Uint8Array,
@@ -271,14 +273,13 @@ function blockKind(
   pat: number[],
 ): number {
   if (w !== null && (end - at) % 8 === 0) {
-    const i0 = at >>> 2, i1 = end >>> 2, lo = w[i0], hi = w[i0 + 1];
-    for (let i = i0 + 2; i < i1; i += 2) if (w[i] !== lo || w[i + 1] !== hi) return 2;
+    if (!sameBytes(u, at, at + 8, end - at - 8)) return 2;
+    const lo = w[at >>> 2], hi = w[(at >>> 2) + 1];
     pat[0] = lo;
     pat[1] = hi;
     return lo !== hi ? 3 : lo === 0 ? 0 : 1;
   }
-  for (let i = at; i < end; i++) if (u[i] !== 0) return 2;
-  return 0;
+  return isZero(u, at, end) ? 0 : 2;
 }
 
 /**
@@ -289,6 +290,7 @@ export function encodeBuffer(buf: ArrayBuffer): BufferSegment[] {
   const u = new Uint8Array(buf);
   const w = buf.byteLength % 8 === 0 ? new Uint32Array(buf) : null;
   const out: BufferSegment[] = [];
+  if (isZero(u)) return out;
   const pat = [0, 0];
   let rawStart = -1, fillStart = -1, fillLo = 0, fillHi = 0;
   const flushRaw = (end: number) => {
@@ -330,22 +332,29 @@ function base64Bytes(s: string): number {
 }
 
 /**
- * Writes segments from {@link encodeBuffer} into `buf` (zeroed first, unless `zeroed` says it
- * is a new buffer); false if malformed.
+ * Writes segments from {@link encodeBuffer} into `buf`; bytes no segment covers become zero
+ * (`zeroed`: the buffer is new, so they are already). False if malformed.
  */
 export function decodeBuffer(buf: ArrayBuffer, segs: unknown, zeroed = false): boolean {
   if (!Array.isArray(segs)) return false;
   const u = new Uint8Array(buf);
-  if (!zeroed) u.fill(0);
-  const dv = new DataView(buf);
-  const words = buf.byteLength % 4 === 0 ? new Uint32Array(buf) : null;
+  // Zero only the gaps before each segment, beyond every byte written so far (so nothing
+  // written is zeroed again, in any segment order): a reused buffer is not cleared and then
+  // written over, and zero pages nobody wrote stay untouched.
+  let covered = 0;
+  const gapTo = (at: number) => {
+    if (!zeroed && at > covered) zeroRange(u, covered, at);
+  };
   for (const sg of segs) {
     if (!Array.isArray(sg)) return false;
     const at = sg[0];
     if (!Number.isInteger(at) || at < 0 || at > u.length) return false;
+    let n: number;
     if (sg.length === 2 && typeof sg[1] === "string") {
-      const s = sg[1], n = base64Bytes(s);
+      const s = sg[1];
+      n = base64Bytes(s);
       if (s.length % 4 !== 0 || at + n > u.length) return false;
+      gapTo(at);
       try {
         // decoded in place; strict: no whitespace, no stray bits in the last group
         const r = u.subarray(at, at + n).setFromBase64(s, { lastChunkHandling: "strict" });
@@ -354,7 +363,8 @@ export function decodeBuffer(buf: ArrayBuffer, segs: unknown, zeroed = false): b
         return false;
       }
     } else if (sg.length === 3 || sg.length === 4) {
-      const n = sg[1], lo = sg[2], hi = sg.length === 4 ? sg[3] : lo;
+      n = sg[1];
+      const lo = sg[2], hi = sg.length === 4 ? sg[3] : lo;
       const step = sg.length === 4 ? 8 : 4;
       if (
         !Number.isInteger(n) || n % step !== 0 || at + n > u.length || !Number.isInteger(lo) ||
@@ -362,16 +372,12 @@ export function decodeBuffer(buf: ArrayBuffer, segs: unknown, zeroed = false): b
       ) {
         return false;
       }
-      if (step === 4 && words !== null && at % 4 === 0) {
-        words.fill(lo >>> 0, at / 4, (at + n) / 4);
-        continue;
-      }
-      for (let i = at; i < at + n; i += step) {
-        dv.setUint32(i, lo >>> 0, true);
-        if (step === 8) dv.setUint32(i + 4, hi >>> 0, true);
-      }
+      gapTo(at);
+      fillPattern(u, at, n, step, lo, hi);
     } else return false;
+    covered = Math.max(covered, at + n);
   }
+  gapTo(u.length);
   return true;
 }
 
@@ -679,22 +685,43 @@ export const BACKEND_REACH: readonly string[] = ["w.ctx.", "w.sim.", "w.gate.", 
  * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
  * A {@link HeapError} when the snapshot is malformed, needs a function the fresh world
  * does not have, or would allocate more than `maxNewBytes` (default {@link heapAllowance})
- * of objects the fresh world does not have (checked before anything is allocated).
- * `buffersUnder`: lay again only the buffers under these path prefixes (a second pass over
- * a world restored once, whose other buffers nothing has written since).
+ * of objects the fresh world does not have (checked before anything is allocated); else the
+ * {@link LaidHeap}, which can lay the same data again.
  */
 export function restoreHeap(
   fresh: World,
   snap: HeapSnapshot,
   maxNewBytes: number = heapAllowance(snap),
-  buffersUnder?: readonly string[],
-): HeapError | undefined {
+): LaidHeap | HeapError {
+  return guarded(() => restoreHeapUnchecked(fresh, snap, maxNewBytes));
+}
+
+function guarded<T>(f: () => T | HeapError): T | HeapError {
   try {
-    return restoreHeapUnchecked(fresh, snap, maxNewBytes, buffersUnder);
+    return f();
   } catch (e) {
     return new HeapError(
       `heap snapshot is malformed: ${e instanceof Error ? e.message : String(e)}`,
     );
+  }
+}
+
+/** A heap snapshot laid over a world: its records and the world's object for each. */
+export class LaidHeap {
+  /** @internal */
+  constructor(
+    private readonly recs: readonly HeapRecord[],
+    private readonly objs: readonly (object | undefined)[],
+    private readonly reused: readonly boolean[],
+  ) {}
+
+  /**
+   * Lays the data again over the same objects (no walk, nothing created): every object's
+   * fields and elements, and the buffers under the path prefixes `buffersUnder` (where
+   * something may have written since the first time).
+   */
+  relay(buffersUnder: readonly string[]): HeapError | undefined {
+    return guarded(() => layContents(this.recs, this.objs, this.reused, buffersUnder));
   }
 }
 
@@ -733,8 +760,7 @@ function restoreHeapUnchecked(
   fresh: World,
   snap: HeapSnapshot,
   maxNewBytes: number,
-  buffersUnder: readonly string[] | undefined,
-): HeapError | undefined {
+): LaidHeap | HeapError {
   const recs = snap.objects;
   if (!Array.isArray(recs) || recs.length === 0 || recs[0].k !== "o" || recs[0].c !== "World") {
     return new HeapError("heap snapshot has no world");
@@ -799,50 +825,69 @@ function restoreHeapUnchecked(
       if (objs[i] !== undefined) used.add(objs[i]!);
     }
   }
-  const dec = (v: EncodedValue, where: string): unknown => {
+  // 2. contents
+  const err = layContents(recs, objs, reused);
+  if (err) return err;
+  if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
+  return new LaidHeap(recs, objs, reused);
+}
+
+/**
+ * Writes every record's contents into its object (`objs`, from the identity step). Buffers
+ * the fresh world did not have are new (zero); `buffersUnder`: lay again, over objects laid
+ * once already, and of the buffers only those under these path prefixes.
+ */
+function layContents(
+  recs: readonly HeapRecord[],
+  objs: readonly (object | undefined)[],
+  reused: readonly boolean[],
+  buffersUnder?: readonly string[],
+): HeapError | undefined {
+  // `at`, `key`: where the value is (the path is only spelled out for an error)
+  const dec = (v: EncodedValue, at: number, key?: string | number): unknown => {
     if (v === null || typeof v !== "object") return v;
+    const where = () => key === undefined ? recs[at].p : `${recs[at].p}.${key}`;
     if ("$r" in v) {
       const o = objs[v.$r];
       if (o === undefined) {
         const r = recs[v.$r];
         throw new Error(
           r?.k === "f"
-            ? `the function at ${r.p} (used at ${where}) has no counterpart in the rebuilt world`
-            : `${where} refers to a missing object`,
+            ? `the function at ${r.p} (used at ${where()}) has no counterpart in the rebuilt world`
+            : `${where()} refers to a missing object`,
         );
       }
       return o;
     }
     if ("$u" in v) return undefined;
     if ("$n" in v) return v.$n === "-0" ? -0 : Number(v.$n);
-    throw new Error(`${where}: unknown value tag`);
+    throw new Error(`${where()}: unknown value tag`);
   };
-  // 2. contents
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
     if (x === undefined || r.k === "f" || r.k === "t") continue;
     if (r.k === "b") {
-      if (reused[i] && buffersUnder && !buffersUnder.some((p) => r.p.startsWith(p))) continue;
-      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i])) {
+      if (buffersUnder && !buffersUnder.some((p) => r.p.startsWith(p))) continue;
+      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !buffersUnder)) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
     } else if (r.k === "a") {
       const a = x as unknown[];
       a.length = r.e.length;
-      for (let j = 0; j < r.e.length; j++) a[j] = dec(r.e[j], `${r.p}.${j}`);
+      for (let j = 0; j < r.e.length; j++) a[j] = dec(r.e[j], i, j);
     } else if (r.k === "sa") {
       const a = x as unknown[];
       a.length = r.n;
       a.fill(null);
-      for (const [j, v] of r.e) a[j] = dec(v, `${r.p}.${j}`);
+      for (const [j, v] of r.e) a[j] = dec(v, i, j);
     } else if (r.k === "m") {
       const m = x as Map<unknown, unknown>;
       m.clear();
-      for (const [k, v] of r.e) m.set(dec(k, r.p), dec(v, r.p));
+      for (const [k, v] of r.e) m.set(dec(k, i), dec(v, i));
     } else if (r.k === "s") {
       const s = x as Set<unknown>;
       s.clear();
-      for (const v of r.e) s.add(dec(v, r.p));
+      for (const v of r.e) s.add(dec(v, i));
     } else if (r.k === "o") {
       const o = x as Record<string, unknown>;
       if (Object.isFrozen(o) && reused[i]) continue;
@@ -852,10 +897,9 @@ function restoreHeapUnchecked(
           reused[i] && v !== null && typeof v === "object" && "$r" in v &&
           recs[v.$r]?.k === "f" && typeof o[k] === "function"
         ) continue; // the fresh world's function in the same slot
-        o[k] = dec(v, `${r.p}.${k}`);
+        o[k] = dec(v, i, k);
       }
     }
   }
-  if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
   return undefined;
 }
