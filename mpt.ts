@@ -40,6 +40,7 @@ export {
   loadSparseBytes,
   loadSparseFrames,
   num,
+  positions,
   record,
   rows,
   sparseBytes,

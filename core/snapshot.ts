@@ -37,6 +37,7 @@ import type { PluginSource } from "./mpt/loader.ts";
 import type { LazyInt32Array } from "./hw/lazy_array.ts";
 import { PAGE_CHUNK } from "./hw/memory.ts";
 import { createHash } from "node:crypto";
+import { BlockKind, forEachBlock, isZero } from "./snapshot_bytes.ts";
 
 /** Format tag of a checkpoint file. */
 export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
@@ -132,6 +133,10 @@ export class SnapshotError {
 // ------------------------------------------------------------------------------ hashing
 
 const FNV_OFFSET_A = 0x811c9dc5, FNV_OFFSET_B = 0x050c5d1f;
+/** Bytes of one block of a digested typed array. */
+export const DIGEST_BLOCK = 4096;
+/** Mixed before each block, plus its {@link BlockKind}. */
+const BLOCK_TAG = 0xfffffff8;
 const PRIME_A = 0x01000193, PRIME_B = 0x9e3779b1;
 
 /**
@@ -182,15 +187,25 @@ export class Fnv1a64 {
     for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
   }
 
-  /** Mixes the bytes of a typed array (length first). */
+  /**
+   * Mixes the bytes of a typed array (length first), a block of {@link DIGEST_BLOCK} bytes at
+   * a time: each block mixes its kind (all zero, the same bytes as the block before, or data:
+   * `forEachBlock`) and only data blocks mix their words. The kinds are found by native
+   * compares, so the megabytes of zeros and repeated patterns in a world's register files and
+   * tables cost little to digest.
+   */
   view(v: ArrayBufferView): void {
     this.word(v.byteLength);
-    if (v.byteLength % 4 === 0 && v.byteOffset % 4 === 0) {
-      this.words(new Uint32Array(v.buffer, v.byteOffset, v.byteLength / 4));
-    } else {
-      const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    if (v.byteLength % 4 !== 0 || v.byteOffset % 4 !== 0) {
       for (let i = 0; i < u.length; i++) this.word(u[i]);
+      return;
     }
+    const w = new Uint32Array(v.buffer, v.byteOffset, v.byteLength / 4);
+    forEachBlock(u, DIGEST_BLOCK, (at, n, kind) => {
+      this.word(BLOCK_TAG + kind);
+      if (kind === BlockKind.Data) this.words(w, at >>> 2, (at + n) >>> 2);
+    });
   }
 
   /**
@@ -339,9 +354,8 @@ function hashMemory(w: World, gpu: Gpu = w.gpu): string {
     for (let j = 0; chunk !== null && j < chunk.length; j++) {
       const p = chunk[j];
       if (p === null) continue;
-      let nonzero = false;
-      for (let i = 0; i < p.length && !nonzero; i++) nonzero = p[i] !== 0;
-      if (!nonzero) continue; // a materialised zero page equals an untouched one
+      // a materialised zero page equals an untouched one
+      if (isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
       h.num(k * PAGE_CHUNK + j);
       h.view(p);
     }
@@ -504,8 +518,12 @@ export function worldDigest(
   w: World,
   b: BackendSnapshot = saveBackend(w),
 ): { digest: string; parts: Record<string, string> } {
+  // the backend's states can be large (a mapping per pinned page): their JSON text is
+  // digested natively
   const backend = new Fnv1a64();
-  backend.value({ name: b.name, serialisable: b.serialisable, states: b.states });
+  backend.str(b.name);
+  backend.value(b.serialisable);
+  backend.str(contentSha256(JSON.stringify(b.states)));
   const parts: Record<string, string> = {
     sim: hashSim(w),
     rng: hashRng(w),
@@ -737,8 +755,8 @@ function restoreHeapInto(w: World, s: SnapshotFile): SnapshotError | undefined {
   if (laid instanceof HeapError) return new SnapshotError(laid.message);
   // The saved handles are restored against the restored world (a backend checks its state
   // against the world's memory), and attaching them touches the world's data (the context's
-  // counters, charges): the snapshot's data is laid over the same objects once more, buffers
-  // only where a backend can write.
+  // counters, charges): the snapshot's data is laid over the same objects once more, only
+  // the parts a backend can write.
   const errs = rebuildHandles(w, fresh, s.backend);
   if (errs.length) {
     return new SnapshotError(

@@ -56,3 +56,39 @@ export function fillPattern(
     u.copyWithin(at + done, at, at + Math.min(done, n - done));
   }
 }
+
+/** Bytes examined with one native compare before looking block by block. */
+export const PIECE = 64 * 1024;
+
+/** What a block of {@link forEachBlock} holds: only zero bytes, the same bytes as the block before it (the first `n` of them, for a short last block), or anything else. */
+export const BlockKind = { Zero: 0, Repeat: 1, Data: 2 } as const;
+/** One of {@link BlockKind}. */
+export type BlockKind = (typeof BlockKind)[keyof typeof BlockKind];
+
+/**
+ * Calls `each(at, n, kind)` for the blocks of `block` bytes of `u` in order (the last one may
+ * be shorter). A piece of {@link PIECE} bytes (a multiple of `block`) that is all zero, or
+ * that repeats the block before it throughout, is recognised with one compare; only the
+ * other pieces are looked at block by block (zero first, then the same as the block before).
+ * The kinds determine the bytes: a digest can mix a kind instead of a zero or repeated block.
+ */
+export function forEachBlock(
+  u: Uint8Array,
+  block: number,
+  each: (at: number, n: number, kind: BlockKind) => void,
+): void {
+  const piece = Math.max(block, Math.floor(PIECE / block) * block);
+  for (let p = 0; p < u.length; p += piece) {
+    const pe = Math.min(u.length, p + piece);
+    let kind: BlockKind | -1 = -1;
+    if (isZero(u, p, pe)) kind = BlockKind.Zero;
+    else if (p > 0 && sameBytes(u, p - block, p, pe - p)) kind = BlockKind.Repeat;
+    for (let at = p; at < pe; at += block) {
+      const n = Math.min(block, pe - at);
+      if (kind !== -1) each(at, n, kind);
+      else if (isZero(u, at, at + n)) each(at, n, BlockKind.Zero);
+      else if (at > 0 && sameBytes(u, at - block, at, n)) each(at, n, BlockKind.Repeat);
+      else each(at, n, BlockKind.Data);
+    }
+  }
+}

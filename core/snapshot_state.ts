@@ -87,7 +87,7 @@ import { WorkloadRunner } from "./workload/runner.ts";
 import { DriverBatchOptions, EngineState, GfxObject, GuestDriver } from "./guest/driver.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestMetrics, LatencyStats } from "./guest/metrics.ts";
-import { fillPattern, isZero, sameBytes, zeroRange } from "./snapshot_bytes.ts";
+import { fillPattern, isZero, PIECE, sameBytes, zeroRange } from "./snapshot_bytes.ts";
 
 /** A class, as far as a snapshot needs one: its prototype. */
 type AnyClass = { readonly prototype: object };
@@ -307,9 +307,15 @@ export function encodeBuffer(buf: ArrayBuffer): BufferSegment[] {
     }
     fillStart = -1;
   };
+  let pieceEnd = 0, pieceKind = 2;
   for (let at = 0; at < u.length; at += BLOCK) {
     const end = Math.min(u.length, at + BLOCK);
-    const k = blockKind(u, w, at, end, pat);
+    if (at >= pieceEnd) {
+      // a piece of blocks at once: when it is all zero or one pattern, so is every block
+      pieceEnd = Math.min(u.length, at + PIECE);
+      pieceKind = blockKind(u, w, at, pieceEnd, pat);
+    }
+    const k = pieceKind !== 2 ? pieceKind : blockKind(u, w, at, end, pat);
     const fill = k === 1 || k === 3;
     if (!fill || pat[0] !== fillLo || pat[1] !== fillHi) flushFill(at);
     if (k !== 2) flushRaw(at);
@@ -675,10 +681,26 @@ function classOf(x: object): string | undefined {
 }
 
 /**
- * Where a backend can write the world's buffers while its handles are attached and restored
- * (through its context: guest memory, timers and MSIs, counters; and the gate's accounting).
+ * The parts of a world (canonical paths of the objects, and everything under them) a backend
+ * can write while its handles are attached and restored: through its context (counters,
+ * charges, logs, timers and MSIs on the simulation queue, guest memory in host memory, IOMMU
+ * domains) and the gate's accounting.
  */
-export const BACKEND_REACH: readonly string[] = ["w.ctx.", "w.sim.", "w.gate.", "w.gpu.memory."];
+export const BACKEND_REACH: readonly string[] = [
+  "w.ctx",
+  "w.sim",
+  "w.gate",
+  "w.gpu.memory",
+  "w.gpu.iommu",
+];
+
+/** Whether canonical path `p` is one of `roots` or under one. */
+function under(p: string, roots: readonly string[]): boolean {
+  for (const r of roots) {
+    if (p.startsWith(r) && (p.length === r.length || p.charCodeAt(r.length) === 46)) return true;
+  }
+  return false;
+}
 
 /**
  * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
@@ -716,12 +738,12 @@ export class LaidHeap {
   ) {}
 
   /**
-   * Lays the data again over the same objects (no walk, nothing created): every object's
-   * fields and elements, and the buffers under the path prefixes `buffersUnder` (where
-   * something may have written since the first time).
+   * Lays the data of the parts under `roots` (canonical paths: the objects there and
+   * everything under them, as in {@link BACKEND_REACH}) again over the same objects, where
+   * something may have written since the first time: no walk, nothing created.
    */
-  relay(buffersUnder: readonly string[]): HeapError | undefined {
-    return guarded(() => layContents(this.recs, this.objs, this.reused, buffersUnder));
+  relay(roots: readonly string[]): HeapError | undefined {
+    return guarded(() => layContents(this.recs, this.objs, this.reused, roots));
   }
 }
 
@@ -834,14 +856,14 @@ function restoreHeapUnchecked(
 
 /**
  * Writes every record's contents into its object (`objs`, from the identity step). Buffers
- * the fresh world did not have are new (zero); `buffersUnder`: lay again, over objects laid
- * once already, and of the buffers only those under these path prefixes.
+ * the fresh world did not have are new (zero). `roots`: lay again, over objects laid once
+ * already, only the records under these canonical paths.
  */
 function layContents(
   recs: readonly HeapRecord[],
   objs: readonly (object | undefined)[],
   reused: readonly boolean[],
-  buffersUnder?: readonly string[],
+  roots?: readonly string[],
 ): HeapError | undefined {
   // `at`, `key`: where the value is (the path is only spelled out for an error)
   const dec = (v: EncodedValue, at: number, key?: string | number): unknown => {
@@ -866,9 +888,9 @@ function layContents(
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
     if (x === undefined || r.k === "f" || r.k === "t") continue;
+    if (roots && !under(r.p, roots)) continue;
     if (r.k === "b") {
-      if (buffersUnder && !buffersUnder.some((p) => r.p.startsWith(p))) continue;
-      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !buffersUnder)) {
+      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !roots)) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
     } else if (r.k === "a") {

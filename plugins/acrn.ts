@@ -67,6 +67,7 @@ import {
   bool,
   loadSparseFrames,
   num,
+  positions,
   record,
   rows,
   sparseFrames,
@@ -517,7 +518,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     save(h: Handle): unknown {
       const v = st(h);
-      const entries = [...v.byGfn.values()];
+      const index = positions(v.byGfn.values());
       return {
         slots: v.slots.map((q) => [q.state, q.type, q.addr, q.size, q.value]),
         nextVcpu: v.nextVcpu,
@@ -525,7 +526,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         rangeEnd: v.rangeEnd,
         wp: sparseFrames(v.wp),
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.ref]),
-        byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
+        byDma: [...v.byDma].map(([k, e]) => [k, index.get(e) ?? -1]),
         msiCap: v.msiCap,
         afCap: v.afCap,
         msiEnabled: v.msiEnabled,

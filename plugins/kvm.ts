@@ -63,6 +63,7 @@ import {
   bool,
   loadSparseFrames,
   num,
+  positions,
   record,
   rows,
   sparseFrames,
@@ -589,12 +590,12 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     save(h: Handle): unknown {
       const v = st(h);
-      const entries = [...v.byGfn.values()];
+      const index = positions(v.byGfn.values());
       return {
         tracked: sparseFrames(v.tracked),
         trackedCount: v.trackedCount,
         byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.size, e.ref]),
-        byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
+        byDma: [...v.byDma].map(([k, e]) => [k, index.get(e) ?? -1]),
         eventfd: v.eventfd,
         dirtyLogging: v.dirtyLogging,
         released: v.released,

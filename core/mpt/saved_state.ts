@@ -50,6 +50,20 @@ export function loadSparseFrames(a: LazyInt32Array, pairs: unknown, what: string
   }
 }
 
+/**
+ * The position of each item in `xs` (its first, as `indexOf` gives): for saving references
+ * between two collections as indices without a quadratic search.
+ */
+export function positions<T>(xs: Iterable<T>): Map<T, number> {
+  const out = new Map<T, number>();
+  let i = 0;
+  for (const x of xs) {
+    if (!out.has(x)) out.set(x, i);
+    i++;
+  }
+  return out;
+}
+
 /** A saved state as a record (throws for anything else). */
 export function record(state: unknown): Record<string, unknown> {
   if (typeof state !== "object" || state === null || Array.isArray(state)) {
