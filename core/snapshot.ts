@@ -44,11 +44,12 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
 /**
  * Version of a heap-snapshot checkpoint (the world's data), the one this build prefers.
  * Versions 1 and 2 named plugin paths; versions 3 (replay) and 4 (heap) had a byte-wise
- * digest: none of them is read.
+ * digest, versions 5 (replay) and 6 (heap) one that mixed every word of every typed array:
+ * none of them is read.
  */
-export const SNAPSHOT_VERSION = 6;
+export const SNAPSHOT_VERSION = 8;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 5;
+export const SNAPSHOT_VERSION_REPLAY = 7;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
