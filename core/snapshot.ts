@@ -682,21 +682,26 @@ const NO_SHA = "0".repeat(64);
 
 /**
  * Serialises a checkpoint: stable JSON, the header first (format, version, sha256 on lines 2
- * to 4), the heap compact, one record a line; `sha256` is the SHA-256 of the text with that
- * field's 64 digits zeroed.
+ * to 4) and readable; the backend's states (large: a mapping per pinned page) compact, one
+ * vGPU a line, and the heap compact, one record a line; `sha256` is the SHA-256 of the text
+ * with that field's 64 digits zeroed.
  */
 export function encodeSnapshot(s: SnapshotFile): string {
-  const { heap, format, version, sha256: _, ...rest } = s;
-  const head = { format, version, sha256: NO_SHA, ...rest };
-  let text: string;
-  if (heap === undefined) text = JSON.stringify(head, null, 1) + "\n";
-  else {
-    // The header stays readable; the heap (large) is written compact, one record a line.
-    const records = heap.objects.map((r) => JSON.stringify(r)).join(",\n");
-    text = `${
-      JSON.stringify(head, null, 1).slice(0, -2)
-    },\n "heap": {"objects": [\n${records}\n]}\n}\n`;
+  const { heap, format, version, sha256: _, backend, ...rest } = s;
+  const { states, ...about } = backend;
+  const head = JSON.stringify({ format, version, sha256: NO_SHA, ...rest }, null, 1);
+  const perVgpu = Object.entries(states).map(([id, st]) =>
+    `\n  ${JSON.stringify(id)}: ${JSON.stringify(st)}`
+  );
+  let text = `${head.slice(0, -2)},\n "backend": ${JSON.stringify(about).slice(0, -1)},"states": {${
+    perVgpu.join(",")
+  }}}`;
+  if (heap !== undefined) {
+    text += `,\n "heap": {"objects": [\n${
+      heap.objects.map((r) => JSON.stringify(r)).join(",\n")
+    }\n]}`;
   }
+  text += "\n}\n";
   return text.replace(NO_SHA, contentSha256(text));
 }
 

@@ -76,16 +76,21 @@ const isInt = (x: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): x is number 
 const isName = (x: unknown): x is string =>
   typeof x === "string" && x.length > 0 && x.length <= CHECKPOINT_LIMITS.name;
 
-/** Deepest nesting of plain JSON data, measured without recursion. */
+/** Deepest nesting of plain JSON data, measured without recursion (only objects are queued). */
 function depthOf(x: unknown, limit: number): number {
   let deepest = 0;
-  const stack: [unknown, number][] = [[x, 0]];
+  const stack: unknown[] = [x], depths: number[] = [0];
   while (stack.length) {
-    const [v, d] = stack.pop()!;
+    const v = stack.pop(), d = depths.pop()!;
     if (d > deepest) deepest = d;
     if (deepest > limit) return deepest;
-    if (typeof v === "object" && v !== null) {
-      for (const c of Object.values(v)) stack.push([c, d + 1]);
+    if (typeof v !== "object" || v === null) continue;
+    for (const c of Array.isArray(v) ? v : Object.values(v)) {
+      if (d + 1 > deepest) deepest = d + 1; // a child, object or not, is one level down
+      if (typeof c === "object" && c !== null) {
+        stack.push(c);
+        depths.push(d + 1);
+      }
     }
   }
   return deepest;

@@ -442,8 +442,9 @@ function walk(root: object, visit: (x: object, path: string) => void): void {
       continue;
     }
     for (const k of Object.keys(x)) {
-      if (opaque(x, k)) continue;
-      reach((x as Record<string, unknown>)[k], `${p}.${k}`);
+      const v = (x as Record<string, unknown>)[k];
+      if (v === null || (typeof v !== "object" && typeof v !== "function")) continue;
+      if (!opaque(x, k)) reach(v, `${p}.${k}`);
     }
   }
 }
@@ -460,7 +461,8 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
     paths.push(p);
   });
   let bad: string | undefined;
-  const enc = (v: unknown, where: string): EncodedValue => {
+  // `p`, `key`: where the value is (the path is only spelled out for an error)
+  const enc = (v: unknown, p: string, key?: string | number): EncodedValue => {
     switch (typeof v) {
       case "number":
         return Number.isFinite(v) && !Object.is(v, -0)
@@ -476,7 +478,8 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
         if (v === null) return null;
         return { $r: ids.get(v as object)! };
       default:
-        bad ??= `${where} holds a ${typeof v}, which a snapshot cannot store`;
+        bad ??= `${key === undefined ? p : `${p}.${key}`} holds a ${typeof v}, which a ` +
+          "snapshot cannot store";
         return null;
     }
   };
@@ -507,7 +510,7 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
         objects.push({ k: "sa", p, n: x.length, e });
       } else {
         const e: EncodedValue[] = new Array(x.length);
-        for (let j = 0; j < x.length; j++) e[j] = enc(x[j], `${p}.${j}`);
+        for (let j = 0; j < x.length; j++) e[j] = enc(x[j], p, j);
         objects.push({ k: "a", p, e });
       }
     } else {
@@ -526,7 +529,7 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
       const f: Record<string, EncodedValue> = {};
       for (const k of Object.keys(x)) {
         if (opaque(x, k)) continue;
-        f[k] = enc((x as Record<string, unknown>)[k], `${p}.${k}`);
+        f[k] = enc((x as Record<string, unknown>)[k], p, k);
       }
       objects.push(c === undefined ? { k: "o", p, f } : { k: "o", p, c, f });
     }
