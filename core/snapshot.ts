@@ -466,11 +466,33 @@ export function backendSerialisable(b: MptBackend): boolean {
 }
 
 /**
- * The backend's state per attached vGPU, through its optional `save(handle)`. Called on the
- * backend directly (not through the gate), so taking a checkpoint counts no op and charges no
- * time: the run continues exactly as if no checkpoint had been taken.
+ * The backend's state per attached vGPU, through its optional `save(handle)`, as JSON text by
+ * vGPU id (a failed save as `{"error": message}`). Called on the backend directly (not through
+ * the gate), so taking a checkpoint counts no op and charges no time: the run continues
+ * exactly as if no checkpoint had been taken.
  */
-export function saveBackend(w: World): BackendSnapshot {
+function backendTexts(w: World): Record<string, string> {
+  const b = w.gate.backend, out: Record<string, string> = {};
+  if (!backendSerialisable(b)) return out;
+  const handles = (w.gate as unknown as GateView).handles;
+  for (const v of w.gvt.vgpus) {
+    if (!v || !w.gate.isAttached(v.id)) continue;
+    try {
+      const text: string | undefined = JSON.stringify(b.save!(handles[v.id]) ?? null);
+      if (text === undefined) throw new Error("save() returned no JSON data");
+      out[String(v.id)] = text;
+    } catch (e) {
+      out[String(v.id)] = JSON.stringify({ error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return out;
+}
+
+/** The backend's record in a checkpoint: its states (from {@link backendTexts}) and vGPUs. */
+export function saveBackend(
+  w: World,
+  texts: Record<string, string> = backendTexts(w),
+): BackendSnapshot {
   const b = w.gate.backend;
   const out: BackendSnapshot = {
     name: b.name,
@@ -480,16 +502,10 @@ export function saveBackend(w: World): BackendSnapshot {
   };
   if (!out.serialisable) return out;
   out.infos = {};
-  const handles = (w.gate as unknown as GateView).handles;
-  for (const v of w.gvt.vgpus) {
-    if (!v || !w.gate.isAttached(v.id)) continue;
-    try {
-      out.states[String(v.id)] = JSON.parse(JSON.stringify(b.save!(handles[v.id]) ?? null));
-      const info = w.gate.infoOf(v.id);
-      if (info !== null) out.infos[String(v.id)] = info;
-    } catch (e) {
-      out.states[String(v.id)] = { error: e instanceof Error ? e.message : String(e) };
-    }
+  for (const [id, text] of Object.entries(texts)) {
+    out.states[id] = JSON.parse(text);
+    const info = w.gate.infoOf(Number(id));
+    if (info !== null) out.infos[id] = info;
   }
   return out;
 }
@@ -513,18 +529,20 @@ export function restoreBackend(w: World, snap: BackendSnapshot): string[] {
 
 /**
  * Digests of each part of the world state, and of all of them.
- * @param b the backend's saved states, when the caller has them already
+ * @param texts the backend's saved states as JSON text, when the caller has them already
  */
 export function worldDigest(
   w: World,
-  b: BackendSnapshot = saveBackend(w),
+  texts: Record<string, string> = backendTexts(w),
 ): { digest: string; parts: Record<string, string> } {
   // the backend's states can be large (a mapping per pinned page): their JSON text is
   // digested natively
   const backend = new Fnv1a64();
-  backend.str(b.name);
-  backend.value(b.serialisable);
-  backend.str(contentSha256(JSON.stringify(b.states)));
+  backend.str(w.gate.backend.name);
+  backend.value(backendSerialisable(w.gate.backend));
+  const sha = createHash("sha256");
+  for (const [id, text] of Object.entries(texts)) sha.update(`${id}\n${text}\n`);
+  backend.str(sha.digest("hex"));
   const parts: Record<string, string> = {
     sim: hashSim(w),
     rng: hashRng(w),
@@ -638,8 +656,9 @@ export function heapRefusal(w: World, backend: BackendSnapshot): string | undefi
 
 /** Captures a checkpoint of `w` at its current position (a heap snapshot when it can). */
 export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
-  const backend = saveBackend(w);
-  const { digest, parts } = worldDigest(w, backend);
+  const texts = backendTexts(w);
+  const backend = saveBackend(w, texts);
+  const { digest, parts } = worldDigest(w, texts);
   const sources = input.sources instanceof Map
     ? Object.fromEntries(input.sources)
     : { ...input.sources };
