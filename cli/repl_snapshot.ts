@@ -208,7 +208,7 @@ export async function restoreWorld(
 function heapHasTrace(snap: SnapshotFile): boolean | undefined {
   const world = snap.heap?.objects[0];
   if (world === undefined || world.k !== "o") return undefined;
-  return world.f.trace !== null && world.f.trace !== undefined;
+  return world.r?.includes("trace") === true; // a reference to the trace recording
 }
 
 /**

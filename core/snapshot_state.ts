@@ -211,10 +211,28 @@ export type EncodedValue =
   | { $u: 1 }
   | { $n: string };
 
-/** One object of a heap snapshot. */
+/** A value stored as itself: a JSON primitive. */
+export type PlainValue = number | string | boolean | null;
+
+/** A value that is not a JSON primitive: undefined, or a number JSON cannot hold. */
+export type TaggedValue = { $u: 1 } | { $n: string };
+
+/**
+ * One object of a heap snapshot. Objects (`o`) and arrays (`a`), the bulk of a world, hold
+ * their fields or elements as plain values, in order (so they are laid with one native
+ * `Object.assign` or copy); a field or element that refers to another record holds 0 there
+ * and is listed in `r` (key, record id, key, record id, ...), a tagged one in `x`.
+ */
 export type HeapRecord =
-  | { k: "o"; p: string; c?: string; f: Record<string, EncodedValue> }
-  | { k: "a"; p: string; e: EncodedValue[] }
+  | {
+    k: "o";
+    p: string;
+    c?: string;
+    f: Record<string, PlainValue>;
+    r?: (string | number)[];
+    x?: [string, TaggedValue][];
+  }
+  | { k: "a"; p: string; e: PlainValue[]; r?: number[]; x?: [number, TaggedValue][] }
   | { k: "sa"; p: string; n: number; e: [number, EncodedValue][] }
   | { k: "m"; p: string; e: [EncodedValue, EncodedValue][] }
   | { k: "s"; p: string; e: EncodedValue[] }
@@ -451,6 +469,22 @@ function walk(root: object, visit: (x: object, path: string) => void): void {
 
 // ------------------------------------------------------------------------------ capture
 
+/**
+ * A field's or element's encoded value as it is stored in an `o` or `a` record: plain values
+ * as themselves; a reference (added to `r` as key, id) or a tag (added to `x`) as 0.
+ */
+function split<K extends string | number>(
+  v: EncodedValue,
+  key: K,
+  r: (K | number)[],
+  xs: [K, TaggedValue][],
+): PlainValue {
+  if (v === null || typeof v !== "object") return v;
+  if ("$r" in v) r.push(key, v.$r);
+  else xs.push([key, v]);
+  return 0;
+}
+
 /** Captures the data graph of `w` (call between events). A {@link HeapError} for data it cannot hold. */
 export function captureHeap(w: World): HeapSnapshot | HeapError {
   const ids = new Map<object, number>();
@@ -509,9 +543,13 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
         for (let j = 0; j < x.length; j++) if (x[j] !== null) e.push([j, enc(x[j], p)]);
         objects.push({ k: "sa", p, n: x.length, e });
       } else {
-        const e: EncodedValue[] = new Array(x.length);
-        for (let j = 0; j < x.length; j++) e[j] = enc(x[j], p, j);
-        objects.push({ k: "a", p, e });
+        const e: PlainValue[] = new Array(x.length), r: number[] = [];
+        const xs: [number, TaggedValue][] = [];
+        for (let j = 0; j < x.length; j++) e[j] = split(enc(x[j], p, j), j, r, xs);
+        const rec: HeapRecord = { k: "a", p, e };
+        if (r.length) rec.r = r;
+        if (xs.length) rec.x = xs;
+        objects.push(rec);
       }
     } else {
       const proto = Object.getPrototypeOf(x);
@@ -526,12 +564,16 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
           break;
         }
       }
-      const f: Record<string, EncodedValue> = {};
+      const f: Record<string, PlainValue> = {}, r: (string | number)[] = [];
+      const xs: [string, TaggedValue][] = [];
       for (const k of Object.keys(x)) {
         if (opaque(x, k)) continue;
-        f[k] = enc((x as Record<string, unknown>)[k], p, k);
+        f[k] = split(enc((x as Record<string, unknown>)[k], p, k), k, r, xs);
       }
-      objects.push(c === undefined ? { k: "o", p, f } : { k: "o", p, c, f });
+      const rec: HeapRecord = c === undefined ? { k: "o", p, f } : { k: "o", p, c, f };
+      if (r.length) rec.r = r;
+      if (xs.length) rec.x = xs;
+      objects.push(rec);
     }
   }
   return bad !== undefined ? new HeapError(bad) : { objects };
@@ -584,6 +626,28 @@ export function validateHeap(x: unknown, limits: HeapLimits): HeapSnapshot | str
     if (keys[0] === "$n") return typeof o.$n === "string" && NUMBER_TAGS.has(o.$n);
     return false;
   };
+  const plain = (v: unknown): boolean =>
+    v === null || typeof v === "string" || typeof v === "boolean" ||
+    (typeof v === "number" && Number.isFinite(v));
+  const tagged = (v: unknown): boolean => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+    const o = v as Record<string, unknown>, keys = Object.keys(o);
+    return keys.length === 1 &&
+      (keys[0] === "$u" ? o.$u === 1 : keys[0] === "$n" && NUMBER_TAGS.has(o.$n as string));
+  };
+  // the references (key, id, ...) and tags ([key, tag], ...) of an `o` or `a` record
+  const patches = (r: Record<string, unknown>, key: (k: unknown) => boolean): boolean => {
+    const refs = r.r, tags = r.x;
+    if (refs !== undefined) {
+      if (!Array.isArray(refs) || refs.length % 2 !== 0) return false;
+      for (let j = 0; j < refs.length; j += 2) {
+        if (!key(refs[j]) || !isInt(refs[j + 1], 0, n - 1)) return false;
+      }
+    }
+    return tags === undefined ||
+      Array.isArray(tags) &&
+        tags.every((t) => Array.isArray(t) && t.length === 2 && key(t[0]) && tagged(t[1]));
+  };
   const values = (e: unknown): boolean => Array.isArray(e) && e.every(value);
   const pairs = (e: unknown, first: (k: unknown) => boolean): boolean =>
     Array.isArray(e) &&
@@ -600,12 +664,21 @@ export function validateHeap(x: unknown, limits: HeapLimits): HeapSnapshot | str
         ) {
           return bad(`unknown class ${JSON.stringify(r.c)}`);
         }
-        const f = r.f;
+        const f = r.f as Record<string, unknown>;
         if (typeof f !== "object" || f === null || Array.isArray(f)) return bad("no fields");
-        for (const v of Object.values(f)) if (!value(v)) return bad("a field holds a bad value");
+        // (`__proto__` would set the object's prototype, not a field)
+        if (Object.hasOwn(f, "__proto__")) return bad("a field is named __proto__");
+        for (const v of Object.values(f)) if (!plain(v)) return bad("a field holds a bad value");
+        const field = (k: unknown) => typeof k === "string" && Object.hasOwn(f, k);
+        if (!patches(r, field)) return bad("bad field references");
         break;
       }
-      case "a":
+      case "a": {
+        const e = r.e;
+        if (!Array.isArray(e) || !e.every(plain)) return bad("bad elements");
+        if (!patches(r, (j) => isInt(j, 0, e.length - 1))) return bad("bad element references");
+        break;
+      }
       case "s":
         if (!values(r.e)) return bad("bad elements");
         break;
@@ -869,24 +942,26 @@ function layContents(
   roots?: readonly string[],
 ): HeapError | undefined {
   // `at`, `key`: where the value is (the path is only spelled out for an error)
+  const where = (at: number, key?: string | number) =>
+    key === undefined ? recs[at].p : `${recs[at].p}.${key}`;
+  const ref = (id: number, at: number, key?: string | number): object => {
+    const o = objs[id];
+    if (o !== undefined) return o;
+    const r = recs[id];
+    throw new Error(
+      r?.k === "f"
+        ? `the function at ${r.p} (used at ${
+          where(at, key)
+        }) has no counterpart in the rebuilt world`
+        : `${where(at, key)} refers to a missing object`,
+    );
+  };
   const dec = (v: EncodedValue, at: number, key?: string | number): unknown => {
     if (v === null || typeof v !== "object") return v;
-    const where = () => key === undefined ? recs[at].p : `${recs[at].p}.${key}`;
-    if ("$r" in v) {
-      const o = objs[v.$r];
-      if (o === undefined) {
-        const r = recs[v.$r];
-        throw new Error(
-          r?.k === "f"
-            ? `the function at ${r.p} (used at ${where()}) has no counterpart in the rebuilt world`
-            : `${where()} refers to a missing object`,
-        );
-      }
-      return o;
-    }
+    if ("$r" in v) return ref(v.$r, at, key);
     if ("$u" in v) return undefined;
     if ("$n" in v) return v.$n === "-0" ? -0 : Number(v.$n);
-    throw new Error(`${where()}: unknown value tag`);
+    throw new Error(`${where(at, key)}: unknown value tag`);
   };
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
@@ -897,9 +972,11 @@ function layContents(
         return new HeapError(`${r.p}: bad buffer contents`);
       }
     } else if (r.k === "a") {
-      const a = x as unknown[];
-      a.length = r.e.length;
-      for (let j = 0; j < r.e.length; j++) a[j] = dec(r.e[j], i, j);
+      const a = x as unknown[], e = r.e;
+      a.length = e.length;
+      for (let j = 0; j < e.length; j++) a[j] = e[j];
+      if (r.r) { for (let j = 0; j < r.r.length; j += 2) a[r.r[j]] = ref(r.r[j + 1], i, r.r[j]); }
+      if (r.x) { for (const [j, t] of r.x) a[j] = dec(t, i, j); }
     } else if (r.k === "sa") {
       const a = x as unknown[];
       a.length = r.n;
@@ -916,13 +993,24 @@ function layContents(
     } else if (r.k === "o") {
       const o = x as Record<string, unknown>;
       if (Object.isFrozen(o) && reused[i]) continue;
-      for (const k of Object.keys(o)) if (!(k in r.f) && !opaque(o, k)) delete o[k];
-      for (const [k, v] of Object.entries(r.f)) {
-        if (
-          reused[i] && v !== null && typeof v === "object" && "$r" in v &&
-          recs[v.$r]?.k === "f" && typeof o[k] === "function"
-        ) continue; // the fresh world's function in the same slot
-        o[k] = dec(v, i, k);
+      const refs = r.r;
+      // a reused object keeps the fresh world's function in a slot that holds a function
+      let kept: [string, unknown][] | undefined;
+      for (let j = 0; reused[i] && refs && j < refs.length; j += 2) {
+        const k = refs[j] as string;
+        if (recs[refs[j + 1] as number].k === "f" && typeof o[k] === "function") {
+          (kept ??= []).push([k, o[k]]);
+        }
+      }
+      Object.assign(o, r.f);
+      for (let j = 0; refs && j < refs.length; j += 2) {
+        o[refs[j] as string] = ref(refs[j + 1] as number, i, refs[j]);
+      }
+      if (r.x) { for (const [k, t] of r.x) o[k] = dec(t, i, k); }
+      if (kept) { for (const [k, fn] of kept) o[k] = fn; }
+      // fields the fresh object has and the record does not (every record field is there now)
+      if (reused[i] && Object.keys(o).length !== Object.keys(r.f).length) {
+        for (const k of Object.keys(o)) if (!Object.hasOwn(r.f, k) && !opaque(o, k)) delete o[k];
       }
     }
   }

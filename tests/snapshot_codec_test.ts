@@ -72,7 +72,12 @@ Deno.test("snapshot codec: malformed segments are refused", () => {
     assert.equal(decodeBuffer(buf, bad), false, JSON.stringify(bad));
   }
   const heap = (d: unknown[]) => ({
-    objects: [{ k: "o", p: "w", c: "World", f: { b: { $r: 1 } } }, { k: "b", p: "w.b", n: 64, d }],
+    objects: [{ k: "o", p: "w", c: "World", f: { b: 0 }, r: ["b", 1] }, {
+      k: "b",
+      p: "w.b",
+      n: 64,
+      d,
+    }],
   });
   assert.equal(
     typeof validateHeap(heap([[0, 64, 1, 0xbff00000]]), CHECKPOINT_LIMITS.heap),
