@@ -116,3 +116,41 @@ Deno.test("snapshot digest: changing any one word, or any one bit of it, changes
   [w[10], w[11]] = [w[11], w[10]];
   assert.notEqual(digest(w), base);
 });
+
+Deno.test("snapshot digest: zero and repeated blocks are digested by kind, and still any bit counts", () => {
+  // 1 MiB: zeros, a run of one repeated 64-bit pattern (a DMA table of -1), a little data
+  const f = new Float64Array(131_072);
+  f.fill(-1, 40_000, 100_000);
+  f[120_000] = 12345;
+  const words = new Uint32Array(f.buffer);
+  const digest = (w: Uint32Array) => {
+    const h = new Fnv1a64();
+    h.view(w);
+    return h.hex();
+  };
+  const seen = new Set([digest(words)]);
+  for (const at of [0, 1023, 1024, 70_000, 80_001, 199_999, 200_000, 240_000, 262_143]) {
+    for (const bit of [0, 31]) {
+      const w = words.slice();
+      w[at] ^= 1 << bit;
+      const d = digest(w);
+      assert.ok(!seen.has(d), `word ${at} bit ${bit}`);
+      seen.add(d);
+    }
+  }
+  // where the pattern starts and ends counts, not only which blocks hold it
+  const shifted = new Float64Array(131_072);
+  shifted.fill(-1, 40_512, 100_512);
+  shifted[120_000] = 12345;
+  assert.ok(!seen.has(digest(new Uint32Array(shifted.buffer))));
+});
+
+Deno.test("snapshot heap: a field named __proto__ is refused (it would set a prototype)", () => {
+  const heap = JSON.parse(
+    '{"objects": [{"k": "o", "p": "w", "c": "World", "f": {"__proto__": 1}}]}',
+  );
+  assert.equal(
+    validateHeap(heap, CHECKPOINT_LIMITS.heap),
+    "heap record 0: a field is named __proto__",
+  );
+});
