@@ -238,7 +238,8 @@ export type HeapRecord =
   | { k: "s"; p: string; e: EncodedValue[] }
   | { k: "b"; p: string; n: number; d: BufferSegment[] }
   | { k: "t"; p: string; c: string; b: number; o: number; n: number }
-  | { k: "f"; p: string };
+  | { k: "f"; p: string }
+  | { k: "z"; p: string };
 
 /**
  * A run of a buffer: `[offset, base64]` (bytes), `[offset, bytes, word]` (`bytes / 4` copies
@@ -264,6 +265,26 @@ export class HeapError {
    */
   constructor(readonly message: string) {}
 }
+
+/**
+ * Parts of a world (canonical paths) built from the platform's tables when the world is built
+ * and never written after: the register definitions and what the GPU and the MMIO handler
+ * table derive from them. A snapshot records only that they are there (kind `z`, nothing
+ * under them is walked); restoring keeps the rebuilt world's. tests/snapshot_static_test.ts
+ * checks that running scenarios leaves them as a freshly built world has them.
+ */
+export const SNAPSHOT_STATIC: readonly string[] = [
+  "w.gpu.registerDefs",
+  "w.gpu.flags",
+  "w.gpu.sem",
+  "w.gpu.unit",
+  "w.gpu.ro",
+  "w.gpu.reset0",
+  "w.gvt.mmio.table.handlerOf",
+  "w.gvt.mmio.table.roMask",
+  "w.gvt.mmio.table.cls",
+];
+const STATIC = new Set(SNAPSHOT_STATIC);
 
 /** Whether `key` of `owner` is outside the data graph (backend handles are opaque). */
 function opaque(owner: object, key: string): boolean {
@@ -432,7 +453,7 @@ function walk(root: object, visit: (x: object, path: string) => void): void {
   for (let qi = 0; qi < queue.length; qi++) {
     const x = queue[qi], p = paths[qi];
     visit(x, p);
-    if (typeof x === "function") continue;
+    if (typeof x === "function" || STATIC.has(p)) continue;
     if (x instanceof ArrayBuffer) continue;
     if (ArrayBuffer.isView(x)) {
       reach(x.buffer, `${p}.buffer`);
@@ -520,7 +541,8 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
   const objects: HeapRecord[] = [];
   for (let i = 0; i < order.length && bad === undefined; i++) {
     const x = order[i], p = paths[i];
-    if (typeof x === "function") objects.push({ k: "f", p });
+    if (STATIC.has(p)) objects.push({ k: "z", p });
+    else if (typeof x === "function") objects.push({ k: "f", p });
     else if (x instanceof ArrayBuffer) {
       objects.push({ k: "b", p, n: x.byteLength, d: encodeBuffer(x) });
     } else if (ArrayBuffer.isView(x)) {
@@ -725,6 +747,9 @@ export function validateHeap(x: unknown, limits: HeapLimits): HeapSnapshot | str
       }
       case "f":
         break;
+      case "z":
+        if (!STATIC.has(r.p)) return bad("not a static part of a world");
+        break;
       default:
         return bad(`unknown kind ${JSON.stringify(r.k)}`);
     }
@@ -888,6 +913,14 @@ function restoreHeapUnchecked(
         if (typeof old === "function") objs[i] = old;
         continue;
       }
+      if (r.k === "z") {
+        // a static part: the rebuilt world's, as it is
+        if (old === undefined) return new HeapError(`${r.p}: the rebuilt world has no such part`);
+        objs[i] = old;
+        reused[i] = true;
+        used.add(old);
+        continue;
+      }
       if (r.k === "b") {
         if (fit && (old as ArrayBuffer).byteLength === r.n) {
           objs[i] = old;
@@ -965,7 +998,7 @@ function layContents(
   };
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
-    if (x === undefined || r.k === "f" || r.k === "t") continue;
+    if (x === undefined || r.k === "f" || r.k === "t" || r.k === "z") continue;
     if (roots && !under(r.p, roots)) continue;
     if (r.k === "b") {
       if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !roots)) {

@@ -145,12 +145,25 @@ Deno.test("snapshot digest: zero and repeated blocks are digested by kind, and s
   assert.ok(!seen.has(digest(new Uint32Array(shifted.buffer))));
 });
 
-Deno.test("snapshot heap: a field named __proto__ is refused (it would set a prototype)", () => {
+Deno.test("snapshot heap: a field named __proto__, or a static part not registered, is refused", () => {
   const heap = JSON.parse(
     '{"objects": [{"k": "o", "p": "w", "c": "World", "f": {"__proto__": 1}}]}',
   );
   assert.equal(
     validateHeap(heap, CHECKPOINT_LIMITS.heap),
     "heap record 0: a field is named __proto__",
+  );
+  // only the registered static parts may be taken from the rebuilt world as they are
+  const world = { k: "o", p: "w", c: "World", f: {} };
+  assert.equal(
+    validateHeap({ objects: [world, { k: "z", p: "w.sim" }] }, CHECKPOINT_LIMITS.heap),
+    "heap record 1: not a static part of a world",
+  );
+  assert.equal(
+    typeof validateHeap(
+      { objects: [world, { k: "z", p: "w.gpu.registerDefs" }] },
+      CHECKPOINT_LIMITS.heap,
+    ),
+    "object",
   );
 });
