@@ -77,7 +77,7 @@ export function writeCheckpoint(
  * schema (core/snapshot_decode.ts).
  */
 export function readCheckpoint(path: string): SnapshotFile | SnapshotError {
-  let text: string;
+  let bytes: Uint8Array;
   try {
     const st = Deno.statSync(path);
     if (!st.isFile) return new SnapshotError(`${path}: not a regular file`);
@@ -88,13 +88,13 @@ export function readCheckpoint(path: string): SnapshotFile | SnapshotError {
         } MiB a checkpoint may be`,
       );
     }
-    text = Deno.readTextFileSync(path);
+    bytes = Deno.readFileSync(path);
   } catch (e) {
     return new SnapshotError(
       `cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`,
     );
   }
-  const s = decodeSnapshot(text);
+  const s = decodeSnapshot(bytes);
   return s instanceof SnapshotError ? new SnapshotError(`${path}: ${s.message}`) : s;
 }
 

@@ -470,6 +470,13 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     (damaged as SnapshotError).message,
     /^checkpoint content digest mismatch: the file was changed or damaged after it was written$/,
   );
+  // the same, read from a file (its bytes are hashed as they are)
+  await Deno.writeTextFile(`${dir}/damaged`, text.replace('"seed": 42', '"seed": 43'));
+  assert.match(
+    (readCheckpoint(`${dir}/damaged`) as SnapshotError).message,
+    /damaged: checkpoint content digest mismatch: the file was changed or damaged/,
+  );
+  assert.ok(!(readCheckpoint(`${dir}/ok.ckpt`) instanceof SnapshotError));
   await Deno.remove(dir, { recursive: true });
 });
 
