@@ -161,20 +161,6 @@ export class Fnv1a64 {
     this.b = b ^ (b >>> 13);
   }
 
-  /** Mixes the words `w[from..to)`, in one loop. */
-  words(w: Uint32Array, from = 0, to = w.length): void {
-    let a = this.a, b = this.b;
-    for (let i = from; i < to; i++) {
-      const x = w[i];
-      a = Math.imul(a ^ x, PRIME_A);
-      a ^= a >>> 15;
-      b = Math.imul(b ^ x, PRIME_B);
-      b ^= b >>> 13;
-    }
-    this.a = a;
-    this.b = b;
-  }
-
   /** Mixes a number (its IEEE-754 bits). */
   num(x: number): void {
     this.f64[0] = x;
@@ -191,9 +177,9 @@ export class Fnv1a64 {
   /**
    * Mixes the bytes of a typed array (length first), a block of {@link DIGEST_BLOCK} bytes at
    * a time: each block mixes its kind (all zero, the same bytes as the block before, or data:
-   * `forEachBlock`) and only data blocks mix their words. The kinds are found by native
-   * compares, so the megabytes of zeros and repeated patterns in a world's register files and
-   * tables cost little to digest.
+   * `forEachBlock`), then the SHA-256 of the data blocks in order. Kinds and hash are found
+   * natively, so the megabytes of zeros and repeated patterns in a world's register files and
+   * tables, and its data, cost little to digest even before the JIT has warmed up.
    */
   view(v: ArrayBufferView): void {
     this.word(v.byteLength);
@@ -202,11 +188,12 @@ export class Fnv1a64 {
       for (let i = 0; i < u.length; i++) this.word(u[i]);
       return;
     }
-    const w = new Uint32Array(v.buffer, v.byteOffset, v.byteLength / 4);
+    let data: ReturnType<typeof createHash> | undefined;
     forEachBlock(u, DIGEST_BLOCK, (at, n, kind) => {
       this.word(BLOCK_TAG + kind);
-      if (kind === BlockKind.Data) this.words(w, at >>> 2, (at + n) >>> 2);
+      if (kind === BlockKind.Data) (data ??= createHash("sha256")).update(u.subarray(at, at + n));
     });
+    if (data) this.str(data.digest("hex"));
   }
 
   /**
@@ -348,7 +335,7 @@ function hashMemory(w: World, gpu: Gpu = w.gpu): string {
     while (j < c.length && c[j] === free) j++;
     if (j === c.length) return;
     h.num(k);
-    h.words(new Uint32Array(c.buffer, c.byteOffset, c.length));
+    h.view(c);
   });
   for (let k = 0; k < m.pages.length; k++) {
     const chunk = m.pages[k];
