@@ -88,8 +88,11 @@ function depthOf(x: unknown, limit: number): number {
     if (d > deepest) deepest = d;
     if (deepest > limit) return deepest;
     if (typeof v !== "object" || v === null) continue;
-    for (const c of Array.isArray(v) ? v : Object.values(v)) {
-      if (d + 1 > deepest) deepest = d + 1; // a child, object or not, is one level down
+    // indexed loops: a backend's state can hold tens of thousands of small arrays
+    const children = Array.isArray(v) ? v : Object.values(v);
+    if (children.length > 0 && d + 1 > deepest) deepest = d + 1; // a child is one level down
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i];
       if (typeof c === "object" && c !== null) {
         stack.push(c);
         depths.push(d + 1);

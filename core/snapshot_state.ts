@@ -976,28 +976,9 @@ function layContents(
   reused: readonly boolean[],
   roots?: readonly string[],
 ): HeapError | undefined {
-  // `at`, `key`: where the value is (the path is only spelled out for an error)
-  const where = (at: number, key?: string | number) =>
-    key === undefined ? recs[at].p : `${recs[at].p}.${key}`;
-  const ref = (id: number, at: number, key?: string | number): object => {
-    const o = objs[id];
-    if (o !== undefined) return o;
-    const r = recs[id];
-    throw new Error(
-      r?.k === "f"
-        ? `the function at ${r.p} (used at ${
-          where(at, key)
-        }) has no counterpart in the rebuilt world`
-        : `${where(at, key)} refers to a missing object`,
-    );
-  };
-  const dec = (v: EncodedValue, at: number, key?: string | number): unknown => {
-    if (v === null || typeof v !== "object") return v;
-    if ("$r" in v) return ref(v.$r, at, key);
-    if ("$u" in v) return undefined;
-    if ("$n" in v) return v.$n === "-0" ? -0 : Number(v.$n);
-    throw new Error(`${where(at, key)}: unknown value tag`);
-  };
+  // The loop only dispatches: each kind is laid by a small method, so the JIT compiles small
+  // functions (one big one cost far more to optimise than a restore runs it).
+  const lay = new Layer(recs, objs);
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
     if (x === undefined || r.k === "f" || r.k === "t" || r.k === "z") continue;
@@ -1006,48 +987,96 @@ function layContents(
       if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !roots)) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
-    } else if (r.k === "a") {
-      const a = x as unknown[], e = r.e;
-      a.length = e.length;
-      for (let j = 0; j < e.length; j++) a[j] = e[j];
-      if (r.r) { for (let j = 0; j < r.r.length; j += 2) a[r.r[j]] = ref(r.r[j + 1], i, r.r[j]); }
-      if (r.x) { for (const [j, t] of r.x) a[j] = dec(t, i, j); }
-    } else if (r.k === "sa") {
-      const a = x as unknown[];
-      a.length = r.n;
-      a.fill(null);
-      for (const [j, v] of r.e) a[j] = dec(v, i, j);
-    } else if (r.k === "m") {
-      const m = x as Map<unknown, unknown>;
-      m.clear();
-      for (const [k, v] of r.e) m.set(dec(k, i), dec(v, i));
-    } else if (r.k === "s") {
-      const s = x as Set<unknown>;
-      s.clear();
-      for (const v of r.e) s.add(dec(v, i));
-    } else if (r.k === "o") {
-      const o = x as Record<string, unknown>;
-      if (Object.isFrozen(o) && reused[i]) continue;
-      const refs = r.r;
-      // a reused object keeps the fresh world's function in a slot that holds a function
-      let kept: [string, unknown][] | undefined;
-      for (let j = 0; reused[i] && refs && j < refs.length; j += 2) {
-        const k = refs[j] as string;
-        if (recs[refs[j + 1] as number].k === "f" && typeof o[k] === "function") {
-          (kept ??= []).push([k, o[k]]);
-        }
-      }
-      Object.assign(o, r.f);
-      for (let j = 0; refs && j < refs.length; j += 2) {
-        o[refs[j] as string] = ref(refs[j + 1] as number, i, refs[j]);
-      }
-      if (r.x) { for (const [k, t] of r.x) o[k] = dec(t, i, k); }
-      if (kept) { for (const [k, fn] of kept) o[k] = fn; }
-      // fields the fresh object has and the record does not (every record field is there now)
-      if (reused[i] && Object.keys(o).length !== Object.keys(r.f).length) {
-        for (const k of Object.keys(o)) if (!Object.hasOwn(r.f, k) && !opaque(o, k)) delete o[k];
-      }
-    }
+    } else if (r.k === "o") lay.object(r, x as Record<string, unknown>, i, reused[i]);
+    else if (r.k === "a") lay.array(r, x as unknown[], i);
+    else if (r.k === "sa") lay.sparse(r, x as unknown[], i);
+    else if (r.k === "m") lay.map(r, x as Map<unknown, unknown>, i);
+    else if (r.k === "s") lay.set(r, x as Set<unknown>, i);
   }
   return undefined;
+}
+
+type Rec<K extends HeapRecord["k"]> = Extract<HeapRecord, { k: K }>;
+
+/** Lays records' contents into their objects (see {@link layContents}); throws when malformed. */
+class Layer {
+  constructor(
+    private readonly recs: readonly HeapRecord[],
+    private readonly objs: readonly (object | undefined)[],
+  ) {}
+
+  /** Where record `at`'s value `key` is (spelled out only for an error). */
+  private where(at: number, key?: string | number): string {
+    return key === undefined ? this.recs[at].p : `${this.recs[at].p}.${key}`;
+  }
+
+  /** The object of record `id`, referred to from record `at`. */
+  ref(id: number, at: number, key?: string | number): object {
+    const o = this.objs[id];
+    if (o !== undefined) return o;
+    const r = this.recs[id];
+    throw new Error(
+      r?.k === "f"
+        ? `the function at ${r.p} (used at ${
+          this.where(at, key)
+        }) has no counterpart in the rebuilt world`
+        : `${this.where(at, key)} refers to a missing object`,
+    );
+  }
+
+  /** An encoded value of record `at`. */
+  dec(v: EncodedValue, at: number, key?: string | number): unknown {
+    if (v === null || typeof v !== "object") return v;
+    if ("$r" in v) return this.ref(v.$r, at, key);
+    if ("$u" in v) return undefined;
+    if ("$n" in v) return v.$n === "-0" ? -0 : Number(v.$n);
+    throw new Error(`${this.where(at, key)}: unknown value tag`);
+  }
+
+  object(r: Rec<"o">, o: Record<string, unknown>, i: number, reused: boolean): void {
+    if (reused && Object.isFrozen(o)) return;
+    const refs = r.r;
+    // a reused object keeps the fresh world's function in a slot that holds a function
+    let kept: [string, unknown][] | undefined;
+    for (let j = 0; reused && refs && j < refs.length; j += 2) {
+      const k = refs[j] as string;
+      if (this.recs[refs[j + 1] as number].k === "f" && typeof o[k] === "function") {
+        (kept ??= []).push([k, o[k]]);
+      }
+    }
+    Object.assign(o, r.f);
+    for (let j = 0; refs && j < refs.length; j += 2) {
+      o[refs[j] as string] = this.ref(refs[j + 1] as number, i, refs[j]);
+    }
+    if (r.x) { for (const [k, t] of r.x) o[k] = this.dec(t, i, k); }
+    if (kept) { for (const [k, fn] of kept) o[k] = fn; }
+    // fields the fresh object has and the record does not (every record field is there now)
+    if (reused && Object.keys(o).length !== Object.keys(r.f).length) {
+      for (const k of Object.keys(o)) if (!Object.hasOwn(r.f, k) && !opaque(o, k)) delete o[k];
+    }
+  }
+
+  array(r: Rec<"a">, a: unknown[], i: number): void {
+    const e = r.e, refs = r.r;
+    a.length = e.length;
+    for (let j = 0; j < e.length; j++) a[j] = e[j];
+    for (let j = 0; refs && j < refs.length; j += 2) a[refs[j]] = this.ref(refs[j + 1], i, refs[j]);
+    if (r.x) { for (const [j, t] of r.x) a[j] = this.dec(t, i, j); }
+  }
+
+  sparse(r: Rec<"sa">, a: unknown[], i: number): void {
+    a.length = r.n;
+    a.fill(null);
+    for (const [j, v] of r.e) a[j] = this.dec(v, i, j);
+  }
+
+  map(r: Rec<"m">, m: Map<unknown, unknown>, i: number): void {
+    m.clear();
+    for (const [k, v] of r.e) m.set(this.dec(k, i), this.dec(v, i));
+  }
+
+  set(r: Rec<"s">, s: Set<unknown>, i: number): void {
+    s.clear();
+    for (const v of r.e) s.add(this.dec(v, i));
+  }
 }
