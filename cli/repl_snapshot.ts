@@ -14,7 +14,7 @@ import { CHECKPOINT_LIMITS, decodeSnapshot } from "../core/snapshot_decode.ts";
 import { SnippetError, timelineAction } from "./snippet.ts";
 import {
   backendNote,
-  encodeSnapshot,
+  encodeSnapshotBytes,
   type JournalEntry,
   makeSnapshot,
   restoreInto,
@@ -66,7 +66,7 @@ export function writeCheckpoint(
   },
 ): WrittenCheckpoint {
   const snap = makeSnapshot(world, input);
-  writeAtomic(path, encodeSnapshot(snap));
+  writeAtomic(path, encodeSnapshotBytes(snap));
   const note = backendNote(snap);
   return { digest: snap.digest, notes: note ? [note] : [] };
 }

@@ -687,12 +687,12 @@ export function backendNote(s: SnapshotFile): string | undefined {
 const NO_SHA = "0".repeat(64);
 
 /**
- * Serialises a checkpoint: stable JSON, the header first (format, version, sha256 on lines 2
+ * Serialises a checkpoint (UTF-8): stable JSON, the header first (format, version, sha256 on lines 2
  * to 4) and readable; the backend's states (large: a mapping per pinned page) compact, one
  * vGPU a line, and the heap compact, one record a line; `sha256` is the SHA-256 of the text
  * with that field's 64 digits zeroed.
  */
-export function encodeSnapshot(s: SnapshotFile): string {
+export function encodeSnapshotBytes(s: SnapshotFile): Uint8Array {
   const { heap, format, version, sha256: _, backend, ...rest } = s;
   const { states, ...about } = backend;
   const head = JSON.stringify({ format, version, sha256: NO_SHA, ...rest }, null, 1);
@@ -708,12 +708,16 @@ export function encodeSnapshot(s: SnapshotFile): string {
     }\n]}`;
   }
   text += "\n}\n";
-  return text.replace(NO_SHA, contentSha256(text));
+  // hashed and patched as bytes (the header is ASCII, so the field's offset is the same)
+  const bytes = new TextEncoder().encode(text);
+  const sha = createHash("sha256").update(bytes).digest("hex");
+  bytes.set(new TextEncoder().encode(sha), text.indexOf(NO_SHA));
+  return bytes;
 }
 
-/** SHA-256 (hex) of a checkpoint's text whose `sha256` field holds {@link NO_SHA}. */
-export function contentSha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/** {@link encodeSnapshotBytes} as text. */
+export function encodeSnapshot(s: SnapshotFile): string {
+  return new TextDecoder().decode(encodeSnapshotBytes(s));
 }
 
 /** The header's `sha256` line: where it is, and the digest the file claims. */
