@@ -4,19 +4,19 @@
  * A checkpoint stores the scenario sources, the seed, the overrides and the journal of every
  * action applied interactively, plus a digest of the full world state at the checkpoint.
  *
- * Version 2 (a heap snapshot) also stores the world's whole data graph (core/snapshot_state.ts:
- * simulation queue, PRNG streams, host memory, GPU, mediator, guests, runners, gate, backend
- * context) and the backend's per-vGPU state through its `save(handle)`. Restoring rebuilds the
- * world from the sources (for its function-valued parts), replaces its data with the
- * snapshot's, re-creates the backend's handles with `restore(handle, state)` and refuses to
- * continue when the recomputed digest differs: no event before the checkpoint is simulated
- * again.
+ * A heap snapshot ({@link SNAPSHOT_VERSION}) also stores the world's whole data graph
+ * (core/snapshot_state.ts: simulation queue, PRNG streams, host memory, GPU, mediator, guests,
+ * runners, gate, backend context) and the backend's per-vGPU state through its
+ * `save(handle)`. Restoring rebuilds the world from the sources (for its function-valued
+ * parts), lays the snapshot's data over it once, re-creates the backend's handles with
+ * `restore(handle, state)`, lays again what a backend can write, and refuses to continue when
+ * the recomputed digest differs: no event before the checkpoint is simulated again.
  *
- * Version 1 (replay) is written when the world cannot be captured as data — a backend without
- * `save`/`restore` (named in the note), or a backend timer closure pending: restoring rebuilds
- * the world, replays the journal to the checkpoint and checks the digest. The simulation is
- * deterministic, so an accepted restore of either kind continues exactly as the uninterrupted
- * run would have.
+ * A replay checkpoint ({@link SNAPSHOT_VERSION_REPLAY}) is written when the world cannot be
+ * captured as data — a backend without `save`/`restore` (named in the note), or a backend
+ * timer closure pending: restoring rebuilds the world, replays the journal to the checkpoint
+ * and checks the digest. The simulation is deterministic, so an accepted restore of either
+ * kind continues exactly as the uninterrupted run would have.
  * @module
  */
 
@@ -116,9 +116,9 @@ export interface SnapshotFile {
   parts: Record<string, string>;
   /** The hypervisor backend. */
   backend: BackendSnapshot;
-  /** The world's data graph (version 2 only). */
+  /** The world's data graph (heap snapshots only). */
   heap?: HeapSnapshot;
-  /** Why a replay checkpoint was written instead of a heap snapshot (version 1 only). */
+  /** Why a replay checkpoint was written instead of a heap snapshot (replay checkpoints only). */
   replayReason?: string;
 }
 
