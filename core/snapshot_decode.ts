@@ -120,8 +120,8 @@ function header(text: string, bytes?: Uint8Array): { version: number } | Bad {
   if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_REPLAY) {
     return new Bad(
       `checkpoint format version ${version} is not supported (this build reads versions ` +
-        `${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION}; older checkpoints had another ` +
-        "digest or named plugin paths: write them again)",
+        `${SNAPSHOT_VERSION} (heap snapshot) and ${SNAPSHOT_VERSION_REPLAY} (replay); older ` +
+        "checkpoints had another digest, event queue or named plugin paths: write them again)",
     );
   }
   const sha = SHA_LINE.exec(text);
