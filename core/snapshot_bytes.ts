@@ -60,7 +60,10 @@ export function fillPattern(
 /** Bytes examined with one native compare before looking block by block. */
 export const PIECE = 64 * 1024;
 
-/** What a block of {@link forEachBlock} holds: only zero bytes, the same bytes as the block before it (the first `n` of them, for a short last block), or anything else. */
+/**
+ * What a block of {@link forEachBlock} holds: only zero bytes, the same bytes as the block
+ * before it (the first `n` of them, for a short last block), or anything else.
+ */
 export const BlockKind = { Zero: 0, Repeat: 1, Data: 2 } as const;
 /** One of {@link BlockKind}. */
 export type BlockKind = (typeof BlockKind)[keyof typeof BlockKind];
