@@ -638,132 +638,173 @@ export function validateHeap(x: unknown, limits: HeapLimits): HeapSnapshot | str
   if (recs.length === 0 || recs.length > limits.records) {
     return `heap has ${recs.length} records (1 to ${limits.records} allowed)`;
   }
-  const n = recs.length;
-  let total = 0;
-  const value = (v: unknown): boolean => {
-    if (v === null || typeof v === "string" || typeof v === "boolean") return true;
-    if (typeof v === "number") return Number.isFinite(v);
-    if (typeof v !== "object" || Array.isArray(v)) return false;
-    const keys = Object.keys(v);
-    if (keys.length !== 1) return false;
-    const o = v as Record<string, unknown>;
-    if (keys[0] === "$r") return isInt(o.$r, 0, n - 1);
-    if (keys[0] === "$u") return o.$u === 1;
-    if (keys[0] === "$n") return typeof o.$n === "string" && NUMBER_TAGS.has(o.$n);
-    return false;
-  };
-  const plain = (v: unknown): boolean =>
-    v === null || typeof v === "string" || typeof v === "boolean" ||
-    (typeof v === "number" && Number.isFinite(v));
-  const tagged = (v: unknown): boolean => {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
-    const o = v as Record<string, unknown>, keys = Object.keys(o);
-    return keys.length === 1 &&
-      (keys[0] === "$u" ? o.$u === 1 : keys[0] === "$n" && NUMBER_TAGS.has(o.$n as string));
-  };
-  // the references (key, id, ...) and tags ([key, tag], ...) of an `o` or `a` record
-  const patches = (r: Record<string, unknown>, key: (k: unknown) => boolean): boolean => {
-    const refs = r.r, tags = r.x;
-    if (refs !== undefined) {
-      if (!Array.isArray(refs) || refs.length % 2 !== 0) return false;
-      for (let j = 0; j < refs.length; j += 2) {
-        if (!key(refs[j]) || !isInt(refs[j + 1], 0, n - 1)) return false;
-      }
-    }
-    return tags === undefined ||
-      Array.isArray(tags) &&
-        tags.every((t) => Array.isArray(t) && t.length === 2 && key(t[0]) && tagged(t[1]));
-  };
-  const values = (e: unknown): boolean => Array.isArray(e) && e.every(value);
-  const pairs = (e: unknown, first: (k: unknown) => boolean): boolean =>
-    Array.isArray(e) &&
-    e.every((kv) => Array.isArray(kv) && kv.length === 2 && first(kv[0]) && value(kv[1]));
-  for (let i = 0; i < n; i++) {
-    const r = recs[i] as Record<string, unknown>;
-    const bad = (why: string) => `heap record ${i}: ${why}`;
-    if (typeof r !== "object" || r === null || Array.isArray(r)) return bad("not an object");
-    if (typeof r.p !== "string" || r.p.length > 4096) return bad("no path");
-    switch (r.k) {
-      case "o": {
-        if (
-          r.c !== undefined && r.c !== "null" && !Object.hasOwn(SNAPSHOT_CLASSES, r.c as string)
-        ) {
-          return bad(`unknown class ${JSON.stringify(r.c)}`);
-        }
-        const f = r.f as Record<string, unknown>;
-        if (typeof f !== "object" || f === null || Array.isArray(f)) return bad("no fields");
-        // (`__proto__` would set the object's prototype, not a field)
-        if (Object.hasOwn(f, "__proto__")) return bad("a field is named __proto__");
-        for (const v of Object.values(f)) if (!plain(v)) return bad("a field holds a bad value");
-        const field = (k: unknown) => typeof k === "string" && Object.hasOwn(f, k);
-        if (!patches(r, field)) return bad("bad field references");
-        break;
-      }
-      case "a": {
-        const e = r.e;
-        if (!Array.isArray(e) || !e.every(plain)) return bad("bad elements");
-        if (!patches(r, (j) => isInt(j, 0, e.length - 1))) return bad("bad element references");
-        break;
-      }
-      case "s":
-        if (!values(r.e)) return bad("bad elements");
-        break;
-      case "m":
-        if (!pairs(r.e, value)) return bad("bad entries");
-        break;
-      case "sa": {
-        if (!isInt(r.n, 0, limits.sparseLength)) {
-          return bad(`sparse array length must be 0..${limits.sparseLength}`);
-        }
-        const len = r.n;
-        if (!pairs(r.e, (k) => isInt(k, 0, len - 1))) return bad("bad sparse entries");
-        total += 8 * len;
-        break;
-      }
-      case "b": {
-        if (!isInt(r.n, 0, limits.bufferBytes)) {
-          return bad(`buffer size must be 0..${limits.bufferBytes} bytes`);
-        }
-        const size = r.n;
-        if (!Array.isArray(r.d)) return bad("bad buffer segments");
-        for (const sg of r.d as unknown[]) {
-          if (!Array.isArray(sg) || !isInt(sg[0], 0, size)) return bad("bad buffer segment");
-          const ok = sg.length === 2
-            ? typeof sg[1] === "string" && sg[0] + Math.ceil(sg[1].length / 4) * 3 <= size + 2
-            : (sg.length === 3 || sg.length === 4) && isInt(sg[1], 0, size - sg[0]) &&
-              sg[1] % (4 * (sg.length - 2)) === 0 && isInt(sg[2], 0, 0xffffffff) &&
-              (sg.length === 3 || isInt(sg[3], 0, 0xffffffff));
-          if (!ok) return bad("bad buffer segment");
-        }
-        total += size;
-        break;
-      }
-      case "t": {
-        const C = Object.hasOwn(TYPED, r.c as string) ? TYPED[r.c as string] : undefined;
-        if (C === undefined) return bad(`unknown typed array ${JSON.stringify(r.c)}`);
-        const buf = isInt(r.b, 0, n - 1) ? recs[r.b] as Record<string, unknown> : undefined;
-        if (buf?.k !== "b" || !isInt(buf.n)) return bad("view of no buffer");
-        const width = (C as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-        if (!isInt(r.o) || !isInt(r.n) || r.o % width !== 0 || r.o + r.n * width > buf.n) {
-          return bad("view outside its buffer");
-        }
-        break;
-      }
-      case "f":
-        break;
-      case "z":
-        if (!STATIC.has(r.p)) return bad("not a static part of a world");
-        break;
-      default:
-        return bad(`unknown kind ${JSON.stringify(r.k)}`);
-    }
-    if (total > limits.totalBytes) {
+  // The loop only dispatches (small functions for the JIT, as in `layContents`).
+  const check = new HeapCheck(recs, limits);
+  for (let i = 0; i < recs.length; i++) {
+    const why = check.record(recs[i] as Record<string, unknown>);
+    if (why !== undefined) return `heap record ${i}: ${why}`;
+    if (check.total > limits.totalBytes) {
       return `heap describes more than ${limits.totalBytes} bytes of data`;
     }
   }
   const w = recs[0] as Record<string, unknown>;
   if (w.k !== "o" || w.c !== "World" || w.p !== "w") return "heap record 0 is not the world";
   return x as HeapSnapshot;
+}
+
+/** A JSON primitive a record may hold as itself. */
+function plain(v: unknown): boolean {
+  return v === null || typeof v === "string" || typeof v === "boolean" ||
+    (typeof v === "number" && Number.isFinite(v));
+}
+
+/** `{$u: 1}` or `{$n: "NaN" | "Infinity" | "-Infinity" | "-0"}`. */
+function tagged(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>, keys = Object.keys(o);
+  return keys.length === 1 &&
+    (keys[0] === "$u" ? o.$u === 1 : keys[0] === "$n" && NUMBER_TAGS.has(o.$n as string));
+}
+
+/** Checks heap records one at a time (see {@link validateHeap}): what is wrong, or undefined. */
+class HeapCheck {
+  /** Bytes described so far (buffers, 8 a sparse array element). */
+  total = 0;
+  private readonly n: number;
+
+  constructor(private readonly recs: readonly unknown[], private readonly limits: HeapLimits) {
+    this.n = recs.length;
+  }
+
+  record(r: Record<string, unknown>): string | undefined {
+    if (typeof r !== "object" || r === null || Array.isArray(r)) return "not an object";
+    if (typeof r.p !== "string" || r.p.length > 4096) return "no path";
+    switch (r.k) {
+      case "o":
+        return this.object(r);
+      case "a":
+        return this.array(r);
+      case "s":
+        return this.values(r.e) ? undefined : "bad elements";
+      case "m":
+        return this.pairs(r.e, (k) => this.value(k)) ? undefined : "bad entries";
+      case "sa":
+        return this.sparse(r);
+      case "b":
+        return this.buffer(r);
+      case "t":
+        return this.typed(r);
+      case "f":
+        return undefined;
+      case "z":
+        return STATIC.has(r.p) ? undefined : "not a static part of a world";
+      default:
+        return `unknown kind ${JSON.stringify(r.k)}`;
+    }
+  }
+
+  /** An encoded value (`m`, `s`, `sa` records): a plain value, a reference or a tag. */
+  private value(v: unknown): boolean {
+    if (plain(v)) return true;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === "$r") {
+      return isInt((v as { $r: unknown }).$r, 0, this.n - 1);
+    }
+    return tagged(v);
+  }
+
+  private values(e: unknown): boolean {
+    if (!Array.isArray(e)) return false;
+    for (let j = 0; j < e.length; j++) if (!this.value(e[j])) return false;
+    return true;
+  }
+
+  private pairs(e: unknown, first: (k: unknown) => boolean): boolean {
+    if (!Array.isArray(e)) return false;
+    for (let j = 0; j < e.length; j++) {
+      const kv = e[j];
+      if (!Array.isArray(kv) || kv.length !== 2 || !first(kv[0]) || !this.value(kv[1])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The references (key, id, ...) and tags ([key, tag], ...) of an `o` or `a` record. */
+  private patches(r: Record<string, unknown>, key: (k: unknown) => boolean): boolean {
+    const refs = r.r, tags = r.x;
+    if (refs !== undefined) {
+      if (!Array.isArray(refs) || refs.length % 2 !== 0) return false;
+      for (let j = 0; j < refs.length; j += 2) {
+        if (!key(refs[j]) || !isInt(refs[j + 1], 0, this.n - 1)) return false;
+      }
+    }
+    return tags === undefined ||
+      Array.isArray(tags) &&
+        tags.every((t) => Array.isArray(t) && t.length === 2 && key(t[0]) && tagged(t[1]));
+  }
+
+  private object(r: Record<string, unknown>): string | undefined {
+    if (r.c !== undefined && r.c !== "null" && !Object.hasOwn(SNAPSHOT_CLASSES, r.c as string)) {
+      return `unknown class ${JSON.stringify(r.c)}`;
+    }
+    const f = r.f as Record<string, unknown>;
+    if (typeof f !== "object" || f === null || Array.isArray(f)) return "no fields";
+    // (`__proto__` would set the object's prototype, not a field)
+    if (Object.hasOwn(f, "__proto__")) return "a field is named __proto__";
+    for (const k in f) if (!plain(f[k])) return "a field holds a bad value";
+    const field = (k: unknown) => typeof k === "string" && Object.hasOwn(f, k);
+    return this.patches(r, field) ? undefined : "bad field references";
+  }
+
+  private array(r: Record<string, unknown>): string | undefined {
+    const e = r.e;
+    if (!Array.isArray(e)) return "bad elements";
+    for (let j = 0; j < e.length; j++) if (!plain(e[j])) return "bad elements";
+    return this.patches(r, (j) => isInt(j, 0, e.length - 1)) ? undefined : "bad element references";
+  }
+
+  private sparse(r: Record<string, unknown>): string | undefined {
+    if (!isInt(r.n, 0, this.limits.sparseLength)) {
+      return `sparse array length must be 0..${this.limits.sparseLength}`;
+    }
+    const len = r.n;
+    if (!this.pairs(r.e, (k) => isInt(k, 0, len - 1))) return "bad sparse entries";
+    this.total += 8 * len;
+    return undefined;
+  }
+
+  private buffer(r: Record<string, unknown>): string | undefined {
+    if (!isInt(r.n, 0, this.limits.bufferBytes)) {
+      return `buffer size must be 0..${this.limits.bufferBytes} bytes`;
+    }
+    const size = r.n;
+    if (!Array.isArray(r.d)) return "bad buffer segments";
+    for (const sg of r.d as unknown[]) {
+      if (!Array.isArray(sg) || !isInt(sg[0], 0, size)) return "bad buffer segment";
+      const ok = sg.length === 2
+        ? typeof sg[1] === "string" && sg[0] + Math.ceil(sg[1].length / 4) * 3 <= size + 2
+        : (sg.length === 3 || sg.length === 4) && isInt(sg[1], 0, size - sg[0]) &&
+          sg[1] % (4 * (sg.length - 2)) === 0 && isInt(sg[2], 0, 0xffffffff) &&
+          (sg.length === 3 || isInt(sg[3], 0, 0xffffffff));
+      if (!ok) return "bad buffer segment";
+    }
+    this.total += size;
+    return undefined;
+  }
+
+  private typed(r: Record<string, unknown>): string | undefined {
+    const C = Object.hasOwn(TYPED, r.c as string) ? TYPED[r.c as string] : undefined;
+    if (C === undefined) return `unknown typed array ${JSON.stringify(r.c)}`;
+    const buf = isInt(r.b, 0, this.n - 1) ? this.recs[r.b] as Record<string, unknown> : undefined;
+    if (buf?.k !== "b" || !isInt(buf.n)) return "view of no buffer";
+    const width = (C as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    if (!isInt(r.o) || !isInt(r.n) || r.o % width !== 0 || r.o + r.n * width > buf.n) {
+      return "view outside its buffer";
+    }
+    return undefined;
+  }
 }
 
 // ------------------------------------------------------------------------------ restore
