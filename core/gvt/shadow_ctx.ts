@@ -6,24 +6,36 @@
  * destroyed. The guest's context image is copied in before each workload runs and copied back
  * when it completes, by these rules:
  *
- * | rule                                                                                     | upstream                                         |
- * | ---------------------------------------------------------------------------------------- | ------------------------------------------------ |
- * | one shadow context per vGPU and engine, reused by every workload; none shared            | `intel_vgpu_setup_submission` (s->shadow[i])     |
- * | freed when the vGPU is destroyed, not at a reset                                         | `intel_vgpu_clean_submission`                    |
- * | `last_ctx[]` starts invalid (a new vGPU, also a migrated one on its target)              | `intel_vgpu_setup_submission` (memset last_ctx)  |
- * | in: context control (with all mask bits set) and timestamp; on render the per-context    | `populate_shadow_context` (COPY_REG_MASKED,      |
- * | and indirect-context pointers and offset; on the blitter the tile register               | COPY_REG)                                        |
- * | in: the register-state page from dword 0x50 (`RING_CTX_SIZE`) to its end                | `populate_shadow_context`                        |
- * | the shadow ring (start, control, head 0, tail) and PPGTT roots are the mediator's         | `update_shadow_pdps`, `copy_workload_to_ring_buffer` |
- * | skip the engine-context pages (2 ..) when `last_ctx` is valid with the same LRCA and      | `populate_shadow_context` (upstream commit        |
- * | ring-context GPA; either way `last_ctx` becomes this context                              | fb55c735)                                        |
- * | skip them too for a restore-inhibit context (`last_ctx.valid` left as it was)             | `populate_shadow_context` (IS_RESTORE_INHIBIT)   |
- * | else: `last_ctx.valid` false, copy pages 2 .. N-1 (N: 19 for Broadwell's render engine)   | `populate_shadow_context`                        |
- * | one read per run of consecutive guest pages; valid again once all are copied             |                                                  |
- * | a guest GGTT write to the entry of a shadowed LRCA invalidates `last_ctx` (unpinned)      | gtt.c `intel_vgpu_emulate_ggtt_mmio_write`       |
- * | back: pages 2 .. N-1 (one write per run; stop at an unmapped page), the ring head as the  | `update_guest_context`                           |
- * | workload's tail, context control and timestamp, the state page from dword 52 (the end of |                                                  |
- * | `struct execlist_ring_context`) to its end                                                |                                                  |
+ * | rule                                                 | upstream (scheduler.c unless named)  |
+ * | ---------------------------------------------------- | ------------------------------------ |
+ * | one shadow context per vGPU and engine, reused by    | `intel_vgpu_setup_submission`        |
+ * | every workload; none shared                          | (`s->shadow[i]`)                     |
+ * | freed when the vGPU is destroyed, not at a reset     | `intel_vgpu_clean_submission`        |
+ * | `last_ctx[]` starts invalid (a new vGPU, also a      | `intel_vgpu_setup_submission`        |
+ * | migrated one on its target)                          | (memset)                             |
+ * | in: context control (all mask bits set), timestamp;  | `populate_shadow_context`            |
+ * | render: the per-context and indirect-context         | (`COPY_REG`, `COPY_REG_MASKED`)      |
+ * | pointers and offset; blitter: the tile register      |                                      |
+ * | in: the register-state page from dword 0x50          | `populate_shadow_context`            |
+ * | (`RING_CTX_SIZE`) to its end                         |                                      |
+ * | the shadow ring (start, control, head 0, tail) and   | `copy_workload_to_ring_buffer`,      |
+ * | the PPGTT roots are the mediator's                   | `update_shadow_pdps`                 |
+ * | skip the engine-context pages (2 ..) when `last_ctx` | `populate_shadow_context` (commit    |
+ * | is valid with the same LRCA and ring-context GPA;    | fb55c735)                            |
+ * | either way `last_ctx` becomes this context           |                                      |
+ * | skip them too for a restore-inhibit context,         | `populate_shadow_context`            |
+ * | `last_ctx.valid` left as it was                      | (`IS_RESTORE_INHIBIT`)               |
+ * | else `last_ctx.valid` false, pages 2 .. N-1 (N 19    | `populate_shadow_context`            |
+ * | for Broadwell's render engine), one read per run of  |                                      |
+ * | consecutive guest pages, valid again once all are in |                                      |
+ * | a guest GGTT write to the entry of a shadowed LRCA   | gtt.c                                |
+ * | invalidates `last_ctx` (the context was probably     | `intel_vgpu_emulate_ggtt_mmio_write` |
+ * | unpinned)                                            |                                      |
+ * | back: pages 2 .. N-1 (one write per run; nothing     | `update_guest_context`               |
+ * | more after an unmapped page), the ring head as the   |                                      |
+ * | workload's tail, context control, timestamp, the     |                                      |
+ * | state page from dword 52 (`sizeof(struct             |                                      |
+ * | execlist_ring_context)`)                             |                                      |
  *
  * gvtsim keeps to them with two differences of its own: a guest page that cannot be read
  * drops the workload (upstream ignores `intel_gvt_read_gpa`'s result), and the engine
