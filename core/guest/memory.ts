@@ -179,7 +179,7 @@ export class GuestMemory implements GuestMemoryView {
       const n = Math.min(bytesToPageEnd(a), buf.length - done);
       const m = this.residentMfn(Math.floor(a / PAGE_SIZE));
       if (m < 0) buf.fill(0, done, done + n);
-      else this.host.readBytes(m * PAGE_SIZE + off, buf.subarray(done, done + n));
+      else this.host.readInto(m * PAGE_SIZE + off, buf, done, n);
       done += n;
     }
     return true;
@@ -201,7 +201,7 @@ export class GuestMemory implements GuestMemoryView {
         this.faults++;
         return false;
       }
-      this.host.writeBytes(m * PAGE_SIZE + off, buf.subarray(done, done + n));
+      this.host.writeFrom(m * PAGE_SIZE + off, buf, done, n);
       done += n;
     }
     return true;

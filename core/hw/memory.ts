@@ -25,6 +25,8 @@ export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
 
 const ZERO_PAGE = new Uint32Array(1024);
+/** Word spans up to this long copy with a loop: cheaper than making a view for `set`. */
+const SHORT_SPAN = 64;
 
 /** The byte offset of address `a` within its page. */
 export function pageOffset(a: number): number {
@@ -199,36 +201,77 @@ export class HostMemory {
 
   /** Copies `buf.length` bytes starting at `pa` into `buf`. */
   readBytes(pa: number, buf: Uint8Array): void {
-    let done = 0;
-    while (done < buf.length) {
-      const a = pa + done;
-      const off = pageOffset(a);
-      const n = Math.min(bytesToPageEnd(a), buf.length - done);
-      if (a < 0 || a + n > this.bytes) {
-        this.badAccesses++;
-        buf.fill(0, done, done + n);
-      } else {
-        const p = this.stored(Math.floor(a / PAGE_SIZE));
-        if (p === null) buf.fill(0, done, done + n);
-        else buf.set(new Uint8Array(p.buffer, off, n), done);
-      }
-      done += n;
-    }
+    this.readInto(pa, buf, 0, buf.length);
   }
 
   /** Copies `buf` into memory starting at `pa`. */
   writeBytes(pa: number, buf: Uint8Array): void {
+    this.writeFrom(pa, buf, 0, buf.length);
+  }
+
+  /**
+   * Copies `n` bytes starting at `pa` into `buf[at .. at + n)`, page span by page span.
+   * Word-aligned spans copy through a word view of `buf` kept while the same buffer comes
+   * back (callers copy through one staging buffer), so no view is made per span.
+   */
+  readInto(pa: number, buf: Uint8Array, at: number, n: number): void {
     let done = 0;
-    while (done < buf.length) {
+    while (done < n) {
       const a = pa + done;
       const off = pageOffset(a);
-      const n = Math.min(bytesToPageEnd(a), buf.length - done);
-      if (a < 0 || a + n > this.bytes) this.badAccesses++;
-      else {
-        const p = this.page(Math.floor(a / PAGE_SIZE));
-        new Uint8Array(p.buffer, off, n).set(buf.subarray(done, done + n));
-      }
-      done += n;
+      const k = Math.min(PAGE_SIZE - off, n - done);
+      const b = at + done;
+      const p = a < 0 || a + k > this.bytes ? this.bad() : this.stored(Math.floor(a / PAGE_SIZE));
+      if (p === null) buf.fill(0, b, b + k);
+      else if (((off | b | k | buf.byteOffset) & 3) === 0) {
+        const w = this.words(buf), wo = b >>> 2, po = off >>> 2, m = k >>> 2;
+        if (m === 1024) w.set(p, wo);
+        else if (m <= SHORT_SPAN) { for (let i = 0; i < m; i++) w[wo + i] = p[po + i]; }
+        else w.set(p.subarray(po, po + m), wo);
+      } else buf.set(new Uint8Array(p.buffer, off, k), b);
+      done += k;
     }
+  }
+
+  /** Copies `buf[at .. at + n)` into memory starting at `pa` (see {@link readInto}). */
+  writeFrom(pa: number, buf: Uint8Array, at: number, n: number): void {
+    let done = 0;
+    while (done < n) {
+      const a = pa + done;
+      const off = pageOffset(a);
+      const k = Math.min(PAGE_SIZE - off, n - done);
+      const b = at + done;
+      done += k;
+      if (a < 0 || a + k > this.bytes) {
+        this.badAccesses++;
+        continue;
+      }
+      const p = this.page(Math.floor(a / PAGE_SIZE));
+      if (((off | b | k | buf.byteOffset) & 3) === 0) {
+        const w = this.words(buf), wo = b >>> 2, po = off >>> 2, m = k >>> 2;
+        if (m === 1024 && w.length === 1024) p.set(w);
+        else if (m <= SHORT_SPAN) { for (let i = 0; i < m; i++) p[po + i] = w[wo + i]; }
+        else p.set(w.subarray(wo, wo + m), po);
+      } else new Uint8Array(p.buffer, off, k).set(buf.subarray(b, b + k));
+    }
+  }
+
+  /** Counts an out-of-range access; null (it reads as zeros). */
+  private bad(): null {
+    this.badAccesses++;
+    return null;
+  }
+
+  /** The last byte buffer copied through, and its word view (see {@link readInto}). */
+  private viewOf: Uint8Array | null = null;
+  private viewWords: Uint32Array = ZERO_PAGE;
+
+  /** A word view of `buf` (which starts word-aligned), kept for the next copy through it. */
+  private words(buf: Uint8Array): Uint32Array {
+    if (buf !== this.viewOf) {
+      this.viewOf = buf;
+      this.viewWords = new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    }
+    return this.viewWords;
   }
 }
