@@ -112,7 +112,7 @@ import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from ".
 import type { GuestMemory } from "./memory.ts";
 import { fieldValue, hi32, lo32, maskedEnable } from "../hw/bits.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
-import { bytesToPageEnd, PAGE_SIZE, pageDword } from "../hw/memory.ts";
+import { bytesToPageEnd, copyWords, PAGE_SIZE, pageDword } from "../hw/memory.ts";
 import {
   contextDescriptor,
   CTX_RING_TAIL,
@@ -784,12 +784,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink, CsbReade
       const inPage = Math.min(n - i, bytesToPageEnd(off) >>> 2);
       const mfn = mem.writableMfn(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
-      else {
-        const p = host.page(mfn), at = pageDword(off), f = from + i;
-        // a ring request is a dozen dwords: a loop beats making a view for set()
-        if (inPage <= 64) { for (let k = 0; k < inPage; k++) p[at + k] = src[f + k]; }
-        else p.set(src.subarray(f, f + inPage), at);
-      }
+      else copyWords(host.page(mfn), pageDword(off), src, from + i, inPage);
       i += inPage;
     }
     this.cpu += n * this.cpuDw;

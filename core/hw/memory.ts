@@ -43,6 +43,22 @@ export function bytesToPageEnd(a: number): number {
   return PAGE_SIZE - pageOffset(a);
 }
 
+/**
+ * Copies `n` words `src[from ..]` to `dst[at ..]` without making a view when it can: a whole
+ * source with `set`, a short span with a loop (cheaper than a view), else `set` of a view.
+ */
+export function copyWords(
+  dst: Uint32Array,
+  at: number,
+  src: Uint32Array,
+  from: number,
+  n: number,
+): void {
+  if (from === 0 && n === src.length) dst.set(src, at);
+  else if (n <= SHORT_SPAN) { for (let i = 0; i < n; i++) dst[at + i] = src[from + i]; }
+  else dst.set(src.subarray(from, from + n), at);
+}
+
 /** Frames per chunk of the page table. */
 export const PAGE_CHUNK = 1024;
 /** log2 of {@link PAGE_CHUNK}: frame numbers (below 2^32) split with shifts, not divisions. */
