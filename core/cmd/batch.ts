@@ -223,6 +223,56 @@ const VECS_SETUP = 12 + 6 + 6; // 24
 const VECS_EACH = 22;
 const FLUSH_DW = 4;
 
+/** The draw loop repeats its dwords every this many draws (the vertex count cycles). */
+const DRAW_PERIOD = 64;
+
+/** The 3D pipeline set-up before the draws: state an i915/Mesa driver emits per batch. */
+function emitDrawSetup(out: Uint32Array, o: number): number {
+  o = emitPipelineSelect(out, o, PIPELINE_SELECT_3D);
+  o = emitGeneric(out, o, ID3.SBA, 19);
+  o = emitGeneric(out, o, ID3.VP_CC, 2);
+  o = emitGeneric(out, o, ID3.CC, 2);
+  o = emitGeneric(out, o, ID3.BLEND, 2);
+  o = emitGeneric(out, o, ID3.VS, 9);
+  o = emitGeneric(out, o, ID3.PS, 12);
+  o = emitGeneric(out, o, ID3.VB, 5);
+  o = emitGeneric(out, o, ID3.VE, 3);
+  o = emitGeneric(out, o, ID3.TOPO, 2);
+  return emitGeneric(out, o, ID3.RECT, 4);
+}
+
+/** Draw `i`: its binding table, then a triangle list of 3 * (1 + i % 64) vertices. */
+function emitDraw(out: Uint32Array, o: number, i: number): number {
+  o = emitGeneric(out, o, ID3.BT_PS, 2);
+  return emit3dPrimitive(out, o, 3 * (1 + (i % DRAW_PERIOD)), 1);
+}
+
+/** The render-target and depth flush after the draws. */
+function emitDrawFlush(out: Uint32Array, o: number): number {
+  const flush = PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH.mask | PIPE_CONTROL_DEPTH_CACHE_FLUSH.mask;
+  return emitPipeControl(out, o, flush, -1, 0, false, false);
+}
+
+/**
+ * The draw section's dwords, encoded once by the emitters above (they never change): busy
+ * render workloads submit hundreds of draws a batch, and copying beats encoding them again.
+ */
+const DRAW_TEMPLATE = (() => {
+  const setup = new Uint32Array(DRAW_SETUP), flush = new Uint32Array(PC);
+  const draws = new Uint32Array(DRAW_PERIOD * DRAW_EACH);
+  emitDrawSetup(setup, 0);
+  for (let i = 0, o = 0; i < DRAW_PERIOD; i++) o = emitDraw(draws, o, i);
+  emitDrawFlush(flush, 0);
+  return { setup, draws, flush };
+})();
+
+/** Copies the first `n` dwords of `t` into `out` at `o`; returns the offset after them. */
+function copyTemplate(out: Uint32Array, o: number, t: Uint32Array, n: number): number {
+  if (n === t.length) out.set(t, o);
+  else for (let i = 0; i < n; i++) out[o + i] = t[i];
+  return o + n;
+}
+
 /** Exact number of dwords {@link buildBatch} writes for `mix` on `engine`. */
 export function batchLength(mix: MixCounts, engine: number): number {
   let n = 0;
@@ -258,30 +308,12 @@ export function buildBatch(
   let o = offset;
   if (engine === RCS) {
     if (mix.draw > 0) {
-      o = emitPipelineSelect(out, o, PIPELINE_SELECT_3D);
-      o = emitGeneric(out, o, ID3.SBA, 19);
-      o = emitGeneric(out, o, ID3.VP_CC, 2);
-      o = emitGeneric(out, o, ID3.CC, 2);
-      o = emitGeneric(out, o, ID3.BLEND, 2);
-      o = emitGeneric(out, o, ID3.VS, 9);
-      o = emitGeneric(out, o, ID3.PS, 12);
-      o = emitGeneric(out, o, ID3.VB, 5);
-      o = emitGeneric(out, o, ID3.VE, 3);
-      o = emitGeneric(out, o, ID3.TOPO, 2);
-      o = emitGeneric(out, o, ID3.RECT, 4);
-      for (let i = 0; i < mix.draw; i++) {
-        o = emitGeneric(out, o, ID3.BT_PS, 2);
-        o = emit3dPrimitive(out, o, 3 * (1 + (i & 63)), 1);
+      const t = DRAW_TEMPLATE;
+      o = copyTemplate(out, o, t.setup, t.setup.length);
+      for (let left = mix.draw; left > 0; left -= DRAW_PERIOD) {
+        o = copyTemplate(out, o, t.draws, Math.min(left, DRAW_PERIOD) * DRAW_EACH);
       }
-      o = emitPipeControl(
-        out,
-        o,
-        PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH.mask | PIPE_CONTROL_DEPTH_CACHE_FLUSH.mask,
-        -1,
-        0,
-        false,
-        false,
-      );
+      o = copyTemplate(out, o, t.flush, PC);
     }
     if (mix.media > 0) {
       o = emitPipelineSelect(out, o, PIPELINE_SELECT_MEDIA);
