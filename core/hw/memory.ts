@@ -9,7 +9,7 @@
  * memory read as 0 and are dropped on write; {@link HostMemory.badAccesses} counts them.
  */
 
-import { hi32, join64, lo32 } from "./bits.ts";
+import { hi32, join64, le32, lo32, putLe32 } from "./bits.ts";
 import { LazyInt32Array } from "./lazy_array.ts";
 
 /** Owner tag of a frame nobody owns. */
@@ -27,6 +27,8 @@ export const PAGE_SHIFT = 12;
 const ZERO_PAGE = new Uint32Array(1024);
 /** Word spans up to this long copy with a loop: cheaper than making a view for `set`. */
 const SHORT_SPAN = 64;
+/** Byte copies up to this long go byte-wise (a CSB entry, a register value): no view. */
+const FEW_BYTES = 16;
 
 /** The byte offset of address `a` within its page. */
 export function pageOffset(a: number): number {
@@ -228,7 +230,8 @@ export class HostMemory {
   /**
    * Copies `n` bytes starting at `pa` into `buf[at .. at + n)`, page span by page span.
    * Word-aligned spans copy through a word view of `buf` kept while the same buffer comes
-   * back (callers copy through one staging buffer), so no view is made per span.
+   * back (callers copy through one staging buffer), so no view is made per span; a few
+   * words go byte-wise and need no view at all.
    */
   readInto(pa: number, buf: Uint8Array, at: number, n: number): void {
     let done = 0;
@@ -239,12 +242,11 @@ export class HostMemory {
       const b = at + done;
       const p = a < 0 || a + k > this.bytes ? this.bad() : this.stored(Math.floor(a / PAGE_SIZE));
       if (p === null) buf.fill(0, b, b + k);
-      else if (((off | b | k | buf.byteOffset) & 3) === 0) {
-        const w = this.words(buf), wo = b >>> 2, po = off >>> 2, m = k >>> 2;
-        if (m === 1024) w.set(p, wo);
-        else if (m <= SHORT_SPAN) { for (let i = 0; i < m; i++) w[wo + i] = p[po + i]; }
-        else w.set(p.subarray(po, po + m), wo);
-      } else buf.set(new Uint8Array(p.buffer, off, k), b);
+      else if (((off | b | k | buf.byteOffset) & 3) !== 0) {
+        buf.set(new Uint8Array(p.buffer, off, k), b);
+      } else if (k <= FEW_BYTES) {
+        for (let i = 0; i < k; i += 4) putLe32(buf, b + i, p[(off + i) >>> 2]);
+      } else copyWords(this.words(buf), b >>> 2, p, off >>> 2, k >>> 2);
       done += k;
     }
   }
@@ -263,12 +265,11 @@ export class HostMemory {
         continue;
       }
       const p = this.page(Math.floor(a / PAGE_SIZE));
-      if (((off | b | k | buf.byteOffset) & 3) === 0) {
-        const w = this.words(buf), wo = b >>> 2, po = off >>> 2, m = k >>> 2;
-        if (m === 1024 && w.length === 1024) p.set(w);
-        else if (m <= SHORT_SPAN) { for (let i = 0; i < m; i++) p[po + i] = w[wo + i]; }
-        else p.set(w.subarray(wo, wo + m), po);
-      } else new Uint8Array(p.buffer, off, k).set(buf.subarray(b, b + k));
+      if (((off | b | k | buf.byteOffset) & 3) !== 0) {
+        new Uint8Array(p.buffer, off, k).set(buf.subarray(b, b + k));
+      } else if (k <= FEW_BYTES) {
+        for (let i = 0; i < k; i += 4) p[(off + i) >>> 2] = le32(buf, b + i);
+      } else copyWords(p, off >>> 2, this.words(buf), b >>> 2, k >>> 2);
     }
   }
 
@@ -278,16 +279,22 @@ export class HostMemory {
     return null;
   }
 
-  /** The last byte buffer copied through, and its word view (see {@link readInto}). */
+  /** The last two byte buffers copied through and their word views (see {@link readInto}). */
   private viewOf: Uint8Array | null = null;
   private viewWords: Uint32Array = ZERO_PAGE;
+  private prevOf: Uint8Array | null = null;
+  private prevWords: Uint32Array = ZERO_PAGE;
 
-  /** A word view of `buf` (which starts word-aligned), kept for the next copy through it. */
+  /** A word view of `buf` (which starts word-aligned), kept for the next copies through it. */
   private words(buf: Uint8Array): Uint32Array {
-    if (buf !== this.viewOf) {
-      this.viewOf = buf;
-      this.viewWords = new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
-    }
-    return this.viewWords;
+    if (buf === this.viewOf) return this.viewWords;
+    const w = buf === this.prevOf
+      ? this.prevWords
+      : new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    this.prevOf = this.viewOf;
+    this.prevWords = this.viewWords;
+    this.viewOf = buf;
+    this.viewWords = w;
+    return w;
   }
 }
