@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as enc from "../core/cmd/encode.ts";
-import { BCS } from "../core/hw/regs.ts";
+import { BCS, GTT_OFFSET } from "../core/hw/regs.ts";
 import type { GpuConfig } from "../core/hw/gpu.ts";
 import { runScenario } from "../cli/run.ts";
 import {
@@ -97,6 +97,27 @@ Deno.test("blits: a scenario with blit_data off gives byte-identical results (gv
   assert.ok(JSON.parse(out[0]).vms.length === 7);
   assert.equal(out[1], out[0]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("blits: rows onto the scratch page are dropped one chunk a row, page after page", () => {
+  for (const blitData of [true, false]) {
+    const { sim, gpu } = smallGpu({ blitData });
+    const ctx = makeContext(gpu, 0x10000, 0x20000);
+    mapGgtt(gpu, SRC, 2);
+    for (let i = 0; i < 2; i++) {
+      gpu.mmioWrite(GTT_OFFSET + (DST / 4096 + i) * 8, 8, gpu.memory.scratchMfn * 4096 + 3);
+    }
+    writeGgtt(gpu, SRC, [1, 2, 3]);
+    const ring = new Uint32Array(16);
+    // 40 rows of 48 bytes, 120 apart: 34 in the first page, one across, 5 in the second
+    const o = enc.emitXySrcCopyBlt(ring, 0, DST, 120, 0, 0, 12, 40, SRC, 120, 0, 0);
+    appendRing(gpu, ctx, ring.slice(0, o));
+    submit(gpu, BCS, [ctx.descLo, 0x22]);
+    sim.run();
+    assert.deepEqual(gpu.faults, []);
+    assert.equal(gpu.counters().scratchWrites, 41, `blit_data ${blitData}`);
+    assert.equal(gpu.memory.read32(gpu.memory.scratchMfn * 4096), 0);
+  }
 });
 
 /** Virtual addresses of the PPGTT blit below: a batch, four source and four target pages. */

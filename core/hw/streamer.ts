@@ -713,10 +713,18 @@ export class CommandStreamer {
     // Nothing but this blit runs until it ends: its walks may be cached (see walkStays).
     this.walkCache = true;
     let ok = true;
-    for (let y = 0; y < y2 - y1 && ok; y++) {
+    const rows = y2 - y1;
+    for (let y = 0; y < rows && ok;) {
       const d = dst + (y1 + y) * dstPitch + x1 * cpp;
       const s = src + (sy + y) * srcPitch + sx * cpp;
-      ok = this.copyRow(copy, d, s, rowBytes, color, space, gma, dw0);
+      const idle = this.idleRows(copy, d, s, rowBytes, dstPitch, srcPitch, color, rows - y);
+      if (idle > 0) {
+        if (this.dScratch) this.stats.scratchWrites += idle; // one dropped chunk a row
+        y += idle;
+      } else {
+        ok = this.copyRow(copy, d, s, rowBytes, color, space, gma, dw0);
+        y++;
+      }
     }
     this.walkCache = false;
     this.walkRegion = -1;
@@ -724,6 +732,30 @@ export class CommandStreamer {
     this.sStore = ZEROS;
     if (ok) this.stats.blitBytes += rowBytes * (y2 - y1);
     return ok;
+  }
+
+  /**
+   * How many rows from the one at `d` (source `s`) lie in the blit's current target (and
+   * source) page and change nothing there, up to `left`: a scratch target drops them,
+   * `blit_data off` copies nothing, zeros onto a page without storage stay zeros. 0 when this
+   * row needs {@link copyRow} (another page, or data to move).
+   */
+  private idleRows(
+    copy: boolean,
+    d: number,
+    s: number,
+    rowBytes: number,
+    dPitch: number,
+    sPitch: number,
+    color: number,
+    left: number,
+  ): number {
+    if (Math.floor(d / PAGE_SIZE) !== this.dVpn) return 0;
+    const zeros = (copy ? this.sStore === ZEROS : color === 0) && this.dStore === null;
+    if (!this.dScratch && this.blitData && !zeros) return 0;
+    const k = rowsInPage(d, rowBytes, dPitch, left);
+    if (!copy) return k;
+    return Math.floor(s / PAGE_SIZE) === this.sVpn ? rowsInPage(s, rowBytes, sPitch, k) : 0;
   }
 
   /** Destination page of the blit in progress (vpn, frame, whether it is scratch, storage). */
@@ -852,6 +884,13 @@ function hasEffect(x: number, dw0: number, dw1: number): boolean {
       isSet(dw1, NOTIFY);
   }
   return true;
+}
+
+/** How many rows of `rowBytes` every `pitch` bytes from `a` on stay in its page (at most `max`). */
+function rowsInPage(a: number, rowBytes: number, pitch: number, max: number): number {
+  const room = PAGE_SIZE - pageOffset(a) - rowBytes; // what the first row leaves of the page
+  if (room < 0) return 0;
+  return pitch === 0 ? max : Math.min(max, Math.floor(room / pitch) + 1);
 }
 
 /** Bytes a blit at `buf[b]` moves, or -1 if the command is too short. */
