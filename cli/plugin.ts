@@ -65,7 +65,11 @@ export function parseParams(
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(f);
     if (m === null) return `--param ${f}: expected NAME=VALUE`;
     const v = m[2];
-    out[m[1]] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v in BOOL_WORDS ? BOOL_WORDS[v] : v;
+    out[m[1]] = /^-?\d+(\.\d+)?$/.test(v)
+      ? Number(v)
+      : Object.hasOwn(BOOL_WORDS, v)
+      ? BOOL_WORDS[v]
+      : v;
   }
   return out;
 }

@@ -127,7 +127,8 @@ function forms(usage: string, name: string): string[][] {
 /** The words the next argument of `typed` (command first) may be. */
 export function completeArgs(w: World | null, typed: readonly string[]): string[] {
   const [cmd, ...args] = typed;
-  const usage = REPL_COMMANDS.find((c) => c.name === cmd)?.usage ?? DSL_USAGE[cmd];
+  const usage = REPL_COMMANDS.find((c) => c.name === cmd)?.usage ??
+    (Object.hasOwn(DSL_USAGE, cmd) ? DSL_USAGE[cmd] : undefined);
   if (usage === undefined) return [];
   const out: string[] = [];
   for (const terms of forms(usage, cmd)) {

@@ -82,7 +82,7 @@ function scriptText(code: string): string {
 }
 
 /** The report pages' style sheet (shared with the sweep report, sweep/report.ts). */
-export const REPORT_CSS = `
+const REPORT_CSS = `
 :root{--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--pass:#1f7a4d;
 --pass-bg:#e3f6ec;--fail:#b42318;--fail-bg:#fde8e6;--accent:#3b5b8c}
 *{box-sizing:border-box}
@@ -374,20 +374,31 @@ function counters(r: Results): string {
   return parts.length ? `<section><h2>Counters</h2>${parts.join("")}</section>` : "";
 }
 
-/** The report page for `results` around an already-bundled client script. */
-export function reportPage(results: Results, clientJs: string): string {
-  const r = results;
+/**
+ * The start of a report page (the run report, the sweep report): the head with `title` and the
+ * report CSS plus `css`, then the body's header up to its h1.
+ */
+export function pageStart(title: string, css = ""): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>gvtsim report: ${esc(r.scenario)}</title>
-<style>${REPORT_CSS}</style>
+<title>${esc(title)}</title>
+<style>${REPORT_CSS}${css}</style>
 </head>
 <body>
-<header><h1>gvtsim report: ${esc(r.scenario)}</h1>
-<p>${esc(r.file)} &middot; seed ${esc(r.seed)} &middot; ${esc(formatNs(r.simulatedNs))} simulated` +
+<header><h1>${esc(title)}</h1>
+`;
+}
+
+/** The report page for `results` around an already-bundled client script. */
+export function reportPage(results: Results, clientJs: string): string {
+  const r = results;
+  return pageStart(`gvtsim report: ${r.scenario}`) +
+    `<p>${esc(r.file)} &middot; seed ${esc(r.seed)} &middot; ${
+      esc(formatNs(r.simulatedNs))
+    } simulated` +
     ` &middot; ${esc(r.hypervisor.name)} &middot; ${esc(r.scheduler.policy)} scheduler</p></header>
 <main>
 <section id="summary"><h2>Summary</h2>${summary(r)}</section>

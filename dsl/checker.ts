@@ -75,6 +75,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import { closest } from "../core/suggest.ts";
 import {
   BOOL_WORDS,
+  DISTRIBUTIONS,
   FAULT_ACTIONS,
   findFunction,
   GPU_PROFILES,
@@ -103,7 +104,7 @@ import {
   RATE_UNITS,
   SIZE_UNITS,
   TIME_UNITS,
-  UNIT_HINTS,
+  unitHint,
 } from "./units.ts";
 
 const MiB = 1024 * 1024;
@@ -203,7 +204,7 @@ class Checker {
   quantity(n: NumLit, dim: Dimension, what: string): number | undefined {
     const d = dimensionOf(n.unit);
     if (d === undefined) {
-      const hint = UNIT_HINTS[n.unit];
+      const hint = unitHint(n.unit);
       const allowed = dim === "time"
         ? Object.keys(TIME_UNITS)
         : dim === "size"
@@ -355,7 +356,7 @@ class Checker {
   bool(s: SettingAst): boolean | undefined {
     const v = this.one(s);
     if (!v) return undefined;
-    if (v.k === "id" && v.name in BOOL_WORDS) return BOOL_WORDS[v.name];
+    if (v.k === "id" && Object.hasOwn(BOOL_WORDS, v.name)) return BOOL_WORDS[v.name];
     this.err(v.span, `'${s.key}' takes on or off, found ${describe(v)}`);
     return undefined;
   }
@@ -386,22 +387,20 @@ class Checker {
       );
       return undefined;
     }
-    const arity: Record<string, number> = { uniform: 2, exp: 1, normal: 2 };
-    if (!(v.name in arity)) {
-      this.err(v.span, unknown("distribution", v.name, Object.keys(arity)));
+    if (!Object.hasOwn(DISTRIBUTIONS, v.name)) {
+      this.err(v.span, unknown("distribution", v.name, Object.keys(DISTRIBUTIONS)));
       return undefined;
     }
-    if (v.args.length !== arity[v.name]) {
+    const arity = DISTRIBUTIONS[v.name];
+    if (v.args.length !== arity) {
       this.err(
         v.span,
-        `${v.name}() takes ${arity[v.name]} argument${
-          arity[v.name] > 1 ? "s" : ""
-        }, found ${v.args.length}`,
+        `${v.name}() takes ${arity} argument${arity > 1 ? "s" : ""}, found ${v.args.length}`,
       );
       return undefined;
     }
     const a = q(v.args[0], `${v.name}() argument`);
-    const b = arity[v.name] === 2 ? q(v.args[1], `${v.name}() argument`) : 0;
+    const b = arity === 2 ? q(v.args[1], `${v.name}() argument`) : 0;
     if (a === undefined || b === undefined) return undefined;
     if (v.name === "uniform") {
       if (a > b) {
@@ -685,7 +684,7 @@ class Checker {
       loc: loc(st.span),
     };
     for (const p of st.params) {
-      if (p.key in hv.params) {
+      if (Object.hasOwn(hv.params, p.key)) {
         this.err(p.span, `duplicate param '${p.key}'`);
         continue;
       }
@@ -702,11 +701,12 @@ class Checker {
           );
         }
       } else if (v.k === "str") hv.params[p.key] = v.value;
-      else if (v.k === "id") hv.params[p.key] = v.name in BOOL_WORDS ? BOOL_WORDS[v.name] : v.name;
-      else this.err(v.span, `param ${p.key}: a call is not a parameter value`);
+      else if (v.k === "id") {
+        hv.params[p.key] = Object.hasOwn(BOOL_WORDS, v.name) ? BOOL_WORDS[v.name] : v.name;
+      } else this.err(v.span, `param ${p.key}: a call is not a parameter value`);
     }
     for (const c of st.costs) {
-      if (c.key in hv.costs) {
+      if (Object.hasOwn(hv.costs, c.key)) {
         this.err(c.span, `duplicate cost '${c.key}'`);
         continue;
       }
@@ -812,7 +812,7 @@ class Checker {
         this.err(s.span, unknown("scheduler parameter", s.key, SCHEDULER_PARAMS));
         continue;
       }
-      if (s.key in spec.params) {
+      if (Object.hasOwn(spec.params, s.key)) {
         this.err(s.span, `duplicate scheduler parameter '${s.key}'`);
         continue;
       }
@@ -1246,7 +1246,7 @@ class Checker {
           this.err(it.span, `vm '${it.name}' needs a workload, e.g. 'run game'`);
         }
         ok = false;
-      } else if (!(workload in workloads) && wlSpan) {
+      } else if (!Object.hasOwn(workloads, workload) && wlSpan) {
         this.err(wlSpan, unknown("workload", workload, Object.keys(workloads)));
         ok = false;
       }

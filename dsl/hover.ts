@@ -48,7 +48,11 @@ export function hoverText(word: string, decls: readonly Declaration[]): string |
   if (decl) return describeDecl(decl);
   const f = findFunction(word);
   if (f) return `\`${signature(word)}\` (${f.unit})  \n${f.doc}`;
-  const kw = KEYWORD_DOCS[word] ?? SETTING_DOCS[word];
+  const kw = Object.hasOwn(KEYWORD_DOCS, word)
+    ? KEYWORD_DOCS[word]
+    : Object.hasOwn(SETTING_DOCS, word)
+    ? SETTING_DOCS[word]
+    : undefined;
   if (kw) return `\`${kw.syntax}\`  \n${kw.doc}`;
   const t = BUILTIN_TYPES.find((x) => x.name === word);
   if (t) {

@@ -14,7 +14,7 @@ import type { IToken, TokenType } from "chevrotain";
 import type { Span } from "./ast.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import * as T from "./lexer.ts";
-import { dimensionName, dimensionOf, UNIT_HINTS } from "./units.ts";
+import { dimensionName, dimensionOf, unitHint } from "./units.ts";
 import { unknownName } from "./checker.ts";
 
 /**
@@ -357,7 +357,7 @@ function valueKind(ts: readonly IToken[]): ParamKind | { tok: IToken; unit?: str
 }
 
 function unknownUnitMessage(unit: string): string {
-  const hint = UNIT_HINTS[unit];
+  const hint = unitHint(unit);
   return `unknown unit '${unit}'` + (hint ? ` (did you mean '${hint}'?)` : "");
 }
 

@@ -54,12 +54,17 @@ export const UNIT_HINTS: Readonly<Record<string, string>> = {
   kb: "KiB",
 };
 
+/** What a misspelt unit should be ({@link UNIT_HINTS}), or undefined. */
+export function unitHint(unit: string): string | undefined {
+  return Object.hasOwn(UNIT_HINTS, unit) ? UNIT_HINTS[unit] : undefined;
+}
+
 /** Classifies a unit suffix ("" is a plain number). Returns undefined for unknown suffixes. */
 export function dimensionOf(unit: string): Dimension | undefined {
   if (unit === "") return "none";
-  if (unit in TIME_UNITS) return "time";
-  if (unit in SIZE_UNITS) return "size";
-  if (unit in RATE_UNITS) return "rate";
+  if (Object.hasOwn(TIME_UNITS, unit)) return "time";
+  if (Object.hasOwn(SIZE_UNITS, unit)) return "size";
+  if (Object.hasOwn(RATE_UNITS, unit)) return "rate";
   if (unit === "%") return "percent";
   if (/^x\d+$/.test(unit)) return "resolution";
   return undefined;

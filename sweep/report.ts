@@ -6,7 +6,7 @@
  * the table of runs. Built from the database alone, so `gvtsim report DIR` redraws it.
  */
 
-import { REPORT_CSS } from "../cli/report.ts";
+import { pageStart } from "../cli/report.ts";
 import { VM_COLORS } from "../cli/report_client/palette.ts";
 import {
   esc,
@@ -25,6 +25,12 @@ import { describeSpec, type RunRow, type SweepDb } from "./db.ts";
 import { pointLabel } from "./grid.ts";
 import { RUN_METRICS, VM_METRICS } from "./metrics.ts";
 import { ALL_VMS, type MetricStat, type PointSummary } from "./summary.ts";
+
+/** What the sweep's charts add to the report CSS: error bars and point markers. */
+const SWEEP_CSS = `
+.err{stroke-width:1.4}
+.dot{stroke:#fff;stroke-width:1}
+`;
 
 const W = 600;
 const H = 300;
@@ -84,20 +90,8 @@ export function sweepReportHtml(db: SweepDb, points: readonly PointSummary[]): s
         params.map((x) => metricChart(points, x, { ...c, title: `${c.title} of ${vm}` }, db, vm))
       )
   );
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>gvtsim sweep: ${esc(spec.file)}</title>
-<style>${REPORT_CSS}
-.err{stroke-width:1.4}
-.dot{stroke:#fff;stroke-width:1}
-</style>
-</head>
-<body>
-<header><h1>gvtsim sweep: ${esc(spec.file)}</h1>
-<p>${esc(describeSpec(spec))} &middot; ${runs.length} runs at ${points.length} grid points` +
+  return pageStart(`gvtsim sweep: ${spec.file}`, SWEEP_CSS) +
+    `<p>${esc(describeSpec(spec))} &middot; ${runs.length} runs at ${points.length} grid points` +
     ` &middot; ${failed} with failed expectations &middot; ${errors} that could not run</p></header>
 <main>
 <section id="params"><h2>Parameters</h2>${paramsTable(db)}</section>

@@ -118,7 +118,7 @@ Deno.test("acrn: emulation errors complete the request and the VM keeps running"
   r.gate.guestMmioWrite(1, BAR0 + 0x2000, 4, 1);
   assert.equal(r.ctx.counter("emulation_errors"), 2);
   assert.equal(r.gate.errorCount, 0, "handled inside the backend, not escaped");
-  r.gvt.vreg.set(0x2000, 5);
+  r.gvt.setReg(1, 0x2000, 4, 5);
   assert.equal(r.gate.guestMmioRead(1, BAR0 + 0x2000, 4), 5, "still running");
 });
 

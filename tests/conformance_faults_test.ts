@@ -105,7 +105,7 @@ Deno.test("kvm and acrn: the same trap-path fault leaves the VM running", async 
   for (const name of ["kvm", "acrn"]) {
     const r = await faulty(name, [{ op: "guestMmioRead", action: "throw", count: 1 }]);
     assert.equal(r.gate.guestMmioRead(1, BAR0 + 0x2000, 4), 0xffffffff);
-    r.gvt.vreg.set(0x2000, 3);
+    r.gvt.setReg(1, 0x2000, 4, 3);
     assert.equal(r.gate.guestMmioRead(1, BAR0 + 0x2000, 4), 3, `${name} keeps running`);
     assert.equal(typeof (r.gate.backend as Partial<XenBackend>).crashed, "undefined");
   }

@@ -70,6 +70,29 @@ names.gvt:8:8: error: unknown function 'lateny'; expected one of: fps, frames, s
   );
 });
 
+Deno.test("diagnostics: names the tables only inherit (toString, constructor) are unknown words", () => {
+  // backend costs and params of those names are not duplicates: they are reported as unknown
+  // to the backend at run time, like any other name it does not read
+  const text =
+    "host skylake {\n  invariants toString; refresh 60constructor\n  hypervisor kvm { toString 2us; constructor 1us; param toString on; param constructor 1 }\n}\nvm a { type V5_8; run toString }\nvm b { type V5_8; run w }\nworkload w { loop { rcs batch { draw constructor(1, 2) } } }\n";
+  assert.equal(
+    check("inherited.gvt", text),
+    `inherited.gvt:2:14: error: 'invariants' takes on or off, found 'toString'
+   2 |   invariants toString; refresh 60constructor
+     |              ^~~~~~~~
+inherited.gvt:2:32: error: unknown unit 'constructor' in '60constructor'; expected one of: Hz, fps
+   2 |   invariants toString; refresh 60constructor
+     |                                ^~~~~~~~~~~~~
+inherited.gvt:5:23: error: unknown workload 'toString'; expected one of: w
+   5 | vm a { type V5_8; run toString }
+     |                       ^~~~~~~~
+inherited.gvt:7:38: error: unknown distribution 'constructor'; expected one of: uniform, exp, normal
+   7 | workload w { loop { rcs batch { draw constructor(1, 2) } } }
+     |                                      ^~~~~~~~~~~
+`,
+  );
+});
+
 Deno.test("diagnostics: a vGPU that no longer fits, with the numbers", () => {
   const text =
     "host { aperture 512MiB }\nvm a { type V5_2; run w }\nvm b[3] { type V5_4; run w }\nworkload w { flip }\n";

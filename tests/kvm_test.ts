@@ -27,8 +27,8 @@ Deno.test("kvm: 8-byte aligned GTT accesses pass whole, others split 4/2/1", asy
     [0x102, 2, 0xbbcc],
     [0x104, 1, 0xaa],
   ]);
-  r.gvt.vreg.set(0x2230, 0x11111111);
-  r.gvt.vreg.set(0x2234, 0x2);
+  r.gvt.setReg(1, 0x2230, 4, 0x11111111);
+  r.gvt.setReg(1, 0x2234, 4, 0x2);
   assert.equal(r.gate.guestMmioRead(1, BAR0 + 0x2230, 8), 0x2_1111_1111);
   assert.equal(r.ctx.counter("vfio_rw_pieces"), 1 + 2 + 2 + 3 + 2);
   assert.equal(r.ctx.counter("mmio_exits"), 5);
@@ -67,7 +67,7 @@ Deno.test("kvm: MSI dropped until the guest enables MSI (eventfd installed)", as
 Deno.test("kvm: param eventfd=false never installs the eventfd", async () => {
   const r = await rig("kvm", 1, { params: { eventfd: false } });
   r.gate.guestMmioWrite(1, CFG + 0xae, 2, 1);
-  assert.equal(r.gvt.cfg[0xae], 1, "the config write itself reached the mediator");
+  assert.equal(r.gvt.cfg(1)[0xae], 1, "the config write itself reached the mediator");
   assert.equal(r.gate.injectMsi(1, 0xfee00000, 0x41), false);
 });
 

@@ -225,7 +225,7 @@ Deno.test("lsp: completion, hover, definition and symbols on a shipped scenario"
   assert.deepEqual(labels, ["p50", "p90", "p99", "max"]);
   await c.notify("textDocument/didChange", {
     textDocument: { uri: u, version: 4 },
-    contentChanges: [{ text: "host skylake {\n  \n}\nvm a { run " }],
+    contentChanges: [{ text: "host skylake {\n  \n}\nvm a { run toString " }],
   });
   const inHost = await c.request("textDocument/completion", {
     textDocument: { uri: u },
@@ -234,5 +234,11 @@ Deno.test("lsp: completion, hover, definition and symbols on a shipped scenario"
   const hostLabels = (inHost.items ?? inHost).map((i: { label: string }) => i.label);
   assert.ok(hostLabels.includes("hypervisor") && hostLabels.includes("aperture"), hostLabels);
   assert.ok(!hostLabels.includes("workload"));
+  // a word that is only an inherited property of the doc tables means nothing
+  const nothing = await c.request("textDocument/hover", {
+    textDocument: { uri: u },
+    position: { line: 3, character: 13 },
+  });
+  assert.equal(nothing, null);
   assert.equal(await c.close(), 0);
 });

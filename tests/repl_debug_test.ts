@@ -99,6 +99,7 @@ Deno.test("repl debug: completion knows which argument comes next", async () => 
   assert.deepEqual(s.complete("misbehave game ring")[0], ["ring_garbage"]);
   assert.deepEqual(s.complete("watch latency(game, p9")[0], ["p90", "p99"]);
   assert.deepEqual(s.complete("help bre")[0], ["break"]);
+  assert.deepEqual(s.complete("toString ")[0], [], "an inherited name is no command");
   assert.ok(s.complete("vm ")[0].length < 10, "not every word of the language");
 });
 

@@ -1155,7 +1155,9 @@ export function firstDifference(a: unknown, b: unknown, path: string): string {
   const ka = Object.keys(a), kb = Object.keys(b);
   for (const k of ka) {
     const sub = Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`;
-    if (!(k in b)) return `${sub}: ${show((a as Record<string, unknown>)[k])} vs (missing)`;
+    if (!Object.hasOwn(b, k)) {
+      return `${sub}: ${show((a as Record<string, unknown>)[k])} vs (missing)`;
+    }
     const d = firstDifference(
       (a as Record<string, unknown>)[k],
       (b as Record<string, unknown>)[k],
@@ -1163,7 +1165,7 @@ export function firstDifference(a: unknown, b: unknown, path: string): string {
     );
     if (d !== "") return d;
   }
-  const extra = kb.find((k) => !(k in a));
+  const extra = kb.find((k) => !Object.hasOwn(a, k));
   return extra === undefined
     ? ""
     : `${path}.${extra}: (missing) vs ${show((b as Record<string, unknown>)[extra])}`;
