@@ -674,11 +674,16 @@ export class CommandStreamer {
   /** Copies a command that crosses a page or the ring end into the scratch buffer. */
   private gather(level: number, ringOff: number, gma: number, space: number, len: number): boolean {
     const buf = this.cmdBuf;
+    let vpn = -1, base = 0; // the page being read and its physical address (one walk a page)
     for (let i = 0; i < len && i < buf.length; i++) {
       const a = level === 0 ? this.ringStart + ((ringOff + 4 * i) % this.ringSize) : gma + 4 * i;
-      const pa = this.translate(a, space);
-      if (pa < 0) return false;
-      buf[i] = this.host.memory.read32(pa);
+      if (Math.floor(a / PAGE_SIZE) !== vpn) {
+        const pa = this.translate(a, space);
+        if (pa < 0) return false;
+        vpn = Math.floor(a / PAGE_SIZE);
+        base = pa - pageOffset(a);
+      }
+      buf[i] = this.host.memory.read32(base + pageOffset(a));
     }
     return true;
   }
