@@ -305,9 +305,14 @@ export class CommandStreamer {
   /** Reads a present page-table entry: the next-level address, or -1. */
   private entry(mem: HostMemory, table: number, index: number): number {
     const a = table + index * 8;
-    const lo = mem.read32(a);
-    if (!entryPresent(lo)) return -1;
-    return entryAddress(lo, mem.read32(a + 4));
+    if (!mem.valid(a) || pageOffset(a) === PAGE_SIZE - 4) {
+      // out of memory (counted as a bad access) or split across two frames: dword by dword
+      const lo = mem.read32(a);
+      return entryPresent(lo) ? entryAddress(lo, mem.read32(a + 4)) : -1;
+    }
+    // both dwords in one frame: look its storage up once
+    const p = mem.peek(Math.floor(a / PAGE_SIZE)), i = pageDword(a);
+    return p !== null && entryPresent(p[i]) ? entryAddress(p[i], p[i + 1]) : -1;
   }
 
   /** Translates in an address space: 0 GGTT, 1 PPGTT. */
