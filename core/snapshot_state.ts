@@ -60,6 +60,7 @@ import { TbsPolicy } from "./gvt/policies/tbs.ts";
 import { PpgttMm, PpgttShadow, ShadowPage, VgpuPpgtt } from "./gvt/ppgtt.ts";
 import { Workload } from "./gvt/workload.ts";
 import { HostBuffer, HostGm } from "./gvt/host_gm.ts";
+import { ShadowContexts } from "./gvt/shadow_ctx.ts";
 import { Dispatcher } from "./gvt/dispatch.ts";
 import { VirtualDisplay } from "./gvt/display.ts";
 import { InvariantChecker } from "./gvt/invariant.ts";
@@ -143,6 +144,7 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   Workload,
   HostBuffer,
   HostGm,
+  ShadowContexts,
   Dispatcher,
   VirtualDisplay,
   InvariantChecker,

@@ -181,6 +181,10 @@ export class VgpuCounters {
   tlbInvalidations = 0;
   /** Registers written on behalf of this vGPU at switch. */
   regsSwitched = 0;
+  /** Workloads whose engine-context pages were copied into the shadow context. */
+  ctxCopies = 0;
+  /** Workloads whose engine-context copy was skipped (same context as last, or restore inhibit). */
+  ctxCopiesSkipped = 0;
   /** Invariant violations found in this vGPU's entries. */
   invariantViolations = 0;
 }
@@ -278,6 +282,8 @@ export function vgpuCounterRecord(c: VgpuCounters): Record<string, number> {
     ["reset.engine", c.resetsEngine],
     ["sched.tlb_invalidations", c.tlbInvalidations],
     ["sched.regs_switched", c.regsSwitched],
+    ["shadow_ctx.populated", c.ctxCopies],
+    ["shadow_ctx.skipped", c.ctxCopiesSkipped],
     ["invariant.violations", c.invariantViolations],
   ];
   for (const [k, v] of scalars) put(out, k, v);

@@ -2,7 +2,8 @@
  * Workload dispatch (i915 gvt/scheduler.c): for each engine, the current vGPU's next
  * workload is prepared (PPGTT pinned and shadowed, out-of-sync pages synced, post-shadow
  * entries flushed, ring and batches scanned and shadowed, the guest context image copied
- * into a host shadow context patched to run the shadow ring on the shadow page tables),
+ * into the vGPU's shadow context on that engine, patched to run the shadow ring on the
+ * shadow page tables: core/gvt/shadow_ctx.ts),
  * the engine's MMIO context is switched if another vGPU used it last (register save/restore
  * cost, pending TLB invalidations), and the shadow context is submitted through the
  * physical ELSP. Completion arrives as the physical context-status event (the mediator owns
@@ -11,14 +12,7 @@
  */
 
 import { putLe32 } from "../hw/bits.ts";
-import {
-  CTX_RING_HEAD,
-  ctxValueOffset,
-  LRC_STATE_PN,
-  setContextRoot,
-  withLrca,
-  writeContextRing,
-} from "../hw/context.ts";
+import { LRC_STATE_PN, setContextRoot, withLrca, writeContextRing } from "../hw/context.ts";
 import { ENGINES } from "../hw/engines.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
 import { HWS_PGA_FIELDS } from "../hw/registers/ring.ts";
@@ -53,7 +47,7 @@ import type { EventSink, Sim } from "../sim/sim.ts";
 import { type GvtCounters, VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
 import { type CsbSink, emulateScheduleIn, emulateScheduleOut } from "./execlist.ts";
 import { type SwitchWork, switchWork } from "./mmio_context.ts";
-import type { HostGm } from "./host_gm.ts";
+import type { HostBuffer, HostGm } from "./host_gm.ts";
 import type { VirtualIrq } from "./irq.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Gscale } from "./gscale.ts";
@@ -62,6 +56,7 @@ import type { GvtScheduler } from "./sched.ts";
 import type { GvtTracer } from "./tracer.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 import { WL_DONE, WL_DROPPED, WL_PREPARING, WL_RUNNING, type Workload } from "./workload.ts";
+import { initShadowImage, populateShadowContext, updateGuestContext } from "./shadow_ctx.ts";
 
 /** Dispatch cost model (ns). */
 export interface DispatchCosts {
@@ -132,9 +127,7 @@ export class Dispatcher implements EventSink, CsbSink {
   private kickPending = false;
   private seq = 0;
   private readonly hwRead = new Int32Array(NUM_ENGINES).fill(CSB_RESET_PTR);
-  private readonly stage = new Uint8Array(PAGE_SIZE);
   private readonly sw: SwitchWork = { reads: 0, writes: 0 };
-  private readonly stageWords = new Uint32Array(this.stage.buffer);
   private readonly small = new Uint8Array(8);
   private readonly small4 = this.small.subarray(0, 4);
   private csbVgpu: Vgpu | null = null;
@@ -261,31 +254,76 @@ export class Dispatcher implements EventSink, CsbSink {
     return false;
   }
 
-  /** Copies the guest context into a host shadow context and patches it. */
+  /**
+   * Copies the guest context into the vGPU's shadow context on the engine
+   * (`populate_shadow_context`), then points it at the shadow ring and the shadow page
+   * tables (`copy_workload_to_ring_buffer`, `update_shadow_pdps`).
+   */
   private shadowContext(w: Workload): boolean {
     const d = this.d, v = w.vgpu;
-    const pages = w.ctxPages;
-    const ctx = d.hostGm.alloc(pages);
-    if (!ctx) return false;
+    const ctx = this.shadowImage(v, w.engine);
+    if (ctx === null) return false;
     w.shadowCtx = ctx;
     const mem = d.gpu.memory;
-    for (let p = LRC_STATE_PN; p < pages; p++) {
-      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE_SIZE);
-      if (gfn < 0 || d.gate.readGpa(v.id, gfn * PAGE_SIZE, this.stage) < 0) return false;
-      mem.page(ctx.mfns[p]).set(this.stageWords);
+    if (
+      !populateShadowContext(d.gate, mem, v, w.engine, ctx, w.lrca, w.ringContextGpa, w.ctxPages)
+    ) {
+      return false;
     }
     const s = mem.page(ctx.mfns[LRC_STATE_PN]);
     const ring = w.scan.ring!;
     writeContextRing(s, ring.gma, ring.pages * PAGE_SIZE, 0, w.scan.ringDwords * 4);
-    if (w.mm) {
-      for (let k = 0; k < 4; k++) {
-        setContextRoot(s, k, w.mm.levels === 4 && k > 0 ? 0 : d.ppgtt.rootAddress(w.mm, k));
-      }
+    for (let k = 0; k < 4; k++) {
+      const mm = w.mm;
+      setContextRoot(
+        s,
+        k,
+        mm === null || (mm.levels === 4 && k > 0) ? 0 : d.ppgtt.rootAddress(mm, k),
+      );
     }
     this.seq = (this.seq + 1) & 0xfffff;
     w.hwCtxId = ((v.id << 20) | this.seq) >>> 0;
-    d.gpu.setContextOwner(ctx.gma, d.ownerOf(v), v.id); // its PPGTT leaves: the vGPU's domain
     return true;
+  }
+
+  /**
+   * The vGPU's shadow context on engine `e`, made at its first use (`intel_context_pin`
+   * allocates a context's state the first time): host frames in the hidden graphics memory,
+   * tagged with the VM as owner (its PPGTT leaves: the vGPU's IOMMU domain). Null when the
+   * host has no graphics memory left.
+   */
+  private shadowImage(v: Vgpu, e: number): HostBuffer | null {
+    const s = v.shadowContexts;
+    let img = s.images[e];
+    if (img !== null) return img;
+    const d = this.d;
+    img = d.hostGm.alloc(ENGINES[e].contextPages[d.gpu.config.platform.gen]);
+    if (img === null) return null;
+    initShadowImage(d.gpu.memory, img, e);
+    d.gpu.setContextOwner(img.gma, d.ownerOf(v), v.id);
+    s.images[e] = img;
+    return img;
+  }
+
+  /**
+   * Frees a destroyed vGPU's shadow contexts (`intel_vgpu_clean_submission`); the one a
+   * workload still runs in goes when that workload finishes.
+   */
+  cleanSubmission(v: Vgpu): void {
+    for (let e = 0; e < NUM_ENGINES; e++) {
+      const r = this.running[e];
+      if (r === null || r.vgpu !== v) this.freeImage(v, e);
+    }
+  }
+
+  /** Frees a vGPU's shadow context on engine `e`, if it has one. */
+  private freeImage(v: Vgpu, e: number): void {
+    const s = v.shadowContexts, img = s.images[e];
+    if (img === null) return;
+    this.d.gpu.clearContextOwner(img.gma);
+    this.d.hostGm.free(img);
+    s.images[e] = null;
+    s.lastValid[e] = 0;
   }
 
   /** Submits a prepared shadow context through the physical ELSP (one element). */
@@ -389,18 +427,17 @@ export class Dispatcher implements EventSink, CsbSink {
 
   /** Copies the shadow context back into the guest context (`update_guest_context`). */
   private copyBack(w: Workload): void {
-    const d = this.d, v = w.vgpu, mem = d.gpu.memory, ctx = w.shadowCtx!;
-    for (let p = LRC_STATE_PN + 1; p < ctx.pages; p++) {
-      const gfn = v.ggtt.gmaToGfn(w.lrca + p * PAGE_SIZE);
-      if (gfn < 0) continue;
-      this.stageWords.set(mem.page(ctx.mfns[p]));
-      d.gate.writeGpa(v.id, gfn * PAGE_SIZE, this.stage);
-    }
-    const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE_SIZE);
-    if (gfn >= 0) {
-      putLe32(this.small4, 0, w.tail);
-      d.gate.writeGpa(v.id, gfn * PAGE_SIZE + ctxValueOffset(CTX_RING_HEAD), this.small4);
-    }
+    const d = this.d;
+    updateGuestContext(
+      d.gate,
+      d.gpu.memory,
+      w.vgpu,
+      w.shadowCtx!,
+      w.lrca,
+      w.ringContextGpa,
+      w.ctxPages,
+      w.tail,
+    );
   }
 
   /** Releases everything a workload holds and frees its engine slot. */
@@ -409,9 +446,8 @@ export class Dispatcher implements EventSink, CsbSink {
     w.state = state;
     d.scanner.release(w.scan);
     if (w.shadowCtx) {
-      d.gpu.clearContextOwner(w.shadowCtx.gma);
-      d.hostGm.free(w.shadowCtx);
       w.shadowCtx = null;
+      if (v.destroyed) this.freeImage(v, w.engine);
     }
     if (w.mm && v.ppgtt) {
       d.ppgtt.unpin(w.mm);

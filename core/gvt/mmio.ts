@@ -234,6 +234,7 @@ export class MmioEmulator {
         return;
       }
       this.ggtt.write(v.id, v.ggtt, c, offset - GTT_OFFSET, size, value, v.failsafe);
+      v.shadowContexts.ggttWritten(Math.floor((offset - GTT_OFFSET) / 8));
       return;
     }
     if (offset >= MMIO_SIZE) {

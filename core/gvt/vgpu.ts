@@ -443,6 +443,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     this.dmabuf.cleanup(v);
     resetVgpu(this, v, "gt");
     v.destroyed = true;
+    this.dispatcher.cleanSubmission(v);
     this.display.stop(v);
     if (v.ppgtt) this.ppgtt.dropSpace(v.ppgtt);
     this.ggtt.resetSlices(v.id, v.ggtt, v.counters);

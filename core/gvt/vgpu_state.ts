@@ -15,6 +15,7 @@ import { VirtualGgtt } from "./gtt.ts";
 import type { VgpuPpgtt } from "./ppgtt.ts";
 import type { VgpuResources } from "./resources.ts";
 import type { Workload } from "./workload.ts";
+import { ShadowContexts } from "./shadow_ctx.ts";
 
 /** Size of the virtual PCI config space. */
 export const CFG_SPACE_SIZE = 256;
@@ -87,6 +88,8 @@ export class Vgpu {
   bar2 = 0;
   /** Destroyed. */
   destroyed = false;
+  /** Its shadow context per engine and what was last shadowed there (core/gvt/shadow_ctx.ts). */
+  readonly shadowContexts: ShadowContexts = new ShadowContexts();
   /** PPGTT shadowing state (set by the mediator). */
   ppgtt: VgpuPpgtt | null = null;
   /** Owner tag of the VM's memory frames. */

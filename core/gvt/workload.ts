@@ -69,8 +69,10 @@ export class Workload {
   mm: PpgttMm | null = null;
   /** Scan results (shadow ring, batches, patched interrupts, flips). */
   readonly scan: ScanResult = new ScanResult();
-  /** Shadow context buffer. */
+  /** The vGPU's shadow context on the engine, while the workload uses it. */
   shadowCtx: HostBuffer | null = null;
+  /** Guest-physical address of its context's register-state page (`ring_context_gpa`). */
+  ringContextGpa = 0;
   /** Host context id used on the hardware. */
   hwCtxId = 0;
   /** ELSP submission time (ns). */
@@ -132,6 +134,7 @@ export function createWorkload(
   w.submitTime = now;
   const gfn = v.ggtt.gmaToGfn(w.lrca + LRC_STATE_PN * PAGE_SIZE);
   w.ctxPages = contextCopyPages(platform, engine);
+  w.ringContextGpa = gfn * PAGE_SIZE;
   if (gfn < 0 || !v.gmaInSlices(w.lrca, ENGINES[engine].contextPages[platform.gen] * PAGE_SIZE)) {
     return { kind: "context_read", detail: `context at 0x${w.lrca.toString(16)} not mapped` };
   }

@@ -59,6 +59,12 @@ export const CTX_BB_HEAD_U = 0x0c;
 export const CTX_BB_HEAD_L = 0x0e;
 /** Slot of RING_BBSTATE. */
 export const CTX_BB_STATE = 0x10;
+/** Slot of RING_BB_PER_CTX_PTR (render only). */
+export const CTX_BB_PER_CTX_PTR = 0x18;
+/** Slot of RING_INDIRECT_CTX (render only). */
+export const CTX_RCS_INDIRECT_CTX = 0x1a;
+/** Slot of RING_INDIRECT_CTX_OFFSET (render only). */
+export const CTX_RCS_INDIRECT_CTX_OFFSET = 0x1c;
 /** Slot of RING_CTX_TIMESTAMP. */
 export const CTX_CTX_TIMESTAMP = 0x22;
 /** Slot of PDP3's upper dword. */
@@ -191,9 +197,9 @@ const STATE_ROWS: readonly (readonly [number, number, boolean])[] = [
   [0x12, RING_SBBADDR_UDW, false],
   [0x14, RING_SBBADDR, false],
   [0x16, RING_SBBSTATE, false],
-  [0x18, RING_BB_PER_CTX_PTR, true],
-  [0x1a, RING_INDIRECT_CTX, true],
-  [0x1c, RING_INDIRECT_CTX_OFFSET, true],
+  [CTX_BB_PER_CTX_PTR, RING_BB_PER_CTX_PTR, true],
+  [CTX_RCS_INDIRECT_CTX, RING_INDIRECT_CTX, true],
+  [CTX_RCS_INDIRECT_CTX_OFFSET, RING_INDIRECT_CTX_OFFSET, true],
   [CTX_CTX_TIMESTAMP, RING_CTX_TIMESTAMP, false],
   [CTX_PDP3_UDW, RING_PDP0_UDW + 24, false],
   [CTX_PDP3_LDW, RING_PDP0_LDW + 24, false],

@@ -35,6 +35,8 @@ export const RING_START_FIELDS = {
 
 /** RING_CONTEXT_CONTROL fields (masked). */
 export const CONTEXT_CONTROL_FIELDS = {
+  /** CTX_CTRL_ENGINE_CTX_RESTORE_INHIBIT: the engine context is not restored. */
+  engineRestoreInhibit: bit(0),
   /** CTX_CTRL_INHIBIT_SYN_CTX_SWITCH. */
   inhibitSynCtxSwitch: bit(3),
 } as const;
