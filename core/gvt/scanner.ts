@@ -119,11 +119,17 @@ export class ScanResult {
 /** Register-access predicate: is this BAR0 offset writable by commands? */
 export type CmdAccessCheck = (offset: number) => boolean;
 
+/**
+ * The scanned copies of the buffers in the chain being shadowed, by nesting depth (ring 0),
+ * reused scan after scan. Scratch space outside every world: a scan ends within one call,
+ * and a checkpoint does not carry it.
+ */
+const COPIES: Uint32Array[] = [];
+
 /** The command scanner. */
 export class Scanner implements AuditEnv {
   private stage = new Uint32Array(4096);
-  /** Scanned copies of the buffers in the chain now being shadowed, by depth (ring = 0), kept for reuse. */
-  private readonly copies: Uint32Array[] = [];
+  /** Nesting depth of the buffer being shadowed (ring 0): which of {@link COPIES} it uses. */
   private depth = 0;
   private readonly page = new Uint8Array(PAGE_SIZE);
   private readonly pageWords = new Uint32Array(this.page.buffer);
@@ -234,10 +240,10 @@ export class Scanner implements AuditEnv {
    * parent's copy stays intact while a batch it starts is fetched and scanned).
    */
   private copyOfStage(n: number): Uint32Array {
-    let c = this.copies[this.depth];
+    let c = COPIES[this.depth];
     if (c === undefined || c.length < n) {
       c = new Uint32Array(Math.max(n, 2 * (c?.length ?? 512)));
-      this.copies[this.depth] = c;
+      COPIES[this.depth] = c;
     }
     copyWords(c, 0, this.stage, 0, n);
     return c;

@@ -66,6 +66,46 @@ export const PAGE_CHUNK = 1024;
 /** log2 of {@link PAGE_CHUNK}: frame numbers (below 2^32) split with shifts, not divisions. */
 const CHUNK_SHIFT = 10;
 
+/**
+ * Word views of the last two byte buffers copied through host memory, and of their whole
+ * pages as far as made (see {@link HostMemory.readInto}): callers copy through a staging
+ * buffer they keep, so the views are made once. A cache keyed by the buffers themselves, kept
+ * outside every world (a checkpoint does not carry it).
+ */
+class ViewCache {
+  private of: Uint8Array | null = null;
+  private wordsOf: Uint32Array = ZERO_PAGE;
+  private pages: Uint32Array[] = [];
+  private prevOf: Uint8Array | null = null;
+  private prevWords: Uint32Array = ZERO_PAGE;
+  private prevPages: Uint32Array[] = [];
+
+  /** A word view of `buf` (which starts word-aligned). */
+  words(buf: Uint8Array): Uint32Array {
+    if (buf === this.of) return this.wordsOf;
+    const again = buf === this.prevOf;
+    const w = again
+      ? this.prevWords
+      : new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    const pages = again ? this.prevPages : [];
+    this.prevOf = this.of;
+    this.prevWords = this.wordsOf;
+    this.prevPages = this.pages;
+    this.of = buf;
+    this.wordsOf = w;
+    this.pages = pages;
+    return w;
+  }
+
+  /** The words of page `i` of `buf` (a word-aligned buffer holding that whole page). */
+  page(buf: Uint8Array, i: number): Uint32Array {
+    const w = this.words(buf);
+    return this.pages[i] ??= w.subarray(i * 1024, i * 1024 + 1024);
+  }
+}
+
+const VIEWS = new ViewCache();
+
 /** Sparse host physical memory with per-frame owner tags. */
 export class HostMemory {
   /** Number of 4 KiB frames. */
@@ -246,7 +286,7 @@ export class HostMemory {
         buf.set(new Uint8Array(p.buffer, off, k), b);
       } else if (k <= FEW_BYTES) {
         for (let i = 0; i < k; i += 4) putLe32(buf, b + i, p[(off + i) >>> 2]);
-      } else copyWords(this.words(buf), b >>> 2, p, off >>> 2, k >>> 2);
+      } else copyWords(VIEWS.words(buf), b >>> 2, p, off >>> 2, k >>> 2);
       done += k;
     }
   }
@@ -269,7 +309,8 @@ export class HostMemory {
         new Uint8Array(p.buffer, off, k).set(buf.subarray(b, b + k));
       } else if (k <= FEW_BYTES) {
         for (let i = 0; i < k; i += 4) p[(off + i) >>> 2] = le32(buf, b + i);
-      } else copyWords(p, off >>> 2, this.words(buf), b >>> 2, k >>> 2);
+      } else if (k === PAGE_SIZE && b % PAGE_SIZE === 0) p.set(VIEWS.page(buf, b / PAGE_SIZE));
+      else copyWords(p, off >>> 2, VIEWS.words(buf), b >>> 2, k >>> 2);
     }
   }
 
@@ -277,24 +318,5 @@ export class HostMemory {
   private bad(): null {
     this.badAccesses++;
     return null;
-  }
-
-  /** The last two byte buffers copied through and their word views (see {@link readInto}). */
-  private viewOf: Uint8Array | null = null;
-  private viewWords: Uint32Array = ZERO_PAGE;
-  private prevOf: Uint8Array | null = null;
-  private prevWords: Uint32Array = ZERO_PAGE;
-
-  /** A word view of `buf` (which starts word-aligned), kept for the next copies through it. */
-  private words(buf: Uint8Array): Uint32Array {
-    if (buf === this.viewOf) return this.viewWords;
-    const w = buf === this.prevOf
-      ? this.prevWords
-      : new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
-    this.prevOf = this.viewOf;
-    this.prevWords = this.viewWords;
-    this.viewOf = buf;
-    this.viewWords = w;
-    return w;
   }
 }
