@@ -29,6 +29,7 @@ export {
   US,
   WAIT,
 } from "./core/sim/sim.ts";
+export type { QueuedEvent } from "./core/sim/queue.ts";
 export { Rng, Streams } from "./core/sim/rng.ts";
 
 // Scenario data and the DSL

@@ -43,9 +43,9 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
 /**
  * Version of a heap-snapshot checkpoint (the world's data), the one this build prefers.
  * Versions 1 and 2 named plugin paths; versions 3 (replay) and 4 (heap) had a byte-wise
- * digest: none of them is read.
+ * digest; version 6 held the event queue as a binary heap: none of them is read.
  */
-export const SNAPSHOT_VERSION = 6;
+export const SNAPSHOT_VERSION = 7;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
 export const SNAPSHOT_VERSION_REPLAY = 5;
 
@@ -235,18 +235,6 @@ export class Fnv1a64 {
 
 // ------------------------------------------------------------------------------ world state
 
-/** The private event-queue arrays of {@link Sim}, read (never written) for the digest. */
-interface SimQueueView {
-  heap: Int32Array;
-  size: number;
-  time: Float64Array;
-  seqOf: Float64Array;
-  kindOf: Int32Array;
-  argOf: Float64Array;
-  sinks: (EventSink | null)[];
-  seq: number;
-}
-
 /** The private page store of {@link HostMemory}, read for the digest. */
 interface MemoryView {
   pages: ((Uint32Array | null)[] | null)[];
@@ -280,28 +268,14 @@ export interface PendingEvent {
 
 /** The live (not cancelled) pending events, in firing order. Reads the queue, never changes it. */
 export function pendingEvents(sim: Sim): PendingEvent[] {
-  const s = sim as unknown as SimQueueView;
-  const out: PendingEvent[] = [];
-  for (let i = 0; i < s.size; i++) {
-    const slot = s.heap[i], sink = s.sinks[slot];
-    if (sink === null) continue;
-    out.push({
-      t: s.time[slot],
-      seq: s.seqOf[slot],
-      kind: s.kindOf[slot],
-      arg: s.argOf[slot],
-      sink: sinkName(sink),
-      target: sink,
-    });
-  }
-  return out.sort((a, b) => a.t - b.t || a.seq - b.seq);
+  return sim.pendingEvents().map((e) => ({ ...e, sink: sinkName(e.sink), target: e.sink }));
 }
 
 function hashSim(w: World): string {
   const h = new Fnv1a64();
   h.num(w.sim.now);
   h.num(w.sim.dispatched);
-  h.num((w.sim as unknown as SimQueueView).seq);
+  h.num(w.sim.scheduled);
   const live = pendingEvents(w.sim).sort((a, b) => a.seq - b.seq);
   h.word(live.length);
   for (const e of live) {

@@ -106,7 +106,7 @@ function header(text: string): { version: number } | Bad {
     return new Bad(
       `checkpoint format version ${version} is not supported (this build reads versions ` +
         `${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION}; older checkpoints had another ` +
-        "digest or named plugin paths: write them again)",
+        "digest, event queue or named plugin paths: write them again)",
     );
   }
   const sha = SHA_LINE.exec(text);

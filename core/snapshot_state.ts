@@ -26,6 +26,7 @@ import { World } from "./world.ts";
 import { HostRuntime, VmRuntime } from "./world.ts";
 import { Migration } from "./migration.ts";
 import { Process, Sim } from "./sim/sim.ts";
+import { EventQueue } from "./sim/queue.ts";
 import { Rng, Streams } from "./sim/rng.ts";
 import { FaultState, MptGate } from "./mpt/gate.ts";
 import { IommuDomain, SimBackendContext } from "./mpt/context.ts";
@@ -99,6 +100,7 @@ export const SNAPSHOT_CLASSES: Readonly<Record<string, AnyClass>> = {
   HostRuntime,
   Migration,
   Sim,
+  EventQueue,
   Process,
   Rng,
   Streams,

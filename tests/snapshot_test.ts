@@ -330,7 +330,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     [
       "version",
       (x) => x.version = 4,
-      /checkpoint format version 4 is not supported \(this build reads versions 5 and 6; older checkpoints had another digest/,
+      /checkpoint format version 4 is not supported \(this build reads versions 5 and 7; older checkpoints had another digest/,
     ],
     [
       "format",

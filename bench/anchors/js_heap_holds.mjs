@@ -1,59 +1,23 @@
-// Anchor for bench/holds.ts: the "holds" model (K processes, each holding N times for an
-// exponential delay) on a plain binary heap of (time, seq) keys in typed arrays with one generator
-// per process. A straightforward kernel, not a ceiling. Runs under node or deno: K N on the command
-// line; prints "... <x> Mev/s ...".
-const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
-const K = Number(args[0] ?? 1000), N = Number(args[1] ?? 1000);
-let state = 1;
-const uniform = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296;
-const time = new Float64Array(K + 1), seq = new Float64Array(K + 1), who = new Int32Array(K + 1);
-let size = 0, nextSeq = 0;
-const before = (a, b) => time[a] < time[b] || (time[a] === time[b] && seq[a] < seq[b]);
-function swap(a, b) {
-  const t = time[a], s = seq[a], w = who[a];
-  time[a] = time[b], seq[a] = seq[b], who[a] = who[b];
-  time[b] = t, seq[b] = s, who[b] = w;
-}
-function push(t, w) {
-  let i = size++;
-  time[i] = t, seq[i] = nextSeq++, who[i] = w;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (!before(i, parent)) break;
-    swap(i, parent);
-    i = parent;
-  }
-}
-function popInto(out) {
-  out[0] = who[0], out[1] = time[0];
-  if (--size === 0) return;
-  time[0] = time[size], seq[0] = seq[size], who[0] = who[size];
-  for (let i = 0;;) {
-    const l = 2 * i + 1, r = l + 1;
-    let m = i;
-    if (l < size && before(l, m)) m = l;
-    if (r < size && before(r, m)) m = r;
-    if (m === i) break;
-    swap(i, m);
-    i = m;
-  }
-}
-function* holder() {
-  for (let i = 0; i < N; i++) yield -Math.log(1 - uniform());
-}
-const procs = [];
-for (let k = 0; k < K; k++) procs.push(holder()), push(0, k);
-const top = [0, 0];
-let now = 0, events = 0;
-const t0 = performance.now();
-while (size > 0) {
-  popInto(top);
-  now = top[1];
-  const step = procs[top[0]].next();
-  if (!step.done) events++, push(now + step.value, top[0]);
-}
-const secs = (performance.now() - t0) / 1000;
-console.log(
-  `js-heap K=${K} N=${N} events=${events} ${(events / secs / 1e6).toFixed(3)} Mev/s ` +
-    `(${secs.toFixed(2)}s) end=${now.toFixed(1)}`,
-);
+// deno-fmt-ignore-file
+// deno-lint-ignore-file
+// Anchor for bench/holds.ts, the one issue 15's criterion ("the kernel reaches >= 2x the plain
+// JS heap loop under the same runtime") was measured against: the holds model (K processes, each
+// holding N times for an exponential delay; same model as simpy2_holds.py) on a plain binary heap
+// of (time, seq) keys in typed arrays with one generator per process. A straightforward loop, not
+// a ceiling (it allocates a pair per pop and a result per generator step). Kept as written, so
+// the criterion stays comparable: not formatted, not linted, not tuned.
+// js_heap_typed_holds.mjs is our faster rewrite of it. Usage: node|deno js_heap_holds.mjs K N
+const [K, N] = (globalThis.Deno ? Deno.args : process.argv.slice(2)).map(Number);
+let seed = 1; const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
+const cap = K + 1; const t = new Float64Array(cap), id = new Int32Array(cap), sq = new Float64Array(cap);
+let n = 0, seq = 0;
+const less = (a, b) => t[a] < t[b] || (t[a] === t[b] && sq[a] < sq[b]);
+function swap(a, b) { [t[a], t[b]] = [t[b], t[a]]; [id[a], id[b]] = [id[b], id[a]]; [sq[a], sq[b]] = [sq[b], sq[a]]; }
+function push(time, who) { let i = n++; t[i] = time; id[i] = who; sq[i] = seq++; while (i > 0) { const p = (i - 1) >> 1; if (!less(i, p)) break; swap(i, p); i = p; } }
+function pop() { const who = id[0], time = t[0]; n--; if (n > 0) { t[0] = t[n]; id[0] = id[n]; sq[0] = sq[n]; let i = 0; for (;;) { const l = 2 * i + 1, r = l + 1; let m = i; if (l < n && less(l, m)) m = l; if (r < n && less(r, m)) m = r; if (m === i) break; swap(i, m); i = m; } } return [who, time]; }
+function* proc() { for (let i = 0; i < N; i++) yield -Math.log(1 - rnd()); }
+const gens = []; for (let k = 0; k < K; k++) { gens.push(proc()); push(0, k); }
+const t0 = performance.now(); let now = 0, events = 0;
+while (n > 0) { const [who, time] = pop(); now = time; const r = gens[who].next(); if (!r.done) { events++; push(now + r.value, who); } }
+const dt = (performance.now() - t0) / 1000;
+console.log(`js-heap K=${K} N=${N} events=${events} ${(events / dt / 1e6).toFixed(3)} Mev/s (${dt.toFixed(2)}s) end=${now.toFixed(1)}`);

@@ -3,15 +3,16 @@
  * ordered by (time, insertion sequence), so events at equal times run in the order they
  * were scheduled and every run is deterministic.
  *
- * Hot path: an event is (sink, kind, arg) stored in parallel typed arrays indexed by a
- * recycled slot; the heap holds slot numbers. Scheduling allocates nothing once the arrays
- * have grown to the working size. Sequential logic is written either as an {@link EventSink}
- * state machine (`onEvent(kind, arg)`) or as a generator process ({@link Sim.spawn}) that
- * yields delays in nanoseconds. The world uses state machines only: their state is plain data,
+ * Hot path: an event is (sink, kind, arg) in the typed arrays of the queue (core/sim/queue.ts,
+ * a timing wheel); scheduling allocates nothing once the arrays have grown to the working size.
+ * Sequential logic is written either as an {@link EventSink} state machine
+ * (`onEvent(kind, arg)`) or as a generator process ({@link Sim.spawn}) that yields delays in
+ * nanoseconds. The world uses state machines only: their state is plain data,
  * which a heap snapshot can capture; a generator's suspended state cannot be.
  */
 
 import { Streams } from "./rng.ts";
+import { EventQueue, type QueuedEvent } from "./queue.ts";
 
 /** Receives events. `kind` and `arg` are the integers given to {@link Sim.schedule}. */
 export interface EventSink {
@@ -30,8 +31,6 @@ export type ProcessBody = Generator<number, void, void>;
 /** Yield this from a process to sleep until {@link Process.wake} is called. */
 export const WAIT: number = -1;
 
-const SLOT_BITS = 2 ** 22;
-
 /** Event queue and virtual clock. */
 export class Sim {
   /** Current virtual time in ns. */
@@ -41,22 +40,7 @@ export class Sim {
   /** Named seeded random streams of this run. */
   readonly streams: Streams;
 
-  private cap = 1024;
-  private heap = new Int32Array(this.cap);
-  // Keys copied into the heap order so sifting never chases a slot index.
-  private heapTime = new Float64Array(this.cap);
-  private heapSeq = new Float64Array(this.cap);
-  private size = 0;
-  private time = new Float64Array(this.cap);
-  private seqOf = new Float64Array(this.cap);
-  private kindOf = new Int32Array(this.cap);
-  private argOf = new Float64Array(this.cap);
-  private gen = new Int32Array(this.cap);
-  private sinks: (EventSink | null)[] = new Array(this.cap).fill(null);
-  private free = new Int32Array(this.cap);
-  private freeTop = 0;
-  private nextSlot = 0;
-  private seq = 0;
+  private readonly queue = new EventQueue();
   private stopped = false;
 
   /** @param seed the run's seed for {@link Sim.streams} */
@@ -67,68 +51,50 @@ export class Sim {
 
   /** Number of pending (not yet dispatched, possibly cancelled) events. */
   get pending(): number {
-    return this.size;
+    return this.queue.size;
+  }
+
+  /** Events scheduled so far (the next one's scheduling sequence number). */
+  get scheduled(): number {
+    return this.queue.seq;
   }
 
   /** Schedules `sink.onEvent(kind, arg)` after `delay` ns; returns an id for {@link cancel}. */
   schedule(delay: number, sink: EventSink, kind: number, arg = 0): number {
-    return this.scheduleAt(delay > 0 ? this.now + Math.round(delay) : this.now, sink, kind, arg);
+    const now = this.now;
+    return this.queue.add(now, delay > 0 ? now + Math.round(delay) : now, sink, kind, arg);
   }
 
-  /** Schedules at absolute time `at` (clamped to now). */
+  /** Schedules at absolute time `at` (rounded to whole ns like a delay, clamped to now). */
   scheduleAt(at: number, sink: EventSink, kind: number, arg = 0): number {
-    let slot: number;
-    if (this.freeTop > 0) slot = this.free[--this.freeTop];
-    else {
-      if (this.nextSlot === this.cap) this.grow();
-      slot = this.nextSlot++;
-    }
-    this.time[slot] = at < this.now ? this.now : at;
-    this.seqOf[slot] = this.seq++;
-    this.kindOf[slot] = kind;
-    this.argOf[slot] = arg;
-    this.sinks[slot] = sink;
-    this.siftUp(this.size++, slot);
-    return this.gen[slot] * SLOT_BITS + slot;
+    const t = Math.round(at), now = this.now;
+    return this.queue.add(now, t > now ? t : now, sink, kind, arg);
   }
 
   /** Cancels a pending event. Returns false if it already ran or was cancelled. */
   cancel(id: number): boolean {
-    const slot = id % SLOT_BITS;
-    if (slot >= this.nextSlot || this.gen[slot] !== Math.floor(id / SLOT_BITS)) return false;
-    if (this.sinks[slot] === null) return false;
-    this.sinks[slot] = null; // lazily dropped when it reaches the top
-    return true;
+    return this.queue.cancel(id);
   }
 
   /** Time of the next pending event, or Infinity. */
   peekTime(): number {
-    while (this.size > 0 && this.sinks[this.heap[0]] === null) this.release(this.popTop());
-    return this.size > 0 ? this.heapTime[0] : Infinity;
+    return this.queue.peekTime();
+  }
+
+  /** The live pending events in firing order (for debuggers and digests; allocates). */
+  pendingEvents(): QueuedEvent[] {
+    return this.queue.entries();
   }
 
   /** Dispatches the next event. Returns false when the queue is empty. */
   step(): boolean {
-    while (this.size > 0) {
-      const slot = this.popTop();
-      const sink = this.sinks[slot];
-      const kind = this.kindOf[slot];
-      const arg = this.argOf[slot];
-      this.now = this.time[slot];
-      this.release(slot);
-      if (sink !== null) {
-        this.dispatched++;
-        sink.onEvent(kind, arg);
-        return true;
-      }
-    }
-    return false;
+    return this.dispatchUntil(Infinity);
   }
 
   /** Runs every event with time <= `until`, then sets the clock to `until`. */
   runUntil(until: number): void {
     this.stopped = false;
-    while (!this.stopped && this.peekTime() <= until) this.step();
+    while (!this.stopped && this.dispatchUntil(until));
     if (!this.stopped && this.now < until) this.now = until;
   }
 
@@ -140,7 +106,7 @@ export class Sim {
   /** Runs until the queue is empty or {@link stop} is called. */
   run(): void {
     this.stopped = false;
-    while (!this.stopped && this.step());
+    while (!this.stopped && this.dispatchUntil(Infinity));
   }
 
   /** Makes the current run loop return after the event being dispatched. */
@@ -155,79 +121,17 @@ export class Sim {
     return p;
   }
 
-  /** Returns a slot to the free list; its generation changes so stale ids miss. */
-  private release(slot: number): void {
-    this.sinks[slot] = null;
-    this.gen[slot] = (this.gen[slot] + 1) & 0x7fffff;
-    this.free[this.freeTop++] = slot;
-  }
-
-  /** Moves a new entry up from heap index i. */
-  private siftUp(i: number, slot: number): void {
-    const h = this.heap, ht = this.heapTime, hs = this.heapSeq;
-    const t = this.time[slot], q = this.seqOf[slot];
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const tp = ht[p];
-      if (t > tp || (t === tp && q > hs[p])) break;
-      h[i] = h[p];
-      ht[i] = tp;
-      hs[i] = hs[p];
-      i = p;
-    }
-    h[i] = slot;
-    ht[i] = t;
-    hs[i] = q;
-  }
-
-  /** Removes and returns the earliest slot. */
-  private popTop(): number {
-    const h = this.heap, ht = this.heapTime, hs = this.heapSeq;
-    const top = h[0];
-    const n = --this.size;
-    const last = h[n], lt = ht[n], lq = hs[n];
-    let i = 0;
-    for (;;) {
-      let m = 2 * i + 1;
-      if (m >= n) break;
-      const r = m + 1;
-      if (r < n && (ht[r] < ht[m] || (ht[r] === ht[m] && hs[r] < hs[m]))) m = r;
-      const tm = ht[m];
-      if (tm > lt || (tm === lt && hs[m] > lq)) break;
-      h[i] = h[m];
-      ht[i] = tm;
-      hs[i] = hs[m];
-      i = m;
-    }
-    if (n > 0) {
-      h[i] = last;
-      ht[i] = lt;
-      hs[i] = lq;
-    }
-    return top;
-  }
-
-  /** Doubles every array. */
-  private grow(): void {
-    const cap = this.cap * 2;
-    if (cap > SLOT_BITS) throw new RangeError(`event queue over ${SLOT_BITS} pending events`);
-    const g = <T extends Float64Array | Int32Array>(a: T, C: new (n: number) => T): T => {
-      const b = new C(cap);
-      b.set(a);
-      return b;
-    };
-    this.heap = g(this.heap, Int32Array);
-    this.heapTime = g(this.heapTime, Float64Array);
-    this.heapSeq = g(this.heapSeq, Float64Array);
-    this.time = g(this.time, Float64Array);
-    this.seqOf = g(this.seqOf, Float64Array);
-    this.kindOf = g(this.kindOf, Int32Array);
-    this.argOf = g(this.argOf, Float64Array);
-    this.gen = g(this.gen, Int32Array);
-    this.free = g(this.free, Int32Array);
-    this.sinks.length = cap;
-    this.sinks.fill(null, this.cap);
-    this.cap = cap;
+  /** Dispatches the next event if its time is <= `limit`; false if there is none. */
+  private dispatchUntil(limit: number): boolean {
+    const q = this.queue;
+    const slot = q.take(limit);
+    if (slot < 0) return false;
+    const sink = q.sinks[slot]!, kind = q.kinds[slot], arg = q.args[slot];
+    this.now = q.times[slot];
+    q.release(slot);
+    this.dispatched++;
+    sink.onEvent(kind, arg);
+    return true;
   }
 }
 
