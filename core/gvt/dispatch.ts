@@ -273,8 +273,8 @@ export class Dispatcher implements EventSink, CsbSink {
     const s = mem.page(ctx.mfns[LRC_STATE_PN]);
     const ring = w.scan.ring!;
     writeContextRing(s, ring.gma, ring.pages * PAGE_SIZE, 0, w.scan.ringDwords * 4);
+    const mm = w.mm; // no PPGTT: roots 0, never the guest's (unshadowed) ones
     for (let k = 0; k < 4; k++) {
-      const mm = w.mm;
       setContextRoot(
         s,
         k,
