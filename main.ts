@@ -8,6 +8,7 @@ import { lineBreak, type Message, message, text } from "@optique/core/message";
 import { multiple, optional, withDefault } from "@optique/core/modifiers";
 import { argument, command, constant, flag, option } from "@optique/core/primitives";
 import { integer, string } from "@optique/core/valueparser";
+import type { InferValue } from "@optique/core/parser";
 import { run } from "@optique/run";
 import { duration, size } from "./cli/args.ts";
 import { shortUsageError } from "./cli/usage_error.ts";
@@ -534,44 +535,68 @@ class ParseExit {
   constructor(readonly code: number) {}
 }
 
-let parseError = "";
-const argv = [...Deno.args];
-let parsed;
-try {
-  parsed = run(parser, {
-    args: argv,
-    programName: "gvtsim",
-    brief: message`Scriptable emulator of mediated pass-through GPU virtualization (GVT-g).`,
-    examples: exampleLines(
-      "gvtsim run scenarios/demo.gvt",
-      "gvtsim check scenarios/*.gvt",
-      "gvtsim run --help",
-    ),
-    footer: [text(EXIT_CODES)],
-    help: "both",
-    version: { value: `gvtsim ${VERSION}`, option: true, command: true },
-    completion: { command: { names: ["completions"] } },
-    aboveError: "none",
-    errorExitCode: 2,
-    stderr: (t) => void (parseError += t + "\n"),
-    onExit: (code) => {
-      throw new ParseExit(code);
-    },
-  });
-} catch (e) {
-  if (!(e instanceof ParseExit)) throw e;
-  if (parseError !== "") {
-    console.error(
-      e.code === 0 ? parseError.trimEnd() : shortUsageError(parseError, argv, COMMANDS),
-    );
-  }
-  Deno.exit(e.code);
+/** A parsed gvtsim command line: the command (`cmd`) and its options. */
+export type CommandLine = InferValue<typeof parser>;
+
+/** Where {@link parseCommandLine} writes (defaults: as the CLI, to stdout and stderr). */
+export interface CommandLineOutput {
+  /** Help and the version, a line at a time. */
+  stdout?: (line: string) => void;
+  /** A usage error, whole. */
+  stderr?: (text: string) => void;
+  /** Colours in help (default: detected from stdout and NO_COLOR). */
+  colors?: boolean;
+  /** Where help wraps (default: the terminal's width, none for a pipe). */
+  maxWidth?: number;
 }
-const args = parsed;
 
-const color = Deno.env.get("NO_COLOR") === undefined && Deno.stdout.isTerminal();
+/**
+ * Parses `argv` as `gvtsim` does: the command line, or the exit code once help, the version or
+ * a usage error (reworded by {@link shortUsageError}) has been written.
+ */
+export function parseCommandLine(
+  argv: readonly string[],
+  out: CommandLineOutput = {},
+): { args: CommandLine } | { exit: number } {
+  let parseError = "";
+  try {
+    return {
+      args: run(parser, {
+        args: [...argv],
+        programName: "gvtsim",
+        brief: message`Scriptable emulator of mediated pass-through GPU virtualization (GVT-g).`,
+        examples: exampleLines(
+          "gvtsim run scenarios/demo.gvt",
+          "gvtsim check scenarios/*.gvt",
+          "gvtsim run --help",
+        ),
+        footer: [text(EXIT_CODES)],
+        help: "both",
+        version: { value: `gvtsim ${VERSION}`, option: true, command: true },
+        completion: { command: { names: ["completions"] } },
+        aboveError: "none",
+        errorExitCode: 2,
+        stdout: out.stdout,
+        colors: out.colors,
+        maxWidth: out.maxWidth,
+        stderr: (t) => void (parseError += t + "\n"),
+        onExit: (code) => {
+          throw new ParseExit(code);
+        },
+      }),
+    };
+  } catch (e) {
+    if (!(e instanceof ParseExit)) throw e;
+    if (parseError !== "") {
+      (out.stderr ?? console.error)(
+        e.code === 0 ? parseError.trimEnd() : shortUsageError(parseError, argv, COMMANDS),
+      );
+    }
+    return { exit: e.code };
+  }
+}
 
-async function main(): Promise<number> {
+async function main(args: CommandLine, color: boolean): Promise<number> {
   switch (args.cmd) {
     case "run": {
       const { runScenario } = await import("./cli/run.ts");
@@ -652,10 +677,15 @@ async function main(): Promise<number> {
   }
 }
 
-// Anything that escapes a command (an unwritable output path, say) is one line, not a stack.
-try {
-  Deno.exit(await main());
-} catch (e) {
-  console.error(`gvtsim: error: ${e instanceof Error ? e.message : String(e)}`);
-  Deno.exit(2);
+if (import.meta.main) {
+  const parsed = parseCommandLine(Deno.args);
+  if ("exit" in parsed) Deno.exit(parsed.exit);
+  const color = Deno.env.get("NO_COLOR") === undefined && Deno.stdout.isTerminal();
+  // Anything that escapes a command (an unwritable output path, say) is one line, not a stack.
+  try {
+    Deno.exit(await main(parsed.args, color));
+  } catch (e) {
+    console.error(`gvtsim: error: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(2);
+  }
 }

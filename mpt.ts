@@ -13,7 +13,10 @@
  *   {@link MPT_CONTRACT_VERSION}, which a backend declares as `contract`.
  * - Helpers: PCI config-space facts to follow the guest's MSI set-up, saved-state readers for
  *   `save`/`restore`, per-frame state that costs nothing for frames never touched
- *   ({@link LazyInt32Array}: a guest may have a terabyte of RAM), a display console's refresh.
+ *   ({@link LazyInt32Array}: a guest may have a terabyte of RAM), a display console's refresh,
+ *   and the pieces most backends share: the cost-parameter rule ({@link costParam}), the trap
+ *   area ({@link TrapArea}), charged guest-memory copies ({@link copyGpa}), plain guest stores
+ *   ({@link GuestStore}) and host-physical DMA addresses ({@link hostDmaAddress}).
  * The conformance kit that checks a backend is the SDK's other entry, `@gvtsim/gvtsim/kit`
  * (kit.ts); this one stays small so a bundled backend carries nothing else.
  * @module
@@ -46,3 +49,14 @@ export {
   sparseFrames,
 } from "./core/mpt/saved_state.ts";
 export { LazyInt32Array } from "./core/hw/lazy_array.ts";
+export {
+  copyGpa,
+  costParam,
+  declareDefaultCosts,
+  DmaCache,
+  type DmaMapping,
+  gfnBacked,
+  GuestStore,
+  hostDmaAddress,
+  TrapArea,
+} from "./core/mpt/backend_helpers.ts";

@@ -56,7 +56,6 @@ import type {
 } from "../core/mpt/types.ts";
 import {
   MPT_CONTRACT_VERSION,
-  MPT_EFAULT,
   MPT_EINVAL,
   MPT_OK,
   PAGE_SIZE,
@@ -73,6 +72,16 @@ import {
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
 import { LazyInt32Array } from "../core/hw/lazy_array.ts";
+import {
+  copyGpa,
+  costParam,
+  declareDefaultCosts,
+  DmaCache,
+  gfnBacked,
+  GuestStore,
+  hostDmaAddress,
+  TrapArea,
+} from "../core/mpt/backend_helpers.ts";
 
 /** Default costs (ns) of the ACRN paths, each with the reason for its size. */
 export const ACRN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -161,11 +170,11 @@ class DmaEntry {
 class AcrnVgpu {
   readonly slots: IoRequest[] = [];
   nextVcpu = 0;
-  rangeStart = 0;
-  rangeEnd = 0;
+  /** BAR0 as an MMIO range of the client (acrn_ioreq_add_iorange). */
+  readonly range = new TrapArea(BAR0_SIZE);
   readonly wp: LazyInt32Array;
-  readonly byGfn = new Map<number, DmaEntry>();
-  readonly byDma = new Map<number, DmaEntry>();
+  /** The DMA cache (by gfn and by device address). */
+  readonly dma = new DmaCache<DmaEntry>();
   msiCap = -1;
   /** Offset of the Advanced Features capability (FLR), -1 if none (found with msiCap). */
   afCap = -1;
@@ -173,7 +182,7 @@ class AcrnVgpu {
   /** Simulated time the client thread goes back to sleep (-1: asleep). */
   awakeUntil = -1;
   destroyed = false;
-  readonly bytes = new Uint8Array(8);
+  readonly store = new GuestStore();
 
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView) {
     const n = Math.min(ACRN_IO_REQUEST_MAX, Math.max(1, info.vcpus | 0));
@@ -185,10 +194,7 @@ class AcrnVgpu {
 /** The ACRN-like backend factory. */
 const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const p = ctx.params;
-  const cost = (name: string): number => {
-    const v = p[name];
-    return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : ACRN_DEFAULT_COSTS[name];
-  };
+  const cost = (name: string): number => costParam(p, name, ACRN_DEFAULT_COSTS[name]);
   const polling = p.io_polling === true;
   const C = {
     exit: cost("vmexit_decode"),
@@ -227,14 +233,13 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioWrite: C.exit,
     guestMemWrite: 0,
   };
-  for (const k of Object.keys(ACRN_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
+  declareDefaultCosts(costs, ACRN_DEFAULT_COSTS, p);
 
   const st = (h: Handle): AcrnVgpu => h as AcrnVgpu;
 
-  const isBacked = (v: AcrnVgpu, gfn: number): boolean =>
-    v.mem.isBacked !== undefined
-      ? v.mem.isBacked(gfn)
-      : Number.isInteger(gfn) && gfn >= 0 && gfn < v.mem.frames && v.mem.mfnOf(gfn) >= 0;
+  const isBacked = (v: AcrnVgpu, gfn: number): boolean => gfnBacked(v.mem, gfn);
+  /** HC_VM_GPA2HPA for one page of a DMA mapping. */
+  const gpa2hpa = (): void => ctx.charge(C.gpa2hpa);
 
   /** A config write handled by acrngt: follow the guest's MSI enable bit. */
   const cfgWrite = (v: AcrnVgpu, o: GvtOps, off: number, size: number, val: number): void => {
@@ -290,8 +295,8 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         else if (type === ACRN_IOREQ_TYPE_PCICFG) {
           if (write) cfgWrite(v, ops, addr, size, value);
           else result = ops.emulateCfgRead(id, addr, size);
-        } else if (write) ops.emulateMmioWrite(id, addr - v.rangeStart, size, value);
-        else result = ops.emulateMmioRead(id, addr - v.rangeStart, size);
+        } else if (write) ops.emulateMmioWrite(id, addr - v.range.start, size, value);
+        else result = ops.emulateMmioRead(id, addr - v.range.start, size);
       } catch (e) {
         ctx.count("emulation_errors");
         ctx.log(`vGPU ${v.info.id}: emulation error: ${e instanceof Error ? e.message : e}`);
@@ -310,8 +315,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   };
 
   const unmapEntry = (v: AcrnVgpu, e: DmaEntry): void => {
-    v.byGfn.delete(e.gfn);
-    v.byDma.delete(e.dma);
+    v.dma.remove(e);
   };
 
   const backend: MptBackend = {
@@ -340,10 +344,9 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       const v = st(h);
       if (v.destroyed) return;
       v.destroyed = true;
-      v.byGfn.clear();
-      v.byDma.clear();
+      v.dma.clear();
       v.wp.clear();
-      v.rangeStart = v.rangeEnd = 0;
+      v.range.clear();
       v.msiEnabled = false;
       v.awakeUntil = -1;
     },
@@ -377,13 +380,11 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
 
     readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
-      ctx.charge(C.copyKib * (buf.length / 1024));
-      return st(h).mem.read(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, st(h).mem, gpa, buf, false, C.copyKib);
     },
 
     writeGpa(h: Handle, gpa: number, buf: Uint8Array): number {
-      ctx.charge(C.copyKib * (buf.length / 1024));
-      return st(h).mem.write(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, st(h).mem, gpa, buf, true, C.copyKib);
     },
 
     gfnToMfn(h: Handle, gfn: number): number {
@@ -394,39 +395,27 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
       if (size !== PAGE_SIZE && size !== PAGE_SIZE_2M) return MPT_EINVAL;
-      const hit = v.byGfn.get(gfn);
+      const hit = v.dma.byGfn.get(gfn);
       if (hit !== undefined && size === PAGE_SIZE) {
         hit.ref++;
         ctx.count("dma_cache_hit");
         return hit.dma;
       }
       ctx.count("dma_cache_miss");
-      const pages = size / PAGE_SIZE;
-      let base = -1;
-      for (let i = 0; i < pages; i++) {
-        if (!isBacked(v, gfn + i)) return MPT_EFAULT;
-        ctx.charge(C.gpa2hpa);
-        const m = v.mem.mfnOf(gfn + i);
-        if (m < 0) return MPT_EFAULT;
-        if (i === 0) base = m;
-        else if (m !== base + i) return MPT_EINVAL;
-        // a 2 MiB GPU page entry addresses an aligned range only
-        if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
-      }
-      const dma = base * PAGE_SIZE;
+      const dma = hostDmaAddress(v.mem, gfn, size, gpa2hpa);
+      if (dma < 0) return dma;
       if (hit !== undefined) {
         hit.ref++;
         return dma;
       }
       const e = new DmaEntry(gfn, dma, 1);
-      v.byGfn.set(gfn, e);
-      v.byDma.set(dma, e);
+      v.dma.add(e);
       return dma;
     },
 
     dmaUnmapGuestPage(h: Handle, dma: number): void {
       const v = st(h);
-      const e = v.byDma.get(dma);
+      const e = v.dma.byDma.get(dma);
       if (e === undefined) {
         ctx.count("dma_unmap_unknown");
         return;
@@ -435,7 +424,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
 
     dmaPinGuestPage(h: Handle, dma: number): number {
-      const e = st(h).byDma.get(dma);
+      const e = st(h).dma.byDma.get(dma);
       if (e === undefined) return MPT_EINVAL;
       e.ref++;
       return MPT_OK;
@@ -450,15 +439,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
 
     setTrapArea(h: Handle, start: number, end: number, map: boolean): number {
-      const v = st(h);
-      if (!(end > start) || start < 0) return MPT_EINVAL;
-      if (map) {
-        v.rangeStart = start;
-        v.rangeEnd = Math.min(end, start + BAR0_SIZE);
-      } else if (v.rangeStart === start) {
-        v.rangeStart = v.rangeEnd = 0;
-      }
-      return MPT_OK;
+      return start < 0 ? MPT_EINVAL : st(h).range.set(start, end, map);
     },
 
     isValidGfn(h: Handle, gfn: number): boolean {
@@ -475,7 +456,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       if (cfg !== undefined && gpa >= cfg && gpa + size <= cfg + PCI_CFG_SPACE_EXP_SIZE) {
         return request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, false, 0);
       }
-      if (v.rangeEnd > v.rangeStart && gpa >= v.rangeStart && gpa + size <= v.rangeEnd) {
+      if (v.range.covers(gpa, size)) {
         return request(v, ACRN_IOREQ_TYPE_MMIO, gpa, size, false, 0);
       }
       ctx.count("default_client");
@@ -489,7 +470,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         request(v, ACRN_IOREQ_TYPE_PCICFG, gpa - cfg, size, true, value);
         return;
       }
-      if (v.rangeEnd > v.rangeStart && gpa >= v.rangeStart && gpa + size <= v.rangeEnd) {
+      if (v.range.covers(gpa, size)) {
         request(v, ACRN_IOREQ_TYPE_MMIO, gpa, size, true, value);
         return;
       }
@@ -505,27 +486,19 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         request(v, ACRN_IOREQ_TYPE_WP, gpa, size, true, value);
         return;
       }
-      const n = size >= 1 && size <= 8 ? size : 8;
-      const b = v.bytes.subarray(0, n);
-      let x = value;
-      for (let i = 0; i < n; i++) {
-        b[i] = x % 256;
-        x = Math.floor(x / 256);
-      }
-      if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
+      const n = size >= 1 && size <= 8 ? Math.trunc(size) : 8; // a size it cannot store: 8 bytes
+      if (!v.store.write(v.mem, gpa, n, value)) ctx.count("guest_write_faults");
     },
 
     save(h: Handle): unknown {
       const v = st(h);
-      const entries = [...v.byGfn.values()];
       return {
         slots: v.slots.map((q) => [q.state, q.type, q.addr, q.size, q.value]),
         nextVcpu: v.nextVcpu,
-        rangeStart: v.rangeStart,
-        rangeEnd: v.rangeEnd,
+        rangeStart: v.range.start,
+        rangeEnd: v.range.end,
         wp: sparseFrames(v.wp),
-        byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.ref]),
-        byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
+        ...v.dma.save((e) => [e.gfn, e.dma, e.ref]),
         msiCap: v.msiCap,
         afCap: v.afCap,
         msiEnabled: v.msiEnabled,
@@ -537,13 +510,7 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     restore(h: Handle, state: unknown): void {
       const v = st(h), s = record(state);
       const slots = rows(s, "slots", 5);
-      const entries = rows(s, "byGfn", 4).map(([k, gfn, dma, ref]) =>
-        [k, new DmaEntry(gfn, dma, ref)] as const
-      );
-      const byDma = rows(s, "byDma", 2);
-      if (!byDma.every(([, i]) => Number.isInteger(i) && i >= 0 && i < entries.length)) {
-        throw new Error("saved byDma refers to no mapping");
-      }
+      v.dma.load(s, 4, ([gfn, dma, ref]) => new DmaEntry(gfn, dma, ref));
       loadSparseFrames(v.wp, s.wp, "write-protected pages");
       v.slots.length = 0;
       for (const [state, type, addr, size, value] of slots) {
@@ -552,12 +519,8 @@ const createAcrnBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         v.slots.push(q);
       }
       v.nextVcpu = num(s, "nextVcpu");
-      v.rangeStart = num(s, "rangeStart");
-      v.rangeEnd = num(s, "rangeEnd");
-      v.byGfn.clear();
-      for (const [k, e] of entries) v.byGfn.set(k, e);
-      v.byDma.clear();
-      for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
+      v.range.start = num(s, "rangeStart");
+      v.range.end = num(s, "rangeEnd");
       v.msiCap = num(s, "msiCap");
       v.afCap = num(s, "afCap");
       v.msiEnabled = bool(s, "msiEnabled");

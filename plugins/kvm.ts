@@ -70,6 +70,14 @@ import {
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
 import { LazyInt32Array } from "../core/hw/lazy_array.ts";
 import { refreshConsole } from "../core/mpt/display.ts";
+import {
+  copyGpa,
+  costParam,
+  declareDefaultCosts,
+  DmaCache,
+  gfnBacked,
+  GuestStore,
+} from "../core/mpt/backend_helpers.ts";
 
 /** Default costs (ns) of the KVMGT trap and mapping paths. */
 export const KVM_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -136,8 +144,8 @@ class GvtDma {
 class KvmVgpu {
   readonly tracked: LazyInt32Array;
   trackedCount = 0;
-  readonly byGfn = new Map<number, GvtDma>();
-  readonly byDma = new Map<number, GvtDma>();
+  /** The DMA cache (by gfn and by device address). */
+  readonly dma = new DmaCache<GvtDma>();
   eventfd = false;
   /** KVM_MEM_LOG_DIRTY_PAGES is set on the VM's memslots (live migration). */
   dirtyLogging = false;
@@ -151,8 +159,7 @@ class KvmVgpu {
   readonly shown = new Map<number, number>();
   opregion = false;
   edidPorts = 0;
-  readonly scratch = new Uint8Array(8);
-  readonly views: Uint8Array[] = [];
+  readonly store = new GuestStore();
   /** With `iommu: "gpa"`: the vGPU's IOMMU domain, and per gfn the live mappings covering it. */
   readonly dom: IommuDomainView | null;
   readonly iovaRefs: LazyInt32Array;
@@ -165,17 +172,13 @@ class KvmVgpu {
     this.tracked = new LazyInt32Array(mem.frames, 0);
     this.dom = dom;
     this.iovaRefs = new LazyInt32Array(dom === null ? 0 : mem.frames, 0);
-    for (let n = 0; n <= 8; n++) this.views.push(this.scratch.subarray(0, n));
   }
 }
 
 /** The KVMGT-like backend factory. */
 const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
   const p = ctx.params;
-  const cost = (name: string): number => {
-    const v = p[name];
-    return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : KVM_DEFAULT_COSTS[name];
-  };
+  const cost = (name: string): number => costParam(p, name, KVM_DEFAULT_COSTS[name]);
   const C = {
     mmioExit: cost("mmio_exit"),
     vfioRw: cost("vfio_rw"),
@@ -226,14 +229,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     dirtyLog: 0, // charged by the op (dirty_log_toggle)
     dirtyLogSync: 0, // charged by the op (dirty_log_get + per page)
   };
-  for (const k of Object.keys(KVM_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
+  declareDefaultCosts(costs, KVM_DEFAULT_COSTS, p);
 
   const st = (h: Handle): KvmVgpu => h as KvmVgpu;
 
-  const isBacked = (v: KvmVgpu, gfn: number): boolean =>
-    v.mem.isBacked !== undefined
-      ? v.mem.isBacked(gfn)
-      : Number.isInteger(gfn) && gfn >= 0 && gfn < v.mem.frames && v.mem.mfnOf(gfn) >= 0;
+  const isBacked = (v: KvmVgpu, gfn: number): boolean => gfnBacked(v.mem, gfn);
 
   /** The kernel side of one VFIO region access: emulate one piece. */
   const rwPiece = (v: KvmVgpu, off: number, size: number, write: boolean, val: number): number => {
@@ -311,8 +311,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
   const unpin = (v: KvmVgpu, e: GvtDma): void => {
     ctx.charge(C.unpin * (e.size / PAGE_SIZE));
-    v.byGfn.delete(e.gfn);
-    v.byDma.delete(e.dma);
+    v.dma.remove(e);
     if (v.dom !== null) unmapIova(v, e.gfn, e.size / PAGE_SIZE);
     ctx.count("pages_unpinned", e.size / PAGE_SIZE);
   };
@@ -400,7 +399,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     detachVgpu(h: Handle): void {
       const v = st(h);
       v.released = true;
-      for (const e of [...v.byGfn.values()]) unpin(v, e);
+      for (const e of [...v.dma.byGfn.values()]) unpin(v, e);
       v.tracked.clear();
       v.trackedCount = 0;
       v.eventfd = false;
@@ -439,13 +438,11 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
 
     readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
-      ctx.charge(C.gpaKib * (buf.length / 1024));
-      return st(h).mem.read(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, st(h).mem, gpa, buf, false, C.gpaKib);
     },
 
     writeGpa(h: Handle, gpa: number, buf: Uint8Array): number {
-      ctx.charge(C.gpaKib * (buf.length / 1024));
-      return st(h).mem.write(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, st(h).mem, gpa, buf, true, C.gpaKib);
     },
 
     gfnToMfn(h: Handle, gfn: number): number {
@@ -456,7 +453,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
       if (size !== PAGE_SIZE && size !== PAGE_SIZE_2M) return MPT_EINVAL;
-      let e = v.byGfn.get(gfn);
+      let e = v.dma.byGfn.get(gfn);
       if (e !== undefined && e.size !== size) {
         // same gfn mapped with another size: drop the old mapping and map again
         unpin(v, e);
@@ -471,14 +468,13 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
       const dma = mapPage(v, gfn, size);
       if (dma < 0) return dma;
       e = new GvtDma(gfn, dma, size, 1);
-      v.byGfn.set(gfn, e);
-      v.byDma.set(dma, e);
+      v.dma.add(e);
       return dma;
     },
 
     dmaUnmapGuestPage(h: Handle, dma: number): void {
       const v = st(h);
-      const e = v.byDma.get(dma);
+      const e = v.dma.byDma.get(dma);
       if (e === undefined) {
         ctx.count("dma_unmap_unknown");
         return;
@@ -487,7 +483,7 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
 
     dmaPinGuestPage(h: Handle, dma: number): number {
-      const e = st(h).byDma.get(dma);
+      const e = st(h).dma.byDma.get(dma);
       if (e === undefined) return MPT_ENOMEM;
       e.ref++;
       return MPT_OK;
@@ -560,13 +556,8 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
         ops.writeProtectHandler(v.info.id, gpa, size, value);
         return;
       }
-      const b = v.views[size] ?? v.views[8];
-      let x = value;
-      for (let i = 0; i < b.length; i++) {
-        b[i] = x % 256;
-        x = Math.floor(x / 256);
-      }
-      if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
+      const n = v.store.views[size] === undefined ? 8 : size; // a size it cannot store: 8 bytes
+      if (!v.store.write(v.mem, gpa, n, value)) ctx.count("guest_write_faults");
     },
 
     dirtyLog(h: Handle, on: boolean): number {
@@ -589,12 +580,10 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
 
     save(h: Handle): unknown {
       const v = st(h);
-      const entries = [...v.byGfn.values()];
       return {
         tracked: sparseFrames(v.tracked),
         trackedCount: v.trackedCount,
-        byGfn: [...v.byGfn].map(([k, e]) => [k, e.gfn, e.dma, e.size, e.ref]),
-        byDma: [...v.byDma.keys()].map((k) => [k, entries.indexOf(v.byDma.get(k)!)]),
+        ...v.dma.save((e) => [e.gfn, e.dma, e.size, e.ref]),
         eventfd: v.eventfd,
         dirtyLogging: v.dirtyLogging,
         released: v.released,
@@ -610,25 +599,16 @@ const createKvmBackend: BackendFactory = (ctx: BackendContext): MptBackend => {
     restore(h: Handle, state: unknown): void {
       const v = st(h), s = record(state);
       loadSparseFrames(v.tracked, s.tracked, "tracked pages");
-      const entries = rows(s, "byGfn", 5).map(([k, gfn, dma, size, ref]) =>
-        [k, new GvtDma(gfn, dma, size, ref)] as const
-      );
-      const byDma = rows(s, "byDma", 2);
-      if (!byDma.every(([, i]) => Number.isInteger(i) && i >= 0 && i < entries.length)) {
-        throw new Error("saved byDma refers to no mapping");
-      }
+      const old = [...v.dma.byGfn.values()];
+      v.dma.load(s, 5, ([gfn, dma, size, ref]) => new GvtDma(gfn, dma, size, ref));
       v.trackedCount = num(s, "trackedCount");
-      for (const e of v.byGfn.values()) if (v.dom !== null) unmapIova(v, e.gfn, e.size / PAGE_SIZE);
-      v.byGfn.clear();
-      for (const [k, e] of entries) {
-        v.byGfn.set(k, e);
+      for (const e of old) if (v.dom !== null) unmapIova(v, e.gfn, e.size / PAGE_SIZE);
+      for (const e of v.dma.byGfn.values()) {
         // the domain's mappings follow the restored pins (mapping a page again is harmless)
         if (v.dom !== null && mapIova(v, e.gfn, e.size / PAGE_SIZE) !== e.dma) {
           throw new Error(`saved mapping of gfn ${e.gfn} cannot be mapped again`);
         }
       }
-      v.byDma.clear();
-      for (const [k, i] of byDma) v.byDma.set(k, entries[i][1]);
       v.eventfd = bool(s, "eventfd");
       v.dirtyLogging = s.dirtyLogging === true;
       v.released = s.released === true;

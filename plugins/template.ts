@@ -35,15 +35,19 @@ import {
   type BackendContext,
   type BackendFactory,
   bool,
+  copyGpa,
   type CostModel,
+  costParam,
   forwardCfgWrite,
+  gfnBacked,
   type GuestMemoryView,
+  GuestStore,
   type GvtOps,
   type Handle,
+  hostDmaAddress,
   LazyInt32Array,
   loadSparseFrames,
   MPT_CONTRACT_VERSION,
-  MPT_EFAULT,
   MPT_EINVAL,
   MPT_ENOMEM,
   MPT_OK,
@@ -55,6 +59,7 @@ import {
   record,
   rows,
   sparseFrames,
+  TrapArea,
   type VgpuInfo,
 } from "../mpt.ts";
 
@@ -66,9 +71,8 @@ class VgpuState {
   readonly tracked: LazyInt32Array;
   /** DMA address -> [references, size]. */
   readonly refs = new Map<number, number[]>();
-  /** Claimed BAR0 range [start, end) (empty until setTrapArea). */
-  trapStart = 0;
-  trapEnd = 0;
+  /** Claimed BAR0 range (empty until setTrapArea). */
+  readonly trap = new TrapArea(BAR0_SIZE);
   /** MSI capability offset (found on the first config write) and enable bit. */
   msiCap = -1;
   msiEnabled = false;
@@ -76,7 +80,7 @@ class VgpuState {
   afCap = -1;
   /** Set by detachVgpu: the handle answers nothing any more. */
   detached = false;
-  readonly bytes = new Uint8Array(8);
+  readonly store = new GuestStore();
 
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView) {
     this.tracked = new LazyInt32Array(mem.frames, 0);
@@ -85,10 +89,7 @@ class VgpuState {
 
 /** The template backend factory. */
 const create: BackendFactory = (ctx: BackendContext): MptBackend => {
-  const cost = (name: string, dflt: number): number => {
-    const v = ctx.params[name];
-    return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : dflt;
-  };
+  const cost = (name: string, dflt: number): number => costParam(ctx.params, name, dflt);
   /** Costs the core charges per call (ns); each can be overridden by a parameter. */
   const costs: CostModel = {
     attachVgpu: cost("attachVgpu", 20_000),
@@ -114,31 +115,12 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
   };
   let ops: GvtOps | null = null;
   const st = (h: Handle): VgpuState => h as VgpuState;
-  const backed = (v: VgpuState, gfn: number): boolean =>
-    v.mem.isBacked !== undefined
-      ? v.mem.isBacked(gfn)
-      : Number.isInteger(gfn) && gfn >= 0 && gfn < v.mem.frames && v.mem.mfnOf(gfn) >= 0;
+  const backed = (v: VgpuState, gfn: number): boolean => gfnBacked(v.mem, gfn);
   const ones = (size: number): number => size >= 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * size) - 1;
-  // an access is trapped only when all of its bytes are inside the range
-  const inBar0 = (v: VgpuState, gpa: number, size: number): boolean =>
-    v.trapEnd > v.trapStart && gpa >= v.trapStart && gpa + size <= v.trapEnd;
   const inCfg = (v: VgpuState, gpa: number, size: number): boolean =>
     v.info.cfg !== undefined && gpa >= v.info.cfg &&
     gpa + size <= v.info.cfg + PCI_CFG_SPACE_EXP_SIZE;
   const validSize = (size: number) => size === 1 || size === 2 || size === 4 || size === 8;
-
-  /** The host frames of a 4 KiB or 2 MiB page, if the device can address them as one range. */
-  const dmaBase = (v: VgpuState, gfn: number, size: number): number => {
-    const pages = size / PAGE_SIZE;
-    const first = backed(v, gfn) ? v.mem.mfnOf(gfn) : -1;
-    if (first < 0) return MPT_EFAULT;
-    if (pages > 1 && first % pages !== 0) return MPT_EINVAL; // the GPU needs 2 MiB alignment
-    for (let k = 1; k < pages; k++) {
-      if (!backed(v, gfn + k)) return MPT_EFAULT;
-      if (v.mem.mfnOf(gfn + k) !== first + k) return MPT_EINVAL; // not contiguous
-    }
-    return first * PAGE_SIZE;
-  };
 
   return {
     name: "template",
@@ -158,7 +140,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       v.detached = true;
       v.refs.clear();
       v.tracked.clear();
-      v.trapStart = v.trapEnd = 0;
+      v.trap.clear();
       v.msiEnabled = false;
     },
     injectMsi(h: Handle, addr: number, data: number): boolean {
@@ -180,10 +162,10 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       return MPT_OK;
     },
     readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
-      return st(h).mem.read(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, st(h).mem, gpa, buf, false, 0); // the declared cost covers it
     },
     writeGpa(h: Handle, gpa: number, buf: Uint8Array): number {
-      return st(h).mem.write(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, st(h).mem, gpa, buf, true, 0);
     },
     gfnToMfn(h: Handle, gfn: number): number {
       return backed(st(h), gfn) ? st(h).mem.mfnOf(gfn) : -1;
@@ -191,7 +173,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
       if (v.detached || (size !== PAGE_SIZE && size !== PAGE_SIZE_2M)) return MPT_EINVAL;
-      const dma = dmaBase(v, gfn, size);
+      const dma = hostDmaAddress(v.mem, gfn, size); // identity IOMMU: the host address
       if (dma < 0) return dma;
       const r = v.refs.get(dma);
       if (r !== undefined && r[1] !== size) return MPT_ENOMEM; // mapped with the other size
@@ -214,12 +196,7 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     },
     setTrapArea(h: Handle, start: number, end: number, map: boolean): number {
       const v = st(h);
-      if (v.detached || !(end > start)) return MPT_EINVAL;
-      if (map) {
-        v.trapStart = start;
-        v.trapEnd = Math.min(end, start + BAR0_SIZE);
-      } else if (v.trapStart === start) v.trapStart = v.trapEnd = 0;
-      return MPT_OK;
+      return v.detached ? MPT_EINVAL : v.trap.set(start, end, map);
     },
     isValidGfn(h: Handle, gfn: number): boolean {
       return backed(st(h), gfn);
@@ -227,7 +204,8 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
     guestMmioRead(h: Handle, gpa: number, size: number): number {
       const v = st(h);
       if (ops === null || v.detached || !validSize(size)) return ones(size);
-      if (inBar0(v, gpa, size)) return ops.emulateMmioRead(v.info.id, gpa - v.trapStart, size);
+      // an access is trapped only when all of its bytes are inside the range
+      if (v.trap.covers(gpa, size)) return ops.emulateMmioRead(v.info.id, gpa - v.trap.start, size);
       if (inCfg(v, gpa, size)) return ops.emulateCfgRead(v.info.id, gpa - v.info.cfg!, size);
       return ones(size);
     },
@@ -235,8 +213,8 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       const v = st(h);
       const o = ops;
       if (o === null || v.detached || !validSize(size)) return;
-      if (inBar0(v, gpa, size)) {
-        o.emulateMmioWrite(v.info.id, gpa - v.trapStart, size, value);
+      if (v.trap.covers(gpa, size)) {
+        o.emulateMmioWrite(v.info.id, gpa - v.trap.start, size, value);
       } else if (inCfg(v, gpa, size)) {
         // config writes of any width: follow the MSI enable bit, pass a guest's FLR on
         const e = forwardCfgWrite(o, v.info.id, v, gpa - v.info.cfg!, size, value);
@@ -255,21 +233,15 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
         ops.writeProtectHandler(v.info.id, gpa, size, value);
         return;
       }
-      const b = v.bytes.subarray(0, size);
-      let x = value;
-      for (let i = 0; i < size; i++) {
-        b[i] = x % 256;
-        x = Math.floor(x / 256);
-      }
-      v.mem.write(gpa, b);
+      v.store.write(v.mem, gpa, size, value);
     },
     save(h: Handle): unknown {
       const v = st(h);
       return {
         tracked: sparseFrames(v.tracked),
         refs: [...v.refs].map(([dma, [n, size]]) => [dma, n, size]),
-        trapStart: v.trapStart,
-        trapEnd: v.trapEnd,
+        trapStart: v.trap.start,
+        trapEnd: v.trap.end,
         msiCap: v.msiCap,
         afCap: v.afCap,
         msiEnabled: v.msiEnabled,
@@ -281,8 +253,8 @@ const create: BackendFactory = (ctx: BackendContext): MptBackend => {
       loadSparseFrames(v.tracked, s.tracked, "tracked pages");
       v.refs.clear();
       for (const [dma, n, size] of rows(s, "refs", 3)) v.refs.set(dma, [n, size]);
-      v.trapStart = num(s, "trapStart");
-      v.trapEnd = num(s, "trapEnd");
+      v.trap.start = num(s, "trapStart");
+      v.trap.end = num(s, "trapEnd");
       v.msiCap = num(s, "msiCap");
       v.afCap = num(s, "afCap");
       v.msiEnabled = bool(s, "msiEnabled");

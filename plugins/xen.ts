@@ -66,7 +66,6 @@ import type {
 } from "../core/mpt/types.ts";
 import {
   MPT_CONTRACT_VERSION,
-  MPT_EFAULT,
   MPT_EINVAL,
   MPT_EIO,
   MPT_OK,
@@ -84,6 +83,15 @@ import {
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
 import { LazyInt32Array } from "../core/hw/lazy_array.ts";
+import {
+  copyGpa,
+  costParam,
+  declareDefaultCosts,
+  gfnBacked,
+  GuestStore,
+  hostDmaAddress,
+  TrapArea,
+} from "../core/mpt/backend_helpers.ts";
 
 /** Default costs (ns) of the XenGT paths, each with the reason for its size. */
 export const XEN_DEFAULT_COSTS: Readonly<Record<string, number>> = {
@@ -186,8 +194,8 @@ class IoreqSlot {
 class XenVgpu {
   readonly slots: IoreqSlot[] = [];
   nextVcpu = 0;
-  trapStart = 0;
-  trapEnd = 0;
+  /** BAR0 as claimed for the ioreq server (XEN_DMOP_map_io_range_to_ioreq_server). */
+  readonly trap = new TrapArea(BAR0_SIZE);
   readonly ioreqPages: LazyInt32Array;
   readonly dirty = new Set<number>();
   /**
@@ -204,7 +212,7 @@ class XenVgpu {
   msiEnabled = false;
   crashed = false;
   detached = false;
-  readonly bytes = new Uint8Array(8);
+  readonly store = new GuestStore();
 
   constructor(readonly info: VgpuInfo, readonly mem: GuestMemoryView, firstPort: number) {
     const n = Math.max(1, info.vcpus | 0);
@@ -230,10 +238,7 @@ const TRAP_PATH_OPS = new Set(["guestMmioRead", "guestMmioWrite", "guestMemWrite
 /** The XenGT-like backend factory. */
 const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
   const p = ctx.params;
-  const cost = (name: string): number => {
-    const v = p[name];
-    return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : XEN_DEFAULT_COSTS[name];
-  };
+  const cost = (name: string): number => costParam(p, name, XEN_DEFAULT_COSTS[name]);
   const maxPagesParam = p.domctl_max_pages;
   const domctlMax = typeof maxPagesParam === "number" && maxPagesParam >= 1
     ? Math.floor(maxPagesParam)
@@ -297,14 +302,11 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     dirtyLog: 0, // charged by the op (logdirty_toggle)
     dirtyLogSync: 0, // charged by the op (logdirty_clean + per page)
   };
-  for (const k of Object.keys(XEN_DEFAULT_COSTS)) if (!(k in costs)) costs[k] = cost(k);
+  declareDefaultCosts(costs, XEN_DEFAULT_COSTS, p);
 
   const st = (h: Handle): XenVgpu => h as XenVgpu;
 
-  const isBacked = (v: XenVgpu, gfn: number): boolean =>
-    v.mem.isBacked !== undefined
-      ? v.mem.isBacked(gfn)
-      : Number.isInteger(gfn) && gfn >= 0 && gfn < v.mem.frames && v.mem.mfnOf(gfn) >= 0;
+  const isBacked = (v: XenVgpu, gfn: number): boolean => gfnBacked(v.mem, gfn);
 
   /** Pauses and crashes the domain (xen_pause_domain + domain_crash). */
   const crash = (v: XenVgpu, why: string): void => {
@@ -375,8 +377,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         else if (type === IOREQ_TYPE_PCI_CONFIG) {
           if (write) cfgWrite(v, addr, size, value);
           else result = ops.emulateCfgRead(id, addr, size);
-        } else if (write) ops.emulateMmioWrite(id, addr - v.trapStart, size, value);
-        else result = ops.emulateMmioRead(id, addr - v.trapStart, size);
+        } else if (write) ops.emulateMmioWrite(id, addr - v.trap.start, size, value);
+        else result = ops.emulateMmioRead(id, addr - v.trap.start, size);
       } catch (e) {
         ok = false;
         crash(v, `the mediator failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -464,7 +466,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       v.ioreqPages.clear();
       v.dmaRefs.clear();
       v.dirty.clear();
-      v.trapStart = v.trapEnd = 0;
+      v.trap.clear();
       v.msiEnabled = false;
     },
 
@@ -510,15 +512,13 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     readGpa(h: Handle, gpa: number, buf: Uint8Array): number {
       const v = st(h);
       foreignMap(v);
-      ctx.charge(C.copyKib * (buf.length / 1024));
-      return v.mem.read(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, v.mem, gpa, buf, false, C.copyKib);
     },
 
     writeGpa(h: Handle, gpa: number, buf: Uint8Array): number {
       const v = st(h);
       foreignMap(v);
-      ctx.charge(C.copyKib * (buf.length / 1024));
-      return v.mem.write(gpa, buf) ? MPT_OK : MPT_EFAULT;
+      return copyGpa(ctx, v.mem, gpa, buf, true, C.copyKib);
     },
 
     gfnToMfn(h: Handle, gfn: number): number {
@@ -532,19 +532,9 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     dmaMapGuestPage(h: Handle, gfn: number, size: number): number {
       const v = st(h);
       if (size !== PAGE_SIZE && size !== PAGE_SIZE_2M) return MPT_EINVAL;
-      const pages = size / PAGE_SIZE;
-      let base = -1;
-      for (let i = 0; i < pages; i++) {
-        if (!isBacked(v, gfn + i)) return MPT_EFAULT;
-        const m = v.mem.mfnOf(gfn + i);
-        if (m < 0) return MPT_EFAULT;
-        if (i === 0) base = m;
-        else if (m !== base + i) return MPT_EINVAL;
-        // a 2 MiB GPU page entry addresses an aligned range only
-        if (i === 0 && pages > 1 && base % pages !== 0) return MPT_EINVAL;
-      }
-      for (let i = 0; i < pages; i++) logDirty(v, gfn + i);
-      const dma = base * PAGE_SIZE;
+      const dma = hostDmaAddress(v.mem, gfn, size);
+      if (dma < 0) return dma;
+      for (let i = 0; i < size / PAGE_SIZE; i++) logDirty(v, gfn + i);
       v.dmaRefs.set(dma, (v.dmaRefs.get(dma) ?? 0) + 1);
       return dma;
     },
@@ -587,15 +577,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     },
 
     setTrapArea(h: Handle, start: number, end: number, map: boolean): number {
-      const v = st(h);
-      if (!(end > start) || start < 0) return MPT_EINVAL;
-      if (map) {
-        v.trapStart = start;
-        v.trapEnd = Math.min(end, start + BAR0_SIZE);
-      } else if (v.trapStart === start) {
-        v.trapStart = v.trapEnd = 0;
-      }
-      return MPT_OK;
+      return start < 0 ? MPT_EINVAL : st(h).trap.set(start, end, map);
     },
 
     isValidGfn(h: Handle, gfn: number): boolean {
@@ -617,8 +599,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         const r = roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, false, 0, false);
         return r < 0 ? allOnes(size) : r;
       }
-      if (v.trapEnd > v.trapStart && gpa >= v.trapStart && gpa < v.trapEnd) {
-        if (gpa + size > v.trapEnd) {
+      if (v.trap.holds(gpa)) {
+        if (gpa + size > v.trap.end) {
           crash(v, `access crosses the end of BAR0`);
           return allOnes(size);
         }
@@ -640,8 +622,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         roundTrip(v, IOREQ_TYPE_PCI_CONFIG, gpa - cfg, size, true, value, false);
         return;
       }
-      if (v.trapEnd > v.trapStart && gpa >= v.trapStart && gpa < v.trapEnd) {
-        if (gpa + size > v.trapEnd) {
+      if (v.trap.holds(gpa)) {
+        if (gpa + size > v.trap.end) {
           crash(v, `access crosses the end of BAR0`);
           return;
         }
@@ -664,14 +646,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         roundTrip(v, IOREQ_TYPE_COPY, gpa, size, true, value, true);
         return;
       }
-      const n = size >= 1 && size <= 8 ? size : 8;
-      const b = v.bytes.subarray(0, n);
-      let x = value;
-      for (let i = 0; i < n; i++) {
-        b[i] = x % 256;
-        x = Math.floor(x / 256);
-      }
-      if (!v.mem.write(gpa, b)) ctx.count("guest_write_faults");
+      const n = size >= 1 && size <= 8 ? Math.trunc(size) : 8; // a size it cannot store: 8 bytes
+      if (!v.store.write(v.mem, gpa, n, value)) ctx.count("guest_write_faults");
     },
 
     vgpuDescheduled(h: Handle): void {
@@ -731,8 +707,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
       return {
         slots: v.slots.map((q) => [q.port, q.state, q.type, q.addr, q.size, q.dir, q.data]),
         nextVcpu: v.nextVcpu,
-        trapStart: v.trapStart,
-        trapEnd: v.trapEnd,
+        trapStart: v.trap.start,
+        trapEnd: v.trap.end,
         ioreqPages: sparseFrames(v.ioreqPages),
         dirty: [...v.dirty],
         logged: v.logged === null ? null : [...v.logged.keys()].filter((g) => v.logged![g] !== 0),
@@ -768,8 +744,8 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         v.slots.push(q);
       }
       v.nextVcpu = num(s, "nextVcpu");
-      v.trapStart = num(s, "trapStart");
-      v.trapEnd = num(s, "trapEnd");
+      v.trap.start = num(s, "trapStart");
+      v.trap.end = num(s, "trapEnd");
       v.dirty.clear();
       for (const g of dirty as number[]) v.dirty.add(g);
       if (s.logged === null || s.logged === undefined) v.logged = null;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { gvtsimTask } from "./task_util.ts";
+import { parseCommandLine } from "../main.ts";
 
 /** `gvtsim ARGS` with the task's permissions, `stdin` fed to it. */
 const gvtsim = (args: string[], stdin?: string) => gvtsimTask(args, { stdin });
@@ -119,9 +120,25 @@ Deno.test("cli: an unknown backend lists the built-in ones", async () => {
   assert.doesNotMatch(r.err, /Module not found/);
 });
 
+/**
+ * `gvtsim ARGS` parsed in this process exactly as the CLI parses them (help, version, usage
+ * errors; nothing runs): the exit code and what it wrote, as a pipe would get it (no colours,
+ * no wrapping). One subprocess per test below shows it is what the CLI prints.
+ */
+function parsed(args: string[]): { code: number; out: string; err: string } {
+  let out = "", err = "";
+  const r = parseCommandLine(args, {
+    stdout: (line) => void (out += line + "\n"),
+    stderr: (text) => void (err += text + "\n"),
+    colors: false,
+    maxWidth: Number.MAX_SAFE_INTEGER,
+  });
+  return { code: "exit" in r ? r.exit : -1, out, err };
+}
+
 /** Every command (and subcommand) the top-level usage lists, but help, version, completions. */
-async function allCommands(): Promise<string[][]> {
-  const top = await gvtsim(["--help"]);
+function allCommands(): string[][] {
+  const top = parsed(["--help"]);
   const out: string[][] = [];
   const usage = top.out.slice(top.out.indexOf("Usage:")).split("\n\n")[0];
   for (const line of usage.split("\n")) {
@@ -135,15 +152,17 @@ async function allCommands(): Promise<string[][]> {
 }
 
 Deno.test("cli: every command's --help describes every option and shows examples", async () => {
-  const commands = [[], ...await allCommands()]; // [] is the top-level help
+  const commands = [[], ...allCommands()]; // [] is the top-level help
   for (
     const c of ["run", "check", "scan", "sweep", "sweep merge", "report", "lsp", "plugin test"]
   ) {
     assert.ok(commands.some((x) => x.join(" ") === c), `${c} in ${commands.join("; ")}`);
   }
-  const helps = await Promise.all(commands.map((c) => gvtsim([...c, "--help"])));
-  commands.forEach((c, i) => {
-    const r = helps[i];
+  const [top, sub] = await Promise.all([gvtsim(["--help"]), gvtsim(["sweep", "merge", "--help"])]);
+  assert.deepEqual(parsed(["--help"]), top, "the CLI prints this help");
+  assert.deepEqual(parsed(["sweep", "merge", "--help"]), sub, "the CLI prints this help");
+  for (const c of commands) {
+    const r = parsed([...c, "--help"]);
     assert.equal(r.code, 0, `${c.join(" ")}: ${r.err}`);
     assert.match(r.out, /Examples:\n {2}(gvtsim|deno task|echo|cat) /, c.join(" "));
     assert.equal(r.out.split("Examples:").length, 2, `${c.join(" ")}: one Examples section`);
@@ -154,16 +173,16 @@ Deno.test("cli: every command's --help describes every option and shows examples
       if (/^ {2}(-h, )?--help/.test(l)) continue;
       assert.match(l, /^ {2}\S.*?\S {2,}\S/, `${c.join(" ")}: no description: '${l}'`);
     }
-  });
+  }
 });
 
 Deno.test("cli: a usage error of any command shows that command's usage", async () => {
-  const commands = await allCommands();
-  const errors = await Promise.all(commands.map((c) => gvtsim([...c, "--no-such-option"])));
-  commands.forEach((c, i) => {
-    const r = errors[i];
+  const sub = await gvtsim(["plugin", "test", "--no-such-option"]);
+  assert.deepEqual(parsed(["plugin", "test", "--no-such-option"]), sub, "the CLI prints this");
+  for (const c of allCommands()) {
+    const r = parsed([...c, "--no-such-option"]);
     assert.equal(r.code, 2, c.join(" "));
     assert.match(r.err, new RegExp(`^gvtsim ${c[0]}: `), `${c.join(" ")}: ${r.err}`);
     assert.match(r.err, /\nUsage: gvtsim /, c.join(" "));
-  });
+  }
 });

@@ -96,11 +96,11 @@ async function run(
 
 Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical results JSON", async () => {
   const dir = await Deno.makeTempDir();
-  const plain = await run({ until: 300 * MS, json: `${dir}/plain.json` });
+  const plain = await run({ until: 150 * MS, json: `${dir}/plain.json` });
   const ck = await run({
-    until: 300 * MS,
+    until: 150 * MS,
     json: `${dir}/ck.json`,
-    checkpointAt: 120 * MS,
+    checkpointAt: 60 * MS,
     checkpoint: `${dir}/c.ckpt`,
   });
   assert.equal(ck.code, plain.code);
@@ -125,16 +125,16 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
     a,
     "restore-then-continue equals the uninterrupted run",
   );
-  assert.equal(JSON.parse(a).simulatedNs, 300 * MS);
+  assert.equal(JSON.parse(a).simulatedNs, 150 * MS);
 
   const snap = readCheckpoint(`${dir}/c.ckpt`) as SnapshotFile;
   assert.equal(snap.format, "gvtsim-snapshot");
   assert.equal(snap.version, SNAPSHOT_VERSION);
   assert.ok(snap.heap && snap.heap.objects.length > 100);
   assert.equal(snap.heap.objects[0].p, "w");
-  assert.equal(snap.checkpoint.t, 120 * MS);
+  assert.equal(snap.checkpoint.t, 60 * MS);
   assert.equal(snap.seed, 42);
-  assert.deepEqual(snap.overrides, { until: 300 * MS });
+  assert.deepEqual(snap.overrides, { until: 150 * MS });
   assert.deepEqual(Object.keys(snap.scenario.sources), [SCENARIO]);
   assert.equal(snap.scenario.sources[SCENARIO], await Deno.readTextFile(SCENARIO));
   assert.match(snap.digest, /^fnv1a64:[0-9a-f]{16}$/);
@@ -158,7 +158,7 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
 Deno.test("snapshot: heap restores re-simulate nothing, whatever the checkpoint time", async () => {
   const dir = await Deno.makeTempDir();
   const scenario = loadScenario(SCENARIO).scenario!;
-  for (const t of [40 * MS, 160 * MS]) {
+  for (const t of [40 * MS, 100 * MS]) {
     const w = await World.create(scenario) as World;
     w.run(t);
     const snap = makeSnapshot(w, {
@@ -203,7 +203,7 @@ for (const hypervisor of ["kvm", "xen"]) {
 Deno.test("snapshot: a backend without save/restore falls back to replay and is named", async () => {
   const r = await roundTrip(MIXED, {
     hypervisor: "tests/fixtures/minimal_backend.ts",
-    until: 160 * MS,
+    until: 110 * MS,
     at: 70 * MS,
   });
   assert.equal(
@@ -279,7 +279,7 @@ Deno.test("snapshot: a REPL session's journal replays to the same state and cont
   assert.deepEqual(c.journal, a.journal);
   for (const s of [a, b, c, d]) {
     await s.exec("weight light 3");
-    s.world!.run(250 * MS);
+    s.world!.run(120 * MS);
   }
   const ra = JSON.stringify(collectResults(a.world!));
   assert.equal(JSON.stringify(collectResults(b.world!)), ra, "saving does not perturb the session");
