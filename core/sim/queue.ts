@@ -223,11 +223,7 @@ export class EventQueue {
     let k = 0;
     while (t >= end[k]) k++;
     // the digit (< 256, so `|` truncates it to an int32 index: floor for non-negatives)
-    this.append(slot, (k << 8) | ((t - this.start[k]) * PER_UNIT[k]));
-  }
-
-  /** Appends a slot to list i. */
-  private append(slot: number, i: number): void {
+    const i = (k << 8) | ((t - this.start[k]) * PER_UNIT[k]);
     this.next[slot] = -1;
     if (this.head[i] < 0) {
       this.head[i] = slot;
@@ -268,8 +264,7 @@ export class EventQueue {
       if (this.sinks[s] === null) {
         this.size--;
         this.release(s);
-      } else if (k === 1) this.append(s, this.times[s] - from); // to level 0: list = offset
-      else this.link(s, this.times[s]);
+      } else this.link(s, this.times[s]);
       s = n;
     }
     return true;
