@@ -43,6 +43,7 @@ export {
   loadSparseBytes,
   loadSparseFrames,
   num,
+  positions,
   record,
   rows,
   sparseBytes,

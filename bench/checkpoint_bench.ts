@@ -6,8 +6,11 @@
  * asks for: restore-and-finish / full run (aim < 0.5), save / run to 5 s and restore / run to
  * 5 s (aim < 0.2 each).
  *
- *   deno run -A bench/checkpoint_bench.ts [--rounds 5] [--at 5] [--until 10]
+ *   deno run -A bench/checkpoint_bench.ts [--rounds 5] [--at 5] [--until 10] [--v8-flags F]
  *   deno run -A bench/checkpoint_bench.ts --one full|save|restore AT UNTIL PATH   (one phase)
+ *
+ * `--v8-flags F` runs every phase with those V8 flags (`deno run --v8-flags=F`), to see what a
+ * flag does to the full run and the restored one alike.
  *
  * The machine is shared, so each figure is the process's CPU time (user + system, all its
  * threads), which moves much less with the load than wall time; wall time is printed too.
@@ -114,12 +117,13 @@ const median = (xs: number[]) => {
 };
 const spread = (xs: number[]) => `[${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
 
-async function rounds(n: number, atS: number, untilS: number): Promise<void> {
+async function rounds(n: number, atS: number, untilS: number, v8Flags: string): Promise<void> {
   const self = new URL(import.meta.url).pathname;
+  const v8 = v8Flags ? [`--v8-flags=${v8Flags}`] : [];
   const path = Deno.makeTempFileSync({ suffix: ".ckpt.json" });
   const one = async (phase: string): Promise<PhaseRun> => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", self, "--one", phase, `${atS}`, `${untilS}`, path],
+      args: ["run", "-A", ...v8, self, "--one", phase, `${atS}`, `${untilS}`, path],
       stdout: "piped",
       stderr: "inherit",
     }).output();
@@ -129,7 +133,8 @@ async function rounds(n: number, atS: number, untilS: number): Promise<void> {
   };
   console.log(
     `checkpoint: contention7 (7 busy vGPUs), checkpoint at ${atS} s, run to ${untilS} s; ` +
-      `each phase a fresh process (${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno})`,
+      `each phase a fresh process (${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}` +
+      `${v8Flags ? `, V8 flags ${v8Flags}` : ""})`,
   );
   console.log(
     "CPU ms:  round   full   to-at    save  restore  finish   size MB   (wall ms: full save restore+finish)",
@@ -200,6 +205,7 @@ if (import.meta.main) {
       Number(arg("--rounds", "5")),
       Number(arg("--at", "5")),
       Number(arg("--until", "10")),
+      arg("--v8-flags", ""),
     );
   }
 }

@@ -14,7 +14,7 @@ import { CHECKPOINT_LIMITS, decodeSnapshot } from "../core/snapshot_decode.ts";
 import { SnippetError, timelineAction } from "./snippet.ts";
 import {
   backendNote,
-  encodeSnapshot,
+  encodeSnapshotBytes,
   type JournalEntry,
   makeSnapshot,
   restoreInto,
@@ -66,7 +66,7 @@ export function writeCheckpoint(
   },
 ): WrittenCheckpoint {
   const snap = makeSnapshot(world, input);
-  writeAtomic(path, encodeSnapshot(snap));
+  writeAtomic(path, encodeSnapshotBytes(snap));
   const note = backendNote(snap);
   return { digest: snap.digest, notes: note ? [note] : [] };
 }
@@ -77,7 +77,7 @@ export function writeCheckpoint(
  * schema (core/snapshot_decode.ts).
  */
 export function readCheckpoint(path: string): SnapshotFile | SnapshotError {
-  let text: string;
+  let bytes: Uint8Array;
   try {
     const st = Deno.statSync(path);
     if (!st.isFile) return new SnapshotError(`${path}: not a regular file`);
@@ -88,13 +88,13 @@ export function readCheckpoint(path: string): SnapshotFile | SnapshotError {
         } MiB a checkpoint may be`,
       );
     }
-    text = Deno.readTextFileSync(path);
+    bytes = Deno.readFileSync(path);
   } catch (e) {
     return new SnapshotError(
       `cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`,
     );
   }
-  const s = decodeSnapshot(text);
+  const s = decodeSnapshot(bytes);
   return s instanceof SnapshotError ? new SnapshotError(`${path}: ${s.message}`) : s;
 }
 
@@ -208,7 +208,7 @@ export async function restoreWorld(
 function heapHasTrace(snap: SnapshotFile): boolean | undefined {
   const world = snap.heap?.objects[0];
   if (world === undefined || world.k !== "o") return undefined;
-  return world.f.trace !== null && world.f.trace !== undefined;
+  return world.r?.includes("trace") === true; // a reference to the trace recording
 }
 
 /**

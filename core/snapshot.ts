@@ -4,19 +4,19 @@
  * A checkpoint stores the scenario sources, the seed, the overrides and the journal of every
  * action applied interactively, plus a digest of the full world state at the checkpoint.
  *
- * Version 2 (a heap snapshot) also stores the world's whole data graph (core/snapshot_state.ts:
- * simulation queue, PRNG streams, host memory, GPU, mediator, guests, runners, gate, backend
- * context) and the backend's per-vGPU state through its `save(handle)`. Restoring rebuilds the
- * world from the sources (for its function-valued parts), replaces its data with the
- * snapshot's, re-creates the backend's handles with `restore(handle, state)` and refuses to
- * continue when the recomputed digest differs: no event before the checkpoint is simulated
- * again.
+ * A heap snapshot ({@link SNAPSHOT_VERSION}) also stores the world's whole data graph
+ * (core/snapshot_state.ts: simulation queue, PRNG streams, host memory, GPU, mediator, guests,
+ * runners, gate, backend context) and the backend's per-vGPU state through its
+ * `save(handle)`. Restoring rebuilds the world from the sources (for its function-valued
+ * parts), lays the snapshot's data over it once, re-creates the backend's handles with
+ * `restore(handle, state)`, lays again what a backend can write, and refuses to continue when
+ * the recomputed digest differs: no event before the checkpoint is simulated again.
  *
- * Version 1 (replay) is written when the world cannot be captured as data — a backend without
- * `save`/`restore` (named in the note), or a backend timer closure pending: restoring rebuilds
- * the world, replays the journal to the checkpoint and checks the digest. The simulation is
- * deterministic, so an accepted restore of either kind continues exactly as the uninterrupted
- * run would have.
+ * A replay checkpoint ({@link SNAPSHOT_VERSION_REPLAY}) is written when the world cannot be
+ * captured as data — a backend without `save`/`restore` (named in the note), or a backend
+ * timer closure pending: restoring rebuilds the world, replays the journal to the checkpoint
+ * and checks the digest. The simulation is deterministic, so an accepted restore of either
+ * kind continues exactly as the uninterrupted run would have.
  * @module
  */
 
@@ -37,17 +37,19 @@ import type { PluginSource } from "./mpt/loader.ts";
 import type { LazyInt32Array } from "./hw/lazy_array.ts";
 import { PAGE_CHUNK } from "./hw/memory.ts";
 import { createHash } from "node:crypto";
+import { BlockKind, forEachBlock, isZero } from "./snapshot_bytes.ts";
 
 /** Format tag of a checkpoint file. */
 export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
 /**
  * Version of a heap-snapshot checkpoint (the world's data), the one this build prefers.
  * Versions 1 and 2 named plugin paths; versions 3 (replay) and 4 (heap) had a byte-wise
- * digest; version 6 held the event queue as a binary heap: none of them is read.
+ * digest; versions 5 (replay), 6 and 7 (heap) a digest that mixed every word of every typed
+ * array, and 6 the event queue as a binary heap: none of them is read.
  */
-export const SNAPSHOT_VERSION = 7;
+export const SNAPSHOT_VERSION = 8;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 5;
+export const SNAPSHOT_VERSION_REPLAY = 9;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -114,9 +116,9 @@ export interface SnapshotFile {
   parts: Record<string, string>;
   /** The hypervisor backend. */
   backend: BackendSnapshot;
-  /** The world's data graph (version 2 only). */
+  /** The world's data graph (heap snapshots only). */
   heap?: HeapSnapshot;
-  /** Why a replay checkpoint was written instead of a heap snapshot (version 1 only). */
+  /** Why a replay checkpoint was written instead of a heap snapshot (replay checkpoints only). */
   replayReason?: string;
 }
 
@@ -132,6 +134,10 @@ export class SnapshotError {
 // ------------------------------------------------------------------------------ hashing
 
 const FNV_OFFSET_A = 0x811c9dc5, FNV_OFFSET_B = 0x050c5d1f;
+/** Bytes of one block of a digested typed array. */
+export const DIGEST_BLOCK = 4096;
+/** Mixed before each block, plus its {@link BlockKind}. */
+const BLOCK_TAG = 0xfffffff8;
 const PRIME_A = 0x01000193, PRIME_B = 0x9e3779b1;
 
 /**
@@ -155,20 +161,6 @@ export class Fnv1a64 {
     this.b = b ^ (b >>> 13);
   }
 
-  /** Mixes the words `w[from..to)`, in one loop. */
-  words(w: Uint32Array, from = 0, to = w.length): void {
-    let a = this.a, b = this.b;
-    for (let i = from; i < to; i++) {
-      const x = w[i];
-      a = Math.imul(a ^ x, PRIME_A);
-      a ^= a >>> 15;
-      b = Math.imul(b ^ x, PRIME_B);
-      b ^= b >>> 13;
-    }
-    this.a = a;
-    this.b = b;
-  }
-
   /** Mixes a number (its IEEE-754 bits). */
   num(x: number): void {
     this.f64[0] = x;
@@ -182,15 +174,26 @@ export class Fnv1a64 {
     for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
   }
 
-  /** Mixes the bytes of a typed array (length first). */
+  /**
+   * Mixes the bytes of a typed array (length first), a block of {@link DIGEST_BLOCK} bytes at
+   * a time: each block mixes its kind (all zero, the same bytes as the block before, or data:
+   * `forEachBlock`), then the SHA-256 of the data blocks in order. Kinds and hash are found
+   * natively, so the megabytes of zeros and repeated patterns in a world's register files and
+   * tables, and its data, cost little to digest even before the JIT has warmed up.
+   */
   view(v: ArrayBufferView): void {
     this.word(v.byteLength);
-    if (v.byteLength % 4 === 0 && v.byteOffset % 4 === 0) {
-      this.words(new Uint32Array(v.buffer, v.byteOffset, v.byteLength / 4));
-    } else {
-      const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    if (v.byteLength % 4 !== 0 || v.byteOffset % 4 !== 0) {
       for (let i = 0; i < u.length; i++) this.word(u[i]);
+      return;
     }
+    let data: ReturnType<typeof createHash> | undefined;
+    forEachBlock(u, DIGEST_BLOCK, (at, n, kind) => {
+      this.word(BLOCK_TAG + kind);
+      if (kind === BlockKind.Data) (data ??= createHash("sha256")).update(u.subarray(at, at + n));
+    });
+    if (data) this.str(data.digest("hex"));
   }
 
   /**
@@ -306,16 +309,15 @@ function hashMemory(w: World, gpu: Gpu = w.gpu): string {
     while (j < c.length && c[j] === free) j++;
     if (j === c.length) return;
     h.num(k);
-    h.words(new Uint32Array(c.buffer, c.byteOffset, c.length));
+    h.view(c);
   });
   for (let k = 0; k < m.pages.length; k++) {
     const chunk = m.pages[k];
     for (let j = 0; chunk !== null && j < chunk.length; j++) {
       const p = chunk[j];
       if (p === null) continue;
-      let nonzero = false;
-      for (let i = 0; i < p.length && !nonzero; i++) nonzero = p[i] !== 0;
-      if (!nonzero) continue; // a materialised zero page equals an untouched one
+      // a materialised zero page equals an untouched one
+      if (isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
       h.num(k * PAGE_CHUNK + j);
       h.view(p);
     }
@@ -425,11 +427,33 @@ export function backendSerialisable(b: MptBackend): boolean {
 }
 
 /**
- * The backend's state per attached vGPU, through its optional `save(handle)`. Called on the
- * backend directly (not through the gate), so taking a checkpoint counts no op and charges no
- * time: the run continues exactly as if no checkpoint had been taken.
+ * The backend's state per attached vGPU, through its optional `save(handle)`, as JSON text by
+ * vGPU id (a failed save as `{"error": message}`). Called on the backend directly (not through
+ * the gate), so taking a checkpoint counts no op and charges no time: the run continues
+ * exactly as if no checkpoint had been taken.
  */
-export function saveBackend(w: World): BackendSnapshot {
+function backendTexts(w: World): Record<string, string> {
+  const b = w.gate.backend, out: Record<string, string> = {};
+  if (!backendSerialisable(b)) return out;
+  const handles = (w.gate as unknown as GateView).handles;
+  for (const v of w.gvt.vgpus) {
+    if (!v || !w.gate.isAttached(v.id)) continue;
+    try {
+      const text: string | undefined = JSON.stringify(b.save!(handles[v.id]) ?? null);
+      if (text === undefined) throw new Error("save() returned no JSON data");
+      out[String(v.id)] = text;
+    } catch (e) {
+      out[String(v.id)] = JSON.stringify({ error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return out;
+}
+
+/** The backend's record in a checkpoint: its states (from {@link backendTexts}) and vGPUs. */
+export function saveBackend(
+  w: World,
+  texts: Record<string, string> = backendTexts(w),
+): BackendSnapshot {
   const b = w.gate.backend;
   const out: BackendSnapshot = {
     name: b.name,
@@ -439,16 +463,10 @@ export function saveBackend(w: World): BackendSnapshot {
   };
   if (!out.serialisable) return out;
   out.infos = {};
-  const handles = (w.gate as unknown as GateView).handles;
-  for (const v of w.gvt.vgpus) {
-    if (!v || !w.gate.isAttached(v.id)) continue;
-    try {
-      out.states[String(v.id)] = JSON.parse(JSON.stringify(b.save!(handles[v.id]) ?? null));
-      const info = w.gate.infoOf(v.id);
-      if (info !== null) out.infos[String(v.id)] = info;
-    } catch (e) {
-      out.states[String(v.id)] = { error: e instanceof Error ? e.message : String(e) };
-    }
+  for (const [id, text] of Object.entries(texts)) {
+    out.states[id] = JSON.parse(text);
+    const info = w.gate.infoOf(Number(id));
+    if (info !== null) out.infos[id] = info;
   }
   return out;
 }
@@ -472,14 +490,20 @@ export function restoreBackend(w: World, snap: BackendSnapshot): string[] {
 
 /**
  * Digests of each part of the world state, and of all of them.
- * @param b the backend's saved states, when the caller has them already
+ * @param texts the backend's saved states as JSON text, when the caller has them already
  */
 export function worldDigest(
   w: World,
-  b: BackendSnapshot = saveBackend(w),
+  texts: Record<string, string> = backendTexts(w),
 ): { digest: string; parts: Record<string, string> } {
+  // the backend's states can be large (a mapping per pinned page): their JSON text is
+  // digested natively
   const backend = new Fnv1a64();
-  backend.value({ name: b.name, serialisable: b.serialisable, states: b.states });
+  backend.str(w.gate.backend.name);
+  backend.value(backendSerialisable(w.gate.backend));
+  const sha = createHash("sha256");
+  for (const [id, text] of Object.entries(texts)) sha.update(`${id}\n${text}\n`);
+  backend.str(sha.digest("hex"));
   const parts: Record<string, string> = {
     sim: hashSim(w),
     rng: hashRng(w),
@@ -593,8 +617,9 @@ export function heapRefusal(w: World, backend: BackendSnapshot): string | undefi
 
 /** Captures a checkpoint of `w` at its current position (a heap snapshot when it can). */
 export function makeSnapshot(w: World, input: SnapshotInput): SnapshotFile {
-  const backend = saveBackend(w);
-  const { digest, parts } = worldDigest(w, backend);
+  const texts = backendTexts(w);
+  const backend = saveBackend(w, texts);
+  const { digest, parts } = worldDigest(w, texts);
   const sources = input.sources instanceof Map
     ? Object.fromEntries(input.sources)
     : { ...input.sources };
@@ -636,28 +661,37 @@ export function backendNote(s: SnapshotFile): string | undefined {
 const NO_SHA = "0".repeat(64);
 
 /**
- * Serialises a checkpoint: stable JSON, the header first (format, version, sha256 on lines 2
- * to 4), the heap compact, one record a line; `sha256` is the SHA-256 of the text with that
- * field's 64 digits zeroed.
+ * Serialises a checkpoint (UTF-8): stable JSON, the header first (format, version, sha256 on lines 2
+ * to 4) and readable; the backend's states (large: a mapping per pinned page) compact, one
+ * vGPU a line, and the heap compact, one record a line; `sha256` is the SHA-256 of the text
+ * with that field's 64 digits zeroed.
  */
-export function encodeSnapshot(s: SnapshotFile): string {
-  const { heap, format, version, sha256: _, ...rest } = s;
-  const head = { format, version, sha256: NO_SHA, ...rest };
-  let text: string;
-  if (heap === undefined) text = JSON.stringify(head, null, 1) + "\n";
-  else {
-    // The header stays readable; the heap (large) is written compact, one record a line.
-    const records = heap.objects.map((r) => JSON.stringify(r)).join(",\n");
-    text = `${
-      JSON.stringify(head, null, 1).slice(0, -2)
-    },\n "heap": {"objects": [\n${records}\n]}\n}\n`;
+export function encodeSnapshotBytes(s: SnapshotFile): Uint8Array {
+  const { heap, format, version, sha256: _, backend, ...rest } = s;
+  const { states, ...about } = backend;
+  const head = JSON.stringify({ format, version, sha256: NO_SHA, ...rest }, null, 1);
+  const perVgpu = Object.entries(states).map(([id, st]) =>
+    `\n  ${JSON.stringify(id)}: ${JSON.stringify(st)}`
+  );
+  let text = `${head.slice(0, -2)},\n "backend": ${JSON.stringify(about).slice(0, -1)},"states": {${
+    perVgpu.join(",")
+  }}}`;
+  if (heap !== undefined) {
+    text += `,\n "heap": {"objects": [\n${
+      heap.objects.map((r) => JSON.stringify(r)).join(",\n")
+    }\n]}`;
   }
-  return text.replace(NO_SHA, contentSha256(text));
+  text += "\n}\n";
+  // hashed and patched as bytes (the header is ASCII, so the field's offset is the same)
+  const bytes = new TextEncoder().encode(text);
+  const sha = createHash("sha256").update(bytes).digest("hex");
+  bytes.set(new TextEncoder().encode(sha), text.indexOf(NO_SHA));
+  return bytes;
 }
 
-/** SHA-256 (hex) of a checkpoint's text whose `sha256` field holds {@link NO_SHA}. */
-export function contentSha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/** {@link encodeSnapshotBytes} as text. */
+export function encodeSnapshot(s: SnapshotFile): string {
+  return new TextDecoder().decode(encodeSnapshotBytes(s));
 }
 
 /** The header's `sha256` line: where it is, and the digest the file claims. */
@@ -706,22 +740,21 @@ function restoreHeapInto(w: World, s: SnapshotFile): SnapshotError | undefined {
       `the checkpoint holds the state of backend ${s.backend.name}; backend ${w.gate.backend.name} cannot take it`,
     );
   }
-  const heap = s.heap!;
   const fresh = [...(w.gate as unknown as GateView).handles];
-  const first = restoreHeap(w, heap);
-  if (first) return new SnapshotError(first.message);
+  const laid = restoreHeap(w, s.heap!);
+  if (laid instanceof HeapError) return new SnapshotError(laid.message);
   // The saved handles are restored against the restored world (a backend checks its state
   // against the world's memory), and attaching them touches the world's data (the context's
-  // counters, charges): the snapshot's data is laid over it once more, every object reused,
-  // buffers only where a backend can write.
+  // counters, charges): the snapshot's data is laid over the same objects once more, only
+  // the parts a backend can write.
   const errs = rebuildHandles(w, fresh, s.backend);
   if (errs.length) {
     return new SnapshotError(
       `backend ${s.backend.name} refused its saved state: ${errs.join("; ")}`,
     );
   }
-  const second = restoreHeap(w, heap, undefined, BACKEND_REACH);
-  return second ? new SnapshotError(second.message) : undefined;
+  const again = laid.relay(BACKEND_REACH);
+  return again ? new SnapshotError(again.message) : undefined;
 }
 
 /**

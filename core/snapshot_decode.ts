@@ -17,7 +17,6 @@ import type { PluginSource } from "./mpt/loader.ts";
 import { type HeapLimits, validateHeap } from "./snapshot_state.ts";
 import {
   type BackendSnapshot,
-  contentSha256,
   type JournalEntry,
   SHA_LINE,
   SNAPSHOT_FORMAT,
@@ -27,6 +26,10 @@ import {
   type SnapshotFile,
 } from "./snapshot.ts";
 import type { VgpuInfo } from "./mpt/types.ts";
+import { createHash } from "node:crypto";
+
+/** The 64 digits of the `sha256` field as they are hashed (zeroed). */
+const ZEROED = new TextEncoder().encode("0".repeat(64));
 
 const MiB = 1024 * 1024;
 
@@ -76,16 +79,24 @@ const isInt = (x: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): x is number 
 const isName = (x: unknown): x is string =>
   typeof x === "string" && x.length > 0 && x.length <= CHECKPOINT_LIMITS.name;
 
-/** Deepest nesting of plain JSON data, measured without recursion. */
+/** Deepest nesting of plain JSON data, measured without recursion (only objects are queued). */
 function depthOf(x: unknown, limit: number): number {
   let deepest = 0;
-  const stack: [unknown, number][] = [[x, 0]];
+  const stack: unknown[] = [x], depths: number[] = [0];
   while (stack.length) {
-    const [v, d] = stack.pop()!;
+    const v = stack.pop(), d = depths.pop()!;
     if (d > deepest) deepest = d;
     if (deepest > limit) return deepest;
-    if (typeof v === "object" && v !== null) {
-      for (const c of Object.values(v)) stack.push([c, d + 1]);
+    if (typeof v !== "object" || v === null) continue;
+    // indexed loops: a backend's state can hold tens of thousands of small arrays
+    const children = Array.isArray(v) ? v : Object.values(v);
+    if (children.length > 0 && d + 1 > deepest) deepest = d + 1; // a child is one level down
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i];
+      if (typeof c === "object" && c !== null) {
+        stack.push(c);
+        depths.push(d + 1);
+      }
     }
   }
   return deepest;
@@ -96,7 +107,11 @@ class Bad {
   constructor(readonly message: string) {}
 }
 
-function header(text: string): { version: number } | Bad {
+/**
+ * Checks the header and the content digest. `bytes`: the file as read (the text is its UTF-8
+ * decoding), hashed as it is rather than encoded again.
+ */
+function header(text: string, bytes?: Uint8Array): { version: number } | Bad {
   const m = /^\{\n "format": "([^"\n]{0,64})",\n "version": (\d{1,6}),\n/.exec(text);
   if (!m || m[1] !== SNAPSHOT_FORMAT) {
     return new Bad(`not a checkpoint file (it must start with the '${SNAPSHOT_FORMAT}' header)`);
@@ -105,15 +120,18 @@ function header(text: string): { version: number } | Bad {
   if (version !== SNAPSHOT_VERSION && version !== SNAPSHOT_VERSION_REPLAY) {
     return new Bad(
       `checkpoint format version ${version} is not supported (this build reads versions ` +
-        `${SNAPSHOT_VERSION_REPLAY} and ${SNAPSHOT_VERSION}; older checkpoints had another ` +
-        "digest, event queue or named plugin paths: write them again)",
+        `${SNAPSHOT_VERSION} (heap snapshot) and ${SNAPSHOT_VERSION_REPLAY} (replay); older ` +
+        "checkpoints had another digest, event queue or named plugin paths: write them again)",
     );
   }
   const sha = SHA_LINE.exec(text);
   if (!sha) return new Bad("checkpoint has no content digest (sha256) in its header");
-  const end = sha[0].length - 3, start = end - 64; // the 64 digits, before `",\n`
-  const zeroed = text.slice(0, start) + "0".repeat(64) + text.slice(end);
-  if (contentSha256(zeroed) !== sha[1]) {
+  // the 64 digits, before `",\n`; the header up to them is ASCII, so text and byte offsets agree
+  const end = sha[0].length - 3, start = end - 64;
+  const zeroed = createHash("sha256");
+  if (bytes) zeroed.update(bytes.subarray(0, start)).update(ZEROED).update(bytes.subarray(end));
+  else zeroed.update(text.slice(0, start)).update(ZEROED).update(text.slice(end));
+  if (zeroed.digest("hex") !== sha[1]) {
     return new Bad(
       "checkpoint content digest mismatch: the file was changed or damaged after it was written",
     );
@@ -245,19 +263,22 @@ function backendOf(x: unknown, heap: boolean): BackendSnapshot | Bad {
 }
 
 /**
- * Parses and validates a checkpoint file's text (see the module comment). Never throws; a
- * {@link SnapshotError} names the first problem.
+ * Parses and validates a checkpoint file: its text, or its bytes as read (UTF-8). Never throws;
+ * a {@link SnapshotError} names the first problem (see the module comment).
  */
-export function decodeSnapshot(text: string): SnapshotFile | SnapshotError {
-  const r = decode(text);
+export function decodeSnapshot(file: string | Uint8Array): SnapshotFile | SnapshotError {
+  const r = decode(file);
   return r instanceof Bad ? new SnapshotError(r.message) : r;
 }
 
-function decode(text: string): SnapshotFile | Bad {
-  if (text.length > CHECKPOINT_LIMITS.fileBytes) {
+function decode(file: string | Uint8Array): SnapshotFile | Bad {
+  if (file.length > CHECKPOINT_LIMITS.fileBytes) {
     return new Bad(`checkpoint is larger than ${CHECKPOINT_LIMITS.fileBytes} bytes`);
   }
-  const h = header(text);
+  const bytes = typeof file === "string" ? undefined : file;
+  // (a byte-order mark is kept, so such a file is not taken for a checkpoint)
+  const text = bytes ? new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes) : file as string;
+  const h = header(text, bytes);
   if (h instanceof Bad) return h;
   let x: unknown;
   try {

@@ -89,6 +89,7 @@ import { WorkloadRunner } from "./workload/runner.ts";
 import { DriverBatchOptions, EngineState, GfxObject, GuestDriver } from "./guest/driver.ts";
 import { GuestMemory } from "./guest/memory.ts";
 import { GuestMetrics, LatencyStats } from "./guest/metrics.ts";
+import { fillPattern, isZero, PIECE, sameBytes, zeroRange } from "./snapshot_bytes.ts";
 
 /** A class, as far as a snapshot needs one: its prototype. */
 type AnyClass = { readonly prototype: object };
@@ -214,16 +215,35 @@ export type EncodedValue =
   | { $u: 1 }
   | { $n: string };
 
-/** One object of a heap snapshot. */
+/** A value stored as itself: a JSON primitive. */
+export type PlainValue = number | string | boolean | null;
+
+/** A value that is not a JSON primitive: undefined, or a number JSON cannot hold. */
+export type TaggedValue = { $u: 1 } | { $n: string };
+
+/**
+ * One object of a heap snapshot. Objects (`o`) and arrays (`a`), the bulk of a world, hold
+ * their fields or elements as plain values, in order (so they are laid with one native
+ * `Object.assign` or copy); a field or element that refers to another record holds 0 there
+ * and is listed in `r` (key, record id, key, record id, ...), a tagged one in `x`.
+ */
 export type HeapRecord =
-  | { k: "o"; p: string; c?: string; f: Record<string, EncodedValue> }
-  | { k: "a"; p: string; e: EncodedValue[] }
+  | {
+    k: "o";
+    p: string;
+    c?: string;
+    f: Record<string, PlainValue>;
+    r?: (string | number)[];
+    x?: [string, TaggedValue][];
+  }
+  | { k: "a"; p: string; e: PlainValue[]; r?: number[]; x?: [number, TaggedValue][] }
   | { k: "sa"; p: string; n: number; e: [number, EncodedValue][] }
   | { k: "m"; p: string; e: [EncodedValue, EncodedValue][] }
   | { k: "s"; p: string; e: EncodedValue[] }
   | { k: "b"; p: string; n: number; d: BufferSegment[] }
   | { k: "t"; p: string; c: string; b: number; o: number; n: number }
-  | { k: "f"; p: string };
+  | { k: "f"; p: string }
+  | { k: "z"; p: string };
 
 /**
  * A run of a buffer: `[offset, base64]` (bytes), `[offset, bytes, word]` (`bytes / 4` copies
@@ -250,6 +270,26 @@ export class HeapError {
   constructor(readonly message: string) {}
 }
 
+/**
+ * Parts of a world (canonical paths) built from the platform's tables when the world is built
+ * and never written after: the register definitions and what the GPU and the MMIO handler
+ * table derive from them. A snapshot records only that they are there (kind `z`, nothing
+ * under them is walked); restoring keeps the rebuilt world's. tests/snapshot_static_test.ts
+ * checks that running scenarios leaves them as a freshly built world has them.
+ */
+export const SNAPSHOT_STATIC: readonly string[] = [
+  "w.gpu.registerDefs",
+  "w.gpu.flags",
+  "w.gpu.sem",
+  "w.gpu.unit",
+  "w.gpu.ro",
+  "w.gpu.reset0",
+  "w.gvt.mmio.table.handlerOf",
+  "w.gvt.mmio.table.roMask",
+  "w.gvt.mmio.table.cls",
+];
+const STATIC = new Set(SNAPSHOT_STATIC);
+
 /** Whether `key` of `owner` is outside the data graph (backend handles are opaque). */
 function opaque(owner: object, key: string): boolean {
   return key === "handles" && owner instanceof MptGate;
@@ -265,7 +305,8 @@ const BLOCK = 1024;
 
 /**
  * Kind of one block of a buffer: 0 zero, 1 one repeated 32-bit word, 3 one repeated 64-bit
- * pattern (`pat` gets its low and high words), 2 anything else (raw bytes).
+ * pattern (`pat` gets its low and high words), 2 anything else (raw bytes). A block is one
+ * repeated 64-bit pattern when it equals itself shifted by 8 bytes (one native compare).
  */
 function blockKind(
   u: Uint8Array,
@@ -275,14 +316,13 @@ function blockKind(
   pat: number[],
 ): number {
   if (w !== null && (end - at) % 8 === 0) {
-    const i0 = at >>> 2, i1 = end >>> 2, lo = w[i0], hi = w[i0 + 1];
-    for (let i = i0 + 2; i < i1; i += 2) if (w[i] !== lo || w[i + 1] !== hi) return 2;
+    if (!sameBytes(u, at, at + 8, end - at - 8)) return 2;
+    const lo = w[at >>> 2], hi = w[(at >>> 2) + 1];
     pat[0] = lo;
     pat[1] = hi;
     return lo !== hi ? 3 : lo === 0 ? 0 : 1;
   }
-  for (let i = at; i < end; i++) if (u[i] !== 0) return 2;
-  return 0;
+  return isZero(u, at, end) ? 0 : 2;
 }
 
 /**
@@ -293,6 +333,7 @@ export function encodeBuffer(buf: ArrayBuffer): BufferSegment[] {
   const u = new Uint8Array(buf);
   const w = buf.byteLength % 8 === 0 ? new Uint32Array(buf) : null;
   const out: BufferSegment[] = [];
+  if (isZero(u)) return out;
   const pat = [0, 0];
   let rawStart = -1, fillStart = -1, fillLo = 0, fillHi = 0;
   const flushRaw = (end: number) => {
@@ -309,9 +350,15 @@ export function encodeBuffer(buf: ArrayBuffer): BufferSegment[] {
     }
     fillStart = -1;
   };
+  let pieceEnd = 0, pieceKind = 2;
   for (let at = 0; at < u.length; at += BLOCK) {
     const end = Math.min(u.length, at + BLOCK);
-    const k = blockKind(u, w, at, end, pat);
+    if (at >= pieceEnd) {
+      // a piece of blocks at once: when it is all zero or one pattern, so is every block
+      pieceEnd = Math.min(u.length, at + PIECE);
+      pieceKind = blockKind(u, w, at, pieceEnd, pat);
+    }
+    const k = pieceKind !== 2 ? pieceKind : blockKind(u, w, at, end, pat);
     const fill = k === 1 || k === 3;
     if (!fill || pat[0] !== fillLo || pat[1] !== fillHi) flushFill(at);
     if (k !== 2) flushRaw(at);
@@ -334,22 +381,29 @@ function base64Bytes(s: string): number {
 }
 
 /**
- * Writes segments from {@link encodeBuffer} into `buf` (zeroed first, unless `zeroed` says it
- * is a new buffer); false if malformed.
+ * Writes segments from {@link encodeBuffer} into `buf`; bytes no segment covers become zero
+ * (`zeroed`: the buffer is new, so they are already). False if malformed.
  */
 export function decodeBuffer(buf: ArrayBuffer, segs: unknown, zeroed = false): boolean {
   if (!Array.isArray(segs)) return false;
   const u = new Uint8Array(buf);
-  if (!zeroed) u.fill(0);
-  const dv = new DataView(buf);
-  const words = buf.byteLength % 4 === 0 ? new Uint32Array(buf) : null;
+  // Zero only the gaps before each segment, beyond every byte written so far (so nothing
+  // written is zeroed again, in any segment order): a reused buffer is not cleared and then
+  // written over, and zero pages nobody wrote stay untouched.
+  let covered = 0;
+  const gapTo = (at: number) => {
+    if (!zeroed && at > covered) zeroRange(u, covered, at);
+  };
   for (const sg of segs) {
     if (!Array.isArray(sg)) return false;
     const at = sg[0];
     if (!Number.isInteger(at) || at < 0 || at > u.length) return false;
+    let n: number;
     if (sg.length === 2 && typeof sg[1] === "string") {
-      const s = sg[1], n = base64Bytes(s);
+      const s = sg[1];
+      n = base64Bytes(s);
       if (s.length % 4 !== 0 || at + n > u.length) return false;
+      gapTo(at);
       try {
         // decoded in place; strict: no whitespace, no stray bits in the last group
         const r = u.subarray(at, at + n).setFromBase64(s, { lastChunkHandling: "strict" });
@@ -358,7 +412,8 @@ export function decodeBuffer(buf: ArrayBuffer, segs: unknown, zeroed = false): b
         return false;
       }
     } else if (sg.length === 3 || sg.length === 4) {
-      const n = sg[1], lo = sg[2], hi = sg.length === 4 ? sg[3] : lo;
+      n = sg[1];
+      const lo = sg[2], hi = sg.length === 4 ? sg[3] : lo;
       const step = sg.length === 4 ? 8 : 4;
       if (
         !Number.isInteger(n) || n % step !== 0 || at + n > u.length || !Number.isInteger(lo) ||
@@ -366,16 +421,12 @@ export function decodeBuffer(buf: ArrayBuffer, segs: unknown, zeroed = false): b
       ) {
         return false;
       }
-      if (step === 4 && words !== null && at % 4 === 0) {
-        words.fill(lo >>> 0, at / 4, (at + n) / 4);
-        continue;
-      }
-      for (let i = at; i < at + n; i += step) {
-        dv.setUint32(i, lo >>> 0, true);
-        if (step === 8) dv.setUint32(i + 4, hi >>> 0, true);
-      }
+      gapTo(at);
+      fillPattern(u, at, n, step, lo, hi);
     } else return false;
+    covered = Math.max(covered, at + n);
   }
+  gapTo(u.length);
   return true;
 }
 
@@ -406,7 +457,7 @@ function walk(root: object, visit: (x: object, path: string) => void): void {
   for (let qi = 0; qi < queue.length; qi++) {
     const x = queue[qi], p = paths[qi];
     visit(x, p);
-    if (typeof x === "function") continue;
+    if (typeof x === "function" || STATIC.has(p)) continue;
     if (x instanceof ArrayBuffer) continue;
     if (ArrayBuffer.isView(x)) {
       reach(x.buffer, `${p}.buffer`);
@@ -434,13 +485,30 @@ function walk(root: object, visit: (x: object, path: string) => void): void {
       continue;
     }
     for (const k of Object.keys(x)) {
-      if (opaque(x, k)) continue;
-      reach((x as Record<string, unknown>)[k], `${p}.${k}`);
+      const v = (x as Record<string, unknown>)[k];
+      if (v === null || (typeof v !== "object" && typeof v !== "function")) continue;
+      if (!opaque(x, k)) reach(v, `${p}.${k}`);
     }
   }
 }
 
 // ------------------------------------------------------------------------------ capture
+
+/**
+ * A field's or element's encoded value as it is stored in an `o` or `a` record: plain values
+ * as themselves; a reference (added to `r` as key, id) or a tag (added to `x`) as 0.
+ */
+function split<K extends string | number>(
+  v: EncodedValue,
+  key: K,
+  r: (K | number)[],
+  xs: [K, TaggedValue][],
+): PlainValue {
+  if (v === null || typeof v !== "object") return v;
+  if ("$r" in v) r.push(key, v.$r);
+  else xs.push([key, v]);
+  return 0;
+}
 
 /** Captures the data graph of `w` (call between events). A {@link HeapError} for data it cannot hold. */
 export function captureHeap(w: World): HeapSnapshot | HeapError {
@@ -452,7 +520,8 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
     paths.push(p);
   });
   let bad: string | undefined;
-  const enc = (v: unknown, where: string): EncodedValue => {
+  // `p`, `key`: where the value is (the path is only spelled out for an error)
+  const enc = (v: unknown, p: string, key?: string | number): EncodedValue => {
     switch (typeof v) {
       case "number":
         return Number.isFinite(v) && !Object.is(v, -0)
@@ -468,14 +537,16 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
         if (v === null) return null;
         return { $r: ids.get(v as object)! };
       default:
-        bad ??= `${where} holds a ${typeof v}, which a snapshot cannot store`;
+        bad ??= `${key === undefined ? p : `${p}.${key}`} holds a ${typeof v}, which a ` +
+          "snapshot cannot store";
         return null;
     }
   };
   const objects: HeapRecord[] = [];
   for (let i = 0; i < order.length && bad === undefined; i++) {
     const x = order[i], p = paths[i];
-    if (typeof x === "function") objects.push({ k: "f", p });
+    if (STATIC.has(p)) objects.push({ k: "z", p });
+    else if (typeof x === "function") objects.push({ k: "f", p });
     else if (x instanceof ArrayBuffer) {
       objects.push({ k: "b", p, n: x.byteLength, d: encodeBuffer(x) });
     } else if (ArrayBuffer.isView(x)) {
@@ -498,9 +569,13 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
         for (let j = 0; j < x.length; j++) if (x[j] !== null) e.push([j, enc(x[j], p)]);
         objects.push({ k: "sa", p, n: x.length, e });
       } else {
-        const e: EncodedValue[] = new Array(x.length);
-        for (let j = 0; j < x.length; j++) e[j] = enc(x[j], `${p}.${j}`);
-        objects.push({ k: "a", p, e });
+        const e: PlainValue[] = new Array(x.length), r: number[] = [];
+        const xs: [number, TaggedValue][] = [];
+        for (let j = 0; j < x.length; j++) e[j] = split(enc(x[j], p, j), j, r, xs);
+        const rec: HeapRecord = { k: "a", p, e };
+        if (r.length) rec.r = r;
+        if (xs.length) rec.x = xs;
+        objects.push(rec);
       }
     } else {
       const proto = Object.getPrototypeOf(x);
@@ -515,12 +590,16 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
           break;
         }
       }
-      const f: Record<string, EncodedValue> = {};
+      const f: Record<string, PlainValue> = {}, r: (string | number)[] = [];
+      const xs: [string, TaggedValue][] = [];
       for (const k of Object.keys(x)) {
         if (opaque(x, k)) continue;
-        f[k] = enc((x as Record<string, unknown>)[k], `${p}.${k}`);
+        f[k] = split(enc((x as Record<string, unknown>)[k], p, k), k, r, xs);
       }
-      objects.push(c === undefined ? { k: "o", p, f } : { k: "o", p, c, f });
+      const rec: HeapRecord = c === undefined ? { k: "o", p, f } : { k: "o", p, c, f };
+      if (r.length) rec.r = r;
+      if (xs.length) rec.x = xs;
+      objects.push(rec);
     }
   }
   return bad !== undefined ? new HeapError(bad) : { objects };
@@ -559,98 +638,173 @@ export function validateHeap(x: unknown, limits: HeapLimits): HeapSnapshot | str
   if (recs.length === 0 || recs.length > limits.records) {
     return `heap has ${recs.length} records (1 to ${limits.records} allowed)`;
   }
-  const n = recs.length;
-  let total = 0;
-  const value = (v: unknown): boolean => {
-    if (v === null || typeof v === "string" || typeof v === "boolean") return true;
-    if (typeof v === "number") return Number.isFinite(v);
-    if (typeof v !== "object" || Array.isArray(v)) return false;
-    const keys = Object.keys(v);
-    if (keys.length !== 1) return false;
-    const o = v as Record<string, unknown>;
-    if (keys[0] === "$r") return isInt(o.$r, 0, n - 1);
-    if (keys[0] === "$u") return o.$u === 1;
-    if (keys[0] === "$n") return typeof o.$n === "string" && NUMBER_TAGS.has(o.$n);
-    return false;
-  };
-  const values = (e: unknown): boolean => Array.isArray(e) && e.every(value);
-  const pairs = (e: unknown, first: (k: unknown) => boolean): boolean =>
-    Array.isArray(e) &&
-    e.every((kv) => Array.isArray(kv) && kv.length === 2 && first(kv[0]) && value(kv[1]));
-  for (let i = 0; i < n; i++) {
-    const r = recs[i] as Record<string, unknown>;
-    const bad = (why: string) => `heap record ${i}: ${why}`;
-    if (typeof r !== "object" || r === null || Array.isArray(r)) return bad("not an object");
-    if (typeof r.p !== "string" || r.p.length > 4096) return bad("no path");
-    switch (r.k) {
-      case "o": {
-        if (
-          r.c !== undefined && r.c !== "null" && !Object.hasOwn(SNAPSHOT_CLASSES, r.c as string)
-        ) {
-          return bad(`unknown class ${JSON.stringify(r.c)}`);
-        }
-        const f = r.f;
-        if (typeof f !== "object" || f === null || Array.isArray(f)) return bad("no fields");
-        for (const v of Object.values(f)) if (!value(v)) return bad("a field holds a bad value");
-        break;
-      }
-      case "a":
-      case "s":
-        if (!values(r.e)) return bad("bad elements");
-        break;
-      case "m":
-        if (!pairs(r.e, value)) return bad("bad entries");
-        break;
-      case "sa": {
-        if (!isInt(r.n, 0, limits.sparseLength)) {
-          return bad(`sparse array length must be 0..${limits.sparseLength}`);
-        }
-        const len = r.n;
-        if (!pairs(r.e, (k) => isInt(k, 0, len - 1))) return bad("bad sparse entries");
-        total += 8 * len;
-        break;
-      }
-      case "b": {
-        if (!isInt(r.n, 0, limits.bufferBytes)) {
-          return bad(`buffer size must be 0..${limits.bufferBytes} bytes`);
-        }
-        const size = r.n;
-        if (!Array.isArray(r.d)) return bad("bad buffer segments");
-        for (const sg of r.d as unknown[]) {
-          if (!Array.isArray(sg) || !isInt(sg[0], 0, size)) return bad("bad buffer segment");
-          const ok = sg.length === 2
-            ? typeof sg[1] === "string" && sg[0] + Math.ceil(sg[1].length / 4) * 3 <= size + 2
-            : (sg.length === 3 || sg.length === 4) && isInt(sg[1], 0, size - sg[0]) &&
-              sg[1] % (4 * (sg.length - 2)) === 0 && isInt(sg[2], 0, 0xffffffff) &&
-              (sg.length === 3 || isInt(sg[3], 0, 0xffffffff));
-          if (!ok) return bad("bad buffer segment");
-        }
-        total += size;
-        break;
-      }
-      case "t": {
-        const C = Object.hasOwn(TYPED, r.c as string) ? TYPED[r.c as string] : undefined;
-        if (C === undefined) return bad(`unknown typed array ${JSON.stringify(r.c)}`);
-        const buf = isInt(r.b, 0, n - 1) ? recs[r.b] as Record<string, unknown> : undefined;
-        if (buf?.k !== "b" || !isInt(buf.n)) return bad("view of no buffer");
-        const width = (C as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-        if (!isInt(r.o) || !isInt(r.n) || r.o % width !== 0 || r.o + r.n * width > buf.n) {
-          return bad("view outside its buffer");
-        }
-        break;
-      }
-      case "f":
-        break;
-      default:
-        return bad(`unknown kind ${JSON.stringify(r.k)}`);
-    }
-    if (total > limits.totalBytes) {
+  // The loop only dispatches (small functions for the JIT, as in `layContents`).
+  const check = new HeapCheck(recs, limits);
+  for (let i = 0; i < recs.length; i++) {
+    const why = check.record(recs[i] as Record<string, unknown>);
+    if (why !== undefined) return `heap record ${i}: ${why}`;
+    if (check.total > limits.totalBytes) {
       return `heap describes more than ${limits.totalBytes} bytes of data`;
     }
   }
   const w = recs[0] as Record<string, unknown>;
   if (w.k !== "o" || w.c !== "World" || w.p !== "w") return "heap record 0 is not the world";
   return x as HeapSnapshot;
+}
+
+/** A JSON primitive a record may hold as itself. */
+function plain(v: unknown): boolean {
+  return v === null || typeof v === "string" || typeof v === "boolean" ||
+    (typeof v === "number" && Number.isFinite(v));
+}
+
+/** `{$u: 1}` or `{$n: "NaN" | "Infinity" | "-Infinity" | "-0"}`. */
+function tagged(v: unknown): boolean {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>, keys = Object.keys(o);
+  return keys.length === 1 &&
+    (keys[0] === "$u" ? o.$u === 1 : keys[0] === "$n" && NUMBER_TAGS.has(o.$n as string));
+}
+
+/** Checks heap records one at a time (see {@link validateHeap}): what is wrong, or undefined. */
+class HeapCheck {
+  /** Bytes described so far (buffers, 8 a sparse array element). */
+  total = 0;
+  private readonly n: number;
+
+  constructor(private readonly recs: readonly unknown[], private readonly limits: HeapLimits) {
+    this.n = recs.length;
+  }
+
+  record(r: Record<string, unknown>): string | undefined {
+    if (typeof r !== "object" || r === null || Array.isArray(r)) return "not an object";
+    if (typeof r.p !== "string" || r.p.length > 4096) return "no path";
+    switch (r.k) {
+      case "o":
+        return this.object(r);
+      case "a":
+        return this.array(r);
+      case "s":
+        return this.values(r.e) ? undefined : "bad elements";
+      case "m":
+        return this.pairs(r.e, (k) => this.value(k)) ? undefined : "bad entries";
+      case "sa":
+        return this.sparse(r);
+      case "b":
+        return this.buffer(r);
+      case "t":
+        return this.typed(r);
+      case "f":
+        return undefined;
+      case "z":
+        return STATIC.has(r.p) ? undefined : "not a static part of a world";
+      default:
+        return `unknown kind ${JSON.stringify(r.k)}`;
+    }
+  }
+
+  /** An encoded value (`m`, `s`, `sa` records): a plain value, a reference or a tag. */
+  private value(v: unknown): boolean {
+    if (plain(v)) return true;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === "$r") {
+      return isInt((v as { $r: unknown }).$r, 0, this.n - 1);
+    }
+    return tagged(v);
+  }
+
+  private values(e: unknown): boolean {
+    if (!Array.isArray(e)) return false;
+    for (let j = 0; j < e.length; j++) if (!this.value(e[j])) return false;
+    return true;
+  }
+
+  private pairs(e: unknown, first: (k: unknown) => boolean): boolean {
+    if (!Array.isArray(e)) return false;
+    for (let j = 0; j < e.length; j++) {
+      const kv = e[j];
+      if (!Array.isArray(kv) || kv.length !== 2 || !first(kv[0]) || !this.value(kv[1])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The references (key, id, ...) and tags ([key, tag], ...) of an `o` or `a` record. */
+  private patches(r: Record<string, unknown>, key: (k: unknown) => boolean): boolean {
+    const refs = r.r, tags = r.x;
+    if (refs !== undefined) {
+      if (!Array.isArray(refs) || refs.length % 2 !== 0) return false;
+      for (let j = 0; j < refs.length; j += 2) {
+        if (!key(refs[j]) || !isInt(refs[j + 1], 0, this.n - 1)) return false;
+      }
+    }
+    return tags === undefined ||
+      Array.isArray(tags) &&
+        tags.every((t) => Array.isArray(t) && t.length === 2 && key(t[0]) && tagged(t[1]));
+  }
+
+  private object(r: Record<string, unknown>): string | undefined {
+    if (r.c !== undefined && r.c !== "null" && !Object.hasOwn(SNAPSHOT_CLASSES, r.c as string)) {
+      return `unknown class ${JSON.stringify(r.c)}`;
+    }
+    const f = r.f as Record<string, unknown>;
+    if (typeof f !== "object" || f === null || Array.isArray(f)) return "no fields";
+    // (`__proto__` would set the object's prototype, not a field)
+    if (Object.hasOwn(f, "__proto__")) return "a field is named __proto__";
+    for (const k in f) if (!plain(f[k])) return "a field holds a bad value";
+    const field = (k: unknown) => typeof k === "string" && Object.hasOwn(f, k);
+    return this.patches(r, field) ? undefined : "bad field references";
+  }
+
+  private array(r: Record<string, unknown>): string | undefined {
+    const e = r.e;
+    if (!Array.isArray(e)) return "bad elements";
+    for (let j = 0; j < e.length; j++) if (!plain(e[j])) return "bad elements";
+    return this.patches(r, (j) => isInt(j, 0, e.length - 1)) ? undefined : "bad element references";
+  }
+
+  private sparse(r: Record<string, unknown>): string | undefined {
+    if (!isInt(r.n, 0, this.limits.sparseLength)) {
+      return `sparse array length must be 0..${this.limits.sparseLength}`;
+    }
+    const len = r.n;
+    if (!this.pairs(r.e, (k) => isInt(k, 0, len - 1))) return "bad sparse entries";
+    this.total += 8 * len;
+    return undefined;
+  }
+
+  private buffer(r: Record<string, unknown>): string | undefined {
+    if (!isInt(r.n, 0, this.limits.bufferBytes)) {
+      return `buffer size must be 0..${this.limits.bufferBytes} bytes`;
+    }
+    const size = r.n;
+    if (!Array.isArray(r.d)) return "bad buffer segments";
+    for (const sg of r.d as unknown[]) {
+      if (!Array.isArray(sg) || !isInt(sg[0], 0, size)) return "bad buffer segment";
+      const ok = sg.length === 2
+        ? typeof sg[1] === "string" && sg[0] + Math.ceil(sg[1].length / 4) * 3 <= size + 2
+        : (sg.length === 3 || sg.length === 4) && isInt(sg[1], 0, size - sg[0]) &&
+          sg[1] % (4 * (sg.length - 2)) === 0 && isInt(sg[2], 0, 0xffffffff) &&
+          (sg.length === 3 || isInt(sg[3], 0, 0xffffffff));
+      if (!ok) return "bad buffer segment";
+    }
+    this.total += size;
+    return undefined;
+  }
+
+  private typed(r: Record<string, unknown>): string | undefined {
+    const C = Object.hasOwn(TYPED, r.c as string) ? TYPED[r.c as string] : undefined;
+    if (C === undefined) return `unknown typed array ${JSON.stringify(r.c)}`;
+    const buf = isInt(r.b, 0, this.n - 1) ? this.recs[r.b] as Record<string, unknown> : undefined;
+    if (buf?.k !== "b" || !isInt(buf.n)) return "view of no buffer";
+    const width = (C as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    if (!isInt(r.o) || !isInt(r.n) || r.o % width !== 0 || r.o + r.n * width > buf.n) {
+      return "view outside its buffer";
+    }
+    return undefined;
+  }
 }
 
 // ------------------------------------------------------------------------------ restore
@@ -673,32 +827,69 @@ function classOf(x: object): string | undefined {
 }
 
 /**
- * Where a backend can write the world's buffers while its handles are attached and restored
- * (through its context: guest memory, timers and MSIs, counters; and the gate's accounting).
+ * The parts of a world (canonical paths of the objects, and everything under them) a backend
+ * can write while its handles are attached and restored: through its context (counters,
+ * charges, logs, timers and MSIs on the simulation queue, guest memory in host memory, IOMMU
+ * domains) and the gate's accounting.
  */
-export const BACKEND_REACH: readonly string[] = ["w.ctx.", "w.sim.", "w.gate.", "w.gpu.memory."];
+export const BACKEND_REACH: readonly string[] = [
+  "w.ctx",
+  "w.sim",
+  "w.gate",
+  "w.gpu.memory",
+  "w.gpu.iommu",
+];
+
+/** Whether canonical path `p` is one of `roots` or under one. */
+function under(p: string, roots: readonly string[]): boolean {
+  for (const r of roots) {
+    if (p.startsWith(r) && (p.length === r.length || p.charCodeAt(r.length) === 46)) return true;
+  }
+  return false;
+}
 
 /**
  * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
  * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
  * A {@link HeapError} when the snapshot is malformed, needs a function the fresh world
  * does not have, or would allocate more than `maxNewBytes` (default {@link heapAllowance})
- * of objects the fresh world does not have (checked before anything is allocated).
- * `buffersUnder`: lay again only the buffers under these path prefixes (a second pass over
- * a world restored once, whose other buffers nothing has written since).
+ * of objects the fresh world does not have (checked before anything is allocated); else the
+ * {@link LaidHeap}, which can lay the same data again.
  */
 export function restoreHeap(
   fresh: World,
   snap: HeapSnapshot,
   maxNewBytes: number = heapAllowance(snap),
-  buffersUnder?: readonly string[],
-): HeapError | undefined {
+): LaidHeap | HeapError {
+  return guarded(() => restoreHeapUnchecked(fresh, snap, maxNewBytes));
+}
+
+function guarded<T>(f: () => T | HeapError): T | HeapError {
   try {
-    return restoreHeapUnchecked(fresh, snap, maxNewBytes, buffersUnder);
+    return f();
   } catch (e) {
     return new HeapError(
       `heap snapshot is malformed: ${e instanceof Error ? e.message : String(e)}`,
     );
+  }
+}
+
+/** A heap snapshot laid over a world: its records and the world's object for each. */
+export class LaidHeap {
+  /** @internal */
+  constructor(
+    private readonly recs: readonly HeapRecord[],
+    private readonly objs: readonly (object | undefined)[],
+    private readonly reused: readonly boolean[],
+  ) {}
+
+  /**
+   * Lays the data of the parts under `roots` (canonical paths: the objects there and
+   * everything under them, as in {@link BACKEND_REACH}) again over the same objects, where
+   * something may have written since the first time: no walk, nothing created.
+   */
+  relay(roots: readonly string[]): HeapError | undefined {
+    return guarded(() => layContents(this.recs, this.objs, this.reused, roots));
   }
 }
 
@@ -737,8 +928,7 @@ function restoreHeapUnchecked(
   fresh: World,
   snap: HeapSnapshot,
   maxNewBytes: number,
-  buffersUnder: readonly string[] | undefined,
-): HeapError | undefined {
+): LaidHeap | HeapError {
   const recs = snap.objects;
   if (!Array.isArray(recs) || recs.length === 0 || recs[0].k !== "o" || recs[0].c !== "World") {
     return new HeapError("heap snapshot has no world");
@@ -766,6 +956,14 @@ function restoreHeapUnchecked(
         (r.k !== "o" || classOf(old) === r.c);
       if (r.k === "f") {
         if (typeof old === "function") objs[i] = old;
+        continue;
+      }
+      if (r.k === "z") {
+        // a static part: the rebuilt world's, as it is
+        if (old === undefined) return new HeapError(`${r.p}: the rebuilt world has no such part`);
+        objs[i] = old;
+        reused[i] = true;
+        used.add(old);
         continue;
       }
       if (r.k === "b") {
@@ -803,63 +1001,125 @@ function restoreHeapUnchecked(
       if (objs[i] !== undefined) used.add(objs[i]!);
     }
   }
-  const dec = (v: EncodedValue, where: string): unknown => {
-    if (v === null || typeof v !== "object") return v;
-    if ("$r" in v) {
-      const o = objs[v.$r];
-      if (o === undefined) {
-        const r = recs[v.$r];
-        throw new Error(
-          r?.k === "f"
-            ? `the function at ${r.p} (used at ${where}) has no counterpart in the rebuilt world`
-            : `${where} refers to a missing object`,
-        );
-      }
-      return o;
-    }
-    if ("$u" in v) return undefined;
-    if ("$n" in v) return v.$n === "-0" ? -0 : Number(v.$n);
-    throw new Error(`${where}: unknown value tag`);
-  };
   // 2. contents
+  const err = layContents(recs, objs, reused);
+  if (err) return err;
+  if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
+  return new LaidHeap(recs, objs, reused);
+}
+
+/**
+ * Writes every record's contents into its object (`objs`, from the identity step). Buffers
+ * the fresh world did not have are new (zero). `roots`: lay again, over objects laid once
+ * already, only the records under these canonical paths.
+ */
+function layContents(
+  recs: readonly HeapRecord[],
+  objs: readonly (object | undefined)[],
+  reused: readonly boolean[],
+  roots?: readonly string[],
+): HeapError | undefined {
+  // The loop only dispatches: each kind is laid by a small method, so the JIT compiles small
+  // functions (one big one cost far more to optimise than a restore runs it).
+  const lay = new Layer(recs, objs);
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
-    if (x === undefined || r.k === "f" || r.k === "t") continue;
+    if (x === undefined || r.k === "f" || r.k === "t" || r.k === "z") continue;
+    if (roots && !under(r.p, roots)) continue;
     if (r.k === "b") {
-      if (reused[i] && buffersUnder && !buffersUnder.some((p) => r.p.startsWith(p))) continue;
-      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i])) {
+      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !roots)) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
-    } else if (r.k === "a") {
-      const a = x as unknown[];
-      a.length = r.e.length;
-      for (let j = 0; j < r.e.length; j++) a[j] = dec(r.e[j], `${r.p}.${j}`);
-    } else if (r.k === "sa") {
-      const a = x as unknown[];
-      a.length = r.n;
-      a.fill(null);
-      for (const [j, v] of r.e) a[j] = dec(v, `${r.p}.${j}`);
-    } else if (r.k === "m") {
-      const m = x as Map<unknown, unknown>;
-      m.clear();
-      for (const [k, v] of r.e) m.set(dec(k, r.p), dec(v, r.p));
-    } else if (r.k === "s") {
-      const s = x as Set<unknown>;
-      s.clear();
-      for (const v of r.e) s.add(dec(v, r.p));
-    } else if (r.k === "o") {
-      const o = x as Record<string, unknown>;
-      if (Object.isFrozen(o) && reused[i]) continue;
-      for (const k of Object.keys(o)) if (!(k in r.f) && !opaque(o, k)) delete o[k];
-      for (const [k, v] of Object.entries(r.f)) {
-        if (
-          reused[i] && v !== null && typeof v === "object" && "$r" in v &&
-          recs[v.$r]?.k === "f" && typeof o[k] === "function"
-        ) continue; // the fresh world's function in the same slot
-        o[k] = dec(v, `${r.p}.${k}`);
+    } else if (r.k === "o") lay.object(r, x as Record<string, unknown>, i, reused[i]);
+    else if (r.k === "a") lay.array(r, x as unknown[], i);
+    else if (r.k === "sa") lay.sparse(r, x as unknown[], i);
+    else if (r.k === "m") lay.map(r, x as Map<unknown, unknown>, i);
+    else if (r.k === "s") lay.set(r, x as Set<unknown>, i);
+  }
+  return undefined;
+}
+
+type Rec<K extends HeapRecord["k"]> = Extract<HeapRecord, { k: K }>;
+
+/** Lays records' contents into their objects (see {@link layContents}); throws when malformed. */
+class Layer {
+  constructor(
+    private readonly recs: readonly HeapRecord[],
+    private readonly objs: readonly (object | undefined)[],
+  ) {}
+
+  /** Where record `at`'s value `key` is (spelled out only for an error). */
+  private where(at: number, key?: string | number): string {
+    return key === undefined ? this.recs[at].p : `${this.recs[at].p}.${key}`;
+  }
+
+  /** The object of record `id`, referred to from record `at`. */
+  ref(id: number, at: number, key?: string | number): object {
+    const o = this.objs[id];
+    if (o !== undefined) return o;
+    const r = this.recs[id];
+    throw new Error(
+      r?.k === "f"
+        ? `the function at ${r.p} (used at ${
+          this.where(at, key)
+        }) has no counterpart in the rebuilt world`
+        : `${this.where(at, key)} refers to a missing object`,
+    );
+  }
+
+  /** An encoded value of record `at`. */
+  dec(v: EncodedValue, at: number, key?: string | number): unknown {
+    if (v === null || typeof v !== "object") return v;
+    if ("$r" in v) return this.ref(v.$r, at, key);
+    if ("$u" in v) return undefined;
+    if ("$n" in v) return v.$n === "-0" ? -0 : Number(v.$n);
+    throw new Error(`${this.where(at, key)}: unknown value tag`);
+  }
+
+  object(r: Rec<"o">, o: Record<string, unknown>, i: number, reused: boolean): void {
+    if (reused && Object.isFrozen(o)) return;
+    const refs = r.r;
+    // a reused object keeps the fresh world's function in a slot that holds a function
+    let kept: [string, unknown][] | undefined;
+    for (let j = 0; reused && refs && j < refs.length; j += 2) {
+      const k = refs[j] as string;
+      if (this.recs[refs[j + 1] as number].k === "f" && typeof o[k] === "function") {
+        (kept ??= []).push([k, o[k]]);
       }
     }
+    Object.assign(o, r.f);
+    for (let j = 0; refs && j < refs.length; j += 2) {
+      o[refs[j] as string] = this.ref(refs[j + 1] as number, i, refs[j]);
+    }
+    if (r.x) { for (const [k, t] of r.x) o[k] = this.dec(t, i, k); }
+    if (kept) { for (const [k, fn] of kept) o[k] = fn; }
+    // fields the fresh object has and the record does not (every record field is there now)
+    if (reused && Object.keys(o).length !== Object.keys(r.f).length) {
+      for (const k of Object.keys(o)) if (!Object.hasOwn(r.f, k) && !opaque(o, k)) delete o[k];
+    }
   }
-  if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
-  return undefined;
+
+  array(r: Rec<"a">, a: unknown[], i: number): void {
+    const e = r.e, refs = r.r;
+    a.length = e.length;
+    for (let j = 0; j < e.length; j++) a[j] = e[j];
+    for (let j = 0; refs && j < refs.length; j += 2) a[refs[j]] = this.ref(refs[j + 1], i, refs[j]);
+    if (r.x) { for (const [j, t] of r.x) a[j] = this.dec(t, i, j); }
+  }
+
+  sparse(r: Rec<"sa">, a: unknown[], i: number): void {
+    a.length = r.n;
+    a.fill(null);
+    for (const [j, v] of r.e) a[j] = this.dec(v, i, j);
+  }
+
+  map(r: Rec<"m">, m: Map<unknown, unknown>, i: number): void {
+    m.clear();
+    for (const [k, v] of r.e) m.set(this.dec(k, i), this.dec(v, i));
+  }
+
+  set(r: Rec<"s">, s: Set<unknown>, i: number): void {
+    s.clear();
+    for (const v of r.e) s.add(this.dec(v, i));
+  }
 }

@@ -72,7 +72,12 @@ Deno.test("snapshot codec: malformed segments are refused", () => {
     assert.equal(decodeBuffer(buf, bad), false, JSON.stringify(bad));
   }
   const heap = (d: unknown[]) => ({
-    objects: [{ k: "o", p: "w", c: "World", f: { b: { $r: 1 } } }, { k: "b", p: "w.b", n: 64, d }],
+    objects: [{ k: "o", p: "w", c: "World", f: { b: 0 }, r: ["b", 1] }, {
+      k: "b",
+      p: "w.b",
+      n: 64,
+      d,
+    }],
   });
   assert.equal(
     typeof validateHeap(heap([[0, 64, 1, 0xbff00000]]), CHECKPOINT_LIMITS.heap),
@@ -110,4 +115,55 @@ Deno.test("snapshot digest: changing any one word, or any one bit of it, changes
   const w = words.slice();
   [w[10], w[11]] = [w[11], w[10]];
   assert.notEqual(digest(w), base);
+});
+
+Deno.test("snapshot digest: zero and repeated blocks are digested by kind, and still any bit counts", () => {
+  // 1 MiB: zeros, a run of one repeated 64-bit pattern (a DMA table of -1), a little data
+  const f = new Float64Array(131_072);
+  f.fill(-1, 40_000, 100_000);
+  f[120_000] = 12345;
+  const words = new Uint32Array(f.buffer);
+  const digest = (w: Uint32Array) => {
+    const h = new Fnv1a64();
+    h.view(w);
+    return h.hex();
+  };
+  const seen = new Set([digest(words)]);
+  for (const at of [0, 1023, 1024, 70_000, 80_001, 199_999, 200_000, 240_000, 262_143]) {
+    for (const bit of [0, 31]) {
+      const w = words.slice();
+      w[at] ^= 1 << bit;
+      const d = digest(w);
+      assert.ok(!seen.has(d), `word ${at} bit ${bit}`);
+      seen.add(d);
+    }
+  }
+  // where the pattern starts and ends counts, not only which blocks hold it
+  const shifted = new Float64Array(131_072);
+  shifted.fill(-1, 40_512, 100_512);
+  shifted[120_000] = 12345;
+  assert.ok(!seen.has(digest(new Uint32Array(shifted.buffer))));
+});
+
+Deno.test("snapshot heap: a field named __proto__, or a static part not registered, is refused", () => {
+  const heap = JSON.parse(
+    '{"objects": [{"k": "o", "p": "w", "c": "World", "f": {"__proto__": 1}}]}',
+  );
+  assert.equal(
+    validateHeap(heap, CHECKPOINT_LIMITS.heap),
+    "heap record 0: a field is named __proto__",
+  );
+  // only the registered static parts may be taken from the rebuilt world as they are
+  const world = { k: "o", p: "w", c: "World", f: {} };
+  assert.equal(
+    validateHeap({ objects: [world, { k: "z", p: "w.sim" }] }, CHECKPOINT_LIMITS.heap),
+    "heap record 1: not a static part of a world",
+  );
+  assert.equal(
+    typeof validateHeap(
+      { objects: [world, { k: "z", p: "w.gpu.registerDefs" }] },
+      CHECKPOINT_LIMITS.heap,
+    ),
+    "object",
+  );
 });

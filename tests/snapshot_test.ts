@@ -329,8 +329,8 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     ],
     [
       "version",
-      (x) => x.version = 4,
-      /checkpoint format version 4 is not supported \(this build reads versions 5 and 7; older checkpoints had another digest/,
+      (x) => x.version = 7, // the previous heap format (another digest)
+      /checkpoint format version 7 is not supported \(this build reads versions 8 \(heap snapshot\) and 9 \(replay\); older checkpoints had another digest/,
     ],
     [
       "format",
@@ -470,6 +470,13 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     (damaged as SnapshotError).message,
     /^checkpoint content digest mismatch: the file was changed or damaged after it was written$/,
   );
+  // the same, read from a file (its bytes are hashed as they are)
+  await Deno.writeTextFile(`${dir}/damaged`, text.replace('"seed": 42', '"seed": 43'));
+  assert.match(
+    (readCheckpoint(`${dir}/damaged`) as SnapshotError).message,
+    /damaged: checkpoint content digest mismatch: the file was changed or damaged/,
+  );
+  assert.ok(!(readCheckpoint(`${dir}/ok.ckpt`) instanceof SnapshotError));
   await Deno.remove(dir, { recursive: true });
 });
 

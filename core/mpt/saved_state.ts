@@ -50,6 +50,20 @@ export function loadSparseFrames(a: LazyInt32Array, pairs: unknown, what: string
   }
 }
 
+/**
+ * The position of each item in `xs` (its first, as `indexOf` gives): for saving references
+ * between two collections as indices without a quadratic search.
+ */
+export function positions<T>(xs: Iterable<T>): Map<T, number> {
+  const out = new Map<T, number>();
+  let i = 0;
+  for (const x of xs) {
+    if (!out.has(x)) out.set(x, i);
+    i++;
+  }
+  return out;
+}
+
 /** A saved state as a record (throws for anything else). */
 export function record(state: unknown): Record<string, unknown> {
   if (typeof state !== "object" || state === null || Array.isArray(state)) {
@@ -75,10 +89,14 @@ export function bool(s: Record<string, unknown>, k: string): boolean {
 /** An array-of-number-arrays field of a saved state. */
 export function rows(s: Record<string, unknown>, k: string, width: number): number[][] {
   const v = s[k];
-  if (
-    !Array.isArray(v) ||
-    !v.every((r) => Array.isArray(r) && r.length === width && r.every(Number.isFinite))
-  ) throw new Error(`saved ${k} is malformed`);
+  const bad = () => new Error(`saved ${k} is malformed`);
+  if (!Array.isArray(v)) throw bad();
+  // plain loops: a restore checks thousands of rows once, before the JIT has warmed up
+  for (let i = 0; i < v.length; i++) {
+    const r = v[i];
+    if (!Array.isArray(r) || r.length !== width) throw bad();
+    for (let j = 0; j < width; j++) if (!Number.isFinite(r[j])) throw bad();
+  }
   return v as number[][];
 }
 

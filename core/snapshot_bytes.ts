@@ -1,0 +1,97 @@
+/**
+ * Byte-range helpers for checkpoints: whether a range is all zero, whether two ranges are
+ * equal, and filling a range with a repeated 32- or 64-bit pattern. A world holds tens of
+ * megabytes of mostly-zero or repeated buffers (register files, GTTs, DMA tables); comparing
+ * them natively (`Buffer.compare`, a memcmp) instead of in a JS loop keeps saving, laying and
+ * digesting them cheap even in a process whose JIT has not warmed up.
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+
+/** Zero bytes compared against, a piece at a time. */
+const ZEROS = new Uint8Array(64 * 1024);
+
+/** Whether `u[from..to)` are all zero. */
+export function isZero(u: Uint8Array, from = 0, to = u.length): boolean {
+  for (let at = from; at < to; at += ZEROS.length) {
+    const end = Math.min(to, at + ZEROS.length);
+    if (Buffer.compare(u.subarray(at, end), ZEROS.subarray(0, end - at)) !== 0) return false;
+  }
+  return true;
+}
+
+/** Whether `u[a..a+n)` and `u[b..b+n)` hold the same bytes. */
+export function sameBytes(u: Uint8Array, a: number, b: number, n: number): boolean {
+  return Buffer.compare(u.subarray(a, a + n), u.subarray(b, b + n)) === 0;
+}
+
+/** Sets `u[from..to)` to zero, writing only pieces that are not zero already. */
+export function zeroRange(u: Uint8Array, from: number, to: number): void {
+  // Writing zeros where there are zeros would touch (and so allocate) pages nobody wrote.
+  for (let at = from; at < to; at += ZEROS.length) {
+    const end = Math.min(to, at + ZEROS.length);
+    if (!isZero(u, at, end)) u.fill(0, at, end);
+  }
+}
+
+/**
+ * Fills `u[at..at+n)` with copies of one little-endian pattern of `step` (4 or 8) bytes, low
+ * word `lo`, high word `hi`; `n` is a multiple of `step`. One pattern is written, then the
+ * filled part is copied onto the rest, doubling (a native memmove each time).
+ */
+export function fillPattern(
+  u: Uint8Array,
+  at: number,
+  n: number,
+  step: 4 | 8,
+  lo: number,
+  hi: number,
+): void {
+  if (n === 0) return;
+  const dv = new DataView(u.buffer, u.byteOffset, u.byteLength);
+  dv.setUint32(at, lo >>> 0, true);
+  if (step === 8) dv.setUint32(at + 4, hi >>> 0, true);
+  for (let done = step; done < n; done *= 2) {
+    u.copyWithin(at + done, at, at + Math.min(done, n - done));
+  }
+}
+
+/** Bytes examined with one native compare before looking block by block. */
+export const PIECE = 64 * 1024;
+
+/**
+ * What a block of {@link forEachBlock} holds: only zero bytes, the same bytes as the block
+ * before it (the first `n` of them, for a short last block), or anything else.
+ */
+export const BlockKind = { Zero: 0, Repeat: 1, Data: 2 } as const;
+/** One of {@link BlockKind}. */
+export type BlockKind = (typeof BlockKind)[keyof typeof BlockKind];
+
+/**
+ * Calls `each(at, n, kind)` for the blocks of `block` bytes of `u` in order (the last one may
+ * be shorter). A piece of {@link PIECE} bytes (a multiple of `block`) that is all zero, or
+ * that repeats the block before it throughout, is recognised with one compare; only the
+ * other pieces are looked at block by block (zero first, then the same as the block before).
+ * The kinds determine the bytes: a digest can mix a kind instead of a zero or repeated block.
+ */
+export function forEachBlock(
+  u: Uint8Array,
+  block: number,
+  each: (at: number, n: number, kind: BlockKind) => void,
+): void {
+  const piece = Math.max(block, Math.floor(PIECE / block) * block);
+  for (let p = 0; p < u.length; p += piece) {
+    const pe = Math.min(u.length, p + piece);
+    let kind: BlockKind | -1 = -1;
+    if (isZero(u, p, pe)) kind = BlockKind.Zero;
+    else if (p > 0 && sameBytes(u, p - block, p, pe - p)) kind = BlockKind.Repeat;
+    for (let at = p; at < pe; at += block) {
+      const n = Math.min(block, pe - at);
+      if (kind !== -1) each(at, n, kind);
+      else if (isZero(u, at, at + n)) each(at, n, BlockKind.Zero);
+      else if (at > 0 && sameBytes(u, at - block, at, n)) each(at, n, BlockKind.Repeat);
+      else each(at, n, BlockKind.Data);
+    }
+  }
+}
