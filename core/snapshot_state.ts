@@ -454,41 +454,46 @@ function walk(root: object, visit: (x: object, path: string) => void): void {
     queue.push(x as object);
     paths.push(p);
   };
+  // The loop only dispatches (small functions for the JIT, as in `layContents`).
   for (let qi = 0; qi < queue.length; qi++) {
     const x = queue[qi], p = paths[qi];
     visit(x, p);
-    if (typeof x === "function" || STATIC.has(p)) continue;
-    if (x instanceof ArrayBuffer) continue;
-    if (ArrayBuffer.isView(x)) {
-      reach(x.buffer, `${p}.buffer`);
-      continue;
+    if (typeof x !== "function" && !STATIC.has(p)) reachChildren(x, p, reach);
+  }
+}
+
+/** Reaches the children of `x` (at path `p`) in their fixed order (see {@link walk}). */
+function reachChildren(x: object, p: string, reach: (x: unknown, p: string) => void): void {
+  if (x instanceof ArrayBuffer) return;
+  if (ArrayBuffer.isView(x)) {
+    reach(x.buffer, `${p}.buffer`);
+    return;
+  }
+  if (x instanceof Map) {
+    let i = 0;
+    for (const [k, v] of x) {
+      reach(k, `${p}.<k${i}>`);
+      reach(v, childPathOfKey(p, k, i));
+      i++;
     }
-    if (x instanceof Map) {
-      let i = 0;
-      for (const [k, v] of x) {
-        reach(k, `${p}.<k${i}>`);
-        reach(v, childPathOfKey(p, k, i));
-        i++;
-      }
-      continue;
+    return;
+  }
+  if (x instanceof Set) {
+    let i = 0;
+    for (const v of x) reach(v, `${p}.<s${i++}>`);
+    return;
+  }
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (v !== null && (typeof v === "object" || typeof v === "function")) reach(v, `${p}.${i}`);
     }
-    if (x instanceof Set) {
-      let i = 0;
-      for (const v of x) reach(v, `${p}.<s${i++}>`);
-      continue;
-    }
-    if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) {
-        const v = x[i];
-        if (v !== null && (typeof v === "object" || typeof v === "function")) reach(v, `${p}.${i}`);
-      }
-      continue;
-    }
-    for (const k of Object.keys(x)) {
-      const v = (x as Record<string, unknown>)[k];
-      if (v === null || (typeof v !== "object" && typeof v !== "function")) continue;
-      if (!opaque(x, k)) reach(v, `${p}.${k}`);
-    }
+    return;
+  }
+  for (const k of Object.keys(x)) {
+    const v = (x as Record<string, unknown>)[k];
+    if (v === null || (typeof v !== "object" && typeof v !== "function")) continue;
+    if (!opaque(x, k)) reach(v, `${p}.${k}`);
   }
 }
 
