@@ -7,7 +7,7 @@ import {
   type MixCounts,
   ringRequestLength,
 } from "../core/cmd/batch.ts";
-import { cmdLength, COMMANDS, decode, ID } from "../core/cmd/table.ts";
+import { cmdId, cmdLength, COMMANDS, decode, ID } from "../core/cmd/table.ts";
 import { Rng } from "../core/sim/rng.ts";
 
 const opts: BatchOptions = {
@@ -117,4 +117,26 @@ Deno.test("batch: fill N clears render targets 0..N-1 with this batch's colour (
   assert.equal(buf[at(1) + 4], 0x900000);
   assert.equal(buf[at(1) + 6], 7);
   assert.throws(() => buildBatch(mix, 1, opts, buf, 0), /needs BatchOptions.fillTarget/);
+});
+
+Deno.test("batch: draws past the 64-draw template keep their vertex counts, in any buffer state", () => {
+  for (const draws of [1, 63, 64, 65, 130, 300]) {
+    const mix = { draw: draws, blit: 0, media: 0, compute: 0, store: 0, lri: 0 };
+    const buf = new Uint32Array(4096).fill(0xffffffff); // stale contents must not show through
+    const n = buildBatch(mix, 0, opts, buf, 5);
+    assert.equal(n, batchLength(mix, 0));
+    const names = walk(buf.subarray(5), n, 0);
+    assert.deepEqual(names.slice(0, 2), ["PIPELINE_SELECT", "STATE_BASE_ADDRESS"]);
+    assert.equal(names[names.length - 2 - ((names.length + 1) & 1)], "PIPE_CONTROL");
+    const vertices: number[] = [];
+    for (let o = 5; o < 5 + n;) {
+      const id = decode(buf[o], 0);
+      if (id === ID["3DPRIMITIVE"]) vertices.push(buf[o + 2]);
+      else if (id === cmdId("STATE_BASE_ADDRESS")) {
+        assert.equal(buf[o + 1], 0, "state payload zeroed");
+      }
+      o += cmdLength(id, buf[o]);
+    }
+    assert.deepEqual(vertices, Array.from({ length: draws }, (_, i) => 3 * (1 + (i % 64))));
+  }
 });

@@ -21,6 +21,7 @@ import {
   emitUserInterrupt,
 } from "../core/cmd/encode.ts";
 import { decode, header, ID } from "../core/cmd/table.ts";
+import { cmdAddress } from "../core/cmd/fields.ts";
 import { ScanResult } from "../core/gvt/scanner.ts";
 import { VIOLATION_KINDS } from "../core/gvt/counters.ts";
 
@@ -83,6 +84,42 @@ Deno.test("scanner: a well-formed ring with a GGTT batch is accepted, shadowed a
   assert.ok(res.costNs > 0);
   r.gvt.scanner.release(res);
   assert.equal(r.gvt.hostGm.inUse, 0);
+});
+
+Deno.test("scanner: each level of a nested chain is shadowed from its own copy, scan after scan", async () => {
+  const { r, base, scan, write } = await setup();
+  const hg = r.gvt.hostGm;
+  for (const value of [11, 22]) {
+    // BB2 first, so the first level's fetch and scan reuse buffers the second level also uses
+    const bb2 = new Uint32Array(16);
+    write(BB2_GFN, bb2, emitBatchBufferEnd(bb2, emitLri(bb2, 0, CACHE_MODE_1, value + 1)));
+    const res = scan(
+      (o) =>
+        emitNoop(
+          o,
+          emitBatchBufferStart(o, emitLri(o, 0, CACHE_MODE_1, value), base + 0x4000, false),
+        ),
+      (b) => {
+        const i = emitBatchBufferStart(
+          b,
+          emitLri(b, 0, CACHE_MODE_1, value + 2),
+          base + 0x5000,
+          false,
+          true,
+        );
+        return emitBatchBufferEnd(b, emitLri(b, i, CACHE_MODE_1, value + 3));
+      },
+    );
+    assert.equal(kind(res), "ok", res.detail);
+    const [bb1, second] = res.batches;
+    assert.equal(hg.readDword(res.ring!, 2), value, "the ring's own load");
+    assert.equal(cmdAddress([hg.readDword(res.ring!, 4), hg.readDword(res.ring!, 5)], 0), bb1.gma);
+    assert.equal(hg.readDword(bb1, 2), value + 2, "the first level's load");
+    assert.equal(cmdAddress([hg.readDword(bb1, 4), hg.readDword(bb1, 5)], 0), second.gma);
+    assert.equal(hg.readDword(bb1, 8), value + 3, "after the second level's start");
+    assert.equal(hg.readDword(second, 2), value + 1, "the second level's load");
+    r.gvt.scanner.release(res);
+  }
 });
 
 Deno.test("scanner: always-rejected commands", async () => {

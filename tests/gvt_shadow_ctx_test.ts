@@ -19,6 +19,7 @@ import { CONTEXT_CONTROL_FIELDS } from "../core/hw/registers/ring.ts";
 import { GTT_OFFSET, RCS } from "../core/hw/regs.ts";
 import { addGuest, gvtRig, mix } from "./gvt_util.ts";
 import { gvtsim } from "./cli_util.ts";
+import { only, run as runMigration, scenario as migrationScenario } from "./migration_util.ts";
 
 const PAGE = 4096;
 
@@ -157,4 +158,21 @@ Deno.test("gvtsim run: the results count the engine-context copies made and skip
     assert.equal(c["shadow_ctx.populated"], 1, "one guest context, copied once");
     assert.equal(c["shadow_ctx.skipped"], c["workloads.completed"] - 1);
   }
+});
+
+Deno.test("vgpu.c intel_gvt_reset_vgpu_locked: a reset keeps the vGPU's shadow contexts (only destroy frees them)", async () => {
+  const { r, v, img } = await booted();
+  const used = r.gvt.hostGm.inUse;
+  r.gvt.resetVgpu(v.id, "dmlr");
+  assert.equal(v.shadowContexts.images[RCS], img);
+  assert.equal(r.gvt.hostGm.inUse, used);
+});
+
+Deno.test("migration: the target's vGPU has its own shadow contexts, last_ctx invalid (the engine pages are copied again)", async () => {
+  const text = migrationScenario({ expects: "expect violations() == 0" });
+  const { r } = await runMigration(text, "--until", "1200ms");
+  assert.equal(only(r).outcome, "done");
+  const c = (vm: string) => r!.vms.find((x) => x.name === vm)!.counters;
+  assert.equal(c("web")["shadow_ctx.populated"], 2, "rcs and bcs, once each");
+  assert.equal(c("x")["shadow_ctx.populated"], 4, "again on the target");
 });

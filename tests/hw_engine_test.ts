@@ -16,6 +16,7 @@ import {
   GT_CS_MASTER_ERROR_INTERRUPT,
   GT_RENDER_PIPECTL_NOTIFY_INTERRUPT,
   GT_RENDER_USER_INTERRUPT,
+  GTT_OFFSET,
   IRQ_GROUP_BASE,
   IRQ_IIR,
   IRQ_IMR,
@@ -326,4 +327,31 @@ Deno.test("engine: MI_UPDATE_GTT in a non-privileged (PPGTT) batch is a privileg
   assert.equal(gpu.faults[0]?.kind, "privilege");
   assert.equal(gpu.ggttRead(0x300), 0);
   assert.ok(gpu.engineHung(RCS));
+});
+
+Deno.test("engine: a command across a page boundary of a batch is read from both frames", () => {
+  const { sim, gpu } = smallGpu();
+  const ctx = makeContext(gpu, LRCA, RING);
+  const [, second] = mapGgtt(gpu, BB, 2);
+  gpu.memory.allocFrame(0); // the batch's two frames are not adjacent once remapped
+  const far = gpu.memory.allocFrame(0);
+  gpu.mmioWrite(GTT_OFFSET + (BB / 4096 + 1) * 8, 8, far * 4096 + 3);
+  mapGgtt(gpu, DATA, 1);
+  // no-ops up to 2 dwords before the page end, then a 4-dword store that straddles it
+  const bb = stream((b, o) => {
+    while (o < 1022) o = enc.emitNoop(b, o);
+    o = enc.emitStoreDataImm(b, o, DATA + 4, 0x5eed, true);
+    return enc.emitBatchBufferEnd(b, o);
+  });
+  writeGgtt(gpu, BB, bb);
+  appendRing(
+    gpu,
+    ctx,
+    stream((b, o) => enc.emitNoop(b, enc.emitBatchBufferStart(b, o, BB, false))),
+  );
+  submit(gpu, RCS, [ctx.descLo, 0x11]);
+  sim.run();
+  assert.deepEqual(gpu.faults, []);
+  assert.equal(readGgtt(gpu, DATA + 4), 0x5eed);
+  assert.equal(gpu.memory.read32(second * 4096), 0, "the old second frame was not read");
 });

@@ -209,7 +209,6 @@ const ID3 = {
 };
 
 // Fixed sizes (dwords) of the sequences below.
-const DRAW_SETUP = 1 + 19 + 2 + 2 + 2 + 9 + 12 + 5 + 3 + 2 + 4; // 61
 const DRAW_EACH = 2 + 7;
 const PC = 6;
 const MEDIA_SETUP = 1 + 9 + 4 + 4; // 18
@@ -217,11 +216,92 @@ const MEDIA_EACH = 17;
 const MSF = 2;
 const COMPUTE_SETUP = 1 + 9 + 4; // 14
 const COMPUTE_EACH = 15;
-const VCS_SETUP = 5 + 6 + 65 + 26 + 10 + 21; // 133
 const VCS_EACH = 11 + 7;
 const VECS_SETUP = 12 + 6 + 6; // 24
 const VECS_EACH = 22;
 const FLUSH_DW = 4;
+
+/** The draw loop repeats its dwords every this many draws (the vertex count cycles). */
+const DRAW_PERIOD = 64;
+
+/** State commands (command id, length in dwords) a driver emits before its draws. */
+const DRAW_STATE: readonly (readonly [number, number])[] = [
+  [ID3.SBA, 19],
+  [ID3.VP_CC, 2],
+  [ID3.CC, 2],
+  [ID3.BLEND, 2],
+  [ID3.VS, 9],
+  [ID3.PS, 12],
+  [ID3.VB, 5],
+  [ID3.VE, 3],
+  [ID3.TOPO, 2],
+  [ID3.RECT, 4],
+];
+
+/** State commands an AVC decode batch sets up before its slices. */
+const VCS_STATE: readonly (readonly [number, number])[] = [
+  [ID3.MFX_MODE, 5],
+  [ID3.MFX_SURF, 6],
+  [ID3.MFX_BUF, 65],
+  [ID3.MFX_IND, 26],
+  [ID3.MFX_BSP, 10],
+  [ID3.AVC_IMG, 21],
+];
+
+/** Dwords of a list of state commands. */
+function statesLength(states: readonly (readonly [number, number])[]): number {
+  return states.reduce((n, [, len]) => n + len, 0);
+}
+
+const DRAW_SETUP = 1 + statesLength(DRAW_STATE); // with PIPELINE_SELECT: 61
+const VCS_SETUP = statesLength(VCS_STATE); // 133
+
+/** Emits state commands with zero payloads, in order; returns the offset after them. */
+function emitStates(
+  out: Uint32Array,
+  o: number,
+  states: readonly (readonly [number, number])[],
+): number {
+  for (let i = 0; i < states.length; i++) o = emitGeneric(out, o, states[i][0], states[i][1]);
+  return o;
+}
+
+/** The 3D pipeline set-up before the draws: state an i915/Mesa driver emits per batch. */
+function emitDrawSetup(out: Uint32Array, o: number): number {
+  return emitStates(out, emitPipelineSelect(out, o, PIPELINE_SELECT_3D), DRAW_STATE);
+}
+
+/** Draw `i`: its binding table, then a triangle list of 3 * (1 + i % 64) vertices. */
+function emitDraw(out: Uint32Array, o: number, i: number): number {
+  o = emitGeneric(out, o, ID3.BT_PS, 2);
+  return emit3dPrimitive(out, o, 3 * (1 + (i % DRAW_PERIOD)), 1);
+}
+
+/** The render-target and depth flush after the draws. */
+function emitDrawFlush(out: Uint32Array, o: number): number {
+  const flush = PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH.mask | PIPE_CONTROL_DEPTH_CACHE_FLUSH.mask;
+  return emitPipeControl(out, o, flush, -1, 0, false, false);
+}
+
+/**
+ * The draw section's dwords, encoded once by the emitters above (they never change): busy
+ * render workloads submit hundreds of draws a batch, and copying beats encoding them again.
+ */
+const DRAW_TEMPLATE = (() => {
+  const setup = new Uint32Array(DRAW_SETUP), flush = new Uint32Array(PC);
+  const draws = new Uint32Array(DRAW_PERIOD * DRAW_EACH);
+  emitDrawSetup(setup, 0);
+  for (let i = 0, o = 0; i < DRAW_PERIOD; i++) o = emitDraw(draws, o, i);
+  emitDrawFlush(flush, 0);
+  return { setup, draws, flush };
+})();
+
+/** Copies the first `n` dwords of `t` into `out` at `o`; returns the offset after them. */
+function copyTemplate(out: Uint32Array, o: number, t: Uint32Array, n: number): number {
+  if (n === t.length) out.set(t, o);
+  else for (let i = 0; i < n; i++) out[o + i] = t[i];
+  return o + n;
+}
 
 /** Exact number of dwords {@link buildBatch} writes for `mix` on `engine`. */
 export function batchLength(mix: MixCounts, engine: number): number {
@@ -258,30 +338,12 @@ export function buildBatch(
   let o = offset;
   if (engine === RCS) {
     if (mix.draw > 0) {
-      o = emitPipelineSelect(out, o, PIPELINE_SELECT_3D);
-      o = emitGeneric(out, o, ID3.SBA, 19);
-      o = emitGeneric(out, o, ID3.VP_CC, 2);
-      o = emitGeneric(out, o, ID3.CC, 2);
-      o = emitGeneric(out, o, ID3.BLEND, 2);
-      o = emitGeneric(out, o, ID3.VS, 9);
-      o = emitGeneric(out, o, ID3.PS, 12);
-      o = emitGeneric(out, o, ID3.VB, 5);
-      o = emitGeneric(out, o, ID3.VE, 3);
-      o = emitGeneric(out, o, ID3.TOPO, 2);
-      o = emitGeneric(out, o, ID3.RECT, 4);
-      for (let i = 0; i < mix.draw; i++) {
-        o = emitGeneric(out, o, ID3.BT_PS, 2);
-        o = emit3dPrimitive(out, o, 3 * (1 + (i & 63)), 1);
+      const t = DRAW_TEMPLATE;
+      o = copyTemplate(out, o, t.setup, t.setup.length);
+      for (let left = mix.draw; left > 0; left -= DRAW_PERIOD) {
+        o = copyTemplate(out, o, t.draws, Math.min(left, DRAW_PERIOD) * DRAW_EACH);
       }
-      o = emitPipeControl(
-        out,
-        o,
-        PIPE_CONTROL_RENDER_TARGET_CACHE_FLUSH.mask | PIPE_CONTROL_DEPTH_CACHE_FLUSH.mask,
-        -1,
-        0,
-        false,
-        false,
-      );
+      o = copyTemplate(out, o, t.flush, PC);
     }
     if (mix.media > 0) {
       o = emitPipelineSelect(out, o, PIPELINE_SELECT_MEDIA);
@@ -319,12 +381,7 @@ export function buildBatch(
     }
   } else if (engine === VCS) {
     if (mix.media > 0) {
-      o = emitGeneric(out, o, ID3.MFX_MODE, 5);
-      o = emitGeneric(out, o, ID3.MFX_SURF, 6);
-      o = emitGeneric(out, o, ID3.MFX_BUF, 65);
-      o = emitGeneric(out, o, ID3.MFX_IND, 26);
-      o = emitGeneric(out, o, ID3.MFX_BSP, 10);
-      o = emitGeneric(out, o, ID3.AVC_IMG, 21);
+      o = emitStates(out, o, VCS_STATE);
       for (let i = 0; i < mix.media; i++) {
         o = emitGeneric(out, o, ID3.AVC_SLICE, 11);
         o = emitGeneric(out, o, ID3.AVC_BSD, 7);

@@ -69,9 +69,7 @@ import {
   DSPSURF_A,
   forcewakePairs,
   GDRST,
-  GEN8_CTX_STATUS_ACTIVE_IDLE,
   GEN8_CTX_STATUS_COMPLETE,
-  GEN8_CTX_STATUS_ELEMENT_SWITCH,
   GEN8_CTX_STATUS_PREEMPTED,
   GEN8_CTX_VALID,
   GEN8_DE_PIPE_A_IRQ,
@@ -114,7 +112,7 @@ import { GEN8_PAGE_PRESENT, GEN8_PAGE_RW, GEN8_PDE_PS_2M, PAGE_SIZE_2M } from ".
 import type { GuestMemory } from "./memory.ts";
 import { fieldValue, hi32, lo32, maskedEnable } from "../hw/bits.ts";
 import { CTX_DESC_FIELDS } from "../hw/registers/ring.ts";
-import { bytesToPageEnd, PAGE_SIZE, pageDword } from "../hw/memory.ts";
+import { bytesToPageEnd, copyWords, PAGE_SIZE, pageDword } from "../hw/memory.ts";
 import {
   contextDescriptor,
   CTX_RING_TAIL,
@@ -123,14 +121,7 @@ import {
   LRC_STATE_PN,
 } from "../hw/context.ts";
 import { engineIrqBits, engineIrqMask, ENGINES } from "../hw/engines.ts";
-import {
-  CSB_ENTRIES,
-  csbEntryOffset,
-  csbNext,
-  csbPtrOffset,
-  csbReadPtrWrite,
-  csbWritePtr,
-} from "../hw/csb.ts";
+import { CSB_ENTRIES, csbPtrOffset, type CsbReader, csbWritePtr, walkCsb } from "../hw/csb.ts";
 import {
   DEFAULT_PLATFORM,
   type PlatformId,
@@ -292,7 +283,7 @@ function gdrstReg(_i: number): number {
 const IRQ_TOP = 0, IRQ_HANDLED = 1, IRQ_APPLIED = 2;
 
 /** The i915-like guest driver of one VM; see the module documentation. */
-export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
+export class GuestDriver implements DriverPort, MsiReceiver, EventSink, CsbReader {
   /** What the driver observed. */
   readonly metrics: GuestMetrics;
   /** Lifecycle state. */
@@ -793,10 +784,7 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
       const inPage = Math.min(n - i, bytesToPageEnd(off) >>> 2);
       const mfn = mem.writableMfn(Math.floor(o.gpa(off) / PAGE_SIZE));
       if (mfn < 0) mem.faults += inPage;
-      else {host.page(mfn).set(
-          src.subarray(from + i, from + i + inPage),
-          pageDword(off),
-        );}
+      else copyWords(host.page(mfn), pageDword(off), src, from + i, inPage);
       i += inPage;
     }
     this.cpu += n * this.cpuDw;
@@ -1282,27 +1270,23 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink {
   /** Reads the CSB entries between the last read pointer and the write pointer. */
   private readCsb(e: number): void {
     const s = this.eng[e]!;
-    const ptrReg = csbPtrOffset(e);
-    const tail = csbWritePtr(this.rd(ptrReg));
-    if (tail >= CSB_ENTRIES) return; // nothing written since the reset
-    let head = s.csbHead;
-    let freed = 0;
-    while (head !== tail) {
-      head = csbNext(head);
-      const status = this.rd(csbEntryOffset(e, head));
-      this.rd(csbEntryOffset(e, head) + 4);
-      this.metrics.csbEvents++;
-      if (
-        status &
-        (GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_PREEMPTED | GEN8_CTX_STATUS_ACTIVE_IDLE |
-          GEN8_CTX_STATUS_ELEMENT_SWITCH)
-      ) {
-        if (status & (GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_PREEMPTED)) freed++;
-      }
-    }
-    s.csbHead = head;
-    this.wr(ptrReg, csbReadPtrWrite(head));
-    this.csbFreed[e] += freed;
+    s.csbHead = walkCsb(this, e, s.csbHead);
+  }
+
+  /** A CSB register read: a trapped MMIO read ({@link CsbReader}). */
+  csbRead(offset: number): number {
+    return this.rd(offset);
+  }
+
+  /** A CSB register write: a trapped MMIO write ({@link CsbReader}). */
+  csbWrite(offset: number, value: number): void {
+    this.wr(offset, value);
+  }
+
+  /** Counts a CSB event; a completed or preempted element frees an ELSP port. */
+  csbEntry(engine: number, status: number, _ctxId: number): void {
+    this.metrics.csbEvents++;
+    if (status & (GEN8_CTX_STATUS_COMPLETE | GEN8_CTX_STATUS_PREEMPTED)) this.csbFreed[engine]++;
   }
 
   /** Retires completed requests (status-page seqno), resubmits, completes flips. */

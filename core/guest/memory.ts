@@ -177,9 +177,9 @@ export class GuestMemory implements GuestMemoryView {
       const a = gpa + done;
       const off = pageOffset(a);
       const n = Math.min(bytesToPageEnd(a), buf.length - done);
-      const m = this.residentMfn(Math.floor(a / PAGE_SIZE));
+      const m = this.map.get(Math.floor(a / PAGE_SIZE)); // RAM (checked above): an mfn or unbacked
       if (m < 0) buf.fill(0, done, done + n);
-      else this.host.readBytes(m * PAGE_SIZE + off, buf.subarray(done, done + n));
+      else this.host.readInto(m * PAGE_SIZE + off, buf, done, n);
       done += n;
     }
     return true;
@@ -201,7 +201,7 @@ export class GuestMemory implements GuestMemoryView {
         this.faults++;
         return false;
       }
-      this.host.writeBytes(m * PAGE_SIZE + off, buf.subarray(done, done + n));
+      this.host.writeFrom(m * PAGE_SIZE + off, buf, done, n);
       done += n;
     }
     return true;
@@ -210,11 +210,11 @@ export class GuestMemory implements GuestMemoryView {
   /** Reads the 32-bit value at `gpa` (4-byte aligned); 0 if not RAM. */
   read32(gpa: number): number {
     const g = Math.floor(gpa / PAGE_SIZE);
-    if (!this.isBacked(g)) {
+    const m = g >= 0 && g < this.frames ? this.map.get(g) : HOLE; // (NaN fails the test too)
+    if (m === HOLE) {
       this.faults++;
       return 0;
     }
-    const m = this.map.get(g);
     return m < 0 ? 0 : this.host.read32(m * PAGE_SIZE + (gpa & 0xffc));
   }
 

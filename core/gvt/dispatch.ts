@@ -111,6 +111,8 @@ export interface DispatchDeps {
 }
 
 const EV_KICK = 0, EV_SUBMIT = 1;
+/** The GT interrupt groups whose IIRs the host handler acks (engines' groups 0, 1, 3). */
+const GT_IRQ_GROUPS: readonly number[] = [0, 1, 3];
 
 /** The dispatcher and the host side of the physical GPU's completion interrupts. */
 export class Dispatcher implements EventSink, CsbSink {
@@ -345,7 +347,8 @@ export class Dispatcher implements EventSink, CsbSink {
     const gpu = this.d.gpu, r = gpu.regs;
     this.mptNs += this.d.gate.takeCost();
     gpu.mmioWrite(GEN8_MASTER_IRQ, 4, 0);
-    for (const g of [0, 1, 3]) {
+    for (let i = 0; i < GT_IRQ_GROUPS.length; i++) {
+      const g = GT_IRQ_GROUPS[i];
       const iir = gpu.mmioRead32(IRQ_GROUP_BASE[g] + IRQ_IIR);
       if (iir !== 0) gpu.mmioWrite(IRQ_GROUP_BASE[g] + IRQ_IIR, 4, iir);
     }

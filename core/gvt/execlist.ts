@@ -154,7 +154,7 @@ export function emulateExeclistStatus(vreg: Uint32Array, el: VirtualExeclist): v
 export function emulateScheduleIn(
   vreg: Uint32Array,
   el: VirtualExeclist,
-  desc: Uint32Array,
+  desc: ArrayLike<number>,
   sink: CsbSink | null,
 ): boolean {
   if (el.running < 0) {

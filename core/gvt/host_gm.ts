@@ -4,7 +4,7 @@
  * the GEM objects i915 gvt allocates for them). Page-granular, first fit, recycled.
  */
 
-import { type HostMemory, OWNER_HOST, PAGE_SIZE } from "../hw/memory.ts";
+import { copyWords, type HostMemory, OWNER_HOST, PAGE_SIZE } from "../hw/memory.ts";
 import type { GgttPort } from "./gtt.ts";
 import type { GmRange } from "./resources.ts";
 
@@ -105,7 +105,7 @@ export class HostGm {
       const page = this.mem.page(b.mfns[dw >>> 10]);
       const o = dw & 1023;
       const n = Math.min(1024 - o, count - i);
-      page.set(src.subarray(i, i + n), o);
+      copyWords(page, o, src, i, n);
       i += n;
     }
   }

@@ -10,7 +10,7 @@
  * emulated at completion. The first violation stops the scan.
  */
 
-import { bytesToPageEnd, PAGE_SIZE } from "../hw/memory.ts";
+import { bytesToPageEnd, copyWords, PAGE_SIZE } from "../hw/memory.ts";
 import {
   cmdLength,
   COMMANDS,
@@ -119,9 +119,18 @@ export class ScanResult {
 /** Register-access predicate: is this BAR0 offset writable by commands? */
 export type CmdAccessCheck = (offset: number) => boolean;
 
+/**
+ * The scanned copies of the buffers in the chain being shadowed, by nesting depth (ring 0),
+ * reused scan after scan. Scratch space outside every world: a scan ends within one call,
+ * and a checkpoint does not carry it.
+ */
+const COPIES: Uint32Array[] = [];
+
 /** The command scanner. */
 export class Scanner implements AuditEnv {
   private stage = new Uint32Array(4096);
+  /** Nesting depth of the buffer being shadowed (ring 0): which of {@link COPIES} it uses. */
+  private depth = 0;
   private readonly page = new Uint8Array(PAGE_SIZE);
   private readonly pageWords = new Uint32Array(this.page.buffer);
   private res: ScanResult = new ScanResult();
@@ -198,7 +207,8 @@ export class Scanner implements AuditEnv {
     if (!ring) return this.fail("ring_range", "no host memory for the shadow ring");
     out.ring = ring;
     out.ringDwords = dwords;
-    const ringCopy = this.stage.slice(0, dwords);
+    this.depth = 0;
+    const ringCopy = this.copyOfStage(dwords);
     if (!this.scanBuffer(ringCopy, dwords, BUF_RING)) return out;
     this.hostGm.writeDwords(ring, 0, ringCopy, dwords);
     return out;
@@ -225,6 +235,20 @@ export class Scanner implements AuditEnv {
     return r;
   }
 
+  /**
+   * The stage's first `n` dwords, copied into the reused buffer of the current depth (the
+   * parent's copy stays intact while a batch it starts is fetched and scanned).
+   */
+  private copyOfStage(n: number): Uint32Array {
+    let c = COPIES[this.depth];
+    if (c === undefined || c.length < n) {
+      c = new Uint32Array(Math.max(n, 2 * (c?.length ?? 512)));
+      COPIES[this.depth] = c;
+    }
+    copyWords(c, 0, this.stage, 0, n);
+    return c;
+  }
+
   /** Grows the staging buffer to hold `n` dwords. */
   private ensureStage(n: number): void {
     if (this.stage.length < n) {
@@ -240,8 +264,7 @@ export class Scanner implements AuditEnv {
     const gfn = v.ggtt.gmaToGfn(gma);
     if (gfn < 0) return false;
     if (this.gate.readGpa(v.id, gfn * PAGE_SIZE, this.page) < 0) return false;
-    const o = (gma % PAGE_SIZE) >>> 2;
-    this.stage.set(this.pageWords.subarray(o, o + n), at);
+    copyWords(this.stage, at, this.pageWords, (gma % PAGE_SIZE) >>> 2, n);
     return true;
   }
 
@@ -280,8 +303,7 @@ export class Scanner implements AuditEnv {
     const gfn = this.ppgttToGfn(gma);
     if (gfn < 0) return false;
     if (this.gate.readGpa(this.vgpu!.id, gfn * PAGE_SIZE, this.page) < 0) return false;
-    const o = (gma % PAGE_SIZE) >>> 2;
-    this.stage.set(this.pageWords.subarray(o, o + n), at);
+    copyWords(this.stage, at, this.pageWords, (gma % PAGE_SIZE) >>> 2, n);
     return true;
   }
 
@@ -411,7 +433,24 @@ export class Scanner implements AuditEnv {
       this.fail("address", `batch buffer at ${hex(gma)} not readable`, rule);
       return false;
     }
-    const copy = this.stage.slice(0, len);
+    const shadow = this.res.batches.length; // where its shadow buffer goes, if it gets one
+    this.depth++;
+    const ok = this.shadowBatch(len, second, ppgtt);
+    this.depth--;
+    if (!ok) return false;
+    if (ppgtt) return true; // non-privileged: executed from the PPGTT as submitted
+    const host = this.res.batches[shadow];
+    if (n > 2) putCmdAddress(buf, ip + 1, host.gma, CMD_GMA);
+    else buf[ip + 1] = host.gma >>> 0;
+    return true;
+  }
+
+  /**
+   * Copies the fetched batch (`len` dwords in the stage) for scanning and, when privileged,
+   * into a new shadow buffer (appended to {@link ScanResult.batches}); false on a violation.
+   */
+  private shadowBatch(len: number, second: boolean, ppgtt: boolean): boolean {
+    const copy = this.copyOfStage(len);
     const pages = Math.max(1, Math.ceil(len / 1024));
     this.res.costNs += this.options.nsPerBatch + pages * this.options.nsPerPage;
     if (ppgtt) {
@@ -427,8 +466,6 @@ export class Scanner implements AuditEnv {
     this.vgpu!.counters.batchesShadowed++;
     if (!this.scanBuffer(copy, len, second ? BUF_BB2 : BUF_BB1)) return false;
     this.hostGm.writeDwords(host, 0, copy, len);
-    if (n > 2) putCmdAddress(buf, ip + 1, host.gma, CMD_GMA);
-    else buf[ip + 1] = host.gma >>> 0;
     return true;
   }
 }

@@ -47,8 +47,8 @@ export class Workload {
   descLo = 0;
   /** Descriptor high dword (context id). */
   ctxId = 0;
-  /** The ELSP submission it came from: [lo0, hi0, lo1, hi1]. */
-  readonly elsp: Uint32Array = new Uint32Array(4);
+  /** The ELSP submission it came from: [lo0, hi0, lo1, hi1] (a plain array: cheap to make). */
+  readonly elsp: number[] = [0, 0, 0, 0];
   /** First workload of its ELSP submission (emulates schedule-in at dispatch). */
   emulateScheduleIn = false;
   /** Guest ring start (GGTT address). */
@@ -63,8 +63,6 @@ export class Workload {
   tail = 0;
   /** PPGTT levels (3 or 4). */
   levels: 3 | 4 = 4;
-  /** Guest PDP / PML4 values. */
-  readonly pdps: Float64Array = new Float64Array(4);
   /** The PPGTT mm (reference held while the workload lives). */
   mm: PpgttMm | null = null;
   /** Scan results (shadow ring, batches, patched interrupts, flips). */
@@ -112,6 +110,7 @@ export interface WorkloadError {
 const ctxPage = new Uint8Array(PAGE_SIZE);
 const ctxWords = new Uint32Array(ctxPage.buffer);
 const ctxRing = contextRing();
+const ctxRoots = new Float64Array(4);
 
 /**
  * Creates a workload for descriptor `i` of an ELSP submission (`intel_vgpu_create_workload`):
@@ -128,7 +127,7 @@ export function createWorkload(
 ): Workload | WorkloadError {
   const { gate, ppgtt, space, now, platform } = env;
   const w = new Workload(v, engine);
-  w.elsp.set(elsp);
+  for (let k = 0; k < 4; k++) w.elsp[k] = elsp[k];
   w.descLo = elsp[2 * i];
   w.ctxId = elsp[2 * i + 1];
   w.submitTime = now;
@@ -153,8 +152,8 @@ export function createWorkload(
     return { kind: "ring_range", detail: `ring at 0x${w.ringStart.toString(16)} outside slices` };
   }
   w.levels = descAddressingMode(w.descLo) === LEGACY_32B_CONTEXT ? 3 : 4;
-  for (let k = 0; k < 4; k++) w.pdps[k] = contextRoot(ctxWords, k);
-  if (w.pdps[0] !== 0) w.mm = ppgtt.getMm(space, w.levels, w.pdps);
+  for (let k = 0; k < 4; k++) ctxRoots[k] = contextRoot(ctxWords, k);
+  if (ctxRoots[0] !== 0) w.mm = ppgtt.getMm(space, w.levels, ctxRoots);
   v.counters.workloadsCreated++;
   return w;
 }

@@ -129,6 +129,12 @@ export function withBytes(v: number, at: number, size: number, x: number): numbe
   return ((v & ~(m << sh)) | ((x & m) << sh)) >>> 0;
 }
 
+/** The dword stored as four little-endian bytes at `off` of `bytes` (see {@link putLe32}). */
+export function le32(bytes: Uint8Array, off: number): number {
+  return (bytes[off] | (bytes[off + 1] << 8) | (bytes[off + 2] << 16) | (bytes[off + 3] << 24)) >>>
+    0;
+}
+
 /** Stores `v` as four little-endian bytes at `off` of `bytes` (the GPU's byte order). */
 export function putLe32(bytes: Uint8Array, off: number, v: number): void {
   for (let i = 0; i < 4; i++) bytes[off + i] = byteOf(v, i);

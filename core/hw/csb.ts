@@ -56,3 +56,38 @@ export function csbEntryOffset(engine: number, i: number): number {
 export const I915_HWS_CSB_BUF0_INDEX = 0x10;
 /** HWSP dword index of the CSB write pointer (gen9 I915_HWS_CSB_WRITE_INDEX). */
 export const I915_HWS_CSB_WRITE_INDEX = 0x1f;
+
+/**
+ * What a driver's CSB walk goes through ({@link walkCsb}): its own register accessors (a
+ * guest's trap to the mediator and cost time, the native driver's do not) and what it does
+ * with each entry. A driver implements it itself, so the walk makes no closure.
+ */
+export interface CsbReader {
+  /** Reads the 32-bit register at a BAR0 offset. */
+  csbRead(offset: number): number;
+  /** Writes the 32-bit register at a BAR0 offset. */
+  csbWrite(offset: number, value: number): void;
+  /** One new entry of `engine`'s CSB: its status and context id dwords. */
+  csbEntry(engine: number, status: number, ctxId: number): void;
+}
+
+/**
+ * i915's `process_csb` walk: reads `engine`'s CONTEXT_STATUS_PTR, then every entry after
+ * read pointer `read` up to the write pointer (status dword, then context id), and writes the
+ * new read pointer back. Returns it; `read` unchanged, with nothing written, while the write
+ * pointer still holds its reset value.
+ */
+export function walkCsb(driver: CsbReader, engine: number, read: number): number {
+  const ptr = csbPtrOffset(engine);
+  const write = csbWritePtr(driver.csbRead(ptr));
+  if (write >= CSB_ENTRIES) return read; // nothing written since the reset
+  let rp = read;
+  while (rp !== write) {
+    rp = csbNext(rp);
+    const at = csbEntryOffset(engine, rp);
+    const status = driver.csbRead(at);
+    driver.csbEntry(engine, status, driver.csbRead(at + 4));
+  }
+  driver.csbWrite(ptr, csbReadPtrWrite(rp));
+  return rp;
+}

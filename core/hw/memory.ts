@@ -9,7 +9,7 @@
  * memory read as 0 and are dropped on write; {@link HostMemory.badAccesses} counts them.
  */
 
-import { hi32, join64, lo32 } from "./bits.ts";
+import { hi32, join64, le32, lo32, putLe32 } from "./bits.ts";
 import { LazyInt32Array } from "./lazy_array.ts";
 
 /** Owner tag of a frame nobody owns. */
@@ -25,6 +25,10 @@ export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
 
 const ZERO_PAGE = new Uint32Array(1024);
+/** Word spans up to this long copy with a loop: cheaper than making a view for `set`. */
+const SHORT_SPAN = 64;
+/** Byte copies up to this long go byte-wise (a CSB entry, a register value): no view. */
+const FEW_BYTES = 16;
 
 /** The byte offset of address `a` within its page. */
 export function pageOffset(a: number): number {
@@ -41,10 +45,66 @@ export function bytesToPageEnd(a: number): number {
   return PAGE_SIZE - pageOffset(a);
 }
 
+/**
+ * Copies `n` words `src[from ..]` to `dst[at ..]` without making a view when it can: a whole
+ * source with `set`, a short span with a loop (cheaper than a view), else `set` of a view.
+ */
+export function copyWords(
+  dst: Uint32Array,
+  at: number,
+  src: Uint32Array,
+  from: number,
+  n: number,
+): void {
+  if (from === 0 && n === src.length) dst.set(src, at);
+  else if (n <= SHORT_SPAN) { for (let i = 0; i < n; i++) dst[at + i] = src[from + i]; }
+  else dst.set(src.subarray(from, from + n), at);
+}
+
 /** Frames per chunk of the page table. */
 export const PAGE_CHUNK = 1024;
 /** log2 of {@link PAGE_CHUNK}: frame numbers (below 2^32) split with shifts, not divisions. */
 const CHUNK_SHIFT = 10;
+
+/**
+ * Word views of the last two byte buffers copied through host memory, and of their whole
+ * pages as far as made (see {@link HostMemory.readInto}): callers copy through a staging
+ * buffer they keep, so the views are made once. A cache keyed by the buffers themselves, kept
+ * outside every world (a checkpoint does not carry it).
+ */
+class ViewCache {
+  private of: Uint8Array | null = null;
+  private wordsOf: Uint32Array = ZERO_PAGE;
+  private pages: Uint32Array[] = [];
+  private prevOf: Uint8Array | null = null;
+  private prevWords: Uint32Array = ZERO_PAGE;
+  private prevPages: Uint32Array[] = [];
+
+  /** A word view of `buf` (which starts word-aligned). */
+  words(buf: Uint8Array): Uint32Array {
+    if (buf === this.of) return this.wordsOf;
+    const again = buf === this.prevOf;
+    const w = again
+      ? this.prevWords
+      : new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    const pages = again ? this.prevPages : [];
+    this.prevOf = this.of;
+    this.prevWords = this.wordsOf;
+    this.prevPages = this.pages;
+    this.of = buf;
+    this.wordsOf = w;
+    this.pages = pages;
+    return w;
+  }
+
+  /** The words of page `i` of `buf` (a word-aligned buffer holding that whole page). */
+  page(buf: Uint8Array, i: number): Uint32Array {
+    const w = this.words(buf);
+    return this.pages[i] ??= w.subarray(i * 1024, i * 1024 + 1024);
+  }
+}
+
+const VIEWS = new ViewCache();
 
 /** Sparse host physical memory with per-frame owner tags. */
 export class HostMemory {
@@ -199,36 +259,64 @@ export class HostMemory {
 
   /** Copies `buf.length` bytes starting at `pa` into `buf`. */
   readBytes(pa: number, buf: Uint8Array): void {
-    let done = 0;
-    while (done < buf.length) {
-      const a = pa + done;
-      const off = pageOffset(a);
-      const n = Math.min(bytesToPageEnd(a), buf.length - done);
-      if (a < 0 || a + n > this.bytes) {
-        this.badAccesses++;
-        buf.fill(0, done, done + n);
-      } else {
-        const p = this.stored(Math.floor(a / PAGE_SIZE));
-        if (p === null) buf.fill(0, done, done + n);
-        else buf.set(new Uint8Array(p.buffer, off, n), done);
-      }
-      done += n;
-    }
+    this.readInto(pa, buf, 0, buf.length);
   }
 
   /** Copies `buf` into memory starting at `pa`. */
   writeBytes(pa: number, buf: Uint8Array): void {
+    this.writeFrom(pa, buf, 0, buf.length);
+  }
+
+  /**
+   * Copies `n` bytes starting at `pa` into `buf[at .. at + n)`, page span by page span.
+   * Word-aligned spans copy through a word view of `buf` kept while the same buffer comes
+   * back (callers copy through one staging buffer), so no view is made per span; a few
+   * words go byte-wise and need no view at all.
+   */
+  readInto(pa: number, buf: Uint8Array, at: number, n: number): void {
     let done = 0;
-    while (done < buf.length) {
+    while (done < n) {
       const a = pa + done;
       const off = pageOffset(a);
-      const n = Math.min(bytesToPageEnd(a), buf.length - done);
-      if (a < 0 || a + n > this.bytes) this.badAccesses++;
-      else {
-        const p = this.page(Math.floor(a / PAGE_SIZE));
-        new Uint8Array(p.buffer, off, n).set(buf.subarray(done, done + n));
-      }
-      done += n;
+      const k = Math.min(PAGE_SIZE - off, n - done);
+      const b = at + done;
+      const p = a < 0 || a + k > this.bytes ? this.bad() : this.stored(Math.floor(a / PAGE_SIZE));
+      if (p === null) buf.fill(0, b, b + k);
+      else if (((off | b | k | buf.byteOffset) & 3) !== 0) {
+        buf.set(new Uint8Array(p.buffer, off, k), b);
+      } else if (k <= FEW_BYTES) {
+        for (let i = 0; i < k; i += 4) putLe32(buf, b + i, p[(off + i) >>> 2]);
+      } else copyWords(VIEWS.words(buf), b >>> 2, p, off >>> 2, k >>> 2);
+      done += k;
     }
+  }
+
+  /** Copies `buf[at .. at + n)` into memory starting at `pa` (see {@link readInto}). */
+  writeFrom(pa: number, buf: Uint8Array, at: number, n: number): void {
+    let done = 0;
+    while (done < n) {
+      const a = pa + done;
+      const off = pageOffset(a);
+      const k = Math.min(PAGE_SIZE - off, n - done);
+      const b = at + done;
+      done += k;
+      if (a < 0 || a + k > this.bytes) {
+        this.badAccesses++;
+        continue;
+      }
+      const p = this.page(Math.floor(a / PAGE_SIZE));
+      if (((off | b | k | buf.byteOffset) & 3) !== 0) {
+        new Uint8Array(p.buffer, off, k).set(buf.subarray(b, b + k));
+      } else if (k <= FEW_BYTES) {
+        for (let i = 0; i < k; i += 4) p[(off + i) >>> 2] = le32(buf, b + i);
+      } else if (k === PAGE_SIZE && b % PAGE_SIZE === 0) p.set(VIEWS.page(buf, b / PAGE_SIZE));
+      else copyWords(p, off >>> 2, VIEWS.words(buf), b >>> 2, k >>> 2);
+    }
+  }
+
+  /** Counts an out-of-range access; null (it reads as zeros). */
+  private bad(): null {
+    this.badAccesses++;
+    return null;
   }
 }

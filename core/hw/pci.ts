@@ -4,7 +4,7 @@
  * semantics, and an MSI capability (single vector, 64-bit address).
  */
 
-import { bit, type BitField, byteOf, field, hi32, join64 } from "./bits.ts";
+import { bit, type BitField, byteOf, field, hi32, join64, le32 } from "./bits.ts";
 import { MmioFault } from "./fault.ts";
 
 /** Intel's PCI vendor id. */
@@ -178,6 +178,6 @@ export class PciConfig {
   }
   /** R32. */
   private r32(o: number): number {
-    return (this.b[o] | (this.b[o + 1] << 8) | (this.b[o + 2] << 16) | (this.b[o + 3] << 24)) >>> 0;
+    return le32(this.b, o);
   }
 }

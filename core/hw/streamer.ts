@@ -215,6 +215,10 @@ export class CommandStreamer {
 
   private readonly cmdBuf = new Uint32Array(1 << 16);
   private cost = 0;
+  // ---- a blit's walk cache: the PPGTT leaf table of the last 2 MiB region walked ----
+  private walkCache = false;
+  private walkRegion = -1;
+  private walkPt = 0;
 
   /**
    * Creates the streamer of one engine.
@@ -241,25 +245,51 @@ export class CommandStreamer {
   /** Translates `gma` in the context's PPGTT; pa or -1. */
   ppgttTranslate(gma: number): number {
     const mem = this.host.memory;
-    let pd: number;
-    if (this.ppgtt === PPGTT_L4) {
-      if (gma >= PPGTT_L4_SPAN) return -1;
-      const pdp = this.entry(mem, this.roots[0], ptIndex(gma, LEVEL_PML4));
-      if (pdp < 0) return -1;
-      pd = this.entry(mem, pdp, ptIndex(gma, LEVEL_PDP));
-    } else if (this.ppgtt === PPGTT_L3) {
-      if (gma >= LEGACY_PPGTT_SPAN) return -1;
-      pd = this.roots[legacyPdpIndex(gma)];
-      if (pd === 0) return -1;
-    } else return -1;
-    if (pd < 0) return -1;
-    const pdeAddr = pd + ptIndex(gma, LEVEL_PD) * 8;
-    const pdeLo = mem.read32(pdeAddr);
-    if (!entryPresent(pdeLo)) return -1;
-    const pt = entryAddress(pdeLo, mem.read32(pdeAddr + 4));
-    if (pdeLo & GEN8_PDE_PS_2M) return this.dma(pt - (pt % PAGE_SIZE_2M) + (gma % PAGE_SIZE_2M)); // 2 MiB page
+    const region = Math.floor(gma / PAGE_SIZE_2M);
+    let pt: number;
+    if (region === this.walkRegion) pt = this.walkPt;
+    else {
+      let pd: number, upper = -1; // the PDP table's address (4-level), to check its owner
+      if (this.ppgtt === PPGTT_L4) {
+        if (gma >= PPGTT_L4_SPAN) return -1;
+        const pdp = this.entry(mem, this.roots[0], ptIndex(gma, LEVEL_PML4));
+        if (pdp < 0) return -1;
+        pd = this.entry(mem, pdp, ptIndex(gma, LEVEL_PDP));
+        upper = pdp;
+      } else if (this.ppgtt === PPGTT_L3) {
+        if (gma >= LEGACY_PPGTT_SPAN) return -1;
+        pd = this.roots[legacyPdpIndex(gma)];
+        if (pd === 0) return -1;
+      } else return -1;
+      if (pd < 0) return -1;
+      const pdeAddr = pd + ptIndex(gma, LEVEL_PD) * 8;
+      const pdeLo = mem.read32(pdeAddr);
+      if (!entryPresent(pdeLo)) return -1;
+      pt = entryAddress(pdeLo, mem.read32(pdeAddr + 4));
+      if (pdeLo & GEN8_PDE_PS_2M) return this.dma(pt - (pt % PAGE_SIZE_2M) + (gma % PAGE_SIZE_2M)); // 2 MiB page
+      if (this.walkCache && this.walkStays(upper, pd)) {
+        this.walkRegion = region;
+        this.walkPt = pt;
+      }
+    }
     const page = this.entry(mem, pt, ptIndex(gma, LEVEL_PT));
     return page < 0 ? -1 : this.dma(page + (gma % PAGE_SIZE));
+  }
+
+  /**
+   * True if the upper tables of a walk (root, PDP and PD by address; `pdp` -1 for a 3-level
+   * walk) are whole pages no blit of this context can write (none is a frame of its owner,
+   * the only frames its blits write): the leaf table they lead to, cached during a blit, is
+   * then what walking again would find, reads and all (the leaf entry is read every time).
+   */
+  private walkStays(pdp: number, pd: number): boolean {
+    if (this.ppgtt === PPGTT_L4 && !this.foreignTable(this.roots[0])) return false;
+    return (pdp < 0 || this.foreignTable(pdp)) && this.foreignTable(pd);
+  }
+
+  /** True if the table at `a` starts a page that is not a frame of the context's owner. */
+  private foreignTable(a: number): boolean {
+    return a % PAGE_SIZE === 0 && this.host.memory.ownerOf(a / PAGE_SIZE) !== this.owner;
   }
 
   /**
@@ -275,9 +305,14 @@ export class CommandStreamer {
   /** Reads a present page-table entry: the next-level address, or -1. */
   private entry(mem: HostMemory, table: number, index: number): number {
     const a = table + index * 8;
-    const lo = mem.read32(a);
-    if (!entryPresent(lo)) return -1;
-    return entryAddress(lo, mem.read32(a + 4));
+    if (!mem.valid(a) || pageOffset(a) === PAGE_SIZE - 4) {
+      // out of memory (counted as a bad access) or split across two frames: dword by dword
+      const lo = mem.read32(a);
+      return entryPresent(lo) ? entryAddress(lo, mem.read32(a + 4)) : -1;
+    }
+    // both dwords in one frame: look its storage up once
+    const p = mem.peek(Math.floor(a / PAGE_SIZE)), i = pageDword(a);
+    return p !== null && entryPresent(p[i]) ? entryAddress(p[i], p[i + 1]) : -1;
   }
 
   /** Translates in an address space: 0 GGTT, 1 PPGTT. */
@@ -644,11 +679,16 @@ export class CommandStreamer {
   /** Copies a command that crosses a page or the ring end into the scratch buffer. */
   private gather(level: number, ringOff: number, gma: number, space: number, len: number): boolean {
     const buf = this.cmdBuf;
+    let vpn = -1, base = 0; // the page being read and its physical address (one walk a page)
     for (let i = 0; i < len && i < buf.length; i++) {
       const a = level === 0 ? this.ringStart + ((ringOff + 4 * i) % this.ringSize) : gma + 4 * i;
-      const pa = this.translate(a, space);
-      if (pa < 0) return false;
-      buf[i] = this.host.memory.read32(pa);
+      if (Math.floor(a / PAGE_SIZE) !== vpn) {
+        const pa = this.translate(a, space);
+        if (pa < 0) return false;
+        vpn = Math.floor(a / PAGE_SIZE);
+        base = pa - pageOffset(a);
+      }
+      buf[i] = this.host.memory.read32(base + pageOffset(a));
     }
     return true;
   }
@@ -680,27 +720,70 @@ export class CommandStreamer {
     const color = copy ? 0 : buf[6];
     this.dVpn = -1;
     this.sVpn = -1;
-    for (let y = 0; y < y2 - y1; y++) {
+    // Nothing but this blit runs until it ends: its walks may be cached (see walkStays).
+    this.walkCache = true;
+    let ok = true;
+    const rows = y2 - y1;
+    for (let y = 0; y < rows && ok;) {
       const d = dst + (y1 + y) * dstPitch + x1 * cpp;
       const s = src + (sy + y) * srcPitch + sx * cpp;
-      if (!this.copyRow(copy, d, s, rowBytes, color, space, gma, dw0)) return false;
+      const idle = this.idleRows(copy, d, s, rowBytes, dstPitch, srcPitch, color, rows - y);
+      if (idle > 0) {
+        if (this.dScratch) this.stats.scratchWrites += idle; // one dropped chunk a row
+        y += idle;
+      } else {
+        ok = this.copyRow(copy, d, s, rowBytes, color, space, gma, dw0);
+        y++;
+      }
     }
-    this.stats.blitBytes += rowBytes * (y2 - y1);
-    return true;
+    this.walkCache = false;
+    this.walkRegion = -1;
+    this.dStore = null; // hold no page between blits
+    this.sStore = ZEROS;
+    if (ok) this.stats.blitBytes += rowBytes * (y2 - y1);
+    return ok;
   }
 
-  /** Destination page of the blit in progress (vpn, frame, whether it is scratch). */
+  /**
+   * How many rows from the one at `d` (source `s`) lie in the blit's current target (and
+   * source) page and change nothing there, up to `left`: a scratch target drops them,
+   * `blit_data off` copies nothing, zeros onto a page without storage stay zeros. 0 when this
+   * row needs {@link copyRow} (another page, or data to move).
+   */
+  private idleRows(
+    copy: boolean,
+    d: number,
+    s: number,
+    rowBytes: number,
+    dPitch: number,
+    sPitch: number,
+    color: number,
+    left: number,
+  ): number {
+    if (Math.floor(d / PAGE_SIZE) !== this.dVpn) return 0;
+    const zeros = (copy ? this.sStore === ZEROS : color === 0) && this.dStore === null;
+    if (!this.dScratch && this.blitData && !zeros) return 0;
+    const k = rowsInPage(d, rowBytes, dPitch, left);
+    if (!copy) return k;
+    return Math.floor(s / PAGE_SIZE) === this.sVpn ? rowsInPage(s, rowBytes, sPitch, k) : 0;
+  }
+
+  /** Destination page of the blit in progress (vpn, frame, whether it is scratch, storage). */
   private dVpn = -1;
   private dMfn = -1;
   private dScratch = false;
-  /** Source page of the blit in progress (vpn, frame). */
+  private dStore: Uint32Array | null = null;
+  /** Source page of the blit in progress (vpn, frame, storage or {@link ZEROS}). */
   private sVpn = -1;
   private sMfn = -1;
+  private sStore: Uint32Array = ZEROS;
 
   /**
    * Copies (or fills) one blit row page by page, checking ownership of every target page.
    * A page never written reads as zeros and has no storage yet: copying such a page (or
-   * filling with 0) onto another such page changes nothing, so neither is created.
+   * filling with 0) onto another such page changes nothing, so neither is created. The
+   * storage of the current pages is looked up once per page: only this blit's own writes
+   * create storage meanwhile.
    */
   private copyRow(
     copy: boolean,
@@ -731,6 +814,7 @@ export class CommandStreamer {
         this.dScratch = owner === OWNER_SCRATCH;
         this.dMfn = dmfn;
         this.dVpn = dvpn;
+        this.dStore = mem.peek(dmfn);
       }
       const doff = pageOffset(da);
       let chunk = Math.min(n - done, PAGE_SIZE - doff);
@@ -745,6 +829,7 @@ export class CommandStreamer {
           }
           this.sMfn = Math.floor(spa / PAGE_SIZE);
           this.sVpn = svpn;
+          this.sStore = mem.peek(this.sMfn) ?? ZEROS;
         }
         soff = pageOffset(sa);
         chunk = Math.min(chunk, PAGE_SIZE - soff);
@@ -758,12 +843,16 @@ export class CommandStreamer {
         done += chunk;
         continue;
       }
-      const sp = copy ? mem.peek(this.sMfn) ?? ZEROS : ZEROS;
-      if ((copy ? sp === ZEROS : color === 0) && mem.peek(this.dMfn) === null) {
+      const sp = copy ? this.sStore : ZEROS;
+      if ((copy ? sp === ZEROS : color === 0) && this.dStore === null) {
         done += chunk; // zeros onto zeros
         continue;
       }
-      const dp = mem.page(this.dMfn);
+      let dp = this.dStore;
+      if (dp === null) {
+        dp = this.dStore = mem.page(this.dMfn);
+        if (this.sMfn === this.dMfn) this.sStore = dp; // its source page has storage now too
+      }
       if (copy) {
         if (((doff | soff | chunk) & 3) === 0) {
           const di = doff >>> 2, si = soff >>> 2, m = chunk >>> 2;
@@ -805,6 +894,13 @@ function hasEffect(x: number, dw0: number, dw1: number): boolean {
       isSet(dw1, NOTIFY);
   }
   return true;
+}
+
+/** How many rows of `rowBytes` every `pitch` bytes from `a` on stay in its page (at most `max`). */
+function rowsInPage(a: number, rowBytes: number, pitch: number, max: number): number {
+  const room = PAGE_SIZE - pageOffset(a) - rowBytes; // what the first row leaves of the page
+  if (room < 0) return 0;
+  return pitch === 0 ? max : Math.min(max, Math.floor(room / pitch) + 1);
 }
 
 /** Bytes a blit at `buf[b]` moves, or -1 if the command is too short. */

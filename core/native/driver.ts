@@ -16,14 +16,7 @@
  * submitted through ELSP.
  */
 
-import {
-  CSB_ENTRIES,
-  csbEntryOffset,
-  csbNext,
-  csbPtrOffset,
-  csbReadPtrWrite,
-  csbWritePtr,
-} from "../hw/csb.ts";
+import { CSB_ENTRIES, type CsbReader, walkCsb } from "../hw/csb.ts";
 import type { EventSink, Sim } from "../sim/sim.ts";
 import { WAIT } from "../sim/sim.ts";
 import type { MisbehaviourKind, WorkloadSpec } from "../scenario.ts";
@@ -185,7 +178,7 @@ interface EngineCtx {
 }
 
 /** The device-level native driver. */
-export class NativeDriver implements EventSink {
+export class NativeDriver implements EventSink, CsbReader {
   /** Effective options. */
   readonly opts: NativeOptions;
   /** Effective costs. */
@@ -220,7 +213,7 @@ export class NativeDriver implements EventSink {
   private readonly fb: number[] = [];
   private readonly iir = new Uint32Array(4);
   private fbNext = 1;
-  private readonly csbRead = new Int32Array(NUM_ENGINES).fill(CSB_ENTRIES - 1);
+  private readonly csbHead = new Int32Array(NUM_ENGINES).fill(CSB_ENTRIES - 1);
   private nextCtxId = 1;
 
   /**
@@ -398,24 +391,29 @@ export class NativeDriver implements EventSink {
 
   /** Consumes new CSB entries and advances the read pointer. */
   private processCsb(e: number): void {
-    const wp = csbWritePtr(this.r(csbPtrOffset(e)));
-    if (wp >= CSB_ENTRIES) return; // nothing written since the reset
-    let rp = this.csbRead[e];
-    while (rp !== wp) {
-      rp = csbNext(rp);
-      this.r(csbEntryOffset(e, rp));
-      this.r(csbEntryOffset(e, rp) + 4);
-      this.csbEvents[e]++;
-    }
-    this.csbRead[e] = rp;
-    this.w(csbPtrOffset(e), csbReadPtrWrite(rp));
+    this.csbHead[e] = walkCsb(this, e, this.csbHead[e]);
+  }
+
+  /** A CSB register read ({@link CsbReader}). */
+  csbRead(offset: number): number {
+    return this.r(offset);
+  }
+
+  /** A CSB register write ({@link CsbReader}). */
+  csbWrite(offset: number, value: number): void {
+    this.w(offset, value);
+  }
+
+  /** Counts a CSB event. */
+  csbEntry(engine: number, _status: number, _ctxId: number): void {
+    this.csbEvents[engine]++;
   }
 
   /** Resets a hung engine (GDRST) and abandons its requests. */
   private recoverHang(e: number): void {
     this.hangs[e]++;
     this.w(GDRST, ENGINES[e].resetBit);
-    this.csbRead[e] = CSB_ENTRIES - 1;
+    this.csbHead[e] = CSB_ENTRIES - 1;
     for (const c of this.clients) c.abandon(e);
   }
 }
