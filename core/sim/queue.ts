@@ -308,8 +308,7 @@ export class EventQueue {
     this.gens = g(this.gens, Float64Array);
     this.next = g(this.next, Int32Array);
     this.free = g(this.free, Int32Array);
-    const n = this.sinks.length;
-    this.sinks.length = cap;
-    this.sinks.fill(null, n);
+    // pushed, not `length = cap`, which would make the array holey (a hole check per read)
+    for (let i = this.sinks.length; i < cap; i++) this.sinks.push(null);
   }
 }
