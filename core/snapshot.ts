@@ -313,16 +313,21 @@ function hashMemory(w: World, gpu: Gpu = w.gpu): string {
   });
   for (let k = 0; k < m.pages.length; k++) {
     const chunk = m.pages[k];
-    for (let j = 0; chunk !== null && j < chunk.length; j++) {
-      const p = chunk[j];
-      if (p === null) continue;
-      // a materialised zero page equals an untouched one
-      if (isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
-      h.num(k * PAGE_CHUNK + j);
-      h.view(p);
-    }
+    if (chunk !== null) hashPages(h, k * PAGE_CHUNK, chunk);
   }
   return h.hex();
+}
+
+/** Mixes the frames of one chunk of host memory that hold data (their numbers from `first`). */
+function hashPages(h: Fnv1a64, first: number, chunk: readonly (Uint32Array | null)[]): void {
+  for (let j = 0; j < chunk.length; j++) {
+    const p = chunk[j];
+    if (p === null) continue;
+    // a materialised zero page equals an untouched one
+    if (isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
+    h.num(first + j);
+    h.view(p);
+  }
 }
 
 function hashGgtt(w: World, gpu: Gpu = w.gpu): string {

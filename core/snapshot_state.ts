@@ -454,41 +454,46 @@ function walk(root: object, visit: (x: object, path: string) => void): void {
     queue.push(x as object);
     paths.push(p);
   };
+  // The loop only dispatches (small functions for the JIT, as in `layContents`).
   for (let qi = 0; qi < queue.length; qi++) {
     const x = queue[qi], p = paths[qi];
     visit(x, p);
-    if (typeof x === "function" || STATIC.has(p)) continue;
-    if (x instanceof ArrayBuffer) continue;
-    if (ArrayBuffer.isView(x)) {
-      reach(x.buffer, `${p}.buffer`);
-      continue;
+    if (typeof x !== "function" && !STATIC.has(p)) reachChildren(x, p, reach);
+  }
+}
+
+/** Reaches the children of `x` (at path `p`) in their fixed order (see {@link walk}). */
+function reachChildren(x: object, p: string, reach: (x: unknown, p: string) => void): void {
+  if (x instanceof ArrayBuffer) return;
+  if (ArrayBuffer.isView(x)) {
+    reach(x.buffer, `${p}.buffer`);
+    return;
+  }
+  if (x instanceof Map) {
+    let i = 0;
+    for (const [k, v] of x) {
+      reach(k, `${p}.<k${i}>`);
+      reach(v, childPathOfKey(p, k, i));
+      i++;
     }
-    if (x instanceof Map) {
-      let i = 0;
-      for (const [k, v] of x) {
-        reach(k, `${p}.<k${i}>`);
-        reach(v, childPathOfKey(p, k, i));
-        i++;
-      }
-      continue;
+    return;
+  }
+  if (x instanceof Set) {
+    let i = 0;
+    for (const v of x) reach(v, `${p}.<s${i++}>`);
+    return;
+  }
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (v !== null && (typeof v === "object" || typeof v === "function")) reach(v, `${p}.${i}`);
     }
-    if (x instanceof Set) {
-      let i = 0;
-      for (const v of x) reach(v, `${p}.<s${i++}>`);
-      continue;
-    }
-    if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) {
-        const v = x[i];
-        if (v !== null && (typeof v === "object" || typeof v === "function")) reach(v, `${p}.${i}`);
-      }
-      continue;
-    }
-    for (const k of Object.keys(x)) {
-      const v = (x as Record<string, unknown>)[k];
-      if (v === null || (typeof v !== "object" && typeof v !== "function")) continue;
-      if (!opaque(x, k)) reach(v, `${p}.${k}`);
-    }
+    return;
+  }
+  for (const k of Object.keys(x)) {
+    const v = (x as Record<string, unknown>)[k];
+    if (v === null || (typeof v !== "object" && typeof v !== "function")) continue;
+    if (!opaque(x, k)) reach(v, `${p}.${k}`);
   }
 }
 
@@ -519,9 +524,37 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
     order.push(x);
     paths.push(p);
   });
-  let bad: string | undefined;
-  // `p`, `key`: where the value is (the path is only spelled out for an error)
-  const enc = (v: unknown, p: string, key?: string | number): EncodedValue => {
+  // The loop only dispatches (small functions for the JIT, as in `layContents`).
+  const enc = new Encoder(ids);
+  const objects: HeapRecord[] = new Array(order.length);
+  for (let i = 0; i < order.length && enc.bad === undefined; i++) {
+    objects[i] = enc.record(order[i], paths[i]);
+  }
+  return enc.bad !== undefined ? new HeapError(enc.bad) : { objects };
+}
+
+/** Encodes objects as heap records (see {@link captureHeap}); `bad` says what it cannot hold. */
+class Encoder {
+  /** The first value a snapshot cannot hold, with its path. */
+  bad: string | undefined;
+
+  constructor(private readonly ids: ReadonlyMap<object, number>) {}
+
+  record(x: object, p: string): HeapRecord {
+    if (STATIC.has(p)) return { k: "z", p };
+    if (typeof x === "function") return { k: "f", p };
+    if (x instanceof ArrayBuffer) return { k: "b", p, n: x.byteLength, d: encodeBuffer(x) };
+    if (ArrayBuffer.isView(x)) return this.typed(x, p);
+    if (x instanceof Map) {
+      return { k: "m", p, e: [...x].map(([k, v]) => [this.value(k, p), this.value(v, p)]) };
+    }
+    if (x instanceof Set) return { k: "s", p, e: [...x].map((v) => this.value(v, p)) };
+    if (Array.isArray(x)) return this.array(x, p);
+    return this.object(x as Record<string, unknown>, p);
+  }
+
+  /** One value (`p`, `key`: where it is; the path is only spelled out for an error). */
+  value(v: unknown, p: string, key?: string | number): EncodedValue {
     switch (typeof v) {
       case "number":
         return Number.isFinite(v) && !Object.is(v, -0)
@@ -535,74 +568,60 @@ export function captureHeap(w: World): HeapSnapshot | HeapError {
       case "object":
       case "function":
         if (v === null) return null;
-        return { $r: ids.get(v as object)! };
+        return { $r: this.ids.get(v as object)! };
       default:
-        bad ??= `${key === undefined ? p : `${p}.${key}`} holds a ${typeof v}, which a ` +
+        this.bad ??= `${key === undefined ? p : `${p}.${key}`} holds a ${typeof v}, which a ` +
           "snapshot cannot store";
         return null;
     }
-  };
-  const objects: HeapRecord[] = [];
-  for (let i = 0; i < order.length && bad === undefined; i++) {
-    const x = order[i], p = paths[i];
-    if (STATIC.has(p)) objects.push({ k: "z", p });
-    else if (typeof x === "function") objects.push({ k: "f", p });
-    else if (x instanceof ArrayBuffer) {
-      objects.push({ k: "b", p, n: x.byteLength, d: encodeBuffer(x) });
-    } else if (ArrayBuffer.isView(x)) {
-      const c = x.constructor.name;
-      if (!(c in TYPED)) {
-        bad = `${p} is a ${c}, which a snapshot cannot store`;
-        break;
-      }
-      const n = (x as unknown as { length: number }).length;
-      objects.push({ k: "t", p, c, b: ids.get(x.buffer)!, o: x.byteOffset, n });
-    } else if (x instanceof Map) {
-      objects.push({ k: "m", p, e: [...x].map(([k, v]) => [enc(k, p), enc(v, p)]) });
-    } else if (x instanceof Set) {
-      objects.push({ k: "s", p, e: [...x].map((v) => enc(v, p)) });
-    } else if (Array.isArray(x)) {
-      let empty = 0;
-      for (let j = 0; j < x.length; j++) if (x[j] === null) empty++;
-      if (x.length > 64 && empty * 2 > x.length) {
-        const e: [number, EncodedValue][] = [];
-        for (let j = 0; j < x.length; j++) if (x[j] !== null) e.push([j, enc(x[j], p)]);
-        objects.push({ k: "sa", p, n: x.length, e });
-      } else {
-        const e: PlainValue[] = new Array(x.length), r: number[] = [];
-        const xs: [number, TaggedValue][] = [];
-        for (let j = 0; j < x.length; j++) e[j] = split(enc(x[j], p, j), j, r, xs);
-        const rec: HeapRecord = { k: "a", p, e };
-        if (r.length) rec.r = r;
-        if (xs.length) rec.x = xs;
-        objects.push(rec);
-      }
-    } else {
-      const proto = Object.getPrototypeOf(x);
-      let c: string | undefined;
-      if (proto === null) c = "null";
-      else if (proto !== Object.prototype) {
-        c = nameOfProto.get(proto);
-        if (c === undefined) {
-          bad = `${p} is an instance of ${
-            proto.constructor?.name ?? "an unnamed class"
-          }, which is not registered for snapshots`;
-          break;
-        }
-      }
-      const f: Record<string, PlainValue> = {}, r: (string | number)[] = [];
-      const xs: [string, TaggedValue][] = [];
-      for (const k of Object.keys(x)) {
-        if (opaque(x, k)) continue;
-        f[k] = split(enc((x as Record<string, unknown>)[k], p, k), k, r, xs);
-      }
-      const rec: HeapRecord = c === undefined ? { k: "o", p, f } : { k: "o", p, c, f };
-      if (r.length) rec.r = r;
-      if (xs.length) rec.x = xs;
-      objects.push(rec);
-    }
   }
-  return bad !== undefined ? new HeapError(bad) : { objects };
+
+  private typed(x: ArrayBufferView, p: string): HeapRecord {
+    const c = x.constructor.name;
+    if (!(c in TYPED)) this.bad ??= `${p} is a ${c}, which a snapshot cannot store`;
+    const n = (x as unknown as { length: number }).length;
+    return { k: "t", p, c, b: this.ids.get(x.buffer)!, o: x.byteOffset, n };
+  }
+
+  private array(x: unknown[], p: string): HeapRecord {
+    let empty = 0;
+    for (let j = 0; j < x.length; j++) if (x[j] === null) empty++;
+    if (x.length > 64 && empty * 2 > x.length) {
+      const e: [number, EncodedValue][] = [];
+      for (let j = 0; j < x.length; j++) if (x[j] !== null) e.push([j, this.value(x[j], p)]);
+      return { k: "sa", p, n: x.length, e };
+    }
+    const e: PlainValue[] = new Array(x.length), r: number[] = [];
+    const xs: [number, TaggedValue][] = [];
+    for (let j = 0; j < x.length; j++) e[j] = split(this.value(x[j], p, j), j, r, xs);
+    const rec: HeapRecord = { k: "a", p, e };
+    if (r.length) rec.r = r;
+    if (xs.length) rec.x = xs;
+    return rec;
+  }
+
+  private object(x: Record<string, unknown>, p: string): HeapRecord {
+    const proto = Object.getPrototypeOf(x);
+    let c: string | undefined;
+    if (proto === null) c = "null";
+    else if (proto !== Object.prototype) {
+      c = nameOfProto.get(proto);
+      if (c === undefined) {
+        this.bad ??= `${p} is an instance of ${
+          proto.constructor?.name ?? "an unnamed class"
+        }, which is not registered for snapshots`;
+      }
+    }
+    const f: Record<string, PlainValue> = {}, r: (string | number)[] = [];
+    const xs: [string, TaggedValue][] = [];
+    for (const k of Object.keys(x)) {
+      if (!opaque(x, k)) f[k] = split(this.value(x[k], p, k), k, r, xs);
+    }
+    const rec: HeapRecord = c === undefined ? { k: "o", p, f } : { k: "o", p, c, f };
+    if (r.length) rec.r = r;
+    if (xs.length) rec.x = xs;
+    return rec;
+  }
 }
 
 // ------------------------------------------------------------------------------ validation
