@@ -8,9 +8,20 @@ import assert from "node:assert/strict";
 import { MS } from "../core/sim/sim.ts";
 import { maskedEnable } from "../core/hw/bits.ts";
 import {
+  CTX_BB_PER_CTX_PTR,
   CTX_CONTEXT_CONTROL,
   CTX_CTX_TIMESTAMP,
   CTX_PDP0_LDW,
+  CTX_PDP0_UDW,
+  CTX_PDP1_LDW,
+  CTX_PDP1_UDW,
+  CTX_PDP2_LDW,
+  CTX_PDP2_UDW,
+  CTX_PDP3_LDW,
+  CTX_PDP3_UDW,
+  CTX_RCS_INDIRECT_CTX,
+  CTX_RING_BUFFER_CONTROL,
+  CTX_RING_BUFFER_START,
   CTX_RING_HEAD,
   CTX_RING_TAIL,
   ctxValueOffset,
@@ -22,6 +33,7 @@ import { gvtsim } from "./cli_util.ts";
 import { only, run as runMigration, scenario as migrationScenario } from "./migration_util.ts";
 
 const PAGE = 4096;
+const loc = { file: "t.gvt", line: 1, col: 1 };
 
 /** A booted guest on the render engine that has run one batch, and helpers on its context. */
 async function booted(vms = 1) {
@@ -175,4 +187,90 @@ Deno.test("migration: the target's vGPU has its own shadow contexts, last_ctx in
   const c = (vm: string) => r!.vms.find((x) => x.name === vm)!.counters;
   assert.equal(c("web")["shadow_ctx.populated"], 2, "rcs and bcs, once each");
   assert.equal(c("x")["shadow_ctx.populated"], 4, "again on the target");
+});
+
+/** Logs every readGpa of vGPU `id` (guest-physical address, length) while `f` runs. */
+function readsDuring(r: Awaited<ReturnType<typeof gvtRig>>, id: number, f: () => void) {
+  const log: [number, number][] = [];
+  const gate = r.gate, orig = gate.readGpa.bind(gate);
+  gate.readGpa = (vid: number, gpa: number, buf: Uint8Array) => {
+    if (vid === id) log.push([gpa, buf.length]);
+    return orig(vid, gpa, buf);
+  };
+  try {
+    f();
+  } finally {
+    gate.readGpa = orig;
+  }
+  return log;
+}
+
+Deno.test("scheduler.c intel_vgpu_create_workload: the ring context is read field by field, 4 bytes each, in upstream's order", async () => {
+  const { r, v, gpa, guests } = await booted();
+  const { drv } = guests[0];
+  const log = readsDuring(r, v.id, () => drv.submitBatch(RCS, mix({ draw: 2 })));
+  const at = (slot: number) => gpa(1) + ctxValueOffset(slot);
+  const pdps = [
+    CTX_PDP3_UDW,
+    CTX_PDP3_LDW,
+    CTX_PDP2_UDW,
+    CTX_PDP2_LDW,
+    CTX_PDP1_UDW,
+    CTX_PDP1_LDW,
+    CTX_PDP0_UDW,
+    CTX_PDP0_LDW,
+  ];
+  const expected = [
+    // ring header, tail, start, control, context control
+    ...[CTX_RING_HEAD, CTX_RING_TAIL, CTX_RING_BUFFER_START, CTX_RING_BUFFER_CONTROL].map(at),
+    at(CTX_CONTEXT_CONTROL),
+    // render only: bb_per_ctx_ptr, rcs_indirect_ctx
+    at(CTX_BB_PER_CTX_PTR),
+    at(CTX_RCS_INDIRECT_CTX),
+    // prepare_mm -> read_guest_pdps: pdps[0..7]
+    ...pdps.map(at),
+  ].map((g) => [g, 4]);
+  assert.deepEqual(log.slice(0, expected.length), expected);
+  assert.equal(expected.length, 15);
+  r.sim.runFor(20 * MS);
+  assert.equal(v.counters.workloadsCompleted, 2, "the workload made from those fields ran");
+});
+
+Deno.test("scheduler.c populate_shadow_context -EFAULT: a context page the guest GGTT does not map puts the vGPU in failsafe (workload_thread, vgpu_is_vm_unhealthy)", async () => {
+  const { r, v, lrca, guests, rewriteLrcaEntry } = await booted(2);
+  rewriteLrcaEntry(); // last_ctx invalid: the engine pages are copied (and looked up) again
+  const at = GTT_OFFSET + (lrca / PAGE + 3) * 8;
+  r.gvt.emulateMmioWrite(v.id, at, 8, 0); // page 3 of the context: not present
+  guests[0].drv.submitBatch(RCS, mix({ draw: 2 }));
+  guests[1].drv.submitBatch(RCS, mix({ draw: 2 }));
+  r.sim.runFor(20 * MS);
+  assert.equal(v.failsafe, true);
+  assert.equal(v.failsafeReason, "guest_error");
+  assert.equal(r.gvt.counters().vgpus.g0["scan.violation.context_page"], 1);
+  assert.equal(v.counters.workloadsCompleted, 1, "only the boot-time batch completed");
+  assert.equal(guests[1].v.failsafe, false);
+  assert.equal(guests[1].v.counters.workloadsCompleted, 1, "the other vGPU runs on");
+});
+
+Deno.test("populate_shadow_context: a readGpa fault (the scenario's `fault readGpa error`) on the engine-context copy counts as its -EFAULT: failsafe", async () => {
+  // Twin rigs run the same calls: the first finds which read of the submission copies the
+  // engine pages, the second injects an error into exactly that one through the gate's rule.
+  const find = await booted();
+  find.rewriteLrcaEntry();
+  const log = readsDuring(find.r, find.v.id, () => {
+    find.guests[0].drv.submitBatch(RCS, mix({ draw: 2 }));
+    find.r.sim.runFor(20 * MS);
+  });
+  const n = log.findIndex(([g, len]) => g === find.gpa(2) && len > PAGE);
+  assert.ok(n > 15, "the engine pages are read after the workload's creation");
+  const { r, v, guests, rewriteLrcaEntry } = await booted();
+  rewriteLrcaEntry();
+  r.gate.addFault({ op: "readGpa", vm: "g0", action: "error", afterCalls: n, count: 1, loc });
+  guests[0].drv.submitBatch(RCS, mix({ draw: 2 }));
+  r.sim.runFor(20 * MS);
+  assert.equal(r.gate.faultsInjected.length, 1);
+  assert.equal(v.failsafe, true);
+  assert.equal(v.failsafeReason, "guest_error");
+  assert.equal(r.gvt.counters().vgpus.g0["scan.violation.context_page"], 1);
+  assert.equal(v.counters.workloadsCompleted, 1, "only the boot-time batch completed");
 });

@@ -55,6 +55,7 @@ export const VIOLATION_TABLE = [
   { kind: "ring_overrun", errno: "EFAULT" }, // cmd_parser.c command_scan
   { kind: "register_op", errno: "EPERM" }, // cmd_parser.c cmd_reg_handler (SRM/LRM/LRR)
   { kind: "invalid_elsp", errno: "EINVAL" }, // execlist.c intel_vgpu_submit_execlist
+  { kind: "context_page", errno: "EFAULT" }, // scheduler.c populate_shadow_context
 ] as const;
 /** One violation kind. */
 export type ViolationKind = typeof VIOLATION_TABLE[number]["kind"];

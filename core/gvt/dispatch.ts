@@ -111,6 +111,7 @@ export interface DispatchDeps {
 }
 
 const EV_KICK = 0, EV_SUBMIT = 1;
+const CONTEXT_PAGE = VIOLATION_KINDS.indexOf("context_page");
 /** The GT interrupt groups whose IIRs the host handler acks (engines' groups 0, 1, 3). */
 const GT_IRQ_GROUPS: readonly number[] = [0, 1, 3];
 
@@ -194,21 +195,23 @@ export class Dispatcher implements EventSink, CsbSink {
     v.inFlight++;
     const space = v.ppgtt!;
     if (w.mm && !d.ppgtt.pin(space, w.mm)) {
-      return this.drop(w, "PPGTT root could not be shadowed");
+      return this.drop(w, null, "PPGTT root could not be shadowed");
     }
     d.ppgtt.syncOos(space);
     d.ppgtt.flushPostShadow(space);
     d.scanner.scanRing(v, e, w.mm, w.ringStart, w.ringSize, w.head, w.tail, w.scan);
     if (w.scan.violation >= 0) {
-      if (this.tracer !== null) {
-        this.tracer.violation(v.id, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
-      }
-      v.counters.workloadsDropped++;
-      this.finish(w, WL_DROPPED);
-      d.guestError(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
-      return false;
+      return this.drop(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
     }
-    if (!this.shadowContext(w)) return this.drop(w, "guest context not readable");
+    // dispatch_workload: populate_shadow_context's -EFAULT (a context page the guest GGTT
+    // does not map; gvtsim: or one that cannot be read) fails the workload, and
+    // workload_thread puts the vGPU in failsafe (vgpu_is_vm_unhealthy).
+    const ctx = this.shadowImage(v, e);
+    if (ctx === null) return this.drop(w, null, "no host memory for the shadow context");
+    if (!this.shadowContext(w, ctx)) {
+      v.counters.violations[CONTEXT_PAGE]++;
+      return this.drop(w, "context_page", "guest context page unmapped or unreadable");
+    }
     let cost = d.costs.prepareNs + w.scan.costNs;
     if (d.gscale !== null) cost += d.gscale.load(v);
     const prev = this.engineOwner[e];
@@ -246,11 +249,15 @@ export class Dispatcher implements EventSink, CsbSink {
     return true;
   }
 
-  /** Drops a workload that could not be prepared (the mediator decides what follows). */
-  private drop(w: Workload, detail: string): boolean {
+  /**
+   * Drops a workload that could not be prepared: `kind` is the guest's violation (null: the
+   * host's failure); the mediator decides what follows.
+   */
+  private drop(w: Workload, kind: ViolationKind | null, detail: string): boolean {
     w.vgpu.counters.workloadsDropped++;
+    if (kind !== null && this.tracer !== null) this.tracer.violation(w.vgpu.id, kind, detail);
     this.finish(w, WL_DROPPED);
-    this.d.guestError(w, null, detail);
+    this.d.guestError(w, kind, detail);
     return false;
   }
 
@@ -259,10 +266,8 @@ export class Dispatcher implements EventSink, CsbSink {
    * (`populate_shadow_context`), then points it at the shadow ring and the shadow page
    * tables (`copy_workload_to_ring_buffer`, `update_shadow_pdps`).
    */
-  private shadowContext(w: Workload): boolean {
+  private shadowContext(w: Workload, ctx: HostBuffer): boolean {
     const d = this.d, v = w.vgpu;
-    const ctx = this.shadowImage(v, w.engine);
-    if (ctx === null) return false;
     w.shadowCtx = ctx;
     const mem = d.gpu.memory;
     if (

@@ -28,6 +28,9 @@
  * | else `last_ctx.valid` false, pages 2 .. N-1 (N 19    | `populate_shadow_context`            |
  * | for Broadwell's render engine), one read per run of  |                                      |
  * | consecutive guest pages, valid again once all are in |                                      |
+ * | a page the guest GGTT does not map: -EFAULT, the     | `populate_shadow_context`,           |
+ * | workload fails, the vGPU enters failsafe (gvt.h      | `dispatch_workload`,                 |
+ * | `vgpu_is_vm_unhealthy`: -EFAULT and -EBADRQC only)   | `workload_thread`                    |
  * | a guest GGTT write to the entry of a shadowed LRCA   | gtt.c                                |
  * | invalidates `last_ctx` (the context was probably     | `intel_vgpu_emulate_ggtt_mmio_write` |
  * | unpinned)                                            |                                      |
@@ -37,9 +40,10 @@
  * | state page from dword 52 (`sizeof(struct             |                                      |
  * | execlist_ring_context)`)                             |                                      |
  *
- * gvtsim keeps to them with two differences of its own: a guest page that cannot be read
- * drops the workload (upstream ignores `intel_gvt_read_gpa`'s result), and the engine
- * context is not scanned for commands (`intel_gvt_scan_engine_context`).
+ * gvtsim keeps to them with two differences of its own: a guest read that fails counts as
+ * that -EFAULT, so the vGPU enters failsafe (upstream ignores `intel_gvt_read_gpa`'s result
+ * and copies whatever the buffer held), and the engine context is not scanned for commands
+ * (`intel_gvt_scan_engine_context`).
  */
 
 import { putLe32 } from "../hw/bits.ts";

@@ -1,14 +1,31 @@
 /**
  * Workloads (i915 gvt/scheduler.h `struct intel_vgpu_workload`): one per valid context
- * descriptor of an ELSP submission. Creation reads the guest's ring context (head, tail,
- * start, ctl, PDPs) through the vGPU's virtual GGTT, checks that the ring lies in the
- * vGPU's slices and finds (or creates) the PPGTT mm; scanning and shadowing happen at
- * dispatch (dispatch.ts).
+ * descriptor of an ELSP submission. Creation reads the fields it needs from the guest's ring
+ * context (head, tail, start, ctl, context control; the render engine's per-context and
+ * indirect-context pointers; the PDPs), one 4-byte guest-memory read each, as upstream does;
+ * checks that the ring lies in the vGPU's slices and finds (or creates) the PPGTT mm;
+ * scanning and shadowing happen at dispatch (dispatch.ts).
  */
 
 import {
   contextRing,
   contextRoot,
+  CTX_BB_PER_CTX_PTR,
+  CTX_CONTEXT_CONTROL,
+  CTX_PDP0_LDW,
+  CTX_PDP0_UDW,
+  CTX_PDP1_LDW,
+  CTX_PDP1_UDW,
+  CTX_PDP2_LDW,
+  CTX_PDP2_UDW,
+  CTX_PDP3_LDW,
+  CTX_PDP3_UDW,
+  CTX_RCS_INDIRECT_CTX,
+  CTX_RING_BUFFER_CONTROL,
+  CTX_RING_BUFFER_START,
+  CTX_RING_HEAD,
+  CTX_RING_TAIL,
+  ctxValueOffset,
   descAddressingMode,
   descLrca,
   LRC_STATE_PN,
@@ -107,15 +124,60 @@ export interface WorkloadError {
   detail: string;
 }
 
-const ctxPage = new Uint8Array(PAGE_SIZE);
-const ctxWords = new Uint32Array(ctxPage.buffer);
+/**
+ * Ring-context fields workload creation reads, one 4-byte `intel_gvt_read_gpa` each, in
+ * upstream's order (scheduler.c `intel_vgpu_create_workload`): before the ring check, ring
+ * head, tail, start, control and context control; after it, on the render engine only, the
+ * per-context and indirect-context pointers; then (`prepare_mm` -> `read_guest_pdps`) the
+ * eight PDP dwords, `pdps[0]` (PDP3's upper dword) first.
+ */
+const RING_READS: readonly number[] = [
+  CTX_RING_HEAD,
+  CTX_RING_TAIL,
+  CTX_RING_BUFFER_START,
+  CTX_RING_BUFFER_CONTROL,
+  CTX_CONTEXT_CONTROL,
+];
+const RCS_READS: readonly number[] = [CTX_BB_PER_CTX_PTR, CTX_RCS_INDIRECT_CTX];
+const PDP_READS: readonly number[] = [
+  CTX_PDP3_UDW,
+  CTX_PDP3_LDW,
+  CTX_PDP2_UDW,
+  CTX_PDP2_LDW,
+  CTX_PDP1_UDW,
+  CTX_PDP1_LDW,
+  CTX_PDP0_UDW,
+  CTX_PDP0_LDW,
+];
+
+/** The fields read so far, at their places in a register-state page (only those are used). */
+const ctxWords = new Uint32Array(PAGE_SIZE / 4);
+const word = new Uint8Array(4);
 const ctxRing = contextRing();
 const ctxRoots = new Float64Array(4);
+const READ_FAILED: WorkloadError = {
+  kind: "context_read",
+  detail: "reading the guest ring context failed",
+};
+
+/**
+ * Reads ring-context `slots` of the register-state page at guest-physical `gpa` into
+ * `ctxWords`, one 4-byte read each. False if a read failed (upstream ignores the result and
+ * goes on with whatever the variable held; gvtsim refuses the element instead, below).
+ */
+function readSlots(gate: MptGate, id: number, gpa: number, slots: readonly number[]): boolean {
+  for (let i = 0; i < slots.length; i++) {
+    if (gate.readGpa(id, gpa + ctxValueOffset(slots[i]), word) !== MPT_OK) return false;
+    ctxWords[slots[i] + 1] = (word[0] | (word[1] << 8) | (word[2] << 16) | (word[3] << 24)) >>> 0;
+  }
+  return true;
+}
 
 /**
  * Creates a workload for descriptor `i` of an ELSP submission (`intel_vgpu_create_workload`):
- * reads the ring context through the GGTT and checks the ring. `last` is the newest queued
- * or running workload of the engine (its tail is the head when it has the same context).
+ * reads the ring-context fields through the GGTT ({@link RING_READS} ...) and checks the
+ * ring. `last` is the newest queued or running workload of the engine (its tail is the head
+ * when it has the same context). A read that fails refuses the element as `context_read`.
  */
 export function createWorkload(
   v: Vgpu,
@@ -137,9 +199,7 @@ export function createWorkload(
   if (gfn < 0 || !v.gmaInSlices(w.lrca, ENGINES[engine].contextPages[platform.gen] * PAGE_SIZE)) {
     return { kind: "context_read", detail: `context at 0x${w.lrca.toString(16)} not mapped` };
   }
-  if (gate.readGpa(v.id, gfn * PAGE_SIZE, ctxPage) !== MPT_OK) {
-    return { kind: "context_read", detail: "reading the guest ring context failed" };
-  }
+  if (!readSlots(gate, v.id, w.ringContextGpa, RING_READS)) return READ_FAILED;
   const ring = readContextRing(ctxWords, ctxRing);
   w.ringCtl = ring.ctl;
   w.ringSize = ring.size;
@@ -151,7 +211,9 @@ export function createWorkload(
   if (!ring.valid || !v.gmaInSlices(w.ringStart, w.ringSize)) {
     return { kind: "ring_range", detail: `ring at 0x${w.ringStart.toString(16)} outside slices` };
   }
+  if (engine === RCS && !readSlots(gate, v.id, w.ringContextGpa, RCS_READS)) return READ_FAILED;
   w.levels = descAddressingMode(w.descLo) === LEGACY_32B_CONTEXT ? 3 : 4;
+  if (!readSlots(gate, v.id, w.ringContextGpa, PDP_READS)) return READ_FAILED; // prepare_mm
   for (let k = 0; k < 4; k++) ctxRoots[k] = contextRoot(ctxWords, k);
   if (ctxRoots[0] !== 0) w.mm = ppgtt.getMm(space, w.levels, ctxRoots);
   v.counters.workloadsCreated++;
