@@ -175,7 +175,7 @@ function readSlots(gate: MptGate, id: number, gpa: number, slots: readonly numbe
 
 /**
  * Creates a workload for descriptor `i` of an ELSP submission (`intel_vgpu_create_workload`):
- * reads the ring-context fields through the GGTT ({@link RING_READS} ...) and checks the
+ * reads the ring-context fields through the GGTT (the three tables above) and checks the
  * ring. `last` is the newest queued or running workload of the engine (its tail is the head
  * when it has the same context). A read that fails refuses the element as `context_read`.
  */
