@@ -13,7 +13,7 @@ import { run } from "@optique/run";
 import { duration, size } from "./cli/args.ts";
 import { shortUsageError } from "./cli/usage_error.ts";
 import { VERSION } from "./cli/version.ts";
-import { typesInfo, typesTable } from "./cli/types.ts";
+import { typesInfo, typesOfScenario, typesTable } from "./cli/types.ts";
 
 const scenarioArg = argument(string({ metavar: "SCENARIO" }), {
   description: message`Scenario file (.gvt); - reads it from stdin.`,
@@ -177,9 +177,17 @@ const typesCmd = command(
   "types",
   object({
     cmd: constant("types"),
+    scenario: optional(
+      argument(string({ metavar: "SCENARIO" }), {
+        description:
+          message`Count for this scenario's hosts (GGTT, fences, gscale) and types; - reads stdin.`,
+      }),
+    ),
+    defines,
     aperture: multiple(
       option("--aperture", size(), {
-        description: message`Aperture size (repeatable); default 512MiB and 1GiB.`,
+        description:
+          message`Aperture size (repeatable); default 512MiB and 1GiB, or the scenario host's.`,
       }),
     ),
     json: withDefault(
@@ -189,7 +197,11 @@ const typesCmd = command(
   }),
   {
     description: message`List vGPU types with their resources and available instances.`,
-    footer: examples("gvtsim types", "gvtsim types --aperture 256MiB --json"),
+    footer: examples(
+      "gvtsim types",
+      "gvtsim types --aperture 256MiB --json",
+      "gvtsim types scenarios/gscale15.gvt",
+    ),
   },
 );
 
@@ -613,6 +625,9 @@ async function main(args: CommandLine, color: boolean): Promise<number> {
       return checkFiles([...args.files], { defines: args.defines, json: args.json });
     }
     case "types": {
+      if (args.scenario !== undefined) {
+        return typesOfScenario(args.scenario, { ...args, apertures: args.aperture });
+      }
       const aps = args.aperture.length ? [...args.aperture] : [512 * 1024 ** 2, 1024 ** 3];
       console.log(args.json ? JSON.stringify(typesInfo(aps), null, 2) : typesTable(aps));
       return 0;

@@ -168,6 +168,8 @@ function summary(r: Results): string {
     .map(([e, u]) => `${esc(e.toUpperCase())} ${formatPct(u.utilization)}`)
     .join(" &middot; ");
   const hv = r.hypervisor;
+  // several hosts: these cards are the first one's; the Hosts table has each
+  const first = r.hosts ? ` (host ${r.hosts[0].name})` : "";
   return `<div class="cards">${
     [
       card(
@@ -184,7 +186,7 @@ function summary(r: Results): string {
           (hv.faultsInjected ? `, ${hv.faultsInjected} faults injected` : ""),
       ),
       card(
-        "Scheduler",
+        `Scheduler${first}`,
         esc(r.scheduler.policy),
         `${grouped(r.scheduler.switches)} switches, drain wait ${
           esc(formatNs(r.scheduler.drainWaitNs))
@@ -192,7 +194,7 @@ function summary(r: Results): string {
       ),
       card("Isolation", iso),
       card("Expectations", expBadge),
-      card("GPU utilization", `${r.vms.length} VMs`, util || "no engines"),
+      card(`GPU utilization${first}`, `${r.vms.length} VMs`, util || "no engines"),
     ].join("")
   }</div>`;
 }
@@ -347,18 +349,23 @@ function migrationSection(r: Results): string {
       ).join("")
     }</tbody></table>${m.reason ? `<p>${esc(m.reason)}</p>` : ""}</details>`
   ).join("");
+  const engines = Object.keys(r.hosts?.[0]?.engines ?? {});
   const hosts = (r.hosts ?? []).map((h) =>
     `<tr><td class="l">${esc(h.name)}</td><td class="l">${esc(h.gpu)}</td><td class="l">${
       esc(h.hypervisor)
-    }</td><td class="l">${esc(h.vms.join(" ") || "-")}</td><td>${
-      esc(formatPct(h.engines.rcs?.utilization ?? 0))
+    }</td><td class="l">${esc(h.vms.join(" ") || "-")}</td>${
+      engines.map((e) => `<td>${esc(formatPct(h.engines[e]?.utilization ?? 0))}</td>`).join("")
+    }<td>${grouped(h.commands)}</td><td>${grouped(h.msis)}</td><td>${grouped(h.switches)}</td><td>${
+      esc(formatNs(h.drainWaitNs))
     }</td><td>${h.violations}</td></tr>`
   ).join("");
   return `<section id="migration"><h2>Migration</h2>${mig}${rounds}` +
     (hosts
       ? `<h3>Hosts</h3><div class="scroll"><table><thead><tr><th class="l">host</th>` +
         `<th class="l">gpu</th><th class="l">hypervisor</th><th class="l">VMs at the end</th>` +
-        `<th>rcs busy</th><th>violations</th></tr></thead><tbody>${hosts}</tbody></table></div>`
+        engines.map((e) => `<th>${esc(e)} busy</th>`).join("") +
+        `<th>commands</th><th>MSIs</th><th>vGPU switches</th><th>drain wait</th>` +
+        `<th>violations</th></tr></thead><tbody>${hosts}</tbody></table></div>`
       : "") +
     `</section>\n`;
 }

@@ -81,31 +81,35 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
         lines.push(`${v.name}: ${v.nativePct.toFixed(1)}% of native throughput`);
       }
     }
-    const gpu = Object.entries(r.gpu.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
-      .join(", ");
+    const frames = r.vms.reduce((a, v) => a + v.frames, 0);
+    const hostLines = r.hosts
+      ? [
+        ...r.hosts.map((h) => gpuLine(` (host ${h.name})`, h.engines, h.commands, h.msis)),
+        `guests: ${frames} frames flipped on all hosts`,
+        ...r.hosts.map((h) => schedulerLine(` (host ${h.name})`, h.switches, h.drainWaitNs)),
+      ]
+      : [
+        gpuLine(
+          "",
+          r.gpu.engines,
+          r.gpu.counters.commands ?? 0,
+          r.gpu.counters.msis ?? 0,
+          `, ${frames} guest frames flipped`,
+        ),
+        schedulerLine("", r.scheduler.switches, r.scheduler.drainWaitNs),
+      ];
     lines.push(
-      `gpu${r.hosts ? ` (host ${r.hosts[0].name})` : ""}: ${gpu}; ${
-        r.gpu.counters.commands ?? 0
-      } commands executed, ${r.gpu.counters.msis ?? 0} interrupts (MSI), ${
-        r.vms.reduce((a, v) => a + v.frames, 0)
-      } guest frames flipped`,
-      `scheduler${
-        r.hosts ? ` (host ${r.hosts[0].name})` : ""
-      }: ${r.scheduler.switches} vGPU switches, ${
-        formatNs(r.scheduler.drainWaitNs)
-      } waiting for engines to drain`,
+      ...hostLines,
       `isolation: ${
         r.isolation.checked ? `${r.isolation.violations} violations` : "not checked"
       }; ` +
         `plugin errors ${r.hypervisor.errors.length}, faults injected ${r.hypervisor.faultsInjected}`,
     );
-    for (const h of r.hosts ?? []) {
-      const util = Object.entries(h.engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
-        .join(", ");
+    for (const h of r.hosts ?? []) { // its GPU's use is on its gpu line above
       lines.push(
         `host ${h.name} (${h.gpu}, ${h.hypervisor}): vms ${
           h.vms.join(" ") || "-"
-        }; ${util}; ${h.violations} violations`,
+        }; ${h.violations} violations`,
       );
     }
     for (const e of r.hypervisor.errors.slice(0, 5)) {
@@ -136,6 +140,26 @@ export function renderSummary(r: Results, o: SummaryOptions = {}): string {
     );
   }
   return lines.join("\n") + "\n";
+}
+
+/** `gpu: rcs 50.0%, ...; N commands executed, M interrupts (MSI)` and what follows. */
+function gpuLine(
+  host: string,
+  engines: Results["gpu"]["engines"],
+  commands: number,
+  msis: number,
+  tail = "",
+): string {
+  const util = Object.entries(engines).map(([n, e]) => `${n} ${formatPct(e.utilization)}`)
+    .join(", ");
+  return `gpu${host}: ${util}; ${commands} commands executed, ${msis} interrupts (MSI)${tail}`;
+}
+
+/** `scheduler: N vGPU switches, T waiting for engines to drain`. */
+function schedulerLine(host: string, switches: number, drainWaitNs: number): string {
+  return `scheduler${host}: ${switches} vGPU switches, ${
+    formatNs(drainWaitNs)
+  } waiting for engines to drain`;
 }
 
 function sumPrefix(rec: Record<string, number>, prefix: string): number {

@@ -1,10 +1,12 @@
 /**
  * `gvtsim types`: the vGPU types with their resources and available instances for one or
- * more aperture sizes, like reading vfio-mdev's `mdev_supported_types/<type>/` files.
+ * more aperture sizes, like reading vfio-mdev's `mdev_supported_types/<type>/` files. Given a
+ * scenario, its hosts (GGTT, fences, what the host keeps, `gscale`) and its types instead.
  */
 
-import type { VgpuTypeSpec } from "../core/scenario.ts";
+import type { HostSpec, VgpuTypeSpec } from "../core/scenario.ts";
 import { availableInstances, BUILTIN_TYPES, initialFree } from "../core/vgpu_types.ts";
+import { formatResult, loadScenario } from "../dsl/mod.ts";
 import { formatBytes, table } from "./table.ts";
 
 /** Host parameters the instance counts depend on. */
@@ -19,6 +21,8 @@ export interface TypesHost {
   hostHidden: number;
   /** Fences the host keeps. */
   hostFences: number;
+  /** gScale mode: slices shared, fences pooled, so only the id limit caps a type that fits. */
+  gscale?: boolean;
 }
 
 /** Skylake defaults (docs/domain.md section 2). */
@@ -48,6 +52,10 @@ export interface TypeInfo {
   resolution: string;
   /** Available instances on an empty host, by host aperture size (bytes, as a string key). */
   available: Record<string, number>;
+  /** The scenario host these counts are for (`types SCENARIO` with several hosts). */
+  host?: string;
+  /** Present (true) when that host is in gScale mode. */
+  gscale?: true;
 }
 
 /** The types with their resources and available instances for each aperture size. */
@@ -67,8 +75,12 @@ export function typesInfo(
     available: Object.fromEntries(
       apertures.map((
         a,
-      ) => [String(a), availableInstances(t, initialFree({ ...host, aperture: a }))]),
+      ) => [
+        String(a),
+        availableInstances(t, initialFree({ ...host, aperture: a }), host.gscale === true),
+      ]),
     ),
+    ...(host.gscale ? { gscale: true as const } : {}),
   }));
 }
 
@@ -90,4 +102,42 @@ export function typesTable(
     ...apertures.map((a) => String(t.available[String(a)])),
   ]);
   return table(head, rows);
+}
+
+/** Options of {@link typesOfScenario}. */
+export interface ScenarioTypesOptions {
+  /** Aperture sizes instead of each host's own. */
+  apertures: readonly number[];
+  /** Scenario parameter values, `NAME=VALUE` each (`-D`). */
+  defines: readonly string[];
+  /** Print JSON (one {@link TypeInfo} per type and host) instead of tables. */
+  json: boolean;
+}
+
+/**
+ * `gvtsim types SCENARIO`: the scenario's types on each of its hosts as declared (empty),
+ * one table per host. Returns the exit code (2: the scenario has errors, printed to stderr).
+ */
+export function typesOfScenario(path: string, o: ScenarioTypesOptions): number {
+  const r = loadScenario(path, { defines: o.defines });
+  if (!r.scenario) {
+    console.error(formatResult(r).trimEnd());
+    return 2;
+  }
+  const s = r.scenario;
+  const hosts: { name?: string; host: HostSpec }[] = s.hosts ?? [{ host: s.host }];
+  const infos: TypeInfo[] = [];
+  const texts: string[] = [];
+  for (const { name, host } of hosts) {
+    const aps = o.apertures.length ? [...o.apertures] : [host.aperture];
+    const info = typesInfo(aps, s.types, host);
+    infos.push(...info.map((t) => name === undefined ? t : { ...t, host: name }));
+    texts.push(
+      `host${name === undefined ? "" : ` ${name}`} ${host.gpu}: GGTT ${formatBytes(host.ggtt)}, ` +
+        `${host.fences} fences, gscale ${host.gscale ? "on" : "off"}\n` +
+        typesTable(aps, s.types, host),
+    );
+  }
+  console.log(o.json ? JSON.stringify(infos, null, 2) : texts.join("\n"));
+  return 0;
 }

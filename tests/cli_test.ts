@@ -66,3 +66,20 @@ Deno.test("cli: types lists instances for the asked apertures", async () => {
   const row = r.out.split("\n").find((l) => l.startsWith("i915-GVTg_V5_4"))!;
   assert.deepEqual(row.trim().split(/\s+/).slice(-2), ["3", "5"]);
 });
+
+Deno.test("cli: types SCENARIO prints one table per host of a multi-host scenario", async () => {
+  const r = await gvtsim("types", "scenarios/migration.gvt");
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(r.out.split("\n").filter((l) => l.startsWith("host ")), [
+    "host a skylake: GGTT 4GiB, 32 fences, gscale off",
+    "host b skylake: GGTT 4GiB, 32 fences, gscale off",
+  ]);
+  const json = JSON.parse((await gvtsim("types", "scenarios/migration.gvt", "--json")).out);
+  assert.deepEqual(
+    json.map((t: { host: string; type: string }) => `${t.host}:${t.type}`).slice(3, 5),
+    [
+      "a:V5_1",
+      "b:V5_8",
+    ],
+  );
+});

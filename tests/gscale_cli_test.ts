@@ -101,3 +101,24 @@ Deno.test("gscale CLI: a checkpoint of a gScale world restores to the same resul
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("gscale CLI: types SCENARIO counts the scenario's host, in gScale mode or not", async () => {
+  const avail = (out: string, type: string) =>
+    out.split("\n").find((l) => l.startsWith(`i915-GVTg_${type} `))?.trim().split(/\s+/).at(-1);
+  const on = await gvtsim("types", SCENARIO);
+  assert.equal(on.code, 0, on.err);
+  assert.match(on.out, /^host skylake: GGTT 2GiB, 32 fences, gscale on$/m);
+  assert.equal(avail(on.out, "V5_8"), "4095"); // only vGPU ids limit shared slices
+  assert.equal(avail(on.out, "V5_1"), "0"); // 512 MiB aperture > 512 - 128 kept - 32 pool
+  const off = await gvtsim("types", SCENARIO, "-D", "GSCALE=off", "-D", "N=3");
+  assert.equal(off.code, 0, off.err);
+  assert.match(off.out, /gscale off/);
+  assert.deepEqual(["V5_8", "V5_4", "V5_2"].map((t) => avail(off.out, t)), ["3", "2", "1"]);
+  const json = await gvtsim("types", SCENARIO, "--json", "--aperture", "1GiB");
+  const v58 = JSON.parse(json.out).find((t: { type: string }) => t.type === "V5_8");
+  assert.equal(v58.gscale, true);
+  assert.deepEqual(v58.available, { [String(1024 ** 3)]: 4095 });
+  const bad = await gvtsim("types", SCENARIO, "-D", "GSCALE=off"); // 15 guests do not fit
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /vm 'guest4' does not fit/);
+});

@@ -170,7 +170,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
       engines: gpuEngines,
       counters: sorted({
         msis: gpuC.msis,
-        commands: gpuC.commands.reduce((a, byKind) => a + sum(Object.values(byKind)), 0),
+        commands: sumCommands(gpuC.commands),
         vblanks: sum(gpuC.vblanks),
         flips: sum(gpuC.flips),
         command_faults: gpuC.commandFaults,
@@ -243,6 +243,9 @@ function hostResults(w: World): HostResult[] {
       engines,
       violations: h.gvt.globalCounters.invariantViolations,
       switches: h.gvt.globalCounters.switches,
+      drainWaitNs: h.gvt.globalCounters.drainWaitNs,
+      commands: sumCommands(c.commands),
+      msis: c.msis,
     };
   });
 }
@@ -275,6 +278,11 @@ function migrationResults(w: World): MigrationResult[] {
     bandwidth: m.options.bandwidth,
     nativeDirtyLog: m.nativeDirtyLog,
   }));
+}
+
+/** Commands executed over all engines (per engine, per command kind). */
+function sumCommands(byEngine: readonly Record<string, number>[]): number {
+  return byEngine.reduce((a, byKind) => a + sum(Object.values(byKind)), 0);
 }
 
 function sum(a: ArrayLike<number>): number {

@@ -89,6 +89,12 @@ export interface HostResult {
   violations: number;
   /** vGPU switches of its scheduler. */
   switches: number;
+  /** Time its scheduler waited for engines to drain before a switch (ns). */
+  drainWaitNs: number;
+  /** Commands its GPU executed. */
+  commands: number;
+  /** Interrupts (MSI) its GPU raised. */
+  msis: number;
 }
 
 /** One pre-copy round of a live migration. */
