@@ -45,9 +45,10 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * Version of a heap-snapshot checkpoint (the world's data), the one this build prefers.
  * Versions 1 and 2 named plugin paths; versions 3 (replay) and 4 (heap) had a byte-wise
  * digest; versions 5 (replay), 6 and 7 (heap) a digest that mixed every word of every typed
- * array, and 6 the event queue as a binary heap: none of them is read.
+ * array, and 6 the event queue as a binary heap; version 8 (heap) had one violation kind fewer
+ * (no `context_page`), so its counters would restore one entry short: none of them is read.
  */
-export const SNAPSHOT_VERSION = 8;
+export const SNAPSHOT_VERSION = 10;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
 export const SNAPSHOT_VERSION_REPLAY = 9;
 

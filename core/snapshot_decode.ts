@@ -121,7 +121,7 @@ function header(text: string, bytes?: Uint8Array): { version: number } | Bad {
     return new Bad(
       `checkpoint format version ${version} is not supported (this build reads versions ` +
         `${SNAPSHOT_VERSION} (heap snapshot) and ${SNAPSHOT_VERSION_REPLAY} (replay); older ` +
-        "checkpoints had another digest, event queue or named plugin paths: write them again)",
+        "checkpoints had another digest, event queue, counter layout or named plugin paths: write them again)",
     );
   }
   const sha = SHA_LINE.exec(text);
