@@ -12,24 +12,16 @@ import { GuestMemory } from "../core/guest/memory.ts";
 import { GuestDriver } from "../core/guest/driver.ts";
 import { WorkloadRunner } from "../core/workload/runner.ts";
 import { BUILTIN_TYPES } from "../core/vgpu_types.ts";
-import type { CommandMix, HostSpec, MisbehaviourKind, WorkloadSpec } from "../core/scenario.ts";
+import {
+  type CommandMix,
+  defaultHostSpec,
+  type HostSpec,
+  type MisbehaviourKind,
+  type WorkloadSpec,
+} from "../core/scenario.ts";
 
-const GiB = 1024 ** 3, MiB = 1024 ** 2;
-const HOST: HostSpec = {
-  gpu: "skylake",
-  aperture: 512 * MiB,
-  ggtt: 4 * GiB,
-  fences: 32,
-  engines: ["rcs", "bcs", "vcs", "vecs"],
-  hostAperture: 128 * MiB,
-  hostHidden: 384 * MiB,
-  hostFences: 4,
-  refreshHz: 60,
-  outOfSync: false,
-  invariants: true,
-  scanPpgttBatches: false,
-  commandCosts: {},
-};
+const MiB = 1024 ** 2;
+const HOST: HostSpec = defaultHostSpec();
 const loc = { file: "e2e", line: 1, col: 1 };
 const c = (value: number) => ({ kind: "const" as const, value });
 

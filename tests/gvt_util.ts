@@ -9,7 +9,7 @@ import { SimBackendContext } from "../core/mpt/context.ts";
 import { isLoadError, loadBackend } from "../core/mpt/loader.ts";
 import { MptGate } from "../core/mpt/gate.ts";
 import { GuestDriver } from "../core/guest/driver.ts";
-import type { HostSpec, SchedulerSpec } from "../core/scenario.ts";
+import { defaultHostSpec, type HostSpec, type SchedulerSpec } from "../core/scenario.ts";
 import { builtinTypes } from "../core/vgpu_types.ts";
 import { DEFAULT_PLATFORM, platformOf } from "../core/hw/platform.ts";
 import { type CreateVgpuParams, Gvt, type GvtConfig, isCreateError } from "../core/gvt/vgpu.ts";
@@ -19,24 +19,9 @@ import type { MixCounts } from "../core/cmd/batch.ts";
 /** MiB. */
 export const MiB = 1024 * 1024;
 
-/** A host spec with defaults (aperture 512 MiB, 4 GiB GGTT, 32 fences). */
+/** A host spec with the scenario defaults (`defaultHostSpec`), some fields overridden. */
 export function hostSpec(over: Partial<HostSpec> = {}): HostSpec {
-  return {
-    gpu: "skylake",
-    aperture: 512 * MiB,
-    ggtt: 4096 * MiB,
-    fences: 32,
-    engines: ["rcs", "bcs", "vcs", "vecs"],
-    hostAperture: 128 * MiB,
-    hostHidden: 384 * MiB,
-    hostFences: 4,
-    refreshHz: 60,
-    outOfSync: false,
-    invariants: true,
-    scanPpgttBatches: false,
-    commandCosts: {},
-    ...over,
-  };
+  return { ...defaultHostSpec(), ...over };
 }
 
 /** A wired mediator. */
