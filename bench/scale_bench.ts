@@ -13,6 +13,12 @@
  *                (each run in a fresh process: simulated s per wall s and peak RSS, traced or not)
  * Side by side:  deno run -A bench/scale_bench.ts --versus /path/to/old/checkout [--rounds 5]
  *                (this checkout and another one alternately, same arguments: the speed-up)
+ * Cold runs:     deno run -A bench/scale_bench.ts --cold [--versus DIR] [--rounds 6]
+ *                [--scenario scenarios/contention7.gvt] [--seconds 1,10]
+ *                (what a fresh process pays: each run a new process, CPU ms of parsing,
+ *                building the world, the first simulated ms (the guests boot), the rest of
+ *                the run and the results; with --versus, the other checkout's code is
+ *                imported by this same harness and alternated with this one's)
  * Under `deno bench` (deno task bench) it registers a short variant (1 s simulated, kvm)
  * instead, so the bench suite stays quick.
  */
@@ -312,11 +318,148 @@ async function versus(old: string, rounds: number, args: string[]): Promise<void
   console.log(`load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 }
 
+/** CPU ms of each part of one cold run (a fresh process), and its wall ms. */
+export interface ColdRun {
+  /** Parse and check the scenario. */
+  parse: number;
+  /** `World.create`. */
+  create: number;
+  /** The first simulated millisecond: the guests' drivers boot in it. */
+  boot: number;
+  /** The rest of the run. */
+  run: number;
+  /** `collectResults`. */
+  collect: number;
+  /** All of them (module loading excluded). */
+  total: number;
+  /** Wall ms of the same. */
+  wall: number;
+}
+
+/** CPU time of this process so far (user + system, all threads; ms). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * One cold run in this process of `scenario` (a path inside `dir`) for `seconds`, with the
+ * modules of checkout `dir` (imported by path, so an older checkout runs under this harness).
+ */
+export async function coldRun(dir: string, scenario: string, seconds: number): Promise<ColdRun> {
+  const dsl = await import(`${dir}/dsl/mod.ts`) as typeof import("../dsl/mod.ts");
+  const world = await import(`${dir}/core/world.ts`) as typeof import("../core/world.ts");
+  const metrics = await import(
+    `${dir}/core/metrics/collect.ts`
+  ) as typeof import("../core/metrics/collect.ts");
+  const text = Deno.readTextFileSync(`${dir}/${scenario}`);
+  const w0 = performance.now(), t0 = cpuMs();
+  const r = dsl.parseScenarioText(text, scenario);
+  if (!r.scenario) throw new Error(dsl.formatDiagnostics(r.diagnostics, r.sources));
+  const t1 = cpuMs();
+  const w = await world.World.create(r.scenario);
+  if (w instanceof world.WorldError) throw new Error(w.message);
+  const t2 = cpuMs();
+  w.run(1e6);
+  const t3 = cpuMs();
+  w.run(seconds * 1e9);
+  const t4 = cpuMs();
+  metrics.collectResults(w);
+  const t5 = cpuMs();
+  return {
+    parse: t1 - t0,
+    create: t2 - t1,
+    boot: t3 - t2,
+    run: t4 - t3,
+    collect: t5 - t4,
+    total: t5 - t0,
+    wall: performance.now() - w0,
+  };
+}
+
+/** Cold runs of this checkout (and `old`, alternated), each a fresh process; prints medians. */
+async function cold(old: string | undefined, rounds: number, scenario: string, secs: number[]) {
+  const self = new URL(import.meta.url).pathname;
+  const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const dirs = old === undefined ? [here] : [old, here];
+  const runs = new Map<string, ColdRun[]>();
+  const loads: number[] = [];
+  console.log(
+    `cold runs of ${scenario}, a fresh process each, CPU ms (user + system, all threads)` +
+      ` by part, median [min..max] of ${rounds} rounds`,
+  );
+  for (let i = 0; i < rounds; i++) {
+    loads.push(Deno.loadavg()[0]);
+    const order = i % 2 === 0 ? dirs : [...dirs].reverse();
+    for (const s of secs) {
+      for (const dir of order) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--config",
+            `${dir}/deno.json`,
+            self,
+            "--cold-one",
+            dir,
+            scenario,
+            `${s}`,
+          ],
+          cwd: dir,
+          stdout: "piped",
+          stderr: "inherit",
+        }).output();
+        const line = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+        if (!out.success || !line.startsWith("{")) throw new Error(`${dir}: the cold run failed`);
+        const key = `${dir}\t${s}`;
+        runs.set(key, [...(runs.get(key) ?? []), JSON.parse(line) as ColdRun]);
+      }
+    }
+  }
+  const med = (xs: number[]) => {
+    const t = [...xs].sort((a, b) => a - b);
+    return t.length % 2 ? t[t.length >> 1] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+  };
+  const cell = (xs: number[]) =>
+    `${med(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
+  const parts: (keyof ColdRun)[] = ["parse", "create", "boot", "run", "collect", "total", "wall"];
+  console.log(["checkout", "sim s", ...parts].map((x) => x.padEnd(16)).join(""));
+  for (const s of secs) {
+    for (const dir of dirs) {
+      const rs = runs.get(`${dir}\t${s}`)!;
+      const name = dir === here ? "this" : "versus";
+      console.log(
+        [name, `${s}`, ...parts.map((p) => cell(rs.map((r) => r[p])))].map((x) => x.padEnd(16))
+          .join(""),
+      );
+    }
+    if (old !== undefined) {
+      const t = (d: string) => med(runs.get(`${d}\t${s}`)!.map((r) => r.total));
+      console.log(`  ${s} s: this / versus total CPU = ${(t(here) / t(old)).toFixed(2)}`);
+    }
+  }
+  console.log(
+    `load average (1 min) at each round: ${loads.map((x) => x.toFixed(1)).join(" ")}` +
+      (old !== undefined ? `; versus = ${old}` : ""),
+  );
+}
+
 if (import.meta.main) {
   const prof = arg("--profile");
   const cell = Deno.args.indexOf("--cell");
   const old = arg("--versus");
-  if (cell >= 0) {
+  const coldOne = Deno.args.indexOf("--cold-one");
+  if (coldOne >= 0) {
+    const [dir, scenario, seconds] = Deno.args.slice(coldOne + 1);
+    console.log(JSON.stringify(await coldRun(dir, scenario, Number(seconds))));
+  } else if (Deno.args.includes("--cold")) {
+    await cold(
+      arg("--versus"),
+      Number(arg("--rounds") ?? 6),
+      arg("--scenario") ?? "scenarios/contention7.gvt",
+      (arg("--seconds") ?? "1,10").split(",").map(Number),
+    );
+  } else if (cell >= 0) {
     const [vms, seconds, traced] = Deno.args.slice(cell + 1);
     console.log(
       JSON.stringify(await runMatrixCell(Number(vms), Number(seconds), traced === "traced")),
