@@ -423,13 +423,13 @@ async function cold(old: string | undefined, rounds: number, scenario: string, s
   const cell = (xs: number[]) =>
     `${med(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
   const parts: (keyof ColdRun)[] = ["parse", "create", "boot", "run", "collect", "total", "wall"];
-  console.log(["checkout", "sim s", ...parts].map((x) => x.padEnd(16)).join(""));
+  console.log(["checkout", "sim s", ...parts].map((x) => x.padEnd(18)).join(""));
   for (const s of secs) {
     for (const dir of dirs) {
       const rs = runs.get(`${dir}\t${s}`)!;
       const name = dir === here ? "this" : "versus";
       console.log(
-        [name, `${s}`, ...parts.map((p) => cell(rs.map((r) => r[p])))].map((x) => x.padEnd(16))
+        [name, `${s}`, ...parts.map((p) => cell(rs.map((r) => r[p])))].map((x) => x.padEnd(18))
           .join(""),
       );
     }
