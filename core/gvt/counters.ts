@@ -56,6 +56,7 @@ export const VIOLATION_TABLE = [
   { kind: "register_op", errno: "EPERM" }, // cmd_parser.c cmd_reg_handler (SRM/LRM/LRR)
   { kind: "invalid_elsp", errno: "EINVAL" }, // execlist.c intel_vgpu_submit_execlist
   { kind: "context_page", errno: "EFAULT" }, // scheduler.c populate_shadow_context
+  { kind: "wa_ctx_range", errno: "EINVAL" }, // scheduler.c intel_vgpu_create_workload
 ] as const;
 /** One violation kind. */
 export type ViolationKind = typeof VIOLATION_TABLE[number]["kind"];

@@ -64,7 +64,9 @@ import { CONTEXT_CONTROL_FIELDS } from "../hw/registers/ring.ts";
 import { BCS, NUM_ENGINES, RCS } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { HostBuffer } from "./host_gm.ts";
+import type { Scanner } from "./scanner.ts";
 import type { Vgpu } from "./vgpu_state.ts";
+import type { Workload } from "./workload.ts";
 
 /** A vGPU's shadow contexts and what was last shadowed on each engine (`intel_vgpu_submission`). */
 export class ShadowContexts {
@@ -131,25 +133,30 @@ const TAIL_BACK = RUN.subarray(0, PAGE_SIZE - RING_CTX_STRUCT);
 const WORD = new Uint8Array(4);
 
 /** Fills a new shadow image's register state as i915 does for a new context of `engine`. */
-export function initShadowImage(mem: HostMemory, img: HostBuffer, engine: number): void {
-  initRegState(mem.page(img.mfns[LRC_STATE_PN]), engine, 0, PAGE_SIZE, 0);
+export function initShadowImage(
+  mem: HostMemory,
+  img: HostBuffer,
+  engine: number,
+  gen: 8 | 9,
+): void {
+  initRegState(mem.page(img.mfns[LRC_STATE_PN]), engine, 0, PAGE_SIZE, 0, gen);
 }
 
 /**
- * `populate_shadow_context`: copies the guest context at `lrca` of vGPU `v` (its
- * register-state page at guest-physical `ctxGpa`, `pages` pages copied) into its shadow image
- * `img` on `engine`. False if a page was unmapped or could not be read.
+ * `populate_shadow_context`: copies the context of workload `w` (the guest context at its
+ * LRCA, register-state page at `ringContextGpa`, `ctxPages` pages copied) into its vGPU's
+ * shadow image `img`; when the engine-context pages were copied, `scanner` scans them
+ * (`intel_gvt_scan_engine_context`, into `w.scan`). False if a page was unmapped or could not
+ * be read, or the scan found a violation (`w.scan.violation` set).
  */
 export function populateShadowContext(
   gate: MptGate,
   mem: HostMemory,
-  v: Vgpu,
-  engine: number,
+  scanner: Scanner,
+  w: Workload,
   img: HostBuffer,
-  lrca: number,
-  ctxGpa: number,
-  pages: number,
 ): boolean {
+  const v = w.vgpu, engine = w.engine, lrca = w.lrca, ctxGpa = w.ringContextGpa;
   const s = v.shadowContexts, id = v.id;
   const state = mem.page(img.mfns[LRC_STATE_PN]);
   for (const r of REG_COPIES) {
@@ -171,7 +178,8 @@ export function populateShadowContext(
     return true;
   }
   s.lastValid[engine] = 0;
-  if (!copyRuns(gate, mem, v, img, lrca, pages, false)) return false;
+  if (!copyRuns(gate, mem, v, img, lrca, w.ctxPages, false)) return false;
+  if (!scanner.scanEngineContext(v, engine, mem, img, img.pages, w.scan)) return false;
   s.lastValid[engine] = 1;
   v.counters.ctxCopies++;
   return true;
