@@ -77,12 +77,7 @@ import { OOS_POOL_PAGES, OosPool } from "./oos.ts";
 import { PpgttShadow } from "./ppgtt.ts";
 import { populatePvinfo } from "./pvinfo.ts";
 import { GmPartition, isShortage, shortageMessage } from "./resources.ts";
-import {
-  DEFAULT_SCAN_OPTIONS,
-  Scanner,
-  type ScanOptions,
-  updateRegWhitelist,
-} from "./scanner.ts";
+import { DEFAULT_SCAN_OPTIONS, Scanner, type ScanOptions, updateRegWhitelist } from "./scanner.ts";
 import { GvtScheduler, type SchedHost } from "./sched.ts";
 import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
