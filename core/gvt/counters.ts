@@ -187,6 +187,10 @@ export class VgpuCounters {
   ctxCopies = 0;
   /** Workloads whose engine-context copy was skipped (same context as last, or restore inhibit). */
   ctxCopiesSkipped = 0;
+  /** Engine-context copies per engine (`ctxCopies` by engine). */
+  readonly ctxCopiesOn: Float64Array = new Float64Array(N_ENGINES);
+  /** Engine-context pages those copies read from the guest, per engine. */
+  readonly ctxPagesIn: Float64Array = new Float64Array(N_ENGINES);
   /** Invariant violations found in this vGPU's entries. */
   invariantViolations = 0;
 }
@@ -240,6 +244,8 @@ export function vgpuCounterRecord(c: VgpuCounters): Record<string, number> {
     put(out, `scan.dwords.${l}`, c.dwordsScanned[e]);
     put(out, `busy_ns.${l}`, c.busyNs[e]);
     put(out, `completed.${l}`, c.completedPerEngine[e]);
+    put(out, `shadow_ctx.populated.${l}`, c.ctxCopiesOn[e]);
+    put(out, `shadow_ctx.pages_in.${l}`, c.ctxPagesIn[e]);
   }
   const scalars: [string, number][] = [
     ["ggtt.writes", c.ggttWrites],

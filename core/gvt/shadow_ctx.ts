@@ -182,6 +182,8 @@ export function populateShadowContext(
   if (!scanner.scanEngineContext(v, engine, mem, img, img.pages, w.scan)) return false;
   s.lastValid[engine] = 1;
   v.counters.ctxCopies++;
+  v.counters.ctxCopiesOn[engine]++;
+  v.counters.ctxPagesIn[engine] += w.ctxPages - ENGINE_CTX_PN;
   return true;
 }
 
