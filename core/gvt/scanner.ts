@@ -7,7 +7,10 @@
  * only when enabled. Each command is judged by the upstream rules of cmd_audit.ts (the
  * platform's register whitelist, address audits, rejected commands, batch nesting);
  * MI_USER_INTERRUPT becomes MI_NOOP (delivered at completion) and MI_DISPLAY_FLIP is
- * emulated at completion. The first violation stops the scan.
+ * emulated at completion. The first violation stops the scan. The engine context copied into
+ * a shadow context is scanned the same way (`intel_gvt_scan_engine_context`), and the
+ * default context images' registers join the whitelist when a host's first vGPU is created
+ * (`intel_gvt_update_reg_whitelist`).
  */
 
 import { bytesToPageEnd, copyWords, PAGE_SIZE } from "../hw/memory.ts";

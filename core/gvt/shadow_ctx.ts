@@ -27,7 +27,8 @@
  * | `last_ctx.valid` left as it was                      | (`IS_RESTORE_INHIBIT`)               |
  * | else `last_ctx.valid` false, pages 2 .. N-1 (N 19    | `populate_shadow_context`            |
  * | for Broadwell's render engine), one read per run of  |                                      |
- * | consecutive guest pages, valid again once all are in |                                      |
+ * | consecutive guest pages, then the engine context     | cmd_parser.c                         |
+ * | scanned (scanner.ts), valid again once both are done | `intel_gvt_scan_engine_context`      |
  * | a page the guest GGTT does not map: -EFAULT, the     | `populate_shadow_context`,           |
  * | workload fails, the vGPU enters failsafe (gvt.h      | `dispatch_workload`,                 |
  * | `vgpu_is_vm_unhealthy`: -EFAULT and -EBADRQC only)   | `workload_thread`                    |
@@ -40,10 +41,10 @@
  * | state page from dword 52 (`sizeof(struct             |                                      |
  * | execlist_ring_context)`)                             |                                      |
  *
- * gvtsim keeps to them with two differences of its own: a guest read that fails counts as
+ * gvtsim keeps to them with one difference of its own: a guest read that fails counts as
  * that -EFAULT, so the vGPU enters failsafe (upstream ignores `intel_gvt_read_gpa`'s result
- * and copies whatever the buffer held), and the engine context is not scanned for commands
- * (`intel_gvt_scan_engine_context`).
+ * and copies whatever the buffer held). A scan violation has the scanner's errno (-EBADRQC
+ * or -EFAULT: failsafe).
  */
 
 import { putLe32 } from "../hw/bits.ts";

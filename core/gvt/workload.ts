@@ -3,8 +3,9 @@
  * descriptor of an ELSP submission. Creation reads the fields it needs from the guest's ring
  * context (head, tail, start, ctl, context control; the render engine's per-context and
  * indirect-context pointers; the PDPs), one 4-byte guest-memory read each, as upstream does;
- * checks that the ring lies in the vGPU's slices and finds (or creates) the PPGTT mm;
- * scanning and shadowing happen at dispatch (dispatch.ts).
+ * checks that the ring and the render context's workaround batches lie in the vGPU's slices
+ * and finds (or creates) the PPGTT mm; scanning and shadowing happen at dispatch
+ * (dispatch.ts).
  */
 
 import {
