@@ -144,6 +144,7 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
     "memory",
     "ggtt",
     "gpu",
+    "iommu",
     "vgpus",
     "mediator",
     "backend",
