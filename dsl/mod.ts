@@ -265,7 +265,7 @@ function reservedWords(tokens: readonly IToken[], file: string): Diagnostic[] {
 }
 
 /** The note of a reserved word's error; what else the checker says there follows from it. */
-const RESERVED_NOTE = "every other word works as a name (docs/dsl.md, \"Lexical structure\")";
+const RESERVED_NOTE = 'every other word works as a name (docs/dsl.md, "Lexical structure")';
 
 function printable(c: string): string {
   const code = c.codePointAt(0) ?? 0;
