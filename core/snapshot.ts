@@ -46,12 +46,14 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * Versions 1 and 2 named plugin paths; versions 3 (replay) and 4 (heap) had a byte-wise
  * digest; versions 5 (replay), 6 and 7 (heap) a digest that mixed every word of every typed
  * array, and 6 the event queue as a binary heap; version 8 (heap) had one violation kind fewer
- * (no `context_page`), so its counters would restore one entry short; versions 9 (replay) and
- * 10 (heap) had no `iommu` part in their digest: none of them is read.
+ * (no `context_page`), so its counters would restore one entry short; version 10 (heap) had no
+ * `wa_ctx_range` kind, no workaround-batch fields in workloads and no whitelist-update flag;
+ * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest: none of them is
+ * read.
  */
-export const SNAPSHOT_VERSION = 11;
+export const SNAPSHOT_VERSION = 12;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 12;
+export const SNAPSHOT_VERSION_REPLAY = 13;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
