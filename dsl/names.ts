@@ -4,10 +4,12 @@
  * every word that the grammar allows names things like any other, except `__proto__`, which
  * is refused wherever it is read, with a located error naming it.
  *
- * Why refuse it rather than support it: names become keys of plain objects that other code
- * receives (the Scenario's workloads, a backend's `params` and `costs`, results by VM, JSON
- * read back by `report` and `compare`), and on a plain object `obj["__proto__"] = x` sets the
- * prototype instead of a key, so the name would silently vanish. Lookups of every other word
+ * Why refuse it rather than support it: names become keys of plain objects that code other
+ * than gvtsim's receives (the Scenario of the library API, a backend plugin's `params` and
+ * `costs`, results by VM, which the HTML report's script reads in a browser). In browsers and
+ * Node, `obj["__proto__"] = x` on a plain object sets its prototype instead of a key, and the
+ * `{ __proto__: x }` literal does so everywhere (Deno only removes the accessor), so such a
+ * name would silently vanish somewhere down the line. Lookups of every other word
  * that JavaScript objects inherit (`constructor`, `toString`, `hasOwnProperty`, `valueOf`...)
  * use own properties or Maps, so those words work as names (tests/names_test.ts).
  * @module
