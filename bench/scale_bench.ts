@@ -27,6 +27,7 @@ import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { TraceFile } from "../cli/trace_file.ts";
+import type { ColdRun } from "./cold_run.ts";
 import process from "node:process";
 
 const FIXTURE = new URL("../tests/fixtures/scenarios/scale7.gvt", import.meta.url).pathname;
@@ -318,68 +319,9 @@ async function versus(old: string, rounds: number, args: string[]): Promise<void
   console.log(`load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 }
 
-/** CPU ms of each part of one cold run (a fresh process), and its wall ms. */
-export interface ColdRun {
-  /** Parse and check the scenario. */
-  parse: number;
-  /** `World.create`. */
-  create: number;
-  /** The first simulated millisecond: the guests' drivers boot in it. */
-  boot: number;
-  /** The rest of the run. */
-  run: number;
-  /** `collectResults`. */
-  collect: number;
-  /** All of them (module loading excluded). */
-  total: number;
-  /** Wall ms of the same. */
-  wall: number;
-}
-
-/** CPU time of this process so far (user + system, all threads; ms). */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-/**
- * One cold run in this process of `scenario` (a path inside `dir`) for `seconds`, with the
- * modules of checkout `dir` (imported by path, so an older checkout runs under this harness).
- */
-export async function coldRun(dir: string, scenario: string, seconds: number): Promise<ColdRun> {
-  const dsl = await import(`${dir}/dsl/mod.ts`) as typeof import("../dsl/mod.ts");
-  const world = await import(`${dir}/core/world.ts`) as typeof import("../core/world.ts");
-  const metrics = await import(
-    `${dir}/core/metrics/collect.ts`
-  ) as typeof import("../core/metrics/collect.ts");
-  const text = Deno.readTextFileSync(`${dir}/${scenario}`);
-  const w0 = performance.now(), t0 = cpuMs();
-  const r = dsl.parseScenarioText(text, scenario);
-  if (!r.scenario) throw new Error(dsl.formatDiagnostics(r.diagnostics, r.sources));
-  const t1 = cpuMs();
-  const w = await world.World.create(r.scenario);
-  if (w instanceof world.WorldError) throw new Error(w.message);
-  const t2 = cpuMs();
-  w.run(1e6);
-  const t3 = cpuMs();
-  w.run(seconds * 1e9);
-  const t4 = cpuMs();
-  metrics.collectResults(w);
-  const t5 = cpuMs();
-  return {
-    parse: t1 - t0,
-    create: t2 - t1,
-    boot: t3 - t2,
-    run: t4 - t3,
-    collect: t5 - t4,
-    total: t5 - t0,
-    wall: performance.now() - w0,
-  };
-}
-
 /** Cold runs of this checkout (and `old`, alternated), each a fresh process; prints medians. */
 async function cold(old: string | undefined, rounds: number, scenario: string, secs: number[]) {
-  const self = new URL(import.meta.url).pathname;
+  const child = new URL("./cold_run.ts", import.meta.url).pathname;
   const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const dirs = old === undefined ? [here] : [old, here];
   const runs = new Map<string, ColdRun[]>();
@@ -399,8 +341,7 @@ async function cold(old: string | undefined, rounds: number, scenario: string, s
             "-A",
             "--config",
             `${dir}/deno.json`,
-            self,
-            "--cold-one",
+            child,
             dir,
             scenario,
             `${s}`,
@@ -422,7 +363,16 @@ async function cold(old: string | undefined, rounds: number, scenario: string, s
   };
   const cell = (xs: number[]) =>
     `${med(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
-  const parts: (keyof ColdRun)[] = ["parse", "create", "boot", "run", "collect", "total", "wall"];
+  const parts: (keyof ColdRun)[] = [
+    "load",
+    "parse",
+    "create",
+    "boot",
+    "run",
+    "collect",
+    "total",
+    "wall",
+  ];
   console.log(["checkout", "sim s", ...parts].map((x) => x.padEnd(18)).join(""));
   for (const s of secs) {
     for (const dir of dirs) {
@@ -448,11 +398,7 @@ if (import.meta.main) {
   const prof = arg("--profile");
   const cell = Deno.args.indexOf("--cell");
   const old = arg("--versus");
-  const coldOne = Deno.args.indexOf("--cold-one");
-  if (coldOne >= 0) {
-    const [dir, scenario, seconds] = Deno.args.slice(coldOne + 1);
-    console.log(JSON.stringify(await coldRun(dir, scenario, Number(seconds))));
-  } else if (Deno.args.includes("--cold")) {
+  if (Deno.args.includes("--cold")) {
     await cold(
       arg("--versus"),
       Number(arg("--rounds") ?? 6),
