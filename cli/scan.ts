@@ -11,7 +11,7 @@ import { decode } from "../core/cmd/table.ts";
 import { type AuditEnv, auditStream, BUF_BB1, BUF_RING } from "../core/gvt/cmd_audit.ts";
 import { VIOLATION_TABLE, violationIsFatal } from "../core/gvt/counters.ts";
 import { GmPartition } from "../core/gvt/resources.ts";
-import { MAX_BATCH_DWORDS } from "../core/gvt/scanner.ts";
+import { MAX_BATCH_DWORDS, updateRegWhitelist } from "../core/gvt/scanner.ts";
 import { engineIdOf } from "../core/hw/engines.ts";
 import { type Platform, PLATFORM_IDS, platformOf } from "../core/hw/platform.ts";
 import { cmdAccessOffsets } from "../core/hw/regdefs.ts";
@@ -145,6 +145,7 @@ export function scanDwords(
   batch = false,
 ): ScanVerdict[] {
   const cmd = new Set(cmdAccessOffsets(platform));
+  updateRegWhitelist(platform, (off) => cmd.add(off)); // as once a vGPU exists
   const env: AuditEnv = {
     platform,
     engine,

@@ -50,9 +50,11 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * Versions 1 and 2 named plugin paths; versions 3 (replay) and 4 (heap) had a byte-wise
  * digest; versions 5 (replay), 6 and 7 (heap) a digest that mixed every word of every typed
  * array, and 6 the event queue as a binary heap; version 8 (heap) had one violation kind fewer
- * (no `context_page`), so its counters would restore one entry short: none of them is read.
+ * (no `context_page`), so its counters would restore one entry short, and version 10 (heap)
+ * had no `wa_ctx_range` kind, no workaround-batch fields in workloads and no whitelist-update
+ * flag: none of them is read.
  */
-export const SNAPSHOT_VERSION = 10;
+export const SNAPSHOT_VERSION = 11;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
 export const SNAPSHOT_VERSION_REPLAY = 9;
 

@@ -57,6 +57,15 @@ Deno.test("scan: platform and engine differ where upstream does (MOCS on gen9, L
   assert.match(onRcs.out, /\(undecodable\)\s+rejected: unknown command/);
 });
 
+Deno.test("scan: the whitelist includes what the default context images load (intel_gvt_update_reg_whitelist: VF_GUARDBAND on gen9)", async () => {
+  const guardband = "0x11000001 0x83a4 0x10001\n";
+  for (const p of ["skylake", "kabylake", "coffeelake", "broadwell"]) {
+    assert.equal((await gvtsim(["scan", "--platform", p, "-"], guardband)).code, 0, p);
+  }
+  const hwsPga = await gvtsim(["scan", "-"], "0x11000001 0x2080 0\n");
+  assert.equal(hwsPga.code, 1, "a register no image loads stays refused");
+});
+
 Deno.test("scan: --gm-range sets the slices; --json; bad input exits 2", async () => {
   const sdi = "0x10400002 0x20000000 0 7\n"; // MI_STORE_DATA_IMM (GGTT) to 0x20000000
   const def = await gvtsim(["scan", "--json", "-", "-"], sdi);

@@ -26,6 +26,13 @@ timeline { run 400ms }
 `;
 }
 
+/** Guest context pages read per render engine-context copy (`populate_shadow_context`). */
+function pagesPerRenderCopy(x: Results): number {
+  const sum = (k: string) => x.vms.reduce((s, v) => s + (v.counters[k] ?? 0), 0);
+  assert.ok(sum("shadow_ctx.populated.rcs") > 0, "render contexts were copied");
+  return sum("shadow_ctx.pages_in.rcs") / sum("shadow_ctx.populated.rcs");
+}
+
 async function run(gpu: string, extra = ""): Promise<{ r: Results; w: World }> {
   const p = parseScenarioText(scenario(gpu, extra), `${gpu}.gvt`);
   assert.ok(p.scenario, formatDiagnostics(p.diagnostics, p.sources));
@@ -44,11 +51,9 @@ Deno.test("platforms: the same scenario on broadwell and skylake: switch lists a
   const perSwitch = (x: Results) => g(x, "sched.regs_switched") / g(x, "sched.engine_switches");
   assert.ok(perSwitch(bdw.r) < perSwitch(skl.r), `${perSwitch(bdw.r)} vs ${perSwitch(skl.r)}`);
   assert.ok(g(bdw.r, "sched.switch_cost_ns") < g(skl.r, "sched.switch_cost_ns"));
-  // Context copies: readGpa calls per completed render workload.
-  const reads = (x: Results) =>
-    x.vms.reduce((s, v) => s + (v.counters["hv.calls.readGpa"] ?? 0), 0) /
-    x.vms.reduce((s, v) => s + v.completed, 0);
-  assert.ok(reads(bdw.r) < reads(skl.r), `${reads(bdw.r)} vs ${reads(skl.r)} reads per batch`);
+  // Context copies: guest pages read per render engine-context copy, 17 against 20.
+  assert.equal(pagesPerRenderCopy(bdw.r), 17);
+  assert.equal(pagesPerRenderCopy(skl.r), 20);
   for (const x of [bdw, skl]) {
     assert.equal(x.r.isolation.violations, 0);
     assert.deepEqual(x.w.gvt.failsafeLog, []);
@@ -77,12 +82,12 @@ Deno.test("platforms: gvtsim run scenarios/platforms.gvt -D gpu=broadwell vs sky
     x.counters["sched.regs_switched"] / x.counters["sched.engine_switches"];
   assert.ok(perSwitch(bdw) < 0.75 * perSwitch(skl), `${perSwitch(bdw)} vs ${perSwitch(skl)}`);
   assert.ok(bdw.counters["sched.switch_cost_ns"] < skl.counters["sched.switch_cost_ns"]);
-  // 2. scheduler.c populate_shadow_context: 19 render context pages on Broadwell, 22 on
-  // gen9, so fewer backend reads of guest memory per completed batch.
-  const reads = (x: Results) =>
-    x.vms.reduce((s, v) => s + (v.counters["hv.calls.readGpa"] ?? 0), 0) /
-    x.vms.reduce((s, v) => s + v.completed, 0);
-  assert.ok(reads(bdw) < reads(skl), `${reads(bdw)} vs ${reads(skl)} reads per batch`);
+  // 2. scheduler.c populate_shadow_context: a render engine-context copy reads pages 2..18
+  // of the guest context on Broadwell (19 copied) and 2..21 on gen9 (22): 17 against 20
+  // pages. (Backend reads per batch are nearly equal: one read per run of consecutive
+  // pages, and the copy is skipped while the context is the one shadowed last.)
+  assert.equal(pagesPerRenderCopy(bdw), 17);
+  assert.equal(pagesPerRenderCopy(skl), 20);
   // 3. Both costs lengthen every dispatch: Broadwell completes more batches.
   const done = (x: Results) => x.vms.reduce((s, v) => s + v.completed, 0);
   assert.ok(done(bdw) > done(skl), `${done(bdw)} vs ${done(skl)} batches`);

@@ -372,7 +372,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     [
       "version",
       (x) => x.version = 7, // the previous heap format (another digest)
-      /checkpoint format version 7 is not supported \(this build reads versions 10 \(heap snapshot\) and 9 \(replay\); older checkpoints had another digest/,
+      /checkpoint format version 7 is not supported \(this build reads versions 11 \(heap snapshot\) and 9 \(replay\); older checkpoints had another digest/,
     ],
     [
       "format",

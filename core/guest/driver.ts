@@ -578,7 +578,14 @@ export class GuestDriver implements DriverPort, MsiReceiver, EventSink, CsbReade
       this.fail("graphics memory slice exhausted at boot");
       return false;
     }
-    initRegState(this.regState, e, s.ring.gma, RING_BYTES, this.pml4 * PAGE_SIZE);
+    initRegState(
+      this.regState,
+      e,
+      s.ring.gma,
+      RING_BYTES,
+      this.pml4 * PAGE_SIZE,
+      PLATFORMS[this.platform].gen,
+    );
     this.writeDwords(s.ctx, LRC_STATE_PN * PAGE_SIZE, this.regState, 0, 1024);
     // lrc descriptor: valid, 64-bit (4-level) addressing, privilege, LRCA; hw id in the upper dword
     s.descLo = contextDescriptor(s.ctx.gma, LEGACY_64B_CONTEXT);

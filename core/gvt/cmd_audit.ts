@@ -9,7 +9,9 @@
  *   MI_STORE_DATA_INDEX, MI_CLFLUSH, MI_CONDITIONAL_BATCH_BUFFER_END, MI_OP_2E
  *   (`unexpected_cmd`, -EBADRQC);
  * - register writes and reads by commands (`cmd_reg_handler`): the register must lie in
- *   MMIO (-EFAULT) and be F_CMD_ACCESS on the platform (-EBADRQC); MI_STORE_REGISTER_MEM and
+ *   MMIO (-EFAULT) and be F_CMD_ACCESS on the platform (-EBADRQC), except while a default
+ *   context image is scanned to update the whitelist (`is_init_ctx`: the register becomes
+ *   F_CMD_ACCESS); MI_STORE_REGISTER_MEM and
  *   MI_LOAD_REGISTER_MEM may only touch GEN8_L3SQCREG4 and 0x21f0 (and INSTPM on
  *   Broadwell), MI_LOAD_REGISTER_REG only 0x215c on Broadwell (-EPERM); a PIPE_CONTROL
  *   register post-sync needs only the whitelist;
@@ -73,8 +75,11 @@ import { registerOffset } from "../hw/regdefs.ts";
 import { BCS, MMIO_SIZE, RCS } from "../hw/regs.ts";
 import type { ViolationKind } from "./counters.ts";
 
-/** Buffer kinds: the ring, a first-level and a second-level batch. */
-export const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2;
+/**
+ * Buffer kinds: the ring, a first-level and a second-level batch, and a context image's
+ * engine context (`RING_BUFFER_CTX`: audited as the ring, ended by MI_BATCH_BUFFER_END).
+ */
+export const BUF_RING = 0, BUF_BB1 = 1, BUF_BB2 = 2, BUF_CTX = 3;
 
 /** Largest surface a command may address (`max_surface_size`, 36 MiB). */
 export const MAX_SURFACE_SIZE = 36 * 1024 * 1024;
@@ -89,6 +94,12 @@ export interface AuditEnv {
   cmdAccessible(offset: number): boolean;
   /** True if [gma, gma + size) lies in the vGPU's slices. */
   inSlices(gma: number, size: number): boolean;
+  /**
+   * Set while a default context image is scanned to update the whitelist
+   * (`is_init_ctx`): every register a command accesses is made command-accessible
+   * instead of judged.
+   */
+  initCtx?: (offset: number) => void;
 }
 
 /** Why a command was refused. */
@@ -141,6 +152,10 @@ function auditReg(
   const rule = "cmd_reg_handler";
   if (offset + 4 > MMIO_SIZE) {
     return refuse(out, "register", `${name} access to ${hex(offset)} outside of MMIO`, rule);
+  }
+  if (env.initCtx !== undefined) {
+    env.initCtx(offset);
+    return true;
   }
   if (!env.cmdAccessible(offset)) {
     return refuse(

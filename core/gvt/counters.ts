@@ -56,6 +56,7 @@ export const VIOLATION_TABLE = [
   { kind: "register_op", errno: "EPERM" }, // cmd_parser.c cmd_reg_handler (SRM/LRM/LRR)
   { kind: "invalid_elsp", errno: "EINVAL" }, // execlist.c intel_vgpu_submit_execlist
   { kind: "context_page", errno: "EFAULT" }, // scheduler.c populate_shadow_context
+  { kind: "wa_ctx_range", errno: "EINVAL" }, // scheduler.c intel_vgpu_create_workload
 ] as const;
 /** One violation kind. */
 export type ViolationKind = typeof VIOLATION_TABLE[number]["kind"];
@@ -186,6 +187,10 @@ export class VgpuCounters {
   ctxCopies = 0;
   /** Workloads whose engine-context copy was skipped (same context as last, or restore inhibit). */
   ctxCopiesSkipped = 0;
+  /** Engine-context copies per engine (`ctxCopies` by engine). */
+  readonly ctxCopiesOn: Float64Array = new Float64Array(N_ENGINES);
+  /** Engine-context pages those copies read from the guest, per engine. */
+  readonly ctxPagesIn: Float64Array = new Float64Array(N_ENGINES);
   /** Invariant violations found in this vGPU's entries. */
   invariantViolations = 0;
 }
@@ -239,6 +244,8 @@ export function vgpuCounterRecord(c: VgpuCounters): Record<string, number> {
     put(out, `scan.dwords.${l}`, c.dwordsScanned[e]);
     put(out, `busy_ns.${l}`, c.busyNs[e]);
     put(out, `completed.${l}`, c.completedPerEngine[e]);
+    put(out, `shadow_ctx.populated.${l}`, c.ctxCopiesOn[e]);
+    put(out, `shadow_ctx.pages_in.${l}`, c.ctxPagesIn[e]);
   }
   const scalars: [string, number][] = [
     ["ggtt.writes", c.ggttWrites],

@@ -209,6 +209,10 @@ export class Dispatcher implements EventSink, CsbSink {
     const ctx = this.shadowImage(v, e);
     if (ctx === null) return this.drop(w, null, "no host memory for the shadow context");
     if (!this.shadowContext(w, ctx)) {
+      // intel_gvt_scan_engine_context's errno, or populate_shadow_context's -EFAULT
+      if (w.scan.violation >= 0) {
+        return this.drop(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
+      }
       v.counters.violations[CONTEXT_PAGE]++;
       return this.drop(w, "context_page", "guest context page unmapped or unreadable");
     }
@@ -270,11 +274,7 @@ export class Dispatcher implements EventSink, CsbSink {
     const d = this.d, v = w.vgpu;
     w.shadowCtx = ctx;
     const mem = d.gpu.memory;
-    if (
-      !populateShadowContext(d.gate, mem, v, w.engine, ctx, w.lrca, w.ringContextGpa, w.ctxPages)
-    ) {
-      return false;
-    }
+    if (!populateShadowContext(d.gate, mem, d.scanner, w, ctx)) return false;
     const s = mem.page(ctx.mfns[LRC_STATE_PN]);
     const ring = w.scan.ring!;
     writeContextRing(s, ring.gma, ring.pages * PAGE_SIZE, 0, w.scan.ringDwords * 4);
@@ -304,7 +304,7 @@ export class Dispatcher implements EventSink, CsbSink {
     const d = this.d;
     img = d.hostGm.alloc(ENGINES[e].contextPages[d.gpu.config.platform.gen]);
     if (img === null) return null;
-    initShadowImage(d.gpu.memory, img, e);
+    initShadowImage(d.gpu.memory, img, e, d.gpu.config.platform.gen);
     d.gpu.setContextOwner(img.gma, d.ownerOf(v), v.id);
     s.images[e] = img;
     return img;

@@ -122,6 +122,11 @@ export class MmioTable {
     const idx = offset >>> 2;
     return idx < this.flags.length && (this.flags[idx] & F_CMD_ACCESS) !== 0;
   }
+
+  /** Lets commands write the register at `offset` (`intel_gvt_mmio_set_cmd_accessible`). */
+  setCmdAccessible(offset: number): void {
+    this.flags[offset >>> 2] |= F_CMD_ACCESS;
+  }
 }
 
 /** A rejected access (typed, counted, most recent kept per emulator). */

@@ -14,6 +14,7 @@
  * (DispatchCosts.regAccessNs); it does not copy the values (docs/fidelity.md).
  */
 
+import { inEngineContext } from "../hw/context.ts";
 import { ENGINES } from "../hw/engines.ts";
 import type { Platform } from "../hw/platform.ts";
 import { BCS, RCS, VECS } from "../hw/regs.ts";
@@ -32,75 +33,83 @@ export interface EngineMmio {
   readonly inContext: boolean;
 }
 
-type Row = [engine: number, name: string, offset: number, mask: number, inContext: boolean];
+type Row = [engine: number, name: string, offset: number, mask: number];
 
 const NONPRIV: Row[] = Array.from(
   { length: 12 },
-  (_, i): Row => [RCS, `RING_FORCE_TO_NONPRIV(${i})`, 0x24d0 + 4 * i, 0, false],
+  (_, i): Row => [RCS, `RING_FORCE_TO_NONPRIV(${i})`, 0x24d0 + 4 * i, 0],
 );
 
 /** The rows both lists begin with (render), then the blitter's. */
 const COMMON_RCS: Row[] = [
-  [RCS, "GFX_MODE_GEN7", 0x229c, 0xffff, false],
-  [RCS, "GEN9_CTX_PREEMPT_REG", 0x2248, 0, false],
-  [RCS, "HWSTAM", 0x2098, 0, false],
-  [RCS, "INSTPM", 0x20c0, 0xffff, true],
+  [RCS, "GFX_MODE_GEN7", 0x229c, 0xffff],
+  [RCS, "GEN9_CTX_PREEMPT_REG", 0x2248, 0],
+  [RCS, "HWSTAM", 0x2098, 0],
+  [RCS, "INSTPM", 0x20c0, 0xffff],
   ...NONPRIV,
-  [RCS, "CACHE_MODE_1", 0x7004, 0xffff, true],
-  [RCS, "GEN7_GT_MODE", 0x7008, 0xffff, true],
-  [RCS, "CACHE_MODE_0_GEN7", 0x7000, 0xffff, true],
-  [RCS, "GEN7_COMMON_SLICE_CHICKEN1", 0x7010, 0xffff, true],
-  [RCS, "HDC_CHICKEN0", 0x7300, 0xffff, true],
-  [RCS, "VF_GUARDBAND", 0x83a4, 0xffff, true],
+  [RCS, "CACHE_MODE_1", 0x7004, 0xffff],
+  [RCS, "GEN7_GT_MODE", 0x7008, 0xffff],
+  [RCS, "CACHE_MODE_0_GEN7", 0x7000, 0xffff],
+  [RCS, "GEN7_COMMON_SLICE_CHICKEN1", 0x7010, 0xffff],
+  [RCS, "HDC_CHICKEN0", 0x7300, 0xffff],
+  [RCS, "VF_GUARDBAND", 0x83a4, 0xffff],
 ];
 const BLITTER: Row[] = [
-  [BCS, "RING_GFX_MODE(BLT)", 0x2229c, 0xffff, false],
-  [BCS, "RING_MI_MODE(BLT)", 0x2209c, 0xffff, false],
-  [BCS, "RING_INSTPM(BLT)", 0x220c0, 0xffff, false],
-  [BCS, "RING_HWSTAM(BLT)", 0x22098, 0, false],
-  [BCS, "RING_EXCC(BLT)", 0x22028, 0, false],
+  [BCS, "RING_GFX_MODE(BLT)", 0x2229c, 0xffff],
+  [BCS, "RING_MI_MODE(BLT)", 0x2209c, 0xffff],
+  [BCS, "RING_INSTPM(BLT)", 0x220c0, 0xffff],
+  [BCS, "RING_HWSTAM(BLT)", 0x22098, 0],
+  [BCS, "RING_EXCC(BLT)", 0x22028, 0],
 ];
 
-const rows = (r: Row[]): EngineMmio[] =>
-  r.map(([engine, name, offset, mask, inContext]) => ({ engine, name, offset, mask, inContext }));
+/** The entries of rows `r` on graphics version `gen`: `in_context` is whether that version's
+ * default context image loads the register (core/hw/context.ts ENGINE_CONTEXT_REGS). */
+const rows = (gen: 8 | 9, r: Row[]): EngineMmio[] =>
+  r.map(([engine, name, offset, mask]) => ({
+    engine,
+    name,
+    offset,
+    mask,
+    inContext: inEngineContext(gen, engine, offset),
+  }));
 
 /** `gen8_engine_mmio_list`. */
-export const GEN8_ENGINE_MMIO: readonly EngineMmio[] = rows([...COMMON_RCS, ...BLITTER]);
+export const GEN8_ENGINE_MMIO: readonly EngineMmio[] = rows(8, [...COMMON_RCS, ...BLITTER]);
 
 /** `gen9_engine_mmio_list` (VCS1's entry left out: VCS1 is not modelled). */
-export const GEN9_ENGINE_MMIO: readonly EngineMmio[] = rows([
+export const GEN9_ENGINE_MMIO: readonly EngineMmio[] = rows(9, [
   ...COMMON_RCS,
-  [RCS, "GEN8_PRIVATE_PAT_LO", 0x40e0, 0, false],
-  [RCS, "GEN8_PRIVATE_PAT_HI", 0x40e4, 0, false],
-  [RCS, "GEN8_CS_CHICKEN1", 0x2580, 0xffff, true],
-  [RCS, "COMMON_SLICE_CHICKEN2", 0x7014, 0xffff, true],
-  [RCS, "GEN9_CS_DEBUG_MODE1", 0x20ec, 0xffff, false],
-  [RCS, "GEN8_L3SQCREG4", 0xb118, 0, false],
-  [RCS, "GEN9_SCRATCH1", 0xb11c, 0, false],
-  [RCS, "GEN9_SCRATCH_LNCF1", 0xb008, 0, false],
-  [RCS, "GEN7_HALF_SLICE_CHICKEN1", 0xe100, 0xffff, true],
-  [RCS, "HALF_SLICE_CHICKEN2", 0xe180, 0xffff, true],
-  [RCS, "HALF_SLICE_CHICKEN3", 0xe184, 0xffff, true],
-  [RCS, "GEN9_HALF_SLICE_CHICKEN5", 0xe188, 0xffff, true],
-  [RCS, "GEN9_HALF_SLICE_CHICKEN7", 0xe194, 0xffff, true],
-  [RCS, "GEN8_ROW_CHICKEN", 0xe4f0, 0xffff, true],
-  [RCS, "TRVATTL3PTRDW(0)", 0x4de0, 0, true],
-  [RCS, "TRVATTL3PTRDW(1)", 0x4de4, 0, true],
-  [RCS, "TRNULLDETCT", 0x4de8, 0, true],
-  [RCS, "TRINVTILEDETCT", 0x4dec, 0, true],
-  [RCS, "TRVADR", 0x4df0, 0, true],
-  [RCS, "TRTTE", 0x4df4, 0, true],
+  [RCS, "GEN8_PRIVATE_PAT_LO", 0x40e0, 0],
+  [RCS, "GEN8_PRIVATE_PAT_HI", 0x40e4, 0],
+  [RCS, "GEN8_CS_CHICKEN1", 0x2580, 0xffff],
+  [RCS, "COMMON_SLICE_CHICKEN2", 0x7014, 0xffff],
+  [RCS, "GEN9_CS_DEBUG_MODE1", 0x20ec, 0xffff],
+  [RCS, "GEN8_L3SQCREG4", 0xb118, 0],
+  [RCS, "GEN9_SCRATCH1", 0xb11c, 0],
+  [RCS, "GEN9_SCRATCH_LNCF1", 0xb008, 0],
+  [RCS, "GEN7_HALF_SLICE_CHICKEN1", 0xe100, 0xffff],
+  [RCS, "HALF_SLICE_CHICKEN2", 0xe180, 0xffff],
+  [RCS, "HALF_SLICE_CHICKEN3", 0xe184, 0xffff],
+  [RCS, "GEN9_HALF_SLICE_CHICKEN5", 0xe188, 0xffff],
+  [RCS, "GEN9_HALF_SLICE_CHICKEN7", 0xe194, 0xffff],
+  [RCS, "GEN8_ROW_CHICKEN", 0xe4f0, 0xffff],
+  [RCS, "TRVATTL3PTRDW(0)", 0x4de0, 0],
+  [RCS, "TRVATTL3PTRDW(1)", 0x4de4, 0],
+  [RCS, "TRNULLDETCT", 0x4de8, 0],
+  [RCS, "TRINVTILEDETCT", 0x4dec, 0],
+  [RCS, "TRVADR", 0x4df0, 0],
+  [RCS, "TRTTE", 0x4df4, 0],
   ...BLITTER,
-  [VECS, "RING_EXCC(VEBOX)", 0x1a028, 0xffff, false],
-  [RCS, "GEN8_HDC_CHICKEN1", 0x7304, 0xffff, true],
-  [RCS, "GEN9_CTX_PREEMPT_REG", 0x2248, 0, false],
-  [RCS, "GEN7_UCGCTL4", 0x940c, 0, false],
-  [RCS, "GAMT_CHKN_BIT_REG", 0x4ab8, 0, false],
-  [RCS, "GEN9_GAMT_ECO_REG_RW_IA", 0x4ab0, 0, false],
-  [RCS, "GEN9_CSFE_CHICKEN1_RCS", 0x20d4, 0, false],
-  [RCS, "GEN8_GARBCNTL", 0xb004, 0, false],
-  [RCS, "GEN7_FF_THREAD_MODE", 0x20a0, 0, false],
-  [RCS, "FF_SLICE_CS_CHICKEN2", 0x20e4, 0xffff, false],
+  [VECS, "RING_EXCC(VEBOX)", 0x1a028, 0xffff],
+  [RCS, "GEN8_HDC_CHICKEN1", 0x7304, 0xffff],
+  [RCS, "GEN9_CTX_PREEMPT_REG", 0x2248, 0],
+  [RCS, "GEN7_UCGCTL4", 0x940c, 0],
+  [RCS, "GAMT_CHKN_BIT_REG", 0x4ab8, 0],
+  [RCS, "GEN9_GAMT_ECO_REG_RW_IA", 0x4ab0, 0],
+  [RCS, "GEN9_CSFE_CHICKEN1_RCS", 0x20d4, 0],
+  [RCS, "GEN8_GARBCNTL", 0xb004, 0],
+  [RCS, "GEN7_FF_THREAD_MODE", 0x20a0, 0],
+  [RCS, "FF_SLICE_CS_CHICKEN2", 0x20e4, 0xffff],
 ]);
 
 /** The list a platform switches (`intel_gvt_init_engine_mmio_context`). */

@@ -7,10 +7,14 @@
  * only when enabled. Each command is judged by the upstream rules of cmd_audit.ts (the
  * platform's register whitelist, address audits, rejected commands, batch nesting);
  * MI_USER_INTERRUPT becomes MI_NOOP (delivered at completion) and MI_DISPLAY_FLIP is
- * emulated at completion. The first violation stops the scan.
+ * emulated at completion. The first violation stops the scan. The engine context copied into
+ * a shadow context is scanned the same way (`intel_gvt_scan_engine_context`), and the
+ * default context images' registers join the whitelist when a host's first vGPU is created
+ * (`intel_gvt_update_reg_whitelist`).
  */
 
 import { bytesToPageEnd, copyWords, PAGE_SIZE } from "../hw/memory.ts";
+import { ENGINES } from "../hw/engines.ts";
 import {
   cmdLength,
   COMMANDS,
@@ -40,8 +44,11 @@ import {
   batchTarget,
   BUF_BB1,
   BUF_BB2,
+  BUF_CTX,
   BUF_RING,
 } from "./cmd_audit.ts";
+import { LRC_STATE_PN, RING_CTX_DWORDS, writeEngineContext } from "../hw/context.ts";
+import type { HostMemory } from "../hw/memory.ts";
 import { VIOLATION_KINDS, type ViolationKind } from "./counters.ts";
 import type { HostBuffer, HostGm } from "./host_gm.ts";
 import {
@@ -212,6 +219,68 @@ export class Scanner implements AuditEnv {
     if (!this.scanBuffer(ringCopy, dwords, BUF_RING)) return out;
     this.hostGm.writeDwords(ring, 0, ringCopy, dwords);
     return out;
+  }
+
+  /**
+   * `intel_gvt_scan_engine_context`: scans the engine context of vGPU `v`'s shadow context
+   * image `img` on `engine` (its `pages` pages in host memory `mem`), just filled from the
+   * guest's: from dword {@link RING_CTX_DWORDS} of the register-state page (the ring context
+   * before it is the mediator's) to the first MI_BATCH_BUFFER_END or the image's end, with
+   * the ring's rules, into `out` (the workload's scan). Patches are written back into the
+   * image. False on a violation (recorded in `out`, its shadows freed).
+   */
+  scanEngineContext(
+    v: Vgpu,
+    engine: number,
+    mem: HostMemory,
+    img: HostBuffer,
+    pages: number,
+    out: ScanResult,
+  ): boolean {
+    this.res = out;
+    this.vgpu = v;
+    this.engine = engine;
+    this.mm = null;
+    const len = this.fetchContext(mem, img, pages);
+    this.depth = 0;
+    const copy = this.copyOfStage(len);
+    if (!this.scanBuffer(copy, len, BUF_CTX)) return false;
+    for (let p = LRC_STATE_PN, at = 0; at < len; p++) {
+      const from = p === LRC_STATE_PN ? RING_CTX_DWORDS : 0, n = Math.min(len - at, 1024 - from);
+      let dst = mem.peek(img.mfns[p]); // only patched dwords are written
+      for (let i = 0; i < n; i++) {
+        const x = copy[at + i];
+        if ((dst === null ? 0 : dst[from + i]) !== x) (dst ??= mem.page(img.mfns[p]))[from + i] = x;
+      }
+      at += n;
+    }
+    return true;
+  }
+
+  /**
+   * Copies the engine context of `img` (from the register-state page's dword
+   * {@link RING_CTX_DWORDS}) into the stage, page by page, up to and including its first
+   * MI_BATCH_BUFFER_END, an undecodable dword (for the scan to report) or the image's end;
+   * returns its length in dwords.
+   */
+  private fetchContext(mem: HostMemory, img: HostBuffer, pages: number): number {
+    let have = 0, ip = 0, p = LRC_STATE_PN;
+    const engine = this.engine;
+    for (;;) {
+      while (ip >= have) {
+        if (p >= pages) return have;
+        const from = p === LRC_STATE_PN ? RING_CTX_DWORDS : 0;
+        this.ensureStage(have + 1024 - from);
+        const src = mem.peek(img.mfns[p++]); // null: never written, reads as zeros
+        if (src === null) this.stage.fill(0, have, have + 1024 - from);
+        else copyWords(this.stage, have, src, from, 1024 - from);
+        have += 1024 - from;
+      }
+      const dw0 = this.stage[ip];
+      const id = decode(dw0, engine);
+      if (id < 0 || COMMANDS[id].exec === X_BB_END) return ip + 1;
+      ip += cmdLength(id, dw0);
+    }
   }
 
   /** Frees every shadow buffer of a result. */
@@ -468,6 +537,39 @@ export class Scanner implements AuditEnv {
     this.hostGm.writeDwords(host, 0, copy, len);
     return true;
   }
+}
+
+/**
+ * `intel_gvt_update_reg_whitelist` (done once per host, when its first vGPU is created):
+ * scans the engine context of each engine's default context image (core/hw/context.ts
+ * `writeEngineContext`) as an init context (`is_init_ctx`), so every register it loads
+ * becomes command-accessible through `allow` (`intel_gvt_mmio_set_cmd_accessible`). False
+ * if a command could not be decoded or audited (upstream logs "Scan init ctx error" and
+ * tries again at the next vGPU's creation).
+ */
+export function updateRegWhitelist(platform: Platform, allow: (offset: number) => void): boolean {
+  const state = new Uint32Array(PAGE_SIZE >>> 2), verdict = new AuditVerdict();
+  for (const e of ENGINES) {
+    if (!platform.engines.includes(e.name)) continue;
+    writeEngineContext(state, e.id, platform.gen);
+    const env: AuditEnv = {
+      platform,
+      engine: e.id,
+      cmdAccessible: () => true,
+      inSlices: () => true,
+      initCtx: allow,
+    };
+    for (let ip = RING_CTX_DWORDS; ip < state.length;) {
+      const id = decode(state[ip], e.id);
+      if (id < 0) return false;
+      if (COMMANDS[id].exec === X_BB_END) break;
+      const n = cmdLength(id, state[ip]);
+      verdict.reset();
+      if (!auditCommand(state, ip, n, id, BUF_CTX, env, verdict)) return false;
+      ip += n;
+    }
+  }
+  return true;
 }
 
 function hex(n: number): string {

@@ -27,7 +27,8 @@
  * | `last_ctx.valid` left as it was                      | (`IS_RESTORE_INHIBIT`)               |
  * | else `last_ctx.valid` false, pages 2 .. N-1 (N 19    | `populate_shadow_context`            |
  * | for Broadwell's render engine), one read per run of  |                                      |
- * | consecutive guest pages, valid again once all are in |                                      |
+ * | consecutive guest pages, then the engine context     | cmd_parser.c                         |
+ * | scanned (scanner.ts), valid again once both are done | `intel_gvt_scan_engine_context`      |
  * | a page the guest GGTT does not map: -EFAULT, the     | `populate_shadow_context`,           |
  * | workload fails, the vGPU enters failsafe (gvt.h      | `dispatch_workload`,                 |
  * | `vgpu_is_vm_unhealthy`: -EFAULT and -EBADRQC only)   | `workload_thread`                    |
@@ -40,10 +41,10 @@
  * | state page from dword 52 (`sizeof(struct             |                                      |
  * | execlist_ring_context)`)                             |                                      |
  *
- * gvtsim keeps to them with two differences of its own: a guest read that fails counts as
+ * gvtsim keeps to them with one difference of its own: a guest read that fails counts as
  * that -EFAULT, so the vGPU enters failsafe (upstream ignores `intel_gvt_read_gpa`'s result
- * and copies whatever the buffer held), and the engine context is not scanned for commands
- * (`intel_gvt_scan_engine_context`).
+ * and copies whatever the buffer held). A scan violation has the scanner's errno (-EBADRQC
+ * or -EFAULT: failsafe).
  */
 
 import { putLe32 } from "../hw/bits.ts";
@@ -64,7 +65,9 @@ import { CONTEXT_CONTROL_FIELDS } from "../hw/registers/ring.ts";
 import { BCS, NUM_ENGINES, RCS } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
 import type { HostBuffer } from "./host_gm.ts";
+import type { Scanner } from "./scanner.ts";
 import type { Vgpu } from "./vgpu_state.ts";
+import type { Workload } from "./workload.ts";
 
 /** A vGPU's shadow contexts and what was last shadowed on each engine (`intel_vgpu_submission`). */
 export class ShadowContexts {
@@ -131,25 +134,30 @@ const TAIL_BACK = RUN.subarray(0, PAGE_SIZE - RING_CTX_STRUCT);
 const WORD = new Uint8Array(4);
 
 /** Fills a new shadow image's register state as i915 does for a new context of `engine`. */
-export function initShadowImage(mem: HostMemory, img: HostBuffer, engine: number): void {
-  initRegState(mem.page(img.mfns[LRC_STATE_PN]), engine, 0, PAGE_SIZE, 0);
+export function initShadowImage(
+  mem: HostMemory,
+  img: HostBuffer,
+  engine: number,
+  gen: 8 | 9,
+): void {
+  initRegState(mem.page(img.mfns[LRC_STATE_PN]), engine, 0, PAGE_SIZE, 0, gen);
 }
 
 /**
- * `populate_shadow_context`: copies the guest context at `lrca` of vGPU `v` (its
- * register-state page at guest-physical `ctxGpa`, `pages` pages copied) into its shadow image
- * `img` on `engine`. False if a page was unmapped or could not be read.
+ * `populate_shadow_context`: copies the context of workload `w` (the guest context at its
+ * LRCA, register-state page at `ringContextGpa`, `ctxPages` pages copied) into its vGPU's
+ * shadow image `img`; when the engine-context pages were copied, `scanner` scans them
+ * (`intel_gvt_scan_engine_context`, into `w.scan`). False if a page was unmapped or could not
+ * be read, or the scan found a violation (`w.scan.violation` set).
  */
 export function populateShadowContext(
   gate: MptGate,
   mem: HostMemory,
-  v: Vgpu,
-  engine: number,
+  scanner: Scanner,
+  w: Workload,
   img: HostBuffer,
-  lrca: number,
-  ctxGpa: number,
-  pages: number,
 ): boolean {
+  const v = w.vgpu, engine = w.engine, lrca = w.lrca, ctxGpa = w.ringContextGpa;
   const s = v.shadowContexts, id = v.id;
   const state = mem.page(img.mfns[LRC_STATE_PN]);
   for (const r of REG_COPIES) {
@@ -171,9 +179,12 @@ export function populateShadowContext(
     return true;
   }
   s.lastValid[engine] = 0;
-  if (!copyRuns(gate, mem, v, img, lrca, pages, false)) return false;
+  if (!copyRuns(gate, mem, v, img, lrca, w.ctxPages, false)) return false;
+  if (!scanner.scanEngineContext(v, engine, mem, img, img.pages, w.scan)) return false;
   s.lastValid[engine] = 1;
   v.counters.ctxCopies++;
+  v.counters.ctxCopiesOn[engine]++;
+  v.counters.ctxPagesIn[engine] += w.ctxPages - ENGINE_CTX_PN;
   return true;
 }
 

@@ -77,7 +77,7 @@ import { OOS_POOL_PAGES, OosPool } from "./oos.ts";
 import { PpgttShadow } from "./ppgtt.ts";
 import { populatePvinfo } from "./pvinfo.ts";
 import { GmPartition, isShortage, shortageMessage } from "./resources.ts";
-import { DEFAULT_SCAN_OPTIONS, Scanner, type ScanOptions } from "./scanner.ts";
+import { DEFAULT_SCAN_OPTIONS, Scanner, type ScanOptions, updateRegWhitelist } from "./scanner.ts";
 import { GvtScheduler, type SchedHost } from "./sched.ts";
 import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
@@ -213,6 +213,11 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   readonly gscale: Gscale | null;
   /** The backend accepted the callbacks. */
   readonly backendReady: boolean;
+  /**
+   * The default context images' registers were added to the whitelist
+   * (`gvt->is_reg_whitelist_updated`, at the first vGPU's creation).
+   */
+  regWhitelistUpdated = false;
   /** The VMs' owner, for toolstack-driven create/destroy (null: none; create fails). */
   vmHost: VmHost | null = null;
   private readonly snapshot: Uint32Array;
@@ -415,6 +420,13 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     allocOpregion(v.opregion, this.gpu.memory, v.owner);
     this.gate.setOpregion(v.id);
     this.gate.setEdid(v.id, 0);
+    if (!this.regWhitelistUpdated) {
+      const table = this.mmio.table;
+      this.regWhitelistUpdated = updateRegWhitelist(
+        this.gpu.config.platform,
+        (off) => table.setCmdAccessible(off),
+      );
+    }
     return v;
   }
 

@@ -3,8 +3,9 @@
  * descriptor of an ELSP submission. Creation reads the fields it needs from the guest's ring
  * context (head, tail, start, ctl, context control; the render engine's per-context and
  * indirect-context pointers; the PDPs), one 4-byte guest-memory read each, as upstream does;
- * checks that the ring lies in the vGPU's slices and finds (or creates) the PPGTT mm;
- * scanning and shadowing happen at dispatch (dispatch.ts).
+ * checks that the ring and the render context's workaround batches lie in the vGPU's slices
+ * and finds (or creates) the PPGTT mm; scanning and shadowing happen at dispatch
+ * (dispatch.ts).
  */
 
 import {
@@ -31,7 +32,9 @@ import {
   LRC_STATE_PN,
   readContextRing,
 } from "../hw/context.ts";
+import { getField, isSet } from "../hw/bits.ts";
 import { ENGINES } from "../hw/engines.ts";
+import { BB_PER_CTX_PTR_FIELDS, INDIRECT_CTX_FIELDS } from "../hw/registers/ring.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
 import type { Platform } from "../hw/platform.ts";
 import { LEGACY_32B_CONTEXT, RCS } from "../hw/regs.ts";
@@ -102,6 +105,14 @@ export class Workload {
   flow = 0;
   /** Context image pages copied to and from the shadow context. */
   ctxPages = 0;
+  /** Render: the indirect-context workaround batch's graphics address (`wa_ctx.indirect_ctx`). */
+  indirectCtxGma = 0;
+  /** Its size in bytes (0: none). */
+  indirectCtxSize = 0;
+  /** Render: the per-context workaround batch's graphics address (`wa_ctx.per_ctx`). */
+  perCtxGma = 0;
+  /** The per-context pointer is valid. */
+  perCtxValid = false;
 
   /**
    * Creates a Workload.
@@ -211,13 +222,42 @@ export function createWorkload(
   if (!ring.valid || !v.gmaInSlices(w.ringStart, w.ringSize)) {
     return { kind: "ring_range", detail: `ring at 0x${w.ringStart.toString(16)} outside slices` };
   }
-  if (engine === RCS && !readSlots(gate, v.id, w.ringContextGpa, RCS_READS)) return READ_FAILED;
+  if (engine === RCS) {
+    if (!readSlots(gate, v.id, w.ringContextGpa, RCS_READS)) return READ_FAILED;
+    const bad = readWaCtx(v, w);
+    if (bad !== null) return bad;
+  }
   w.levels = descAddressingMode(w.descLo) === LEGACY_32B_CONTEXT ? 3 : 4;
   if (!readSlots(gate, v.id, w.ringContextGpa, PDP_READS)) return READ_FAILED; // prepare_mm
   for (let k = 0; k < 4; k++) ctxRoots[k] = contextRoot(ctxWords, k);
   if (ctxRoots[0] !== 0) w.mm = ppgtt.getMm(space, w.levels, ctxRoots);
   v.counters.workloadsCreated++;
   return w;
+}
+
+/** Bytes of a cache line (`CACHELINE_BYTES`): the per-context batch's checked size. */
+const CACHELINE_BYTES = 64;
+
+/**
+ * The render context's workaround batches (`intel_vgpu_create_workload`): the
+ * indirect-context batch (RING_INDIRECT_CTX: address, size in cache lines) and the
+ * per-context one (RING_BB_PER_CTX_PTR: address, valid bit), read into `w`; each, if
+ * present, must lie in the vGPU's slices (`intel_gvt_ggtt_validate_range`), else the
+ * element is refused (-EINVAL: no failsafe).
+ */
+function readWaCtx(v: Vgpu, w: Workload): WorkloadError | null {
+  const indirect = ctxWords[CTX_RCS_INDIRECT_CTX + 1], perCtx = ctxWords[CTX_BB_PER_CTX_PTR + 1];
+  w.indirectCtxGma = (indirect & INDIRECT_CTX_FIELDS.address.mask) >>> 0;
+  w.indirectCtxSize = getField(indirect, INDIRECT_CTX_FIELDS.size) * CACHELINE_BYTES;
+  if (w.indirectCtxSize !== 0 && !v.gmaInSlices(w.indirectCtxGma, w.indirectCtxSize)) {
+    return { kind: "wa_ctx_range", detail: `invalid wa_ctx at 0x${w.indirectCtxGma.toString(16)}` };
+  }
+  w.perCtxGma = (perCtx & BB_PER_CTX_PTR_FIELDS.address.mask) >>> 0;
+  w.perCtxValid = isSet(perCtx, BB_PER_CTX_PTR_FIELDS.valid);
+  if (w.perCtxValid && !v.gmaInSlices(w.perCtxGma, CACHELINE_BYTES)) {
+    return { kind: "wa_ctx_range", detail: `invalid per_ctx at 0x${w.perCtxGma.toString(16)}` };
+  }
+  return null;
 }
 
 /** True if `x` is a creation error. */

@@ -219,10 +219,81 @@ const LRI_HEADERS: readonly (readonly [number, number, number])[] = [
 /** Slot of GEN8_R_PWR_CLK_STATE (render only). */
 const CTX_R_PWR_CLK_STATE = 0x42;
 
+/** Dwords of the ring context at the start of the register-state page (gvt `RING_CTX_SIZE`). */
+export const RING_CTX_DWORDS = 0x50;
+
 /**
- * Fills register-state page `state` (1024 dwords) for `engine` as i915 does for a new
- * context: its ring at `ringGma` of `ringBytes`, empty, and the PPGTT root `pml4`
- * (0 for none) in PDP0.
+ * The engine context of a default context image (i915 `engine->default_state`, which the
+ * hardware saves after an empty request and every new context starts from): after the ring
+ * context, from dword {@link RING_CTX_DWORDS} of the register-state page, one
+ * MI_LOAD_REGISTER_IMM of these registers, closed by MI_BATCH_BUFFER_END. gvtsim's image
+ * holds the registers upstream's switch lists mark as saved in the context image
+ * (gvt/mmio_context.c `gen8_engine_mmio_list` / `gen9_engine_mmio_list`, `in_context`; the
+ * lists derive that flag from this table): render only, per graphics version. The real
+ * hardware image holds more registers (docs/fidelity.md).
+ */
+export const ENGINE_CONTEXT_REGS: Readonly<Record<8 | 9, readonly (readonly [string, number])[]>> =
+  (() => {
+    const common: [string, number][] = [
+      ["INSTPM", 0x20c0],
+      ["CACHE_MODE_1", 0x7004],
+      ["GEN7_GT_MODE", 0x7008],
+      ["CACHE_MODE_0_GEN7", 0x7000],
+      ["GEN7_COMMON_SLICE_CHICKEN1", 0x7010],
+      ["HDC_CHICKEN0", 0x7300],
+      ["VF_GUARDBAND", 0x83a4],
+    ];
+    return {
+      8: common,
+      9: [
+        ...common,
+        ["GEN8_CS_CHICKEN1", 0x2580],
+        ["COMMON_SLICE_CHICKEN2", 0x7014],
+        ["GEN7_HALF_SLICE_CHICKEN1", 0xe100],
+        ["HALF_SLICE_CHICKEN2", 0xe180],
+        ["HALF_SLICE_CHICKEN3", 0xe184],
+        ["GEN9_HALF_SLICE_CHICKEN5", 0xe188],
+        ["GEN9_HALF_SLICE_CHICKEN7", 0xe194],
+        ["GEN8_ROW_CHICKEN", 0xe4f0],
+        ["TRVATTL3PTRDW(0)", 0x4de0],
+        ["TRVATTL3PTRDW(1)", 0x4de4],
+        ["TRNULLDETCT", 0x4de8],
+        ["TRINVTILEDETCT", 0x4dec],
+        ["TRVADR", 0x4df0],
+        ["TRTTE", 0x4df4],
+        ["GEN8_HDC_CHICKEN1", 0x7304],
+      ],
+    };
+  })();
+
+/** True if the default context image of `engine` on graphics version `gen` loads `offset`. */
+export function inEngineContext(gen: 8 | 9, engine: number, offset: number): boolean {
+  return engine === RCS && ENGINE_CONTEXT_REGS[gen].some(([, o]) => o === offset);
+}
+
+/**
+ * Writes the engine context of a default image (the table above, values 0) into
+ * register-state page `state` from dword {@link RING_CTX_DWORDS}; returns the dword after
+ * its MI_BATCH_BUFFER_END.
+ */
+export function writeEngineContext(state: Uint32Array, engine: number, gen: 8 | 9): number {
+  let at = RING_CTX_DWORDS;
+  const regs = engine === RCS ? ENGINE_CONTEXT_REGS[gen] : [];
+  if (regs.length > 0) {
+    state[at++] = header(ID.MI_LOAD_REGISTER_IMM, 2 * regs.length + 1);
+    for (const [, offset] of regs) {
+      state[at++] = offset;
+      state[at++] = 0;
+    }
+  }
+  state[at++] = header(ID.MI_BATCH_BUFFER_END, 1);
+  return at;
+}
+
+/**
+ * Fills register-state page `state` (1024 dwords) for `engine` of a graphics version `gen`
+ * part as i915 does for a new context (from the default image): its ring at `ringGma` of
+ * `ringBytes`, empty, the PPGTT root `pml4` (0 for none) in PDP0, and the engine context.
  */
 export function initRegState(
   state: Uint32Array,
@@ -230,8 +301,10 @@ export function initRegState(
   ringGma: number,
   ringBytes: number,
   pml4: number,
+  gen: 8 | 9,
 ): void {
   state.fill(0);
+  writeEngineContext(state, engine, gen);
   const base = ENGINES[engine].mmioBase, render = engine === RCS;
   for (const [slot, rcs, other] of LRI_HEADERS) {
     const n = render ? rcs : other;

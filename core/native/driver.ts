@@ -548,7 +548,14 @@ export class NativeClient implements DriverPort, EventSink {
     const img = drv.allocGgtt(drv.aperture, 1 + LRC_STATE_PN);
     const ring = drv.allocGgtt(drv.aperture, o.ringPages);
     const statePage = mem.page(img.mfns[LRC_STATE_PN]);
-    initRegState(statePage, e, ring.gma, o.ringPages * PAGE_SIZE, this.ppgtt ? this.ppgtt.pml4 : 0);
+    initRegState(
+      statePage,
+      e,
+      ring.gma,
+      o.ringPages * PAGE_SIZE,
+      this.ppgtt ? this.ppgtt.pml4 : 0,
+      drv.gpu.config.platform.gen,
+    );
     const id = drv.newContextId();
     const c: EngineCtx = {
       lrca: img.gma,

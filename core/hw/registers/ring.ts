@@ -153,6 +153,25 @@ export const CTX_DESC_FIELDS = {
   lrca: field(31, 12),
 } as const;
 
+/**
+ * RING_INDIRECT_CTX fields (render): the indirect-context workaround batch (gvt
+ * `INDIRECT_CTX_ADDR_MASK`, `INDIRECT_CTX_SIZE_MASK`).
+ */
+export const INDIRECT_CTX_FIELDS = {
+  /** Size in cache lines (64 bytes); 0: none. */
+  size: field(5, 0),
+  /** Graphics address bits 31:6 (cache-line aligned). */
+  address: field(31, 6),
+} as const;
+
+/** RING_BB_PER_CTX_PTR fields (render): the per-context workaround batch (`PER_CTX_ADDR_MASK`). */
+export const BB_PER_CTX_PTR_FIELDS = {
+  /** The pointer is valid. */
+  valid: bit(0),
+  /** Graphics address bits 31:12 (page aligned). */
+  address: field(31, 12),
+} as const;
+
 /** CSB entries (two dwords each). */
 export const CSB_ENTRIES = 6;
 

@@ -1,0 +1,149 @@
+/**
+ * The engine context of a guest's context image and its workaround batches, as upstream
+ * audits them (Linux drivers/gpu/drm/i915/gvt/): the whitelist update from the default
+ * context images at the first vGPU's creation, the scan of each engine context copied into
+ * a shadow context, and the range checks of the render context's workaround batch pointers
+ * at workload creation. Each test is named after the upstream function whose rule it checks
+ * and is driven through the guest driver's own submissions and the vGPU's MMIO.
+ */
+import assert from "node:assert/strict";
+import { MS } from "../core/sim/sim.ts";
+import {
+  CTX_BB_PER_CTX_PTR,
+  CTX_RCS_INDIRECT_CTX,
+  ctxValueOffset,
+  ENGINE_CONTEXT_REGS,
+  RING_CTX_DWORDS,
+} from "../core/hw/context.ts";
+import { emitLri } from "../core/cmd/encode.ts";
+import { VIOLATION_KINDS } from "../core/gvt/counters.ts";
+import { ScanResult } from "../core/gvt/scanner.ts";
+import type { PlatformId } from "../core/hw/platform.ts";
+import { registerOffset } from "../core/hw/regdefs.ts";
+import { GTT_OFFSET, RCS } from "../core/hw/regs.ts";
+import { addGuest, addVgpu, gvtRig, mix } from "./gvt_util.ts";
+
+const PAGE = 4096;
+const VF_GUARDBAND = 0x83a4;
+const violations = (v: { counters: { violations: Float64Array } }, kind: string) =>
+  v.counters.violations[VIOLATION_KINDS.indexOf(kind as typeof VIOLATION_KINDS[number])];
+
+/** A booted guest on the render engine that has run one batch, and helpers on its context. */
+async function booted(gpu: PlatformId = "skylake") {
+  const r = await gvtRig({ host: { gpu } });
+  const { v, drv, mem } = addGuest(r, { vm: "g" }, { engines: [RCS] });
+  drv.boot();
+  r.sim.runFor(5 * MS);
+  /** Submits one batch and runs for 20 ms. */
+  const submit = () => {
+    drv.submitBatch(RCS, mix({ draw: 2 }));
+    r.sim.runFor(20 * MS);
+  };
+  submit();
+  assert.equal(drv.inFlight(RCS), 0, "the first batch completed");
+  const lrca = drv.contextGma(RCS);
+  /** Guest-physical address of page `p` of the guest context. */
+  const gpa = (p: number) => v.ggtt.gmaToGfn(lrca + p * PAGE) * PAGE;
+  const put = (at: number, x: number) => {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, x >>> 0, true);
+    mem.write(at, b);
+  };
+  /** Rewrites the guest GGTT entry of the context's first page (invalidates `last_ctx`). */
+  const rewriteLrcaEntry = () => {
+    const at = GTT_OFFSET + (lrca / PAGE) * 8;
+    r.gvt.emulateMmioWrite(v.id, at, 8, r.gvt.emulateMmioRead(v.id, at, 8));
+  };
+  return { r, v, drv, gpa, put, submit, rewriteLrcaEntry };
+}
+
+Deno.test("cmd_parser.c intel_gvt_update_reg_whitelist: the first vGPU's creation whitelists the registers of the default context images (VF_GUARDBAND on gen9)", async () => {
+  for (const gpu of ["skylake", "broadwell"] as const) {
+    const r = await gvtRig({ host: { gpu } });
+    const table = r.gvt.mmio.table;
+    assert.equal(table.cmdAccessible(VF_GUARDBAND), gpu === "broadwell", `${gpu}: before`);
+    assert.equal(r.gvt.regWhitelistUpdated, false);
+    const v = addVgpu(r, { vm: "a" });
+    assert.equal(r.gvt.regWhitelistUpdated, true, "gvt->is_reg_whitelist_updated");
+    const gen = r.gpu.config.platform.gen;
+    for (const [name, offset] of ENGINE_CONTEXT_REGS[gen]) {
+      assert.ok(table.cmdAccessible(offset), `${gpu}: ${name}`);
+    }
+    // The scanner now accepts an LRI to it in a guest ring (cmd_reg_handler).
+    const gfn = 0x300, base = v.res.aperture.base;
+    r.gvt.emulateMmioWrite(v.id, GTT_OFFSET + (base / PAGE) * 8, 8, gfn * PAGE + 3);
+    const ring = new Uint32Array(4);
+    emitLri(ring, 0, VF_GUARDBAND, 0x10001);
+    r.mems.get(v.id)!.write(gfn * PAGE, new Uint8Array(ring.buffer));
+    const res = new ScanResult();
+    r.gvt.scanner.scanRing(v, RCS, null, base, PAGE, 0, 16, res);
+    assert.equal(res.violation, -1, `${gpu}: ${res.detail}`);
+    r.gvt.scanner.release(res);
+  }
+});
+
+Deno.test("cmd_parser.c intel_gvt_scan_engine_context: a copied engine context is scanned from dword 0x50 to its MI_BATCH_BUFFER_END", async () => {
+  for (const gpu of ["skylake", "broadwell"] as const) {
+    const { v, submit, rewriteLrcaEntry } = await booted(gpu);
+    const dwords = () => v.counters.dwordsScanned[RCS];
+    let before = dwords();
+    submit(); // the same context: copy skipped, only the ring scanned
+    const ringOnly = dwords() - before;
+    rewriteLrcaEntry();
+    before = dwords();
+    submit();
+    // one LRI header, a (register, value) pair per register, MI_BATCH_BUFFER_END
+    const regs = ENGINE_CONTEXT_REGS[gpu === "broadwell" ? 8 : 9].length;
+    assert.equal(dwords() - before - ringOnly, 1 + 2 * regs + 1, gpu);
+    assert.equal(v.failsafe, false);
+  }
+});
+
+Deno.test("cmd_parser.c intel_gvt_scan_engine_context: an engine context loading a register that is not whitelisted fails the workload, -EBADRQC: failsafe", async () => {
+  const { r, v, gpa, put, submit, rewriteLrcaEntry } = await booted();
+  const hwsPga = registerOffset("RCS_HWS_PGA");
+  assert.equal(r.gvt.mmio.table.cmdAccessible(hwsPga), false);
+  put(gpa(1) + 4 * (RING_CTX_DWORDS + 1), hwsPga); // the LRI's first register
+  rewriteLrcaEntry();
+  submit();
+  assert.equal(v.failsafe, true);
+  assert.equal(violations(v, "register"), 1);
+  assert.match(r.gvt.failsafeLog[0].detail, /not whitelisted/);
+  assert.equal(v.shadowContexts.lastValid[RCS], 0, "last_ctx stays invalid");
+});
+
+Deno.test("scheduler.c populate_shadow_context: an unchanged context (last_ctx valid) is neither copied nor scanned", async () => {
+  const { v, gpa, put, submit } = await booted();
+  put(gpa(1) + 4 * (RING_CTX_DWORDS + 1), registerOffset("RCS_HWS_PGA"));
+  submit();
+  assert.equal(v.failsafe, false, "the guest's change is not seen while the copy is skipped");
+  assert.equal(v.counters.ctxCopiesSkipped, 1);
+});
+
+Deno.test("scheduler.c intel_vgpu_create_workload: a workaround batch pointer outside the slices refuses the element, -EINVAL: no failsafe", async () => {
+  for (
+    const [slot, value] of [[CTX_RCS_INDIRECT_CTX, 0xfff0_0000 | 2], [
+      CTX_BB_PER_CTX_PTR,
+      0xfff0_0001,
+    ]]
+  ) {
+    const { v, gpa, put, submit, drv } = await booted();
+    const created = v.counters.workloadsCreated;
+    put(gpa(1) + ctxValueOffset(slot), value);
+    submit();
+    assert.equal(violations(v, "wa_ctx_range"), 1, `slot ${slot}`);
+    assert.equal(v.counters.workloadsCreated, created, "no workload");
+    assert.equal(v.failsafe, false);
+    assert.equal(drv.inFlight(RCS), 1, "the guest's request never completes");
+  }
+});
+
+Deno.test("scheduler.c intel_vgpu_create_workload: workaround batch pointers inside the slices (or absent, or invalid) are accepted", async () => {
+  const { v, gpa, put, submit, drv } = await booted();
+  const inside = v.res.aperture.base + 0x10000;
+  put(gpa(1) + ctxValueOffset(CTX_RCS_INDIRECT_CTX), inside | 1);
+  put(gpa(1) + ctxValueOffset(CTX_BB_PER_CTX_PTR), 0xfff0_0000); // valid bit clear: not checked
+  submit();
+  assert.equal(violations(v, "wa_ctx_range"), 0);
+  assert.equal(drv.inFlight(RCS), 0);
+});
