@@ -299,9 +299,9 @@ export class HostMemory {
 
   /**
    * Copies `n` bytes starting at `pa` into `buf[at .. at + n)`, page span by page span.
-   * Word-aligned spans copy through a word view of `buf` kept while the same buffer comes
-   * back (callers copy through one staging buffer), so no view is made per span; a few
-   * words go byte-wise and need no view at all.
+   * Word-aligned spans copy through a word view of `buf` made once per buffer (callers copy
+   * through staging buffers they keep), so no view is made per span; a few words go
+   * byte-wise and need no view at all.
    */
   readInto(pa: number, buf: Uint8Array, at: number, n: number): void {
     if (buf.buffer === ZERO_BYTES.buffer) throw new TypeError("zeroPages() is read-only");
