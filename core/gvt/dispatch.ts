@@ -12,10 +12,23 @@
  */
 
 import { putLe32 } from "../hw/bits.ts";
-import { LRC_STATE_PN, setContextRoot, withLrca, writeContextRing } from "../hw/context.ts";
+import {
+  CTX_BB_PER_CTX_PTR,
+  CTX_RCS_INDIRECT_CTX,
+  ctxGet,
+  ctxSet,
+  LRC_STATE_PN,
+  setContextRoot,
+  withLrca,
+  writeContextRing,
+} from "../hw/context.ts";
 import { ENGINES } from "../hw/engines.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
-import { HWS_PGA_FIELDS } from "../hw/registers/ring.ts";
+import {
+  BB_PER_CTX_PTR_FIELDS,
+  HWS_PGA_FIELDS,
+  INDIRECT_CTX_FIELDS,
+} from "../hw/registers/ring.ts";
 import {
   DSPSURF_A,
   DSPSURFLIVE_A,
@@ -200,6 +213,16 @@ export class Dispatcher implements EventSink, CsbSink {
     d.ppgtt.syncOos(space);
     d.ppgtt.flushPostShadow(space);
     d.scanner.scanRing(v, e, w.mm, w.ringStart, w.ringSize, w.head, w.tail, w.scan);
+    if (w.scan.violation < 0 && w.indirectCtxSize !== 0) {
+      d.scanner.scanWaCtx(
+        v,
+        w.indirectCtxGma,
+        w.indirectCtxSize,
+        w.perCtxGma,
+        w.perCtxValid,
+        w.scan,
+      );
+    }
     if (w.scan.violation >= 0) {
       return this.drop(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
     }
@@ -276,6 +299,16 @@ export class Dispatcher implements EventSink, CsbSink {
     const mem = d.gpu.memory;
     if (!populateShadowContext(d.gate, mem, d.scanner, w, ctx)) return false;
     const s = mem.page(ctx.mfns[LRC_STATE_PN]);
+    const wa = w.scan.waCtx;
+    if (wa !== null) { // update_wa_ctx_2_shadow_ctx: the shadows' addresses, other bits kept
+      const per = BB_PER_CTX_PTR_FIELDS.address.mask, ind = INDIRECT_CTX_FIELDS.address.mask;
+      ctxSet(
+        s,
+        CTX_BB_PER_CTX_PTR,
+        (ctxGet(s, CTX_BB_PER_CTX_PTR) & ~per) | w.scan.perCtxShadowGma,
+      );
+      ctxSet(s, CTX_RCS_INDIRECT_CTX, (ctxGet(s, CTX_RCS_INDIRECT_CTX) & ~ind) | wa.gma);
+    }
     const ring = w.scan.ring!;
     writeContextRing(s, ring.gma, ring.pages * PAGE_SIZE, 0, w.scan.ringDwords * 4);
     const mm = w.mm; // no PPGTT: roots 0, never the guest's (unshadowed) ones
