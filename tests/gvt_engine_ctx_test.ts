@@ -211,3 +211,42 @@ Deno.test("cmd_parser.c scan_wa_ctx: a non-whitelisted register in a workaround 
     assert.match(r.gvt.failsafeLog[0].detail, /not whitelisted/);
   }
 });
+
+Deno.test("scheduler.c intel_vgpu_create_workload: the first workload of an empty queue is scanned and shadowed at its creation, the others at dispatch", async () => {
+  const { r, v, drv } = await booted();
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  const q = v.queues[RCS];
+  assert.equal(r.gvt.dispatcher.running[RCS], null, "nothing dispatched yet");
+  assert.deepEqual(q.map((w) => w.shadowed), [true, false]);
+  assert.ok(q[0].scan.ring !== null, "its shadow ring exists already");
+  r.sim.runFor(1000);
+  assert.equal(r.gvt.dispatcher.running[RCS]!.shadowed, true);
+  assert.equal(q.length, 1);
+  assert.equal(q[0].shadowed, false, "queued behind a running workload: scanned at dispatch");
+  const used = r.gvt.hostGm.inUse;
+  r.sim.runFor(40 * MS);
+  assert.equal(drv.inFlight(RCS), 0);
+  assert.ok(r.gvt.hostGm.inUse < used, "shadows freed at completion");
+});
+
+Deno.test("scheduler.c intel_vgpu_create_workload: a rejected command in the first workload enters failsafe at the ELSP write (-EBADRQC), nothing is queued", async () => {
+  const { r, v, drv } = await booted();
+  const used = r.gvt.hostGm.inUse, created = v.counters.workloadsCreated;
+  drv.misbehave("rejected_command", 1); // MI_UPDATE_GTT in a privileged batch
+  assert.equal(v.failsafe, true, "before any simulated time passed");
+  assert.equal(v.queues[RCS].length, 0);
+  assert.equal(v.counters.workloadsCreated, created + 1);
+  assert.equal(violations(v, "rejected_command"), 1);
+  assert.equal(r.gvt.hostGm.inUse, used, "its shadows were freed");
+});
+
+Deno.test("scheduler.c intel_vgpu_clean_workloads: queued workloads shadowed at creation free their shadows when a reset drops them", async () => {
+  const { r, v, drv } = await booted();
+  const used = r.gvt.hostGm.inUse;
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  assert.ok(r.gvt.hostGm.inUse > used, "the shadow ring and batch of the queued workload");
+  r.gvt.resetVgpu(v.id, "dmlr");
+  assert.equal(v.queues[RCS].length, 0);
+  assert.equal(r.gvt.hostGm.inUse, used);
+});

@@ -212,18 +212,7 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     d.ppgtt.syncOos(space);
     d.ppgtt.flushPostShadow(space);
-    d.scanner.scanRing(v, e, w.mm, w.ringStart, w.ringSize, w.head, w.tail, w.scan);
-    if (w.scan.violation < 0 && w.indirectCtxSize !== 0) {
-      d.scanner.scanWaCtx(
-        v,
-        w.indirectCtxGma,
-        w.indirectCtxSize,
-        w.perCtxGma,
-        w.perCtxValid,
-        w.scan,
-      );
-    }
-    if (w.scan.violation >= 0) {
+    if (!this.scanAndShadow(w)) {
       return this.drop(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
     }
     // dispatch_workload: populate_shadow_context's -EFAULT (a context page the guest GGTT
@@ -274,6 +263,22 @@ export class Dispatcher implements EventSink, CsbSink {
     cost += d.gate.takeCost();
     d.sim.schedule(cost, this, EV_SUBMIT, e);
     return true;
+  }
+
+  /**
+   * `intel_gvt_scan_and_shadow_workload`: scans and shadows the workload's ring and, on the
+   * render engine, its workaround batches, unless that was done already (at its creation);
+   * false on a violation (`w.scan` says which).
+   */
+  scanAndShadow(w: Workload): boolean {
+    if (w.shadowed) return true;
+    const s = this.d.scanner, v = w.vgpu, scan = w.scan;
+    s.scanRing(v, w.engine, w.mm, w.ringStart, w.ringSize, w.head, w.tail, scan);
+    if (scan.violation < 0 && w.indirectCtxSize !== 0) {
+      s.scanWaCtx(v, w.indirectCtxGma, w.indirectCtxSize, w.perCtxGma, w.perCtxValid, scan);
+    }
+    w.shadowed = scan.violation < 0;
+    return w.shadowed;
   }
 
   /**
@@ -429,7 +434,10 @@ export class Dispatcher implements EventSink, CsbSink {
       // vGPU hang: clean the engine's queue and reset the physical engine.
       w.failed = true;
       c.workloadsDropped += 1 + v.queues[e].length;
-      for (const q of v.queues[e]) q.state = WL_DROPPED;
+      for (const q of v.queues[e]) {
+        q.state = WL_DROPPED;
+        d.scanner.release(q.scan); // shadowed at its creation
+      }
       v.queues[e].length = 0;
       d.gpu.resetEngine(e);
       this.hwRead[e] = CSB_RESET_PTR;

@@ -87,6 +87,8 @@ export class Workload {
   mm: PpgttMm | null = null;
   /** Scan results (shadow ring, batches, patched interrupts, flips). */
   readonly scan: ScanResult = new ScanResult();
+  /** Scanned and shadowed already (`workload->shadow`): at creation, else at dispatch. */
+  shadowed = false;
   /** The vGPU's shadow context on the engine, while the workload uses it. */
   shadowCtx: HostBuffer | null = null;
   /** Guest-physical address of its context's register-state page (`ring_context_gpa`). */
