@@ -1,7 +1,8 @@
 /**
  * Workload dispatch (i915 gvt/scheduler.c): for each engine, the current vGPU's next
  * workload is prepared (PPGTT pinned and shadowed, out-of-sync pages synced, post-shadow
- * entries flushed, ring and batches scanned and shadowed, the guest context image copied
+ * entries flushed, ring and batches scanned and shadowed unless that happened at its
+ * creation, the guest context image copied
  * into the vGPU's shadow context on that engine, patched to run the shadow ring on the
  * shadow page tables: core/gvt/shadow_ctx.ts),
  * the engine's MMIO context is switched if another vGPU used it last (register save/restore

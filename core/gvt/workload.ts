@@ -4,8 +4,8 @@
  * context (head, tail, start, ctl, context control; the render engine's per-context and
  * indirect-context pointers; the PDPs), one 4-byte guest-memory read each, as upstream does;
  * checks that the ring and the render context's workaround batches lie in the vGPU's slices
- * and finds (or creates) the PPGTT mm; scanning and shadowing happen at dispatch
- * (dispatch.ts).
+ * and finds (or creates) the PPGTT mm. The caller scans and shadows the first workload of
+ * an empty queue at once, the others at dispatch (dispatch.ts `scanAndShadow`).
  */
 
 import {
