@@ -250,3 +250,24 @@ Deno.test("scheduler.c intel_vgpu_clean_workloads: queued workloads shadowed at 
   assert.equal(v.queues[RCS].length, 0);
   assert.equal(r.gvt.hostGm.inUse, used);
 });
+
+Deno.test("scheduler.c dispatch_workload / prepare_workload: the PPGTT shadow is pinned after the scan and the context copy", async () => {
+  const { r, v, drv, rewriteLrcaEntry } = await booted();
+  const d = r.gvt.dispatcher, sc = r.gvt.scanner;
+  const pinnedAt: string[] = [];
+  const note = (what: string) => {
+    const w = d.running[RCS];
+    if (w !== null) pinnedAt.push(`${what}:${w.mm !== null && w.mmPinned}`);
+  };
+  const scanRing = sc.scanRing.bind(sc), scanCtx = sc.scanEngineContext.bind(sc);
+  sc.scanRing = (...a: Parameters<typeof scanRing>) => (note("ring"), scanRing(...a));
+  sc.scanEngineContext = (...a: Parameters<typeof scanCtx>) => (note("ctx"), scanCtx(...a));
+  drv.submitBatch(RCS, mix({ draw: 2 })); // scanned at creation (nothing running)
+  drv.submitBatch(RCS, mix({ draw: 2 })); // queued: scanned at dispatch
+  rewriteLrcaEntry(); // the first one's dispatch copies (and scans) the engine context again
+  r.sim.runFor(40 * MS);
+  assert.equal(drv.inFlight(RCS), 0);
+  // first workload: its engine context scanned at dispatch; second: its ring at dispatch
+  assert.deepEqual(pinnedAt, ["ctx:false", "ring:false"]);
+  assert.ok(v.ppgtt!.mms.every((mm) => mm.pin === 0), "unpinned after completion");
+});

@@ -207,12 +207,10 @@ export class Dispatcher implements EventSink, CsbSink {
     w.state = WL_PREPARING;
     this.running[e] = w;
     v.inFlight++;
-    const space = v.ppgtt!;
-    if (w.mm && !d.ppgtt.pin(space, w.mm)) {
-      return this.drop(w, null, "PPGTT root could not be shadowed");
-    }
-    d.ppgtt.syncOos(space);
-    d.ppgtt.flushPostShadow(space);
+    // gvtsim reads PPGTT batches through the PPGTT shadow: when they are scanned, it is pinned
+    // and synced first (upstream pins it after the scan and the context copy).
+    const ppgttScan = d.scanner.options.scanPpgttBatches;
+    if (ppgttScan && !this.pinMm(w)) return this.drop(w, null, "PPGTT root could not be shadowed");
     if (!this.scanAndShadow(w)) {
       return this.drop(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
     }
@@ -229,6 +227,10 @@ export class Dispatcher implements EventSink, CsbSink {
       v.counters.violations[CONTEXT_PAGE]++;
       return this.drop(w, "context_page", "guest context page unmapped or unreadable");
     }
+    // prepare_workload: the PPGTT shadow pinned and synced, then the shadow context pointed
+    // at it, at the shadow ring and at the shadowed workaround batches.
+    if (!ppgttScan && !this.pinMm(w)) return this.drop(w, null, "PPGTT root could not be shadowed");
+    this.prepareShadowContext(w, ctx);
     let cost = d.costs.prepareNs + w.scan.costNs;
     if (d.gscale !== null) cost += d.gscale.load(v);
     const prev = this.engineOwner[e];
@@ -295,16 +297,39 @@ export class Dispatcher implements EventSink, CsbSink {
   }
 
   /**
+   * Pins the workload's PPGTT shadow (`intel_vgpu_shadow_mm_pin`: shadowed if it is not),
+   * syncs out-of-sync pages and flushes post-shadow entries of its vGPU; false if a root
+   * could not be shadowed.
+   */
+  private pinMm(w: Workload): boolean {
+    const d = this.d, space = w.vgpu.ppgtt!;
+    if (w.mm !== null) {
+      w.mmPinned = true;
+      if (!d.ppgtt.pin(space, w.mm)) return false;
+    }
+    d.ppgtt.syncOos(space);
+    d.ppgtt.flushPostShadow(space);
+    return true;
+  }
+
+  /**
    * Copies the guest context into the vGPU's shadow context on the engine
-   * (`populate_shadow_context`), then points it at the shadow ring and the shadow page
-   * tables (`copy_workload_to_ring_buffer`, `update_shadow_pdps`).
+   * (`populate_shadow_context`); false if a page was unmapped or unreadable or the engine
+   * context's scan found a violation.
    */
   private shadowContext(w: Workload, ctx: HostBuffer): boolean {
-    const d = this.d, v = w.vgpu;
     w.shadowCtx = ctx;
-    const mem = d.gpu.memory;
-    if (!populateShadowContext(d.gate, mem, d.scanner, w, ctx)) return false;
-    const s = mem.page(ctx.mfns[LRC_STATE_PN]);
+    return populateShadowContext(this.d.gate, this.d.gpu.memory, this.d.scanner, w, ctx);
+  }
+
+  /**
+   * Points the shadow context at the shadowed workaround batches (`prepare_shadow_wa_ctx`),
+   * the shadow ring (`copy_workload_to_ring_buffer`) and the shadow page tables
+   * (`update_shadow_pdps`), and gives it a hardware context id.
+   */
+  private prepareShadowContext(w: Workload, ctx: HostBuffer): void {
+    const d = this.d, v = w.vgpu;
+    const s = d.gpu.memory.page(ctx.mfns[LRC_STATE_PN]);
     const wa = w.scan.waCtx;
     if (wa !== null) { // update_wa_ctx_2_shadow_ctx: the shadows' addresses, other bits kept
       const per = BB_PER_CTX_PTR_FIELDS.address.mask, ind = INDIRECT_CTX_FIELDS.address.mask;
@@ -327,7 +352,6 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     this.seq = (this.seq + 1) & 0xfffff;
     w.hwCtxId = ((v.id << 20) | this.seq) >>> 0;
-    return true;
   }
 
   /**
@@ -497,7 +521,8 @@ export class Dispatcher implements EventSink, CsbSink {
       if (v.destroyed) this.freeImage(v, w.engine);
     }
     if (w.mm && v.ppgtt) {
-      d.ppgtt.unpin(w.mm);
+      if (w.mmPinned) d.ppgtt.unpin(w.mm);
+      w.mmPinned = false;
       d.ppgtt.putMm(v.ppgtt, w.mm);
       w.mm = null;
     }

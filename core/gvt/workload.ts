@@ -85,6 +85,8 @@ export class Workload {
   levels: 3 | 4 = 4;
   /** The PPGTT mm (reference held while the workload lives). */
   mm: PpgttMm | null = null;
+  /** Its mm is pinned (from `prepare_workload` until the workload is finished). */
+  mmPinned = false;
   /** Scan results (shadow ring, batches, patched interrupts, flips). */
   readonly scan: ScanResult = new ScanResult();
   /** Scanned and shadowed already (`workload->shadow`): at creation, else at dispatch. */
