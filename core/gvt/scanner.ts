@@ -203,10 +203,7 @@ export class Scanner implements AuditEnv {
     out: ScanResult,
   ): ScanResult {
     out.reset();
-    this.res = out;
-    this.vgpu = v;
-    this.engine = engine;
-    this.mm = mm;
+    this.begin(out, v, engine, mm);
     const bytes = tail >= head ? tail - head : ringSize - head + tail;
     const dwords = bytes >>> 2;
     this.ensureStage(dwords);
@@ -252,10 +249,7 @@ export class Scanner implements AuditEnv {
     pages: number,
     out: ScanResult,
   ): boolean {
-    this.res = out;
-    this.vgpu = v;
-    this.engine = engine;
-    this.mm = null;
+    this.begin(out, v, engine, null);
     const len = this.fetchContext(mem, img, pages);
     this.depth = 0;
     const copy = this.copyOfStage(len);
@@ -316,10 +310,7 @@ export class Scanner implements AuditEnv {
     perCtxValid: boolean,
     out: ScanResult,
   ): boolean {
-    this.res = out;
-    this.vgpu = v;
-    this.engine = RCS;
-    this.mm = null;
+    this.begin(out, v, RCS, null);
     const dwords = size >>> 2, len = dwords + BB_START_DWORDS;
     this.ensureStage(len);
     for (let at = 0; at < dwords;) {
@@ -353,6 +344,14 @@ export class Scanner implements AuditEnv {
     copy.fill(0, dwords, len);
     this.hostGm.writeDwords(host, 0, copy, len);
     return true;
+  }
+
+  /** Starts a scan of vGPU `v`'s buffers on `engine` (PPGTT `mm`) into `out`. */
+  private begin(out: ScanResult, v: Vgpu, engine: number, mm: PpgttMm | null): void {
+    this.res = out;
+    this.vgpu = v;
+    this.engine = engine;
+    this.mm = mm;
   }
 
   /** Frees every shadow buffer of a result. */
