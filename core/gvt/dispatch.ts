@@ -1,10 +1,11 @@
 /**
- * Workload dispatch (i915 gvt/scheduler.c): for each engine, the current vGPU's next
- * workload is prepared (PPGTT pinned and shadowed, out-of-sync pages synced, post-shadow
- * entries flushed, ring and batches scanned and shadowed unless that happened at its
- * creation, the guest context image copied
- * into the vGPU's shadow context on that engine, patched to run the shadow ring on the
- * shadow page tables: core/gvt/shadow_ctx.ts),
+ * Workload dispatch (i915 gvt/scheduler.c `dispatch_workload`): for each engine, the current
+ * vGPU's next workload is prepared (ring and batches scanned and shadowed unless that
+ * happened at its creation, the guest context image copied into the vGPU's shadow context
+ * on that engine and its engine context scanned: core/gvt/shadow_ctx.ts; then
+ * `prepare_workload`: PPGTT pinned and shadowed, out-of-sync pages synced, post-shadow
+ * entries flushed, the shadow context patched to run the shadow ring on the shadow page
+ * tables),
  * the engine's MMIO context is switched if another vGPU used it last (register save/restore
  * cost, pending TLB invalidations), and the shadow context is submitted through the
  * physical ELSP. Completion arrives as the physical context-status event (the mediator owns
