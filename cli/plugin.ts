@@ -45,6 +45,7 @@ export interface PluginTestOptions extends PluginCliOptions {
 
 import { runPluginKit } from "./conformance_runs.ts";
 import { BOOL_WORDS } from "../dsl/functions.ts";
+import { isReservedName, reservedNameMessage } from "../dsl/names.ts";
 
 const enc = new TextEncoder();
 const stdout = (s: string) => void Deno.stdout.writeSync(enc.encode(s));
@@ -64,6 +65,7 @@ export function parseParams(
   for (const f of flags) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(f);
     if (m === null) return `--param ${f}: expected NAME=VALUE`;
+    if (isReservedName(m[1])) return reservedNameMessage(m[1], `--param ${m[1]}`);
     const v = m[2];
     out[m[1]] = /^-?\d+(\.\d+)?$/.test(v)
       ? Number(v)

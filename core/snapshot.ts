@@ -46,13 +46,14 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * Versions 1 and 2 named plugin paths; versions 3 (replay) and 4 (heap) had a byte-wise
  * digest; versions 5 (replay), 6 and 7 (heap) a digest that mixed every word of every typed
  * array, and 6 the event queue as a binary heap; version 8 (heap) had one violation kind fewer
- * (no `context_page`), so its counters would restore one entry short, and version 10 (heap)
- * had no `wa_ctx_range` kind, no workaround-batch fields in workloads and no whitelist-update
- * flag: none of them is read.
+ * (no `context_page`), so its counters would restore one entry short; version 10 (heap) had no
+ * `wa_ctx_range` kind, no workaround-batch fields in workloads and no whitelist-update flag;
+ * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest: none of them is
+ * read.
  */
-export const SNAPSHOT_VERSION = 11;
+export const SNAPSHOT_VERSION = 12;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 9;
+export const SNAPSHOT_VERSION_REPLAY = 13;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -347,6 +348,23 @@ function hashGpu(w: World, gpu: Gpu = w.gpu): string {
   return h.hex();
 }
 
+/** The IOMMU: which domains translate, and every mapping of each (IOVA page -> host frame). */
+function hashIommu(w: World, gpu: Gpu = w.gpu): string {
+  const h = new Fnv1a64();
+  const io = gpu.iommu;
+  h.view(io.translating);
+  h.view(io.mapped);
+  h.num(io.faults);
+  h.num(io.changes);
+  for (let d = 1; d < io.domains; d++) {
+    for (const [iova, mfn] of io.mappings(d)) {
+      h.num(iova);
+      h.num(mfn);
+    }
+  }
+  return h.hex();
+}
+
 function hashVgpus(w: World, host: HostRuntime = w.hosts[0]): string {
   const h = new Fnv1a64();
   for (const v of host.gvt.vgpus) {
@@ -405,7 +423,7 @@ function hashMediator(w: World, host: HostRuntime = w.hosts[0]): string {
 /** One more host of a multi-host world, in one part: its memory, GGTT, GPU, vGPUs, mediator. */
 function hashHost(w: World, host: HostRuntime): string {
   const h = new Fnv1a64();
-  for (const part of [hashMemory, hashGgtt, hashGpu]) h.str(part(w, host.gpu));
+  for (const part of [hashMemory, hashGgtt, hashGpu, hashIommu]) h.str(part(w, host.gpu));
   h.str(hashVgpus(w, host));
   h.str(hashMediator(w, host));
   return h.hex();
@@ -518,6 +536,7 @@ export function worldDigest(
     memory: hashMemory(w),
     ggtt: hashGgtt(w),
     gpu: hashGpu(w),
+    iommu: hashIommu(w),
     vgpus: hashVgpus(w),
     mediator: hashMediator(w),
     backend: backend.hex(),

@@ -42,6 +42,7 @@ import { HOST_SETTINGS } from "./checker.ts";
 import { ENGINE_NAMES } from "../core/scenario.ts";
 import { MAX_SYNTAX_ERRORS, resetErrorBudget, scenarioParser, TooManyErrors } from "./parser.ts";
 import { nestingProblem, sizeProblem } from "./limits.ts";
+import { isReservedName, reservedNameMessage } from "./names.ts";
 import { fixKeywordTypos } from "./typos.ts";
 import { readSource } from "./source.ts";
 import { AstBuilder } from "./visitor.ts";
@@ -193,6 +194,7 @@ export function parseFile(text: string, file: string, scope?: ParamScope): Parse
         : `unexpected character '${printable(ch.slice(0, 1))}'`,
     });
   }
+  diagnostics.push(...reservedWords(lex.tokens, file));
   const tooDeep = nestingProblem(lex.tokens, file);
   if (tooDeep) {
     // the parser and checker recurse per level: such input is refused, not parsed
@@ -245,6 +247,25 @@ export function parseFile(text: string, file: string, scope?: ParamScope): Parse
   }
   return { ast, diagnostics };
 }
+
+/** A reserved word used as a name or `$name` ({@link RESERVED_NAMES}): an error at each. */
+function reservedWords(tokens: readonly IToken[], file: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const t of tokens) {
+    const word = t.image.startsWith("$") ? t.image.slice(1) : t.image;
+    if (!isReservedName(word)) continue;
+    out.push({
+      ...tokenSpan(file, "", t),
+      severity: "error",
+      message: reservedNameMessage(word),
+      note: RESERVED_NOTE,
+    });
+  }
+  return out;
+}
+
+/** The note of a reserved word's error; what else the checker says there follows from it. */
+const RESERVED_NOTE = 'every other word works as a name (docs/dsl.md, "Lexical structure")';
 
 function printable(c: string): string {
   const code = c.codePointAt(0) ?? 0;
@@ -359,7 +380,12 @@ function run(
   try {
     const items = expand(l, file, text, [normalize(file)]);
     const checked = checkItems(items, file, { seed: opts.seed, partial: l.syntaxErrors });
-    checked.diagnostics = checked.diagnostics.filter((d) => !scope.followsFromUnknown(d));
+    const reserved = new Set(
+      l.diags.filter((d) => d.note === RESERVED_NOTE).map((d) => `${d.file}:${d.line}:${d.col}`),
+    );
+    checked.diagnostics = checked.diagnostics.filter((d) =>
+      !scope.followsFromUnknown(d) && !reserved.has(`${d.file}:${d.line}:${d.col}`)
+    );
     for (const d of checked.diagnostics) {
       const note = scope.noteFor(d);
       if (note) d.note = d.note ? `${d.note}; ${note}` : note;

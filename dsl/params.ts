@@ -16,6 +16,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import * as T from "./lexer.ts";
 import { dimensionName, dimensionOf, unitHint } from "./units.ts";
 import { unknownName } from "./checker.ts";
+import { isReservedName, reservedNameMessage } from "./names.ts";
 
 /**
  * What a parameter's value is: a number of some dimension (`none` is a plain number), a name
@@ -147,6 +148,10 @@ export class ParamScope {
       });
       return;
     }
+    if (isReservedName(name)) {
+      this.err({ ...at(1, name.length), message: reservedNameMessage(name, `-D ${name}`) });
+      return;
+    }
     const p = this.params.get(name);
     if (!p) {
       this.err({
@@ -169,6 +174,14 @@ export class ParamScope {
         ...at(vcol, Math.max(1, valueText.length)),
         message: `-D ${name}: expected a value (a number with its unit, a name, a string or a ` +
           `distribution such as exp(2ms)), found '${valueText}'`,
+      });
+      return;
+    }
+    const word = tokens.find((t) => isReservedName(t.image));
+    if (word) {
+      this.err({
+        ...at(vcol + (word.startOffset ?? 0), word.image.length),
+        message: reservedNameMessage(word.image, `-D ${name}`),
       });
       return;
     }

@@ -21,7 +21,7 @@ const FILES: Record<string, string> = {
   "bad.gvt": "vm { oops\nexpect ((((\n",
   "inc.gvt": 'include "/etc/passwd"\n',
   "p.ts": "export default () => ({});\n",
-  "junk.ckpt": '{\n "format": "gvtsim-snapshot",\n "version": 11,\n',
+  "junk.ckpt": '{\n "format": "gvtsim-snapshot",\n "version": 12,\n',
 };
 
 /** A scratch directory with the fuzz files. */
@@ -50,6 +50,14 @@ const value = fc.oneof(
   path,
   fc.constantFrom("10ms", "0s", "86401s", "1e999s", "-1", "0", "4294967296", "kvm", "xen", "x"),
   fc.constantFrom("512MiB", "dmaMapGuestPage error", "hostExit error", "readGpa throw vm heavy"),
+  // names objects inherit, and the refused one (dsl/names.ts)
+  fc.constantFrom(
+    "__proto__",
+    "constructor",
+    "__proto__=1",
+    "constructor=2",
+    "readGpa error vm __proto__",
+  ),
   fc.string({ maxLength: 6 }),
 );
 const option = fc.constantFrom(
@@ -103,6 +111,12 @@ export const replScript: fc.Arbitrary<string> = fc.array(
       "watch fps(light)",
       "events 3",
       "help",
+      "vm __proto__",
+      "pause __proto__",
+      "weight constructor 2",
+      "watch fps(toString)",
+      "help constructor",
+      "counters valueOf",
     ),
     fc.string({ maxLength: 10 }),
   ),

@@ -9,7 +9,8 @@
  */
 
 import fc from "fast-check";
-import { formatDiagnostics, KEYWORDS, parseScenarioText } from "../dsl/mod.ts";
+import { COMPLETIONS, formatDiagnostics, KEYWORDS, parseScenarioText } from "../dsl/mod.ts";
+import { scenarioLexer } from "../dsl/lexer.ts";
 
 /** The shipped scenarios (the seeds of mutation). */
 export const SCENARIOS: readonly string[] = [
@@ -114,6 +115,85 @@ export const repeated: fc.Arbitrary<string> = fc.record({
   n: fc.integer({ min: 1, max: 3000 }),
 }).map(({ unit, n }) => unit.repeat(n));
 
+/** Words JavaScript objects inherit (they must work as names) and the one refused name. */
+export const TRICKY_NAMES: readonly string[] = [
+  "constructor",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "isPrototypeOf",
+  "__defineGetter__",
+  "__proto__",
+];
+
+/**
+ * Names a scenario declares (`vm`, `workload`, `type`, `param`, a named `host`), but not words
+ * the language knows (a workload named `media`, also a command kind) or built-in vGPU types.
+ */
+function declaredNames(text: string): string[] {
+  const out = new Set<string>();
+  const decl = /^\s*(?:(?:vm|workload|type|param)\s+([A-Za-z_]\w*)\b|host\s+([A-Za-z_]\w*)\s+\w)/gm;
+  for (const m of text.matchAll(decl)) {
+    const n = m[1] ?? m[2];
+    if (!COMPLETIONS.includes(n) && !TRICKY_NAMES.includes(n) && !/^V\d_\d+$/.test(n)) out.add(n);
+  }
+  return [...out].sort();
+}
+
+/** A shipped scenario with one declared name renamed, everywhere, to a {@link TRICKY_NAMES} word. */
+export interface Renamed {
+  /** The scenario as shipped. */
+  original: string;
+  /** The name renamed. */
+  name: string;
+  /** What it became. */
+  word: string;
+  /** The scenario with the name renamed. */
+  text: string;
+}
+
+/** `text` with every `name` (and `nameN`, the VMs of `vm name[N]`) as a word renamed to `word`. */
+function rename(text: string, name: string, word: string): string {
+  return text.replace(new RegExp(`\\b${name}(\\d*)\\b`, "g"), `${word}$1`);
+}
+
+/** {@link Renamed} scenarios (checked by {@link checkRenamed}). */
+export const renamedScenario: fc.Arbitrary<Renamed> = fc.record({
+  file: fc.constantFrom(...SCENARIOS.filter((t) => declaredNames(t).length > 0)),
+  pick: fc.nat(),
+  word: fc.constantFrom(...TRICKY_NAMES),
+}).map(({ file, pick, word }) => {
+  const names = declaredNames(file);
+  const name = names[pick % names.length];
+  return { original: file, name, word, text: rename(file, name, word) };
+});
+
+/**
+ * The name rule on a {@link Renamed} scenario: renamed to `__proto__`, every use of it is an
+ * error naming it; renamed to any other word, the diagnostics are the original's (with the
+ * name renamed), so the word works exactly as the name did. Also {@link checkScenarioText}.
+ */
+export function checkRenamed(r: Renamed): string[] {
+  const problems = checkScenarioText(r.text);
+  const errors = (text: string) =>
+    parseScenarioText(text, "fuzz.gvt", { readFile: libraryFile }).diagnostics
+      .filter((d) => d.severity === "error")
+      .map((d) => `${d.line}:${d.message}`);
+  const now = errors(r.text);
+  if (r.word === "__proto__") {
+    const uses = scenarioLexer.tokenize(r.text).tokens
+      .filter((t) => t.image === r.word || t.image === `$${r.word}`).length;
+    const refused = now.filter((m) => m.includes(`'${r.word}' cannot be a name`)).length;
+    if (refused !== uses) problems.push(`${uses} uses of ${r.word}, ${refused} errors naming it`);
+    return problems;
+  }
+  const before = errors(r.original).map((m) => rename(m, r.name, r.word));
+  if (JSON.stringify(now) !== JSON.stringify(before)) {
+    problems.push(`renaming ${r.name} to ${r.word} changed the diagnostics: ${now.join(" | ")}`);
+  }
+  return problems;
+}
+
 /** Every generator, weighted. */
 export const anyScenarioText: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: tokenSoup, weight: 4 },
@@ -123,17 +203,18 @@ export const anyScenarioText: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: repeated, weight: 1 },
 );
 
+/** Includes resolve against an in-memory file system holding one small library file. */
+function libraryFile(p: string): string {
+  if (p === "x.gvt") return "workload lib { flip }\n";
+  throw new Error("no such file");
+}
+
 /** What checking one input found wrong (empty when it is fine). */
 export function checkScenarioText(text: string): string[] {
   const problems: string[] = [];
-  // includes resolve against an in-memory file system holding one small library file
-  const readFile = (p: string) => {
-    if (p === "x.gvt") return "workload lib { flip }\n";
-    throw new Error("no such file");
-  };
   let r;
   try {
-    r = parseScenarioText(text, "fuzz.gvt", { readFile });
+    r = parseScenarioText(text, "fuzz.gvt", { readFile: libraryFile });
   } catch (e) {
     return [`threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`];
   }

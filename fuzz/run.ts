@@ -1,7 +1,9 @@
 /**
  * `deno task fuzz`: the long fuzz campaigns. Options (defaults in brackets): `--dsl N`
- * [100000] scenario texts, `--checkpoint N` [1000] mutated checkpoints, `--cli N` [200] command
- * lines and REPL scripts, `--seed S` [1], `--max-ms MS` [2000] the most one input may take.
+ * [100000] scenario texts, `--names N` [2000] shipped scenarios with a declared name renamed
+ * to a word objects inherit or `__proto__` (fuzz/dsl.ts `checkRenamed`), `--checkpoint N`
+ * [1000] mutated checkpoints, `--cli N` [200] command lines and REPL scripts, `--seed S` [1],
+ * `--max-ms MS` [2000] the most one input may take.
  * Prints, per campaign, inputs run, failures (crashes, internal errors, bad exit codes), the
  * slowest input and percentiles; exits 1 when anything failed or an input took longer than
  * `--max-ms`. Failing and slow inputs are written to fuzz/out/ to reproduce.
@@ -9,7 +11,7 @@
  */
 
 import fc from "fast-check";
-import { anyScenarioText, checkScenarioText } from "./dsl.ts";
+import { anyScenarioText, checkRenamed, checkScenarioText, renamedScenario } from "./dsl.ts";
 import { baseCheckpoint, checkCheckpointText, mutatedCheckpoint } from "./checkpoint.ts";
 import { argv, checkCliRun, replScript, runCli, scratchDir } from "./cli.ts";
 
@@ -70,6 +72,16 @@ function dsl(n: number): void {
   c.report();
 }
 
+function names(n: number): void {
+  const c = new Campaign("names");
+  for (const r of fc.sample(renamedScenario, { numRuns: n, seed })) {
+    const t0 = performance.now();
+    const problems = checkRenamed(r);
+    c.record(r.text, performance.now() - t0, problems);
+  }
+  c.report();
+}
+
 async function checkpoints(n: number): Promise<void> {
   // each input builds and restores a world: its limit is 10 s
   const c = new Campaign("checkpoint", 10_000);
@@ -102,6 +114,7 @@ async function cli(n: number): Promise<void> {
 }
 
 dsl(option("--dsl", 100_000));
+names(option("--names", 2000));
 await checkpoints(option("--checkpoint", 1000));
 await cli(option("--cli", 200));
 Deno.exit(failed ? 1 : 0);

@@ -20,7 +20,8 @@
 import { DatabaseSync } from "node:sqlite";
 import type { ParamInfo } from "../dsl/mod.ts";
 import type { Results } from "../core/metrics/results.ts";
-import type { SweepSpec } from "./grid.ts";
+import type { Axis, SweepSpec } from "./grid.ts";
+import { isReservedName, reservedNameMessage } from "../dsl/names.ts";
 import { CDF_PERCENTILES, RUN_METRICS, VM_METRICS } from "./metrics.ts";
 import type { RunOutput } from "./run_one.ts";
 
@@ -393,10 +394,64 @@ function readStored(db: DatabaseSync): StoredSweep | string {
     return `not a ${SWEEP_SCHEMA} database (schema ${meta.get("schema") ?? "missing"})`;
   }
   const s = JSON.parse(meta.get("spec") ?? "{}");
+  const params = JSON.parse(meta.get("params") ?? "[]");
+  const bad = specProblem(s) ?? paramsProblem(params);
+  if (bad) return `not a gvtsim sweep database (${bad})`;
   const spec: SweepSpec = { file: s.file, axes: s.axes, seeds: s.seeds };
   if (s.until !== null && s.until !== undefined) spec.until = s.until;
   if (s.hypervisor !== null && s.hypervisor !== undefined) spec.hypervisor = s.hypervisor;
-  return { spec, params: JSON.parse(meta.get("params") ?? "[]") };
+  return { spec, params };
+}
+
+/** A name a database may record for a parameter (what `param` and `-D` accept). */
+function nameProblem(what: string, n: unknown): string | undefined {
+  if (typeof n !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) {
+    return `${what} has a malformed name`;
+  }
+  return isReservedName(n) ? reservedNameMessage(n, what) : undefined;
+}
+
+const isStrings = (x: unknown): boolean =>
+  Array.isArray(x) && x.every((v) => typeof v === "string");
+
+/** What is wrong with the `spec` meta value as read (JSON written by {@link specJson}). */
+function specProblem(s: unknown): string | undefined {
+  if (typeof s !== "object" || s === null) return "meta 'spec' is not an object";
+  const o = s as Record<string, unknown>;
+  if (typeof o.file !== "string") return "meta 'spec' has no file";
+  if (!Array.isArray(o.axes)) return "meta 'spec' has no axes";
+  for (const a of o.axes as unknown[]) {
+    if (typeof a !== "object" || a === null) return "meta 'spec' has a malformed axis";
+    const bad = nameProblem("a swept parameter", (a as Axis).name);
+    if (bad) return bad;
+    if (!isStrings((a as Axis).values)) return `axis ${(a as Axis).name} has malformed values`;
+  }
+  if (!Array.isArray(o.seeds) || !o.seeds.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    return "meta 'spec' has malformed seeds";
+  }
+  if (o.until != null && !(typeof o.until === "number" && o.until >= 0)) {
+    return "meta 'spec' has a malformed until";
+  }
+  if (o.hypervisor != null && typeof o.hypervisor !== "string") {
+    return "meta 'spec' has a malformed hypervisor";
+  }
+  return undefined;
+}
+
+/** What is wrong with the `params` meta value as read (a {@link StoredParam} list). */
+function paramsProblem(ps: unknown): string | undefined {
+  if (!Array.isArray(ps)) return "meta 'params' is not a list";
+  for (const p of ps as unknown[]) {
+    if (typeof p !== "object" || p === null) return "meta 'params' has a malformed entry";
+    const o = p as Record<string, unknown>;
+    const bad = nameProblem("a parameter", o.name);
+    if (bad) return bad;
+    if (typeof o.kind !== "string" || typeof o.default !== "string") {
+      return `parameter ${o.name} has a malformed kind or default`;
+    }
+    if (typeof o.swept !== "boolean") return `parameter ${o.name} has a malformed 'swept'`;
+  }
+  return undefined;
 }
 
 /** One line of runs.jsonl: the run's identity and its full results. */

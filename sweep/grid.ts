@@ -3,6 +3,8 @@
  * in one fixed order, and the deterministic slices (`--shard I/N`) of it.
  */
 
+import { isReservedName, reservedNameMessage } from "../dsl/names.ts";
+
 /** One swept parameter: its values as written, in the order given. */
 export interface Axis {
   /** Parameter name. */
@@ -136,6 +138,7 @@ export function parseAxes(defines: readonly string[]): Axis[] | string {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
       return `-D ${d}: expected NAME=VALUE or NAME=V1,V2,... (a parameter name and its values)`;
     }
+    if (isReservedName(name)) return reservedNameMessage(name, `-D ${name}`);
     if (axes.some((a) => a.name === name)) return `-D ${name} is given twice`;
     const values = splitValues(d.slice(eq + 1));
     if (values.some((v) => v.trim() === "")) return `-D ${d}: an empty value`;

@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   anyText,
+  checkRenamed,
   checkScenarioText,
   deepInput,
   mutatedScenario,
+  renamedScenario,
   repeated,
   SCENARIOS,
   tokenSoup,
@@ -34,4 +36,14 @@ Deno.test("fuzz: deep nesting and long repetitions are refused or parsed, never 
 Deno.test("fuzz: truncating a scenario anywhere never crashes", () => {
   const text = SCENARIOS[0];
   for (let i = 0; i <= text.length; i += 7) holds(text.slice(0, i));
+});
+
+Deno.test("fuzz: a declared name renamed to a word objects inherit works as before; __proto__ is refused at each use", () => {
+  fc.assert(
+    fc.property(
+      renamedScenario,
+      (r) => assert.deepEqual(checkRenamed(r), [], r.text.slice(0, 300)),
+    ),
+    { numRuns: 120, seed: 6 },
+  );
 });

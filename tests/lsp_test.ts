@@ -242,3 +242,44 @@ Deno.test("lsp: completion, hover, definition and symbols on a shipped scenario"
   assert.equal(nothing, null);
   assert.equal(await c.close(), 0);
 });
+
+Deno.test("lsp: names objects inherit are declarations like any other; __proto__ is an error where used", async () => {
+  const c = new Client();
+  await c.request("initialize", { processId: null, rootUri: uri(""), capabilities: {} });
+  await c.notify("initialized", {});
+  const u = uri("scratch/names.gvt");
+  const text = [
+    "host skylake { scheduler gvt }",
+    "vm constructor { type V5_4; run toString }",
+    "vm valueOf { type V5_4; run __proto__ }",
+    "workload toString { at 60fps { rcs batch { draw 4 }; flip } }",
+    "expect fps(constructor) >= 30",
+    "",
+  ].join("\n");
+  await c.notify("textDocument/didOpen", {
+    textDocument: { uri: u, languageId: "gvt", version: 1, text },
+  });
+  const d = (await c.waitFor(diagnosticsFor(u, 1))).params.diagnostics;
+  assert.equal(d.length, 1, JSON.stringify(d));
+  assert.match(d[0].message, /^'__proto__' cannot be a name/);
+  assert.deepEqual(d[0].range, {
+    start: { line: 2, character: 28 },
+    end: { line: 2, character: 37 },
+  });
+  const syms = await c.request("textDocument/documentSymbol", { textDocument: { uri: u } });
+  const names = syms.map((s: { name: string }) => s.name);
+  for (const n of ["constructor", "valueOf", "toString"]) {
+    assert.ok(names.some((s: string) => s.endsWith(` ${n}`)), names.join(" | "));
+  }
+  const def = await c.request("textDocument/definition", {
+    textDocument: { uri: u },
+    position: { line: 4, character: 14 },
+  });
+  assert.equal(def.range.start.line, 1, "fps(constructor) goes to its vm");
+  const wl = await c.request("textDocument/definition", {
+    textDocument: { uri: u },
+    position: { line: 1, character: 34 },
+  });
+  assert.equal(wl.range.start.line, 3, "run toString goes to its workload");
+  assert.equal(await c.close(), 0);
+});

@@ -144,6 +144,7 @@ Deno.test("snapshot: run --checkpoint-at then --restore gives byte-identical res
     "memory",
     "ggtt",
     "gpu",
+    "iommu",
     "vgpus",
     "mediator",
     "backend",
@@ -330,7 +331,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     [
       "version",
       (x) => x.version = 7, // the previous heap format (another digest)
-      /checkpoint format version 7 is not supported \(this build reads versions 11 \(heap snapshot\) and 9 \(replay\); older checkpoints had another digest/,
+      /checkpoint format version 7 is not supported \(this build reads versions 12 \(heap snapshot\) and 13 \(replay\); older checkpoints had another digest/,
     ],
     [
       "format",

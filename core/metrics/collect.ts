@@ -73,7 +73,7 @@ export function collectResults(w: World, native: NativeBaseline = {}): Results {
     traps.total = traps.mmio + traps.gtt + traps.pagetrack + traps.cfg;
     const lat = m?.latencyAll;
     const throughput = active > 0 ? done / (active / 1e9) : 0;
-    const base = native[vm.spec.name];
+    const base = Object.hasOwn(native, vm.spec.name) ? native[vm.spec.name] : undefined;
     const state = w.stateOf(vm);
     const reason = vm.state === "rejected"
       ? vm.reason

@@ -1,0 +1,110 @@
+/**
+ * The checkpoint's state digest covers the IOMMU: a heap snapshot whose IOMMU was edited (a
+ * vGPU's DMA redirected to another host frame, or its domain switched to passthrough), with
+ * the content digest recomputed as anyone can, is refused by `run --restore`, naming the part.
+ */
+
+import assert from "node:assert/strict";
+import { gvtsim } from "./cli_util.ts";
+import { encodeSnapshot, type SnapshotFile } from "../core/snapshot.ts";
+
+/** kvm with `iommu "gpa"`: the vGPU's domain translates, and the guest's pages are mapped. */
+const SCENARIO = `scenario iommu_digest
+seed 5
+host skylake {
+  engines rcs bcs
+  hypervisor kvm { param iommu "gpa" }
+}
+vm a { type V5_4; run w }
+workload w {
+  map 16 pages
+  loop { rcs batch { draw 10; store 1 }; bcs batch { blit 2 }; wait completion }
+}
+timeline { run 40ms }
+`;
+
+type Segment = [number, ...(number | string)[]];
+type HeapRecord = { p: string; d?: Segment[] };
+
+/** The heap record at path `p`. */
+function record(x: SnapshotFile, p: string): HeapRecord {
+  const r = (x.heap!.objects as unknown as HeapRecord[]).find((o) => o.p === p);
+  assert.ok(r, `the checkpoint has a heap record ${p}`);
+  return r;
+}
+
+/** Rewrites the bytes of a buffer record's first base64 segment. */
+function editBytes(r: HeapRecord, f: (b: Uint8Array) => void): void {
+  const seg = r.d!.find((s) => typeof s[1] === "string")!;
+  const bytes = Uint8Array.from(atob(seg[1] as string), (c) => c.charCodeAt(0));
+  f(bytes);
+  seg[1] = btoa(String.fromCharCode(...bytes));
+}
+
+Deno.test("snapshot: an IOMMU altered in a heap checkpoint (content digest fixed up) is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const scenario = `${dir}/iommu.gvt`, ck = `${dir}/ok.ckpt`;
+    await Deno.writeTextFile(scenario, SCENARIO);
+    const full = await gvtsim("run", "-q", "--json", `${dir}/full.json`, scenario);
+    assert.equal(full.code, 0, full.err);
+    const saved = await gvtsim(
+      "run",
+      "-q",
+      "--checkpoint-at",
+      "20ms",
+      "--checkpoint",
+      ck,
+      scenario,
+    );
+    assert.equal(saved.code, 0, saved.err);
+    const good = JSON.parse(await Deno.readTextFile(ck)) as SnapshotFile;
+    assert.ok(good.heap, "a heap snapshot");
+    assert.ok(good.parts.iommu, "the digest has an iommu part");
+
+    // the untouched checkpoint restores to the uninterrupted run's results
+    const ok = await gvtsim("run", "-q", "--restore", ck, "--json", `${dir}/restored.json`);
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/restored.json`),
+      await Deno.readTextFile(`${dir}/full.json`),
+    );
+
+    const cases: [string, (x: SnapshotFile) => void][] = [
+      [
+        // an unmapped IOVA page of vGPU 1 now reaches host frame 7 (the host's, not the guest's)
+        "mapping",
+        (x) =>
+          editBytes(record(x, "w.gpu.iommu.dirs.1.0.buffer"), (b) => {
+            const v = new DataView(b.buffer);
+            assert.equal(v.getInt32(0, true), -1, "that IOVA page is not mapped");
+            v.setInt32(0, 7, true);
+          }),
+      ],
+      [
+        // vGPU 1's domain no longer translates: its device addresses reach host frames directly
+        "passthrough",
+        (x) =>
+          editBytes(record(x, "w.gpu.iommu.translating.buffer"), (b) => {
+            assert.equal(b[1], 1, "domain 1 translates");
+            b[1] = 0;
+          }),
+      ],
+    ];
+    for (const [name, edit] of cases) {
+      const x = structuredClone(good);
+      edit(x);
+      const path = `${dir}/${name}.ckpt`;
+      await Deno.writeTextFile(path, encodeSnapshot(x)); // sha256 recomputed
+      const r = await gvtsim("run", "-q", "--restore", path);
+      assert.equal(r.code, 2, `${name}: ${r.err}`);
+      assert.match(
+        r.err,
+        /^.*: error: checkpoint digest mismatch at 20000000 ns: stored fnv1a64:[0-9a-f]{16}, the restored state gives fnv1a64:[0-9a-f]{16} \(differs in: iommu\)\n$/,
+        `${name}: ${r.err}`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
