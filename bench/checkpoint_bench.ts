@@ -7,7 +7,12 @@
  * 5 s (aim < 0.2 each).
  *
  *   deno run -A bench/checkpoint_bench.ts [--rounds 5] [--at 5] [--until 10] [--v8-flags F]
+ *   deno run -A bench/checkpoint_bench.ts --warm [--warmup 2] [--rounds 5] [--at 5] [--until 10]
  *   deno run -A bench/checkpoint_bench.ts --one full|save|restore AT UNTIL PATH   (one phase)
+ *
+ * `--warm` runs all phases in this one process instead, after warm-up rounds that are not
+ * counted: a restore as the REPL's `load CK` or a long-lived worker does it, with code the
+ * JIT has compiled already.
  *
  * `--v8-flags F` runs every phase with those V8 flags (`deno run --v8-flags=F`), to see what a
  * flag does to the full run and the restored one alike.
@@ -15,7 +20,8 @@
  * The machine is shared, so each figure is the process's CPU time (user + system, all its
  * threads), which moves much less with the load than wall time; wall time is printed too.
  * Phases (CPU ms, inside the process, module loading excluded):
- * - full: parse + build the world + run to UNTIL + collect results.
+ * - full: parse + build the world + run to UNTIL + collect results; `rest` is its own part
+ *   from AT to UNTIL (with collecting), what a finish after a restore compares with.
  * - save: parse + build + run to AT (`toAt`), then make + encode + write the checkpoint
  *   (`save`).
  * - restore: read + decode + rebuild + lay the heap over it + verify the digest (`restore`),
@@ -63,9 +69,12 @@ export async function runPhase(
   const wall = () => performance.now() - w0;
   if (phase === "full") {
     const w = await build();
+    w.run(atS * 1e9);
+    const t1 = cpuMs();
     w.run(untilS * 1e9);
     collectResults(w);
-    return { phase, ms: cpuMs() - t0, wallMs: wall(), parts: {} };
+    const t2 = cpuMs();
+    return { phase, ms: t2 - t0, wallMs: wall(), parts: { toAt: t1 - t0, rest: t2 - t1 } };
   }
   if (phase === "save") {
     const w = await build();
@@ -117,6 +126,78 @@ const median = (xs: number[]) => {
 };
 const spread = (xs: number[]) => `[${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
 
+/** Medians and ratios of the rounds measured (`got`: figures by name, one per round). */
+function report(got: Record<string, number[]>, atS: number, untilS: number): void {
+  const m = (k: string) => median(got[k]);
+  console.log(
+    `medians (CPU): full ${m("full").toFixed(0)} ms ${
+      spread(got.full)
+    } (its ${atS} -> ${untilS} s ${m("fullRest").toFixed(0)} ms), run to ${atS} s ${
+      m("toAt").toFixed(0)
+    } ms, save ${m("save").toFixed(0)} ms ${spread(got.save)}, restore ${
+      m("restore").toFixed(0)
+    } ms ${spread(got.restore)}, finish ${m("finish").toFixed(0)} ms ${
+      spread(got.finish)
+    }; checkpoint ${(m("bytes") / 1e6).toFixed(2)} MB; wall: full ${
+      m("wallFull").toFixed(0)
+    } ms, restore + finish ${m("wallRestoreFinish").toFixed(0)} ms; load average ${
+      Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+    }`,
+  );
+  console.log(
+    `restore + finish / full run: ${(m("restoreFinish") / m("full")).toFixed(2)} (aim < 0.5); ` +
+      `save / run to ${atS} s: ${(m("save") / m("toAt")).toFixed(2)}; restore / run to ${atS} s: ${
+        (m("restore") / m("toAt")).toFixed(2)
+      } (aim < 0.2 each); finish after restore / the full run's own ${atS} -> ${untilS} s: ${
+        (m("finish") / m("fullRest")).toFixed(2)
+      }`,
+  );
+}
+
+/** Adds one round's three phases to `got` and prints them as a row. */
+function addRound(
+  got: Record<string, number[]>,
+  i: number,
+  runs: Record<string, PhaseRun>,
+): void {
+  const add = (k: string, v: number) => (got[k] ??= []).push(v);
+  const f = runs.full, s = runs.save, r = runs.restore;
+  add("full", f.ms);
+  add("fullRest", f.parts.rest);
+  add("toAt", s.parts.toAt);
+  add("save", s.parts.save);
+  add("restore", r.parts.restore);
+  add("finish", r.parts.finish);
+  add("bytes", s.bytes ?? 0);
+  add("restoreFinish", r.ms);
+  add("wallFull", f.wallMs);
+  add("wallRestoreFinish", r.wallMs);
+  console.log(
+    [
+      String(i + 1).padStart(14),
+      f.ms.toFixed(0).padStart(6),
+      f.parts.rest.toFixed(0).padStart(6),
+      s.parts.toAt.toFixed(0).padStart(7),
+      s.parts.save.toFixed(0).padStart(7),
+      r.parts.restore.toFixed(0).padStart(8),
+      r.parts.finish.toFixed(0).padStart(7),
+      ((s.bytes ?? 0) / 1e6).toFixed(2).padStart(9),
+      `   (${f.wallMs.toFixed(0)} ${s.wallMs.toFixed(0)} ${r.wallMs.toFixed(0)})`,
+    ].join(" "),
+  );
+}
+
+const HEADER =
+  "CPU ms:  round   full  (rest)  to-at    save  restore  finish   size MB   (wall ms: full save restore+finish)";
+
+/** The phases of a round, rotated so no phase always runs on a warmer machine or heap. */
+function roundOrder(i: number): string[] {
+  const order = ["full", "save", "restore"];
+  const rot = [...order.slice(i % 2), ...order.slice(0, i % 2)];
+  if (rot[0] === "restore") rot.push(rot.shift()!); // restore needs this round's save
+  return rot;
+}
+
 async function rounds(n: number, atS: number, untilS: number, v8Flags: string): Promise<void> {
   const self = new URL(import.meta.url).pathname;
   const v8 = v8Flags ? [`--v8-flags=${v8Flags}`] : [];
@@ -136,63 +217,43 @@ async function rounds(n: number, atS: number, untilS: number, v8Flags: string): 
       `each phase a fresh process (${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}` +
       `${v8Flags ? `, V8 flags ${v8Flags}` : ""})`,
   );
-  console.log(
-    "CPU ms:  round   full   to-at    save  restore  finish   size MB   (wall ms: full save restore+finish)",
-  );
+  console.log(HEADER);
   const got: Record<string, number[]> = {};
-  const add = (k: string, v: number) => (got[k] ??= []).push(v);
   try {
     for (let i = 0; i < n; i++) {
-      // rotate the order, so no phase always runs on a warmer machine
-      const order = ["full", "save", "restore"];
-      const rot = [...order.slice(i % 2), ...order.slice(0, i % 2)];
-      if (rot[0] === "restore") rot.push(rot.shift()!); // restore needs this round's save
       const runs: Record<string, PhaseRun> = {};
-      for (const p of rot) runs[p] = await one(p);
-      const f = runs.full.ms, s = runs.save, r = runs.restore;
-      add("full", f);
-      add("toAt", s.parts.toAt);
-      add("save", s.parts.save);
-      add("restore", r.parts.restore);
-      add("finish", r.parts.finish);
-      add("bytes", s.bytes ?? 0);
-      add("restoreFinish", r.ms);
-      add("wallFull", runs.full.wallMs);
-      add("wallRestoreFinish", r.wallMs);
-      console.log(
-        [
-          String(i + 1).padStart(14),
-          f.toFixed(0).padStart(6),
-          s.parts.toAt.toFixed(0).padStart(7),
-          s.parts.save.toFixed(0).padStart(7),
-          r.parts.restore.toFixed(0).padStart(8),
-          r.parts.finish.toFixed(0).padStart(7),
-          ((s.bytes ?? 0) / 1e6).toFixed(2).padStart(9),
-          `   (${runs.full.wallMs.toFixed(0)} ${s.wallMs.toFixed(0)} ${r.wallMs.toFixed(0)})`,
-        ].join(" "),
-      );
+      for (const p of roundOrder(i)) runs[p] = await one(p);
+      addRound(got, i, runs);
     }
   } finally {
     Deno.removeSync(path);
   }
-  const m = (k: string) => median(got[k]);
+  report(got, atS, untilS);
+}
+
+/**
+ * `--warm`: every phase in this one process, as the REPL's `load CK` or a long-lived worker
+ * restores: `warmup` rounds to warm the code up (not counted), then `n` rounds.
+ */
+async function warmRounds(n: number, warmup: number, atS: number, untilS: number): Promise<void> {
+  const path = Deno.makeTempFileSync({ suffix: ".ckpt.json" });
   console.log(
-    `medians (CPU): full ${m("full").toFixed(0)} ms ${spread(got.full)}, run to ${atS} s ${
-      m("toAt").toFixed(0)
-    } ms, save ${m("save").toFixed(0)} ms ${spread(got.save)}, restore ${
-      m("restore").toFixed(0)
-    } ms ${spread(got.restore)}, finish ${m("finish").toFixed(0)} ms; checkpoint ${
-      (m("bytes") / 1e6).toFixed(2)
-    } MB; wall: full ${m("wallFull").toFixed(0)} ms, restore + finish ${
-      m("wallRestoreFinish").toFixed(0)
-    } ms; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
+    `checkpoint: contention7 (7 busy vGPUs), checkpoint at ${atS} s, run to ${untilS} s; ` +
+      `all phases in one process after ${warmup} warm-up rounds (${navigator.hardwareConcurrency} ` +
+      `cores, deno ${Deno.version.deno})`,
   );
-  console.log(
-    `restore + finish / full run: ${(m("restoreFinish") / m("full")).toFixed(2)} (aim < 0.5); ` +
-      `save / run to ${atS} s: ${(m("save") / m("toAt")).toFixed(2)}; restore / run to ${atS} s: ${
-        (m("restore") / m("toAt")).toFixed(2)
-      } (aim < 0.2 each)`,
-  );
+  console.log(HEADER);
+  const got: Record<string, number[]> = {};
+  try {
+    for (let i = -warmup; i < n; i++) {
+      const runs: Record<string, PhaseRun> = {};
+      for (const p of roundOrder(i + warmup)) runs[p] = await runPhase(p, atS, untilS, path);
+      if (i >= 0) addRound(got, i, runs);
+    }
+  } finally {
+    Deno.removeSync(path);
+  }
+  report(got, atS, untilS);
 }
 
 if (import.meta.main) {
@@ -201,11 +262,10 @@ if (import.meta.main) {
     const [phase, at, until, path] = Deno.args.slice(one + 1);
     console.log(JSON.stringify(await runPhase(phase, Number(at), Number(until), path)));
   } else {
-    await rounds(
-      Number(arg("--rounds", "5")),
-      Number(arg("--at", "5")),
-      Number(arg("--until", "10")),
-      arg("--v8-flags", ""),
-    );
+    const n = Number(arg("--rounds", "5")), at = Number(arg("--at", "5"));
+    const until = Number(arg("--until", "10"));
+    if (Deno.args.includes("--warm")) {
+      await warmRounds(n, Number(arg("--warmup", "2")), at, until);
+    } else await rounds(n, at, until, arg("--v8-flags", ""));
   }
 }

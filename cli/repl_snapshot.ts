@@ -196,12 +196,18 @@ export async function restoreWorld(
   const checked: SnapshotFile = { ...snap, journal };
   const heapTrace = heapHasTrace(checked);
   const trace = opts.trace ?? heapTrace;
-  const world = await World.create(scenario, { seed: snap.seed, trace, ...backend });
-  if (world instanceof WorldError) return new SnapshotError(world.message);
   const replayed = heapTrace === undefined || trace !== heapTrace;
-  const err = restoreInto(world, checked, { replay: replayed });
+  // A heap snapshot is laid over a world with only its hosts built (it brings the rest); one
+  // that needs a part only a full build has is laid over a full world instead.
+  let world: World | WorldError | undefined, err: SnapshotError | undefined;
+  for (const restoreOnly of replayed ? [false] : [true, false]) {
+    world = await World.create(scenario, { seed: snap.seed, trace, ...backend, restoreOnly });
+    if (world instanceof WorldError) return new SnapshotError(world.message);
+    err = restoreInto(world, checked, { replay: replayed });
+    if (!err?.rebuild) break;
+  }
   if (err) return err;
-  return { world, scenario, snapshot: checked, replayed };
+  return { world: world as World, scenario, snapshot: checked, replayed };
 }
 
 /** Whether a heap snapshot's world recorded a trace (undefined for replay checkpoints). */

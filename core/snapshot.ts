@@ -29,13 +29,17 @@ import { GVT_MAX_VGPU } from "./vgpu_types.ts";
 import {
   BACKEND_REACH,
   captureHeap,
+  heapAllowance,
   HeapError,
   type HeapSnapshot,
   restoreHeap,
 } from "./snapshot_state.ts";
+import { findType } from "./vgpu_types.ts";
+import { MMIO_SIZE } from "./hw/regs.ts";
+import { VGGTT_ENTRY_BYTES } from "./gvt/gtt.ts";
 import type { PluginSource } from "./mpt/loader.ts";
 import type { LazyInt32Array } from "./hw/lazy_array.ts";
-import { PAGE_CHUNK } from "./hw/memory.ts";
+import { PAGE_CHUNK, PAGE_SIZE } from "./hw/memory.ts";
 import { createHash } from "node:crypto";
 import { BlockKind, forEachBlock, isZero } from "./snapshot_bytes.ts";
 
@@ -131,8 +135,10 @@ export class SnapshotError {
   /**
    * Creates the error.
    * @param message what is wrong
+   * @param rebuild the world was built with `restoreOnly` and lacks a part the snapshot
+   *   needs: a world built in full may take it
    */
-  constructor(readonly message: string) {}
+  constructor(readonly message: string, readonly rebuild = false) {}
 }
 
 // ------------------------------------------------------------------------------ hashing
@@ -760,6 +766,23 @@ function rebuildHandles(w: World, fresh: readonly unknown[], snap: BackendSnapsh
   return errors;
 }
 
+/**
+ * What a world built in full would have allocated for the VMs its scenario starts at 0 and a
+ * `restoreOnly` world leaves to the snapshot (which may create that much more, see
+ * `heapAllowance`): per VM, its vGPU's register file and GGTT tables, and 1 MiB for its
+ * driver, guest memory map and metrics.
+ */
+function unbuiltVmBytes(w: World): number {
+  let bytes = 0;
+  for (const vm of w.scenario.vms) {
+    if (!vm.autostart || vm.start !== 0) continue;
+    const t = findType(w.scenario.types, vm.type);
+    const pages = t === undefined ? 0 : (t.aperture + t.hidden) / PAGE_SIZE;
+    bytes += MMIO_SIZE + VGGTT_ENTRY_BYTES * pages + 1024 * 1024;
+  }
+  return bytes;
+}
+
 /** Restores a heap snapshot into a freshly built world (no replay); digest verified. */
 function restoreHeapInto(w: World, s: SnapshotFile): SnapshotError | undefined {
   if (!backendSerialisable(w.gate.backend) || w.gate.backend.name !== s.backend.name) {
@@ -768,8 +791,9 @@ function restoreHeapInto(w: World, s: SnapshotFile): SnapshotError | undefined {
     );
   }
   const fresh = [...(w.gate as unknown as GateView).handles];
-  const laid = restoreHeap(w, s.heap!);
-  if (laid instanceof HeapError) return new SnapshotError(laid.message);
+  const allowance = heapAllowance(s.heap!) + (w.restoreOnly ? unbuiltVmBytes(w) : 0);
+  const laid = restoreHeap(w, s.heap!, allowance);
+  if (laid instanceof HeapError) return new SnapshotError(laid.message, laid.incomplete);
   // The saved handles are restored against the restored world (a backend checks its state
   // against the world's memory), and attaching them touches the world's data (the context's
   // counters, charges): the snapshot's data is laid over the same objects once more, only
@@ -798,6 +822,9 @@ export function restoreInto(
 ): SnapshotError | undefined {
   if (w.sim.now !== 0 || w.sim.dispatched !== 0) {
     return new SnapshotError("restore needs a freshly built world");
+  }
+  if (w.restoreOnly && (s.version !== SNAPSHOT_VERSION || opts.replay)) {
+    return new SnapshotError("a world built only to take a heap snapshot cannot replay one", true);
   }
   if (s.version === SNAPSHOT_VERSION && !opts.replay) {
     const err = restoreHeapInto(w, s);

@@ -266,8 +266,10 @@ export class HeapError {
   /**
    * Creates the error.
    * @param message what is wrong, with the path in the world graph
+   * @param incomplete the world was built with `restoreOnly` and lacks a function the
+   *   snapshot needs: a world built in full may take it
    */
-  constructor(readonly message: string) {}
+  constructor(readonly message: string, readonly incomplete = false) {}
 }
 
 /**
@@ -975,6 +977,9 @@ function restoreHeapUnchecked(
         (r.k !== "o" || classOf(old) === r.c);
       if (r.k === "f") {
         if (typeof old === "function") objs[i] = old;
+        else if (fresh.restoreOnly) {
+          return new HeapError(`${r.p}: the world built for restoring has no such function`, true);
+        }
         continue;
       }
       if (r.k === "z") {
@@ -1005,17 +1010,14 @@ function restoreHeapUnchecked(
       } else if (fit) {
         objs[i] = old;
         reused[i] = true;
-      } else if (r.k === "a" || r.k === "sa") objs[i] = [];
+      } else if (r.k === "a") objs[i] = r.e.slice(); // packed, as the record's elements
+      else if (r.k === "sa") objs[i] = [];
       else if (r.k === "m") objs[i] = new Map();
       else if (r.k === "s") objs[i] = new Set();
       else if (r.k === "o") {
-        if (r.c === undefined) objs[i] = {};
-        else if (r.c === "null") objs[i] = Object.create(null);
-        else {
-          const C = SNAPSHOT_CLASSES[r.c];
-          if (C === undefined) return new HeapError(`${r.p}: unknown class ${r.c}`);
-          objs[i] = Object.create(C.prototype);
-        }
+        const o = newObject(r);
+        if (o === undefined) return new HeapError(`${r.p}: unknown class ${r.c}`);
+        objs[i] = o;
       } else return new HeapError(`${(r as { p: string }).p}: unknown record kind`);
       if (objs[i] !== undefined) used.add(objs[i]!);
     }
@@ -1025,6 +1027,20 @@ function restoreHeapUnchecked(
   if (err) return err;
   if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
   return new LaidHeap(recs, objs, reused);
+}
+
+/**
+ * A new object for an `o` record, holding its plain fields: a copy of the record's fields
+ * given the class's prototype. Copied whole, not added a field at a time (V8 turns an object
+ * that gets more than a few fields one by one into a slow dictionary, and the run would then
+ * read them slowly), so all the objects of a class restored get one fast layout.
+ */
+function newObject(r: Rec<"o">): object | undefined {
+  if (r.c === "null") return Object.assign(Object.create(null), r.f); // (a dictionary anyway)
+  const o = { ...r.f };
+  if (r.c === undefined) return o;
+  const C = SNAPSHOT_CLASSES[r.c];
+  return C === undefined ? undefined : Object.setPrototypeOf(o, C.prototype);
 }
 
 /**
@@ -1049,8 +1065,8 @@ function layContents(
       if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !roots)) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
-    } else if (r.k === "o") lay.object(r, x as Record<string, unknown>, i, reused[i]);
-    else if (r.k === "a") lay.array(r, x as unknown[], i);
+    } else if (r.k === "o") lay.object(r, x as Record<string, unknown>, i, reused[i], !!roots);
+    else if (r.k === "a") lay.array(r, x as unknown[], i, reused[i] || !!roots);
     else if (r.k === "sa") lay.sparse(r, x as unknown[], i);
     else if (r.k === "m") lay.map(r, x as Map<unknown, unknown>, i);
     else if (r.k === "s") lay.set(r, x as Set<unknown>, i);
@@ -1095,7 +1111,17 @@ class Layer {
     throw new Error(`${this.where(at, key)}: unknown value tag`);
   }
 
-  object(r: Rec<"o">, o: Record<string, unknown>, i: number, reused: boolean): void {
+  /**
+   * `again`: laid once already. An object created for its record holds its plain fields
+   * already ({@link newObject}) until it is laid again.
+   */
+  object(
+    r: Rec<"o">,
+    o: Record<string, unknown>,
+    i: number,
+    reused: boolean,
+    again: boolean,
+  ): void {
     if (reused && Object.isFrozen(o)) return;
     const refs = r.r;
     // a reused object keeps the fresh world's function in a slot that holds a function
@@ -1106,7 +1132,7 @@ class Layer {
         (kept ??= []).push([k, o[k]]);
       }
     }
-    Object.assign(o, r.f);
+    if (reused || again) Object.assign(o, r.f);
     for (let j = 0; refs && j < refs.length; j += 2) {
       o[refs[j] as string] = this.ref(refs[j + 1] as number, i, refs[j]);
     }
@@ -1118,10 +1144,14 @@ class Layer {
     }
   }
 
-  array(r: Rec<"a">, a: unknown[], i: number): void {
+  /** `copy`: the array is not a copy of the record's elements already (reused, or laid again). */
+  array(r: Rec<"a">, a: unknown[], i: number, copy: boolean): void {
     const e = r.e, refs = r.r;
-    a.length = e.length;
-    for (let j = 0; j < e.length; j++) a[j] = e[j];
+    if (copy) {
+      // shortened, then written in order: a packed array stays packed (no holes)
+      if (a.length > e.length) a.length = e.length;
+      for (let j = 0; j < e.length; j++) a[j] = e[j];
+    }
     for (let j = 0; refs && j < refs.length; j += 2) a[refs[j]] = this.ref(refs[j + 1], i, refs[j]);
     if (r.x) { for (const [j, t] of r.x) a[j] = this.dec(t, i, j); }
   }

@@ -186,6 +186,14 @@ export interface WorldOptions {
   samplePeriod?: number;
   /** gScale mode options when the host has `gscale on` (benchmarks compare copy strategies). */
   gscale?: GscaleOptions;
+  /**
+   * Build only what a heap snapshot does not carry, for one to be laid over it
+   * (core/snapshot.ts `restoreInto`): the hosts — GPU, backend, mediator, whose tables and
+   * function-valued parts a checkpoint takes from the rebuilt world. No VM is started (no
+   * guest memory, vGPU, driver or workload, no backend attachment) and no event scheduled:
+   * the snapshot brings them all. Such a world is not runnable until a snapshot is laid.
+   */
+  restoreOnly?: boolean;
 }
 
 const EV_TIMELINE = 1, EV_SAMPLE = 2, EV_START = 3;
@@ -223,6 +231,8 @@ export class World implements EventSink, VmHost {
   readonly migrations: Migration[] = [];
   /** (time, host, vGPU id, VM) of every vGPU creation: ids are reused after a VM stops. */
   private readonly idHistory: { t: number; host: number; id: number; vm: string }[] = [];
+  /** Built with {@link WorldOptions.restoreOnly} (a private field: no part of its data). */
+  #restoreOnly = false;
 
   /** @internal The first host's physical GPU. */
   readonly gpu: Gpu;
@@ -279,6 +289,11 @@ export class World implements EventSink, VmHost {
       }
       this.tracer = hosts[0].tracer;
     }
+  }
+
+  /** Built with {@link WorldOptions.restoreOnly}: it waits for a heap snapshot to be laid over it. */
+  get restoreOnly(): boolean {
+    return this.#restoreOnly;
   }
 
   /** A host by name (undefined: no such host, or no name given). */
@@ -356,6 +371,10 @@ export class World implements EventSink, VmHost {
       );
     }
     const w = new World(scenario, sim, opts, hosts);
+    if (opts.restoreOnly) {
+      w.#restoreOnly = true;
+      return w;
+    }
     for (const vm of w.vms) {
       if (!vm.spec.autostart) continue;
       if (vm.spec.start === 0) {

@@ -185,6 +185,48 @@ Deno.test("snapshot: heap restores re-simulate nothing, whatever the checkpoint 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("snapshot: a heap restore builds only the hosts and attaches each vGPU's backend handle once", async () => {
+  const dir = await Deno.makeTempDir();
+  const plugin = "tests/fixtures/counting_backend.ts";
+  const g = globalThis as { countingBackend?: { attach: number; detach: number } };
+  const ck = await run({
+    until: 120 * MS,
+    hypervisor: plugin,
+    json: `${dir}/ck.json`,
+    checkpointAt: 50 * MS,
+    checkpoint: `${dir}/c.ckpt`,
+  });
+  assert.equal(ck.err, "", "the backend saves its state: a heap snapshot");
+  assert.equal(g.countingBackend?.attach, 2, "the run attached its two vGPUs");
+  g.countingBackend = { attach: 0, detach: 0 };
+  const restored = await runScenario("", {
+    restore: `${dir}/c.ckpt`,
+    hypervisor: plugin,
+    json: `${dir}/restored.json`,
+    quiet: true,
+    progress: false,
+    out: () => {},
+    err: (s) => assert.fail(s),
+  });
+  assert.equal(restored.code, ck.code);
+  assert.deepEqual(g.countingBackend, { attach: 2, detach: 0 }, "no handle attached to be dropped");
+  assert.equal(
+    await Deno.readTextFile(`${dir}/restored.json`),
+    await Deno.readTextFile(`${dir}/ck.json`),
+  );
+  // the world restored from the heap was built without VMs; by replay (another trace
+  // setting than the checkpoint's), in full
+  const snap = readCheckpoint(`${dir}/c.ckpt`) as SnapshotFile;
+  const heap = await restoreWorld(snap, { plugin });
+  const replayed = await restoreWorld(snap, { plugin, trace: true });
+  assert.ok(!(heap instanceof SnapshotError) && !(replayed instanceof SnapshotError));
+  assert.deepEqual([heap.replayed, heap.world.restoreOnly], [false, true]);
+  assert.deepEqual([replayed.replayed, replayed.world.restoreOnly], [true, false]);
+  assert.equal(worldDigest(heap.world).digest, worldDigest(replayed.world).digest);
+  delete g.countingBackend;
+  await Deno.remove(dir, { recursive: true });
+});
+
 for (const hypervisor of ["kvm", "xen"]) {
   Deno.test(`snapshot: ${hypervisor}: faults, misbehaviour and life-cycle changes before the checkpoint; restored run is byte-identical`, async () => {
     const r = await roundTrip(MIXED, { hypervisor, until: 220 * MS, at: 100 * MS });
@@ -398,6 +440,19 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
         raw[1] = ` ${raw[1].slice(1)}`;
       },
       /^heap snapshot is malformed|bad buffer contents/,
+    ],
+    [
+      // a function the world built for restoring lacks: the restore is tried again on a world
+      // built in full (whose message this is), which lacks it too
+      "heap-function",
+      (x) => {
+        const objects = (x.heap as { objects: unknown[] }).objects;
+        const vm = heapRec(x, "w.vms.0") as unknown as { f: Record<string, number>; r: unknown[] };
+        vm.f.hook = 0;
+        vm.r.push("hook", objects.length);
+        objects.push({ k: "f", p: "w.vms.0.hook" });
+      },
+      /^heap snapshot is malformed: the function at w\.vms\.0\.hook \(used at w\.vms\.0\.hook\) has no counterpart in the rebuilt world$/,
     ],
     [
       "heap-class",

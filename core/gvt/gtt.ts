@@ -23,6 +23,10 @@ export interface GgttPort {
   ggttWrite(index: number, entry: number): unknown;
 }
 
+/** Bytes a {@link VirtualGgtt} holds per entry of its slices: guest value, DMA address, halves. */
+export const VGGTT_ENTRY_BYTES: number = Float64Array.BYTES_PER_ELEMENT * 2 +
+  Uint8Array.BYTES_PER_ELEMENT;
+
 /** Per-vGPU virtual GGTT over its two slices. */
 export class VirtualGgtt {
   /** First GGTT index of the aperture slice. */
