@@ -52,10 +52,11 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * array, and 6 the event queue as a binary heap; version 8 (heap) had one violation kind fewer
  * (no `context_page`), so its counters would restore one entry short; version 10 (heap) had no
  * `wa_ctx_range` kind, no workaround-batch fields in workloads and no whitelist-update flag;
- * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest: none of them is
- * read.
+ * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest; version 12 (heap)
+ * had no record of whether a workload pinned its PPGTT mm or was shadowed at its creation, nor
+ * the workaround batches' shadows: none of them is read.
  */
-export const SNAPSHOT_VERSION = 12;
+export const SNAPSHOT_VERSION = 14;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
 export const SNAPSHOT_VERSION_REPLAY = 13;
 
