@@ -13,6 +13,12 @@
  *                (each run in a fresh process: simulated s per wall s and peak RSS, traced or not)
  * Side by side:  deno run -A bench/scale_bench.ts --versus /path/to/old/checkout [--rounds 5]
  *                (this checkout and another one alternately, same arguments: the speed-up)
+ * Cold runs:     deno run -A bench/scale_bench.ts --cold [--versus DIR] [--rounds 6]
+ *                [--scenario scenarios/contention7.gvt] [--seconds 1,10]
+ *                (what a fresh process pays: each run a new process, CPU ms of parsing,
+ *                building the world, the first simulated ms (the guests boot), the rest of
+ *                the run and the results; with --versus, the other checkout's code is
+ *                imported by this same harness and alternated with this one's)
  * Under `deno bench` (deno task bench) it registers a short variant (1 s simulated, kvm)
  * instead, so the bench suite stays quick.
  */
@@ -21,6 +27,7 @@ import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
 import type { Scenario } from "../core/scenario.ts";
 import { TraceFile } from "../cli/trace_file.ts";
+import type { ColdRun } from "./cold_run.ts";
 import process from "node:process";
 
 const FIXTURE = new URL("../tests/fixtures/scenarios/scale7.gvt", import.meta.url).pathname;
@@ -312,11 +319,93 @@ async function versus(old: string, rounds: number, args: string[]): Promise<void
   console.log(`load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
 }
 
+/** Cold runs of this checkout (and `old`, alternated), each a fresh process; prints medians. */
+async function cold(old: string | undefined, rounds: number, scenario: string, secs: number[]) {
+  const child = new URL("./cold_run.ts", import.meta.url).pathname;
+  const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const dirs = old === undefined ? [here] : [old, here];
+  const runs = new Map<string, ColdRun[]>();
+  const loads: number[] = [];
+  console.log(
+    `cold runs of ${scenario}, a fresh process each, CPU ms (user + system, all threads)` +
+      ` by part, median [min..max] of ${rounds} rounds`,
+  );
+  for (let i = 0; i < rounds; i++) {
+    loads.push(Deno.loadavg()[0]);
+    const order = i % 2 === 0 ? dirs : [...dirs].reverse();
+    for (const s of secs) {
+      for (const dir of order) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "--config",
+            `${dir}/deno.json`,
+            child,
+            dir,
+            scenario,
+            `${s}`,
+          ],
+          cwd: dir,
+          stdout: "piped",
+          stderr: "inherit",
+        }).output();
+        const line = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+        if (!out.success || !line.startsWith("{")) throw new Error(`${dir}: the cold run failed`);
+        const key = `${dir}\t${s}`;
+        runs.set(key, [...(runs.get(key) ?? []), JSON.parse(line) as ColdRun]);
+      }
+    }
+  }
+  const med = (xs: number[]) => {
+    const t = [...xs].sort((a, b) => a - b);
+    return t.length % 2 ? t[t.length >> 1] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+  };
+  const cell = (xs: number[]) =>
+    `${med(xs).toFixed(0)} [${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}]`;
+  const parts: (keyof ColdRun)[] = [
+    "load",
+    "parse",
+    "create",
+    "boot",
+    "run",
+    "collect",
+    "total",
+    "wall",
+  ];
+  console.log(["checkout", "sim s", ...parts].map((x) => x.padEnd(18)).join(""));
+  for (const s of secs) {
+    for (const dir of dirs) {
+      const rs = runs.get(`${dir}\t${s}`)!;
+      const name = dir === here ? "this" : "versus";
+      console.log(
+        [name, `${s}`, ...parts.map((p) => cell(rs.map((r) => r[p])))].map((x) => x.padEnd(18))
+          .join(""),
+      );
+    }
+    if (old !== undefined) {
+      const t = (d: string) => med(runs.get(`${d}\t${s}`)!.map((r) => r.total));
+      console.log(`  ${s} s: this / versus total CPU = ${(t(here) / t(old)).toFixed(2)}`);
+    }
+  }
+  console.log(
+    `load average (1 min) at each round: ${loads.map((x) => x.toFixed(1)).join(" ")}` +
+      (old !== undefined ? `; versus = ${old}` : ""),
+  );
+}
+
 if (import.meta.main) {
   const prof = arg("--profile");
   const cell = Deno.args.indexOf("--cell");
   const old = arg("--versus");
-  if (cell >= 0) {
+  if (Deno.args.includes("--cold")) {
+    await cold(
+      arg("--versus"),
+      Number(arg("--rounds") ?? 6),
+      arg("--scenario") ?? "scenarios/contention7.gvt",
+      (arg("--seconds") ?? "1,10").split(",").map(Number),
+    );
+  } else if (cell >= 0) {
     const [vms, seconds, traced] = Deno.args.slice(cell + 1);
     console.log(
       JSON.stringify(await runMatrixCell(Number(vms), Number(seconds), traced === "traced")),

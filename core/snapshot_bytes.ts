@@ -8,18 +8,12 @@
  */
 
 import { Buffer } from "node:buffer";
+import { isZero } from "./hw/zero.ts";
 
-/** Zero bytes compared against, a piece at a time. */
-const ZEROS = new Uint8Array(64 * 1024);
+export { isZero };
 
-/** Whether `u[from..to)` are all zero. */
-export function isZero(u: Uint8Array, from = 0, to = u.length): boolean {
-  for (let at = from; at < to; at += ZEROS.length) {
-    const end = Math.min(to, at + ZEROS.length);
-    if (Buffer.compare(u.subarray(at, end), ZEROS.subarray(0, end - at)) !== 0) return false;
-  }
-  return true;
-}
+/** Bytes written or compared at a time by {@link zeroRange}. */
+const ZERO_PIECE = 64 * 1024;
 
 /** Whether `u[a..a+n)` and `u[b..b+n)` hold the same bytes. */
 export function sameBytes(u: Uint8Array, a: number, b: number, n: number): boolean {
@@ -29,8 +23,8 @@ export function sameBytes(u: Uint8Array, a: number, b: number, n: number): boole
 /** Sets `u[from..to)` to zero, writing only pieces that are not zero already. */
 export function zeroRange(u: Uint8Array, from: number, to: number): void {
   // Writing zeros where there are zeros would touch (and so allocate) pages nobody wrote.
-  for (let at = from; at < to; at += ZEROS.length) {
-    const end = Math.min(to, at + ZEROS.length);
+  for (let at = from; at < to; at += ZERO_PIECE) {
+    const end = Math.min(to, at + ZERO_PIECE);
     if (!isZero(u, at, end)) u.fill(0, at, end);
   }
 }

@@ -4,7 +4,9 @@
  * set round-trips in the pairs format `sparseBytes` used.
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { LazyInt32Array, loadSparseFrames, sparseBytes, sparseFrames } from "../mpt.ts";
+import { LAZY_CHUNK } from "../core/hw/lazy_array.ts";
 
 const TIB_FRAMES = 2 ** 28; // 1 TiB of 4 KiB frames
 
@@ -27,4 +29,29 @@ Deno.test("frame state: a terabyte of frames, a few set, saved as sorted pairs a
   for (const bad of [[1], [TIB_FRAMES, 1], [-1, 1], [0.5, 1], [0, "x"], "x"]) {
     assert.throws(() => loadSparseFrames(b, bad, "tracked pages"), /^Error: bad tracked pages$/);
   }
+});
+
+Deno.test("LazyInt32Array.indexOf finds what a plain array's search finds (across chunks, past the last entry)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3 * LAZY_CHUNK + 7 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: -3, max: 3 })), { maxLength: 40 }),
+      fc.integer({ min: -3, max: 3 }),
+      fc.integer({ min: -5, max: 4 * LAZY_CHUNK }),
+      (length, sets, v, from) => {
+        const a = new LazyInt32Array(length, -2), model = new Array(length).fill(-2);
+        for (const [i, x] of sets) {
+          a.set(i % length, x);
+          model[i % length] = x;
+        }
+        assert.equal(a.indexOf(v, from), model.indexOf(v, Math.max(0, from)));
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // the last chunk holds entries past the end (the fill): they are not found
+  const a = new LazyInt32Array(LAZY_CHUNK + 3, -2);
+  for (let i = LAZY_CHUNK; i < LAZY_CHUNK + 3; i++) a.set(i, 5);
+  assert.equal(a.indexOf(-2, LAZY_CHUNK), -1);
+  assert.equal(a.indexOf(5, 0), LAZY_CHUNK);
 });

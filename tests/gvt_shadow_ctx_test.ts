@@ -129,6 +129,30 @@ Deno.test("scheduler.c update_guest_context: engine pages, ring head, context co
   assert.notEqual(shadow(1, CTX_PDP0_LDW + 1), pdp, "the shadow runs on the shadow PML4");
 });
 
+Deno.test("scheduler.c update_guest_context: engine pages nobody wrote go back as zeros without a copy (the guest's frames get no storage); written ones as they are", async () => {
+  const { r, gpa, put, word, shadow, run, rewriteLrcaEntry, guests } = await booted();
+  const mem = guests[0].mem, host = r.gpu.memory;
+  const storage = (p: number) => host.peek(mem.residentMfn(gpa(p) / PAGE));
+  for (let p = 2; p < 6; p++) {
+    assert.ok(mem.residentMfn(gpa(p) / PAGE) >= 0, `page ${p} is the guest's RAM (written)`);
+    assert.equal(storage(p), null, `page ${p}: zeros, never stored`);
+    assert.equal(word(gpa(p) + 64), 0);
+  }
+  rewriteLrcaEntry();
+  put(gpa(3) + 8, 0xabc);
+  run();
+  assert.equal(shadow(3, 2), 0xabc, "copied in");
+  assert.equal(word(gpa(3) + 8), 0xabc, "and back");
+  assert.equal(word(gpa(2) + 8), 0);
+  // a write from zeros onto a page with data still zeros it
+  rewriteLrcaEntry();
+  put(gpa(3) + 8, 0);
+  run();
+  put(gpa(2) + 8, 0x77);
+  run();
+  assert.equal(word(gpa(2) + 8), 0, "the stale zeros of the shadow went back over it");
+});
+
 Deno.test("scheduler.c intel_vgpu_setup_submission / intel_vgpu_clean_submission: one shadow context per vGPU and engine, reused, freed at destroy", async () => {
   const { r, v, img, run, guests } = await booted(2);
   guests[1].drv.submitBatch(RCS, mix({ draw: 2 }));

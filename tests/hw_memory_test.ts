@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { HostMemory, OWNER_FREE, OWNER_HOST, OWNER_SCRATCH } from "../core/hw/memory.ts";
+import {
+  HostMemory,
+  OWNER_FREE,
+  OWNER_HOST,
+  OWNER_SCRATCH,
+  ZERO_RUN_PAGES,
+  zeroPages,
+} from "../core/hw/memory.ts";
 
 Deno.test("memory: scratch frame allocated at construction", () => {
   const m = new HostMemory(16 * 4096);
@@ -88,4 +95,26 @@ Deno.test("memory: span copies match a byte-by-byte model at any alignment, thro
   m.readInto(8 * 4096 - 4, new Uint8Array(8), 0, 8); // the second half is outside
   m.writeFrom(-8, new Uint8Array(8), 0, 8);
   assert.equal(m.badAccesses, bad + 2);
+});
+
+Deno.test("memory: zeroPages() writes zeros without storage for frames that have none, and cannot be read into", () => {
+  const m = new HostMemory(8 * 4096);
+  const a = m.allocFrame(1), b = m.allocFrame(1);
+  m.write32(b * 4096 + 12, 0xdead);
+  m.write32(b * 4096 + 4092, 0xbeef);
+  m.writeBytes(a * 4096, zeroPages(2)); // frames a and b (consecutive)
+  assert.equal(m.peek(a), null, "a frame without storage keeps none");
+  assert.equal(m.read32(b * 4096 + 12), 0);
+  assert.equal(m.read32(b * 4096 + 4092), 0);
+  m.write32(b * 4096 + 100, 7);
+  m.writeFrom(b * 4096 + 98, zeroPages(1), 0, 3); // unaligned: bytes 98..100
+  assert.equal(m.read32(b * 4096 + 100), 0x0, "byte 100 zeroed, 101.. were 0");
+  m.write32(b * 4096 + 100, 0x07070707);
+  m.writeFrom(b * 4096 + 101, zeroPages(1), 0, 2);
+  assert.equal(m.read32(b * 4096 + 100), 0x07000007);
+  m.writeBytes(7 * 4096, zeroPages(2)); // the second page is past the end
+  assert.equal(m.badAccesses, 1);
+  assert.equal(zeroPages(ZERO_RUN_PAGES).length, ZERO_RUN_PAGES * 4096);
+  assert.throws(() => m.readBytes(a * 4096, zeroPages(1)), TypeError);
+  assert.ok(zeroPages(ZERO_RUN_PAGES).every((x) => x === 0));
 });

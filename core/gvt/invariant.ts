@@ -17,11 +17,15 @@
 import type { Gpu } from "../hw/gpu.ts";
 import { OWNER_SCRATCH, PAGE_SIZE } from "../hw/memory.ts";
 import { entryAddress, entryPresent, pteFrame } from "../hw/pte.ts";
+import { isZero } from "../hw/zero.ts";
 import type { GvtCounters } from "./counters.ts";
 import type { VirtualGgtt } from "./gtt.ts";
 import type { Gscale } from "./gscale.ts";
 import type { PpgttShadow } from "./ppgtt.ts";
 import type { Vgpu } from "./vgpu_state.ts";
+
+/** Physical GGTT entries a sweep compares with zero at once (4 KiB of low words). */
+const SWEEP_PIECE = 1024;
 
 /** One violation found. */
 export interface InvariantViolation {
@@ -167,7 +171,7 @@ export class InvariantChecker {
     if (!this.enabled) return 0;
     this.counters.invariantChecks++;
     let found = 0;
-    const g = v.ggtt, lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
+    const g = v.ggtt;
     if (g.priv !== null) found += this.checkPrivate(v, owner);
     const epoch = this.legality();
     // (not under gScale: who holds a shared slot changes without its entries changing)
@@ -177,16 +181,7 @@ export class InvariantChecker {
       // gScale: a shared slot's physical entries are its holder's, checked with the holder
       if (g.priv !== null && !this.gscale!.holds(v.id, g, r === 0 ? 0 : g.apCount)) continue;
       const first = r === 0 ? g.apIndex : g.hiIndex;
-      const end = first + (r === 0 ? g.apCount : g.hiCount);
-      for (let idx = first; idx < end; idx++) {
-        const l = lo[idx];
-        if (!entryPresent(l)) continue;
-        const bad = this.reachOk(owner, dom[idx], entryAddress(l, hi[idx]));
-        if (bad !== -999) {
-          this.record(v, "ggtt", idx, bad);
-          found++;
-        }
-      }
+      found += this.sweep(v, owner, first, first + (r === 0 ? g.apCount : g.hiCount));
     }
     this.cleanGgtt[v.id] = found === 0 ? g : null;
     this.cleanAt[v.id] = epoch;
@@ -198,6 +193,35 @@ export class InvariantChecker {
           found++;
         }
       });
+    }
+    return found;
+  }
+
+  /**
+   * Checks the present physical GGTT entries `first .. end - 1` of vGPU `v`, ascending;
+   * returns violations found. A piece of entries that are all zero (none present: most of a
+   * slice) is passed over with one native compare, so a sweep costs little even before the
+   * JIT has compiled this loop (the first sweeps of a run).
+   */
+  private sweep(v: Vgpu, owner: number, first: number, end: number): number {
+    const lo = this.gpu.ggttLo, hi = this.gpu.ggttHi, dom = this.gpu.ggttDomain;
+    const bytes = new Uint8Array(lo.buffer, lo.byteOffset, lo.byteLength);
+    let found = 0;
+    for (let idx = first; idx < end;) {
+      const stop = Math.min(end, idx - (idx % SWEEP_PIECE) + SWEEP_PIECE);
+      if (isZero(bytes, idx * 4, stop * 4)) {
+        idx = stop;
+        continue;
+      }
+      for (; idx < stop; idx++) {
+        const l = lo[idx];
+        if (!entryPresent(l)) continue;
+        const bad = this.reachOk(owner, dom[idx], entryAddress(l, hi[idx]));
+        if (bad !== -999) {
+          this.record(v, "ggtt", idx, bad);
+          found++;
+        }
+      }
     }
     return found;
   }

@@ -60,7 +60,7 @@ import {
   LRC_STATE_PN,
 } from "../hw/context.ts";
 import { ENGINES } from "../hw/engines.ts";
-import { type HostMemory, PAGE_SIZE } from "../hw/memory.ts";
+import { type HostMemory, PAGE_SIZE, ZERO_RUN_PAGES, zeroPages } from "../hw/memory.ts";
 import { CONTEXT_CONTROL_FIELDS } from "../hw/registers/ring.ts";
 import { BCS, NUM_ENGINES, RCS } from "../hw/regs.ts";
 import type { MptGate } from "../mpt/gate.ts";
@@ -239,14 +239,8 @@ function copyRuns(
     if (p < pages && gfn < 0) return false;
     if (base >= 0 && (p === pages || gfn * PAGE_SIZE !== base + (p - first) * PAGE_SIZE)) {
       const n = p - first;
-      if (back) {
-        for (let k = 0; k < n; k++) {
-          const src = mem.peek(img.mfns[first + k]); // null: never written, reads as zeros
-          if (src === null) RUN_WORDS.fill(0, k * 1024, (k + 1) * 1024);
-          else RUN_WORDS.set(src, k * 1024);
-        }
-        gate.writeGpa(v.id, base, RUNS[n]);
-      } else {
+      if (back) gate.writeGpa(v.id, base, stageBack(mem, img, first, n));
+      else {
         if (gate.readGpa(v.id, base, RUNS[n]) < 0) return false;
         for (let k = 0; k < n; k++) copyPage(k * 1024, mem, img.mfns[first + k]);
       }
@@ -258,6 +252,23 @@ function copyRuns(
     }
   }
   return true;
+}
+
+/**
+ * The bytes of image pages `first .. first + n - 1` to copy back: when none was ever written
+ * (no storage: zeros, as in every run whose guests leave their engine context alone), shared
+ * zeros that memory writes without copying; else those pages staged in the run buffer.
+ */
+function stageBack(mem: HostMemory, img: HostBuffer, first: number, n: number): Uint8Array {
+  let k = 0;
+  while (k < n && mem.peek(img.mfns[first + k]) === null) k++;
+  if (k === n && n <= ZERO_RUN_PAGES) return zeroPages(n);
+  for (k = 0; k < n; k++) {
+    const src = mem.peek(img.mfns[first + k]); // null: never written, reads as zeros
+    if (src === null) RUN_WORDS.fill(0, k * 1024, (k + 1) * 1024);
+    else RUN_WORDS.set(src, k * 1024);
+  }
+  return RUNS[n];
 }
 
 /**

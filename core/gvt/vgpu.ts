@@ -391,7 +391,9 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
       p.owner ?? res.id,
     );
     if (this.gscale !== null) this.gscale.attach(v.ggtt);
-    v.vreg.set(this.snapshot);
+    // the new vreg is zeros: only defined registers' words of the snapshot can be other than
+    // zero, so copying those (not 2 MiB) leaves the pages without registers untouched
+    for (const d of this.gpu.registerDefs) v.vreg[d.offset >>> 2] = this.snapshot[d.offset >>> 2];
     populatePvinfo(v.vreg, res);
     for (let e = 0; e < NUM_ENGINES; e++) resetCsb(v.vreg, e);
     initCfgSpace(v, this.gpu.config.platform.deviceId);

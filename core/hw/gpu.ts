@@ -248,8 +248,8 @@ export class Gpu {
       this.unit[i] = d.unit;
       this.ro[i] = d.roMask;
       this.reset0[i] = d.reset;
+      this.regs[i] = d.reset; // (not a 2 MiB copy: the other words are zeros already)
     }
-    this.regs.set(this.reset0);
     this.irq = new IrqUnit(this.regs, () => this.sendMsi());
     this.display = new Display(sim, this.regs, this.irq, c.refreshHz);
     this.pci = new PciConfig(BAR0_SIZE, c.aperture, c.platform.deviceId);
@@ -473,7 +473,7 @@ export class Gpu {
 
   /** A copy of the register space as it is after reset (the mediator's vreg snapshot). */
   mmioSnapshot(): Uint32Array {
-    return Uint32Array.from(this.reset0);
+    return this.reset0.slice();
   }
 
   /** The definition of the register at `offset`, if it has one. */

@@ -56,7 +56,8 @@ export class LazyInt32Array {
         if (v === this.fill && j < end) return base + j;
         continue;
       }
-      for (; j < end; j++) if (c[j] === v) return base + j;
+      const at = j < end ? c.indexOf(v, j) : -1; // native: cheap even before the JIT warms up
+      if (at >= 0 && at < end) return base + at;
     }
     return -1;
   }

@@ -61,6 +61,28 @@ export function copyWords(
   else dst.set(src.subarray(from, from + n), at);
 }
 
+/** Pages in the longest run of {@link zeroPages}. */
+export const ZERO_RUN_PAGES = 32;
+/**
+ * Zeros, shared: a write from these bytes is known to write zeros without reading them, so a
+ * frame without storage keeps none (it reads as zeros already). Nobody may write into them:
+ * reading memory into them is refused.
+ */
+const ZERO_BYTES = new Uint8Array(ZERO_RUN_PAGES * PAGE_SIZE);
+const ZERO_RUNS = Array.from(
+  { length: ZERO_RUN_PAGES + 1 },
+  (_, n) => ZERO_BYTES.subarray(0, n * PAGE_SIZE),
+);
+
+/**
+ * `n` pages of zeros (at most {@link ZERO_RUN_PAGES}) to write somewhere, read-only: written
+ * to memory (through any path that ends in {@link HostMemory.writeFrom}, such as a backend's
+ * `writeGpa`), they cost no copy and give a frame that has no storage none.
+ */
+export function zeroPages(n: number): Uint8Array {
+  return ZERO_RUNS[n];
+}
+
 /** Frames per chunk of the page table. */
 export const PAGE_CHUNK = 1024;
 /** log2 of {@link PAGE_CHUNK}: frame numbers (below 2^32) split with shifts, not divisions. */
@@ -274,6 +296,7 @@ export class HostMemory {
    * words go byte-wise and need no view at all.
    */
   readInto(pa: number, buf: Uint8Array, at: number, n: number): void {
+    if (buf.buffer === ZERO_BYTES.buffer) throw new TypeError("zeroPages() is read-only");
     let done = 0;
     while (done < n) {
       const a = pa + done;
@@ -291,8 +314,12 @@ export class HostMemory {
     }
   }
 
-  /** Copies `buf[at .. at + n)` into memory starting at `pa` (see {@link readInto}). */
+  /**
+   * Copies `buf[at .. at + n)` into memory starting at `pa` (see {@link readInto}). Bytes of
+   * {@link zeroPages} are zeros without looking: frames with no storage are left without.
+   */
   writeFrom(pa: number, buf: Uint8Array, at: number, n: number): void {
+    if (buf.buffer === ZERO_BYTES.buffer) return this.zeroFrom(pa, n);
     let done = 0;
     while (done < n) {
       const a = pa + done;
@@ -311,6 +338,25 @@ export class HostMemory {
         for (let i = 0; i < k; i += 4) p[(off + i) >>> 2] = le32(buf, b + i);
       } else if (k === PAGE_SIZE && b % PAGE_SIZE === 0) p.set(VIEWS.page(buf, b / PAGE_SIZE));
       else copyWords(p, off >>> 2, VIEWS.words(buf), b >>> 2, k >>> 2);
+    }
+  }
+
+  /** Zeros `n` bytes from `pa`, page span by page span, giving no frame storage. */
+  private zeroFrom(pa: number, n: number): void {
+    let done = 0;
+    while (done < n) {
+      const a = pa + done;
+      const off = pageOffset(a);
+      const k = Math.min(PAGE_SIZE - off, n - done);
+      done += k;
+      if (a < 0 || a + k > this.bytes) {
+        this.badAccesses++;
+        continue;
+      }
+      const p = this.stored(Math.floor(a / PAGE_SIZE));
+      if (p === null) continue;
+      if (((off | k) & 3) === 0) p.fill(0, off >>> 2, (off + k) >>> 2);
+      else new Uint8Array(p.buffer, off, k).fill(0);
     }
   }
 

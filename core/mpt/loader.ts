@@ -9,7 +9,6 @@
  * cost model.
  */
 
-import { createHash } from "node:crypto";
 import { closest } from "../suggest.ts";
 import type { BackendContext, MptBackend } from "./types.ts";
 import { MPT_CONTRACT_OLDEST, MPT_CONTRACT_VERSION, OPTIONAL_OPS, REQUIRED_OPS } from "./types.ts";
@@ -43,8 +42,12 @@ export function pluginPathProblem(path: string): string | undefined {
     : "a plugin must be a .ts, .js or .mjs file (built-in backends are named without quotes)";
 }
 
-/** Hex SHA-256 of bytes. */
-export function sha256Hex(bytes: Uint8Array): string {
+/**
+ * Hex SHA-256 of bytes. node:crypto is imported on first use: a run with a built-in backend
+ * never hashes a plugin, and importing it costs a fresh process ~40 ms of CPU.
+ */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const { createHash } = await import("node:crypto");
   return createHash("sha256").update(bytes).digest("hex");
 }
 
@@ -144,9 +147,14 @@ export const MAX_PLUGIN_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads and checks a plugin file before anything is imported: a regular `.ts`/`.js`/`.mjs`
- * file of at most {@link MAX_PLUGIN_BYTES}; returns its source identity, or the problem.
+ * file of at most {@link MAX_PLUGIN_BYTES}; returns its source identity (a plugin file's
+ * bytes, to hash), or the problem.
  */
-function inspectPlugin(url: URL, file: string, builtin: string | undefined): PluginSource | string {
+function inspectPlugin(
+  url: URL,
+  file: string,
+  builtin: string | undefined,
+): { builtin: string } | { bytes: Uint8Array } | string {
   const path = decodeURIComponent(url.pathname);
   if (builtin === undefined) {
     const bad = pluginPathProblem(path);
@@ -159,7 +167,7 @@ function inspectPlugin(url: URL, file: string, builtin: string | undefined): Plu
       return `the file is larger than ${MAX_PLUGIN_BYTES / 1024 / 1024} MiB`;
     }
     if (builtin !== undefined) return { builtin };
-    return { sha256: sha256Hex(Deno.readFileSync(url)), file };
+    return { bytes: Deno.readFileSync(url) };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       return builtin !== undefined ? `no built-in backend '${builtin}'` : "no such file";
@@ -204,8 +212,11 @@ export async function loadBackend(
     ]);
   }
   const builtin = typeof spec === "string" && BUILTIN_NAME.test(spec) ? spec : undefined;
-  const source = inspectPlugin(url, file, builtin);
-  if (typeof source === "string") return new LoadError(file, [source]);
+  const read = inspectPlugin(url, file, builtin);
+  if (typeof read === "string") return new LoadError(file, [read]);
+  const source: PluginSource = "builtin" in read
+    ? read
+    : { sha256: await sha256Hex(read.bytes), file };
   if ("sha256" in source) {
     if (opts.sha256 !== undefined && source.sha256 !== opts.sha256) {
       return new LoadError(file, [
