@@ -52,13 +52,14 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * array, and 6 the event queue as a binary heap; version 8 (heap) had one violation kind fewer
  * (no `context_page`), so its counters would restore one entry short; version 10 (heap) had no
  * `wa_ctx_range` kind, no workaround-batch fields in workloads and no whitelist-update flag;
- * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest; version 12 (heap)
- * had no record of whether a workload pinned its PPGTT mm or was shadowed at its creation, nor
- * the workaround batches' shadows: none of them is read.
+ * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest, and 12 (heap) and
+ * 13 (replay) one without the IOMMU's size; version 14 (heap) had no record of whether a
+ * workload pinned its PPGTT mm or was shadowed at its creation, nor the workaround batches'
+ * shadows (a restored running workload would never unpin its mm): none of them is read.
  */
-export const SNAPSHOT_VERSION = 14;
+export const SNAPSHOT_VERSION = 16;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 13;
+export const SNAPSHOT_VERSION_REPLAY = 15;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -359,6 +360,9 @@ function hashGpu(w: World, gpu: Gpu = w.gpu): string {
 function hashIommu(w: World, gpu: Gpu = w.gpu): string {
   const h = new Fnv1a64();
   const io = gpu.iommu;
+  h.num(io.domains);
+  h.num(io.frames);
+  h.num(io.scratchMfn);
   h.view(io.translating);
   h.view(io.mapped);
   h.num(io.faults);

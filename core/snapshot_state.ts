@@ -275,7 +275,7 @@ export class HeapError {
 /**
  * Parts of a world (canonical paths) built from the platform's tables when the world is built
  * and never written after: the register definitions and what the GPU and the MMIO handler
- * table derive from them. A snapshot records only that they are there (kind `z`, nothing
+ * table derive from them, and module constants worlds share. A snapshot records only that they are there (kind `z`, nothing
  * under them is walked); restoring keeps the rebuilt world's. tests/snapshot_static_test.ts
  * checks that running scenarios leaves them as a freshly built world has them.
  */
@@ -289,8 +289,21 @@ export const SNAPSHOT_STATIC: readonly string[] = [
   "w.gvt.mmio.table.handlerOf",
   "w.gvt.mmio.table.roMask",
   "w.gvt.mmio.table.cls",
+  // module constants every world shares (tests/snapshot_shared_test.ts): laying a checkpoint's
+  // data over them would change them for every world of the process
+  "w.gpu.config.platform",
+  "w.gpu.streamers.0.sStore",
+  "w.gvt.mmio.table.handlers.0",
 ];
 const STATIC = new Set(SNAPSHOT_STATIC);
+
+/** Whether `p` is a static part or inside one (only a `z` record may be there). */
+function inStatic(p: string): boolean {
+  for (let i = p.indexOf("."); i >= 0; i = p.indexOf(".", i + 1)) {
+    if (STATIC.has(p.slice(0, i))) return true;
+  }
+  return STATIC.has(p);
+}
 
 /** Whether `key` of `owner` is outside the data graph (backend handles are opaque). */
 function opaque(owner: object, key: string): boolean {
@@ -700,6 +713,7 @@ class HeapCheck {
   record(r: Record<string, unknown>): string | undefined {
     if (typeof r !== "object" || r === null || Array.isArray(r)) return "not an object";
     if (typeof r.p !== "string" || r.p.length > 4096) return "no path";
+    if (r.k !== "z" && inStatic(r.p)) return "a static part of a world is recorded as present only";
     switch (r.k) {
       case "o":
         return this.object(r);

@@ -1,6 +1,7 @@
 /**
  * The checkpoint's state digest covers the IOMMU: a heap snapshot whose IOMMU was edited (a
- * vGPU's DMA redirected to another host frame, or its domain switched to passthrough), with
+ * vGPU given a DMA mapping it never had, its domain switched to passthrough, or the IOMMU
+ * claiming more domains than it has tables for), with
  * the content digest recomputed as anyone can, is refused by `run --restore`, naming the part.
  */
 
@@ -24,7 +25,7 @@ timeline { run 40ms }
 `;
 
 type Segment = [number, ...(number | string)[]];
-type HeapRecord = { p: string; d?: Segment[] };
+type HeapRecord = { p: string; d?: Segment[]; f?: Record<string, unknown> };
 
 /** The heap record at path `p`. */
 function record(x: SnapshotFile, p: string): HeapRecord {
@@ -89,6 +90,14 @@ Deno.test("snapshot: an IOMMU altered in a heap checkpoint (content digest fixed
             assert.equal(b[1], 1, "domain 1 translates");
             b[1] = 0;
           }),
+      ],
+      [
+        // one domain more than the IOMMU holds tables for
+        "domains",
+        (x) => {
+          const io = record(x, "w.gpu.iommu") as unknown as { f: { domains: number } };
+          io.f.domains += 1;
+        },
       ],
     ];
     for (const [name, edit] of cases) {

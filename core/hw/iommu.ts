@@ -148,8 +148,9 @@ export class Iommu {
   /** Every mapping of `domain` as (IOVA, host frame) pairs, in IOVA order (for checkers). */
   mappings(domain: number): [number, number][] {
     const out: [number, number][] = [];
-    if (!this.valid(domain)) return out;
-    this.dirs[domain].forEach((leaf, i) => {
+    const dir = this.valid(domain) ? this.dirs[domain] : undefined;
+    if (dir === undefined) return out; // (a checkpoint may claim more domains than it holds)
+    dir.forEach((leaf, i) => {
       if (leaf === null) return;
       for (let k = 0; k < LEAF; k++) {
         if (leaf[k] >= 0) out.push([i * HUGE + k * PAGE_SIZE, leaf[k]]);

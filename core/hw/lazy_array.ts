@@ -51,7 +51,7 @@ export class LazyInt32Array {
     for (let k = Math.max(0, from) >>> SHIFT; k < this.chunks.length; k++) {
       const c = this.chunks[k], base = k * LAZY_CHUNK;
       const end = Math.min(LAZY_CHUNK, this.length - base);
-      let j = Math.max(0, from - base);
+      const j = Math.max(0, from - base);
       if (c === null) {
         if (v === this.fill && j < end) return base + j;
         continue;
