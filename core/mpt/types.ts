@@ -279,7 +279,10 @@ export interface MptBackend {
   disablePageTrack(handle: Handle, gfn: number): number;
   /** Copies guest-physical memory into `buf`. */
   readGpa(handle: Handle, gpa: number, buf: Uint8Array): number;
-  /** Copies `buf` into guest-physical memory. */
+  /**
+   * Copies `buf` into guest-physical memory. `buf` is read-only to the backend (the core may
+   * pass shared bytes, such as zeros): copy from it, never write into it.
+   */
   writeGpa(handle: Handle, gpa: number, buf: Uint8Array): number;
   /** Guest frame to machine frame, or -1. */
   gfnToMfn(handle: Handle, gfn: number): number;
