@@ -25,7 +25,7 @@ import type { HostRuntime, World } from "./world.ts";
 import type { Gpu } from "./hw/gpu.ts";
 import type { EventSink, Sim } from "./sim/sim.ts";
 import type { MptBackend, VgpuInfo } from "./mpt/types.ts";
-import { GVT_MAX_VGPU } from "./vgpu_types.ts";
+import { findType, GVT_MAX_VGPU } from "./vgpu_types.ts";
 import {
   BACKEND_REACH,
   captureHeap,
@@ -34,7 +34,6 @@ import {
   type HeapSnapshot,
   restoreHeap,
 } from "./snapshot_state.ts";
-import { findType } from "./vgpu_types.ts";
 import { MMIO_SIZE } from "./hw/regs.ts";
 import { VGGTT_ENTRY_BYTES } from "./gvt/gtt.ts";
 import type { PluginSource } from "./mpt/loader.ts";

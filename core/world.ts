@@ -291,7 +291,7 @@ export class World implements EventSink, VmHost {
     }
   }
 
-  /** Built with {@link WorldOptions.restoreOnly}: it waits for a heap snapshot to be laid over it. */
+  /** Built with {@link WorldOptions.restoreOnly}: for a heap snapshot to be laid over it. */
   get restoreOnly(): boolean {
     return this.#restoreOnly;
   }

@@ -316,6 +316,8 @@ Deno.test("snapshot: a REPL session's journal replays to the same state and cont
     await d.exec(`load ${dir}/r.ckpt`),
     /^restored weights at [\d.]+ms from .*: 4 journal entries replayed, digest verified/,
   );
+  assert.equal(c.world!.restoreOnly, true, "the heap was laid over a world of only its hosts");
+  assert.equal(d.world!.restoreOnly, false, "a replay runs a world built in full");
   assert.equal(d.world!.sim.dispatched, a.world!.sim.dispatched);
   assert.equal(c.world!.sim.now, a.world!.sim.now);
   assert.equal(c.world!.sim.dispatched, a.world!.sim.dispatched);
