@@ -26,6 +26,8 @@ export type ResetKind = "dmlr" | "gt" | number;
 export interface ResetHost {
   /** Workload in flight per engine. */
   readonly running: readonly (Workload | null)[];
+  /** Frees the shadows a queued workload's scan at creation made. */
+  releaseScan(w: Workload): void;
   /** Invalidates (keeps) or destroys (`destroy`) the vGPU's PPGTT shadows. */
   resetPpgtt(v: Vgpu, destroy: boolean): void;
   /** Points the slices' GGTT entries at scratch. */
@@ -50,7 +52,10 @@ export function cleanWorkloads(h: ResetHost, v: Vgpu, engineMask: number): void 
     if (!(engineMask & (1 << e))) continue;
     const q = v.queues[e];
     v.counters.workloadsDropped += q.length;
-    for (const w of q) w.state = WL_DROPPED;
+    for (const w of q) {
+      w.state = WL_DROPPED;
+      h.releaseScan(w);
+    }
     q.length = 0;
     const r = h.running[e];
     if (r && r.vgpu === v) r.discard = true;
