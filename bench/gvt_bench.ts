@@ -2,11 +2,12 @@
  * Mediator speed: emulated MMIO accesses through the full trap path (guest -> kvm backend
  * -> gate -> mediator), GGTT entry writes through the GTT window, shadowing a full guest
  * page-table page (512 present PTEs, DMA-mapped), and the command scanner on a realistic
- * render batch (dwords per iteration printed in the name: dwords/s = iter/s x dwords).
+ * render batch (dwords per iteration printed in the name: dwords/s = iter/s x dwords), and
+ * the copy-back of a render workload's shadow context (`update_guest_context`).
  * Run: deno bench --allow-read bench/gvt_bench.ts
  */
 
-import { addVgpu, CFG_GPA, gvtRig, MiB } from "../tests/gvt_util.ts";
+import { addGuest, addVgpu, CFG_GPA, gvtRig, MiB, mix as mixOf } from "../tests/gvt_util.ts";
 import { batchLength, buildBatch, type MixCounts } from "../core/cmd/batch.ts";
 import { emitBatchBufferStart, emitNoop } from "../core/cmd/encode.ts";
 import {
@@ -19,6 +20,8 @@ import {
   VGT_PVINFO_PAGE,
 } from "../core/hw/regs.ts";
 import { ScanResult } from "../core/gvt/scanner.ts";
+import { updateGuestContext } from "../core/gvt/shadow_ctx.ts";
+import { MS } from "../core/sim/sim.ts";
 
 const r = await gvtRig({ host: { invariants: false } });
 const v = addVgpu(r, { vm: "bench", memory: 256 * MiB, cfg: CFG_GPA });
@@ -107,3 +110,30 @@ Deno.bench(`scanner: ring + shadowed render batch (${dw} dwords)`, { group: "sca
   r.gvt.scanner.release(res);
   gate.takeCost();
 });
+
+// A booted guest whose render batch completed: its shadow context, as the dispatcher copies it
+// back after every render workload (engine pages nobody wrote, then the ring context).
+const cg = await gvtRig({ host: { invariants: false } });
+const guest = addGuest(cg, { vm: "ctx" }, { engines: [RCS] });
+guest.drv.boot();
+cg.sim.runFor(5 * MS);
+guest.drv.submitBatch(RCS, mixOf({ draw: 2 }));
+cg.sim.runFor(20 * MS);
+const sc = guest.v.shadowContexts, img = sc.images[RCS]!;
+Deno.bench(
+  `shadow context: copy back a render context (${img.pages} pages)`,
+  { group: "ctx" },
+  () => {
+    updateGuestContext(
+      cg.gate,
+      cg.gpu.memory,
+      guest.v,
+      img,
+      sc.lastLrca[RCS],
+      sc.lastGpa[RCS],
+      img.pages,
+      64,
+    );
+    cg.gate.takeCost();
+  },
+);

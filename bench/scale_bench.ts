@@ -14,7 +14,7 @@
  * Side by side:  deno run -A bench/scale_bench.ts --versus /path/to/old/checkout [--rounds 5]
  *                (this checkout and another one alternately, same arguments: the speed-up)
  * Cold runs:     deno run -A bench/scale_bench.ts --cold [--versus DIR] [--rounds 6]
- *                [--scenario scenarios/contention7.gvt] [--seconds 1,10]
+ *                [--scenario scenarios/contention7.gvt] [--seconds 1,10] [--v8-flags F]
  *                (what a fresh process pays: each run a new process, CPU ms of parsing,
  *                building the world, the first simulated ms (the guests boot), the rest of
  *                the run and the results; with --versus, the other checkout's code is
@@ -320,7 +320,13 @@ async function versus(old: string, rounds: number, args: string[]): Promise<void
 }
 
 /** Cold runs of this checkout (and `old`, alternated), each a fresh process; prints medians. */
-async function cold(old: string | undefined, rounds: number, scenario: string, secs: number[]) {
+async function cold(
+  old: string | undefined,
+  rounds: number,
+  scenario: string,
+  secs: number[],
+  v8Flags: string | undefined,
+) {
   const child = new URL("./cold_run.ts", import.meta.url).pathname;
   const here = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const dirs = old === undefined ? [here] : [old, here];
@@ -341,6 +347,7 @@ async function cold(old: string | undefined, rounds: number, scenario: string, s
             "-A",
             "--config",
             `${dir}/deno.json`,
+            ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
             child,
             dir,
             scenario,
@@ -404,6 +411,7 @@ if (import.meta.main) {
       Number(arg("--rounds") ?? 6),
       arg("--scenario") ?? "scenarios/contention7.gvt",
       (arg("--seconds") ?? "1,10").split(",").map(Number),
+      arg("--v8-flags"),
     );
   } else if (cell >= 0) {
     const [vms, seconds, traced] = Deno.args.slice(cell + 1);

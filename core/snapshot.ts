@@ -52,9 +52,11 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * (no `context_page`), so its counters would restore one entry short; version 10 (heap) had no
  * `wa_ctx_range` kind, no workaround-batch fields in workloads and no whitelist-update flag;
  * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest, and 12 (heap) and
- * 13 (replay) one without the IOMMU's size: none of them is read.
+ * 13 (replay) one without the IOMMU's size; version 14 (heap) had no record of whether a
+ * workload pinned its PPGTT mm or was shadowed at its creation, nor the workaround batches'
+ * shadows (a restored running workload would never unpin its mm): none of them is read.
  */
-export const SNAPSHOT_VERSION = 14;
+export const SNAPSHOT_VERSION = 16;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
 export const SNAPSHOT_VERSION_REPLAY = 15;
 

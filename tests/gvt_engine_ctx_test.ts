@@ -15,7 +15,7 @@ import {
   ENGINE_CONTEXT_REGS,
   RING_CTX_DWORDS,
 } from "../core/hw/context.ts";
-import { emitLri } from "../core/cmd/encode.ts";
+import { emitBatchBufferEnd, emitLri } from "../core/cmd/encode.ts";
 import { VIOLATION_KINDS } from "../core/gvt/counters.ts";
 import { ScanResult } from "../core/gvt/scanner.ts";
 import type { PlatformId } from "../core/hw/platform.ts";
@@ -146,4 +146,141 @@ Deno.test("scheduler.c intel_vgpu_create_workload: workaround batch pointers ins
   submit();
   assert.equal(violations(v, "wa_ctx_range"), 0);
   assert.equal(drv.inFlight(RCS), 0);
+});
+
+/** Points the guest render context's workaround batches at pages of its own image. */
+async function withWaCtx(indirect: (o: Uint32Array) => number, perCtx: (o: Uint32Array) => number) {
+  const b = await booted();
+  const { drv, gpa, put, r } = b;
+  const lrca = drv.contextGma(RCS), mem = r.mems.get(b.v.id)!;
+  const write = (page: number, build: (o: Uint32Array) => number) => {
+    const o = new Uint32Array(32);
+    const n = build(o);
+    mem.write(gpa(page), new Uint8Array(o.buffer, 0, n * 4));
+  };
+  write(10, indirect); // one cache line (16 dwords)
+  write(11, perCtx);
+  put(gpa(1) + ctxValueOffset(CTX_RCS_INDIRECT_CTX), (lrca + 10 * PAGE) | 1);
+  put(gpa(1) + ctxValueOffset(CTX_BB_PER_CTX_PTR), (lrca + 11 * PAGE) | 1);
+  return { ...b, lrca };
+}
+
+Deno.test("cmd_parser.c intel_gvt_scan_and_shadow_wa_ctx: the indirect-context batch is shadowed and scanned, the per-context batch followed from it", async () => {
+  const lri = (reg: number) => (o: Uint32Array) => emitBatchBufferEnd(o, emitLri(o, 0, reg, 1));
+  const { r, v, submit, drv, lrca } = await withWaCtx(lri(0x7004), lri(0x7008));
+  const shadowed = v.counters.batchesShadowed, scanned = v.counters.dwordsScanned[RCS];
+  let seen: { indirect: number; perCtx: number } | null = null;
+  const orig = r.gvt.scanner.scanWaCtx.bind(r.gvt.scanner);
+  r.gvt.scanner.scanWaCtx = (...a: Parameters<typeof orig>) => {
+    const ok = orig(...a);
+    const res = a[5];
+    seen = { indirect: res.waCtx!.gma, perCtx: res.perCtxShadowGma };
+    return ok;
+  };
+  const used = r.gvt.hostGm.inUse;
+  submit();
+  assert.equal(drv.inFlight(RCS), 0, "completed");
+  assert.equal(v.failsafe, false);
+  assert.equal(v.counters.batchesShadowed - shadowed, 1, "the per-context batch");
+  assert.ok(seen !== null, "scanned at dispatch");
+  const { indirect, perCtx } = seen!;
+  assert.ok(!v.gmaInSlices(indirect, 64) && !v.gmaInSlices(perCtx, 64), "host shadows");
+  assert.notEqual(indirect, lrca + 10 * PAGE);
+  // update_wa_ctx_2_shadow_ctx: the shadow context points at the shadows, low bits kept
+  const state = r.gpu.memory.page(v.shadowContexts.images[RCS]!.mfns[1]);
+  assert.equal(state[CTX_RCS_INDIRECT_CTX + 1], (indirect | 1) >>> 0);
+  assert.equal(state[CTX_BB_PER_CTX_PTR + 1], (perCtx | 1) >>> 0);
+  // 16 dwords of the indirect batch + the 3-dword start appended, then the per-context batch
+  const ringDwords = v.counters.dwordsScanned[RCS] - scanned - 16 - 3 - 4;
+  assert.ok(ringDwords > 0, `${ringDwords}`);
+  assert.equal(r.gvt.hostGm.inUse, used, "the shadows are freed with the workload");
+});
+
+Deno.test("cmd_parser.c scan_wa_ctx: a non-whitelisted register in a workaround batch fails the workload, -EBADRQC: failsafe", async () => {
+  const bad = registerOffset("RCS_HWS_PGA");
+  for (const where of ["indirect", "per-context"]) {
+    const lri = (reg: number) => (o: Uint32Array) => emitBatchBufferEnd(o, emitLri(o, 0, reg, 1));
+    const ok = lri(0x7004);
+    const { r, v, submit } = await withWaCtx(
+      where === "indirect" ? lri(bad) : ok,
+      where === "indirect" ? ok : lri(bad),
+    );
+    submit();
+    assert.equal(v.failsafe, true, where);
+    assert.equal(violations(v, "register"), 1, where);
+    assert.match(r.gvt.failsafeLog[0].detail, /not whitelisted/);
+  }
+});
+
+Deno.test("scheduler.c intel_vgpu_create_workload: the first workload of an empty queue is scanned and shadowed at its creation, the others at dispatch", async () => {
+  const { r, v, drv } = await booted();
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  const q = v.queues[RCS];
+  assert.equal(r.gvt.dispatcher.running[RCS], null, "nothing dispatched yet");
+  assert.deepEqual(q.map((w) => w.shadowed), [true, false]);
+  assert.ok(q[0].scan.ring !== null, "its shadow ring exists already");
+  r.sim.runFor(1000);
+  assert.equal(r.gvt.dispatcher.running[RCS]!.shadowed, true);
+  assert.equal(q.length, 1);
+  assert.equal(q[0].shadowed, false, "queued behind a running workload: scanned at dispatch");
+  const used = r.gvt.hostGm.inUse;
+  r.sim.runFor(40 * MS);
+  assert.equal(drv.inFlight(RCS), 0);
+  assert.ok(r.gvt.hostGm.inUse < used, "shadows freed at completion");
+});
+
+Deno.test("scheduler.c intel_vgpu_create_workload: a rejected command in the first workload enters failsafe at the ELSP write (-EBADRQC), nothing is queued", async () => {
+  const { r, v, drv } = await booted();
+  const used = r.gvt.hostGm.inUse, created = v.counters.workloadsCreated;
+  drv.misbehave("rejected_command", 1); // MI_UPDATE_GTT in a privileged batch
+  assert.equal(v.failsafe, true, "before any simulated time passed");
+  assert.equal(v.queues[RCS].length, 0);
+  assert.equal(v.counters.workloadsCreated, created + 1);
+  assert.equal(violations(v, "rejected_command"), 1);
+  assert.equal(r.gvt.hostGm.inUse, used, "its shadows were freed");
+});
+
+Deno.test("scheduler.c intel_vgpu_clean_workloads: queued workloads shadowed at creation free their shadows when a reset drops them", async () => {
+  const { r, v, drv } = await booted();
+  const used = r.gvt.hostGm.inUse;
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  assert.ok(r.gvt.hostGm.inUse > used, "the shadow ring and batch of the queued workload");
+  r.gvt.resetVgpu(v.id, "dmlr");
+  assert.equal(v.queues[RCS].length, 0);
+  assert.equal(r.gvt.hostGm.inUse, used);
+});
+
+Deno.test("scheduler.c dispatch_workload / prepare_workload: the PPGTT shadow is pinned after the scan and the context copy", async () => {
+  const { r, v, drv, rewriteLrcaEntry } = await booted();
+  const d = r.gvt.dispatcher, sc = r.gvt.scanner;
+  const pinnedAt: string[] = [];
+  const note = (what: string) => {
+    const w = d.running[RCS];
+    if (w !== null) pinnedAt.push(`${what}:${w.mm !== null && w.mmPinned}`);
+  };
+  const scanRing = sc.scanRing.bind(sc), scanCtx = sc.scanEngineContext.bind(sc);
+  sc.scanRing = (...a: Parameters<typeof scanRing>) => (note("ring"), scanRing(...a));
+  sc.scanEngineContext = (...a: Parameters<typeof scanCtx>) => (note("ctx"), scanCtx(...a));
+  drv.submitBatch(RCS, mix({ draw: 2 })); // scanned at creation (nothing running)
+  drv.submitBatch(RCS, mix({ draw: 2 })); // queued: scanned at dispatch
+  rewriteLrcaEntry(); // the first one's dispatch copies (and scans) the engine context again
+  r.sim.runFor(40 * MS);
+  assert.equal(drv.inFlight(RCS), 0);
+  // first workload: its engine context scanned at dispatch; second: its ring at dispatch
+  assert.deepEqual(pinnedAt, ["ctx:false", "ring:false"]);
+  assert.ok(v.ppgtt!.mms.every((mm) => mm.pin === 0), "unpinned after completion");
+});
+
+Deno.test("scheduler.c intel_vgpu_clean_workloads -> intel_vgpu_destroy_workload: a queued workload dropped by an engine reset puts its PPGTT mm reference", async () => {
+  const { r, v, drv } = await booted();
+  const mm = v.ppgtt!.mms[0];
+  const refs = mm.refcount;
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  assert.equal(mm.refcount, refs + 2, "each workload holds a reference");
+  r.gvt.resetVgpu(v.id, 1 << RCS); // a per-engine reset keeps the PPGTT space
+  assert.equal(v.queues[RCS].length, 0);
+  assert.equal(mm.refcount, refs, "both dropped workloads put theirs");
+  assert.ok(v.ppgtt!.mms.includes(mm));
 });

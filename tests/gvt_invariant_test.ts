@@ -68,3 +68,26 @@ Deno.test("invariant: the periodic check looks only at changed GGTT entries, the
   // an owner change under an unchanged entry is for the full sweep to find
   assert.equal(r.gvt.checkInvariants(), 1);
 });
+
+Deno.test("invariant: a full sweep finds entries anywhere in both slices, in order (all-zero stretches are passed over)", async () => {
+  const r = await gvtRig();
+  const a = addVgpu(r, { vm: "a" });
+  const b = addVgpu(r, { vm: "b" });
+  const g = a.ggtt, ib = b.res.aperture.base / 4096;
+  r.gvt.emulateMmioWrite(b.id, GTT_OFFSET + ib * 8, 8, 0x500 * 4096 + 1);
+  assert.equal(r.gvt.checkInvariants(), 0);
+  const foreign = r.gpu.ggttLo[ib];
+  const at = [
+    g.apIndex,
+    g.apIndex - (g.apIndex % 1024) + 1023, // the last entry of a 1024-entry piece, then the first
+    g.apIndex - (g.apIndex % 1024) + 1024,
+    g.apIndex + g.apCount - 1,
+    g.hiIndex,
+    g.hiIndex + g.hiCount - 1,
+  ].filter((x, i, all) => all.indexOf(x) === i && g.slot(x) >= 0);
+  for (const idx of at) r.gpu.ggttWrite(idx, foreign);
+  r.gpu.ggttWrite(g.hiIndex + 7, foreign - 1); // not present (bit 0 clear), not zero: no violation
+  // the written entries are not clean, so the sweep of a's slices is a full one
+  assert.equal(r.gvt.checkInvariants(), at.length);
+  assert.deepEqual(r.gvt.invariants.violations.map((x) => x.at), at);
+});

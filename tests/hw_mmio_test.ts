@@ -13,6 +13,7 @@ import {
   GTT_OFFSET,
   IRQ_GROUP_BASE,
   IRQ_IMR,
+  NUM_ENGINES,
   RCS,
   RING_ACTHD,
   RING_CONTEXT_STATUS_PTR,
@@ -21,6 +22,10 @@ import {
 } from "../core/hw/regs.ts";
 import { MSI_FLAGS, PCI_BASE_ADDRESS_0, PCI_BASE_ADDRESS_2 } from "../core/hw/pci.ts";
 import { smallGpu } from "./hw_util.ts";
+import { PLATFORMS } from "../core/hw/platform.ts";
+import { populatePvinfo } from "../core/gvt/pvinfo.ts";
+import { resetCsb } from "../core/gvt/execlist.ts";
+import { addVgpu, gvtRig } from "./gvt_util.ts";
 
 Deno.test("mmio: bad accesses give typed faults, never throw", () => {
   const { gpu } = smallGpu();
@@ -131,4 +136,25 @@ Deno.test("pci: identification, BAR sizing, MSI capability", () => {
   assert.equal(gpu.pci.msiEnabled, true);
   assert.ok(gpu.cfgRead(0x2, 4) instanceof MmioFault);
   assert.ok(gpu.cfgRead(0x100, 4) instanceof MmioFault);
+});
+
+Deno.test("mmio: reset values lie only at defined registers, so a new GPU's registers and a new vGPU's vreg are written there alone", async () => {
+  for (const platform of Object.values(PLATFORMS)) {
+    const { gpu } = smallGpu({ platform });
+    const snap = gpu.mmioSnapshot();
+    assert.deepEqual(gpu.regs, snap, `${platform.id}: the registers start at their reset values`);
+    const defined = new Set(gpu.registerDefs.map((d) => d.offset >>> 2));
+    for (let i = 0; i < snap.length; i++) {
+      if (snap[i] !== 0) {
+        assert.ok(defined.has(i), `${platform.id}: word ${i} reset outside a register`);
+      }
+    }
+  }
+  // a new vGPU's vreg: the whole snapshot, then PVINFO and the CSB pointers (intel_vgpu_reset_mmio)
+  const r = await gvtRig();
+  const v = addVgpu(r, { vm: "g" });
+  const want = r.gpu.mmioSnapshot();
+  populatePvinfo(want, v.res);
+  for (let e = 0; e < NUM_ENGINES; e++) resetCsb(want, e);
+  assert.deepEqual(v.vreg, want);
 });

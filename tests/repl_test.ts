@@ -226,10 +226,21 @@ Deno.test("repl: DSL timeline statements, mmio writes and the journal", async ()
     "mmio heavy RCS_IMR 0xfffe0000",
   ]);
   assert.ok(s.journal.every((e) => e.t === 10e6));
-  assert.match(await s.exec("misbehave heavy bad_address"), /applied/);
+  // heavy has nothing queued or running on the render engine: its store outside the slices is
+  // scanned in the ELSP write itself (intel_vgpu_create_workload), so failsafe comes at once.
+  assert.equal(
+    await s.exec("misbehave heavy bad_address"),
+    "misbehave heavy bad_address: applied at 10ms (heavy is failsafe)",
+  );
+  assert.match(await s.exec("until failsafe 1ms"), /^no failsafe entry within 1ms/);
+});
+
+Deno.test("repl: until failsafe runs to the next failsafe entry", async () => {
+  const s = new ReplSession();
+  await s.exec("load scenarios/demo.gvt"); // its intruder misbehaves at 2 s
   assert.match(
-    await s.exec("until failsafe"),
-    /^failsafe entry at [\d.]+ms \(after [\d.]+[mu]?s\): heavy /,
+    await s.exec("until failsafe 3s"),
+    /^failsafe entry at 2s \(after 2s\): intruder guest_error \(MI_LOAD_REGISTER_IMM access to register 0x941c/,
   );
 });
 

@@ -1,9 +1,11 @@
 /**
- * Workload dispatch (i915 gvt/scheduler.c): for each engine, the current vGPU's next
- * workload is prepared (PPGTT pinned and shadowed, out-of-sync pages synced, post-shadow
- * entries flushed, ring and batches scanned and shadowed, the guest context image copied
- * into the vGPU's shadow context on that engine, patched to run the shadow ring on the
- * shadow page tables: core/gvt/shadow_ctx.ts),
+ * Workload dispatch (i915 gvt/scheduler.c `dispatch_workload`): for each engine, the current
+ * vGPU's next workload is prepared (ring and batches scanned and shadowed unless that
+ * happened at its creation, the guest context image copied into the vGPU's shadow context
+ * on that engine and its engine context scanned: core/gvt/shadow_ctx.ts; then
+ * `prepare_workload`: PPGTT pinned and shadowed, out-of-sync pages synced, post-shadow
+ * entries flushed, the shadow context patched to run the shadow ring on the shadow page
+ * tables),
  * the engine's MMIO context is switched if another vGPU used it last (register save/restore
  * cost, pending TLB invalidations), and the shadow context is submitted through the
  * physical ELSP. Completion arrives as the physical context-status event (the mediator owns
@@ -12,10 +14,23 @@
  */
 
 import { putLe32 } from "../hw/bits.ts";
-import { LRC_STATE_PN, setContextRoot, withLrca, writeContextRing } from "../hw/context.ts";
+import {
+  CTX_BB_PER_CTX_PTR,
+  CTX_RCS_INDIRECT_CTX,
+  ctxGet,
+  ctxSet,
+  LRC_STATE_PN,
+  setContextRoot,
+  withLrca,
+  writeContextRing,
+} from "../hw/context.ts";
 import { ENGINES } from "../hw/engines.ts";
 import { PAGE_SIZE } from "../hw/memory.ts";
-import { HWS_PGA_FIELDS } from "../hw/registers/ring.ts";
+import {
+  BB_PER_CTX_PTR_FIELDS,
+  HWS_PGA_FIELDS,
+  INDIRECT_CTX_FIELDS,
+} from "../hw/registers/ring.ts";
 import {
   DSPSURF_A,
   DSPSURFLIVE_A,
@@ -193,14 +208,11 @@ export class Dispatcher implements EventSink, CsbSink {
     w.state = WL_PREPARING;
     this.running[e] = w;
     v.inFlight++;
-    const space = v.ppgtt!;
-    if (w.mm && !d.ppgtt.pin(space, w.mm)) {
-      return this.drop(w, null, "PPGTT root could not be shadowed");
-    }
-    d.ppgtt.syncOos(space);
-    d.ppgtt.flushPostShadow(space);
-    d.scanner.scanRing(v, e, w.mm, w.ringStart, w.ringSize, w.head, w.tail, w.scan);
-    if (w.scan.violation >= 0) {
+    // gvtsim reads PPGTT batches through the PPGTT shadow: when they are scanned, it is pinned
+    // and synced first (upstream pins it after the scan and the context copy).
+    const ppgttScan = d.scanner.options.scanPpgttBatches;
+    if (ppgttScan && !this.pinMm(w)) return this.drop(w, null, "PPGTT root could not be shadowed");
+    if (!this.scanAndShadow(w)) {
       return this.drop(w, VIOLATION_KINDS[w.scan.violation], w.scan.detail);
     }
     // dispatch_workload: populate_shadow_context's -EFAULT (a context page the guest GGTT
@@ -216,6 +228,10 @@ export class Dispatcher implements EventSink, CsbSink {
       v.counters.violations[CONTEXT_PAGE]++;
       return this.drop(w, "context_page", "guest context page unmapped or unreadable");
     }
+    // prepare_workload: the PPGTT shadow pinned and synced, then the shadow context pointed
+    // at it, at the shadow ring and at the shadowed workaround batches.
+    if (!ppgttScan && !this.pinMm(w)) return this.drop(w, null, "PPGTT root could not be shadowed");
+    this.prepareShadowContext(w, ctx);
     let cost = d.costs.prepareNs + w.scan.costNs;
     if (d.gscale !== null) cost += d.gscale.load(v);
     const prev = this.engineOwner[e];
@@ -254,6 +270,34 @@ export class Dispatcher implements EventSink, CsbSink {
   }
 
   /**
+   * `intel_gvt_scan_and_shadow_workload`: scans and shadows the workload's ring and, on the
+   * render engine, its workaround batches, unless that was done already (at its creation);
+   * false on a violation (`w.scan` says which).
+   */
+  scanAndShadow(w: Workload): boolean {
+    if (w.shadowed) return true;
+    const s = this.d.scanner, v = w.vgpu, scan = w.scan;
+    s.scanRing(v, w.engine, w.mm, w.ringStart, w.ringSize, w.head, w.tail, scan);
+    if (scan.violation < 0 && w.indirectCtxSize !== 0) {
+      s.scanWaCtx(v, w.indirectCtxGma, w.indirectCtxSize, w.perCtxGma, w.perCtxValid, scan);
+    }
+    w.shadowed = scan.violation < 0;
+    return w.shadowed;
+  }
+
+  /**
+   * `intel_vgpu_destroy_workload` for a workload that never reached dispatch: marks it
+   * dropped, frees the shadows its scan at creation made and puts its PPGTT mm reference.
+   */
+  destroyQueued(w: Workload): void {
+    const d = this.d, space = w.vgpu.ppgtt;
+    w.state = WL_DROPPED;
+    d.scanner.release(w.scan);
+    if (w.mm !== null && space !== null) d.ppgtt.putMm(space, w.mm);
+    w.mm = null;
+  }
+
+  /**
    * Drops a workload that could not be prepared: `kind` is the guest's violation (null: the
    * host's failure); the mediator decides what follows.
    */
@@ -266,16 +310,49 @@ export class Dispatcher implements EventSink, CsbSink {
   }
 
   /**
+   * Pins the workload's PPGTT shadow (`intel_vgpu_shadow_mm_pin`: shadowed if it is not),
+   * syncs out-of-sync pages and flushes post-shadow entries of its vGPU; false if a root
+   * could not be shadowed.
+   */
+  private pinMm(w: Workload): boolean {
+    const d = this.d, space = w.vgpu.ppgtt!;
+    if (w.mm !== null) {
+      w.mmPinned = true;
+      if (!d.ppgtt.pin(space, w.mm)) return false;
+    }
+    d.ppgtt.syncOos(space);
+    d.ppgtt.flushPostShadow(space);
+    return true;
+  }
+
+  /**
    * Copies the guest context into the vGPU's shadow context on the engine
-   * (`populate_shadow_context`), then points it at the shadow ring and the shadow page
-   * tables (`copy_workload_to_ring_buffer`, `update_shadow_pdps`).
+   * (`populate_shadow_context`); false if a page was unmapped or unreadable or the engine
+   * context's scan found a violation.
    */
   private shadowContext(w: Workload, ctx: HostBuffer): boolean {
-    const d = this.d, v = w.vgpu;
     w.shadowCtx = ctx;
-    const mem = d.gpu.memory;
-    if (!populateShadowContext(d.gate, mem, d.scanner, w, ctx)) return false;
-    const s = mem.page(ctx.mfns[LRC_STATE_PN]);
+    return populateShadowContext(this.d.gate, this.d.gpu.memory, this.d.scanner, w, ctx);
+  }
+
+  /**
+   * Points the shadow context at the shadowed workaround batches (`prepare_shadow_wa_ctx`),
+   * the shadow ring (`copy_workload_to_ring_buffer`) and the shadow page tables
+   * (`update_shadow_pdps`), and gives it a hardware context id.
+   */
+  private prepareShadowContext(w: Workload, ctx: HostBuffer): void {
+    const d = this.d, v = w.vgpu;
+    const s = d.gpu.memory.page(ctx.mfns[LRC_STATE_PN]);
+    const wa = w.scan.waCtx;
+    if (wa !== null) { // update_wa_ctx_2_shadow_ctx: the shadows' addresses, other bits kept
+      const per = BB_PER_CTX_PTR_FIELDS.address.mask, ind = INDIRECT_CTX_FIELDS.address.mask;
+      ctxSet(
+        s,
+        CTX_BB_PER_CTX_PTR,
+        (ctxGet(s, CTX_BB_PER_CTX_PTR) & ~per) | w.scan.perCtxShadowGma,
+      );
+      ctxSet(s, CTX_RCS_INDIRECT_CTX, (ctxGet(s, CTX_RCS_INDIRECT_CTX) & ~ind) | wa.gma);
+    }
     const ring = w.scan.ring!;
     writeContextRing(s, ring.gma, ring.pages * PAGE_SIZE, 0, w.scan.ringDwords * 4);
     const mm = w.mm; // no PPGTT: roots 0, never the guest's (unshadowed) ones
@@ -288,7 +365,6 @@ export class Dispatcher implements EventSink, CsbSink {
     }
     this.seq = (this.seq + 1) & 0xfffff;
     w.hwCtxId = ((v.id << 20) | this.seq) >>> 0;
-    return true;
   }
 
   /**
@@ -396,7 +472,7 @@ export class Dispatcher implements EventSink, CsbSink {
       // vGPU hang: clean the engine's queue and reset the physical engine.
       w.failed = true;
       c.workloadsDropped += 1 + v.queues[e].length;
-      for (const q of v.queues[e]) q.state = WL_DROPPED;
+      for (const q of v.queues[e]) this.destroyQueued(q);
       v.queues[e].length = 0;
       d.gpu.resetEngine(e);
       this.hwRead[e] = CSB_RESET_PTR;
@@ -455,7 +531,8 @@ export class Dispatcher implements EventSink, CsbSink {
       if (v.destroyed) this.freeImage(v, w.engine);
     }
     if (w.mm && v.ppgtt) {
-      d.ppgtt.unpin(w.mm);
+      if (w.mmPinned) d.ppgtt.unpin(w.mm);
+      w.mmPinned = false;
       d.ppgtt.putMm(v.ppgtt, w.mm);
       w.mm = null;
     }

@@ -15,6 +15,8 @@
 
 import { bytesToPageEnd, copyWords, PAGE_SIZE } from "../hw/memory.ts";
 import { ENGINES } from "../hw/engines.ts";
+import { RCS } from "../hw/regs.ts";
+import { emitBatchBufferStart } from "../cmd/encode.ts";
 import {
   cmdLength,
   COMMANDS,
@@ -67,6 +69,10 @@ export { MAX_SURFACE_SIZE } from "./cmd_audit.ts";
 /** Largest batch buffer followed (dwords). */
 export const MAX_BATCH_DWORDS = 1 << 20;
 const NOOP = header(ID.MI_NOOP, 1);
+/** Bytes of a cache line (`CACHELINE_BYTES`). */
+const CACHELINE_BYTES = 64;
+/** Dwords of the MI_BATCH_BUFFER_START `combine_wa_ctx` appends. */
+const BB_START_DWORDS = 3;
 
 /** Scanner cost model (ns) and options. */
 export interface ScanOptions {
@@ -104,6 +110,13 @@ export class ScanResult {
   costNs = 0;
   /** Violation index into VIOLATION_KINDS, or -1. */
   violation: number = -1;
+  /**
+   * The shadow of the render context's indirect-context workaround batch, with the
+   * per-context batch start appended (`wa_ctx.indirect_ctx.obj`; null: none).
+   */
+  waCtx: HostBuffer | null = null;
+  /** Where the per-context workaround batch's shadow starts (`wa_ctx.per_ctx.shadow_gma`). */
+  perCtxShadowGma = 0;
   /** Human-readable detail of the violation. */
   detail = "";
   /** The upstream function whose rule the violation broke. */
@@ -113,6 +126,8 @@ export class ScanResult {
   reset(): void {
     this.ring = null;
     this.ringDwords = 0;
+    this.waCtx = null;
+    this.perCtxShadowGma = 0;
     this.batches.length = 0;
     this.userInterrupts = 0;
     this.flips.length = 0;
@@ -188,10 +203,7 @@ export class Scanner implements AuditEnv {
     out: ScanResult,
   ): ScanResult {
     out.reset();
-    this.res = out;
-    this.vgpu = v;
-    this.engine = engine;
-    this.mm = mm;
+    this.begin(out, v, engine, mm);
     const bytes = tail >= head ? tail - head : ringSize - head + tail;
     const dwords = bytes >>> 2;
     this.ensureStage(dwords);
@@ -237,10 +249,7 @@ export class Scanner implements AuditEnv {
     pages: number,
     out: ScanResult,
   ): boolean {
-    this.res = out;
-    this.vgpu = v;
-    this.engine = engine;
-    this.mm = null;
+    this.begin(out, v, engine, null);
     const len = this.fetchContext(mem, img, pages);
     this.depth = 0;
     const copy = this.copyOfStage(len);
@@ -283,11 +292,75 @@ export class Scanner implements AuditEnv {
     }
   }
 
+  /**
+   * `intel_gvt_scan_and_shadow_wa_ctx` for a render workload whose indirect-context batch
+   * (`size` bytes at graphics address `gma`) is present: copies it through the GGTT into a
+   * host buffer of round_up(size + 64, 4 KiB) (`shadow_indirect_ctx`), appends an
+   * MI_BATCH_BUFFER_START to the per-context batch at `perCtxGma` when `perCtxValid`
+   * (`combine_wa_ctx`), checks the buffer's range and scans it as a ring (`scan_wa_ctx`),
+   * which follows and shadows the per-context batch; then takes the per-context batch's shadow
+   * address from that start and clears it (`prepare_shadow_wa_ctx`). Into `out` (after the
+   * ring's scan); false on a violation (its shadows freed).
+   */
+  scanWaCtx(
+    v: Vgpu,
+    gma: number,
+    size: number,
+    perCtxGma: number,
+    perCtxValid: boolean,
+    out: ScanResult,
+  ): boolean {
+    this.begin(out, v, RCS, null);
+    const dwords = size >>> 2, len = dwords + BB_START_DWORDS;
+    this.ensureStage(len);
+    for (let at = 0; at < dwords;) {
+      const n = Math.min(dwords - at, bytesToPageEnd(gma + at * 4) >>> 2);
+      if (!this.readGgtt(gma + at * 4, n, at)) {
+        const rule = "cmd_parser.c shadow_indirect_ctx";
+        this.fail("address", `indirect context at ${hex(gma + at * 4)} not readable`, rule);
+        return false;
+      }
+      at += n;
+    }
+    this.stage.fill(0, dwords, len);
+    if (perCtxValid) emitBatchBufferStart(this.stage, dwords, perCtxGma, false);
+    const bytes = Math.ceil((size + CACHELINE_BYTES) / PAGE_SIZE) * PAGE_SIZE;
+    if (!v.gmaInSlices(gma, bytes)) {
+      const rule = "cmd_parser.c scan_wa_ctx";
+      this.fail("wa_ctx_range", `indirect context at ${hex(gma)} (+${bytes}) outside slices`, rule);
+      return false;
+    }
+    out.costNs += this.options.nsPerBatch + (bytes / PAGE_SIZE) * this.options.nsPerPage;
+    const host = this.hostGm.alloc(bytes / PAGE_SIZE);
+    if (!host) {
+      this.fail("address", "no host memory for the indirect context");
+      return false;
+    }
+    out.waCtx = host;
+    this.depth = 0;
+    const copy = this.copyOfStage(len);
+    if (!this.scanBuffer(copy, len, BUF_RING)) return false;
+    if (perCtxValid) out.perCtxShadowGma = copy[dwords + 1];
+    copy.fill(0, dwords, len);
+    this.hostGm.writeDwords(host, 0, copy, len);
+    return true;
+  }
+
+  /** Starts a scan of vGPU `v`'s buffers on `engine` (PPGTT `mm`) into `out`. */
+  private begin(out: ScanResult, v: Vgpu, engine: number, mm: PpgttMm | null): void {
+    this.res = out;
+    this.vgpu = v;
+    this.engine = engine;
+    this.mm = mm;
+  }
+
   /** Frees every shadow buffer of a result. */
   release(r: ScanResult): void {
     if (r.ring) this.hostGm.free(r.ring);
+    if (r.waCtx) this.hostGm.free(r.waCtx);
     for (const b of r.batches) this.hostGm.free(b);
     r.ring = null;
+    r.waCtx = null;
     r.batches.length = 0;
   }
 

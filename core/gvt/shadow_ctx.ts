@@ -128,9 +128,11 @@ const MAX_PAGES = Math.max(...ENGINES.map((e) => Math.max(e.contextPages[8], e.c
 const RUN = new Uint8Array(MAX_PAGES * PAGE_SIZE);
 const RUN_WORDS = new Uint32Array(RUN.buffer);
 const RUNS = Array.from({ length: MAX_PAGES + 1 }, (_, n) => RUN.subarray(0, n * PAGE_SIZE));
-/** The state page after the ring context: as copied in, as copied back. */
+/** The state page after the ring context as copied in, and its words. */
 const TAIL_IN = RUN.subarray(0, PAGE_SIZE - RING_CTX_SIZE);
-const TAIL_BACK = RUN.subarray(0, PAGE_SIZE - RING_CTX_STRUCT);
+const TAIL_IN_WORDS = RUN_WORDS.subarray(0, (PAGE_SIZE - RING_CTX_SIZE) >>> 2);
+/** The state page staged whole at the run buffer's start: the part copied back. */
+const TAIL_BACK = RUN.subarray(RING_CTX_STRUCT, PAGE_SIZE);
 const WORD = new Uint8Array(4);
 
 /** Fills a new shadow image's register state as i915 does for a new context of `engine`. */
@@ -168,7 +170,7 @@ export function populateShadowContext(
     state[r.slot + 1] = x;
   }
   if (gate.readGpa(id, ctxGpa + RING_CTX_SIZE, TAIL_IN) < 0) return false;
-  for (let i = RING_CTX_SIZE >>> 2; i < 1024; i++) state[i] = RUN_WORDS[i - (RING_CTX_SIZE >>> 2)];
+  state.set(TAIL_IN_WORDS, RING_CTX_SIZE >>> 2);
   const skip = s.lastValid[engine] !== 0 && s.lastLrca[engine] === lrca &&
     s.lastGpa[engine] === ctxGpa;
   s.lastLrca[engine] = lrca;
@@ -212,9 +214,7 @@ export function updateGuestContext(
     putLe32(WORD, 0, state[r.slot + 1]);
     gate.writeGpa(id, ctxGpa + ctxValueOffset(r.slot), WORD);
   }
-  for (let i = RING_CTX_STRUCT >>> 2; i < 1024; i++) {
-    RUN_WORDS[i - (RING_CTX_STRUCT >>> 2)] = state[i];
-  }
+  RUN_WORDS.set(state); // (one native copy of the page; TAIL_BACK is its part from dword 52)
   gate.writeGpa(id, ctxGpa + RING_CTX_STRUCT, TAIL_BACK);
 }
 

@@ -613,6 +613,19 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     else cleanWorkloads(this, v, 1 << engine);
   }
 
+  /**
+   * A workload whose scan at creation found a violation (`intel_vgpu_create_workload`):
+   * destroyed (its mm reference put), the failsafe entered when the errno makes the VM
+   * unhealthy (`vgpu_is_vm_unhealthy`), the rest of the submission refused.
+   */
+  private refuseShadowing(v: Vgpu, w: Workload): void {
+    const kind = VIOLATION_KINDS[w.scan.violation], detail = w.scan.detail;
+    if (this.tracerRef !== null) this.tracerRef.violation(v.id, kind, detail);
+    v.counters.workloadsDropped++;
+    this.dispatcher.destroyQueued(w);
+    if (violationIsFatal(kind)) this.failsafe(v, "guest_error", detail);
+  }
+
   /** Counts and traces a refused submission (no failsafe: upstream returns -EINVAL). */
   private refuseSubmission(v: Vgpu, kind: ViolationKind, detail: string): void {
     v.counters.violations[VIOLATION_KINDS.indexOf(kind)]++;
@@ -653,6 +666,12 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
         platform: this.gpu.config.platform,
       }, last);
       if (isWorkloadError(w)) return this.refuseSubmission(v, w.kind, w.detail);
+      // The first workload of an empty queue is scanned and shadowed now, the others at
+      // dispatch. gvtsim defers it when PPGTT batches are scanned: it reads them through the
+      // PPGTT shadow, which is synced at dispatch (upstream walks the guest tables).
+      if (last === null && !this.scanner.options.scanPpgttBatches) {
+        if (!this.dispatcher.scanAndShadow(w)) return this.refuseShadowing(v, w);
+      }
       w.emulateScheduleIn = i === 0;
       w.flow = flow;
       flow = 0;
@@ -770,6 +789,11 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   /** Workloads in flight per engine. */
   get running(): readonly (Workload | null)[] {
     return this.dispatcher.running;
+  }
+
+  /** {@inheritDoc ResetHost.destroyQueued} */
+  destroyQueued(w: Workload): void {
+    this.dispatcher.destroyQueued(w);
   }
 
   /** {@inheritDoc ResetHost.resetPpgtt} */

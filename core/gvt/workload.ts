@@ -4,8 +4,8 @@
  * context (head, tail, start, ctl, context control; the render engine's per-context and
  * indirect-context pointers; the PDPs), one 4-byte guest-memory read each, as upstream does;
  * checks that the ring and the render context's workaround batches lie in the vGPU's slices
- * and finds (or creates) the PPGTT mm; scanning and shadowing happen at dispatch
- * (dispatch.ts).
+ * and finds (or creates) the PPGTT mm. The caller scans and shadows the first workload of
+ * an empty queue at once, the others at dispatch (dispatch.ts `scanAndShadow`).
  */
 
 import {
@@ -85,8 +85,12 @@ export class Workload {
   levels: 3 | 4 = 4;
   /** The PPGTT mm (reference held while the workload lives). */
   mm: PpgttMm | null = null;
+  /** Its mm is pinned (from `prepare_workload` until the workload is finished). */
+  mmPinned = false;
   /** Scan results (shadow ring, batches, patched interrupts, flips). */
   readonly scan: ScanResult = new ScanResult();
+  /** Scanned and shadowed already (`workload->shadow`): at creation, else at dispatch. */
+  shadowed = false;
   /** The vGPU's shadow context on the engine, while the workload uses it. */
   shadowCtx: HostBuffer | null = null;
   /** Guest-physical address of its context's register-state page (`ring_context_gpa`). */

@@ -88,41 +88,49 @@ export const PAGE_CHUNK = 1024;
 /** log2 of {@link PAGE_CHUNK}: frame numbers (below 2^32) split with shifts, not divisions. */
 const CHUNK_SHIFT = 10;
 
+/** A byte buffer's word view and the views of its whole pages made so far. */
+interface BufferViews {
+  /** Words of the buffer (which starts word-aligned). */
+  readonly words: Uint32Array;
+  /** `pages[i]`: the words of its page `i`. */
+  readonly pages: Uint32Array[];
+}
+
 /**
- * Word views of the last two byte buffers copied through host memory, and of their whole
- * pages as far as made (see {@link HostMemory.readInto}): callers copy through a staging
- * buffer they keep, so the views are made once. A cache keyed by the buffers themselves, kept
- * outside every world (a checkpoint does not carry it).
+ * Word views of the byte buffers copied through host memory, and of their whole pages as far
+ * as made (see {@link HostMemory.readInto}): callers copy through staging buffers they keep (a
+ * workload alone goes through several: the scanner's, the shadow context's), so each buffer's
+ * views are made once. The last buffer is checked first; the others are found by the buffer
+ * itself, weakly (a buffer dropped takes its views with it). Kept outside every world (a
+ * checkpoint does not carry it).
  */
 class ViewCache {
-  private of: Uint8Array | null = null;
-  private wordsOf: Uint32Array = ZERO_PAGE;
-  private pages: Uint32Array[] = [];
-  private prevOf: Uint8Array | null = null;
-  private prevWords: Uint32Array = ZERO_PAGE;
-  private prevPages: Uint32Array[] = [];
+  private readonly known = new WeakMap<Uint8Array, BufferViews>();
+  private last: Uint8Array | null = null;
+  private lastViews: BufferViews = { words: ZERO_PAGE, pages: [] };
+
+  /** The views of `buf` (which starts word-aligned). */
+  private of(buf: Uint8Array): BufferViews {
+    if (buf === this.last) return this.lastViews;
+    let v = this.known.get(buf);
+    if (v === undefined) {
+      v = { words: new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2), pages: [] };
+      this.known.set(buf, v);
+    }
+    this.last = buf;
+    this.lastViews = v;
+    return v;
+  }
 
   /** A word view of `buf` (which starts word-aligned). */
   words(buf: Uint8Array): Uint32Array {
-    if (buf === this.of) return this.wordsOf;
-    const again = buf === this.prevOf;
-    const w = again
-      ? this.prevWords
-      : new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
-    const pages = again ? this.prevPages : [];
-    this.prevOf = this.of;
-    this.prevWords = this.wordsOf;
-    this.prevPages = this.pages;
-    this.of = buf;
-    this.wordsOf = w;
-    this.pages = pages;
-    return w;
+    return this.of(buf).words;
   }
 
   /** The words of page `i` of `buf` (a word-aligned buffer holding that whole page). */
   page(buf: Uint8Array, i: number): Uint32Array {
-    const w = this.words(buf);
-    return this.pages[i] ??= w.subarray(i * 1024, i * 1024 + 1024);
+    const v = this.of(buf);
+    return v.pages[i] ??= v.words.subarray(i * 1024, i * 1024 + 1024);
   }
 }
 
@@ -291,9 +299,9 @@ export class HostMemory {
 
   /**
    * Copies `n` bytes starting at `pa` into `buf[at .. at + n)`, page span by page span.
-   * Word-aligned spans copy through a word view of `buf` kept while the same buffer comes
-   * back (callers copy through one staging buffer), so no view is made per span; a few
-   * words go byte-wise and need no view at all.
+   * Word-aligned spans copy through a word view of `buf` made once per buffer (callers copy
+   * through staging buffers they keep), so no view is made per span; a few words go
+   * byte-wise and need no view at all.
    */
   readInto(pa: number, buf: Uint8Array, at: number, n: number): void {
     if (buf.buffer === ZERO_BYTES.buffer) throw new TypeError("zeroPages() is read-only");
