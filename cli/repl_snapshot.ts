@@ -197,6 +197,8 @@ export async function restoreWorld(
   const heapTrace = heapHasTrace(checked);
   const trace = opts.trace ?? heapTrace;
   const replayed = heapTrace === undefined || trace !== heapTrace;
+  // The heap holds the world's scenario too: it must be the one the DSL checked (its limits).
+  const sourced = replayed ? "" : scenarioText(scenario);
   // A heap snapshot is laid over a world with only its hosts built (it brings the rest); one
   // that needs a part only a full build has is laid over a full world instead.
   let world: World | WorldError | undefined, err: SnapshotError | undefined;
@@ -207,7 +209,20 @@ export async function restoreWorld(
     if (!err?.rebuild) break;
   }
   if (err) return err;
+  if (!replayed && scenarioText((world as World).scenario) !== sourced) {
+    return new SnapshotError(
+      "heap checkpoint: the scenario in its heap is not the one its sources describe",
+    );
+  }
   return { world: world as World, scenario, snapshot: checked, replayed };
+}
+
+/**
+ * A scenario as text for comparison, without its hosts' backend names: a checkpoint's backend
+ * is the one it records, whatever its sources name (see {@link backendFor}).
+ */
+function scenarioText(s: Scenario): string {
+  return JSON.stringify(s, (k, v) => k === "hypervisor" ? { ...v, name: "" } : v);
 }
 
 /** Whether a heap snapshot's world recorded a trace (undefined for replay checkpoints). */

@@ -271,3 +271,16 @@ Deno.test("scheduler.c dispatch_workload / prepare_workload: the PPGTT shadow is
   assert.deepEqual(pinnedAt, ["ctx:false", "ring:false"]);
   assert.ok(v.ppgtt!.mms.every((mm) => mm.pin === 0), "unpinned after completion");
 });
+
+Deno.test("scheduler.c intel_vgpu_clean_workloads -> intel_vgpu_destroy_workload: a queued workload dropped by an engine reset puts its PPGTT mm reference", async () => {
+  const { r, v, drv } = await booted();
+  const mm = v.ppgtt!.mms[0];
+  const refs = mm.refcount;
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  drv.submitBatch(RCS, mix({ draw: 2 }));
+  assert.equal(mm.refcount, refs + 2, "each workload holds a reference");
+  r.gvt.resetVgpu(v.id, 1 << RCS); // a per-engine reset keeps the PPGTT space
+  assert.equal(v.queues[RCS].length, 0);
+  assert.equal(mm.refcount, refs, "both dropped workloads put theirs");
+  assert.ok(v.ppgtt!.mms.includes(mm));
+});

@@ -3,7 +3,8 @@
  * every world of the process shares (a module constant: the platform table, the shared zero
  * page, the default MMIO handler) must not be among them, or a checkpoint could change it for
  * every later world: such objects are static parts (core/snapshot_state.ts SNAPSHOT_STATIC),
- * recorded as present only, and a checkpoint that brings data for one is refused.
+ * recorded as present only, and a checkpoint that brings data for one is refused. Likewise the
+ * heap's copy of the scenario must be the one the checked sources describe.
  */
 
 import assert from "node:assert/strict";
@@ -98,6 +99,41 @@ Deno.test("snapshot shared parts: a checkpoint bringing data for one is refused,
         `${name}: ${r.err}`,
       );
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("snapshot heap: a scenario in the heap other than its sources' (past the DSL's limits) is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ck = `${dir}/ok.ckpt`;
+    const saved = await gvtsim(
+      "run",
+      "-q",
+      "--until",
+      "20ms",
+      "--checkpoint-at",
+      "10ms",
+      "--checkpoint",
+      ck,
+      "scenarios/weights.gvt",
+    );
+    assert.ok(saved.code <= 1, saved.err);
+    const x = JSON.parse(await Deno.readTextFile(ck)) as SnapshotFile;
+    type Rec = { p: string; f?: { value?: number } };
+    const draws = (x.heap!.objects as unknown as Rec[]).filter((r) => r.p.endsWith(".mix.draw"));
+    assert.ok(draws.length > 0, "the heap holds the workloads' draw counts");
+    // a batch of a billion draws: the DSL would refuse it, a restored world would try to build it
+    for (const r of draws) r.f!.value = 1e9;
+    const path = `${dir}/huge.ckpt`;
+    await Deno.writeTextFile(path, encodeSnapshot(x));
+    const r = await gvtsim("run", "-q", "--restore", path);
+    assert.equal(r.code, 2, r.err);
+    assert.match(
+      r.err,
+      /^.*huge\.ckpt: error: heap checkpoint: the scenario in its heap is not the one its sources describe\n$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -286,6 +286,18 @@ export class Dispatcher implements EventSink, CsbSink {
   }
 
   /**
+   * `intel_vgpu_destroy_workload` for a workload that never reached dispatch: marks it
+   * dropped, frees the shadows its scan at creation made and puts its PPGTT mm reference.
+   */
+  destroyQueued(w: Workload): void {
+    const d = this.d, space = w.vgpu.ppgtt;
+    w.state = WL_DROPPED;
+    d.scanner.release(w.scan);
+    if (w.mm !== null && space !== null) d.ppgtt.putMm(space, w.mm);
+    w.mm = null;
+  }
+
+  /**
    * Drops a workload that could not be prepared: `kind` is the guest's violation (null: the
    * host's failure); the mediator decides what follows.
    */
@@ -460,10 +472,7 @@ export class Dispatcher implements EventSink, CsbSink {
       // vGPU hang: clean the engine's queue and reset the physical engine.
       w.failed = true;
       c.workloadsDropped += 1 + v.queues[e].length;
-      for (const q of v.queues[e]) {
-        q.state = WL_DROPPED;
-        d.scanner.release(q.scan); // shadowed at its creation
-      }
+      for (const q of v.queues[e]) this.destroyQueued(q);
       v.queues[e].length = 0;
       d.gpu.resetEngine(e);
       this.hwRead[e] = CSB_RESET_PTR;

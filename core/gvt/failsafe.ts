@@ -13,7 +13,7 @@
 import { NUM_ENGINES } from "../hw/regs.ts";
 import type { FailsafeReason } from "./counters.ts";
 import { resetCsb } from "./execlist.ts";
-import { WL_DROPPED, type Workload } from "./workload.ts";
+import type { Workload } from "./workload.ts";
 import type { Vgpu } from "./vgpu_state.ts";
 
 /** GVT_GEN8_MMIO_RESET_OFFSET: a GT reset reloads registers below this offset only. */
@@ -26,8 +26,8 @@ export type ResetKind = "dmlr" | "gt" | number;
 export interface ResetHost {
   /** Workload in flight per engine. */
   readonly running: readonly (Workload | null)[];
-  /** Frees the shadows a queued workload's scan at creation made. */
-  releaseScan(w: Workload): void;
+  /** Destroys a queued workload (`intel_vgpu_destroy_workload`): shadows freed, mm put. */
+  destroyQueued(w: Workload): void;
   /** Invalidates (keeps) or destroys (`destroy`) the vGPU's PPGTT shadows. */
   resetPpgtt(v: Vgpu, destroy: boolean): void;
   /** Points the slices' GGTT entries at scratch. */
@@ -52,10 +52,7 @@ export function cleanWorkloads(h: ResetHost, v: Vgpu, engineMask: number): void 
     if (!(engineMask & (1 << e))) continue;
     const q = v.queues[e];
     v.counters.workloadsDropped += q.length;
-    for (const w of q) {
-      w.state = WL_DROPPED;
-      h.releaseScan(w);
-    }
+    for (const w of q) h.destroyQueued(w);
     q.length = 0;
     const r = h.running[e];
     if (r && r.vgpu === v) r.discard = true;

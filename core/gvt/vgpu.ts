@@ -81,7 +81,7 @@ import { DEFAULT_SCAN_OPTIONS, Scanner, type ScanOptions, updateRegWhitelist } f
 import { GvtScheduler, type SchedHost } from "./sched.ts";
 import { type GvtTracer, TRACE_PAGE_TRACK } from "./tracer.ts";
 import { Vgpu } from "./vgpu_state.ts";
-import { createWorkload, isWorkloadError, WL_DROPPED, type Workload } from "./workload.ts";
+import { createWorkload, isWorkloadError, type Workload } from "./workload.ts";
 
 function mib(b: number): string {
   return `${Math.round(b / (1024 * 1024))} MiB`;
@@ -622,10 +622,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     const kind = VIOLATION_KINDS[w.scan.violation], detail = w.scan.detail;
     if (this.tracerRef !== null) this.tracerRef.violation(v.id, kind, detail);
     v.counters.workloadsDropped++;
-    w.state = WL_DROPPED;
-    this.scanner.release(w.scan);
-    if (w.mm !== null && v.ppgtt !== null) this.ppgtt.putMm(v.ppgtt, w.mm);
-    w.mm = null;
+    this.dispatcher.destroyQueued(w);
     if (violationIsFatal(kind)) this.failsafe(v, "guest_error", detail);
   }
 
@@ -794,9 +791,9 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
     return this.dispatcher.running;
   }
 
-  /** {@inheritDoc ResetHost.releaseScan} */
-  releaseScan(w: Workload): void {
-    this.scanner.release(w.scan);
+  /** {@inheritDoc ResetHost.destroyQueued} */
+  destroyQueued(w: Workload): void {
+    this.dispatcher.destroyQueued(w);
   }
 
   /** {@inheritDoc ResetHost.resetPpgtt} */
