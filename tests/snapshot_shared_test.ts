@@ -36,6 +36,24 @@ function reachable(w: World): Map<object, string> {
   return seen;
 }
 
+/** A heap checkpoint of scenarios/weights.gvt at 10 ms, taken by the CLI into `dir`. */
+async function weightsCheckpoint(dir: string): Promise<SnapshotFile> {
+  const ck = `${dir}/ok.ckpt`;
+  const saved = await gvtsim(
+    "run",
+    "-q",
+    "--until",
+    "20ms",
+    "--checkpoint-at",
+    "10ms",
+    "--checkpoint",
+    ck,
+    "scenarios/weights.gvt",
+  );
+  assert.ok(saved.code <= 1, saved.err); // 20 ms is too short for its expectations: 1
+  return JSON.parse(await Deno.readTextFile(ck)) as SnapshotFile;
+}
+
 Deno.test("snapshot shared parts: what two worlds share is frozen or static", async () => {
   for (
     const [file, hypervisor] of [["scenarios/demo.gvt", "kvm"], ["scenarios/faults.gvt", "xen"]]
@@ -58,20 +76,7 @@ Deno.test("snapshot shared parts: what two worlds share is frozen or static", as
 Deno.test("snapshot shared parts: a checkpoint bringing data for one is refused, and changes nothing", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const ck = `${dir}/ok.ckpt`;
-    const saved = await gvtsim(
-      "run",
-      "-q",
-      "--until",
-      "20ms",
-      "--checkpoint-at",
-      "10ms",
-      "--checkpoint",
-      ck,
-      "scenarios/weights.gvt",
-    );
-    assert.ok(saved.code <= 1, saved.err); // 20 ms is too short for its expectations: 1
-    const good = JSON.parse(await Deno.readTextFile(ck)) as SnapshotFile;
+    const good = await weightsCheckpoint(dir);
     type Rec = { k: string; p: string; f?: Record<string, unknown> };
     const objects = good.heap!.objects as unknown as Rec[];
     const at = objects.findIndex((r) => r.p === "w.gpu.config.platform");
@@ -107,20 +112,7 @@ Deno.test("snapshot shared parts: a checkpoint bringing data for one is refused,
 Deno.test("snapshot heap: a scenario in the heap other than its sources' (past the DSL's limits) is refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const ck = `${dir}/ok.ckpt`;
-    const saved = await gvtsim(
-      "run",
-      "-q",
-      "--until",
-      "20ms",
-      "--checkpoint-at",
-      "10ms",
-      "--checkpoint",
-      ck,
-      "scenarios/weights.gvt",
-    );
-    assert.ok(saved.code <= 1, saved.err);
-    const x = JSON.parse(await Deno.readTextFile(ck)) as SnapshotFile;
+    const x = await weightsCheckpoint(dir);
     type Rec = { p: string; f?: { value?: number } };
     const draws = (x.heap!.objects as unknown as Rec[]).filter((r) => r.p.endsWith(".mix.draw"));
     assert.ok(draws.length > 0, "the heap holds the workloads' draw counts");
