@@ -23,6 +23,7 @@
 import type { TimelineAction } from "./scenario.ts";
 import type { HostRuntime, World } from "./world.ts";
 import type { Gpu } from "./hw/gpu.ts";
+import type { VgpuPpgtt } from "./gvt/ppgtt.ts";
 import type { EventSink, Sim } from "./sim/sim.ts";
 import type { MptBackend, VgpuInfo } from "./mpt/types.ts";
 import { findType, GVT_MAX_VGPU } from "./vgpu_types.ts";
@@ -54,11 +55,13 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * versions 9 (replay), 10 and 11 (heap) had no `iommu` part in their digest, and 12 (heap) and
  * 13 (replay) one without the IOMMU's size; version 14 (heap) had no record of whether a
  * workload pinned its PPGTT mm or was shadowed at its creation, nor the workaround batches'
- * shadows (a restored running workload would never unpin its mm): none of them is read.
+ * shadows (a restored running workload would never unpin its mm); versions 15 (replay) and 16
+ * (heap) had a digest without the scheduler's, dispatcher's, runners' and guest drivers' own
+ * fields (a change there restored unnoticed): none of them is read.
  */
-export const SNAPSHOT_VERSION = 16;
+export const SNAPSHOT_VERSION = 17;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 15;
+export const SNAPSHOT_VERSION_REPLAY = 18;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -299,6 +302,7 @@ function hashSim(w: World): string {
     h.num(e.arg);
     h.str(e.sink);
   }
+  scalars(h, (w.sim as unknown as { queue: object }).queue); // its free-slot list, cursor
   return h.hex();
 }
 
@@ -348,10 +352,32 @@ function hashGgtt(w: World, gpu: Gpu = w.gpu): string {
   return h.hex();
 }
 
+/**
+ * Mixes an object's own scalar fields (numbers, strings, booleans: names and values, in their
+ * order), private ones included; references to other objects are skipped (their
+ * parts digest them). Bookkeeping that steers a run (scheduler and dispatcher flags, runner and
+ * driver state, engine constants) lives in such fields.
+ */
+function scalars(h: Fnv1a64, o: object | null | undefined): void {
+  if (o === null || o === undefined) {
+    h.word(0xfffffff0);
+    return;
+  }
+  for (const [k, v] of Object.entries(o)) {
+    // null is skipped with references: a tracer field is null or not by the run's trace setting
+    if (v === null || v === undefined || typeof v === "object" || typeof v === "function") continue;
+    h.str(k);
+    h.value(v);
+  }
+}
+
 function hashGpu(w: World, gpu: Gpu = w.gpu): string {
   const h = new Fnv1a64();
   h.view(gpu.regs);
   h.value(gpu.counters());
+  scalars(h, gpu.execlists);
+  scalars(h, gpu.irq);
+  for (const s of gpu.streamers) scalars(h, s);
   return h.hex();
 }
 
@@ -403,11 +429,43 @@ function hashVgpus(w: World, host: HostRuntime = w.hosts[0]): string {
     ]);
     h.view(v.runList);
     for (const q of v.queues) h.word(q.length);
+    scalars(h, v); // in flight, owner tag, destroyed, ...
+    scalars(h, v.ggtt); // its slices
+    h.value(v.res);
+    for (const el of v.execlists) scalars(h, el);
+    hashPpgtt(h, v.ppgtt);
   }
   if (host === w.hosts[0]) {
-    for (const vm of w.vms) h.value([vm.state, vm.since, vm.activeNs, vm.lastBusy]);
+    for (const vm of w.vms) {
+      h.value([vm.state, vm.since, vm.activeNs, vm.lastBusy]);
+      scalars(h, vm.mem);
+      scalars(h, vm.driver);
+      if (vm.driver) {
+        h.value(vm.driver.metrics);
+        for (const e of (vm.driver as unknown as DriverView).eng) scalars(h, e);
+      }
+      scalars(h, vm.runner);
+    }
   }
   return h.hex();
+}
+
+/** The guest driver's private per-engine state, read for the digest. */
+interface DriverView {
+  eng: (object | null)[];
+}
+
+/** A vGPU's PPGTT shadowing bookkeeping: each shadow page's fields by guest frame, each mm's. */
+function hashPpgtt(h: Fnv1a64, p: VgpuPpgtt | null): void {
+  scalars(h, p);
+  if (p === null) return;
+  h.word(p.byGfn.size);
+  for (const [gfn, page] of p.byGfn) {
+    h.num(gfn);
+    scalars(h, page);
+  }
+  h.word(p.mms.length);
+  for (const mm of p.mms) scalars(h, mm);
 }
 
 function hashMediator(w: World, host: HostRuntime = w.hosts[0]): string {
@@ -423,8 +481,18 @@ function hashMediator(w: World, host: HostRuntime = w.hosts[0]): string {
   h.num(gate.errorCount);
   h.value(gate.opCounts);
   h.value(host.ctx.counters);
+  scalars(h, host.ctx); // time charged, MSIs delivered
+  scalars(h, gvt.sched); // next target, last accounting, running, kick pending
+  scalars(h, gvt.sched.policy); // its tick
+  scalars(h, gvt.dispatcher);
+  h.value((gvt.dispatcher as unknown as { d: { costs: unknown } }).d.costs);
+  h.value(gvt.scanner.options);
+  scalars(h, gvt.invariants);
   if (host === w.hosts[0]) {
+    h.num(w.seriesStride);
+    h.num(w.samplePeriod);
     h.num(w.applied);
+    h.value((w as unknown as { idHistory: unknown }).idHistory);
     for (const id of crashedIds(w)) h.num(id);
   }
   return h.hex();
