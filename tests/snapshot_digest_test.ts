@@ -7,8 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { gvtsim } from "./cli_util.ts";
-import { encodeSnapshot, type SnapshotFile } from "../core/snapshot.ts";
+import { heapCheckpoint } from "./snapshot_util.ts";
 
 const SCENARIO = `scenario digest_gaps
 seed 3
@@ -39,40 +38,14 @@ const CASES: [string, string, string][] = [
 Deno.test("snapshot: scheduler, vGPU, runner and driver fields altered in a heap checkpoint are refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const scenario = `${dir}/gaps.gvt`, ck = `${dir}/ok.ckpt`;
-    await Deno.writeTextFile(scenario, SCENARIO);
-    const full = await gvtsim("run", "-q", "--json", `${dir}/full.json`, scenario);
-    assert.equal(full.code, 0, full.err);
-    const saved = await gvtsim(
-      "run",
-      "-q",
-      "--checkpoint-at",
-      "12ms",
-      "--checkpoint",
-      ck,
-      scenario,
-    );
-    assert.equal(saved.code, 0, saved.err);
-    const good = JSON.parse(await Deno.readTextFile(ck)) as SnapshotFile;
-    assert.ok(good.heap, "a heap snapshot");
-
-    // the untouched checkpoint restores to the uninterrupted run's results
-    const ok = await gvtsim("run", "-q", "--restore", ck, "--json", `${dir}/restored.json`);
-    assert.equal(ok.code, 0, ok.err);
-    assert.equal(
-      await Deno.readTextFile(`${dir}/restored.json`),
-      await Deno.readTextFile(`${dir}/full.json`),
-    );
-
+    const { good, restore } = await heapCheckpoint(dir, SCENARIO, "12ms");
     for (const [p, field, part] of CASES) {
       const x = structuredClone(good);
       const r = (x.heap!.objects as unknown as HeapRecord[]).find((o) => o.p === p);
       assert.ok(r?.f && Object.hasOwn(r.f, field), `the checkpoint has ${p}.${field}`);
       const v = r.f[field];
       r.f[field] = typeof v === "boolean" ? !v : (v as number) + 1;
-      const path = `${dir}/${field}.ckpt`;
-      await Deno.writeTextFile(path, encodeSnapshot(x)); // sha256 recomputed
-      const res = await gvtsim("run", "-q", "--restore", path);
+      const res = await restore(x, field);
       assert.equal(res.code, 2, `${p}.${field}: ${res.err}`);
       assert.match(
         res.err,

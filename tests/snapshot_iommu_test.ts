@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { gvtsim } from "./cli_util.ts";
-import { encodeSnapshot, type SnapshotFile } from "../core/snapshot.ts";
+import type { SnapshotFile } from "../core/snapshot.ts";
+import { heapCheckpoint } from "./snapshot_util.ts";
 
 /** kvm with `iommu "gpa"`: the vGPU's domain translates, and the guest's pages are mapped. */
 const SCENARIO = `scenario iommu_digest
@@ -45,31 +45,8 @@ function editBytes(r: HeapRecord, f: (b: Uint8Array) => void): void {
 Deno.test("snapshot: an IOMMU altered in a heap checkpoint (content digest fixed up) is refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const scenario = `${dir}/iommu.gvt`, ck = `${dir}/ok.ckpt`;
-    await Deno.writeTextFile(scenario, SCENARIO);
-    const full = await gvtsim("run", "-q", "--json", `${dir}/full.json`, scenario);
-    assert.equal(full.code, 0, full.err);
-    const saved = await gvtsim(
-      "run",
-      "-q",
-      "--checkpoint-at",
-      "20ms",
-      "--checkpoint",
-      ck,
-      scenario,
-    );
-    assert.equal(saved.code, 0, saved.err);
-    const good = JSON.parse(await Deno.readTextFile(ck)) as SnapshotFile;
-    assert.ok(good.heap, "a heap snapshot");
+    const { good, restore } = await heapCheckpoint(dir, SCENARIO, "20ms");
     assert.ok(good.parts.iommu, "the digest has an iommu part");
-
-    // the untouched checkpoint restores to the uninterrupted run's results
-    const ok = await gvtsim("run", "-q", "--restore", ck, "--json", `${dir}/restored.json`);
-    assert.equal(ok.code, 0, ok.err);
-    assert.equal(
-      await Deno.readTextFile(`${dir}/restored.json`),
-      await Deno.readTextFile(`${dir}/full.json`),
-    );
 
     const cases: [string, (x: SnapshotFile) => void][] = [
       [
@@ -103,9 +80,7 @@ Deno.test("snapshot: an IOMMU altered in a heap checkpoint (content digest fixed
     for (const [name, edit] of cases) {
       const x = structuredClone(good);
       edit(x);
-      const path = `${dir}/${name}.ckpt`;
-      await Deno.writeTextFile(path, encodeSnapshot(x)); // sha256 recomputed
-      const r = await gvtsim("run", "-q", "--restore", path);
+      const r = await restore(x, name); // sha256 recomputed
       assert.equal(r.code, 2, `${name}: ${r.err}`);
       assert.match(
         r.err,
