@@ -57,11 +57,12 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * workload pinned its PPGTT mm or was shadowed at its creation, nor the workaround batches'
  * shadows (a restored running workload would never unpin its mm); versions 15 (replay) and 16
  * (heap) had a digest without the scheduler's, dispatcher's, runners' and guest drivers' own
- * fields (a change there restored unnoticed): none of them is read.
+ * fields (a change there restored unnoticed), and 17 (heap) and 18 (replay) one without the
+ * fields of queued and running workloads: none of them is read.
  */
-export const SNAPSHOT_VERSION = 17;
+export const SNAPSHOT_VERSION = 19;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 18;
+export const SNAPSHOT_VERSION_REPLAY = 20;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -352,6 +353,9 @@ function hashGgtt(w: World, gpu: Gpu = w.gpu): string {
   return h.hex();
 }
 
+/** A workload's trace flow id: set only when the run traces, so a replay may differ there. */
+const TRACE_FLOW = "flow";
+
 /**
  * Mixes an object's own scalar fields (numbers, strings, booleans: names and values, in their
  * order), private ones included; references to other objects are skipped (their
@@ -366,6 +370,7 @@ function scalars(h: Fnv1a64, o: object | null | undefined): void {
   for (const [k, v] of Object.entries(o)) {
     // null is skipped with references: a tracer field is null or not by the run's trace setting
     if (v === null || v === undefined || typeof v === "object" || typeof v === "function") continue;
+    if (k === TRACE_FLOW) continue;
     h.str(k);
     h.value(v);
   }
@@ -428,7 +433,13 @@ function hashVgpus(w: World, host: HostRuntime = w.hosts[0]): string {
       v.bar2,
     ]);
     h.view(v.runList);
-    for (const q of v.queues) h.word(q.length);
+    for (const q of v.queues) {
+      h.word(q.length);
+      for (const wl of q) {
+        scalars(h, wl); // its ring, descriptor, state, times, ...
+        h.value(wl.elsp);
+      }
+    }
     scalars(h, v); // in flight, owner tag, destroyed, ...
     scalars(h, v.ggtt); // its slices
     h.value(v.res);
@@ -485,6 +496,7 @@ function hashMediator(w: World, host: HostRuntime = w.hosts[0]): string {
   scalars(h, gvt.sched); // next target, last accounting, running, kick pending
   scalars(h, gvt.sched.policy); // its tick
   scalars(h, gvt.dispatcher);
+  for (const wl of gvt.dispatcher.running) scalars(h, wl);
   h.value((gvt.dispatcher as unknown as { d: { costs: unknown } }).d.costs);
   h.value(gvt.scanner.options);
   scalars(h, gvt.invariants);

@@ -1,7 +1,7 @@
 /**
  * The checkpoint's state digest covers the bookkeeping that steers a run (scheduler and
- * dispatcher flags, a vGPU's workloads in flight, the workload runner's and guest driver's
- * state, engine constants): a heap snapshot with one such field changed, and the content digest
+ * dispatcher flags, a vGPU's workloads in flight and queued, the workload runner's and guest
+ * driver's state, engine constants): a heap snapshot with one such field changed, and the content digest
  * recomputed as anyone can, is refused by `run --restore`, naming the part. Each of these
  * changes used to restore "digest verified" and give other results (fuzz/digest_coverage.ts).
  */
@@ -29,6 +29,8 @@ const CASES: [string, string, string][] = [
   ["w.gvt.dispatcher", "kickPending", "mediator"],
   ["w.gvt.sched.policy", "tickNs", "mediator"],
   ["w.vms.0.vgpu", "inFlight", "vgpus"],
+  ["w.vms.0.vgpu.queues.1.0", "tail", "vgpus"],
+  ["w.gvt.dispatcher.running.0", "ringStart", "mediator"],
   ["w.vms.0.runner", "done", "vgpus"],
   ["w.vms.1.driver", "msiPending", "vgpus"],
   ["w.gpu.execlists", "contextSwitchNs", "gpu"],
@@ -38,7 +40,7 @@ const CASES: [string, string, string][] = [
 Deno.test("snapshot: scheduler, vGPU, runner and driver fields altered in a heap checkpoint are refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const { good, restore } = await heapCheckpoint(dir, SCENARIO, "12ms");
+    const { good, restore } = await heapCheckpoint(dir, SCENARIO, "25ms");
     for (const [p, field, part] of CASES) {
       const x = structuredClone(good);
       const r = (x.heap!.objects as unknown as HeapRecord[]).find((o) => o.p === p);
@@ -50,7 +52,7 @@ Deno.test("snapshot: scheduler, vGPU, runner and driver fields altered in a heap
       assert.match(
         res.err,
         new RegExp(
-          "^.*: error: checkpoint digest mismatch at 12000000 ns: stored fnv1a64:[0-9a-f]{16}, " +
+          "^.*: error: checkpoint digest mismatch at 25000000 ns: stored fnv1a64:[0-9a-f]{16}, " +
             `the restored state gives fnv1a64:[0-9a-f]{16} \\(differs in: ${part}\\)\\n$`,
         ),
         `${p}.${field}: ${res.err}`,

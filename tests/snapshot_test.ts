@@ -375,7 +375,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     [
       "version",
       (x) => x.version = 7, // the previous heap format (another digest)
-      /checkpoint format version 7 is not supported \(this build reads versions 17 \(heap snapshot\) and 18 \(replay\); older checkpoints had another digest/,
+      /checkpoint format version 7 is not supported \(this build reads versions 19 \(heap snapshot\) and 20 \(replay\); older checkpoints had another digest/,
     ],
     [
       "format",
