@@ -13,7 +13,7 @@
  * (`intel_gvt_update_reg_whitelist`).
  */
 
-import { bytesToPageEnd, copyWords, PAGE_SIZE } from "../hw/memory.ts";
+import { bytesToPageEnd, CACHELINE_BYTES, copyWords, PAGE_SIZE } from "../hw/memory.ts";
 import { ENGINES } from "../hw/engines.ts";
 import { RCS } from "../hw/regs.ts";
 import { emitBatchBufferStart } from "../cmd/encode.ts";
@@ -69,8 +69,6 @@ export { MAX_SURFACE_SIZE } from "./cmd_audit.ts";
 /** Largest batch buffer followed (dwords). */
 export const MAX_BATCH_DWORDS = 1 << 20;
 const NOOP = header(ID.MI_NOOP, 1);
-/** Bytes of a cache line (`CACHELINE_BYTES`). */
-const CACHELINE_BYTES = 64;
 /** Dwords of the MI_BATCH_BUFFER_START `combine_wa_ctx` appends. */
 const BB_START_DWORDS = 3;
 

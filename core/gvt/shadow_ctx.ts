@@ -47,7 +47,7 @@
  * or -EFAULT: failsafe).
  */
 
-import { putLe32 } from "../hw/bits.ts";
+import { le32, putLe32 } from "../hw/bits.ts";
 import {
   CTX_BB_PER_CTX_PTR,
   CTX_CONTEXT_CONTROL,
@@ -165,7 +165,7 @@ export function populateShadowContext(
   for (const r of REG_COPIES) {
     if (r.engine >= 0 && r.engine !== engine) continue;
     if (gate.readGpa(id, ctxGpa + ctxValueOffset(r.slot), WORD) < 0) return false;
-    let x = (WORD[0] | (WORD[1] << 8) | (WORD[2] << 16) | (WORD[3] << 24)) >>> 0;
+    let x = le32(WORD, 0);
     if (r.slot === CTX_CONTEXT_CONTROL) x = (x | 0xffff0000) >>> 0;
     state[r.slot + 1] = x;
   }

@@ -32,10 +32,10 @@ import {
   LRC_STATE_PN,
   readContextRing,
 } from "../hw/context.ts";
-import { getField, isSet } from "../hw/bits.ts";
+import { getField, isSet, le32 } from "../hw/bits.ts";
 import { ENGINES } from "../hw/engines.ts";
 import { BB_PER_CTX_PTR_FIELDS, INDIRECT_CTX_FIELDS } from "../hw/registers/ring.ts";
-import { PAGE_SIZE } from "../hw/memory.ts";
+import { CACHELINE_BYTES, PAGE_SIZE } from "../hw/memory.ts";
 import type { Platform } from "../hw/platform.ts";
 import { LEGACY_32B_CONTEXT, RCS } from "../hw/regs.ts";
 import { MPT_OK } from "../mpt/types.ts";
@@ -183,7 +183,7 @@ const READ_FAILED: WorkloadError = {
 function readSlots(gate: MptGate, id: number, gpa: number, slots: readonly number[]): boolean {
   for (let i = 0; i < slots.length; i++) {
     if (gate.readGpa(id, gpa + ctxValueOffset(slots[i]), word) !== MPT_OK) return false;
-    ctxWords[slots[i] + 1] = (word[0] | (word[1] << 8) | (word[2] << 16) | (word[3] << 24)) >>> 0;
+    ctxWords[slots[i] + 1] = le32(word, 0);
   }
   return true;
 }
@@ -238,9 +238,6 @@ export function createWorkload(
   v.counters.workloadsCreated++;
   return w;
 }
-
-/** Bytes of a cache line (`CACHELINE_BYTES`): the per-context batch's checked size. */
-const CACHELINE_BYTES = 64;
 
 /**
  * The render context's workaround batches (`intel_vgpu_create_workload`): the

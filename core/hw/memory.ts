@@ -23,6 +23,8 @@ export const OWNER_HOST = 0;
 export const PAGE_SIZE = 4096;
 /** log2 of {@link PAGE_SIZE}. */
 export const PAGE_SHIFT = 12;
+/** Bytes of a cache line (i915 `CACHELINE_BYTES`): workaround batches are sized in them. */
+export const CACHELINE_BYTES = 64;
 
 const ZERO_PAGE = new Uint32Array(1024);
 /** Word spans up to this long copy with a loop: cheaper than making a view for `set`. */
