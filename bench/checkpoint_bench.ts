@@ -8,11 +8,17 @@
  *
  *   deno run -A bench/checkpoint_bench.ts [--rounds 5] [--at 5] [--until 10] [--v8-flags F]
  *   deno run -A bench/checkpoint_bench.ts --warm [--warmup 2] [--rounds 5] [--at 5] [--until 10]
+ *   deno run -A bench/checkpoint_bench.ts --restores N [--warmup 3] [--at 5] [--ckpt PATH]
  *   deno run -A bench/checkpoint_bench.ts --one full|save|restore AT UNTIL PATH   (one phase)
  *
  * `--warm` runs all phases in this one process instead, after warm-up rounds that are not
  * counted: a restore as the REPL's `load CK` or a long-lived worker does it, with code the
  * JIT has compiled already.
+ *
+ * `--restores N` takes one checkpoint at AT (or uses `--ckpt PATH`), then restores it N times
+ * in this process after `warmup` uncounted restores (read + decode + rebuild + lay + digest,
+ * nothing run): the warm restore alone, with its CPU and wall time, to compare two versions
+ * of the restore path (give both the same `--ckpt` file when the format is unchanged).
  *
  * `--v8-flags F` runs every phase with those V8 flags (`deno run --v8-flags=F`), to see what a
  * flag does to the full run and the restored one alike.
@@ -256,6 +262,37 @@ async function warmRounds(n: number, warmup: number, atS: number, untilS: number
   report(got, atS, untilS);
 }
 
+/** `--restores`: the warm restore alone, `n` times after `warmup` uncounted ones. */
+async function restoreRounds(n: number, warmup: number, atS: number, given: string): Promise<void> {
+  const path = given || Deno.makeTempFileSync({ suffix: ".ckpt.json" });
+  try {
+    if (!given) await runPhase("save", atS, atS, path);
+    const cpu: number[] = [], wall: number[] = [];
+    for (let i = -warmup; i < n; i++) {
+      const w0 = performance.now(), t0 = cpuMs();
+      const snap = readCheckpoint(path);
+      if (snap instanceof SnapshotError) throw new Error(snap.message);
+      const r = await restoreWorld(snap);
+      if (r instanceof SnapshotError) throw new Error(r.message);
+      if (r.replayed) throw new Error("the checkpoint was restored by replay, not from its heap");
+      if (i >= 0) {
+        cpu.push(cpuMs() - t0);
+        wall.push(performance.now() - w0);
+      }
+    }
+    console.log(
+      `warm restore of ${given || `contention7 at ${atS} s`} (${
+        Deno.statSync(path).size
+      } bytes), ` +
+        `${n} restores after ${warmup}: CPU ${median(cpu).toFixed(1)} ms ${spread(cpu)}, wall ${
+          median(wall).toFixed(1)
+        } ms ${spread(wall)}; load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")}`,
+    );
+  } finally {
+    if (!given) Deno.removeSync(path);
+  }
+}
+
 if (import.meta.main) {
   const one = Deno.args.indexOf("--one");
   if (one >= 0) {
@@ -264,7 +301,14 @@ if (import.meta.main) {
   } else {
     const n = Number(arg("--rounds", "5")), at = Number(arg("--at", "5"));
     const until = Number(arg("--until", "10"));
-    if (Deno.args.includes("--warm")) {
+    if (Deno.args.includes("--restores")) {
+      await restoreRounds(
+        Number(arg("--restores", "20")),
+        Number(arg("--warmup", "3")),
+        at,
+        arg("--ckpt", ""),
+      );
+    } else if (Deno.args.includes("--warm")) {
       await warmRounds(n, Number(arg("--warmup", "2")), at, until);
     } else await rounds(n, at, until, arg("--v8-flags", ""));
   }
