@@ -924,7 +924,7 @@ export class LaidHeap {
    * something may have written since the first time: no walk, nothing created.
    */
   relay(roots: readonly string[]): HeapError | undefined {
-    return guarded(() => layContents(this.recs, this.objs, this.reused, roots));
+    return guarded(() => layContents(this.recs, this.objs, this.reused, null, roots));
   }
 }
 
@@ -964,8 +964,10 @@ function restoreHeapUnchecked(
   }
   const err = create(recs, objs);
   if (err) return err;
-  // 2. contents
-  const bad = layContents(recs, objs, reused);
+  // 2. contents: new buffers, and fresh ones known to hold only zeros, have no gaps to clear
+  const zero = new Set<object>(fresh.zeroBuffers());
+  const zeroed = objs.map((x, i) => !reused[i] || zero.has(x!));
+  const bad = layContents(recs, objs, reused, zeroed);
   if (bad) return bad;
   if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
   return new LaidHeap(recs, objs, reused);
@@ -1173,14 +1175,16 @@ function newObject(r: Rec<"o">): object | undefined {
 }
 
 /**
- * Writes every record's contents into its object (`objs`, from the identity step). Buffers
- * the fresh world did not have are new (zero). `roots`: lay again, over objects laid once
- * already, only the records under these canonical paths.
+ * Writes every record's contents into its object (`objs`, from the identity step).
+ * `zeroed`: the buffers that hold only zeros (new ones, and fresh ones the world says are
+ * zero), whose gaps between segments need no clearing; null: look at every gap. `roots`: lay
+ * again, over objects laid once already, only the records under these canonical paths.
  */
 function layContents(
   recs: readonly HeapRecord[],
   objs: readonly (object | undefined)[],
   reused: readonly boolean[],
+  zeroed: readonly boolean[] | null,
   roots?: readonly string[],
 ): HeapError | undefined {
   // The loop only dispatches: each kind is laid by a small method, so the JIT compiles small
@@ -1191,7 +1195,7 @@ function layContents(
     if (x === undefined || r.k === "f" || r.k === "t" || r.k === "z") continue;
     if (roots && !under(r.p, roots)) continue;
     if (r.k === "b") {
-      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !roots)) {
+      if (!decodeBuffer(x as ArrayBuffer, r.d, zeroed !== null && zeroed[i])) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
     } else if (r.k === "o") lay.object(r, x as Record<string, unknown>, i, reused[i], !!roots);

@@ -471,9 +471,29 @@ export class Gpu {
     return this.sim.now;
   }
 
-  /** A copy of the register space as it is after reset (the mediator's vreg snapshot). */
+  /** A copy of the register space as it is after reset (to change: see {@link resetValues}). */
   mmioSnapshot(): Uint32Array {
     return this.reset0.slice();
+  }
+
+  /**
+   * The register space as it is after reset, the GPU's own table (the mediator's vreg
+   * snapshot): read-only, a static part of the world (core/snapshot_state.ts), so sharing it
+   * costs no 2 MiB copy per world.
+   */
+  get resetValues(): Uint32Array {
+    return this.reset0;
+  }
+
+  /**
+   * The buffers of the tables a GPU holds only zeros in until a vGPU is created: its GGTT
+   * entries, their domains and dirty flags (the host driver maps nothing at start-up).
+   * tests/snapshot_lay_test.ts checks it for worlds built only to be laid over.
+   */
+  zeroTables(): ArrayBuffer[] {
+    return [this.ggttLo, this.ggttHi, this.ggttDomain, this.dirtyFlag].map((a) =>
+      a.buffer as ArrayBuffer
+    );
   }
 
   /** The definition of the register at `offset`, if it has one. */
