@@ -298,7 +298,7 @@ export const SNAPSHOT_STATIC: readonly string[] = [
 const STATIC = new Set(SNAPSHOT_STATIC);
 
 /**
- * A test for canonical paths at or under one of `roots` (as {@link under}), as one anchored
+ * A test for canonical paths at or under one of `roots`, as one anchored
  * regular expression: one native match per path, where a loop of `startsWith` over the roots
  * cost ~15 times more over a checkpoint's thousands of records.
  */
@@ -906,14 +906,6 @@ export const BACKEND_REACH: readonly string[] = [
   "w.gpu.iommu",
 ];
 
-/** Whether canonical path `p` is one of `roots` or under one. */
-function under(p: string, roots: readonly string[]): boolean {
-  for (const r of roots) {
-    if (p.startsWith(r) && (p.length === r.length || p.charCodeAt(r.length) === 46)) return true;
-  }
-  return false;
-}
-
 /**
  * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
  * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
@@ -1221,10 +1213,11 @@ function layContents(
   // The loop only dispatches: each kind is laid by a small method, so the JIT compiles small
   // functions (one big one cost far more to optimise than a restore runs it).
   const lay = new Layer(recs, objs);
+  const inRoots = roots ? underTest(roots) : null;
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
     if (x === undefined || r.k === "f" || r.k === "t" || r.k === "z") continue;
-    if (roots && !under(r.p, roots)) continue;
+    if (inRoots !== null && !inRoots.test(r.p)) continue;
     if (r.k === "b") {
       if (!decodeBuffer(x as ArrayBuffer, r.d, zeroed !== null && zeroed[i])) {
         return new HeapError(`${r.p}: bad buffer contents`);

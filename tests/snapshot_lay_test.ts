@@ -28,3 +28,23 @@ Deno.test("snapshot lay: a world built only to be laid over holds only zeros whe
     assert.deepEqual(full.zeroBuffers(), []);
   }
 });
+
+Deno.test("snapshot lay: worlds of one platform share the static register tables, not their state", async () => {
+  const scenario = loadScenario("scenarios/weights.gvt").scenario!;
+  const [a, b, ran] = [
+    await World.create(scenario, { restoreOnly: true }) as World,
+    await World.create(scenario, { restoreOnly: true }) as World,
+    await World.create(scenario) as World,
+  ];
+  ran.run(20e6); // its first vGPU added the context registers to the whitelist (flags)
+  for (const w of [b, ran]) {
+    assert.equal(w.gpu.registerDefs, a.gpu.registerDefs, "built once per platform and fences");
+    assert.equal(w.gvt.mmio.table.cls, a.gvt.mmio.table.cls);
+    assert.notEqual(w.gpu.regs, a.gpu.regs);
+    assert.notEqual(w.gvt.mmio.table.flags, a.gvt.mmio.table.flags);
+    assert.equal(w.gvt.mmio.table.tracked, a.gvt.mmio.table.tracked);
+    assert.equal(w.gvt.mmio.table.handlers.length, a.gvt.mmio.table.handlers.length);
+  }
+  assert.deepEqual(b.gvt.mmio.table.flags, a.gvt.mmio.table.flags);
+  assert.notDeepEqual(ran.gvt.mmio.table.flags, a.gvt.mmio.table.flags);
+});
