@@ -155,6 +155,12 @@ export const DIGEST_BLOCK = 4096;
 /** Mixed before each block, plus its {@link BlockKind}. */
 const BLOCK_TAG = 0xfffffff8;
 const PRIME_A = 0x01000193, PRIME_B = 0x9e3779b1;
+/**
+ * Where {@link Fnv1a64} gathers small pieces of data before hashing them, shared by all: the
+ * digest whose bytes are staged ({@link stageOwner}) hashes them before another one stages.
+ */
+const STAGE = new Uint8Array(64 * 1024);
+let stageOwner: Fnv1a64 | null = null;
 
 /**
  * The state digest: two 32-bit lanes of FNV-1a taken a 32-bit word at a time (not a byte:
@@ -171,6 +177,8 @@ export class Fnv1a64 {
   private readonly f64w = new Uint32Array(this.f64.buffer);
   /** SHA-256 of the data blocks of every typed array mixed so far, in order. */
   private data: Sha256 | undefined;
+  /** Data not yet hashed (`staged` bytes of {@link STAGE}): small pieces go in one update. */
+  private staged = 0;
 
   /** Mixes one 32-bit word. */
   word(w: number): void {
@@ -187,10 +195,20 @@ export class Fnv1a64 {
     this.word(this.f64w[1]);
   }
 
-  /** Mixes a string (length, then UTF-16 code units). */
+  /** Mixes a string (length, then its UTF-16 code units two to a word). */
   str(s: string): void {
     this.word(s.length);
-    for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
+    // the lanes in locals: field names make up much of what a digest mixes
+    let a = this.a, b = this.b;
+    for (let i = 0; i < s.length; i += 2) {
+      const w = s.charCodeAt(i) | ((i + 1 < s.length ? s.charCodeAt(i + 1) : 0) << 16);
+      a = Math.imul(a ^ w, PRIME_A);
+      b = Math.imul(b ^ w, PRIME_B);
+      a ^= a >>> 15;
+      b ^= b >>> 13;
+    }
+    this.a = a;
+    this.b = b;
   }
 
   /**
@@ -209,13 +227,21 @@ export class Fnv1a64 {
       for (let i = 0; i < u.length; i++) this.word(u[i]);
       return;
     }
+    if (u.length <= DIGEST_BLOCK) {
+      // one block (counters, samples): zero or data, found without the walk's set-up
+      const zero = (u.length === 0 || u[0] === 0) && isZero(u);
+      this.word(BLOCK_TAG + (zero ? BlockKind.Zero : BlockKind.Data));
+      this.word(u.length);
+      if (!zero) this.hashData(u);
+      return;
+    }
     // consecutive runs of one kind are mixed as one
     let kind = -1, from = 0, to = 0;
     const flush = () => {
       if (kind === -1) return;
       this.word(BLOCK_TAG + kind);
       this.word(to - from);
-      if (kind === BlockKind.Data) (this.data ??= sha256()).update(u.subarray(from, to));
+      if (kind === BlockKind.Data) this.hashData(u.subarray(from, to));
     };
     forEachBlock(u, DIGEST_BLOCK, (at, n, k) => {
       if (k === kind && at === to) {
@@ -228,6 +254,32 @@ export class Fnv1a64 {
       to = at + n;
     });
     flush();
+  }
+
+  /**
+   * Adds bytes to the data SHA-256. Pieces smaller than the stage are copied into it and
+   * hashed together: one native update per piece costs more than copying a few KiB. The hash
+   * is the same either way (SHA-256 of the bytes in order).
+   */
+  private hashData(u: Uint8Array): void {
+    this.data ??= sha256();
+    if (stageOwner !== this) {
+      stageOwner?.unstage();
+      stageOwner = this;
+    }
+    if (this.staged + u.length > STAGE.length) this.unstage();
+    if (u.length >= STAGE.length) this.data.update(u);
+    else {
+      STAGE.set(u, this.staged);
+      this.staged += u.length;
+    }
+  }
+
+  /** Hashes the staged bytes. */
+  private unstage(): void {
+    if (this.staged > 0) this.data!.update(STAGE.subarray(0, this.staged));
+    this.staged = 0;
+    if (stageOwner === this) stageOwner = null;
   }
 
   /**
@@ -266,6 +318,7 @@ export class Fnv1a64 {
   /** The digest as 16 hex digits (the data blocks' SHA-256 is mixed in first). */
   hex(): string {
     if (this.data !== undefined) {
+      this.unstage();
       this.str(this.data.digest("hex"));
       this.data = undefined;
     }

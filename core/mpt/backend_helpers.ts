@@ -10,7 +10,7 @@
 
 import type { BackendContext, CostModel, GuestMemoryView } from "./types.ts";
 import { MPT_EFAULT, MPT_EINVAL, MPT_OK, PAGE_SIZE } from "./types.ts";
-import { packNumbers, unpackNumbers } from "./saved_state.ts";
+import { packNumbers, positions, unpackNumbers } from "./saved_state.ts";
 
 /**
  * A cost (ns): the scenario parameter of the same name when it is a finite number >= 0,
@@ -201,20 +201,28 @@ export class DmaCache<M extends DmaMapping> {
    * takes back), the same count for every mapping.
    */
   save(fields: (m: M) => number[]): { byGfn: string; byDma: string } {
-    const index = new Map<M, number>();
+    const all: M[] = new Array(this.byGfn.size);
     let rows = new Float64Array(0), width = 0, i = 0;
     for (const m of this.byGfn.values()) {
       const f = fields(m);
       if (i === 0) {
         width = f.length;
-        rows = new Float64Array(width * this.byGfn.size);
+        rows = new Float64Array(width * all.length);
       } else if (f.length !== width) throw new Error("DMA mappings save unequal field counts");
-      rows.set(f, i * width);
-      index.set(m, i++);
+      for (let k = 0; k < width; k++) rows[i * width + k] = f[k];
+      all[i++] = m;
     }
+    // the by-address order is almost always the by-gfn one (both are added and removed
+    // together): positions are looked up only from the first mapping where they differ
     const order = new Float64Array(this.byDma.size);
-    let j = 0;
+    let index: Map<M, number> | undefined, j = 0;
     for (const m of this.byDma.values()) {
+      if (index === undefined && all[j] === m) {
+        order[j] = j;
+        j++;
+        continue;
+      }
+      index ??= positions(all);
       const at = index.get(m);
       if (at === undefined) throw new Error("a DMA mapping by address is not mapped by gfn");
       order[j++] = at;
