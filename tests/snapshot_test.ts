@@ -18,6 +18,7 @@ import {
 } from "../core/snapshot.ts";
 import { decodeSnapshot } from "../core/snapshot_decode.ts";
 import { readCheckpoint, restoreWorld } from "../cli/repl_snapshot.ts";
+import { packNumbers, unpackNumbers } from "../core/mpt/saved_state.ts";
 
 const SCENARIO = "scenarios/weights.gvt";
 const MIXED = "tests/fixtures/scenarios/snapshot_mixed.gvt";
@@ -467,6 +468,33 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
         x,
       ) => ((x.backend as { states: Record<string, { msiCap: number }> }).states["1"].msiCap = 77),
       /^checkpoint digest mismatch .* \(differs in: backend\)$/,
+    ],
+    [
+      // kvm's DMA cache, packed: one mapping's reference count changed, packed again
+      "backend-dma",
+      (x) => {
+        const st = (x.backend as { states: Record<string, Record<string, unknown>> }).states["1"];
+        const rows = Float64Array.from(unpackNumbers(st, "byGfn", 4));
+        rows[3] += 1;
+        st.byGfn = packNumbers(rows);
+      },
+      /^checkpoint digest mismatch .* \(differs in: backend\)$/,
+    ],
+    [
+      "backend-dma-text",
+      (x) => {
+        const st = (x.backend as { states: Record<string, Record<string, unknown>> }).states["1"];
+        st.byGfn = "u32:not base64!";
+      },
+      /^backend kvm refused its saved state: vGPU 1: saved byGfn is malformed$/,
+    ],
+    [
+      "backend-dma-order",
+      (x) => {
+        const st = (x.backend as { states: Record<string, Record<string, unknown>> }).states["1"];
+        st.byDma = packNumbers(new Float64Array([1e6]));
+      },
+      /^backend kvm refused its saved state: vGPU 1: saved byDma refers to no mapping$/,
     ],
     [
       "backend-bad",
