@@ -79,27 +79,26 @@ const isInt = (x: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): x is number 
 const isName = (x: unknown): x is string =>
   typeof x === "string" && x.length > 0 && x.length <= CHECKPOINT_LIMITS.name;
 
-/** Deepest nesting of plain JSON data, measured without recursion (only objects are queued). */
-function depthOf(x: unknown, limit: number): number {
-  let deepest = 0;
-  const stack: unknown[] = [x], depths: number[] = [0];
-  while (stack.length) {
-    const v = stack.pop(), d = depths.pop()!;
-    if (d > deepest) deepest = d;
-    if (deepest > limit) return deepest;
-    if (typeof v !== "object" || v === null) continue;
+/**
+ * Whether plain JSON data nests more than `limit` levels deep (a non-empty array or object is
+ * one level above its children). Recursive, but never deeper than `limit` calls.
+ */
+function nestsDeeper(x: object, limit: number): boolean {
+  if (Array.isArray(x)) {
     // indexed loops: a backend's state can hold tens of thousands of small arrays
-    const children = Array.isArray(v) ? v : Object.values(v);
-    if (children.length > 0 && d + 1 > deepest) deepest = d + 1; // a child is one level down
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i];
-      if (typeof c === "object" && c !== null) {
-        stack.push(c);
-        depths.push(d + 1);
-      }
+    if (x.length > 0 && limit === 0) return true;
+    for (let i = 0; i < x.length; i++) {
+      const c = x[i];
+      if (typeof c === "object" && c !== null && nestsDeeper(c, limit - 1)) return true;
     }
+    return false;
   }
-  return deepest;
+  for (const k in x) {
+    if (limit === 0) return true;
+    const c = (x as Record<string, unknown>)[k];
+    if (typeof c === "object" && c !== null && nestsDeeper(c, limit - 1)) return true;
+  }
+  return false;
 }
 
 /** A problem, located by field. */
@@ -239,7 +238,7 @@ function backendOf(x: unknown, heap: boolean): BackendSnapshot | Bad {
     if (!VGPU_ID.test(id) || Number(id) > GSCALE_MAX_VGPU) {
       return new Bad(`checkpoint backend state for a bad vGPU id '${id.slice(0, 16)}'`);
     }
-    if (depthOf(st, CHECKPOINT_LIMITS.stateDepth) > CHECKPOINT_LIMITS.stateDepth) {
+    if (typeof st === "object" && st !== null && nestsDeeper(st, CHECKPOINT_LIMITS.stateDepth)) {
       return new Bad(`checkpoint backend state of vGPU ${id} nests too deeply`);
     }
   }

@@ -11,8 +11,9 @@ import {
   encodeBuffer,
   validateHeap,
 } from "../core/snapshot_state.ts";
-import { Fnv1a64 } from "../core/snapshot.ts";
-import { CHECKPOINT_LIMITS } from "../core/snapshot_decode.ts";
+import { encodeSnapshot, Fnv1a64, SnapshotError, type SnapshotFile } from "../core/snapshot.ts";
+import { CHECKPOINT_LIMITS, decodeSnapshot } from "../core/snapshot_decode.ts";
+import { baseCheckpoint } from "../fuzz/checkpoint.ts";
 
 function roundTrip(buf: ArrayBuffer): BufferSegment[] {
   const segs = encodeBuffer(buf);
@@ -166,4 +167,39 @@ Deno.test("snapshot heap: a field named __proto__, or a static part not register
     ),
     "object",
   );
+});
+
+Deno.test("snapshot heap: a record at or under a static part must be `z`; paths beside one are data", () => {
+  const world = { k: "o", p: "w", c: "World", f: {} };
+  const check = (p: string, k = "f") =>
+    validateHeap({ objects: [world, { k, p }] }, CHECKPOINT_LIMITS.heap);
+  const refused = "heap record 1: a static part of a world is recorded as present only";
+  for (const p of ["w.gpu.ro", "w.gpu.ro.buffer", "w.gvt.mmio.table.handlers.0.x"]) {
+    assert.equal(check(p), refused, p);
+  }
+  for (
+    const p of ["w.gpu.rox", "w.gpu.r", "w.gpu.ro-1", "w.gvt.mmio.table.handlers.01", "xw.gpu.ro"]
+  ) {
+    assert.equal(typeof check(p), "object", p);
+  }
+});
+
+Deno.test("snapshot decode: a backend state may nest 32 levels, not 33", async () => {
+  const base = await baseCheckpoint();
+  const nested = (levels: number) => {
+    const x = structuredClone(base) as unknown as SnapshotFile;
+    let deep: unknown = 1;
+    for (let i = 0; i < levels; i++) deep = i % 2 ? [deep] : { d: deep };
+    (x.backend.states["1"] as Record<string, unknown>).extra = deep; // one level below the state
+    return decodeSnapshot(encodeSnapshot(x));
+  };
+  assert.ok(!(nested(31) instanceof SnapshotError));
+  assert.equal(
+    (nested(32) as SnapshotError).message,
+    "checkpoint backend state of vGPU 1 nests too deeply",
+  );
+  // empty containers are no level; a huge flat array is one
+  const wide = structuredClone(base) as unknown as SnapshotFile;
+  (wide.backend.states["1"] as Record<string, unknown>).extra = [[], {}, new Array(1e5).fill(0)];
+  assert.ok(!(decodeSnapshot(encodeSnapshot(wide)) instanceof SnapshotError));
 });

@@ -502,6 +502,17 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
       /^backend kvm refused its saved state: vGPU 1: saved state is not an object$/,
     ],
     [
+      // a backend state nesting 33 levels (the limit is 32), anywhere in it
+      "backend-deep",
+      (x) => {
+        const st = (x.backend as { states: Record<string, Record<string, unknown>> }).states["1"];
+        let deep: unknown = 1;
+        for (let i = 0; i < 32; i++) deep = i % 2 ? [deep] : { d: deep };
+        st.extra = deep;
+      },
+      /^checkpoint backend state of vGPU 1 nests too deeply$/,
+    ],
+    [
       "replay-digest",
       asReplay((x) => x.digest = "fnv1a64:0000000000000000"),
       /^checkpoint digest mismatch at 35000000 ns: stored fnv1a64:0{16}, replay gives fnv1a64:[0-9a-f]{16}$/,
