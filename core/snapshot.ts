@@ -263,15 +263,13 @@ export class Fnv1a64 {
    */
   private hashData(u: Uint8Array): void {
     this.data ??= sha256();
-    if (stageOwner !== this) {
-      stageOwner?.unstage();
-      stageOwner = this;
-    }
+    if (stageOwner !== this) stageOwner?.unstage();
     if (this.staged + u.length > STAGE.length) this.unstage();
     if (u.length >= STAGE.length) this.data.update(u);
     else {
       STAGE.set(u, this.staged);
       this.staged += u.length;
+      stageOwner = this;
     }
   }
 
