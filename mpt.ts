@@ -43,11 +43,13 @@ export {
   loadSparseBytes,
   loadSparseFrames,
   num,
+  packNumbers,
   positions,
   record,
   rows,
   sparseBytes,
   sparseFrames,
+  unpackNumbers,
 } from "./core/mpt/saved_state.ts";
 export { LazyInt32Array } from "./core/hw/lazy_array.ts";
 export {

@@ -40,7 +40,7 @@ import { VGGTT_ENTRY_BYTES } from "./gvt/gtt.ts";
 import type { PluginSource } from "./mpt/loader.ts";
 import type { LazyInt32Array } from "./hw/lazy_array.ts";
 import { PAGE_CHUNK, PAGE_SIZE } from "./hw/memory.ts";
-import { createHash } from "node:crypto";
+import { type Sha256, sha256, sha256Hex } from "./sha256.ts";
 import { BlockKind, forEachBlock, isZero } from "./snapshot_bytes.ts";
 
 /** Format tag of a checkpoint file. */
@@ -58,11 +58,12 @@ export const SNAPSHOT_FORMAT = "gvtsim-snapshot";
  * shadows (a restored running workload would never unpin its mm); versions 15 (replay) and 16
  * (heap) had a digest without the scheduler's, dispatcher's, runners' and guest drivers' own
  * fields (a change there restored unnoticed), and 17 (heap) and 18 (replay) one without the
- * fields of queued and running workloads: none of them is read.
+ * fields of queued and running workloads; versions 19 (heap) and 20 (replay) saved a DMA cache
+ * as number rows and had a digest with a SHA-256 per typed array: none of them is read.
  */
-export const SNAPSHOT_VERSION = 19;
+export const SNAPSHOT_VERSION = 21;
 /** Version of a replay checkpoint (sources, seed, journal), still written and read. */
-export const SNAPSHOT_VERSION_REPLAY = 20;
+export const SNAPSHOT_VERSION_REPLAY = 22;
 
 /** A position in a run: simulated time and the number of events dispatched by then. */
 export interface SimPosition {
@@ -154,19 +155,30 @@ export const DIGEST_BLOCK = 4096;
 /** Mixed before each block, plus its {@link BlockKind}. */
 const BLOCK_TAG = 0xfffffff8;
 const PRIME_A = 0x01000193, PRIME_B = 0x9e3779b1;
+/**
+ * Where {@link Fnv1a64} gathers small pieces of data before hashing them, shared by all: the
+ * digest whose bytes are staged ({@link stageOwner}) hashes them before another one stages.
+ */
+const STAGE = new Uint8Array(64 * 1024);
+let stageOwner: Fnv1a64 | null = null;
 
 /**
  * The state digest: two 32-bit lanes of FNV-1a taken a 32-bit word at a time (not a byte:
  * four times fewer steps), with different primes, each step followed by an xorshift so the
  * high bits of a word reach the low bits of the lane. Every step is a bijection of the lane,
- * so changing any one word changes the digest. Not cryptographic (the file's SHA-256 covers
- * the bytes).
+ * so changing any one word changes the digest. The data blocks of typed arrays go through one
+ * SHA-256 (see {@link view}), mixed in by {@link hex}. Not cryptographic (the file's SHA-256
+ * covers the bytes).
  */
 export class Fnv1a64 {
   private a = FNV_OFFSET_A;
   private b = FNV_OFFSET_B;
   private readonly f64 = new Float64Array(1);
   private readonly f64w = new Uint32Array(this.f64.buffer);
+  /** SHA-256 of the data blocks of every typed array mixed so far, in order. */
+  private data: Sha256 | undefined;
+  /** Data not yet hashed (`staged` bytes of {@link STAGE}): small pieces go in one update. */
+  private staged = 0;
 
   /** Mixes one 32-bit word. */
   word(w: number): void {
@@ -183,18 +195,30 @@ export class Fnv1a64 {
     this.word(this.f64w[1]);
   }
 
-  /** Mixes a string (length, then UTF-16 code units). */
+  /** Mixes a string (length, then its UTF-16 code units two to a word). */
   str(s: string): void {
     this.word(s.length);
-    for (let i = 0; i < s.length; i++) this.word(s.charCodeAt(i));
+    // the lanes in locals: field names make up much of what a digest mixes
+    let a = this.a, b = this.b;
+    for (let i = 0; i < s.length; i += 2) {
+      const w = s.charCodeAt(i) | ((i + 1 < s.length ? s.charCodeAt(i + 1) : 0) << 16);
+      a = Math.imul(a ^ w, PRIME_A);
+      b = Math.imul(b ^ w, PRIME_B);
+      a ^= a >>> 15;
+      b ^= b >>> 13;
+    }
+    this.a = a;
+    this.b = b;
   }
 
   /**
-   * Mixes the bytes of a typed array (length first), a block of {@link DIGEST_BLOCK} bytes at
-   * a time: each block mixes its kind (all zero, the same bytes as the block before, or data:
-   * `forEachBlock`), then the SHA-256 of the data blocks in order. Kinds and hash are found
-   * natively, so the megabytes of zeros and repeated patterns in a world's register files and
-   * tables, and its data, cost little to digest even before the JIT has warmed up.
+   * Mixes the bytes of a typed array (length first) as runs of blocks of {@link DIGEST_BLOCK}
+   * bytes (`forEachBlock`): each run mixes its kind (all zero, a repeat of the block before,
+   * or data) and its length, and the bytes of data runs go to the digest's one SHA-256 (in
+   * order, so which bytes are data is fixed by the kinds and lengths before them). Kinds and
+   * hash are found natively, so the megabytes of zeros and repeated patterns in a world's
+   * register files and tables, and its data, cost little to digest even before the JIT has
+   * warmed up.
    */
   view(v: ArrayBufferView): void {
     this.word(v.byteLength);
@@ -203,12 +227,57 @@ export class Fnv1a64 {
       for (let i = 0; i < u.length; i++) this.word(u[i]);
       return;
     }
-    let data: ReturnType<typeof createHash> | undefined;
-    forEachBlock(u, DIGEST_BLOCK, (at, n, kind) => {
+    if (u.length <= DIGEST_BLOCK) {
+      // one block (counters, samples): zero or data, found without the walk's set-up
+      const zero = (u.length === 0 || u[0] === 0) && isZero(u);
+      this.word(BLOCK_TAG + (zero ? BlockKind.Zero : BlockKind.Data));
+      this.word(u.length);
+      if (!zero) this.hashData(u);
+      return;
+    }
+    // consecutive runs of one kind are mixed as one
+    let kind = -1, from = 0, to = 0;
+    const flush = () => {
+      if (kind === -1) return;
       this.word(BLOCK_TAG + kind);
-      if (kind === BlockKind.Data) (data ??= createHash("sha256")).update(u.subarray(at, at + n));
+      this.word(to - from);
+      if (kind === BlockKind.Data) this.hashData(u.subarray(from, to));
+    };
+    forEachBlock(u, DIGEST_BLOCK, (at, n, k) => {
+      if (k === kind && at === to) {
+        to = at + n;
+        return;
+      }
+      flush();
+      kind = k;
+      from = at;
+      to = at + n;
     });
-    if (data) this.str(data.digest("hex"));
+    flush();
+  }
+
+  /**
+   * Adds bytes to the data SHA-256. Pieces smaller than the stage are copied into it and
+   * hashed together: one native update per piece costs more than copying a few KiB. The hash
+   * is the same either way (SHA-256 of the bytes in order).
+   */
+  private hashData(u: Uint8Array): void {
+    this.data ??= sha256();
+    if (stageOwner !== this) stageOwner?.unstage();
+    if (this.staged + u.length > STAGE.length) this.unstage();
+    if (u.length >= STAGE.length) this.data.update(u);
+    else {
+      STAGE.set(u, this.staged);
+      this.staged += u.length;
+      stageOwner = this;
+    }
+  }
+
+  /** Hashes the staged bytes. */
+  private unstage(): void {
+    if (this.staged > 0) this.data!.update(STAGE.subarray(0, this.staged));
+    this.staged = 0;
+    if (stageOwner === this) stageOwner = null;
   }
 
   /**
@@ -244,8 +313,13 @@ export class Fnv1a64 {
     }
   }
 
-  /** The digest as 16 hex digits. */
+  /** The digest as 16 hex digits (the data blocks' SHA-256 is mixed in first). */
   hex(): string {
+    if (this.data !== undefined) {
+      this.unstage();
+      this.str(this.data.digest("hex"));
+      this.data = undefined;
+    }
     return (this.a >>> 0).toString(16).padStart(8, "0") +
       (this.b >>> 0).toString(16).padStart(8, "0");
   }
@@ -340,7 +414,7 @@ function hashPages(h: Fnv1a64, first: number, chunk: readonly (Uint32Array | nul
     const p = chunk[j];
     if (p === null) continue;
     // a materialised zero page equals an untouched one
-    if (isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
+    if (p[0] === 0 && isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
     h.num(first + j);
     h.view(p);
   }
@@ -617,7 +691,7 @@ export function worldDigest(
   const backend = new Fnv1a64();
   backend.str(w.gate.backend.name);
   backend.value(backendSerialisable(w.gate.backend));
-  const sha = createHash("sha256");
+  const sha = sha256();
   for (const [id, text] of Object.entries(texts)) sha.update(`${id}\n${text}\n`);
   backend.str(sha.digest("hex"));
   const parts: Record<string, string> = {
@@ -801,7 +875,7 @@ export function encodeSnapshotBytes(s: SnapshotFile): Uint8Array {
   text += "\n}\n";
   // hashed and patched as bytes (the header is ASCII, so the field's offset is the same)
   const bytes = new TextEncoder().encode(text);
-  const sha = createHash("sha256").update(bytes).digest("hex");
+  const sha = sha256Hex(bytes);
   bytes.set(new TextEncoder().encode(sha), text.indexOf(NO_SHA));
   return bytes;
 }

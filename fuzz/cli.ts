@@ -21,7 +21,7 @@ const FILES: Record<string, string> = {
   "bad.gvt": "vm { oops\nexpect ((((\n",
   "inc.gvt": 'include "/etc/passwd"\n',
   "p.ts": "export default () => ({});\n",
-  "junk.ckpt": '{\n "format": "gvtsim-snapshot",\n "version": 19,\n',
+  "junk.ckpt": '{\n "format": "gvtsim-snapshot",\n "version": 21,\n',
 };
 
 /** A scratch directory with the fuzz files. */

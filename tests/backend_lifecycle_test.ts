@@ -9,6 +9,7 @@ import { parseScenarioText } from "../dsl/mod.ts";
 import { World, WorldError } from "../core/world.ts";
 import { collectResults } from "../core/metrics/collect.ts";
 import { MPT_EBUSY, MPT_EINVAL, MPT_ENOSPC } from "../core/mpt/types.ts";
+import { unpackNumbers } from "../core/mpt/saved_state.ts";
 
 async function world(text: string): Promise<World> {
   const p = parseScenarioText(text, "lifecycle.gvt");
@@ -112,8 +113,10 @@ Deno.test("kvm display: plane queries export dma-bufs that pin the framebuffer; 
   const fbPages = Math.ceil((v.type.width * v.type.height * 4) / 4096);
   assert.equal(live[0].pinned.length, fbPages);
   // each shown page is referenced by its GGTT entry and by the export's pin
-  const saved = g.save(v.id) as { byGfn: number[][] };
-  const refs = new Map(saved.byGfn.map(([, , dma, , ref]) => [dma, ref]));
+  // kvm's saved DMA cache: (gfn, dma, size, ref) per mapping, packed
+  const rows = unpackNumbers(g.save(v.id) as Record<string, unknown>, "byGfn", 4);
+  const refs = new Map<number, number>();
+  for (let i = 0; i < rows.length; i += 4) refs.set(rows[i + 1], rows[i + 3]);
   assert.ok(live[0].pinned.every((dma) => (refs.get(dma) ?? 0) >= 2));
   assert.ok(g.opCount("dmaPinGuestPage") >= fbPages * 2);
   assert.ok(g.opCount("getVfioDevice") > g.opCount("putVfioDevice"), "an object is alive");

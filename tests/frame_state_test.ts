@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { LazyInt32Array, loadSparseFrames, sparseBytes, sparseFrames } from "../mpt.ts";
+import {
+  LazyInt32Array,
+  loadSparseFrames,
+  packNumbers,
+  sparseBytes,
+  sparseFrames,
+  unpackNumbers,
+} from "../mpt.ts";
 import { LAZY_CHUNK } from "../core/hw/lazy_array.ts";
 
 const TIB_FRAMES = 2 ** 28; // 1 TiB of 4 KiB frames
@@ -28,6 +35,32 @@ Deno.test("frame state: a terabyte of frames, a few set, saved as sorted pairs a
   assert.deepEqual(sparseFrames(b), []);
   for (const bad of [[1], [TIB_FRAMES, 1], [-1, 1], [0.5, 1], [0, "x"], "x"]) {
     assert.throws(() => loadSparseFrames(b, bad, "tracked pages"), /^Error: bad tracked pages$/);
+  }
+});
+
+Deno.test("packed numbers: whole 32-bit values take 4 bytes, others 8; anything malformed is refused", () => {
+  const small = new Float64Array([0, 1, 4096, 2 ** 32 - 1, 257, 46_870_528]);
+  const packed = packNumbers(small);
+  assert.match(packed, /^u32:/);
+  assert.equal(packed.length, 4 + Math.ceil((small.length * 4) / 3) * 4);
+  assert.deepEqual([...unpackNumbers({ x: packed }, "x", 2)], [...small]);
+  for (const big of [[2 ** 32], [-1], [0.5], [2 ** 52 + 8]]) {
+    const p = packNumbers(new Float64Array(big));
+    assert.match(p, /^f64:/);
+    assert.deepEqual([...unpackNumbers({ x: p }, "x", 1)], big);
+  }
+  assert.deepEqual([...unpackNumbers({ x: packNumbers(new Float64Array(0)) }, "x", 3)], []);
+  const bad: [unknown, number][] = [
+    [5, 1], // not text
+    ["x32:AAAAAA==", 1], // no known tag
+    ["u32:@@@@", 1], // not base64
+    [packed, 4], // 6 numbers are not groups of 4
+    [packNumbers(new Float64Array([NaN])), 1],
+    [packNumbers(new Float64Array([Infinity])), 1],
+    [packed, 0],
+  ];
+  for (const [x, group] of bad) {
+    assert.throws(() => unpackNumbers({ x }, "x", group), /^Error: saved x is malformed$/);
   }
 });
 

@@ -146,6 +146,29 @@ Deno.test("snapshot digest: zero and repeated blocks are digested by kind, and s
   assert.ok(!seen.has(digest(new Uint32Array(shifted.buffer))));
 });
 
+Deno.test("snapshot digest: digests taken at the same time, their data interleaved, are each what they are alone", () => {
+  const words = (n: number, seed: number) => {
+    const a = new Uint32Array(n);
+    for (let i = 0; i < n; i++) a[i] = Math.imul(i + seed, 0x9e3779b1) >>> 0;
+    return a;
+  };
+  // small arrays (gathered before hashing), large ones (hashed at once), across the gathering size
+  const a = [words(1000, 1), words(20_000, 2), words(17_000, 3)];
+  const b = [words(5, 4), words(1024, 5), words(30_000, 6)];
+  const alone = (xs: Uint32Array[]) => {
+    const h = new Fnv1a64();
+    for (const x of xs) h.view(x);
+    return h.hex();
+  };
+  const ha = new Fnv1a64(), hb = new Fnv1a64();
+  for (let i = 0; i < 3; i++) {
+    ha.view(a[i]);
+    hb.view(b[i]);
+  }
+  assert.equal(ha.hex(), alone(a));
+  assert.equal(hb.hex(), alone(b));
+});
+
 Deno.test("snapshot heap: a field named __proto__, or a static part not registered, is refused", () => {
   const heap = JSON.parse(
     '{"objects": [{"k": "o", "p": "w", "c": "World", "f": {"__proto__": 1}}]}',

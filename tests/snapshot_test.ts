@@ -18,6 +18,7 @@ import {
 } from "../core/snapshot.ts";
 import { decodeSnapshot } from "../core/snapshot_decode.ts";
 import { readCheckpoint, restoreWorld } from "../cli/repl_snapshot.ts";
+import { packNumbers, unpackNumbers } from "../core/mpt/saved_state.ts";
 
 const SCENARIO = "scenarios/weights.gvt";
 const MIXED = "tests/fixtures/scenarios/snapshot_mixed.gvt";
@@ -375,7 +376,7 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
     [
       "version",
       (x) => x.version = 7, // the previous heap format (another digest)
-      /checkpoint format version 7 is not supported \(this build reads versions 19 \(heap snapshot\) and 20 \(replay\); older checkpoints had another digest/,
+      /checkpoint format version 7 is not supported \(this build reads versions 21 \(heap snapshot\) and 22 \(replay\); older checkpoints had another digest/,
     ],
     [
       "format",
@@ -467,6 +468,33 @@ Deno.test("snapshot: tampered files are refused with a clear error", async () =>
         x,
       ) => ((x.backend as { states: Record<string, { msiCap: number }> }).states["1"].msiCap = 77),
       /^checkpoint digest mismatch .* \(differs in: backend\)$/,
+    ],
+    [
+      // kvm's DMA cache, packed: one mapping's reference count changed, packed again
+      "backend-dma",
+      (x) => {
+        const st = (x.backend as { states: Record<string, Record<string, unknown>> }).states["1"];
+        const rows = Float64Array.from(unpackNumbers(st, "byGfn", 4));
+        rows[3] += 1;
+        st.byGfn = packNumbers(rows);
+      },
+      /^checkpoint digest mismatch .* \(differs in: backend\)$/,
+    ],
+    [
+      "backend-dma-text",
+      (x) => {
+        const st = (x.backend as { states: Record<string, Record<string, unknown>> }).states["1"];
+        st.byGfn = "u32:not base64!";
+      },
+      /^backend kvm refused its saved state: vGPU 1: saved byGfn is malformed$/,
+    ],
+    [
+      "backend-dma-order",
+      (x) => {
+        const st = (x.backend as { states: Record<string, Record<string, unknown>> }).states["1"];
+        st.byDma = packNumbers(new Float64Array([1e6]));
+      },
+      /^backend kvm refused its saved state: vGPU 1: saved byDma refers to no mapping$/,
     ],
     [
       "backend-bad",
@@ -564,7 +592,7 @@ Deno.test("snapshot: the digest tracks the state; serialisable backends are save
   assert.equal(snap.backend.serialisable, true);
   const st = snap.backend.states["1"] as Record<string, unknown>;
   assert.equal(st.eventfd, true, "kvm's eventfd was installed at boot");
-  assert.ok(Array.isArray(st.byGfn) && st.byGfn.length > 0, "kvm's DMA cache is saved");
+  assert.ok(typeof st.byGfn === "string" && st.byGfn.length > 0, "kvm's DMA cache is saved");
   assert.deepEqual(restoreBackend(w1, snap.backend), []);
   assert.deepEqual(worldDigest(w1), d1, "restoring a backend's own state changes nothing");
   const decoded = decodeSnapshot(encodeSnapshot(snap));

@@ -10,7 +10,7 @@
 
 import type { BackendContext, CostModel, GuestMemoryView } from "./types.ts";
 import { MPT_EFAULT, MPT_EINVAL, MPT_OK, PAGE_SIZE } from "./types.ts";
-import { positions, rows } from "./saved_state.ts";
+import { packNumbers, positions, unpackNumbers } from "./saved_state.ts";
 
 /**
  * A cost (ns): the scenario parameter of the same name when it is a finite number >= 0,
@@ -166,9 +166,11 @@ export interface DmaMapping {
 
 /**
  * A backend's DMA mappings found both by gfn (to reuse a mapping) and by device address (to
- * unmap or pin it), as a mediated-device driver keeps them in two trees. Saved as `byGfn`
- * rows (the key, then the mapping's numbers) and `byDma` rows (the key, then the index of its
- * mapping among the `byGfn` rows), so a mapping shared by both is restored once.
+ * unmap or pin it), as a mediated-device driver keeps them in two trees. Saved compactly (a
+ * restore reads thousands of mappings per vGPU) with `packNumbers`: `byGfn` holds each
+ * mapping's numbers (what `fields` gives) in the by-gfn order, `byDma` the by-address order
+ * as indices into those mappings. The keys are the mappings' own `gfn` and `dma`, and a
+ * mapping shared by both is restored once.
  */
 export class DmaCache<M extends DmaMapping> {
   /** Mappings by first gfn. */
@@ -194,34 +196,68 @@ export class DmaCache<M extends DmaMapping> {
     this.byDma.clear();
   }
 
-  /** The saved form; `fields` gives a mapping's numbers (what `load`'s `make` takes back). */
-  save(fields: (m: M) => number[]): { byGfn: number[][]; byDma: number[][] } {
-    const index = positions(this.byGfn.values()); // (indexOf per mapping was quadratic)
-    return {
-      byGfn: [...this.byGfn].map(([k, m]) => [k, ...fields(m)]),
-      byDma: [...this.byDma].map(([k, m]) => [k, index.get(m) ?? -1]),
-    };
+  /**
+   * The saved form (see the class); `fields` gives a mapping's numbers (what `load`'s `make`
+   * takes back), the same count for every mapping.
+   */
+  save(fields: (m: M) => number[]): { byGfn: string; byDma: string } {
+    const all: M[] = new Array(this.byGfn.size);
+    let rows = new Float64Array(0), width = 0, i = 0;
+    for (const m of this.byGfn.values()) {
+      const f = fields(m);
+      if (i === 0) {
+        width = f.length;
+        rows = new Float64Array(width * all.length);
+      } else if (f.length !== width) throw new Error("DMA mappings save unequal field counts");
+      for (let k = 0; k < width; k++) rows[i * width + k] = f[k];
+      all[i++] = m;
+    }
+    // the by-address order is almost always the by-gfn one (both are added and removed
+    // together): positions are looked up only from the first mapping where they differ
+    const order = new Float64Array(this.byDma.size);
+    let index: Map<M, number> | undefined, j = 0;
+    for (const m of this.byDma.values()) {
+      if (index === undefined && all[j] === m) {
+        order[j] = j;
+        j++;
+        continue;
+      }
+      index ??= positions(all);
+      const at = index.get(m);
+      if (at === undefined) throw new Error("a DMA mapping by address is not mapped by gfn");
+      order[j++] = at;
+    }
+    return { byGfn: packNumbers(rows), byDma: packNumbers(order) };
   }
 
   /**
-   * Replaces the mappings with the saved ones in `s` (`width` numbers a `byGfn` row, the key
-   * included); `make` builds a mapping from a row's numbers after the key. Throws on a
-   * malformed form, before anything changes.
+   * Replaces the mappings with the saved ones in `s`, `width - 1` numbers a mapping (`width`
+   * counts a key, as the former row form did, so callers keep their width); `make` builds a
+   * mapping from its numbers. Throws on a malformed form, before anything changes.
    */
   load(s: Record<string, unknown>, width: number, make: (fields: number[]) => M): void {
+    const n = width - 1;
+    const rows = unpackNumbers(s, "byGfn", n), count = rows.length / n;
+    const order = unpackNumbers(s, "byDma", 1);
     // plain loops: a restore loads thousands of mappings once, before the JIT has warmed up
-    const saved = rows(s, "byGfn", width), entries: [number, M][] = new Array(saved.length);
-    for (let i = 0; i < saved.length; i++) entries[i] = [saved[i][0], make(saved[i].slice(1))];
-    const byDma = rows(s, "byDma", 2);
-    for (let j = 0; j < byDma.length; j++) {
-      const i = byDma[j][1];
-      if (!Number.isInteger(i) || i < 0 || i >= entries.length) {
+    for (let j = 0; j < order.length; j++) {
+      const i = order[j];
+      if (!Number.isInteger(i) || i < 0 || i >= count) {
         throw new Error("saved byDma refers to no mapping");
       }
     }
+    const entries: M[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const f: number[] = new Array(n);
+      for (let k = 0; k < n; k++) f[k] = rows[i * n + k];
+      entries[i] = make(f);
+    }
     this.byGfn.clear();
-    for (const [k, m] of entries) this.byGfn.set(k, m);
+    for (let i = 0; i < count; i++) this.byGfn.set(entries[i].gfn, entries[i]);
     this.byDma.clear();
-    for (const [k, i] of byDma) this.byDma.set(k, entries[i][1]);
+    for (let j = 0; j < order.length; j++) {
+      const m = entries[order[j]];
+      this.byDma.set(m.dma, m);
+    }
   }
 }

@@ -64,6 +64,52 @@ export function positions<T>(xs: Iterable<T>): Map<T, number> {
   return out;
 }
 
+/** The tag of {@link packNumbers}'s text: whole numbers in `[0, 2^32)` take 4 bytes each. */
+const U32 = "u32:", F64 = "f64:";
+
+/**
+ * Numbers as compact text for a saved state (thousands of them read as one string, not as a
+ * JSON array): `u32:` and the base64 of their little-endian `Uint32Array` when every one is a
+ * whole number in `[0, 2^32)`, else `f64:` and the base64 of their `Float64Array`.
+ */
+export function packNumbers(xs: Float64Array): string {
+  let small = true;
+  for (let i = 0; i < xs.length && small; i++) {
+    const x = xs[i];
+    small = x >= 0 && x < 4294967296 && Math.floor(x) === x;
+  }
+  const a = small ? new Uint32Array(xs) : xs;
+  return (small ? U32 : F64) + new Uint8Array(a.buffer, a.byteOffset, a.byteLength).toBase64();
+}
+
+/**
+ * Field `k` of a saved state as numbers from {@link packNumbers}, a whole number of groups of
+ * `group`, all finite (throws for anything else).
+ */
+export function unpackNumbers(
+  s: Record<string, unknown>,
+  k: string,
+  group: number,
+): Float64Array | Uint32Array {
+  const v = s[k];
+  const bad = () => new Error(`saved ${k} is malformed`);
+  if (typeof v !== "string" || (!v.startsWith(U32) && !v.startsWith(F64)) || group < 1) {
+    throw bad();
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.fromBase64(v.slice(4));
+  } catch {
+    throw bad();
+  }
+  const size = v.startsWith(U32) ? 4 : 8;
+  if (bytes.length % (size * group) !== 0) throw bad();
+  if (size === 4) return new Uint32Array(bytes.buffer as ArrayBuffer);
+  const xs = new Float64Array(bytes.buffer as ArrayBuffer);
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) throw bad();
+  return xs;
+}
+
 /** A saved state as a record (throws for anything else). */
 export function record(state: unknown): Record<string, unknown> {
   if (typeof state !== "object" || state === null || Array.isArray(state)) {
