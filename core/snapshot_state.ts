@@ -1083,19 +1083,25 @@ function plainKey(k: EncodedValue): unknown {
 }
 
 /**
- * The fresh objects of the world's static parts ({@link SNAPSHOT_STATIC}): only a `z` record
- * may take one (others are shared by every world of the process).
+ * The fresh objects of the world's static parts ({@link SNAPSHOT_STATIC}) with their buffers,
+ * and the same parts of every host (a further host's are shared by every world of its
+ * platform too, though recorded as data when no other host shares them): only a `z` record
+ * may take one, whatever reference leads a record to them.
  */
 function staticParts(fresh: World): Set<object> {
   const out = new Set<object>();
-  for (const p of SNAPSHOT_STATIC) {
-    let x: unknown = fresh;
-    for (const k of p.split(".").slice(1)) {
-      x = typeof x === "object" && x !== null && Object.hasOwn(x, k)
-        ? (x as Record<string, unknown>)[k]
-        : undefined;
+  for (const root of [fresh, ...fresh.hosts]) {
+    for (const p of SNAPSHOT_STATIC) {
+      let x: unknown = root;
+      for (const k of p.split(".").slice(1)) {
+        x = typeof x === "object" && x !== null && Object.hasOwn(x, k)
+          ? (x as Record<string, unknown>)[k]
+          : undefined;
+      }
+      if (typeof x !== "object" || x === null) continue;
+      out.add(x);
+      if (ArrayBuffer.isView(x)) out.add(x.buffer);
     }
-    if (typeof x === "object" && x !== null) out.add(x);
   }
   return out;
 }

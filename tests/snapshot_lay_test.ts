@@ -5,9 +5,10 @@
  * platform, backend, gScale mode or number of hosts.
  */
 import assert from "node:assert/strict";
-import { loadScenario } from "../dsl/mod.ts";
 import { World } from "../core/world.ts";
 import { isZero } from "../core/hw/zero.ts";
+import { loadScenario } from "../dsl/mod.ts";
+import { captureHeap, type HeapSnapshot, LaidHeap, restoreHeap } from "../core/snapshot_state.ts";
 
 const BUILDS: [string, string][] = [
   ["scenarios/contention7.gvt", "kvm"],
@@ -47,4 +48,36 @@ Deno.test("snapshot lay: worlds of one platform share the static register tables
   }
   assert.deepEqual(b.gvt.mmio.table.flags, a.gvt.mmio.table.flags);
   assert.notDeepEqual(ran.gvt.mmio.table.flags, a.gvt.mmio.table.flags);
+});
+
+Deno.test("snapshot lay: a record reaching a shared table by another reference gets a copy", async () => {
+  // A heap whose GPU record refers to a record of its own (not the present-only one) where the
+  // GPU has its register flags: the restore follows that reference to the table every world
+  // of the platform shares, and must create a copy there rather than lay the data over it.
+  const scenario = loadScenario("scenarios/weights.gvt").scenario!;
+  const w = await World.create(scenario) as World;
+  w.run(5e6);
+  const heap = captureHeap(w) as HeapSnapshot;
+  const recs = heap.objects;
+  const gpu = recs.find((x) => x.p === "w.gpu")!;
+  assert.equal(gpu.k, "o");
+  const refs = (gpu as { r: (string | number)[] }).r;
+  const slot = refs.indexOf("flags") + 1, z = refs[slot] as number;
+  assert.deepEqual(recs[z], { k: "z", p: "w.gpu.flags" });
+  const shared = w.gpu.registerDefs, flags = (w.gpu as unknown as { flags: Uint8Array }).flags;
+  const before = flags.slice();
+  const t = recs.length;
+  refs[slot] = t;
+  recs[z] = { k: "o", p: "w.gpu.unused", f: {} }; // (no record may be left without a place)
+  recs.push(
+    { k: "t", p: "w.gpu.mine", c: "Uint8Array", b: t + 1, o: 0, n: flags.length },
+    { k: "b", p: "w.gpu.mine.buffer", n: flags.length, d: [[0, flags.length, 0x01010101]] },
+  );
+  const fresh = await World.create(scenario, { restoreOnly: true }) as World;
+  assert.ok(restoreHeap(fresh, heap) instanceof LaidHeap);
+  const got = (fresh.gpu as unknown as { flags: Uint8Array }).flags;
+  assert.notEqual(got, flags, "a copy");
+  assert.ok(got.every((x) => x === 1), "holding the heap's data");
+  assert.deepEqual(flags, before, "the shared table is as built");
+  assert.equal(fresh.gpu.registerDefs, shared);
 });
