@@ -975,9 +975,10 @@ function restoreHeapUnchecked(
     return new HeapError("heap snapshot has no world");
   }
   // 1. identities: reuse the fresh world's objects at the records' places, create the others
-  const objs = counterparts(fresh, recs);
+  const statics = staticParts(fresh);
+  const objs = counterparts(fresh, recs, statics);
   const reused: boolean[] = new Array(recs.length).fill(false);
-  const newBytes = reuse(fresh, recs, objs, reused);
+  const newBytes = reuse(fresh, recs, objs, reused, statics);
   if (newBytes instanceof HeapError) return newBytes;
   if (newBytes > maxNewBytes) {
     return new HeapError(
@@ -1002,9 +1003,14 @@ function restoreHeapUnchecked(
  * record before it (in that record's child order, {@link reachChildren}'s); following the
  * same reference from that record's fresh counterpart gives the record's. No walk of the
  * fresh world and no path strings: a world built only to be laid over has a small part of
- * the records' objects.
+ * the records' objects. Nothing is followed into a static part (`statics`): what a world
+ * shares with every other is never any record's (a file's own records are never under one).
  */
-function counterparts(fresh: World, recs: readonly HeapRecord[]): (object | undefined)[] {
+function counterparts(
+  fresh: World,
+  recs: readonly HeapRecord[],
+  statics: ReadonlySet<object>,
+): (object | undefined)[] {
   const n = recs.length;
   const at: (object | undefined)[] = new Array(n).fill(undefined);
   const reached = new Uint8Array(n);
@@ -1015,7 +1021,10 @@ function counterparts(fresh: World, recs: readonly HeapRecord[]): (object | unde
     reached[id] = 1;
     if ((typeof x === "object" && x !== null) || typeof x === "function") at[id] = x;
   };
-  for (let i = 0; i < n; i++) reachRecord(recs[i], at[i], reach);
+  for (let i = 0; i < n; i++) {
+    const x = at[i];
+    reachRecord(recs[i], x === undefined || statics.has(x) ? undefined : x, reach);
+  }
   return at;
 }
 
@@ -1118,8 +1127,9 @@ function reuse(
   recs: readonly HeapRecord[],
   objs: (object | undefined)[],
   reused: boolean[],
+  statics: ReadonlySet<object>,
 ): number | HeapError {
-  const used = new Set<object>(), statics = staticParts(fresh);
+  const used = new Set<object>();
   let bytes = 0;
   // buffers before views (a view is reused only over its buffer)
   for (const pass of [0, 1]) {

@@ -81,3 +81,28 @@ Deno.test("snapshot lay: a record reaching a shared table by another reference g
   assert.deepEqual(flags, before, "the shared table is as built");
   assert.equal(fresh.gpu.registerDefs, shared);
 });
+
+Deno.test("snapshot lay: nothing is followed into a shared part (the platform table's engines)", async () => {
+  // A heap whose GPU configuration refers to a record of its own where the platform table is,
+  // with an `engines` array: the table and its arrays are the process's, never laid over.
+  const scenario = loadScenario("scenarios/weights.gvt").scenario!;
+  const w = await World.create(scenario) as World;
+  w.run(5e6);
+  const heap = captureHeap(w) as HeapSnapshot;
+  const recs = heap.objects;
+  const config = recs.find((x) => x.p === "w.gpu.config")!;
+  const refs = (config as { r: (string | number)[] }).r;
+  const slot = refs.indexOf("platform") + 1, z = refs[slot] as number;
+  assert.deepEqual(recs[z], { k: "z", p: "w.gpu.config.platform" });
+  const platform = w.gpu.config.platform, engines = [...platform.engines];
+  const mine = recs.length;
+  refs[slot] = mine;
+  recs[z] = { k: "o", p: "w.gpu.unused", f: {} };
+  recs.push(
+    { k: "o", p: "w.gpu.config.mine", f: { engines: 0 }, r: ["engines", mine + 1] },
+    { k: "a", p: "w.gpu.config.mine.engines", e: ["rcs"] },
+  );
+  const fresh = await World.create(scenario, { restoreOnly: true }) as World;
+  restoreHeap(fresh, heap);
+  assert.deepEqual([...platform.engines], engines, "the platform table is as built");
+});
