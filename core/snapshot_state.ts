@@ -298,7 +298,7 @@ export const SNAPSHOT_STATIC: readonly string[] = [
 const STATIC = new Set(SNAPSHOT_STATIC);
 
 /**
- * A test for canonical paths at or under one of `roots` (as {@link under}), as one anchored
+ * A test for canonical paths at or under one of `roots`, as one anchored
  * regular expression: one native match per path, where a loop of `startsWith` over the roots
  * cost ~15 times more over a checkpoint's thousands of records.
  */
@@ -906,14 +906,6 @@ export const BACKEND_REACH: readonly string[] = [
   "w.gpu.iommu",
 ];
 
-/** Whether canonical path `p` is one of `roots` or under one. */
-function under(p: string, roots: readonly string[]): boolean {
-  for (const r of roots) {
-    if (p.startsWith(r) && (p.length === r.length || p.charCodeAt(r.length) === 46)) return true;
-  }
-  return false;
-}
-
 /**
  * Replaces the data of `fresh` (a world just built from the snapshot's scenario, seed and
  * overrides, not yet run) with the captured graph, reusing fresh objects by canonical path.
@@ -955,25 +947,8 @@ export class LaidHeap {
    * something may have written since the first time: no walk, nothing created.
    */
   relay(roots: readonly string[]): HeapError | undefined {
-    return guarded(() => layContents(this.recs, this.objs, this.reused, roots));
+    return guarded(() => layContents(this.recs, this.objs, this.reused, null, roots));
   }
-}
-
-/**
- * Bytes restoring would allocate beyond what the rebuilt world already has: buffers with no
- * fresh buffer of the same size at their path, and sparse arrays (8 bytes an element).
- */
-function createdBytes(recs: readonly HeapRecord[], byPath: ReadonlyMap<string, object>): number {
-  const used = new Set<object>();
-  let bytes = 0;
-  for (const r of recs) {
-    if (r.k === "sa") bytes += 8 * r.n;
-    if (r.k !== "b") continue;
-    const old = byPath.get(r.p);
-    if (old instanceof ArrayBuffer && !used.has(old) && old.byteLength === r.n) used.add(old);
-    else bytes += r.n;
-  }
-  return bytes;
 }
 
 /**
@@ -999,27 +974,155 @@ function restoreHeapUnchecked(
   if (!Array.isArray(recs) || recs.length === 0 || recs[0].k !== "o" || recs[0].c !== "World") {
     return new HeapError("heap snapshot has no world");
   }
-  const byPath = new Map<string, object>();
-  walk(fresh, (x, p) => byPath.set(p, x));
-  const newBytes = createdBytes(recs, byPath);
+  // 1. identities: reuse the fresh world's objects at the records' places, create the others
+  const objs = counterparts(fresh, recs);
+  const reused: boolean[] = new Array(recs.length).fill(false);
+  const newBytes = reuse(fresh, recs, objs, reused);
+  if (newBytes instanceof HeapError) return newBytes;
   if (newBytes > maxNewBytes) {
     return new HeapError(
       `the snapshot would create ${newBytes} bytes of objects the rebuilt world does not have ` +
         `(at most ${maxNewBytes} for a file of this size)`,
     );
   }
-  const used = new Set<object>();
-  const objs: (object | undefined)[] = new Array(recs.length);
-  const reused: boolean[] = new Array(recs.length).fill(false);
-  const isBuf = (i: number) => recs[i]?.k === "b";
-  // 1. identities: reuse fresh objects by path, create the others (buffers before views)
+  const err = create(recs, objs);
+  if (err) return err;
+  // 2. contents: new buffers, and fresh ones known to hold only zeros, have no gaps to clear
+  const zero = new Set<object>(fresh.zeroBuffers());
+  const zeroed = objs.map((x, i) => !reused[i] || zero.has(x!));
+  const bad = layContents(recs, objs, reused, zeroed);
+  if (bad) return bad;
+  if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
+  return new LaidHeap(recs, objs, reused);
+}
+
+/**
+ * The fresh world's object at each record's place (undefined: none). Records are in walk
+ * order, so the walk first reached a record through the first reference to it from a
+ * record before it (in that record's child order, {@link reachChildren}'s); following the
+ * same reference from that record's fresh counterpart gives the record's. No walk of the
+ * fresh world and no path strings: a world built only to be laid over has a small part of
+ * the records' objects.
+ */
+function counterparts(fresh: World, recs: readonly HeapRecord[]): (object | undefined)[] {
+  const n = recs.length;
+  const at: (object | undefined)[] = new Array(n).fill(undefined);
+  const reached = new Uint8Array(n);
+  at[0] = fresh;
+  reached[0] = 1;
+  const reach = (id: number, x: unknown): void => {
+    if (reached[id] === 1) return;
+    reached[id] = 1;
+    if ((typeof x === "object" && x !== null) || typeof x === "function") at[id] = x;
+  };
+  for (let i = 0; i < n; i++) reachRecord(recs[i], at[i], reach);
+  return at;
+}
+
+/** Calls `reach(id, x)` for each reference of `r` in child order; `x`: `fresh`'s child there. */
+function reachRecord(
+  r: HeapRecord,
+  fresh: object | undefined,
+  reach: (id: number, x: unknown) => void,
+): void {
+  const c = fresh as Record<string, unknown> | undefined;
+  if (r.k === "o") {
+    const refs = r.r;
+    for (let j = 0; refs && j < refs.length; j += 2) {
+      const k = refs[j] as string;
+      const own = c !== undefined && Object.hasOwn(c, k) && !opaque(c, k);
+      reach(refs[j + 1] as number, own ? c[k] : undefined);
+    }
+  } else if (r.k === "a") {
+    const refs = r.r, arr = Array.isArray(c) ? c : undefined;
+    for (let j = 0; refs && j < refs.length; j += 2) reach(refs[j + 1], arr?.[refs[j]]);
+  } else if (r.k === "t") reach(r.b, ArrayBuffer.isView(c) ? c.buffer : undefined);
+  else if (r.k === "sa") {
+    const arr = Array.isArray(c) ? c : undefined;
+    for (const [j, v] of r.e) if (isRef(v)) reach(v.$r, arr?.[j]);
+  } else if (r.k === "m") reachMap(r, c instanceof Map ? c : undefined, reach);
+  else if (r.k === "s") {
+    const set = c instanceof Set ? [...c] : undefined;
+    for (let j = 0; j < r.e.length; j++) {
+      const v = r.e[j];
+      if (isRef(v)) reach(v.$r, set?.[j]);
+    }
+  }
+}
+
+/**
+ * A map's references (see {@link reachRecord}): an object key is the fresh map's key at the
+ * same position, a value under an object key the value there, one under a plain key the
+ * fresh map's value for that key.
+ */
+function reachMap(
+  r: Rec<"m">,
+  m: Map<unknown, unknown> | undefined,
+  reach: (id: number, x: unknown) => void,
+): void {
+  let ents: [unknown, unknown][] | undefined;
+  for (let j = 0; j < r.e.length; j++) {
+    const [k, v] = r.e[j];
+    if (isRef(k)) {
+      ents ??= m ? [...m] : [];
+      reach(k.$r, ents[j]?.[0]);
+      if (isRef(v)) reach(v.$r, ents[j]?.[1]);
+    } else if (isRef(v)) reach(v.$r, m?.get(plainKey(k)));
+  }
+}
+
+function isRef(v: EncodedValue): v is { $r: number } {
+  return typeof v === "object" && v !== null && "$r" in v;
+}
+
+/** An encoded map key that is not a reference, as the key. */
+function plainKey(k: EncodedValue): unknown {
+  if (k === null || typeof k !== "object") return k;
+  if ("$n" in k) return k.$n === "-0" ? -0 : Number(k.$n);
+  return undefined;
+}
+
+/**
+ * The fresh objects of the world's static parts ({@link SNAPSHOT_STATIC}): only a `z` record
+ * may take one (others are shared by every world of the process).
+ */
+function staticParts(fresh: World): Set<object> {
+  const out = new Set<object>();
+  for (const p of SNAPSHOT_STATIC) {
+    let x: unknown = fresh;
+    for (const k of p.split(".").slice(1)) {
+      x = typeof x === "object" && x !== null && Object.hasOwn(x, k)
+        ? (x as Record<string, unknown>)[k]
+        : undefined;
+    }
+    if (typeof x === "object" && x !== null) out.add(x);
+  }
+  return out;
+}
+
+/**
+ * Decides which records take their fresh counterpart (`objs`, from {@link counterparts}):
+ * one of the same kind and class not taken yet (a buffer of the same size, a view of the
+ * same type over the same part of its record's reused buffer). The others' slots become
+ * undefined. Returns the bytes creating them would allocate (buffers, 8 a sparse array
+ * element), or a {@link HeapError}. Allocates nothing.
+ */
+function reuse(
+  fresh: World,
+  recs: readonly HeapRecord[],
+  objs: (object | undefined)[],
+  reused: boolean[],
+): number | HeapError {
+  const used = new Set<object>(), statics = staticParts(fresh);
+  let bytes = 0;
+  // buffers before views (a view is reused only over its buffer)
   for (const pass of [0, 1]) {
     for (let i = 0; i < recs.length; i++) {
       const r = recs[i];
       if ((r.k === "t") !== (pass === 1)) continue;
-      const old = byPath.get(r.p);
-      const fit = old !== undefined && !used.has(old) && kindOf(old) === r.k &&
-        (r.k !== "o" || classOf(old) === r.c);
+      const old = objs[i];
+      objs[i] = undefined;
+      if (r.k === "sa") bytes += 8 * r.n;
       if (r.k === "f") {
         if (typeof old === "function") objs[i] = old;
         else if (fresh.restoreOnly) {
@@ -1035,27 +1138,38 @@ function restoreHeapUnchecked(
         used.add(old);
         continue;
       }
-      if (r.k === "b") {
-        if (fit && (old as ArrayBuffer).byteLength === r.n) {
-          objs[i] = old;
-          reused[i] = true;
-        } else objs[i] = new ArrayBuffer(r.n);
-      } else if (r.k === "t") {
+      let fit = old !== undefined && !used.has(old) && !statics.has(old) &&
+        kindOf(old) === r.k && (r.k !== "o" || classOf(old) === r.c);
+      if (r.k === "b") fit &&= (old as ArrayBuffer).byteLength === r.n;
+      else if (r.k === "t") {
         const C = TYPED[r.c];
-        if (C === undefined || !isBuf(r.b)) return new HeapError(`${r.p}: bad typed array`);
-        const buf = objs[r.b] as ArrayBuffer;
-        const v = old as ArrayBufferView | undefined;
-        if (
-          fit && v!.constructor === C && v!.buffer === buf && v!.byteOffset === r.o &&
-          (v as unknown as { length: number }).length === r.n
-        ) {
-          objs[i] = v;
-          reused[i] = true;
-        } else objs[i] = new C(buf, r.o, r.n);
-      } else if (fit) {
+        if (C === undefined || recs[r.b]?.k !== "b") {
+          return new HeapError(`${r.p}: bad typed array`);
+        }
+        const v = old as ArrayBufferView;
+        fit &&= v.constructor === C && reused[r.b] && v.buffer === objs[r.b] &&
+          v.byteOffset === r.o && (v as unknown as { length: number }).length === r.n;
+      }
+      if (fit) {
         objs[i] = old;
         reused[i] = true;
-      } else if (r.k === "a") objs[i] = r.e.slice(); // packed, as the record's elements
+        used.add(old!);
+      } else if (r.k === "b") bytes += r.n;
+    }
+  }
+  return bytes;
+}
+
+/** Creates the objects of the records {@link reuse} left without one (buffers before views). */
+function create(recs: readonly HeapRecord[], objs: (object | undefined)[]): HeapError | undefined {
+  for (const pass of [0, 1]) {
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i];
+      if ((r.k === "t") !== (pass === 1) || objs[i] !== undefined) continue;
+      if (r.k === "f" || r.k === "z") continue;
+      if (r.k === "b") objs[i] = new ArrayBuffer(r.n);
+      else if (r.k === "t") objs[i] = new TYPED[r.c](objs[r.b] as ArrayBuffer, r.o, r.n);
+      else if (r.k === "a") objs[i] = r.e.slice(); // packed, as the record's elements
       else if (r.k === "sa") objs[i] = [];
       else if (r.k === "m") objs[i] = new Map();
       else if (r.k === "s") objs[i] = new Set();
@@ -1064,14 +1178,9 @@ function restoreHeapUnchecked(
         if (o === undefined) return new HeapError(`${r.p}: unknown class ${r.c}`);
         objs[i] = o;
       } else return new HeapError(`${(r as { p: string }).p}: unknown record kind`);
-      if (objs[i] !== undefined) used.add(objs[i]!);
     }
   }
-  // 2. contents
-  const err = layContents(recs, objs, reused);
-  if (err) return err;
-  if (objs[0] !== fresh) return new HeapError("the rebuilt world does not match the snapshot");
-  return new LaidHeap(recs, objs, reused);
+  return undefined;
 }
 
 /**
@@ -1089,25 +1198,28 @@ function newObject(r: Rec<"o">): object | undefined {
 }
 
 /**
- * Writes every record's contents into its object (`objs`, from the identity step). Buffers
- * the fresh world did not have are new (zero). `roots`: lay again, over objects laid once
- * already, only the records under these canonical paths.
+ * Writes every record's contents into its object (`objs`, from the identity step).
+ * `zeroed`: the buffers that hold only zeros (new ones, and fresh ones the world says are
+ * zero), whose gaps between segments need no clearing; null: look at every gap. `roots`: lay
+ * again, over objects laid once already, only the records under these canonical paths.
  */
 function layContents(
   recs: readonly HeapRecord[],
   objs: readonly (object | undefined)[],
   reused: readonly boolean[],
+  zeroed: readonly boolean[] | null,
   roots?: readonly string[],
 ): HeapError | undefined {
   // The loop only dispatches: each kind is laid by a small method, so the JIT compiles small
   // functions (one big one cost far more to optimise than a restore runs it).
   const lay = new Layer(recs, objs);
+  const inRoots = roots ? underTest(roots) : null;
   for (let i = 0; i < recs.length; i++) {
     const r = recs[i], x = objs[i];
     if (x === undefined || r.k === "f" || r.k === "t" || r.k === "z") continue;
-    if (roots && !under(r.p, roots)) continue;
+    if (inRoots !== null && !inRoots.test(r.p)) continue;
     if (r.k === "b") {
-      if (!decodeBuffer(x as ArrayBuffer, r.d, !reused[i] && !roots)) {
+      if (!decodeBuffer(x as ArrayBuffer, r.d, zeroed !== null && zeroed[i])) {
         return new HeapError(`${r.p}: bad buffer contents`);
       }
     } else if (r.k === "o") lay.object(r, x as Record<string, unknown>, i, reused[i], !!roots);

@@ -296,6 +296,16 @@ export class World implements EventSink, VmHost {
     return this.#restoreOnly;
   }
 
+  /**
+   * @internal The buffers of a world built with {@link WorldOptions.restoreOnly} that hold
+   * only zeros until it runs (its GPUs' GGTT tables, see `Gpu.zeroTables`): laying a heap
+   * snapshot over it need not look for data to clear there. Empty for any other world.
+   */
+  zeroBuffers(): ArrayBuffer[] {
+    if (!this.#restoreOnly || this.sim.dispatched !== 0) return [];
+    return this.hosts.flatMap((h) => h.gpu.zeroTables());
+  }
+
   /** A host by name (undefined: no such host, or no name given). */
   hostNamed(name: string | undefined): HostRuntime | undefined {
     return name === undefined ? undefined : this.hosts.find((h) => h.name === name);

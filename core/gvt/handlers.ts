@@ -20,7 +20,8 @@ import { engineOfOffset, engineOfTlbReg, ENGINES } from "../hw/engines.ts";
 import { onPlatform, type Platform } from "../hw/platform.ts";
 import { AUX_CTL_FIELDS, AUX_MSG_FIELDS } from "../hw/registers/display.ts";
 import { FORCEWAKE } from "../hw/registers/gt.ts";
-import { buildRegisterDefs, REG_CMD_ACCESS, REG_GMADR, REG_MASKED, REG_RO } from "../hw/regdefs.ts";
+import { REG_CMD_ACCESS, REG_GMADR, REG_MASKED, REG_RO } from "../hw/regdefs.ts";
+import { registerTables } from "../hw/gpu.ts";
 import {
   DSPSURF_A,
   DSPSURFLIVE_A,
@@ -49,6 +50,7 @@ import {
   F_SR_IN_CTX,
   type MmioHandler,
   type MmioHooks,
+  type MmioLayout,
   MmioTable,
 } from "./mmio.ts";
 import type { Vgpu } from "./vgpu_state.ts";
@@ -81,8 +83,10 @@ export const GVT_FENCES = 16;
  * `init_bdw_mmio_info`, `init_skl_mmio_info`, `intel_gvt_setup_mmio_info`.
  */
 export function buildMmioTable(hooks: MmioHooks, fences: number, platform: Platform): MmioTable {
-  const t = new MmioTable();
-  const defs = buildRegisterDefs(fences, platform);
+  // the handlers are each table's own (bound to its mediator); what is registered for each
+  // dword is the platform's, built by the first table and shared (MmioLayout)
+  const known = layoutsOf.get(platform)?.get(fences);
+  const t = new MmioTable(known);
   const h = (x: MmioHandler) => t.addHandler(x);
   const owned = h(new HwWhenOwnedHandler(hooks));
   const stamp = h(new TimestampHandler(hooks));
@@ -132,7 +136,9 @@ export function buildMmioTable(hooks: MmioHooks, fences: number, platform: Platf
     AUX_CH_CTL: { handler: h(new AuxChHandler(platform.auxChCtl)), cls: TC.display },
     TLB_INV: { handler: h(new TlbHandler()), cls: TC.tlb },
   };
-  for (const d of defs) {
+  const pvinfo = h(new PvinfoHandler(hooks));
+  if (known !== undefined) return t;
+  for (const d of registerTables(fences, platform).defs) {
     let f = 0;
     if (d.flags & REG_MASKED) f |= F_MODE_MASK;
     if (d.flags & REG_CMD_ACCESS) f |= F_CMD_ACCESS;
@@ -143,16 +149,15 @@ export function buildMmioTable(hooks: MmioHooks, fences: number, platform: Platf
       t.register(d.offset, 1, b.handler, f | (b.flags ?? 0), b.ro ?? ro, b.cls);
     } else t.register(d.offset, 1, 0, f, ro, TC.default);
   }
-  t.register(
-    VGT_PVINFO_PAGE,
-    VGT_PVINFO_SIZE >>> 2,
-    h(new PvinfoHandler(hooks)),
-    0,
-    0,
-    TC.pvinfo,
-  );
+  t.register(VGT_PVINFO_PAGE, VGT_PVINFO_SIZE >>> 2, pvinfo, 0, 0, TC.pvinfo);
+  let byFences = layoutsOf.get(platform);
+  if (byFences === undefined) layoutsOf.set(platform, byFences = new Map());
+  byFences.set(fences, t.layout());
   return t;
 }
+
+/** The registrations of the handler tables built so far, by platform and fence count. */
+const layoutsOf = new WeakMap<Platform, Map<number, MmioLayout>>();
 
 /** Engine of a ring register dword index. */
 function engineOf(idx: number): number {

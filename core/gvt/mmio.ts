@@ -80,20 +80,72 @@ export interface MmioHooks {
   fenceWritten(v: Vgpu, n: number, hi: number, value: number): void;
 }
 
+/**
+ * What a handler table registers for each register dword: the same for every table of a
+ * platform and fence count (core/gvt/handlers.ts `buildMmioTable`), so built once and shared.
+ * `handlerOf`, `roMask` and `cls` are never written after (static parts of a world,
+ * core/snapshot_state.ts); `flags` can be (`setCmdAccessible`), so each table copies them.
+ */
+export interface MmioLayout {
+  /** Handler index per register dword. */
+  readonly handlerOf: Uint8Array;
+  /** Flags per register dword (each table copies them). */
+  readonly flags: Uint16Array;
+  /** Read-only bits per register dword. */
+  readonly roMask: Uint32Array;
+  /** Trap class per register dword. */
+  readonly cls: Uint8Array;
+  /** The dwords with flags (the registered ones). */
+  readonly registered: Int32Array;
+  /** Tracked registers. */
+  readonly tracked: number;
+}
+
 /** The handler table (shared by all vGPUs). */
 export class MmioTable {
   /** Handler index per register dword (0 = default). */
-  readonly handlerOf: Uint8Array = new Uint8Array(MMIO_SIZE >>> 2);
+  readonly handlerOf: Uint8Array;
   /** Flags per register dword. */
-  readonly flags: Uint16Array = new Uint16Array(MMIO_SIZE >>> 2);
+  readonly flags: Uint16Array;
   /** Read-only bits per register dword. */
-  readonly roMask: Uint32Array = new Uint32Array(MMIO_SIZE >>> 2);
+  readonly roMask: Uint32Array;
   /** Trap class per register dword. */
-  readonly cls: Uint8Array = new Uint8Array(MMIO_SIZE >>> 2).fill(TC.untracked);
+  readonly cls: Uint8Array;
   /** Handlers by index. */
   readonly handlers: MmioHandler[] = [DEFAULT_HANDLER];
   /** Tracked registers. */
   tracked = 0;
+
+  /**
+   * A table with no registers, to {@link register} them in; or with those of a shared
+   * `layout` (its arrays, a copy of its flags), which must not be registered in again.
+   */
+  constructor(layout?: MmioLayout) {
+    const n = MMIO_SIZE >>> 2;
+    this.handlerOf = layout?.handlerOf ?? new Uint8Array(n);
+    this.flags = new Uint16Array(n);
+    this.roMask = layout?.roMask ?? new Uint32Array(n);
+    this.cls = layout?.cls ?? new Uint8Array(n).fill(TC.untracked);
+    if (layout !== undefined) {
+      for (const i of layout.registered) this.flags[i] = layout.flags[i];
+      this.tracked = layout.tracked;
+    }
+  }
+
+  /** This table's registrations, to share with tables built after it ({@link MmioLayout}). */
+  layout(): MmioLayout {
+    const registered: number[] = [];
+    for (let i = 0; i < this.flags.length; i++) if (this.flags[i] !== 0) registered.push(i);
+    const { handlerOf, roMask, cls, tracked } = this;
+    return {
+      handlerOf,
+      roMask,
+      cls,
+      tracked,
+      flags: this.flags.slice(),
+      registered: new Int32Array(registered),
+    };
+  }
 
   /** Adds a handler; returns its index. */
   addHandler(h: MmioHandler): number {

@@ -220,6 +220,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   regWhitelistUpdated = false;
   /** The VMs' owner, for toolstack-driven create/destroy (null: none; create fails). */
   vmHost: VmHost | null = null;
+  /** The registers after reset (the GPU's `resetValues`, shared: never written). */
   private readonly snapshot: Uint32Array;
   private lastCheck = -Infinity;
   private checksSinceFull = FULL_CHECK_EVERY;
@@ -256,7 +257,7 @@ export class Gvt implements GvtOps, MmioHooks, SchedHost, ResetHost {
   ) {
     const host = config.host;
     this.partition = new GmPartition(host);
-    this.snapshot = gpu.mmioSnapshot();
+    this.snapshot = gpu.resetValues;
     this.irq = new VirtualIrq(gate);
     this.display = new VirtualDisplay(sim, this.irq, (id) => this.vgpuById(id), host.refreshHz);
     this.ggtt = new GgttShadow(gate, gpu);

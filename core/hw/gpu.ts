@@ -161,6 +161,59 @@ export interface GpuCounters {
   engineResets: number;
 }
 
+/**
+ * What a GPU derives from its platform's register definitions, one word per register dword:
+ * flags, side-effect class, unit, read-only bits, reset value. Never written (the static parts
+ * of a world, core/snapshot_state.ts `SNAPSHOT_STATIC`), so built once per platform and fence
+ * count and shared by every GPU of the process: a world build does not allocate and fill
+ * 6 MiB of them again.
+ */
+export interface RegisterTables {
+  /** The register definitions (frozen). */
+  readonly defs: readonly RegDef[];
+  /** REG_* flags per dword. */
+  readonly flags: Uint8Array;
+  /** Side-effect class (SEM_*) per dword. */
+  readonly sem: Uint8Array;
+  /** Unit per dword. */
+  readonly unit: Int16Array;
+  /** Read-only bits per dword. */
+  readonly ro: Uint32Array;
+  /** Value after reset per dword. */
+  readonly reset0: Uint32Array;
+}
+
+const registerTablesOf = new WeakMap<Platform, Map<number, RegisterTables>>();
+
+/** The {@link RegisterTables} of `platform` with `fences` fence registers (built on first use). */
+export function registerTables(fences: number, platform: Platform): RegisterTables {
+  let byFences = registerTablesOf.get(platform);
+  if (byFences === undefined) registerTablesOf.set(platform, byFences = new Map());
+  let t = byFences.get(fences);
+  if (t === undefined) {
+    const defs = Object.freeze(buildRegisterDefs(fences, platform).map((d) => Object.freeze(d)));
+    const n = MMIO_SIZE / 4;
+    t = {
+      defs,
+      flags: new Uint8Array(n),
+      sem: new Uint8Array(n),
+      unit: new Int16Array(n),
+      ro: new Uint32Array(n),
+      reset0: new Uint32Array(n),
+    };
+    for (const d of defs) {
+      const i = d.offset >> 2;
+      t.flags[i] = d.flags;
+      t.sem[i] = d.sem;
+      t.unit[i] = d.unit;
+      t.ro[i] = d.roMask;
+      t.reset0[i] = d.reset;
+    }
+    byFences.set(fences, t);
+  }
+  return t;
+}
+
 /** The physical GPU. */
 export class Gpu {
   /** Effective configuration. */
@@ -208,11 +261,12 @@ export class Gpu {
   /** Names of cost overrides that matched no command. */
   readonly unknownCosts: string[];
 
-  private readonly flags = new Uint8Array(MMIO_SIZE / 4);
-  private readonly sem = new Uint8Array(MMIO_SIZE / 4);
-  private readonly unit = new Int16Array(MMIO_SIZE / 4);
-  private readonly ro = new Uint32Array(MMIO_SIZE / 4);
-  private readonly reset0 = new Uint32Array(MMIO_SIZE / 4);
+  // the platform's RegisterTables, shared with every GPU of the platform (never written)
+  private readonly flags: Uint8Array;
+  private readonly sem: Uint8Array;
+  private readonly unit: Int16Array;
+  private readonly ro: Uint32Array;
+  private readonly reset0: Uint32Array;
   private readonly ctxOwners = new Map<number, number>();
   private readonly ctxDomains = new Map<number, number>();
   private msis = 0;
@@ -240,16 +294,15 @@ export class Gpu {
     this.ggttLo = new Uint32Array(this.ggttEntries);
     this.ggttHi = new Uint32Array(this.ggttEntries);
     this.dirtyFlag = new Uint8Array(this.ggttEntries);
-    this.registerDefs = buildRegisterDefs(Math.min(c.fences, 32), c.platform);
-    for (const d of this.registerDefs) {
-      const i = d.offset >> 2;
-      this.flags[i] = d.flags;
-      this.sem[i] = d.sem;
-      this.unit[i] = d.unit;
-      this.ro[i] = d.roMask;
-      this.reset0[i] = d.reset;
-      this.regs[i] = d.reset; // (not a 2 MiB copy: the other words are zeros already)
-    }
+    const t = registerTables(Math.min(c.fences, 32), c.platform);
+    this.registerDefs = t.defs;
+    this.flags = t.flags;
+    this.sem = t.sem;
+    this.unit = t.unit;
+    this.ro = t.ro;
+    this.reset0 = t.reset0;
+    // (not a 2 MiB copy: the other words are zeros already)
+    for (const d of t.defs) this.regs[d.offset >> 2] = d.reset;
     this.irq = new IrqUnit(this.regs, () => this.sendMsi());
     this.display = new Display(sim, this.regs, this.irq, c.refreshHz);
     this.pci = new PciConfig(BAR0_SIZE, c.aperture, c.platform.deviceId);
@@ -471,9 +524,29 @@ export class Gpu {
     return this.sim.now;
   }
 
-  /** A copy of the register space as it is after reset (the mediator's vreg snapshot). */
+  /** A copy of the register space as it is after reset (to change: see {@link resetValues}). */
   mmioSnapshot(): Uint32Array {
     return this.reset0.slice();
+  }
+
+  /**
+   * The register space as it is after reset, the GPU's own table (the mediator's vreg
+   * snapshot): read-only, a static part of the world (core/snapshot_state.ts), so sharing it
+   * costs no 2 MiB copy per world.
+   */
+  get resetValues(): Uint32Array {
+    return this.reset0;
+  }
+
+  /**
+   * The buffers of the tables a GPU holds only zeros in until a vGPU is created: its GGTT
+   * entries, their domains and dirty flags (the host driver maps nothing at start-up).
+   * tests/snapshot_lay_test.ts checks it for worlds built only to be laid over.
+   */
+  zeroTables(): ArrayBuffer[] {
+    return [this.ggttLo, this.ggttHi, this.ggttDomain, this.dirtyFlag].map((a) =>
+      a.buffer as ArrayBuffer
+    );
   }
 
   /** The definition of the register at `offset`, if it has one. */
