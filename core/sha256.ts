@@ -1,11 +1,12 @@
 /**
- * SHA-256 (node:crypto), loaded on first use: node:crypto costs a process ~15-40 ms to load,
- * which a run that never reads or writes a checkpoint should not pay. `process.getBuiltinModule`
- * loads it synchronously, so the checkpoint code that hashes can stay synchronous.
+ * SHA-256 for checkpoints (node:crypto), in one place. The CLI imports the checkpoint modules
+ * only when a command reads or writes a checkpoint (cli/run.ts, the REPL), so a plain run does
+ * not load node:crypto. (Loading it on first use through `process.getBuiltinModule` instead
+ * cost a cold process ~17 ms more: that getter loads node:module.)
  * @module
  */
 
-import process from "node:process";
+import { createHash } from "node:crypto";
 
 /** An incremental SHA-256 (the part of node:crypto's `Hash` used here). */
 export interface Sha256 {
@@ -15,21 +16,12 @@ export interface Sha256 {
   digest(encoding: "hex"): string;
 }
 
-/** What `process.getBuiltinModule("node:crypto")` gives, the part used here. */
-interface CryptoModule {
-  createHash(algorithm: "sha256"): Sha256;
-}
-
-let crypto: CryptoModule | undefined;
-
-/** A new SHA-256; the first call loads node:crypto. */
+/** A new SHA-256. */
 export function sha256(): Sha256 {
-  crypto ??= (process as unknown as { getBuiltinModule(id: string): CryptoModule })
-    .getBuiltinModule("node:crypto");
-  return crypto.createHash("sha256");
+  return createHash("sha256");
 }
 
 /** The SHA-256 of bytes (or a string's UTF-8) as 64 hex digits. */
 export function sha256Hex(data: Uint8Array | string): string {
-  return sha256().update(data).digest("hex");
+  return createHash("sha256").update(data).digest("hex");
 }

@@ -77,9 +77,11 @@ import {
   bool,
   loadSparseFrames,
   num,
+  packNumbers,
   record,
   rows,
   sparseFrames,
+  unpackNumbers,
 } from "../core/mpt/saved_state.ts";
 import { forwardCfgWrite, PCI_CFG_SPACE_EXP_SIZE } from "../core/mpt/pci.ts";
 import { LazyInt32Array } from "../core/hw/lazy_array.ts";
@@ -234,6 +236,17 @@ export interface XenBackend extends MptBackend {
 }
 
 const TRAP_PATH_OPS = new Set(["guestMmioRead", "guestMmioWrite", "guestMemWrite"]);
+
+/** A map of numbers to numbers as packed (key, value) pairs (`packNumbers`), in its order. */
+function packedPairs(m: ReadonlyMap<number, number>): string {
+  const xs = new Float64Array(2 * m.size);
+  let i = 0;
+  for (const [k, v] of m) {
+    xs[i++] = k;
+    xs[i++] = v;
+  }
+  return packNumbers(xs);
+}
 
 /** The XenGT-like backend factory. */
 const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
@@ -712,7 +725,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         ioreqPages: sparseFrames(v.ioreqPages),
         dirty: [...v.dirty],
         logged: v.logged === null ? null : [...v.logged.keys()].filter((g) => v.logged![g] !== 0),
-        dmaRefs: [...v.dmaRefs],
+        dmaRefs: packedPairs(v.dmaRefs),
         foreignMapped: v.foreignMapped,
         msiCap: v.msiCap,
         afCap: v.afCap,
@@ -728,7 +741,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
     restore(h: Handle, state: unknown): void {
       const v = st(h), s = record(state);
       const slots = rows(s, "slots", 7);
-      const dmaRefs = rows(s, "dmaRefs", 2);
+      const dmaRefs = unpackNumbers(s, "dmaRefs", 2);
       const dirty = s.dirty, crashedList = s.crashedIds;
       if (!Array.isArray(dirty) || !dirty.every(Number.isInteger)) {
         throw new Error("saved dirty is malformed");
@@ -759,7 +772,7 @@ const createXenBackend: BackendFactory = (ctx: BackendContext): XenBackend => {
         for (const g of gfns as number[]) v.logged[g] = 1;
       }
       v.dmaRefs.clear();
-      for (const [dma, r] of dmaRefs) v.dmaRefs.set(dma, r);
+      for (let i = 0; i < dmaRefs.length; i += 2) v.dmaRefs.set(dmaRefs[i], dmaRefs[i + 1]);
       v.foreignMapped = bool(s, "foreignMapped");
       v.msiCap = num(s, "msiCap");
       v.afCap = num(s, "afCap");
