@@ -26,7 +26,7 @@ import {
   type SnapshotFile,
 } from "./snapshot.ts";
 import type { VgpuInfo } from "./mpt/types.ts";
-import { createHash } from "node:crypto";
+import { sha256 } from "./sha256.ts";
 
 /** The 64 digits of the `sha256` field as they are hashed (zeroed). */
 const ZEROED = new TextEncoder().encode("0".repeat(64));
@@ -127,7 +127,7 @@ function header(text: string, bytes?: Uint8Array): { version: number } | Bad {
   if (!sha) return new Bad("checkpoint has no content digest (sha256) in its header");
   // the 64 digits, before `",\n`; the header up to them is ASCII, so text and byte offsets agree
   const end = sha[0].length - 3, start = end - 64;
-  const zeroed = createHash("sha256");
+  const zeroed = sha256();
   if (bytes) zeroed.update(bytes.subarray(0, start)).update(ZEROED).update(bytes.subarray(end));
   else zeroed.update(text.slice(0, start)).update(ZEROED).update(text.slice(end));
   if (zeroed.digest("hex") !== sha[1]) {
