@@ -44,7 +44,7 @@ Deno.test("packed numbers: whole 32-bit values take 4 bytes, others 8; anything 
   assert.match(packed, /^u32:/);
   assert.equal(packed.length, 4 + Math.ceil((small.length * 4) / 3) * 4);
   assert.deepEqual([...unpackNumbers({ x: packed }, "x", 2)], [...small]);
-  for (const big of [[2 ** 32], [-1], [0.5], [2 ** 52 + 8]]) {
+  for (const big of [[2 ** 32], [-1], [0.5], [2 ** 52 + 8], [-0]]) {
     const p = packNumbers(new Float64Array(big));
     assert.match(p, /^f64:/);
     assert.deepEqual([...unpackNumbers({ x: p }, "x", 1)], big);

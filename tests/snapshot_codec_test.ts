@@ -52,6 +52,23 @@ Deno.test("snapshot codec: zeros, 32-bit fills, raw bytes and odd sizes round-tr
   roundTrip(new Uint8Array([0, 0, 0, 1, 0]).buffer);
 });
 
+Deno.test("snapshot codec: zero 256-byte sub-blocks of a raw block are left out of its base64", () => {
+  // 2 KiB: words in the first and last 256 bytes of each 1 KiB block, zeros between
+  const words = new Uint32Array(512);
+  for (const at of [0, 63, 192, 255, 256, 300, 448, 511]) words[at] = 0x1000 + at;
+  const segs = roundTrip(words.buffer);
+  assert.deepEqual(
+    segs.map((s) => [s[0], (s as [number, string])[1].length]),
+    [[0, 344], [768, 684], [1792, 344]],
+    "raw runs: [0, 256), [768, 1280), [1792, 2048)",
+  );
+  // an odd-sized buffer (no word view) is split the same way
+  const odd = new Uint8Array(1027);
+  odd[0] = 1;
+  odd[1026] = 2;
+  assert.deepEqual(roundTrip(odd.buffer).map((s) => s[0]), [0, 1024]);
+});
+
 Deno.test("snapshot codec: malformed segments are refused", () => {
   const buf = new ArrayBuffer(64);
   const good = encodeBuffer(new Uint8Array(64).fill(3).buffer);

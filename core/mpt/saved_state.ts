@@ -76,7 +76,7 @@ export function packNumbers(xs: Float64Array): string {
   let small = true;
   for (let i = 0; i < xs.length && small; i++) {
     const x = xs[i];
-    small = x >= 0 && x < 4294967296 && Math.floor(x) === x;
+    small = x >= 0 && x < 4294967296 && Math.floor(x) === x && (x !== 0 || 1 / x > 0); // not -0
   }
   const a = small ? new Uint32Array(xs) : xs;
   return (small ? U32 : F64) + new Uint8Array(a.buffer, a.byteOffset, a.byteLength).toBase64();
