@@ -69,8 +69,27 @@ Deno.test("snapshot shared parts: what two worlds share is frozen or static", as
     const shared = [...a].filter(([o]) => b.has(o) && !Object.isFrozen(o)).map(([, p]) => p);
     const loose = shared.filter((p) => !SNAPSHOT_STATIC.includes(p));
     assert.deepEqual(loose, [], `${file}: shared by every world, so static: ${loose.join(", ")}`);
-    assert.ok(shared.includes("w.gpu.config.platform"), file);
+    // the platform's profile is shared too, and frozen
+    const platform = [...a].find(([, p]) => p === "w.gpu.config.platform")?.[0];
+    assert.ok(platform !== undefined && b.has(platform) && Object.isFrozen(platform), file);
   }
+});
+
+Deno.test("snapshot shared parts: platform profiles are frozen; a shared MMIO layout takes no registration", async () => {
+  for (const p of Object.values(PLATFORMS)) {
+    assert.ok(Object.isFrozen(p) && Object.isFrozen(p.engines), p.id);
+  }
+  assert.ok(Object.isFrozen(PLATFORMS));
+  assert.throws(() => {
+    (PLATFORMS.skylake as { gen: number }).gen = 10;
+  }, TypeError);
+  // the second world's MMIO table is built from the platform's shared layout (handlerOf,
+  // roMask, cls are every world's): registering in it would change them for all
+  const scenario = () => loadScenario("scenarios/demo.gvt").scenario!;
+  await World.create(scenario());
+  const w = await World.create(scenario()) as World;
+  const table = w.hosts[0].gvt.mmio.table;
+  assert.throws(() => table.register(0x2000, 1, 0, 0, 0, 0), /shared layout/);
 });
 
 Deno.test("snapshot shared parts: a checkpoint bringing data for one is refused, and changes nothing", async () => {

@@ -115,6 +115,8 @@ export class MmioTable {
   readonly handlers: MmioHandler[] = [DEFAULT_HANDLER];
   /** Tracked registers. */
   tracked = 0;
+  /** Whether the registrations are a shared layout's (then never registered in again). */
+  readonly #shared: boolean;
 
   /**
    * A table with no registers, to {@link register} them in; or with those of a shared
@@ -126,6 +128,7 @@ export class MmioTable {
     this.flags = new Uint16Array(n);
     this.roMask = layout?.roMask ?? new Uint32Array(n);
     this.cls = layout?.cls ?? new Uint8Array(n).fill(TC.untracked);
+    this.#shared = layout !== undefined;
     if (layout !== undefined) {
       for (const i of layout.registered) this.flags[i] = layout.flags[i];
       this.tracked = layout.tracked;
@@ -159,6 +162,8 @@ export class MmioTable {
    * trap class. A later registration of the same dword adds flags and replaces the rest.
    */
   register(offset: number, count: number, handler: number, flags: number, ro: number, cls: number) {
+    // handlerOf, roMask and cls of a shared layout belong to every table of the platform
+    if (this.#shared) throw new Error("an MMIO table built from a shared layout cannot register");
     for (let i = 0; i < count; i++) {
       const idx = (offset >>> 2) + i;
       if ((this.flags[idx] & F_TRACKED) === 0) this.tracked++;

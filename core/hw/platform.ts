@@ -64,14 +64,17 @@ export interface Platform {
   readonly ringModeForbidden: number;
 }
 
-const GT2: readonly EngineName[] = ["rcs", "bcs", "vcs", "vecs"];
+const GT2: readonly EngineName[] = Object.freeze(["rcs", "bcs", "vcs", "vecs"]);
 /** _REG_SKL_DP_AUX_CH_CTL(port D) = 0x64010 + 3 * 0x100. */
 const SKL_AUX_D = 0x64310;
 /** _REG_HSW_DP_AUX_CH_CTL(port B) = _PCH_DPB_AUX_CH_CTL. */
 const HSW_AUX_B = 0xe4110;
 
-/** The platform profiles. */
-export const PLATFORMS: Readonly<Record<PlatformId, Platform>> = {
+/**
+ * The platform profiles. Frozen, as every world of the process shares them (a checkpoint
+ * records them as present only; nothing may write them).
+ */
+export const PLATFORMS: Readonly<Record<PlatformId, Platform>> = freezeEach({
   broadwell: {
     id: "broadwell",
     label: "Broadwell GT2 (gen8)",
@@ -120,7 +123,12 @@ export const PLATFORMS: Readonly<Record<PlatformId, Platform>> = {
     auxChCtl: SKL_AUX_D,
     ringModeForbidden: (1 << 0) | (1 << 1),
   },
-};
+});
+
+function freezeEach<T extends object>(table: Record<string, T>): Readonly<Record<string, T>> {
+  for (const v of Object.values(table)) Object.freeze(v);
+  return Object.freeze(table);
+}
 
 /** Platform names in documentation order. */
 export const PLATFORM_IDS: readonly PlatformId[] = [
