@@ -54,23 +54,11 @@ Deno.test("snapshot lay: a record reaching a shared table by another reference g
   // A heap whose GPU record refers to a record of its own (not the present-only one) where the
   // GPU has its register flags: the restore follows that reference to the table every world
   // of the platform shares, and must create a copy there rather than lay the data over it.
-  const scenario = loadScenario("scenarios/weights.gvt").scenario!;
-  const w = await World.create(scenario) as World;
-  w.run(5e6);
-  const heap = captureHeap(w) as HeapSnapshot;
-  const recs = heap.objects;
-  const gpu = recs.find((x) => x.p === "w.gpu")!;
-  assert.equal(gpu.k, "o");
-  const refs = (gpu as { r: (string | number)[] }).r;
-  const slot = refs.indexOf("flags") + 1, z = refs[slot] as number;
-  assert.deepEqual(recs[z], { k: "z", p: "w.gpu.flags" });
+  const { scenario, w, heap, at } = await redirected("w.gpu", "flags");
   const shared = w.gpu.registerDefs, flags = (w.gpu as unknown as { flags: Uint8Array }).flags;
   const before = flags.slice();
-  const t = recs.length;
-  refs[slot] = t;
-  recs[z] = { k: "o", p: "w.gpu.unused", f: {} }; // (no record may be left without a place)
-  recs.push(
-    { k: "t", p: "w.gpu.mine", c: "Uint8Array", b: t + 1, o: 0, n: flags.length },
+  heap.objects.push(
+    { k: "t", p: "w.gpu.mine", c: "Uint8Array", b: at + 1, o: 0, n: flags.length },
     { k: "b", p: "w.gpu.mine.buffer", n: flags.length, d: [[0, flags.length, 0x01010101]] },
   );
   const fresh = await World.create(scenario, { restoreOnly: true }) as World;
@@ -85,24 +73,36 @@ Deno.test("snapshot lay: a record reaching a shared table by another reference g
 Deno.test("snapshot lay: nothing is followed into a shared part (the platform table's engines)", async () => {
   // A heap whose GPU configuration refers to a record of its own where the platform table is,
   // with an `engines` array: the table and its arrays are the process's, never laid over.
+  const { scenario, w, heap, at } = await redirected("w.gpu.config", "platform");
+  const platform = w.gpu.config.platform, engines = [...platform.engines];
+  heap.objects.push(
+    { k: "o", p: "w.gpu.config.mine", f: { engines: 0 }, r: ["engines", at + 1] },
+    { k: "a", p: "w.gpu.config.mine.engines", e: ["rcs"] },
+  );
+  const fresh = await World.create(scenario, { restoreOnly: true }) as World;
+  // laid (the record gets an array of its own), not refused for writing the frozen table's
+  assert.ok(restoreHeap(fresh, heap) instanceof LaidHeap);
+  assert.deepEqual([...platform.engines], engines, "the platform table is as built");
+});
+
+/**
+ * A heap of scenarios/weights.gvt at 5 ms whose `owner` record refers, at `key`, to the record
+ * to be pushed next (`at`) instead of the static part's present-only record (which becomes an
+ * unused object: no record may be left without a place).
+ */
+async function redirected(owner: string, key: string) {
   const scenario = loadScenario("scenarios/weights.gvt").scenario!;
   const w = await World.create(scenario) as World;
   w.run(5e6);
   const heap = captureHeap(w) as HeapSnapshot;
   const recs = heap.objects;
-  const config = recs.find((x) => x.p === "w.gpu.config")!;
-  const refs = (config as { r: (string | number)[] }).r;
-  const slot = refs.indexOf("platform") + 1, z = refs[slot] as number;
-  assert.deepEqual(recs[z], { k: "z", p: "w.gpu.config.platform" });
-  const platform = w.gpu.config.platform, engines = [...platform.engines];
-  const mine = recs.length;
-  refs[slot] = mine;
-  recs[z] = { k: "o", p: "w.gpu.unused", f: {} };
-  recs.push(
-    { k: "o", p: "w.gpu.config.mine", f: { engines: 0 }, r: ["engines", mine + 1] },
-    { k: "a", p: "w.gpu.config.mine.engines", e: ["rcs"] },
-  );
-  const fresh = await World.create(scenario, { restoreOnly: true }) as World;
-  restoreHeap(fresh, heap);
-  assert.deepEqual([...platform.engines], engines, "the platform table is as built");
-});
+  const rec = recs.find((x) => x.p === owner)!;
+  assert.equal(rec.k, "o");
+  const refs = (rec as { r: (string | number)[] }).r;
+  const slot = refs.indexOf(key) + 1, z = refs[slot] as number;
+  assert.deepEqual(recs[z], { k: "z", p: `${owner}.${key}` });
+  const at = recs.length;
+  refs[slot] = at;
+  recs[z] = { k: "o", p: `${owner}.unused`, f: {} };
+  return { scenario, w, heap, at };
+}
