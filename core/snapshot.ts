@@ -229,7 +229,7 @@ export class Fnv1a64 {
     }
     if (u.length <= DIGEST_BLOCK) {
       // one block (counters, samples): zero or data, found without the walk's set-up
-      const zero = (u.length === 0 || u[0] === 0) && isZero(u);
+      const zero = isZero(u);
       this.word(BLOCK_TAG + (zero ? BlockKind.Zero : BlockKind.Data));
       this.word(u.length);
       if (!zero) this.hashData(u);
@@ -414,7 +414,7 @@ function hashPages(h: Fnv1a64, first: number, chunk: readonly (Uint32Array | nul
     const p = chunk[j];
     if (p === null) continue;
     // a materialised zero page equals an untouched one
-    if (p[0] === 0 && isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
+    if (isZero(new Uint8Array(p.buffer, p.byteOffset, p.byteLength))) continue;
     h.num(first + j);
     h.view(p);
   }

@@ -55,9 +55,9 @@ export function fillPattern(
 export const PIECE = 64 * 1024;
 
 /**
- * Words looked at in JS before a native compare: a block of data almost always differs from
- * zeros and from the block before it in its first words, and a native call costs more than
- * reading them.
+ * Words looked at in JS before the native compare with the block before: a block of data
+ * almost always differs from it in its first words, and a native call costs more than reading
+ * them (`isZero` does the same for zeros).
  */
 const PREFIX_WORDS = 16;
 
@@ -91,27 +91,19 @@ export function forEachBlock(
     : null;
   for (let p = 0; p < u.length; p += piece) {
     const pe = Math.min(u.length, p + piece);
-    if (!startsNonZero(w, p, pe) && isZero(u, p, pe)) each(p, pe - p, BlockKind.Zero);
+    if (isZero(u, p, pe)) each(p, pe - p, BlockKind.Zero);
     else if (p > 0 && startsRepeat(w, p, pe, block) && sameBytes(u, p - block, p, pe - p)) {
       each(p, pe - p, BlockKind.Repeat);
     } else {
       for (let at = p; at < pe; at += block) {
         const n = Math.min(block, pe - at);
-        if (!startsNonZero(w, at, at + n) && isZero(u, at, at + n)) each(at, n, BlockKind.Zero);
+        if (isZero(u, at, at + n)) each(at, n, BlockKind.Zero);
         else if (at > 0 && startsRepeat(w, at, at + n, block) && sameBytes(u, at - block, at, n)) {
           each(at, n, BlockKind.Repeat);
         } else each(at, n, BlockKind.Data);
       }
     }
   }
-}
-
-/** Whether one of the first words of `[at, end)` (bytes) is not zero, read in JS. */
-function startsNonZero(w: Int32Array | null, at: number, end: number): boolean {
-  if (w === null) return false;
-  const last = Math.min(end >> 2, (at >> 2) + PREFIX_WORDS);
-  for (let i = at >> 2; i < last; i++) if (w[i] !== 0) return true;
-  return false;
 }
 
 /**
