@@ -15,6 +15,15 @@
  * @module
  */
 
+/**
+ * Whether `word` is spelled as a scenario parameter's name (`param NAME`, `$NAME`, `-D NAME=`,
+ * a sweep axis): a letter or `_`, then letters, digits and `_` (the lexer's `ParamRef` after
+ * its `$`).
+ */
+export function isParamName(word: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(word);
+}
+
 /** Words that cannot name anything. */
 export const RESERVED_NAMES: readonly string[] = ["__proto__"];
 

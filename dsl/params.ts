@@ -16,7 +16,7 @@ import type { Diagnostic } from "./diagnostics.ts";
 import * as T from "./lexer.ts";
 import { dimensionName, dimensionOf, unitHint } from "./units.ts";
 import { unknownName } from "./checker.ts";
-import { isReservedName, reservedNameMessage } from "./names.ts";
+import { isParamName, isReservedName, reservedNameMessage } from "./names.ts";
 
 /**
  * What a parameter's value is: a number of some dimension (`none` is a plain number), a name
@@ -141,7 +141,7 @@ export class ParamScope {
     const at = (col: number, len: number) => ({ file: DEFINES_FILE, line, col, len });
     const eq = text.indexOf("=");
     const name = eq < 0 ? text : text.slice(0, eq);
-    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    if (eq < 0 || !isParamName(name)) {
       this.err({
         ...at(1, Math.max(1, text.length)),
         message: `expected NAME=VALUE (a parameter name, '=' and its value), found '${text}'`,

@@ -21,7 +21,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { ParamInfo } from "../dsl/mod.ts";
 import type { Results } from "../core/metrics/results.ts";
 import type { Axis, SweepSpec } from "./grid.ts";
-import { isReservedName, reservedNameMessage } from "../dsl/names.ts";
+import { isParamName, isReservedName, reservedNameMessage } from "../dsl/names.ts";
 import { CDF_PERCENTILES, RUN_METRICS, VM_METRICS } from "./metrics.ts";
 import type { RunOutput } from "./run_one.ts";
 
@@ -405,7 +405,7 @@ function readStored(db: DatabaseSync): StoredSweep | string {
 
 /** A name a database may record for a parameter (what `param` and `-D` accept). */
 function nameProblem(what: string, n: unknown): string | undefined {
-  if (typeof n !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) {
+  if (typeof n !== "string" || !isParamName(n)) {
     return `${what} has a malformed name`;
   }
   return isReservedName(n) ? reservedNameMessage(n, what) : undefined;

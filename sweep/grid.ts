@@ -3,7 +3,7 @@
  * in one fixed order, and the deterministic slices (`--shard I/N`) of it.
  */
 
-import { isReservedName, reservedNameMessage } from "../dsl/names.ts";
+import { isParamName, isReservedName, reservedNameMessage } from "../dsl/names.ts";
 
 /** One swept parameter: its values as written, in the order given. */
 export interface Axis {
@@ -135,7 +135,7 @@ export function parseAxes(defines: readonly string[]): Axis[] | string {
   for (const d of defines) {
     const eq = d.indexOf("=");
     const name = eq < 0 ? "" : d.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    if (!isParamName(name)) {
       return `-D ${d}: expected NAME=VALUE or NAME=V1,V2,... (a parameter name and its values)`;
     }
     if (isReservedName(name)) return reservedNameMessage(name, `-D ${name}`);
